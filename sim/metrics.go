@@ -1,0 +1,76 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+)
+
+// metrics computes the PSP metrics of lane l from the recorded samples
+// k0..n-1 (the reference README's "Metrics": level crossings linearly
+// interpolated between samples, the peak the first sample of largest
+// magnitude).
+func (s *Simulator) metrics(l, L int, r *Result) error {
+	dt := s.setup.Protocol.Dt
+	m := s.nSteps - s.k0 // samples from k0
+	rec := s.rec
+	b := rec[l]
+	if math.IsNaN(b) || math.IsInf(b, 0) {
+		return fmt.Errorf("sim: %w", ErrUnstable)
+	}
+	r.Baseline = b
+	best, kp := 0.0, 0
+	for j := 1; j < m; j++ {
+		v := rec[j*L+l]
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return fmt.Errorf("sim: at %.6g ms: %w", float64(s.k0+j)*dt*1e3, ErrUnstable)
+		}
+		if a := math.Abs(v - b); a > best {
+			best, kp = a, j
+		}
+	}
+	// The state after the final update is not sampled, but a blow-up there
+	// is still a failed run.
+	for i, v := range s.e.y {
+		if i%L == l && (math.IsNaN(v) || math.IsInf(v, 0)) {
+			return fmt.Errorf("sim: %w", ErrUnstable)
+		}
+	}
+	r.PeakStep = s.k0 + kp
+	r.TimeToPeak = float64(kp) * dt
+	if kp == 0 {
+		r.PSP = 0
+		return nil
+	}
+	A := rec[kp*L+l] - b
+	r.PSP = A
+	sign := 1.0
+	if A < 0 {
+		sign = -1
+	}
+	y := func(j int) float64 { return sign * (rec[j*L+l] - b) }
+	mag := math.Abs(A)
+	// up returns the interpolated sample position (from k0) where y first
+	// reaches level in (0, kp].
+	up := func(level float64) float64 {
+		for j := 1; j <= kp; j++ {
+			if yj := y(j); yj >= level {
+				yp := y(j - 1)
+				return float64(j-1) + (level-yp)/(yj-yp)
+			}
+		}
+		return float64(kp)
+	}
+	r.Rise1090 = (up(0.9*mag) - up(0.1*mag)) * dt
+	r.HasRise = true
+	half := 0.5 * mag
+	for j := kp + 1; j < m; j++ {
+		if yj := y(j); yj < half {
+			yp := y(j - 1)
+			down := float64(j-1) + (yp-half)/(yp-yj)
+			r.HalfWidth = (down - up(half)) * dt
+			r.HasHalfWidth = true
+			break
+		}
+	}
+	return nil
+}

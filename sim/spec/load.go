@@ -1,0 +1,322 @@
+package spec
+
+import (
+	"crypto/sha256"
+	"encoding/hex"
+	"fmt"
+	"os"
+	"regexp"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/dendfit/dendfit/sim"
+)
+
+// maxSteps bounds a simulation's number of steps and a sweep axis' length.
+const (
+	maxSteps     = 1e9
+	maxAxisSteps = 10000
+)
+
+// Load reads and parses the spec file at path. Errors about the content are
+// *Error values naming path as given.
+func Load(path string) (*Spec, error) {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
+	}
+	return Parse(path, data)
+}
+
+// Parse parses and validates a spec. name is used in error messages (and
+// kept in Spec.File). Every error about the content is an *Error with the
+// line and the field path.
+func Parse(name string, data []byte) (s *Spec, err error) {
+	p := &parser{file: name}
+	var doc yaml.Node
+	if err := unmarshal(data, &doc); err != nil {
+		return nil, p.yamlError(err)
+	}
+	sum := sha256.Sum256(data)
+	s = &Spec{
+		File:       name,
+		Text:       append([]byte(nil), data...),
+		SHA256:     hex.EncodeToString(sum[:]),
+		Simulation: DefaultSimulation(),
+		Constants:  sim.DefaultConstants(),
+		Ions:       DefaultIons(),
+		Fit:        DefaultFit(),
+	}
+	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
+		p.failf(&yaml.Node{Line: 1}, "", "empty spec")
+		return nil, p.err
+	}
+	p.top(s, doc.Content[0])
+	if p.err != nil {
+		return nil, p.err
+	}
+	s.Warnings = p.warn
+	return s, nil
+}
+
+// unmarshal decodes YAML into a node tree; a panic inside the YAML library
+// becomes an error.
+func unmarshal(data []byte, n *yaml.Node) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("yaml: %v", r)
+		}
+	}()
+	return yaml.Unmarshal(data, n)
+}
+
+var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
+
+// yamlError turns a YAML syntax error into an *Error.
+func (p *parser) yamlError(err error) *Error {
+	msg := err.Error()
+	line := 1
+	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
+		fmt.Sscanf(m[1], "%d", &line)
+		msg = m[2]
+	} else {
+		msg = strings.TrimPrefix(msg, "yaml: ")
+	}
+	return &Error{File: p.file, Line: line, Msg: "invalid YAML: " + msg}
+}
+
+var experimentRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
+
+var constantNames = []string{"E_AMPA", "E_NMDA", "E_GABA", "E_Na", "E_K", "E_Ca", "Mg_con", "Alpha_NMDA", "Beta_NMDA", "Gamma_NMDA"}
+
+func (p *parser) top(s *Spec, root *yaml.Node) {
+	m := p.mapping(root, "", []string{"dendfit", "experiment", "description", "simulation", "constants", "cells", "populations", "pathways", "sweep", "fit"})
+	if p.failed() {
+		return
+	}
+	if root.Kind != yaml.MappingNode {
+		p.failf(root, "", "want a mapping at the top level")
+		return
+	}
+	if n := p.require(m, "dendfit"); n != nil {
+		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Value != "1" {
+			p.failf(n, "dendfit", "want format version 1, got %s", describe(n))
+		}
+		s.Version = 1
+	}
+	if n := p.require(m, "experiment"); n != nil {
+		if v, ok := p.scalar(n, "experiment", "an experiment name"); ok {
+			if !experimentRE.MatchString(v) {
+				p.failf(n, "experiment", "name %q: want letters, digits, _, . and - only", v)
+			}
+			s.Name = v
+		}
+	}
+	if n := m.get("description"); n != nil {
+		if n.Kind != yaml.ScalarNode {
+			p.failf(n, "description", "want text, got %s", describe(n))
+		} else if n.ShortTag() != "!!null" {
+			s.Description = n.Value
+		}
+	}
+	p.simulation(s, m)
+	p.constants(s, m.get("constants"))
+	if p.failed() {
+		return
+	}
+	cellNodes := p.cells(s, m)
+	if p.failed() {
+		return
+	}
+	p.populations(s, m)
+	if p.failed() {
+		return
+	}
+	pn := p.pathways(s, m, cellNodes)
+	if p.failed() {
+		return
+	}
+	p.sweep(s, m.get("sweep"), pn)
+	p.fit(s, m.get("fit"))
+}
+
+func (p *parser) simulation(s *Spec, top *mapping) {
+	n := top.get("simulation")
+	if n == nil {
+		return
+	}
+	m := p.mapping(n, "simulation", []string{"dt", "method", "duration", "spike_at"})
+	sm := &s.Simulation
+	if v := m.get("dt"); v != nil {
+		sm.Dt = p.positive(v, "simulation.dt", Time)
+	}
+	if v := m.get("duration"); v != nil {
+		sm.Duration = p.positive(v, "simulation.duration", Time)
+	}
+	if v := m.get("spike_at"); v != nil {
+		sm.SpikeAt = p.quantity(v, "simulation.spike_at", Time)
+		if !p.failed() && sm.SpikeAt < 0 {
+			p.failf(v, "simulation.spike_at", "must not be negative, got %q", v.Value)
+		}
+	}
+	if v := m.get("method"); v != nil {
+		if w, ok := p.scalar(v, "simulation.method", "euler, rk4 or exponential_euler"); ok {
+			meth, err := sim.ParseMethod(w)
+			if err != nil {
+				p.failf(v, "simulation.method", "%v", err)
+			}
+			sm.Method = meth
+		}
+	}
+	if p.failed() {
+		return
+	}
+	if sm.Dt > sm.Duration {
+		at := m.get("dt")
+		if at == nil {
+			at = m.get("duration")
+		}
+		p.failf(at, "simulation.dt", "dt (%g s) is larger than duration (%g s)", sm.Dt, sm.Duration)
+		return
+	}
+	if sm.Duration/sm.Dt > maxSteps {
+		p.failf(m.node, "simulation.duration", "duration/dt is more than %g steps", float64(maxSteps))
+		return
+	}
+	if k, n := sm.SpikeStep(), sm.Steps(); k >= n {
+		at := m.get("spike_at")
+		if at == nil {
+			at = m.node
+		}
+		p.failf(at, "simulation.spike_at", "spike_at (%g s, step %d) is not inside the simulated time (%d steps)", sm.SpikeAt, k, n)
+	}
+}
+
+func (p *parser) constants(s *Spec, n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	m := p.mapping(n, "constants", nil)
+	c := &s.Constants
+	for _, k := range m.order {
+		v, path := m.vals[k], m.sub(k)
+		switch k {
+		case "E_AMPA":
+			c.EAMPA = p.quantity(v, path, Voltage)
+		case "E_NMDA":
+			c.ENMDA = p.quantity(v, path, Voltage)
+		case "E_GABA":
+			c.EGABA = p.quantity(v, path, Voltage)
+		case "E_Na":
+			s.Ions.ENa = p.quantity(v, path, Voltage)
+		case "E_K":
+			s.Ions.EK = p.quantity(v, path, Voltage)
+		case "E_Ca":
+			s.Ions.ECa = p.quantity(v, path, Voltage)
+		case "Mg_con":
+			c.MgCon = p.number(v, path)
+			if !p.failed() && c.MgCon < 0 {
+				p.failf(v, path, "must not be negative")
+			}
+		case "Alpha_NMDA":
+			c.AlphaNMDA = p.number(v, path)
+		case "Beta_NMDA":
+			c.BetaNMDA = p.number(v, path)
+			if !p.failed() && !(c.BetaNMDA > 0) {
+				p.failf(v, path, "must be positive")
+			}
+		case "Gamma_NMDA":
+			c.GammaNMDA = p.number(v, path)
+		default:
+			p.failf(m.keys[k], path, "unknown constant (want one of %s)", strings.Join(constantNames, ", "))
+		}
+	}
+}
+
+// reversal returns the value of a named reversal constant.
+func (s *Spec) reversal(name string) (float64, bool) {
+	switch name {
+	case "E_AMPA":
+		return s.Constants.EAMPA, true
+	case "E_NMDA":
+		return s.Constants.ENMDA, true
+	case "E_GABA":
+		return s.Constants.EGABA, true
+	case "E_Na":
+		return s.Ions.ENa, true
+	case "E_K":
+		return s.Ions.EK, true
+	case "E_Ca":
+		return s.Ions.ECa, true
+	}
+	return 0, false
+}
+
+func (p *parser) populations(s *Spec, top *mapping) {
+	n := p.require(top, "populations")
+	if n == nil {
+		return
+	}
+	m := p.mapping(n, "populations", nil)
+	if !p.failed() && len(m.order) == 0 {
+		p.failf(n, "populations", "want at least one population")
+	}
+	for _, k := range m.order {
+		path := m.sub(k)
+		name := p.identKey(m.keys[k], path, "population name")
+		v := m.vals[k]
+		c, ok := p.scalar(v, path, "a cell name")
+		if p.failed() {
+			return
+		}
+		if !ok || s.CellByName(c) == nil {
+			p.failf(v, path, "unknown cell %q (cells: %s)", c, strings.Join(cellNames(s), ", "))
+			return
+		}
+		s.Populations = append(s.Populations, Population{Name: name, Cell: c})
+	}
+}
+
+func cellNames(s *Spec) []string {
+	var n []string
+	for _, c := range s.Cells {
+		n = append(n, c.Name)
+	}
+	return n
+}
+
+func popNames(s *Spec) []string {
+	var n []string
+	for _, c := range s.Populations {
+		n = append(n, c.Name)
+	}
+	return n
+}
+
+func (p *parser) fit(s *Spec, n *yaml.Node) {
+	if n == nil {
+		return
+	}
+	m := p.mapping(n, "fit", []string{"g_min", "g_max", "rtol"})
+	f := &s.Fit
+	if v := m.get("g_min"); v != nil {
+		f.GMin = p.positive(v, "fit.g_min", Conductance)
+	}
+	if v := m.get("g_max"); v != nil {
+		f.GMax = p.positive(v, "fit.g_max", Conductance)
+	}
+	if v := m.get("rtol"); v != nil {
+		f.RTol = p.number(v, "fit.rtol")
+		if !p.failed() && !(f.RTol > 0 && f.RTol <= 0.1) {
+			p.failf(v, "fit.rtol", "want a number in (0, 0.1], got %s", describe(v))
+		}
+	}
+	if !p.failed() && f.GMin >= f.GMax {
+		at := m.get("g_min")
+		if at == nil {
+			at = m.get("g_max")
+		}
+		p.failf(at, "fit.g_min", "g_min (%g S) must be less than g_max (%g S)", f.GMin, f.GMax)
+	}
+}

@@ -1,0 +1,306 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+	"strings"
+
+	"github.com/dendfit/dendfit/sim"
+)
+
+// Spec is a parsed and validated experiment spec. Every physical value is in
+// SI units (V, s, S, F, m, F/m2, S/m2, ohm*m).
+type Spec struct {
+	File   string // the file name as given to Load or Parse
+	Text   []byte // the bytes exactly as read
+	SHA256 string // lowercase hex SHA-256 of Text
+
+	Version     int    // the dendfit format version (always 1)
+	Name        string // the experiment name
+	Description string
+
+	Simulation Simulation
+	Constants  sim.Constants // Dendrify's ionic defaults with the spec's overrides
+	Ions       Ions          // E_Na, E_K, E_Ca (the dSpike reversals' constants)
+
+	Cells       []Cell       // in YAML order
+	Populations []Population // in YAML order
+	Pathways    []Pathway    // in YAML order
+	Sweep       Sweep
+	Fit         Fit
+
+	// Warnings are messages about legal but suspicious input, each in the
+	// form "file:line: path: message".
+	Warnings []string
+}
+
+// Simulation is the clock and the integrator of the PSP protocol.
+type Simulation struct {
+	Dt       float64    // integration step, s (default 0.1 ms)
+	Duration float64    // simulated time, s (default 100 ms)
+	SpikeAt  float64    // time of the presynaptic spike, s (default 10 ms)
+	Method   sim.Method // default euler
+}
+
+// Steps returns Brian 2's number of steps for Duration: round(D/dt), or
+// ceil(D/dt) when D/dt is not within 1e-4 of an integer.
+func (s Simulation) Steps() int {
+	x := s.Duration / s.Dt
+	r := math.Round(x)
+	if math.Abs(x-r) > 1e-4 {
+		r = math.Ceil(x)
+	}
+	return int(r)
+}
+
+// SpikeStep returns Brian 2's step index of SpikeAt: floor((t + 1e-3 dt)/dt).
+func (s Simulation) SpikeStep() int {
+	return int(math.Floor((s.SpikeAt + 1e-3*s.Dt) / s.Dt))
+}
+
+// Ions are the reversal potentials that only dSpikes use, in V.
+type Ions struct {
+	ENa, EK, ECa float64
+}
+
+// DefaultIons returns Dendrify 2.2's E_Na, E_K and E_Ca.
+func DefaultIons() Ions { return Ions{ENa: 70e-3, EK: -89e-3, ECa: 136e-3} }
+
+// CompartmentType is a compartment's Dendrify class.
+type CompartmentType int
+
+// Compartment types.
+const (
+	Soma CompartmentType = iota
+	Dendrite
+)
+
+// String returns "soma" or "dendrite".
+func (t CompartmentType) String() string {
+	switch t {
+	case Soma:
+		return "soma"
+	case Dendrite:
+		return "dendrite"
+	}
+	return fmt.Sprintf("CompartmentType(%d)", int(t))
+}
+
+// Cell is a cell model: Dendrify's NeuronModel, or a PointNeuronModel when
+// it has one compartment. The model-level options are 0 when not given
+// (Dendrify treats zero as "not given" too); when given they override the
+// compartments' values as NeuronModel does. Cell.Build and Spec.Cell turn it
+// into a sim.Cell.
+type Cell struct {
+	Name        string
+	VRest       float64 // V
+	Cm          float64 // F/m2
+	Gl          float64 // S/m2
+	RAxial      float64 // ohm*m
+	ScaleFactor float64
+	SpineFactor float64
+
+	Compartments []Compartment // in YAML order; sim.Cell uses the same order
+	Connections  []Connection
+}
+
+// Compartment is one compartment of a Cell, as written in the spec: every
+// value is 0 when not given.
+type Compartment struct {
+	Name     string
+	Type     CompartmentType
+	Model    sim.Kind
+	Length   float64 // m
+	Diameter float64 // m
+	Cm       float64 // F/m2
+	Gl       float64 // S/m2
+	RAxial   float64 // ohm*m
+	VRest    float64 // V
+	CmAbs    float64 // F
+	GlAbs    float64 // S
+
+	// Model parameters: A (S) and TauW (s) for adaptiveIF and adex, DeltaT
+	// and VT (V) for adex.
+	A, TauW, DeltaT, VT float64
+
+	DSpikes []DSpike
+}
+
+// Dimensionless reports whether the compartment is given by absolute values
+// (cm_abs or gl_abs), as Dendrify decides it.
+func (c *Compartment) Dimensionless() bool { return c.CmAbs != 0 || c.GlAbs != 0 }
+
+// DSpike is a dSpike mechanism of a dendrite with its reversals resolved to
+// voltages. RiseConst and FallConst name the constant a reversal was given
+// as ("E_Na", ...), or are empty when it was given as a voltage.
+type DSpike struct {
+	sim.DSpike
+	RiseConst, FallConst string
+}
+
+// CouplingRule is how a connection's axial conductance is obtained.
+type CouplingRule int
+
+// Coupling rules.
+const (
+	HalfCylinders CouplingRule = iota // 2/(r_a + r_b), Dendrify's default
+	Cylinder                          // 1/r of the named compartment's cylinder
+	Explicit                          // a given conductance
+)
+
+// Connection couples compartments A and B of a cell.
+type Connection struct {
+	A, B     string
+	Rule     CouplingRule
+	Cylinder string  // Rule Cylinder: the compartment (A or B) whose cylinder is used
+	G        float64 // Rule Explicit: the conductance, S
+}
+
+// Population maps a population name to its cell model.
+type Population struct {
+	Name string
+	Cell string
+}
+
+// Receptor is one receptor of a pathway, in SI units. G is the spec g;
+// sim.Receptor.EffectiveG applies scale_g.
+type Receptor = sim.Receptor
+
+// Pathway is a presynaptic population contacting a postsynaptic one at one
+// compartment with one or more receptors activated by the same spike.
+type Pathway struct {
+	Pre, Post   string
+	Compartment string // compartment of the post cell with the synapses
+	Tag         string // Dendrify synapse tag (default: Pre)
+	Receptors   []Receptor
+	Record      string // compartment where the PSP is measured (default: the soma)
+
+	TargetPSP float64 // wanted |PSP|, V; 0 when not given
+	Hold      bool    // whether Holding is given
+	Holding   float64 // V, with Hold
+
+	// Optional kinetics targets for the fitter, s; 0 when not given.
+	TargetRise       float64 // 10-90 % rise time
+	TargetHalfWidth  float64
+	TargetTimeToPeak float64
+}
+
+// Label returns "pre->post (AMPA+NMDA)", for legends and tables.
+func (p Pathway) Label() string {
+	ch := make([]string, len(p.Receptors))
+	for i, r := range p.Receptors {
+		ch[i] = r.Channel.String()
+	}
+	return fmt.Sprintf("%s->%s (%s)", p.Pre, p.Post, strings.Join(ch, "+"))
+}
+
+// Sweep is the grid to sweep over every pathway. An axis that was not given
+// has no values. G sets the first receptor's g (the others keep their
+// ratio); TDecay and TRise set the first receptor's kinetics.
+type Sweep struct {
+	G      Axis // S
+	TDecay Axis // s
+	TRise  Axis // s
+}
+
+// Axis is one sweep axis: an explicit list of values, or Steps values from
+// From to To on a linear or logarithmic scale. All values are SI.
+type Axis struct {
+	List     []float64 // explicit values; when non-nil, the other fields are unused
+	From, To float64
+	Steps    int // number of values of a range; 0 for no axis
+	Log      bool
+}
+
+// Given reports whether the axis has any value.
+func (a Axis) Given() bool { return len(a.List) > 0 || a.Steps > 0 }
+
+// Values returns the axis' values: the list, or for a range
+// From*(To/From)**(i/(Steps-1)) (log) or From+(To-From)*i/(Steps-1)
+// (linear), i = 0 .. Steps-1; one step gives [From].
+func (a Axis) Values() []float64 {
+	if a.List != nil {
+		return append([]float64(nil), a.List...)
+	}
+	if a.Steps <= 0 {
+		return nil
+	}
+	v := make([]float64, a.Steps)
+	if a.Steps == 1 {
+		v[0] = a.From
+		return v
+	}
+	n := float64(a.Steps - 1)
+	for i := range v {
+		x := float64(i) / n
+		if a.Log {
+			v[i] = a.From * math.Pow(a.To/a.From, x)
+		} else {
+			v[i] = a.From + (a.To-a.From)*float64(i)/n
+		}
+	}
+	return v
+}
+
+// Fit holds the fitter's settings.
+type Fit struct {
+	GMin float64 // S, default 0.001 nS
+	GMax float64 // S, default 1 uS
+	RTol float64 // relative tolerance on |PSP|, in (0, 0.1]; default 1e-7
+}
+
+// DefaultFit returns the fit settings used when the spec gives none.
+func DefaultFit() Fit { return Fit{GMin: 0.001 * 1e-9, GMax: 1 * 1e-6, RTol: 1e-7} }
+
+// DefaultSimulation returns the simulation settings used when the spec
+// gives none.
+func DefaultSimulation() Simulation {
+	return Simulation{Dt: 0.1 * 1e-3, Duration: 100 * 1e-3, SpikeAt: 10 * 1e-3, Method: sim.Euler}
+}
+
+// Error is an invalid spec: the file, the 1-based line, the field path
+// (e.g. "cells.pyr.compartments[1].gl") and what was wrong.
+type Error struct {
+	File string
+	Line int
+	Path string
+	Msg  string
+}
+
+// Error returns "file:line: path: msg".
+func (e *Error) Error() string {
+	if e.Path == "" {
+		return fmt.Sprintf("%s:%d: %s", e.File, e.Line, e.Msg)
+	}
+	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Path, e.Msg)
+}
+
+// CellByName returns the cell with the given name, or nil.
+func (s *Spec) CellByName(name string) *Cell {
+	for i := range s.Cells {
+		if s.Cells[i].Name == name {
+			return &s.Cells[i]
+		}
+	}
+	return nil
+}
+
+// PopulationCell returns the cell name of a population, or "".
+func (s *Spec) PopulationCell(pop string) string {
+	for _, p := range s.Populations {
+		if p.Name == pop {
+			return p.Cell
+		}
+	}
+	return ""
+}
+
+// CompartmentIndex returns the index of the named compartment, or -1.
+func (c *Cell) CompartmentIndex(name string) int {
+	for i := range c.Compartments {
+		if c.Compartments[i].Name == name {
+			return i
+		}
+	}
+	return -1
+}

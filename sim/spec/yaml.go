@@ -1,0 +1,327 @@
+package spec
+
+import (
+	"fmt"
+	"math"
+	"regexp"
+	"sort"
+	"strconv"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+)
+
+// parser walks the YAML node tree. It keeps the first error only: after a
+// failure the walk may go on with zero values, but nothing more is recorded
+// and Parse returns that first error.
+type parser struct {
+	file string
+	err  *Error
+	warn []string
+}
+
+func (p *parser) failf(n *yaml.Node, path, format string, a ...any) {
+	if p.err != nil {
+		return
+	}
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	p.err = &Error{File: p.file, Line: line, Path: path, Msg: fmt.Sprintf(format, a...)}
+}
+
+func (p *parser) warnf(n *yaml.Node, path, format string, a ...any) {
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	e := &Error{File: p.file, Line: line, Path: path, Msg: fmt.Sprintf(format, a...)}
+	p.warn = append(p.warn, e.Error())
+}
+
+func (p *parser) failed() bool { return p.err != nil }
+
+func join(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+func index(path string, i int) string { return fmt.Sprintf("%s[%d]", path, i) }
+
+// mapping is a checked YAML mapping: keys are unique scalars from the
+// allowed set.
+type mapping struct {
+	node  *yaml.Node
+	path  string
+	vals  map[string]*yaml.Node
+	keys  map[string]*yaml.Node
+	order []string
+}
+
+func (m *mapping) get(key string) *yaml.Node { return m.vals[key] }
+
+// has reports whether key is present.
+func (m *mapping) has(key string) bool { return m.vals[key] != nil }
+
+func (m *mapping) sub(key string) string { return join(m.path, key) }
+
+func describe(n *yaml.Node) string {
+	switch n.Kind {
+	case yaml.MappingNode:
+		return "a mapping"
+	case yaml.SequenceNode:
+		return "a list"
+	case yaml.AliasNode:
+		return "an alias"
+	case yaml.ScalarNode:
+		if n.ShortTag() == "!!null" {
+			return "nothing"
+		}
+		return strconv.Quote(n.Value)
+	}
+	return "a YAML document"
+}
+
+// checkNode rejects anchors and aliases, which the spec does not use.
+func (p *parser) checkNode(n *yaml.Node, path string) bool {
+	if n.Kind == yaml.AliasNode || n.Anchor != "" {
+		p.failf(n, path, "YAML anchors and aliases are not supported")
+		return false
+	}
+	return true
+}
+
+// mapping checks that n is a mapping with keys from allowed (any keys when
+// allowed is nil) and returns it; a null node is an empty mapping. It never
+// returns nil.
+func (p *parser) mapping(n *yaml.Node, path string, allowed []string) *mapping {
+	m := &mapping{node: n, path: path, vals: map[string]*yaml.Node{}, keys: map[string]*yaml.Node{}}
+	if n == nil || !p.checkNode(n, path) {
+		return m
+	}
+	if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!null" {
+		return m
+	}
+	if n.Kind != yaml.MappingNode {
+		p.failf(n, path, "want a mapping, got %s", describe(n))
+		return m
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		k, v := n.Content[i], n.Content[i+1]
+		if k.Kind != yaml.ScalarNode || !p.checkNode(k, path) {
+			p.failf(k, path, "want a plain key, got %s", describe(k))
+			return m
+		}
+		kp := join(path, k.Value)
+		if k.ShortTag() == "!!merge" {
+			p.failf(k, kp, "YAML merge keys are not supported")
+			return m
+		}
+		if m.vals[k.Value] != nil {
+			p.failf(k, kp, "duplicate key (first on line %d)", m.keys[k.Value].Line)
+			return m
+		}
+		if allowed != nil && !contains(allowed, k.Value) {
+			p.failf(k, kp, "unknown field (want one of %s)", strings.Join(allowed, ", "))
+			return m
+		}
+		if !p.checkNode(v, kp) {
+			return m
+		}
+		m.vals[k.Value] = v
+		m.keys[k.Value] = k
+		m.order = append(m.order, k.Value)
+	}
+	return m
+}
+
+// seq checks that n is a list and returns its items.
+func (p *parser) seq(n *yaml.Node, path string) []*yaml.Node {
+	if n == nil || !p.checkNode(n, path) {
+		return nil
+	}
+	if n.Kind != yaml.SequenceNode {
+		p.failf(n, path, "want a list, got %s", describe(n))
+		return nil
+	}
+	for i, c := range n.Content {
+		if !p.checkNode(c, index(path, i)) {
+			return nil
+		}
+	}
+	return n.Content
+}
+
+// require returns m's value for key, failing when it is absent.
+func (p *parser) require(m *mapping, key string) *yaml.Node {
+	n := m.get(key)
+	if n == nil {
+		p.failf(m.node, m.sub(key), "missing required field")
+	}
+	return n
+}
+
+func contains(list []string, s string) bool {
+	for _, x := range list {
+		if x == s {
+			return true
+		}
+	}
+	return false
+}
+
+// scalar returns a plain scalar's text; null, booleans and collections fail.
+func (p *parser) scalar(n *yaml.Node, path, want string) (string, bool) {
+	if n == nil {
+		return "", false
+	}
+	if n.Kind != yaml.ScalarNode {
+		p.failf(n, path, "want %s, got %s", want, describe(n))
+		return "", false
+	}
+	switch n.ShortTag() {
+	case "!!null", "!!bool":
+		p.failf(n, path, "want %s, got %s", want, describe(n))
+		return "", false
+	}
+	return n.Value, true
+}
+
+var identRE = regexp.MustCompile(`^[A-Za-z0-9]+$`)
+
+// ident returns a name of letters and digits only.
+func (p *parser) ident(n *yaml.Node, path, what string) string {
+	s, ok := p.scalar(n, path, what)
+	if !ok {
+		return ""
+	}
+	if !identRE.MatchString(s) {
+		p.failf(n, path, "%s %q: want letters and digits only (Dendrify splits names on _)", what, s)
+		return ""
+	}
+	return s
+}
+
+// identKey checks a mapping key used as a name.
+func (p *parser) identKey(k *yaml.Node, path, what string) string {
+	if !identRE.MatchString(k.Value) {
+		p.failf(k, path, "%s %q: want letters and digits only (Dendrify splits names on _)", what, k.Value)
+		return ""
+	}
+	return k.Value
+}
+
+// quantity parses a quantity of dimension d.
+func (p *parser) quantity(n *yaml.Node, path string, d Dimension) float64 {
+	if n == nil {
+		return 0
+	}
+	if n.Kind != yaml.ScalarNode || n.ShortTag() == "!!null" || n.ShortTag() == "!!bool" {
+		p.failf(n, path, "want %v, got %s", d, describe(n))
+		return 0
+	}
+	v, err := ParseQuantity(n.Value, d)
+	if err != nil {
+		p.failf(n, path, "%v", err)
+		return 0
+	}
+	return v
+}
+
+// positive parses a quantity that must be > 0.
+func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
+	v := p.quantity(n, path, d)
+	if n != nil && !p.failed() && !(v > 0) {
+		if v == 0 {
+			p.failf(n, path, "must be positive, got %q (Dendrify treats an exact zero as not given)", n.Value)
+		} else {
+			p.failf(n, path, "must be positive, got %q", n.Value)
+		}
+		return 0
+	}
+	return v
+}
+
+// nonzero parses a quantity for which an exact zero means "not given" in
+// Dendrify.
+func (p *parser) nonzero(n *yaml.Node, path string, d Dimension) float64 {
+	v := p.quantity(n, path, d)
+	if n != nil && !p.failed() && v == 0 {
+		p.failf(n, path, "must not be zero: Dendrify treats an exact zero as not given, got %q", n.Value)
+	}
+	return v
+}
+
+// number parses a plain YAML number.
+func (p *parser) number(n *yaml.Node, path string) float64 {
+	if n == nil {
+		return 0
+	}
+	t := n.ShortTag()
+	if n.Kind != yaml.ScalarNode || (t != "!!int" && t != "!!float") {
+		p.failf(n, path, "want a plain number, got %s", describe(n))
+		return 0
+	}
+	var v float64
+	if err := n.Decode(&v); err != nil {
+		p.failf(n, path, "want a plain number, got %s", describe(n))
+		return 0
+	}
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		p.failf(n, path, "want a finite number, got %s", describe(n))
+		return 0
+	}
+	return v
+}
+
+// integer parses a plain YAML integer.
+func (p *parser) integer(n *yaml.Node, path string) int {
+	if n == nil {
+		return 0
+	}
+	var v int
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Decode(&v) != nil {
+		p.failf(n, path, "want an integer, got %s", describe(n))
+		return 0
+	}
+	return v
+}
+
+// boolean parses a YAML boolean.
+func (p *parser) boolean(n *yaml.Node, path string) bool {
+	if n == nil {
+		return false
+	}
+	var v bool
+	if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!bool" || n.Decode(&v) != nil {
+		p.failf(n, path, "want true or false, got %s", describe(n))
+		return false
+	}
+	return v
+}
+
+// oneOf parses a scalar that must be one of the given words.
+func (p *parser) oneOf(n *yaml.Node, path string, words ...string) string {
+	want := strings.Join(words, " | ")
+	s, ok := p.scalar(n, path, want)
+	if !ok {
+		return ""
+	}
+	if !contains(words, s) {
+		p.failf(n, path, "want %s, got %q", want, s)
+		return ""
+	}
+	return s
+}
+
+func sortedKeys[V any](m map[string]V) []string {
+	k := make([]string, 0, len(m))
+	for s := range m {
+		k = append(k, s)
+	}
+	sort.Strings(k)
+	return k
+}

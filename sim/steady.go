@@ -1,0 +1,180 @@
+package sim
+
+import (
+	"fmt"
+	"math"
+)
+
+// SteadyState is the fixed point the PSP protocol starts from: every
+// synaptic variable 0, V and w at rest, and with holding the constant
+// current at the recorded compartment that pins it at the holding voltage.
+type SteadyState struct {
+	V     []float64 // per compartment, V
+	W     []float64 // per compartment, A (0 where not adaptive)
+	IHold float64   // A; 0 without holding
+}
+
+// Steady solves the steady state of c by Newton's method. With hold, V of
+// compartment rec is fixed at vHold and the current injected there is the
+// unknown instead. The system is linear except for AdEx's exponential, so
+// Newton converges in one step for most cells; iterative refinement then
+// removes the rounding left by the elimination.
+func Steady(c *Cell, hold bool, rec int, vHold float64) (SteadyState, error) {
+	n := len(c.Compartments)
+	if n == 0 {
+		return SteadyState{}, fmt.Errorf("sim: cell has no compartments")
+	}
+	if hold && (rec < 0 || rec >= n) {
+		return SteadyState{}, fmt.Errorf("sim: holding compartment %d out of range", rec)
+	}
+	x := make([]float64, n) // V, or I_hold in slot rec
+	for i, cp := range c.Compartments {
+		x[i] = cp.EL
+	}
+	if hold {
+		x[rec] = 0
+	}
+	vOf := func(x []float64, i int) float64 {
+		if hold && i == rec {
+			return vHold
+		}
+		return x[i]
+	}
+	residual := func(x, r []float64) {
+		for i := range r {
+			cp := &c.Compartments[i]
+			v := vOf(x, i)
+			f := cp.GL * (cp.EL - v)
+			if hold && i == rec {
+				f += x[rec]
+			}
+			if cp.Kind.Adaptive() {
+				f -= cp.A * (v - cp.EL)
+			}
+			if cp.Kind == AdEx {
+				f += cp.GL * cp.DeltaT * math.Exp((v-cp.VT)/cp.DeltaT)
+			}
+			r[i] = f
+		}
+		for _, cu := range c.Couplings {
+			d := cu.G * (vOf(x, cu.B) - vOf(x, cu.A))
+			r[cu.A] += d
+			r[cu.B] -= d
+		}
+	}
+	jac := make([]float64, n*n)
+	jacobian := func(x []float64) {
+		for i := range jac {
+			jac[i] = 0
+		}
+		for i := range c.Compartments {
+			cp := &c.Compartments[i]
+			if hold && i == rec {
+				jac[i*n+i] = 1 // dF_rec/dI_hold
+				continue
+			}
+			v := x[i]
+			d := -cp.GL
+			if cp.Kind.Adaptive() {
+				d -= cp.A
+			}
+			if cp.Kind == AdEx {
+				d += cp.GL * math.Exp((v-cp.VT)/cp.DeltaT)
+			}
+			jac[i*n+i] += d
+		}
+		for _, cu := range c.Couplings {
+			a, b := cu.A, cu.B
+			if !(hold && b == rec) {
+				jac[a*n+b] += cu.G
+				jac[b*n+b] -= cu.G
+			}
+			if !(hold && a == rec) {
+				jac[a*n+a] -= cu.G
+				jac[b*n+a] += cu.G
+			}
+		}
+	}
+	r := make([]float64, n)
+	dx := make([]float64, n)
+	lu := make([]float64, n*n)
+	best := math.Inf(1)
+	for it := 0; it < 100; it++ {
+		residual(x, r)
+		jacobian(x)
+		copy(lu, jac)
+		if err := solveDense(lu, r, dx, n); err != nil {
+			return SteadyState{}, fmt.Errorf("sim: steady state: %w", err)
+		}
+		step := 0.0
+		for i := range x {
+			x[i] -= dx[i]
+			step = math.Max(step, math.Abs(dx[i])/(1e-3+math.Abs(x[i])))
+		}
+		for _, v := range x {
+			if math.IsNaN(v) || math.IsInf(v, 0) {
+				return SteadyState{}, fmt.Errorf("sim: no resting state (Newton diverged; an AdEx soma may have no fixed point)")
+			}
+		}
+		if step == 0 || (step < 1e-15 && it > 1) || (step >= best && it > 3 && step < 1e-12) {
+			break
+		}
+		best = math.Min(best, step)
+		if it == 99 {
+			return SteadyState{}, fmt.Errorf("sim: steady state did not converge (an AdEx soma may have no fixed point)")
+		}
+	}
+	ss := SteadyState{V: make([]float64, n), W: make([]float64, n)}
+	for i, cp := range c.Compartments {
+		ss.V[i] = vOf(x, i)
+		if cp.Kind.Adaptive() {
+			ss.W[i] = cp.A * (ss.V[i] - cp.EL)
+		}
+	}
+	if hold {
+		ss.IHold = x[rec]
+	}
+	return ss, nil
+}
+
+// solveDense solves J dx = r by Gaussian elimination with partial pivoting,
+// overwriting J. The systems are tiny (one row a compartment).
+func solveDense(J, r, dx []float64, n int) error {
+	b := dx
+	copy(b, r)
+	for k := 0; k < n; k++ {
+		p := k
+		for i := k + 1; i < n; i++ {
+			if math.Abs(J[i*n+k]) > math.Abs(J[p*n+k]) {
+				p = i
+			}
+		}
+		if J[p*n+k] == 0 {
+			return fmt.Errorf("singular system")
+		}
+		if p != k {
+			for j := 0; j < n; j++ {
+				J[k*n+j], J[p*n+j] = J[p*n+j], J[k*n+j]
+			}
+			b[k], b[p] = b[p], b[k]
+		}
+		for i := k + 1; i < n; i++ {
+			f := J[i*n+k] / J[k*n+k]
+			if f == 0 {
+				continue
+			}
+			for j := k; j < n; j++ {
+				J[i*n+j] -= f * J[k*n+j]
+			}
+			b[i] -= f * b[k]
+		}
+	}
+	for i := n - 1; i >= 0; i-- {
+		s := b[i]
+		for j := i + 1; j < n; j++ {
+			s -= J[i*n+j] * b[j]
+		}
+		b[i] = s / J[i*n+i]
+	}
+	return nil
+}
