@@ -1,0 +1,58 @@
+// Command dendfit calibrates synaptic conductances of Dendrify-style
+// reduced compartmental neurons: it simulates the PSP protocol exactly as
+// Dendrify on Brian 2 does, sweeps and fits conductances and kinetics to
+// target PSPs, and records every run in SQLite.
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"os/signal"
+	"syscall"
+)
+
+// Exit codes, decided in one place.
+const (
+	exitOK          = 0
+	exitError       = 1
+	exitUsage       = 2
+	exitNotConverge = 3
+	exitInterrupted = 130
+)
+
+// errNotConverged marks a fit that ran to the end with some pathway
+// unconverged: everything was printed and recorded, the status says so.
+var errNotConverged = errors.New("some pathways did not converge")
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	err := newRootCmd().ExecuteContext(ctx)
+	os.Exit(exitCode(ctx, err))
+}
+
+func exitCode(ctx context.Context, err error) int {
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.Is(err, errNotConverged):
+		fmt.Fprintln(os.Stderr, "dendfit:", err)
+		return exitNotConverge
+	case ctx.Err() != nil || errors.Is(err, context.Canceled):
+		fmt.Fprintln(os.Stderr, "dendfit: interrupted; finished work is kept")
+		return exitInterrupted
+	}
+	fmt.Fprintln(os.Stderr, "dendfit:", err)
+	var ue usageError
+	if errors.As(err, &ue) {
+		return exitUsage
+	}
+	return exitError
+}
+
+// usageError is a bad flag or argument.
+type usageError struct{ error }
+
+func (u usageError) Unwrap() error { return u.error }

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"os"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// recorder is an open database with a run in progress.
+type recorder struct {
+	db    *db.DB
+	run   *pipeline.Run
+	runID int64
+}
+
+func startRun(ctx context.Context, g *globals, s *spec.Spec, command string, settings any) (*recorder, error) {
+	return startRunInfo(ctx, g, s, pipeline.RunInfo{Command: command, Argv: os.Args, Settings: settings})
+}
+
+func startRunInfo(ctx context.Context, g *globals, s *spec.Spec, info pipeline.RunInfo) (*recorder, error) {
+	d, err := db.Open(ctx, g.db)
+	if err != nil {
+		return nil, err
+	}
+	if info.Argv == nil {
+		info.Argv = os.Args
+	}
+	run, err := pipeline.StartRun(ctx, d, s, info)
+	if err != nil {
+		d.Close()
+		return nil, err
+	}
+	return &recorder{db: d, run: run, runID: run.ID}, nil
+}
+
+func (r *recorder) recordSimulate(ctx context.Context, s *spec.Spec, res []pipeline.PathwayResult) error {
+	pts := make([]db.Point, len(res))
+	for i := range res {
+		pts[i] = pipeline.PointOf(fmt.Sprintf("p%d", res[i].Pathway), &res[i])
+	}
+	return r.db.InsertPoints(ctx, r.runID, pts)
+}
+
+// finish marks the run and closes the database.
+func (r *recorder) finish(ctx context.Context, err error) error {
+	ferr := r.run.Finish(err)
+	if cerr := r.db.Close(); ferr == nil {
+		ferr = cerr
+	}
+	return ferr
+}

@@ -1,0 +1,97 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"os"
+	"runtime/debug"
+
+	"github.com/spf13/cobra"
+)
+
+// globals are the flags every subcommand shares.
+type globals struct {
+	db      string
+	json    bool
+	quiet   bool
+	verbose bool
+	stdout  io.Writer
+	stderr  io.Writer
+}
+
+func newRootCmd() *cobra.Command {
+	g := &globals{stdout: os.Stdout, stderr: os.Stderr}
+	root := &cobra.Command{
+		Use:   "dendfit",
+		Short: "Calibrate synaptic conductances of Dendrify neuron models to target PSPs",
+		Long: `dendfit finds the synaptic conductance g that makes one presynaptic spike
+produce a target PSP at the soma of a Dendrify-style reduced compartmental
+neuron, for every pathway of an experiment spec (YAML). It simulates exactly
+what Dendrify 2.2 on Brian 2.5 computes (euler, rk4, exponential_euler),
+sweeps and fits conductances and kinetics, and records every run, with
+provenance, in a SQLite database.`,
+		Version:       version(),
+		SilenceUsage:  true,
+		SilenceErrors: true,
+	}
+	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
+		return usageError{fmt.Errorf("%w (see 'dendfit %s --help')", err, c.Name())}
+	})
+	def := os.Getenv("DENDFIT_DB")
+	if def == "" {
+		def = "dendfit.db"
+	}
+	pf := root.PersistentFlags()
+	pf.StringVar(&g.db, "db", def, "SQLite database for results (env DENDFIT_DB)")
+	pf.BoolVar(&g.json, "json", false, "print JSON instead of a table")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress or notes on stderr")
+	pf.BoolVarP(&g.verbose, "verbose", "v", false, "more detail on stderr")
+	root.AddCommand(newSimulateCmd(g))
+	for _, f := range extraCommands {
+		root.AddCommand(f(g))
+	}
+	return root
+}
+
+// extraCommands lets each subcommand file register itself.
+var extraCommands []func(*globals) *cobra.Command
+
+// version is the module version and VCS revision the binary was built from.
+func version() string {
+	v, rev, mod := buildInfo()
+	s := v
+	if rev != "" {
+		s += " (" + rev
+		if mod {
+			s += ", modified"
+		}
+		s += ")"
+	}
+	return s
+}
+
+func buildInfo() (ver, rev string, modified bool) {
+	ver = "devel"
+	bi, ok := debug.ReadBuildInfo()
+	if !ok {
+		return
+	}
+	if bi.Main.Version != "" && bi.Main.Version != "(devel)" {
+		ver = bi.Main.Version
+	}
+	for _, s := range bi.Settings {
+		switch s.Key {
+		case "vcs.revision":
+			rev = s.Value
+		case "vcs.modified":
+			modified = s.Value == "true"
+		}
+	}
+	return
+}
+
+func (g *globals) notef(format string, a ...any) {
+	if !g.quiet {
+		fmt.Fprintf(g.stderr, format+"\n", a...)
+	}
+}

@@ -1,0 +1,225 @@
+package main
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"fmt"
+	"io"
+	"os"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+type simulateOptions struct {
+	pathways []string
+	trace    string
+	noDB     bool
+}
+
+func newSimulateCmd(g *globals) *cobra.Command {
+	o := &simulateOptions{}
+	cmd := &cobra.Command{
+		Use:   "simulate SPEC",
+		Short: "Run the PSP protocol for every pathway of a spec",
+		Long: `simulate starts each pathway's postsynaptic cell at its steady state (or held
+at the pathway's holding potential), delivers one presynaptic spike at
+spike_at and measures the PSP at the record compartment: amplitude, time to
+peak, 10-90 % rise time, half width, the peak at every compartment and any
+dSpikes. The numbers are those Dendrify 2.2 on Brian 2.5 computes.
+
+The run and its results are recorded in the database (--db) unless --no-db.`,
+		Example: `  dendfit simulate experiments/cortex-paired-recordings.yaml
+  dendfit simulate spec.yaml --pathway 0 --json
+  dendfit simulate spec.yaml --pathway 'E->PV' --trace trace.csv`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runSimulate(cmd, g, o, args[0])
+		},
+	}
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.pathways, "pathway", "p", nil, "pathways to run: index (0-based) or pre->post; repeatable")
+	f.StringVar(&o.trace, "trace", "", "write every compartment's voltage to this CSV file (time_ms, V_<comp>_mV, ...)")
+	f.BoolVar(&o.noDB, "no-db", false, "do not record the run in the database")
+	return cmd
+}
+
+func exactArgs(n int) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if len(args) != n {
+			return usageError{fmt.Errorf("%s needs %d argument(s), got %d (see 'dendfit %s --help')", cmd.Name(), n, len(args), cmd.Name())}
+		}
+		return nil
+	}
+}
+
+// selectPathways resolves --pathway values to indices.
+func selectPathways(s *spec.Spec, sel []string) ([]int, error) {
+	if len(sel) == 0 {
+		return nil, nil
+	}
+	var out []int
+	for _, v := range sel {
+		if i, err := strconv.Atoi(v); err == nil {
+			if i < 0 || i >= len(s.Pathways) {
+				return nil, usageError{fmt.Errorf("--pathway %d: the spec has pathways 0..%d", i, len(s.Pathways)-1)}
+			}
+			out = append(out, i)
+			continue
+		}
+		found := false
+		for i, p := range s.Pathways {
+			if v == p.Pre+"->"+p.Post || v == p.Label() {
+				out = append(out, i)
+				found = true
+			}
+		}
+		if !found {
+			return nil, usageError{fmt.Errorf("--pathway %q: no such pathway (want an index or pre->post)", v)}
+		}
+	}
+	return out, nil
+}
+
+func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string) error {
+	ctx := cmd.Context()
+	s, err := spec.Load(path)
+	if err != nil {
+		return err
+	}
+	for _, w := range s.Warnings {
+		g.notef("warning: %s", w)
+	}
+	idx, err := selectPathways(s, o.pathways)
+	if err != nil {
+		return err
+	}
+	var rec *recorder
+	if !o.noDB {
+		rec, err = startRun(ctx, g, s, "simulate", nil)
+		if err != nil {
+			return err
+		}
+	}
+	res, err := pipeline.Simulate(ctx, s, &pipeline.SimulateOptions{Pathways: idx, Trace: o.trace != ""})
+	if rec != nil {
+		if err == nil {
+			err = rec.recordSimulate(ctx, s, res)
+		}
+		if ferr := rec.finish(ctx, err); err == nil {
+			err = ferr
+		}
+	}
+	if err != nil {
+		return err
+	}
+	if o.trace != "" {
+		if err := writeTraceCSV(o.trace, res); err != nil {
+			return err
+		}
+	}
+	if g.json {
+		out := struct {
+			Experiment string                   `json:"experiment"`
+			RunID      *int64                   `json:"run_id,omitempty"`
+			Pathways   []pipeline.PathwayResult `json:"pathways"`
+		}{Experiment: s.Name, Pathways: res}
+		if rec != nil {
+			out.RunID = &rec.runID
+		}
+		for i := range out.Pathways {
+			out.Pathways[i].Trace = nil
+		}
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(out)
+	}
+	printSimulateTable(g.stdout, s, res)
+	return nil
+}
+
+func printSimulateTable(w io.Writer, s *spec.Spec, res []pipeline.PathwayResult) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "#\tpathway\tat\trecord\tg_nS\thold_mV\tbaseline_mV\tpsp_mV\tpeak_ms\trise_ms\thalf_ms\tdSpike\t\n")
+	for _, r := range res {
+		hold := "-"
+		if r.HoldingMV != nil {
+			hold = fmt.Sprintf("%.2f", *r.HoldingMV)
+		}
+		gs := make([]string, len(r.GNS))
+		for i, v := range r.GNS {
+			gs[i] = strconv.FormatFloat(v, 'g', 6, 64)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.4f\t%.6f\t%.3f\t%s\t%s\t%v\t\n",
+			r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment, r.Record, strings.Join(gs, ","), hold,
+			r.BaselineMV, r.PSPMV, r.TimeToPeakMS, optMS(r.Rise1090MS), optMS(r.HalfWidthMS), r.DSpikeFired)
+	}
+	tw.Flush()
+}
+
+func optMS(v *float64) string {
+	if v == nil {
+		return "-"
+	}
+	return fmt.Sprintf("%.3f", *v)
+}
+
+// writeTraceCSV writes one block of rows per pathway: pathway, time_ms and
+// V_<comp>_mV for every compartment.
+func writeTraceCSV(path string, res []pipeline.PathwayResult) error {
+	return writeFileAtomic(path, func(w io.Writer) error {
+		cw := csv.NewWriter(w)
+		for _, r := range res {
+			t := r.Trace
+			head := []string{"pathway", "time_ms"}
+			for _, c := range t.Compartments {
+				head = append(head, "V_"+c+"_mV")
+			}
+			if err := cw.Write(head); err != nil {
+				return err
+			}
+			n := len(t.VMV[t.Compartments[0]])
+			for k := 0; k < n; k++ {
+				row := []string{strconv.Itoa(r.Pathway), strconv.FormatFloat(float64(k)*t.DtMS, 'g', -1, 64)}
+				for _, c := range t.Compartments {
+					row = append(row, strconv.FormatFloat(t.VMV[c][k], 'g', -1, 64))
+				}
+				if err := cw.Write(row); err != nil {
+					return err
+				}
+			}
+		}
+		cw.Flush()
+		return cw.Error()
+	})
+}
+
+// writeFileAtomic writes to a temporary file beside path and renames it, so
+// a reader never sees half a file.
+func writeFileAtomic(path string, write func(io.Writer) error) error {
+	dir := "."
+	if i := strings.LastIndexByte(path, '/'); i >= 0 {
+		dir = path[:i+1]
+	}
+	f, err := os.CreateTemp(dir, ".dendfit-*")
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	defer os.Remove(f.Name())
+	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	return nil
+}

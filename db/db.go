@@ -1,0 +1,283 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"sync"
+	"time"
+
+	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+
+	"github.com/dendfit/dendfit/migrations"
+)
+
+// ErrNotFound is wrapped by lookups that find no matching row.
+var ErrNotFound = errors.New("not found")
+
+// EnvPath names the environment variable that overrides DefaultPath.
+const EnvPath = "DENDFIT_DB"
+
+// TimeFormat is the layout of every time stored in the database: UTC
+// RFC 3339 with a fixed nine-digit fraction, so that text order is time
+// order. Values parse with time.RFC3339Nano.
+const TimeFormat = "2006-01-02T15:04:05.000000000Z07:00"
+
+// DB is an open dendfit results database. It is safe for concurrent use.
+type DB struct {
+	path     string
+	sql      *sql.DB // read-write pool; the read-only pool for OpenReadOnly
+	readOnly bool
+
+	mu sync.Mutex
+	ro *sql.DB // read-only pool for QueryReadOnly, opened on first use
+}
+
+// DefaultPath returns $DENDFIT_DB if set and non-empty, else "dendfit.db".
+func DefaultPath() string {
+	if p := os.Getenv(EnvPath); p != "" {
+		return p
+	}
+	return "dendfit.db"
+}
+
+// fileURI turns a file path into an SQLite URI filename (without query).
+func fileURI(path string) (string, error) {
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return "", err
+	}
+	abs = filepath.ToSlash(abs)
+	if !strings.HasPrefix(abs, "/") {
+		abs = "/" + abs // Windows drive letters
+	}
+	r := strings.NewReplacer("%", "%25", "?", "%3f", "#", "%23")
+	return "file:" + r.Replace(abs), nil
+}
+
+func rwDSN(path string) (string, error) {
+	u, err := fileURI(path)
+	if err != nil {
+		return "", err
+	}
+	return u + "?_journal_mode=WAL&_foreign_keys=on&_busy_timeout=10000&_txlock=immediate", nil
+}
+
+func roDSN(path string) (string, error) {
+	u, err := fileURI(path)
+	if err != nil {
+		return "", err
+	}
+	return u + "?mode=ro&_query_only=true&_foreign_keys=on&_busy_timeout=10000", nil
+}
+
+// Open opens (creating if needed) the database at path for reading and
+// writing, and brings its schema up to date by applying, in version order
+// and one transaction each, every embedded migration not yet recorded in
+// schema_migrations. It refuses a database whose schema is newer than this
+// binary knows.
+func Open(ctx context.Context, path string) (*DB, error) {
+	dsn, err := rwDSN(path)
+	if err != nil {
+		return nil, fmt.Errorf("db: open %s: %w", path, err)
+	}
+	sdb, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("db: open %s: %w", path, err)
+	}
+	d := &DB{path: path, sql: sdb}
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("db: open %s: %w", path, err)
+	}
+	if err := d.migrate(ctx); err != nil {
+		sdb.Close()
+		return nil, err
+	}
+	return d, nil
+}
+
+// OpenReadOnly opens an existing database read-only (SQLite mode=ro with
+// query_only set), for inspection such as `dendfit query sql`. It does not
+// migrate, and fails if the file does not exist. Writing methods fail.
+func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	if _, err := os.Stat(path); err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, fmt.Errorf("db: open %s read-only: no such database", path)
+		}
+		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+	}
+	dsn, err := roDSN(path)
+	if err != nil {
+		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+	}
+	sdb, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+	}
+	if err := sdb.PingContext(ctx); err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+	}
+	return &DB{path: path, sql: sdb, readOnly: true, ro: sdb}, nil
+}
+
+// Path returns the path the database was opened with.
+func (d *DB) Path() string { return d.path }
+
+// Close closes the database.
+func (d *DB) Close() error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	var errs []error
+	if d.ro != nil && d.ro != d.sql {
+		errs = append(errs, d.ro.Close())
+	}
+	d.ro = nil
+	errs = append(errs, d.sql.Close())
+	if err := errors.Join(errs...); err != nil {
+		return fmt.Errorf("db: close %s: %w", d.path, err)
+	}
+	return nil
+}
+
+// readOnlyPool returns the read-only connection pool, opening it on first
+// use for a database opened with Open.
+func (d *DB) readOnlyPool(ctx context.Context) (*sql.DB, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.ro != nil {
+		return d.ro, nil
+	}
+	dsn, err := roDSN(d.path)
+	if err != nil {
+		return nil, err
+	}
+	ro, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, err
+	}
+	if err := ro.PingContext(ctx); err != nil {
+		ro.Close()
+		return nil, err
+	}
+	d.ro = ro
+	return ro, nil
+}
+
+// SchemaVersion returns the highest migration version recorded in the
+// database, or 0 for a database without schema_migrations.
+func (d *DB) SchemaVersion(ctx context.Context) (int, error) {
+	v, err := schemaVersion(ctx, d.sql, "main")
+	if err != nil {
+		return 0, fmt.Errorf("db: %s: schema version: %w", d.path, err)
+	}
+	return v, nil
+}
+
+type queryer interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
+// schemaVersion reads the highest applied version in schema (main or an
+// attached database); a missing schema_migrations table means version 0.
+func schemaVersion(ctx context.Context, q queryer, schema string) (int, error) {
+	var n int
+	err := q.QueryRowContext(ctx,
+		`SELECT count(*) FROM `+schema+`.sqlite_master WHERE type = 'table' AND name = 'schema_migrations'`).Scan(&n)
+	if err != nil || n == 0 {
+		return 0, err
+	}
+	var v int
+	err = q.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM `+schema+`.schema_migrations`).Scan(&v)
+	return v, err
+}
+
+func (d *DB) migrate(ctx context.Context) error {
+	all, err := migrations.All()
+	if err != nil {
+		return fmt.Errorf("db: %w", err)
+	}
+	known := 0
+	if len(all) > 0 {
+		known = all[len(all)-1].Version
+	}
+	have, err := schemaVersion(ctx, d.sql, "main")
+	if err != nil {
+		return fmt.Errorf("db: %s: read schema version: %w", d.path, err)
+	}
+	if have > known {
+		return fmt.Errorf("db: %s has schema version %d, this dendfit knows up to %d: upgrade dendfit", d.path, have, known)
+	}
+	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+		version    INTEGER PRIMARY KEY,
+		name       TEXT NOT NULL,
+		applied_at TEXT NOT NULL
+	)`); err != nil {
+		return fmt.Errorf("db: %s: create schema_migrations: %w", d.path, err)
+	}
+	for _, m := range all {
+		if m.Version <= have {
+			continue
+		}
+		if err := d.applyMigration(ctx, m); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// applyMigration applies m in one immediate transaction unless another
+// process recorded it first.
+func (d *DB) applyMigration(ctx context.Context, m migrations.Migration) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("db: %s: migration %s: %w", d.path, m.Name, err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations WHERE version = ?`, m.Version).Scan(&n); err != nil {
+		return fmt.Errorf("db: %s: migration %s: %w", d.path, m.Name, err)
+	}
+	if n > 0 {
+		return nil // applied concurrently by another handle
+	}
+	if _, err := tx.ExecContext(ctx, m.SQL); err != nil {
+		return fmt.Errorf("db: %s: migration %s: %w", d.path, m.Name, err)
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+		m.Version, m.Name, formatTime(time.Now())); err != nil {
+		return fmt.Errorf("db: %s: record migration %s: %w", d.path, m.Name, err)
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("db: %s: commit migration %s: %w", d.path, m.Name, err)
+	}
+	return nil
+}
+
+func formatTime(t time.Time) string { return t.UTC().Format(TimeFormat) }
+
+func parseTime(s string) (time.Time, error) {
+	t, err := time.Parse(time.RFC3339Nano, s)
+	if err != nil {
+		return time.Time{}, fmt.Errorf("bad stored time %q: %w", s, err)
+	}
+	return t.UTC(), nil
+}
+
+// withTx runs fn in one immediate transaction and commits it.
+func (d *DB) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback()
+	if err := fn(tx); err != nil {
+		return err
+	}
+	return tx.Commit()
+}

@@ -1,0 +1,676 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"path/filepath"
+	"reflect"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/dendfit/dendfit/migrations"
+)
+
+func openTemp(t *testing.T, name string) *DB {
+	t.Helper()
+	d, err := Open(context.Background(), filepath.Join(t.TempDir(), name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+func ptr[T any](v T) *T { return &v }
+
+// newRun records an experiment and a running run of it.
+func newRun(t *testing.T, d *DB, exp, spec, command string) *Run {
+	t.Helper()
+	ctx := context.Background()
+	eid, err := d.PutExperiment(ctx, exp, []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRun(eid, command, []string{"dendfit", command, exp + ".yaml"})
+	if _, err := d.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	return r
+}
+
+func testPoint(pathway int, key string) Point {
+	return Point{
+		Pathway: pathway, Pre: "CA3", Post: "CA1", Compartment: "dend", Record: "soma", Tag: "t",
+		PointKey: key, GNS: 1.5, TDecayMS: 5, TRiseMS: ptr(0.5),
+		Receptors:  []Receptor{{Channel: "AMPA", GNS: 1.5, TDecayMS: 5, TRiseMS: ptr(0.5)}, {Channel: "NMDA", GNS: 0.7, TDecayMS: 50}},
+		PSPMV:      0.8, BaselineMV: -70, TimeToPeakMS: 3.2, Rise1090MS: ptr(1.1), HalfWidthMS: ptr(12.5),
+		PeaksMV:    map[string]float64{"soma": -69.2, "dend": -65.0}, IHoldPA: ptr(-12.0), DSpikeFired: true,
+		Status:     PointOK,
+	}
+}
+
+func count(t *testing.T, d *DB, q string) int {
+	t.Helper()
+	var n int
+	if err := d.sql.QueryRow(q).Scan(&n); err != nil {
+		t.Fatalf("%s: %v", q, err)
+	}
+	return n
+}
+
+func TestDefaultPath(t *testing.T) {
+	t.Setenv(EnvPath, "")
+	if got := DefaultPath(); got != "dendfit.db" {
+		t.Errorf("DefaultPath() = %q", got)
+	}
+	t.Setenv(EnvPath, "/x/y.db")
+	if got := DefaultPath(); got != "/x/y.db" {
+		t.Errorf("DefaultPath() = %q", got)
+	}
+}
+
+func TestMigrationsAppliedAndRecorded(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dendfit.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrations.All()
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := d.sql.Query(`SELECT version, name, applied_at FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var applied []string
+	for rows.Next() {
+		var v int
+		var name, at string
+		if err := rows.Scan(&v, &name, &at); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := time.Parse(time.RFC3339Nano, at); err != nil {
+			t.Errorf("applied_at %q: %v", at, err)
+		}
+		applied = append(applied, fmt.Sprintf("%d %s %s", v, name, at))
+	}
+	rows.Close()
+	if len(applied) != len(all) {
+		t.Fatalf("recorded %d migrations, want %d: %v", len(applied), len(all), applied)
+	}
+	for _, table := range []string{"experiments", "runs", "points", "fits", "schema_migrations"} {
+		if count(t, d, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name='`+table+`'`) != 1 {
+			t.Errorf("table %s missing", table)
+		}
+	}
+	for _, idx := range []string{"points_run_pathway", "points_pathway_g", "points_pre_post"} {
+		if count(t, d, `SELECT count(*) FROM sqlite_master WHERE type='index' AND name='`+idx+`'`) != 1 {
+			t.Errorf("index %s missing", idx)
+		}
+	}
+	var mode string
+	if err := d.sql.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
+		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
+	}
+	if count(t, d, `PRAGMA foreign_keys`) != 1 {
+		t.Error("foreign keys off")
+	}
+	v, err := d.SchemaVersion(ctx)
+	if err != nil || v != all[len(all)-1].Version {
+		t.Errorf("SchemaVersion = %d, %v", v, err)
+	}
+	d.Close()
+
+	// Reopening applies nothing and records nothing new.
+	d, err = Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	rows, err = d.sql.Query(`SELECT version, name, applied_at FROM schema_migrations ORDER BY version`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var again []string
+	for rows.Next() {
+		var v int
+		var name, at string
+		if err := rows.Scan(&v, &name, &at); err != nil {
+			t.Fatal(err)
+		}
+		again = append(again, fmt.Sprintf("%d %s %s", v, name, at))
+	}
+	rows.Close()
+	if !reflect.DeepEqual(applied, again) {
+		t.Errorf("reopen changed schema_migrations:\n%v\n%v", applied, again)
+	}
+}
+
+func TestFutureSchemaRefused(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dendfit.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.sql.Exec(`INSERT INTO schema_migrations VALUES (7, '0007_future.sql', '2030-01-01T00:00:00Z')`); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	latest, _ := migrations.Latest()
+	_, err = Open(ctx, path)
+	want := fmt.Sprintf("has schema version 7, this dendfit knows up to %d: upgrade dendfit", latest)
+	if err == nil || !strings.Contains(err.Error(), want) || !strings.HasPrefix(err.Error(), "db: ") {
+		t.Fatalf("Open future db: err = %v, want %q", err, want)
+	}
+}
+
+func TestConcurrentOpenOfNewFile(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dendfit.db")
+	var wg sync.WaitGroup
+	errs := make([]error, 4)
+	for i := range errs {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			d, err := Open(ctx, path)
+			if err == nil {
+				d.Close()
+			}
+			errs[i] = err
+		}()
+	}
+	wg.Wait()
+	for _, err := range errs {
+		if err != nil {
+			t.Error(err)
+		}
+	}
+}
+
+func TestPutExperimentIdempotent(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t, "dendfit.db")
+	spec := []byte("name: ca1\n# exact bytes, trailing spaces   \n")
+	a, err := d.PutExperiment(ctx, "ca1", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := d.PutExperiment(ctx, "ca1", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, err := d.PutExperiment(ctx, "ca1", []byte("name: ca1\nchanged: true\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a != b || a == c {
+		t.Errorf("ids %d %d %d: want first two equal, third different", a, b, c)
+	}
+	exps, err := d.Experiments(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(exps) != 2 || string(exps[0].SpecText) != string(spec) && string(exps[1].SpecText) != string(spec) {
+		t.Fatalf("experiments = %+v", exps)
+	}
+	for _, e := range exps {
+		if len(e.SpecSHA256) != 64 || e.CreatedAt.IsZero() {
+			t.Errorf("experiment %+v", e)
+		}
+	}
+	if count(t, d, `SELECT count(*) FROM experiments WHERE typeof(spec_text) = 'text'`) != 2 {
+		t.Error("spec_text not stored as TEXT")
+	}
+}
+
+func TestRunLifecycle(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t, "dendfit.db")
+	eid, err := d.PutExperiment(ctx, "ca1", []byte("spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRun(eid, CommandSweep, []string{"dendfit", "sweep", "--workers", "4"})
+	r.Workers, r.ShardK, r.ShardN, r.DtMS, r.Method = 4, 1, 3, 0.025, "exponential_euler"
+	r.Settings = json.RawMessage(`{"g_nS":[0.5,1,2]}`)
+	id, err := d.CreateRun(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id != r.ID || len(r.RunUID) != 32 || r.StartedAt.IsZero() || r.Status != StatusRunning {
+		t.Fatalf("CreateRun left run %+v", r)
+	}
+	got, err := d.Run(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := *r
+	want.Experiment = "ca1"
+	want.StartedAt = r.StartedAt.Round(0)
+	if !reflect.DeepEqual(*got, want) {
+		t.Errorf("Run() =\n%+v\nwant\n%+v", *got, want)
+	}
+	if err := d.FinishRun(ctx, id, StatusRunning, ""); err == nil {
+		t.Error("FinishRun accepted status running")
+	}
+	if err := d.FinishRun(ctx, id, StatusFailed, "boom"); err != nil {
+		t.Fatal(err)
+	}
+	got, err = d.Run(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.Status != StatusFailed || got.Error != "boom" || got.EndedAt == nil || got.EndedAt.Before(got.StartedAt) {
+		t.Errorf("after FinishRun: %+v", got)
+	}
+	if err := d.ReopenRun(ctx, id); err != nil {
+		t.Fatal(err)
+	}
+	if got, _ = d.Run(ctx, id); got.Status != StatusRunning || got.EndedAt != nil || got.Error != "" {
+		t.Errorf("after ReopenRun: %+v", got)
+	}
+	if err := d.FinishRun(ctx, id, StatusDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.FinishRun(ctx, 9999, StatusDone, ""); !errors.Is(err, ErrNotFound) {
+		t.Errorf("FinishRun(missing) = %v", err)
+	}
+	if _, err := d.Run(ctx, 9999); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Run(missing) = %v", err)
+	}
+
+	// A later reproduce run, and one of another experiment.
+	r2 := NewRun(eid, CommandReproduce, nil)
+	r2.ReproducesRunID = &id
+	r2.StartedAt = r.StartedAt.Add(time.Second)
+	if _, err := d.CreateRun(ctx, r2); err != nil {
+		t.Fatal(err)
+	}
+	r3 := newRun(t, d, "other", "x", CommandFit)
+	runs, err := d.Runs(ctx, RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(runs) != 3 || runs[0].ID != r3.ID || runs[1].ID != r2.ID || runs[2].ID != id {
+		t.Errorf("Runs order: %v", runIDs(runs))
+	}
+	if runs[1].ReproducesRunID == nil || *runs[1].ReproducesRunID != id || runs[1].Argv == nil {
+		t.Errorf("reproduce run: %+v", runs[1])
+	}
+	runs, _ = d.Runs(ctx, RunFilter{Experiment: "ca1", Limit: 1})
+	if len(runs) != 1 || runs[0].ID != r2.ID {
+		t.Errorf("Runs(ca1, limit 1): %v", runIDs(runs))
+	}
+	runs, _ = d.Runs(ctx, RunFilter{Command: CommandSweep, Status: StatusDone})
+	if len(runs) != 1 || runs[0].ID != id {
+		t.Errorf("Runs(sweep, done): %v", runIDs(runs))
+	}
+	n, err := d.NewestRun(ctx, "ca1", CommandSweep, StatusDone, StatusFailed)
+	if err != nil || n.ID != id {
+		t.Errorf("NewestRun = %v, %v", n, err)
+	}
+	n, err = d.NewestRun(ctx, "ca1", "")
+	if err != nil || n.ID != r2.ID {
+		t.Errorf("NewestRun(any command) = %v, %v", n, err)
+	}
+	_, err = d.NewestRun(ctx, "ca1", CommandFit)
+	if !errors.Is(err, ErrNotFound) || !strings.Contains(err.Error(), `fit run of experiment "ca1"`) {
+		t.Errorf("NewestRun(none) = %v", err)
+	}
+	bad := NewRun(eid, CommandSweep, nil)
+	bad.Settings = json.RawMessage(`{`)
+	if _, err := d.CreateRun(ctx, bad); err == nil {
+		t.Error("CreateRun accepted invalid settings JSON")
+	}
+	bad = NewRun(424242, CommandSweep, nil)
+	if _, err := d.CreateRun(ctx, bad); err == nil {
+		t.Error("CreateRun accepted a missing experiment (foreign keys off?)")
+	}
+}
+
+func runIDs(runs []Run) []int64 {
+	var ids []int64
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
+
+func TestPointsIdempotentAndFiltered(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t, "dendfit.db")
+	r := newRun(t, d, "ca1", "spec", CommandSweep)
+	var pts []Point
+	for i := 0; i < 10; i++ {
+		p := testPoint(i%2, fmt.Sprintf("p%02d", i))
+		p.GNS = float64(i)
+		pts = append(pts, p)
+	}
+	failed := Point{Pathway: 1, PointKey: "zfail", GNS: 3.5, TDecayMS: 5, PSPMV: 99, Error: "diverged"}
+	pts = append(pts, failed)
+	if err := d.InsertPoints(ctx, r.ID, pts[:6]); err != nil {
+		t.Fatal(err)
+	}
+	// Resume: the full list again, overlapping the first six.
+	if err := d.InsertPoints(ctx, r.ID, pts); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.InsertPoints(ctx, r.ID, pts); err != nil {
+		t.Fatal(err)
+	}
+	keys, err := d.PointKeys(ctx, r.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) != 11 {
+		t.Fatalf("%d point keys, want 11", len(keys))
+	}
+	all, err := d.Points(ctx, PointFilter{RunID: r.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(all) != 11 || all[0].Pathway != 0 || all[0].PointKey != "p00" || all[len(all)-1].PointKey != "zfail" {
+		t.Fatalf("Points order wrong: %d points", len(all))
+	}
+	got := all[0]
+	want := pts[0]
+	want.ID, want.RunID = got.ID, r.ID
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("point round trip:\n%+v\nwant\n%+v", got, want)
+	}
+	f := all[len(all)-1]
+	if f.Status != PointFailed || f.Error != "diverged" || f.PSPMV != 0 || f.Receptors == nil || f.PeaksMV == nil {
+		t.Errorf("failed point: %+v", f)
+	}
+	if count(t, d, `SELECT count(*) FROM points WHERE psp_mV IS NULL`) != 1 {
+		t.Error("failed point's psp_mV not NULL")
+	}
+	one := 1
+	sel, err := d.Points(ctx, PointFilter{Experiment: "ca1", Pathway: &one, Status: PointOK, GMinNS: ptr(2.0), GMaxNS: ptr(7.0), Limit: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sel) != 2 || sel[0].GNS != 3 || sel[1].GNS != 5 {
+		t.Errorf("filtered points: %+v", sel)
+	}
+	if err := d.InsertPoints(ctx, r.ID, []Point{{PointKey: "bad", Status: "weird"}}); err == nil {
+		t.Error("InsertPoints accepted an invalid status")
+	}
+	if err := d.InsertPoints(ctx, r.ID, []Point{testPoint(0, "new"), {PointKey: ""}}); err == nil {
+		t.Error("InsertPoints accepted an empty key")
+	}
+	if _, ok := mustKeys(t, d, r.ID)["new"]; ok {
+		t.Error("a failed InsertPoints batch was partly committed")
+	}
+}
+
+func mustKeys(t *testing.T, d *DB, runID int64) map[string]struct{} {
+	t.Helper()
+	k, err := d.PointKeys(context.Background(), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return k
+}
+
+func TestFits(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t, "dendfit.db")
+	r := newRun(t, d, "ca1", "spec", CommandFit)
+	f := Fit{Pathway: 2, Pre: "CA3", Post: "CA1", Compartment: "dend", Record: "soma", Tag: "sc",
+		Receptors: []string{"AMPA", "NMDA"}, TargetPSPMV: 0.5, GFitNS: []float64{1.25, 0.5},
+		TDecayMS: ptr(5.0), PSPAtFitMV: 0.4999, PSPFineDtMV: ptr(0.5001), Evaluations: 17, Converged: true,
+		Outcome: "converged", Message: "ok", Residuals: json.RawMessage(`[0.1,0.01]`)}
+	id, err := d.InsertFit(ctx, r.ID, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fits, err := d.Fits(ctx, FitFilter{RunID: r.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := f
+	want.ID, want.RunID = id, r.ID
+	if len(fits) != 1 || !reflect.DeepEqual(fits[0], want) {
+		t.Fatalf("Fits =\n%+v\nwant\n%+v", fits, want)
+	}
+	f.GFitNS = []float64{2, 1}
+	id2, err := d.InsertFit(ctx, r.ID, f)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fits, _ = d.Fits(ctx, FitFilter{Experiment: "ca1"})
+	if id2 != id || len(fits) != 1 || fits[0].GFitNS[0] != 2 {
+		t.Errorf("refit did not replace: %d %d %+v", id, id2, fits)
+	}
+	if fits, _ = d.Fits(ctx, FitFilter{Experiment: "nope"}); len(fits) != 0 {
+		t.Errorf("Fits(nope) = %+v", fits)
+	}
+}
+
+// TestConcurrentWriters writes from several goroutines through one handle
+// and through two separate handles on the same file; nothing may be lost.
+func TestConcurrentWriters(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dendfit.db")
+	a, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close()
+	b, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	const writers, runsEach, batches, batchSize = 4, 3, 5, 20
+	handles := []*DB{a, a, b, b}
+	var wg sync.WaitGroup
+	errs := make(chan error, writers)
+	for w := 0; w < writers; w++ {
+		wg.Add(1)
+		go func(w int, d *DB) {
+			defer wg.Done()
+			for r := 0; r < runsEach; r++ {
+				eid, err := d.PutExperiment(ctx, "shared", []byte("same spec"))
+				if err != nil {
+					errs <- err
+					return
+				}
+				run := NewRun(eid, CommandSweep, nil)
+				if _, err := d.CreateRun(ctx, run); err != nil {
+					errs <- err
+					return
+				}
+				for bi := 0; bi < batches; bi++ {
+					var pts []Point
+					for i := 0; i < batchSize; i++ {
+						pts = append(pts, testPoint(w, fmt.Sprintf("w%d-b%d-%d", w, bi, i)))
+					}
+					if err := d.InsertPoints(ctx, run.ID, pts); err != nil {
+						errs <- err
+						return
+					}
+				}
+				if err := d.FinishRun(ctx, run.ID, StatusDone, ""); err != nil {
+					errs <- err
+					return
+				}
+			}
+		}(w, handles[w])
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	if n := count(t, a, `SELECT count(*) FROM runs WHERE status = 'done'`); n != writers*runsEach {
+		t.Errorf("%d done runs, want %d", n, writers*runsEach)
+	}
+	if n := count(t, b, `SELECT count(*) FROM points`); n != writers*runsEach*batches*batchSize {
+		t.Errorf("%d points, want %d", n, writers*runsEach*batches*batchSize)
+	}
+	if n := count(t, a, `SELECT count(*) FROM experiments`); n != 1 {
+		t.Errorf("%d experiments, want 1", n)
+	}
+}
+
+func TestQueryReadOnly(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t, "dendfit.db")
+	r := newRun(t, d, "ca1", "spec", CommandSweep)
+	if err := d.InsertPoints(ctx, r.ID, []Point{testPoint(0, "a"), testPoint(1, "b")}); err != nil {
+		t.Fatal(err)
+	}
+	snapshot := func() string {
+		cols, rows, err := d.QueryReadOnly(ctx, `SELECT (SELECT count(*) FROM runs), (SELECT count(*) FROM points),
+			(SELECT group_concat(status) FROM runs), (SELECT count(*) FROM sqlite_master), (SELECT total(g_nS) FROM points)`)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(cols, rows)
+	}
+	before := snapshot()
+	var userVersion int64
+	d.sql.QueryRow(`PRAGMA user_version`).Scan(&userVersion)
+
+	refused := []string{
+		`INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'x', 'done', 'now', 'u')`,
+		`UPDATE runs SET status = 'failed'`,
+		`DELETE FROM points`,
+		`CREATE TABLE evil (x)`,
+		`CREATE INDEX evil ON points (tag)`,
+		`DROP TABLE points`,
+		`DROP INDEX points_pre_post`,
+		`ALTER TABLE runs ADD COLUMN evil TEXT`,
+		`PRAGMA user_version = 42`,
+		`PRAGMA journal_mode = DELETE`,
+		`PRAGMA query_only = 0`,
+		`PRAGMA query_only(0)`,
+		`pragma main.user_version=5`,
+		`WITH x AS (SELECT 1) DELETE FROM points`,
+		`REPLACE INTO experiments (id, name, spec_text, spec_sha256, created_at) VALUES (1, 'a', 'b', 'c', 'd')`,
+		`ATTACH DATABASE 'other.db' AS o`,
+		`VACUUM`,
+		`VACUUM INTO 'copy.db'`,
+		`SELECT 1; DELETE FROM points`,
+		`/* sneaky */ DELETE FROM points -- comment`,
+		`REINDEX`,
+		`ANALYZE`,
+	}
+	for _, q := range refused {
+		_, _, err := d.QueryReadOnly(ctx, q)
+		if err == nil {
+			t.Errorf("QueryReadOnly(%q) ran", q)
+			continue
+		}
+		if !strings.HasPrefix(err.Error(), "query: ") {
+			t.Errorf("QueryReadOnly(%q) error %q lacks the query: prefix", q, err)
+		}
+	}
+	_, _, err := d.QueryReadOnly(ctx, `DELETE FROM points`)
+	if !errors.Is(err, ErrWrite) || err.Error() != "query: statement would write; only read-only SQL is allowed" {
+		t.Errorf("DELETE error = %v", err)
+	}
+	if _, _, err := d.QueryReadOnly(ctx, `SELECT 1; SELECT 2`); err == nil || !strings.Contains(err.Error(), "one statement") {
+		t.Errorf("two SELECTs: %v", err)
+	}
+	if after := snapshot(); after != before {
+		t.Errorf("read-only queries changed the database:\n%s\n%s", before, after)
+	}
+	var uv int64
+	d.sql.QueryRow(`PRAGMA user_version`).Scan(&uv)
+	if uv != userVersion {
+		t.Errorf("user_version changed to %d", uv)
+	}
+	for _, name := range []string{"other.db", "copy.db"} {
+		if _, err := filepath.Glob(filepath.Join(filepath.Dir(d.Path()), name)); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	cols, rows, err := d.QueryReadOnly(ctx, `-- leading comment
+		SELECT pathway, point_key AS k, g_nS, t_rise_ms * NULL AS n, 'a;b' AS s FROM points ORDER BY pathway;`)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(cols, []string{"pathway", "k", "g_nS", "n", "s"}) {
+		t.Errorf("cols = %v", cols)
+	}
+	if len(rows) != 2 || !reflect.DeepEqual(rows[0], []any{int64(0), "a", 1.5, nil, "a;b"}) {
+		t.Errorf("rows = %#v", rows)
+	}
+	for _, q := range []string{`PRAGMA table_info(points)`, `PRAGMA user_version`, `WITH x(n) AS (VALUES (1)) SELECT n FROM x`,
+		`EXPLAIN QUERY PLAN SELECT * FROM points WHERE pathway = 1 AND g_nS > 2`} {
+		if _, _, err := d.QueryReadOnly(ctx, q); err != nil {
+			t.Errorf("QueryReadOnly(%q): %v", q, err)
+		}
+	}
+	if _, _, err := d.QueryReadOnly(ctx, "  -- nothing\n ; "); err == nil {
+		t.Error("empty query accepted")
+	}
+
+	// OpenReadOnly: same checks, plus the connection itself refuses writes.
+	ro, err := OpenReadOnly(ctx, d.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ro.Close()
+	if _, _, err := ro.QueryReadOnly(ctx, `UPDATE runs SET status = 'failed'`); !errors.Is(err, ErrWrite) {
+		t.Errorf("read-only handle UPDATE: %v", err)
+	}
+	if _, err := ro.sql.Exec(`UPDATE runs SET status = 'failed'`); err == nil {
+		t.Error("read-only connection accepted a write (backstop missing)")
+	}
+	if err := ro.FinishRun(ctx, r.ID, StatusFailed, "x"); err == nil {
+		t.Error("FinishRun on a read-only handle succeeded")
+	}
+	runs, err := ro.Runs(ctx, RunFilter{})
+	if err != nil || len(runs) != 1 || runs[0].Status != StatusRunning {
+		t.Errorf("Runs on read-only handle: %v, %v", runs, err)
+	}
+	if after := snapshot(); after != before {
+		t.Errorf("database changed:\n%s\n%s", before, after)
+	}
+}
+
+func TestOpenReadOnlyMissing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "missing.db")
+	_, err := OpenReadOnly(context.Background(), path)
+	if err == nil || !strings.Contains(err.Error(), "no such database") {
+		t.Fatalf("OpenReadOnly(missing) = %v", err)
+	}
+	if matches, _ := filepath.Glob(path + "*"); len(matches) != 0 {
+		t.Errorf("OpenReadOnly created %v", matches)
+	}
+}
+
+func TestPathWithURICharacters(t *testing.T) {
+	ctx := context.Background()
+	dir := filepath.Join(t.TempDir(), "we?ird #dir %41")
+	path := filepath.Join(dir, "a&b=c.db")
+	if err := mkdir(dir); err != nil {
+		t.Fatal(err)
+	}
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	newRun(t, d, "ca1", "spec", CommandSimulate)
+	_, rows, err := d.QueryReadOnly(ctx, `SELECT count(*) FROM runs`)
+	if err != nil || rows[0][0] != int64(1) {
+		t.Fatalf("query via read-only URI: %v %v", rows, err)
+	}
+	if m, _ := filepath.Glob(filepath.Join(dir, "*.db")); len(m) != 1 || m[0] != path {
+		t.Errorf("files: %v", m)
+	}
+}

@@ -1,0 +1,119 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+// InsertFit records the fit of one pathway of run runID and returns its
+// id. A fit of the same run and pathway already recorded is replaced, so
+// refitting a pathway in a resumed run keeps the latest result.
+func (d *DB) InsertFit(ctx context.Context, runID int64, f Fit) (int64, error) {
+	var id int64
+	err := d.withTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = insertFit(ctx, tx, runID, &f)
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("db: insert fit of run %d pathway %d: %w", runID, f.Pathway, err)
+	}
+	return id, nil
+}
+
+func insertFit(ctx context.Context, tx *sql.Tx, runID int64, f *Fit) (int64, error) {
+	rec := f.Receptors
+	if rec == nil {
+		rec = []string{}
+	}
+	recJSON, err := json.Marshal(rec)
+	if err != nil {
+		return 0, err
+	}
+	g := f.GFitNS
+	if g == nil {
+		g = []float64{}
+	}
+	gJSON, err := json.Marshal(g)
+	if err != nil {
+		return 0, err
+	}
+	residuals := "null"
+	if len(f.Residuals) > 0 {
+		if !json.Valid(f.Residuals) {
+			return 0, fmt.Errorf("residuals are not valid JSON")
+		}
+		residuals = string(f.Residuals)
+	}
+	var id int64
+	err = tx.QueryRowContext(ctx, `INSERT INTO fits (run_id, pathway, pre, post, compartment, record, tag,
+		receptors, target_psp_mV, g_fit_nS, t_decay_ms, t_rise_ms, psp_at_fit_mV, psp_fine_dt_mV,
+		evaluations, converged, outcome, message, residuals)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		ON CONFLICT (run_id, pathway) DO UPDATE SET
+			pre = excluded.pre, post = excluded.post, compartment = excluded.compartment,
+			record = excluded.record, tag = excluded.tag, receptors = excluded.receptors,
+			target_psp_mV = excluded.target_psp_mV, g_fit_nS = excluded.g_fit_nS,
+			t_decay_ms = excluded.t_decay_ms, t_rise_ms = excluded.t_rise_ms,
+			psp_at_fit_mV = excluded.psp_at_fit_mV, psp_fine_dt_mV = excluded.psp_fine_dt_mV,
+			evaluations = excluded.evaluations, converged = excluded.converged,
+			outcome = excluded.outcome, message = excluded.message, residuals = excluded.residuals
+		RETURNING id`,
+		runID, f.Pathway, f.Pre, f.Post, f.Compartment, f.Record, f.Tag,
+		string(recJSON), f.TargetPSPMV, string(gJSON), nullFloat(f.TDecayMS), nullFloat(f.TRiseMS),
+		f.PSPAtFitMV, nullFloat(f.PSPFineDtMV), f.Evaluations, f.Converged, f.Outcome, f.Message, residuals).Scan(&id)
+	return id, err
+}
+
+// Fits returns the fits matching f, ordered by run then pathway.
+func (d *DB) Fits(ctx context.Context, f FitFilter) ([]Fit, error) {
+	q := `SELECT f.id, f.run_id, f.pathway, f.pre, f.post, f.compartment, f.record, f.tag, f.receptors,
+		f.target_psp_mV, f.g_fit_nS, f.t_decay_ms, f.t_rise_ms, f.psp_at_fit_mV, f.psp_fine_dt_mV,
+		f.evaluations, f.converged, f.outcome, f.message, f.residuals
+		FROM fits f`
+	var where []string
+	var args []any
+	if f.Experiment != "" {
+		q += ` JOIN runs r ON r.id = f.run_id JOIN experiments e ON e.id = r.experiment_id`
+		where, args = append(where, "e.name = ?"), append(args, f.Experiment)
+	}
+	if f.RunID != 0 {
+		where, args = append(where, "f.run_id = ?"), append(args, f.RunID)
+	}
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY f.run_id, f.pathway`
+	rows, err := d.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("db: list fits: %w", err)
+	}
+	defer rows.Close()
+	var out []Fit
+	for rows.Next() {
+		var x Fit
+		var rec, g, residuals string
+		var tDecay, tRise, fine sql.NullFloat64
+		if err := rows.Scan(&x.ID, &x.RunID, &x.Pathway, &x.Pre, &x.Post, &x.Compartment, &x.Record, &x.Tag, &rec,
+			&x.TargetPSPMV, &g, &tDecay, &tRise, &x.PSPAtFitMV, &fine,
+			&x.Evaluations, &x.Converged, &x.Outcome, &x.Message, &residuals); err != nil {
+			return nil, fmt.Errorf("db: list fits: %w", err)
+		}
+		if err := json.Unmarshal([]byte(rec), &x.Receptors); err != nil {
+			return nil, fmt.Errorf("db: list fits: fit %d: bad receptors JSON: %w", x.ID, err)
+		}
+		if err := json.Unmarshal([]byte(g), &x.GFitNS); err != nil {
+			return nil, fmt.Errorf("db: list fits: fit %d: bad g_fit_nS JSON: %w", x.ID, err)
+		}
+		x.TDecayMS, x.TRiseMS, x.PSPFineDtMV = floatPtr(tDecay), floatPtr(tRise), floatPtr(fine)
+		x.Residuals = json.RawMessage(residuals)
+		out = append(out, x)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: list fits: %w", err)
+	}
+	return out, nil
+}

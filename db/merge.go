@@ -1,0 +1,260 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"os"
+	"strings"
+
+	"github.com/dendfit/dendfit/migrations"
+)
+
+// ErrMixedSpecs is wrapped by Merge when the source has an experiment
+// whose spec differs from the one the destination has under that name.
+var ErrMixedSpecs = errors.New("experiment specs differ")
+
+// MergeOptions control Merge.
+type MergeOptions struct {
+	// AllowMixed merges even when an experiment name in the source has a
+	// spec (sha256) that the destination does not have for that name.
+	AllowMixed bool
+}
+
+// MergeStats counts what Merge added to the destination.
+type MergeStats struct {
+	Experiments int64 // experiment specs added
+	Runs        int64 // runs added (new run_uid)
+	RunsUpdated int64 // existing runs whose status/ended_at/error were taken from a later-finished source copy
+	Points      int64 // points added
+	Fits        int64 // fits added
+}
+
+// Merge copies the database at srcPath (typically one shard of a sharded
+// sweep) into dst in one transaction: experiments deduplicated on (name,
+// spec sha256), runs on run_uid (with ids remapped), points on (run,
+// point_key) and fits on (run, pathway). Merging the same file again adds
+// nothing. Both databases must have the same schema version. Unless
+// opts.AllowMixed, it refuses a source whose experiment specs differ from
+// those the destination already has under the same name.
+func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (MergeStats, error) {
+	var stats MergeStats
+	fail := func(err error) (MergeStats, error) {
+		return MergeStats{}, fmt.Errorf("db: merge %s into %s: %w", srcPath, dst.path, err)
+	}
+	if dst.readOnly {
+		return fail(errors.New("destination is open read-only"))
+	}
+	si, err := os.Stat(srcPath)
+	if err != nil {
+		return fail(err)
+	}
+	if di, err := os.Stat(dst.path); err == nil && os.SameFile(si, di) {
+		return fail(errors.New("source and destination are the same file"))
+	}
+	uri, err := fileURI(srcPath)
+	if err != nil {
+		return fail(err)
+	}
+	conn, err := dst.sql.Conn(ctx)
+	if err != nil {
+		return fail(err)
+	}
+	defer conn.Close()
+	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS src`, uri+"?mode=ro"); err != nil {
+		return fail(fmt.Errorf("attach: %w", err))
+	}
+	defer conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE src`)
+
+	known, err := migrations.Latest()
+	if err != nil {
+		return fail(err)
+	}
+	have, err := schemaVersion(ctx, conn, "src")
+	if err != nil {
+		return fail(fmt.Errorf("read schema version: %w", err))
+	}
+	switch {
+	case have == 0:
+		return fail(errors.New("source is not a dendfit database (no schema_migrations)"))
+	case have > known:
+		return fail(fmt.Errorf("%s has schema version %d, this dendfit knows up to %d: upgrade dendfit", srcPath, have, known))
+	case have < known:
+		return fail(fmt.Errorf("%s has schema version %d, older than %d: open it once with this dendfit to migrate it, then merge", srcPath, have, known))
+	}
+
+	tx, err := conn.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	if !opts.AllowMixed {
+		if err := checkMixed(ctx, tx); err != nil {
+			return fail(err)
+		}
+	}
+	steps := []struct {
+		what string
+		fn   func(context.Context, *sql.Tx) (int64, error)
+		n    *int64
+	}{
+		{"experiments", mergeExperiments, &stats.Experiments},
+		{"runs", mergeRuns, &stats.Runs},
+		{"run links", mergeRunLinks, new(int64)},
+		{"run statuses", mergeRunStatuses, &stats.RunsUpdated},
+		{"points", mergePoints, &stats.Points},
+		{"fits", mergeFits, &stats.Fits},
+	}
+	for _, s := range steps {
+		n, err := s.fn(ctx, tx)
+		if err != nil {
+			return fail(fmt.Errorf("copy %s: %w", s.what, err))
+		}
+		*s.n = n
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	return stats, nil
+}
+
+// checkMixed fails if an experiment name in src has a spec that main does
+// not have under that name although main has the name.
+func checkMixed(ctx context.Context, tx *sql.Tx) error {
+	rows, err := tx.QueryContext(ctx, `SELECT se.name, se.spec_sha256,
+			(SELECT group_concat(me.spec_sha256, ', ') FROM main.experiments me WHERE me.name = se.name)
+		FROM src.experiments se
+		WHERE EXISTS (SELECT 1 FROM main.experiments me WHERE me.name = se.name)
+		  AND NOT EXISTS (SELECT 1 FROM main.experiments me WHERE me.name = se.name AND me.spec_sha256 = se.spec_sha256)
+		ORDER BY se.name`)
+	if err != nil {
+		return err
+	}
+	defer rows.Close()
+	var msgs []string
+	for rows.Next() {
+		var name, srcSHA, dstSHAs string
+		if err := rows.Scan(&name, &srcSHA, &dstSHAs); err != nil {
+			return err
+		}
+		msgs = append(msgs, fmt.Sprintf("experiment %q has spec sha256 %s in the source but %s in the destination", name, srcSHA, dstSHAs))
+	}
+	if err := rows.Err(); err != nil {
+		return err
+	}
+	if len(msgs) > 0 {
+		return fmt.Errorf("%w: %s; the shards were run with different specs (allow mixed specs to merge anyway)", ErrMixedSpecs, strings.Join(msgs, "; "))
+	}
+	return nil
+}
+
+// columns returns main.table's column names except those in skip.
+func columns(ctx context.Context, tx *sql.Tx, table string, skip ...string) ([]string, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT name FROM pragma_table_info(?, 'main') ORDER BY cid`, table)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var cols []string
+next:
+	for rows.Next() {
+		var c string
+		if err := rows.Scan(&c); err != nil {
+			return nil, err
+		}
+		for _, s := range skip {
+			if strings.EqualFold(c, s) {
+				continue next
+			}
+		}
+		cols = append(cols, `"`+c+`"`)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, err
+	}
+	if len(cols) == 0 {
+		return nil, fmt.Errorf("table %s has no columns", table)
+	}
+	return cols, nil
+}
+
+func prefixed(alias string, cols []string) string {
+	out := make([]string, len(cols))
+	for i, c := range cols {
+		out[i] = alias + "." + c
+	}
+	return strings.Join(out, ", ")
+}
+
+func execCount(ctx context.Context, tx *sql.Tx, q string) (int64, error) {
+	res, err := tx.ExecContext(ctx, q)
+	if err != nil {
+		return 0, err
+	}
+	return res.RowsAffected()
+}
+
+func mergeExperiments(ctx context.Context, tx *sql.Tx) (int64, error) {
+	cols, err := columns(ctx, tx, "experiments", "id")
+	if err != nil {
+		return 0, err
+	}
+	return execCount(ctx, tx, `INSERT OR IGNORE INTO main.experiments (`+strings.Join(cols, ", ")+`)
+		SELECT `+prefixed("s", cols)+` FROM src.experiments s ORDER BY s.id`)
+}
+
+func mergeRuns(ctx context.Context, tx *sql.Tx) (int64, error) {
+	cols, err := columns(ctx, tx, "runs", "id", "experiment_id", "reproduces_run_id")
+	if err != nil {
+		return 0, err
+	}
+	return execCount(ctx, tx, `INSERT INTO main.runs (experiment_id, `+strings.Join(cols, ", ")+`)
+		SELECT (SELECT me.id FROM main.experiments me JOIN src.experiments se
+				ON se.name = me.name AND se.spec_sha256 = me.spec_sha256 WHERE se.id = s.experiment_id),
+			`+prefixed("s", cols)+`
+		FROM src.runs s
+		WHERE NOT EXISTS (SELECT 1 FROM main.runs m WHERE m.run_uid = s.run_uid)
+		ORDER BY s.id`)
+}
+
+// mergeRunLinks remaps reproduces_run_id of merged runs through run_uid.
+func mergeRunLinks(ctx context.Context, tx *sql.Tx) (int64, error) {
+	return execCount(ctx, tx, `UPDATE main.runs AS t SET reproduces_run_id = (
+			SELECT m2.id FROM src.runs s JOIN src.runs s2 ON s2.id = s.reproduces_run_id
+				JOIN main.runs m2 ON m2.run_uid = s2.run_uid
+			WHERE s.run_uid = t.run_uid)
+		WHERE t.reproduces_run_id IS NULL
+		  AND t.run_uid IN (SELECT run_uid FROM src.runs WHERE reproduces_run_id IS NOT NULL)`)
+}
+
+// mergeRunStatuses takes the outcome of a run already in main from src
+// when src's copy finished later (e.g. a shard merged while running).
+func mergeRunStatuses(ctx context.Context, tx *sql.Tx) (int64, error) {
+	return execCount(ctx, tx, `UPDATE main.runs AS t SET status = s.status, ended_at = s.ended_at, error = s.error
+		FROM src.runs s
+		WHERE s.run_uid = t.run_uid AND s.status <> 'running'
+		  AND (t.status = 'running' OR (t.ended_at IS NOT NULL AND s.ended_at > t.ended_at))`)
+}
+
+func mergePoints(ctx context.Context, tx *sql.Tx) (int64, error) {
+	cols, err := columns(ctx, tx, "points", "id", "run_id")
+	if err != nil {
+		return 0, err
+	}
+	return execCount(ctx, tx, `INSERT OR IGNORE INTO main.points (run_id, `+strings.Join(cols, ", ")+`)
+		SELECT m.id, `+prefixed("p", cols)+`
+		FROM src.points p JOIN src.runs s ON s.id = p.run_id JOIN main.runs m ON m.run_uid = s.run_uid
+		ORDER BY p.id`)
+}
+
+func mergeFits(ctx context.Context, tx *sql.Tx) (int64, error) {
+	cols, err := columns(ctx, tx, "fits", "id", "run_id")
+	if err != nil {
+		return 0, err
+	}
+	return execCount(ctx, tx, `INSERT OR IGNORE INTO main.fits (run_id, `+strings.Join(cols, ", ")+`)
+		SELECT m.id, `+prefixed("f", cols)+`
+		FROM src.fits f JOIN src.runs s ON s.id = f.run_id JOIN main.runs m ON m.run_uid = s.run_uid
+		ORDER BY f.id`)
+}

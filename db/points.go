@@ -1,0 +1,182 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"fmt"
+	"strings"
+)
+
+func nullFloat(p *float64) any {
+	if p == nil {
+		return nil
+	}
+	return *p
+}
+
+func floatPtr(n sql.NullFloat64) *float64 {
+	if !n.Valid {
+		return nil
+	}
+	v := n.Float64
+	return &v
+}
+
+// InsertPoints records points of run runID in one transaction. A point
+// whose PointKey the run already has is skipped (INSERT OR IGNORE), so a
+// resumed run never records a point twice.
+func (d *DB) InsertPoints(ctx context.Context, runID int64, points []Point) error {
+	if len(points) == 0 {
+		return nil
+	}
+	err := d.withTx(ctx, func(tx *sql.Tx) error { return insertPoints(ctx, tx, runID, points) })
+	if err != nil {
+		return fmt.Errorf("db: insert %d points of run %d: %w", len(points), runID, err)
+	}
+	return nil
+}
+
+func insertPoints(ctx context.Context, tx *sql.Tx, runID int64, points []Point) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO points (run_id, pathway, pre, post, compartment,
+		record, tag, point_key, g_nS, t_decay_ms, t_rise_ms, receptors, psp_mV, baseline_mV, time_to_peak_ms,
+		rise_10_90_ms, half_width_ms, peaks_mV, i_hold_pA, dspike_fired, status, error)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	for i := range points {
+		p := &points[i]
+		if p.PointKey == "" {
+			return fmt.Errorf("point %d: empty point key", i)
+		}
+		status := p.Status
+		if status == "" {
+			status = PointOK
+			if p.Error != "" {
+				status = PointFailed
+			}
+		}
+		if status != PointOK && status != PointFailed {
+			return fmt.Errorf("point %s: invalid status %q", p.PointKey, status)
+		}
+		receptors := p.Receptors
+		if receptors == nil {
+			receptors = []Receptor{}
+		}
+		recJSON, err := json.Marshal(receptors)
+		if err != nil {
+			return fmt.Errorf("point %s: %w", p.PointKey, err)
+		}
+		peaks := p.PeaksMV
+		if peaks == nil {
+			peaks = map[string]float64{}
+		}
+		peaksJSON, err := json.Marshal(peaks)
+		if err != nil {
+			return fmt.Errorf("point %s: %w", p.PointKey, err)
+		}
+		var psp, base, ttp any = p.PSPMV, p.BaselineMV, p.TimeToPeakMS
+		if status == PointFailed {
+			psp, base, ttp = nil, nil, nil
+		}
+		if _, err := stmt.ExecContext(ctx, runID, p.Pathway, p.Pre, p.Post, p.Compartment,
+			p.Record, p.Tag, p.PointKey, p.GNS, p.TDecayMS, nullFloat(p.TRiseMS), string(recJSON), psp, base, ttp,
+			nullFloat(p.Rise1090MS), nullFloat(p.HalfWidthMS), string(peaksJSON), nullFloat(p.IHoldPA),
+			p.DSpikeFired, status, nullString(p.Error)); err != nil {
+			return fmt.Errorf("point %s: %w", p.PointKey, err)
+		}
+	}
+	return nil
+}
+
+// PointKeys returns the point keys run runID has recorded, for resuming.
+func (d *DB) PointKeys(ctx context.Context, runID int64) (map[string]struct{}, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT point_key FROM points WHERE run_id = ?`, runID)
+	if err != nil {
+		return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
+	}
+	defer rows.Close()
+	keys := map[string]struct{}{}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
+		}
+		keys[k] = struct{}{}
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
+	}
+	return keys, nil
+}
+
+// Points returns the points matching f, ordered by pathway, point key and
+// run.
+func (d *DB) Points(ctx context.Context, f PointFilter) ([]Point, error) {
+	q := `SELECT p.id, p.run_id, p.pathway, p.pre, p.post, p.compartment, p.record, p.tag, p.point_key,
+		p.g_nS, p.t_decay_ms, p.t_rise_ms, p.receptors, p.psp_mV, p.baseline_mV, p.time_to_peak_ms,
+		p.rise_10_90_ms, p.half_width_ms, p.peaks_mV, p.i_hold_pA, p.dspike_fired, p.status, p.error
+		FROM points p`
+	var where []string
+	var args []any
+	if f.Experiment != "" {
+		q += ` JOIN runs r ON r.id = p.run_id JOIN experiments e ON e.id = r.experiment_id`
+		where, args = append(where, "e.name = ?"), append(args, f.Experiment)
+	}
+	if f.RunID != 0 {
+		where, args = append(where, "p.run_id = ?"), append(args, f.RunID)
+	}
+	if f.Pathway != nil {
+		where, args = append(where, "p.pathway = ?"), append(args, *f.Pathway)
+	}
+	if f.Status != "" {
+		where, args = append(where, "p.status = ?"), append(args, f.Status)
+	}
+	if f.GMinNS != nil {
+		where, args = append(where, "p.g_nS >= ?"), append(args, *f.GMinNS)
+	}
+	if f.GMaxNS != nil {
+		where, args = append(where, "p.g_nS <= ?"), append(args, *f.GMaxNS)
+	}
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY p.pathway, p.point_key, p.run_id`
+	if f.Limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, f.Limit)
+	}
+	rows, err := d.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, fmt.Errorf("db: list points: %w", err)
+	}
+	defer rows.Close()
+	var out []Point
+	for rows.Next() {
+		var p Point
+		var tRise, psp, base, ttp, rise, half, ihold sql.NullFloat64
+		var rec, peaks string
+		var errText sql.NullString
+		if err := rows.Scan(&p.ID, &p.RunID, &p.Pathway, &p.Pre, &p.Post, &p.Compartment, &p.Record, &p.Tag,
+			&p.PointKey, &p.GNS, &p.TDecayMS, &tRise, &rec, &psp, &base, &ttp,
+			&rise, &half, &peaks, &ihold, &p.DSpikeFired, &p.Status, &errText); err != nil {
+			return nil, fmt.Errorf("db: list points: %w", err)
+		}
+		p.TRiseMS, p.Rise1090MS, p.HalfWidthMS, p.IHoldPA = floatPtr(tRise), floatPtr(rise), floatPtr(half), floatPtr(ihold)
+		p.PSPMV, p.BaselineMV, p.TimeToPeakMS = psp.Float64, base.Float64, ttp.Float64
+		p.Error = errText.String
+		if err := json.Unmarshal([]byte(rec), &p.Receptors); err != nil {
+			return nil, fmt.Errorf("db: list points: point %d: bad receptors JSON: %w", p.ID, err)
+		}
+		if err := json.Unmarshal([]byte(peaks), &p.PeaksMV); err != nil {
+			return nil, fmt.Errorf("db: list points: point %d: bad peaks_mV JSON: %w", p.ID, err)
+		}
+		out = append(out, p)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: list points: %w", err)
+	}
+	return out, nil
+}

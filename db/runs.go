@@ -1,0 +1,366 @@
+package db
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"os"
+	"runtime"
+	"runtime/debug"
+	"strings"
+	"time"
+)
+
+// PutExperiment records an experiment spec, exactly as read, and returns
+// its id. It is idempotent: the same name and spec text return the
+// existing row.
+func (d *DB) PutExperiment(ctx context.Context, name string, specText []byte) (int64, error) {
+	if name == "" {
+		return 0, errors.New("db: put experiment: empty name")
+	}
+	sum := sha256.Sum256(specText)
+	sha := hex.EncodeToString(sum[:])
+	var id int64
+	err := d.withTx(ctx, func(tx *sql.Tx) error {
+		var err error
+		id, err = putExperiment(ctx, tx, name, string(specText), sha, formatTime(time.Now()))
+		return err
+	})
+	if err != nil {
+		return 0, fmt.Errorf("db: put experiment %q: %w", name, err)
+	}
+	return id, nil
+}
+
+func putExperiment(ctx context.Context, tx *sql.Tx, name, text, sha, created string) (int64, error) {
+	if _, err := tx.ExecContext(ctx, `INSERT INTO experiments (name, spec_text, spec_sha256, created_at)
+		VALUES (?, ?, ?, ?) ON CONFLICT (name, spec_sha256) DO NOTHING`, name, text, sha, created); err != nil {
+		return 0, err
+	}
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM experiments WHERE name = ? AND spec_sha256 = ?`, name, sha).Scan(&id)
+	return id, err
+}
+
+// Experiments returns all recorded experiment specs, by name then age.
+func (d *DB) Experiments(ctx context.Context) ([]Experiment, error) {
+	rows, err := d.sql.QueryContext(ctx, `SELECT id, name, spec_text, spec_sha256, created_at
+		FROM experiments ORDER BY name, created_at, id`)
+	if err != nil {
+		return nil, fmt.Errorf("db: list experiments: %w", err)
+	}
+	defer rows.Close()
+	var out []Experiment
+	for rows.Next() {
+		var e Experiment
+		var text, created string
+		if err := rows.Scan(&e.ID, &e.Name, &text, &e.SpecSHA256, &created); err != nil {
+			return nil, fmt.Errorf("db: list experiments: %w", err)
+		}
+		e.SpecText = []byte(text)
+		if e.CreatedAt, err = parseTime(created); err != nil {
+			return nil, fmt.Errorf("db: list experiments: %w", err)
+		}
+		out = append(out, e)
+	}
+	if err := rows.Err(); err != nil {
+		return nil, fmt.Errorf("db: list experiments: %w", err)
+	}
+	return out, nil
+}
+
+// NewRun returns a running Run of command with argv and this process's
+// provenance filled in: dendfit version and VCS state from the build
+// info, Go version, OS, architecture and host name. The caller sets the
+// remaining fields before CreateRun.
+func NewRun(experimentID int64, command string, argv []string) *Run {
+	r := &Run{
+		ExperimentID: experimentID,
+		Command:      command,
+		Argv:         append([]string(nil), argv...),
+		Status:       StatusRunning,
+		GoVersion:    runtime.Version(),
+		OS:           runtime.GOOS,
+		Arch:         runtime.GOARCH,
+		ShardN:       1,
+	}
+	r.Host, _ = os.Hostname()
+	if bi, ok := debug.ReadBuildInfo(); ok {
+		r.Version = bi.Main.Version
+		for _, s := range bi.Settings {
+			switch s.Key {
+			case "vcs.revision":
+				r.VCSRevision = s.Value
+			case "vcs.modified":
+				r.VCSModified = s.Value == "true"
+			}
+		}
+	}
+	return r
+}
+
+// NewRunUID returns a random 128-bit id in hex.
+func NewRunUID() (string, error) {
+	var b [16]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return "", err
+	}
+	return hex.EncodeToString(b[:]), nil
+}
+
+func validStatus(s string) bool {
+	switch s {
+	case StatusRunning, StatusDone, StatusFailed, StatusCancelled:
+		return true
+	}
+	return false
+}
+
+// CreateRun records r and returns its id, also stored in r.ID. It fills
+// r.RunUID if empty, r.StartedAt if zero and r.Status (StatusRunning) if
+// empty. r.Settings must be valid JSON if set.
+func (d *DB) CreateRun(ctx context.Context, r *Run) (int64, error) {
+	if r.RunUID == "" {
+		uid, err := NewRunUID()
+		if err != nil {
+			return 0, fmt.Errorf("db: create run: %w", err)
+		}
+		r.RunUID = uid
+	}
+	if r.StartedAt.IsZero() {
+		r.StartedAt = time.Now()
+	}
+	r.StartedAt = r.StartedAt.UTC()
+	if r.Status == "" {
+		r.Status = StatusRunning
+	}
+	if !validStatus(r.Status) {
+		return 0, fmt.Errorf("db: create run: invalid status %q", r.Status)
+	}
+	if r.Command == "" {
+		return 0, errors.New("db: create run: empty command")
+	}
+	settings := "{}"
+	if len(r.Settings) > 0 {
+		if !json.Valid(r.Settings) {
+			return 0, fmt.Errorf("db: create run: settings are not valid JSON")
+		}
+		settings = string(r.Settings)
+	}
+	argv := r.Argv
+	if argv == nil {
+		argv = []string{}
+	}
+	argvJSON, err := json.Marshal(argv)
+	if err != nil {
+		return 0, fmt.Errorf("db: create run: %w", err)
+	}
+	var ended any
+	if r.EndedAt != nil {
+		ended = formatTime(*r.EndedAt)
+	}
+	var id int64
+	err = d.withTx(ctx, func(tx *sql.Tx) error {
+		return tx.QueryRowContext(ctx, `INSERT INTO runs (experiment_id, command, argv, status, started_at, ended_at,
+			version, vcs_revision, vcs_modified, go_version, os, arch, host, workers, shard_k, shard_n,
+			dt_ms, method, settings, error, reproduces_run_id, run_uid)
+			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
+			r.ExperimentID, r.Command, string(argvJSON), r.Status, formatTime(r.StartedAt), ended,
+			r.Version, r.VCSRevision, r.VCSModified, r.GoVersion, r.OS, r.Arch, r.Host, r.Workers, r.ShardK, r.ShardN,
+			r.DtMS, r.Method, settings, nullString(r.Error), r.ReproducesRunID, r.RunUID).Scan(&id)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("db: create %s run: %w", r.Command, err)
+	}
+	r.ID = id
+	return id, nil
+}
+
+// FinishRun ends run id with status (StatusDone, StatusFailed or
+// StatusCancelled) and error text, setting ended_at to now.
+func (d *DB) FinishRun(ctx context.Context, id int64, status, errText string) error {
+	if !validStatus(status) || status == StatusRunning {
+		return fmt.Errorf("db: finish run %d: invalid final status %q", id, status)
+	}
+	err := d.withTx(ctx, func(tx *sql.Tx) error {
+		return setRunStatus(ctx, tx, id, status, formatTime(time.Now()), nullString(errText))
+	})
+	if err != nil {
+		return fmt.Errorf("db: finish run %d: %w", id, err)
+	}
+	return nil
+}
+
+// ReopenRun marks a finished run as running again, clearing ended_at and
+// error, for resuming it; points it already has are kept.
+func (d *DB) ReopenRun(ctx context.Context, id int64) error {
+	err := d.withTx(ctx, func(tx *sql.Tx) error {
+		return setRunStatus(ctx, tx, id, StatusRunning, nil, nil)
+	})
+	if err != nil {
+		return fmt.Errorf("db: reopen run %d: %w", id, err)
+	}
+	return nil
+}
+
+func setRunStatus(ctx context.Context, tx *sql.Tx, id int64, status string, ended, errText any) error {
+	res, err := tx.ExecContext(ctx, `UPDATE runs SET status = ?, ended_at = ?, error = ? WHERE id = ?`,
+		status, ended, errText, id)
+	if err != nil {
+		return err
+	}
+	if n, err := res.RowsAffected(); err != nil {
+		return err
+	} else if n == 0 {
+		return ErrNotFound
+	}
+	return nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+const runColumns = `r.id, r.experiment_id, e.name, r.command, r.argv, r.status, r.started_at, r.ended_at,
+	r.version, r.vcs_revision, r.vcs_modified, r.go_version, r.os, r.arch, r.host, r.workers, r.shard_k, r.shard_n,
+	r.dt_ms, r.method, r.settings, r.error, r.reproduces_run_id, r.run_uid
+	FROM runs r JOIN experiments e ON e.id = r.experiment_id`
+
+type scanner interface{ Scan(dest ...any) error }
+
+func scanRun(s scanner) (*Run, error) {
+	var r Run
+	var argv, started, settings string
+	var ended, errText sql.NullString
+	var repro sql.NullInt64
+	if err := s.Scan(&r.ID, &r.ExperimentID, &r.Experiment, &r.Command, &argv, &r.Status, &started, &ended,
+		&r.Version, &r.VCSRevision, &r.VCSModified, &r.GoVersion, &r.OS, &r.Arch, &r.Host, &r.Workers, &r.ShardK, &r.ShardN,
+		&r.DtMS, &r.Method, &settings, &errText, &repro, &r.RunUID); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(argv), &r.Argv); err != nil {
+		return nil, fmt.Errorf("run %d: bad argv JSON: %w", r.ID, err)
+	}
+	var err error
+	if r.StartedAt, err = parseTime(started); err != nil {
+		return nil, fmt.Errorf("run %d: %w", r.ID, err)
+	}
+	if ended.Valid {
+		t, err := parseTime(ended.String)
+		if err != nil {
+			return nil, fmt.Errorf("run %d: %w", r.ID, err)
+		}
+		r.EndedAt = &t
+	}
+	r.Settings = json.RawMessage(settings)
+	r.Error = errText.String
+	if repro.Valid {
+		r.ReproducesRunID = &repro.Int64
+	}
+	return &r, nil
+}
+
+// Run returns run id; the error wraps ErrNotFound if there is none.
+func (d *DB) Run(ctx context.Context, id int64) (*Run, error) {
+	r, err := scanRun(d.sql.QueryRowContext(ctx, `SELECT `+runColumns+` WHERE r.id = ?`, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return nil, fmt.Errorf("db: run %d: %w", id, ErrNotFound)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("db: run %d: %w", id, err)
+	}
+	return r, nil
+}
+
+// Runs returns the runs matching f, newest first.
+func (d *DB) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
+	var where []string
+	var args []any
+	if f.Experiment != "" {
+		where, args = append(where, "e.name = ?"), append(args, f.Experiment)
+	}
+	if f.Command != "" {
+		where, args = append(where, "r.command = ?"), append(args, f.Command)
+	}
+	if f.Status != "" {
+		where, args = append(where, "r.status = ?"), append(args, f.Status)
+	}
+	runs, err := d.queryRuns(ctx, where, args, f.Limit)
+	if err != nil {
+		return nil, fmt.Errorf("db: list runs: %w", err)
+	}
+	return runs, nil
+}
+
+func (d *DB) queryRuns(ctx context.Context, where []string, args []any, limit int) ([]Run, error) {
+	q := `SELECT ` + runColumns
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	q += ` ORDER BY r.started_at DESC, r.id DESC`
+	if limit > 0 {
+		q += ` LIMIT ?`
+		args = append(args, limit)
+	}
+	rows, err := d.sql.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []Run
+	for rows.Next() {
+		r, err := scanRun(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, *r)
+	}
+	return out, rows.Err()
+}
+
+// NewestRun returns the most recently started run of the named experiment
+// and command whose status is one of statuses (any status if none given).
+// An empty experiment or command matches any. The error wraps ErrNotFound
+// if there is no such run.
+func (d *DB) NewestRun(ctx context.Context, experiment, command string, statuses ...string) (*Run, error) {
+	var where []string
+	var args []any
+	if experiment != "" {
+		where, args = append(where, "e.name = ?"), append(args, experiment)
+	}
+	if command != "" {
+		where, args = append(where, "r.command = ?"), append(args, command)
+	}
+	if len(statuses) > 0 {
+		where = append(where, "r.status IN (?"+strings.Repeat(", ?", len(statuses)-1)+")")
+		for _, s := range statuses {
+			args = append(args, s)
+		}
+	}
+	runs, err := d.queryRuns(ctx, where, args, 1)
+	if err != nil {
+		return nil, fmt.Errorf("db: newest run: %w", err)
+	}
+	if len(runs) == 0 {
+		desc := "run"
+		if command != "" {
+			desc = command + " run"
+		}
+		if experiment != "" {
+			desc += fmt.Sprintf(" of experiment %q", experiment)
+		}
+		if len(statuses) > 0 {
+			desc += " with status " + strings.Join(statuses, " or ")
+		}
+		return nil, fmt.Errorf("db: no %s: %w", desc, ErrNotFound)
+	}
+	return &runs[0], nil
+}

@@ -1,0 +1,94 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// Run is one recorded invocation of a command in the database.
+type Run struct {
+	DB *db.DB
+	ID int64
+}
+
+// RunInfo is what StartRun records besides the spec and the provenance
+// that db.NewRun collects.
+type RunInfo struct {
+	Command        string
+	Argv           []string
+	Settings       any // JSON-encodable settings needed to rerun
+	Workers        int
+	ShardK, ShardN int
+	Reproduces     *int64
+}
+
+// StartRun records the experiment (its spec text verbatim) and a new run in
+// state running.
+func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, error) {
+	eid, err := d.PutExperiment(ctx, s.Name, s.Text)
+	if err != nil {
+		return nil, err
+	}
+	r := db.NewRun(eid, info.Command, info.Argv)
+	r.Workers = info.Workers
+	r.ShardK, r.ShardN = info.ShardK, info.ShardN
+	if r.ShardN == 0 {
+		r.ShardN = 1
+	}
+	r.DtMS = s.Simulation.Dt * 1e3
+	r.Method = s.Simulation.Method.String()
+	r.ReproducesRunID = info.Reproduces
+	if info.Settings != nil {
+		b, err := json.Marshal(info.Settings)
+		if err != nil {
+			return nil, fmt.Errorf("run settings: %w", err)
+		}
+		r.Settings = b
+	}
+	id, err := d.CreateRun(ctx, r)
+	if err != nil {
+		return nil, err
+	}
+	return &Run{DB: d, ID: id}, nil
+}
+
+// Finish marks the run done, cancelled (when err is a context error) or
+// failed. It uses a fresh context so that a run interrupted by Ctrl-C is
+// still marked cancelled.
+func (r *Run) Finish(err error) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	status, msg := db.StatusDone, ""
+	switch {
+	case err == nil:
+	case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+		status, msg = db.StatusCancelled, err.Error()
+	default:
+		status, msg = db.StatusFailed, err.Error()
+	}
+	return r.DB.FinishRun(ctx, r.ID, status, msg)
+}
+
+// PointOf turns a simulated pathway into a database point.
+func PointOf(key string, pr *PathwayResult) db.Point {
+	p := db.Point{
+		Pathway: pr.Pathway, Pre: pr.Pre, Post: pr.Post, Compartment: pr.Compartment,
+		Record: pr.Record, Tag: pr.Tag, PointKey: key,
+		PSPMV: pr.PSPMV, BaselineMV: pr.BaselineMV, TimeToPeakMS: pr.TimeToPeakMS,
+		Rise1090MS: pr.Rise1090MS, HalfWidthMS: pr.HalfWidthMS, PeaksMV: pr.PeaksMV,
+		IHoldPA: pr.IHoldPA, DSpikeFired: pr.DSpikeFired, Status: db.PointOK,
+	}
+	for i, ch := range pr.Receptors {
+		p.Receptors = append(p.Receptors, db.Receptor{Channel: ch, GNS: pr.GNS[i], TDecayMS: pr.TDecayMS[i], TRiseMS: pr.TRiseMS[i]})
+	}
+	if len(p.Receptors) > 0 {
+		p.GNS, p.TDecayMS, p.TRiseMS = p.Receptors[0].GNS, p.Receptors[0].TDecayMS, p.Receptors[0].TRiseMS
+	}
+	return p
+}

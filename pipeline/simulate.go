@@ -1,0 +1,191 @@
+package pipeline
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/dendfit/dendfit/sim"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// DSpikeEvent is one dendritic spike, as in the reference files.
+type DSpikeEvent struct {
+	Compartment string  `json:"compartment"`
+	Name        string  `json:"name"`
+	TMS         float64 `json:"t_ms"`
+}
+
+// Trace is the voltage of every compartment at every sample.
+type Trace struct {
+	DtMS float64              `json:"dt_ms"`
+	VMV  map[string][]float64 `json:"v_mV"`
+	// Compartments keeps the cell's compartment order for CSV columns.
+	Compartments []string `json:"-"`
+}
+
+// PathwayResult is one pathway's PSP with the keys, names and units of the
+// reference files (and of `dendfit simulate --json`).
+type PathwayResult struct {
+	Pathway      int                `json:"pathway"`
+	Pre          string             `json:"pre"`
+	Post         string             `json:"post"`
+	Compartment  string             `json:"compartment"`
+	Record       string             `json:"record"`
+	Tag          string             `json:"tag"`
+	Receptors    []string           `json:"receptors"`
+	GNS          []float64          `json:"g_nS"`
+	GEffNS       []float64          `json:"g_eff_nS"`
+	TDecayMS     []float64          `json:"t_decay_ms"`
+	TRiseMS      []*float64         `json:"t_rise_ms"`
+	HoldingMV    *float64           `json:"holding_mV"`
+	IHoldPA      *float64           `json:"i_hold_pA"`
+	SteadyState  map[string]float64 `json:"steady_state"`
+	BaselineMV   float64            `json:"baseline_mV"`
+	PSPMV        float64            `json:"psp_mV"`
+	TimeToPeakMS float64            `json:"time_to_peak_ms"`
+	Rise1090MS   *float64           `json:"rise_10_90_ms"`
+	HalfWidthMS  *float64           `json:"half_width_ms"`
+	PeaksMV      map[string]float64 `json:"peaks_mV"`
+	BaselinesMV  map[string]float64 `json:"baselines_mV"`
+	DSpikeFired  bool               `json:"dspike_fired"`
+	DSpikeEvents []DSpikeEvent      `json:"dspike_events"`
+	NSamples     int                `json:"n_samples"`
+	SpikeSample  int                `json:"spike_sample"`
+	TargetPSPMV  *float64           `json:"target_psp_mV"`
+	Trace        *Trace             `json:"trace,omitempty"`
+}
+
+// SimulateOptions selects pathways and extras for Simulate.
+type SimulateOptions struct {
+	// Pathways to run, by index; nil means all.
+	Pathways []int
+	// Trace keeps the voltage of every compartment.
+	Trace bool
+	// Dt, when positive, replaces the spec's dt (for dt-sensitivity checks).
+	Dt float64
+}
+
+// Simulate runs the PSP protocol for the chosen pathways of s, each alone in
+// a fresh cell at its steady state.
+func Simulate(ctx context.Context, s *spec.Spec, opt *SimulateOptions) ([]PathwayResult, error) {
+	if opt == nil {
+		opt = &SimulateOptions{}
+	}
+	idx := opt.Pathways
+	if idx == nil {
+		for i := range s.Pathways {
+			idx = append(idx, i)
+		}
+	}
+	out := make([]PathwayResult, 0, len(idx))
+	for _, i := range idx {
+		if i < 0 || i >= len(s.Pathways) {
+			return nil, fmt.Errorf("pathway %d: out of range (the spec has %d)", i, len(s.Pathways))
+		}
+		setup, rs, err := s.Setup(i)
+		if err != nil {
+			return nil, fmt.Errorf("pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
+		}
+		if opt.Dt > 0 {
+			setup.Protocol.Dt = opt.Dt
+		}
+		pr, err := SimulateOne(ctx, s, i, setup, rs, opt.Trace)
+		if err != nil {
+			return nil, fmt.Errorf("pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
+		}
+		out = append(out, *pr)
+	}
+	return out, nil
+}
+
+// SimulateOne runs pathway i of s with the given setup and receptors (which
+// may differ from the spec's, as in a sweep or a fit).
+func SimulateOne(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, trace bool) (*PathwayResult, error) {
+	sm, err := sim.New(setup, 1)
+	if err != nil {
+		return nil, err
+	}
+	res := make([]sim.Result, 1)
+	if err := sm.Run(ctx, [][]sim.Receptor{rs}, &sim.Options{Trace: trace}, res); err != nil {
+		return nil, err
+	}
+	return newPathwayResult(s, i, setup, rs, sm.Steady(), &res[0]), nil
+}
+
+func newPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, ss sim.SteadyState, r *sim.Result) *PathwayResult {
+	p := s.Pathways[i]
+	cell := setup.Cell
+	point := len(cell.Compartments) == 1
+	pr := &PathwayResult{
+		Pathway: i, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag,
+		SteadyState:  map[string]float64{},
+		BaselineMV:   r.Baseline / 1e-3,
+		PSPMV:        r.PSP / 1e-3,
+		TimeToPeakMS: float64(r.PeakStep-r.SpikeStep) * setup.Protocol.Dt / 1e-3,
+		PeaksMV:      map[string]float64{},
+		BaselinesMV:  map[string]float64{},
+		DSpikeFired:  r.DSpikeFired,
+		DSpikeEvents: []DSpikeEvent{},
+		NSamples:     r.Samples,
+		SpikeSample:  r.SpikeStep,
+	}
+	for _, rc := range rs {
+		pr.Receptors = append(pr.Receptors, rc.Channel.String())
+		pr.GNS = append(pr.GNS, rc.G/1e-9)
+		pr.GEffNS = append(pr.GEffNS, rc.EffectiveG()/1e-9)
+		pr.TDecayMS = append(pr.TDecayMS, rc.TauDecay/1e-3)
+		if rc.TauRise > 0 {
+			pr.TRiseMS = append(pr.TRiseMS, ptr(rc.TauRise/1e-3))
+		} else {
+			pr.TRiseMS = append(pr.TRiseMS, nil)
+		}
+	}
+	if setup.Protocol.Hold {
+		pr.HoldingMV = ptr(setup.Protocol.Holding / 1e-3)
+		pr.IHoldPA = ptr(ss.IHold / 1e-12)
+	}
+	if p.TargetPSP > 0 {
+		pr.TargetPSPMV = ptr(p.TargetPSP / 1e-3)
+	}
+	for c, cp := range cell.Compartments {
+		vk, wk := "V_"+cp.Name, "w_"+cp.Name
+		if point {
+			vk, wk = "V", "w"
+		}
+		pr.SteadyState[vk] = ss.V[c] / 1e-3
+		if cp.Kind.Adaptive() {
+			pr.SteadyState[wk] = ss.W[c] / 1e-12
+		}
+		if r.Peaks != nil {
+			pr.PeaksMV[cp.Name] = r.Peaks[c] / 1e-3
+			pr.BaselinesMV[cp.Name] = r.Baselines[c] / 1e-3
+		}
+	}
+	if r.HasRise {
+		pr.Rise1090MS = ptr(r.Rise1090 / 1e-3)
+	}
+	if r.HasHalfWidth {
+		pr.HalfWidthMS = ptr(r.HalfWidth / 1e-3)
+	}
+	for _, ev := range r.DSpikeEvents {
+		pr.DSpikeEvents = append(pr.DSpikeEvents, DSpikeEvent{
+			Compartment: cell.Compartments[ev.Compartment].Name, Name: ev.Mechanism,
+			TMS: float64(ev.Step) * setup.Protocol.Dt / 1e-3,
+		})
+	}
+	if r.Trace != nil {
+		t := &Trace{DtMS: setup.Protocol.Dt / 1e-3, VMV: map[string][]float64{}}
+		for c, cp := range cell.Compartments {
+			v := make([]float64, len(r.Trace[c]))
+			for k, x := range r.Trace[c] {
+				v[k] = x / 1e-3
+			}
+			t.VMV[cp.Name] = v
+			t.Compartments = append(t.Compartments, cp.Name)
+		}
+		pr.Trace = t
+	}
+	return pr
+}
+
+func ptr(f float64) *float64 { return &f }

@@ -1,0 +1,312 @@
+package spec
+
+import (
+	"math"
+	"strings"
+
+	"go.yaml.in/yaml/v3"
+
+	"github.com/dendfit/dendfit/sim"
+)
+
+var (
+	pathwayFields  = []string{"pre", "post", "compartment", "tag", "receptors", "target_psp", "record", "holding", "target_rise", "target_half_width", "target_time_to_peak"}
+	receptorFields = []string{"channel", "g", "t_decay", "t_rise", "scale_g"}
+)
+
+// pathwayNodes keeps a parsed pathway's YAML nodes for later errors.
+type pathwayNodes struct {
+	m         *mapping
+	receptors []*mapping
+}
+
+func (p *parser) pathways(s *Spec, top *mapping, cells map[string]*cellNodes) []*pathwayNodes {
+	var out []*pathwayNodes
+	n := p.require(top, "pathways")
+	if n == nil {
+		return nil
+	}
+	items := p.seq(n, "pathways")
+	if p.failed() {
+		return nil
+	}
+	if len(items) == 0 {
+		p.failf(n, "pathways", "want at least one pathway")
+		return nil
+	}
+	type synKey struct{ post, tag, comp string }
+	type synUse struct {
+		pathway int
+		channel sim.Channel
+	}
+	used := map[synKey][]synUse{}
+	for i, it := range items {
+		path := index("pathways", i)
+		pw, pn := p.pathway(s, it, path)
+		if p.failed() {
+			return nil
+		}
+		// (tag, compartment, channel) is unique within one post population.
+		key := synKey{pw.Post, pw.Tag, pw.Compartment}
+		for j, r := range pw.Receptors {
+			for _, u := range used[key] {
+				if u.channel != r.Channel {
+					continue
+				}
+				rn := pn.receptors[j]
+				at := rn.get("channel")
+				if u.pathway == i {
+					p.failf(at, join(index(join(path, "receptors"), j), "channel"),
+						"second %v receptor of this pathway: Dendrify has one %v synapse per tag and compartment", r.Channel, r.Channel)
+				} else {
+					p.failf(at, join(index(join(path, "receptors"), j), "channel"),
+						"%v synapse with tag %s on %s of population %s is also made by pathways[%d] (%s); give one of them a distinct tag",
+						r.Channel, pw.Tag, pw.Compartment, pw.Post, u.pathway, s.Pathways[u.pathway].Label())
+				}
+				return nil
+			}
+			used[key] = append(used[key], synUse{i, r.Channel})
+		}
+		s.Pathways = append(s.Pathways, pw)
+		out = append(out, pn)
+	}
+	return out
+}
+
+func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayNodes) {
+	var pw Pathway
+	m := p.mapping(n, path, pathwayFields)
+	pn := &pathwayNodes{m: m}
+	if p.failed() {
+		return pw, pn
+	}
+	if n.Kind != yaml.MappingNode {
+		p.failf(n, path, "want a mapping, got %s", describe(n))
+		return pw, pn
+	}
+	pop := func(f string) string {
+		v := p.require(m, f)
+		name, ok := p.scalar(v, m.sub(f), "a population name")
+		if !ok || p.failed() {
+			return ""
+		}
+		if s.PopulationCell(name) == "" {
+			p.failf(v, m.sub(f), "unknown population %q (populations: %s)", name, strings.Join(popNames(s), ", "))
+		}
+		return name
+	}
+	pw.Pre = pop("pre")
+	pw.Post = pop("post")
+	if p.failed() {
+		return pw, pn
+	}
+	cell := s.CellByName(s.PopulationCell(pw.Post))
+	comp := func(f string) string {
+		v := m.get(f)
+		name, ok := p.scalar(v, m.sub(f), "a compartment name")
+		if !ok || p.failed() {
+			return ""
+		}
+		if cell.CompartmentIndex(name) < 0 {
+			var names []string
+			for _, k := range cell.Compartments {
+				names = append(names, k.Name)
+			}
+			p.failf(v, m.sub(f), "unknown compartment %q in cell %s of population %s (compartments: %s)", name, cell.Name, pw.Post, strings.Join(names, ", "))
+		}
+		return name
+	}
+	p.require(m, "compartment")
+	pw.Compartment = comp("compartment")
+	pw.Tag = pw.Pre
+	if v := m.get("tag"); v != nil {
+		pw.Tag = p.ident(v, m.sub("tag"), "tag")
+	}
+	if m.has("record") {
+		pw.Record = comp("record")
+	} else if !p.failed() {
+		var somas []string
+		for _, k := range cell.Compartments {
+			if k.Type == Soma {
+				somas = append(somas, k.Name)
+			}
+		}
+		switch len(somas) {
+		case 1:
+			pw.Record = somas[0]
+		case 0:
+			p.failf(m.node, m.sub("record"), "cell %s has no soma: give record", cell.Name)
+		default:
+			p.failf(m.node, m.sub("record"), "cell %s has several somas (%s): give record", cell.Name, strings.Join(somas, ", "))
+		}
+	}
+	if v := m.get("holding"); v != nil {
+		pw.Hold = true
+		pw.Holding = p.quantity(v, m.sub("holding"), Voltage)
+	}
+	if v := m.get("target_psp"); v != nil {
+		pw.TargetPSP = p.positive(v, m.sub("target_psp"), Voltage)
+	}
+	if v := m.get("target_rise"); v != nil {
+		pw.TargetRise = p.positive(v, m.sub("target_rise"), Time)
+	}
+	if v := m.get("target_half_width"); v != nil {
+		pw.TargetHalfWidth = p.positive(v, m.sub("target_half_width"), Time)
+	}
+	if v := m.get("target_time_to_peak"); v != nil {
+		pw.TargetTimeToPeak = p.positive(v, m.sub("target_time_to_peak"), Time)
+	}
+	rpath := m.sub("receptors")
+	items := p.seq(p.require(m, "receptors"), rpath)
+	if p.failed() {
+		return pw, pn
+	}
+	if len(items) == 0 {
+		p.failf(m.get("receptors"), rpath, "want at least one receptor")
+		return pw, pn
+	}
+	for i, it := range items {
+		r, rm := p.receptor(it, index(rpath, i))
+		if p.failed() {
+			return pw, pn
+		}
+		pw.Receptors = append(pw.Receptors, r)
+		pn.receptors = append(pn.receptors, rm)
+	}
+	return pw, pn
+}
+
+func (p *parser) receptor(n *yaml.Node, path string) (Receptor, *mapping) {
+	var r Receptor
+	m := p.mapping(n, path, receptorFields)
+	if p.failed() {
+		return r, m
+	}
+	if n.Kind != yaml.MappingNode {
+		p.failf(n, path, "want a mapping, got %s", describe(n))
+		return r, m
+	}
+	if v := p.require(m, "channel"); v != nil {
+		if s, ok := p.scalar(v, m.sub("channel"), "AMPA, NMDA or GABA"); ok {
+			ch, err := sim.ParseChannel(s)
+			if err != nil {
+				p.failf(v, m.sub("channel"), "%v", err)
+			}
+			r.Channel = ch
+		}
+	}
+	r.G = p.positive(p.require(m, "g"), m.sub("g"), Conductance)
+	r.TauDecay = p.positive(p.require(m, "t_decay"), m.sub("t_decay"), Time)
+	if v := m.get("t_rise"); v != nil {
+		r.TauRise = p.positive(v, m.sub("t_rise"), Time)
+	}
+	if v := m.get("scale_g"); v != nil {
+		r.ScaleG = p.boolean(v, m.sub("scale_g"))
+	}
+	if p.failed() {
+		return r, m
+	}
+	if r.ScaleG && r.TauRise == 0 {
+		p.warnf(m.get("scale_g"), m.sub("scale_g"), "scale_g changes nothing without t_rise")
+	}
+	if r.ScaleG && r.TauRise == r.TauDecay {
+		p.failf(m.get("t_rise"), m.sub("t_rise"), "t_rise equal to t_decay with scale_g: Dendrify's normalisation divides by zero")
+	}
+	return r, m
+}
+
+func (p *parser) sweep(s *Spec, n *yaml.Node, pn []*pathwayNodes) {
+	if n == nil {
+		return
+	}
+	m := p.mapping(n, "sweep", []string{"g", "t_decay", "t_rise"})
+	if v := m.get("g"); v != nil {
+		s.Sweep.G = p.axis(v, "sweep.g", Conductance)
+	}
+	if v := m.get("t_decay"); v != nil {
+		s.Sweep.TDecay = p.axis(v, "sweep.t_decay", Time)
+	}
+	if v := m.get("t_rise"); v != nil {
+		s.Sweep.TRise = p.axis(v, "sweep.t_rise", Time)
+	}
+	if p.failed() {
+		return
+	}
+	if s.Sweep.TRise.Given() {
+		for i, pw := range s.Pathways {
+			if pw.Receptors[0].TauRise == 0 {
+				p.failf(m.get("t_rise"), "sweep.t_rise", "pathways[%d] (%s): its first receptor has no t_rise, so a t_rise axis cannot apply to it", i, pw.Label())
+				return
+			}
+		}
+	}
+	// scale_g with t_rise == t_decay anywhere on the grid.
+	for i, pw := range s.Pathways {
+		r := pw.Receptors[0]
+		if !r.ScaleG || r.TauRise == 0 || !(s.Sweep.TDecay.Given() || s.Sweep.TRise.Given()) {
+			continue
+		}
+		tds, trs := []float64{r.TauDecay}, []float64{r.TauRise}
+		if s.Sweep.TDecay.Given() {
+			tds = s.Sweep.TDecay.Values()
+		}
+		if s.Sweep.TRise.Given() {
+			trs = s.Sweep.TRise.Values()
+		}
+		for _, td := range tds {
+			for _, tr := range trs {
+				if td == tr {
+					at, path := m.get("t_decay"), "sweep.t_decay"
+					if at == nil {
+						at, path = m.get("t_rise"), "sweep.t_rise"
+					}
+					p.failf(at, path, "pathways[%d] (%s) would get t_rise equal to t_decay (%g s) with scale_g: Dendrify's normalisation divides by zero", i, pw.Label(), td)
+					return
+				}
+			}
+		}
+	}
+}
+
+// axis parses a list of quantities or {from, to, steps, scale}.
+func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
+	var a Axis
+	if n.Kind == yaml.SequenceNode {
+		items := p.seq(n, path)
+		if len(items) == 0 {
+			p.failf(n, path, "want at least one value")
+			return a
+		}
+		a.List = make([]float64, 0, len(items))
+		for i, it := range items {
+			a.List = append(a.List, p.positive(it, index(path, i), d))
+		}
+		return a
+	}
+	if n.Kind != yaml.MappingNode {
+		p.failf(n, path, "want a list of %v or {from, to, steps, scale}, got %s", d, describe(n))
+		return a
+	}
+	m := p.mapping(n, path, []string{"from", "to", "steps", "scale"})
+	a.From = p.positive(p.require(m, "from"), m.sub("from"), d)
+	a.To = p.positive(p.require(m, "to"), m.sub("to"), d)
+	sn := p.require(m, "steps")
+	steps := p.integer(sn, m.sub("steps"))
+	if !p.failed() && (steps < 1 || steps > maxAxisSteps) {
+		p.failf(sn, m.sub("steps"), "want 1 to %d steps, got %d", maxAxisSteps, steps)
+	}
+	if v := m.get("scale"); v != nil {
+		a.Log = p.oneOf(v, m.sub("scale"), "linear", "log") == "log"
+	}
+	if p.failed() {
+		return Axis{}
+	}
+	a.Steps = steps
+	for i, v := range a.Values() {
+		if !(v > 0) || math.IsInf(v, 0) {
+			p.failf(n, path, "value %d (%g) is not positive and finite", i, v)
+			return Axis{}
+		}
+	}
+	return a
+}
