@@ -1,0 +1,208 @@
+package pipeline
+
+import (
+	"context"
+	"math"
+	"path/filepath"
+	"sort"
+	"sync"
+	"testing"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// memStore collects points; the database itself is tested in db and in
+// TestSweepRecordsInDatabase.
+type memStore struct {
+	mu  sync.Mutex
+	pts []db.Point
+}
+
+func (m *memStore) InsertPoints(_ context.Context, _ int64, pts []db.Point) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	m.pts = append(m.pts, pts...)
+	return nil
+}
+
+func (m *memStore) sorted() []db.Point {
+	sort.Slice(m.pts, func(i, j int) bool { return m.pts[i].PointKey < m.pts[j].PointKey })
+	return m.pts
+}
+
+// TestSweepMatchesReference checks every reference case with a sweep block
+// row by row against what Dendrify + Brian 2 computed.
+func TestSweepMatchesReference(t *testing.T) {
+	n := 0
+	for _, rc := range loadReference(t) {
+		if rc.want.Sweep == nil {
+			continue
+		}
+		t.Run(rc.name, func(t *testing.T) {
+			st := &memStore{}
+			if _, err := Sweep(context.Background(), rc.spec, st, 1, &SweepOptions{Workers: 2}); err != nil {
+				t.Fatal(err)
+			}
+			gr := NewGrid(rc.spec)
+			byKey := map[string]db.Point{}
+			for _, p := range st.pts {
+				byKey[p.PointKey] = p
+			}
+			if len(st.pts) != len(rc.want.Sweep) || gr.Len() != len(rc.want.Sweep) {
+				t.Fatalf("%d points (grid %d), want %d", len(st.pts), gr.Len(), len(rc.want.Sweep))
+			}
+			for i, w := range rc.want.Sweep {
+				gp := gr.Point(i)
+				p := byKey[gp.Key]
+				if p.Pathway != w.Pathway {
+					t.Errorf("row %d: pathway %d, want %d", i, p.Pathway, w.Pathway)
+				}
+				if w.GNS != nil && !relClose(p.GNS, *w.GNS, 1e-12) {
+					t.Errorf("row %d: g %v nS, want %v", i, p.GNS, *w.GNS)
+				}
+				if w.TDecayMS != nil && !relClose(p.TDecayMS, *w.TDecayMS, 1e-12) {
+					t.Errorf("row %d: t_decay %v, want %v", i, p.TDecayMS, *w.TDecayMS)
+				}
+				if w.TRiseMS != nil && (p.TRiseMS == nil || !relClose(*p.TRiseMS, *w.TRiseMS, 1e-12)) {
+					t.Errorf("row %d: t_rise %v, want %v", i, p.TRiseMS, *w.TRiseMS)
+				}
+				if !relClose(p.PSPMV, w.PSPMV, 1e-9) {
+					t.Errorf("row %d: psp %v mV, want %v", i, p.PSPMV, w.PSPMV)
+				}
+				if p.DSpikeFired != w.DSpikeFired {
+					t.Errorf("row %d: dspike %v, want %v", i, p.DSpikeFired, w.DSpikeFired)
+				}
+				n++
+			}
+		})
+	}
+	if n == 0 {
+		t.Fatal("no reference sweep rows compared")
+	}
+	t.Logf("%d sweep rows compared", n)
+}
+
+func bigGridSpec(t testing.TB, steps int) *spec.Spec {
+	t.Helper()
+	s, err := spec.Load("testdata/reference/cases/two-populations-three-pathways.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Sweep.G = spec.Axis{From: 0.1e-9, To: 10e-9, Steps: steps, Log: true}
+	s.Sweep.TDecay = spec.Axis{List: []float64{1e-3, 3e-3, 7e-3}}
+	return s
+}
+
+// TestSweepIdenticalAcrossWorkersAndShards: the same grid run with 1 or 3
+// workers, or as 3 shards, gives bit-identical points, each exactly once;
+// and each equals a single-point simulation of it.
+func TestSweepIdenticalAcrossWorkersAndShards(t *testing.T) {
+	s := bigGridSpec(t, 23)
+	run := func(workers, k, n int) []db.Point {
+		st := &memStore{}
+		if _, err := Sweep(context.Background(), s, st, 1, &SweepOptions{Workers: workers, ShardK: k, ShardN: n, FlushEvery: 7}); err != nil {
+			t.Fatal(err)
+		}
+		return st.pts
+	}
+	one := (&memStore{pts: run(1, 0, 1)}).sorted()
+	three := (&memStore{pts: run(3, 0, 1)}).sorted()
+	sh := &memStore{}
+	for k := 0; k < 3; k++ {
+		sh.pts = append(sh.pts, run(2, k, 3)...)
+	}
+	shards := sh.sorted()
+	if len(one) != NewGrid(s).Len() || len(three) != len(one) || len(shards) != len(one) {
+		t.Fatalf("point counts %d %d %d, grid %d", len(one), len(three), len(shards), NewGrid(s).Len())
+	}
+	for i := range one {
+		for _, o := range []db.Point{three[i], shards[i]} {
+			if o.PointKey != one[i].PointKey || math.Float64bits(o.PSPMV) != math.Float64bits(one[i].PSPMV) ||
+				math.Float64bits(*o.HalfWidthMS) != math.Float64bits(*one[i].HalfWidthMS) {
+				t.Fatalf("point %s differs: %v vs %v", one[i].PointKey, o.PSPMV, one[i].PSPMV)
+			}
+		}
+	}
+	// Lanes of a batch equal lone runs, bit for bit.
+	gr := NewGrid(s)
+	for _, i := range []int{0, 5, 40, 100, gr.Len() - 1} {
+		gp := gr.Point(i)
+		setup, _, _ := s.Setup(gp.Pathway)
+		pr, err := SimulateOne(context.Background(), s, gp.Pathway, setup, gp.Receptors, false)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var got db.Point
+		for _, p := range one {
+			if p.PointKey == gp.Key {
+				got = p
+			}
+		}
+		if math.Float64bits(got.PSPMV) != math.Float64bits(pr.PSPMV) {
+			t.Errorf("point %s: batch %v, alone %v", gp.Key, got.PSPMV, pr.PSPMV)
+		}
+		for c, v := range pr.PeaksMV {
+			if math.Float64bits(got.PeaksMV[c]) != math.Float64bits(v) {
+				t.Errorf("point %s peak %s: batch %v, alone %v", gp.Key, c, got.PeaksMV[c], v)
+			}
+		}
+	}
+}
+
+// TestSweepRecordsInDatabase runs a sweep into a real SQLite file, then
+// resumes it: every point is recorded exactly once.
+func TestSweepRecordsInDatabase(t *testing.T) {
+	ctx := context.Background()
+	s := bigGridSpec(t, 10)
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep, Argv: []string{"dendfit", "sweep"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A first, cancelled pass records part of the grid.
+	cctx, cancel := context.WithCancel(ctx)
+	_, err = Sweep(cctx, s, d, run.ID, &SweepOptions{Workers: 2, FlushEvery: 5, Progress: func(done, total int) {
+		if done >= 20 {
+			cancel()
+		}
+	}})
+	if err == nil {
+		t.Fatal("cancelled sweep returned no error")
+	}
+	keys, err := d.PointKeys(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(keys) == 0 || len(keys) >= NewGrid(s).Len() {
+		t.Fatalf("after cancel: %d points recorded of %d", len(keys), NewGrid(s).Len())
+	}
+	st, err := Sweep(ctx, s, d, run.ID, &SweepOptions{Workers: 2, Skip: keys})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if st.Skipped != len(keys) {
+		t.Errorf("skipped %d, want %d", st.Skipped, len(keys))
+	}
+	if err := run.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	pts, err := d.Points(ctx, db.PointFilter{RunID: run.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != NewGrid(s).Len() {
+		t.Fatalf("%d points recorded, want %d", len(pts), NewGrid(s).Len())
+	}
+	seen := map[string]bool{}
+	for _, p := range pts {
+		if seen[p.PointKey] {
+			t.Fatalf("point %s recorded twice", p.PointKey)
+		}
+		seen[p.PointKey] = true
+	}
+}
