@@ -294,7 +294,15 @@ func TestRunLifecycle(t *testing.T) {
 	if _, err := d.CreateRun(ctx, r2); err != nil {
 		t.Fatal(err)
 	}
-	r3 := newRun(t, d, "other", "x", CommandFit)
+	oid, err := d.PutExperiment(ctx, "other", []byte("x"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r3 := NewRun(oid, CommandFit, nil)
+	r3.StartedAt = r.StartedAt.Add(2 * time.Second)
+	if _, err := d.CreateRun(ctx, r3); err != nil {
+		t.Fatal(err)
+	}
 	runs, err := d.Runs(ctx, RunFilter{})
 	if err != nil {
 		t.Fatal(err)

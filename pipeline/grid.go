@@ -85,7 +85,7 @@ func (gr *Grid) Point(i int) GridPoint {
 	if ir >= 0 {
 		rs[0].TauRise = gr.tRs[ir]
 	}
-	return GridPoint{Index: i, Pathway: p, Key: fmt.Sprintf("p%d/g%d/d%d/r%d", p, ig, id, ir), Receptors: rs}
+	return GridPoint{Index: i, Pathway: p, Key: pointKey(p, ig, id, ir), Receptors: rs}
 }
 
 // chunk is a run of consecutive grid points of one pathway, the unit of
@@ -107,4 +107,16 @@ func (gr *Grid) chunks(k, n int) []chunk {
 		}
 	}
 	return out
+}
+
+// pointKey names a grid point by its pathway and axis indices, zero-padded
+// so that keys sort in grid order ("-" for an absent axis).
+func pointKey(p, ig, id, ir int) string {
+	ax := func(i int) string {
+		if i < 0 {
+			return "-"
+		}
+		return fmt.Sprintf("%06d", i)
+	}
+	return fmt.Sprintf("p%04d/g%s/d%s/r%s", p, ax(ig), ax(id), ax(ir))
 }

@@ -136,12 +136,11 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 				if p.Status == db.PointFailed {
 					ps.Failed++
 				} else {
-					if ps.Points == ps.Failed || p.PSPMV < ps.MinPSPMV {
-						ps.MinPSPMV = min(p.PSPMV, ps.MinPSPMV)
+					if ps.Points == ps.Failed { // first good point
+						ps.MinPSPMV, ps.MaxPSPMV = p.PSPMV, p.PSPMV
 					}
-					if ps.Points == ps.Failed || p.PSPMV > ps.MaxPSPMV {
-						ps.MaxPSPMV = max(p.PSPMV, ps.MaxPSPMV)
-					}
+					ps.MinPSPMV = min(p.PSPMV, ps.MinPSPMV)
+					ps.MaxPSPMV = max(p.PSPMV, ps.MaxPSPMV)
 				}
 				ps.Points++
 			}

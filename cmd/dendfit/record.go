@@ -17,6 +17,8 @@ type recorder struct {
 	runID int64
 }
 
+func cmdArgv() []string { return append([]string(nil), os.Args...) }
+
 func startRun(ctx context.Context, g *globals, s *spec.Spec, command string, settings any) (*recorder, error) {
 	return startRunInfo(ctx, g, s, pipeline.RunInfo{Command: command, Argv: os.Args, Settings: settings})
 }

@@ -60,7 +60,7 @@ func (p *parser) pathways(s *Spec, top *mapping, cells map[string]*cellNodes) []
 						"second %v receptor of this pathway: Dendrify has one %v synapse per tag and compartment", r.Channel, r.Channel)
 				} else {
 					p.failf(at, join(index(join(path, "receptors"), j), "channel"),
-						"%v synapse with tag %s on %s of population %s is also made by pathways[%d] (%s); give one of them a distinct tag",
+						"synapse %v with tag %s on %s of population %s is also made by pathways[%d] (%s); give one of them a distinct tag",
 						r.Channel, pw.Tag, pw.Compartment, pw.Post, u.pathway, s.Pathways[u.pathway].Label())
 				}
 				return nil

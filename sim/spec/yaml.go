@@ -88,7 +88,7 @@ func describe(n *yaml.Node) string {
 // checkNode rejects anchors and aliases, which the spec does not use.
 func (p *parser) checkNode(n *yaml.Node, path string) bool {
 	if n.Kind == yaml.AliasNode || n.Anchor != "" {
-		p.failf(n, path, "YAML anchors and aliases are not supported")
+		p.failf(n, path, "anchors and aliases are not supported")
 		return false
 	}
 	return true
@@ -117,7 +117,7 @@ func (p *parser) mapping(n *yaml.Node, path string, allowed []string) *mapping {
 		}
 		kp := join(path, k.Value)
 		if k.ShortTag() == "!!merge" {
-			p.failf(k, kp, "YAML merge keys are not supported")
+			p.failf(k, kp, "merge keys are not supported")
 			return m
 		}
 		if m.vals[k.Value] != nil {

@@ -1,0 +1,202 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+	"golang.org/x/term"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+func init() { extraCommands = append(extraCommands, newSweepCmd) }
+
+type sweepOptions struct {
+	workers int
+	shard   string
+	resume  bool
+}
+
+func newSweepCmd(g *globals) *cobra.Command {
+	o := &sweepOptions{}
+	cmd := &cobra.Command{
+		Use:   "sweep SPEC",
+		Short: "Simulate every point of the spec's sweep grid and record it",
+		Long: `sweep expands the spec's sweep block (g, t_decay, t_rise axes: lists, linear
+or log ranges) over every pathway and records each point's PSP metrics in
+the database as one run. Results are bit-identical whatever --workers or
+--shard. Ctrl-C stops promptly, keeps every finished point and marks the run
+cancelled; --resume continues the newest unfinished sweep of the same spec.`,
+		Example: `  dendfit sweep spec.yaml --workers 2
+  dendfit sweep spec.yaml --shard 0/4 --db shard-0.db --resume`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runSweep(cmd, g, o, args[0]) },
+	}
+	f := cmd.Flags()
+	f.IntVarP(&o.workers, "workers", "j", 0, "parallel workers (default: all cores)")
+	f.StringVar(&o.shard, "shard", "", "run only part K of N of the grid, as K/N with 0 <= K < N")
+	f.BoolVar(&o.resume, "resume", false, "continue the newest unfinished sweep of this spec, skipping recorded points")
+	return cmd
+}
+
+func parseShard(s string) (k, n int, err error) {
+	if s == "" {
+		return 0, 1, nil
+	}
+	a, b, ok := strings.Cut(s, "/")
+	k, err1 := strconv.Atoi(a)
+	n, err2 := strconv.Atoi(b)
+	if !ok || err1 != nil || err2 != nil || n < 1 || k < 0 || k >= n {
+		return 0, 0, usageError{fmt.Errorf("--shard %q: want K/N with 0 <= K < N, e.g. 0/4", s)}
+	}
+	return k, n, nil
+}
+
+func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) error {
+	ctx := cmd.Context()
+	s, err := spec.Load(path)
+	if err != nil {
+		return err
+	}
+	for _, w := range s.Warnings {
+		g.notef("warning: %s", w)
+	}
+	k, n, err := parseShard(o.shard)
+	if err != nil {
+		return err
+	}
+	d, err := db.Open(ctx, g.db)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var run *pipeline.Run
+	var skip map[string]struct{}
+	if o.resume {
+		run, skip, err = resumeRun(ctx, d, s, k, n)
+		if err != nil && !errors.Is(err, pipeline.ErrNothingToResume) {
+			return err
+		}
+		if run != nil {
+			g.notef("resuming run %d: %d points already recorded", run.ID, len(skip))
+		}
+	}
+	if run == nil {
+		run, err = pipeline.StartRun(ctx, d, s, pipeline.RunInfo{
+			Command: db.CommandSweep, Argv: cmdArgv(), Workers: o.workers, ShardK: k, ShardN: n,
+			Settings: map[string]any{"shard_k": k, "shard_n": n},
+		})
+		if err != nil {
+			return err
+		}
+	}
+	total := pipeline.NewGrid(s).Len()
+	g.notef("sweep %s: %d points over %d pathways, run %d", s.Name, total, len(s.Pathways), run.ID)
+	bar := newProgressBar(g)
+	stats, err := pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{
+		Workers: o.workers, ShardK: k, ShardN: n, Skip: skip, Progress: bar.update,
+	})
+	bar.done()
+	if ferr := run.Finish(err); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(tw, "#\tpathway\tpoints\tfailed\tpsp_min_mV\tpsp_max_mV\t\n")
+	for i, ps := range stats.Pathways {
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.6g\t%.6g\t\n", i, s.Pathways[i].Label(), ps.Points, ps.Failed, ps.MinPSPMV, ps.MaxPSPMV)
+	}
+	tw.Flush()
+	fmt.Fprintf(g.stdout, "run %d: done (%d points recorded this time, %d resumed)\n", run.ID, sumPoints(stats), stats.Skipped)
+	return nil
+}
+
+func sumPoints(st *pipeline.SweepStats) int {
+	n := 0
+	for _, p := range st.Pathways {
+		n += p.Points
+	}
+	return n
+}
+
+// resumeRun finds the newest unfinished sweep of the same spec text and
+// shard, reopens it and returns the keys it already holds.
+func resumeRun(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (*pipeline.Run, map[string]struct{}, error) {
+	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
+	if err != nil {
+		return nil, nil, err
+	}
+	exps, err := d.Experiments(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	sameSpec := map[int64]bool{}
+	for _, e := range exps {
+		if e.SpecSHA256 == s.SHA256 {
+			sameSpec[e.ID] = true
+		}
+	}
+	for _, r := range runs {
+		if !sameSpec[r.ExperimentID] || r.Status == db.StatusDone || r.ShardK != k || max(r.ShardN, 1) != n {
+			continue
+		}
+		if err := d.ReopenRun(ctx, r.ID); err != nil {
+			return nil, nil, err
+		}
+		keys, err := d.PointKeys(ctx, r.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &pipeline.Run{DB: d, ID: r.ID}, keys, nil
+	}
+	return nil, nil, pipeline.ErrNothingToResume
+}
+
+// progressBar draws points done, rate and ETA on stderr, only when stderr
+// is a terminal and not --quiet.
+type progressBar struct {
+	g     *globals
+	on    bool
+	start time.Time
+	last  time.Time
+}
+
+func newProgressBar(g *globals) *progressBar {
+	on := false
+	if f, ok := g.stderr.(interface{ Fd() uintptr }); ok && !g.quiet {
+		on = term.IsTerminal(int(f.Fd()))
+	}
+	return &progressBar{g: g, on: on, start: time.Now()}
+}
+
+func (p *progressBar) update(done, total int) {
+	if !p.on || (time.Since(p.last) < 100*time.Millisecond && done < total) {
+		return
+	}
+	p.last = time.Now()
+	el := time.Since(p.start).Seconds()
+	rate := float64(done) / max(el, 1e-9)
+	eta := "?"
+	if rate > 0 {
+		eta = (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
+	}
+	const width = 30
+	fill := width * done / max(total, 1)
+	fmt.Fprintf(p.g.stderr, "\r[%s%s] %d/%d  %.0f points/s  ETA %s ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total, rate, eta)
+}
+
+func (p *progressBar) done() {
+	if p.on {
+		fmt.Fprintln(p.g.stderr)
+	}
+}

@@ -1,0 +1,312 @@
+package spec
+
+import (
+	"errors"
+	"strings"
+	"testing"
+)
+
+// base is a valid dimensionless two-compartment spec; the bad specs below
+// are edits of it, so the line numbers in the wanted errors are its lines.
+const base = `dendfit: 1
+experiment: t
+simulation:
+  dt: 0.1 ms
+  duration: 100 ms
+  spike_at: 10 ms
+cells:
+  pyr:
+    v_rest: -70 mV
+    compartments:
+    - name: soma
+      type: soma
+      cm_abs: 100 pF
+      gl_abs: 10 nS
+    - name: dend
+      type: dendrite
+      cm_abs: 50 pF
+      gl_abs: 5 nS
+    connections:
+    - [soma, dend, 12 nS]
+populations:
+  E: pyr
+pathways:
+- pre: E
+  post: E
+  compartment: dend
+  receptors:
+  - channel: AMPA
+    g: 1 nS
+    t_decay: 2 ms
+  target_psp: 0.5 mV
+`
+
+// dimBase is a valid dimensional spec (lines as in base up to line 8).
+const dimBase = `dendfit: 1
+experiment: t
+simulation:
+  dt: 0.1 ms
+  duration: 100 ms
+  spike_at: 10 ms
+cells:
+  pyr:
+    v_rest: -70 mV
+    compartments:
+    - name: soma
+      type: soma
+      length: 20 um
+      diameter: 20 um
+      cm: 1 uF/cm2
+      gl: 40 uS/cm2
+      r_axial: 150 ohm*cm
+    - name: dend
+      type: dendrite
+      length: 20 um
+      diameter: 2 um
+      cm: 1 uF/cm2
+      gl: 40 uS/cm2
+      r_axial: 150 ohm*cm
+    connections:
+    - [soma, dend]
+populations:
+  E: pyr
+pathways:
+- pre: E
+  post: E
+  compartment: dend
+  receptors:
+  - channel: AMPA
+    g: 1 nS
+    t_decay: 2 ms
+`
+
+// edit replaces each old with new in s exactly once.
+func edit(t *testing.T, s string, pairs ...string) string {
+	t.Helper()
+	for i := 0; i+1 < len(pairs); i += 2 {
+		if strings.Count(s, pairs[i]) != 1 {
+			t.Fatalf("edit: %q occurs %d times", pairs[i], strings.Count(s, pairs[i]))
+		}
+		s = strings.Replace(s, pairs[i], pairs[i+1], 1)
+	}
+	return s
+}
+
+func TestBasesAreValid(t *testing.T) {
+	for _, b := range []string{base, dimBase} {
+		if _, err := Parse("x.yaml", []byte(b)); err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+func TestErrors(t *testing.T) {
+	const soma0 = "    - name: soma\n      type: soma\n      cm_abs: 100 pF\n      gl_abs: 10 nS\n"
+	tests := []struct {
+		name   string
+		yaml   string
+		prefix string // file:line: path:
+		phrase string
+	}{
+		{"wrong dimension", edit(t, base, "gl_abs: 5 nS", "gl_abs: 5 mV"),
+			"l23.yaml:18: cells.pyr.compartments[1].gl_abs:", `want conductance (S), got "5 mV"`},
+		{"wrong specific dimension", "", "", ""}, // filled in below
+		{"unknown top field", base + "colour: red\n", "l23.yaml:32: colour:", "unknown field"},
+		{"unknown compartment field", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      colour: red\n"),
+			"l23.yaml:19: cells.pyr.compartments[1].colour:", "unknown field"},
+		{"unknown receptor field", edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    tau: 3 ms\n"),
+			"l23.yaml:31: pathways[0].receptors[0].tau:", "unknown field"},
+		{"no unit", edit(t, base, "dt: 0.1 ms", "dt: 0.1"), "l23.yaml:4: simulation.dt:", "no unit"},
+		{"non-finite", edit(t, base, "dt: 0.1 ms", "dt: 1e999 ms"), "l23.yaml:4: simulation.dt:", "finite"},
+		{"negative dt", edit(t, base, "dt: 0.1 ms", "dt: -0.1 ms"), "l23.yaml:4: simulation.dt:", "must be positive"},
+		{"negative spike_at", edit(t, base, "spike_at: 10 ms", "spike_at: -1 ms"), "l23.yaml:6: simulation.spike_at:", "must not be negative"},
+		{"spike after end", edit(t, base, "spike_at: 10 ms", "spike_at: 100 ms"), "l23.yaml:6: simulation.spike_at:", "not inside the simulated time"},
+		{"spike at last step", edit(t, base, "spike_at: 10 ms", "spike_at: 99.9 ms"), "", ""},
+		{"dt above duration", edit(t, base, "dt: 0.1 ms", "dt: 200 ms"), "l23.yaml:4: simulation.dt:", "larger than duration"},
+		{"bad method", edit(t, base, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: heun\n"), "l23.yaml:5: simulation.method:", "unknown method"},
+		{"version missing", strings.Replace(base, "dendfit: 1\n", "", 1), "l23.yaml:1: dendfit:", "missing required field"},
+		{"version 2", edit(t, base, "dendfit: 1", "dendfit: 2"), "l23.yaml:1: dendfit:", "want format version 1"},
+		{"version string", edit(t, base, "dendfit: 1", `dendfit: "1"`), "l23.yaml:1: dendfit:", "want format version 1"},
+		{"experiment missing", edit(t, base, "experiment: t\n", ""), "l23.yaml:1: experiment:", "missing required field"},
+		{"experiment name", edit(t, base, "experiment: t", "experiment: a b"), "l23.yaml:2: experiment:", "want letters, digits"},
+		{"compartment name", edit(t, base, "name: dend", "name: dend_1", "compartment: dend", "compartment: dend_1", "[soma, dend, 12 nS]", "[soma, dend_1, 12 nS]"),
+			"l23.yaml:15: cells.pyr.compartments[1].name:", "letters and digits only"},
+		{"cell name", edit(t, base, "  pyr:", "  py-r:", "E: pyr", "E: py-r"), "l23.yaml:8: cells.py-r:", "letters and digits only"},
+		{"population name", edit(t, base, "  E: pyr", "  E_1: pyr"), "l23.yaml:22: populations.E_1:", "letters and digits only"},
+		{"tag name", edit(t, base, "  compartment: dend\n", "  compartment: dend\n  tag: a_b\n"), "l23.yaml:27: pathways[0].tag:", "letters and digits only"},
+		{"unknown compartment in pathway", edit(t, base, "compartment: dend", "compartment: axon"), "l23.yaml:26: pathways[0].compartment:", `unknown compartment "axon"`},
+		{"unknown record", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  record: axon\n"), "l23.yaml:32: pathways[0].record:", `unknown compartment "axon"`},
+		{"unknown population", edit(t, base, "pre: E", "pre: I"), "l23.yaml:24: pathways[0].pre:", `unknown population "I"`},
+		{"unknown cell", edit(t, base, "E: pyr", "E: pv"), "l23.yaml:22: populations.E:", `unknown cell "pv"`},
+		{"unknown constant", edit(t, base, "cells:\n", "constants:\n  E_Cl: -70 mV\ncells:\n"), "l23.yaml:8: constants.E_Cl:", "unknown constant"},
+		{"constant dimension", edit(t, base, "cells:\n", "constants:\n  E_GABA: -70\ncells:\n"), "l23.yaml:8: constants.E_GABA:", "no unit"},
+		{"Mg_con string", edit(t, base, "cells:\n", "constants:\n  Mg_con: 1 mM\ncells:\n"), "l23.yaml:8: constants.Mg_con:", "want a plain number"},
+		{"unknown channel", edit(t, base, "channel: AMPA", "channel: GABAB"), "l23.yaml:28: pathways[0].receptors[0].channel:", "unknown channel"},
+		{"duplicate compartment", edit(t, base, "name: dend", "name: soma", "compartment: dend", "compartment: soma", "[soma, dend, 12 nS]", "[soma, soma, 12 nS]"),
+			"l23.yaml:15: cells.pyr.compartments[1].name:", "duplicate compartment name"},
+		{"duplicate cell", edit(t, base, "populations:\n", "  pyr:\n    compartments: []\npopulations:\n"), "l23.yaml:21: cells.pyr:", "duplicate key"},
+		{"duplicate population", edit(t, base, "  E: pyr\n", "  E: pyr\n  E: pyr\n"), "l23.yaml:23: populations.E:", "duplicate key"},
+		{"duplicate dspike", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      dspikes:\n"+dsp("Na")+dsp("Na")),
+			"l23.yaml:30: cells.pyr.compartments[1].dspikes[1].name:", "duplicate dspike name"},
+		{"dspike on soma", edit(t, base, "      gl_abs: 10 nS\n", "      gl_abs: 10 nS\n      dspikes:\n"+dsp("Na")),
+			"l23.yaml:15: cells.pyr.compartments[0].dspikes:", "dendrites only"},
+		{"dspike zero offset", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      dspikes:\n"+strings.Replace(dsp("Na"), "offset_fall: 0.2 ms", "offset_fall: 0 ms", 1)),
+			"l23.yaml:26: cells.pyr.compartments[1].dspikes[0].offset_fall:", "exact zero"},
+		{"dspike zero refractory", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      dspikes:\n"+strings.Replace(dsp("Na"), "refractory: 5 ms", "refractory: 0 ms", 1)),
+			"l23.yaml:27: cells.pyr.compartments[1].dspikes[0].refractory:", "exact zero"},
+		{"dspike zero duration", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      dspikes:\n"+strings.Replace(dsp("Na"), "duration_rise: 1.2 ms", "duration_rise: 0 ms", 1)),
+			"l23.yaml:24: cells.pyr.compartments[1].dspikes[0].duration_rise:", "exact zero"},
+		{"dspike unknown reversal", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      dspikes:\n"+strings.Replace(dsp("Na"), "reversal_fall: E_K", "reversal_fall: E_Cl", 1)),
+			"l23.yaml:29: cells.pyr.compartments[1].dspikes[0].reversal_fall:", "unknown constant"},
+		{"dspike missing field", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      dspikes:\n"+strings.Replace(dsp("Na"), "        threshold: -35 mV\n", "", 1)),
+			"l23.yaml:20: cells.pyr.compartments[1].dspikes[0].threshold:", "missing required field"},
+		{"mixed", edit(t, base, "      cm_abs: 50 pF\n      gl_abs: 5 nS\n", "      length: 20 um\n      diameter: 2 um\n      cm: 1 uF/cm2\n      gl: 40 uS/cm2\n"),
+			"l23.yaml:15: cells.pyr.compartments[1]:", "mixes dimensionless and dimensional"},
+		{"dimensionless with length", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      length: 20 um\n"),
+			"l23.yaml:19: cells.pyr.compartments[1].length:", "takes no length"},
+		{"dimensionless half cylinders", edit(t, base, "[soma, dend, 12 nS]", "[soma, dend]"),
+			"l23.yaml:20: cells.pyr.connections[0]:", "explicit coupling conductance"},
+		{"dimensionless cell-level cm", edit(t, base, "    v_rest: -70 mV\n", "    v_rest: -70 mV\n    cm: 1 uF/cm2\n"),
+			"l23.yaml:10: cells.pyr.cm:", "cannot take a cell-level cm"},
+		{"missing gl_abs", edit(t, base, "      gl_abs: 5 nS\n", ""), "l23.yaml:15: cells.pyr.compartments[1]:", "missing gl_abs"},
+		{"missing gl", edit(t, dimBase, "      gl: 40 uS/cm2\n      r_axial: 150 ohm*cm\n    connections", "      r_axial: 150 ohm*cm\n    connections"),
+			"l23.yaml:18: cells.pyr.compartments[1]:", "missing gl"},
+		{"missing v_rest", edit(t, base, "    v_rest: -70 mV\n", ""), "l23.yaml:10: cells.pyr.compartments[0]:", "Dendrify cannot resolve EL"},
+		{"zero v_rest", edit(t, base, "v_rest: -70 mV", "v_rest: 0 mV"), "l23.yaml:9: cells.pyr.v_rest:", "exact zero"},
+		{"half cylinders without r_axial", edit(t, dimBase, "      r_axial: 150 ohm*cm\n    connections", "    connections"),
+			"l23.yaml:25: cells.pyr.connections[0]:", "half_cylinders needs r_axial of dend"},
+		{"cylinder without r_axial", edit(t, dimBase, "      r_axial: 150 ohm*cm\n    connections", "    connections", "[soma, dend]", "[soma, dend, cylinder_dend]"),
+			"l23.yaml:25: cells.pyr.connections[0]:", "cylinder_dend needs r_axial of dend"},
+		{"cylinder of neither", edit(t, dimBase, "[soma, dend]", "[soma, dend, cylinder_axon]"),
+			"l23.yaml:26: cells.pyr.connections[0][2]:", "names neither"},
+		{"bad coupling", edit(t, base, "[soma, dend, 12 nS]", "[soma, dend, 12 mV]"),
+			"l23.yaml:20: cells.pyr.connections[0][2]:", "want half_cylinders, cylinder_soma, cylinder_dend or a conductance (S)"},
+		{"zero coupling", edit(t, base, "[soma, dend, 12 nS]", "[soma, dend, 0 nS]"),
+			"l23.yaml:20: cells.pyr.connections[0][2]:", "must be positive"},
+		{"self connection", edit(t, base, "[soma, dend, 12 nS]", "[dend, dend, 12 nS]"), "l23.yaml:20: cells.pyr.connections[0]:", "connects dend to itself"},
+		{"duplicate connection", edit(t, base, "    - [soma, dend, 12 nS]\n", "    - [soma, dend, 12 nS]\n    - [dend, soma, 10 nS]\n"),
+			"l23.yaml:21: cells.pyr.connections[1]:", "duplicate connection"},
+		{"connection arity", edit(t, base, "[soma, dend, 12 nS]", "[soma]"), "l23.yaml:20: cells.pyr.connections[0]:", "want [a, b]"},
+		{"unknown connected compartment", edit(t, base, "[soma, dend, 12 nS]", "[soma, axon, 12 nS]"), "l23.yaml:20: cells.pyr.connections[0][1]:", `unknown compartment "axon"`},
+		{"disconnected", edit(t, base, "    connections:\n    - [soma, dend, 12 nS]\n", ""), "l23.yaml:9: cells.pyr.connections:", "not connected"},
+		{"point cell connections", edit(t, base, "    - name: dend\n      type: dendrite\n      cm_abs: 50 pF\n      gl_abs: 5 nS\n", "", "compartment: dend", "compartment: soma", "[soma, dend, 12 nS]", "[soma, soma, 1 nS]"),
+			"l23.yaml:15: cells.pyr.connections:", "takes no connections"},
+		{"point cell scale_factor", edit(t, dimBase, "    v_rest: -70 mV\n", "    v_rest: -70 mV\n    scale_factor: 2\n", "    - name: dend\n      type: dendrite\n      length: 20 um\n      diameter: 2 um\n      cm: 1 uF/cm2\n      gl: 40 uS/cm2\n      r_axial: 150 ohm*cm\n    connections:\n    - [soma, dend]\n", "", "compartment: dend", "compartment: soma"),
+			"l23.yaml:10: cells.pyr.scale_factor:", "PointNeuronModel"},
+		{"point cell r_axial", edit(t, dimBase, "    - name: dend\n      type: dendrite\n      length: 20 um\n      diameter: 2 um\n      cm: 1 uF/cm2\n      gl: 40 uS/cm2\n      r_axial: 150 ohm*cm\n    connections:\n    - [soma, dend]\n", "", "compartment: dend", "compartment: soma"),
+			"l23.yaml:17: cells.pyr.compartments[0].r_axial:", "PointNeuronModel"},
+		{"scale_factor zero", edit(t, dimBase, "    v_rest: -70 mV\n", "    v_rest: -70 mV\n    scale_factor: 0\n"), "l23.yaml:10: cells.pyr.scale_factor:", "must be positive"},
+		{"params on passive", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      params:\n        a: 1 nS\n"),
+			"l23.yaml:20: cells.pyr.compartments[1].params.a:", "takes no params"},
+		{"adex missing param", edit(t, base, "      type: soma\n", "      type: soma\n      model: adex\n      params:\n        a: 1 nS\n        tauw: 50 ms\n        DeltaT: 2 mV\n"),
+			"l23.yaml:15: cells.pyr.compartments[0].params.Vth:", "needs params a, tauw, DeltaT, Vth"},
+		{"adaptiveIF unknown param", edit(t, base, "      type: soma\n", "      type: soma\n      model: adaptiveIF\n      params:\n        a: 1 nS\n        tauw: 50 ms\n        b: 1 pA\n"),
+			"l23.yaml:17: cells.pyr.compartments[0].params.b:", "unknown parameter"},
+		{"adaptiveIF zero tauw", edit(t, base, "      type: soma\n", "      type: soma\n      model: adaptiveIF\n      params:\n        a: 1 nS\n        tauw: 0 ms\n"),
+			"l23.yaml:16: cells.pyr.compartments[0].params.tauw:", "must be positive"},
+		{"bad model", edit(t, base, "      type: soma\n", "      type: soma\n      model: hh\n"), "l23.yaml:13: cells.pyr.compartments[0].model:", "want passive | leakyIF"},
+		{"bad type", edit(t, base, "type: soma", "type: axon"), "l23.yaml:12: cells.pyr.compartments[0].type:", "want soma | dendrite"},
+		{"zero g", edit(t, base, "g: 1 nS", "g: 0 nS"), "l23.yaml:29: pathways[0].receptors[0].g:", "exact zero"},
+		{"negative t_decay", edit(t, base, "t_decay: 2 ms", "t_decay: -2 ms"), "l23.yaml:30: pathways[0].receptors[0].t_decay:", "must be positive"},
+		{"t_rise equals t_decay with scale_g", edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    t_rise: 2 ms\n    scale_g: true\n"),
+			"l23.yaml:31: pathways[0].receptors[0].t_rise:", "equal to t_decay with scale_g"},
+		{"no receptors", edit(t, base, "  receptors:\n  - channel: AMPA\n    g: 1 nS\n    t_decay: 2 ms\n", "  receptors: []\n"),
+			"l23.yaml:27: pathways[0].receptors:", "at least one receptor"},
+		{"no pathways", edit(t, base, "pathways:\n- pre: E\n  post: E\n  compartment: dend\n  receptors:\n  - channel: AMPA\n    g: 1 nS\n    t_decay: 2 ms\n  target_psp: 0.5 mV\n", "pathways: []\n"),
+			"l23.yaml:23: pathways:", "at least one pathway"},
+		{"negative target", edit(t, base, "target_psp: 0.5 mV", "target_psp: -0.5 mV"), "l23.yaml:31: pathways[0].target_psp:", "must be positive"},
+		{"holding current", base + "  holding: 10 pA\n", "l23.yaml:32: pathways[0].holding:", "want voltage (V)"},
+		{"target rise dimension", base + "  target_rise: 1 mV\n", "l23.yaml:32: pathways[0].target_rise:", "want time (s)"},
+		{"duplicate synapse across pathways", base + "- pre: E\n  post: E\n  compartment: dend\n  receptors:\n  - channel: AMPA\n    g: 2 nS\n    t_decay: 3 ms\n",
+			"l23.yaml:36: pathways[1].receptors[0].channel:", "also made by pathways[0] (E->E (AMPA))"},
+		{"duplicate channel in pathway", edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n  - channel: AMPA\n    g: 1 nS\n    t_decay: 5 ms\n"),
+			"l23.yaml:31: pathways[0].receptors[1].channel:", "second AMPA receptor"},
+		{"dspike reversal conflict", edit(t, base, soma0, soma0+
+			"    - name: dend2\n      type: dendrite\n      cm_abs: 50 pF\n      gl_abs: 5 nS\n      dspikes:\n"+dsp("Na"),
+			"      gl_abs: 5 nS\n    connections:\n", "      gl_abs: 5 nS\n      dspikes:\n"+strings.Replace(dsp("Na"), "reversal_rise: E_Na", "reversal_rise: E_Ca", 1)+"    connections:\n",
+			"    - [soma, dend, 12 nS]\n", "    - [soma, dend, 12 nS]\n    - [soma, dend2, 12 nS]\n"),
+			"l23.yaml:35: cells.pyr.compartments[2].dspikes[0]:", "one E_rise_Na"},
+		{"t_rise axis without t_rise", base + "sweep:\n  t_rise: [1 ms]\n", "l23.yaml:33: sweep.t_rise:", "has no t_rise"},
+		{"axis steps", base + "sweep:\n  g: {from: 1 nS, to: 2 nS, steps: 0}\n", "l23.yaml:33: sweep.g.steps:", "want 1 to 10000 steps"},
+		{"axis scale", base + "sweep:\n  g: {from: 1 nS, to: 2 nS, steps: 3, scale: cubic}\n", "l23.yaml:33: sweep.g.scale:", "want linear | log"},
+		{"axis dimension", base + "sweep:\n  t_decay: [1 ms, 2 mV]\n", "l23.yaml:33: sweep.t_decay[1]:", "want time (s)"},
+		{"axis empty", base + "sweep:\n  t_decay: []\n", "l23.yaml:33: sweep.t_decay:", "at least one value"},
+		{"sweep scale_g equality", edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    t_rise: 0.5 ms\n    scale_g: true\n") + "sweep:\n  t_decay: [1 ms, 0.5 ms]\n",
+			"l23.yaml:35: sweep.t_decay:", "t_rise equal to t_decay"},
+		{"rtol range", base + "fit:\n  rtol: 0.5\n", "l23.yaml:33: fit.rtol:", "(0, 0.1]"},
+		{"g_min above g_max", base + "fit:\n  g_min: 2 uS\n", "l23.yaml:33: fit.g_min:", "less than g_max"},
+		{"no soma to record", edit(t, base, "type: soma", "type: dendrite"), "l23.yaml:24: pathways[0].record:", "has no soma"},
+		{"yaml syntax", "dendfit: 1\nexperiment: [\n", "l23.yaml:", "invalid YAML"},
+		{"empty", "", "l23.yaml:1:", "empty spec"},
+		{"top-level list", "- 1\n", "l23.yaml:1:", "want a mapping"},
+		{"alias", edit(t, base, "cm_abs: 100 pF", "cm_abs: &c 100 pF", "cm_abs: 50 pF", "cm_abs: *c"), "l23.yaml:13: cells.pyr.compartments[0].cm_abs:", "anchors and aliases"},
+		{"scalar compartment", edit(t, base, soma0, "    - soma\n"), "l23.yaml:11: cells.pyr.compartments[0]:", "want a mapping"},
+		{"scale_g not bool", edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    scale_g: yes please\n"), "l23.yaml:31: pathways[0].receptors[0].scale_g:", "want true or false"},
+	}
+	// Fix up the two table rows whose text is simpler to write here.
+	tests[1].yaml = edit(t, dimBase, "      diameter: 2 um\n      cm: 1 uF/cm2\n      gl: 40 uS/cm2\n", "      diameter: 2 um\n      cm: 1 uF/cm2\n      gl: 5 mV\n")
+	tests[1].prefix, tests[1].phrase = "l23.yaml:23: cells.pyr.compartments[1].gl:", `want specific conductance (S/m2), got "5 mV"`
+	tests[10].prefix, tests[10].phrase = "", "" // spike at the last step is legal
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse("l23.yaml", []byte(tc.yaml))
+			if tc.prefix == "" {
+				if err != nil {
+					t.Fatalf("unexpected error: %v", err)
+				}
+				return
+			}
+			if err == nil {
+				t.Fatalf("no error; spec %+v", s)
+			}
+			var e *Error
+			if !errors.As(err, &e) {
+				t.Fatalf("error %T %v is not an *Error", err, err)
+			}
+			msg := err.Error()
+			if !strings.HasPrefix(msg, tc.prefix+" ") && !(strings.HasSuffix(tc.prefix, ":") && strings.HasPrefix(msg, tc.prefix)) {
+				t.Errorf("error %q\nwant prefix %q", msg, tc.prefix)
+			}
+			if !strings.Contains(msg, tc.phrase) {
+				t.Errorf("error %q\nwant phrase %q", msg, tc.phrase)
+			}
+			if strings.ToLower(e.Msg[:1]) != e.Msg[:1] {
+				t.Errorf("error message %q is not lowercase", e.Msg)
+			}
+		})
+	}
+}
+
+// dsp is a valid dspike list item for a compartment at indent 6.
+func dsp(name string) string {
+	return "      - name: " + name + `
+        threshold: -35 mV
+        g_rise: 30 nS
+        g_fall: 14 nS
+        duration_rise: 1.2 ms
+        duration_fall: 2.4 ms
+        offset_fall: 0.2 ms
+        refractory: 5 ms
+        reversal_rise: E_Na
+        reversal_fall: E_K
+`
+}
+
+func TestWarnings(t *testing.T) {
+	y := edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    scale_g: true\n")
+	s, err := Parse("l23.yaml", []byte(y))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := "l23.yaml:31: pathways[0].receptors[0].scale_g: scale_g changes nothing without t_rise"
+	if len(s.Warnings) != 1 || s.Warnings[0] != want {
+		t.Errorf("warnings %q, want [%q]", s.Warnings, want)
+	}
+}
+
+func TestErrorFormat(t *testing.T) {
+	e := &Error{File: "l23.yaml", Line: 14, Path: "cells.pyr.compartments[1].gl", Msg: `want specific conductance (S/m2), got "5 mV"`}
+	if got := e.Error(); got != `l23.yaml:14: cells.pyr.compartments[1].gl: want specific conductance (S/m2), got "5 mV"` {
+		t.Errorf("Error() = %q", got)
+	}
+}
