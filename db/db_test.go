@@ -547,6 +547,7 @@ func TestQueryReadOnly(t *testing.T) {
 		return fmt.Sprint(cols, rows)
 	}
 	before := snapshot()
+	tmp := t.TempDir()
 	var userVersion int64
 	d.sql.QueryRow(`PRAGMA user_version`).Scan(&userVersion)
 
@@ -566,9 +567,9 @@ func TestQueryReadOnly(t *testing.T) {
 		`pragma main.user_version=5`,
 		`WITH x AS (SELECT 1) DELETE FROM points`,
 		`REPLACE INTO experiments (id, name, spec_text, spec_sha256, created_at) VALUES (1, 'a', 'b', 'c', 'd')`,
-		`ATTACH DATABASE 'other.db' AS o`,
+		`ATTACH DATABASE '` + filepath.Join(tmp, "other.db") + `' AS o`,
 		`VACUUM`,
-		`VACUUM INTO 'copy.db'`,
+		`VACUUM INTO '` + filepath.Join(tmp, "copy.db") + `'`,
 		`SELECT 1; DELETE FROM points`,
 		`/* sneaky */ DELETE FROM points -- comment`,
 		`REINDEX`,
@@ -599,10 +600,8 @@ func TestQueryReadOnly(t *testing.T) {
 	if uv != userVersion {
 		t.Errorf("user_version changed to %d", uv)
 	}
-	for _, name := range []string{"other.db", "copy.db"} {
-		if _, err := filepath.Glob(filepath.Join(filepath.Dir(d.Path()), name)); err != nil {
-			t.Fatal(err)
-		}
+	if m, _ := filepath.Glob(filepath.Join(tmp, "*")); len(m) != 0 {
+		t.Errorf("read-only queries created files: %v", m)
 	}
 
 	cols, rows, err := d.QueryReadOnly(ctx, `-- leading comment
