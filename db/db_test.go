@@ -46,10 +46,10 @@ func testPoint(pathway int, key string) Point {
 	return Point{
 		Pathway: pathway, Pre: "CA3", Post: "CA1", Compartment: "dend", Record: "soma", Tag: "t",
 		PointKey: key, GNS: 1.5, TDecayMS: 5, TRiseMS: ptr(0.5),
-		Receptors:  []Receptor{{Channel: "AMPA", GNS: 1.5, TDecayMS: 5, TRiseMS: ptr(0.5)}, {Channel: "NMDA", GNS: 0.7, TDecayMS: 50}},
-		PSPMV:      0.8, BaselineMV: -70, TimeToPeakMS: 3.2, Rise1090MS: ptr(1.1), HalfWidthMS: ptr(12.5),
-		PeaksMV:    map[string]float64{"soma": -69.2, "dend": -65.0}, IHoldPA: ptr(-12.0), DSpikeFired: true,
-		Status:     PointOK,
+		Receptors: []Receptor{{Channel: "AMPA", GNS: 1.5, TDecayMS: 5, TRiseMS: ptr(0.5)}, {Channel: "NMDA", GNS: 0.7, TDecayMS: 50}},
+		PSPMV:     0.8, BaselineMV: -70, TimeToPeakMS: 3.2, Rise1090MS: ptr(1.1), HalfWidthMS: ptr(12.5),
+		PeaksMV: map[string]float64{"soma": -69.2, "dend": -65.0}, IHoldPA: ptr(-12.0), DSpikeFired: true,
+		Status: PointOK,
 	}
 }
 
@@ -591,6 +591,9 @@ func TestQueryReadOnly(t *testing.T) {
 	}
 	if _, _, err := d.QueryReadOnly(ctx, `SELECT 1; SELECT 2`); err == nil || !strings.Contains(err.Error(), "one statement") {
 		t.Errorf("two SELECTs: %v", err)
+	}
+	if _, err := d.ro.Exec(`UPDATE runs SET status = 'failed'`); err == nil {
+		t.Error("lazily opened read-only pool accepted a write (backstop missing)")
 	}
 	if after := snapshot(); after != before {
 		t.Errorf("read-only queries changed the database:\n%s\n%s", before, after)

@@ -26,8 +26,15 @@ func shard(t *testing.T, dir string, k int, spec string) (path string, sweep *Ru
 			t.Fatal(err)
 		}
 	}
-	sweep = newRun(t, d, "ca1", spec, CommandSweep)
-	sweep.ShardK, sweep.ShardN = k, 2
+	eid, err := d.PutExperiment(ctx, "ca1", []byte(spec))
+	if err != nil {
+		t.Fatal(err)
+	}
+	sweep = NewRun(eid, CommandSweep, []string{"dendfit", "sweep", "--shard", fmt.Sprint(k)})
+	sweep.ShardK, sweep.ShardN = k, 4
+	if _, err := d.CreateRun(ctx, sweep); err != nil {
+		t.Fatal(err)
+	}
 	var pts []Point
 	for i := 0; i < 5; i++ {
 		pts = append(pts, testPoint(i%2, fmt.Sprintf("k%d-%d", k, i)))
@@ -96,7 +103,7 @@ func TestMerge(t *testing.T) {
 	if n := count(t, dst, `SELECT count(*) FROM fits`); n != 4 {
 		t.Errorf("%d fits, want 4", n)
 	}
-	if n := count(t, dst, `PRAGMA foreign_key_check`); n != 0 {
+	if n := count(t, dst, `SELECT count(*) FROM pragma_foreign_key_check`); n != 0 {
 		t.Errorf("foreign key violations: %d", n)
 	}
 	// Ids are remapped: every merged run points at dst's ca1 experiment,

@@ -39,7 +39,7 @@ pathways:
 	for _, k := range setup.Cell.Compartments {
 		fmt.Printf("%s C=%g F gL=%g S EL=%g V\n", k.Name, k.C, k.GL, k.EL)
 	}
-	fmt.Println(len(receptors), "receptors, coupling", setup.Cell.Couplings[0].G, "S")
+	fmt.Printf("%d receptors, coupling %g S\n", len(receptors), setup.Cell.Couplings[0].G)
 
 	_, err = spec.Parse("demo.yaml", []byte(text[:len(text)-len("  target_psp: 0.5 mV\n")]+"  target_psp: 5 ms\n"))
 	fmt.Println(err)
@@ -47,6 +47,6 @@ pathways:
 	// demo E->E (AMPA+NMDA) record: soma dt: 0.0001
 	// soma C=1e-10 F gL=1e-08 S EL=-0.07 V
 	// dend C=5e-11 F gL=5e-09 S EL=-0.07 V
-	// 2 receptors, coupling 1.2e-08 S
+	// 2 receptors, coupling 1.2000000000000002e-08 S
 	// demo.yaml:20: pathways[0].target_psp: want voltage (V), got "5 ms"
 }

@@ -184,6 +184,14 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 		p.failf(m.node, "simulation.duration", "duration/dt is more than %g steps", float64(maxSteps))
 		return
 	}
+	if sm.SpikeAt >= sm.Duration {
+		at := m.get("spike_at")
+		if at == nil {
+			at = m.node
+		}
+		p.failf(at, "simulation.spike_at", "spike_at (%g s) is not inside the simulated time (duration %g s)", sm.SpikeAt, sm.Duration)
+		return
+	}
 	if k, n := sm.SpikeStep(), sm.Steps(); k >= n {
 		at := m.get("spike_at")
 		if at == nil {

@@ -211,6 +211,8 @@ func (p *parser) receptor(n *yaml.Node, path string) (Receptor, *mapping) {
 	}
 	if r.ScaleG && r.TauRise == r.TauDecay {
 		p.failf(m.get("t_rise"), m.sub("t_rise"), "t_rise equal to t_decay with scale_g: Dendrify's normalisation divides by zero")
+	} else if g := r.EffectiveG(); !(g > 0) || math.IsInf(g, 0) {
+		p.failf(m.get("t_rise"), m.sub("t_rise"), "scale_g gives a non-finite conductance (%g S) for these t_rise and t_decay", g)
 	}
 	return r, m
 }
@@ -253,9 +255,13 @@ func (p *parser) sweep(s *Spec, n *yaml.Node, pn []*pathwayNodes) {
 		if s.Sweep.TRise.Given() {
 			trs = s.Sweep.TRise.Values()
 		}
+		rise := map[float64]bool{}
+		for _, tr := range trs {
+			rise[tr] = true
+		}
 		for _, td := range tds {
-			for _, tr := range trs {
-				if td == tr {
+			if tr := td; rise[tr] {
+				{
 					at, path := m.get("t_decay"), "sweep.t_decay"
 					if at == nil {
 						at, path = m.get("t_rise"), "sweep.t_rise"

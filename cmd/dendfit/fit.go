@@ -1,0 +1,128 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+func init() { extraCommands = append(extraCommands, newFitCmd) }
+
+type fitOptions struct {
+	workers int
+	noFine  bool
+}
+
+func newFitCmd(g *globals) *cobra.Command {
+	o := &fitOptions{}
+	cmd := &cobra.Command{
+		Use:   "fit SPEC",
+		Short: "Fit each pathway's conductance to its target PSP",
+		Long: `fit finds, for every pathway with target_psp, the g of its first receptor
+(the others keep their ratio) at which |PSP| at the record compartment
+equals the target, within the spec's fit.rtol (default 1e-7), between
+fit.g_min and fit.g_max. It brackets from the spec's g using the
+near-proportionality of small PSPs to g, then refines with Brent's method on
+real simulations. Targets out of reach, below g_min, non-monotone PSPs and
+dSpike jumps are reported, never silently fitted. For each fit the PSP at
+dt/10 shows how much the calibration depends on the clock.
+
+Every evaluation and one fit row per pathway are recorded in the database.
+The exit status is 3 when some pathway did not converge.`,
+		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
+  dendfit fit spec.yaml --json`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runFit(cmd, g, o, args[0]) },
+	}
+	cmd.Flags().IntVarP(&o.workers, "workers", "j", 0, "pathways fitted at once (default: all cores)")
+	cmd.Flags().BoolVar(&o.noFine, "no-fine-dt", false, "skip the PSP check at dt/10")
+	return cmd
+}
+
+func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
+	ctx := cmd.Context()
+	s, err := spec.Load(path)
+	if err != nil {
+		return err
+	}
+	for _, w := range s.Warnings {
+		g.notef("warning: %s", w)
+	}
+	rec, err := startRunInfo(ctx, g, s, pipeline.RunInfo{Command: db.CommandFit, Workers: o.workers,
+		Settings: map[string]any{"no_fine_dt": o.noFine}})
+	if err != nil {
+		return err
+	}
+	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine})
+	if err == nil {
+		for i := range res {
+			if err = rec.db.InsertPoints(ctx, rec.runID, res[i].Points()); err != nil {
+				break
+			}
+			if _, err = rec.db.InsertFit(ctx, rec.runID, res[i].DBFit()); err != nil {
+				break
+			}
+		}
+	}
+	if ferr := rec.finish(ctx, err); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return err
+	}
+	if len(res) == 0 {
+		g.notef("note: no pathway of %s has a target_psp; nothing to fit", path)
+	}
+	if g.json {
+		out := struct {
+			Experiment string               `json:"experiment"`
+			RunID      int64                `json:"run_id"`
+			Pathways   []pipeline.FitResult `json:"pathways"`
+		}{s.Name, rec.runID, res}
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(out); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+		fmt.Fprintf(tw, "#\tpathway\tat\trecord\ttarget_mV\tg_fit_nS\tpsp_mV\tpsp_dt/10_mV\tevals\toutcome\t\n")
+		for _, r := range res {
+			gs := make([]string, len(r.GFitNS))
+			for i, v := range r.GFitNS {
+				gs[i] = strconv.FormatFloat(v, 'g', 8, 64)
+			}
+			fine := "-"
+			if r.PSPFineDtMV != nil {
+				fine = fmt.Sprintf("%.6f", *r.PSPFineDtMV)
+			}
+			gcol := strings.Join(gs, ",")
+			if !r.Converged {
+				gcol = "-"
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.4g\t%s\t%.6f\t%s\t%d\t%s\t\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment,
+				r.Record, r.TargetPSPMV, gcol, r.PSPAtFitMV, fine, r.Evaluations, r.Outcome)
+		}
+		tw.Flush()
+		for _, r := range res {
+			if !r.Converged {
+				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Message)
+			}
+		}
+		fmt.Fprintf(g.stdout, "run %d recorded in %s\n", rec.runID, g.db)
+	}
+	for _, r := range res {
+		if !r.Converged {
+			return errNotConverged
+		}
+	}
+	return nil
+}

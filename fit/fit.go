@@ -1,0 +1,272 @@
+package fit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+)
+
+// Outcome says how a fit ended.
+type Outcome string
+
+// Fit outcomes. Only Converged carries a usable g.
+const (
+	Converged   Outcome = "converged"
+	Unreachable Outcome = "unreachable"  // target above the PSP at GMax
+	BelowMin    Outcome = "below_g_min"  // target below the PSP at GMin
+	NonMonotone Outcome = "non_monotone" // |PSP| decreased as g grew
+	DSpikeJump  Outcome = "dspike_jump"  // a dSpike fired inside the bracket
+	NoProgress  Outcome = "max_evaluations"
+)
+
+// Eval is one simulation: |PSP| at conductance g, and whether a dSpike
+// (a jump in the PSP) fired.
+type Eval func(ctx context.Context, g float64) (psp float64, dspike bool, err error)
+
+// Problem is one amplitude fit.
+type Problem struct {
+	Eval       Eval
+	Target     float64 // wanted |PSP| (> 0)
+	G0         float64 // starting conductance
+	GMin, GMax float64
+	RTol       float64 // relative tolerance on |PSP|; default 1e-7
+	MaxEvals   int     // default 100
+}
+
+// Result is the fit's answer and how it got there.
+type Result struct {
+	G           float64 // fitted g (converged), else the best g found
+	PSP         float64 // |PSP| at G
+	Evaluations int
+	Outcome     Outcome
+	Message     string
+	// Reachable is the largest |PSP| without a dSpike seen, for
+	// Unreachable and DSpikeJump outcomes.
+	Reachable float64
+}
+
+// Amplitude fits g so that |PSP(g)| = Target within RTol.
+func Amplitude(ctx context.Context, p Problem) (Result, error) {
+	if !(p.Target > 0) || math.IsInf(p.Target, 0) {
+		return Result{}, fmt.Errorf("fit: target must be positive, got %g", p.Target)
+	}
+	if !(p.GMin > 0) || !(p.GMax > p.GMin) {
+		return Result{}, fmt.Errorf("fit: need 0 < g_min < g_max, got %g, %g", p.GMin, p.GMax)
+	}
+	if p.RTol <= 0 {
+		p.RTol = 1e-7
+	}
+	if p.MaxEvals <= 0 {
+		p.MaxEvals = 100
+	}
+	f := &fitter{p: p}
+	return f.run(ctx)
+}
+
+type sample struct {
+	g, psp float64
+	spike  bool
+}
+
+type fitter struct {
+	p       Problem
+	samples []sample
+}
+
+var errStop = errors.New("stop")
+
+func (f *fitter) eval(ctx context.Context, g float64) (sample, error) {
+	if len(f.samples) >= f.p.MaxEvals {
+		return sample{}, errStop
+	}
+	if err := ctx.Err(); err != nil {
+		return sample{}, err
+	}
+	psp, sp, err := f.p.Eval(ctx, g)
+	if err != nil {
+		return sample{}, fmt.Errorf("fit: g = %g: %w", g, err)
+	}
+	s := sample{g, math.Abs(psp), sp}
+	f.samples = append(f.samples, s)
+	return s, nil
+}
+
+func (f *fitter) done(s sample) bool {
+	return math.Abs(s.psp-f.p.Target) <= f.p.RTol*f.p.Target
+}
+
+func (f *fitter) result(o Outcome, best sample, msg string) Result {
+	r := Result{G: best.g, PSP: best.psp, Evaluations: len(f.samples), Outcome: o, Message: msg}
+	for _, s := range f.samples {
+		if !s.spike && s.psp > r.Reachable {
+			r.Reachable = s.psp
+		}
+	}
+	return r
+}
+
+func (f *fitter) run(ctx context.Context) (Result, error) {
+	p := f.p
+	T := p.Target
+	g := math.Min(math.Max(p.G0, p.GMin), p.GMax)
+	if !(g > 0) {
+		g = math.Sqrt(p.GMin * p.GMax)
+	}
+	var lo, hi *sample // |PSP| below / above target
+	cur, err := f.eval(ctx, g)
+	if err != nil {
+		return f.stopped(err)
+	}
+	// Bracket: step by the proportional estimate g*T/psp, overshooting a
+	// little so that one step usually brackets; fall back to doubling or
+	// halving where the PSP saturates.
+	for {
+		if cur.spike {
+			return f.result(DSpikeJump, cur, fmt.Sprintf("a dSpike fires at g = %.6g nS: the PSP jumps there, so no g in the bracket gives the target without a threshold crossing", cur.g*1e9)), nil
+		}
+		if f.done(cur) {
+			return f.result(Converged, cur, ""), nil
+		}
+		c := cur
+		if cur.psp < T {
+			if lo != nil && c.g > lo.g && c.psp < lo.psp {
+				return f.result(NonMonotone, c, fmt.Sprintf("|PSP| falls from %.6g mV to %.6g mV as g grows from %.6g to %.6g nS", lo.psp*1e3, c.psp*1e3, lo.g*1e9, c.g*1e9)), nil
+			}
+			lo = &c
+		} else {
+			hi = &c
+		}
+		if lo != nil && hi != nil {
+			break
+		}
+		var next float64
+		switch {
+		case cur.psp < T && cur.g >= p.GMax:
+			return f.result(Unreachable, cur, fmt.Sprintf("target %.6g mV is out of reach: the PSP at g_max = %.6g nS is %.6g mV", T*1e3, p.GMax*1e9, cur.psp*1e3)), nil
+		case cur.psp > T && cur.g <= p.GMin:
+			return f.result(BelowMin, cur, fmt.Sprintf("target %.6g mV is below the PSP at g_min = %.6g nS (%.6g mV)", T*1e3, p.GMin*1e9, cur.psp*1e3)), nil
+		case cur.psp < T:
+			next = 2 * cur.g
+			if cur.psp > 0 {
+				next = math.Min(cur.g*(T/cur.psp)*1.02, 16*cur.g)
+			}
+			if lo != nil && len(f.samples) > 1 && next < 1.1*cur.g {
+				next = 2 * cur.g
+			}
+			next = math.Min(next, p.GMax)
+		default:
+			next = math.Max(cur.g*(T/cur.psp)*0.98, cur.g/16)
+			next = math.Max(next, p.GMin)
+		}
+		cur, err = f.eval(ctx, next)
+		if err != nil {
+			return f.stopped(err)
+		}
+	}
+	if lo.g > hi.g {
+		return f.result(NonMonotone, *hi, fmt.Sprintf("|PSP| at g = %.6g nS (%.6g mV) exceeds that at the larger g = %.6g nS (%.6g mV)", hi.g*1e9, hi.psp*1e3, lo.g*1e9, lo.psp*1e3)), nil
+	}
+	return f.brent(ctx, *lo, *hi)
+}
+
+func (f *fitter) stopped(err error) (Result, error) {
+	if errors.Is(err, errStop) {
+		best := f.samples[0]
+		for _, s := range f.samples {
+			if math.Abs(s.psp-f.p.Target) < math.Abs(best.psp-f.p.Target) {
+				best = s
+			}
+		}
+		return f.result(NoProgress, best, fmt.Sprintf("no convergence in %d evaluations", f.p.MaxEvals)), nil
+	}
+	return Result{Evaluations: len(f.samples)}, err
+}
+
+// brent refines a bracket [a, b] of h(g) = |PSP(g)| - target with Brent's
+// method (inverse quadratic interpolation, secant and bisection), checking
+// monotonicity and dSpikes at every evaluation.
+func (f *fitter) brent(ctx context.Context, a, b sample) (Result, error) {
+	T := f.p.Target
+	fa, fb := a.psp-T, b.psp-T
+	c, fc := a, fa
+	d := b.g - a.g
+	e := d
+	for {
+		if math.Abs(fc) < math.Abs(fb) {
+			a, b, c = b, c, b
+			fa, fb, fc = fb, fc, fb
+		}
+		tol := 2 * 1e-15 * math.Abs(b.g)
+		m := 0.5 * (c.g - b.g)
+		if math.Abs(m) <= tol {
+			return f.result(Converged, b, "bracket collapsed to machine precision"), nil
+		}
+		if math.Abs(e) >= tol && math.Abs(fa) > math.Abs(fb) {
+			var pp, q float64
+			s := fb / fa
+			if a.g == c.g {
+				pp, q = 2*m*s, 1-s
+			} else {
+				qa, r := fa/fc, fb/fc
+				pp = s * (2*m*qa*(qa-r) - (b.g-a.g)*(r-1))
+				q = (qa - 1) * (r - 1) * (s - 1)
+			}
+			if pp > 0 {
+				q = -q
+			} else {
+				pp = -pp
+			}
+			if 2*pp < math.Min(3*m*q-math.Abs(tol*q), math.Abs(e*q)) {
+				e, d = d, pp/q
+			} else {
+				d, e = m, m
+			}
+		} else {
+			d, e = m, m
+		}
+		a, fa = b, fb
+		ng := b.g
+		if math.Abs(d) > tol {
+			ng += d
+		} else if m > 0 {
+			ng += tol
+		} else {
+			ng -= tol
+		}
+		nb, err := f.eval(ctx, ng)
+		if err != nil {
+			return f.stopped(err)
+		}
+		if nb.spike {
+			return f.result(DSpikeJump, nb, fmt.Sprintf("a dSpike fires at g = %.6g nS inside the bracket: the PSP jumps there", nb.g*1e9)), nil
+		}
+		if err := f.checkMonotone(); err != nil {
+			return f.result(NonMonotone, nb, err.Error()), nil
+		}
+		b, fb = nb, nb.psp-T
+		if f.done(b) {
+			return f.result(Converged, b, ""), nil
+		}
+		if (fb > 0) == (fc > 0) {
+			c, fc = a, fa
+			d = b.g - a.g
+			e = d
+		}
+	}
+}
+
+// checkMonotone reports a pair of evaluations where |PSP| fell as g rose.
+func (f *fitter) checkMonotone() error {
+	n := f.samples[len(f.samples)-1]
+	for _, s := range f.samples[:len(f.samples)-1] {
+		if (s.g < n.g && s.psp > n.psp) || (s.g > n.g && s.psp < n.psp) {
+			lo, hi := s, n
+			if lo.g > hi.g {
+				lo, hi = hi, lo
+			}
+			return fmt.Errorf("|PSP| falls from %.6g mV to %.6g mV as g grows from %.6g to %.6g nS", lo.psp*1e3, hi.psp*1e3, lo.g*1e9, hi.g*1e9)
+		}
+	}
+	return nil
+}

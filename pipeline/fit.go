@@ -1,0 +1,163 @@
+package pipeline
+
+import (
+	"context"
+	"math"
+	"fmt"
+	"sync"
+
+	"golang.org/x/sync/errgroup"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/fit"
+	"github.com/dendfit/dendfit/sim"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// FitResult is one pathway's calibration, with the keys of `dendfit fit
+// --json`.
+type FitResult struct {
+	Pathway     int       `json:"pathway"`
+	Pre         string    `json:"pre"`
+	Post        string    `json:"post"`
+	Compartment string    `json:"compartment"`
+	Record      string    `json:"record"`
+	Tag         string    `json:"tag"`
+	Receptors   []string  `json:"receptors"`
+	TargetPSPMV float64   `json:"target_psp_mV"`
+	GFitNS      []float64 `json:"g_fit_nS"`
+	PSPAtFitMV  float64   `json:"psp_at_fit_mV"`
+	// PSPFineDtMV is the PSP at the fitted g with dt/10 and the same
+	// method: how much the calibration depends on the clock.
+	PSPFineDtMV *float64    `json:"psp_fine_dt_mV"`
+	Evaluations int         `json:"evaluations"`
+	Converged   bool        `json:"converged"`
+	Outcome     fit.Outcome `json:"outcome"`
+	Message     string      `json:"message,omitempty"`
+	ReachableMV *float64    `json:"reachable_psp_mV,omitempty"`
+
+	points []db.Point
+}
+
+// FitOptions configures Fit. A nil *FitOptions means the defaults.
+type FitOptions struct {
+	Workers int  // pathways fitted at once; default all cores
+	NoFine  bool // skip the dt/10 check
+}
+
+// Fit calibrates every pathway of s that has a target_psp, concurrently,
+// and returns them in spec order. Every evaluation is kept as a point for
+// the database (FitResult.Points).
+func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error) {
+	if opt == nil {
+		opt = &FitOptions{}
+	}
+	var idx []int
+	for i, p := range s.Pathways {
+		if p.TargetPSP > 0 {
+			idx = append(idx, i)
+		}
+	}
+	out := make([]FitResult, len(idx))
+	g, gctx := errgroup.WithContext(ctx)
+	if opt.Workers > 0 {
+		g.SetLimit(opt.Workers)
+	}
+	for j, i := range idx {
+		g.Go(func() error {
+			r, err := fitPathway(gctx, s, i, opt)
+			if err != nil {
+				return fmt.Errorf("pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
+			}
+			out[j] = *r
+			return nil
+		})
+	}
+	if err := g.Wait(); err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
+// Points returns the evaluations of the fit as database points.
+func (r *FitResult) Points() []db.Point { return r.points }
+
+// DBFit returns the fit row for the database.
+func (r *FitResult) DBFit() db.Fit {
+	return db.Fit{
+		Pathway: r.Pathway, Pre: r.Pre, Post: r.Post, Compartment: r.Compartment, Record: r.Record, Tag: r.Tag,
+		Receptors: r.Receptors, TargetPSPMV: r.TargetPSPMV, GFitNS: r.GFitNS, PSPAtFitMV: r.PSPAtFitMV,
+		PSPFineDtMV: r.PSPFineDtMV, Evaluations: r.Evaluations, Converged: r.Converged,
+		Outcome: string(r.Outcome), Message: r.Message,
+	}
+}
+
+// scaled returns the receptors with the first one's g set to g1 and the
+// others keeping their ratio to it.
+func scaled(base []sim.Receptor, g1 float64) []sim.Receptor {
+	rs := make([]sim.Receptor, len(base))
+	copy(rs, base)
+	ratio := g1 / base[0].G
+	rs[0].G = g1
+	for j := 1; j < len(rs); j++ {
+		rs[j].G = base[j].G * ratio
+	}
+	return rs
+}
+
+func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*FitResult, error) {
+	p := s.Pathways[i]
+	setup, base, err := s.Setup(i)
+	if err != nil {
+		return nil, err
+	}
+	sm, err := sim.New(setup, 1)
+	if err != nil {
+		return nil, err
+	}
+	res := &FitResult{Pathway: i, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag,
+		TargetPSPMV: p.TargetPSP / 1e-3}
+	for _, r := range base {
+		res.Receptors = append(res.Receptors, r.Channel.String())
+	}
+	out := make([]sim.Result, 1)
+	var mu sync.Mutex
+	ropt := &sim.Options{RecordOnly: true}
+	eval := func(ctx context.Context, g float64) (float64, bool, error) {
+		rs := scaled(base, g)
+		err := sm.Run(ctx, [][]sim.Receptor{rs}, ropt, out)
+		if err != nil {
+			return 0, false, err
+		}
+		pr := newPathwayResult(s, i, setup, rs, sm.Steady(), &out[0])
+		mu.Lock()
+		res.points = append(res.points, PointOf(fmt.Sprintf("fit/p%04d/e%03d", i, len(res.points)), pr))
+		mu.Unlock()
+		return out[0].PSP, out[0].DSpikeFired, nil
+	}
+	fr, err := fit.Amplitude(ctx, fit.Problem{Eval: eval, Target: p.TargetPSP, G0: base[0].G,
+		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol})
+	if err != nil {
+		return nil, err
+	}
+	res.Evaluations = fr.Evaluations
+	res.Outcome = fr.Outcome
+	res.Converged = fr.Outcome == fit.Converged
+	res.Message = fr.Message
+	res.PSPAtFitMV = fr.PSP / 1e-3
+	for _, r := range scaled(base, fr.G) {
+		res.GFitNS = append(res.GFitNS, r.G/1e-9)
+	}
+	if !res.Converged && fr.Reachable > 0 {
+		res.ReachableMV = ptr(fr.Reachable / 1e-3)
+	}
+	if res.Converged && !opt.NoFine {
+		fine := *setup
+		fine.Protocol.Dt = setup.Protocol.Dt / 10
+		r, err := sim.Simulate(&fine, scaled(base, fr.G), &sim.Options{RecordOnly: true})
+		if err == nil {
+			res.PSPFineDtMV = ptr(math.Abs(r.PSP) / 1e-3)
+		}
+	}
+	return res, nil
+}
