@@ -2,8 +2,8 @@ package pipeline
 
 import (
 	"context"
-	"math"
 	"fmt"
+	"math"
 	"sync"
 
 	"golang.org/x/sync/errgroup"

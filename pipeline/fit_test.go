@@ -40,7 +40,7 @@ func TestFitMatchesReference(t *testing.T) {
 				continue
 			}
 			fitted++
-			if !got.Converged || math.Abs(got.GFitNS[0] / *w.GFitNS-1) > 1e-6 {
+			if !got.Converged || math.Abs(got.GFitNS[0] / *w.GFitNS - 1) > 1e-6 {
 				t.Errorf("%s pathway %d: g %v nS (%s), want %v", rc.name, i, got.GFitNS, got.Outcome, *w.GFitNS)
 			}
 			if math.Abs(got.PSPAtFitMV-*w.TargetPSPMV) > 1e-7**w.TargetPSPMV*1.0000001 {

@@ -3,6 +3,7 @@ package spec
 import (
 	"math"
 	"os"
+	"strings"
 	"testing"
 )
 
@@ -70,4 +71,56 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 	})
+}
+
+// Extreme magnitudes in every numeric field give an *Error or finite
+// values, never a panic or an Inf.
+func TestExtremeValues(t *testing.T) {
+	fields := []struct{ old, unit string }{
+		{"length: 20 um\n      diameter: 2 um", "um"},
+		{"diameter: 2 um", "um"},
+		{"gl: 40 uS/cm2\n      r_axial", "uS/cm2"},
+		{"r_axial: 150 ohm*cm\n    connections", "ohm*cm"},
+		{"dt: 0.1 ms", "ms"},
+		{"duration: 100 ms", "ms"},
+		{"spike_at: 10 ms", "ms"},
+		{"g: 1 nS", "nS"},
+		{"t_decay: 2 ms", "ms"},
+	}
+	values := []string{"1e-320", "4.9e-324", "1e-30", "1e30", "1e300", "1.7976931348623157e308"}
+	for _, f := range fields {
+		key := f.old[:strings.Index(f.old, ":")]
+		for _, v := range values {
+			y := strings.Replace(dimBase, f.old, strings.Replace(f.old, f.old[len(key)+2:strings.Index(f.old+"\n", "\n")], v+" "+f.unit, 1), 1)
+			for _, extra := range []string{"", "    t_rise: " + v + " ms\n    scale_g: true\n"} {
+				if y == dimBase {
+					t.Fatalf("%s: no substitution", key)
+				}
+				s, err := Parse("x.yaml", []byte(y+extra))
+				if err != nil {
+					if _, ok := err.(*Error); !ok {
+						t.Errorf("%s %s: error %T", key, v, err)
+					}
+					continue
+				}
+				for i := range s.Pathways {
+					su, rs, err := s.Setup(i)
+					if err != nil {
+						t.Errorf("%s %s: Setup: %v", key, v, err)
+						continue
+					}
+					for _, k := range su.Cell.Compartments {
+						if math.IsInf(k.C, 0) || math.IsInf(k.GL, 0) || !(k.C > 0) || !(k.GL > 0) {
+							t.Errorf("%s %s: %+v", key, v, k)
+						}
+					}
+					for _, r := range rs {
+						if g := r.EffectiveG(); math.IsInf(g, 0) || !(g > 0) {
+							t.Errorf("%s %s: effective g %v", key, v, g)
+						}
+					}
+				}
+			}
+		}
+	}
 }

@@ -260,15 +260,13 @@ func (p *parser) sweep(s *Spec, n *yaml.Node, pn []*pathwayNodes) {
 			rise[tr] = true
 		}
 		for _, td := range tds {
-			if tr := td; rise[tr] {
-				{
-					at, path := m.get("t_decay"), "sweep.t_decay"
-					if at == nil {
-						at, path = m.get("t_rise"), "sweep.t_rise"
-					}
-					p.failf(at, path, "pathways[%d] (%s) would get t_rise equal to t_decay (%g s) with scale_g: Dendrify's normalisation divides by zero", i, pw.Label(), td)
-					return
+			if rise[td] {
+				at, path := m.get("t_decay"), "sweep.t_decay"
+				if at == nil {
+					at, path = m.get("t_rise"), "sweep.t_rise"
 				}
+				p.failf(at, path, "pathways[%d] (%s) would get t_rise equal to t_decay (%g s) with scale_g: Dendrify's normalisation divides by zero", i, pw.Label(), td)
+				return
 			}
 		}
 	}

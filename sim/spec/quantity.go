@@ -184,6 +184,9 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 	if math.IsNaN(q) || math.IsInf(q, 0) || math.IsInf(v, 0) {
 		return 0, fmt.Errorf("want a finite %v, got %q", d, s)
 	}
+	if q == 0 && v != 0 {
+		return 0, fmt.Errorf("want %v, got %q, which underflows to zero", d, s)
+	}
 	return q, nil
 }
 

@@ -98,6 +98,7 @@ func TestParseQuantityErrors(t *testing.T) {
 		{"--1 mV", Voltage, `want voltage (V)`},
 		{"0x10 mV", Voltage, `want voltage (V)`},
 		{"1_000 mV", Voltage, `want voltage (V)`},
+		{"1e-320 um", Length, `underflows to zero`},
 	}
 	for _, tc := range tests {
 		v, err := ParseQuantity(tc.in, tc.dim)
