@@ -32,14 +32,14 @@ func Load(path string) (*Spec, error) {
 // Parse parses and validates a spec. name is used in error messages (and
 // kept in Spec.File). Every error about the content is an *Error with the
 // line and the field path.
-func Parse(name string, data []byte) (s *Spec, err error) {
+func Parse(name string, data []byte) (*Spec, error) {
 	p := &parser{file: name}
 	var doc yaml.Node
 	if err := unmarshal(data, &doc); err != nil {
 		return nil, p.yamlError(err)
 	}
 	sum := sha256.Sum256(data)
-	s = &Spec{
+	s := &Spec{
 		File:       name,
 		Text:       append([]byte(nil), data...),
 		SHA256:     hex.EncodeToString(sum[:]),

@@ -1,0 +1,189 @@
+package sim
+
+import (
+	"context"
+	"math"
+	"testing"
+)
+
+// seed is the seed model of the reference (two 20x20 um cylinders, scale
+// factor 5, 12 nS coupling, AMPA 1 nS / 2 ms on the dendrite).
+func seed() (*Setup, []Receptor) {
+	area := math.Pi * 20e-6 * 20e-6 * 5
+	cp := func(name string) Compartment {
+		return Compartment{Name: name, C: area * 0.01, GL: area * 40e-6 * 1e4, EL: -70e-3}
+	}
+	cell := &Cell{Compartments: []Compartment{cp("soma"), cp("dend")}, Couplings: []Coupling{{0, 1, 12e-9}}}
+	return &Setup{Cell: cell, Constants: DefaultConstants(), Protocol: Protocol{Method: Euler, Dt: 1e-4, Duration: 0.1, SpikeAt: 0.01, Synapse: 1, Record: 0}},
+		[]Receptor{{Channel: AMPA, G: 1e-9, TauDecay: 2e-3}}
+}
+
+// TestSeedReference: the seed model against Dendrify 2.2 / Brian 2.5
+// (pipeline/testdata/reference/expected/seed-ampa-2comp-dimensional.json).
+func TestSeedReference(t *testing.T) {
+	s, rs := seed()
+	r, err := Simulate(s, rs, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name      string
+		got, want float64
+	}{
+		{"psp", r.PSP * 1e3, 0.7468298080736818},
+		{"peak dend", r.Peaks[1] * 1e3, 1.2313689859949073},
+		{"rise", r.Rise1090 * 1e3, 4.840158524581705},
+		{"half width", r.HalfWidth * 1e3, 26.132628911498053},
+	} {
+		if math.Abs(c.got-c.want) > 1e-9*math.Abs(c.want) {
+			t.Errorf("%s: got %.17g, want %.17g", c.name, c.got, c.want)
+		}
+	}
+	if r.PeakStep-r.SpikeStep != 91 {
+		t.Errorf("time to peak %d samples, want 91", r.PeakStep-r.SpikeStep)
+	}
+}
+
+// TestHoldingCurrentAnalytic: for a passive two-compartment cell the holding
+// current has a closed form, I = gL_r (V_h - EL) + g gL_o/(g + gL_o) (V_h - EL).
+func TestHoldingCurrentAnalytic(t *testing.T) {
+	c := &Cell{Compartments: []Compartment{{Name: "a", C: 1e-10, GL: 1e-8, EL: -0.07}, {Name: "b", C: 5e-11, GL: 2.5e-9, EL: -0.07}},
+		Couplings: []Coupling{{0, 1, 1.5e-8}}}
+	vh := -0.055
+	ss, err := Steady(c, true, 0, vh)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g, gb := 1.5e-8, 2.5e-9
+	want := 1e-8*(vh+0.07) + g*gb/(g+gb)*(vh+0.07)
+	if math.Abs(ss.IHold-want) > 1e-12*math.Abs(want) {
+		t.Errorf("I_hold %g, want %g", ss.IHold, want)
+	}
+	vb := (g*vh + gb*-0.07) / (g + gb)
+	if math.Abs(ss.V[1]-vb) > 1e-15 {
+		t.Errorf("V_b %g, want %g", ss.V[1], vb)
+	}
+}
+
+// TestPointCellPSPAnalytic: a point cell with an instant AMPA synapse at
+// small g is a linear system whose Euler solution is known in closed form:
+// after the spike, d_k = A (a^(k-1) - b^(k-1)) for k >= 1 with
+// a = 1 - dt/tau_m, b = 1 - dt/tau_s.
+func TestPointCellPSPAnalytic(t *testing.T) {
+	C, gl, el, dt, tau := 1e-10, 1e-8, -0.07, 1e-4, 2e-3
+	g := 1e-15 // small: the driving force stays at E - EL to ~1e-8 relative
+	s := &Setup{Cell: &Cell{Compartments: []Compartment{{Name: "soma", C: C, GL: gl, EL: el}}}, Constants: DefaultConstants(),
+		Protocol: Protocol{Method: Euler, Dt: dt, Duration: 0.1, SpikeAt: 0.01}}
+	r, err := Simulate(s, []Receptor{{Channel: AMPA, G: g, TauDecay: tau}}, &Options{Trace: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	a, b := 1-dt*gl/C, 1-dt/tau
+	amp := dt / C * g * (0 - el) / (a - b)
+	k0 := r.SpikeStep
+	for j := 2; j < 300; j++ {
+		want := amp * (math.Pow(a, float64(j-1)) - math.Pow(b, float64(j-1)))
+		got := r.Trace[0][k0+j] - r.Baseline
+		if math.Abs(got-want) > 1e-6*math.Abs(want) {
+			t.Fatalf("sample k0+%d: %g, want %g", j, got, want)
+		}
+	}
+}
+
+// TestBatchMatchesScalar: every lane of a batch (generic kernel) equals the
+// same point run alone (the scalar kernels), bit for bit, for every method.
+func TestBatchMatchesScalar(t *testing.T) {
+	for _, m := range []Method{Euler, RK4, ExponentialEuler} {
+		s, _ := seed()
+		s.Protocol.Method = m
+		var pts [][]Receptor
+		for i := 0; i < 7; i++ {
+			pts = append(pts, []Receptor{{Channel: AMPA, G: float64(i+1) * 0.7e-9, TauDecay: float64(i+1) * 1e-3, TauRise: 0.3e-3},
+				{Channel: NMDA, G: 0.5e-9, TauDecay: 50e-3}})
+		}
+		sm, err := New(s, len(pts))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, opt := range []*Options{nil, {RecordOnly: true}} {
+			batch := make([]Result, len(pts))
+			if err := sm.Run(context.Background(), pts, opt, batch); err != nil {
+				t.Fatal(err)
+			}
+			for i, p := range pts {
+				alone, err := Simulate(s, p, opt)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if math.Float64bits(alone.PSP) != math.Float64bits(batch[i].PSP) || alone.PeakStep != batch[i].PeakStep ||
+					math.Float64bits(alone.HalfWidth) != math.Float64bits(batch[i].HalfWidth) {
+					t.Errorf("%v lane %d: batch %v, alone %v", m, i, batch[i].PSP, alone.PSP)
+				}
+			}
+		}
+		// The linear fast path (AMPA only) against the batch.
+		lin := [][]Receptor{{{Channel: AMPA, G: 2e-9, TauDecay: 3e-3}}, {{Channel: AMPA, G: 5e-9, TauDecay: 1e-3}}}
+		batch := make([]Result, 2)
+		if err := sm.Run(context.Background(), lin, &Options{RecordOnly: true}, batch); err != nil {
+			t.Fatal(err)
+		}
+		for i, p := range lin {
+			alone, _ := Simulate(s, p, &Options{RecordOnly: true})
+			if math.Float64bits(alone.PSP) != math.Float64bits(batch[i].PSP) {
+				t.Errorf("%v linear lane %d: batch %v, alone %v", m, i, batch[i].PSP, alone.PSP)
+			}
+		}
+	}
+}
+
+// TestUnstableIsAnError: a dt far above the membrane time constant blows
+// up; the simulator says so instead of returning NaN.
+func TestUnstableIsAnError(t *testing.T) {
+	s, rs := seed()
+	s.Protocol.Dt = 5e-3
+	s.Protocol.Duration = 2
+	s.Protocol.SpikeAt = 0.05
+	s.Cell.Couplings[0].G = 1e-6
+	if _, err := Simulate(s, rs, nil); err == nil {
+		t.Fatal("no error for an unstable run")
+	}
+}
+
+// BenchmarkSeedPSP is one PSP of the seed model, metrics only: compare
+// with the scalar C loop ../shared/tools/limit/psp2c.c (gcc -O2).
+func BenchmarkSeedPSP(b *testing.B) {
+	s, rs := seed()
+	sm, err := New(s, 1)
+	if err != nil {
+		b.Fatal(err)
+	}
+	out := make([]Result, 1)
+	pts := [][]Receptor{rs}
+	opt := &Options{RecordOnly: true}
+	for b.Loop() {
+		if err := sm.Run(context.Background(), pts, opt, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkSeedBatch32 is the batched path: 32 conductances per call;
+// reported per PSP.
+func BenchmarkSeedBatch32(b *testing.B) {
+	s, rs := seed()
+	sm, _ := New(s, 32)
+	pts := make([][]Receptor, 32)
+	for i := range pts {
+		r := rs[0]
+		r.G = float64(i+1) * 0.1e-9
+		pts[i] = []Receptor{r}
+	}
+	out := make([]Result, 32)
+	opt := &Options{RecordOnly: true}
+	for b.Loop() {
+		if err := sm.Run(context.Background(), pts, opt, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*32), "ns/psp")
+}
