@@ -1,0 +1,77 @@
+package fit
+
+import (
+	"context"
+	"math"
+	"testing"
+)
+
+// psp builds an analytic |PSP|(g): a saturating synapse
+// A g/(g + K), whose root for target T is g = T K/(A - T).
+func saturating(A, K float64) Eval {
+	return func(_ context.Context, g float64) (float64, bool, error) { return A * g / (g + K), false, nil }
+}
+
+func TestAmplitudeOutcomes(t *testing.T) {
+	ctx := context.Background()
+	base := Problem{G0: 1e-9, GMin: 1e-12, GMax: 1e-6, RTol: 1e-10}
+	tests := []struct {
+		name   string
+		eval   Eval
+		target float64
+		want   Outcome
+		root   float64
+	}{
+		{"saturating, reachable", saturating(10e-3, 20e-9), 1e-3, Converged, 1e-3 * 20e-9 / 9e-3},
+		{"above saturation", saturating(10e-3, 20e-9), 12e-3, Unreachable, 0},
+		{"below g_min", func(_ context.Context, g float64) (float64, bool, error) { return 1e-3 + g, false, nil }, 0.5e-3, BelowMin, 0},
+		{"dSpike jump", func(_ context.Context, g float64) (float64, bool, error) {
+			if g > 3e-9 {
+				return 20e-3, true, nil
+			}
+			return g / 1e-9 * 1e-3, false, nil
+		}, 5e-3, DSpikeJump, 0},
+		{"non-monotone", func(_ context.Context, g float64) (float64, bool, error) {
+			x := g / 1e-9
+			return 1e-3 * x * math.Exp(-x/2), false, nil // peaks at 2 nS, 0.74 mV
+		}, 0.2e-3, Converged, 0},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := base
+			p.Eval, p.Target = tc.eval, tc.target
+			r, err := Amplitude(ctx, p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Outcome != tc.want {
+				t.Fatalf("outcome %s (%s), want %s", r.Outcome, r.Message, tc.want)
+			}
+			if tc.root > 0 && math.Abs(r.G/tc.root-1) > 1e-9 {
+				t.Errorf("g %g, want %g", r.G, tc.root)
+			}
+			if tc.want == Converged && math.Abs(r.PSP-tc.target) > p.RTol*tc.target {
+				t.Errorf("psp %g, target %g", r.PSP, tc.target)
+			}
+			if want := 10e-3 * 1e-6 / (1e-6 + 20e-9); tc.want == Unreachable && math.Abs(r.Reachable-want) > 1e-12 {
+				t.Errorf("reachable %g, want the PSP at g_max", r.Reachable)
+			}
+		})
+	}
+}
+
+// A target past the peak of a non-monotone PSP on its falling side: the
+// fit must not return a g on the wrong branch silently.
+func TestAmplitudeNonMonotone(t *testing.T) {
+	eval := func(_ context.Context, g float64) (float64, bool, error) {
+		x := g / 1e-9
+		return 1e-3 * x * math.Exp(-x/2), false, nil
+	}
+	r, err := Amplitude(context.Background(), Problem{Eval: eval, Target: 0.8e-3, G0: 1e-9, GMin: 1e-12, GMax: 1e-6})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Outcome == Converged {
+		t.Fatalf("converged to g %g for an unreachable target of a non-monotone PSP", r.G)
+	}
+}
