@@ -227,7 +227,7 @@ func TestErrors(t *testing.T) {
 			"    - [soma, dend, 12 nS]\n", "    - [soma, dend, 12 nS]\n    - [soma, dend2, 12 nS]\n"),
 			"l23.yaml:35: cells.pyr.compartments[2].dspikes[0]:", "one E_rise_Na"},
 		{"t_rise axis without t_rise", base + "sweep:\n  t_rise: [1 ms]\n", "l23.yaml:33: sweep.t_rise:", "has no t_rise"},
-		{"axis steps", base + "sweep:\n  g: {from: 1 nS, to: 2 nS, steps: 0}\n", "l23.yaml:33: sweep.g.steps:", "want 1 to 10000 steps"},
+		{"axis steps", base + "sweep:\n  g: {from: 1 nS, to: 2 nS, steps: 0}\n", "l23.yaml:33: sweep.g.steps:", "want 1 to 10000000 steps"},
 		{"axis scale", base + "sweep:\n  g: {from: 1 nS, to: 2 nS, steps: 3, scale: cubic}\n", "l23.yaml:33: sweep.g.scale:", "want linear | log"},
 		{"axis dimension", base + "sweep:\n  t_decay: [1 ms, 2 mV]\n", "l23.yaml:33: sweep.t_decay[1]:", "want time (s)"},
 		{"axis empty", base + "sweep:\n  t_decay: []\n", "l23.yaml:33: sweep.t_decay:", "at least one value"},

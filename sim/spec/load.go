@@ -16,7 +16,7 @@ import (
 // maxSteps bounds a simulation's number of steps and a sweep axis' length.
 const (
 	maxSteps     = 1e9
-	maxAxisSteps = 10000
+	maxAxisSteps = 10000000
 )
 
 // Load reads and parses the spec file at path. Errors about the content are
