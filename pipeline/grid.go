@@ -69,15 +69,11 @@ func (gr *Grid) Point(i int) GridPoint {
 		ig = r
 	}
 	base := gr.s.Pathways[p].Receptors
-	rs := make([]sim.Receptor, len(base))
-	copy(rs, base)
+	var rs []sim.Receptor
 	if ig >= 0 {
-		g1 := gr.g[ig]
-		ratio := g1 / base[0].G
-		rs[0].G = g1
-		for j := 1; j < len(rs); j++ {
-			rs[j].G = base[j].G * ratio
-		}
+		rs = scaled(base, gr.g[ig])
+	} else {
+		rs = append(rs, base...)
 	}
 	if id >= 0 {
 		rs[0].TauDecay = gr.tDecay[id]

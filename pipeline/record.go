@@ -92,3 +92,40 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 	}
 	return p
 }
+
+// ResumeRun finds the newest unfinished sweep of the same spec text and
+// shard, reopens it and returns the keys it already holds.
+func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (*Run, map[string]struct{}, error) {
+	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
+	if err != nil {
+		return nil, nil, err
+	}
+	exps, err := d.Experiments(ctx)
+	if err != nil {
+		return nil, nil, err
+	}
+	sameSpec := map[int64]bool{}
+	for _, e := range exps {
+		if e.SpecSHA256 == s.SHA256 {
+			sameSpec[e.ID] = true
+		}
+	}
+	for _, r := range runs {
+		if !sameSpec[r.ExperimentID] || r.Status == db.StatusDone || r.ShardK != k || max(r.ShardN, 1) != n {
+			continue
+		}
+		if err := d.ReopenRun(ctx, r.ID); err != nil {
+			return nil, nil, err
+		}
+		keys, err := d.PointKeys(ctx, r.ID)
+		if err != nil {
+			return nil, nil, err
+		}
+		return &Run{DB: d, ID: r.ID}, keys, nil
+	}
+	return nil, nil, ErrNothingToResume
+}
+
+// ErrNothingToResume is returned by ResumeRun when no unfinished run of the
+// spec exists.
+var ErrNothingToResume = errors.New("no unfinished sweep of this spec to resume")

@@ -2,9 +2,9 @@ package pipeline
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"runtime"
+	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -82,6 +82,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	wctx := context.WithoutCancel(ctx)
 	results := make(chan []db.Point, 2*workers)
 	work := make(chan chunk)
+	var mu sync.Mutex // guards stats.Skipped
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		defer close(work)
@@ -96,7 +97,12 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	})
 	for w := 0; w < workers; w++ {
 		g.Go(func() error {
-			wk := &sweepWorker{s: s, gr: gr, sims: map[int]*sim.Simulator{}}
+			wk := &sweepWorker{s: s, gr: gr, sims: map[int]*pathwaySim{}}
+			defer func() {
+				mu.Lock()
+				stats.Skipped += wk.skipped
+				mu.Unlock()
+			}()
 			for c := range work {
 				pts, err := wk.run(gctx, c, opt.Skip)
 				if err != nil {
@@ -168,23 +174,23 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 		}
 		return stats, err
 	}
-	for _, c := range chunks {
-		for i := c.lo; i < c.hi; i++ {
-			if _, ok := opt.Skip[gr.Point(i).Key]; ok {
-				stats.Skipped++
-			}
-		}
-	}
 	return stats, nil
 }
 
 // sweepWorker owns one simulator per pathway, reused across chunks.
 type sweepWorker struct {
-	s    *spec.Spec
-	gr   *Grid
-	sims map[int]*sim.Simulator
-	out  []sim.Result
-	errs []error
+	s       *spec.Spec
+	gr      *Grid
+	sims    map[int]*pathwaySim
+	out     []sim.Result
+	errs    []error
+	skipped int
+}
+
+// pathwaySim is a pathway's setup and the simulator compiled from it.
+type pathwaySim struct {
+	setup *sim.Setup
+	sm    *sim.Simulator
 }
 
 func (w *sweepWorker) run(ctx context.Context, c chunk, skip map[string]struct{}) ([]db.Point, error) {
@@ -192,6 +198,7 @@ func (w *sweepWorker) run(ctx context.Context, c chunk, skip map[string]struct{}
 	for i := c.lo; i < c.hi; i++ {
 		gp := w.gr.Point(i)
 		if _, ok := skip[gp.Key]; ok {
+			w.skipped++
 			continue
 		}
 		gps = append(gps, gp)
@@ -200,18 +207,20 @@ func (w *sweepWorker) run(ctx context.Context, c chunk, skip map[string]struct{}
 		return nil, nil
 	}
 	p := gps[0].Pathway
-	sm := w.sims[p]
-	setup, _, err := w.s.Setup(p)
-	if err != nil {
-		return nil, fmt.Errorf("pathway %d: %w", p, err)
-	}
-	if sm == nil {
-		sm, err = sim.New(setup, BatchSize)
+	ps := w.sims[p]
+	if ps == nil {
+		setup, _, err := w.s.Setup(p)
 		if err != nil {
 			return nil, fmt.Errorf("pathway %d (%s): %w", p, w.s.Pathways[p].Label(), err)
 		}
-		w.sims[p] = sm
+		sm, err := sim.New(setup, BatchSize)
+		if err != nil {
+			return nil, fmt.Errorf("pathway %d (%s): %w", p, w.s.Pathways[p].Label(), err)
+		}
+		ps = &pathwaySim{setup, sm}
+		w.sims[p] = ps
 	}
+	setup, sm := ps.setup, ps.sm
 	lanes := make([][]sim.Receptor, len(gps))
 	for i, gp := range gps {
 		lanes[i] = gp.Receptors
@@ -236,7 +245,3 @@ func (w *sweepWorker) run(ctx context.Context, c chunk, skip map[string]struct{}
 	}
 	return pts, nil
 }
-
-// ErrNothingToResume is returned by ResumeRun when no unfinished run of the
-// spec exists.
-var ErrNothingToResume = errors.New("no unfinished sweep of this spec to resume")

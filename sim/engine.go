@@ -77,7 +77,7 @@ type engine struct {
 	cst       Constants
 
 	// per-lane receptor parameters, [r*L+l]
-	geff, invTd, invTr, td []float64
+	geff, invTd, invTr []float64
 
 	// per-step dSpike conductances, [m*L+l]
 	gR, gF []float64
@@ -175,7 +175,7 @@ func (e *engine) setShape(rs []Receptor) {
 		*p = (*p)[:total]
 	}
 	nr := len(rs) * e.L
-	for _, p := range []*[]float64{&e.geff, &e.invTd, &e.invTr, &e.td} {
+	for _, p := range []*[]float64{&e.geff, &e.invTd, &e.invTr} {
 		if cap(*p) < nr {
 			*p = make([]float64, nr)
 		}

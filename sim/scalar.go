@@ -24,7 +24,6 @@ func (s *Simulator) runScalarEuler(start int, events *[]DSpikeEvent) {
 	recs := e.recs
 	geff, invTd, invTr := e.geff[:len(recs)], e.invTd[:len(recs)], e.invTr[:len(recs)]
 	sy := e.syn
-	_ = dt
 	adaptive := e.adaptive
 	mechs := e.mechs
 	for k := start; k < n; k++ {

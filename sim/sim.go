@@ -124,7 +124,7 @@ func validateCell(c *Cell) error {
 	if n == 0 {
 		return errors.New("sim: cell has no compartments")
 	}
-	for i, cp := range c.Compartments {
+	for _, cp := range c.Compartments {
 		if !(cp.C > 0) || !(cp.GL > 0) || math.IsInf(cp.C, 0) || math.IsInf(cp.GL, 0) || math.IsNaN(cp.EL) {
 			return fmt.Errorf("sim: compartment %s: capacitance and leak must be positive and finite", cp.Name)
 		}
@@ -134,7 +134,6 @@ func validateCell(c *Cell) error {
 		if cp.Kind == AdEx && !(cp.DeltaT > 0) {
 			return fmt.Errorf("sim: compartment %s: DeltaT must be positive", cp.Name)
 		}
-		_ = i
 	}
 	for _, cu := range c.Couplings {
 		if cu.A < 0 || cu.A >= n || cu.B < 0 || cu.B >= n || cu.A == cu.B {
@@ -203,10 +202,7 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 		return errors.New("sim: result slice shorter than the batch")
 	}
 	e := s.e
-	if e.L != L {
-		// Re-slice the per-lane arrays for a smaller final batch.
-		e.L = L
-	}
+	e.L = L // a final batch may be smaller than the simulator's lanes
 	if err := s.load(points); err != nil {
 		return err
 	}
@@ -378,7 +374,6 @@ func (s *Simulator) load(points [][]Receptor) error {
 			i := r*L + l
 			e.geff[i] = rs[r].EffectiveG()
 			e.invTd[i] = 1 / rs[r].TauDecay
-			e.td[i] = rs[r].TauDecay
 			if rs[r].TauRise > 0 {
 				e.invTr[i] = 1 / rs[r].TauRise
 			} else {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"errors"
 	"fmt"
 	"strconv"
@@ -81,7 +80,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	var run *pipeline.Run
 	var skip map[string]struct{}
 	if o.resume {
-		run, skip, err = resumeRun(ctx, d, s, k, n)
+		run, skip, err = pipeline.ResumeRun(ctx, d, s, k, n)
 		if err != nil && !errors.Is(err, pipeline.ErrNothingToResume) {
 			return err
 		}
@@ -127,39 +126,6 @@ func sumPoints(st *pipeline.SweepStats) int {
 		n += p.Points
 	}
 	return n
-}
-
-// resumeRun finds the newest unfinished sweep of the same spec text and
-// shard, reopens it and returns the keys it already holds.
-func resumeRun(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (*pipeline.Run, map[string]struct{}, error) {
-	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
-	if err != nil {
-		return nil, nil, err
-	}
-	exps, err := d.Experiments(ctx)
-	if err != nil {
-		return nil, nil, err
-	}
-	sameSpec := map[int64]bool{}
-	for _, e := range exps {
-		if e.SpecSHA256 == s.SHA256 {
-			sameSpec[e.ID] = true
-		}
-	}
-	for _, r := range runs {
-		if !sameSpec[r.ExperimentID] || r.Status == db.StatusDone || r.ShardK != k || max(r.ShardN, 1) != n {
-			continue
-		}
-		if err := d.ReopenRun(ctx, r.ID); err != nil {
-			return nil, nil, err
-		}
-		keys, err := d.PointKeys(ctx, r.ID)
-		if err != nil {
-			return nil, nil, err
-		}
-		return &pipeline.Run{DB: d, ID: r.ID}, keys, nil
-	}
-	return nil, nil, pipeline.ErrNothingToResume
 }
 
 // progressBar draws points done, rate and ETA on stderr, only when stderr

@@ -121,7 +121,9 @@ func TestErrors(t *testing.T) {
 		{"negative dt", edit(t, base, "dt: 0.1 ms", "dt: -0.1 ms"), "l23.yaml:4: simulation.dt:", "must be positive"},
 		{"negative spike_at", edit(t, base, "spike_at: 10 ms", "spike_at: -1 ms"), "l23.yaml:6: simulation.spike_at:", "must not be negative"},
 		{"spike after end", edit(t, base, "spike_at: 10 ms", "spike_at: 100 ms"), "l23.yaml:6: simulation.spike_at:", "not inside the simulated time"},
-		{"spike at last step", edit(t, base, "spike_at: 10 ms", "spike_at: 99.9 ms"), "", ""},
+		// The spike at the last step leaves no sample after it to measure.
+		{"spike at last step", edit(t, base, "spike_at: 10 ms", "spike_at: 99.9 ms"), "l23.yaml:6: simulation.spike_at:", "not inside the simulated time"},
+		{"spike at the step before last", edit(t, base, "spike_at: 10 ms", "spike_at: 99.8 ms"), "", ""},
 		{"dt above duration", edit(t, base, "dt: 0.1 ms", "dt: 200 ms"), "l23.yaml:4: simulation.dt:", "larger than duration"},
 		{"bad method", edit(t, base, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: heun\n"), "l23.yaml:5: simulation.method:", "unknown method"},
 		{"version missing", strings.Replace(base, "dendfit: 1\n", "", 1), "l23.yaml:1: dendfit:", "missing required field"},
@@ -246,7 +248,6 @@ func TestErrors(t *testing.T) {
 	// Fix up the two table rows whose text is simpler to write here.
 	tests[1].yaml = edit(t, dimBase, "      diameter: 2 um\n      cm: 1 uF/cm2\n      gl: 40 uS/cm2\n", "      diameter: 2 um\n      cm: 1 uF/cm2\n      gl: 5 mV\n")
 	tests[1].prefix, tests[1].phrase = "l23.yaml:23: cells.pyr.compartments[1].gl:", `want specific conductance (S/m2), got "5 mV"`
-	tests[10].prefix, tests[10].phrase = "", "" // spike at the last step is legal
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Parse("l23.yaml", []byte(tc.yaml))

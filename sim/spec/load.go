@@ -192,7 +192,7 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 		p.failf(at, "simulation.spike_at", "spike_at (%g s) is not inside the simulated time (duration %g s)", sm.SpikeAt, sm.Duration)
 		return
 	}
-	if k, n := sm.SpikeStep(), sm.Steps(); k >= n {
+	if k, n := sm.SpikeStep(), sm.Steps(); k >= n-1 {
 		at := m.get("spike_at")
 		if at == nil {
 			at = m.node

@@ -44,18 +44,13 @@ type Simulation struct {
 
 // Steps returns Brian 2's number of steps for Duration: round(D/dt), or
 // ceil(D/dt) when D/dt is not within 1e-4 of an integer.
-func (s Simulation) Steps() int {
-	x := s.Duration / s.Dt
-	r := math.Round(x)
-	if math.Abs(x-r) > 1e-4 {
-		r = math.Ceil(x)
-	}
-	return int(r)
-}
+func (s Simulation) Steps() int { return s.protocol().Steps() }
 
 // SpikeStep returns Brian 2's step index of SpikeAt: floor((t + 1e-3 dt)/dt).
-func (s Simulation) SpikeStep() int {
-	return int(math.Floor((s.SpikeAt + 1e-3*s.Dt) / s.Dt))
+func (s Simulation) SpikeStep() int { return s.protocol().SpikeStep() }
+
+func (s Simulation) protocol() *sim.Protocol {
+	return &sim.Protocol{Method: s.Method, Dt: s.Dt, Duration: s.Duration, SpikeAt: s.SpikeAt}
 }
 
 // Ions are the reversal potentials that only dSpikes use, in V.
