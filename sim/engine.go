@@ -70,6 +70,7 @@ type engine struct {
 	// per compartment copies for the scalar loop
 	cGL, cEL, cDtC []float64
 	adaptive       bool
+	isLinear       bool // set by setShape: see linear
 	// couplings as per-compartment neighbour lists, in coupling order
 	nbStart   []int
 	nbs       []neighbour
@@ -167,6 +168,7 @@ func (e *engine) setShape(rs []Receptor) {
 		}
 		e.recs = append(e.recs, sh)
 	}
+	e.isLinear = e.computeLinear()
 	total := v * e.L
 	for _, p := range []*[]float64{&e.y, &e.k1, &e.k2, &e.k3, &e.k4, &e.tmp} {
 		if cap(*p) < total {
@@ -335,6 +337,10 @@ func (e *engine) step(k int) {
 	y := e.y
 	switch e.method {
 	case Euler:
+		if e.linear() {
+			e.linearEulerBatch()
+			return
+		}
 		e.deriv(y, e.k1, e.dt)
 		for i, d := range e.k1 {
 			y[i] += d
@@ -484,7 +490,9 @@ func c2(c int, cs []Coupling) []neighbour {
 
 // linear reports whether the loaded model is linear in V with constant
 // coefficients between spikes: no adaptation, AdEx, Mg block or dSpikes.
-func (e *engine) linear() bool {
+func (e *engine) linear() bool { return e.isLinear }
+
+func (e *engine) computeLinear() bool {
 	if e.adaptive || len(e.mechs) > 0 {
 		return false
 	}

@@ -5,7 +5,7 @@ package sim
 // A smaller loop body keeps every hot value in a register, which makes a
 // single PSP several times faster than the general loop; the arithmetic is
 // the same operations in the same order, so results are bit-identical.
-func (s *Simulator) runLinearEuler(start int) {
+func (s *Simulator) runLinearEuler(start int, early bool) {
 	e := s.e
 	n, k0 := s.nSteps, s.k0
 	nc := len(e.comps)
@@ -41,6 +41,13 @@ func (s *Simulator) runLinearEuler(start int) {
 	for k := start; k < n; k++ {
 		if k >= k0 {
 			rec[k-k0] = cur[ri]
+			if early && k > k0 && (k-k0)%stopEvery == 0 {
+				copy(y[:nc], cur)
+				if s.canStop(k-k0, false, nil) {
+					s.filled = k - k0 + 1
+					return
+				}
+			}
 		}
 		for c := 0; c < nc; c++ {
 			v := cur[c]
@@ -72,4 +79,77 @@ func (s *Simulator) runLinearEuler(start int) {
 		}
 	}
 	copy(y[:nc], cur)
+}
+
+// linearEulerBatch is one Euler update of a batch of lanes for the linear
+// models (see runLinearEuler): the same operations in the same order, with
+// the lane loop innermost so that each is a tight loop over contiguous
+// memory.
+func (e *engine) linearEulerBatch() {
+	L := e.L
+	y, acc := e.y, e.acc
+	dt := e.dt
+	sy := e.syn
+	for c := range e.comps {
+		V := y[c*L : c*L+L]
+		a := acc[c*L : c*L+L]
+		gl, el, ie := e.cGL[c], e.cEL[c], e.iext[c]
+		for l, v := range V {
+			a[l] = gl*(el-v) + ie
+		}
+		for j := e.nbStart[c]; j < e.nbStart[c+1]; j++ {
+			g := e.nbs[j].g
+			o := e.nbs[j].o
+			Vo := y[o*L : o*L+L]
+			Vo = Vo[:len(V)]
+			a = a[:len(V)]
+			for l, v := range V {
+				a[l] += g * (Vo[l] - v)
+			}
+		}
+		if c == sy {
+			for r := range e.recs {
+				sh := &e.recs[r]
+				slot := sh.s
+				if sh.rise {
+					slot = sh.x
+				}
+				d := y[slot*L : slot*L+L]
+				gr := e.geff[r*L : r*L+L]
+				E := sh.e
+				d, gr, a = d[:len(V)], gr[:len(V)], a[:len(V)]
+				for l, v := range V {
+					a[l] += gr[l] * (E - v) * d[l]
+				}
+			}
+		}
+	}
+	for r := range e.recs {
+		sh := &e.recs[r]
+		s := y[sh.s*L : sh.s*L+L]
+		itd := e.invTd[r*L : r*L+L]
+		itd = itd[:len(s)]
+		if sh.rise {
+			x := y[sh.x*L : sh.x*L+L]
+			itr := e.invTr[r*L : r*L+L]
+			x, itr = x[:len(s)], itr[:len(s)]
+			for l, sv := range s {
+				x[l] += (-x[l]*itd[l] + sv*1e3) * dt
+				s[l] += -sv * itr[l] * dt
+			}
+		} else {
+			for l, sv := range s {
+				s[l] += -sv * itd[l] * dt
+			}
+		}
+	}
+	for c := range e.comps {
+		V := y[c*L : c*L+L]
+		a := acc[c*L : c*L+L]
+		a = a[:len(V)]
+		dtc := e.cDtC[c]
+		for l := range V {
+			V[l] += a[l] * dtc
+		}
+	}
 }

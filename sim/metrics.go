@@ -11,15 +11,18 @@ import (
 // magnitude).
 func (s *Simulator) metrics(l, L int, r *Result) error {
 	dt := s.setup.Protocol.Dt
-	m := s.nSteps - s.k0 // samples from k0
+	m := s.filled // samples from k0
 	rec := s.rec
 	b := rec[l]
 	if math.IsNaN(b) || math.IsInf(b, 0) {
 		return fmt.Errorf("sim: %w", ErrUnstable)
 	}
 	r.Baseline = b
-	best, kp := 0.0, 0
-	for j := 1; j < m; j++ {
+	// Samples up to s.scanned were already scanned by canStop; a
+	// non-finite sample there would have kept the run going to the end,
+	// where the final state is checked below.
+	best, kp := s.scan[l].best, s.scan[l].kbest
+	for j := s.scanned + 1; j < m; j++ {
 		v := rec[j*L+l]
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("sim: at %.6g ms: %w", float64(s.k0+j)*dt*1e3, ErrUnstable)
@@ -30,8 +33,9 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	}
 	// The state after the final update is not sampled, but a blow-up there
 	// is still a failed run.
-	for i, v := range s.e.y {
-		if i%L == l && (math.IsNaN(v) || math.IsInf(v, 0)) {
+	y := s.e.y
+	for i := l; i < len(y); i += L {
+		if v := y[i]; math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("sim: %w", ErrUnstable)
 		}
 	}
@@ -47,14 +51,14 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	if A < 0 {
 		sign = -1
 	}
-	y := func(j int) float64 { return sign * (rec[j*L+l] - b) }
+	yy := func(j int) float64 { return sign * (rec[j*L+l] - b) }
 	mag := math.Abs(A)
 	// up returns the interpolated sample position (from k0) where y first
 	// reaches level in (0, kp].
 	up := func(level float64) float64 {
 		for j := 1; j <= kp; j++ {
-			if yj := y(j); yj >= level {
-				yp := y(j - 1)
+			if yj := yy(j); yj >= level {
+				yp := yy(j - 1)
 				return float64(j-1) + (level-yp)/(yj-yp)
 			}
 		}
@@ -64,8 +68,8 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	r.HasRise = true
 	half := 0.5 * mag
 	for j := kp + 1; j < m; j++ {
-		if yj := y(j); yj < half {
-			yp := y(j - 1)
+		if yj := yy(j); yj < half {
+			yp := yy(j - 1)
 			down := float64(j-1) + (yp-half)/(yp-yj)
 			r.HalfWidth = (down - up(half)) * dt
 			r.HasHalfWidth = true

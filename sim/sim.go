@@ -15,6 +15,9 @@ type Options struct {
 	// RecordOnly skips the per-compartment peaks (Result.Peak stays nil),
 	// which sweeps and fits do not need.
 	RecordOnly bool
+	// Full runs every step even when the metrics are already settled
+	// (see earlystop.go); the results are the same, only slower.
+	Full bool
 }
 
 // DSpikeEvent is one dSpike: the mechanism fired after the update of Step.
@@ -65,6 +68,11 @@ type Simulator struct {
 	skip   bool // the pre-spike samples are the steady state
 
 	rec   []float64 // V_record samples k0..n-1, [(k-k0)*L + l]
+	// filled is the number of samples in rec (from k0): n - k0, or less
+	// when the run stopped early (earlystop.go).
+	filled  int
+	scan    []laneScan
+	scanned int
 	vmax  []float64 // per compartment running max after k0, [c*L+l]
 	vmin  []float64
 	lanes int
@@ -114,6 +122,7 @@ func New(s *Setup, lanes int) (*Simulator, error) {
 	}
 	cn := len(s.Cell.Compartments)
 	sim.rec = make([]float64, (n-k0)*lanes)
+	sim.scan = make([]laneScan, lanes)
 	sim.vmax = make([]float64, cn*lanes)
 	sim.vmin = make([]float64, cn*lanes)
 	return sim, nil
@@ -236,6 +245,12 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 	}
 	y := e.y
 	trackAll := !opt.RecordOnly
+	s.filled = n - k0
+	s.scanned = 0
+	for l := range s.scan[:L] {
+		s.scan[l] = laneScan{}
+	}
+	early := s.earlyStopOK(opt)
 	for c := 0; c < cn; c++ {
 		for l := 0; l < L; l++ {
 			s.vmax[c*L+l] = math.Inf(-1)
@@ -260,7 +275,7 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 			ev = &events[0]
 		}
 		if e.linear() {
-			s.runLinearEuler(start)
+			s.runLinearEuler(start, early)
 		} else {
 			s.runScalarEuler(start, ev)
 		}
@@ -291,6 +306,10 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 				for c := range trace {
 					trace[c][k] = y[c]
 				}
+			}
+			if early && k > k0 && (k-k0)%stopEvery == 0 && s.canStop(k-k0, trackAll, baselines) {
+				s.filled = k - k0 + 1
+				break
 			}
 			// (2) state update
 			e.step(k)

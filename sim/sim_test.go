@@ -187,3 +187,69 @@ func BenchmarkSeedBatch32(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*32), "ns/psp")
 }
+
+// TestEarlyStopKeepsMetrics: stopping once the bound rules out any later
+// extremum gives exactly the metrics of the full run, over a wide range of
+// conductances, kinetics, receptors, holding and record sites.
+func TestEarlyStopKeepsMetrics(t *testing.T) {
+	stopped := 0
+	for _, ch := range []Channel{AMPA, GABA} {
+		for _, rec := range []int{0, 1} {
+			for _, hold := range []bool{false, true} {
+				for _, rise := range []float64{0, 0.4e-3} {
+					for _, g := range []float64{1e-12, 1e-10, 1e-9, 1e-8, 1e-7} {
+						for _, td := range []float64{0.5e-3, 3e-3, 20e-3} {
+							s, _ := seed()
+							s.Protocol.Record = rec
+							s.Protocol.Hold, s.Protocol.Holding = hold, -0.05
+							rs := []Receptor{{Channel: ch, G: g, TauDecay: td, TauRise: rise}}
+							for _, trackAll := range []bool{false, true} {
+								full, err := Simulate(s, rs, &Options{Full: true, RecordOnly: !trackAll})
+								if err != nil {
+									t.Fatal(err)
+								}
+								sm, _ := New(s, 1)
+								out := make([]Result, 1)
+								if err := sm.Run(context.Background(), [][]Receptor{rs}, &Options{RecordOnly: !trackAll}, out); err != nil {
+									t.Fatal(err)
+								}
+								if sm.filled < sm.nSteps-sm.k0 {
+									stopped++
+								}
+								got := out[0]
+								if got.PSP != full.PSP || got.PeakStep != full.PeakStep || got.Rise1090 != full.Rise1090 ||
+									got.HalfWidth != full.HalfWidth || got.HasHalfWidth != full.HasHalfWidth {
+									t.Fatalf("%v rec %d hold %v rise %g g %g td %g: early %+v, full %+v", ch, rec, hold, rise, g, td, got, full)
+								}
+								for c := range full.Peaks {
+									if got.Peaks[c] != full.Peaks[c] {
+										t.Fatalf("peak %d: early %g, full %g", c, got.Peaks[c], full.Peaks[c])
+									}
+								}
+							}
+						}
+					}
+				}
+			}
+		}
+	}
+	if stopped == 0 {
+		t.Fatal("no run stopped early: the test checks nothing")
+	}
+	t.Logf("%d runs stopped early", stopped)
+}
+
+// BenchmarkSeedPSPFull is BenchmarkSeedPSP with every step run (no early
+// stop): the like-for-like comparison with the C loop, which runs them all.
+func BenchmarkSeedPSPFull(b *testing.B) {
+	s, rs := seed()
+	sm, _ := New(s, 1)
+	out := make([]Result, 1)
+	pts := [][]Receptor{rs}
+	opt := &Options{RecordOnly: true, Full: true}
+	for b.Loop() {
+		if err := sm.Run(context.Background(), pts, opt, out); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

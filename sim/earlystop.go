@@ -1,0 +1,130 @@
+package sim
+
+import "math"
+
+// Early stopping: after the PSP has peaked and fallen below half its
+// amplitude, the rest of a run can change a metric only if some later
+// sample moves further from rest than the peak did. For the linear models
+// (passive membranes, AMPA/GABA receptors, no dSpikes) integrated with
+// Euler this can be ruled out exactly: with u = V - V_rest, one step is
+// u' = A u + b where, as long as dt is small enough that A has no negative
+// entry, A is non-negative with row sums <= 1, so
+//
+//	max_c |u_c| at any later step <= max_c |u_c| now + sum over later steps of |b|,
+//
+// and |b| is the synaptic drive times the driving force at rest, whose
+// future sum is a geometric series in the synaptic variables. When that
+// bound (plus a margin far above rounding) is below the peak of the record
+// compartment (and of every compartment, when their peaks are kept), no
+// later sample can be a new extremum, the rise and half-width crossings are
+// already found, and the run stops: the metrics are those of the full run.
+// Sweeps and fits spend most of their time in exactly that tail.
+
+// stopMargin is far above the rounding of a trajectory (~1e-14 V) and far
+// below any PSP that matters.
+const stopMargin = 1e-12 // V
+
+// stopEvery is how often (in steps) the bound is checked.
+const stopEvery = 16
+
+// laneScan is the online view of one lane's record trace.
+type laneScan struct {
+	best  float64 // largest |V - baseline| so far
+	kbest int     // its sample (from k0)
+	down  bool    // fallen below best/2 after kbest
+}
+
+// earlyStopOK reports whether the loaded model admits the bound.
+func (s *Simulator) earlyStopOK(opt *Options) bool {
+	return s.e.method == Euler && s.e.linear() && !opt.Trace && !opt.Full
+}
+
+// canStop scans the record samples up to j = k - k0 (the state in e.y is
+// sample k) and reports whether every lane may stop.
+func (s *Simulator) canStop(j int, trackAll bool, baselines []float64) bool {
+	e := s.e
+	L := e.L
+	rec := s.rec
+	all := true
+	for l := 0; l < L; l++ {
+		sc := &s.scan[l]
+		b := rec[l]
+		for i := s.scanned + 1; i <= j; i++ {
+			d := math.Abs(rec[i*L+l] - b)
+			if d > sc.best {
+				sc.best, sc.kbest, sc.down = d, i, false
+			} else if !sc.down && d < 0.5*sc.best {
+				sc.down = true
+			}
+		}
+		if all && !(sc.down && s.laneBound(l, trackAll, baselines) < sc.best) {
+			all = false
+		}
+	}
+	s.scanned = j
+	return all
+}
+
+// laneBound returns an upper bound (plus margin) on |V - V_rest| at every
+// later sample of lane l, or +Inf when the bound does not apply yet. With
+// trackAll it also requires the bound below every compartment's peak so
+// far, returning +Inf otherwise.
+func (s *Simulator) laneBound(l int, trackAll bool, baselines []float64) float64 {
+	e := s.e
+	L := e.L
+	y := e.y
+	dt := e.dt
+	sy := e.syn
+	vss := s.steady.V
+	m := 0.0
+	for c := range e.comps {
+		m = math.Max(m, math.Abs(y[c*L+l]-vss[c]))
+	}
+	// Future drive of each receptor: its sum over all later steps (for
+	// the bound) and its largest value (for the sign condition on A).
+	future, gdMax := 0.0, 0.0
+	for r, sh := range e.recs {
+		g := e.geff[r*L+l]
+		sv := y[sh.s*L+l]
+		ad := dt * e.invTd[r*L+l] // 1 - decay factor per step
+		var sum, dmax float64
+		if sh.rise {
+			x := y[sh.x*L+l]
+			ar := dt * e.invTr[r*L+l]
+			c := dt * 1e3
+			sum = x/ad + c*sv/(ar*ad)
+			dmax = x + c*sv/ar
+		} else {
+			sum, dmax = sv/ad, sv
+		}
+		if ad >= 1 || (sh.rise && dt*e.invTr[r*L+l] >= 1) {
+			return math.Inf(1) // the synaptic variables themselves are unstable
+		}
+		future += g * math.Abs(sh.e-vss[sy]) * sum
+		gdMax += g * dmax
+	}
+	// A must have no negative entry: 1 - dt/C (gL + couplings [+ g d]) >= 0.
+	for c := range e.comps {
+		gt := e.cGL[c]
+		for j := e.nbStart[c]; j < e.nbStart[c+1]; j++ {
+			gt += e.nbs[j].g
+		}
+		if c == sy {
+			gt += gdMax
+		}
+		if e.cDtC[c]*gt > 1 {
+			return math.Inf(1)
+		}
+	}
+	bound := m + e.cDtC[sy]*future + stopMargin
+	if trackAll {
+		for c := range e.comps {
+			i := c*L + l
+			b := baselines[i]
+			if peak := math.Max(s.vmax[i]-b, b-s.vmin[i]); !(bound < peak) {
+				return math.Inf(1)
+			}
+		}
+	}
+	return bound
+}
