@@ -67,15 +67,15 @@ type Simulator struct {
 	k0     int
 	skip   bool // the pre-spike samples are the steady state
 
-	rec   []float64 // V_record samples k0..n-1, [(k-k0)*L + l]
+	rec []float64 // V_record samples k0..n-1, [(k-k0)*L + l]
 	// filled is the number of samples in rec (from k0): n - k0, or less
 	// when the run stopped early (earlystop.go).
 	filled  int
 	scan    []laneScan
 	scanned int
-	vmax  []float64 // per compartment running max after k0, [c*L+l]
-	vmin  []float64
-	lanes int
+	vmax    []float64 // per compartment running max after k0, [c*L+l]
+	vmin    []float64
+	lanes   int
 }
 
 // New compiles s for batches of up to lanes parameter points and solves its
