@@ -5,7 +5,11 @@ import (
 	"database/sql"
 	"encoding/json"
 	"fmt"
+	"math"
+	"sort"
+	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 func nullFloat(p *float64) any {
@@ -46,6 +50,7 @@ func insertPoints(ctx context.Context, tx *sql.Tx, runID int64, points []Point) 
 		return err
 	}
 	defer stmt.Close()
+	var buf []byte
 	for i := range points {
 		p := &points[i]
 		if p.PointKey == "" {
@@ -61,29 +66,18 @@ func insertPoints(ctx context.Context, tx *sql.Tx, runID int64, points []Point) 
 		if status != PointOK && status != PointFailed {
 			return fmt.Errorf("point %s: invalid status %q", p.PointKey, status)
 		}
-		receptors := p.Receptors
-		if receptors == nil {
-			receptors = []Receptor{}
-		}
-		recJSON, err := json.Marshal(receptors)
-		if err != nil {
-			return fmt.Errorf("point %s: %w", p.PointKey, err)
-		}
-		peaks := p.PeaksMV
-		if peaks == nil {
-			peaks = map[string]float64{}
-		}
-		peaksJSON, err := json.Marshal(peaks)
-		if err != nil {
-			return fmt.Errorf("point %s: %w", p.PointKey, err)
-		}
+		// json.Marshal (reflection, map sorting) costs more than the row.
+		buf = appendReceptorsJSON(buf[:0], p.Receptors)
+		recJSON := string(buf)
+		buf = appendPeaksJSON(buf[:0], p.PeaksMV)
+		peaksJSON := string(buf)
 		var psp, base, ttp any = p.PSPMV, p.BaselineMV, p.TimeToPeakMS
 		if status == PointFailed {
 			psp, base, ttp = nil, nil, nil
 		}
 		if _, err := stmt.ExecContext(ctx, runID, p.Pathway, p.Pre, p.Post, p.Compartment,
-			p.Record, p.Tag, p.PointKey, p.GNS, p.TDecayMS, nullFloat(p.TRiseMS), string(recJSON), psp, base, ttp,
-			nullFloat(p.Rise1090MS), nullFloat(p.HalfWidthMS), string(peaksJSON), nullFloat(p.IHoldPA),
+			p.Record, p.Tag, p.PointKey, p.GNS, p.TDecayMS, nullFloat(p.TRiseMS), recJSON, psp, base, ttp,
+			nullFloat(p.Rise1090MS), nullFloat(p.HalfWidthMS), peaksJSON, nullFloat(p.IHoldPA),
 			p.DSpikeFired, status, nullString(p.Error)); err != nil {
 			return fmt.Errorf("point %s: %w", p.PointKey, err)
 		}
@@ -179,4 +173,73 @@ func (d *DB) Points(ctx context.Context, f PointFilter) ([]Point, error) {
 		return nil, fmt.Errorf("db: list points: %w", err)
 	}
 	return out, nil
+}
+
+// appendReceptorsJSON writes rs as the JSON array the receptors column holds.
+func appendReceptorsJSON(b []byte, rs []Receptor) []byte {
+	b = append(b, '[')
+	for i, r := range rs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, `{"channel":`...)
+		b = appendJSONString(b, r.Channel)
+		b = append(b, `,"g_nS":`...)
+		b = appendJSONFloat(b, r.GNS)
+		b = append(b, `,"t_decay_ms":`...)
+		b = appendJSONFloat(b, r.TDecayMS)
+		b = append(b, `,"t_rise_ms":`...)
+		if r.TRiseMS == nil {
+			b = append(b, "null"...)
+		} else {
+			b = appendJSONFloat(b, *r.TRiseMS)
+		}
+		b = append(b, '}')
+	}
+	return append(b, ']')
+}
+
+// appendPeaksJSON writes the peaks as a JSON object with sorted keys.
+func appendPeaksJSON(b []byte, peaks map[string]float64) []byte {
+	keys := make([]string, 0, len(peaks))
+	for k := range peaks {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	b = append(b, '{')
+	for i, k := range keys {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = appendJSONString(b, k)
+		b = append(b, ':')
+		b = appendJSONFloat(b, peaks[k])
+	}
+	return append(b, '}')
+}
+
+// appendJSONFloat writes v as a JSON number (shortest round-trip form);
+// non-finite values, which JSON cannot carry, become null.
+func appendJSONFloat(b []byte, v float64) []byte {
+	if math.IsNaN(v) || math.IsInf(v, 0) {
+		return append(b, "null"...)
+	}
+	return strconv.AppendFloat(b, v, 'g', -1, 64)
+}
+
+// appendJSONString writes s as a JSON string (invalid UTF-8 becomes U+FFFD).
+func appendJSONString(b []byte, s string) []byte {
+	const hex = "0123456789abcdef"
+	b = append(b, '"')
+	for _, r := range s {
+		switch {
+		case r == '"' || r == '\\':
+			b = append(b, '\\', byte(r))
+		case r < 0x20:
+			b = append(b, '\\', 'u', '0', '0', hex[r>>4], hex[r&0xf])
+		default:
+			b = utf8.AppendRune(b, r)
+		}
+	}
+	return append(b, '"')
 }

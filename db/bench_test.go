@@ -1,0 +1,48 @@
+package db
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"testing"
+)
+
+// BenchmarkInsertPoints records sweep-like points (two compartments, one
+// receptor) into a real file, per point.
+func BenchmarkInsertPoints(b *testing.B) {
+	ctx := context.Background()
+	const n = 8192
+	pts := make([]Point, n)
+	for i := range pts {
+		g := 0.1 + float64(i)*1e-3
+		hw := 26.1 + g
+		pts[i] = Point{Pathway: 0, Pre: "L23E", Post: "L23E", Compartment: "dend", Record: "soma", Tag: "L23E",
+			GNS: g, TDecayMS: 2, Receptors: []Receptor{{Channel: "AMPA", GNS: g, TDecayMS: 2}},
+			PSPMV: 0.7 * g, BaselineMV: -70, TimeToPeakMS: 9.1, Rise1090MS: &hw, HalfWidthMS: &hw,
+			PeaksMV: map[string]float64{"soma": 0.7 * g, "dend": 1.2 * g}}
+	}
+	i := 0
+	for b.Loop() {
+		b.StopTimer()
+		d, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		eid, _ := d.PutExperiment(ctx, "x", []byte("s"))
+		run, _ := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
+		for j := range pts {
+			pts[j].PointKey = fmt.Sprintf("p0000/g%06d/d-/r-", j+i)
+		}
+		i += n
+		b.StartTimer()
+		for lo := 0; lo < n; lo += 4096 {
+			if err := d.InsertPoints(ctx, run, pts[lo:lo+4096]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		d.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/point")
+}
