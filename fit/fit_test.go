@@ -75,3 +75,50 @@ func TestAmplitudeNonMonotone(t *testing.T) {
 		t.Fatalf("converged to g %g for an unreachable target of a non-monotone PSP", r.G)
 	}
 }
+
+// TestKineticsRecoversTimeConstants: on a synthetic PSP whose amplitude is
+// g*td*(1 mV/nS/ms) and whose half width is 2 td + 1 ms and rise 0.8 td +
+// 0.5 tr, the fit recovers the time constants that meet the targets and
+// the g that meets the amplitude.
+func TestKineticsRecoversTimeConstants(t *testing.T) {
+	eval := func(_ context.Context, g float64, tau []float64) (Metrics, error) {
+		td, tr := tau[0], 0.0
+		if len(tau) > 1 {
+			tr = tau[1]
+		}
+		return Metrics{PSP: g / 1e-9 * td / 1e-3 * 1e-3, Rise1090: 0.8*td + 0.5*tr, HasRise: true,
+			HalfWidth: 2*td + 1e-3, HasHalfWidth: true, TimeToPeak: td}, nil
+	}
+	tests := []struct {
+		name     string
+		tau0     []float64
+		hw, rise float64
+		wantTau  []float64
+	}{
+		{"t_decay from half width", []float64{2e-3}, 9e-3, 0, []float64{4e-3}},
+		{"t_decay and t_rise from half width and rise", []float64{2e-3, 0.5e-3}, 7e-3, 0.8*3e-3 + 0.5*1e-3, []float64{3e-3, 1e-3}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			r, err := Kinetics(context.Background(), KineticsProblem{Eval: eval, Target: 2e-3, G0: 1e-9, GMin: 1e-12, GMax: 1e-6,
+				RTol: 1e-9, Tau0: tc.tau0, TargetHalfWidth: tc.hw, TargetRise: tc.rise})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r.Outcome != Converged {
+				t.Fatalf("outcome %s: %s", r.Outcome, r.Message)
+			}
+			for i, w := range tc.wantTau {
+				if math.Abs(r.Tau[i]/w-1) > 1e-4 {
+					t.Errorf("tau[%d] = %g, want %g (%s)", i, r.Tau[i], w, r.Message)
+				}
+			}
+			if math.Abs(r.Metrics.PSP/2e-3-1) > 1e-9 {
+				t.Errorf("amplitude %g, want 2 mV", r.Metrics.PSP)
+			}
+			if wantG := 2e-3 / (r.Tau[0] / 1e-3 * 1e-3) * 1e-9; math.Abs(r.G/wantG-1) > 1e-8 {
+				t.Errorf("g %g, want %g", r.G, wantG)
+			}
+		})
+	}
+}

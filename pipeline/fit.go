@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 	"sync"
@@ -35,6 +36,11 @@ type FitResult struct {
 	Outcome     fit.Outcome `json:"outcome"`
 	Message     string      `json:"message,omitempty"`
 	ReachableMV *float64    `json:"reachable_psp_mV,omitempty"`
+	// With kinetics targets: the first receptor's fitted time constants
+	// and the residual of every targeted measure (times in ms).
+	TDecayMS  *float64       `json:"t_decay_ms,omitempty"`
+	TRiseMS   *float64       `json:"t_rise_ms,omitempty"`
+	Residuals []fit.Residual `json:"residuals,omitempty"`
 
 	points []db.Point
 }
@@ -88,8 +94,20 @@ func (r *FitResult) DBFit() db.Fit {
 		Pathway: r.Pathway, Pre: r.Pre, Post: r.Post, Compartment: r.Compartment, Record: r.Record, Tag: r.Tag,
 		Receptors: r.Receptors, TargetPSPMV: r.TargetPSPMV, GFitNS: r.GFitNS, PSPAtFitMV: r.PSPAtFitMV,
 		PSPFineDtMV: r.PSPFineDtMV, Evaluations: r.Evaluations, Converged: r.Converged,
-		Outcome: string(r.Outcome), Message: r.Message,
+		Outcome: string(r.Outcome), Message: r.Message, TDecayMS: r.TDecayMS, TRiseMS: r.TRiseMS,
+		Residuals: r.residualsJSON(),
 	}
+}
+
+func (r *FitResult) residualsJSON() json.RawMessage {
+	if len(r.Residuals) == 0 {
+		return nil
+	}
+	b, err := json.Marshal(r.Residuals)
+	if err != nil {
+		return nil
+	}
+	return b
 }
 
 // scaled returns the receptors with the first one's g set to g1 and the
@@ -123,6 +141,9 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	out := make([]sim.Result, 1)
 	var mu sync.Mutex
 	ropt := &sim.Options{RecordOnly: true}
+	if p.TargetRise > 0 || p.TargetHalfWidth > 0 || p.TargetTimeToPeak > 0 {
+		return fitKinetics(ctx, s, i, setup, base, sm, res, opt)
+	}
 	eval := func(ctx context.Context, g float64) (float64, bool, error) {
 		rs := scaled(base, g)
 		err := sm.Run(ctx, [][]sim.Receptor{rs}, ropt, out)
@@ -152,12 +173,84 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 		res.ReachableMV = ptr(fr.Reachable / 1e-3)
 	}
 	if res.Converged && !opt.NoFine {
-		fine := *setup
-		fine.Protocol.Dt = setup.Protocol.Dt / 10
-		r, err := sim.Simulate(&fine, scaled(base, fr.G), &sim.Options{RecordOnly: true})
-		if err == nil {
-			res.PSPFineDtMV = ptr(math.Abs(r.PSP) / 1e-3)
+		res.PSPFineDtMV = fineDtPSP(setup, scaled(base, fr.G))
+	}
+	return res, nil
+}
+
+// fineDtPSP is |PSP| in mV with dt/10 and the same method, or nil when
+// that run fails.
+func fineDtPSP(setup *sim.Setup, rs []sim.Receptor) *float64 {
+	fine := *setup
+	fine.Protocol.Dt = setup.Protocol.Dt / 10
+	r, err := sim.Simulate(&fine, rs, &sim.Options{RecordOnly: true})
+	if err != nil {
+		return nil
+	}
+	return ptr(math.Abs(r.PSP) / 1e-3)
+}
+
+// withKinetics returns the receptors at conductance g with the first
+// receptor's time constants set to tau (t_decay[, t_rise]).
+func withKinetics(base []sim.Receptor, g float64, tau []float64) []sim.Receptor {
+	rs := scaled(base, g)
+	rs[0].TauDecay = tau[0]
+	if len(tau) > 1 {
+		rs[0].TauRise = tau[1]
+	}
+	return rs
+}
+
+// fitKinetics fits g together with the first receptor's t_decay (and
+// t_rise when it has one) to the pathway's kinetics targets.
+func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, base []sim.Receptor, sm *sim.Simulator, res *FitResult, opt *FitOptions) (*FitResult, error) {
+	p := s.Pathways[i]
+	tau0 := []float64{base[0].TauDecay}
+	if base[0].TauRise > 0 {
+		tau0 = append(tau0, base[0].TauRise)
+	}
+	out := make([]sim.Result, 1)
+	ropt := &sim.Options{RecordOnly: true}
+	eval := func(ctx context.Context, g float64, tau []float64) (fit.Metrics, error) {
+		rs := withKinetics(base, g, tau)
+		if err := sm.Run(ctx, [][]sim.Receptor{rs}, ropt, out); err != nil {
+			return fit.Metrics{}, err
 		}
+		r := &out[0]
+		pr := newPathwayResult(s, i, setup, rs, sm.Steady(), r)
+		res.points = append(res.points, PointOf(fmt.Sprintf("fit/p%04d/e%04d", i, len(res.points)), pr))
+		return fit.Metrics{PSP: math.Abs(r.PSP), Rise1090: r.Rise1090, HasRise: r.HasRise, HalfWidth: r.HalfWidth,
+			HasHalfWidth: r.HasHalfWidth, TimeToPeak: r.TimeToPeak, DSpike: r.DSpikeFired}, nil
+	}
+	kr, err := fit.Kinetics(ctx, fit.KineticsProblem{Eval: eval, Target: p.TargetPSP, G0: base[0].G,
+		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Tau0: tau0,
+		TargetRise: p.TargetRise, TargetHalfWidth: p.TargetHalfWidth, TargetTimeToPeak: p.TargetTimeToPeak})
+	if err != nil {
+		return nil, err
+	}
+	res.Evaluations = kr.Evaluations
+	res.Outcome = kr.Outcome
+	res.Converged = kr.Outcome == fit.Converged
+	res.Message = kr.Message
+	if !res.Converged {
+		return res, nil
+	}
+	rs := withKinetics(base, kr.G, kr.Tau)
+	res.PSPAtFitMV = kr.Metrics.PSP / 1e-3
+	for _, r := range rs {
+		res.GFitNS = append(res.GFitNS, r.G/1e-9)
+	}
+	res.TDecayMS = ptr(kr.Tau[0] / 1e-3)
+	if len(kr.Tau) > 1 {
+		res.TRiseMS = ptr(kr.Tau[1] / 1e-3)
+	}
+	for _, r := range kr.Residuals {
+		r.Target /= 1e-3
+		r.Achieved /= 1e-3
+		res.Residuals = append(res.Residuals, r)
+	}
+	if !opt.NoFine {
+		res.PSPFineDtMV = fineDtPSP(setup, rs)
 	}
 	return res, nil
 }

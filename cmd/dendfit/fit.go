@@ -35,6 +35,12 @@ real simulations. Targets out of reach, below g_min, non-monotone PSPs and
 dSpike jumps are reported, never silently fitted. For each fit the PSP at
 dt/10 shows how much the calibration depends on the clock.
 
+A pathway with target_rise, target_half_width or target_time_to_peak also
+fits its first receptor's t_decay (and t_rise when it has one): a
+Nelder-Mead search over the time constants, each candidate with its
+amplitude solved exactly, minimising the relative residuals of the kinetics
+targets; the residual of every target is printed and recorded.
+
 Every evaluation and one fit row per pathway are recorded in the database.
 The exit status is 3 when some pathway did not converge.`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
@@ -113,8 +119,18 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		}
 		tw.Flush()
 		for _, r := range res {
-			if !r.Converged {
+			switch {
+			case !r.Converged:
 				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Message)
+			case r.TDecayMS != nil:
+				kin := fmt.Sprintf("t_decay %.6g ms", *r.TDecayMS)
+				if r.TRiseMS != nil {
+					kin += fmt.Sprintf(", t_rise %.6g ms", *r.TRiseMS)
+				}
+				for _, res := range r.Residuals {
+					kin += fmt.Sprintf("; %s %.4g ms (target %.4g, %+.2g%%)", res.Name, res.Achieved, res.Target, 100*res.Relative)
+				}
+				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), kin)
 			}
 		}
 		fmt.Fprintf(g.stdout, "run %d recorded in %s\n", rec.runID, g.db)

@@ -123,6 +123,7 @@ func TestErrors(t *testing.T) {
 		{"spike after end", edit(t, base, "spike_at: 10 ms", "spike_at: 100 ms"), "l23.yaml:6: simulation.spike_at:", "not inside the simulated time"},
 		// The spike at the last step leaves no sample after it to measure.
 		{"spike at last step", edit(t, base, "spike_at: 10 ms", "spike_at: 99.9 ms"), "l23.yaml:6: simulation.spike_at:", "not inside the simulated time"},
+		{"kinetics without amplitude", edit(t, base, "  target_psp: 0.5 mV\n", "  target_half_width: 20 ms\n"), "l23.yaml:", "give target_psp too"},
 		{"spike at the step before last", edit(t, base, "spike_at: 10 ms", "spike_at: 99.8 ms"), "", ""},
 		{"dt above duration", edit(t, base, "dt: 0.1 ms", "dt: 200 ms"), "l23.yaml:4: simulation.dt:", "larger than duration"},
 		{"bad method", edit(t, base, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: heun\n"), "l23.yaml:5: simulation.method:", "unknown method"},

@@ -156,6 +156,11 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	if v := m.get("target_time_to_peak"); v != nil {
 		pw.TargetTimeToPeak = p.positive(v, m.sub("target_time_to_peak"), Time)
 	}
+	for _, k := range []string{"target_rise", "target_half_width", "target_time_to_peak"} {
+		if v := m.get(k); v != nil && m.get("target_psp") == nil && !p.failed() {
+			p.failf(v, m.sub(k), "kinetics targets are fitted together with the amplitude: give target_psp too")
+		}
+	}
 	rpath := m.sub("receptors")
 	items := p.seq(p.require(m, "receptors"), rpath)
 	if p.failed() {

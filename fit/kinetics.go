@@ -1,0 +1,201 @@
+package fit
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"strings"
+
+	"gonum.org/v1/gonum/optimize"
+)
+
+// Metrics are the PSP measures a kinetics fit can target, in SI units.
+type Metrics struct {
+	PSP          float64 // |PSP|
+	Rise1090     float64
+	HasRise      bool
+	HalfWidth    float64
+	HasHalfWidth bool
+	TimeToPeak   float64
+	DSpike       bool
+}
+
+// KineticsEval simulates with conductance g and time constants tau
+// (t_decay, then t_rise when the receptor has one).
+type KineticsEval func(ctx context.Context, g float64, tau []float64) (Metrics, error)
+
+// KineticsProblem fits g and the time constants of one receptor so that
+// |PSP| meets Target to RTol and the targeted kinetic measures (those
+// given as positive values) come as close as they can in least squares of
+// relative residuals.
+type KineticsProblem struct {
+	Eval       KineticsEval
+	Target     float64 // |PSP|
+	G0         float64
+	GMin, GMax float64
+	RTol       float64
+	Tau0       []float64 // starting t_decay[, t_rise]
+
+	TargetRise, TargetHalfWidth, TargetTimeToPeak float64 // 0: not targeted
+
+	// MaxOuter bounds the kinetics iterations (simplex evaluations);
+	// default 400.
+	MaxOuter int
+}
+
+// Residual is one targeted measure at the fit.
+type Residual struct {
+	Name     string  `json:"name"`
+	Target   float64 `json:"target"`
+	Achieved float64 `json:"achieved"`
+	Relative float64 `json:"relative"` // (achieved - target) / target
+}
+
+// KineticsResult is a kinetics fit's answer.
+type KineticsResult struct {
+	G           float64
+	Tau         []float64
+	Metrics     Metrics
+	Residuals   []Residual
+	Evaluations int // simulations
+	Outcome     Outcome
+	Message     string
+}
+
+// Kinetics fits g and the receptor's time constants: an outer Nelder-Mead
+// search over log time constants (gonum/optimize) whose every step solves
+// the amplitude exactly with Amplitude, so the amplitude target is met at
+// every candidate and the kinetics are traded off among themselves only.
+func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
+	if len(p.Tau0) == 0 || len(p.Tau0) > 2 {
+		return KineticsResult{}, fmt.Errorf("fit: kinetics needs 1 or 2 time constants, got %d", len(p.Tau0))
+	}
+	for _, t := range p.Tau0 {
+		if !(t > 0) {
+			return KineticsResult{}, fmt.Errorf("fit: time constants must be positive, got %g", t)
+		}
+	}
+	if p.TargetRise <= 0 && p.TargetHalfWidth <= 0 && p.TargetTimeToPeak <= 0 {
+		return KineticsResult{}, errors.New("fit: no kinetics target given")
+	}
+	if p.MaxOuter <= 0 {
+		p.MaxOuter = 400
+	}
+	k := &kinetics{p: p, g: p.G0, bestObj: math.Inf(1)}
+	x0 := make([]float64, len(p.Tau0))
+	for i, t := range p.Tau0 {
+		x0[i] = math.Log(t)
+	}
+	prob := optimize.Problem{Func: func(x []float64) float64 { return k.objective(ctx, x) }}
+	settings := &optimize.Settings{
+		FuncEvaluations: p.MaxOuter,
+		Converger:       &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-10, Iterations: 40},
+	}
+	_, err := optimize.Minimize(prob, x0, settings, &optimize.NelderMead{SimplexSize: 0.3})
+	if ctx.Err() != nil {
+		return KineticsResult{}, ctx.Err()
+	}
+	if k.err != nil {
+		return KineticsResult{}, k.err
+	}
+	if k.best == nil {
+		msg := "no time constants let the amplitude reach its target"
+		if err != nil {
+			msg += ": " + err.Error()
+		}
+		return KineticsResult{Evaluations: k.evals, Outcome: Unreachable, Message: msg}, nil
+	}
+	r := *k.best
+	r.Evaluations = k.evals
+	var parts []string
+	for _, res := range r.Residuals {
+		parts = append(parts, fmt.Sprintf("%s %+.3g%%", res.Name, 100*res.Relative))
+	}
+	r.Message = "kinetics residuals: " + strings.Join(parts, ", ")
+	return r, nil
+}
+
+type kinetics struct {
+	p       KineticsProblem
+	g       float64 // last fitted g: the next amplitude fit starts there
+	evals   int
+	best    *KineticsResult
+	bestObj float64
+	err     error
+}
+
+func (k *kinetics) objective(ctx context.Context, x []float64) float64 {
+	if k.err != nil || ctx.Err() != nil {
+		return math.Inf(1)
+	}
+	tau := make([]float64, len(x))
+	for i, v := range x {
+		tau[i] = math.Exp(v)
+		if !(tau[i] > 0) || math.IsInf(tau[i], 0) {
+			return math.Inf(1)
+		}
+	}
+	var last Metrics
+	lastG := math.NaN()
+	amp, err := Amplitude(ctx, Problem{
+		Eval: func(ctx context.Context, g float64) (float64, bool, error) {
+			m, err := k.p.Eval(ctx, g, tau)
+			if err != nil {
+				return 0, false, err
+			}
+			k.evals++
+			last, lastG = m, g
+			return m.PSP, m.DSpike, nil
+		},
+		Target: k.p.Target, G0: k.g, GMin: k.p.GMin, GMax: k.p.GMax, RTol: k.p.RTol,
+	})
+	if err != nil {
+		// A candidate that cannot be simulated (unstable) is just a bad
+		// point for the search; cancellation is not.
+		if ctx.Err() != nil {
+			k.err = ctx.Err()
+		}
+		return math.Inf(1)
+	}
+	if amp.Outcome != Converged {
+		return 1e6 + math.Abs(amp.PSP-k.p.Target)/k.p.Target
+	}
+	if lastG != amp.G {
+		m, err := k.p.Eval(ctx, amp.G, tau)
+		if err != nil {
+			return math.Inf(1)
+		}
+		k.evals++
+		last = m
+	}
+	k.g = amp.G
+	res := k.residuals(last)
+	obj := 0.0
+	for _, r := range res {
+		obj += r.Relative * r.Relative
+	}
+	if obj < k.bestObj {
+		k.bestObj = obj
+		k.best = &KineticsResult{G: amp.G, Tau: tau, Metrics: last, Residuals: res, Outcome: Converged}
+	}
+	return obj
+}
+
+func (k *kinetics) residuals(m Metrics) []Residual {
+	var out []Residual
+	add := func(name string, target, got float64, ok bool) {
+		if target <= 0 {
+			return
+		}
+		rel := 1.0 // an undefined measure is as far off as a zero one
+		if ok {
+			rel = (got - target) / target
+		}
+		out = append(out, Residual{Name: name, Target: target, Achieved: got, Relative: rel})
+	}
+	add("rise_10_90", k.p.TargetRise, m.Rise1090, m.HasRise)
+	add("half_width", k.p.TargetHalfWidth, m.HalfWidth, m.HasHalfWidth)
+	add("time_to_peak", k.p.TargetTimeToPeak, m.TimeToPeak, true)
+	return out
+}
