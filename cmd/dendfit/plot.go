@@ -1,0 +1,401 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/spf13/cobra"
+	"gonum.org/v1/plot/vg"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline/plot"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+func init() { extraCommands = append(extraCommands, newPlotCmd) }
+
+// plotOptions are the flags of every plot subcommand.
+type plotOptions struct {
+	out           string
+	width, height float64 // cm
+	experiment    string
+	run           int64
+	pathways      []string
+	// trace
+	g            string
+	fitted       bool
+	compartments []string
+	// curve
+	yScale string
+	// heatmap
+	x, y string
+}
+
+func (o *plotOptions) addCommon(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.out, "output", "o", "", "figure file; .png or .svg (required)")
+	f.Float64Var(&o.width, "width", 0, "figure width in cm (default 16, curve 20)")
+	f.Float64Var(&o.height, "height", 0, "figure height in cm (default 10)")
+	_ = cmd.MarkFlagRequired("output")
+}
+
+func (o *plotOptions) addRun(cmd *cobra.Command) {
+	f := cmd.Flags()
+	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment name: its newest finished sweep")
+	f.Int64Var(&o.run, "run", 0, "run id (a sweep, or a fit's evaluations)")
+}
+
+func newPlotCmd(g *globals) *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "plot",
+		Short: "Draw traces, PSP-g curves and heat maps as PNG or SVG",
+		Long: `plot draws one figure into the file given with -o; its extension (.png or
+.svg) chooses the format. Pathways are named pre->post (channels), axes
+carry units.`,
+	}
+	cmd.AddCommand(newPlotTraceCmd(g), newPlotCurveCmd(g), newPlotHeatmapCmd(g))
+	return cmd
+}
+
+func newPlotTraceCmd(g *globals) *cobra.Command {
+	o := &plotOptions{}
+	cmd := &cobra.Command{
+		Use:   "trace SPEC",
+		Short: "Voltage of every compartment for one pathway's PSP",
+		Long: `trace simulates one pathway of SPEC with every compartment's voltage kept and
+draws them against time, with the presynaptic spike marked and the PSP at
+the record compartment annotated. The conductance is the spec's, --g (the
+first receptor's; the others keep their ratio), or with --fitted the newest
+recorded fit of the experiment in the database.`,
+		Example: `  dendfit plot trace experiments/cortex-paired-recordings.yaml -p 'L5TTPC->L5TTPC' --fitted -o ttpc.png
+  dendfit plot trace spec.yaml --g '2.5 nS' --compartment soma --compartment dend -o trace.svg`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error { return runPlotTrace(cmd.Context(), g, o, args[0]) },
+	}
+	o.addCommon(cmd)
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.pathways, "pathway", "p", nil, "the pathway: index (0-based) or pre->post (default 0)")
+	f.StringVar(&o.g, "g", "", `first receptor's conductance, e.g. "2.5 nS" (a bare number is nS)`)
+	f.BoolVar(&o.fitted, "fitted", false, "use the newest recorded fit of the experiment (--db)")
+	f.StringSliceVar(&o.compartments, "compartment", nil, "compartments to draw (default all); repeatable")
+	return cmd
+}
+
+func newPlotCurveCmd(g *globals) *cobra.Command {
+	o := &plotOptions{}
+	cmd := &cobra.Command{
+		Use:   "curve",
+		Short: "PSP amplitude against g, one line per pathway",
+		Long: `curve draws |PSP| against the first receptor's g from a recorded run: by
+default the newest finished sweep of --experiment, or the run --run (a
+sweep, or a fit whose evaluations are the points). Each pathway's target is
+a dashed line and its newest fitted g a ring (a cross if it did not
+converge). The g axis is logarithmic when the sweep's is; --y-scale auto
+makes |PSP| logarithmic with it.`,
+		Example: `  dendfit plot curve --experiment cortex-paired-recordings -o curve.png
+  dendfit plot curve --run 12 --pathway 0 --pathway 3 --y-scale linear -o curve.svg`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error { return runPlotCurve(cmd.Context(), g, o) },
+	}
+	o.addCommon(cmd)
+	o.addRun(cmd)
+	cmd.Flags().StringSliceVarP(&o.pathways, "pathway", "p", nil, "pathways to draw (default all): index or pre->post; repeatable")
+	cmd.Flags().StringVar(&o.yScale, "y-scale", "auto", "auto, linear or log")
+	return cmd
+}
+
+func newPlotHeatmapCmd(g *globals) *cobra.Command {
+	o := &plotOptions{}
+	cmd := &cobra.Command{
+		Use:   "heatmap",
+		Short: "PSP over two sweep axes, with the target contour",
+		Long: `heatmap draws |PSP| of one pathway over two axes of a recorded sweep (g,
+t_decay, t_rise) with a colour bar and the target PSP as a contour. When the
+sweep has all three axes, the slice nearest the pathway's own value of the
+third is drawn and named in the title. The axes default to the first two
+the sweep has, in the order g, t_decay, t_rise.`,
+		Example: `  dendfit plot heatmap --experiment l23-demo --x g --y t_decay -o heat.png`,
+		Args:    exactArgs(0),
+		RunE:    func(cmd *cobra.Command, args []string) error { return runPlotHeatmap(cmd.Context(), g, o) },
+	}
+	o.addCommon(cmd)
+	o.addRun(cmd)
+	f := cmd.Flags()
+	f.StringSliceVarP(&o.pathways, "pathway", "p", nil, "the pathway: index or pre->post (default 0)")
+	f.StringVar(&o.x, "x", "", "x axis: g, t_decay or t_rise")
+	f.StringVar(&o.y, "y", "", "y axis: g, t_decay or t_rise")
+	return cmd
+}
+
+// size returns the figure size from --width and --height, in cm.
+func (o *plotOptions) size() (w, h vg.Length, err error) {
+	if o.width < 0 || o.height < 0 || o.width > 200 || o.height > 200 {
+		return 0, 0, usageError{fmt.Errorf("--width and --height: want 0 < cm <= 200")}
+	}
+	return vg.Length(o.width) * vg.Centimeter, vg.Length(o.height) * vg.Centimeter, nil
+}
+
+// writeFigure writes f to o.out in the format its extension names.
+func (o *plotOptions) writeFigure(g *globals, f *plot.Figure) error {
+	format, err := plot.FormatOf(o.out)
+	if err != nil {
+		return usageError{err}
+	}
+	if err := writeFileAtomic(o.out, func(w io.Writer) error { return f.Write(w, format) }); err != nil {
+		return err
+	}
+	g.notef("wrote %s", o.out)
+	return nil
+}
+
+// onePathway resolves --pathway to a single index (default 0).
+func onePathway(s *spec.Spec, sel []string) (int, error) {
+	idx, err := selectPathways(s, sel)
+	if err != nil {
+		return 0, err
+	}
+	switch {
+	case len(idx) == 0:
+		return 0, nil
+	case len(idx) > 1:
+		return 0, usageError{fmt.Errorf("--pathway: this figure shows one pathway, got %d", len(idx))}
+	}
+	return idx[0], nil
+}
+
+// parseG reads --g: a conductance with its unit, or a bare number of nS.
+func parseG(s string) (float64, error) {
+	if v, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
+		if v <= 0 {
+			return 0, usageError{fmt.Errorf("--g %q: want a positive conductance", s)}
+		}
+		return v, nil
+	}
+	v, err := spec.ParseQuantity(s, spec.Conductance)
+	if err != nil || v <= 0 {
+		return 0, usageError{fmt.Errorf("--g %q: want a positive conductance such as \"2.5 nS\"", s)}
+	}
+	return v / 1e-9, nil
+}
+
+func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) error {
+	if o.fitted && o.g != "" {
+		return usageError{errors.New("--g and --fitted: give one")}
+	}
+	if _, err := plot.FormatOf(o.out); err != nil {
+		return usageError{err}
+	}
+	w, h, err := o.size()
+	if err != nil {
+		return err
+	}
+	s, err := spec.Load(path)
+	if err != nil {
+		return err
+	}
+	i, err := onePathway(s, o.pathways)
+	if err != nil {
+		return err
+	}
+	gNS, note := 0.0, ""
+	switch {
+	case o.g != "":
+		if gNS, err = parseG(o.g); err != nil {
+			return err
+		}
+	case o.fitted:
+		d, err := db.OpenReadOnly(ctx, g.db)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		run, fits, err := plot.NewestFits(ctx, d, s.Name)
+		if err != nil {
+			return fmt.Errorf("--fitted: %w in %s (run 'dendfit fit %s' first)", err, g.db, path)
+		}
+		var fit *db.Fit
+		for k := range fits {
+			if fits[k].Pathway == i {
+				fit = &fits[k]
+			}
+		}
+		if fit == nil || len(fit.GFitNS) == 0 {
+			return fmt.Errorf("--fitted: fit run %d has no fit of pathway %d (%s)", run.ID, i, s.Pathways[i].Label())
+		}
+		gNS, note = fit.GFitNS[0], fmt.Sprintf("fitted, run %d", run.ID)
+		if !fit.Converged {
+			note = fmt.Sprintf("fit run %d did NOT converge: %s", run.ID, fit.Outcome)
+			g.notef("warning: pathway %d (%s): the fit did not converge (%s); drawing its last g", i, s.Pathways[i].Label(), fit.Outcome)
+		}
+	}
+	pr, err := plot.SimulateAt(ctx, s, i, gNS)
+	if err != nil {
+		return err
+	}
+	f, err := plot.Trace(pr, &plot.TraceOptions{Compartments: o.compartments, Label: s.Pathways[i].Label(), Note: note, Width: w, Height: h})
+	if err != nil {
+		return usageError{err}
+	}
+	return o.writeFigure(g, f)
+}
+
+// plotRun opens the database and finds the run to draw and its spec: --run,
+// or the newest finished sweep of --experiment (falling back, when allowFit,
+// to the newest fit's evaluations).
+func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*db.DB, *db.Run, *spec.Spec, error) {
+	if (o.run == 0) == (o.experiment == "") {
+		return nil, nil, nil, usageError{errors.New("give --experiment NAME or --run ID")}
+	}
+	d, err := db.OpenReadOnly(ctx, g.db)
+	if err != nil {
+		return nil, nil, nil, err
+	}
+	var run *db.Run
+	if o.run != 0 {
+		run, err = d.Run(ctx, o.run)
+	} else {
+		run, err = plot.NewestSweep(ctx, d, o.experiment)
+		if err == nil && run == nil && allowFit {
+			run, _, err = plot.NewestFits(ctx, d, o.experiment)
+			if errors.Is(err, plot.ErrNoFit) {
+				err = fmt.Errorf("experiment %q: no finished sweep or fit in %s (run 'dendfit sweep' or 'dendfit fit' first)", o.experiment, g.db)
+			}
+			if err == nil {
+				g.notef("note: experiment %q has no finished sweep; drawing the evaluations of fit run %d", o.experiment, run.ID)
+			}
+		}
+		if err == nil && run == nil {
+			err = fmt.Errorf("experiment %q: no finished sweep in %s (run 'dendfit sweep' first)", o.experiment, g.db)
+		}
+	}
+	if err != nil {
+		d.Close()
+		return nil, nil, nil, err
+	}
+	s, err := plot.SpecOf(ctx, d, run)
+	if err != nil {
+		d.Close()
+		return nil, nil, nil, err
+	}
+	return d, run, s, nil
+}
+
+func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
+	if _, err := plot.FormatOf(o.out); err != nil {
+		return usageError{err}
+	}
+	w, h, err := o.size()
+	if err != nil {
+		return err
+	}
+	d, run, s, err := plotRun(ctx, g, o, true)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	idx, err := selectPathways(s, o.pathways)
+	if err != nil {
+		return err
+	}
+	pts, err := d.Points(ctx, db.PointFilter{RunID: run.ID, Status: db.PointOK})
+	if err != nil {
+		return err
+	}
+	var fits []db.Fit
+	if run.Command == db.CommandFit {
+		fits, err = d.Fits(ctx, db.FitFilter{RunID: run.ID})
+	} else {
+		_, fits, err = plot.NewestFits(ctx, d, s.Name)
+		if errors.Is(err, plot.ErrNoFit) {
+			err = nil
+		}
+	}
+	if err != nil {
+		return err
+	}
+	series := plot.CurveSeries(s, pts, fits)
+	if idx != nil {
+		keep := map[string]bool{}
+		for _, i := range idx {
+			keep[s.Pathways[i].Label()] = true
+		}
+		var sel []plot.Series
+		for _, se := range series {
+			if keep[se.Label] {
+				sel = append(sel, se)
+			}
+		}
+		series = sel
+	}
+	if len(series) == 0 {
+		return fmt.Errorf("run %d has no successful point to draw", run.ID)
+	}
+	logX := run.Command == db.CommandSweep && s.Sweep.G.Log
+	if run.Command == db.CommandFit {
+		logX = true // evaluations bracket g geometrically
+	}
+	f, err := plot.Curve(series, &plot.CurveOptions{Title: fmt.Sprintf("%s, %s run %d", s.Name, run.Command, run.ID),
+		LogX: logX, YScale: o.yScale, Width: w, Height: h})
+	if err != nil {
+		return usageError{err}
+	}
+	return o.writeFigure(g, f)
+}
+
+func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
+	if _, err := plot.FormatOf(o.out); err != nil {
+		return usageError{err}
+	}
+	w, h, err := o.size()
+	if err != nil {
+		return err
+	}
+	d, run, s, err := plotRun(ctx, g, o, false)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	i, err := onePathway(s, o.pathways)
+	if err != nil {
+		return err
+	}
+	x, y := o.x, o.y
+	if x == "" || y == "" {
+		var given []string
+		for _, a := range []struct {
+			name string
+			ax   spec.Axis
+		}{{plot.AxisG, s.Sweep.G}, {plot.AxisTDecay, s.Sweep.TDecay}, {plot.AxisTRise, s.Sweep.TRise}} {
+			if a.ax.Given() && a.name != x && a.name != y {
+				given = append(given, a.name)
+			}
+		}
+		if x == "" && len(given) > 0 {
+			x, given = given[0], given[1:]
+		}
+		if y == "" && len(given) > 0 {
+			y = given[0]
+		}
+		if x == "" || y == "" {
+			return usageError{fmt.Errorf("run %d swept fewer than two axes; a heat map needs two (give --x and --y)", run.ID)}
+		}
+	}
+	pts, err := d.Points(ctx, db.PointFilter{RunID: run.ID, Pathway: &i})
+	if err != nil {
+		return err
+	}
+	hd, err := plot.HeatmapFromPoints(s, pts, i, x, y)
+	if err != nil {
+		return usageError{err}
+	}
+	hd.Title += fmt.Sprintf(" (run %d)", run.ID)
+	f, err := plot.Heatmap(hd, &plot.HeatmapOptions{Width: w, Height: h})
+	if err != nil {
+		return err
+	}
+	return o.writeFigure(g, f)
+}

@@ -1,0 +1,89 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"image/png"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// plotTestCLI runs dendfit in-process with args, quietly.
+func plotTestCLI(t *testing.T, args ...string) error {
+	t.Helper()
+	root := newRootCmd()
+	root.SetArgs(append([]string{"-q"}, args...))
+	return root.ExecuteContext(context.Background())
+}
+
+// TestPlotAndReportCommands sweeps and fits a reference case with a log g
+// sweep and draws every figure and the report from the database.
+func TestPlotAndReportCommands(t *testing.T) {
+	dir := t.TempDir()
+	dbp := filepath.Join(dir, "t.db")
+	spec := "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
+	const exp = "ampa-instant-2comp-dimensionless-gsweep"
+	for _, c := range [][]string{{"sweep", spec}, {"fit", spec}} {
+		if err := plotTestCLI(t, append([]string{"--db", dbp}, c...)...); err != nil && !errors.Is(err, errNotConverged) {
+			t.Fatalf("%v: %v", c, err)
+		}
+	}
+	out := func(name string) string { return filepath.Join(dir, name) }
+	for _, c := range [][]string{
+		{"plot", "trace", spec, "-o", out("trace.png")},
+		{"plot", "trace", spec, "--fitted", "--compartment", "soma", "-o", out("fitted.svg")},
+		{"plot", "trace", spec, "--g", "2.5 nS", "-p", "0", "-o", out("g.svg"), "--width", "12", "--height", "8"},
+		{"plot", "curve", "--experiment", exp, "-o", out("curve.svg")},
+		{"plot", "curve", "--run", "2", "-o", out("curve-fit.png")},
+		{"report", "--experiment", exp, "-o", out("report.html")},
+	} {
+		if err := plotTestCLI(t, append([]string{"--db", dbp}, c...)...); err != nil {
+			t.Errorf("%v: %v", c, err)
+		}
+	}
+	if b, err := os.ReadFile(out("g.svg")); err != nil || !strings.Contains(string(b), `width="340.16pt" height="226.77pt"`) {
+		t.Errorf("--width 12 --height 8: %v %.200s", err, b)
+	}
+	if pf, err := os.Open(out("trace.png")); err != nil {
+		t.Error(err)
+	} else {
+		if _, err := png.DecodeConfig(pf); err != nil {
+			t.Errorf("trace.png: %v", err)
+		}
+		pf.Close()
+	}
+	if b, err := os.ReadFile(out("report.html")); err != nil || strings.Count(string(b), "<svg") != 2 {
+		t.Errorf("report: %v", err)
+	}
+	// A t_decay x t_rise sweep: the heat map's axes default to those two.
+	kin := "../../pipeline/testdata/reference/cases/sweep-tdecay-trise-ampa-3comp.yaml"
+	if err := plotTestCLI(t, "--db", dbp, "sweep", kin); err != nil {
+		t.Fatal(err)
+	}
+	if err := plotTestCLI(t, "--db", dbp, "plot", "heatmap", "-e", "sweep-tdecay-trise-ampa-3comp", "-o", out("heat.svg")); err != nil {
+		t.Error(err)
+	} else if b, _ := os.ReadFile(out("heat.svg")); !strings.Contains(string(b), "τ decay, first receptor (ms)") ||
+		!strings.Contains(string(b), "τ rise, first receptor (ms)") {
+		t.Errorf("heat map axes: %.300s", b)
+	}
+	// Usage errors exit 2.
+	for _, c := range [][]string{
+		{"plot", "trace", spec, "-o", out("x.pdf")},
+		{"plot", "trace", spec, "--g", "5 mV", "-o", out("x.png")},
+		{"plot", "trace", spec, "--g", "1", "--fitted", "-o", out("x.png")},
+		{"plot", "curve", "-o", out("x.png")},
+		{"plot", "heatmap", "--experiment", exp, "-o", out("x.png")}, // a g-only sweep
+		{"report", "-o", out("r.html")},
+		{"report", "--experiment", exp, "-o", out("r.txt")},
+	} {
+		err := plotTestCLI(t, append([]string{"--db", dbp}, c...)...)
+		if code := exitCode(context.Background(), err); code != exitUsage {
+			t.Errorf("%v: exit %d (%v), want %d", c, code, err, exitUsage)
+		}
+	}
+	if err := plotTestCLI(t, "--db", dbp, "report", "--experiment", "nope", "-o", out("r.html")); err == nil {
+		t.Error("report of an unknown experiment: no error")
+	}
+}

@@ -1,0 +1,64 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline/report"
+)
+
+func init() { extraCommands = append(extraCommands, newReportCmd) }
+
+type reportOptions struct {
+	experiment string
+	out        string
+}
+
+func newReportCmd(g *globals) *cobra.Command {
+	o := &reportOptions{}
+	cmd := &cobra.Command{
+		Use:   "report --experiment NAME -o report.html",
+		Short: "Write an experiment's calibration report as one HTML file",
+		Long: `report writes one self-contained HTML file (inline SVG and CSS, no script,
+nothing loaded from the network) from the database: the experiment's spec,
+the calibration table of its newest fit (target, achieved PSP, g per
+receptor, evaluations, outcome, PSP at dt/10), a voltage trace and a PSP-g
+curve for every pathway (the curve from the newest sweep, or else from the
+fit's evaluations), and the provenance of the runs shown. Pathways that did
+not converge are marked.`,
+		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
+  dendfit report --experiment cortex-paired-recordings -o report.html`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.experiment == "" {
+				return usageError{errors.New("report needs --experiment NAME")}
+			}
+			if !strings.HasSuffix(strings.ToLower(o.out), ".html") && !strings.HasSuffix(strings.ToLower(o.out), ".htm") {
+				return usageError{fmt.Errorf("-o %q: want an .html file", o.out)}
+			}
+			ctx := cmd.Context()
+			d, err := db.OpenReadOnly(ctx, g.db)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			r, err := report.Build(ctx, d, o.experiment, nil)
+			if err != nil {
+				return err
+			}
+			if err := writeFileAtomic(o.out, r.WriteHTML); err != nil {
+				return err
+			}
+			g.notef("wrote %s: %d pathways, %d not converged", o.out, len(r.Pathways), r.Unconverged())
+			return nil
+		},
+	}
+	cmd.Flags().StringVarP(&o.experiment, "experiment", "e", "", "experiment name (required)")
+	cmd.Flags().StringVarP(&o.out, "output", "o", "", "HTML file to write (required)")
+	_ = cmd.MarkFlagRequired("output")
+	return cmd
+}

@@ -1,0 +1,199 @@
+package plot
+
+import (
+	"fmt"
+	"math"
+	"sort"
+
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// CurveWidth is the default width of a curve, which has a wide legend.
+const CurveWidth = 20 * vg.Centimeter
+
+// Series is one pathway's PSP amplitude against conductance.
+type Series struct {
+	Label string    // pathway label, spec.Pathway.Label()
+	GNS   []float64 // first receptor's g, nS
+	PSPMV []float64 // |PSP| at the record compartment, mV
+	// TargetMV is the pathway's target |PSP|, mV; 0 for none.
+	TargetMV float64
+	// Fit is the fitted point, nil if the pathway was not fitted.
+	Fit *FitMark
+}
+
+// FitMark is a fitted point on a curve.
+type FitMark struct {
+	GNS, PSPMV float64
+	Converged  bool
+}
+
+// CurveOptions configures Curve. A nil *CurveOptions means the defaults.
+type CurveOptions struct {
+	Title string
+	// LogX draws g on a logarithmic axis (as for a log sweep).
+	LogX bool
+	// XLabel defaults to "g, first receptor (nS)".
+	XLabel string
+	// YScale is "auto" (the default: logarithmic when LogX, so that the
+	// near-proportional growth of small PSPs is a straight line), "linear"
+	// or "log".
+	YScale        string
+	Width, Height vg.Length
+}
+
+// Curve draws |PSP| against g, one line per series, with each target as a
+// dashed line in the series' colour and each fitted point as a ring
+// (a cross when the fit did not converge).
+func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
+	if opt == nil {
+		opt = &CurveOptions{}
+	}
+	if len(series) == 0 {
+		return nil, fmt.Errorf("plot: curve: no series")
+	}
+	xl := opt.XLabel
+	if xl == "" {
+		xl = "g, first receptor (nS)"
+	}
+	p := newPlot("", xl, "PSP amplitude |ΔV| (mV)")
+	logY := opt.LogX
+	switch opt.YScale {
+	case "", "auto":
+	case "log":
+		logY = true
+	case "linear":
+		logY = false
+	default:
+		return nil, fmt.Errorf("plot: curve: y scale %q; want auto, linear or log", opt.YScale)
+	}
+	xmin, xmax := math.Inf(1), math.Inf(-1)
+	ymin, ymax := math.Inf(1), 0.0
+	for _, s := range series {
+		for i, g := range s.GNS {
+			if opt.LogX && g <= 0 {
+				continue
+			}
+			xmin, xmax = math.Min(xmin, g), math.Max(xmax, g)
+			ymax = math.Max(ymax, s.PSPMV[i])
+			if s.PSPMV[i] > 0 {
+				ymin = math.Min(ymin, s.PSPMV[i])
+			}
+		}
+		if s.Fit != nil && (!opt.LogX || s.Fit.GNS > 0) {
+			xmin, xmax = math.Min(xmin, s.Fit.GNS), math.Max(xmax, s.Fit.GNS)
+		}
+		ymax = math.Max(ymax, s.TargetMV)
+		if s.TargetMV > 0 {
+			ymin = math.Min(ymin, s.TargetMV)
+		}
+	}
+	if math.IsInf(xmin, 1) {
+		return nil, fmt.Errorf("plot: curve: no point to draw")
+	}
+	if math.IsInf(ymin, 1) {
+		logY = false
+	}
+	if opt.LogX {
+		p.X.Scale = gplot.LogScale{}
+		p.X.Tick.Marker = logTicks{}
+	}
+	if logY {
+		p.Y.Scale = gplot.LogScale{}
+		p.Y.Tick.Marker = logTicks{}
+	}
+	for i, s := range series {
+		col := seriesColor(i)
+		xy := make(plotter.XYs, 0, len(s.GNS))
+		for j, g := range s.GNS {
+			if (opt.LogX && g <= 0) || (logY && s.PSPMV[j] <= 0) || math.IsNaN(s.PSPMV[j]) {
+				continue
+			}
+			xy = append(xy, plotter.XY{X: g, Y: s.PSPMV[j]})
+		}
+		sort.Slice(xy, func(a, b int) bool { return xy[a].X < xy[b].X })
+		l, pts, err := plotter.NewLinePoints(xy)
+		if err != nil {
+			return nil, fmt.Errorf("plot: curve %s: %w", s.Label, err)
+		}
+		l.Color, l.Width = col, vg.Points(1.3)
+		pts.Color, pts.Shape, pts.Radius = col, draw.CircleGlyph{}, vg.Points(1.4)
+		p.Add(l, pts)
+		name := s.Label
+		if s.Fit != nil && !s.Fit.Converged {
+			name += " - NOT CONVERGED"
+		}
+		p.Legend.Add(name, l, pts)
+		if s.TargetMV > 0 {
+			tl := hline(s.TargetMV, xmin, xmax)
+			tl.Color, tl.Width = col, vg.Points(0.8)
+			tl.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+			p.Add(tl)
+		}
+		if s.Fit != nil {
+			f, err := plotter.NewScatter(plotter.XYs{{X: s.Fit.GNS, Y: s.Fit.PSPMV}})
+			if err != nil {
+				return nil, fmt.Errorf("plot: curve %s: %w", s.Label, err)
+			}
+			f.Color, f.Radius = col, vg.Points(4.5)
+			f.Shape = draw.RingGlyph{}
+			if !s.Fit.Converged {
+				f.Shape = draw.CrossGlyph{}
+			}
+			p.Add(f)
+		}
+	}
+	// Generic keys for the marks.
+	tkey := hline(0, 0, 1)
+	tkey.Color = grey
+	tkey.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+	p.Legend.Add("target PSP", tkey)
+	ring, _ := plotter.NewScatter(plotter.XYs{{}})
+	ring.Shape, ring.Radius, ring.Color = draw.RingGlyph{}, vg.Points(4.5), grey
+	p.Legend.Add("fitted g", ring)
+	p.Y.Min, p.Y.Max = 0, ymax*1.08
+	if logY {
+		p.Y.Min, p.Y.Max = ymin/1.3, ymax*1.3
+	}
+	if opt.LogX {
+		p.X.Min, p.X.Max = xmin/1.15, xmax*1.15
+	}
+	w, h := opt.Width, opt.Height
+	if w <= 0 {
+		w = CurveWidth
+	}
+	w, h = size(w, h)
+	return &Figure{Width: w, Height: h, draw: func(c draw.Canvas) { drawWithLegend(c, p, opt.Title) }}, nil
+}
+
+// logTicks marks every decade (labelled) and the 2..9 multiples between
+// them (unlabelled), and labels 2 and 5 multiples when the range spans
+// less than two decades.
+type logTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (logTicks) Ticks(lo, hi float64) []gplot.Tick {
+	if lo <= 0 || hi <= lo {
+		return nil
+	}
+	few := math.Log10(hi/lo) < 2
+	var ts []gplot.Tick
+	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
+		d := math.Pow(10, e)
+		for m := 1; m <= 9; m++ {
+			v := float64(m) * d
+			if v < lo*(1-1e-9) || v > hi*(1+1e-9) {
+				continue
+			}
+			t := gplot.Tick{Value: v}
+			if m == 1 || (few && (m == 2 || m == 5)) {
+				t.Label = fmt.Sprintf("%g", v)
+			}
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}

@@ -1,0 +1,395 @@
+package plot
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math"
+	"sort"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// Reader is what figures read from the database. *db.DB implements it.
+type Reader interface {
+	Experiments(ctx context.Context) ([]db.Experiment, error)
+	Run(ctx context.Context, id int64) (*db.Run, error)
+	Runs(ctx context.Context, f db.RunFilter) ([]db.Run, error)
+	Points(ctx context.Context, f db.PointFilter) ([]db.Point, error)
+	Fits(ctx context.Context, f db.FitFilter) ([]db.Fit, error)
+}
+
+// SpecOf parses the spec text that run r recorded.
+func SpecOf(ctx context.Context, rd Reader, r *db.Run) (*spec.Spec, error) {
+	exps, err := rd.Experiments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range exps {
+		if e.ID == r.ExperimentID {
+			s, err := spec.Parse(fmt.Sprintf("%s (run %d)", e.Name, r.ID), e.SpecText)
+			if err != nil {
+				return nil, fmt.Errorf("plot: spec of run %d: %w", r.ID, err)
+			}
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("plot: run %d: experiment %d not recorded", r.ID, r.ExperimentID)
+}
+
+// ErrNoFit is returned by NewestFits when an experiment has no recorded fit.
+var ErrNoFit = errors.New("no recorded fit")
+
+// NewestFits returns the newest finished fit run of the named experiment
+// that recorded fits, and its fits in pathway order. The error wraps
+// ErrNoFit if there is none.
+func NewestFits(ctx context.Context, rd Reader, experiment string) (*db.Run, []db.Fit, error) {
+	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: experiment, Command: db.CommandFit, Status: db.StatusDone})
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range runs {
+		fits, err := rd.Fits(ctx, db.FitFilter{RunID: runs[i].ID})
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(fits) > 0 {
+			return &runs[i], fits, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("plot: experiment %q: %w", experiment, ErrNoFit)
+}
+
+// NewestSweep returns the newest finished sweep run of the named
+// experiment, or nil if there is none.
+func NewestSweep(ctx context.Context, rd Reader, experiment string) (*db.Run, error) {
+	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: experiment, Command: db.CommandSweep, Status: db.StatusDone, Limit: 1})
+	if err != nil || len(runs) == 0 {
+		return nil, err
+	}
+	return &runs[0], nil
+}
+
+// SimulateAt runs pathway i of s with its trace, the first receptor's g
+// set to gNS (nS) and the others keeping their ratio to it; gNS <= 0 keeps
+// the spec's g.
+func SimulateAt(ctx context.Context, s *spec.Spec, i int, gNS float64) (*pipeline.PathwayResult, error) {
+	if i < 0 || i >= len(s.Pathways) {
+		return nil, fmt.Errorf("plot: pathway %d: the spec has pathways 0..%d", i, len(s.Pathways)-1)
+	}
+	setup, rs, err := s.Setup(i)
+	if err != nil {
+		return nil, fmt.Errorf("plot: pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
+	}
+	if gNS > 0 {
+		ratio := gNS * 1e-9 / rs[0].G
+		for j := range rs {
+			rs[j].G *= ratio
+		}
+		rs[0].G = gNS * 1e-9
+	}
+	pr, err := pipeline.SimulateOne(ctx, s, i, setup, rs, true)
+	if err != nil {
+		return nil, fmt.Errorf("plot: pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
+	}
+	return pr, nil
+}
+
+// PathwayLabel names a recorded pathway as spec.Pathway.Label does:
+// "pre->post (AMPA+NMDA)".
+func PathwayLabel(pre, post string, channels []string) string {
+	s := pre + "->" + post + " ("
+	for i, c := range channels {
+		if i > 0 {
+			s += "+"
+		}
+		s += c
+	}
+	return s + ")"
+}
+
+func pointLabel(p *db.Point) string {
+	ch := make([]string, len(p.Receptors))
+	for i, r := range p.Receptors {
+		ch[i] = r.Channel
+	}
+	return PathwayLabel(p.Pre, p.Post, ch)
+}
+
+// kinetics is a point's first-receptor time constants, ms (-1: no rise).
+type kinetics struct{ decay, rise float64 }
+
+func kineticsOf(p *db.Point) kinetics {
+	k := kinetics{decay: p.TDecayMS, rise: -1}
+	if p.TRiseMS != nil {
+		k.rise = *p.TRiseMS
+	}
+	return k
+}
+
+// CurveSeries turns the good points of a sweep or fit run into one series
+// per pathway, in pathway order. When the run swept kinetics too, each
+// series is the slice nearest the pathway's own kinetics in s (nil s: the
+// first slice). Fits, if given, add each pathway's target and fitted
+// point; s, if given, supplies labels and targets.
+func CurveSeries(s *spec.Spec, points []db.Point, fits []db.Fit) []Series {
+	byPath := map[int][]db.Point{}
+	var order []int
+	for _, p := range points {
+		if p.Status == db.PointFailed {
+			continue
+		}
+		if _, ok := byPath[p.Pathway]; !ok {
+			order = append(order, p.Pathway)
+		}
+		byPath[p.Pathway] = append(byPath[p.Pathway], p)
+	}
+	sort.Ints(order)
+	fitOf := map[int]*db.Fit{}
+	for i := range fits {
+		fitOf[fits[i].Pathway] = &fits[i]
+	}
+	var out []Series
+	for _, i := range order {
+		pts := byPath[i]
+		want := kineticsOf(&pts[0])
+		if s != nil && i < len(s.Pathways) && len(s.Pathways[i].Receptors) > 0 {
+			r := s.Pathways[i].Receptors[0]
+			want = kinetics{decay: r.TauDecay / 1e-3, rise: -1}
+			if r.TauRise > 0 {
+				want.rise = r.TauRise / 1e-3
+			}
+		}
+		best, bestD := kinetics{}, math.Inf(1)
+		for j := range pts {
+			k := kineticsOf(&pts[j])
+			if d := kinDist(k, want); d < bestD {
+				best, bestD = k, d
+			}
+		}
+		se := Series{Label: pointLabel(&pts[0])}
+		if s != nil && i < len(s.Pathways) {
+			se.Label = s.Pathways[i].Label()
+			se.TargetMV = s.Pathways[i].TargetPSP / 1e-3
+		}
+		for j := range pts {
+			if kineticsOf(&pts[j]) != best {
+				continue
+			}
+			se.GNS = append(se.GNS, pts[j].GNS)
+			se.PSPMV = append(se.PSPMV, math.Abs(pts[j].PSPMV))
+		}
+		sortSeries(&se)
+		if f := fitOf[i]; f != nil {
+			se.TargetMV = f.TargetPSPMV
+			if len(f.GFitNS) > 0 {
+				se.Fit = &FitMark{GNS: f.GFitNS[0], PSPMV: math.Abs(f.PSPAtFitMV), Converged: f.Converged}
+			}
+		}
+		out = append(out, se)
+	}
+	return out
+}
+
+func kinDist(a, b kinetics) float64 {
+	d := math.Abs(math.Log((a.decay + 1e-12) / (b.decay + 1e-12)))
+	if (a.rise < 0) != (b.rise < 0) {
+		return d + 100
+	}
+	if a.rise > 0 && b.rise > 0 {
+		d += math.Abs(math.Log(a.rise / b.rise))
+	}
+	return d
+}
+
+func sortSeries(s *Series) {
+	idx := make([]int, len(s.GNS))
+	for i := range idx {
+		idx[i] = i
+	}
+	sort.SliceStable(idx, func(a, b int) bool { return s.GNS[idx[a]] < s.GNS[idx[b]] })
+	g, v := make([]float64, len(idx)), make([]float64, len(idx))
+	for i, j := range idx {
+		g[i], v[i] = s.GNS[j], s.PSPMV[j]
+	}
+	s.GNS, s.PSPMV = g, v
+}
+
+// Sweep axis names for HeatmapFromPoints.
+const (
+	AxisG      = "g"
+	AxisTDecay = "t_decay"
+	AxisTRise  = "t_rise"
+)
+
+// Axes are the sweep axes a heat map can use.
+var Axes = []string{AxisG, AxisTDecay, AxisTRise}
+
+func axisValue(p *db.Point, name string) (float64, bool) {
+	switch name {
+	case AxisG:
+		return p.GNS, true
+	case AxisTDecay:
+		return p.TDecayMS, true
+	case AxisTRise:
+		if p.TRiseMS == nil {
+			return 0, false
+		}
+		return *p.TRiseMS, true
+	}
+	return 0, false
+}
+
+func heatAxis(s *spec.Spec, name string) HeatAxis {
+	switch name {
+	case AxisG:
+		return HeatAxis{Name: "g, first receptor", Unit: "nS", Log: s != nil && s.Sweep.G.Log}
+	case AxisTDecay:
+		return HeatAxis{Name: "τ decay, first receptor", Unit: "ms", Log: s != nil && s.Sweep.TDecay.Log}
+	default:
+		return HeatAxis{Name: "τ rise, first receptor", Unit: "ms", Log: s != nil && s.Sweep.TRise.Log}
+	}
+}
+
+// HeatmapFromPoints builds the heat map of pathway i over the sweep axes
+// x and y (AxisG, AxisTDecay, AxisTRise) from a sweep run's points. When
+// the run swept the third axis too, the slice nearest the pathway's own
+// value in s is shown and named in the title. s supplies the label, the
+// target and which axes are logarithmic.
+func HeatmapFromPoints(s *spec.Spec, points []db.Point, i int, x, y string) (*HeatmapData, error) {
+	if x == y {
+		return nil, fmt.Errorf("plot: heatmap: x and y are both %s", x)
+	}
+	for _, a := range []string{x, y} {
+		if _, ok := axisIndex(a); !ok {
+			return nil, fmt.Errorf("plot: heatmap: unknown axis %q; want g, t_decay or t_rise", a)
+		}
+	}
+	third := ""
+	for _, a := range Axes {
+		if a != x && a != y {
+			third = a
+		}
+	}
+	var pts []db.Point
+	for _, p := range points {
+		if p.Pathway == i {
+			pts = append(pts, p)
+		}
+	}
+	if len(pts) == 0 {
+		return nil, fmt.Errorf("plot: heatmap: pathway %d has no points in this run", i)
+	}
+	// The slice of the third axis nearest the pathway's own value.
+	thirdVals := map[float64]bool{}
+	for j := range pts {
+		if v, ok := axisValue(&pts[j], third); ok {
+			thirdVals[v] = true
+		}
+	}
+	var at *float64
+	if len(thirdVals) > 1 {
+		want := math.NaN()
+		if s != nil && i < len(s.Pathways) && len(s.Pathways[i].Receptors) > 0 {
+			r := s.Pathways[i].Receptors[0]
+			switch third {
+			case AxisG:
+				want = r.G / 1e-9
+			case AxisTDecay:
+				want = r.TauDecay / 1e-3
+			case AxisTRise:
+				want = r.TauRise / 1e-3
+			}
+		}
+		best, bestD := 0.0, math.Inf(1)
+		for v := range thirdVals {
+			d := math.Abs(math.Log(v / want))
+			if math.IsNaN(d) {
+				d = v // no reference: the smallest value
+			}
+			if d < bestD || (d == bestD && v < best) {
+				best, bestD = v, d
+			}
+		}
+		at = &best
+	}
+	xs, ys := map[float64]bool{}, map[float64]bool{}
+	for j := range pts {
+		if at != nil {
+			if v, _ := axisValue(&pts[j], third); v != *at {
+				continue
+			}
+		}
+		xv, okx := axisValue(&pts[j], x)
+		yv, oky := axisValue(&pts[j], y)
+		if okx && oky {
+			xs[xv], ys[yv] = true, true
+		}
+	}
+	d := &HeatmapData{X: heatAxis(s, x), Y: heatAxis(s, y)}
+	d.X.Values, d.Y.Values = sortedKeys(xs), sortedKeys(ys)
+	if len(d.X.Values) < 2 || len(d.Y.Values) < 2 {
+		return nil, fmt.Errorf("plot: heatmap: pathway %d was swept over %d %s and %d %s values; a heat map needs two axes with at least 2 values (run a sweep with both)",
+			i, len(d.X.Values), x, len(d.Y.Values), y)
+	}
+	ix, iy := index(d.X.Values), index(d.Y.Values)
+	d.Z = make([][]float64, len(d.Y.Values))
+	for r := range d.Z {
+		d.Z[r] = make([]float64, len(d.X.Values))
+		for c := range d.Z[r] {
+			d.Z[r][c] = math.NaN()
+		}
+	}
+	for j := range pts {
+		p := &pts[j]
+		if at != nil {
+			if v, _ := axisValue(p, third); v != *at {
+				continue
+			}
+		}
+		xv, okx := axisValue(p, x)
+		yv, oky := axisValue(p, y)
+		if !okx || !oky || p.Status == db.PointFailed {
+			continue
+		}
+		d.Z[iy[yv]][ix[xv]] = math.Abs(p.PSPMV)
+	}
+	d.Title = pointLabel(&pts[0])
+	if s != nil && i < len(s.Pathways) {
+		d.Title = s.Pathways[i].Label()
+		d.TargetMV = s.Pathways[i].TargetPSP / 1e-3
+	}
+	if at != nil {
+		a := heatAxis(s, third)
+		d.Title += fmt.Sprintf(", %s = %.3g %s", a.Name, *at, a.Unit)
+	}
+	return d, nil
+}
+
+func axisIndex(name string) (int, bool) {
+	for i, a := range Axes {
+		if a == name {
+			return i, true
+		}
+	}
+	return 0, false
+}
+
+func sortedKeys(m map[float64]bool) []float64 {
+	out := make([]float64, 0, len(m))
+	for v := range m {
+		out = append(out, v)
+	}
+	sort.Float64s(out)
+	return out
+}
+
+func index(v []float64) map[float64]int {
+	m := make(map[float64]int, len(v))
+	for i, x := range v {
+		m[x] = i
+	}
+	return m
+}

@@ -1,0 +1,147 @@
+package plot
+
+import (
+	"fmt"
+	"image/color"
+	"io"
+	"path/filepath"
+	"strings"
+
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+	"gonum.org/v1/plot/vg/vgimg"
+	"gonum.org/v1/plot/vg/vgsvg"
+)
+
+// Default figure sizes.
+const (
+	DefaultWidth  = 16 * vg.Centimeter
+	DefaultHeight = 10 * vg.Centimeter
+)
+
+// PNGDPI is the resolution of PNG figures, enough for a slide or a
+// printed page.
+const PNGDPI = 150
+
+// Figure is a drawing of a given size, ready to be written as PNG or SVG.
+type Figure struct {
+	Width, Height vg.Length
+	draw          func(c draw.Canvas)
+}
+
+// Formats are the file formats Write accepts.
+var Formats = []string{"png", "svg"}
+
+// FormatOf returns the format named by path's extension, "png" or "svg".
+func FormatOf(path string) (string, error) {
+	ext := strings.ToLower(strings.TrimPrefix(filepath.Ext(path), "."))
+	for _, f := range Formats {
+		if ext == f {
+			return f, nil
+		}
+	}
+	return "", fmt.Errorf("plot: %s: unknown format %q; want a .png or .svg file", path, ext)
+}
+
+// Write draws the figure in format ("png" or "svg") to w.
+func (f *Figure) Write(w io.Writer, format string) error {
+	if format != "png" && format != "svg" {
+		return fmt.Errorf("plot: unknown format %q; want png or svg", format)
+	}
+	var c vg.CanvasWriterTo
+	if format == "png" {
+		c = vgimg.PngCanvas{Canvas: vgimg.NewWith(vgimg.UseWH(f.Width, f.Height), vgimg.UseDPI(PNGDPI))}
+	} else {
+		c = vgsvg.New(f.Width, f.Height)
+	}
+	f.draw(draw.New(c))
+	if _, err := c.WriteTo(w); err != nil {
+		return fmt.Errorf("plot: write %s: %w", format, err)
+	}
+	return nil
+}
+
+// SVG returns the figure as an SVG element without the XML prologue, for
+// inlining in HTML.
+func (f *Figure) SVG() (string, error) {
+	var b strings.Builder
+	if err := f.Write(&b, "svg"); err != nil {
+		return "", err
+	}
+	s := b.String()
+	if i := strings.Index(s, "<svg"); i >= 0 {
+		s = s[i:]
+	}
+	return s, nil
+}
+
+// sans is the face of every text: a figure for a colleague, not a thesis.
+var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
+
+// newPlot returns a plot with sans-serif text, light grid lines and the
+// given title and axis labels.
+func newPlot(title, x, y string) *gplot.Plot {
+	p := gplot.New()
+	p.Title.Text = title
+	p.X.Label.Text = x
+	p.Y.Label.Text = y
+	p.Title.TextStyle.Font = font.From(sans, 11)
+	for _, a := range []*gplot.Axis{&p.X, &p.Y} {
+		a.Label.TextStyle.Font = font.From(sans, 10)
+		a.Tick.Label.Font = font.From(sans, 9)
+	}
+	p.Legend.TextStyle.Font = font.From(sans, 9)
+	p.Legend.ThumbnailWidth = 0.6 * vg.Centimeter
+	return p
+}
+
+// Okabe-Ito colours, distinguishable by colour-blind readers; series cycle
+// through them.
+var seriesColors = []color.Color{
+	color.RGBA{0, 114, 178, 255},   // blue
+	color.RGBA{213, 94, 0, 255},    // vermillion
+	color.RGBA{0, 158, 115, 255},   // bluish green
+	color.RGBA{204, 121, 167, 255}, // reddish purple
+	color.RGBA{230, 159, 0, 255},   // orange
+	color.RGBA{86, 180, 233, 255},  // sky blue
+	color.RGBA{0, 0, 0, 255},       // black
+	color.RGBA{240, 228, 66, 255},  // yellow
+}
+
+func seriesColor(i int) color.Color { return seriesColors[i%len(seriesColors)] }
+
+var (
+	grey  = color.Gray{Y: 110}
+	black = color.Black
+)
+
+// titled draws title centred across the whole of c, in the plot's title
+// style, and returns the canvas below it.
+func titled(c draw.Canvas, p *gplot.Plot, title string) draw.Canvas {
+	if title == "" {
+		return draw.Crop(c, 0, 0, 0, -2*vg.Millimeter)
+	}
+	sty := p.Title.TextStyle
+	sty.XAlign, sty.YAlign = draw.XCenter, draw.YTop
+	pad := 2 * vg.Millimeter
+	c.FillText(sty, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y - pad}, title)
+	return draw.Crop(c, 0, 0, 0, -(sty.Height(title) + 2*pad))
+}
+
+// drawWithLegend draws title across the top of c, p below it on the left
+// and p's legend in a strip on the right as wide as its longest entry, so
+// that no legend hides data and no title is cut.
+func drawWithLegend(c draw.Canvas, p *gplot.Plot, title string) {
+	c = titled(c, p, title)
+	leg := p.Legend
+	r := leg.Rectangle(c)
+	lw := r.Max.X - r.Min.X + 6*vg.Millimeter
+	p.Legend = gplot.NewLegend() // drawn outside, below
+	p.Draw(draw.Crop(c, 0, -lw, 0, 0))
+	p.Legend = leg
+	leg.Top, leg.Left = true, true
+	leg.YOffs = -4 * vg.Millimeter
+	leg.Draw(draw.Crop(c, c.Max.X-c.Min.X-lw+3*vg.Millimeter, 0, 0, 0))
+}

@@ -1,0 +1,197 @@
+package plot
+
+import (
+	"fmt"
+	"image/color"
+	"math"
+
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette/moreland"
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// HeatAxis is one axis of a heat map.
+type HeatAxis struct {
+	Name   string    // e.g. "g, first receptor"
+	Unit   string    // e.g. "nS"
+	Values []float64 // increasing
+	Log    bool      // logarithmic axis (as for a log sweep)
+}
+
+// HeatmapData is |PSP| over a grid of two sweep axes.
+type HeatmapData struct {
+	Title string
+	X, Y  HeatAxis
+	// Z[iy][ix] is |PSP| in mV at (X.Values[ix], Y.Values[iy]); NaN where
+	// the point is missing or failed.
+	Z [][]float64
+	// TargetMV is the target |PSP|, drawn as a contour; 0 for none.
+	TargetMV float64
+}
+
+// HeatmapOptions configures Heatmap. A nil *HeatmapOptions means the
+// defaults.
+type HeatmapOptions struct {
+	Width, Height vg.Length
+}
+
+// Heatmap draws |PSP| over two sweep axes as coloured cells with a colour
+// bar, and the target PSP as a white contour line.
+func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
+	if opt == nil {
+		opt = &HeatmapOptions{}
+	}
+	nx, ny := len(d.X.Values), len(d.Y.Values)
+	if nx < 2 || ny < 2 {
+		return nil, fmt.Errorf("plot: heatmap needs at least 2 values on each axis, got %d x %d", nx, ny)
+	}
+	if len(d.Z) != ny {
+		return nil, fmt.Errorf("plot: heatmap: %d rows of Z for %d y values", len(d.Z), ny)
+	}
+	g := &grid{d: d, lo: math.Inf(1), hi: math.Inf(-1)}
+	for iy, row := range d.Z {
+		if len(row) != nx {
+			return nil, fmt.Errorf("plot: heatmap: row %d has %d values for %d x values", iy, len(row), nx)
+		}
+		for _, z := range row {
+			if !math.IsNaN(z) {
+				g.lo, g.hi = math.Min(g.lo, z), math.Max(g.hi, z)
+			}
+		}
+	}
+	for _, a := range []HeatAxis{d.X, d.Y} {
+		for _, v := range a.Values {
+			if a.Log && v <= 0 {
+				return nil, fmt.Errorf("plot: heatmap: %s axis is logarithmic but has value %g", a.Name, v)
+			}
+		}
+	}
+	if math.IsInf(g.lo, 1) {
+		return nil, fmt.Errorf("plot: heatmap: every point is missing")
+	}
+	if g.hi <= g.lo {
+		g.hi = g.lo + 1e-9
+	}
+	title := d.Title
+	if d.TargetMV > 0 && (d.TargetMV < g.lo || d.TargetMV > g.hi) {
+		title += fmt.Sprintf(" (target %.3g mV is outside %.3g..%.3g mV)", d.TargetMV, g.lo, g.hi)
+	}
+	if d.TargetMV > 0 && d.TargetMV >= g.lo && d.TargetMV <= g.hi {
+		title += fmt.Sprintf("; red line: target %.3g mV", d.TargetMV)
+	}
+	p := newPlot("", axisLabel(d.X), axisLabel(d.Y))
+	cm, err := moreland.NewLuminance(viridis)
+	if err != nil {
+		return nil, fmt.Errorf("plot: heatmap: %w", err)
+	}
+	cm.SetMin(g.lo)
+	cm.SetMax(g.hi)
+	hm := plotter.NewHeatMap(g, cm.Palette(255))
+	hm.Min, hm.Max = g.lo, g.hi
+	hm.NaN = color.Gray{Y: 200}
+	p.Add(hm)
+	for _, a := range []struct {
+		ax *gplot.Axis
+		h  HeatAxis
+	}{{&p.X, d.X}, {&p.Y, d.Y}} {
+		if a.h.Log {
+			a.ax.Tick.Marker = expTicks{}
+		} else {
+			a.ax.Tick.Marker = valueTicks(a.h.Values)
+		}
+	}
+	if d.TargetMV > 0 {
+		ct := plotter.NewContour(g, []float64{d.TargetMV}, nil)
+		ct.Min, ct.Max = g.lo, g.hi
+		ct.LineStyles = []draw.LineStyle{{Color: contourColor, Width: vg.Points(2.2)}}
+		p.Add(ct)
+	}
+
+	cb := newPlot("", "", "|PSP| (mV)")
+	cb.HideX()
+	cb.Y.Padding = 0
+	cb.Add(&plotter.ColorBar{ColorMap: cm, Vertical: true})
+	if d.TargetMV >= g.lo && d.TargetMV <= g.hi {
+		tl := hline(d.TargetMV, 0, 1)
+		tl.Color, tl.Width = contourColor, vg.Points(2.2)
+		cb.Add(tl)
+	}
+	w, h := size(opt.Width, opt.Height)
+	return &Figure{Width: w, Height: h, draw: func(c draw.Canvas) {
+		const barW = 3 * vg.Centimeter
+		c = titled(c, p, title)
+		p.Draw(draw.Crop(c, 0, -barW, 0, 0))
+		// Align the bar with the data area: below it the tick labels and
+		// axis name, above it the title.
+		bc := draw.Crop(c, c.Max.X-c.Min.X-barW+6*vg.Millimeter, -6*vg.Millimeter, 13*vg.Millimeter, -3*vg.Millimeter)
+		cb.Draw(bc)
+	}}, nil
+}
+
+func axisLabel(a HeatAxis) string {
+	if a.Unit == "" {
+		return a.Name
+	}
+	return a.Name + " (" + a.Unit + ")"
+}
+
+// viridis's control colours, monotonic in luminance, none of them white so
+// that a missing (grey) cell stands out.
+var viridis = []color.Color{
+	color.NRGBA{0x44, 0x01, 0x54, 255}, color.NRGBA{0x41, 0x44, 0x87, 255},
+	color.NRGBA{0x2a, 0x78, 0x8e, 255}, color.NRGBA{0x22, 0xa8, 0x84, 255},
+	color.NRGBA{0x7a, 0xd1, 0x51, 255}, color.NRGBA{0xfd, 0xe7, 0x25, 255},
+}
+
+// contourColor draws the target on viridis.
+var contourColor = color.NRGBA{0xe6, 0x1e, 0x28, 255}
+
+// grid is HeatmapData as a plotter.GridXYZ, in log10 coordinates on
+// logarithmic axes so that cells of a log sweep have equal widths.
+type grid struct {
+	d      *HeatmapData
+	lo, hi float64
+}
+
+func (g *grid) Dims() (c, r int)   { return len(g.d.X.Values), len(g.d.Y.Values) }
+func (g *grid) Z(c, r int) float64 { return g.d.Z[r][c] }
+func (g *grid) X(c int) float64    { return coord(g.d.X, c) }
+func (g *grid) Y(r int) float64    { return coord(g.d.Y, r) }
+func (g *grid) Min() float64       { return g.lo }
+func (g *grid) Max() float64       { return g.hi }
+
+func coord(a HeatAxis, i int) float64 {
+	if a.Log {
+		return math.Log10(a.Values[i])
+	}
+	return a.Values[i]
+}
+
+// expTicks labels an axis in log10 coordinates with the values themselves.
+type expTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (expTicks) Ticks(lo, hi float64) []gplot.Tick {
+	ts := logTicks{}.Ticks(math.Pow(10, lo), math.Pow(10, hi))
+	for i := range ts {
+		ts[i].Value = math.Log10(ts[i].Value)
+	}
+	return ts
+}
+
+// valueTicks labels a linear axis at the swept values when they are few,
+// and with gonum's default ticks otherwise.
+func valueTicks(v []float64) gplot.Ticker {
+	if len(v) > 8 {
+		return gplot.DefaultTicks{}
+	}
+	return gplot.ConstantTicks(func() []gplot.Tick {
+		ts := make([]gplot.Tick, len(v))
+		for i, x := range v {
+			ts[i] = gplot.Tick{Value: x, Label: fmt.Sprintf("%g", x)}
+		}
+		return ts
+	}())
+}

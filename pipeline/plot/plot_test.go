@@ -1,0 +1,404 @@
+package plot_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/xml"
+	"flag"
+	"fmt"
+	"image/png"
+	"io"
+	"os"
+	"path/filepath"
+	"regexp"
+	"sort"
+	"strings"
+	"testing"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline/plot"
+	"github.com/dendfit/dendfit/pipeline/plot/plottest"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+var (
+	update  = flag.Bool("update", false, "rewrite the golden files in testdata")
+	saveDir = flag.String("save", "", "also write every figure as PNG and SVG into this directory, to look at")
+)
+
+func openDB(t *testing.T, path string) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
+}
+
+// render writes f in both formats, checks that the PNG decodes with the
+// figure's size at plot.PNGDPI and that the SVG is well-formed XML, saves
+// them under -save, and returns the SVG's summary.
+func render(t *testing.T, name string, f *plot.Figure) *svgSummary {
+	t.Helper()
+	var pb, sb bytes.Buffer
+	if err := f.Write(&pb, "png"); err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.HasPrefix(pb.Bytes(), []byte("\x89PNG\r\n\x1a\n")) {
+		t.Fatalf("%s: not a PNG header: %q", name, pb.Bytes()[:8])
+	}
+	cfg, err := png.DecodeConfig(bytes.NewReader(pb.Bytes()))
+	if err != nil {
+		t.Fatalf("%s: png: %v", name, err)
+	}
+	wantW := int(f.Width.Dots(plot.PNGDPI) + 0.5)
+	wantH := int(f.Height.Dots(plot.PNGDPI) + 0.5)
+	if cfg.Width != wantW || cfg.Height != wantH {
+		t.Errorf("%s: png is %dx%d, want %dx%d", name, cfg.Width, cfg.Height, wantW, wantH)
+	}
+	if _, err := png.Decode(bytes.NewReader(pb.Bytes())); err != nil {
+		t.Fatalf("%s: png: %v", name, err)
+	}
+	if err := f.Write(&sb, "svg"); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := summarise(sb.Bytes())
+	if err != nil {
+		t.Fatalf("%s: svg: %v", name, err)
+	}
+	if *saveDir != "" {
+		os.WriteFile(filepath.Join(*saveDir, name+".png"), pb.Bytes(), 0o644)
+		os.WriteFile(filepath.Join(*saveDir, name+".svg"), sb.Bytes(), 0o644)
+	}
+	return sum
+}
+
+// svgSummary is what a figure shows, read back from its SVG: the count of
+// each element, its texts in order, and its polylines (unfilled paths of
+// at least 8 segments) per stroke colour.
+type svgSummary struct {
+	elements  map[string]int
+	texts     []string
+	polylines map[string]int
+}
+
+var strokeRE = regexp.MustCompile(`stroke:(#[0-9A-Fa-f]{6})`)
+
+func summarise(b []byte) (*svgSummary, error) {
+	s := &svgSummary{elements: map[string]int{}, polylines: map[string]int{}}
+	dec := xml.NewDecoder(bytes.NewReader(b))
+	inText := false
+	root := ""
+	for {
+		tok, err := dec.Token()
+		if err == io.EOF {
+			break
+		}
+		if err != nil {
+			return nil, err
+		}
+		switch e := tok.(type) {
+		case xml.StartElement:
+			if root == "" {
+				root = e.Name.Local
+			}
+			s.elements[e.Name.Local]++
+			inText = e.Name.Local == "text"
+			if e.Name.Local == "path" {
+				var d, style string
+				for _, a := range e.Attr {
+					switch a.Name.Local {
+					case "d":
+						d = a.Value
+					case "style":
+						style = a.Value
+					}
+				}
+				if strings.Contains(style, "fill:none") && strings.Count(d, "L") >= 8 {
+					if m := strokeRE.FindStringSubmatch(style); m != nil {
+						s.polylines[strings.ToUpper(m[1])]++
+					}
+				}
+			}
+		case xml.CharData:
+			if inText {
+				s.texts = append(s.texts, string(e))
+			}
+		case xml.EndElement:
+			inText = false
+		}
+	}
+	if root != "svg" {
+		return nil, fmt.Errorf("root element %q, want svg", root)
+	}
+	return s, nil
+}
+
+func (s *svgSummary) has(text string) bool {
+	for _, x := range s.texts {
+		if x == text {
+			return true
+		}
+	}
+	return false
+}
+
+func (s *svgSummary) String() string {
+	var b strings.Builder
+	var names []string
+	for k := range s.elements {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	b.WriteString("elements:")
+	for _, k := range names {
+		fmt.Fprintf(&b, " %s=%d", k, s.elements[k])
+	}
+	b.WriteString("\npolylines:")
+	var cols []string
+	for k := range s.polylines {
+		cols = append(cols, k)
+	}
+	sort.Strings(cols)
+	for _, k := range cols {
+		fmt.Fprintf(&b, " %s=%d", k, s.polylines[k])
+	}
+	b.WriteString("\ntexts:\n")
+	for _, x := range s.texts {
+		fmt.Fprintf(&b, "  %s\n", x)
+	}
+	return b.String()
+}
+
+// golden compares got with testdata/name.golden, or rewrites it with -update.
+func golden(t *testing.T, name, got string) {
+	t.Helper()
+	path := filepath.Join("testdata", name+".golden")
+	if *update {
+		if err := os.MkdirAll("testdata", 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(path, []byte(got), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if got != string(want) {
+		t.Errorf("%s differs from %s (go test -update rewrites it):\n--- got\n%s\n--- want\n%s", name, path, got, want)
+	}
+}
+
+func TestFormatOf(t *testing.T) {
+	for path, want := range map[string]string{"a.png": "png", "b/c.SVG": "svg", "x.pdf": "", "noext": ""} {
+		got, err := plot.FormatOf(path)
+		if got != want || (err != nil) != (want == "") {
+			t.Errorf("FormatOf(%q) = %q, %v; want %q", path, got, err, want)
+		}
+	}
+	var b bytes.Buffer
+	if err := (&plot.Figure{}).Write(&b, "pdf"); err == nil {
+		t.Error("Write pdf: no error")
+	}
+}
+
+// TestTrace: the first cortical pathway at its spec g, every compartment.
+func TestTrace(t *testing.T) {
+	s := plottest.CortexSpec(t)
+	pr, err := plot.SimulateAt(context.Background(), s, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f, err := plot.Trace(pr, &plot.TraceOptions{Label: s.Pathways[0].Label()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := render(t, "trace", f)
+	for _, want := range []string{"soma (recorded)", "basal (synapse)", "apical", "presynaptic spike",
+		"time (ms)", "membrane potential (mV)", fmt.Sprintf(" PSP %+.3g mV at soma", pr.PSPMV),
+		"L5TTPC->L5TTPC (AMPA+NMDA), g = AMPA 1 nS + NMDA 0.5 nS"} {
+		if !sum.has(want) {
+			t.Errorf("trace has no text %q; texts %q", want, sum.texts)
+		}
+	}
+	// One voltage line per compartment, in the first three series colours.
+	if n := len(sum.polylines); n != 3 {
+		t.Errorf("%d polylines colours, want 3 (one per compartment): %v", n, sum.polylines)
+	}
+	golden(t, "trace", sum.String())
+
+	// Chosen compartments only.
+	f, err = plot.Trace(pr, &plot.TraceOptions{Compartments: []string{"soma"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := render(t, "trace-soma", f); len(sum.polylines) != 1 || sum.has("apical") {
+		t.Errorf("--compartment soma: polylines %v, texts %q", sum.polylines, sum.texts)
+	}
+	if _, err := plot.Trace(pr, &plot.TraceOptions{Compartments: []string{"axon"}}); err == nil || !strings.Contains(err.Error(), `"axon"`) {
+		t.Errorf("unknown compartment: %v", err)
+	}
+	pr.Trace = nil
+	if _, err := plot.Trace(pr, nil); err == nil {
+		t.Error("no trace: no error")
+	}
+}
+
+// cortexDB is the cortical example swept and fitted, shared by the tests.
+func cortexDB(t *testing.T) (*spec.Spec, *db.DB) {
+	s := plottest.CortexSpec(t)
+	return s, openDB(t, plottest.DB(t, s, true, true))
+}
+
+func TestCurve(t *testing.T) {
+	ctx := context.Background()
+	s, d := cortexDB(t)
+	_, fits, err := plot.NewestFits(ctx, d, s.Name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sw, err := plot.NewestSweep(ctx, d, s.Name)
+	if err != nil || sw == nil {
+		t.Fatalf("no sweep: %v", err)
+	}
+	pts, err := d.Points(ctx, db.PointFilter{RunID: sw.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	series := plot.CurveSeries(s, pts, fits)
+	if len(series) != len(s.Pathways) {
+		t.Fatalf("%d series, want %d", len(series), len(s.Pathways))
+	}
+	for i, se := range series {
+		if len(se.GNS) != s.Sweep.G.Steps || se.Fit == nil || !se.Fit.Converged || se.TargetMV <= 0 {
+			t.Errorf("series %d: %d points, fit %+v, target %v", i, len(se.GNS), se.Fit, se.TargetMV)
+		}
+	}
+	f, err := plot.Curve(series, &plot.CurveOptions{LogX: s.Sweep.G.Log, Title: s.Name})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sum := render(t, "curve", f)
+	for _, p := range s.Pathways {
+		if !sum.has(p.Label()) {
+			t.Errorf("legend has no %q", p.Label())
+		}
+	}
+	// One 25-point line per pathway (8 colours cycle; 7 pathways).
+	total := 0
+	for _, n := range sum.polylines {
+		total += n
+	}
+	if total != len(s.Pathways) {
+		t.Errorf("%d polylines, want %d: %v", total, len(s.Pathways), sum.polylines)
+	}
+	for _, want := range []string{"target PSP", "fitted g", "g, first receptor (nS)", "PSP amplitude |ΔV| (mV)", "0.1", "1", "10"} {
+		if !sum.has(want) {
+			t.Errorf("curve has no text %q", want)
+		}
+	}
+	golden(t, "curve", sum.String())
+
+	if _, err := plot.Curve(nil, nil); err == nil {
+		t.Error("no series: no error")
+	}
+	if _, err := plot.Curve(series, &plot.CurveOptions{YScale: "cubic"}); err == nil {
+		t.Error("bad y scale: no error")
+	}
+	// A curve from the fit's own evaluations, marked not converged.
+	frun, _, _ := plot.NewestFits(ctx, d, s.Name)
+	fp, err := d.Points(ctx, db.PointFilter{RunID: frun.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fits[1].Converged = false
+	fs := plot.CurveSeries(s, fp, fits)
+	f, err = plot.Curve(fs[:2], &plot.CurveOptions{YScale: "linear"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := render(t, "curve-fit", f); !sum.has(s.Pathways[1].Label()+" - NOT CONVERGED") || sum.has(s.Pathways[2].Label()) {
+		t.Errorf("fit curve texts %q", sum.texts)
+	}
+}
+
+func TestHeatmap(t *testing.T) {
+	ctx := context.Background()
+	k := plottest.KineticsSpec(t)
+	d := openDB(t, plottest.DB(t, k, true, false))
+	sw, err := plot.NewestSweep(ctx, d, k.Name)
+	if err != nil || sw == nil {
+		t.Fatalf("no sweep: %v", err)
+	}
+	pts, err := d.Points(ctx, db.PointFilter{RunID: sw.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(pts) != 72 {
+		t.Fatalf("%d points, want 6 g x 4 t_decay x 3 t_rise", len(pts))
+	}
+	for _, c := range []struct {
+		x, y      string
+		nx, ny    int
+		title     string
+		cellsSeen int
+	}{
+		{plot.AxisG, plot.AxisTDecay, 6, 4, "E->E (AMPA), τ rise, first receptor = 0.5 ms; red line: target 0.5 mV", 24},
+		{plot.AxisG, plot.AxisTRise, 6, 3, "E->E (AMPA), τ decay, first receptor = 2 ms; red line: target 0.5 mV", 18},
+		{plot.AxisTDecay, plot.AxisTRise, 4, 3, "E->E (AMPA), g, first receptor = 0.871 nS; red line: target 0.5 mV", 12},
+	} {
+		name := "heatmap-" + c.x + "-" + c.y
+		hd, err := plot.HeatmapFromPoints(k, pts, 0, c.x, c.y)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(hd.X.Values) != c.nx || len(hd.Y.Values) != c.ny {
+			t.Errorf("%s: %dx%d grid, want %dx%d", name, len(hd.X.Values), len(hd.Y.Values), c.nx, c.ny)
+		}
+		f, err := plot.Heatmap(hd, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := render(t, name, f)
+		if !sum.has(c.title) || !sum.has("|PSP| (mV)") {
+			t.Errorf("%s: texts %q", name, sum.texts)
+		}
+		if c.x == plot.AxisG && c.y == plot.AxisTDecay {
+			golden(t, "heatmap", sum.String())
+		}
+	}
+	if _, err := plot.HeatmapFromPoints(k, pts, 0, "g", "g"); err == nil {
+		t.Error("same axes: no error")
+	}
+	if _, err := plot.HeatmapFromPoints(k, pts, 0, "g", "tau"); err == nil {
+		t.Error("unknown axis: no error")
+	}
+	if _, err := plot.HeatmapFromPoints(k, pts, 3, "g", "t_rise"); err == nil {
+		t.Error("no such pathway: no error")
+	}
+	// A slice with only g varying has no second axis.
+	var gOnly []db.Point
+	for _, p := range pts {
+		if p.TDecayMS == 1 && p.TRiseMS != nil && *p.TRiseMS == 0.2 {
+			gOnly = append(gOnly, p)
+		}
+	}
+	if _, err := plot.HeatmapFromPoints(k, gOnly, 0, "g", "t_decay"); err == nil || !strings.Contains(err.Error(), "at least 2 values") {
+		t.Errorf("g-only sweep (%d points): %v", len(gOnly), err)
+	}
+}
+
+// ExampleFormatOf shows how a figure's format follows the file name.
+func ExampleFormatOf() {
+	f, _ := plot.FormatOf("trace.SVG")
+	_, err := plot.FormatOf("trace.pdf")
+	fmt.Println(f)
+	fmt.Println(err)
+	// Output:
+	// svg
+	// plot: trace.pdf: unknown format "pdf"; want a .png or .svg file
+}

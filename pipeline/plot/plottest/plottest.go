@@ -1,0 +1,99 @@
+// Package plottest builds SQLite databases of real sweeps and fits for the
+// tests of the figures and the report.
+package plottest
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"runtime"
+	"strings"
+	"testing"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// Root returns the module's root directory, found from this file.
+func Root() string {
+	_, file, _, _ := runtime.Caller(0)
+	return filepath.Join(filepath.Dir(file), "..", "..", "..")
+}
+
+// CortexSpec is the shipped cortical example.
+func CortexSpec(t testing.TB) *spec.Spec {
+	t.Helper()
+	s, err := spec.Load(filepath.Join(Root(), "experiments", "cortex-paired-recordings.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// KineticsSpec is the reference case that sweeps t_decay x t_rise on a
+// three-compartment chain, with a log g axis of 6 values added and a
+// target PSP, so that it has all three sweep axes (72 points).
+func KineticsSpec(t testing.TB) *spec.Spec {
+	t.Helper()
+	path := filepath.Join(Root(), "pipeline", "testdata", "reference", "cases", "sweep-tdecay-trise-ampa-3comp.yaml")
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(b), "sweep:\n", "sweep:\n  g: {from: 0.5 nS, to: 8 nS, steps: 6, scale: log}\n", 1)
+	text = strings.Replace(text, "    t_decay: 3 ms\n", "    t_decay: 3 ms\n  target_psp: 0.5 mV\n", 1)
+	s, err := spec.Parse("sweep-tdecay-trise-ampa-3comp+g.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// DB records in a new database file under t.TempDir() a sweep (when sweep)
+// and then a fit of s, as `dendfit sweep` and `dendfit fit` do, and returns
+// the file's path.
+func DB(t testing.TB, s *spec.Spec, sweep, fit bool) string {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "dendfit.db")
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if sweep {
+		run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep,
+			Argv: []string{"dendfit", "sweep", s.File}, Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{Workers: 2})
+		if ferr := run.Finish(err); err == nil {
+			err = ferr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	if fit {
+		run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit,
+			Argv: []string{"dendfit", "fit", s.File}, Workers: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: 2})
+		for i := 0; err == nil && i < len(res); i++ {
+			if err = d.InsertPoints(ctx, run.ID, res[i].Points()); err == nil {
+				_, err = d.InsertFit(ctx, run.ID, res[i].DBFit())
+			}
+		}
+		if ferr := run.Finish(err); err == nil {
+			err = ferr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+	}
+	return path
+}

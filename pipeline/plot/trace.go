@@ -1,0 +1,189 @@
+package plot
+
+import (
+	"fmt"
+	"math"
+
+	"gonum.org/v1/plot/plotter"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dendfit/dendfit/pipeline"
+)
+
+// maxSamples bounds the vertices of a drawn voltage line.
+const maxSamples = 1500
+
+// TraceOptions selects what Trace draws. A nil *TraceOptions means the
+// defaults.
+type TraceOptions struct {
+	// Compartments to draw, by name; nil means all, in the cell's order.
+	Compartments []string
+	// Label names the pathway in the title; default "pre->post".
+	Label string
+	// Note is appended to the title, e.g. "fitted" or "not converged".
+	Note string
+	// Width and Height default to DefaultWidth and DefaultHeight.
+	Width, Height vg.Length
+}
+
+// Trace draws the membrane potential of the compartments of pr's cell
+// against time, with the presynaptic spike marked and the PSP at the record
+// compartment annotated (baseline, peak and amplitude). pr must carry a
+// Trace (pipeline.SimulateOptions.Trace).
+func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
+	if opt == nil {
+		opt = &TraceOptions{}
+	}
+	t := pr.Trace
+	if t == nil || len(t.Compartments) == 0 {
+		return nil, fmt.Errorf("plot: pathway %d: the result has no trace", pr.Pathway)
+	}
+	comps := opt.Compartments
+	if len(comps) == 0 {
+		comps = t.Compartments
+	}
+	for _, c := range comps {
+		if _, ok := t.VMV[c]; !ok {
+			return nil, fmt.Errorf("plot: pathway %d: no compartment %q (the cell has %v)", pr.Pathway, c, t.Compartments)
+		}
+	}
+	label := opt.Label
+	if label == "" {
+		label = pr.Pre + "->" + pr.Post
+	}
+	title := fmt.Sprintf("%s, g = %s", label, formatG(pr.Receptors, pr.GNS))
+	if opt.Note != "" {
+		title += " (" + opt.Note + ")"
+	}
+	p := newPlot("", "time (ms)", "membrane potential (mV)")
+	p.Legend.Top = true
+
+	lo, hi := math.Inf(1), math.Inf(-1)
+	for i, c := range comps {
+		v := t.VMV[c]
+		// At most about maxSamples vertices a line: finer than any screen,
+		// and an SVG of kilobytes rather than megabytes.
+		stride := (len(v) + maxSamples - 1) / maxSamples
+		xy := make(plotter.XYs, 0, len(v)/stride+1)
+		for k, x := range v {
+			if k%stride == 0 || k == len(v)-1 {
+				xy = append(xy, plotter.XY{X: float64(k) * t.DtMS, Y: x})
+			}
+			lo, hi = math.Min(lo, x), math.Max(hi, x)
+		}
+		l, err := plotter.NewLine(xy)
+		if err != nil {
+			return nil, fmt.Errorf("plot: trace %s: %w", c, err)
+		}
+		l.Color = seriesColor(i)
+		l.Width = vg.Points(1.3)
+		p.Add(l)
+		name := c
+		switch {
+		case c == pr.Record && c == pr.Compartment:
+			name += " (synapse, recorded)"
+		case c == pr.Record:
+			name += " (recorded)"
+		case c == pr.Compartment:
+			name += " (synapse)"
+		}
+		p.Legend.Add(name, l)
+	}
+	span := hi - lo
+	if span < 1e-9 {
+		span = 1
+	}
+	p.Y.Min, p.Y.Max = lo-0.05*span, hi+0.18*span
+
+	// The presynaptic spike.
+	tSpike := float64(pr.SpikeSample) * t.DtMS
+	spike := vline(tSpike, p.Y.Min, p.Y.Max)
+	spike.Color = grey
+	spike.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
+	p.Add(spike)
+	p.Legend.Add("presynaptic spike", spike)
+
+	// The PSP at the record compartment: baseline, peak and amplitude.
+	if v, ok := t.VMV[pr.Record]; ok && len(v) > 0 {
+		kPeak := pr.SpikeSample + int(math.Round(pr.TimeToPeakMS/t.DtMS))
+		kPeak = min(max(kPeak, 0), len(v)-1)
+		tPeak := float64(kPeak) * t.DtMS
+		base := pr.BaselineMV
+		peak := base + pr.PSPMV
+		bl := hline(base, 0, float64(len(v)-1)*t.DtMS)
+		bl.Color = grey
+		bl.Width = vg.Points(0.6)
+		bl.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
+		amp := vline(tPeak, base, peak)
+		amp.Color = black
+		amp.Width = vg.Points(1)
+		p.Add(bl, amp)
+		sc, err := plotter.NewScatter(plotter.XYs{{X: tPeak, Y: peak}})
+		if err != nil {
+			return nil, fmt.Errorf("plot: %w", err)
+		}
+		sc.GlyphStyle.Shape = draw.CircleGlyph{}
+		sc.GlyphStyle.Radius = vg.Points(2.5)
+		sc.GlyphStyle.Color = black
+		p.Add(sc)
+		lab, err := plotter.NewLabels(plotter.XYLabels{
+			XYs:    []plotter.XY{{X: tPeak, Y: peak}, {X: tSpike, Y: p.Y.Max}},
+			Labels: []string{fmt.Sprintf(" PSP %+.3g mV at %s", pr.PSPMV, pr.Record), " spike"},
+		})
+		if err != nil {
+			return nil, fmt.Errorf("plot: %w", err)
+		}
+		for i := range lab.TextStyle {
+			lab.TextStyle[i].Font.Size = vg.Points(9)
+			lab.TextStyle[i].Font.Typeface, lab.TextStyle[i].Font.Variant = sans.Typeface, sans.Variant
+			lab.TextStyle[i].XAlign = draw.XLeft
+		}
+		lab.TextStyle[0].YAlign = draw.YCenter
+		lab.Offset = vg.Point{X: vg.Points(3)}
+		if pr.PSPMV < 0 {
+			lab.TextStyle[0].YAlign = draw.YTop
+		}
+		lab.TextStyle[1].YAlign = draw.YTop
+		lab.TextStyle[1].Color = grey
+		p.Add(lab)
+	}
+	p.X.Min, p.X.Max = 0, float64(len(t.VMV[comps[0]])-1)*t.DtMS
+	w, h := size(opt.Width, opt.Height)
+	return &Figure{Width: w, Height: h, draw: func(c draw.Canvas) { drawWithLegend(c, p, title) }}, nil
+}
+
+func size(w, h vg.Length) (vg.Length, vg.Length) {
+	if w <= 0 {
+		w = DefaultWidth
+	}
+	if h <= 0 {
+		h = DefaultHeight
+	}
+	return w, h
+}
+
+// formatG writes conductances as "AMPA 1.23 nS + NMDA 0.615 nS".
+func formatG(receptors []string, g []float64) string {
+	s := ""
+	for i, v := range g {
+		if i > 0 {
+			s += " + "
+		}
+		if i < len(receptors) {
+			s += receptors[i] + " "
+		}
+		s += fmt.Sprintf("%.3g nS", v)
+	}
+	return s
+}
+
+func vline(x, y0, y1 float64) *plotter.Line {
+	l, _ := plotter.NewLine(plotter.XYs{{X: x, Y: y0}, {X: x, Y: y1}})
+	return l
+}
+
+func hline(y, x0, x1 float64) *plotter.Line {
+	l, _ := plotter.NewLine(plotter.XYs{{X: x0, Y: y}, {X: x1, Y: y}})
+	return l
+}

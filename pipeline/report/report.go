@@ -1,0 +1,284 @@
+package report
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"fmt"
+	"html/template"
+	"io"
+	"math"
+	"strings"
+	"time"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline/plot"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// Report is an experiment's calibration as the HTML report shows it.
+type Report struct {
+	Experiment  string
+	Description string
+	SpecText    string
+	SpecSHA256  string
+	Generated   time.Time
+	// Fit is the newest finished fit run with fits; nil if none.
+	Fit *db.Run
+	// Sweep is the newest finished sweep run; nil if none.
+	Sweep    *db.Run
+	Pathways []Pathway
+	// Runs are the runs the report shows, for provenance.
+	Runs []db.Run
+}
+
+// Pathway is one pathway's row of the calibration table and its figures.
+type Pathway struct {
+	Index int
+	Label string
+	// Fit is the pathway's fit, nil if it was not fitted.
+	Fit *db.Fit
+	// Converged is false when the pathway was fitted and did not converge.
+	Converged bool
+	// TraceSVG and CurveSVG are inline SVG; empty with a note when the
+	// figure could not be drawn.
+	TraceSVG, CurveSVG   template.HTML
+	TraceNote, CurveNote string
+}
+
+// Options configures Build. A nil *Options means the defaults.
+type Options struct {
+	// Now stamps the report; zero means time.Now.
+	Now time.Time
+}
+
+// ErrNothingRecorded is wrapped by Build when the experiment has neither a
+// finished fit nor a finished sweep in the database.
+var ErrNothingRecorded = errors.New("no finished fit or sweep recorded")
+
+// Build reads the newest fit and sweep of the named experiment from rd,
+// simulates every pathway's trace at its fitted g (the spec's g when it has
+// none) and draws the figures.
+func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options) (*Report, error) {
+	if opt == nil {
+		opt = &Options{}
+	}
+	r := &Report{Experiment: experiment, Generated: opt.Now}
+	if r.Generated.IsZero() {
+		r.Generated = time.Now()
+	}
+	var fits []db.Fit
+	fitRun, fits, err := plot.NewestFits(ctx, rd, experiment)
+	if err != nil && !errors.Is(err, plot.ErrNoFit) {
+		return nil, err
+	}
+	r.Fit = fitRun
+	if r.Sweep, err = plot.NewestSweep(ctx, rd, experiment); err != nil {
+		return nil, err
+	}
+	main := r.Fit
+	if main == nil {
+		main = r.Sweep
+	}
+	if main == nil {
+		return nil, fmt.Errorf("report: experiment %q: %w", experiment, ErrNothingRecorded)
+	}
+	s, err := plot.SpecOf(ctx, rd, main)
+	if err != nil {
+		return nil, err
+	}
+	r.SpecText, r.SpecSHA256, r.Description = string(s.Text), s.SHA256, strings.TrimSpace(s.Description)
+	for _, run := range []*db.Run{r.Fit, r.Sweep} {
+		if run != nil {
+			r.Runs = append(r.Runs, *run)
+		}
+	}
+	var sweepPts, fitPts []db.Point
+	var sweepSpec *spec.Spec
+	if r.Sweep != nil {
+		if sweepPts, err = rd.Points(ctx, db.PointFilter{RunID: r.Sweep.ID, Status: db.PointOK}); err != nil {
+			return nil, err
+		}
+		if sweepSpec, err = plot.SpecOf(ctx, rd, r.Sweep); err != nil {
+			return nil, err
+		}
+	}
+	if r.Fit != nil {
+		if fitPts, err = rd.Points(ctx, db.PointFilter{RunID: r.Fit.ID, Status: db.PointOK}); err != nil {
+			return nil, err
+		}
+	}
+	fitOf := map[int]*db.Fit{}
+	for i := range fits {
+		fitOf[fits[i].Pathway] = &fits[i]
+	}
+	for i, p := range s.Pathways {
+		pw := Pathway{Index: i, Label: p.Label(), Fit: fitOf[i], Converged: true}
+		if pw.Fit != nil {
+			pw.Converged = pw.Fit.Converged
+		}
+		if err := pw.drawTrace(ctx, s, r.Fit); err != nil {
+			return nil, err
+		}
+		var myFits []db.Fit
+		if pw.Fit != nil {
+			myFits = []db.Fit{*pw.Fit}
+		}
+		switch {
+		case len(only(sweepPts, i)) > 0 && sameLabel(sweepSpec, i, pw.Label):
+			pw.drawCurve(sweepSpec, only(sweepPts, i), myFits, sweepSpec.Sweep.G.Log,
+				fmt.Sprintf("sweep run %d", r.Sweep.ID))
+		case len(only(fitPts, i)) > 0:
+			pw.drawCurve(s, only(fitPts, i), myFits, true,
+				fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", len(only(fitPts, i)), r.Fit.ID))
+		default:
+			pw.CurveNote = "no sweep or fit evaluations recorded for this pathway"
+		}
+		r.Pathways = append(r.Pathways, pw)
+	}
+	return r, nil
+}
+
+func sameLabel(s *spec.Spec, i int, label string) bool {
+	return s != nil && i < len(s.Pathways) && s.Pathways[i].Label() == label
+}
+
+func only(pts []db.Point, i int) []db.Point {
+	var out []db.Point
+	for _, p := range pts {
+		if p.Pathway == i {
+			out = append(out, p)
+		}
+	}
+	return out
+}
+
+func (pw *Pathway) drawTrace(ctx context.Context, s *spec.Spec, fitRun *db.Run) error {
+	gNS, note := 0.0, "at the spec's g (not fitted)"
+	if f := pw.Fit; f != nil && len(f.GFitNS) > 0 {
+		gNS = f.GFitNS[0]
+		note = fmt.Sprintf("at the fitted g of run %d", fitRun.ID)
+		if !f.Converged {
+			note = fmt.Sprintf("at the last g of run %d, which did NOT converge (%s)", fitRun.ID, f.Outcome)
+		}
+	}
+	pr, err := plot.SimulateAt(ctx, s, pw.Index, gNS)
+	if err != nil {
+		if ctx.Err() != nil {
+			return ctx.Err()
+		}
+		pw.TraceNote = "could not simulate: " + err.Error()
+		return nil
+	}
+	short := "fitted"
+	if pw.Fit == nil {
+		short = "spec g"
+	} else if !pw.Converged {
+		short = "NOT CONVERGED"
+	}
+	f, err := plot.Trace(pr, &plot.TraceOptions{Label: pw.Label, Note: short})
+	if err == nil {
+		var svg string
+		if svg, err = f.SVG(); err == nil {
+			pw.TraceSVG = template.HTML(svg) // gonum escapes every text
+		}
+	}
+	pw.TraceNote = note
+	if err != nil {
+		pw.TraceNote = "could not draw the trace: " + err.Error()
+	}
+	return nil
+}
+
+func (pw *Pathway) drawCurve(s *spec.Spec, pts []db.Point, fits []db.Fit, logX bool, source string) {
+	series := plot.CurveSeries(s, pts, fits)
+	f, err := plot.Curve(series, &plot.CurveOptions{LogX: logX, Width: plot.DefaultWidth})
+	var svg string
+	if err == nil {
+		svg, err = f.SVG()
+	}
+	if err != nil {
+		pw.CurveNote = "could not draw the curve: " + err.Error()
+		return
+	}
+	pw.CurveSVG = template.HTML(svg) // gonum escapes every text
+	pw.CurveNote = "from " + source
+}
+
+//go:embed report.html.tmpl
+var tmplText string
+
+var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
+	"gs":   formatGs,
+	"mv":   func(v float64) string { return fmt.Sprintf("%.4g", v) },
+	"fine": fineCell,
+	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+	"endt": func(t *time.Time) string {
+		if t == nil {
+			return "-"
+		}
+		return t.UTC().Format("2006-01-02 15:04:05 UTC")
+	},
+	"dur": func(r db.Run) string {
+		if r.EndedAt == nil {
+			return "-"
+		}
+		return r.EndedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+	},
+	"argv": func(a []string) string { return strings.Join(a, " ") },
+	"rev": func(r db.Run) string {
+		s := r.VCSRevision
+		if s == "" {
+			s = "unknown"
+		}
+		if r.VCSModified {
+			s += " (modified)"
+		}
+		return s
+	},
+}).Parse(tmplText))
+
+// formatGs writes "AMPA 7.54 nS, NMDA 3.77 nS".
+func formatGs(f *db.Fit) string {
+	var parts []string
+	for i, g := range f.GFitNS {
+		ch := "?"
+		if i < len(f.Receptors) {
+			ch = f.Receptors[i]
+		}
+		parts = append(parts, fmt.Sprintf("%s %.4g nS", ch, g))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// fineCell shows the PSP at dt/10 and its relative difference.
+func fineCell(f *db.Fit) string {
+	if f.PSPFineDtMV == nil {
+		return "-"
+	}
+	at := math.Abs(f.PSPAtFitMV)
+	rel := 0.0
+	if at > 0 {
+		rel = (*f.PSPFineDtMV - at) / at * 100
+	}
+	return fmt.Sprintf("%.4g mV (%+.2g %%)", *f.PSPFineDtMV, rel)
+}
+
+// Unconverged counts the fitted pathways that did not converge.
+func (r *Report) Unconverged() int {
+	n := 0
+	for _, p := range r.Pathways {
+		if !p.Converged {
+			n++
+		}
+	}
+	return n
+}
+
+// WriteHTML writes the report as one self-contained HTML document.
+func (r *Report) WriteHTML(w io.Writer) error {
+	if err := tmpl.Execute(w, r); err != nil {
+		return fmt.Errorf("report: %w", err)
+	}
+	return nil
+}
