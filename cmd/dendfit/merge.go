@@ -1,0 +1,130 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"text/tabwriter"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
+)
+
+func init() { extraCommands = append(extraCommands, newMergeCmd) }
+
+func newMergeCmd(g *globals) *cobra.Command {
+	var allowMixed bool
+	cmd := &cobra.Command{
+		Use:   "merge OUT.db IN.db...",
+		Short: "Merge shard databases into one",
+		Long: `merge copies every experiment, run (with its provenance), point and fit of
+each IN.db into OUT.db (created if needed). Runs are deduplicated on their
+run_uid and points on (run, point key), so merging a file twice adds
+nothing. It refuses an input whose experiment has a different spec (sha256)
+under the same name than OUT.db has, unless --allow-mixed, and inputs whose
+schema differs from this dendfit's.
+
+Then, for every sharded sweep (runs of one spec with --shard K/N), it
+records or updates one union run: a sweep run holding each point of the
+shards once. When the shards cover the spec's whole grid the union run is
+done, so 'dendfit query points --experiment NAME' on OUT.db prints exactly
+what it prints after a single-process sweep; while shards are missing it is
+marked failed, says which, and merge exits with status 1 after merging.`,
+		Example: `  dendfit merge merged.db shard-0.db shard-1.db shard-2.db shard-3.db`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if len(args) < 2 {
+				return usageError{fmt.Errorf("merge needs OUT.db and at least one IN.db (see 'dendfit merge --help')")}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			return runMerge(cmd, g, args[0], args[1:], db.MergeOptions{AllowMixed: allowMixed})
+		},
+	}
+	cmd.Flags().BoolVar(&allowMixed, "allow-mixed", false, "merge inputs whose experiment specs differ from OUT.db's under the same name")
+	return cmd
+}
+
+type mergeInputJSON struct {
+	Input string `json:"input"`
+	db.MergeStats
+}
+
+type unionJSON struct {
+	Experiment string `json:"experiment"`
+	SpecSHA256 string `json:"spec_sha256"`
+	Shards     int    `json:"shards"`
+	ShardRuns  int    `json:"shard_runs"`
+	RunID      int64  `json:"union_run_id"`
+	Points     int64  `json:"points"`
+	Grid       int    `json:"grid_points"`
+	Added      int64  `json:"points_added"`
+	Status     string `json:"status"`
+	Missing    []int  `json:"missing_shards"`
+}
+
+func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.MergeOptions) error {
+	ctx := cmd.Context()
+	d, err := db.Open(ctx, out)
+	if err != nil {
+		return err
+	}
+	defer d.Close()
+	var inputs []mergeInputJSON
+	for _, in := range ins {
+		st, err := db.Merge(ctx, d, in, opts)
+		if err != nil {
+			return err
+		}
+		inputs = append(inputs, mergeInputJSON{Input: in, MergeStats: st})
+	}
+	unions, err := pipeline.UnionShards(ctx, d, cmdArgv())
+	if err != nil {
+		return err
+	}
+	var us []unionJSON
+	incomplete := 0
+	for _, u := range unions {
+		j := unionJSON{Experiment: u.Set.Experiment, SpecSHA256: u.Set.SpecSHA256, Shards: u.Set.ShardN,
+			ShardRuns: len(u.Set.Runs), RunID: u.Stats.RunID, Points: u.Stats.Points, Grid: u.Grid,
+			Added: u.Stats.Added, Status: u.Stats.Status, Missing: u.Set.Missing()}
+		if j.Missing == nil {
+			j.Missing = []int{}
+		}
+		if !u.Complete() {
+			incomplete++
+		}
+		us = append(us, j)
+	}
+	if g.json {
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(struct {
+			Out    string           `json:"out"`
+			Inputs []mergeInputJSON `json:"inputs"`
+			Unions []unionJSON      `json:"unions"`
+		}{out, inputs, append([]unionJSON{}, us...)}); err != nil {
+			return err
+		}
+	} else {
+		tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', 0)
+		fmt.Fprintf(tw, "input\texperiments\truns\truns_updated\tpoints\tfits\n")
+		for _, in := range inputs {
+			fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%d\t%d\n", in.Input, in.Experiments, in.Runs, in.RunsUpdated, in.Points, in.Fits)
+		}
+		tw.Flush()
+		for _, u := range us {
+			fmt.Fprintf(g.stdout, "experiment %s: %d shards in %d runs -> union run %d: %d of %d points (%d added), %s",
+				u.Experiment, u.Shards, u.ShardRuns, u.RunID, u.Points, u.Grid, u.Added, u.Status)
+			if len(u.Missing) > 0 {
+				fmt.Fprintf(g.stdout, "; no finished run for shards %v", u.Missing)
+			}
+			fmt.Fprintln(g.stdout)
+		}
+	}
+	if incomplete > 0 {
+		return fmt.Errorf("%d sharded sweep(s) in %s do not cover their grid yet; rerun the missing shards and merge again", incomplete, out)
+	}
+	return nil
+}

@@ -1,0 +1,155 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+
+	"github.com/dendfit/dendfit/db"
+)
+
+// mergeTestCLI runs dendfit in-process with args and returns its stdout.
+func mergeTestCLI(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	old := os.Stdout
+	os.Stdout = f // newRootCmd takes its stdout from os.Stdout
+	root := newRootCmd()
+	os.Stdout = old
+	root.SetArgs(args)
+	err = root.ExecuteContext(context.Background())
+	out, rerr := os.ReadFile(f.Name())
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	return string(out), err
+}
+
+// mergeTestSpec writes the reference case ampa-instant-2comp-dimensionless-gsweep
+// with its g axis widened to steps points (so that it spans several chunks).
+func mergeTestSpec(t *testing.T, steps string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := strings.Replace(string(b), "steps: 12", "steps: "+steps, 1)
+	if s == string(b) {
+		t.Fatal("reference case changed: no 'steps: 12' to widen")
+	}
+	path := filepath.Join(t.TempDir(), "gsweep.yaml")
+	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+const mergeTestExperiment = "ampa-instant-2comp-dimensionless-gsweep"
+
+// TestMergedShardsQueryLikeSingleRun is the contract of merge: after
+// sweeping in N shards and merging, `query points --experiment NAME --json`
+// prints byte for byte what it prints after one single-process sweep.
+func TestMergedShardsQueryLikeSingleRun(t *testing.T) {
+	spec := mergeTestSpec(t, "150") // 150 points: 5 chunks of 32
+	dir := t.TempDir()
+	single := filepath.Join(dir, "single.db")
+	if _, err := mergeTestCLI(t, "sweep", spec, "--db", single, "-q"); err != nil {
+		t.Fatal(err)
+	}
+	want, err := mergeTestCLI(t, "query", "points", "--experiment", mergeTestExperiment, "--json", "--db", single)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(want, `"point_key"`); n != 150 {
+		t.Fatalf("single run has %d points, want 150", n)
+	}
+	for _, n := range []int{2, 3, 4, 7} { // 7 > chunks: some shards are empty
+		t.Run(fmt.Sprintf("shards=%d", n), func(t *testing.T) {
+			dir := t.TempDir()
+			var shards []string
+			for k := 0; k < n; k++ {
+				p := filepath.Join(dir, fmt.Sprintf("shard-%d.db", k))
+				shards = append(shards, p)
+				if _, err := mergeTestCLI(t, "sweep", spec, "--shard", fmt.Sprintf("%d/%d", k, n), "--db", p, "-q"); err != nil {
+					t.Fatal(err)
+				}
+			}
+			merged := filepath.Join(dir, "merged.db")
+			// Merge in reverse order, then everything again: idempotent.
+			rev := append([]string(nil), shards...)
+			for i, j := 0, len(rev)-1; i < j; i, j = i+1, j-1 {
+				rev[i], rev[j] = rev[j], rev[i]
+			}
+			if _, err := mergeTestCLI(t, append([]string{"merge", merged}, rev...)...); err != nil {
+				t.Fatal(err)
+			}
+			out, err := mergeTestCLI(t, append([]string{"merge", merged}, shards...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(out, "150 of 150 points (0 added), done") {
+				t.Errorf("second merge output:\n%s", out)
+			}
+			got, err := mergeTestCLI(t, "query", "points", "--experiment", mergeTestExperiment, "--json", "--db", merged)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got != want {
+				t.Errorf("query points on the merged db differs from the single-process run:\n got %.400s\nwant %.400s", got, want)
+			}
+			d, err := db.Open(context.Background(), merged)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			runs, err := d.Runs(context.Background(), db.RunFilter{Experiment: mergeTestExperiment})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(runs) != n+1 {
+				t.Errorf("%d runs, want %d shard runs and one union run", len(runs), n)
+			}
+		})
+	}
+}
+
+func TestMergeIncompleteFails(t *testing.T) {
+	spec := mergeTestSpec(t, "150")
+	dir := t.TempDir()
+	shard := filepath.Join(dir, "shard-0.db")
+	if _, err := mergeTestCLI(t, "sweep", spec, "--shard", "0/2", "--db", shard, "-q"); err != nil {
+		t.Fatal(err)
+	}
+	merged := filepath.Join(dir, "merged.db")
+	out, err := mergeTestCLI(t, "--json", "merge", merged, shard)
+	if err == nil || !strings.Contains(err.Error(), "do not cover their grid") {
+		t.Fatalf("err = %v, want 'do not cover their grid'", err)
+	}
+	for _, s := range []string{`"status": "failed"`, `"missing_shards": [`, `"grid_points": 150`} {
+		if !strings.Contains(out, s) {
+			t.Errorf("output lacks %s:\n%s", s, out)
+		}
+	}
+}
+
+func TestMergeUsage(t *testing.T) {
+	for _, args := range [][]string{{"merge"}, {"merge", "out.db"}} {
+		_, err := mergeTestCLI(t, args...)
+		var ue usageError
+		if err == nil || !errors.As(err, &ue) {
+			t.Errorf("%v: err = %v, want a usage error", args, err)
+		}
+	}
+	_, err := mergeTestCLI(t, "merge", filepath.Join(t.TempDir(), "out.db"), filepath.Join(t.TempDir(), "missing.db"))
+	if err == nil || strings.Contains(err.Error(), "\n") {
+		t.Errorf("missing input: err = %v, want one line", err)
+	}
+}

@@ -1,0 +1,256 @@
+package db
+
+import (
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// A sharded sweep (`dendfit sweep --shard K/N`) records one run per shard,
+// each holding part of the grid. Once the shard databases are merged into
+// one, the runs of one shard set are unioned into a single union run: a
+// sweep run (shard 0 of 1) of the same spec that holds every point of the
+// set once, so that the newest finished sweep of the experiment is a run
+// with exactly the points a single-process sweep records. The shard runs
+// stay, with their provenance; the union run's settings name them.
+
+// ShardSet is the sweep runs of one spec (experiment name and spec
+// sha256) that were cut into the same number of shards.
+type ShardSet struct {
+	ExperimentID int64
+	Experiment   string
+	SpecSHA256   string
+	SpecText     []byte
+	ShardN       int
+	// Runs are the shard runs, by shard index then start time. A shard
+	// may have several (a task that was rerun without --resume).
+	Runs []Run
+}
+
+// Missing returns the shard indices in 0..ShardN-1 with no done run.
+func (s *ShardSet) Missing() []int {
+	done := make([]bool, s.ShardN)
+	for _, r := range s.Runs {
+		if r.Status == StatusDone && r.ShardK >= 0 && r.ShardK < s.ShardN {
+			done[r.ShardK] = true
+		}
+	}
+	var out []int
+	for k, ok := range done {
+		if !ok {
+			out = append(out, k)
+		}
+	}
+	return out
+}
+
+// UnionSettings is the settings JSON of a union run.
+type UnionSettings struct {
+	UnionOf struct {
+		ShardN  int      `json:"shard_n"`
+		RunUIDs []string `json:"run_uids"` // the shard runs, by shard then start
+	} `json:"union_of"`
+}
+
+// UnionStats says what UnionShardSet did.
+type UnionStats struct {
+	RunID   int64  // the union run
+	Created bool   // the union run was new
+	Added   int64  // points added to it
+	Points  int64  // points it holds
+	Status  string // StatusDone when it holds the whole grid, else StatusFailed
+}
+
+// UnionRunUID is the run_uid of the union run of the shard set of spec
+// specSHA256 cut into n shards. It is derived, not random, so every
+// database that unions the same set names its union run the same and
+// Merge dedupes union runs like any other run.
+func UnionRunUID(specSHA256 string, n int) string {
+	sum := sha256.Sum256([]byte("dendfit union run\x00" + specSHA256 + "\x00" + strconv.Itoa(n)))
+	return hex.EncodeToString(sum[:16])
+}
+
+// ShardSets returns the shard sets of the database: sweep runs with
+// shard_n > 1 grouped by experiment spec and shard count, ordered by
+// experiment name, spec and shard count.
+func (d *DB) ShardSets(ctx context.Context) ([]ShardSet, error) {
+	runs, err := d.queryRuns(ctx, []string{"r.command = ?", "r.shard_n > 1"}, []any{CommandSweep}, 0)
+	if err != nil {
+		return nil, fmt.Errorf("db: list shard sets: %w", err)
+	}
+	exps, err := d.Experiments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	byID := map[int64]*Experiment{}
+	for i := range exps {
+		byID[exps[i].ID] = &exps[i]
+	}
+	type key struct {
+		exp int64
+		n   int
+	}
+	sets := map[key]*ShardSet{}
+	for _, r := range runs {
+		k := key{r.ExperimentID, r.ShardN}
+		s := sets[k]
+		if s == nil {
+			e := byID[r.ExperimentID]
+			if e == nil {
+				return nil, fmt.Errorf("db: list shard sets: run %d: no experiment %d", r.ID, r.ExperimentID)
+			}
+			s = &ShardSet{ExperimentID: e.ID, Experiment: e.Name, SpecSHA256: e.SpecSHA256, SpecText: e.SpecText, ShardN: r.ShardN}
+			sets[k] = s
+		}
+		s.Runs = append(s.Runs, r)
+	}
+	out := make([]ShardSet, 0, len(sets))
+	for _, s := range sets {
+		slices.SortFunc(s.Runs, func(a, b Run) int {
+			if a.ShardK != b.ShardK {
+				return a.ShardK - b.ShardK
+			}
+			if c := a.StartedAt.Compare(b.StartedAt); c != 0 {
+				return c
+			}
+			return int(a.ID - b.ID)
+		})
+		out = append(out, *s)
+	}
+	slices.SortFunc(out, func(a, b ShardSet) int {
+		if c := strings.Compare(a.Experiment, b.Experiment); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.SpecSHA256, b.SpecSHA256); c != 0 {
+			return c
+		}
+		return a.ShardN - b.ShardN
+	})
+	return out, nil
+}
+
+// UnionShardSet records, in one transaction, the union run of set: it
+// creates the run (recording argv and this process's provenance) or finds
+// it by UnionRunUID, adds every point of the set's runs it does not hold
+// yet (deduplicated on point_key; points are deterministic, so copies of
+// one key from different runs are identical), and sets its status: done
+// when it holds want points (the size of the spec's grid), failed with an
+// error naming the missing shards otherwise. Its started_at is just after
+// the newest shard run's start and its ended_at the latest shard end, so
+// the result depends only on the shard runs: unioning again, or in
+// another order, changes nothing.
+func (d *DB) UnionShardSet(ctx context.Context, set ShardSet, want int64, argv []string) (UnionStats, error) {
+	var st UnionStats
+	fail := func(err error) (UnionStats, error) {
+		return UnionStats{}, fmt.Errorf("db: union %d shards of %q: %w", set.ShardN, set.Experiment, err)
+	}
+	if len(set.Runs) == 0 || set.ShardN < 2 {
+		return fail(errors.New("no shard runs"))
+	}
+	uid := UnionRunUID(set.SpecSHA256, set.ShardN)
+	var settings UnionSettings
+	settings.UnionOf.ShardN = set.ShardN
+	var started time.Time
+	var ended *time.Time
+	memberIDs := make([]string, len(set.Runs))
+	for i, r := range set.Runs {
+		settings.UnionOf.RunUIDs = append(settings.UnionOf.RunUIDs, r.RunUID)
+		memberIDs[i] = strconv.FormatInt(r.ID, 10)
+		if r.StartedAt.After(started) {
+			started = r.StartedAt
+		}
+		if r.EndedAt != nil && (ended == nil || r.EndedAt.After(*ended)) {
+			ended = r.EndedAt
+		}
+	}
+	started = started.Add(time.Nanosecond)
+	if ended == nil || ended.Before(started) {
+		ended = &started
+	}
+	setJSON, err := json.Marshal(settings)
+	if err != nil {
+		return fail(err)
+	}
+	first := set.Runs[0]
+	err = d.withTx(ctx, func(tx *sql.Tx) error {
+		err := tx.QueryRowContext(ctx, `SELECT id FROM runs WHERE run_uid = ?`, uid).Scan(&st.RunID)
+		if errors.Is(err, sql.ErrNoRows) {
+			r := NewRun(set.ExperimentID, CommandSweep, argv)
+			r.RunUID, r.DtMS, r.Method = uid, first.DtMS, first.Method
+			argvJSON, err := json.Marshal(r.Argv)
+			if err != nil {
+				return err
+			}
+			err = tx.QueryRowContext(ctx, `INSERT INTO runs (experiment_id, command, argv, status, started_at,
+				version, vcs_revision, vcs_modified, go_version, os, arch, host, workers, shard_k, shard_n,
+				dt_ms, method, run_uid)
+				VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 0, 0, 1, ?, ?, ?) RETURNING id`,
+				r.ExperimentID, r.Command, string(argvJSON), StatusRunning, formatTime(started),
+				r.Version, r.VCSRevision, r.VCSModified, r.GoVersion, r.OS, r.Arch, r.Host,
+				r.DtMS, r.Method, r.RunUID).Scan(&st.RunID)
+			if err != nil {
+				return fmt.Errorf("create union run: %w", err)
+			}
+			st.Created = true
+		} else if err != nil {
+			return err
+		}
+		st.Added, err = execCount(ctx, tx, `INSERT OR IGNORE INTO points (run_id, pathway, pre, post, compartment,
+			record, tag, point_key, g_nS, t_decay_ms, t_rise_ms, receptors, psp_mV, baseline_mV, time_to_peak_ms,
+			rise_10_90_ms, half_width_ms, peaks_mV, i_hold_pA, dspike_fired, status, error)
+			SELECT `+strconv.FormatInt(st.RunID, 10)+`, p.pathway, p.pre, p.post, p.compartment,
+			p.record, p.tag, p.point_key, p.g_nS, p.t_decay_ms, p.t_rise_ms, p.receptors, p.psp_mV, p.baseline_mV, p.time_to_peak_ms,
+			p.rise_10_90_ms, p.half_width_ms, p.peaks_mV, p.i_hold_pA, p.dspike_fired, p.status, p.error
+			FROM points p JOIN runs r ON r.id = p.run_id
+			WHERE p.run_id IN (`+strings.Join(memberIDs, ", ")+`)
+			ORDER BY r.status = 'done' DESC, p.id`)
+		if err != nil {
+			return fmt.Errorf("copy points: %w", err)
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM points WHERE run_id = ?`, st.RunID).Scan(&st.Points); err != nil {
+			return err
+		}
+		st.Status = StatusDone
+		var errText any
+		if st.Points != want {
+			st.Status = StatusFailed
+			msg := fmt.Sprintf("union of %d shards holds %d of %d points", set.ShardN, st.Points, want)
+			if m := set.Missing(); len(m) > 0 {
+				msg += fmt.Sprintf("; shards with no finished run: %s", joinInts(m))
+			}
+			errText = msg
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE runs SET status = ?, started_at = ?, ended_at = ?, error = ?, settings = ?
+			WHERE id = ?`, st.Status, formatTime(started), formatTime(*ended), errText, string(setJSON), st.RunID)
+		return err
+	})
+	if err != nil {
+		return fail(err)
+	}
+	return st, nil
+}
+
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, x := range v {
+		s[i] = strconv.Itoa(x)
+	}
+	return strings.Join(s, ", ")
+}
+
+// IsUnionRun reports whether r is the union run of a shard set.
+func IsUnionRun(r *Run) bool {
+	if r.Command != CommandSweep || len(r.Settings) == 0 {
+		return false
+	}
+	var s UnionSettings
+	return json.Unmarshal(r.Settings, &s) == nil && s.UnionOf.ShardN > 1
+}

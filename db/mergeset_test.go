@@ -1,0 +1,200 @@
+package db
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"path/filepath"
+	"testing"
+)
+
+// shardDB writes a shard database holding shard k of n of a 10-point grid
+// of spec "ca1" (point i belongs to shard i%n), finished with status.
+func shardDB(t *testing.T, dir string, k, n int, status string) string {
+	t.Helper()
+	ctx := context.Background()
+	path := filepath.Join(dir, fmt.Sprintf("shard-%d.db", k))
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	eid, err := d.PutExperiment(ctx, "ca1", []byte("spec v1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRun(eid, CommandSweep, []string{"dendfit", "sweep", "--shard", fmt.Sprintf("%d/%d", k, n)})
+	r.ShardK, r.ShardN, r.DtMS, r.Method = k, n, 0.1, "euler"
+	if _, err := d.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	var pts []Point
+	for i := k; i < 10; i += n {
+		p := testPoint(0, fmt.Sprintf("p0000/g%06d", i))
+		p.GNS = float64(i) * 0.1 // distinct values, inexact in binary
+		pts = append(pts, p)
+	}
+	if status != StatusDone { // an interrupted task recorded only some
+		pts = pts[:len(pts)/2]
+	}
+	if err := d.InsertPoints(ctx, r.ID, pts); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.FinishRun(ctx, r.ID, status, ""); err != nil {
+		t.Fatal(err)
+	}
+	return path
+}
+
+func mergeAll(t *testing.T, dst string, srcs ...string) (*DB, UnionStats) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := Open(ctx, dst)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	for _, s := range srcs {
+		if _, err := Merge(ctx, d, s, MergeOptions{}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sets, err := d.ShardSets(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sets) != 1 {
+		t.Fatalf("%d shard sets, want 1", len(sets))
+	}
+	st, err := d.UnionShardSet(ctx, sets[0], 10, []string{"dendfit", "merge"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, st
+}
+
+// unionDump is the union run and its points as text, ids left out.
+func unionDump(t *testing.T, d *DB, id int64) string {
+	t.Helper()
+	ctx := context.Background()
+	r, err := d.Run(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts, err := d.Points(ctx, PointFilter{RunID: id})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := fmt.Sprintf("%s %s %d/%d %s %s %v %s %s\n", r.RunUID, r.Status, r.ShardK, r.ShardN,
+		r.StartedAt.Format(TimeFormat), r.EndedAt.Format(TimeFormat), r.Error, r.Settings, r.Method)
+	for _, p := range pts {
+		p.ID, p.RunID = 0, 0
+		b, err := json.Marshal(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		s += string(b) + "\n"
+	}
+	return s
+}
+
+func TestUnionShardSet(t *testing.T) {
+	dir := t.TempDir()
+	s0 := shardDB(t, dir, 0, 3, StatusDone)
+	s1 := shardDB(t, dir, 1, 3, StatusDone)
+	s2 := shardDB(t, dir, 2, 3, StatusDone)
+
+	a, sa := mergeAll(t, filepath.Join(dir, "a.db"), s0, s1, s2)
+	b, sb := mergeAll(t, filepath.Join(dir, "b.db"), s2, s0, s1)
+	if sa.Status != StatusDone || sa.Points != 10 || sa.Added != 10 || !sa.Created {
+		t.Errorf("union = %+v, want a new done run with 10 points", sa)
+	}
+	if da, db := unionDump(t, a, sa.RunID), unionDump(t, b, sb.RunID); da != db {
+		t.Errorf("union depends on the merge order:\n%s\n%s", da, db)
+	}
+
+	// Again: nothing changes.
+	before := unionDump(t, a, sa.RunID)
+	sets, err := a.ShardSets(context.Background())
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := a.UnionShardSet(context.Background(), sets[0], 10, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if again.Created || again.Added != 0 || again.RunID != sa.RunID || unionDump(t, a, sa.RunID) != before {
+		t.Errorf("second union changed something: %+v", again)
+	}
+
+	// The newest finished sweep is the union run.
+	r, err := a.NewestRun(context.Background(), "ca1", CommandSweep, StatusDone)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.ID != sa.RunID || !IsUnionRun(r) {
+		t.Errorf("newest done sweep is run %d, want union run %d", r.ID, sa.RunID)
+	}
+
+	// Merging merged databases dedupes the union run on its derived uid.
+	c, sc := mergeAll(t, filepath.Join(dir, "c.db"), filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db"))
+	if n := count(t, c, `SELECT count(*) FROM runs`); n != 4 {
+		t.Errorf("%d runs after merging two merged dbs, want 3 shard runs and 1 union run", n)
+	}
+	if n := count(t, c, `SELECT count(*) FROM points`); n != 20 {
+		t.Errorf("%d points, want 10 in the shard runs and 10 in the union run", n)
+	}
+	if unionDump(t, c, sc.RunID) != before {
+		t.Errorf("union run changed by merging merged databases")
+	}
+}
+
+func TestUnionShardSetIncomplete(t *testing.T) {
+	tests := []struct {
+		name    string
+		shards  map[int]string // shard -> status
+		points  int64
+		status  string
+		missing []int
+	}{
+		{"one shard missing", map[int]string{0: StatusDone, 2: StatusDone}, 7, StatusFailed, []int{1}},
+		{"one shard cancelled", map[int]string{0: StatusDone, 1: StatusCancelled, 2: StatusDone}, 8, StatusFailed, []int{1}},
+		{"all done", map[int]string{0: StatusDone, 1: StatusDone, 2: StatusDone}, 10, StatusDone, nil},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			var srcs []string
+			for k := 0; k < 3; k++ {
+				if st, ok := tc.shards[k]; ok {
+					srcs = append(srcs, shardDB(t, dir, k, 3, st))
+				}
+			}
+			d, st := mergeAll(t, filepath.Join(dir, "out.db"), srcs...)
+			if st.Points != tc.points || st.Status != tc.status {
+				t.Errorf("union = %+v, want %d points, %s", st, tc.points, tc.status)
+			}
+			sets, err := d.ShardSets(context.Background())
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := sets[0].Missing(); fmt.Sprint(got) != fmt.Sprint(tc.missing) {
+				t.Errorf("missing = %v, want %v", got, tc.missing)
+			}
+			r, err := d.Run(context.Background(), st.RunID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (r.Error != "") != (tc.status == StatusFailed) {
+				t.Errorf("error = %q with status %s", r.Error, r.Status)
+			}
+		})
+	}
+}
+
+func TestUnionRunUID(t *testing.T) {
+	a := UnionRunUID("abc", 4)
+	if len(a) != 32 || a != UnionRunUID("abc", 4) || a == UnionRunUID("abc", 5) || a == UnionRunUID("abd", 4) {
+		t.Errorf("UnionRunUID not a stable 128-bit hex id per (spec, n): %q", a)
+	}
+}

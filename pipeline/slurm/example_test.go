@@ -1,0 +1,45 @@
+package slurm_test
+
+import (
+	"context"
+	"fmt"
+	"log"
+	"strings"
+
+	"github.com/dendfit/dendfit/pipeline/slurm"
+)
+
+func ExampleRender() {
+	sweep, _, err := slurm.Render(slurm.Options{
+		Binary: "/opt/dendfit/bin/dendfit", Spec: "/data/l23.yaml", Dir: "/scratch/l23", Tasks: 16, CPUs: 4,
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	for _, line := range strings.Split(string(sweep), "\n") {
+		if strings.HasPrefix(line, "#SBATCH --array") || strings.HasPrefix(line, "exec ") {
+			fmt.Println(line)
+		}
+	}
+	// Output:
+	// #SBATCH --array=0-15
+	// exec "$DENDFIT" sweep "$SPEC" --shard "$K/$N" --db "$DIR/shard-$K.db" --resume -q \
+}
+
+func ExampleClient_Submit() {
+	// A Runner that stands in for sbatch; the zero Client runs the real one.
+	fake := func(_ context.Context, name string, args ...string) ([]byte, error) {
+		fmt.Println(name, strings.Join(args, " "))
+		return []byte("4242\n"), nil
+	}
+	scripts := &slurm.Scripts{Sweep: "/scratch/l23/sweep.sbatch", Merge: "/scratch/l23/merge.sbatch", Tasks: 16}
+	jobs, err := (&slurm.Client{Run: fake}).Submit(context.Background(), scripts)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(jobs.Array, jobs.Merge)
+	// Output:
+	// sbatch --parsable /scratch/l23/sweep.sbatch
+	// sbatch --parsable --dependency=afterok:4242 /scratch/l23/merge.sbatch
+	// 4242 4242
+}

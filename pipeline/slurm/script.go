@@ -1,0 +1,262 @@
+package slurm
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strconv"
+	"strings"
+	"text/template"
+)
+
+// File names written into Options.Dir.
+const (
+	SweepScript = "sweep.sbatch"
+	MergeScript = "merge.sbatch"
+	MergedDB    = "merged.db"
+	LogDir      = "logs"
+)
+
+// Options describe the job array. Binary, Spec and Dir must be absolute
+// (Abs makes them so).
+type Options struct {
+	Binary     string // the dendfit executable
+	Spec       string // the experiment spec
+	Experiment string // experiment name, for job names; optional
+	Dir        string // shard databases, merged database, scripts and logs
+	Tasks      int    // array tasks = shards, >= 1
+	Partition  string // --partition, if set
+	Time       string // --time limit per task, if set (e.g. "02:00:00")
+	CPUs       int    // --cpus-per-task and sweep --workers; 0 means 1
+	Mem        string // --mem per task, if set (e.g. "2G")
+}
+
+// ShardDB is the database of shard k in dir.
+func ShardDB(dir string, k int) string { return filepath.Join(dir, fmt.Sprintf("shard-%d.db", k)) }
+
+// Abs returns o with Binary, Spec and Dir made absolute and cleaned.
+func (o Options) Abs() (Options, error) {
+	for _, p := range []*string{&o.Binary, &o.Spec, &o.Dir} {
+		if *p == "" {
+			continue
+		}
+		a, err := filepath.Abs(*p)
+		if err != nil {
+			return o, fmt.Errorf("slurm: %w", err)
+		}
+		*p = a
+	}
+	return o, nil
+}
+
+// unsafePath matches what cannot stand unquoted in an #SBATCH line (SLURM
+// splits them at blanks) or in an output file name (% starts a pattern).
+var unsafePath = regexp.MustCompile(`[\s"'\\%$` + "`" + `]`)
+
+// safeValue is what an #SBATCH option value may contain.
+var safeValue = regexp.MustCompile(`^[A-Za-z0-9._:,+=@/-]*$`)
+
+// Validate checks o before scripts are written from it.
+func (o *Options) Validate() error {
+	switch {
+	case o.Tasks < 1:
+		return fmt.Errorf("slurm: tasks must be at least 1, got %d", o.Tasks)
+	case o.CPUs < 0:
+		return fmt.Errorf("slurm: cpus must be positive, got %d", o.CPUs)
+	case o.Binary == "" || o.Spec == "" || o.Dir == "":
+		return errors.New("slurm: binary, spec and dir are required")
+	}
+	for _, p := range []struct{ what, v string }{{"binary", o.Binary}, {"spec", o.Spec}, {"dir", o.Dir}} {
+		if !filepath.IsAbs(p.v) {
+			return fmt.Errorf("slurm: %s path %q is not absolute", p.what, p.v)
+		}
+	}
+	if strings.ContainsAny(o.Binary+o.Spec, "\n\r") {
+		return errors.New("slurm: binary and spec paths cannot contain line breaks")
+	}
+	if unsafePath.MatchString(o.Dir) {
+		return fmt.Errorf("slurm: dir %q: blanks, quotes, backslashes, %% and $ cannot appear in #SBATCH paths; choose another directory", o.Dir)
+	}
+	for _, v := range []struct{ flag, v string }{{"partition", o.Partition}, {"time", o.Time}, {"mem", o.Mem}} {
+		if !safeValue.MatchString(v.v) {
+			return fmt.Errorf("slurm: --%s %q: want letters, digits and . _ : , + = @ / - only", v.flag, v.v)
+		}
+	}
+	return nil
+}
+
+// shellQuote quotes s for bash, leaving plain words as they are.
+func shellQuote(s string) string {
+	if s != "" && safeValue.MatchString(s) {
+		return s
+	}
+	return "'" + strings.ReplaceAll(s, "'", `'\''`) + "'"
+}
+
+var funcs = template.FuncMap{"q": shellQuote}
+
+var sweepTmpl = template.Must(template.New(SweepScript).Funcs(funcs).Parse(`#!/bin/bash
+# dendfit sweep of {{.Spec}}
+# as a SLURM job array of {{.Tasks}} tasks: task K sweeps shard K/{{.Tasks}} of the
+# grid into {{.Dir}}/shard-K.db. Written by 'dendfit slurm'; edit freely.
+#
+# Submit it, then the merge once every task has succeeded:
+#   jid=$(sbatch --parsable {{.Dir}}/sweep.sbatch)
+#   sbatch --dependency=afterok:${jid%%;*} {{.Dir}}/merge.sbatch
+# Rerun task K alone (it resumes its shard; finished points are kept):
+#   sbatch --array=K {{.Dir}}/sweep.sbatch
+#
+#SBATCH --job-name={{.JobName}}-sweep
+#SBATCH --array=0-{{.Last}}
+#SBATCH --output={{.Dir}}/logs/sweep-%A_%a.out
+#SBATCH --chdir={{.Dir}}
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task={{.Workers}}
+#SBATCH --requeue
+{{- if .Partition}}
+#SBATCH --partition={{.Partition}}
+{{- end}}
+{{- if .Time}}
+#SBATCH --time={{.Time}}
+{{- end}}
+{{- if .Mem}}
+#SBATCH --mem={{.Mem}}
+{{- end}}
+set -euo pipefail
+
+DENDFIT={{q .Binary}}
+SPEC={{q .Spec}}
+DIR={{q .Dir}}
+N={{.Tasks}}    # shards; fixed here, so a task rerun alone still sweeps K/{{.Tasks}}
+K=${SLURM_ARRAY_TASK_ID:?run this script with sbatch as an array task}
+
+# --resume continues this shard's unfinished run if the task was requeued or
+# is rerun; points already recorded are skipped, never recorded twice.
+exec "$DENDFIT" sweep "$SPEC" --shard "$K/$N" --db "$DIR/shard-$K.db" --resume -q \
+	--workers "${SLURM_CPUS_PER_TASK:-{{.Workers}}}"
+`))
+
+var mergeTmpl = template.Must(template.New(MergeScript).Funcs(funcs).Parse(`#!/bin/bash
+# Merges the {{.Tasks}} shard databases of {{.Dir}}/sweep.sbatch into
+# {{.Dir}}/merged.db. Written by 'dendfit slurm'; edit freely.
+#
+# Submit it after the array has succeeded ('dendfit slurm --submit' does):
+#   sbatch --dependency=afterok:ARRAY_JOB_ID {{.Dir}}/merge.sbatch
+# or run it by hand: bash {{.Dir}}/merge.sbatch
+# Merging is idempotent: running it again adds nothing.
+#
+#SBATCH --job-name={{.JobName}}-merge
+#SBATCH --output={{.Dir}}/logs/merge-%j.out
+#SBATCH --chdir={{.Dir}}
+#SBATCH --ntasks=1
+#SBATCH --cpus-per-task=1
+#SBATCH --kill-on-invalid-dep=yes
+{{- if .Partition}}
+#SBATCH --partition={{.Partition}}
+{{- end}}
+{{- if .Time}}
+#SBATCH --time={{.Time}}
+{{- end}}
+{{- if .Mem}}
+#SBATCH --mem={{.Mem}}
+{{- end}}
+set -euo pipefail
+
+DENDFIT={{q .Binary}}
+DIR={{q .Dir}}
+N={{.Tasks}}
+
+# Every shard must be there: a missing one is an error, not a smaller result.
+shards=()
+for ((k = 0; k < N; k++)); do
+	shards+=("$DIR/shard-$k.db")
+done
+exec "$DENDFIT" merge "$DIR/merged.db" "${shards[@]}"
+`))
+
+type tmplData struct {
+	Options
+	JobName string
+	Last    int
+	Workers int
+}
+
+func (o *Options) data() tmplData {
+	name := "dendfit"
+	if o.Experiment != "" && safeValue.MatchString(o.Experiment) {
+		name += "-" + o.Experiment
+	}
+	return tmplData{Options: *o, JobName: name, Last: o.Tasks - 1, Workers: max(o.CPUs, 1)}
+}
+
+// Render returns the text of the array script (sweep.sbatch) and of the
+// merge script (merge.sbatch) for o.
+func Render(o Options) (sweep, merge []byte, err error) {
+	if err := o.Validate(); err != nil {
+		return nil, nil, err
+	}
+	var a, b bytes.Buffer
+	if err := sweepTmpl.Execute(&a, o.data()); err != nil {
+		return nil, nil, fmt.Errorf("slurm: %w", err)
+	}
+	if err := mergeTmpl.Execute(&b, o.data()); err != nil {
+		return nil, nil, fmt.Errorf("slurm: %w", err)
+	}
+	return a.Bytes(), b.Bytes(), nil
+}
+
+// Scripts are the paths of written scripts.
+type Scripts struct {
+	Dir, Sweep, Merge string
+	Tasks             int
+}
+
+// Write renders the scripts into o.Dir (created, with o.Dir/logs, if
+// needed), replacing each file atomically, and returns their paths.
+func Write(o Options) (*Scripts, error) {
+	sweep, merge, err := Render(o)
+	if err != nil {
+		return nil, err
+	}
+	if err := os.MkdirAll(filepath.Join(o.Dir, LogDir), 0o755); err != nil {
+		return nil, fmt.Errorf("slurm: %w", err)
+	}
+	s := &Scripts{Dir: o.Dir, Sweep: filepath.Join(o.Dir, SweepScript), Merge: filepath.Join(o.Dir, MergeScript), Tasks: o.Tasks}
+	if err := writeAtomic(s.Sweep, sweep); err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(s.Merge, merge); err != nil {
+		return nil, err
+	}
+	return s, nil
+}
+
+func writeAtomic(path string, data []byte) error {
+	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	if err != nil {
+		return fmt.Errorf("slurm: %w", err)
+	}
+	_, werr := f.Write(data)
+	cerr := f.Close()
+	if err := errors.Join(werr, cerr, os.Chmod(f.Name(), 0o755)); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("slurm: write %s: %w", path, err)
+	}
+	if err := os.Rename(f.Name(), path); err != nil {
+		os.Remove(f.Name())
+		return fmt.Errorf("slurm: %w", err)
+	}
+	return nil
+}
+
+// FormatTasks formats task indices for sbatch --array, e.g. "2,5".
+func FormatTasks(ks []int) string {
+	s := make([]string, len(ks))
+	for i, k := range ks {
+		s[i] = strconv.Itoa(k)
+	}
+	return strings.Join(s, ",")
+}

@@ -1,0 +1,134 @@
+package slurm
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata")
+
+var goldenOpts = Options{
+	Binary: "/opt/dendfit/bin/dendfit", Spec: "/data/specs/l23 demo.yaml", Experiment: "l23-demo",
+	Dir: "/scratch/l23", Tasks: 64, Partition: "compute", Time: "02:00:00", CPUs: 4, Mem: "2G",
+}
+
+func TestRenderGolden(t *testing.T) {
+	tests := []struct {
+		name string
+		o    Options
+	}{
+		{"full", goldenOpts},
+		{"minimal", Options{Binary: "/usr/bin/dendfit", Spec: "/s.yaml", Dir: "/d", Tasks: 1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			sweep, merge, err := Render(tc.o)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, f := range []struct {
+				file string
+				got  []byte
+			}{{tc.name + ".sweep.sbatch", sweep}, {tc.name + ".merge.sbatch", merge}} {
+				path := filepath.Join("testdata", f.file)
+				if *update {
+					if err := os.WriteFile(path, f.got, 0o644); err != nil {
+						t.Fatal(err)
+					}
+					continue
+				}
+				want, err := os.ReadFile(path)
+				if err != nil {
+					t.Fatalf("%v (run go test -update to create it)", err)
+				}
+				if !bytes.Equal(f.got, want) {
+					t.Errorf("%s differs from the golden file (go test -update to accept):\n%s", f.file, f.got)
+				}
+			}
+			// The scripts are valid bash.
+			if sh, err := exec.LookPath("bash"); err == nil {
+				for _, s := range [][]byte{sweep, merge} {
+					cmd := exec.Command(sh, "-n")
+					cmd.Stdin = bytes.NewReader(s)
+					if out, err := cmd.CombinedOutput(); err != nil {
+						t.Errorf("bash -n: %v: %s", err, out)
+					}
+				}
+			}
+		})
+	}
+}
+
+func TestValidate(t *testing.T) {
+	ok := Options{Binary: "/b", Spec: "/s.yaml", Dir: "/d", Tasks: 2}
+	tests := []struct {
+		name string
+		mod  func(*Options)
+		want string // substring of the error; "" for none
+	}{
+		{"ok", func(*Options) {}, ""},
+		{"zero tasks", func(o *Options) { o.Tasks = 0 }, "tasks must be at least 1"},
+		{"relative spec", func(o *Options) { o.Spec = "s.yaml" }, "not absolute"},
+		{"blank in dir", func(o *Options) { o.Dir = "/my data" }, "cannot appear in #SBATCH paths"},
+		{"percent in dir", func(o *Options) { o.Dir = "/d%j" }, "cannot appear"},
+		{"blank in spec is fine", func(o *Options) { o.Spec = "/my specs/s.yaml" }, ""},
+		{"bad time", func(o *Options) { o.Time = "1 h" }, "--time"},
+		{"injected partition", func(o *Options) { o.Partition = "a\n#SBATCH --x" }, "--partition"},
+		{"missing binary", func(o *Options) { o.Binary = "" }, "required"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			o := ok
+			tc.mod(&o)
+			err := o.Validate()
+			switch {
+			case tc.want == "" && err != nil:
+				t.Errorf("err = %v, want nil", err)
+			case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want)):
+				t.Errorf("err = %v, want %q", err, tc.want)
+			case err != nil && strings.Contains(err.Error(), "\n"):
+				t.Errorf("error spans lines: %q", err)
+			}
+		})
+	}
+}
+
+func TestWrite(t *testing.T) {
+	o := goldenOpts
+	o.Dir = filepath.Join(t.TempDir(), "run")
+	s, err := Write(o)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{s.Sweep, s.Merge} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm()&0o100 == 0 {
+			t.Errorf("%s is not executable: %v", p, fi.Mode())
+		}
+	}
+	if fi, err := os.Stat(filepath.Join(o.Dir, LogDir)); err != nil || !fi.IsDir() {
+		t.Errorf("no log directory: %v", err)
+	}
+}
+
+func TestShellQuote(t *testing.T) {
+	for in, want := range map[string]string{
+		"/a/b.yaml":   "/a/b.yaml",
+		"/my specs/x": "'/my specs/x'",
+		"it's":        `'it'\''s'`,
+		"":            "''",
+		"$HOME":       "'$HOME'",
+	} {
+		if got := shellQuote(in); got != want {
+			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
+		}
+	}
+}

@@ -1,0 +1,187 @@
+package slurm
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"os/exec"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Runner runs a SLURM client command (sbatch, squeue, scancel) and returns
+// its standard output. Tests substitute a fake.
+type Runner func(ctx context.Context, name string, args ...string) ([]byte, error)
+
+// Exec is the Runner that runs the commands found in PATH; an error
+// carries the command's standard error.
+func Exec(ctx context.Context, name string, args ...string) ([]byte, error) {
+	cmd := exec.CommandContext(ctx, name, args...)
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	out, err := cmd.Output()
+	if err != nil {
+		msg := strings.Join(strings.Fields(stderr.String()), " ")
+		if msg != "" {
+			return out, fmt.Errorf("%s: %w: %s", name, err, msg)
+		}
+		return out, fmt.Errorf("%s: %w", name, err)
+	}
+	return out, nil
+}
+
+// Client submits, watches and cancels jobs. The zero value uses Exec.
+type Client struct {
+	Run Runner
+	// Poll is the squeue interval of Wait (default 2 s).
+	Poll time.Duration
+}
+
+func (c *Client) run(ctx context.Context, name string, args ...string) ([]byte, error) {
+	if c.Run == nil {
+		return Exec(ctx, name, args...)
+	}
+	return c.Run(ctx, name, args...)
+}
+
+// Sbatch submits script with `sbatch --parsable` and the extra options
+// before it, and returns the job id.
+func (c *Client) Sbatch(ctx context.Context, script string, opts ...string) (string, error) {
+	args := append(append([]string{"--parsable"}, opts...), script)
+	out, err := c.run(ctx, "sbatch", args...)
+	if err != nil {
+		return "", fmt.Errorf("slurm: submit %s: %w", script, err)
+	}
+	// --parsable prints "jobid" or "jobid;cluster".
+	id, _, _ := strings.Cut(strings.TrimSpace(string(out)), ";")
+	if id == "" || strings.Trim(id, "0123456789") != "" {
+		return "", fmt.Errorf("slurm: submit %s: sbatch printed %q, not a job id", script, strings.TrimSpace(string(out)))
+	}
+	return id, nil
+}
+
+// Jobs are the ids of a submitted array and its merge job.
+type Jobs struct {
+	Array string `json:"array_job_id"`
+	Merge string `json:"merge_job_id"`
+}
+
+// Submit submits the array script, or only the given tasks of it (to rerun
+// them), then the merge script with --dependency=afterok on the array.
+func (c *Client) Submit(ctx context.Context, s *Scripts, tasks ...int) (Jobs, error) {
+	var opts []string
+	if len(tasks) > 0 {
+		for _, k := range tasks {
+			if k < 0 || k >= s.Tasks {
+				return Jobs{}, fmt.Errorf("slurm: task %d out of range 0-%d", k, s.Tasks-1)
+			}
+		}
+		opts = append(opts, "--array="+FormatTasks(tasks))
+	}
+	var j Jobs
+	var err error
+	if j.Array, err = c.Sbatch(ctx, s.Sweep, opts...); err != nil {
+		return j, err
+	}
+	if j.Merge, err = c.Sbatch(ctx, s.Merge, "--dependency=afterok:"+j.Array); err != nil {
+		return j, err
+	}
+	return j, nil
+}
+
+// JobState is one job, or one array task ("123_4"), and its SLURM state.
+type JobState struct {
+	ID    string
+	State string // PENDING, RUNNING, COMPLETED, FAILED, CANCELLED, ...; GONE if SLURM forgot it
+}
+
+// Terminal reports whether the state is final.
+func (s JobState) Terminal() bool {
+	switch s.State {
+	case "COMPLETED", "FAILED", "CANCELLED", "TIMEOUT", "NODE_FAIL", "PREEMPTED",
+		"OUT_OF_MEMORY", "BOOT_FAIL", "DEADLINE", "SPECIAL_EXIT", "REVOKED", "GONE":
+		return true
+	}
+	return false
+}
+
+// States lists the states of the jobs (all tasks of an array job), as
+// squeue reports them, finished ones included while SLURM remembers them;
+// a job it has forgotten is GONE.
+func (c *Client) States(ctx context.Context, ids ...string) ([]JobState, error) {
+	var out []JobState
+	for _, id := range ids {
+		b, err := c.run(ctx, "squeue", "--noheader", "--array", "--states=all", "--format=%i %T", "--jobs="+id)
+		if err != nil {
+			if strings.Contains(err.Error(), "Invalid job id") {
+				out = append(out, JobState{ID: id, State: "GONE"})
+				continue
+			}
+			return nil, fmt.Errorf("slurm: squeue: %w", err)
+		}
+		n := 0
+		for _, line := range strings.Split(string(b), "\n") {
+			f := strings.Fields(line)
+			if len(f) != 2 {
+				continue
+			}
+			// State may carry a suffix such as "CANCELLED+" or "CANCELLED by 0".
+			out = append(out, JobState{ID: f[0], State: strings.TrimRight(f[1], "+")})
+			n++
+		}
+		if n == 0 {
+			out = append(out, JobState{ID: id, State: "GONE"})
+		}
+	}
+	slices.SortStableFunc(out, func(a, b JobState) int { return strings.Compare(a.ID, b.ID) })
+	return out, nil
+}
+
+// ErrJobsFailed is wrapped by Wait when a job ended other than COMPLETED.
+var ErrJobsFailed = errors.New("jobs did not complete")
+
+// Wait polls squeue until every job (every task of an array job) has
+// ended, or ctx is done, and returns the final states. The error wraps
+// ErrJobsFailed if some job ended in a state other than COMPLETED.
+func (c *Client) Wait(ctx context.Context, ids ...string) ([]JobState, error) {
+	poll := c.Poll
+	if poll <= 0 {
+		poll = 2 * time.Second
+	}
+	for {
+		st, err := c.States(ctx, ids...)
+		if err != nil {
+			return nil, err
+		}
+		if slices.IndexFunc(st, func(s JobState) bool { return !s.Terminal() }) < 0 {
+			var bad []string
+			for _, s := range st {
+				if s.State != "COMPLETED" {
+					bad = append(bad, s.ID+" "+s.State)
+				}
+			}
+			if len(bad) > 0 {
+				return st, fmt.Errorf("slurm: %w: %s", ErrJobsFailed, strings.Join(bad, ", "))
+			}
+			return st, nil
+		}
+		select {
+		case <-ctx.Done():
+			return st, fmt.Errorf("slurm: waiting for jobs %s: %w", strings.Join(ids, ", "), ctx.Err())
+		case <-time.After(poll):
+		}
+	}
+}
+
+// Cancel cancels the jobs (ids may name array tasks, "123_4").
+func (c *Client) Cancel(ctx context.Context, ids ...string) error {
+	if len(ids) == 0 {
+		return nil
+	}
+	if _, err := c.run(ctx, "scancel", ids...); err != nil {
+		return fmt.Errorf("slurm: scancel: %w", err)
+	}
+	return nil
+}

@@ -1,0 +1,106 @@
+package slurm
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"reflect"
+	"strings"
+	"testing"
+	"time"
+)
+
+// fakeSlurm records commands and answers them from a script.
+type fakeSlurm struct {
+	calls  []string
+	squeue []string // successive squeue outputs
+	nextID int
+}
+
+func (f *fakeSlurm) run(_ context.Context, name string, args ...string) ([]byte, error) {
+	f.calls = append(f.calls, name+" "+strings.Join(args, " "))
+	switch name {
+	case "sbatch":
+		f.nextID++
+		return []byte(fmt.Sprintf("%d;cluster\n", 100+f.nextID)), nil
+	case "squeue":
+		if len(f.squeue) == 0 {
+			return nil, errors.New("squeue: exit status 1: slurm_load_jobs error: Invalid job id specified")
+		}
+		out := f.squeue[0]
+		if len(f.squeue) > 1 {
+			f.squeue = f.squeue[1:]
+		}
+		return []byte(out), nil
+	case "scancel":
+		return nil, nil
+	}
+	return nil, fmt.Errorf("unexpected command %s", name)
+}
+
+func TestSubmit(t *testing.T) {
+	s := &Scripts{Dir: "/d", Sweep: "/d/sweep.sbatch", Merge: "/d/merge.sbatch", Tasks: 4}
+	tests := []struct {
+		name  string
+		tasks []int
+		want  []string
+	}{
+		{"all", nil, []string{
+			"sbatch --parsable /d/sweep.sbatch",
+			"sbatch --parsable --dependency=afterok:101 /d/merge.sbatch"}},
+		{"rerun 1 and 3", []int{1, 3}, []string{
+			"sbatch --parsable --array=1,3 /d/sweep.sbatch",
+			"sbatch --parsable --dependency=afterok:101 /d/merge.sbatch"}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSlurm{}
+			j, err := (&Client{Run: f.run}).Submit(context.Background(), s, tc.tasks...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if j != (Jobs{Array: "101", Merge: "102"}) {
+				t.Errorf("jobs = %+v", j)
+			}
+			if !reflect.DeepEqual(f.calls, tc.want) {
+				t.Errorf("calls = %q, want %q", f.calls, tc.want)
+			}
+		})
+	}
+	if _, err := (&Client{Run: (&fakeSlurm{}).run}).Submit(context.Background(), s, 4); err == nil {
+		t.Error("task 4 of 4 accepted")
+	}
+}
+
+func TestWait(t *testing.T) {
+	tests := []struct {
+		name    string
+		squeue  []string
+		wantErr error
+		want    string
+	}{
+		{"completes", []string{"7_0 RUNNING\n7_1 PENDING\n", "7_0 COMPLETED\n7_1 RUNNING\n", "7_0 COMPLETED\n7_1 COMPLETED\n"},
+			nil, "[{7_0 COMPLETED} {7_1 COMPLETED}]"},
+		{"one task cancelled", []string{"7_0 COMPLETED\n7_1 CANCELLED+\n"}, ErrJobsFailed, "[{7_0 COMPLETED} {7_1 CANCELLED}]"},
+		{"forgotten", nil, ErrJobsFailed, "[{7 GONE}]"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			f := &fakeSlurm{squeue: tc.squeue}
+			st, err := (&Client{Run: f.run, Poll: time.Millisecond}).Wait(context.Background(), "7")
+			if !errors.Is(err, tc.wantErr) {
+				t.Errorf("err = %v, want %v", err, tc.wantErr)
+			}
+			if got := fmt.Sprint(st); got != tc.want {
+				t.Errorf("states = %s, want %s", got, tc.want)
+			}
+		})
+	}
+	// A bounded wait ends with the context's error.
+	f := &fakeSlurm{squeue: []string{"7_0 RUNNING\n"}}
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Millisecond)
+	defer cancel()
+	if _, err := (&Client{Run: f.run, Poll: time.Millisecond}).Wait(ctx, "7"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("err = %v, want deadline exceeded", err)
+	}
+}
