@@ -48,21 +48,22 @@ func (d Dimension) String() string {
 func (d Dimension) SIUnit() string { return dimNames[d][1] }
 
 type unit struct {
-	dim   Dimension
-	scale float64
+	dim Dimension
+	// The value is ((number * mul) * mul2) / div, left to right as Python
+	// evaluates `40*uS/cm**2` or `150*kohm*cm`; absent factors are 1,
+	// which multiplies and divides exactly.
+	mul, mul2, div float64
 }
 
 // units maps every accepted unit spelling (after normalisation: µ and μ
 // become u, "^2" becomes "2", a space between two unit factors becomes "*")
 // to its dimension and its SI scale.
 //
-// The scales are computed at run time, in float64, in the order Brian 2
-// computes the same expression, so that a parsed value is the float64 a
-// Python script writing `number * unit` gets. A simple unit's scale is its
-// prefix as a float64 (mV: 0.001, the same double as Python's 10.0**-3). A
-// compound unit's scale is evaluated like Brian's unit arithmetic, e.g.
-// uF/cm2 is 1e-6 / (0.01*0.01), which is 0.009999999999999998 and not 0.01,
-// exactly as `1e-6/(0.01**2)` in Python; kohm*cm is 1e3 * 0.01.
+// A value is computed in float64 in the order Python evaluates the same
+// expression written with Brian 2 units, so that it is the double a
+// Dendrify script gets: "5 mV" is 5*0.001, "40 uS/cm2" is (40*1e-6)/(0.01**2)
+// = 0.39999999999999997 as `40*uS/cm**2`, and "150 kohm*cm" is
+// (150*1e3)*0.01 (TestQuantityMatchesBrian).
 var units = buildUnits()
 
 func buildUnits() map[string]unit {
@@ -79,24 +80,25 @@ func buildUnits() map[string]unit {
 	)
 	cm2 := centi * centi
 	m2 := one * one
+	simple := func(d Dimension, scale float64) unit { return unit{d, scale, 1, 1} }
 	u := map[string]unit{
-		"V": {Voltage, one}, "mV": {Voltage, milli}, "uV": {Voltage, micro},
-		"s": {Time, one}, "ms": {Time, milli}, "us": {Time, micro},
-		"S": {Conductance, one}, "mS": {Conductance, milli}, "uS": {Conductance, micro},
-		"nS": {Conductance, nano}, "pS": {Conductance, pico},
-		"F": {Capacitance, one}, "uF": {Capacitance, micro}, "nF": {Capacitance, nano},
-		"pF": {Capacitance, pico},
-		"A":  {Current, one}, "nA": {Current, nano}, "pA": {Current, pico},
-		"m": {Length, one}, "cm": {Length, centi}, "mm": {Length, milli}, "um": {Length, micro},
-		"uF/cm2":  {SpecificCapacitance, micro / cm2},
-		"F/m2":    {SpecificCapacitance, one / m2},
-		"S/cm2":   {SpecificConductance, one / cm2},
-		"mS/cm2":  {SpecificConductance, milli / cm2},
-		"uS/cm2":  {SpecificConductance, micro / cm2},
-		"S/m2":    {SpecificConductance, one / m2},
-		"ohm*cm":  {AxialResistivity, one * centi},
-		"ohm*m":   {AxialResistivity, one * one},
-		"kohm*cm": {AxialResistivity, kilo * centi},
+		"V": simple(Voltage, one), "mV": simple(Voltage, milli), "uV": simple(Voltage, micro),
+		"s": simple(Time, one), "ms": simple(Time, milli), "us": simple(Time, micro),
+		"S": simple(Conductance, one), "mS": simple(Conductance, milli), "uS": simple(Conductance, micro),
+		"nS": simple(Conductance, nano), "pS": simple(Conductance, pico),
+		"F": simple(Capacitance, one), "uF": simple(Capacitance, micro), "nF": simple(Capacitance, nano),
+		"pF": simple(Capacitance, pico),
+		"A": simple(Current, one), "nA": simple(Current, nano), "pA": simple(Current, pico),
+		"m": simple(Length, one), "cm": simple(Length, centi), "mm": simple(Length, milli), "um": simple(Length, micro),
+		"uF/cm2":  {SpecificCapacitance, micro, 1, cm2},
+		"F/m2":    {SpecificCapacitance, one, 1, m2},
+		"S/cm2":   {SpecificConductance, one, 1, cm2},
+		"mS/cm2":  {SpecificConductance, milli, 1, cm2},
+		"uS/cm2":  {SpecificConductance, micro, 1, cm2},
+		"S/m2":    {SpecificConductance, one, 1, m2},
+		"ohm*cm":  {AxialResistivity, one, centi, 1},
+		"ohm*m":   {AxialResistivity, one, one, 1},
+		"kohm*cm": {AxialResistivity, kilo, centi, 1},
 	}
 	return u
 }
@@ -180,7 +182,7 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 	if err != nil && !isRange(err) {
 		return 0, want()
 	}
-	q := v * u.scale
+	q := v * u.mul * u.mul2 / u.div
 	if math.IsNaN(q) || math.IsInf(q, 0) || math.IsInf(v, 0) {
 		return 0, fmt.Errorf("want a finite %v, got %q", d, s)
 	}

@@ -43,13 +43,13 @@ func TestParseQuantity(t *testing.T) {
 		{"20 um", Length, 20 * micro},
 		{"1 mm", Length, milli},
 		{"3 cm", Length, 3 * centi},
-		{"1 uF/cm2", SpecificCapacitance, 1 * (micro / cm2)},
-		{"1 uF/cm^2", SpecificCapacitance, 1 * (micro / cm2)},
-		{"0.9 µF/cm2", SpecificCapacitance, 0.9 * (micro / cm2)},
+		{"1 uF/cm2", SpecificCapacitance, 1 * (micro) / cm2},
+		{"1 uF/cm^2", SpecificCapacitance, 1 * (micro) / cm2},
+		{"0.9 µF/cm2", SpecificCapacitance, 0.9 * (micro) / cm2},
 		{"0.01 F/m2", SpecificCapacitance, 0.01},
 		{"0.01 F/m^2", SpecificCapacitance, 0.01},
-		{"40 uS/cm2", SpecificConductance, 40 * (micro / cm2)},
-		{"50 uS/cm^2", SpecificConductance, 50 * (micro / cm2)},
+		{"40 uS/cm2", SpecificConductance, 40 * (micro) / cm2},
+		{"50 uS/cm^2", SpecificConductance, 50 * (micro) / cm2},
 		{"1 mS/cm2", SpecificConductance, milli / cm2},
 		{"1 S/cm2", SpecificConductance, 1 / cm2},
 		{"0.4 S/m2", SpecificConductance, 0.4},
@@ -142,7 +142,7 @@ func ExampleParseQuantity() {
 	fmt.Println(err)
 	// Output:
 	// -0.07 <nil>
-	// 0.3999999999999999
+	// 0.39999999999999997
 	// want specific conductance (S/m2), got "5 mV"
 }
 
@@ -160,4 +160,32 @@ func FuzzParseQuantity(f *testing.F) {
 			t.Fatalf("ParseQuantity(%q, %v) = %v", s, dim, v)
 		}
 	})
+}
+
+// TestQuantityMatchesBrian: the doubles Brian 2.5.1 gives for the same
+// expressions written with its units (`float(40*uS/cm**2)` etc., printed
+// with repr in Python).
+func TestQuantityMatchesBrian(t *testing.T) {
+	for _, c := range []struct {
+		s    string
+		d    Dimension
+		want float64
+	}{
+		{"1 uF/cm2", SpecificCapacitance, 0.009999999999999998},
+		{"0.9 uF/cm2", SpecificCapacitance, 0.009},
+		{"40 uS/cm2", SpecificConductance, 0.39999999999999997},
+		{"50 uS/cm2", SpecificConductance, 0.49999999999999994},
+		{"30 uS/cm2", SpecificConductance, 0.29999999999999993},
+		{"2.5 mS/cm2", SpecificConductance, 25.0},
+		{"150 ohm*cm", AxialResistivity, 1.5},
+		{"1 kohm*cm", AxialResistivity, 10.0},
+		{"20 um", Length, 1.9999999999999998e-05},
+		{"0.5 ms", Time, 0.0005},
+		{"1.5 nS", Conductance, 1.5000000000000002e-09},
+	} {
+		got, err := ParseQuantity(c.s, c.d)
+		if err != nil || got != c.want {
+			t.Errorf("%q: %v (%v), Brian gives %v", c.s, got, err, c.want)
+		}
+	}
 }
