@@ -1,9 +1,16 @@
 package main
 
 import (
+	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"io"
+	"strconv"
+	"strings"
 	"text/tabwriter"
+	"time"
+	"unicode/utf8"
 
 	"github.com/spf13/cobra"
 
@@ -12,73 +19,506 @@ import (
 
 func init() { extraCommands = append(extraCommands, newQueryCmd) }
 
+// queryOptions are the filters and the output format of the query
+// subcommands; each subcommand registers the ones it takes.
+type queryOptions struct {
+	format     string
+	experiment string
+	runID      int64
+	pathway    int
+	status     string
+	command    string
+	gMin, gMax float64
+	limit      int
+}
+
 func newQueryCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "query",
 		Short: "Read results back from the database",
+		Long: `query lists experiments, runs, fits and points with filters, as a table,
+CSV or JSON (--format; --json is short for --format json), and runs any
+read-only SQL with 'query sql'.`,
 	}
-	var exp string
-	var runID int64
-	var pathway int
-	pts := &cobra.Command{
-		Use:   "points",
-		Short: "List the points of a run (default: the newest finished run of --experiment)",
-		Example: `  dendfit query points --experiment l23-demo --json
-  dendfit query points --run 4 --pathway 1`,
-		Args: exactArgs(0),
+	cmd.AddCommand(newQueryExperimentsCmd(g), newQueryRunsCmd(g), newQueryFitsCmd(g), newQueryPointsCmd(g), newQuerySQLCmd(g))
+	return cmd
+}
+
+func (o *queryOptions) addFormat(cmd *cobra.Command) {
+	cmd.Flags().StringVar(&o.format, "format", "table", "output format: table, csv or json")
+}
+
+// outputFormat resolves --format and the global --json.
+func (o *queryOptions) outputFormat(cmd *cobra.Command, g *globals) (string, error) {
+	f := o.format
+	switch f {
+	case "table", "csv", "json":
+	default:
+		return "", usageError{fmt.Errorf("--format %q: want table, csv or json", f)}
+	}
+	if g.json {
+		if cmd.Flags().Changed("format") && f != "json" {
+			return "", usageError{fmt.Errorf("--json and --format %s disagree: give one", f)}
+		}
+		f = "json"
+	}
+	return f, nil
+}
+
+// table is rows of text for the table and CSV formats.
+type table struct {
+	cols []string
+	rows [][]string
+}
+
+func (t *table) add(cells ...string) { t.rows = append(t.rows, cells) }
+
+// write prints t as an aligned table or CSV, or v as indented JSON.
+func (t *table) write(w io.Writer, format string, v any) error {
+	switch format {
+	case "json":
+		enc := json.NewEncoder(w)
+		enc.SetIndent("", "  ")
+		return enc.Encode(v)
+	case "csv":
+		cw := csv.NewWriter(w)
+		cw.Write(t.cols)
+		for _, r := range t.rows {
+			cw.Write(r)
+		}
+		cw.Flush()
+		return cw.Error()
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintln(tw, strings.Join(t.cols, "\t"))
+	for _, r := range t.rows {
+		fmt.Fprintln(tw, strings.Join(r, "\t"))
+	}
+	return tw.Flush()
+}
+
+func fnum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+func fptr(v *float64) string {
+	if v == nil {
+		return ""
+	}
+	return fnum(*v)
+}
+
+func tstr(t *time.Time) string {
+	if t == nil {
+		return ""
+	}
+	return t.UTC().Format(time.RFC3339)
+}
+
+// openQueryDB opens the database for reading; it must exist.
+func openQueryDB(cmd *cobra.Command, g *globals) (*db.DB, error) {
+	return db.OpenReadOnly(cmd.Context(), g.db)
+}
+
+func newQueryExperimentsCmd(g *globals) *cobra.Command {
+	o := &queryOptions{}
+	cmd := &cobra.Command{
+		Use:     "experiments",
+		Short:   "List the recorded experiment specs",
+		Example: "  dendfit query experiments\n  dendfit query experiments --experiment l23-demo --json",
+		Args:    exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			ctx := cmd.Context()
-			d, err := db.Open(ctx, g.db)
+			format, err := o.outputFormat(cmd, g)
+			if err != nil {
+				return err
+			}
+			d, err := openQueryDB(cmd, g)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
-			if runID == 0 {
-				if exp == "" {
-					return usageError{fmt.Errorf("query points needs --experiment NAME or --run ID")}
-				}
-				r, err := d.NewestRun(ctx, exp, "", db.StatusDone)
-				if err != nil {
-					return fmt.Errorf("experiment %q: no finished run in %s: %w", exp, g.db, err)
-				}
-				runID = r.ID
-			}
-			f := db.PointFilter{RunID: runID}
-			if cmd.Flags().Changed("pathway") {
-				f.Pathway = &pathway
-			}
-			points, err := d.Points(ctx, f)
+			exps, err := d.Experiments(cmd.Context())
 			if err != nil {
 				return err
 			}
-			if g.json {
-				out := struct {
-					Points []pointJSON `json:"points"`
-				}{Points: []pointJSON{}}
-				for _, p := range points {
-					out.Points = append(out.Points, newPointJSON(p))
-				}
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
-				return enc.Encode(out)
+			type expJSON struct {
+				ID         int64  `json:"id"`
+				Name       string `json:"name"`
+				SpecSHA256 string `json:"spec_sha256"`
+				CreatedAt  string `json:"created_at"`
 			}
-			tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-			fmt.Fprintf(tw, "pathway\tpre\tpost\tg_nS\tt_decay_ms\tt_rise_ms\tpsp_mV\tpeak_ms\trise_ms\thalf_ms\tdSpike\tstatus\t\n")
-			for _, p := range points {
-				tr := "-"
-				if p.TRiseMS != nil {
-					tr = fmt.Sprintf("%.4g", *p.TRiseMS)
+			out := struct {
+				Experiments []expJSON `json:"experiments"`
+			}{[]expJSON{}}
+			t := &table{cols: []string{"id", "name", "spec_sha256", "created_at"}}
+			for _, e := range exps {
+				if o.experiment != "" && e.Name != o.experiment {
+					continue
 				}
-				fmt.Fprintf(tw, "%d\t%s\t%s\t%.6g\t%.4g\t%s\t%.6g\t%.3f\t%s\t%s\t%v\t%s\t\n", p.Pathway, p.Pre, p.Post, p.GNS,
-					p.TDecayMS, tr, p.PSPMV, p.TimeToPeakMS, optMS(p.Rise1090MS), optMS(p.HalfWidthMS), p.DSpikeFired, p.Status)
+				c := e.CreatedAt.UTC().Format(time.RFC3339)
+				out.Experiments = append(out.Experiments, expJSON{e.ID, e.Name, e.SpecSHA256, c})
+				t.add(strconv.FormatInt(e.ID, 10), e.Name, e.SpecSHA256, c)
 			}
-			return tw.Flush()
+			return t.write(g.stdout, format, out)
 		},
 	}
-	pts.Flags().StringVarP(&exp, "experiment", "e", "", "experiment name")
-	pts.Flags().Int64Var(&runID, "run", 0, "run id (default: newest finished run of the experiment)")
-	pts.Flags().IntVar(&pathway, "pathway", 0, "only this pathway (index in the spec)")
-	cmd.AddCommand(pts)
+	cmd.Flags().StringVarP(&o.experiment, "experiment", "e", "", "only this experiment name")
+	o.addFormat(cmd)
+	return cmd
+}
+
+func newQueryRunsCmd(g *globals) *cobra.Command {
+	o := &queryOptions{}
+	cmd := &cobra.Command{
+		Use:   "runs",
+		Short: "List runs, newest first",
+		Example: `  dendfit query runs --experiment l23-demo
+  dendfit query runs --command fit --status done --format csv`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := o.outputFormat(cmd, g)
+			if err != nil {
+				return err
+			}
+			d, err := openQueryDB(cmd, g)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			runs, err := d.Runs(cmd.Context(), db.RunFilter{Experiment: o.experiment, Command: o.command, Status: o.status, Limit: o.limit})
+			if err != nil {
+				return err
+			}
+			type runJSON struct {
+				ID          int64           `json:"id"`
+				Experiment  string          `json:"experiment"`
+				Command     string          `json:"command"`
+				Argv        []string        `json:"argv"`
+				Status      string          `json:"status"`
+				StartedAt   string          `json:"started_at"`
+				EndedAt     *string         `json:"ended_at"`
+				Version     string          `json:"version"`
+				VCSRevision string          `json:"vcs_revision"`
+				VCSModified bool            `json:"vcs_modified"`
+				Host        string          `json:"host"`
+				Workers     int             `json:"workers"`
+				ShardK      int             `json:"shard_k"`
+				ShardN      int             `json:"shard_n"`
+				DtMS        float64         `json:"dt_ms"`
+				Method      string          `json:"method"`
+				Settings    json.RawMessage `json:"settings"`
+				Reproduces  *int64          `json:"reproduces_run_id"`
+				Error       string          `json:"error,omitempty"`
+			}
+			out := struct {
+				Runs []runJSON `json:"runs"`
+			}{[]runJSON{}}
+			t := &table{cols: []string{"id", "experiment", "command", "status", "started_at", "ended_at", "version", "revision", "shard", "dt_ms", "method", "reproduces"}}
+			for _, r := range runs {
+				j := runJSON{ID: r.ID, Experiment: r.Experiment, Command: r.Command, Argv: r.Argv, Status: r.Status,
+					StartedAt: r.StartedAt.UTC().Format(time.RFC3339Nano), Version: r.Version, VCSRevision: r.VCSRevision,
+					VCSModified: r.VCSModified, Host: r.Host, Workers: r.Workers, ShardK: r.ShardK, ShardN: r.ShardN,
+					DtMS: r.DtMS, Method: r.Method, Settings: r.Settings, Reproduces: r.ReproducesRunID, Error: r.Error}
+				if r.EndedAt != nil {
+					e := r.EndedAt.UTC().Format(time.RFC3339Nano)
+					j.EndedAt = &e
+				}
+				if len(j.Settings) == 0 {
+					j.Settings = json.RawMessage("{}")
+				}
+				out.Runs = append(out.Runs, j)
+				rep := ""
+				if r.ReproducesRunID != nil {
+					rep = strconv.FormatInt(*r.ReproducesRunID, 10)
+				}
+				rev := r.VCSRevision
+				if len(rev) > 12 {
+					rev = rev[:12]
+				}
+				if r.VCSModified {
+					rev += "+"
+				}
+				t.add(strconv.FormatInt(r.ID, 10), r.Experiment, r.Command, r.Status, r.StartedAt.UTC().Format(time.RFC3339),
+					tstr(r.EndedAt), r.Version, rev, fmt.Sprintf("%d/%d", r.ShardK, max(r.ShardN, 1)), fnum(r.DtMS), r.Method, rep)
+			}
+			return t.write(g.stdout, format, out)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.experiment, "experiment", "e", "", "only runs of this experiment")
+	f.StringVar(&o.command, "command", "", "only this command: simulate, sweep, fit or reproduce")
+	f.StringVar(&o.status, "status", "", "only this status: running, done, failed or cancelled")
+	f.IntVar(&o.limit, "limit", 0, "at most this many runs (0: all)")
+	o.addFormat(cmd)
+	return cmd
+}
+
+// newestRun resolves --run, or the newest finished run of --experiment with
+// the given command ("" for any).
+func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, command string) (int64, error) {
+	if o.runID != 0 {
+		return o.runID, nil
+	}
+	if o.experiment == "" {
+		return 0, nil
+	}
+	r, err := d.NewestRun(cmd.Context(), o.experiment, command, db.StatusDone)
+	if err != nil {
+		if errors.Is(err, db.ErrNotFound) {
+			what := "finished run"
+			if command != "" {
+				what = "finished " + command + " run"
+			}
+			return 0, fmt.Errorf("experiment %q: no %s in %s", o.experiment, what, g.db)
+		}
+		return 0, err
+	}
+	return r.ID, nil
+}
+
+func newQueryFitsCmd(g *globals) *cobra.Command {
+	o := &queryOptions{}
+	cmd := &cobra.Command{
+		Use:   "fits",
+		Short: "List fitted conductances (default: the newest finished fit run of --experiment)",
+		Example: `  dendfit query fits --experiment l23-demo
+  dendfit query fits --run 4 --status converged --format csv`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := o.outputFormat(cmd, g)
+			if err != nil {
+				return err
+			}
+			if o.status != "" && o.status != "converged" && o.status != "failed" {
+				return usageError{fmt.Errorf("--status %q: want converged or failed", o.status)}
+			}
+			d, err := openQueryDB(cmd, g)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			runID, err := newestRun(cmd, g, d, o, db.CommandFit)
+			if err != nil {
+				return err
+			}
+			f := db.FitFilter{RunID: runID}
+			if runID == 0 {
+				f.Experiment = o.experiment
+			}
+			fits, err := d.Fits(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			type fitJSON struct {
+				RunID       int64     `json:"run_id"`
+				Pathway     int       `json:"pathway"`
+				Pre         string    `json:"pre"`
+				Post        string    `json:"post"`
+				Compartment string    `json:"compartment"`
+				Record      string    `json:"record"`
+				Tag         string    `json:"tag"`
+				Receptors   []string  `json:"receptors"`
+				TargetPSPMV float64   `json:"target_psp_mV"`
+				GFitNS      []float64 `json:"g_fit_nS"`
+				PSPAtFitMV  float64   `json:"psp_at_fit_mV"`
+				PSPFineDtMV *float64  `json:"psp_fine_dt_mV"`
+				Evaluations int       `json:"evaluations"`
+				Converged   bool      `json:"converged"`
+				Outcome     string    `json:"outcome"`
+				Message     string    `json:"message,omitempty"`
+			}
+			out := struct {
+				Fits []fitJSON `json:"fits"`
+			}{[]fitJSON{}}
+			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "psp_at_fit_mV", "evaluations", "outcome"}}
+			for _, x := range fits {
+				if cmd.Flags().Changed("pathway") && x.Pathway != o.pathway ||
+					o.status == "converged" && !x.Converged || o.status == "failed" && x.Converged {
+					continue
+				}
+				if len(x.GFitNS) > 0 && (cmd.Flags().Changed("g-min") && !(x.GFitNS[0] >= o.gMin) ||
+					cmd.Flags().Changed("g-max") && !(x.GFitNS[0] <= o.gMax)) {
+					continue
+				}
+				rec := x.Receptors
+				if rec == nil {
+					rec = []string{}
+				}
+				gs := x.GFitNS
+				if gs == nil {
+					gs = []float64{}
+				}
+				out.Fits = append(out.Fits, fitJSON{x.RunID, x.Pathway, x.Pre, x.Post, x.Compartment, x.Record, x.Tag, rec,
+					x.TargetPSPMV, gs, x.PSPAtFitMV, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message})
+				gt := make([]string, len(gs))
+				for i, v := range gs {
+					gt[i] = fnum(v)
+				}
+				gcol := strings.Join(gt, ";")
+				if !x.Converged {
+					gcol = "-"
+				}
+				t.add(strconv.FormatInt(x.RunID, 10), strconv.Itoa(x.Pathway), x.Pre, x.Post, x.Compartment, strings.Join(rec, "+"),
+					fnum(x.TargetPSPMV), gcol, fnum(x.PSPAtFitMV), strconv.Itoa(x.Evaluations), x.Outcome)
+			}
+			return t.write(g.stdout, format, out)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment name")
+	f.Int64Var(&o.runID, "run", 0, "fit run id (default: newest finished fit run of the experiment; neither: every fit)")
+	f.IntVar(&o.pathway, "pathway", 0, "only this pathway (index in the spec)")
+	f.StringVar(&o.status, "status", "", "only converged or failed fits")
+	f.Float64Var(&o.gMin, "g-min", 0, "only fits whose first g is at least this (nS)")
+	f.Float64Var(&o.gMax, "g-max", 0, "only fits whose first g is at most this (nS)")
+	o.addFormat(cmd)
+	return cmd
+}
+
+func newQueryPointsCmd(g *globals) *cobra.Command {
+	o := &queryOptions{}
+	cmd := &cobra.Command{
+		Use:   "points",
+		Short: "List the points of a run (default: the newest finished run of --experiment)",
+		Example: `  dendfit query points --experiment l23-demo --json
+  dendfit query points --run 4 --pathway 1 --g-min 0.5 --g-max 2 --format csv`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := o.outputFormat(cmd, g)
+			if err != nil {
+				return err
+			}
+			if o.runID == 0 && o.experiment == "" {
+				return usageError{fmt.Errorf("query points needs --experiment NAME or --run ID")}
+			}
+			if o.status != "" && o.status != db.PointOK && o.status != db.PointFailed {
+				return usageError{fmt.Errorf("--status %q: want ok or failed", o.status)}
+			}
+			d, err := openQueryDB(cmd, g)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			runID, err := newestRun(cmd, g, d, o, "")
+			if err != nil {
+				return err
+			}
+			f := db.PointFilter{RunID: runID, Status: o.status, Limit: o.limit}
+			if cmd.Flags().Changed("pathway") {
+				f.Pathway = &o.pathway
+			}
+			if cmd.Flags().Changed("g-min") {
+				f.GMinNS = &o.gMin
+			}
+			if cmd.Flags().Changed("g-max") {
+				f.GMaxNS = &o.gMax
+			}
+			points, err := d.Points(cmd.Context(), f)
+			if err != nil {
+				return err
+			}
+			out := struct {
+				Points []pointJSON `json:"points"`
+			}{Points: []pointJSON{}}
+			t := &table{cols: []string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV", "peak_ms", "rise_ms", "half_ms", "dSpike", "status"}}
+			for _, p := range points {
+				out.Points = append(out.Points, newPointJSON(p))
+				gs := make([]string, len(p.Receptors))
+				for i, r := range p.Receptors {
+					gs[i] = fnum(r.GNS)
+				}
+				psp, peak := "-", "-"
+				if p.Status != db.PointFailed {
+					psp, peak = fnum(p.PSPMV), fnum(p.TimeToPeakMS)
+				}
+				if format == "table" {
+					if p.Status != db.PointFailed {
+						psp, peak = fmt.Sprintf("%.6g", p.PSPMV), fmt.Sprintf("%.3f", p.TimeToPeakMS)
+					}
+					tr := "-"
+					if p.TRiseMS != nil {
+						tr = fmt.Sprintf("%.4g", *p.TRiseMS)
+					}
+					t.add(strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, fmt.Sprintf("%.6g", p.GNS), fmt.Sprintf("%.4g", p.TDecayMS), tr,
+						psp, peak, optMS(p.Rise1090MS), optMS(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status)
+					continue
+				}
+				t.add(strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, strings.Join(gs, ";"), fnum(p.TDecayMS), fptr(p.TRiseMS),
+					psp, peak, fptr(p.Rise1090MS), fptr(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status)
+			}
+			return t.write(g.stdout, format, out)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment name")
+	f.Int64Var(&o.runID, "run", 0, "run id (default: newest finished run of the experiment)")
+	f.IntVar(&o.pathway, "pathway", 0, "only this pathway (index in the spec)")
+	f.StringVar(&o.status, "status", "", "only ok or failed points")
+	f.Float64Var(&o.gMin, "g-min", 0, "only points whose first receptor's g is at least this (nS)")
+	f.Float64Var(&o.gMax, "g-max", 0, "only points whose first receptor's g is at most this (nS)")
+	f.IntVar(&o.limit, "limit", 0, "at most this many points (0: all)")
+	o.addFormat(cmd)
+	return cmd
+}
+
+func newQuerySQLCmd(g *globals) *cobra.Command {
+	o := &queryOptions{}
+	cmd := &cobra.Command{
+		Use:   "sql STATEMENT",
+		Short: "Run one read-only SQL statement on the database",
+		Long: `sql runs one SELECT, WITH, VALUES, EXPLAIN or reading PRAGMA on a read-only
+connection. A statement that would write is refused before it runs and
+changes nothing. Tables: experiments, runs, points, fits (units are in the
+column names).`,
+		Example: `  dendfit query sql "SELECT pathway, max(psp_mV) FROM points WHERE run_id = 3 GROUP BY pathway"
+  dendfit query sql "PRAGMA table_info(points)" --format csv`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			format, err := o.outputFormat(cmd, g)
+			if err != nil {
+				return err
+			}
+			d, err := openQueryDB(cmd, g)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			cols, rows, err := d.QueryReadOnly(cmd.Context(), args[0])
+			if err != nil {
+				if errors.Is(err, db.ErrWrite) {
+					return fmt.Errorf("%w; nothing was changed", err)
+				}
+				return err
+			}
+			out := struct {
+				Columns []string `json:"columns"`
+				Rows    [][]any  `json:"rows"`
+			}{cols, [][]any{}}
+			t := &table{cols: cols}
+			for _, r := range rows {
+				cells := make([]string, len(r))
+				for i, v := range r {
+					switch x := v.(type) {
+					case nil:
+						cells[i] = "NULL"
+					case []byte:
+						if utf8.Valid(x) {
+							r[i] = string(x)
+							cells[i] = string(x)
+						} else {
+							cells[i] = fmt.Sprintf("x'%x'", x)
+						}
+					case float64:
+						cells[i] = fnum(x)
+					default:
+						cells[i] = fmt.Sprint(x)
+					}
+				}
+				out.Rows = append(out.Rows, r)
+				t.add(cells...)
+			}
+			return t.write(g.stdout, format, out)
+		},
+	}
+	o.addFormat(cmd)
 	return cmd
 }
 

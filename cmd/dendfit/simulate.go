@@ -101,7 +101,7 @@ func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string
 	}
 	var rec *recorder
 	if !o.noDB {
-		rec, err = startRun(ctx, g, s, "simulate", nil)
+		rec, err = startRun(ctx, g, s, "simulate", pipeline.SimulateSettings{Pathways: idx})
 		if err != nil {
 			return err
 		}

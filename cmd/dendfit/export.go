@@ -1,0 +1,85 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline/export"
+)
+
+func init() { extraCommands = append(extraCommands, newExportCmd) }
+
+type exportOptions struct {
+	experiment string
+	runID      int64
+	format     string
+	output     string
+}
+
+func newExportCmd(g *globals) *cobra.Command {
+	o := &exportOptions{}
+	var names []string
+	for _, f := range export.Formats() {
+		names = append(names, string(f))
+	}
+	cmd := &cobra.Command{
+		Use:   "export",
+		Short: "Write a calibration for Dendrify, as JSON, CSV or as a spec",
+		Long: `export writes the fitted conductances of a fit run (default: the newest
+finished fit run of --experiment) with the spec that run fitted:
+
+  dendrify  a Python module: PARAMS = {population: {dendrify_name: quantity}}
+            with Dendrify's names and Brian 2 units, and build_models(), which
+            builds every population's NeuronModel or PointNeuronModel with
+            Dendrify's API and the calibrated synapses
+  json      the same parameters per population with value and unit, and the
+            run's provenance
+  csv       one row per pathway and receptor
+  yaml      the spec with every fitted g written in; 'dendfit simulate' on it
+            gives the target PSPs
+
+Values are printed round-trip exact. The output goes to stdout, or with -o
+to a file written atomically.`,
+		Example: `  dendfit export --experiment cortex-paired-recordings --format dendrify -o calibrated.py
+  dendfit export --run 12 --format csv`,
+		Args: exactArgs(0),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			f, err := export.ParseFormat(o.format)
+			if err != nil {
+				return usageError{fmt.Errorf("--format %q: want %s", o.format, strings.Join(names, ", "))}
+			}
+			if o.experiment == "" && o.runID == 0 {
+				return usageError{fmt.Errorf("export needs --experiment NAME or --run ID")}
+			}
+			d, err := db.OpenReadOnly(cmd.Context(), g.db)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			c, err := export.Load(cmd.Context(), d, o.experiment, o.runID)
+			if err != nil {
+				return err
+			}
+			c.Version, c.Date = version(), time.Now().UTC()
+			if o.output == "" || o.output == "-" {
+				return export.Write(g.stdout, c, f)
+			}
+			if err := writeFileAtomic(o.output, func(w io.Writer) error { return export.Write(w, c, f) }); err != nil {
+				return err
+			}
+			g.notef("wrote %s (%s export of run %d)", o.output, f, c.Run.ID)
+			return nil
+		},
+	}
+	fl := cmd.Flags()
+	fl.StringVarP(&o.experiment, "experiment", "e", "", "experiment name")
+	fl.Int64Var(&o.runID, "run", 0, "fit run id (default: the newest finished fit run of the experiment)")
+	fl.StringVarP(&o.format, "format", "f", "dendrify", "output format: "+strings.Join(names, ", "))
+	fl.StringVarP(&o.output, "output", "o", "", "write to this file instead of stdout")
+	return cmd
+}

@@ -1,0 +1,279 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// qcli runs dendfit in-process with args against database dbPath and
+// returns its stdout.
+func qcli(t *testing.T, dbPath string, args ...string) (string, error) {
+	t.Helper()
+	f, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	old := os.Stdout
+	os.Stdout = f // newRootCmd takes its stdout from os.Stdout
+	root := newRootCmd()
+	os.Stdout = old
+	root.SetArgs(append([]string{"--db", dbPath, "-q"}, args...))
+	err = root.ExecuteContext(context.Background())
+	out, rerr := os.ReadFile(f.Name())
+	if rerr != nil {
+		t.Fatal(rerr)
+	}
+	return string(out), err
+}
+
+const (
+	qCases   = "../../pipeline/testdata/reference/cases/"
+	qFitCase = qCases + "two-populations-three-pathways.yaml"
+	qSweep   = qCases + "ampa-instant-2comp-dimensionless-gsweep.yaml"
+)
+
+// qDB records a fit (run 1), a simulate of pathway 1 (run 2) and a sweep
+// (run 3) with the real commands.
+func qDB(t *testing.T) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "dendfit.db")
+	for _, args := range [][]string{{"fit", qFitCase}, {"simulate", qFitCase, "--pathway", "1"}, {"sweep", qSweep, "-j", "2"}} {
+		if _, err := qcli(t, path, args...); err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+	}
+	return path
+}
+
+func TestQueryForms(t *testing.T) {
+	path := qDB(t)
+	tests := []struct {
+		name string
+		args []string
+		rows int    // data rows (table and CSV) or JSON list entries
+		key  string // the JSON list
+		has  string // text in the table output
+	}{
+		{"experiments", []string{"query", "experiments"}, 2, "experiments", "two-populations-three-pathways"},
+		{"experiments by name", []string{"query", "experiments", "-e", "two-populations-three-pathways"}, 1, "experiments", "e19176021f"},
+		{"runs", []string{"query", "runs"}, 3, "runs", "simulate"},
+		{"runs of a command", []string{"query", "runs", "--command", "fit", "--status", "done"}, 1, "runs", "fit"},
+		{"fits newest", []string{"query", "fits", "-e", "two-populations-three-pathways"}, 3, "fits", "converged"},
+		{"fits of a pathway", []string{"query", "fits", "--run", "1", "--pathway", "2"}, 1, "fits", "PV"},
+		{"fits by g", []string{"query", "fits", "--g-min", "1.2", "--g-max", "3"}, 2, "fits", "GABA"},
+		{"points of a run", []string{"query", "points", "--run", "3"}, 12, "points", "p0000/g000011/d-/r-"},
+		{"points by g", []string{"query", "points", "--run", "3", "--g-min", "1", "--g-max", "3"}, 3, "points", "g000007"},
+		{"points newest", []string{"query", "points", "-e", "two-populations-three-pathways"}, 1, "points", "-1.21062"},
+		{"points limited", []string{"query", "points", "--run", "1", "--pathway", "0", "--limit", "2"}, 2, "points", "fit/p0000/e001"},
+		{"sql", []string{"query", "sql", "SELECT run_id, count(*) FROM points GROUP BY run_id"}, 3, "rows", "run_id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			table, err := qcli(t, path, tc.args...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := len(strings.Split(strings.TrimSpace(table), "\n")) - 1; n != tc.rows || !strings.Contains(table, tc.has) {
+				t.Errorf("table has %d rows, want %d, containing %q:\n%s", n, tc.rows, tc.has, table)
+			}
+			out, err := qcli(t, path, append(tc.args, "--format", "csv")...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			recs, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+			if err != nil || len(recs)-1 != tc.rows {
+				t.Errorf("csv: %d records, %v:\n%s", len(recs), err, out)
+			}
+			for _, jargs := range [][]string{append(tc.args, "--format", "json"), append([]string{"--json"}, tc.args...)} {
+				out, err = qcli(t, path, jargs...)
+				if err != nil {
+					t.Fatal(err)
+				}
+				var doc map[string][]json.RawMessage
+				if err := json.Unmarshal([]byte(out), &doc); err != nil {
+					t.Fatalf("json: %v\n%s", err, out)
+				}
+				if len(doc[tc.key]) != tc.rows {
+					t.Errorf("json %s has %d entries, want %d", tc.key, len(doc[tc.key]), tc.rows)
+				}
+			}
+		})
+	}
+}
+
+func TestQueryPointsJSONShape(t *testing.T) {
+	path := qDB(t)
+	out, err := qcli(t, path, "query", "points", "--run", "2", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Points []map[string]json.RawMessage `json:"points"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Points) != 1 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	for _, k := range []string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV", "baseline_mV", "i_hold_pA", "status"} {
+		if _, ok := doc.Points[0][k]; !ok {
+			t.Errorf("point has no %q: %s", k, out)
+		}
+	}
+	var g []float64
+	if json.Unmarshal(doc.Points[0]["g_nS"], &g) != nil || len(g) != 1 || g[0] != 3 || string(doc.Points[0]["point_key"]) != `"p1"` {
+		t.Errorf("g_nS %s, point_key %s", doc.Points[0]["g_nS"], doc.Points[0]["point_key"])
+	}
+}
+
+func TestQueryErrors(t *testing.T) {
+	path := qDB(t)
+	tests := []struct {
+		args  []string
+		want  string
+		usage bool
+	}{
+		{[]string{"query", "sql", "DELETE FROM points"}, "query: statement would write; only read-only SQL is allowed; nothing was changed", false},
+		{[]string{"query", "sql", "SELECT 1; DROP TABLE runs"}, "query: statement would write", false},
+		{[]string{"query", "sql", "CREATE TABLE x (a)"}, "query: statement would write", false},
+		{[]string{"query", "runs", "--format", "xml"}, `--format "xml": want table, csv or json`, true},
+		{[]string{"--json", "query", "runs", "--format", "csv"}, "--json and --format csv disagree: give one", true},
+		{[]string{"query", "points"}, "query points needs --experiment NAME or --run ID", true},
+		{[]string{"query", "fits", "-e", "nope"}, `experiment "nope": no finished fit run in`, false},
+		{[]string{"query", "fits", "--status", "maybe"}, `--status "maybe": want converged or failed`, true},
+	}
+	for _, tc := range tests {
+		_, err := qcli(t, path, tc.args...)
+		if err == nil || !strings.HasPrefix(err.Error(), tc.want) {
+			t.Errorf("%v: err = %v, want %q", tc.args, err, tc.want)
+			continue
+		}
+		if _, isUsage := err.(usageError); isUsage != tc.usage {
+			t.Errorf("%v: usage error %v, want %v", tc.args, isUsage, tc.usage)
+		}
+	}
+	out, err := qcli(t, path, "query", "sql", "SELECT count(*) FROM points", "--format", "csv")
+	if err != nil || !strings.HasSuffix(out, "\n25\n") {
+		t.Errorf("points after refused writes: %q, %v", out, err)
+	}
+	if _, err := qcli(t, filepath.Join(t.TempDir(), "none.db"), "query", "runs"); err == nil || !strings.Contains(err.Error(), "no such database") {
+		t.Errorf("missing database: %v", err)
+	}
+}
+
+func TestExportCommand(t *testing.T) {
+	path := qDB(t)
+	dir := t.TempDir()
+	tests := []struct {
+		format string
+		check  string
+	}{
+		{"dendrify", "def build_models(dt=None):"},
+		{"json", `"format": "dendfit-export"`},
+		{"csv", "pathway,pre,post,compartment,tag,channel,g_nS"},
+		{"yaml", "# dendfit export: the g of every converged pathway fitted by run 1"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.format, func(t *testing.T) {
+			stdout, err := qcli(t, path, "export", "-e", "two-populations-three-pathways", "--format", tc.format)
+			if err != nil {
+				t.Fatal(err)
+			}
+			file := filepath.Join(dir, "out."+tc.format)
+			if _, err := qcli(t, path, "export", "--run", "1", "--format", tc.format, "-o", file); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !strings.Contains(stdout, tc.check) || !bytes.Contains(b, []byte(tc.check)) {
+				t.Errorf("export lacks %q:\n%s", tc.check, stdout)
+			}
+		})
+	}
+	// The yaml export simulates to the targets.
+	yml := filepath.Join(dir, "out.yaml")
+	out, err := qcli(t, filepath.Join(dir, "check.db"), "simulate", yml, "--json", "--no-db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sim struct {
+		Pathways []struct {
+			PSPMV    float64 `json:"psp_mV"`
+			TargetMV float64 `json:"target_psp_mV"`
+		} `json:"pathways"`
+	}
+	if err := json.Unmarshal([]byte(out), &sim); err != nil {
+		t.Fatal(err)
+	}
+	for i, p := range sim.Pathways {
+		if d := abs(abs(p.PSPMV)/p.TargetMV - 1); !(d <= 1e-7) {
+			t.Errorf("pathway %d: PSP %g mV, target %g mV", i, p.PSPMV, p.TargetMV)
+		}
+	}
+	entries, _ := os.ReadDir(dir)
+	for _, e := range entries {
+		if strings.HasPrefix(e.Name(), ".dendfit-") {
+			t.Errorf("temporary file left behind: %s", e.Name())
+		}
+	}
+	for _, args := range [][]string{
+		{"export", "--format", "xml", "-e", "x"},
+		{"export"},
+		{"export", "--run", "2"},
+		{"export", "-e", "nope"},
+	} {
+		if _, err := qcli(t, path, args...); err == nil {
+			t.Errorf("%v: no error", args)
+		}
+	}
+}
+
+func abs(x float64) float64 {
+	if x < 0 {
+		return -x
+	}
+	return x
+}
+
+func TestReproduceCommand(t *testing.T) {
+	path := qDB(t)
+	tests := []struct {
+		run  string
+		want string
+	}{
+		{"1", "all 12 points identical"},
+		{"2", "all 1 points identical"},
+		{"3", "all 12 points identical"},
+	}
+	for _, tc := range tests {
+		out, err := qcli(t, path, "reproduce", tc.run)
+		if err != nil {
+			t.Fatalf("reproduce %s: %v", tc.run, err)
+		}
+		if !strings.Contains(out, tc.want) || !strings.Contains(out, "same dendfit:") {
+			t.Errorf("reproduce %s:\n%s", tc.run, out)
+		}
+	}
+	out, err := qcli(t, path, "--json", "query", "runs", "--command", "reproduce")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Runs []struct {
+			Reproduces *int64 `json:"reproduces_run_id"`
+		} `json:"runs"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Runs) != 3 || doc.Runs[0].Reproduces == nil || *doc.Runs[0].Reproduces != 3 {
+		t.Errorf("reproduce runs: %s", out)
+	}
+	if _, err := qcli(t, path, "reproduce", "x"); err == nil {
+		t.Error("reproduce x: no error")
+	}
+}

@@ -1,0 +1,108 @@
+package main
+
+import (
+	"encoding/json"
+	"fmt"
+	"strconv"
+
+	"github.com/spf13/cobra"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
+)
+
+func init() { extraCommands = append(extraCommands, newReproduceCmd) }
+
+// errNotReproduced marks a reproduction whose points differ.
+type errNotReproduced struct{ n int }
+
+func (e errNotReproduced) Error() string {
+	return fmt.Sprintf("reproduction differs in %d place(s)", e.n)
+}
+
+func newReproduceCmd(g *globals) *cobra.Command {
+	var workers int
+	cmd := &cobra.Command{
+		Use:   "reproduce RUN_ID",
+		Short: "Rerun a recorded run and compare every point bit for bit",
+		Long: `reproduce reruns a recorded simulate, sweep or fit run from the spec text
+stored in the database and the run's recorded settings (pathways, shard,
+--no-fine-dt), records the new run as a reproduction of the old one, and
+compares every point by its key, bit for bit. It prints that all N points
+are identical or each difference, and whether the dendfit version or
+revision differs. The exit status is 1 when anything differs.`,
+		Example: `  dendfit reproduce 12
+  dendfit reproduce 12 --json`,
+		Args: exactArgs(1),
+		RunE: func(cmd *cobra.Command, args []string) error {
+			id, err := strconv.ParseInt(args[0], 10, 64)
+			if err != nil || id <= 0 {
+				return usageError{fmt.Errorf("reproduce: want a run id (a positive integer), got %q", args[0])}
+			}
+			d, err := db.Open(cmd.Context(), g.db)
+			if err != nil {
+				return err
+			}
+			defer d.Close()
+			r, err := pipeline.Reproduce(cmd.Context(), d, id, &pipeline.ReproduceOptions{Argv: cmdArgv(), Workers: workers})
+			if err != nil {
+				return err
+			}
+			if g.json {
+				out := struct {
+					RunID       int64                  `json:"run_id"`
+					NewRunID    int64                  `json:"new_run_id"`
+					Identical   bool                   `json:"identical"`
+					OldVersion  string                 `json:"old_version"`
+					NewVersion  string                 `json:"new_version"`
+					OldRevision string                 `json:"old_vcs_revision"`
+					NewRevision string                 `json:"new_vcs_revision"`
+					Report      *pipeline.Reproduction `json:"report"`
+				}{id, r.New.ID, r.Identical(), r.Original.Version, r.New.Version, r.Original.VCSRevision, r.New.VCSRevision, r}
+				if r.Differences == nil {
+					r.Differences = []pipeline.Difference{}
+				}
+				enc := json.NewEncoder(g.stdout)
+				enc.SetIndent("", "  ")
+				if err := enc.Encode(out); err != nil {
+					return err
+				}
+			} else {
+				w := g.stdout
+				fmt.Fprintf(w, "run %d (%s of %s) rerun as run %d\n", id, r.Command, r.Original.Experiment, r.New.ID)
+				if r.Identical() {
+					fmt.Fprintf(w, "all %d points identical\n", r.Points)
+				}
+				for _, x := range r.Differences {
+					fmt.Fprintf(w, "%s: %s was %s, now %s\n", x.Key, x.Field, x.Old, x.New)
+				}
+				if r.VersionDiffers {
+					fmt.Fprintf(w, "dendfit differs: run %d by %s, run %d by %s\n", id, describeBuild(r.Original), r.New.ID, describeBuild(r.New))
+				} else {
+					fmt.Fprintf(w, "same dendfit: %s\n", describeBuild(r.New))
+				}
+			}
+			if !r.Identical() {
+				return errNotReproduced{len(r.Differences)}
+			}
+			return nil
+		},
+	}
+	cmd.Flags().IntVarP(&workers, "workers", "j", 0, "parallel workers for sweeps and fits (default: all cores; results do not depend on it)")
+	return cmd
+}
+
+func describeBuild(r *db.Run) string {
+	v := r.Version
+	if v == "" {
+		v = "(unknown version)"
+	}
+	rev := r.VCSRevision
+	if rev == "" {
+		rev = "unknown"
+	}
+	if r.VCSModified {
+		rev += ", modified"
+	}
+	return fmt.Sprintf("%s (revision %s)", v, rev)
+}

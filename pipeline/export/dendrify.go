@@ -1,0 +1,389 @@
+package export
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"github.com/dendfit/dendfit/sim"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// pyUnit is the Brian 2 expression for each unit quantity writes.
+var pyUnit = map[string]string{
+	"mV": "mV", "ms": "ms", "nS": "nS", "pF": "pF", "pA": "pA", "um": "um",
+	"uF/cm2": "(uF/cm**2)", "uS/cm2": "(uS/cm**2)", "ohm*cm": "(ohm*cm)",
+	"V": "volt", "s": "second", "S": "siemens", "F": "farad", "A": "amp", "m": "metre",
+	"F/m2": "(farad/metre**2)", "S/m2": "(siemens/metre**2)", "ohm*m": "(ohm*metre)",
+}
+
+// pyWriter accumulates the module's body and the Brian units it uses.
+type pyWriter struct {
+	b     strings.Builder
+	units map[string]bool
+}
+
+func (p *pyWriter) printf(format string, a ...any) { fmt.Fprintf(&p.b, format, a...) }
+
+// q writes SI value v of dimension d as a Brian 2 quantity, exactly.
+func (p *pyWriter) q(v float64, d spec.Dimension) string {
+	n, u := quantity(v, d)
+	return p.unit(n, u)
+}
+
+func (p *pyWriter) unit(n, u string) string {
+	e := pyUnit[u]
+	for _, f := range strings.FieldsFunc(e, func(r rune) bool { return strings.ContainsRune("()/*0123456789", r) }) {
+		p.units[f] = true
+	}
+	return n + "*" + e
+}
+
+// pyStr quotes s for Python (the spec restricts names to letters, digits,
+// '_', '.' and '-'; anything else is escaped).
+func pyStr(s string) string {
+	var b strings.Builder
+	b.WriteByte('\'')
+	for _, r := range s {
+		switch {
+		case r == '\'' || r == '\\':
+			b.WriteByte('\\')
+			b.WriteRune(r)
+		case r < 0x20 || r == 0x7f:
+			fmt.Fprintf(&b, "\\x%02x", r)
+		default:
+			b.WriteRune(r)
+		}
+	}
+	b.WriteByte('\'')
+	return b.String()
+}
+
+func writeDendrify(w io.Writer, c *Calibration) error {
+	p := &pyWriter{units: map[string]bool{}}
+	s := c.Spec
+	fitted, total := 0, 0
+	for _, f := range c.Fits {
+		total++
+		if f.Converged {
+			fitted++
+		}
+	}
+
+	p.printf("\n# Simulation settings of the experiment (the PSP protocol's clock).\n")
+	p.printf("DT = %s\n", p.q(s.Simulation.Dt, spec.Time))
+	p.printf("METHOD = %s\n", pyStr(s.Simulation.Method.String()))
+	p.printf("DURATION = %s\n", p.q(s.Simulation.Duration, spec.Time))
+	p.printf("SPIKE_AT = %s\n", p.q(s.Simulation.SpikeAt, spec.Time))
+
+	k := s.Constants
+	p.printf("\n# Dendrify's ionic constants as the experiment sets them.\n")
+	p.printf("CONSTANTS = {\n")
+	p.printf("    'E_AMPA': %s,\n", p.q(k.EAMPA, spec.Voltage))
+	p.printf("    'E_NMDA': %s,\n", p.q(k.ENMDA, spec.Voltage))
+	p.printf("    'E_GABA': %s,\n", p.q(k.EGABA, spec.Voltage))
+	p.printf("    'Mg_con': %s,\n", num(k.MgCon))
+	p.printf("    'Alpha_NMDA': %s,\n", num(k.AlphaNMDA))
+	p.printf("    'Beta_NMDA': %s,\n", num(k.BetaNMDA))
+	p.printf("    'Gamma_NMDA': %s,\n", num(k.GammaNMDA))
+	p.printf("}\n")
+
+	p.printf("\n# Synaptic parameters per population, with Dendrify's names:\n")
+	for _, d := range synapseParams {
+		p.printf("#   %s_<channel>... (%s): %s\n", d.Key, d.Unit, d.Doc)
+	}
+	p.printf("# Ready for model.add_params(PARAMS[population]).\n")
+	p.printf("PARAMS = {\n")
+	for _, pop := range s.Populations {
+		ps := c.params(pop.Name)
+		if len(ps) == 0 {
+			continue
+		}
+		p.printf("    %s: {\n", pyStr(pop.Name))
+		for _, x := range ps {
+			note := ""
+			if x.Name[0] == 'g' {
+				note = "  # spec value, not fitted"
+				if x.Fitted {
+					note = fmt.Sprintf("  # fitted by run %d", c.Run.ID)
+				}
+			}
+			p.printf("        %s: %s,%s\n", pyStr(x.Name), p.unit(num(x.Value), x.Unit), note)
+		}
+		p.printf("    },\n")
+	}
+	p.printf("}\n")
+
+	p.printf("\n# The pathways, for running the PSP protocol: a presynaptic spike adds 1 to\n")
+	p.printf("# s_<channel>_<tag>_<compartment> (s_<channel>_<tag> on a point neuron) of each receptor.\n")
+	p.printf("PATHWAYS = [\n")
+	for i, pw := range s.Pathways {
+		cell := s.CellByName(s.PopulationCell(pw.Post))
+		point := len(cell.Compartments) == 1
+		var vars []string
+		for _, r := range pw.Receptors {
+			v := "s_" + r.Channel.String() + "_" + pw.Tag
+			if !point {
+				v += "_" + pw.Compartment
+			}
+			vars = append(vars, pyStr(v))
+		}
+		target, hold := "None", "None"
+		if pw.TargetPSP > 0 {
+			target = p.q(pw.TargetPSP, spec.Voltage)
+		}
+		if pw.Hold {
+			hold = p.q(pw.Holding, spec.Voltage)
+		}
+		f := c.fitOf(i)
+		conv := "None"
+		if f != nil {
+			conv = map[bool]string{true: "True", false: "False"}[f.Converged]
+		}
+		rec := "V_" + pw.Record
+		if point {
+			rec = "V"
+		}
+		p.printf("    {'pre': %s, 'post': %s, 'compartment': %s, 'tag': %s,\n", pyStr(pw.Pre), pyStr(pw.Post), pyStr(pw.Compartment), pyStr(pw.Tag))
+		p.printf("     'on_pre': %s, 'record': %s,\n", pyStr(strings.Join(unquote(vars), " += 1; ")+" += 1"), pyStr(rec))
+		p.printf("     'target_psp': %s, 'holding': %s, 'converged': %s},\n", target, hold, conv)
+	}
+	p.printf("]\n")
+
+	if err := p.buildModels(c); err != nil {
+		return err
+	}
+
+	bw := bufio.NewWriter(w)
+	run := c.Run
+	rev := run.VCSRevision
+	if rev == "" {
+		rev = "unknown"
+	}
+	if run.VCSModified {
+		rev += ", modified"
+	}
+	fmt.Fprintf(bw, "# Calibrated synapses of experiment %q for Dendrify 2.x on Brian 2.\n", s.Name)
+	fmt.Fprintf(bw, "# Written by dendfit %s on %s; do not edit, export again.\n", orUnknown(c.Version), c.Date.UTC().Format("2006-01-02T15:04:05Z"))
+	fmt.Fprintf(bw, "# Fit run %d (uid %s) by dendfit %s (revision %s), started %s.\n", run.ID, run.RunUID, orUnknown(run.Version), rev,
+		run.StartedAt.UTC().Format("2006-01-02T15:04:05Z"))
+	fmt.Fprintf(bw, "# Spec SHA-256: %s\n", c.SpecSHA256)
+	fmt.Fprintf(bw, "# Fits: %d of %d pathways converged; the others keep their spec g.\n", fitted, total)
+	fmt.Fprintf(bw, "\"\"\"Calibrated synapses of experiment %s (dendfit fit run %d).\n\n", s.Name, run.ID)
+	fmt.Fprintf(bw, "PARAMS[population] holds the synaptic parameters with Dendrify's names and\n")
+	fmt.Fprintf(bw, "Brian 2 units, for model.add_params(PARAMS[population]). build_models()\n")
+	fmt.Fprintf(bw, "returns {population: NeuronModel or PointNeuronModel} built with Dendrify's\n")
+	fmt.Fprintf(bw, "API from the experiment spec, with the calibrated synapses.\n\"\"\"\n\n")
+	fmt.Fprintf(bw, "from brian2 import defaultclock\n")
+	var us []string
+	for u := range p.units {
+		us = append(us, u)
+	}
+	sort.Strings(us)
+	fmt.Fprintf(bw, "from brian2.units import %s\n", strings.Join(us, ", "))
+	bw.WriteString(p.b.String())
+	return bw.Flush()
+}
+
+func unquote(v []string) []string {
+	out := make([]string, len(v))
+	for i, s := range v {
+		out[i] = strings.Trim(s, "'")
+	}
+	return out
+}
+
+func orUnknown(s string) string {
+	if s == "" {
+		return "(unknown version)"
+	}
+	return s
+}
+
+// buildModels writes build_models(): one model per population, built with
+// Dendrify's API as the spec describes the cell, with the pathways onto
+// that population as synapses.
+func (p *pyWriter) buildModels(c *Calibration) error {
+	s := c.Spec
+	p.printf("\n\ndef build_models(dt=None):\n")
+	p.printf("    \"\"\"Return {population: model} with the calibrated synapses.\n\n")
+	p.printf("    Sets Brian's defaultclock.dt to dt (default DT) first: Dendrify turns\n")
+	p.printf("    dSpike durations into time steps of the clock when the model is built.\n")
+	p.printf("    \"\"\"\n")
+	p.printf("    from dendrify import Dendrite, NeuronModel, PointNeuronModel, Soma\n\n")
+	p.printf("    defaultclock.dt = DT if dt is None else dt\n")
+	p.printf("    models = {}\n")
+	syns := c.synapses()
+	for _, pop := range s.Populations {
+		cell := s.CellByName(pop.Cell)
+		p.printf("\n    # population %s: cell %s\n", pop.Name, cell.Name)
+		var mine []synapse
+		for _, sy := range syns {
+			if sy.p.Post == pop.Name {
+				mine = append(mine, sy)
+			}
+		}
+		var err error
+		if len(cell.Compartments) == 1 {
+			p.pointModel(cell, mine)
+		} else {
+			err = p.neuronModel(cell, mine)
+		}
+		if err != nil {
+			return err
+		}
+		p.printf("    model.add_params(CONSTANTS)\n")
+		p.printf("    models[%s] = model\n", pyStr(pop.Name))
+	}
+	p.printf("    return models\n")
+	return nil
+}
+
+// synapseCall writes the arguments of synapse() for sy.
+func (p *pyWriter) synapseCall(sy synapse) string {
+	args := []string{pyStr(sy.r.Channel.String()), "tag=" + pyStr(sy.p.Tag), "g=" + p.unit(num(sy.gNS), "nS")}
+	if sy.r.TauRise > 0 {
+		args = append(args, "t_rise="+p.q(sy.r.TauRise, spec.Time))
+	}
+	args = append(args, "t_decay="+p.q(sy.r.TauDecay, spec.Time))
+	if sy.r.ScaleG {
+		args = append(args, "scale_g=True")
+	}
+	return strings.Join(args, ", ")
+}
+
+// adaptParams writes the model parameters of an adaptive compartment as
+// an add_params dict, with suffix "" (point neuron) or "_<comp>".
+func (p *pyWriter) adaptParams(k *spec.Compartment, suffix string) {
+	if !k.Model.Adaptive() {
+		return
+	}
+	items := []string{
+		pyStr("a"+suffix) + ": " + p.q(k.A, spec.Conductance),
+		pyStr("tauw"+suffix) + ": " + p.q(k.TauW, spec.Time),
+	}
+	if k.Model == sim.AdEx {
+		items = append(items, pyStr("DeltaT"+suffix)+": "+p.q(k.DeltaT, spec.Voltage), pyStr("Vth"+suffix)+": "+p.q(k.VT, spec.Voltage))
+	}
+	p.printf("    model.add_params({%s})\n", strings.Join(items, ", "))
+}
+
+func (p *pyWriter) pointModel(cell *spec.Cell, syns []synapse) {
+	k := cell.Compartments[0]
+	cm, gl, vr := k.Cm, k.Gl, k.VRest
+	if cell.Cm != 0 {
+		cm = cell.Cm
+	}
+	if cell.Gl != 0 {
+		gl = cell.Gl
+	}
+	if cell.VRest != 0 {
+		vr = cell.VRest
+	}
+	args := []string{"model=" + pyStr(k.Model.String())}
+	args = p.kw(args, "length", k.Length, spec.Length)
+	args = p.kw(args, "diameter", k.Diameter, spec.Length)
+	args = p.kw(args, "cm", cm, spec.SpecificCapacitance)
+	args = p.kw(args, "gl", gl, spec.SpecificConductance)
+	args = p.kw(args, "cm_abs", k.CmAbs, spec.Capacitance)
+	args = p.kw(args, "gl_abs", k.GlAbs, spec.Conductance)
+	args = p.kw(args, "v_rest", vr, spec.Voltage)
+	p.printf("    model = PointNeuronModel(%s)\n", strings.Join(args, ", "))
+	for _, sy := range syns {
+		p.printf("    model.synapse(%s)\n", p.synapseCall(sy))
+	}
+	p.adaptParams(&k, "")
+}
+
+func (p *pyWriter) kw(args []string, name string, v float64, d spec.Dimension) []string {
+	if v == 0 {
+		return args
+	}
+	return append(args, name+"="+p.q(v, d))
+}
+
+func (p *pyWriter) neuronModel(cell *spec.Cell, syns []synapse) error {
+	v := func(name string) string { return "c_" + name }
+	for i := range cell.Compartments {
+		k := &cell.Compartments[i]
+		class := "Soma"
+		if k.Type == spec.Dendrite {
+			class = "Dendrite"
+		}
+		args := []string{pyStr(k.Name), "model=" + pyStr(k.Model.String())}
+		args = p.kw(args, "length", k.Length, spec.Length)
+		args = p.kw(args, "diameter", k.Diameter, spec.Length)
+		args = p.kw(args, "cm", k.Cm, spec.SpecificCapacitance)
+		args = p.kw(args, "gl", k.Gl, spec.SpecificConductance)
+		args = p.kw(args, "r_axial", k.RAxial, spec.AxialResistivity)
+		args = p.kw(args, "v_rest", k.VRest, spec.Voltage)
+		args = p.kw(args, "cm_abs", k.CmAbs, spec.Capacitance)
+		args = p.kw(args, "gl_abs", k.GlAbs, spec.Conductance)
+		p.printf("    %s = %s(%s)\n", v(k.Name), class, strings.Join(args, ", "))
+		for _, d := range k.DSpikes {
+			p.printf("    %s.dspikes(%s, g_rise=%s, g_fall=%s)\n", v(k.Name), pyStr(d.Name), p.q(d.GRise, spec.Conductance), p.q(d.GFall, spec.Conductance))
+		}
+	}
+	for _, sy := range syns {
+		p.printf("    %s.synapse(%s)\n", v(sy.p.Compartment), p.synapseCall(sy))
+	}
+	var conns []string
+	for _, cn := range cell.Connections {
+		t := v(cn.A) + ", " + v(cn.B)
+		switch cn.Rule {
+		case spec.Cylinder:
+			t += ", " + pyStr("cylinder_"+cn.Cylinder)
+		case spec.Explicit:
+			t += ", " + p.q(cn.G, spec.Conductance)
+		}
+		conns = append(conns, "("+t+")")
+	}
+	args := []string{"[" + strings.Join(conns, ", ") + "]"}
+	args = p.kw(args, "cm", cell.Cm, spec.SpecificCapacitance)
+	args = p.kw(args, "gl", cell.Gl, spec.SpecificConductance)
+	args = p.kw(args, "r_axial", cell.RAxial, spec.AxialResistivity)
+	args = p.kw(args, "v_rest", cell.VRest, spec.Voltage)
+	if cell.ScaleFactor != 0 {
+		args = append(args, "scale_factor="+num(cell.ScaleFactor))
+	}
+	if cell.SpineFactor != 0 {
+		args = append(args, "spine_factor="+num(cell.SpineFactor))
+	}
+	p.printf("    model = NeuronModel(%s)\n", strings.Join(args, ", "))
+	// config_dspikes sets one configuration per mechanism name.
+	type first struct {
+		comp string
+		d    spec.DSpike
+	}
+	seen := map[string]first{}
+	var order []string
+	for _, k := range cell.Compartments {
+		for _, d := range k.DSpikes {
+			f, ok := seen[d.Name]
+			if !ok {
+				seen[d.Name] = first{k.Name, d}
+				order = append(order, d.Name)
+				continue
+			}
+			a, b := f.d.DSpike, d.DSpike
+			a.GRise, a.GFall, b.GRise, b.GFall = 0, 0, 0, 0
+			if a != b {
+				return fmt.Errorf("export: cell %s: dspike %s is configured differently on %s and %s; Dendrify's config_dspikes sets one configuration per name",
+					cell.Name, d.Name, f.comp, k.Name)
+			}
+		}
+	}
+	for _, name := range order {
+		d := seen[name].d
+		p.printf("    model.config_dspikes(%s, threshold=%s, duration_rise=%s, duration_fall=%s,\n", pyStr(name),
+			p.q(d.Threshold, spec.Voltage), p.q(d.DurationRise, spec.Time), p.q(d.DurationFall, spec.Time))
+		p.printf("                         reversal_rise=%s, reversal_fall=%s, offset_fall=%s, refractory=%s)\n",
+			p.q(d.ERise, spec.Voltage), p.q(d.EFall, spec.Voltage), p.q(d.OffsetFall, spec.Time), p.q(d.Refractory, spec.Time))
+	}
+	for i := range cell.Compartments {
+		p.adaptParams(&cell.Compartments[i], "_"+cell.Compartments[i].Name)
+	}
+	return nil
+}

@@ -1,0 +1,300 @@
+package export
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/sim"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// Format is an export format.
+type Format string
+
+// The export formats.
+const (
+	Dendrify Format = "dendrify" // Python module for Dendrify 2.x
+	JSON     Format = "json"     // parameters with units and provenance
+	CSV      Format = "csv"      // one row per pathway and receptor
+	YAML     Format = "yaml"     // the spec with the fitted g written in
+)
+
+// Formats lists the formats in the order help text shows them.
+func Formats() []Format { return []Format{Dendrify, JSON, CSV, YAML} }
+
+// ParseFormat maps a format name to a Format.
+func ParseFormat(s string) (Format, error) {
+	for _, f := range Formats() {
+		if string(f) == s {
+			return f, nil
+		}
+	}
+	names := make([]string, 0, 4)
+	for _, f := range Formats() {
+		names = append(names, string(f))
+	}
+	return "", fmt.Errorf("export: unknown format %q (want %s)", s, strings.Join(names, ", "))
+}
+
+// Calibration is what an export is written from: the fits of one fit run
+// and the spec, exactly as stored, that the run fitted.
+type Calibration struct {
+	Spec       *spec.Spec
+	Run        *db.Run
+	Fits       []db.Fit // at most one per pathway
+	SpecSHA256 string
+	// Version is the dendfit that writes the export and Date when; both go
+	// into the provenance (tests fix them).
+	Version string
+	Date    time.Time
+}
+
+// ErrNoFit is wrapped by Load when there is no finished fit run to export.
+var ErrNoFit = errors.New("no finished fit run")
+
+// Load reads the calibration of fit run runID, or, when runID is 0, of the
+// newest finished fit run of experiment. A run given by id must belong to
+// experiment when experiment is not empty.
+func Load(ctx context.Context, d *db.DB, experiment string, runID int64) (*Calibration, error) {
+	var run *db.Run
+	var err error
+	if runID == 0 {
+		if experiment == "" {
+			return nil, errors.New("export: want an experiment name or a run id")
+		}
+		run, err = d.NewestRun(ctx, experiment, db.CommandFit, db.StatusDone)
+		if errors.Is(err, db.ErrNotFound) {
+			return nil, fmt.Errorf("export: experiment %q: %w in %s", experiment, ErrNoFit, d.Path())
+		}
+	} else {
+		run, err = d.Run(ctx, runID)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if experiment != "" && run.Experiment != experiment {
+		return nil, fmt.Errorf("export: run %d is of experiment %q, not %q", run.ID, run.Experiment, experiment)
+	}
+	fits, err := d.Fits(ctx, db.FitFilter{RunID: run.ID})
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	if len(fits) == 0 {
+		return nil, fmt.Errorf("export: run %d (%s) recorded no fits: want a fit run", run.ID, run.Command)
+	}
+	exp, err := d.Experiment(ctx, run.ExperimentID)
+	if err != nil {
+		return nil, fmt.Errorf("export: %w", err)
+	}
+	s, err := spec.Parse(fmt.Sprintf("%s (spec of run %d)", exp.Name, run.ID), exp.SpecText)
+	if err != nil {
+		return nil, fmt.Errorf("export: stored spec: %w", err)
+	}
+	c := &Calibration{Spec: s, Run: run, Fits: fits, SpecSHA256: exp.SpecSHA256, Date: time.Now().UTC()}
+	if err := c.check(); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// check verifies that the fits match the spec's pathways.
+func (c *Calibration) check() error {
+	seen := map[int]bool{}
+	for _, f := range c.Fits {
+		if f.Pathway < 0 || f.Pathway >= len(c.Spec.Pathways) {
+			return fmt.Errorf("export: fit of pathway %d: the spec has pathways 0..%d", f.Pathway, len(c.Spec.Pathways)-1)
+		}
+		if seen[f.Pathway] {
+			return fmt.Errorf("export: two fits of pathway %d", f.Pathway)
+		}
+		seen[f.Pathway] = true
+		p := c.Spec.Pathways[f.Pathway]
+		if f.Converged && len(f.GFitNS) != len(p.Receptors) {
+			return fmt.Errorf("export: fit of pathway %d has %d conductances, want one per receptor (%d)", f.Pathway, len(f.GFitNS), len(p.Receptors))
+		}
+	}
+	return nil
+}
+
+// Write writes c in format f to w.
+func Write(w io.Writer, c *Calibration, f Format) error {
+	switch f {
+	case Dendrify:
+		return writeDendrify(w, c)
+	case JSON:
+		return writeJSON(w, c)
+	case CSV:
+		return writeCSV(w, c)
+	case YAML:
+		return writeYAML(w, c)
+	}
+	_, err := ParseFormat(string(f))
+	return err
+}
+
+// fitOf returns the fit of pathway i, or nil.
+func (c *Calibration) fitOf(i int) *db.Fit {
+	for k := range c.Fits {
+		if c.Fits[k].Pathway == i {
+			return &c.Fits[k]
+		}
+	}
+	return nil
+}
+
+// synapse is one receptor of one pathway with its calibrated conductance.
+type synapse struct {
+	pathway  int
+	p        *spec.Pathway
+	receptor int
+	r        sim.Receptor // with the fitted G when fitted
+	gNS      float64      // spec g (before scale_g), nS
+	fitted   bool         // the pathway's fit converged
+	point    bool         // the post cell is a PointNeuronModel
+}
+
+// synapses lists every receptor of every pathway in spec order.
+func (c *Calibration) synapses() []synapse {
+	var out []synapse
+	for i := range c.Spec.Pathways {
+		p := &c.Spec.Pathways[i]
+		f := c.fitOf(i)
+		cell := c.Spec.CellByName(c.Spec.PopulationCell(p.Post))
+		for j, r := range p.Receptors {
+			s := synapse{pathway: i, p: p, receptor: j, r: r, gNS: r.G / 1e-9, point: len(cell.Compartments) == 1}
+			if f != nil && f.Converged {
+				s.fitted = true
+				s.gNS = f.GFitNS[j]
+				s.r.G = f.GFitNS[j] * 1e-9
+			}
+			out = append(out, s)
+		}
+	}
+	return out
+}
+
+// suffix is Dendrify's name suffix: _<tag>_<compartment>, or _<tag> on a
+// point neuron.
+func (s synapse) suffix() string {
+	if s.point {
+		return "_" + s.p.Tag
+	}
+	return "_" + s.p.Tag + "_" + s.p.Compartment
+}
+
+// param is one Dendrify parameter of a population's model.
+type param struct {
+	Name   string
+	Value  float64 // in Unit
+	Unit   string
+	Fitted bool
+}
+
+// paramDecl declares a synaptic parameter once: its Dendrify name
+// pattern, unit and description; the Python comments, JSON units and CSV
+// headers come from here.
+type paramDecl struct {
+	Key  string // g, t_rise, t_decay
+	Unit string
+	Doc  string
+}
+
+var synapseParams = []paramDecl{
+	{"g", "nS", "peak conductance in the equations (Dendrify applies scale_g to it)"},
+	{"t_rise", "ms", "rise time constant (absent for an instant rise)"},
+	{"t_decay", "ms", "decay time constant"},
+}
+
+// dendrifyName returns g_<CH>_<tag>_<comp>, t_<CH>_rise_<tag>_<comp> or
+// t_<CH>_decay_<tag>_<comp>.
+func (s synapse) dendrifyName(key string) string {
+	ch := s.r.Channel.String()
+	switch key {
+	case "g":
+		return "g_" + ch + s.suffix()
+	case "t_rise":
+		return "t_" + ch + "_rise" + s.suffix()
+	default:
+		return "t_" + ch + "_decay" + s.suffix()
+	}
+}
+
+// params returns the synaptic parameters of population pop, in spec order,
+// as Dendrify's model.parameters holds them (g after scale_g).
+func (c *Calibration) params(pop string) []param {
+	var out []param
+	for _, s := range c.synapses() {
+		if s.p.Post != pop {
+			continue
+		}
+		g := s.gNS
+		if s.r.ScaleG && s.r.TauRise > 0 {
+			g *= sim.GNormFactor(s.r.TauRise, s.r.TauDecay)
+		}
+		out = append(out, param{s.dendrifyName("g"), g, "nS", s.fitted})
+		if s.r.TauRise > 0 {
+			out = append(out, param{s.dendrifyName("t_rise"), s.r.TauRise / 1e-3, "ms", false})
+		}
+		out = append(out, param{s.dendrifyName("t_decay"), s.r.TauDecay / 1e-3, "ms", false})
+	}
+	return out
+}
+
+// num formats a float64 round-trip exact.
+func num(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
+
+// displayUnit is the unit each dimension is written in.
+var displayUnit = map[spec.Dimension]string{
+	spec.Voltage: "mV", spec.Time: "ms", spec.Conductance: "nS", spec.Capacitance: "pF",
+	spec.Current: "pA", spec.Length: "um", spec.SpecificCapacitance: "uF/cm2",
+	spec.SpecificConductance: "uS/cm2", spec.AxialResistivity: "ohm*cm",
+}
+
+// siUnit is the spec spelling of each dimension's SI unit.
+var siUnit = map[spec.Dimension]string{
+	spec.Voltage: "V", spec.Time: "s", spec.Conductance: "S", spec.Capacitance: "F",
+	spec.Current: "A", spec.Length: "m", spec.SpecificCapacitance: "F/m2",
+	spec.SpecificConductance: "S/m2", spec.AxialResistivity: "ohm*m",
+}
+
+// brianScale is the float64 Brian 2 gives each display unit (its unit
+// arithmetic tracks powers of ten, so uF/cm**2 is exactly 0.01).
+var brianScale = map[string]float64{
+	"mV": 1e-3, "ms": 1e-3, "nS": 1e-9, "pF": 1e-12, "pA": 1e-12, "um": 1e-6,
+	"uF/cm2": 1e-2, "uS/cm2": 1e-2, "ohm*cm": 1e-2,
+}
+
+// quantity writes the SI value v of dimension d as a number and a unit for
+// Brian 2: in the display unit, with the fewest digits that give v within
+// two units in the last place (so "1 uF/cm2", which the spec loader reads
+// as 0.009999999999999998 F/m2, is written as the user wrote it), else
+// round-trip exact in the SI unit. Fitted conductances do not come here:
+// they are written exactly in nS.
+func quantity(v float64, d spec.Dimension) (string, string) {
+	u := displayUnit[d]
+	scale := brianScale[u]
+	if v == 0 {
+		return "0", u
+	}
+	x := v / scale
+	ulp := math.Abs(math.Nextafter(v, math.Inf(1)) - v)
+	for prec := 1; prec <= 17; prec++ {
+		s := num(parsed(strconv.FormatFloat(x, 'g', prec, 64)))
+		if math.Abs(parsed(s)*scale-v) <= 2*ulp {
+			return s, u
+		}
+	}
+	return num(v), siUnit[d]
+}
+
+func parsed(s string) float64 {
+	f, _ := strconv.ParseFloat(s, 64)
+	return f
+}

@@ -1,0 +1,422 @@
+package export
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"math"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
+
+// demoCalibration is testdata/demo.yaml with fixed fits: pathway 0 and 1
+// converged, 2 did not, 3 has no target.
+func demoCalibration(t testing.TB) *Calibration {
+	t.Helper()
+	s, err := spec.Load("testdata/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	started := time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+	return &Calibration{
+		Spec: s,
+		Run: &db.Run{ID: 7, Experiment: s.Name, Command: db.CommandFit, Argv: []string{"dendfit", "fit", "demo.yaml"},
+			Status: db.StatusDone, StartedAt: started, Version: "v0.3.0", VCSRevision: "0123abcd", GoVersion: "go1.26.8",
+			RunUID: "00112233445566778899aabbccddeeff"},
+		Fits: []db.Fit{
+			{Pathway: 0, Receptors: []string{"AMPA", "NMDA"}, TargetPSPMV: 0.4, GFitNS: []float64{0.20823012345678901, 0.10411506172839451},
+				PSPAtFitMV: 0.40000000001, Converged: true, Outcome: "converged"},
+			{Pathway: 1, Receptors: []string{"GABA"}, TargetPSPMV: 1, GFitNS: []float64{1.3590712345678912}, PSPAtFitMV: 0.99999999999,
+				Converged: true, Outcome: "converged"},
+			{Pathway: 2, Receptors: []string{"AMPA"}, TargetPSPMV: 1, GFitNS: []float64{0}, Converged: false, Outcome: "out_of_reach"},
+		},
+		SpecSHA256: s.SHA256,
+		Version:    "v0.4.0",
+		Date:       time.Date(2025, 3, 2, 9, 30, 0, 0, time.UTC),
+	}
+}
+
+func golden(t *testing.T, name string, got []byte) {
+	t.Helper()
+	path := filepath.Join("testdata", name)
+	if *update {
+		if err := os.WriteFile(path, got, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return
+	}
+	want, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatalf("%v (run go test -update to create it)", err)
+	}
+	if !bytes.Equal(got, want) {
+		t.Errorf("%s differs from the golden file (go test -update rewrites it):\n%s", name, got)
+	}
+}
+
+func TestGolden(t *testing.T) {
+	tests := []struct {
+		format Format
+		file   string
+	}{
+		{Dendrify, "demo.py.golden"},
+		{JSON, "demo.json.golden"},
+		{CSV, "demo.csv.golden"},
+		{YAML, "demo.yaml.golden"},
+	}
+	for _, tc := range tests {
+		t.Run(string(tc.format), func(t *testing.T) {
+			var b bytes.Buffer
+			if err := Write(&b, demoCalibration(t), tc.format); err != nil {
+				t.Fatal(err)
+			}
+			golden(t, tc.file, b.Bytes())
+		})
+	}
+}
+
+func TestParseFormat(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    Format
+		wantErr string
+	}{
+		{"dendrify", Dendrify, ""},
+		{"yaml", YAML, ""},
+		{"xml", "", `export: unknown format "xml" (want dendrify, json, csv, yaml)`},
+	}
+	for _, tc := range tests {
+		got, err := ParseFormat(tc.in)
+		if tc.wantErr != "" {
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("ParseFormat(%q) error = %v, want %q", tc.in, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil || got != tc.want {
+			t.Errorf("ParseFormat(%q) = %q, %v", tc.in, got, err)
+		}
+	}
+}
+
+// TestYAMLKeepsEverythingElse checks that the yaml export differs from the
+// stored spec only in the header and the fitted g scalars.
+func TestYAMLKeepsEverythingElse(t *testing.T) {
+	c := demoCalibration(t)
+	var b bytes.Buffer
+	if err := Write(&b, c, YAML); err != nil {
+		t.Fatal(err)
+	}
+	got := strings.Split(b.String(), "\n")[2:] // drop the two header lines
+	want := strings.Split(string(c.Spec.Text), "\n")
+	if len(got) != len(want) {
+		t.Fatalf("got %d lines, want %d", len(got), len(want))
+	}
+	changed := 0
+	for i := range want {
+		if got[i] != want[i] {
+			changed++
+			if !strings.Contains(got[i], " nS") {
+				t.Errorf("line %d changed unexpectedly:\n%s\n%s", i+1, want[i], got[i])
+			}
+		}
+	}
+	if changed != 3 { // AMPA and NMDA of pathway 0, GABA of pathway 1
+		t.Errorf("%d lines changed, want 3", changed)
+	}
+	if !strings.Contains(b.String(), `g: "0.1041150617283945 nS"`) || !strings.Contains(b.String(), "# fitted below") {
+		t.Errorf("quote style or comment lost:\n%s", b.String())
+	}
+}
+
+func TestDendrifyMixedDSpikesRefused(t *testing.T) {
+	c := demoCalibration(t)
+	cell := c.Spec.CellByName("pyr")
+	d := cell.Compartments[1].DSpikes[0]
+	d.Threshold = -30e-3
+	cell.Compartments[0].DSpikes = append(cell.Compartments[0].DSpikes, d) // not valid on a soma, but exercises the check
+	err := Write(&bytes.Buffer{}, c, Dendrify)
+	if err == nil || !strings.Contains(err.Error(), "dspike Na is configured differently on soma and dend") {
+		t.Fatalf("err = %v", err)
+	}
+}
+
+func TestPythonModuleCompiles(t *testing.T) {
+	py, err := exec.LookPath("python3")
+	if err != nil {
+		t.Skip("no python3")
+	}
+	path := filepath.Join(t.TempDir(), "demo_params.py")
+	var b bytes.Buffer
+	if err := Write(&b, demoCalibration(t), Dendrify); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(path, b.Bytes(), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if out, err := exec.Command(py, "-m", "py_compile", path).CombinedOutput(); err != nil {
+		t.Fatalf("py_compile: %v\n%s", err, out)
+	}
+}
+
+func TestQuantityRoundTrips(t *testing.T) {
+	tests := []struct {
+		v    float64
+		d    spec.Dimension
+		want string
+	}{
+		{-70e-3, spec.Voltage, "-70 mV"},                             // 0.001 * -70 is the double -0.07
+		{20e-6, spec.Length, "20 um"},                                // display unit
+		{0.009999999999999998, spec.SpecificCapacitance, "1 uF/cm2"}, // the spec loader's 1 uF/cm2, Brian's is 0.01
+		{1.5e-9 + 1e-24, spec.Conductance, "1.500000000000001 nS"},   // 16 digits needed
+		{0, spec.Time, "0 ms"},
+	}
+	for _, tc := range tests {
+		n, u := quantity(tc.v, tc.d)
+		if got := n + " " + u; got != tc.want {
+			t.Errorf("quantity(%g, %v) = %q, want %q", tc.v, tc.d, got, tc.want)
+		}
+		if got := parsed(n) * brianScaleOrOne(u); math.Abs(got-tc.v) > 2*math.Abs(math.Nextafter(tc.v, 1)-tc.v) {
+			t.Errorf("quantity(%g, %v) = %s %s does not round-trip", tc.v, tc.d, n, u)
+		}
+	}
+}
+
+func brianScaleOrOne(u string) float64 {
+	if s, ok := brianScale[u]; ok {
+		return s
+	}
+	return 1
+}
+
+// fitDemo fits testdata/demo.yaml and records it in a new database.
+func fitDemo(t *testing.T, path string) (*db.DB, int64, []pipeline.FitResult) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := spec.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "dendfit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit, Argv: []string{"dendfit", "fit", path}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range res {
+		if _, err := d.InsertFit(ctx, run.ID, res[i].DBFit()); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	return d, run.ID, res
+}
+
+// TestYAMLSimulatesToTargets fits a reference case, exports the spec with
+// the fitted g and simulates it: every PSP equals its target within the
+// fit's rtol.
+func TestYAMLSimulatesToTargets(t *testing.T) {
+	cases := []string{
+		"../testdata/reference/cases/two-populations-three-pathways.yaml",
+		"../testdata/reference/cases/ampa-nmda-2comp-dimensionless.yaml",
+		"testdata/demo.yaml",
+	}
+	for _, path := range cases {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			ctx := context.Background()
+			d, runID, res := fitDemo(t, path)
+			c, err := Load(ctx, d, "", runID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var b bytes.Buffer
+			if err := Write(&b, c, YAML); err != nil {
+				t.Fatal(err)
+			}
+			s, err := spec.Parse("exported.yaml", b.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			sims, err := pipeline.Simulate(ctx, s, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			n := 0
+			for _, r := range res {
+				if !r.Converged {
+					continue
+				}
+				n++
+				got := math.Abs(sims[r.Pathway].PSPMV)
+				if rel := math.Abs(got/r.TargetPSPMV - 1); !(rel <= s.Fit.RTol*1.0001) {
+					t.Errorf("pathway %d: |PSP| %.15g mV, target %.15g mV: relative error %.3g > rtol %g", r.Pathway, got, r.TargetPSPMV, rel, s.Fit.RTol)
+				}
+			}
+			if n == 0 {
+				t.Fatal("no pathway converged")
+			}
+		})
+	}
+}
+
+func TestLoad(t *testing.T) {
+	ctx := context.Background()
+	d, runID, _ := fitDemo(t, "testdata/demo.yaml")
+	// A simulate run of the same experiment is not a fit run.
+	s, _ := spec.Load("testdata/demo.yaml")
+	sim, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSimulate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sim.Finish(nil)
+	tests := []struct {
+		name       string
+		experiment string
+		run        int64
+		wantRun    int64
+		wantErr    string
+	}{
+		{"newest fit", "export-demo", 0, runID, ""},
+		{"by id", "", runID, runID, ""},
+		{"by id and name", "export-demo", runID, runID, ""},
+		{"wrong experiment", "other", runID, 0, `export: run 1 is of experiment "export-demo", not "other"`},
+		{"no fit run", "other", 0, 0, `export: experiment "other": no finished fit run in`},
+		{"not a fit run", "", sim.ID, 0, "export: run 2 (simulate) recorded no fits: want a fit run"},
+		{"no such run", "", 99, 0, "export: db: run 99: not found"},
+		{"nothing given", "", 0, 0, "export: want an experiment name or a run id"},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := Load(ctx, d, tc.experiment, tc.run)
+			if tc.wantErr != "" {
+				if err == nil || !strings.HasPrefix(err.Error(), tc.wantErr) {
+					t.Fatalf("err = %v, want %q", err, tc.wantErr)
+				}
+				if tc.name == "no fit run" && !errors.Is(err, ErrNoFit) {
+					t.Errorf("err does not wrap ErrNoFit")
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Run.ID != tc.wantRun || c.SpecSHA256 != s.SHA256 || len(c.Fits) != 3 {
+				t.Errorf("got run %d sha %s fits %d", c.Run.ID, c.SpecSHA256, len(c.Fits))
+			}
+		})
+	}
+}
+
+// TestDendrifyInBrian runs the PSP protocol on build_models() of an export
+// in Brian 2 with a real Dendrify and compares each PSP with its target.
+// It needs /usr/bin/python3 with brian2 and DENDFIT_DENDRIFY_SRC pointing
+// at a Dendrify source tree (the directory holding the dendrify package).
+func TestDendrifyInBrian(t *testing.T) {
+	src := os.Getenv("DENDFIT_DENDRIFY_SRC")
+	if src == "" {
+		t.Skip("DENDFIT_DENDRIFY_SRC is not set")
+	}
+	const py = "/usr/bin/python3"
+	if err := exec.Command(py, "-c", "import brian2").Run(); err != nil {
+		t.Skip("/usr/bin/python3 has no brian2")
+	}
+	if testing.Short() {
+		t.Skip("Brian 2 runs are long")
+	}
+	ctx := context.Background()
+	for _, path := range []string{"../testdata/reference/cases/two-populations-three-pathways.yaml", "testdata/demo.yaml"} {
+		t.Run(filepath.Base(path), func(t *testing.T) {
+			d, runID, res := fitDemo(t, path)
+			c, err := Load(ctx, d, "", runID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			dir := t.TempDir()
+			var b bytes.Buffer
+			if err := Write(&b, c, Dendrify); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(filepath.Join(dir, "calibrated.py"), b.Bytes(), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			// The start state: dendfit's steady state (checked against
+			// Brian 2 by the conformance references) and holding current.
+			var yb bytes.Buffer
+			if err := Write(&yb, c, YAML); err != nil {
+				t.Fatal(err)
+			}
+			s, err := spec.Parse("exported.yaml", yb.Bytes())
+			if err != nil {
+				t.Fatal(err)
+			}
+			sims, err := pipeline.Simulate(ctx, s, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			type start struct {
+				Steady map[string]float64 `json:"steady_state"`
+				IHold  *float64           `json:"i_hold_pA"`
+			}
+			var starts []start
+			for _, r := range sims {
+				starts = append(starts, start{r.SteadyState, r.IHoldPA})
+			}
+			sb, _ := json.Marshal(starts)
+			if err := os.WriteFile(filepath.Join(dir, "start.json"), sb, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			harness, err := filepath.Abs("testdata/psp_protocol.py")
+			if err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(py, harness, dir)
+			cmd.Env = append(os.Environ(), "PYTHONPATH="+src+string(os.PathListSeparator)+dir)
+			out, err := cmd.Output()
+			if err != nil {
+				var ee *exec.ExitError
+				if errors.As(err, &ee) {
+					t.Fatalf("%v\n%s", err, ee.Stderr)
+				}
+				t.Fatal(err)
+			}
+			var psps []*float64
+			if err := json.Unmarshal(out, &psps); err != nil {
+				t.Fatalf("harness output %q: %v", out, err)
+			}
+			for _, r := range res {
+				if !r.Converged {
+					continue
+				}
+				got := math.Abs(*psps[r.Pathway])
+				// Brian's numpy target differs from dendfit by ~1e-12
+				// relative; the fit is good to rtol.
+				rel := math.Abs(got/r.TargetPSPMV - 1)
+				t.Logf("pathway %d: Brian 2 |PSP| %.15g mV, target %.15g mV, relative %.3g", r.Pathway, got, r.TargetPSPMV, rel)
+				if !(rel <= s.Fit.RTol+1e-9) {
+					t.Errorf("pathway %d in Brian 2: |PSP| %.15g mV, target %.15g mV (relative %.3g)", r.Pathway, got, r.TargetPSPMV, rel)
+				}
+			}
+		})
+	}
+}

@@ -1,0 +1,124 @@
+package export
+
+import (
+	"encoding/json"
+	"io"
+	"time"
+)
+
+// jsonExport is the document `--format json` writes.
+type jsonExport struct {
+	Format      string                    `json:"format"` // "dendfit-export"
+	Version     int                       `json:"format_version"`
+	Experiment  string                    `json:"experiment"`
+	Provenance  jsonProvenance            `json:"provenance"`
+	Populations map[string]jsonPopulation `json:"populations"`
+	Pathways    []jsonPathway             `json:"pathways"`
+}
+
+type jsonProvenance struct {
+	RunID          int64    `json:"run_id"`
+	RunUID         string   `json:"run_uid"`
+	RunStartedAt   string   `json:"run_started_at"`
+	RunArgv        []string `json:"run_argv"`
+	RunVersion     string   `json:"run_dendfit_version"`
+	RunRevision    string   `json:"run_vcs_revision"`
+	RunModified    bool     `json:"run_vcs_modified"`
+	RunGoVersion   string   `json:"run_go_version"`
+	SpecSHA256     string   `json:"spec_sha256"`
+	ExportedBy     string   `json:"exported_by"`
+	ExportedAt     string   `json:"exported_at"`
+	DtMS           float64  `json:"dt_ms"`
+	Method         string   `json:"method"`
+	FitRTol        float64  `json:"fit_rtol"`
+	ParamsGivenAre string   `json:"params_note"`
+}
+
+type jsonPopulation struct {
+	Cell   string               `json:"cell"`
+	Params map[string]jsonValue `json:"params"`
+}
+
+type jsonValue struct {
+	Value  float64 `json:"value"`
+	Unit   string  `json:"unit"`
+	Fitted bool    `json:"fitted,omitempty"`
+}
+
+type jsonPathway struct {
+	Pathway     int            `json:"pathway"`
+	Pre         string         `json:"pre"`
+	Post        string         `json:"post"`
+	Compartment string         `json:"compartment"`
+	Tag         string         `json:"tag"`
+	Record      string         `json:"record"`
+	Receptors   []jsonReceptor `json:"receptors"`
+	TargetPSPMV *float64       `json:"target_psp_mV"`
+	PSPAtFitMV  *float64       `json:"psp_at_fit_mV"`
+	Converged   *bool          `json:"converged"`
+	Outcome     string         `json:"outcome,omitempty"`
+}
+
+type jsonReceptor struct {
+	Channel  string   `json:"channel"`
+	GNS      float64  `json:"g_nS"`
+	ScaleG   bool     `json:"scale_g"`
+	TRiseMS  *float64 `json:"t_rise_ms"`
+	TDecayMS float64  `json:"t_decay_ms"`
+}
+
+func writeJSON(w io.Writer, c *Calibration) error {
+	s, run := c.Spec, c.Run
+	out := jsonExport{
+		Format: "dendfit-export", Version: 1, Experiment: s.Name,
+		Provenance: jsonProvenance{
+			RunID: run.ID, RunUID: run.RunUID, RunStartedAt: run.StartedAt.UTC().Format(time.RFC3339Nano),
+			RunArgv: run.Argv, RunVersion: run.Version, RunRevision: run.VCSRevision, RunModified: run.VCSModified,
+			RunGoVersion: run.GoVersion, SpecSHA256: c.SpecSHA256, ExportedBy: "dendfit " + orUnknown(c.Version),
+			ExportedAt: c.Date.UTC().Format(time.RFC3339), DtMS: s.Simulation.Dt / 1e-3, Method: s.Simulation.Method.String(),
+			FitRTol:        s.Fit.RTol,
+			ParamsGivenAre: "params use Dendrify's names; g is the conductance in the equations (after scale_g); receptors[].g_nS is the spec g",
+		},
+		Populations: map[string]jsonPopulation{},
+		Pathways:    []jsonPathway{},
+	}
+	if out.Provenance.RunArgv == nil {
+		out.Provenance.RunArgv = []string{}
+	}
+	for _, pop := range s.Populations {
+		jp := jsonPopulation{Cell: pop.Cell, Params: map[string]jsonValue{}}
+		for _, p := range c.params(pop.Name) {
+			jp.Params[p.Name] = jsonValue{p.Value, p.Unit, p.Fitted}
+		}
+		out.Populations[pop.Name] = jp
+	}
+	syns := c.synapses()
+	for i, pw := range s.Pathways {
+		jp := jsonPathway{Pathway: i, Pre: pw.Pre, Post: pw.Post, Compartment: pw.Compartment, Tag: pw.Tag, Record: pw.Record}
+		for _, sy := range syns {
+			if sy.pathway != i {
+				continue
+			}
+			r := jsonReceptor{Channel: sy.r.Channel.String(), GNS: sy.gNS, ScaleG: sy.r.ScaleG, TDecayMS: sy.r.TauDecay / 1e-3}
+			if sy.r.TauRise > 0 {
+				v := sy.r.TauRise / 1e-3
+				r.TRiseMS = &v
+			}
+			jp.Receptors = append(jp.Receptors, r)
+		}
+		if f := c.fitOf(i); f != nil {
+			t, psp, conv := f.TargetPSPMV, f.PSPAtFitMV, f.Converged
+			jp.TargetPSPMV, jp.Converged, jp.Outcome = &t, &conv, f.Outcome
+			if conv {
+				jp.PSPAtFitMV = &psp
+			}
+		} else if pw.TargetPSP > 0 {
+			t := pw.TargetPSP / 1e-3
+			jp.TargetPSPMV = &t
+		}
+		out.Pathways = append(out.Pathways, jp)
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}

@@ -1,0 +1,50 @@
+"""Run the PSP protocol of every pathway of an exported dendfit module.
+
+Usage: psp_protocol.py DIR, where DIR holds calibrated.py (the export) and
+start.json (per pathway: steady_state, V in mV and w in pA, and i_hold_pA).
+Prints the signed PSP of each pathway in mV as a JSON list. Used by
+TestDendrifyInBrian.
+"""
+import json
+import os
+import sys
+
+import numpy as np
+import brian2 as b
+from brian2.units import mV, pA
+
+b.prefs.codegen.target = 'numpy'
+b.BrianLogger.log_level_error()
+
+import calibrated as cal  # noqa: E402
+
+
+def psp(i, pw, start):
+    b.start_scope()
+    model = cal.build_models()[pw['post']]
+    group = model.make_neurongroup(1, method=cal.METHOD)
+    for name, value in start['steady_state'].items():
+        setattr(group, name, value * (pA if name.startswith('w') else mV))
+    if start['i_hold_pA'] is not None:
+        setattr(group, 'I_ext' + pw['record'][1:], start['i_hold_pA'] * pA)
+    spike = b.SpikeGeneratorGroup(1, [0], [cal.SPIKE_AT])
+    syn = b.Synapses(spike, group, on_pre=pw['on_pre'])
+    syn.connect()
+    mon = b.StateMonitor(group, pw['record'], record=0)
+    net = b.Network(group, spike, syn, mon)
+    net.run(cal.DURATION)
+    v = np.asarray(getattr(mon, pw['record'])[0] / mV)
+    dt = float(b.defaultclock.dt)
+    k0 = int(np.floor((float(cal.SPIKE_AT) + 1e-3 * dt) / dt))
+    d = v[k0 + 1:] - v[k0]
+    return float(d[int(np.argmax(np.abs(d)))])
+
+
+def main():
+    with open(os.path.join(sys.argv[1], 'start.json')) as f:
+        starts = json.load(f)
+    print(json.dumps([psp(i, pw, starts[i]) for i, pw in enumerate(cal.PATHWAYS)]))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,317 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"math"
+	"reflect"
+	"sort"
+	"strconv"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// SimulateKey is the point key `dendfit simulate` records pathway i under.
+func SimulateKey(i int) string { return "p" + strconv.Itoa(i) }
+
+// SimulateSettings are the settings `dendfit simulate` records to be rerun.
+type SimulateSettings struct {
+	Pathways []int `json:"pathways"` // nil: every pathway
+}
+
+// ReproduceOptions configures Reproduce. A nil *ReproduceOptions means the
+// defaults.
+type ReproduceOptions struct {
+	Argv    []string // recorded as the new run's argv
+	Workers int      // sweep and fit workers; results do not depend on it
+}
+
+// Difference is one field of one point that differs between the runs.
+type Difference struct {
+	Key   string `json:"point_key"`
+	Field string `json:"field"`
+	Old   string `json:"old"`
+	New   string `json:"new"`
+}
+
+// Reproduction is the outcome of Reproduce.
+type Reproduction struct {
+	Original *db.Run `json:"-"`
+	New      *db.Run `json:"-"`
+	Command  string  `json:"command"` // the command rerun: simulate, sweep or fit
+	Points   int     `json:"points"`  // points of the original run
+	// Differences lists every point missing from one run or with a field
+	// that is not bit-identical, in point key order.
+	Differences    []Difference `json:"differences"`
+	VersionDiffers bool         `json:"version_differs"` // dendfit version, VCS revision or modified flag
+}
+
+// Identical reports whether every point is bit-identical.
+func (r *Reproduction) Identical() bool { return len(r.Differences) == 0 }
+
+// Reproduce reruns recorded run runID (a simulate, sweep or fit run, or a
+// reproduction of one) from the spec text stored with it and its recorded
+// settings, records the new run as a reproduction (command reproduce,
+// reproduces_run_id set) and compares every point bit for bit by point key.
+func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions) (*Reproduction, error) {
+	if opt == nil {
+		opt = &ReproduceOptions{}
+	}
+	orig, err := d.Run(ctx, runID)
+	if err != nil {
+		return nil, fmt.Errorf("reproduce: %w", err)
+	}
+	// A reproduction reruns what its original ran.
+	base := orig
+	for base.Command == db.CommandReproduce {
+		if base.ReproducesRunID == nil {
+			return nil, fmt.Errorf("reproduce: run %d is a reproduction of a deleted run", base.ID)
+		}
+		if base, err = d.Run(ctx, *base.ReproducesRunID); err != nil {
+			return nil, fmt.Errorf("reproduce: %w", err)
+		}
+	}
+	switch base.Command {
+	case db.CommandSimulate, db.CommandSweep, db.CommandFit:
+	default:
+		return nil, fmt.Errorf("reproduce: run %d: cannot rerun command %q (want simulate, sweep or fit)", base.ID, base.Command)
+	}
+	exp, err := d.Experiment(ctx, orig.ExperimentID)
+	if err != nil {
+		return nil, fmt.Errorf("reproduce: %w", err)
+	}
+	s, err := spec.Parse(fmt.Sprintf("%s (spec of run %d)", exp.Name, orig.ID), exp.SpecText)
+	if err != nil {
+		return nil, fmt.Errorf("reproduce: stored spec: %w", err)
+	}
+	oldPts, err := d.Points(ctx, db.PointFilter{RunID: orig.ID})
+	if err != nil {
+		return nil, fmt.Errorf("reproduce: %w", err)
+	}
+	var settings any
+	if len(orig.Settings) > 0 {
+		settings = orig.Settings
+	}
+	run, err := StartRun(ctx, d, s, RunInfo{
+		Command: db.CommandReproduce, Argv: opt.Argv, Settings: settings,
+		Workers: opt.Workers, ShardK: orig.ShardK, ShardN: orig.ShardN, Reproduces: &orig.ID,
+	})
+	if err != nil {
+		return nil, fmt.Errorf("reproduce: %w", err)
+	}
+	err = rerun(ctx, d, s, base.Command, orig, run.ID, opt)
+	if ferr := run.Finish(err); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("reproduce run %d: %w", orig.ID, err)
+	}
+	newRun, err := d.Run(ctx, run.ID)
+	if err != nil {
+		return nil, fmt.Errorf("reproduce: %w", err)
+	}
+	newPts, err := d.Points(ctx, db.PointFilter{RunID: run.ID})
+	if err != nil {
+		return nil, fmt.Errorf("reproduce: %w", err)
+	}
+	return &Reproduction{
+		Original: orig, New: newRun, Command: base.Command, Points: len(oldPts),
+		Differences:    ComparePoints(oldPts, newPts),
+		VersionDiffers: orig.Version != newRun.Version || orig.VCSRevision != newRun.VCSRevision || orig.VCSModified != newRun.VCSModified,
+	}, nil
+}
+
+// rerun runs command on s as recorded in orig and records its points (and
+// fits) under runID.
+func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db.Run, runID int64, opt *ReproduceOptions) error {
+	settings := orig.Settings
+	if len(settings) == 0 {
+		settings = json.RawMessage("{}")
+	}
+	switch command {
+	case db.CommandSimulate:
+		var st SimulateSettings
+		if err := json.Unmarshal(settings, &st); err != nil {
+			return fmt.Errorf("settings of run %d: %w", orig.ID, err)
+		}
+		res, err := Simulate(ctx, s, &SimulateOptions{Pathways: st.Pathways})
+		if err != nil {
+			return err
+		}
+		pts := make([]db.Point, len(res))
+		for i := range res {
+			pts[i] = PointOf(SimulateKey(res[i].Pathway), &res[i])
+		}
+		return d.InsertPoints(ctx, runID, pts)
+	case db.CommandSweep:
+		var st struct {
+			K *int `json:"shard_k"`
+			N *int `json:"shard_n"`
+		}
+		if err := json.Unmarshal(settings, &st); err != nil {
+			return fmt.Errorf("settings of run %d: %w", orig.ID, err)
+		}
+		k, n := orig.ShardK, orig.ShardN
+		if st.K != nil && st.N != nil {
+			k, n = *st.K, *st.N
+		}
+		_, err := Sweep(ctx, s, d, runID, &SweepOptions{Workers: opt.Workers, ShardK: k, ShardN: n})
+		return err
+	case db.CommandFit:
+		var st struct {
+			NoFine bool `json:"no_fine_dt"`
+		}
+		if err := json.Unmarshal(settings, &st); err != nil {
+			return fmt.Errorf("settings of run %d: %w", orig.ID, err)
+		}
+		res, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFine})
+		if err != nil {
+			return err
+		}
+		for i := range res {
+			if err := d.InsertPoints(ctx, runID, res[i].Points()); err != nil {
+				return err
+			}
+			if _, err := d.InsertFit(ctx, runID, res[i].DBFit()); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return errors.New("unreachable")
+}
+
+// ComparePoints compares two runs' points by point key, bit for bit, and
+// returns every difference in key order: a point only in one run, or a
+// field that differs (floats compare by their bits).
+func ComparePoints(old, new []db.Point) []Difference {
+	om, nm := map[string]*db.Point{}, map[string]*db.Point{}
+	var keys []string
+	for i := range old {
+		om[old[i].PointKey] = &old[i]
+		keys = append(keys, old[i].PointKey)
+	}
+	for i := range new {
+		nm[new[i].PointKey] = &new[i]
+		if om[new[i].PointKey] == nil {
+			keys = append(keys, new[i].PointKey)
+		}
+	}
+	sort.Strings(keys)
+	var out []Difference
+	for _, k := range keys {
+		o, n := om[k], nm[k]
+		switch {
+		case n == nil:
+			out = append(out, Difference{k, "point", "recorded", "missing"})
+		case o == nil:
+			out = append(out, Difference{k, "point", "missing", "recorded"})
+		default:
+			out = append(out, diffPoint(k, o, n)...)
+		}
+	}
+	return out
+}
+
+// diffPoint compares every recorded field of two points except the ids.
+func diffPoint(key string, o, n *db.Point) []Difference {
+	var out []Difference
+	add := func(field string, a, b any) {
+		if !same(a, b) {
+			out = append(out, Difference{key, field, show(a), show(b)})
+		}
+	}
+	add("pathway", o.Pathway, n.Pathway)
+	add("pre", o.Pre, n.Pre)
+	add("post", o.Post, n.Post)
+	add("compartment", o.Compartment, n.Compartment)
+	add("record", o.Record, n.Record)
+	add("tag", o.Tag, n.Tag)
+	add("g_nS", o.GNS, n.GNS)
+	add("t_decay_ms", o.TDecayMS, n.TDecayMS)
+	add("t_rise_ms", o.TRiseMS, n.TRiseMS)
+	add("receptors", o.Receptors, n.Receptors)
+	add("psp_mV", o.PSPMV, n.PSPMV)
+	add("baseline_mV", o.BaselineMV, n.BaselineMV)
+	add("time_to_peak_ms", o.TimeToPeakMS, n.TimeToPeakMS)
+	add("rise_10_90_ms", o.Rise1090MS, n.Rise1090MS)
+	add("half_width_ms", o.HalfWidthMS, n.HalfWidthMS)
+	add("peaks_mV", o.PeaksMV, n.PeaksMV)
+	add("i_hold_pA", o.IHoldPA, n.IHoldPA)
+	add("dspike_fired", o.DSpikeFired, n.DSpikeFired)
+	add("status", o.Status, n.Status)
+	add("error", o.Error, n.Error)
+	return out
+}
+
+// same compares values with floats by their bits (so NaN equals NaN and
+// 0 differs from -0), through pointers, slices and maps.
+func same(a, b any) bool {
+	return sameValue(reflect.ValueOf(a), reflect.ValueOf(b))
+}
+
+func sameValue(a, b reflect.Value) bool {
+	if a.Kind() != b.Kind() {
+		return false
+	}
+	switch a.Kind() {
+	case reflect.Float64, reflect.Float32:
+		return math.Float64bits(a.Float()) == math.Float64bits(b.Float())
+	case reflect.Pointer:
+		if a.IsNil() || b.IsNil() {
+			return a.IsNil() == b.IsNil()
+		}
+		return sameValue(a.Elem(), b.Elem())
+	case reflect.Slice:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for i := 0; i < a.Len(); i++ {
+			if !sameValue(a.Index(i), b.Index(i)) {
+				return false
+			}
+		}
+		return true
+	case reflect.Map:
+		if a.Len() != b.Len() {
+			return false
+		}
+		for _, k := range a.MapKeys() {
+			bv := b.MapIndex(k)
+			if !bv.IsValid() || !sameValue(a.MapIndex(k), bv) {
+				return false
+			}
+		}
+		return true
+	case reflect.Struct:
+		for i := 0; i < a.NumField(); i++ {
+			if !sameValue(a.Field(i), b.Field(i)) {
+				return false
+			}
+		}
+		return true
+	}
+	return a.Interface() == b.Interface()
+}
+
+// show formats a value for a difference report, floats round-trip exact.
+func show(v any) string {
+	rv := reflect.ValueOf(v)
+	if rv.Kind() == reflect.Pointer {
+		if rv.IsNil() {
+			return "null"
+		}
+		v = rv.Elem().Interface()
+	}
+	if f, ok := v.(float64); ok {
+		return strconv.FormatFloat(f, 'g', -1, 64)
+	}
+	b, err := json.Marshal(v)
+	if err != nil {
+		return fmt.Sprint(v)
+	}
+	return string(b)
+}

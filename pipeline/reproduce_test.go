@@ -1,0 +1,174 @@
+package pipeline
+
+import (
+	"context"
+	"encoding/json"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+func reproSpec(t *testing.T, name string) *spec.Spec {
+	t.Helper()
+	s, err := spec.Load(filepath.Join("testdata", "reference", "cases", name))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// recordRun runs command on s the way the CLI does and records it.
+func recordRun(t *testing.T, d *db.DB, s *spec.Spec, command string, settings any, k, n int) int64 {
+	t.Helper()
+	ctx := context.Background()
+	run, err := StartRun(ctx, d, s, RunInfo{Command: command, Settings: settings, ShardK: k, ShardN: n})
+	if err != nil {
+		t.Fatal(err)
+	}
+	switch command {
+	case db.CommandSimulate:
+		var st SimulateSettings
+		b, _ := json.Marshal(settings)
+		json.Unmarshal(b, &st)
+		res, err := Simulate(ctx, s, &SimulateOptions{Pathways: st.Pathways})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var pts []db.Point
+		for i := range res {
+			pts = append(pts, PointOf(SimulateKey(res[i].Pathway), &res[i]))
+		}
+		err = d.InsertPoints(ctx, run.ID, pts)
+	case db.CommandSweep:
+		_, err = Sweep(ctx, s, d, run.ID, &SweepOptions{Workers: 3, ShardK: k, ShardN: n})
+	case db.CommandFit:
+		var res []FitResult
+		res, err = Fit(ctx, s, &FitOptions{NoFine: true})
+		for i := range res {
+			if err == nil {
+				err = d.InsertPoints(ctx, run.ID, res[i].Points())
+			}
+		}
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	return run.ID
+}
+
+func TestReproduceEveryKindOfRun(t *testing.T) {
+	tests := []struct {
+		name     string
+		spec     string
+		command  string
+		settings any
+		k, n     int
+		points   int
+	}{
+		{"simulate all", "two-populations-three-pathways.yaml", db.CommandSimulate, SimulateSettings{}, 0, 1, 3},
+		{"simulate selected", "two-populations-three-pathways.yaml", db.CommandSimulate, SimulateSettings{Pathways: []int{2, 0}}, 0, 1, 2},
+		{"sweep", "ampa-instant-2comp-dimensionless-gsweep.yaml", db.CommandSweep, map[string]any{"shard_k": 0, "shard_n": 1}, 0, 1, 12},
+		{"sweep shard", "sweep-tdecay-trise-ampa-3comp.yaml", db.CommandSweep, map[string]any{"shard_k": 0, "shard_n": 2}, 0, 2, -1},
+		{"fit", "two-populations-three-pathways.yaml", db.CommandFit, map[string]any{"no_fine_dt": true}, 0, 1, -1},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			d, err := db.Open(ctx, filepath.Join(t.TempDir(), "dendfit.db"))
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer d.Close()
+			id := recordRun(t, d, reproSpec(t, tc.spec), tc.command, tc.settings, tc.k, tc.n)
+			r, err := Reproduce(ctx, d, id, &ReproduceOptions{Workers: 2})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r.Identical() {
+				t.Fatalf("differences: %+v", r.Differences)
+			}
+			if r.Points == 0 || tc.points >= 0 && r.Points != tc.points {
+				t.Errorf("compared %d points, want %d", r.Points, tc.points)
+			}
+			if r.Command != tc.command || r.New.Command != db.CommandReproduce || r.New.ReproducesRunID == nil ||
+				*r.New.ReproducesRunID != id || r.New.Status != db.StatusDone || r.VersionDiffers {
+				t.Errorf("new run %+v, command %s, version differs %v", r.New, r.Command, r.VersionDiffers)
+			}
+			// A reproduction reproduces too, rerunning the original command.
+			r2, err := Reproduce(ctx, d, r.New.ID, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r2.Identical() || r2.Command != tc.command || r2.Points != r.Points {
+				t.Errorf("reproducing the reproduction: %+v", r2)
+			}
+		})
+	}
+}
+
+func TestReproduceRefusals(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "dendfit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	eid, err := d.PutExperiment(ctx, "x", []byte("not: a spec\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	odd := db.NewRun(eid, "plot", nil)
+	if _, err := d.CreateRun(ctx, odd); err != nil {
+		t.Fatal(err)
+	}
+	bad := db.NewRun(eid, db.CommandSimulate, nil)
+	if _, err := d.CreateRun(ctx, bad); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		id   int64
+		want string
+	}{
+		{99, "reproduce: db: run 99: not found"},
+		{odd.ID, `reproduce: run 1: cannot rerun command "plot" (want simulate, sweep or fit)`},
+		{bad.ID, "reproduce: stored spec: x (spec of run 2):1: "},
+	}
+	for _, tc := range tests {
+		_, err := Reproduce(ctx, d, tc.id, nil)
+		if err == nil || len(err.Error()) < len(tc.want) || err.Error()[:len(tc.want)] != tc.want {
+			t.Errorf("Reproduce(%d) error = %v, want prefix %q", tc.id, err, tc.want)
+		}
+	}
+}
+
+func TestComparePoints(t *testing.T) {
+	p := func(key string, psp float64) db.Point {
+		return db.Point{PointKey: key, PSPMV: psp, PeaksMV: map[string]float64{"soma": psp}, Receptors: []db.Receptor{{Channel: "AMPA", GNS: 1}}}
+	}
+	next := 0.5000000000000001 // one ulp above 0.5
+	tests := []struct {
+		name     string
+		old, new []db.Point
+		want     []Difference
+	}{
+		{"identical", []db.Point{p("a", 0.5), p("b", 1)}, []db.Point{p("b", 1), p("a", 0.5)}, nil},
+		{"one ulp", []db.Point{p("a", 0.5)}, []db.Point{p("a", next)}, []Difference{
+			{"a", "psp_mV", "0.5", "0.5000000000000001"},
+			{"a", "peaks_mV", `{"soma":0.5}`, `{"soma":0.5000000000000001}`}}},
+		{"missing and extra", []db.Point{p("a", 0.5)}, []db.Point{p("b", 0.5)}, []Difference{
+			{"a", "point", "recorded", "missing"}, {"b", "point", "missing", "recorded"}}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := ComparePoints(tc.old, tc.new); !reflect.DeepEqual(got, tc.want) {
+				t.Errorf("got %+v\nwant %+v", got, tc.want)
+			}
+		})
+	}
+}
