@@ -88,7 +88,7 @@ func buildUnits() map[string]unit {
 		"nS": simple(Conductance, nano), "pS": simple(Conductance, pico),
 		"F": simple(Capacitance, one), "uF": simple(Capacitance, micro), "nF": simple(Capacitance, nano),
 		"pF": simple(Capacitance, pico),
-		"A": simple(Current, one), "nA": simple(Current, nano), "pA": simple(Current, pico),
+		"A":  simple(Current, one), "nA": simple(Current, nano), "pA": simple(Current, pico),
 		"m": simple(Length, one), "cm": simple(Length, centi), "mm": simple(Length, milli), "um": simple(Length, micro),
 		"uF/cm2":  {SpecificCapacitance, micro, 1, cm2},
 		"F/m2":    {SpecificCapacitance, one, 1, m2},
