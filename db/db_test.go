@@ -109,10 +109,14 @@ func TestMigrationsAppliedAndRecorded(t *testing.T) {
 			t.Errorf("table %s missing", table)
 		}
 	}
+	// 0002 leaves points with its UNIQUE (run_id, point_key) index alone.
 	for _, idx := range []string{"points_run_pathway", "points_pathway_g", "points_pre_post"} {
-		if count(t, d, `SELECT count(*) FROM sqlite_master WHERE type='index' AND name='`+idx+`'`) != 1 {
-			t.Errorf("index %s missing", idx)
+		if count(t, d, `SELECT count(*) FROM sqlite_master WHERE type='index' AND name='`+idx+`'`) != 0 {
+			t.Errorf("index %s still there after 0002", idx)
 		}
+	}
+	if count(t, d, `SELECT count(*) FROM sqlite_master WHERE type='index' AND tbl_name='points'`) != 1 {
+		t.Errorf("points should keep exactly its unique index")
 	}
 	var mode string
 	if err := d.sql.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
@@ -682,5 +686,41 @@ func TestPathWithURICharacters(t *testing.T) {
 	}
 	if m, _ := filepath.Glob(filepath.Join(dir, "*.db")); len(m) != 1 || m[0] != path {
 		t.Errorf("files: %v", m)
+	}
+}
+
+// TestInsertFitResultsIsAtomic: a fit run's points and fits are recorded
+// together, and a bad fit row leaves neither.
+func TestInsertFitResultsIsAtomic(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, filepath.Join(t.TempDir(), "f.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	eid, _ := d.PutExperiment(ctx, "x", []byte("s"))
+	run, err := d.CreateRun(ctx, NewRun(eid, CommandFit, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pts := []Point{{PointKey: "fit/p0000/e000", GNS: 1, PSPMV: 0.5}, {PointKey: "fit/p0000/e001", GNS: 2, PSPMV: 1}}
+	fits := []Fit{{Pathway: 0, GFitNS: []float64{2}, Converged: true, Outcome: "converged"}}
+	if err := d.InsertFitResults(ctx, run, pts, fits); err != nil {
+		t.Fatal(err)
+	}
+	gotP, _ := d.Points(ctx, PointFilter{RunID: run})
+	gotF, _ := d.Fits(ctx, FitFilter{RunID: run})
+	if len(gotP) != 2 || len(gotF) != 1 {
+		t.Fatalf("%d points, %d fits; want 2, 1", len(gotP), len(gotF))
+	}
+	run2, _ := d.CreateRun(ctx, NewRun(eid, CommandFit, nil))
+	bad := []Point{{PointKey: "a"}, {PointKey: ""}} // empty key: refused
+	if err := d.InsertFitResults(ctx, run2, bad, fits); err == nil {
+		t.Fatal("bad point accepted")
+	}
+	gotP, _ = d.Points(ctx, PointFilter{RunID: run2})
+	gotF, _ = d.Fits(ctx, FitFilter{RunID: run2})
+	if len(gotP) != 0 || len(gotF) != 0 {
+		t.Fatalf("partial record: %d points, %d fits", len(gotP), len(gotF))
 	}
 }

@@ -117,3 +117,24 @@ func (d *DB) Fits(ctx context.Context, f FitFilter) ([]Fit, error) {
 	}
 	return out, nil
 }
+
+// InsertFitResults records the evaluations (as points) and the fit rows of
+// a fit run in one transaction: a calibration is recorded whole or not at
+// all, and one commit costs less than one per pathway.
+func (d *DB) InsertFitResults(ctx context.Context, runID int64, points []Point, fits []Fit) error {
+	err := d.withTx(ctx, func(tx *sql.Tx) error {
+		if err := insertPoints(ctx, tx, runID, points); err != nil {
+			return err
+		}
+		for i := range fits {
+			if _, err := insertFit(ctx, tx, runID, &fits[i]); err != nil {
+				return fmt.Errorf("fit of pathway %d: %w", fits[i].Pathway, err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("db: record fit run %d: %w", runID, err)
+	}
+	return nil
+}

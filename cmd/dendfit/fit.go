@@ -69,14 +69,13 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	}
 	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine})
 	if err == nil {
+		var pts []db.Point
+		var fits []db.Fit
 		for i := range res {
-			if err = rec.db.InsertPoints(ctx, rec.runID, res[i].Points()); err != nil {
-				break
-			}
-			if _, err = rec.db.InsertFit(ctx, rec.runID, res[i].DBFit()); err != nil {
-				break
-			}
+			pts = append(pts, res[i].Points()...)
+			fits = append(fits, res[i].DBFit())
 		}
+		err = rec.db.InsertFitResults(ctx, rec.runID, pts, fits)
 	}
 	if ferr := rec.finish(ctx, err); err == nil {
 		err = ferr
