@@ -15,22 +15,7 @@ import (
 // mergeTestCLI runs dendfit in-process with args and returns its stdout.
 func mergeTestCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
-	f, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	old := os.Stdout
-	os.Stdout = f // newRootCmd takes its stdout from os.Stdout
-	root := newRootCmd()
-	os.Stdout = old
-	root.SetArgs(args)
-	err = root.ExecuteContext(context.Background())
-	out, rerr := os.ReadFile(f.Name())
-	if rerr != nil {
-		t.Fatal(rerr)
-	}
-	return string(out), err
+	return runCLI(t, args...)
 }
 
 // mergeTestSpec writes the reference case ampa-instant-2comp-dimensionless-gsweep

@@ -13,9 +13,8 @@ import (
 // plotTestCLI runs dendfit in-process with args, quietly.
 func plotTestCLI(t *testing.T, args ...string) error {
 	t.Helper()
-	root := newRootCmd()
-	root.SetArgs(append([]string{"-q"}, args...))
-	return root.ExecuteContext(context.Background())
+	_, err := runCLI(t, append([]string{"-q"}, args...)...)
+	return err
 }
 
 // TestPlotAndReportCommands sweeps and fits a reference case with a log g

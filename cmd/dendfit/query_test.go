@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -15,22 +14,7 @@ import (
 // returns its stdout.
 func qcli(t *testing.T, dbPath string, args ...string) (string, error) {
 	t.Helper()
-	f, err := os.Create(filepath.Join(t.TempDir(), "stdout"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer f.Close()
-	old := os.Stdout
-	os.Stdout = f // newRootCmd takes its stdout from os.Stdout
-	root := newRootCmd()
-	os.Stdout = old
-	root.SetArgs(append([]string{"--db", dbPath, "-q"}, args...))
-	err = root.ExecuteContext(context.Background())
-	out, rerr := os.ReadFile(f.Name())
-	if rerr != nil {
-		t.Fatal(rerr)
-	}
-	return string(out), err
+	return runCLI(t, append([]string{"--db", dbPath, "-q"}, args...)...)
 }
 
 const (

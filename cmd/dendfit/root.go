@@ -19,8 +19,12 @@ type globals struct {
 	stderr  io.Writer
 }
 
-func newRootCmd() *cobra.Command {
-	g := &globals{stdout: os.Stdout, stderr: os.Stderr}
+func newRootCmd() *cobra.Command { return newRootCmdIO(os.Stdout, os.Stderr) }
+
+// newRootCmdIO is newRootCmd writing data to stdout and notes to stderr
+// (tests pass buffers).
+func newRootCmdIO(stdout, stderr io.Writer) *cobra.Command {
+	g := &globals{stdout: stdout, stderr: stderr}
 	root := &cobra.Command{
 		Use:   "dendfit",
 		Short: "Calibrate synaptic conductances of Dendrify neuron models to target PSPs",
