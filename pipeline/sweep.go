@@ -80,7 +80,9 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	// The writer must outlive the workers' context so that finished points
 	// are written even after Ctrl-C.
 	wctx := context.WithoutCancel(ctx)
-	results := make(chan []db.Point, 2*workers)
+	// Room for a whole write transaction of chunks, so that workers keep
+	// simulating while the writer commits.
+	results := make(chan []db.Point, flush/BatchSize+2*workers)
 	work := make(chan chunk)
 	var mu sync.Mutex // guards stats.Skipped
 	g, gctx := errgroup.WithContext(ctx)

@@ -291,14 +291,7 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 					if k == k0 {
 						copy(baselines, y[:cn*L])
 					} else {
-						for i, v := range y[:cn*L] {
-							if v > s.vmax[i] {
-								s.vmax[i] = v
-							}
-							if v < s.vmin[i] {
-								s.vmin[i] = v
-							}
-						}
+						trackExtremes(y[:cn*L], s.vmax[:cn*L], s.vmin[:cn*L])
 					}
 				}
 			}
@@ -440,5 +433,14 @@ func (s *Simulator) checkDSpikes(k int, events []*[]DSpikeEvent) {
 				*events[l] = append(*events[l], DSpikeEvent{Compartment: d.comp, Mechanism: d.name, Step: k})
 			}
 		}
+	}
+}
+
+// trackExtremes folds the voltages v into the running maxima and minima.
+func trackExtremes(v, hi, lo []float64) {
+	hi, lo = hi[:len(v)], lo[:len(v)]
+	for i, x := range v {
+		hi[i] = max(hi[i], x)
+		lo[i] = min(lo[i], x)
 	}
 }
