@@ -11,7 +11,7 @@ import (
 	"sync"
 	"time"
 
-	_ "github.com/mattn/go-sqlite3" // registers the "sqlite3" driver
+	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 
 	"github.com/dendfit/dendfit/migrations"
 )
@@ -81,6 +81,35 @@ func roDSN(path string) (string, error) {
 // schema_migrations. It refuses a database whose schema is newer than this
 // binary knows.
 func Open(ctx context.Context, path string) (*DB, error) {
+	// Two processes creating one database at once can meet SQLITE_BUSY
+	// where SQLite does not wait (switching a new file to WAL, upgrading a
+	// read lock): such an open is retried, for as long as the busy timeout.
+	deadline := time.Now().Add(busyTimeout)
+	wait := 5 * time.Millisecond
+	for {
+		d, err := open(ctx, path)
+		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+			return d, err
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 200*time.Millisecond)
+	}
+}
+
+// busyTimeout is how long a writer waits for another (the DSN's
+// _busy_timeout).
+const busyTimeout = 10 * time.Second
+
+func isBusy(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
+}
+
+func open(ctx context.Context, path string) (*DB, error) {
 	dsn, err := rwDSN(path)
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)

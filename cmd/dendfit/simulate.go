@@ -5,7 +5,6 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
-	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -199,27 +198,8 @@ func writeTraceCSV(path string, res []pipeline.PathwayResult) error {
 	})
 }
 
-// writeFileAtomic writes to a temporary file beside path and renames it, so
-// a reader never sees half a file.
+// writeFileAtomic writes an output file (figures, exports, traces)
+// atomically, readable by everyone.
 func writeFileAtomic(path string, write func(io.Writer) error) error {
-	dir := "."
-	if i := strings.LastIndexByte(path, '/'); i >= 0 {
-		dir = path[:i+1]
-	}
-	f, err := os.CreateTemp(dir, ".dendfit-*")
-	if err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	defer os.Remove(f.Name())
-	if err := write(f); err != nil {
-		f.Close()
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := f.Close(); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		return fmt.Errorf("write %s: %w", path, err)
-	}
-	return nil
+	return pipeline.WriteFileAtomic(path, 0o644, write)
 }

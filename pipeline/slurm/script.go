@@ -4,12 +4,15 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"text/template"
+
+	"github.com/dendfit/dendfit/pipeline"
 )
 
 // File names written into Options.Dir.
@@ -235,18 +238,11 @@ func Write(o Options) (*Scripts, error) {
 }
 
 func writeAtomic(path string, data []byte) error {
-	f, err := os.CreateTemp(filepath.Dir(path), "."+filepath.Base(path)+".*")
+	err := pipeline.WriteFileAtomic(path, 0o755, func(w io.Writer) error {
+		_, err := w.Write(data)
+		return err
+	})
 	if err != nil {
-		return fmt.Errorf("slurm: %w", err)
-	}
-	_, werr := f.Write(data)
-	cerr := f.Close()
-	if err := errors.Join(werr, cerr, os.Chmod(f.Name(), 0o755)); err != nil {
-		os.Remove(f.Name())
-		return fmt.Errorf("slurm: write %s: %w", path, err)
-	}
-	if err := os.Rename(f.Name(), path); err != nil {
-		os.Remove(f.Name())
 		return fmt.Errorf("slurm: %w", err)
 	}
 	return nil
