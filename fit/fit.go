@@ -32,6 +32,13 @@ type Problem struct {
 	GMin, GMax float64
 	RTol       float64 // relative tolerance on |PSP|; default 1e-7
 	MaxEvals   int     // default 100
+	// Jumps says the model can jump (it has dSpikes). A root found then
+	// is only accepted if neither end of the doubling bracket around it
+	// fires a dSpike: the bracket that doubling or halving g from G0
+	// (inside [GMin, GMax]) reaches, whose ends a plain bracket-then-Brent
+	// search would simulate. Otherwise the fit is a DSpikeJump, so that a
+	// calibration never rests on a PSP next to a threshold crossing.
+	Jumps bool
 }
 
 // Result is the fit's answer and how it got there.
@@ -61,7 +68,57 @@ func Amplitude(ctx context.Context, p Problem) (Result, error) {
 		p.MaxEvals = 100
 	}
 	f := &fitter{p: p}
-	return f.run(ctx)
+	r, err := f.run(ctx)
+	if err != nil || r.Outcome != Converged || !p.Jumps {
+		return r, err
+	}
+	return f.checkBracket(ctx, r)
+}
+
+// checkBracket simulates the ends of the doubling bracket around the root
+// of r (see Problem.Jumps).
+func (f *fitter) checkBracket(ctx context.Context, r Result) (Result, error) {
+	p := f.p
+	g0 := math.Min(math.Max(p.G0, p.GMin), p.GMax)
+	lo, hi := g0, g0
+	switch {
+	case r.G > g0:
+		for hi < r.G && hi < p.GMax {
+			lo, hi = hi, math.Min(2*hi, p.GMax)
+		}
+	case r.G < g0:
+		for lo > r.G && lo > p.GMin {
+			lo, hi = math.Max(lo/2, p.GMin), lo
+		}
+	}
+	for _, g := range []float64{lo, hi} {
+		s, ok := f.sampleAt(g)
+		if !ok {
+			var err error
+			if s, err = f.eval(ctx, g); err != nil {
+				if errors.Is(err, errStop) {
+					break
+				}
+				return Result{}, err
+			}
+		}
+		if s.spike {
+			out := f.result(DSpikeJump, s, fmt.Sprintf("a dSpike fires at g = %.6g nS, an end of the bracket [%.6g, %.6g] nS around the root %.6g nS: the PSP jumps there", g*1e9, lo*1e9, hi*1e9, r.G*1e9))
+			return out, nil
+		}
+	}
+	r.Evaluations = len(f.samples)
+	return r, nil
+}
+
+// sampleAt returns an evaluation already made at exactly g.
+func (f *fitter) sampleAt(g float64) (sample, bool) {
+	for _, s := range f.samples {
+		if s.g == g {
+			return s, true
+		}
+	}
+	return sample{}, false
 }
 
 type sample struct {

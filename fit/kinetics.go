@@ -39,6 +39,9 @@ type KineticsProblem struct {
 
 	TargetRise, TargetHalfWidth, TargetTimeToPeak float64 // 0: not targeted
 
+	// Jumps is Problem.Jumps for every amplitude solve.
+	Jumps bool
+
 	// MaxOuter bounds the kinetics iterations (simplex evaluations);
 	// default 400.
 	MaxOuter int
@@ -148,7 +151,7 @@ func (k *kinetics) objective(ctx context.Context, x []float64) float64 {
 			last, lastG = m, g
 			return m.PSP, m.DSpike, nil
 		},
-		Target: k.p.Target, G0: k.g, GMin: k.p.GMin, GMax: k.p.GMax, RTol: k.p.RTol,
+		Target: k.p.Target, G0: k.g, GMin: k.p.GMin, GMax: k.p.GMax, RTol: k.p.RTol, Jumps: k.p.Jumps,
 	})
 	if err != nil {
 		// A candidate that cannot be simulated (unstable) is just a bad

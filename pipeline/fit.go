@@ -157,7 +157,7 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 		return out[0].PSP, out[0].DSpikeFired, nil
 	}
 	fr, err := fit.Amplitude(ctx, fit.Problem{Eval: eval, Target: p.TargetPSP, G0: base[0].G,
-		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol})
+		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Jumps: hasDSpikes(setup.Cell)})
 	if err != nil {
 		return nil, err
 	}
@@ -224,7 +224,8 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 	}
 	kr, err := fit.Kinetics(ctx, fit.KineticsProblem{Eval: eval, Target: p.TargetPSP, G0: base[0].G,
 		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Tau0: tau0,
-		TargetRise: p.TargetRise, TargetHalfWidth: p.TargetHalfWidth, TargetTimeToPeak: p.TargetTimeToPeak})
+		TargetRise: p.TargetRise, TargetHalfWidth: p.TargetHalfWidth, TargetTimeToPeak: p.TargetTimeToPeak,
+		Jumps: hasDSpikes(setup.Cell)})
 	if err != nil {
 		return nil, err
 	}
@@ -253,4 +254,14 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 		res.PSPFineDtMV = fineDtPSP(setup, rs)
 	}
 	return res, nil
+}
+
+// hasDSpikes reports whether the cell can jump.
+func hasDSpikes(c *sim.Cell) bool {
+	for _, cp := range c.Compartments {
+		if len(cp.DSpikes) > 0 {
+			return true
+		}
+	}
+	return false
 }
