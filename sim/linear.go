@@ -1,10 +1,17 @@
 package sim
 
-// runLinearEuler is runScalarEuler for the common linear case: passive or
-// leakyIF compartments, AMPA/GABA receptors (no Mg block), no dSpikes.
-// A smaller loop body keeps every hot value in a register, which makes a
-// single PSP several times faster than the general loop; the arithmetic is
-// the same operations in the same order, so results are bit-identical.
+// maxLinearReceptors bounds the receptors runLinearEuler keeps in local
+// arrays.
+const maxLinearReceptors = 8
+
+// runLinearEuler runs steps start..n-1 of a one-lane Euler batch of the
+// common linear case (passive or leakyIF compartments, AMPA/GABA
+// receptors, no dSpikes) and keeps V_record from k0 on. It is the hot loop
+// of fits and single PSPs: the whole run stays in one function with the
+// model in local slices and arrays, so the compiler keeps them in
+// registers, several times faster than the general per-step loop. The
+// arithmetic is the same operations in the same order as the batched
+// kernels, so results are bit-identical (TestBatchMatchesScalar).
 func (s *Simulator) runLinearEuler(start int, early bool) {
 	e := s.e
 	n, k0 := s.nSteps, s.k0
@@ -20,12 +27,8 @@ func (s *Simulator) runLinearEuler(start int, early bool) {
 	nr := len(e.recs)
 	// Per receptor: the slot that drives the current (s, or x with a rise),
 	// its reversal and rate constants, in flat local arrays.
-	var drvA, sA, xA [8]int
-	var eA, gA, itdA, itrA [8]float64
-	if nr > len(drvA) {
-		s.runScalarEuler(start, nil)
-		return
-	}
+	var drvA, sA, xA [maxLinearReceptors]int
+	var eA, gA, itdA, itrA [maxLinearReceptors]float64
 	for r := 0; r < nr; r++ {
 		sh := &e.recs[r]
 		sA[r], xA[r], drvA[r] = sh.s, sh.x, sh.s

@@ -269,16 +269,8 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 			evPtrs = append(evPtrs, &events[l])
 		}
 	}
-	if L == 1 && e.method == Euler && !trackAll && trace == nil {
-		var ev *[]DSpikeEvent
-		if events != nil {
-			ev = &events[0]
-		}
-		if e.linear() {
-			s.runLinearEuler(start, early)
-		} else {
-			s.runScalarEuler(start, ev)
-		}
+	if L == 1 && e.method == Euler && e.linear() && len(e.recs) <= maxLinearReceptors && !trackAll && trace == nil {
+		s.runLinearEuler(start, early)
 	} else {
 		for k := start; k < n; k++ {
 			if k&1023 == 0 && ctx != nil && ctx.Err() != nil {

@@ -44,6 +44,18 @@ read-only SQL with 'query sql'.`,
 	return cmd
 }
 
+// addSelection adds the flags that pick the rows of a fits or points
+// listing.
+func (o *queryOptions) addSelection(cmd *cobra.Command, what, runHelp, statuses string) {
+	f := cmd.Flags()
+	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment name")
+	f.Int64Var(&o.runID, "run", 0, runHelp)
+	f.IntVar(&o.pathway, "pathway", 0, "only this pathway (index in the spec)")
+	f.StringVar(&o.status, "status", "", "only "+statuses+" "+what)
+	f.Float64Var(&o.gMin, "g-min", 0, "only "+what+" whose first receptor's g is at least this (nS)")
+	f.Float64Var(&o.gMax, "g-max", 0, "only "+what+" whose first receptor's g is at most this (nS)")
+}
+
 func (o *queryOptions) addFormat(cmd *cobra.Command) {
 	cmd.Flags().StringVar(&o.format, "format", "table", "output format: table, csv or json")
 }
@@ -362,13 +374,7 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 			return t.write(g.stdout, format, out)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment name")
-	f.Int64Var(&o.runID, "run", 0, "fit run id (default: newest finished fit run of the experiment; neither: every fit)")
-	f.IntVar(&o.pathway, "pathway", 0, "only this pathway (index in the spec)")
-	f.StringVar(&o.status, "status", "", "only converged or failed fits")
-	f.Float64Var(&o.gMin, "g-min", 0, "only fits whose first g is at least this (nS)")
-	f.Float64Var(&o.gMax, "g-max", 0, "only fits whose first g is at most this (nS)")
+	o.addSelection(cmd, "fits", "fit run id (default: newest finished fit run of the experiment; neither: every fit)", "converged or failed")
 	o.addFormat(cmd)
 	return cmd
 }
@@ -447,14 +453,8 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 			return t.write(g.stdout, format, out)
 		},
 	}
-	f := cmd.Flags()
-	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment name")
-	f.Int64Var(&o.runID, "run", 0, "run id (default: newest finished run of the experiment)")
-	f.IntVar(&o.pathway, "pathway", 0, "only this pathway (index in the spec)")
-	f.StringVar(&o.status, "status", "", "only ok or failed points")
-	f.Float64Var(&o.gMin, "g-min", 0, "only points whose first receptor's g is at least this (nS)")
-	f.Float64Var(&o.gMax, "g-max", 0, "only points whose first receptor's g is at most this (nS)")
-	f.IntVar(&o.limit, "limit", 0, "at most this many points (0: all)")
+	o.addSelection(cmd, "points", "run id (default: newest finished run of the experiment)", "ok or failed")
+	cmd.Flags().IntVar(&o.limit, "limit", 0, "at most this many points (0: all)")
 	o.addFormat(cmd)
 	return cmd
 }
