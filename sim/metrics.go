@@ -24,7 +24,7 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	best, kp := s.scan[l].best, s.scan[l].kbest
 	for j := s.scanned + 1; j < m; j++ {
 		v := rec[j*L+l]
-		if math.IsNaN(v) || math.IsInf(v, 0) {
+		if !(math.Abs(v) <= maxVoltage) {
 			return fmt.Errorf("sim: at %.6g ms: %w", float64(s.k0+j)*dt*1e3, ErrUnstable)
 		}
 		if a := math.Abs(v - b); a > best {
@@ -37,6 +37,9 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	for i := l; i < len(y); i += L {
 		if v := y[i]; math.IsNaN(v) || math.IsInf(v, 0) {
 			return fmt.Errorf("sim: %w", ErrUnstable)
+		}
+		if i < len(s.setup.Cell.Compartments)*L && !(math.Abs(y[i]) <= maxVoltage) {
+			return fmt.Errorf("sim: V beyond %g V: %w", maxVoltage, ErrUnstable)
 		}
 	}
 	r.PeakStep = s.k0 + kp

@@ -218,6 +218,7 @@ type Setup struct {
 	Protocol  Protocol
 }
 
-// ErrUnstable is returned (wrapped) when the state goes non-finite: usually
-// a dt too large for the cell's fastest time constant.
-var ErrUnstable = errors.New("simulation went non-finite (unstable: try a smaller dt)")
+// ErrUnstable is returned (wrapped) when a dt is beyond the method's
+// stability limit for the cell, or a run goes non-finite or beyond any
+// membrane voltage (stability.go).
+var ErrUnstable = errors.New("numerically unstable; use a smaller dt")

@@ -101,6 +101,9 @@ func New(s *Setup, lanes int) (*Simulator, error) {
 	if err := validateCell(s.Cell); err != nil {
 		return nil, err
 	}
+	if err := checkStability(s.Cell, p); err != nil {
+		return nil, err
+	}
 	ss, err := Steady(s.Cell, p.Hold, p.Record, p.Holding)
 	if err != nil {
 		return nil, err
@@ -334,7 +337,7 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 				} else {
 					r.Peaks[c] = hi
 				}
-				if math.IsNaN(hi) || math.IsNaN(lo) || math.IsInf(hi, 0) || math.IsInf(lo, 0) {
+				if !(math.Abs(s.vmax[c*L+l]) <= maxVoltage && math.Abs(s.vmin[c*L+l]) <= maxVoltage) {
 					errs[l] = fmt.Errorf("sim: compartment %s: %w", s.setup.Cell.Compartments[c].Name, ErrUnstable)
 				}
 			}

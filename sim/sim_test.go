@@ -2,6 +2,7 @@ package sim
 
 import (
 	"context"
+	"errors"
 	"math"
 	"testing"
 )
@@ -251,5 +252,36 @@ func BenchmarkSeedPSPFull(b *testing.B) {
 		if err := sm.Run(context.Background(), pts, opt, out); err != nil {
 			b.Fatal(err)
 		}
+	}
+}
+
+// TestTooLargeDtIsRefused: a dt beyond Euler's (or RK4's) stability limit
+// for the cell's fastest passive time constant is an error before the run,
+// with the limit in the message; just inside the limit the run goes ahead.
+func TestTooLargeDtIsRefused(t *testing.T) {
+	// One compartment: rate gL/C = 1e5 /s, so Euler's limit is dt = 20 us.
+	mk := func(m Method, dt float64) *Setup {
+		return &Setup{Cell: &Cell{Compartments: []Compartment{{Name: "soma", C: 1e-12, GL: 1e-7, EL: -0.07}}}, Constants: DefaultConstants(),
+			Protocol: Protocol{Method: m, Dt: dt, Duration: 0.01, SpikeAt: 0.001}}
+	}
+	rs := []Receptor{{Channel: AMPA, G: 1e-9, TauDecay: 2e-3}}
+	for _, c := range []struct {
+		m   Method
+		dt  float64
+		bad bool
+	}{
+		{Euler, 25e-6, true}, {Euler, 19e-6, false}, {RK4, 28e-6, true}, {RK4, 25e-6, false}, {ExponentialEuler, 100e-6, false},
+	} {
+		_, err := Simulate(mk(c.m, c.dt), rs, nil)
+		if c.bad != (err != nil && errors.Is(err, ErrUnstable)) {
+			t.Errorf("%v dt %g: err %v, want refused %v", c.m, c.dt, err, c.bad)
+		}
+	}
+	// The fastest rate of a two-compartment cell against its closed form.
+	s, _ := seed()
+	c := s.Cell.Compartments[0]
+	want := (c.GL + 2*12e-9) / c.C // equal compartments: (gL + 2 g)/C
+	if got := fastestRate(s.Cell); math.Abs(got/want-1) > 1e-9 {
+		t.Errorf("fastest rate %g, want %g", got, want)
 	}
 }
