@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"time"
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
@@ -15,6 +16,8 @@ type recorder struct {
 	db    *db.DB
 	run   *pipeline.Run
 	runID int64
+	g     *globals
+	start time.Time
 }
 
 func cmdArgv() []string { return append([]string(nil), os.Args...) }
@@ -36,7 +39,8 @@ func startRunInfo(ctx context.Context, g *globals, s *spec.Spec, info pipeline.R
 		d.Close()
 		return nil, err
 	}
-	return &recorder{db: d, run: run, runID: run.ID}, nil
+	g.verbosef("%s %s: run %d in %s (spec sha256 %.12s, dendfit %s)", info.Command, s.Name, run.ID, g.db, s.SHA256, version())
+	return &recorder{db: d, run: run, runID: run.ID, g: g, start: time.Now()}, nil
 }
 
 func (r *recorder) recordSimulate(ctx context.Context, s *spec.Spec, res []pipeline.PathwayResult) error {
@@ -50,6 +54,7 @@ func (r *recorder) recordSimulate(ctx context.Context, s *spec.Spec, res []pipel
 // finish marks the run and closes the database.
 func (r *recorder) finish(ctx context.Context, err error) error {
 	ferr := r.run.Finish(err)
+	r.g.verbosef("run %d finished in %v", r.runID, time.Since(r.start).Round(time.Millisecond))
 	if cerr := r.db.Close(); ferr == nil {
 		ferr = cerr
 	}

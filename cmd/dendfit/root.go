@@ -99,3 +99,10 @@ func (g *globals) notef(format string, a ...any) {
 		fmt.Fprintf(g.stderr, format+"\n", a...)
 	}
 }
+
+// verbosef writes a detail on stderr with -v (and not -q).
+func (g *globals) verbosef(format string, a ...any) {
+	if g.verbose && !g.quiet {
+		fmt.Fprintf(g.stderr, format+"\n", a...)
+	}
+}

@@ -99,11 +99,16 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	}
 	total := pipeline.NewGrid(s).Len()
 	g.notef("sweep %s: %d points over %d pathways, run %d", s.Name, total, len(s.Pathways), run.ID)
+	g.verbosef("database %s, dendfit %s, spec sha256 %.12s", g.db, version(), s.SHA256)
 	bar := newProgressBar(g)
 	stats, err := pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{
 		Workers: o.workers, ShardK: k, ShardN: n, Skip: skip, Progress: bar.update,
 	})
 	bar.done()
+	if stats != nil {
+		el := time.Since(bar.start)
+		g.verbosef("%d points in %v (%.0f points/s)", sumPoints(stats), el.Round(time.Millisecond), float64(sumPoints(stats))/el.Seconds())
+	}
 	if ferr := run.Finish(err); err == nil {
 		err = ferr
 	}
