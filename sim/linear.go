@@ -93,19 +93,91 @@ func (e *engine) linearEulerBatch() {
 	y, acc := e.y, e.acc
 	dt := e.dt
 	sy := e.syn
+	// New V of every compartment into acc (the old V is read by the
+	// neighbours), one fused pass a compartment where it has at most two
+	// couplings and, at the synapse, one receptor; the general passes
+	// otherwise. Either way the additions come in the same order.
 	for c := range e.comps {
 		V := y[c*L : c*L+L]
 		a := acc[c*L : c*L+L]
-		gl, el, ie := e.cGL[c], e.cEL[c], e.iext[c]
+		a = a[:len(V)]
+		gl, el, ie, dtc := e.cGL[c], e.cEL[c], e.iext[c], e.cDtC[c]
+		nb := e.nbs[e.nbStart[c]:e.nbStart[c+1]]
+		if len(nb) <= 2 && (c != sy || len(e.recs) == 1) {
+			var g0, g1 float64
+			V0, V1 := V, V // placeholders for absent neighbours, never read
+			if len(nb) > 0 {
+				g0, V0 = nb[0].g, y[nb[0].o*L:nb[0].o*L+L]
+			}
+			if len(nb) > 1 {
+				g1, V1 = nb[1].g, y[nb[1].o*L:nb[1].o*L+L]
+			}
+			V0, V1 = V0[:len(V)], V1[:len(V)]
+			switch {
+			case c == sy:
+				sh := &e.recs[0]
+				slot := sh.s
+				if sh.rise {
+					slot = sh.x
+				}
+				d := y[slot*L : slot*L+L]
+				gr := e.geff[:L]
+				E := sh.e
+				d, gr = d[:len(V)], gr[:len(V)]
+				switch len(nb) {
+				case 0:
+					for l, v := range V {
+						t := gl*(el-v) + ie
+						t += gr[l] * (E - v) * d[l]
+						a[l] = v + t*dtc
+					}
+				case 1:
+					for l, v := range V {
+						t := gl*(el-v) + ie
+						t += g0 * (V0[l] - v)
+						t += gr[l] * (E - v) * d[l]
+						a[l] = v + t*dtc
+					}
+				default:
+					for l, v := range V {
+						t := gl*(el-v) + ie
+						t += g0 * (V0[l] - v)
+						t += g1 * (V1[l] - v)
+						t += gr[l] * (E - v) * d[l]
+						a[l] = v + t*dtc
+					}
+				}
+			default:
+				switch len(nb) {
+				case 0:
+					for l, v := range V {
+						t := gl*(el-v) + ie
+						a[l] = v + t*dtc
+					}
+				case 1:
+					for l, v := range V {
+						t := gl*(el-v) + ie
+						t += g0 * (V0[l] - v)
+						a[l] = v + t*dtc
+					}
+				default:
+					for l, v := range V {
+						t := gl*(el-v) + ie
+						t += g0 * (V0[l] - v)
+						t += g1 * (V1[l] - v)
+						a[l] = v + t*dtc
+					}
+				}
+			}
+			continue
+		}
 		for l, v := range V {
 			a[l] = gl*(el-v) + ie
 		}
-		for j := e.nbStart[c]; j < e.nbStart[c+1]; j++ {
-			g := e.nbs[j].g
-			o := e.nbs[j].o
-			Vo := y[o*L : o*L+L]
+		for _, n := range nb {
+			g := n.g
+			Vo := y[n.o*L : n.o*L+L]
 			Vo = Vo[:len(V)]
-			a = a[:len(V)]
 			for l, v := range V {
 				a[l] += g * (Vo[l] - v)
 			}
@@ -120,11 +192,14 @@ func (e *engine) linearEulerBatch() {
 				d := y[slot*L : slot*L+L]
 				gr := e.geff[r*L : r*L+L]
 				E := sh.e
-				d, gr, a = d[:len(V)], gr[:len(V)], a[:len(V)]
+				d, gr = d[:len(V)], gr[:len(V)]
 				for l, v := range V {
 					a[l] += gr[l] * (E - v) * d[l]
 				}
 			}
+		}
+		for l, v := range V {
+			a[l] = v + a[l]*dtc
 		}
 	}
 	for r := range e.recs {
@@ -146,13 +221,6 @@ func (e *engine) linearEulerBatch() {
 			}
 		}
 	}
-	for c := range e.comps {
-		V := y[c*L : c*L+L]
-		a := acc[c*L : c*L+L]
-		a = a[:len(V)]
-		dtc := e.cDtC[c]
-		for l := range V {
-			V[l] += a[l] * dtc
-		}
-	}
+	n := len(e.comps) * L
+	copy(y[:n], acc[:n])
 }
