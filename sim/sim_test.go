@@ -281,7 +281,7 @@ func TestTooLargeDtIsRefused(t *testing.T) {
 	s, _ := seed()
 	c := s.Cell.Compartments[0]
 	want := (c.GL + 2*12e-9) / c.C // equal compartments: (gL + 2 g)/C
-	if got := fastestRate(s.Cell); math.Abs(got/want-1) > 1e-9 {
+	if got := FastestRate(s.Cell); math.Abs(got/want-1) > 1e-9 {
 		t.Errorf("fastest rate %g, want %g", got, want)
 	}
 }

@@ -35,7 +35,7 @@ func checkStability(c *Cell, p *Protocol) error {
 	default:
 		return nil // exponential Euler integrates each variable's own decay exactly
 	}
-	mu := fastestRate(c)
+	mu := FastestRate(c)
 	if p.Dt*mu > limit {
 		return fmt.Errorf("sim: dt %.4g ms is beyond %s's stability limit of %.4g ms for this cell (its fastest passive time constant is %.4g ms): %w",
 			p.Dt*1e3, p.Method, limit/mu*1e3, 1/mu*1e3, ErrUnstable)
@@ -43,11 +43,11 @@ func checkStability(c *Cell, p *Protocol) error {
 	return nil
 }
 
-// fastestRate estimates from below the largest eigenvalue (1/s) of
+// FastestRate estimates from below the largest eigenvalue (1/s) of
 // C^-1 (G_L + couplings) by power iteration on its symmetric form
 // C^-1/2 (G_L + L) C^-1/2. An estimate from below never rejects a dt that
 // is in fact stable.
-func fastestRate(c *Cell) float64 {
+func FastestRate(c *Cell) float64 {
 	n := len(c.Compartments)
 	isq := make([]float64, n) // C^-1/2
 	for i, cp := range c.Compartments {

@@ -1,0 +1,76 @@
+package pipeline
+
+import (
+	"fmt"
+
+	"github.com/dendfit/dendfit/sim"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// CellDescription is a cell as the simulator builds it from the spec:
+// Dendrify's areas, capacitances, leaks and couplings resolved, in the
+// units a modeller reads.
+type CellDescription struct {
+	Cell         string                   `json:"cell"`
+	Populations  []string                 `json:"populations"`
+	Point        bool                     `json:"point_neuron"`
+	Compartments []CompartmentDescription `json:"compartments"`
+	Couplings    []CouplingDescription    `json:"couplings"`
+	// FastestTauMS is the fastest passive time constant; explicit methods
+	// need dt well below it (Euler: below twice it).
+	FastestTauMS float64 `json:"fastest_tau_ms"`
+}
+
+// CompartmentDescription is one resolved compartment.
+type CompartmentDescription struct {
+	Name    string   `json:"name"`
+	Model   string   `json:"model"`
+	CPF     float64  `json:"C_pF"`
+	GLNS    float64  `json:"gL_nS"`
+	ELMV    float64  `json:"EL_mV"`
+	TauMS   float64  `json:"tau_m_ms"`   // C / gL
+	RestMV  float64  `json:"rest_mV"`    // steady state of the whole cell
+	DSpikes []string `json:"dspikes"`
+}
+
+// CouplingDescription is one resolved axial coupling.
+type CouplingDescription struct {
+	A   string  `json:"a"`
+	B   string  `json:"b"`
+	GNS float64 `json:"g_nS"`
+}
+
+// Describe resolves every cell of s as the simulator sees it.
+func Describe(s *spec.Spec) ([]CellDescription, error) {
+	var out []CellDescription
+	for _, sc := range s.Cells {
+		c, err := s.Cell(sc.Name)
+		if err != nil {
+			return nil, fmt.Errorf("cell %s: %w", sc.Name, err)
+		}
+		ss, err := sim.Steady(c, false, 0, 0)
+		if err != nil {
+			return nil, fmt.Errorf("cell %s: %w", sc.Name, err)
+		}
+		d := CellDescription{Cell: sc.Name, Point: len(c.Compartments) == 1, Populations: []string{}}
+		for _, p := range s.Populations {
+			if p.Cell == sc.Name {
+				d.Populations = append(d.Populations, p.Name)
+			}
+		}
+		for i, cp := range c.Compartments {
+			cd := CompartmentDescription{Name: cp.Name, Model: cp.Kind.String(), CPF: cp.C / 1e-12, GLNS: cp.GL / 1e-9,
+				ELMV: cp.EL / 1e-3, TauMS: cp.C / cp.GL / 1e-3, RestMV: ss.V[i] / 1e-3, DSpikes: []string{}}
+			for _, m := range cp.DSpikes {
+				cd.DSpikes = append(cd.DSpikes, m.Name)
+			}
+			d.Compartments = append(d.Compartments, cd)
+		}
+		for _, cu := range c.Couplings {
+			d.Couplings = append(d.Couplings, CouplingDescription{A: c.Compartments[cu.A].Name, B: c.Compartments[cu.B].Name, GNS: cu.G / 1e-9})
+		}
+		d.FastestTauMS = 1 / sim.FastestRate(c) / 1e-3
+		out = append(out, d)
+	}
+	return out, nil
+}

@@ -1,0 +1,39 @@
+package pipeline
+
+import (
+	"math"
+	"testing"
+)
+
+// TestDescribe checks resolved cells against Dendrify's formulas by hand:
+// area = pi L d scale spine, C = area cm, gL = area gl, a half-cylinder
+// coupling 2/(r_a + r_b) with r = 4 Ra L/(pi d^2), and the fastest passive
+// rate of two equal coupled compartments (gL + 2 g)/C.
+func TestDescribe(t *testing.T) {
+	seed := loadCase(t, "seed-ampa-2comp-dimensional")
+	cells, err := Describe(seed)
+	if err != nil {
+		t.Fatal(err)
+	}
+	area := math.Pi * 20e-6 * 20e-6 * 5
+	C, gL := area*0.01, area*0.4
+	c := cells[0]
+	for _, cp := range c.Compartments {
+		if math.Abs(cp.CPF/(C/1e-12)-1) > 1e-12 || math.Abs(cp.GLNS/(gL/1e-9)-1) > 1e-12 || cp.RestMV != -70 {
+			t.Errorf("%s: %+v, want C %g pF, gL %g nS", cp.Name, cp, C/1e-12, gL/1e-9)
+		}
+	}
+	if want := C / (gL + 2*12e-9) / 1e-3; math.Abs(c.FastestTauMS/want-1) > 1e-9 {
+		t.Errorf("fastest tau %g ms, want %g", c.FastestTauMS, want)
+	}
+	hc := loadCase(t, "half-cylinders-explicit-2comp")
+	cells, err = Describe(hc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := func(L, d float64) float64 { return 4 * 1.0 * L / (math.Pi * d * d) } // 100 ohm cm = 1 ohm m
+	want := 2 / (r(30e-6, 15e-6) + r(150e-6, 3e-6)) / 1e-9
+	if got := cells[0].Couplings[0].GNS; math.Abs(got/want-1) > 1e-12 {
+		t.Errorf("half-cylinder coupling %g nS, want %g", got, want)
+	}
+}
