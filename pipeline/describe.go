@@ -28,8 +28,8 @@ type CompartmentDescription struct {
 	CPF     float64  `json:"C_pF"`
 	GLNS    float64  `json:"gL_nS"`
 	ELMV    float64  `json:"EL_mV"`
-	TauMS   float64  `json:"tau_m_ms"`   // C / gL
-	RestMV  float64  `json:"rest_mV"`    // steady state of the whole cell
+	TauMS   float64  `json:"tau_m_ms"` // C / gL
+	RestMV  float64  `json:"rest_mV"`  // steady state of the whole cell
 	DSpikes []string `json:"dspikes"`
 }
 
