@@ -38,7 +38,7 @@ func build(t *testing.T, s *spec.Spec, sweep bool) (*report.Report, string) {
 	return r, b.String()
 }
 
-// unfittable is the cortical example with g_max 3 nS, below the fitted g
+// unfittable is the cortical example with g_max 5 nS, below the fitted g
 // of L5TTPC->L5TTPC (about 7.5 nS) and L4FS->L4SS (about 4.7 nS).
 func unfittable(t *testing.T) *spec.Spec {
 	t.Helper()
@@ -47,7 +47,7 @@ func unfittable(t *testing.T) *spec.Spec {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text := strings.Replace(string(b), "g_max: 1 uS", "g_max: 3 nS", 1)
+	text := strings.Replace(string(b), "g_max: 1 uS", "g_max: 5 nS", 1)
 	if text == string(b) {
 		t.Fatal("the example changed: no 'g_max: 1 uS' to lower")
 	}
@@ -115,10 +115,10 @@ func TestReportUnconverged(t *testing.T) {
 		t.Fatal("a sweep without sweeping")
 	}
 	if r.Unconverged() != 2 {
-		t.Fatalf("%d pathways unconverged, want 2 (0 and 6)", r.Unconverged())
+		t.Fatalf("%d pathways unconverged, want 2 (0 and 5)", r.Unconverged())
 	}
 	for _, p := range r.Pathways {
-		if (p.Index == 0 || p.Index == 6) == p.Converged {
+		if (p.Index == 0 || p.Index == 5) == p.Converged {
 			t.Errorf("pathway %d converged %v", p.Index, p.Converged)
 		}
 		if !strings.Contains(p.CurveNote, "evaluations of fit run") || p.CurveSVG == "" {
@@ -126,7 +126,7 @@ func TestReportUnconverged(t *testing.T) {
 		}
 	}
 	for _, want := range []string{`id="unconverged"`, "2 pathway(s) did not converge", `<tr class="failed">`,
-		`<section class="pathway failed" id="pathway-0">`, `<section class="pathway failed" id="pathway-6">`,
+		`<section class="pathway failed" id="pathway-0">`, `<section class="pathway failed" id="pathway-5">`,
 		"NOT CONVERGED"} {
 		if !strings.Contains(html, want) {
 			t.Errorf("report has no %q", want)
