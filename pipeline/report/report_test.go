@@ -39,7 +39,7 @@ func build(t *testing.T, s *spec.Spec, sweep bool) (*report.Report, string) {
 }
 
 // unfittable is the cortical example with g_max 5 nS, below the fitted g
-// of L5TTPC->L5TTPC (about 7.5 nS) and L4FS->L4SS (about 4.7 nS).
+// of L5TTPC->L5TTPC (about 7.5 nS) and L5MC->L5TTPC (about 6.2 nS).
 func unfittable(t *testing.T) *spec.Spec {
 	t.Helper()
 	path := filepath.Join(plottest.Root(), "experiments", "cortex-paired-recordings.yaml")
