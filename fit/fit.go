@@ -69,10 +69,21 @@ func Amplitude(ctx context.Context, p Problem) (Result, error) {
 	}
 	f := &fitter{p: p}
 	r, err := f.run(ctx)
-	if err != nil || r.Outcome != Converged || !p.Jumps {
+	if err != nil {
 		return r, err
 	}
-	return f.checkBracket(ctx, r)
+	if r.Outcome == Converged && p.Jumps {
+		return f.checkBracket(ctx, r)
+	}
+	if r.Outcome != Converged {
+		// An unconverged search that met a dSpike failed because of it.
+		for _, s := range f.samples {
+			if s.spike {
+				return f.jump(ctx, s, fmt.Sprintf("a dSpike fires at g = %.6g nS (%s)", s.g*1e9, r.Message))
+			}
+		}
+	}
+	return r, nil
 }
 
 // checkBracket simulates the ends of the doubling bracket around the root
@@ -92,19 +103,18 @@ func (f *fitter) checkBracket(ctx context.Context, r Result) (Result, error) {
 		}
 	}
 	for _, g := range []float64{lo, hi} {
-		s, ok := f.sampleAt(g)
-		if !ok {
-			var err error
-			if s, err = f.eval(ctx, g); err != nil {
+		if _, ok := f.sampleAt(g); !ok {
+			if _, err := f.eval(ctx, g); err != nil {
 				if errors.Is(err, errStop) {
 					break
 				}
 				return Result{}, err
 			}
 		}
-		if s.spike {
-			out := f.result(DSpikeJump, s, fmt.Sprintf("a dSpike fires at g = %.6g nS, an end of the bracket [%.6g, %.6g] nS around the root %.6g nS: the PSP jumps there", g*1e9, lo*1e9, hi*1e9, r.G*1e9))
-			return out, nil
+	}
+	for _, s := range f.samples {
+		if s.spike && s.g >= lo && s.g <= hi {
+			return f.jump(ctx, s, fmt.Sprintf("a dSpike fires at g = %.6g nS, inside the bracket [%.6g, %.6g] nS around the root %.6g nS", s.g*1e9, lo*1e9, hi*1e9, r.G*1e9))
 		}
 	}
 	r.Evaluations = len(f.samples)
@@ -163,6 +173,63 @@ func (f *fitter) result(o Outcome, best sample, msg string) Result {
 	return r
 }
 
+// jump reports a dSpike at sample fired. It locates the threshold in g,
+// halving g until no dSpike fires and then bisecting to 1e-3 relative, so
+// that the user learns where the PSP jumps and the largest PSP reachable
+// below it: the sub-threshold maximum a calibration can use.
+func (f *fitter) jump(ctx context.Context, fired sample, msg string) (Result, error) {
+	hi := fired
+	var lo *sample
+	for _, s := range f.samples {
+		switch {
+		case s.spike && s.g < hi.g:
+			hi = s
+		case !s.spike && (lo == nil || s.g > lo.g):
+			c := s
+			lo = &c
+		}
+	}
+	if lo != nil && lo.g > hi.g {
+		lo = nil // firing is not monotone in g: nothing to bisect
+	}
+	for lo == nil && hi.g/2 >= f.p.GMin {
+		s, err := f.eval(ctx, hi.g/2)
+		if err != nil {
+			return f.stoppedJump(err, fired, msg)
+		}
+		if s.spike {
+			hi = s
+		} else {
+			lo = &s
+		}
+	}
+	for lo != nil && hi.g/lo.g-1 > 1e-3 {
+		s, err := f.eval(ctx, math.Sqrt(lo.g*hi.g))
+		if err != nil {
+			return f.stoppedJump(err, fired, msg)
+		}
+		if s.spike {
+			hi = s
+		} else {
+			lo = &s
+		}
+	}
+	if lo != nil {
+		msg += fmt.Sprintf("; the PSP jumps from %.6g mV to %.6g mV between g = %.6g and %.6g nS, so the largest PSP below the dSpike threshold is %.6g mV",
+			lo.psp*1e3, hi.psp*1e3, lo.g*1e9, hi.g*1e9, lo.psp*1e3)
+	} else {
+		msg += fmt.Sprintf("; a dSpike fires even at g_min = %.6g nS", f.p.GMin*1e9)
+	}
+	return f.result(DSpikeJump, fired, msg), nil
+}
+
+func (f *fitter) stoppedJump(err error, fired sample, msg string) (Result, error) {
+	if errors.Is(err, errStop) {
+		return f.result(DSpikeJump, fired, msg), nil
+	}
+	return Result{Evaluations: len(f.samples)}, err
+}
+
 func (f *fitter) run(ctx context.Context) (Result, error) {
 	p := f.p
 	T := p.Target
@@ -179,9 +246,6 @@ func (f *fitter) run(ctx context.Context) (Result, error) {
 	// little so that one step usually brackets; fall back to doubling or
 	// halving where the PSP saturates.
 	for {
-		if cur.spike {
-			return f.result(DSpikeJump, cur, fmt.Sprintf("a dSpike fires at g = %.6g nS: the PSP jumps there, so no g in the bracket gives the target without a threshold crossing", cur.g*1e9)), nil
-		}
 		if f.done(cur) {
 			return f.result(Converged, cur, ""), nil
 		}
@@ -257,7 +321,12 @@ func (f *fitter) brent(ctx context.Context, a, b sample) (Result, error) {
 		tol := 2 * 1e-15 * math.Abs(b.g)
 		m := 0.5 * (c.g - b.g)
 		if math.Abs(m) <= tol {
-			return f.result(Converged, b, "bracket collapsed to machine precision"), nil
+			if f.done(b) {
+				return f.result(Converged, b, ""), nil
+			}
+			// A bracket that shrinks to nothing around no root is a
+			// discontinuity: the PSP jumps across the target there.
+			return f.result(NonMonotone, b, fmt.Sprintf("|PSP| jumps across the target at g = %.6g nS (from below %.6g mV to above it)", b.g*1e9, f.p.Target*1e3)), nil
 		}
 		if math.Abs(e) >= tol && math.Abs(fa) > math.Abs(fb) {
 			var pp, q float64
@@ -294,9 +363,6 @@ func (f *fitter) brent(ctx context.Context, a, b sample) (Result, error) {
 		nb, err := f.eval(ctx, ng)
 		if err != nil {
 			return f.stopped(err)
-		}
-		if nb.spike {
-			return f.result(DSpikeJump, nb, fmt.Sprintf("a dSpike fires at g = %.6g nS inside the bracket: the PSP jumps there", nb.g*1e9)), nil
 		}
 		if err := f.checkMonotone(); err != nil {
 			return f.result(NonMonotone, nb, err.Error()), nil

@@ -18,16 +18,19 @@ import (
 // FitResult is one pathway's calibration, with the keys of `dendfit fit
 // --json`.
 type FitResult struct {
-	Pathway     int       `json:"pathway"`
-	Pre         string    `json:"pre"`
-	Post        string    `json:"post"`
-	Compartment string    `json:"compartment"`
-	Record      string    `json:"record"`
-	Tag         string    `json:"tag"`
-	Receptors   []string  `json:"receptors"`
-	TargetPSPMV float64   `json:"target_psp_mV"`
-	GFitNS      []float64 `json:"g_fit_nS"`
-	PSPAtFitMV  float64   `json:"psp_at_fit_mV"`
+	Pathway     int      `json:"pathway"`
+	Pre         string   `json:"pre"`
+	Post        string   `json:"post"`
+	Compartment string   `json:"compartment"`
+	Record      string   `json:"record"`
+	Tag         string   `json:"tag"`
+	Receptors   []string `json:"receptors"`
+	TargetPSPMV float64  `json:"target_psp_mV"`
+	// GFitNS is the fitted g of every receptor; null when the fit did not
+	// converge, with the best g tried in GBestNS.
+	GFitNS     []float64 `json:"g_fit_nS"`
+	GBestNS    []float64 `json:"g_best_nS,omitempty"`
+	PSPAtFitMV float64   `json:"psp_at_fit_mV"`
 	// PSPFineDtMV is the PSP at the fitted g with dt/10 and the same
 	// method: how much the calibration depends on the clock.
 	PSPFineDtMV *float64    `json:"psp_fine_dt_mV"`
@@ -92,11 +95,19 @@ func (r *FitResult) Points() []db.Point { return r.points }
 func (r *FitResult) DBFit() db.Fit {
 	return db.Fit{
 		Pathway: r.Pathway, Pre: r.Pre, Post: r.Post, Compartment: r.Compartment, Record: r.Record, Tag: r.Tag,
-		Receptors: r.Receptors, TargetPSPMV: r.TargetPSPMV, GFitNS: r.GFitNS, PSPAtFitMV: r.PSPAtFitMV,
+		Receptors: r.Receptors, TargetPSPMV: r.TargetPSPMV, GFitNS: r.gNS(), PSPAtFitMV: r.PSPAtFitMV,
 		PSPFineDtMV: r.PSPFineDtMV, Evaluations: r.Evaluations, Converged: r.Converged,
 		Outcome: string(r.Outcome), Message: r.Message, TDecayMS: r.TDecayMS, TRiseMS: r.TRiseMS,
 		Residuals: r.residualsJSON(),
 	}
+}
+
+// gNS is the g recorded for the fit: the fitted one, or the best tried.
+func (r *FitResult) gNS() []float64 {
+	if r.Converged {
+		return r.GFitNS
+	}
+	return r.GBestNS
 }
 
 func (r *FitResult) residualsJSON() json.RawMessage {
@@ -166,8 +177,14 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	res.Converged = fr.Outcome == fit.Converged
 	res.Message = fr.Message
 	res.PSPAtFitMV = fr.PSP / 1e-3
+	var g []float64
 	for _, r := range scaled(base, fr.G) {
-		res.GFitNS = append(res.GFitNS, r.G/1e-9)
+		g = append(g, r.G/1e-9)
+	}
+	if res.Converged {
+		res.GFitNS = g
+	} else {
+		res.GBestNS = g
 	}
 	if !res.Converged && fr.Reachable > 0 {
 		res.ReachableMV = ptr(fr.Reachable / 1e-3)

@@ -108,3 +108,107 @@ func loadCase(t *testing.T, name string) *spec.Spec {
 	}
 	return s
 }
+
+// refBracketFit is the reference's fitting rule written out literally (its
+// README, "Fit"): bracket by doubling or halving g from the spec g inside
+// [g_min, g_max], then bisect; no fit when no bracket exists or when any
+// run in the bracket fires a dSpike.
+func refBracketFit(t *testing.T, psp func(g float64) (float64, bool), g0, gmin, gmax, target float64) (float64, bool) {
+	t.Helper()
+	type run struct {
+		g, p  float64
+		spike bool
+	}
+	var runs []run
+	eval := func(g float64) run {
+		p, s := psp(g)
+		r := run{g, math.Abs(p), s}
+		runs = append(runs, r)
+		return r
+	}
+	lo, hi := eval(g0), run{}
+	if lo.p < target {
+		for hi = lo; hi.p < target; {
+			if hi.g >= gmax {
+				return 0, false
+			}
+			lo, hi = hi, eval(math.Min(2*hi.g, gmax))
+		}
+	} else {
+		for hi = lo; lo.p >= target; {
+			if lo.g <= gmin {
+				return 0, false
+			}
+			hi, lo = lo, eval(math.Max(lo.g/2, gmin))
+		}
+	}
+	a, b := lo.g, hi.g
+	for i := 0; i < 200 && b/a-1 > 1e-13; i++ {
+		m := eval(0.5 * (a + b))
+		if m.p < target {
+			a = m.g
+		} else {
+			b = m.g
+		}
+	}
+	for _, r := range runs {
+		if r.spike && r.g >= lo.g && r.g <= hi.g {
+			return 0, false
+		}
+	}
+	return 0.5 * (a + b), true
+}
+
+// TestFitDSpikeFollowsReferenceRule: on the dSpike reference cell, for
+// targets below, near and above the dSpike threshold and from spec g on
+// both sides of it, dendfit fits exactly when the reference rule does, to
+// the same g.
+func TestFitDSpikeFollowsReferenceRule(t *testing.T) {
+	base := loadCase(t, "dspike-na-2comp-triggered")
+	setup, rs, err := base.Setup(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sm, err := sim.New(setup, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := make([]sim.Result, 1)
+	psp := func(g float64) (float64, bool) {
+		if err := sm.Run(context.Background(), [][]sim.Receptor{scaled(rs, g)}, &sim.Options{RecordOnly: true}, out); err != nil {
+			t.Fatal(err)
+		}
+		return out[0].PSP, out[0].DSpikeFired
+	}
+	fitted, refused := 0, 0
+	for _, g0 := range []float64{30e-9, 5e-9, 20e-9} {
+		for _, target := range []float64{1e-3, 3e-3, 5e-3, 7e-3, 7.7e-3, 8.5e-3, 12e-3} {
+			s := loadCase(t, "dspike-na-2comp-triggered")
+			s.Pathways[0].Receptors[0].G = g0
+			s.Pathways[0].Receptors[1].G = g0 * rs[1].G / rs[0].G
+			s.Pathways[0].TargetPSP = target
+			res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			r := res[0]
+			wantG, ok := refBracketFit(t, psp, g0, s.Fit.GMin, s.Fit.GMax, target)
+			if ok != r.Converged {
+				t.Errorf("g0 %g nS, target %g mV: converged %v (%s: %s), reference rule %v", g0*1e9, target*1e3, r.Converged, r.Outcome, r.Message, ok)
+				continue
+			}
+			if ok {
+				fitted++
+				if math.Abs(r.GFitNS[0]/(wantG*1e9)-1) > 1e-6 {
+					t.Errorf("g0 %g nS, target %g mV: g %v nS, reference rule %v", g0*1e9, target*1e3, r.GFitNS[0], wantG*1e9)
+				}
+			} else {
+				refused++
+			}
+		}
+	}
+	t.Logf("%d fitted, %d refused, as the reference rule", fitted, refused)
+	if fitted == 0 || refused == 0 {
+		t.Fatal("the cases do not exercise both outcomes")
+	}
+}
