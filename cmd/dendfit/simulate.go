@@ -43,7 +43,7 @@ The run and its results are recorded in the database (--db) unless --no-db.`,
 	}
 	f := cmd.Flags()
 	f.StringSliceVarP(&o.pathways, "pathway", "p", nil, "pathways to run: index (0-based) or pre->post; repeatable")
-	f.StringVar(&o.trace, "trace", "", "write every compartment's voltage to this CSV file (time_ms, V_<comp>_mV, ...)")
+X
 	f.BoolVar(&o.noDB, "no-db", false, "do not record the run in the database")
 	return cmd
 }
@@ -168,29 +168,38 @@ func optMS(v *float64) string {
 	return fmt.Sprintf("%.3f", *v)
 }
 
-// writeTraceCSV writes one block of rows per pathway: pathway, time_ms and
-// V_<comp>_mV for every compartment.
+// writeTraceCSV writes the voltage of every compartment at every sample:
+// columns time_ms, V_<comp>_mV, ... for one pathway; with several
+// pathways (which share the clock) the voltage columns are named
+// p<index>_V_<comp>_mV.
 func writeTraceCSV(path string, res []pipeline.PathwayResult) error {
 	return writeFileAtomic(path, func(w io.Writer) error {
 		cw := csv.NewWriter(w)
+		head := []string{"time_ms"}
 		for _, r := range res {
-			t := r.Trace
-			head := []string{"pathway", "time_ms"}
-			for _, c := range t.Compartments {
-				head = append(head, "V_"+c+"_mV")
+			for _, c := range r.Trace.Compartments {
+				name := "V_" + c + "_mV"
+				if len(res) > 1 {
+					name = fmt.Sprintf("p%d_%s", r.Pathway, name)
+				}
+				head = append(head, name)
 			}
-			if err := cw.Write(head); err != nil {
+		}
+		if err := cw.Write(head); err != nil {
+			return err
+		}
+		t0 := res[0].Trace
+		n := len(t0.VMV[t0.Compartments[0]])
+		row := make([]string, 0, len(head))
+		for k := 0; k < n; k++ {
+			row = append(row[:0], strconv.FormatFloat(float64(k)*t0.DtMS, 'g', -1, 64))
+			for _, r := range res {
+				for _, c := range r.Trace.Compartments {
+					row = append(row, strconv.FormatFloat(r.Trace.VMV[c][k], 'g', -1, 64))
+				}
+			}
+			if err := cw.Write(row); err != nil {
 				return err
-			}
-			n := len(t.VMV[t.Compartments[0]])
-			for k := 0; k < n; k++ {
-				row := []string{strconv.Itoa(r.Pathway), strconv.FormatFloat(float64(k)*t.DtMS, 'g', -1, 64)}
-				for _, c := range t.Compartments {
-					row = append(row, strconv.FormatFloat(t.VMV[c][k], 'g', -1, 64))
-				}
-				if err := cw.Write(row); err != nil {
-					return err
-				}
 			}
 		}
 		cw.Flush()

@@ -114,15 +114,12 @@ def main():
     traces = {}
     with open(tr_path) as f:
         rd = csv.reader(f)
-        head = None
-        for row in rd:
-            if row[0] == "pathway":
-                head = row
-                continue
-            p = int(row[0])
-            d = traces.setdefault(p, {h: [] for h in head[2:]})
-            for h, v in zip(head[2:], row[2:]):
-                d[h].append(float(v))
+        head = next(rd)
+        cols = list(zip(*rd))
+    npath = len(spec["pathways"])
+    for j, h in enumerate(head[1:], start=1):
+        p, name = (0, h) if npath == 1 else (int(h.split("_", 1)[0][1:]), h.split("_", 1)[1])
+        traces.setdefault(p, {})[name] = [float(v) for v in cols[j]]
     worst = 0.0
     ok = True
     record = {"case": os.path.basename(spec_path), "brian2": b2.__version__, "dendrify": dendrify.__version__ if hasattr(dendrify, "__version__") else "2.2.0",

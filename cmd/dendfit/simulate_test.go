@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/csv"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strconv"
+	"testing"
+
+	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+const refCases = "../../pipeline/testdata/reference/cases/"
+
+// TestSimulateJSONAndTrace: `simulate --json` carries the reference keys
+// with the values the pipeline computes, and `--trace` writes time_ms and
+// V_<comp>_mV columns (prefixed p<i>_ with several pathways) that hold
+// every sample.
+func TestSimulateJSONAndTrace(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		file   string
+		prefix bool
+	}{
+		{"one pathway", "seed-ampa-2comp-dimensional.yaml", false},
+		{"three pathways", "two-populations-three-pathways.yaml", true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tr := filepath.Join(t.TempDir(), "trace.csv")
+			out, err := runCLI(t, "-q", "--db", filepath.Join(t.TempDir(), "s.db"), "simulate", refCases+tc.file, "--json", "--trace", tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var got struct {
+				Experiment string           `json:"experiment"`
+				Pathways   []map[string]any `json:"pathways"`
+			}
+			if err := json.Unmarshal([]byte(out), &got); err != nil {
+				t.Fatalf("%v\n%s", err, out)
+			}
+			s, err := spec.Load(refCases + tc.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			want, err := pipeline.Simulate(context.Background(), s, &pipeline.SimulateOptions{Trace: true})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Experiment != s.Name || len(got.Pathways) != len(want) {
+				t.Fatalf("experiment %q with %d pathways", got.Experiment, len(got.Pathways))
+			}
+			for i, p := range got.Pathways {
+				for _, k := range []string{"pre", "post", "compartment", "record", "tag", "receptors", "g_nS", "i_hold_pA", "baseline_mV",
+					"psp_mV", "time_to_peak_ms", "rise_10_90_ms", "half_width_ms", "peaks_mV", "steady_state", "dspike_fired"} {
+					if _, ok := p[k]; !ok {
+						t.Errorf("pathway %d: no key %q", i, k)
+					}
+				}
+				if p["psp_mV"].(float64) != want[i].PSPMV {
+					t.Errorf("pathway %d: psp %v, want %v", i, p["psp_mV"], want[i].PSPMV)
+				}
+			}
+			f, err := os.Open(tr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer f.Close()
+			rows, err := csv.NewReader(f).ReadAll()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if rows[0][0] != "time_ms" || len(rows)-1 != want[0].NSamples {
+				t.Fatalf("header %v, %d rows; want time_ms first and %d samples", rows[0], len(rows)-1, want[0].NSamples)
+			}
+			col := 1
+			for _, w := range want {
+				for _, c := range w.Trace.Compartments {
+					name := "V_" + c + "_mV"
+					if tc.prefix {
+						name = "p" + strconv.Itoa(w.Pathway) + "_" + name
+					}
+					if rows[0][col] != name {
+						t.Fatalf("column %d is %q, want %q", col, rows[0][col], name)
+					}
+					for _, k := range []int{0, w.SpikeSample + 5, w.NSamples - 1} {
+						v, _ := strconv.ParseFloat(rows[k+1][col], 64)
+						if v != w.Trace.VMV[c][k] {
+							t.Errorf("%s sample %d: %v, want %v", name, k, v, w.Trace.VMV[c][k])
+						}
+					}
+					col++
+				}
+			}
+		})
+	}
+}
