@@ -3,6 +3,8 @@ package pipeline
 import (
 	"context"
 	"math"
+	"os"
+	"strings"
 	"path/filepath"
 	"sort"
 	"sync"
@@ -204,5 +206,50 @@ func TestSweepRecordsInDatabase(t *testing.T) {
 			t.Fatalf("point %s recorded twice", p.PointKey)
 		}
 		seen[p.PointKey] = true
+	}
+}
+
+// TestSweepLanesMatchLoneRunsWithDSpikes: in a batch some lanes fire
+// dSpikes and others do not; every lane equals its point run alone, for
+// every method.
+func TestSweepLanesMatchLoneRunsWithDSpikes(t *testing.T) {
+	for _, m := range []string{"euler", "rk4", "exponential_euler"} {
+		b, err := os.ReadFile("testdata/reference/cases/dspike-na-2comp-triggered.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		text := strings.Replace(string(b), "method: euler", "method: "+m, 1) + "sweep:\n  g: {from: 5 nS, to: 40 nS, steps: 40, scale: log}\n"
+		s, err := spec.Parse("dspike-sweep.yaml", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		st := &memStore{}
+		if _, err := Sweep(context.Background(), s, st, 1, &SweepOptions{Workers: 2}); err != nil {
+			t.Fatal(err)
+		}
+		gr := NewGrid(s)
+		fired := 0
+		for _, p := range st.pts {
+			var gp GridPoint
+			for i := 0; i < gr.Len(); i++ {
+				if gr.Point(i).Key == p.PointKey {
+					gp = gr.Point(i)
+				}
+			}
+			setup, _, _ := s.Setup(gp.Pathway)
+			alone, err := SimulateOne(context.Background(), s, gp.Pathway, setup, gp.Receptors, false)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if math.Float64bits(alone.PSPMV) != math.Float64bits(p.PSPMV) || alone.DSpikeFired != p.DSpikeFired {
+				t.Fatalf("%s %s: batch %v (dSpike %v), alone %v (%v)", m, p.PointKey, p.PSPMV, p.DSpikeFired, alone.PSPMV, alone.DSpikeFired)
+			}
+			if p.DSpikeFired {
+				fired++
+			}
+		}
+		if fired == 0 || fired == len(st.pts) {
+			t.Fatalf("%s: %d of %d points fired: the batch does not mix", m, fired, len(st.pts))
+		}
 	}
 }
