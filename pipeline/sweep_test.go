@@ -4,9 +4,9 @@ import (
 	"context"
 	"math"
 	"os"
-	"strings"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"testing"
 
