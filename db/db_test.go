@@ -104,19 +104,24 @@ func TestMigrationsAppliedAndRecorded(t *testing.T) {
 	if len(applied) != len(all) {
 		t.Fatalf("recorded %d migrations, want %d: %v", len(applied), len(all), applied)
 	}
-	for _, table := range []string{"experiments", "runs", "points", "fits", "schema_migrations"} {
+	for _, table := range []string{"experiments", "runs", "point_rows", "point_blocks", "f64_scale", "fits", "schema_migrations"} {
 		if count(t, d, `SELECT count(*) FROM sqlite_master WHERE type='table' AND name='`+table+`'`) != 1 {
 			t.Errorf("table %s missing", table)
 		}
 	}
-	// 0002 leaves points with its UNIQUE (run_id, point_key) index alone.
+	// 0003 makes points a view over point_rows and point_blocks.
+	if count(t, d, `SELECT count(*) FROM sqlite_master WHERE type='view' AND name='points'`) != 1 {
+		t.Errorf("view points missing")
+	}
+	// 0002 leaves points (point_rows since 0003) with its UNIQUE (run_id,
+	// point_key) index alone.
 	for _, idx := range []string{"points_run_pathway", "points_pathway_g", "points_pre_post"} {
 		if count(t, d, `SELECT count(*) FROM sqlite_master WHERE type='index' AND name='`+idx+`'`) != 0 {
 			t.Errorf("index %s still there after 0002", idx)
 		}
 	}
-	if count(t, d, `SELECT count(*) FROM sqlite_master WHERE type='index' AND tbl_name='points'`) != 1 {
-		t.Errorf("points should keep exactly its unique index")
+	if count(t, d, `SELECT count(*) FROM sqlite_master WHERE type='index' AND tbl_name='point_rows'`) != 1 {
+		t.Errorf("point_rows should keep exactly its unique index")
 	}
 	var mode string
 	if err := d.sql.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
@@ -559,6 +564,8 @@ func TestQueryReadOnly(t *testing.T) {
 		`INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'x', 'done', 'now', 'u')`,
 		`UPDATE runs SET status = 'failed'`,
 		`DELETE FROM points`,
+		`DELETE FROM point_rows`,
+		`DELETE FROM point_blocks`,
 		`CREATE TABLE evil (x)`,
 		`CREATE INDEX evil ON points (tag)`,
 		`DROP TABLE points`,
@@ -589,7 +596,7 @@ func TestQueryReadOnly(t *testing.T) {
 			t.Errorf("QueryReadOnly(%q) error %q lacks the query: prefix", q, err)
 		}
 	}
-	_, _, err := d.QueryReadOnly(ctx, `DELETE FROM points`)
+	_, _, err := d.QueryReadOnly(ctx, `DELETE FROM point_rows`)
 	if !errors.Is(err, ErrWrite) || err.Error() != "query: statement would write; only read-only SQL is allowed" {
 		t.Errorf("DELETE error = %v", err)
 	}

@@ -94,6 +94,7 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 			return fail(err)
 		}
 	}
+	var blockPoints int64
 	steps := []struct {
 		what string
 		fn   func(context.Context, *sql.Tx) (int64, error)
@@ -104,6 +105,7 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 		{"run links", mergeRunLinks, new(int64)},
 		{"run statuses", mergeRunStatuses, &stats.RunsUpdated},
 		{"points", mergePoints, &stats.Points},
+		{"point blocks", mergePointBlocks, &blockPoints},
 		{"fits", mergeFits, &stats.Fits},
 	}
 	for _, s := range steps {
@@ -116,6 +118,7 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 	if err := tx.Commit(); err != nil {
 		return fail(err)
 	}
+	stats.Points += blockPoints
 	return stats, nil
 }
 
@@ -238,13 +241,13 @@ func mergeRunStatuses(ctx context.Context, tx *sql.Tx) (int64, error) {
 }
 
 func mergePoints(ctx context.Context, tx *sql.Tx) (int64, error) {
-	cols, err := columns(ctx, tx, "points", "id", "run_id")
+	cols, err := columns(ctx, tx, "point_rows", "id", "run_id")
 	if err != nil {
 		return 0, err
 	}
-	return execCount(ctx, tx, `INSERT OR IGNORE INTO main.points (run_id, `+strings.Join(cols, ", ")+`)
+	return execCount(ctx, tx, `INSERT OR IGNORE INTO main.point_rows (run_id, `+strings.Join(cols, ", ")+`)
 		SELECT m.id, `+prefixed("p", cols)+`
-		FROM src.points p JOIN src.runs s ON s.id = p.run_id JOIN main.runs m ON m.run_uid = s.run_uid
+		FROM src.point_rows p JOIN src.runs s ON s.id = p.run_id JOIN main.runs m ON m.run_uid = s.run_uid
 		ORDER BY p.id`)
 }
 
@@ -257,4 +260,31 @@ func mergeFits(ctx context.Context, tx *sql.Tx) (int64, error) {
 		SELECT m.id, `+prefixed("f", cols)+`
 		FROM src.fits f JOIN src.runs s ON s.id = f.run_id JOIN main.runs m ON m.run_uid = s.run_uid
 		ORDER BY f.id`)
+}
+
+// mergePointBlocks copies the point blocks of merged runs (a block is
+// identified by its run, pathway and first index) and returns the number
+// of points they hold.
+func mergePointBlocks(ctx context.Context, tx *sql.Tx) (int64, error) {
+	cols, err := columns(ctx, tx, "point_blocks", "id", "run_id")
+	if err != nil {
+		return 0, err
+	}
+	count := func() (int64, error) {
+		var n int64
+		err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(n_points), 0) FROM main.point_blocks`).Scan(&n)
+		return n, err
+	}
+	before, err := count()
+	if err != nil {
+		return 0, err
+	}
+	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO main.point_blocks (run_id, `+strings.Join(cols, ", ")+`)
+		SELECT m.id, `+prefixed("p", cols)+`
+		FROM src.point_blocks p JOIN src.runs s ON s.id = p.run_id JOIN main.runs m ON m.run_uid = s.run_uid
+		ORDER BY p.id`); err != nil {
+		return 0, err
+	}
+	after, err := count()
+	return after - before, err
 }

@@ -203,19 +203,26 @@ func (d *DB) UnionShardSet(ctx context.Context, set ShardSet, want int64, argv [
 		} else if err != nil {
 			return err
 		}
-		st.Added, err = execCount(ctx, tx, `INSERT OR IGNORE INTO points (run_id, pathway, pre, post, compartment,
+		st.Added, err = execCount(ctx, tx, `INSERT OR IGNORE INTO point_rows (run_id, pathway, pre, post, compartment,
 			record, tag, point_key, g_nS, t_decay_ms, t_rise_ms, receptors, psp_mV, baseline_mV, time_to_peak_ms,
 			rise_10_90_ms, half_width_ms, peaks_mV, i_hold_pA, dspike_fired, status, error)
 			SELECT `+strconv.FormatInt(st.RunID, 10)+`, p.pathway, p.pre, p.post, p.compartment,
 			p.record, p.tag, p.point_key, p.g_nS, p.t_decay_ms, p.t_rise_ms, p.receptors, p.psp_mV, p.baseline_mV, p.time_to_peak_ms,
 			p.rise_10_90_ms, p.half_width_ms, p.peaks_mV, p.i_hold_pA, p.dspike_fired, p.status, p.error
-			FROM points p JOIN runs r ON r.id = p.run_id
+			FROM point_rows p JOIN runs r ON r.id = p.run_id
 			WHERE p.run_id IN (`+strings.Join(memberIDs, ", ")+`)
 			ORDER BY r.status = 'done' DESC, p.id`)
 		if err != nil {
 			return fmt.Errorf("copy points: %w", err)
 		}
-		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM points WHERE run_id = ?`, st.RunID).Scan(&st.Points); err != nil {
+		added, err := unionBlocks(ctx, tx, st.RunID, memberIDs)
+		if err != nil {
+			return fmt.Errorf("copy point blocks: %w", err)
+		}
+		st.Added += added
+		if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM point_rows WHERE run_id = ?)
+			+ (SELECT coalesce(sum(n_points), 0) FROM point_blocks WHERE run_id = ?)`,
+			st.RunID, st.RunID).Scan(&st.Points); err != nil {
 			return err
 		}
 		st.Status = StatusDone
@@ -253,4 +260,81 @@ func IsUnionRun(r *Run) bool {
 	}
 	var s UnionSettings
 	return json.Unmarshal(r.Settings, &s) == nil && s.UnionOf.ShardN > 1
+}
+
+// unionBlockPoints bounds the points of one union block, to keep rows (and
+// the memory of reading one) moderate.
+const unionBlockPoints = 1 << 16
+
+// unionBlocks adds to union run id the block points of the member runs it
+// holds no point of the same key yet, finished runs first, as new blocks.
+// It returns the number of points added.
+func unionBlocks(ctx context.Context, tx *sql.Tx, id int64, memberIDs []string) (int64, error) {
+	have := map[string]struct{}{}
+	rows, err := tx.QueryContext(ctx, `SELECT point_key FROM point_rows WHERE run_id = ?`, id)
+	if err != nil {
+		return 0, err
+	}
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		have[k] = struct{}{}
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	own, _, err := queryBlocks(ctx, tx, []string{"b.run_id = ?"}, []any{id}, "b.id")
+	if err != nil {
+		return 0, err
+	}
+	for _, b := range own {
+		for i := range b.Len() {
+			have[GridKey(b.Pathway, b.Axes, int(b.rec(i)[slotIndex]))] = struct{}{}
+		}
+	}
+	members, _, err := queryBlocks(ctx, tx, []string{"b.run_id IN (" + strings.Join(memberIDs, ", ") + ")"}, nil,
+		"r.status = 'done' DESC, b.id")
+	if err != nil {
+		return 0, err
+	}
+	var added int64
+	var out []*PointBlock
+	open := map[string]*PointBlock{} // by header
+	for _, b := range members {
+		hdr, err := json.Marshal([]any{b.Pathway, b.Pre, b.Post, b.Compartment, b.Record, b.Tag, b.Channels, b.Compartments, b.Axes})
+		if err != nil {
+			return 0, err
+		}
+		for i := range b.Len() {
+			r := b.rec(i)
+			k := GridKey(b.Pathway, b.Axes, int(r[slotIndex]))
+			if _, dup := have[k]; dup {
+				continue
+			}
+			have[k] = struct{}{}
+			u := open[string(hdr)]
+			if u == nil || u.Len() >= unionBlockPoints {
+				u = &PointBlock{Pathway: b.Pathway, Pre: b.Pre, Post: b.Post, Compartment: b.Compartment,
+					Record: b.Record, Tag: b.Tag, Channels: b.Channels, Compartments: b.Compartments, Axes: b.Axes}
+				open[string(hdr)] = u
+				out = append(out, u)
+			}
+			if e, ok := b.errors[i]; ok {
+				if u.errors == nil {
+					u.errors = map[int]string{}
+				}
+				u.errors[u.Len()] = e
+			}
+			u.vals = append(u.vals, r...)
+			added++
+		}
+	}
+	if err := insertPointBlocks(ctx, tx, id, out); err != nil {
+		return 0, err
+	}
+	return added, nil
 }

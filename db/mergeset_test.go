@@ -4,9 +4,23 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 )
+
+// shardBlocks makes shardDB record its points as a point block, as
+// sweeps do, instead of rows.
+var shardBlocks bool
+
+// forEachStorage runs f with shard points stored as rows, then as blocks.
+func forEachStorage(t *testing.T, f func(t *testing.T)) {
+	for _, blocks := range []bool{false, true} {
+		shardBlocks = blocks
+		t.Run(map[bool]string{false: "rows", true: "blocks"}[blocks], f)
+	}
+	shardBlocks = false
+}
 
 // shardDB writes a shard database holding shard k of n of a 10-point grid
 // of spec "ca1" (point i belongs to shard i%n), finished with status.
@@ -29,16 +43,28 @@ func shardDB(t *testing.T, dir string, k, n int, status string) string {
 		t.Fatal(err)
 	}
 	var pts []Point
+	blk := &PointBlock{Pathway: 0, Pre: "CA3", Post: "CA1", Compartment: "dend", Record: "soma", Tag: "t",
+		Channels: []string{"AMPA"}, Compartments: []string{"soma"}, Axes: [3]int{10, 0, 0}}
 	for i := k; i < 10; i += n {
 		p := testPoint(0, fmt.Sprintf("p0000/g%06d", i))
 		p.GNS = float64(i) * 0.1 // distinct values, inexact in binary
 		pts = append(pts, p)
+		blk.Add(&BlockPoint{Index: i, GNS: []float64{p.GNS}, TDecayMS: []float64{5}, TRiseMS: []float64{0.5},
+			PSPMV: 0.8 * p.GNS, BaselineMV: -70, TimeToPeakMS: 3.2, Rise1090MS: 1.1, HalfWidthMS: math.NaN(),
+			IHoldPA: -12, PeaksMV: []float64{-69.2}})
 	}
 	if status != StatusDone { // an interrupted task recorded only some
 		pts = pts[:len(pts)/2]
+		blk.vals = blk.vals[:len(pts)*blk.stride()]
 	}
-	if err := d.InsertPoints(ctx, r.ID, pts); err != nil {
-		t.Fatal(err)
+	var err2 error
+	if shardBlocks {
+		err2 = d.InsertPointBlocks(ctx, r.ID, []*PointBlock{blk})
+	} else {
+		err2 = d.InsertPoints(ctx, r.ID, pts)
+	}
+	if err2 != nil {
+		t.Fatal(err2)
 	}
 	if err := d.FinishRun(ctx, r.ID, status, ""); err != nil {
 		t.Fatal(err)
@@ -98,7 +124,9 @@ func unionDump(t *testing.T, d *DB, id int64) string {
 	return s
 }
 
-func TestUnionShardSet(t *testing.T) {
+func TestUnionShardSet(t *testing.T) { forEachStorage(t, testUnionShardSet) }
+
+func testUnionShardSet(t *testing.T) {
 	dir := t.TempDir()
 	s0 := shardDB(t, dir, 0, 3, StatusDone)
 	s1 := shardDB(t, dir, 1, 3, StatusDone)
@@ -149,7 +177,9 @@ func TestUnionShardSet(t *testing.T) {
 	}
 }
 
-func TestUnionShardSetIncomplete(t *testing.T) {
+func TestUnionShardSetIncomplete(t *testing.T) { forEachStorage(t, testUnionShardSetIncomplete) }
+
+func testUnionShardSetIncomplete(t *testing.T) {
 	tests := []struct {
 		name    string
 		shards  map[int]string // shard -> status

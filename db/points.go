@@ -42,7 +42,7 @@ func (d *DB) InsertPoints(ctx context.Context, runID int64, points []Point) erro
 }
 
 func insertPoints(ctx context.Context, tx *sql.Tx, runID int64, points []Point) error {
-	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO points (run_id, pathway, pre, post, compartment,
+	stmt, err := tx.PrepareContext(ctx, `INSERT OR IGNORE INTO point_rows (run_id, pathway, pre, post, compartment,
 		record, tag, point_key, g_nS, t_decay_ms, t_rise_ms, receptors, psp_mV, baseline_mV, time_to_peak_ms,
 		rise_10_90_ms, half_width_ms, peaks_mV, i_hold_pA, dspike_fired, status, error)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
@@ -87,7 +87,7 @@ func insertPoints(ctx context.Context, tx *sql.Tx, runID int64, points []Point) 
 
 // PointKeys returns the point keys run runID has recorded, for resuming.
 func (d *DB) PointKeys(ctx context.Context, runID int64) (map[string]struct{}, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT point_key FROM points WHERE run_id = ?`, runID)
+	rows, err := d.sql.QueryContext(ctx, `SELECT point_key FROM point_rows WHERE run_id = ?`, runID)
 	if err != nil {
 		return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
 	}
@@ -103,6 +103,15 @@ func (d *DB) PointKeys(ctx context.Context, runID int64) (map[string]struct{}, e
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
 	}
+	blocks, _, err := d.blocks(ctx, d.sql, []string{"b.run_id = ?"}, []any{runID})
+	if err != nil {
+		return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
+	}
+	for _, b := range blocks {
+		for i := range b.Len() {
+			keys[GridKey(b.Pathway, b.Axes, int(b.rec(i)[slotIndex]))] = struct{}{}
+		}
+	}
 	return keys, nil
 }
 
@@ -112,7 +121,7 @@ func (d *DB) Points(ctx context.Context, f PointFilter) ([]Point, error) {
 	q := `SELECT p.id, p.run_id, p.pathway, p.pre, p.post, p.compartment, p.record, p.tag, p.point_key,
 		p.g_nS, p.t_decay_ms, p.t_rise_ms, p.receptors, p.psp_mV, p.baseline_mV, p.time_to_peak_ms,
 		p.rise_10_90_ms, p.half_width_ms, p.peaks_mV, p.i_hold_pA, p.dspike_fired, p.status, p.error
-		FROM points p`
+		FROM point_rows p`
 	var where []string
 	var args []any
 	if f.Experiment != "" {
@@ -138,7 +147,30 @@ func (d *DB) Points(ctx context.Context, f PointFilter) ([]Point, error) {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY p.pathway, p.point_key, p.run_id`
-	if f.Limit > 0 {
+	// Block points are filtered and merged in Go; the run-level filters
+	// select their blocks.
+	var bwhere []string
+	var bargs []any
+	if f.Experiment != "" {
+		bwhere, bargs = append(bwhere, "e.name = ?"), append(bargs, f.Experiment)
+	}
+	if f.RunID != 0 {
+		bwhere, bargs = append(bwhere, "b.run_id = ?"), append(bargs, f.RunID)
+	}
+	if f.Pathway != nil {
+		bwhere, bargs = append(bwhere, "b.pathway = ?"), append(bargs, *f.Pathway)
+	}
+	if f.GMinNS != nil {
+		bwhere, bargs = append(bwhere, "b.g_max_nS >= ?"), append(bargs, *f.GMinNS)
+	}
+	if f.GMaxNS != nil {
+		bwhere, bargs = append(bwhere, "b.g_min_nS <= ?"), append(bargs, *f.GMaxNS)
+	}
+	blocks, blockRuns, err := d.blocks(ctx, d.sql, bwhere, bargs)
+	if err != nil {
+		return nil, fmt.Errorf("db: list points: %w", err)
+	}
+	if f.Limit > 0 && len(blocks) == 0 {
 		q += ` LIMIT ?`
 		args = append(args, f.Limit)
 	}
@@ -171,6 +203,24 @@ func (d *DB) Points(ctx context.Context, f PointFilter) ([]Point, error) {
 	}
 	if err := rows.Err(); err != nil {
 		return nil, fmt.Errorf("db: list points: %w", err)
+	}
+	if len(blocks) == 0 {
+		return out, nil
+	}
+	for i, b := range blocks {
+		for _, p := range b.Points(blockRuns[i]) {
+			switch {
+			case f.Status != "" && p.Status != f.Status:
+			case f.GMinNS != nil && !(p.GNS >= *f.GMinNS):
+			case f.GMaxNS != nil && !(p.GNS <= *f.GMaxNS):
+			default:
+				out = append(out, p)
+			}
+		}
+	}
+	sortPoints(out)
+	if f.Limit > 0 && len(out) > f.Limit {
+		out = out[:f.Limit]
 	}
 	return out, nil
 }

@@ -62,4 +62,4 @@ func BenchmarkSweepSeedUnrecorded(b *testing.B) {
 
 type discard struct{}
 
-func (discard) InsertPoints(context.Context, int64, []db.Point) error { return nil }
+func (discard) InsertPointBlocks(context.Context, int64, []*db.PointBlock) error { return nil }

@@ -1,8 +1,7 @@
 package pipeline
 
 import (
-	"fmt"
-
+	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/sim"
 	"github.com/dendfit/dendfit/sim/spec"
 )
@@ -54,8 +53,22 @@ type GridPoint struct {
 
 // Point returns point i of the grid.
 func (gr *Grid) Point(i int) GridPoint {
-	p := i / gr.per
-	r := i % gr.per
+	p, idx := gr.locate(i)
+	return GridPoint{Index: i, Pathway: p, Key: db.GridKey(p, gr.Axes(), idx), Receptors: gr.receptors(i, nil)}
+}
+
+// Axes returns the lengths of the g, t_decay and t_rise axes, 0 for an
+// absent one.
+func (gr *Grid) Axes() [3]int { return [3]int{len(gr.g), len(gr.tDecay), len(gr.tRs)} }
+
+// locate returns the pathway of point i and its index in that pathway's
+// grid.
+func (gr *Grid) locate(i int) (pathway, index int) { return i / gr.per, i % gr.per }
+
+// receptors writes the receptors of point i into dst (reusing its memory)
+// and returns them.
+func (gr *Grid) receptors(i int, dst []sim.Receptor) []sim.Receptor {
+	p, r := gr.locate(i)
 	ig, id, ir := -1, -1, -1
 	if gr.tRs != nil {
 		ir = r % len(gr.tRs)
@@ -69,11 +82,13 @@ func (gr *Grid) Point(i int) GridPoint {
 		ig = r
 	}
 	base := gr.s.Pathways[p].Receptors
-	var rs []sim.Receptor
+	rs := append(dst[:0], base...)
 	if ig >= 0 {
-		rs = scaled(base, gr.g[ig])
-	} else {
-		rs = append(rs, base...)
+		ratio := gr.g[ig] / base[0].G
+		rs[0].G = gr.g[ig]
+		for j := 1; j < len(rs); j++ {
+			rs[j].G = base[j].G * ratio
+		}
 	}
 	if id >= 0 {
 		rs[0].TauDecay = gr.tDecay[id]
@@ -81,7 +96,7 @@ func (gr *Grid) Point(i int) GridPoint {
 	if ir >= 0 {
 		rs[0].TauRise = gr.tRs[ir]
 	}
-	return GridPoint{Index: i, Pathway: p, Key: pointKey(p, ig, id, ir), Receptors: rs}
+	return rs
 }
 
 // chunk is a run of consecutive grid points of one pathway, the unit of
@@ -103,16 +118,4 @@ func (gr *Grid) chunks(k, n int) []chunk {
 		}
 	}
 	return out
-}
-
-// pointKey names a grid point by its pathway and axis indices, zero-padded
-// so that keys sort in grid order ("-" for an absent axis).
-func pointKey(p, ig, id, ir int) string {
-	ax := func(i int) string {
-		if i < 0 {
-			return "-"
-		}
-		return fmt.Sprintf("%06d", i)
-	}
-	return fmt.Sprintf("p%04d/g%s/d%s/r%s", p, ax(ig), ax(id), ax(ir))
 }

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math"
 	"runtime"
 	"sync"
 	"time"
@@ -14,9 +15,10 @@ import (
 	"github.com/dendfit/dendfit/sim/spec"
 )
 
-// Store receives finished points. *db.DB implements it.
+// Store receives finished points, a block of one pathway at a time.
+// *db.DB implements it.
 type Store interface {
-	InsertPoints(ctx context.Context, runID int64, pts []db.Point) error
+	InsertPointBlocks(ctx context.Context, runID int64, blocks []*db.PointBlock) error
 }
 
 // Progress is told how many points are done out of total. It is called
@@ -82,7 +84,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	wctx := context.WithoutCancel(ctx)
 	// Room for a whole write transaction of chunks, so that workers keep
 	// simulating while the writer commits.
-	results := make(chan []db.Point, flush/BatchSize+2*workers)
+	results := make(chan *chunkResult, flush/BatchSize+2*workers)
 	work := make(chan chunk)
 	var mu sync.Mutex // guards stats.Skipped
 	g, gctx := errgroup.WithContext(ctx)
@@ -106,15 +108,15 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 				mu.Unlock()
 			}()
 			for c := range work {
-				pts, err := wk.run(gctx, c, opt.Skip)
+				res, err := wk.run(gctx, c, opt.Skip)
 				if err != nil {
 					return err
 				}
-				if len(pts) == 0 {
+				if res == nil {
 					continue
 				}
 				select {
-				case results <- pts:
+				case results <- res:
 				case <-gctx.Done():
 					return gctx.Err()
 				}
@@ -126,35 +128,51 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		var buf []db.Point
-		n := 0
+		// Chunks are gathered into one open block a pathway, closed at
+		// blockPoints, and a write transaction takes the closed and open
+		// blocks.
+		open := map[int]*db.PointBlock{}
+		var ready []*db.PointBlock
+		buffered, n := 0, 0
 		last := time.Now()
 		write := func() {
-			if len(buf) == 0 || werr != nil {
+			if buffered == 0 || werr != nil {
 				return
 			}
-			if err := store.InsertPoints(wctx, runID, buf); err != nil {
+			for p := range stats.Pathways { // in pathway order, for a repeatable file
+				if b := open[p]; b != nil {
+					ready = append(ready, b)
+				}
+			}
+			if err := store.InsertPointBlocks(wctx, runID, ready); err != nil {
 				werr = err
 			}
-			buf = buf[:0]
+			clear(open)
+			ready, buffered = ready[:0], 0
 		}
-		for pts := range results {
-			for _, p := range pts {
-				ps := &stats.Pathways[p.Pathway]
-				if p.Status == db.PointFailed {
-					ps.Failed++
-				} else {
-					if ps.Points == ps.Failed { // first good point
-						ps.MinPSPMV, ps.MaxPSPMV = p.PSPMV, p.PSPMV
-					}
-					ps.MinPSPMV = min(p.PSPMV, ps.MinPSPMV)
-					ps.MaxPSPMV = max(p.PSPMV, ps.MaxPSPMV)
+		for res := range results {
+			ps := &stats.Pathways[res.block.Pathway]
+			if res.ok > 0 {
+				if ps.Points == ps.Failed { // first good point
+					ps.MinPSPMV, ps.MaxPSPMV = res.minPSP, res.maxPSP
 				}
-				ps.Points++
+				ps.MinPSPMV = min(res.minPSP, ps.MinPSPMV)
+				ps.MaxPSPMV = max(res.maxPSP, ps.MaxPSPMV)
 			}
-			buf = append(buf, pts...)
-			n += len(pts)
-			if len(buf) >= flush || time.Since(last) > 2*time.Second {
+			ps.Points += res.ok + res.failed
+			ps.Failed += res.failed
+			if b := open[res.block.Pathway]; b != nil {
+				b.AddBlock(res.block)
+			} else {
+				open[res.block.Pathway] = res.block
+			}
+			if b := open[res.block.Pathway]; b.Len() >= blockPoints {
+				ready = append(ready, b)
+				delete(open, res.block.Pathway)
+			}
+			buffered += res.ok + res.failed
+			n += res.ok + res.failed
+			if buffered >= flush || time.Since(last) > 2*time.Second {
 				write()
 				last = time.Now()
 			}
@@ -179,71 +197,155 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	return stats, nil
 }
 
-// sweepWorker owns one simulator per pathway, reused across chunks.
+// blockPoints is the size at which a block of points is closed. Any size
+// gives the same points; this one keeps rows few (recording costs about
+// 0.1 us a point) and small enough for the points view, which decodes a
+// block's BLOB once a point, to read a million points in seconds.
+const blockPoints = 1024
+
+// chunkResult is a worker's block of one chunk and its summary.
+type chunkResult struct {
+	block          *db.PointBlock
+	ok, failed     int
+	minPSP, maxPSP float64 // over the ok points
+}
+
+// sweepWorker owns one simulator per pathway, reused across chunks, and
+// the buffers of a chunk.
 type sweepWorker struct {
 	s       *spec.Spec
 	gr      *Grid
 	sims    map[int]*pathwaySim
+	lanes   [][]sim.Receptor
 	out     []sim.Result
 	errs    []error
+	bp      db.BlockPoint
 	skipped int
 }
 
-// pathwaySim is a pathway's setup and the simulator compiled from it.
+// pathwaySim is a pathway's setup, the simulator compiled from it and the
+// header of its point blocks.
 type pathwaySim struct {
-	setup *sim.Setup
-	sm    *sim.Simulator
+	setup  *sim.Setup
+	sm     *sim.Simulator
+	header db.PointBlock
 }
 
-func (w *sweepWorker) run(ctx context.Context, c chunk, skip map[string]struct{}) ([]db.Point, error) {
-	var gps []GridPoint
-	for i := c.lo; i < c.hi; i++ {
-		gp := w.gr.Point(i)
-		if _, ok := skip[gp.Key]; ok {
-			w.skipped++
-			continue
-		}
-		gps = append(gps, gp)
+func (w *sweepWorker) pathway(p int) (*pathwaySim, error) {
+	if ps := w.sims[p]; ps != nil {
+		return ps, nil
 	}
-	if len(gps) == 0 {
-		return nil, nil
+	setup, _, err := w.s.Setup(p)
+	if err != nil {
+		return nil, fmt.Errorf("pathway %d (%s): %w", p, w.s.Pathways[p].Label(), err)
 	}
-	p := gps[0].Pathway
-	ps := w.sims[p]
-	if ps == nil {
-		setup, _, err := w.s.Setup(p)
-		if err != nil {
-			return nil, fmt.Errorf("pathway %d (%s): %w", p, w.s.Pathways[p].Label(), err)
-		}
-		sm, err := sim.New(setup, BatchSize)
-		if err != nil {
-			return nil, fmt.Errorf("pathway %d (%s): %w", p, w.s.Pathways[p].Label(), err)
-		}
-		ps = &pathwaySim{setup, sm}
-		w.sims[p] = ps
+	sm, err := sim.New(setup, BatchSize)
+	if err != nil {
+		return nil, fmt.Errorf("pathway %d (%s): %w", p, w.s.Pathways[p].Label(), err)
 	}
-	setup, sm := ps.setup, ps.sm
-	lanes := make([][]sim.Receptor, len(gps))
-	for i, gp := range gps {
-		lanes[i] = gp.Receptors
+	sp := w.s.Pathways[p]
+	ps := &pathwaySim{setup: setup, sm: sm, header: db.PointBlock{
+		Pathway: p, Pre: sp.Pre, Post: sp.Post, Compartment: sp.Compartment, Record: sp.Record, Tag: sp.Tag,
+		Axes: w.gr.Axes(),
+	}}
+	for _, rc := range sp.Receptors {
+		ps.header.Channels = append(ps.header.Channels, rc.Channel.String())
 	}
-	if len(w.out) < len(gps) {
+	for _, c := range setup.Cell.Compartments {
+		ps.header.Compartments = append(ps.header.Compartments, c.Name)
+	}
+	w.sims[p] = ps
+	return ps, nil
+}
+
+func (w *sweepWorker) run(ctx context.Context, c chunk, skip map[string]struct{}) (*chunkResult, error) {
+	p, _ := w.gr.locate(c.lo)
+	ps, err := w.pathway(p)
+	if err != nil {
+		return nil, err
+	}
+	if len(w.lanes) < BatchSize {
+		w.lanes = make([][]sim.Receptor, BatchSize)
 		w.out = make([]sim.Result, BatchSize)
 		w.errs = make([]error, BatchSize)
 	}
-	if err := sm.RunEach(ctx, lanes, nil, w.out, w.errs); err != nil {
+	var idx [BatchSize]int
+	n := 0
+	for i := c.lo; i < c.hi; i++ {
+		_, k := w.gr.locate(i)
+		if len(skip) > 0 {
+			if _, ok := skip[db.GridKey(p, ps.header.Axes, k)]; ok {
+				w.skipped++
+				continue
+			}
+		}
+		w.lanes[n] = w.gr.receptors(i, w.lanes[n])
+		idx[n] = k
+		n++
+	}
+	if n == 0 {
+		return nil, nil
+	}
+	if err := ps.sm.RunEach(ctx, w.lanes[:n], nil, w.out, w.errs); err != nil {
 		return nil, err
 	}
-	pts := make([]db.Point, len(gps))
-	for i, gp := range gps {
-		if e := w.errs[i]; e != nil {
-			pr := newPathwayResult(w.s, p, setup, gp.Receptors, sm.Steady(), &sim.Result{})
-			pts[i] = PointOf(gp.Key, pr)
-			pts[i].Status, pts[i].Error = db.PointFailed, e.Error()
-			continue
+	res := &chunkResult{block: new(db.PointBlock), minPSP: math.Inf(1), maxPSP: math.Inf(-1)}
+	*res.block = ps.header
+	steady := ps.sm.Steady()
+	for l := 0; l < n; l++ {
+		r := &w.out[l]
+		if w.errs[l] != nil {
+			r = &sim.Result{}
 		}
-		pr := newPathwayResult(w.s, p, setup, gp.Receptors, sm.Steady(), &w.out[i])
-		pts[i] = PointOf(gp.Key, pr)
+		blockPointOf(&w.bp, ps.setup, w.lanes[l], steady, r)
+		w.bp.Index = idx[l]
+		if e := w.errs[l]; e != nil {
+			w.bp.Error = e.Error()
+			res.failed++
+		} else {
+			res.ok++
+			res.minPSP, res.maxPSP = min(res.minPSP, w.bp.PSPMV), max(res.maxPSP, w.bp.PSPMV)
+		}
+		res.block.Add(&w.bp)
 	}
-	return pts, nil
+	return res, nil
+}
+
+// blockPointOf fills bp with the point of receptors rs and result r, the
+// same numbers in the same units as PointOf(newPathwayResult(...)) gives.
+func blockPointOf(bp *db.BlockPoint, setup *sim.Setup, rs []sim.Receptor, ss sim.SteadyState, r *sim.Result) {
+	nan := math.NaN()
+	bp.GNS, bp.TDecayMS, bp.TRiseMS = bp.GNS[:0], bp.TDecayMS[:0], bp.TRiseMS[:0]
+	for _, rc := range rs {
+		bp.GNS = append(bp.GNS, rc.G/1e-9)
+		bp.TDecayMS = append(bp.TDecayMS, rc.TauDecay/1e-3)
+		tr := nan
+		if rc.TauRise > 0 {
+			tr = rc.TauRise / 1e-3
+		}
+		bp.TRiseMS = append(bp.TRiseMS, tr)
+	}
+	bp.PSPMV = r.PSP / 1e-3
+	bp.BaselineMV = r.Baseline / 1e-3
+	bp.TimeToPeakMS = float64(r.PeakStep-r.SpikeStep) * setup.Protocol.Dt / 1e-3
+	bp.Rise1090MS, bp.HalfWidthMS, bp.IHoldPA = nan, nan, nan
+	if r.HasRise {
+		bp.Rise1090MS = r.Rise1090 / 1e-3
+	}
+	if r.HasHalfWidth {
+		bp.HalfWidthMS = r.HalfWidth / 1e-3
+	}
+	if setup.Protocol.Hold {
+		bp.IHoldPA = ss.IHold / 1e-12
+	}
+	bp.PeaksMV = bp.PeaksMV[:0]
+	for c := range setup.Cell.Compartments {
+		v := nan
+		if r.Peaks != nil {
+			v = r.Peaks[c] / 1e-3
+		}
+		bp.PeaksMV = append(bp.PeaksMV, v)
+	}
+	bp.DSpikeFired = r.DSpikeFired
+	bp.Error = ""
 }

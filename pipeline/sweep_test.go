@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
@@ -11,6 +12,7 @@ import (
 	"testing"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/sim"
 	"github.com/dendfit/dendfit/sim/spec"
 )
 
@@ -21,10 +23,12 @@ type memStore struct {
 	pts []db.Point
 }
 
-func (m *memStore) InsertPoints(_ context.Context, _ int64, pts []db.Point) error {
+func (m *memStore) InsertPointBlocks(_ context.Context, runID int64, blocks []*db.PointBlock) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	m.pts = append(m.pts, pts...)
+	for _, b := range blocks {
+		m.pts = append(m.pts, b.Points(runID)...)
+	}
 	return nil
 }
 
@@ -252,4 +256,96 @@ func TestSweepLanesMatchLoneRunsWithDSpikes(t *testing.T) {
 			t.Fatalf("%s: %d of %d points fired: the batch does not mix", m, fired, len(st.pts))
 		}
 	}
+}
+
+// TestSweepRecordsWhatSimulateGives: every point a sweep records (as
+// blocks, in a real database) reads back equal, bit for bit and field by
+// field, to the point of its parameters simulated alone, including points
+// that fail (Euler at an enormous conductance diverges) and a second
+// pathway on another cell.
+func TestSweepRecordsWhatSimulateGives(t *testing.T) {
+	ctx := context.Background()
+	s, err := spec.Load("testdata/reference/cases/two-populations-three-pathways.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Sweep.G = spec.Axis{List: []float64{0.1e-9, 1e-9, 7e-9, 1e-3, 5e-3}}
+	s.Sweep.TDecay = spec.Axis{List: []float64{1e-3, 6e-3}}
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sweep(ctx, s, d, run.ID, &SweepOptions{Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Points(ctx, db.PointFilter{RunID: run.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	gr := NewGrid(s)
+	if len(got) != gr.Len() {
+		t.Fatalf("%d points recorded, want %d", len(got), gr.Len())
+	}
+	byKey := map[string]db.Point{}
+	for _, p := range got {
+		byKey[p.PointKey] = p
+	}
+	failed := 0
+	for i := range gr.Len() {
+		gp := gr.Point(i)
+		setup, _, err := s.Setup(gp.Pathway)
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := db.Point{}
+		alone, err := SimulateOne(ctx, s, gp.Pathway, setup, gp.Receptors, false)
+		if err != nil {
+			sm, _ := sim.New(setup, 1)
+			want = PointOf(gp.Key, newPathwayResult(s, gp.Pathway, setup, gp.Receptors, sm.Steady(), &sim.Result{}))
+			want.Status, want.Error = db.PointFailed, err.Error()
+			want.PSPMV, want.BaselineMV, want.TimeToPeakMS = 0, 0, 0 // NULL in the database
+			failed++
+		} else {
+			want = PointOf(gp.Key, alone)
+		}
+		want.RunID = run.ID
+		g := byKey[gp.Key]
+		if gj, wj := fmt.Sprintf("%#v", bits(g)), fmt.Sprintf("%#v", bits(want)); gj != wj {
+			t.Errorf("%s:\nswept %s\nalone %s", gp.Key, gj, wj)
+		}
+	}
+	if failed == 0 || failed == gr.Len() {
+		t.Fatalf("%d of %d points failed: want some of each", failed, gr.Len())
+	}
+}
+
+// bits is p with its floats as their bits, for exact comparison.
+func bits(p db.Point) []any {
+	f := func(v *float64) any {
+		if v == nil {
+			return nil
+		}
+		return math.Float64bits(*v)
+	}
+	out := []any{p.RunID, p.Pathway, p.Pre, p.Post, p.Compartment, p.Record, p.Tag, p.PointKey,
+		math.Float64bits(p.GNS), math.Float64bits(p.TDecayMS), f(p.TRiseMS),
+		math.Float64bits(p.PSPMV), math.Float64bits(p.BaselineMV), math.Float64bits(p.TimeToPeakMS),
+		f(p.Rise1090MS), f(p.HalfWidthMS), f(p.IHoldPA), p.DSpikeFired, p.Status, p.Error}
+	for _, r := range p.Receptors {
+		out = append(out, r.Channel, math.Float64bits(r.GNS), math.Float64bits(r.TDecayMS), f(r.TRiseMS))
+	}
+	keys := make([]string, 0, len(p.PeaksMV))
+	for k := range p.PeaksMV {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		out = append(out, k, math.Float64bits(p.PeaksMV[k]))
+	}
+	return out
 }

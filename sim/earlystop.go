@@ -32,6 +32,7 @@ type laneScan struct {
 	best  float64 // largest |V - baseline| so far
 	kbest int     // its sample (from k0)
 	down  bool    // fallen below best/2 after kbest
+	bad   int     // first sample (from k0) beyond maxVoltage or not finite; 0 if none
 }
 
 // earlyStopOK reports whether the loaded model admits the bound.
@@ -50,7 +51,11 @@ func (s *Simulator) canStop(j int, trackAll bool, baselines []float64) bool {
 		sc := &s.scan[l]
 		b := rec[l]
 		for i := s.scanned + 1; i <= j; i++ {
-			d := math.Abs(rec[i*L+l] - b)
+			v := rec[i*L+l]
+			if !(math.Abs(v) <= maxVoltage) && sc.bad == 0 {
+				sc.bad = i
+			}
+			d := math.Abs(v - b)
 			if d > sc.best {
 				sc.best, sc.kbest, sc.down = d, i, false
 			} else if !sc.down && d < 0.5*sc.best {

@@ -18,9 +18,12 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 		return fmt.Errorf("sim: %w", ErrUnstable)
 	}
 	r.Baseline = b
-	// Samples up to s.scanned were already scanned by canStop; a
-	// non-finite sample there would have kept the run going to the end,
-	// where the final state is checked below.
+	// Samples up to s.scanned were already scanned by canStop, which noted
+	// the first one out of range, so that the error names the same sample
+	// however the lane was batched.
+	if j := s.scan[l].bad; j > 0 {
+		return fmt.Errorf("sim: at %.6g ms: %w", float64(s.k0+j)*dt*1e3, ErrUnstable)
+	}
 	best, kp := s.scan[l].best, s.scan[l].kbest
 	for j := s.scanned + 1; j < m; j++ {
 		v := rec[j*L+l]

@@ -122,7 +122,7 @@ func TestQueryErrors(t *testing.T) {
 		want  string
 		usage bool
 	}{
-		{[]string{"query", "sql", "DELETE FROM points"}, "query: statement would write; only read-only SQL is allowed; nothing was changed", false},
+		{[]string{"query", "sql", "DELETE FROM point_rows"}, "query: statement would write; only read-only SQL is allowed; nothing was changed", false},
 		{[]string{"query", "sql", "SELECT 1; DROP TABLE runs"}, "query: statement would write", false},
 		{[]string{"query", "sql", "CREATE TABLE x (a)"}, "query: statement would write", false},
 		{[]string{"query", "runs", "--format", "xml"}, `--format "xml": want table, csv or json`, true},

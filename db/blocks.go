@@ -1,0 +1,375 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/binary"
+	"encoding/json"
+	"fmt"
+	"math"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// Slots of a block point's record (see migrations/0003_point_blocks.sql).
+const (
+	slotIndex = iota
+	slotFlags
+	slotPSP
+	slotBaseline
+	slotTimeToPeak
+	slotRise
+	slotHalfWidth
+	slotIHold
+	slotReceptors // g of each receptor, then t_decay, then t_rise, then peaks
+)
+
+const (
+	flagDSpike = 1
+	flagFailed = 2
+)
+
+// PointBlock is many points of one pathway of one run, stored as one row
+// of point_blocks: the pathway's identity once and each point's numbers as
+// a record of float64 values. Sweeps record blocks because a row a point
+// costs more than simulating it. Readers (Points, PointKeys) return block
+// points as Points, indistinguishable from rows but for a zero ID.
+type PointBlock struct {
+	Pathway                             int
+	Pre, Post, Compartment, Record, Tag string
+	Channels                            []string // receptor channels, in order
+	Compartments                        []string // the cell's compartments, the order of peaks
+	// Axes holds the lengths of the sweep's g, t_decay and t_rise axes (0
+	// for an absent axis): with the pathway and a point's index they give
+	// its point key (GridKey).
+	Axes [3]int
+
+	vals   []float64 // records of stride values
+	errors map[int]string
+}
+
+// BlockPoint is one point as PointBlock.Add takes it. Units are in the
+// names; NaN stands for an absent value (no rise time, no half width, no
+// holding current, a single-exponential receptor's t_rise, a peak not
+// kept).
+type BlockPoint struct {
+	Index                           int       // position in the pathway's grid
+	GNS, TDecayMS, TRiseMS          []float64 // one per channel
+	PSPMV, BaselineMV, TimeToPeakMS float64
+	Rise1090MS, HalfWidthMS         float64
+	IHoldPA                         float64
+	PeaksMV                         []float64 // one per compartment
+	DSpikeFired                     bool
+	Error                           string // non-empty: the point failed
+}
+
+// stride is the number of float64 values a point takes.
+func (b *PointBlock) stride() int { return slotReceptors + 3*len(b.Channels) + len(b.Compartments) }
+
+// Len is the number of points in the block.
+func (b *PointBlock) Len() int {
+	if len(b.vals) == 0 {
+		return 0
+	}
+	return len(b.vals) / b.stride()
+}
+
+// Reset empties the block, keeping its header and its memory.
+func (b *PointBlock) Reset() {
+	b.vals = b.vals[:0]
+	clear(b.errors)
+}
+
+// Add appends p. Its slices must have one value per channel and per
+// compartment.
+func (b *PointBlock) Add(p *BlockPoint) {
+	nr, nc := len(b.Channels), len(b.Compartments)
+	if len(p.GNS) != nr || len(p.TDecayMS) != nr || len(p.TRiseMS) != nr || len(p.PeaksMV) != nc {
+		panic(fmt.Sprintf("db: PointBlock.Add: %d/%d/%d receptor values and %d peaks for %d channels and %d compartments",
+			len(p.GNS), len(p.TDecayMS), len(p.TRiseMS), len(p.PeaksMV), nr, nc))
+	}
+	flags := 0.0
+	if p.DSpikeFired {
+		flags += flagDSpike
+	}
+	if p.Error != "" {
+		flags += flagFailed
+		if b.errors == nil {
+			b.errors = map[int]string{}
+		}
+		b.errors[b.Len()] = p.Error
+	}
+	b.vals = append(b.vals, float64(p.Index), flags, p.PSPMV, p.BaselineMV, p.TimeToPeakMS,
+		p.Rise1090MS, p.HalfWidthMS, p.IHoldPA)
+	b.vals = append(b.vals, p.GNS...)
+	b.vals = append(b.vals, p.TDecayMS...)
+	b.vals = append(b.vals, p.TRiseMS...)
+	b.vals = append(b.vals, p.PeaksMV...)
+}
+
+// AddBlock appends o's points; o must have b's header.
+func (b *PointBlock) AddBlock(o *PointBlock) {
+	n := b.Len()
+	b.vals = append(b.vals, o.vals...)
+	for i, e := range o.errors {
+		if b.errors == nil {
+			b.errors = map[int]string{}
+		}
+		b.errors[n+i] = e
+	}
+}
+
+// rec returns point i's record.
+func (b *PointBlock) rec(i int) []float64 {
+	s := b.stride()
+	return b.vals[i*s : (i+1)*s]
+}
+
+// GridKey is the point key of point index of a pathway's grid whose axes
+// (g, t_decay, t_rise) have the given lengths, 0 for an absent axis: the
+// pathway and the axis indices, zero-padded so that keys sort in grid
+// order, "-" for an absent axis.
+func GridKey(pathway int, axes [3]int, index int) string {
+	nd, nr := max(axes[1], 1), max(axes[2], 1)
+	ax := [3]int{index / (nr * nd), index / nr % nd, index % nr}
+	b := make([]byte, 0, 32)
+	b = append(b, 'p')
+	b = appendPadded(b, pathway, 4)
+	for i, c := range []byte{'g', 'd', 'r'} {
+		b = append(b, '/', c)
+		if axes[i] == 0 {
+			b = append(b, '-')
+		} else {
+			b = appendPadded(b, ax[i], 6)
+		}
+	}
+	return string(b)
+}
+
+func appendPadded(b []byte, v, width int) []byte {
+	s := strconv.Itoa(v)
+	for range width - len(s) {
+		b = append(b, '0')
+	}
+	return append(b, s...)
+}
+
+// Points returns the block's points as Points of run runID.
+func (b *PointBlock) Points(runID int64) []Point {
+	n, nr := b.Len(), len(b.Channels)
+	out := make([]Point, n)
+	opt := func(v float64) *float64 {
+		if math.IsNaN(v) {
+			return nil
+		}
+		return &v
+	}
+	for i := range out {
+		r := b.rec(i)
+		flags := int(r[slotFlags])
+		p := Point{
+			RunID: runID, Pathway: b.Pathway, Pre: b.Pre, Post: b.Post, Compartment: b.Compartment,
+			Record: b.Record, Tag: b.Tag, PointKey: GridKey(b.Pathway, b.Axes, int(r[slotIndex])),
+			PSPMV: r[slotPSP], BaselineMV: r[slotBaseline], TimeToPeakMS: r[slotTimeToPeak],
+			Rise1090MS: opt(r[slotRise]), HalfWidthMS: opt(r[slotHalfWidth]), IHoldPA: opt(r[slotIHold]),
+			PeaksMV: map[string]float64{}, DSpikeFired: flags&flagDSpike != 0, Status: PointOK,
+		}
+		if flags&flagFailed != 0 {
+			p.Status, p.Error = PointFailed, b.errors[i]
+			p.PSPMV, p.BaselineMV, p.TimeToPeakMS = 0, 0, 0
+		}
+		p.Receptors = make([]Receptor, nr)
+		for k, ch := range b.Channels {
+			p.Receptors[k] = Receptor{Channel: ch, GNS: r[slotReceptors+k], TDecayMS: r[slotReceptors+nr+k],
+				TRiseMS: opt(r[slotReceptors+2*nr+k])}
+		}
+		if nr > 0 {
+			p.GNS, p.TDecayMS, p.TRiseMS = p.Receptors[0].GNS, p.Receptors[0].TDecayMS, p.Receptors[0].TRiseMS
+		}
+		for k, c := range b.Compartments {
+			if v := r[slotReceptors+3*nr+k]; !math.IsNaN(v) {
+				p.PeaksMV[c] = v
+			}
+		}
+		out[i] = p
+	}
+	return out
+}
+
+// InsertPointBlocks records blocks of run runID in one transaction. A
+// block holds points the run does not have yet: resumed sweeps skip
+// recorded points before simulating.
+func (d *DB) InsertPointBlocks(ctx context.Context, runID int64, blocks []*PointBlock) error {
+	err := d.withTx(ctx, func(tx *sql.Tx) error { return insertPointBlocks(ctx, tx, runID, blocks) })
+	if err != nil {
+		return fmt.Errorf("db: insert point blocks of run %d: %w", runID, err)
+	}
+	return nil
+}
+
+func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*PointBlock) error {
+	stmt, err := tx.PrepareContext(ctx, `INSERT INTO point_blocks (run_id, pathway, first_index, pre, post,
+		compartment, record, tag, channels, compartments, n_receptors, n_g, n_t_decay, n_t_rise,
+		n_points, stride, g_min_nS, g_max_nS, data, errors)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+	if err != nil {
+		return err
+	}
+	defer stmt.Close()
+	var data []byte
+	for _, b := range blocks {
+		n := b.Len()
+		if n == 0 {
+			continue
+		}
+		first := math.Inf(1)
+		gmin, gmax := math.Inf(1), math.Inf(-1)
+		for i := range n {
+			r := b.rec(i)
+			first = min(first, r[slotIndex])
+			if len(b.Channels) > 0 {
+				gmin, gmax = min(gmin, r[slotReceptors]), max(gmax, r[slotReceptors])
+			}
+		}
+		var gLo, gHi any
+		if len(b.Channels) > 0 {
+			gLo, gHi = gmin, gmax
+		}
+		data = data[:0]
+		for _, v := range b.vals {
+			data = binary.LittleEndian.AppendUint64(data, math.Float64bits(v))
+		}
+		chans, err := json.Marshal(nonNil(b.Channels))
+		if err != nil {
+			return err
+		}
+		comps, err := json.Marshal(nonNil(b.Compartments))
+		if err != nil {
+			return err
+		}
+		errs := map[string]string{}
+		for i, e := range b.errors {
+			errs[strconv.Itoa(i)] = e
+		}
+		errJSON, err := json.Marshal(errs)
+		if err != nil {
+			return err
+		}
+		if _, err := stmt.ExecContext(ctx, runID, b.Pathway, int64(first), b.Pre, b.Post, b.Compartment,
+			b.Record, b.Tag, string(chans), string(comps), len(b.Channels), b.Axes[0], b.Axes[1], b.Axes[2],
+			n, b.stride(), gLo, gHi, data, string(errJSON)); err != nil {
+			return fmt.Errorf("pathway %d, block from index %d: %w", b.Pathway, int64(first), err)
+		}
+	}
+	return nil
+}
+
+func nonNil(s []string) []string {
+	if s == nil {
+		return []string{}
+	}
+	return s
+}
+
+// blockColumns are the point_blocks columns scanBlock reads.
+const blockColumns = `b.pathway, b.pre, b.post, b.compartment, b.record, b.tag, b.channels, b.compartments,
+	b.n_g, b.n_t_decay, b.n_t_rise, b.n_points, b.stride, b.data, b.errors`
+
+func scanBlock(s scanner) (*PointBlock, error) {
+	b := &PointBlock{}
+	var chans, comps, errs string
+	var n, stride int
+	var data []byte
+	if err := s.Scan(&b.Pathway, &b.Pre, &b.Post, &b.Compartment, &b.Record, &b.Tag, &chans, &comps,
+		&b.Axes[0], &b.Axes[1], &b.Axes[2], &n, &stride, &data, &errs); err != nil {
+		return nil, err
+	}
+	if err := json.Unmarshal([]byte(chans), &b.Channels); err != nil {
+		return nil, fmt.Errorf("bad channels JSON: %w", err)
+	}
+	if err := json.Unmarshal([]byte(comps), &b.Compartments); err != nil {
+		return nil, fmt.Errorf("bad compartments JSON: %w", err)
+	}
+	if stride != b.stride() || len(data) != 8*stride*n {
+		return nil, fmt.Errorf("block of %d points has stride %d and %d bytes, want stride %d", n, stride, len(data), b.stride())
+	}
+	b.vals = make([]float64, n*stride)
+	for i := range b.vals {
+		b.vals[i] = math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:]))
+	}
+	var em map[string]string
+	if err := json.Unmarshal([]byte(errs), &em); err != nil {
+		return nil, fmt.Errorf("bad errors JSON: %w", err)
+	}
+	for k, e := range em {
+		i, err := strconv.Atoi(k)
+		if err != nil || i < 0 || i >= n {
+			return nil, fmt.Errorf("errors JSON: bad position %q", k)
+		}
+		if b.errors == nil {
+			b.errors = map[int]string{}
+		}
+		b.errors[i] = e
+	}
+	return b, nil
+}
+
+// blocks returns the point blocks of the runs matching where (over
+// point_blocks b, runs r and experiments e), in run and block order, with
+// each block's run id.
+func (d *DB) blocks(ctx context.Context, q rowsQueryer, where []string, args []any) ([]*PointBlock, []int64, error) {
+	return queryBlocks(ctx, q, where, args, "b.run_id, b.id")
+}
+
+func queryBlocks(ctx context.Context, q rowsQueryer, where []string, args []any, order string) ([]*PointBlock, []int64, error) {
+	s := `SELECT b.run_id, ` + blockColumns + ` FROM point_blocks b
+		JOIN runs r ON r.id = b.run_id JOIN experiments e ON e.id = r.experiment_id`
+	if len(where) > 0 {
+		s += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	s += ` ORDER BY ` + order
+	rows, err := q.QueryContext(ctx, s, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	var out []*PointBlock
+	var runs []int64
+	for rows.Next() {
+		var run int64
+		b, err := scanBlock(rowWithPrefix{rows, &run})
+		if err != nil {
+			return nil, nil, fmt.Errorf("point block of run %d: %w", run, err)
+		}
+		out, runs = append(out, b), append(runs, run)
+	}
+	return out, runs, rows.Err()
+}
+
+// rowsQueryer is *sql.DB or *sql.Tx.
+type rowsQueryer interface {
+	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
+}
+
+// rowWithPrefix scans a leading column into first, the rest as asked.
+type rowWithPrefix struct {
+	s     scanner
+	first any
+}
+
+func (r rowWithPrefix) Scan(dest ...any) error { return r.s.Scan(append([]any{r.first}, dest...)...) }
+
+// sortPoints orders points by pathway, point key and run, as Points
+// returns them.
+func sortPoints(ps []Point) {
+	slices.SortStableFunc(ps, func(a, b Point) int {
+		if a.Pathway != b.Pathway {
+			return a.Pathway - b.Pathway
+		}
+		if c := strings.Compare(a.PointKey, b.PointKey); c != 0 {
+			return c
+		}
+		return int(a.RunID - b.RunID)
+	})
+}

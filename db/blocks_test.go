@@ -1,0 +1,341 @@
+package db
+
+import (
+	"context"
+	"database/sql"
+	"encoding/json"
+	"math"
+	"math/rand/v2"
+	"path/filepath"
+	"reflect"
+	"testing"
+
+	"github.com/dendfit/dendfit/migrations"
+)
+
+// blockFixture is a block of two receptors and three compartments whose
+// values cover the awkward doubles: subnormals, the largest finite,
+// negative zero, integers, NaN (absent) and random bit patterns.
+func blockFixture(n int) (*PointBlock, []BlockPoint) {
+	special := []float64{0.1 + 0.2, 1.0 / 3, 5e-324, 4.9406564584124654e-322, 2.2250738585072014e-308,
+		2.225073858507201e-308, 1.7976931348623157e308, -0.7468298080736818, 123456789.123456789,
+		1e-300, -1e300, 1, -1, 2, 0.5, 4503599627370496, 9007199254740993, math.Copysign(0, -1)}
+	rng := rand.New(rand.NewPCG(1, 2))
+	val := func(i int) float64 {
+		if i < len(special) {
+			return special[i]
+		}
+		for {
+			v := math.Float64frombits(rng.Uint64())
+			if !math.IsNaN(v) && !math.IsInf(v, 0) {
+				return v
+			}
+		}
+	}
+	b := &PointBlock{Pathway: 3, Pre: "L23E", Post: "PV \"fast\"", Compartment: "dend", Record: "soma", Tag: "t",
+		Channels: []string{"AMPA", "NMDA"}, Compartments: []string{"soma", "dend", "apical"}, Axes: [3]int{50, 4, 0}}
+	var pts []BlockPoint
+	k := 0
+	next := func() float64 { k++; return val(k - 1) }
+	for i := range n {
+		p := BlockPoint{Index: 7*i + 1, GNS: []float64{next(), next()}, TDecayMS: []float64{next(), next()},
+			TRiseMS: []float64{math.NaN(), next()}, PSPMV: next(), BaselineMV: next(), TimeToPeakMS: next(),
+			Rise1090MS: next(), HalfWidthMS: math.NaN(), IHoldPA: next(), PeaksMV: []float64{next(), math.NaN(), next()},
+			DSpikeFired: i%3 == 0}
+		if i%5 == 4 {
+			p.Error = "sim: unstable at step 12 (|V| > 1 V)"
+		}
+		pts = append(pts, p)
+		b.Add(&pts[len(pts)-1])
+	}
+	return b, pts
+}
+
+func TestPointBlocksRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, filepath.Join(t.TempDir(), "b.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	eid, err := d.PutExperiment(ctx, "x", []byte("spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, in := blockFixture(40)
+	want := b.Points(run)
+	if err := d.InsertPointBlocks(ctx, run, []*PointBlock{b}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := d.Points(ctx, PointFilter{RunID: run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sortPoints(want)
+	if !samePoints(got, want) {
+		t.Fatalf("points read back differ from those written:\n got %+v\nwant %+v", got[0], want[0])
+	}
+	// What Add was given comes back, field by field.
+	for _, p := range want {
+		var src *BlockPoint
+		for i := range in {
+			if GridKey(3, b.Axes, in[i].Index) == p.PointKey {
+				src = &in[i]
+			}
+		}
+		if src == nil {
+			t.Fatalf("point %s: not written", p.PointKey)
+		}
+		if (src.Error != "") != (p.Status == PointFailed) || p.Error != src.Error || p.DSpikeFired != src.DSpikeFired {
+			t.Errorf("point %s: status %s %q dspike %v from %q %v", p.PointKey, p.Status, p.Error, p.DSpikeFired, src.Error, src.DSpikeFired)
+		}
+		if p.Status == PointOK && math.Float64bits(p.PSPMV) != math.Float64bits(src.PSPMV) {
+			t.Errorf("point %s: psp %v, want %v", p.PointKey, p.PSPMV, src.PSPMV)
+		}
+		if p.Receptors[1].TRiseMS == nil || *p.Receptors[1].TRiseMS != src.TRiseMS[1] || p.Receptors[0].TRiseMS != nil {
+			t.Errorf("point %s: t_rise %v", p.PointKey, p.Receptors)
+		}
+		if _, ok := p.PeaksMV["dend"]; ok || len(p.PeaksMV) != 2 || p.HalfWidthMS != nil {
+			t.Errorf("point %s: NaN values not absent: peaks %v half width %v", p.PointKey, p.PeaksMV, p.HalfWidthMS)
+		}
+	}
+	keys, err := d.PointKeys(ctx, run)
+	if err != nil || len(keys) != len(in) {
+		t.Fatalf("PointKeys: %d keys, %v; want %d", len(keys), err, len(in))
+	}
+	if _, ok := keys["p0003/g000000/d000001/r-"]; !ok { // index 1 = g 0, t_decay 1
+		t.Errorf("keys lack p0003/g000000/d000001/r-: %v", keys)
+	}
+	// Filters apply to block points as to rows.
+	lo, hi := want[3].GNS, want[3].GNS
+	one, err := d.Points(ctx, PointFilter{RunID: run, GMinNS: &lo, GMaxNS: &hi})
+	if err != nil || len(one) != 1 || one[0].PointKey != want[3].PointKey {
+		t.Errorf("g filter: %d points, %v", len(one), err)
+	}
+	failed, err := d.Points(ctx, PointFilter{RunID: run, Status: PointFailed, Limit: 3})
+	if err != nil || len(failed) != 3 || failed[0].Status != PointFailed {
+		t.Errorf("status filter with limit: %d points, %v", len(failed), err)
+	}
+	checkViewMatches(t, d, run, want)
+}
+
+// samePoints compares points with floats bit for bit.
+func samePoints(a, b []Point) bool {
+	if len(a) != len(b) {
+		return false
+	}
+	ja, _ := json.Marshal(bitsOf(a))
+	jb, _ := json.Marshal(bitsOf(b))
+	return string(ja) == string(jb) && reflect.DeepEqual(keysOf(a), keysOf(b))
+}
+
+func keysOf(ps []Point) []string {
+	var k []string
+	for _, p := range ps {
+		k = append(k, p.PointKey)
+	}
+	return k
+}
+
+// bitsOf replaces each point's floats by their bits, so that -0 and 0
+// differ.
+func bitsOf(ps []Point) []any {
+	var out []any
+	for _, p := range ps {
+		f := func(v *float64) any {
+			if v == nil {
+				return nil
+			}
+			return math.Float64bits(*v)
+		}
+		var rs []any
+		for _, r := range p.Receptors {
+			rs = append(rs, []any{r.Channel, math.Float64bits(r.GNS), math.Float64bits(r.TDecayMS), f(r.TRiseMS)})
+		}
+		peaks := map[string]uint64{}
+		for k, v := range p.PeaksMV {
+			peaks[k] = math.Float64bits(v)
+		}
+		out = append(out, []any{p.RunID, p.Pathway, p.Pre, p.Post, p.Compartment, p.Record, p.Tag, p.PointKey,
+			math.Float64bits(p.GNS), math.Float64bits(p.TDecayMS), f(p.TRiseMS), rs,
+			math.Float64bits(p.PSPMV), math.Float64bits(p.BaselineMV), math.Float64bits(p.TimeToPeakMS),
+			f(p.Rise1090MS), f(p.HalfWidthMS), peaks, f(p.IHoldPA), p.DSpikeFired, p.Status, p.Error})
+	}
+	return out
+}
+
+// checkViewMatches reads run's points through the points view, which
+// decodes blocks in SQL, and compares them with want (from Go) bit for
+// bit, negative zero aside (SQLite does not keep its sign).
+func checkViewMatches(t *testing.T, d *DB, run int64, want []Point) {
+	t.Helper()
+	rows, err := d.sql.Query(`SELECT pathway, pre, post, compartment, record, tag, point_key, g_nS, t_decay_ms,
+		t_rise_ms, receptors, psp_mV, baseline_mV, time_to_peak_ms, rise_10_90_ms, half_width_ms, peaks_mV,
+		i_hold_pA, dspike_fired, status, error FROM points WHERE run_id = ? ORDER BY pathway, point_key`, run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var got []Point
+	for rows.Next() {
+		p := Point{RunID: run}
+		var tRise, psp, base, ttp, rise, half, ihold sql.NullFloat64
+		var rec, peaks string
+		var errText sql.NullString
+		if err := rows.Scan(&p.Pathway, &p.Pre, &p.Post, &p.Compartment, &p.Record, &p.Tag, &p.PointKey,
+			&p.GNS, &p.TDecayMS, &tRise, &rec, &psp, &base, &ttp, &rise, &half, &peaks, &ihold,
+			&p.DSpikeFired, &p.Status, &errText); err != nil {
+			t.Fatal(err)
+		}
+		p.TRiseMS, p.Rise1090MS, p.HalfWidthMS, p.IHoldPA = floatPtr(tRise), floatPtr(rise), floatPtr(half), floatPtr(ihold)
+		p.PSPMV, p.BaselineMV, p.TimeToPeakMS, p.Error = psp.Float64, base.Float64, ttp.Float64, errText.String
+		if err := json.Unmarshal([]byte(rec), &p.Receptors); err != nil {
+			t.Fatalf("view receptors %s: %v", rec, err)
+		}
+		if err := json.Unmarshal([]byte(peaks), &p.PeaksMV); err != nil {
+			t.Fatalf("view peaks %s: %v", peaks, err)
+		}
+		got = append(got, p)
+	}
+	if err := rows.Err(); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("view: %d points", len(got))
+	// The receptors and peaks JSON of the view go through SQLite's float
+	// printing; compare the REAL columns exactly and JSON values to 1e-15.
+	unsign := func(ps []Point) []Point {
+		out := make([]Point, len(ps))
+		for i, p := range ps {
+			for _, v := range []*float64{&p.GNS, &p.TDecayMS, &p.PSPMV, &p.BaselineMV, &p.TimeToPeakMS, p.TRiseMS, p.Rise1090MS, p.HalfWidthMS, p.IHoldPA} {
+				if v != nil && *v == 0 {
+					*v = 0
+				}
+			}
+			p.Receptors, p.PeaksMV = nil, nil
+			out[i] = p
+		}
+		return out
+	}
+	if !samePoints(unsign(got), unsign(want)) {
+		for i := range min(len(got), len(want)) {
+			if !samePoints(unsign(got[i:i+1]), unsign(want[i:i+1])) {
+				t.Fatalf("view point %d differs:\n got %+v\nwant %+v", i, got[i], want[i])
+			}
+		}
+		t.Fatalf("view has %d points, want %d", len(got), len(want))
+	}
+	close := func(a, b float64) bool { return a == b || math.Abs(a-b) <= 1e-15*math.Abs(b) }
+	for i := range got {
+		g, w := got[i], want[i]
+		if len(g.Receptors) != len(w.Receptors) || len(g.PeaksMV) != len(w.PeaksMV) {
+			t.Fatalf("view point %s: receptors %v peaks %v, want %v %v", g.PointKey, g.Receptors, g.PeaksMV, w.Receptors, w.PeaksMV)
+		}
+		for k, r := range g.Receptors {
+			wr := w.Receptors[k]
+			if r.Channel != wr.Channel || !close(r.GNS, wr.GNS) || !close(r.TDecayMS, wr.TDecayMS) || (r.TRiseMS == nil) != (wr.TRiseMS == nil) {
+				t.Errorf("view point %s: receptor %+v, want %+v", g.PointKey, r, wr)
+			}
+		}
+		for c, v := range w.PeaksMV {
+			if !close(g.PeaksMV[c], v) {
+				t.Errorf("view point %s: peak %s %v, want %v", g.PointKey, c, g.PeaksMV[c], v)
+			}
+		}
+	}
+}
+
+func TestGridKey(t *testing.T) {
+	tests := []struct {
+		p     int
+		axes  [3]int
+		index int
+		want  string
+	}{
+		{0, [3]int{0, 0, 0}, 0, "p0000/g-/d-/r-"},
+		{2, [3]int{10, 0, 0}, 7, "p0002/g000007/d-/r-"},
+		{1, [3]int{3, 4, 5}, 2*20 + 3*5 + 4, "p0001/g000002/d000003/r000004"},
+		{12345, [3]int{0, 3, 0}, 2, "p12345/g-/d000002/r-"},
+		{0, [3]int{2000000, 0, 0}, 1234567, "p0000/g1234567/d-/r-"},
+	}
+	for _, tc := range tests {
+		if got := GridKey(tc.p, tc.axes, tc.index); got != tc.want {
+			t.Errorf("GridKey(%d, %v, %d) = %q, want %q", tc.p, tc.axes, tc.index, got, tc.want)
+		}
+	}
+}
+
+// TestMigration3KeepsRowPoints: a database written before 0003 (points a
+// table) upgrades in place; its points stay readable through Points and
+// through the points view, beside new block points of another run.
+func TestMigration3KeepsRowPoints(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrationsUpTo(2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all {
+		if _, err := raw.Exec(m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000000000Z')`, m.Version, m.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := raw.Exec(`INSERT INTO experiments (name, spec_text, spec_sha256, created_at) VALUES ('x', 's', 'h', 't');
+		INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'sweep', 'done', 't', 'u1');
+		INSERT INTO points (run_id, pathway, point_key, g_nS, t_decay_ms, receptors, psp_mV, baseline_mV,
+			time_to_peak_ms, peaks_mV, status)
+		VALUES (1, 0, 'p0000/g000001/d-/r-', 0.30000000000000004, 2, '[{"channel":"AMPA","g_nS":0.30000000000000004,"t_decay_ms":2,"t_rise_ms":null}]',
+			0.1234567890123456, -70, 1.5, '{"soma":-69.87654321}', 'ok')`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	run2, err := d.CreateRun(ctx, NewRun(1, CommandSweep, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := blockFixture(6)
+	if err := d.InsertPointBlocks(ctx, run2, []*PointBlock{b}); err != nil {
+		t.Fatal(err)
+	}
+	old, err := d.Points(ctx, PointFilter{RunID: 1})
+	if err != nil || len(old) != 1 || old[0].PSPMV != 0.1234567890123456 || old[0].PeaksMV["soma"] != -69.87654321 {
+		t.Fatalf("row point after migration: %+v, %v", old, err)
+	}
+	checkViewMatches(t, d, 1, old)
+	if n := count(t, d, `SELECT count(*) FROM points`); n != 7 {
+		t.Errorf("points view has %d points, want 1 row + 6 block points", n)
+	}
+}
+
+func migrationsUpTo(v int) ([]migrations.Migration, error) {
+	all, err := migrations.All()
+	if err != nil {
+		return nil, err
+	}
+	var out []migrations.Migration
+	for _, m := range all {
+		if m.Version <= v {
+			out = append(out, m)
+		}
+	}
+	return out, nil
+}

@@ -1,0 +1,87 @@
+// Package blockview writes the SQL of the points view, which decodes
+// the point blocks of migration 0003 with nothing but core SQLite
+// functions, so that sqlite3, pandas or R read block-stored sweeps as rows.
+// The view's text is generated here (and pinned by a test) because each
+// decoded float is a long expression.
+package blockview
+
+import (
+	"fmt"
+	"strings"
+)
+
+// f64 is the SQL that decodes the little-endian IEEE 754 double in slot
+// s (an SQL integer expression) of the record hex string h. hex() gives two
+// digits a byte, low byte first; the value is rebuilt as sign, 52-bit
+// integer mantissa and a power of two from f64_scale, every step exact, so
+// the view returns the stored double bit for bit (NULL for NaN and Inf).
+func f64(s string) string {
+	nib := func(p int) string { // digit p (1-based) of the slot, 0..15
+		return fmt.Sprintf("instr('123456789ABCDEF',substr(h,16*(%s)+%d,1))", s, p)
+	}
+	weights := []string{"1", "256", "65536", "16777216", "4294967296", "1099511627776"}
+	var m []string
+	for k, w := range weights { // bytes 0..5: the mantissa's low 48 bits
+		m = append(m, fmt.Sprintf("(16*%s+%s)*%s", nib(2*k+1), nib(2*k+2), w))
+	}
+	m = append(m, nib(14)+"*281474976710656") // low digit of byte 6: bits 48..51
+	e := fmt.Sprintf("(%s+16*%s+256*(%s%%8))", nib(13), nib(16), nib(15))
+	return fmt.Sprintf("(CASE WHEN %[1]s=2047 THEN NULL ELSE "+
+		"(CASE WHEN %[2]s>=8 THEN -1.0 ELSE 1.0 END)*"+
+		"((CASE WHEN %[1]s=0 THEN 0 ELSE 4503599627370496 END+%[3]s)*"+
+		"(SELECT v FROM f64_scale WHERE f64_scale.e=%[1]s)) END)",
+		e, nib(15), strings.Join(m, "+"))
+}
+
+// SQL returns the CREATE VIEW statement of points: the point_rows table's
+// rows and, decoded, every point of every block, with the same columns (id
+// is NULL for block points).
+func SQL() string {
+	v := func(s string) string { return "\n\t\t" + f64(s) }
+	return `CREATE VIEW points AS
+SELECT id, run_id, pathway, pre, post, compartment, record, tag, point_key,
+	g_nS, t_decay_ms, t_rise_ms, receptors, psp_mV, baseline_mV, time_to_peak_ms,
+	rise_10_90_ms, half_width_ms, peaks_mV, i_hold_pA, dspike_fired, status, error
+FROM point_rows
+UNION ALL
+SELECT NULL, run_id, pathway, pre, post, compartment, record, tag,
+	printf('p%04d/g%s/d%s/r%s', pathway,
+		CASE WHEN n_g = 0 THEN '-' ELSE printf('%06d', idx / (max(n_t_rise, 1) * max(n_t_decay, 1))) END,
+		CASE WHEN n_t_decay = 0 THEN '-' ELSE printf('%06d', idx / max(n_t_rise, 1) % n_t_decay) END,
+		CASE WHEN n_t_rise = 0 THEN '-' ELSE printf('%06d', idx % n_t_rise) END),
+	g_nS, t_decay_ms, t_rise_ms, receptors,
+	CASE WHEN failed THEN NULL ELSE psp_mV END,
+	CASE WHEN failed THEN NULL ELSE baseline_mV END,
+	CASE WHEN failed THEN NULL ELSE time_to_peak_ms END,
+	rise_10_90_ms, half_width_ms, peaks_mV, i_hold_pA, flags & 1,
+	CASE WHEN failed THEN 'failed' ELSE 'ok' END,
+	CASE WHEN failed THEN json_extract(errors, '$."' || i || '"') END
+FROM (SELECT r.run_id, r.pathway, r.pre, r.post, r.compartment, r.record, r.tag,
+		r.n_g, r.n_t_decay, r.n_t_rise, r.errors, r.i,
+		CAST(` + f64("0") + ` AS INTEGER) AS idx,
+		CAST(` + f64("1") + ` AS INTEGER) AS flags,
+		CAST(` + f64("1") + ` AS INTEGER) & 2 <> 0 AS failed,` +
+		v("2") + ` AS psp_mV,` +
+		v("3") + ` AS baseline_mV,` +
+		v("4") + ` AS time_to_peak_ms,` +
+		v("5") + ` AS rise_10_90_ms,` +
+		v("6") + ` AS half_width_ms,` +
+		v("7") + ` AS i_hold_pA,` +
+		v("8") + ` AS g_nS,` +
+		v("8+r.n_receptors") + ` AS t_decay_ms,` +
+		v("8+2*r.n_receptors") + ` AS t_rise_ms,
+		(SELECT json_group_array(json_object('channel', c.value,
+			'g_nS',` + v("8+c.key") + `,
+			't_decay_ms',` + v("8+r.n_receptors+c.key") + `,
+			't_rise_ms',` + v("8+2*r.n_receptors+c.key") + `))
+			FROM json_each(r.channels) c) AS receptors,
+		(SELECT json_group_object(c.value,` + v("8+3*r.n_receptors+c.key") + `)
+			FROM json_each(r.compartments) c
+			WHERE ` + f64("8+3*r.n_receptors+c.key") + ` IS NOT NULL) AS peaks_mV
+	FROM (WITH RECURSIVE seq(i) AS (
+			SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < (SELECT max(n_points) FROM point_blocks))
+		SELECT b.*, seq.i AS i, hex(substr(b.data, 8*b.stride*seq.i + 1, 8*b.stride)) AS h
+		FROM point_blocks b JOIN seq ON seq.i < b.n_points
+		LIMIT -1 OFFSET 0) r);
+`
+}
