@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"fmt"
+	"math"
 	"path/filepath"
 	"testing"
 )
@@ -46,3 +47,44 @@ func BenchmarkInsertPoints(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/point")
 }
+
+// BenchmarkInsertPointBlocks records the same points as sweeps do, in
+// blocks of 1024, four blocks a transaction; per point. Against
+// BenchmarkInsertPoints it is the saving of block storage.
+func BenchmarkInsertPointBlocks(b *testing.B) {
+	ctx := context.Background()
+	const n, per = 65536, 1024
+	var blocks []*PointBlock
+	for lo := 0; lo < n; lo += per {
+		blk := &PointBlock{Pre: "L23E", Post: "L23E", Compartment: "dend", Record: "soma", Tag: "L23E",
+			Channels: []string{"AMPA"}, Compartments: []string{"soma", "dend"}, Axes: [3]int{n, 0, 0}}
+		for i := lo; i < lo+per; i++ {
+			g := 0.1 + float64(i)*1e-3
+			blk.Add(&BlockPoint{Index: i, GNS: []float64{g}, TDecayMS: []float64{2}, TRiseMS: []float64{nan()},
+				PSPMV: 0.7 * g, BaselineMV: -70, TimeToPeakMS: 9.1, Rise1090MS: 26.1 + g, HalfWidthMS: 26.1 + g,
+				IHoldPA: nan(), PeaksMV: []float64{0.7 * g, 1.2 * g}})
+		}
+		blocks = append(blocks, blk)
+	}
+	for b.Loop() {
+		b.StopTimer()
+		d, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"))
+		if err != nil {
+			b.Fatal(err)
+		}
+		eid, _ := d.PutExperiment(ctx, "x", []byte("s"))
+		run, _ := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
+		b.StartTimer()
+		for lo := 0; lo < len(blocks); lo += 4 {
+			if err := d.InsertPointBlocks(ctx, run, blocks[lo:lo+4]); err != nil {
+				b.Fatal(err)
+			}
+		}
+		b.StopTimer()
+		d.Close()
+		b.StartTimer()
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n), "ns/point")
+}
+
+func nan() float64 { return math.NaN() }

@@ -50,18 +50,22 @@ func (s *Simulator) canStop(j int, trackAll bool, baselines []float64) bool {
 	for l := 0; l < L; l++ {
 		sc := &s.scan[l]
 		b := rec[l]
+		// The lane's state in locals, so that the loop keeps it in
+		// registers (stores through sc would be reloaded every sample).
+		best, kbest, down, bad := sc.best, sc.kbest, sc.down, sc.bad
 		for i := s.scanned + 1; i <= j; i++ {
 			v := rec[i*L+l]
-			if !(math.Abs(v) <= maxVoltage) && sc.bad == 0 {
-				sc.bad = i
+			if bad == 0 && !(math.Abs(v) <= maxVoltage) {
+				bad = i
 			}
 			d := math.Abs(v - b)
-			if d > sc.best {
-				sc.best, sc.kbest, sc.down = d, i, false
-			} else if !sc.down && d < 0.5*sc.best {
-				sc.down = true
+			if d > best {
+				best, kbest, down = d, i, false
+			} else if !down && d < 0.5*best {
+				down = true
 			}
 		}
+		sc.best, sc.kbest, sc.down, sc.bad = best, kbest, down, bad
 		if all && !(sc.down && s.laneBound(l, trackAll, baselines) < sc.best) {
 			all = false
 		}

@@ -432,10 +432,18 @@ func (s *Simulator) checkDSpikes(k int, events []*[]DSpikeEvent) {
 }
 
 // trackExtremes folds the voltages v into the running maxima and minima.
+// Plain comparisons, not max and min: those order NaN and signed zeros
+// at the cost of branches, and this loop runs for every compartment of
+// every lane at every step. A NaN is skipped here, and still fails the
+// lane: it reaches the final state, which metrics checks.
 func trackExtremes(v, hi, lo []float64) {
 	hi, lo = hi[:len(v)], lo[:len(v)]
 	for i, x := range v {
-		hi[i] = max(hi[i], x)
-		lo[i] = min(lo[i], x)
+		if x > hi[i] {
+			hi[i] = x
+		}
+		if x < lo[i] {
+			lo[i] = x
+		}
 	}
 }
