@@ -468,10 +468,11 @@ func newQuerySQLCmd(g *globals) *cobra.Command {
 connection. A statement that would write is refused before it runs and
 changes nothing. Tables: experiments, runs, fits, and points, a view of every
 point (units are in the column names). Sweeps store points in blocks
-(point_blocks, one BLOB of float64 a few hundred points; layout in
-migrations/0003_point_blocks.sql) which the points view decodes in SQL, exactly
-but slowly (about 0.1 to 0.3 ms a point): for large sweeps use
-'dendfit query points' or 'dendfit export' instead.`,
+(point_blocks, one BLOB of float64 records per up to 1024 points; layout in
+migrations/0003_point_blocks.sql), which the points view decodes in SQL,
+exactly but slowly (about 0.3 ms a point; a filter on run_id skips other
+runs' blocks): for large sweeps use 'dendfit query points' or 'dendfit
+export' instead.`,
 		Example: `  dendfit query sql "SELECT pathway, max(psp_mV) FROM points WHERE run_id = 3 GROUP BY pathway"
   dendfit query sql "PRAGMA table_info(points)" --format csv`,
 		Args: exactArgs(1),

@@ -33,6 +33,12 @@ func f64(s string) string {
 		e, nib(15), strings.Join(m, "+"))
 }
 
+// The innermost query, one row a point with its record as hex, is
+// DISTINCT (its rows are distinct anyway) because that keeps SQLite from
+// flattening it into the outer ones, which would recompute the hex, and
+// reload the block's BLOB, for every digit decoded; unlike LIMIT, it still
+// lets a filter such as run_id = 3 reach point_blocks.
+
 // SQL returns the CREATE VIEW statement of points: the point_rows table's
 // rows and, decoded, every point of every block, with the same columns (id
 // is NULL for block points).
@@ -80,8 +86,9 @@ FROM (SELECT r.run_id, r.pathway, r.pre, r.post, r.compartment, r.record, r.tag,
 			WHERE ` + f64("8+3*r.n_receptors+c.key") + ` IS NOT NULL) AS peaks_mV
 	FROM (WITH RECURSIVE seq(i) AS (
 			SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < (SELECT max(n_points) FROM point_blocks))
-		SELECT b.*, seq.i AS i, hex(substr(b.data, 8*b.stride*seq.i + 1, 8*b.stride)) AS h
-		FROM point_blocks b JOIN seq ON seq.i < b.n_points
-		LIMIT -1 OFFSET 0) r);
+		SELECT DISTINCT b.id, b.run_id, b.pathway, b.pre, b.post, b.compartment, b.record, b.tag,
+			b.channels, b.compartments, b.n_receptors, b.n_g, b.n_t_decay, b.n_t_rise, b.errors, seq.i AS i,
+			hex(substr(b.data, 8*b.stride*seq.i + 1, 8*b.stride)) AS h
+		FROM point_blocks b JOIN seq ON seq.i < b.n_points) r);
 `
 }
