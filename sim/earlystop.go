@@ -128,6 +128,9 @@ func (s *Simulator) laneBound(l int, trackAll bool, baselines []float64) float64
 	bound := m + e.cDtC[sy]*future + stopMargin
 	if trackAll {
 		for c := range e.comps {
+			if c == s.setup.Protocol.Record {
+				continue // its peak is the lane's best, which the caller checks
+			}
 			i := c*L + l
 			b := baselines[i]
 			if peak := math.Max(s.vmax[i]-b, b-s.vmin[i]); !(bound < peak) {

@@ -224,3 +224,144 @@ func (e *engine) linearEulerBatch() {
 	n := len(e.comps) * L
 	copy(y[:n], acc[:n])
 }
+
+// fuseOff disables fusedEuler, for tests that compare it with the
+// general path.
+var fuseOff bool
+
+// canFuse reports whether fusedEuler applies: Euler, linear, one
+// receptor and one or two compartments (a point cell, or soma and
+// dendrite: the reduced models sweeps spend most of their time on).
+func (e *engine) canFuse() bool {
+	if fuseOff || e.method != Euler || !e.linear() || len(e.recs) != 1 || len(e.mechs) > 0 {
+		return false
+	}
+	switch len(e.comps) {
+	case 1:
+		return e.nbStart[1] == 0
+	case 2:
+		return e.nbStart[1]-e.nbStart[0] == 1 && e.nbStart[2]-e.nbStart[1] == 1
+	}
+	return false
+}
+
+// fusedEuler is one Euler update of the batch, as linearEulerBatch, fused
+// with the monitor of the step's sample: the running extremes of the
+// compartment that is not recorded (the recorded one is scanned from its
+// samples) when track is set. Each lane's state is loaded once, updated in
+// registers and stored in place, instead of one pass a compartment, one
+// for the receptor and a copy. The arithmetic is linearEulerBatch's, in
+// the same order, so results are bit-identical (TestFusedMatchesGeneral).
+func (s *Simulator) fusedEuler(track bool) {
+	e := s.e
+	L := e.L
+	y := e.y
+	dt := e.dt
+	sh := &e.recs[0]
+	E := sh.e
+	S := y[sh.s*L : sh.s*L+L]
+	gr := e.geff[:L]
+	itd := e.invTd[:L]
+	gr, itd = gr[:len(S)], itd[:len(S)]
+	a := e.syn // the synapse's compartment
+	glA, elA, ieA, dtcA := e.cGL[a], e.cEL[a], e.iext[a], e.cDtC[a]
+	VA := y[a*L : a*L+L]
+	VA = VA[:len(S)]
+	if len(e.comps) == 1 {
+		if sh.rise {
+			X := y[sh.x*L : sh.x*L+L]
+			itr := e.invTr[:L]
+			X, itr = X[:len(S)], itr[:len(S)]
+			for l, sv := range S {
+				v, x := VA[l], X[l]
+				t := glA*(elA-v) + ieA
+				t += gr[l] * (E - v) * x
+				VA[l] = v + t*dtcA
+				X[l] = x + (-x*itd[l]+sv*1e3)*dt
+				S[l] = sv + -sv*itr[l]*dt
+			}
+			return
+		}
+		for l, sv := range S {
+			v := VA[l]
+			t := glA*(elA-v) + ieA
+			t += gr[l] * (E - v) * sv
+			VA[l] = v + t*dtcA
+			S[l] = sv + -sv*itd[l]*dt
+		}
+		return
+	}
+	b := 1 - a
+	glB, elB, ieB, dtcB := e.cGL[b], e.cEL[b], e.iext[b], e.cDtC[b]
+	gAB, gBA := e.nbs[e.nbStart[a]].g, e.nbs[e.nbStart[b]].g
+	VB := y[b*L : b*L+L]
+	VB = VB[:len(S)]
+	// The unrecorded compartment's extremes.
+	var hi, lo []float64
+	trackA := false
+	if track {
+		o := a
+		if o == s.setup.Protocol.Record {
+			o = b
+		}
+		trackA = o == a
+		hi, lo = s.vmax[o*L:o*L+L], s.vmin[o*L:o*L+L]
+		hi, lo = hi[:len(S)], lo[:len(S)]
+	}
+	// In linearEulerBatch compartment 0 is updated first; the order of the
+	// two updates does not matter (each reads only old values), the order
+	// of the additions within each does, and is kept.
+	if sh.rise {
+		X := y[sh.x*L : sh.x*L+L]
+		itr := e.invTr[:L]
+		X, itr = X[:len(S)], itr[:len(S)]
+		for l, sv := range S {
+			va, vb, x := VA[l], VB[l], X[l]
+			if track {
+				vo := vb
+				if trackA {
+					vo = va
+				}
+				if vo > hi[l] {
+					hi[l] = vo
+				}
+				if vo < lo[l] {
+					lo[l] = vo
+				}
+			}
+			ta := glA*(elA-va) + ieA
+			ta += gAB * (vb - va)
+			ta += gr[l] * (E - va) * x
+			tb := glB*(elB-vb) + ieB
+			tb += gBA * (va - vb)
+			VA[l] = va + ta*dtcA
+			VB[l] = vb + tb*dtcB
+			X[l] = x + (-x*itd[l]+sv*1e3)*dt
+			S[l] = sv + -sv*itr[l]*dt
+		}
+		return
+	}
+	for l, sv := range S {
+		va, vb := VA[l], VB[l]
+		if track {
+			vo := vb
+			if trackA {
+				vo = va
+			}
+			if vo > hi[l] {
+				hi[l] = vo
+			}
+			if vo < lo[l] {
+				lo[l] = vo
+			}
+		}
+		ta := glA*(elA-va) + ieA
+		ta += gAB * (vb - va)
+		ta += gr[l] * (E - va) * sv
+		tb := glB*(elB-vb) + ieB
+		tb += gBA * (va - vb)
+		VA[l] = va + ta*dtcA
+		VB[l] = vb + tb*dtcB
+		S[l] = sv + -sv*itd[l]*dt
+	}
+}

@@ -272,6 +272,7 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 			evPtrs = append(evPtrs, &events[l])
 		}
 	}
+	fused := trace == nil && e.canFuse()
 	if L == 1 && e.method == Euler && e.linear() && len(e.recs) <= maxLinearReceptors && !trackAll && trace == nil {
 		s.runLinearEuler(start, early)
 	} else {
@@ -285,8 +286,11 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 				if trackAll {
 					if k == k0 {
 						copy(baselines, y[:cn*L])
-					} else {
-						trackExtremes(y[:cn*L], s.vmax[:cn*L], s.vmin[:cn*L])
+					} else if !fused { // fusedEuler tracks them
+						// The record compartment's extremes are its
+						// samples' (canStop and metrics scan those).
+						trackExtremes(y[:rec*L], s.vmax[:rec*L], s.vmin[:rec*L])
+						trackExtremes(y[(rec+1)*L:cn*L], s.vmax[(rec+1)*L:cn*L], s.vmin[(rec+1)*L:cn*L])
 					}
 				}
 			}
@@ -300,7 +304,11 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 				break
 			}
 			// (2) state update
-			e.step(k)
+			if fused && k > k0 {
+				s.fusedEuler(trackAll)
+			} else {
+				e.step(k)
+			}
 			// (4) dSpike thresholds on the new V
 			if len(e.mechs) > 0 {
 				s.checkDSpikes(k, evPtrs)
@@ -337,7 +345,7 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 				} else {
 					r.Peaks[c] = hi
 				}
-				if !(math.Abs(s.vmax[c*L+l]) <= maxVoltage && math.Abs(s.vmin[c*L+l]) <= maxVoltage) {
+				if c != rec && !(math.Abs(s.vmax[c*L+l]) <= maxVoltage && math.Abs(s.vmin[c*L+l]) <= maxVoltage) {
 					errs[l] = fmt.Errorf("sim: compartment %s: %w", s.setup.Cell.Compartments[c].Name, ErrUnstable)
 				}
 			}

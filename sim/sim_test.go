@@ -189,6 +189,34 @@ func BenchmarkSeedBatch32(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*32), "ns/psp")
 }
 
+// BenchmarkSeedSweepBatch is the batch as sweeps run it: 32 lanes, every
+// compartment's peak kept (RunEach with default options); per PSP.
+func BenchmarkSeedSweepBatch(b *testing.B) {
+	s, rs := seed()
+	sm, _ := New(s, 32)
+	pts := make([][]Receptor, 32)
+	for i := range pts {
+		r := rs[0]
+		r.G = 0.1e-9 * math.Pow(100, float64(i)/31)
+		pts[i] = []Receptor{r}
+	}
+	out := make([]Result, 32)
+	errs := make([]error, 32)
+	// general is the same batch without fusedEuler.
+	for _, general := range []bool{false, true} {
+		b.Run(map[bool]string{false: "fused", true: "general"}[general], func(b *testing.B) {
+			fuseOff = general
+			defer func() { fuseOff = false }()
+			for b.Loop() {
+				if err := sm.RunEach(context.Background(), pts, nil, out, errs); err != nil {
+					b.Fatal(err)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*32), "ns/psp")
+		})
+	}
+}
+
 // TestEarlyStopKeepsMetrics: stopping once the bound rules out any later
 // extremum gives exactly the metrics of the full run, over a wide range of
 // conductances, kinetics, receptors, holding and record sites.
