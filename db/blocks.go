@@ -75,11 +75,22 @@ func (b *PointBlock) Len() int {
 	return len(b.vals) / b.stride()
 }
 
+// SetHeader empties b and gives it h's header (pathway, names, channels,
+// compartments, axes), keeping b's memory.
+func (b *PointBlock) SetHeader(h *PointBlock) {
+	b.Pathway, b.Pre, b.Post, b.Compartment, b.Record, b.Tag = h.Pathway, h.Pre, h.Post, h.Compartment, h.Record, h.Tag
+	b.Channels, b.Compartments, b.Axes = h.Channels, h.Compartments, h.Axes
+	b.Reset()
+}
+
 // Reset empties the block, keeping its header and its memory.
 func (b *PointBlock) Reset() {
 	b.vals = b.vals[:0]
 	clear(b.errors)
 }
+
+// Grow makes room for n more points without reallocating.
+func (b *PointBlock) Grow(n int) { b.vals = slices.Grow(b.vals, n*b.stride()) }
 
 // Add appends p. Its slices must have one value per channel and per
 // compartment.

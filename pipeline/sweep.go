@@ -161,11 +161,15 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			}
 			ps.Points += res.ok + res.failed
 			ps.Failed += res.failed
-			if b := open[res.block.Pathway]; b != nil {
-				b.AddBlock(res.block)
-			} else {
-				open[res.block.Pathway] = res.block
+			b := open[res.block.Pathway]
+			if b == nil {
+				b = new(db.PointBlock)
+				b.SetHeader(res.block)
+				b.Grow(blockPoints)
+				open[res.block.Pathway] = b
 			}
+			b.AddBlock(res.block)
+			chunkBlocks.Put(res.block)
 			if b := open[res.block.Pathway]; b.Len() >= blockPoints {
 				ready = append(ready, b)
 				delete(open, res.block.Pathway)
@@ -202,6 +206,10 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 // 0.1 us a point) and small enough for the points view, which decodes a
 // block's BLOB once a point, to read a million points in seconds.
 const blockPoints = 1024
+
+// chunkBlocks recycles the blocks of chunks once the writer has copied
+// them.
+var chunkBlocks = sync.Pool{New: func() any { return new(db.PointBlock) }}
 
 // chunkResult is a worker's block of one chunk and its summary.
 type chunkResult struct {
@@ -289,8 +297,9 @@ func (w *sweepWorker) run(ctx context.Context, c chunk, skip map[string]struct{}
 	if err := ps.sm.RunEach(ctx, w.lanes[:n], nil, w.out, w.errs); err != nil {
 		return nil, err
 	}
-	res := &chunkResult{block: new(db.PointBlock), minPSP: math.Inf(1), maxPSP: math.Inf(-1)}
-	*res.block = ps.header
+	res := &chunkResult{block: chunkBlocks.Get().(*db.PointBlock), minPSP: math.Inf(1), maxPSP: math.Inf(-1)}
+	res.block.SetHeader(&ps.header)
+	res.block.Grow(n)
 	steady := ps.sm.Steady()
 	for l := 0; l < n; l++ {
 		r := &w.out[l]

@@ -245,13 +245,17 @@ func (e *engine) canFuse() bool {
 	return false
 }
 
-// fusedEuler is one Euler update of the batch, as linearEulerBatch, fused
-// with the monitor of the step's sample: the running extremes of the
+// fusedEuler is one Euler update of the batch, as linearEulerBatch, and
+// the monitor of the step's sample: the running extremes of the
 // compartment that is not recorded (the recorded one is scanned from its
 // samples) when track is set. Each lane's state is loaded once, updated in
 // registers and stored in place, instead of one pass a compartment, one
 // for the receptor and a copy. The arithmetic is linearEulerBatch's, in
-// the same order, so results are bit-identical (TestFusedMatchesGeneral).
+// the same order, so results are bit-identical (TestFusedMatchesGeneral);
+// where it reads s - s*a*b for s + -s*a*b, and x + (s*1e3 - x*a)*b for
+// x + (-x*a + s*1e3)*b, the two are the same IEEE operations (negation
+// and addition commute exactly), written so that no sign flip is left in
+// the loop.
 func (s *Simulator) fusedEuler(track bool) {
 	e := s.e
 	L := e.L
@@ -277,8 +281,8 @@ func (s *Simulator) fusedEuler(track bool) {
 				t := glA*(elA-v) + ieA
 				t += gr[l] * (E - v) * x
 				VA[l] = v + t*dtcA
-				X[l] = x + (-x*itd[l]+sv*1e3)*dt
-				S[l] = sv + -sv*itr[l]*dt
+				X[l] = x + (sv*1e3-x*itd[l])*dt
+				S[l] = sv - sv*itr[l]*dt
 			}
 			return
 		}
@@ -287,7 +291,7 @@ func (s *Simulator) fusedEuler(track bool) {
 			t := glA*(elA-v) + ieA
 			t += gr[l] * (E - v) * sv
 			VA[l] = v + t*dtcA
-			S[l] = sv + -sv*itd[l]*dt
+			S[l] = sv - sv*itd[l]*dt
 		}
 		return
 	}
@@ -296,17 +300,14 @@ func (s *Simulator) fusedEuler(track bool) {
 	gAB, gBA := e.nbs[e.nbStart[a]].g, e.nbs[e.nbStart[b]].g
 	VB := y[b*L : b*L+L]
 	VB = VB[:len(S)]
-	// The unrecorded compartment's extremes.
-	var hi, lo []float64
-	trackA := false
+	// The unrecorded compartment's extremes, before its update: a pass of
+	// its own keeps the update loop free of branches.
 	if track {
 		o := a
 		if o == s.setup.Protocol.Record {
 			o = b
 		}
-		trackA = o == a
-		hi, lo = s.vmax[o*L:o*L+L], s.vmin[o*L:o*L+L]
-		hi, lo = hi[:len(S)], lo[:len(S)]
+		trackExtremes(y[o*L:o*L+L], s.vmax[o*L:o*L+L], s.vmin[o*L:o*L+L])
 	}
 	// In linearEulerBatch compartment 0 is updated first; the order of the
 	// two updates does not matter (each reads only old values), the order
@@ -317,18 +318,6 @@ func (s *Simulator) fusedEuler(track bool) {
 		X, itr = X[:len(S)], itr[:len(S)]
 		for l, sv := range S {
 			va, vb, x := VA[l], VB[l], X[l]
-			if track {
-				vo := vb
-				if trackA {
-					vo = va
-				}
-				if vo > hi[l] {
-					hi[l] = vo
-				}
-				if vo < lo[l] {
-					lo[l] = vo
-				}
-			}
 			ta := glA*(elA-va) + ieA
 			ta += gAB * (vb - va)
 			ta += gr[l] * (E - va) * x
@@ -336,25 +325,13 @@ func (s *Simulator) fusedEuler(track bool) {
 			tb += gBA * (va - vb)
 			VA[l] = va + ta*dtcA
 			VB[l] = vb + tb*dtcB
-			X[l] = x + (-x*itd[l]+sv*1e3)*dt
-			S[l] = sv + -sv*itr[l]*dt
+			X[l] = x + (sv*1e3-x*itd[l])*dt
+			S[l] = sv - sv*itr[l]*dt
 		}
 		return
 	}
 	for l, sv := range S {
 		va, vb := VA[l], VB[l]
-		if track {
-			vo := vb
-			if trackA {
-				vo = va
-			}
-			if vo > hi[l] {
-				hi[l] = vo
-			}
-			if vo < lo[l] {
-				lo[l] = vo
-			}
-		}
 		ta := glA*(elA-va) + ieA
 		ta += gAB * (vb - va)
 		ta += gr[l] * (E - va) * sv
@@ -362,6 +339,6 @@ func (s *Simulator) fusedEuler(track bool) {
 		tb += gBA * (va - vb)
 		VA[l] = va + ta*dtcA
 		VB[l] = vb + tb*dtcB
-		S[l] = sv + -sv*itd[l]*dt
+		S[l] = sv - sv*itd[l]*dt
 	}
 }

@@ -183,7 +183,8 @@ func Simulate(s *Setup, rs []Receptor, opt *Options) (*Result, error) {
 // conductances and time constants may differ. Each lane's numbers are
 // bit-identical to a run of that point alone. A lane that goes non-finite
 // makes Run return an error wrapping ErrUnstable; use RunEach to get
-// per-point errors.
+// per-point errors. The Baselines and Peaks slices found in out are
+// reused.
 func (s *Simulator) Run(ctx context.Context, points [][]Receptor, opt *Options, out []Result) error {
 	errs := make([]error, len(points))
 	if err := s.RunEach(ctx, points, opt, out, errs); err != nil {
@@ -199,6 +200,8 @@ func (s *Simulator) Run(ctx context.Context, points [][]Receptor, opt *Options, 
 
 // RunEach is Run with one error per point in errs (nil for a good point);
 // its own error is for the batch as a whole (bad input, cancellation).
+// Like Run, it reuses the Baselines and Peaks slices it finds in out:
+// copy them to keep them past the next run into the same out.
 func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Options, out []Result, errs []error) error {
 	if opt == nil {
 		opt = &Options{}
@@ -232,7 +235,13 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 		}
 	}
 	for i := range out[:L] {
-		out[i] = Result{SpikeStep: k0, Samples: n}
+		// The per-compartment slices of a previous result are reused: a
+		// sweep worker runs millions of batches into one out.
+		var bs, ps []float64
+		if !opt.RecordOnly {
+			bs, ps = out[i].Baselines[:0], out[i].Peaks[:0]
+		}
+		out[i] = Result{SpikeStep: k0, Samples: n, Baselines: bs, Peaks: ps}
 		errs[i] = nil
 	}
 	start := 0
@@ -331,11 +340,12 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 		}
 		if err := s.metrics(l, L, r); err != nil {
 			errs[l] = err
+			r.Baselines, r.Peaks = nil, nil
 			continue
 		}
 		if trackAll {
-			r.Baselines = make([]float64, cn)
-			r.Peaks = make([]float64, cn)
+			r.Baselines = append(r.Baselines[:0], make([]float64, cn)...)
+			r.Peaks = append(r.Peaks[:0], make([]float64, cn)...)
 			for c := 0; c < cn; c++ {
 				b := baselines[c*L+l]
 				hi, lo := s.vmax[c*L+l]-b, s.vmin[c*L+l]-b
