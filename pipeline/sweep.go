@@ -82,9 +82,10 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	// The writer must outlive the workers' context so that finished points
 	// are written even after Ctrl-C.
 	wctx := context.WithoutCancel(ctx)
-	// Room for a whole write transaction of chunks, so that workers keep
-	// simulating while the writer commits.
-	results := make(chan *chunkResult, flush/BatchSize+2*workers)
+	// Room for several write transactions of chunks (about 3 KB each), so
+	// that workers keep simulating while the writer commits, or waits for
+	// the disk when SQLite checkpoints (tens of ms for the fsyncs).
+	results := make(chan *chunkResult, 16*flush/BatchSize+2*workers)
 	work := make(chan chunk)
 	var mu sync.Mutex // guards stats.Skipped
 	g, gctx := errgroup.WithContext(ctx)
