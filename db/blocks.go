@@ -296,34 +296,49 @@ func scanBlock(s scanner) (*PointBlock, error) {
 		&b.Axes[0], &b.Axes[1], &b.Axes[2], &n, &stride, &data, &errs); err != nil {
 		return nil, err
 	}
+	if err := decodeBlock(b, chans, comps, n, stride, data, errs); err != nil {
+		return nil, err
+	}
+	return b, nil
+}
+
+// decodeBlock fills b from a point_blocks row's encoded columns, checking
+// them: a database may come from elsewhere (merge), so a bad row is an
+// error, never a panic.
+func decodeBlock(b *PointBlock, chans, comps string, n, stride int, data []byte, errs string) error {
 	if err := json.Unmarshal([]byte(chans), &b.Channels); err != nil {
-		return nil, fmt.Errorf("bad channels JSON: %w", err)
+		return fmt.Errorf("bad channels JSON: %w", err)
 	}
 	if err := json.Unmarshal([]byte(comps), &b.Compartments); err != nil {
-		return nil, fmt.Errorf("bad compartments JSON: %w", err)
+		return fmt.Errorf("bad compartments JSON: %w", err)
 	}
-	if stride != b.stride() || len(data) != 8*stride*n {
-		return nil, fmt.Errorf("block of %d points has stride %d and %d bytes, want stride %d", n, stride, len(data), b.stride())
+	if n < 0 || stride != b.stride() || len(data) != 8*stride*n {
+		return fmt.Errorf("block of %d points has stride %d and %d bytes, want stride %d", n, stride, len(data), b.stride())
 	}
-	b.vals = make([]float64, n*stride)
+	b.vals = make([]float64, len(data)/8)
 	for i := range b.vals {
 		b.vals[i] = math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:]))
 	}
+	for i := range n {
+		if x := b.rec(i)[slotIndex]; !(x >= 0 && x < 1<<53 && x == math.Trunc(x)) {
+			return fmt.Errorf("point %d: index %v is not a grid index", i, x)
+		}
+	}
 	var em map[string]string
 	if err := json.Unmarshal([]byte(errs), &em); err != nil {
-		return nil, fmt.Errorf("bad errors JSON: %w", err)
+		return fmt.Errorf("bad errors JSON: %w", err)
 	}
 	for k, e := range em {
 		i, err := strconv.Atoi(k)
 		if err != nil || i < 0 || i >= n {
-			return nil, fmt.Errorf("errors JSON: bad position %q", k)
+			return fmt.Errorf("errors JSON: bad position %q", k)
 		}
 		if b.errors == nil {
 			b.errors = map[int]string{}
 		}
 		b.errors[i] = e
 	}
-	return b, nil
+	return nil
 }
 
 // blocks returns the point blocks of the runs matching where (over

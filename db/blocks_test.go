@@ -3,6 +3,7 @@ package db
 import (
 	"context"
 	"database/sql"
+	"encoding/binary"
 	"encoding/json"
 	"math"
 	"math/rand/v2"
@@ -338,4 +339,28 @@ func migrationsUpTo(v int) ([]migrations.Migration, error) {
 		}
 	}
 	return out, nil
+}
+
+// FuzzDecodeBlock: whatever a point_blocks row holds, decoding it returns
+// a block or an error, never a panic, and a decoded block's points can be
+// listed.
+func FuzzDecodeBlock(f *testing.F) {
+	b, _ := blockFixture(3)
+	var data []byte
+	for _, v := range b.vals {
+		data = binary.LittleEndian.AppendUint64(data, math.Float64bits(v))
+	}
+	f.Add(`["AMPA","NMDA"]`, `["soma","dend","apical"]`, 3, b.stride(), data, `{"1":"x"}`, 50, 4, 0)
+	f.Add(`[]`, `[]`, 1, 8, make([]byte, 64), `{}`, 0, 0, 0)
+	f.Add(`["A"]`, `["s"]`, 0, 12, []byte{}, `{"0":"x"}`, 2, 0, 0)
+	f.Fuzz(func(t *testing.T, chans, comps string, n, stride int, data []byte, errs string, ng, nd, nr int) {
+		var b PointBlock
+		if err := decodeBlock(&b, chans, comps, n, stride, data, errs); err != nil {
+			return
+		}
+		b.Axes = [3]int{ng & 0xffff, nd & 0xff, nr & 0xff}
+		if got := len(b.Points(1)); got != n {
+			t.Fatalf("%d points from a block of %d", got, n)
+		}
+	})
 }
