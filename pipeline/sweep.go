@@ -162,18 +162,20 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			}
 			ps.Points += res.ok + res.failed
 			ps.Failed += res.failed
-			b := open[res.block.Pathway]
+			p := res.block.Pathway
+			b := open[p]
 			if b == nil {
 				b = new(db.PointBlock)
 				b.SetHeader(res.block)
 				b.Grow(blockPoints)
-				open[res.block.Pathway] = b
+				open[p] = b
 			}
 			b.AddBlock(res.block)
-			chunkBlocks.Put(res.block)
-			if b := open[res.block.Pathway]; b.Len() >= blockPoints {
+			chunkBlocks.Put(res.block) // a worker may take it from here on
+			res.block = nil
+			if b.Len() >= blockPoints {
 				ready = append(ready, b)
-				delete(open, res.block.Pathway)
+				delete(open, p)
 			}
 			buffered += res.ok + res.failed
 			n += res.ok + res.failed
