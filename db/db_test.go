@@ -127,6 +127,9 @@ func TestMigrationsAppliedAndRecorded(t *testing.T) {
 	if err := d.sql.QueryRow(`PRAGMA journal_mode`).Scan(&mode); err != nil || mode != "wal" {
 		t.Errorf("journal_mode = %q, %v; want wal", mode, err)
 	}
+	if n := count(t, d, `PRAGMA page_size`); n != 65536 {
+		t.Errorf("page_size = %d, want 65536 for a new database", n)
+	}
 	if count(t, d, `PRAGMA foreign_keys`) != 1 {
 		t.Error("foreign keys off")
 	}
