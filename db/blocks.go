@@ -384,6 +384,7 @@ type rowWithPrefix struct {
 	first any
 }
 
+// Scan scans the first column into r.first and the rest into dest.
 func (r rowWithPrefix) Scan(dest ...any) error { return r.s.Scan(append([]any{r.first}, dest...)...) }
 
 // sortPoints orders points by pathway, point key and run, as Points
