@@ -225,9 +225,9 @@ func (e *engine) linearEulerBatch() {
 	copy(y[:n], acc[:n])
 }
 
-// fuseOff disables fusedEuler, for tests that compare it with the
-// general path.
-var fuseOff bool
+// fuseOff disables fusedEuler, and vecOff its vector loop, for tests and
+// benchmarks that compare them with the general path.
+var fuseOff, vecOff bool
 
 // canFuse reports whether fusedEuler applies: Euler, linear, one
 // receptor and one or two compartments (a point cell, or soma and
@@ -302,12 +302,24 @@ func (s *Simulator) fusedEuler(track bool) {
 	VB = VB[:len(S)]
 	// The unrecorded compartment's extremes, before its update: a pass of
 	// its own keeps the update loop free of branches.
+	o, mode := -1, 0
 	if track {
-		o := a
+		o, mode = a, 1
 		if o == s.setup.Protocol.Record {
-			o = b
+			o, mode = b, 2
 		}
-		trackExtremes(y[o*L:o*L+L], s.vmax[o*L:o*L+L], s.vmin[o*L:o*L+L])
+	}
+	n0 := 0 // lanes the vector loop advanced
+	if !sh.rise {
+		c := [12]float64{elA, glA, ieA, gAB, E, elB, glB, ieB, gBA, dtcA, dtcB, dt}
+		var hi, lo []float64
+		if track {
+			hi, lo = s.vmax[o*L:o*L+L], s.vmin[o*L:o*L+L]
+		}
+		n0 = fused2Vec(VA, VB, S, gr, itd, hi, lo, mode, &c)
+	}
+	if track {
+		trackExtremes(y[o*L+n0:o*L+L], s.vmax[o*L+n0:o*L+L], s.vmin[o*L+n0:o*L+L])
 	}
 	// In linearEulerBatch compartment 0 is updated first; the order of the
 	// two updates does not matter (each reads only old values), the order
@@ -330,7 +342,8 @@ func (s *Simulator) fusedEuler(track bool) {
 		}
 		return
 	}
-	for l, sv := range S {
+	for l := n0; l < len(S); l++ {
+		sv := S[l]
 		va, vb := VA[l], VB[l]
 		ta := glA*(elA-va) + ieA
 		ta += gAB * (vb - va)

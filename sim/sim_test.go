@@ -202,11 +202,15 @@ func BenchmarkSeedSweepBatch(b *testing.B) {
 	}
 	out := make([]Result, 32)
 	errs := make([]error, 32)
-	// general is the same batch without fusedEuler.
-	for _, general := range []bool{false, true} {
-		b.Run(map[bool]string{false: "fused", true: "general"}[general], func(b *testing.B) {
-			fuseOff = general
-			defer func() { fuseOff = false }()
+	// fused is fusedEuler with its vector loop where the CPU has one,
+	// scalar without it, general the batch without fusedEuler.
+	for _, v := range []struct {
+		name          string
+		noFuse, noVec bool
+	}{{"fused", false, false}, {"scalar", false, true}, {"general", true, true}} {
+		b.Run(v.name, func(b *testing.B) {
+			fuseOff, vecOff = v.noFuse, v.noVec
+			defer func() { fuseOff, vecOff = false, false }()
 			for b.Loop() {
 				if err := sm.RunEach(context.Background(), pts, nil, out, errs); err != nil {
 					b.Fatal(err)

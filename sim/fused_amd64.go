@@ -1,0 +1,52 @@
+//go:build amd64
+
+package sim
+
+import (
+	"unsafe"
+
+	"golang.org/x/sys/cpu"
+)
+
+// haveAVX2 says whether fused2AVX2 may run (the CPU and the OS support
+// AVX2).
+var haveAVX2 = cpu.X86.HasAVX2
+
+// fused2Args is fused2AVX2's argument block; fused_amd64.s knows its
+// layout.
+type fused2Args struct {
+	va, vb, s, gr, itd, hi, lo unsafe.Pointer // offsets 0 to 48
+	n                          int            // 56: lanes, a multiple of 4
+	track                      int            // 64: 0 none, 1 compartment A, 2 compartment B
+	// 72: elA, glA, ieA, gAB, E, elB, glB, ieB, gBA, dtcA, dtcB, dt
+	c [12]float64
+}
+
+// fused2AVX2 is fusedEuler's two-compartment loop without rise, four
+// lanes an instruction: the same IEEE operations on the same operands
+// in the same order (VSUBPD, VMULPD and VADDPD round as SUBSD, MULSD and
+// ADDSD do, and no multiply-add is fused), so each lane is bit-identical
+// to the Go loop. Extremes use VMAXPD(v, hi) and VMINPD(v, lo), which are
+// exactly v > hi ? v : hi and v < lo ? v : lo, NaN included.
+//
+//go:noescape
+func fused2AVX2(a *fused2Args)
+
+// fused2Vec runs the vector loop over the largest multiple of four of
+// the lanes and returns how many it advanced (0 without AVX2, or when
+// vectors are off).
+func fused2Vec(va, vb, s, gr, itd, hi, lo []float64, track int, c *[12]float64) int {
+	n := len(s) &^ 3
+	if !haveAVX2 || vecOff || n == 0 {
+		return 0
+	}
+	va, vb, gr, itd = va[:n], vb[:n], gr[:n], itd[:n]
+	a := fused2Args{va: unsafe.Pointer(&va[0]), vb: unsafe.Pointer(&vb[0]), s: unsafe.Pointer(&s[0]),
+		gr: unsafe.Pointer(&gr[0]), itd: unsafe.Pointer(&itd[0]), n: n, track: track, c: *c}
+	if track != 0 {
+		hi, lo = hi[:n], lo[:n]
+		a.hi, a.lo = unsafe.Pointer(&hi[0]), unsafe.Pointer(&lo[0])
+	}
+	fused2AVX2(&a)
+	return n
+}
