@@ -32,21 +32,21 @@ type fused2Args struct {
 //go:noescape
 func fused2AVX2(a *fused2Args)
 
-// fused2Vec runs the vector loop over the largest multiple of four of
-// the lanes and returns how many it advanced (0 without AVX2, or when
-// vectors are off).
-func fused2Vec(va, vb, s, gr, itd, hi, lo []float64, track int, c *[12]float64) int {
+// fused2Prepare readies the vector loop over the largest multiple of four
+// of the lanes: it returns how many lanes that is and a function that
+// advances them one step (0 and nil without AVX2, or when vectors are
+// off). The slices must stay where they are while it is used.
+func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, c *[12]float64) (int, func()) {
 	n := len(s) &^ 3
 	if !haveAVX2 || vecOff || n == 0 {
-		return 0
+		return 0, nil
 	}
 	va, vb, gr, itd = va[:n], vb[:n], gr[:n], itd[:n]
-	a := fused2Args{va: unsafe.Pointer(&va[0]), vb: unsafe.Pointer(&vb[0]), s: unsafe.Pointer(&s[0]),
+	a := &fused2Args{va: unsafe.Pointer(&va[0]), vb: unsafe.Pointer(&vb[0]), s: unsafe.Pointer(&s[0]),
 		gr: unsafe.Pointer(&gr[0]), itd: unsafe.Pointer(&itd[0]), n: n, track: track, c: *c}
 	if track != 0 {
 		hi, lo = hi[:n], lo[:n]
 		a.hi, a.lo = unsafe.Pointer(&hi[0]), unsafe.Pointer(&lo[0])
 	}
-	fused2AVX2(&a)
-	return n
+	return n, func() { fused2AVX2(a) }
 }

@@ -2,5 +2,7 @@
 
 package sim
 
-// fused2Vec has no vector version on this architecture.
-func fused2Vec(va, vb, s, gr, itd, hi, lo []float64, track int, c *[12]float64) int { return 0 }
+// fused2Prepare has no vector loop on this architecture.
+func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, c *[12]float64) (int, func()) {
+	return 0, nil
+}

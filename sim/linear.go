@@ -225,6 +225,15 @@ func (e *engine) linearEulerBatch() {
 	copy(y[:n], acc[:n])
 }
 
+// vecPlan is the vector loop of fusedEuler prepared for one run.
+type vecPlan struct {
+	tried bool   // preparation attempted (reset at the start of every run)
+	ready bool   // prepared
+	run   func() // advances lanes [0, n) one step
+	n     int
+	all   bool // n is every lane
+}
+
 // fuseOff disables fusedEuler, and vecOff its vector loop, for tests and
 // benchmarks that compare them with the general path.
 var fuseOff, vecOff bool
@@ -257,6 +266,12 @@ func (e *engine) canFuse() bool {
 // and addition commute exactly), written so that no sign flip is left in
 // the loop.
 func (s *Simulator) fusedEuler(track bool) {
+	if s.vec.ready {
+		s.vec.run()
+		if s.vec.all {
+			return
+		}
+	}
 	e := s.e
 	L := e.L
 	y := e.y
@@ -310,13 +325,21 @@ func (s *Simulator) fusedEuler(track bool) {
 		}
 	}
 	n0 := 0 // lanes the vector loop advanced
-	if !sh.rise {
+	if !sh.rise && !s.vec.tried {
+		s.vec.tried = true
 		c := [12]float64{elA, glA, ieA, gAB, E, elB, glB, ieB, gBA, dtcA, dtcB, dt}
 		var hi, lo []float64
 		if track {
 			hi, lo = s.vmax[o*L:o*L+L], s.vmin[o*L:o*L+L]
 		}
-		n0 = fused2Vec(VA, VB, S, gr, itd, hi, lo, mode, &c)
+		// Prepared once a run: the state and parameters stay put.
+		n0, s.vec.run = fused2Prepare(VA, VB, S, gr, itd, hi, lo, mode, &c)
+		s.vec.ready, s.vec.n, s.vec.all = s.vec.run != nil, n0, n0 == len(S)
+		if s.vec.ready {
+			s.vec.run()
+		}
+	} else if s.vec.ready {
+		n0 = s.vec.n
 	}
 	if track {
 		trackExtremes(y[o*L+n0:o*L+L], s.vmax[o*L+n0:o*L+L], s.vmin[o*L+n0:o*L+L])

@@ -60,6 +60,7 @@ type Result struct {
 // worker reuses one Simulator and allocates nothing per step or per run.
 // A Simulator is not safe for concurrent use; make one per goroutine.
 type Simulator struct {
+	vec    vecPlan // fusedEuler's vector loop for the current run
 	setup  Setup
 	steady SteadyState
 	e      *engine
@@ -282,6 +283,7 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 		}
 	}
 	fused := trace == nil && e.canFuse()
+	s.vec = vecPlan{}
 	if L == 1 && e.method == Euler && e.linear() && len(e.recs) <= maxLinearReceptors && !trackAll && trace == nil {
 		s.runLinearEuler(start, early)
 	} else {
