@@ -27,12 +27,51 @@ const stopMargin = 1e-12 // V
 // stopEvery is how often (in steps) the bound is checked.
 const stopEvery = 16
 
-// laneScan is the online view of one lane's record trace.
-type laneScan struct {
-	best  float64 // largest |V - baseline| so far
-	kbest int     // its sample (from k0)
-	down  bool    // fallen below best/2 after kbest
-	bad   int     // first sample (from k0) beyond maxVoltage or not finite; 0 if none
+// scanState is the online view of every lane's record trace, a slice a
+// field so that the scan runs across lanes (scanRows).
+type scanState struct {
+	best  []float64 // largest |V - baseline| so far
+	kbest []int64   // its sample (from k0)
+	down  []uint64  // all ones once V has fallen below best/2 after kbest, else 0
+	// bad is the first sample (from k0) beyond maxVoltage or not finite;
+	// 0 if none.
+	bad []int64
+}
+
+func newScanState(lanes int) scanState {
+	return scanState{make([]float64, lanes), make([]int64, lanes), make([]uint64, lanes), make([]int64, lanes)}
+}
+
+// reset clears lanes [0, L).
+func (st *scanState) reset(L int) {
+	clear(st.best[:L])
+	clear(st.kbest[:L])
+	clear(st.down[:L])
+	clear(st.bad[:L])
+}
+
+// scanRowsGo folds samples from..to (rows of rec, L lanes a row) of lanes
+// [lo, L) into st; row 0 holds each lane's baseline.
+func scanRowsGo(rec []float64, L, lo, from, to int, st *scanState) {
+	for l := lo; l < L; l++ {
+		b := rec[l]
+		// The lane's state in locals, so that the loop keeps it in
+		// registers (stores through st would be reloaded every sample).
+		best, kbest, down, bad := st.best[l], st.kbest[l], st.down[l], st.bad[l]
+		for i := from; i <= to; i++ {
+			v := rec[i*L+l]
+			if bad == 0 && !(math.Abs(v) <= maxVoltage) {
+				bad = int64(i)
+			}
+			d := math.Abs(v - b)
+			if d > best {
+				best, kbest, down = d, int64(i), 0
+			} else if down == 0 && d < 0.5*best {
+				down = ^uint64(0)
+			}
+		}
+		st.best[l], st.kbest[l], st.down[l], st.bad[l] = best, kbest, down, bad
+	}
 }
 
 // earlyStopOK reports whether the loaded model admits the bound.
@@ -46,29 +85,14 @@ func (s *Simulator) canStop(j int, trackAll bool, baselines []float64) bool {
 	e := s.e
 	L := e.L
 	rec := s.rec
+	st := &s.scan
+	if from := s.scanned + 1; from <= j {
+		n := scanRowsVec(rec, L, from, j, st)
+		scanRowsGo(rec, L, n, from, j, st)
+	}
 	all := true
-	for l := 0; l < L; l++ {
-		sc := &s.scan[l]
-		b := rec[l]
-		// The lane's state in locals, so that the loop keeps it in
-		// registers (stores through sc would be reloaded every sample).
-		best, kbest, down, bad := sc.best, sc.kbest, sc.down, sc.bad
-		for i := s.scanned + 1; i <= j; i++ {
-			v := rec[i*L+l]
-			if bad == 0 && !(math.Abs(v) <= maxVoltage) {
-				bad = i
-			}
-			d := math.Abs(v - b)
-			if d > best {
-				best, kbest, down = d, i, false
-			} else if !down && d < 0.5*best {
-				down = true
-			}
-		}
-		sc.best, sc.kbest, sc.down, sc.bad = best, kbest, down, bad
-		if all && !(sc.down && s.laneBound(l, trackAll, baselines) < sc.best) {
-			all = false
-		}
+	for l := 0; l < L && all; l++ {
+		all = st.down[l] != 0 && s.laneBound(l, trackAll, baselines) < st.best[l]
 	}
 	s.scanned = j
 	return all

@@ -50,3 +50,22 @@ func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, c *[12]float
 	}
 	return n, func() { fused2AVX2(a) }
 }
+
+// scanRowsVec is scanRowsGo over the largest multiple of four of the
+// lanes, four lanes an instruction; it returns how many lanes it did.
+func scanRowsVec(rec []float64, L, from, to int, st *scanState) int {
+	n := L &^ 3
+	if !haveAVX2 || vecOff || n == 0 {
+		return 0
+	}
+	_ = rec[to*L+L-1] // every row read is inside rec
+	scanAVX2(&rec[0], L, n, from, to, &st.best[0], &st.kbest[0], &st.down[0], &st.bad[0])
+	return n
+}
+
+// scanAVX2 is scanRowsGo for lanes [0, n), n a multiple of 4. Its
+// comparisons are the Go ones lane by lane: NLE_UQ for !(|v| <= max),
+// GT_OQ for d > best, LT_OQ for d < best/2, all false on NaN as in Go.
+//
+//go:noescape
+func scanAVX2(rec *float64, L, n, from, to int, best *float64, kbest *int64, down *uint64, bad *int64)

@@ -97,3 +97,84 @@ update:
 done:
 	VZEROUPPER
 	RET
+
+// func scanAVX2(rec *float64, L, n, from, to int, best *float64, kbest *int64, down *uint64, bad *int64)
+TEXT ·scanAVX2(SB), NOSPLIT, $0-72
+	MOVQ rec+0(FP), SI
+	MOVQ L+8(FP), R8
+	SHLQ $3, R8            // row stride in bytes
+	MOVQ n+16(FP), R9
+	MOVQ from+24(FP), R10
+	MOVQ to+32(FP), R11
+	MOVQ best+40(FP), R12
+	MOVQ kbest+48(FP), R13
+	MOVQ down+56(FP), R14
+	MOVQ bad+64(FP), DI
+
+	MOVQ         $0x7fffffffffffffff, AX
+	VMOVQ        AX, X15
+	VPBROADCASTQ X15, Y15  // |x| mask
+	MOVQ         $0x3ff0000000000000, AX
+	VMOVQ        AX, X14
+	VPBROADCASTQ X14, Y14  // maxVoltage = 1.0
+	MOVQ         $0x3fe0000000000000, AX
+	VMOVQ        AX, X13
+	VPBROADCASTQ X13, Y13  // 0.5
+	MOVQ         $1, AX
+	VMOVQ        AX, X12
+	VPBROADCASTQ X12, Y12  // int64 1
+	VPXOR        Y11, Y11, Y11
+
+	XORQ CX, CX            // lane group
+
+group:
+	CMPQ CX, R9
+	JGE  gdone
+	VMOVUPD (SI)(CX*8), Y0   // baseline: row 0
+	VMOVUPD (R12)(CX*8), Y1  // best
+	VMOVUPD (R13)(CX*8), Y2  // kbest
+	VMOVUPD (R14)(CX*8), Y3  // down
+	VMOVUPD (DI)(CX*8), Y4   // bad
+	VMOVQ        R10, X5
+	VPBROADCASTQ X5, Y5      // i
+	// BX = &rec[from*L + CX]
+	MOVQ R10, BX
+	IMULQ R8, BX
+	LEAQ (SI)(BX*1), BX
+	LEAQ (BX)(CX*8), BX
+	MOVQ R10, DX
+
+row:
+	CMPQ DX, R11
+	JGT  rdone
+	VMOVUPD (BX), Y6         // v
+	VANDPD    Y15, Y6, Y7    // |v|
+	VCMPPD    $0x16, Y14, Y7, Y8 // !(|v| <= max), NaN true
+	VPCMPEQQ  Y11, Y4, Y9    // bad == 0
+	VANDPD    Y9, Y8, Y8
+	VBLENDVPD Y8, Y5, Y4, Y4 // bad = cond ? i : bad
+	VSUBPD    Y0, Y6, Y7     // v - b
+	VANDPD    Y15, Y7, Y7    // d
+	VCMPPD    $0x1e, Y1, Y7, Y8  // d > best
+	VMULPD    Y13, Y1, Y9    // best/2 (0.5*best)
+	VCMPPD    $0x11, Y9, Y7, Y10 // d < best/2
+	VBLENDVPD Y8, Y7, Y1, Y1 // best = gt ? d : best
+	VBLENDVPD Y8, Y5, Y2, Y2 // kbest = gt ? i : kbest
+	VORPD     Y10, Y3, Y3
+	VANDNPD   Y3, Y8, Y3     // down = !gt & (down | lt)
+	VPADDQ    Y12, Y5, Y5
+	ADDQ      R8, BX
+	INCQ      DX
+	JMP       row
+
+rdone:
+	VMOVUPD Y1, (R12)(CX*8)
+	VMOVUPD Y2, (R13)(CX*8)
+	VMOVUPD Y3, (R14)(CX*8)
+	VMOVUPD Y4, (DI)(CX*8)
+	ADDQ    $4, CX
+	JMP     group
+
+gdone:
+	VZEROUPPER
+	RET

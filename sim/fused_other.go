@@ -6,3 +6,6 @@ package sim
 func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, c *[12]float64) (int, func()) {
 	return 0, nil
 }
+
+// scanRowsVec has no vector loop on this architecture.
+func scanRowsVec(rec []float64, L, from, to int, st *scanState) int { return 0 }

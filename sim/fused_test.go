@@ -13,7 +13,7 @@ import (
 // on either compartment, receptors with and without rise, AMPA and GABA,
 // with and without holding, peaks kept or not, and a lane that diverges.
 func TestFusedMatchesGeneral(t *testing.T) {
-	defer func() { fuseOff = false }()
+	defer func() { fuseOff, vecOff = false, false }()
 	n := 0
 	for _, nc := range []int{1, 2} {
 		for _, syn := range []int{0, 1} {
@@ -42,7 +42,7 @@ func TestFusedMatchesGeneral(t *testing.T) {
 									lanes[l] = []Receptor{{Channel: ch, G: g, TauDecay: (1 + float64(l)) * 1e-3, TauRise: rise}}
 								}
 								run := func(off bool) ([]Result, []error) {
-									fuseOff = off
+									fuseOff, vecOff = off, off
 									sm, err := New(s, L)
 									if err != nil {
 										t.Fatal(err)
@@ -87,4 +87,43 @@ func resultBits(r Result) []any {
 		out = append(out, math.Float64bits(r.Peaks[c]), math.Float64bits(r.Baselines[c]))
 	}
 	return out
+}
+
+// TestVectorScanStopsWhereGoDoes: the AVX2 scan of the record samples
+// leaves every lane's scan state exactly as the Go scan does, so a batch
+// stops early at the same sample (results alone cannot show this: an
+// early stop never changes them).
+func TestVectorScanStopsWhereGoDoes(t *testing.T) {
+	defer func() { vecOff = false }()
+	for _, L := range []int{4, 9, 32} {
+		s, _ := seed()
+		lanes := make([][]Receptor, L)
+		for l := range lanes {
+			lanes[l] = []Receptor{{Channel: AMPA, G: 0.1e-9 * math.Pow(100, float64(l)/float64(L)), TauDecay: 2e-3}}
+		}
+		type state struct {
+			filled, scanned int
+			st              string
+		}
+		run := func(off bool) state {
+			vecOff = off
+			sm, err := New(s, L)
+			if err != nil {
+				t.Fatal(err)
+			}
+			out, errs := make([]Result, L), make([]error, L)
+			if err := sm.RunEach(context.Background(), lanes, nil, out, errs); err != nil {
+				t.Fatal(err)
+			}
+			st := sm.scan
+			return state{sm.filled, sm.scanned, fmt.Sprint(st.best[:L], st.kbest[:L], st.down[:L], st.bad[:L])}
+		}
+		vec, scalar := run(false), run(true)
+		if vec != scalar {
+			t.Errorf("%d lanes: vector scan %+v, Go scan %+v", L, vec, scalar)
+		}
+		if vec.filled >= 900 {
+			t.Errorf("%d lanes: no early stop (%d samples)", L, vec.filled)
+		}
+	}
 }

@@ -21,10 +21,10 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	// Samples up to s.scanned were already scanned by canStop, which noted
 	// the first one out of range, so that the error names the same sample
 	// however the lane was batched.
-	if j := s.scan[l].bad; j > 0 {
+	if j := int(s.scan.bad[l]); j > 0 {
 		return fmt.Errorf("sim: at %.6g ms: %w", float64(s.k0+j)*dt*1e3, ErrUnstable)
 	}
-	best, kp := s.scan[l].best, s.scan[l].kbest
+	best, kp := s.scan.best[l], int(s.scan.kbest[l])
 	for j := s.scanned + 1; j < m; j++ {
 		v := rec[j*L+l]
 		if !(math.Abs(v) <= maxVoltage) {

@@ -72,7 +72,7 @@ type Simulator struct {
 	// filled is the number of samples in rec (from k0): n - k0, or less
 	// when the run stopped early (earlystop.go).
 	filled  int
-	scan    []laneScan
+	scan    scanState
 	scanned int
 	vmax    []float64 // per compartment running max after k0, [c*L+l]
 	vmin    []float64
@@ -126,7 +126,7 @@ func New(s *Setup, lanes int) (*Simulator, error) {
 	}
 	cn := len(s.Cell.Compartments)
 	sim.rec = make([]float64, (n-k0)*lanes)
-	sim.scan = make([]laneScan, lanes)
+	sim.scan = newScanState(lanes)
 	sim.vmax = make([]float64, cn*lanes)
 	sim.vmin = make([]float64, cn*lanes)
 	return sim, nil
@@ -260,9 +260,7 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 	trackAll := !opt.RecordOnly
 	s.filled = n - k0
 	s.scanned = 0
-	for l := range s.scan[:L] {
-		s.scan[l] = laneScan{}
-	}
+	s.scan.reset(L)
 	early := s.earlyStopOK(opt)
 	for c := 0; c < cn; c++ {
 		for l := 0; l < L; l++ {
