@@ -59,25 +59,31 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	}
 	yy := func(j int) float64 { return sign * (rec[j*L+l] - b) }
 	mag := math.Abs(A)
-	// up returns the interpolated sample position (from k0) where y first
-	// reaches level in (0, kp].
-	up := func(level float64) float64 {
-		for j := 1; j <= kp; j++ {
-			if yj := yy(j); yj >= level {
-				yp := yy(j - 1)
-				return float64(j-1) + (level-yp)/(yj-yp)
-			}
-		}
-		return float64(kp)
-	}
-	r.Rise1090 = (up(0.9*mag) - up(0.1*mag)) * dt
-	r.HasRise = true
+	// The interpolated sample positions (from k0) where y first reaches
+	// 10, 50 and 90 % of the amplitude in (0, kp], found in one pass (each
+	// as a search of its own would find it).
 	half := 0.5 * mag
+	levels := [3]float64{0.1 * mag, half, 0.9 * mag}
+	var at [3]float64
+	next := 0 // the lowest level not reached yet
+	for j := 1; j <= kp && next < 3; j++ {
+		yj := yy(j)
+		for next < 3 && yj >= levels[next] {
+			yp := yy(j - 1)
+			at[next] = float64(j-1) + (levels[next]-yp)/(yj-yp)
+			next++
+		}
+	}
+	for ; next < 3; next++ {
+		at[next] = float64(kp)
+	}
+	r.Rise1090 = (at[2] - at[0]) * dt
+	r.HasRise = true
 	for j := kp + 1; j < m; j++ {
 		if yj := yy(j); yj < half {
 			yp := yy(j - 1)
 			down := float64(j-1) + (yp-half)/(yp-yj)
-			r.HalfWidth = (down - up(half)) * dt
+			r.HalfWidth = (down - at[1]) * dt
 			r.HasHalfWidth = true
 			break
 		}
