@@ -6,6 +6,7 @@ import (
 	"math"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -86,20 +87,11 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	// that workers keep simulating while the writer commits, or waits for
 	// the disk when SQLite checkpoints (tens of ms for the fsyncs).
 	results := make(chan *chunkResult, 16*flush/BatchSize+2*workers)
-	work := make(chan chunk)
+	// Workers take chunks in order from a shared counter: no feeder
+	// goroutine to wake for every chunk.
+	var next atomic.Int64
 	var mu sync.Mutex // guards stats.Skipped
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error {
-		defer close(work)
-		for _, c := range chunks {
-			select {
-			case work <- c:
-			case <-gctx.Done():
-				return gctx.Err()
-			}
-		}
-		return nil
-	})
 	for w := 0; w < workers; w++ {
 		g.Go(func() error {
 			wk := &sweepWorker{s: s, gr: gr, sims: map[int]*pathwaySim{}}
@@ -108,8 +100,15 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 				stats.Skipped += wk.skipped
 				mu.Unlock()
 			}()
-			for c := range work {
-				res, err := wk.run(gctx, c, opt.Skip)
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(chunks) {
+					return nil
+				}
+				if err := gctx.Err(); err != nil {
+					return err
+				}
+				res, err := wk.run(gctx, chunks[i], opt.Skip)
 				if err != nil {
 					return err
 				}
@@ -122,7 +121,6 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 					return gctx.Err()
 				}
 			}
-			return nil
 		})
 	}
 	var werr error
