@@ -7,9 +7,11 @@ import (
 	"encoding/json"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/dendfit/dendfit/migrations"
 )
@@ -363,4 +365,44 @@ func FuzzDecodeBlock(f *testing.F) {
 			t.Fatalf("%d points from a block of %d", got, n)
 		}
 	})
+}
+
+// TestBackgroundCheckpoint: commits do not checkpoint the WAL; the DB's
+// checkpointer copies it into the database file while the DB stays open,
+// so the WAL does not grow with a long sweep.
+func TestBackgroundCheckpoint(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "c.db")
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	eid, _ := d.PutExperiment(ctx, "x", []byte("s"))
+	run, err := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	before, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := blockFixture(2000) // about 100 KB
+	if err := d.InsertPointBlocks(ctx, run, []*PointBlock{b}); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		fi, err := os.Stat(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Size() >= before.Size()+int64(8*len(b.vals)) {
+			break // the block's pages are in the database file
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("database file %d bytes after 5 s (was %d): the WAL was not checkpointed", fi.Size(), before.Size())
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -22,14 +22,16 @@ import (
 // their points as BLOBs of about 100 KB, and with SQLite's default 4 KiB
 // pages most of what recording cost was one write call a page, twice
 // (WAL and checkpoint); with 64 KiB pages recording costs a third. An
-// existing database keeps its page size. The WAL is checkpointed every 64
-// pages, about 4 MiB as with SQLite's default of 1000 small pages: a
-// longer WAL leaves the whole copy, serial, to the end of a sweep.
+// existing database keeps its page size. Commits do not checkpoint the
+// WAL (wal_autocheckpoint = 0): a checkpoint syncs the file twice, and
+// in the committing goroutine it stalled a sweep's writer for tens of ms
+// each time. The DB's own checkpointer goroutine does it instead, in the
+// background (see checkpointEvery), and closing does the last one.
 const rwDriver = "sqlite3_dendfit"
 
 func init() {
 	sql.Register(rwDriver, &sqlite3.SQLiteDriver{ConnectHook: func(c *sqlite3.SQLiteConn) error {
-		_, err := c.Exec("PRAGMA page_size = 65536; PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 64", nil)
+		_, err := c.Exec("PRAGMA page_size = 65536; PRAGMA journal_mode = WAL; PRAGMA wal_autocheckpoint = 0", nil)
 		return err
 	}})
 }
@@ -53,6 +55,33 @@ type DB struct {
 
 	mu sync.Mutex
 	ro *sql.DB // read-only pool for QueryReadOnly, opened on first use
+
+	// The background checkpointer of a read-write DB: closed to stop it,
+	// and closed by it when it has.
+	stopCkpt, ckptDone chan struct{}
+}
+
+// checkpointEvery is how often the checkpointer copies the WAL into the
+// database file. A sweep writes about 1 MB of points in that time.
+const checkpointEvery = 100 * time.Millisecond
+
+// checkpointer checkpoints the WAL (PASSIVE: it never waits for, nor
+// blocks, a writer) every checkpointEvery until Close, so that the WAL
+// stays short and no commit pays for a checkpoint's syncs.
+func (d *DB) checkpointer() {
+	defer close(d.ckptDone)
+	t := time.NewTicker(checkpointEvery)
+	defer t.Stop()
+	for {
+		select {
+		case <-d.stopCkpt:
+			return
+		case <-t.C:
+			// An error (busy, or a closed pool racing Close) only delays
+			// the copy to the next tick or to Close.
+			d.sql.Exec("PRAGMA wal_checkpoint(PASSIVE)")
+		}
+	}
 }
 
 // DefaultPath returns $DENDFIT_DB if set and non-empty, else "dendfit.db".
@@ -150,6 +179,8 @@ func open(ctx context.Context, path string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
+	d.stopCkpt, d.ckptDone = make(chan struct{}), make(chan struct{})
+	go d.checkpointer()
 	return d, nil
 }
 
@@ -185,6 +216,11 @@ func (d *DB) Path() string { return d.path }
 func (d *DB) Close() error {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.stopCkpt != nil {
+		close(d.stopCkpt)
+		<-d.ckptDone
+		d.stopCkpt = nil
+	}
 	var errs []error
 	if d.ro != nil && d.ro != d.sql {
 		errs = append(errs, d.ro.Close())
