@@ -387,7 +387,7 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, _ := blockFixture(2000) // about 100 KB
+	b, _ := blockFixture(50000) // about 7 MB, more than any free space left by the migrations
 	if err := d.InsertPointBlocks(ctx, run, []*PointBlock{b}); err != nil {
 		t.Fatal(err)
 	}

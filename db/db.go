@@ -26,7 +26,7 @@ import (
 // WAL (wal_autocheckpoint = 0): a checkpoint syncs the file twice, and
 // in the committing goroutine it stalled a sweep's writer for tens of ms
 // each time. The DB's own checkpointer goroutine does it instead, in the
-// background (see checkpointEvery), and closing does the last one.
+// background after each commit, and closing does the last one.
 const rwDriver = "sqlite3_dendfit"
 
 func init() {
@@ -56,18 +56,20 @@ type DB struct {
 	mu sync.Mutex
 	ro *sql.DB // read-only pool for QueryReadOnly, opened on first use
 
-	// The background checkpointer of a read-write DB: closed to stop it,
-	// and closed by it when it has.
-	stopCkpt, ckptDone chan struct{}
+	// The background checkpointer of a read-write DB: kicked after every
+	// commit, closed to stop, and closing ckptDone when it has.
+	kick, stopCkpt, ckptDone chan struct{}
 }
 
 // checkpointEvery is how often the checkpointer copies the WAL into the
-// database file. A sweep writes about 1 MB of points in that time.
-const checkpointEvery = 100 * time.Millisecond
+// database file when no commit of this DB asked (another process may
+// have written).
+const checkpointEvery = time.Second
 
 // checkpointer checkpoints the WAL (PASSIVE: it never waits for, nor
-// blocks, a writer) every checkpointEvery until Close, so that the WAL
-// stays short and no commit pays for a checkpoint's syncs.
+// blocks, a writer) after each commit, one at a time, until Close: the WAL
+// stays short, no commit pays for a checkpoint's syncs, and the checkpoint
+// Close must do covers only what the last commits wrote.
 func (d *DB) checkpointer() {
 	defer close(d.ckptDone)
 	t := time.NewTicker(checkpointEvery)
@@ -76,11 +78,12 @@ func (d *DB) checkpointer() {
 		select {
 		case <-d.stopCkpt:
 			return
+		case <-d.kick:
 		case <-t.C:
-			// An error (busy, or a closed pool racing Close) only delays
-			// the copy to the next tick or to Close.
-			d.sql.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 		}
+		// An error (busy, or a closed pool racing Close) only delays the
+		// copy to the next round or to Close.
+		d.sql.Exec("PRAGMA wal_checkpoint(PASSIVE)")
 	}
 }
 
@@ -179,7 +182,7 @@ func open(ctx context.Context, path string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
-	d.stopCkpt, d.ckptDone = make(chan struct{}), make(chan struct{})
+	d.kick, d.stopCkpt, d.ckptDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go d.checkpointer()
 	return d, nil
 }
@@ -367,5 +370,20 @@ func (d *DB) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := fn(tx); err != nil {
 		return err
 	}
-	return tx.Commit()
+	if err := tx.Commit(); err != nil {
+		return err
+	}
+	d.kickCheckpoint()
+	return nil
+}
+
+// kickCheckpoint tells the checkpointer that the WAL has grown, without
+// waiting for it.
+func (d *DB) kickCheckpoint() {
+	if d.kick != nil {
+		select {
+		case d.kick <- struct{}{}:
+		default: // a checkpoint is pending already
+		}
+	}
 }

@@ -11,7 +11,7 @@ import (
 
 // seedGrid is the seed model with a log grid of n conductances, 0.1-10 nS
 // (the sweep benchmark at 1e5 points; here n per iteration).
-func seedGrid(b *testing.B, n int) *spec.Spec {
+func seedGrid(b testing.TB, n int) *spec.Spec {
 	s, err := spec.Load("testdata/reference/cases/seed-ampa-2comp-dimensional.yaml")
 	if err != nil {
 		b.Fatal(err)
