@@ -264,7 +264,9 @@ func (e *engine) canFuse() bool {
 // where it reads s - s*a*b for s + -s*a*b, and x + (s*1e3 - x*a)*b for
 // x + (-x*a + s*1e3)*b, the two are the same IEEE operations (negation
 // and addition commute exactly), written so that no sign flip is left in
-// the loop.
+// the loop. For two compartments without a rise time, the largest multiple
+// of four of the lanes goes through fused2AVX2 where the CPU has AVX2
+// (prepared once a run in s.vec), the rest through the Go loop.
 func (s *Simulator) fusedEuler(track bool) {
 	if s.vec.ready {
 		s.vec.run()
