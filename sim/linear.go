@@ -225,13 +225,12 @@ func (e *engine) linearEulerBatch() {
 	copy(y[:n], acc[:n])
 }
 
-// vecPlan is the vector loop of fusedEuler prepared for one run.
+// vecPlan is the vector loop of fusedEuler prepared for one run (the zero
+// value at the start of every run).
 type vecPlan struct {
-	tried bool   // preparation attempted (reset at the start of every run)
-	ready bool   // prepared
-	run   func() // advances lanes [0, n) one step
+	tried bool   // preparation attempted
+	run   func() // advances lanes [0, n) one step; nil if there is no vector loop
 	n     int
-	all   bool // n is every lane
 }
 
 // fuseOff disables fusedEuler, and vecOff its vector loop, for tests and
@@ -268,9 +267,9 @@ func (e *engine) canFuse() bool {
 // of four of the lanes goes through fused2AVX2 where the CPU has AVX2
 // (prepared once a run in s.vec), the rest through the Go loop.
 func (s *Simulator) fusedEuler(track bool) {
-	if s.vec.ready {
+	if s.vec.run != nil {
 		s.vec.run()
-		if s.vec.all {
+		if s.vec.n == s.e.L {
 			return
 		}
 	}
@@ -326,23 +325,20 @@ func (s *Simulator) fusedEuler(track bool) {
 			o, mode = b, 2
 		}
 	}
-	n0 := 0 // lanes the vector loop advanced
 	if !sh.rise && !s.vec.tried {
+		// Prepared at the first step of a run: state and parameters stay put.
 		s.vec.tried = true
 		c := [12]float64{elA, glA, ieA, gAB, E, elB, glB, ieB, gBA, dtcA, dtcB, dt}
 		var hi, lo []float64
 		if track {
 			hi, lo = s.vmax[o*L:o*L+L], s.vmin[o*L:o*L+L]
 		}
-		// Prepared once a run: the state and parameters stay put.
-		n0, s.vec.run = fused2Prepare(VA, VB, S, gr, itd, hi, lo, mode, &c)
-		s.vec.ready, s.vec.n, s.vec.all = s.vec.run != nil, n0, n0 == len(S)
-		if s.vec.ready {
+		s.vec.n, s.vec.run = fused2Prepare(VA, VB, S, gr, itd, hi, lo, mode, &c)
+		if s.vec.run != nil {
 			s.vec.run()
 		}
-	} else if s.vec.ready {
-		n0 = s.vec.n
 	}
+	n0 := s.vec.n // lanes the vector loop advanced
 	if track {
 		trackExtremes(y[o*L+n0:o*L+L], s.vmax[o*L+n0:o*L+L], s.vmin[o*L+n0:o*L+L])
 	}
