@@ -131,6 +131,9 @@ func (b *PointBlock) AddBlock(o *PointBlock) {
 	}
 }
 
+// key returns point i's point key.
+func (b *PointBlock) key(i int) string { return GridKey(b.Pathway, b.Axes, int(b.rec(i)[slotIndex])) }
+
 // rec returns point i's record.
 func (b *PointBlock) rec(i int) []float64 {
 	s := b.stride()
@@ -181,7 +184,7 @@ func (b *PointBlock) Points(runID int64) []Point {
 		flags := int(r[slotFlags])
 		p := Point{
 			RunID: runID, Pathway: b.Pathway, Pre: b.Pre, Post: b.Post, Compartment: b.Compartment,
-			Record: b.Record, Tag: b.Tag, PointKey: GridKey(b.Pathway, b.Axes, int(r[slotIndex])),
+			Record: b.Record, Tag: b.Tag, PointKey: b.key(i),
 			PSPMV: r[slotPSP], BaselineMV: r[slotBaseline], TimeToPeakMS: r[slotTimeToPeak],
 			Rise1090MS: opt(r[slotRise]), HalfWidthMS: opt(r[slotHalfWidth]), IHoldPA: opt(r[slotIHold]),
 			PeaksMV: map[string]float64{}, DSpikeFired: flags&flagDSpike != 0, Status: PointOK,
@@ -341,13 +344,9 @@ func decodeBlock(b *PointBlock, chans, comps string, n, stride int, data []byte,
 	return nil
 }
 
-// blocks returns the point blocks of the runs matching where (over
-// point_blocks b, runs r and experiments e), in run and block order, with
-// each block's run id.
-func (d *DB) blocks(ctx context.Context, q rowsQueryer, where []string, args []any) ([]*PointBlock, []int64, error) {
-	return queryBlocks(ctx, q, where, args, "b.run_id, b.id")
-}
-
+// queryBlocks returns the point blocks of the runs matching where (over
+// point_blocks b, runs r and experiments e), in the given order, with each
+// block's run id.
 func queryBlocks(ctx context.Context, q rowsQueryer, where []string, args []any, order string) ([]*PointBlock, []int64, error) {
 	s := `SELECT b.run_id, ` + blockColumns + ` FROM point_blocks b
 		JOIN runs r ON r.id = b.run_id JOIN experiments e ON e.id = r.experiment_id`

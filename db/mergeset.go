@@ -270,31 +270,9 @@ const unionBlockPoints = 1 << 16
 // holds no point of the same key yet, finished runs first, as new blocks.
 // It returns the number of points added.
 func unionBlocks(ctx context.Context, tx *sql.Tx, id int64, memberIDs []string) (int64, error) {
-	have := map[string]struct{}{}
-	rows, err := tx.QueryContext(ctx, `SELECT point_key FROM point_rows WHERE run_id = ?`, id)
+	have, err := pointKeys(ctx, tx, id)
 	if err != nil {
 		return 0, err
-	}
-	for rows.Next() {
-		var k string
-		if err := rows.Scan(&k); err != nil {
-			rows.Close()
-			return 0, err
-		}
-		have[k] = struct{}{}
-	}
-	rows.Close()
-	if err := rows.Err(); err != nil {
-		return 0, err
-	}
-	own, _, err := queryBlocks(ctx, tx, []string{"b.run_id = ?"}, []any{id}, "b.id")
-	if err != nil {
-		return 0, err
-	}
-	for _, b := range own {
-		for i := range b.Len() {
-			have[GridKey(b.Pathway, b.Axes, int(b.rec(i)[slotIndex]))] = struct{}{}
-		}
 	}
 	members, _, err := queryBlocks(ctx, tx, []string{"b.run_id IN (" + strings.Join(memberIDs, ", ") + ")"}, nil,
 		"r.status = 'done' DESC, b.id")
@@ -310,8 +288,7 @@ func unionBlocks(ctx context.Context, tx *sql.Tx, id int64, memberIDs []string) 
 			return 0, err
 		}
 		for i := range b.Len() {
-			r := b.rec(i)
-			k := GridKey(b.Pathway, b.Axes, int(r[slotIndex]))
+			k := b.key(i)
 			if _, dup := have[k]; dup {
 				continue
 			}
@@ -329,7 +306,7 @@ func unionBlocks(ctx context.Context, tx *sql.Tx, id int64, memberIDs []string) 
 				}
 				u.errors[u.Len()] = e
 			}
-			u.vals = append(u.vals, r...)
+			u.vals = append(u.vals, b.rec(i)...)
 			added++
 		}
 	}

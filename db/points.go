@@ -87,29 +87,38 @@ func insertPoints(ctx context.Context, tx *sql.Tx, runID int64, points []Point) 
 
 // PointKeys returns the point keys run runID has recorded, for resuming.
 func (d *DB) PointKeys(ctx context.Context, runID int64) (map[string]struct{}, error) {
-	rows, err := d.sql.QueryContext(ctx, `SELECT point_key FROM point_rows WHERE run_id = ?`, runID)
+	keys, err := pointKeys(ctx, d.sql, runID)
 	if err != nil {
 		return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
+	}
+	return keys, nil
+}
+
+// pointKeys returns the keys of run runID's points, rows and blocks.
+func pointKeys(ctx context.Context, q rowsQueryer, runID int64) (map[string]struct{}, error) {
+	rows, err := q.QueryContext(ctx, `SELECT point_key FROM point_rows WHERE run_id = ?`, runID)
+	if err != nil {
+		return nil, err
 	}
 	defer rows.Close()
 	keys := map[string]struct{}{}
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
-			return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
+			return nil, err
 		}
 		keys[k] = struct{}{}
 	}
 	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
+		return nil, err
 	}
-	blocks, _, err := d.blocks(ctx, d.sql, []string{"b.run_id = ?"}, []any{runID})
+	blocks, _, err := queryBlocks(ctx, q, []string{"b.run_id = ?"}, []any{runID}, "b.id")
 	if err != nil {
-		return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
+		return nil, err
 	}
 	for _, b := range blocks {
 		for i := range b.Len() {
-			keys[GridKey(b.Pathway, b.Axes, int(b.rec(i)[slotIndex]))] = struct{}{}
+			keys[b.key(i)] = struct{}{}
 		}
 	}
 	return keys, nil
@@ -166,7 +175,7 @@ func (d *DB) Points(ctx context.Context, f PointFilter) ([]Point, error) {
 	if f.GMaxNS != nil {
 		bwhere, bargs = append(bwhere, "b.g_min_nS <= ?"), append(bargs, *f.GMaxNS)
 	}
-	blocks, blockRuns, err := d.blocks(ctx, d.sql, bwhere, bargs)
+	blocks, blockRuns, err := queryBlocks(ctx, d.sql, bwhere, bargs, "b.run_id, b.id")
 	if err != nil {
 		return nil, fmt.Errorf("db: list points: %w", err)
 	}
