@@ -131,50 +131,45 @@ func (d *DB) Points(ctx context.Context, f PointFilter) ([]Point, error) {
 		p.g_nS, p.t_decay_ms, p.t_rise_ms, p.receptors, p.psp_mV, p.baseline_mV, p.time_to_peak_ms,
 		p.rise_10_90_ms, p.half_width_ms, p.peaks_mV, p.i_hold_pA, p.dspike_fired, p.status, p.error
 		FROM point_rows p`
-	var where []string
-	var args []any
+	// Each filter as a condition on the rows and on the blocks (block
+	// points are then filtered and merged in Go; "" where a filter does not
+	// select blocks).
+	type cond struct {
+		rows, blocks string
+		arg          any
+	}
+	var conds []cond
 	if f.Experiment != "" {
 		q += ` JOIN runs r ON r.id = p.run_id JOIN experiments e ON e.id = r.experiment_id`
-		where, args = append(where, "e.name = ?"), append(args, f.Experiment)
+		conds = append(conds, cond{"e.name = ?", "e.name = ?", f.Experiment})
 	}
 	if f.RunID != 0 {
-		where, args = append(where, "p.run_id = ?"), append(args, f.RunID)
+		conds = append(conds, cond{"p.run_id = ?", "b.run_id = ?", f.RunID})
 	}
 	if f.Pathway != nil {
-		where, args = append(where, "p.pathway = ?"), append(args, *f.Pathway)
+		conds = append(conds, cond{"p.pathway = ?", "b.pathway = ?", *f.Pathway})
 	}
 	if f.Status != "" {
-		where, args = append(where, "p.status = ?"), append(args, f.Status)
+		conds = append(conds, cond{"p.status = ?", "", f.Status})
 	}
 	if f.GMinNS != nil {
-		where, args = append(where, "p.g_nS >= ?"), append(args, *f.GMinNS)
+		conds = append(conds, cond{"p.g_nS >= ?", "b.g_max_nS >= ?", *f.GMinNS})
 	}
 	if f.GMaxNS != nil {
-		where, args = append(where, "p.g_nS <= ?"), append(args, *f.GMaxNS)
+		conds = append(conds, cond{"p.g_nS <= ?", "b.g_min_nS <= ?", *f.GMaxNS})
+	}
+	var where, bwhere []string
+	var args, bargs []any
+	for _, c := range conds {
+		where, args = append(where, c.rows), append(args, c.arg)
+		if c.blocks != "" {
+			bwhere, bargs = append(bwhere, c.blocks), append(bargs, c.arg)
+		}
 	}
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
 	q += ` ORDER BY p.pathway, p.point_key, p.run_id`
-	// Block points are filtered and merged in Go; the run-level filters
-	// select their blocks.
-	var bwhere []string
-	var bargs []any
-	if f.Experiment != "" {
-		bwhere, bargs = append(bwhere, "e.name = ?"), append(bargs, f.Experiment)
-	}
-	if f.RunID != 0 {
-		bwhere, bargs = append(bwhere, "b.run_id = ?"), append(bargs, f.RunID)
-	}
-	if f.Pathway != nil {
-		bwhere, bargs = append(bwhere, "b.pathway = ?"), append(bargs, *f.Pathway)
-	}
-	if f.GMinNS != nil {
-		bwhere, bargs = append(bwhere, "b.g_max_nS >= ?"), append(bargs, *f.GMinNS)
-	}
-	if f.GMaxNS != nil {
-		bwhere, bargs = append(bwhere, "b.g_min_nS <= ?"), append(bargs, *f.GMaxNS)
-	}
 	blocks, blockRuns, err := queryBlocks(ctx, d.sql, bwhere, bargs, "b.run_id, b.id")
 	if err != nil {
 		return nil, fmt.Errorf("db: list points: %w", err)
