@@ -203,9 +203,9 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 }
 
 // blockPoints is the size at which a block of points is closed. Any size
-// gives the same points; this one keeps rows few (recording costs about
-// 0.1 us a point) and small enough for the points view, which decodes a
-// block's BLOB once a point, to read a million points in seconds.
+// gives the same points; this one keeps rows few (a row costs tens of us
+// to write, a point in a block about 1.5) and small enough for the points
+// view, which reads a block's BLOB once a point it decodes.
 const blockPoints = 1024
 
 // chunkBlocks recycles the blocks of chunks once the writer has copied
