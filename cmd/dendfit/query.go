@@ -130,6 +130,29 @@ func openQueryDB(cmd *cobra.Command, g *globals) (*db.DB, error) {
 	return db.OpenReadOnly(cmd.Context(), g.db)
 }
 
+// run makes a query subcommand's RunE: it checks the output format and,
+// with check, the subcommand's flags (both before touching the database),
+// then opens the database read-only for fn.
+func (o *queryOptions) run(g *globals, check func() error, fn func(cmd *cobra.Command, args []string, d *db.DB, format string) error) func(*cobra.Command, []string) error {
+	return func(cmd *cobra.Command, args []string) error {
+		format, err := o.outputFormat(cmd, g)
+		if err != nil {
+			return err
+		}
+		if check != nil {
+			if err := check(); err != nil {
+				return err
+			}
+		}
+		d, err := openQueryDB(cmd, g)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		return fn(cmd, args, d, format)
+	}
+}
+
 func newQueryExperimentsCmd(g *globals) *cobra.Command {
 	o := &queryOptions{}
 	cmd := &cobra.Command{
@@ -137,16 +160,7 @@ func newQueryExperimentsCmd(g *globals) *cobra.Command {
 		Short:   "List the recorded experiment specs",
 		Example: "  dendfit query experiments\n  dendfit query experiments --experiment l23-demo --json",
 		Args:    exactArgs(0),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.outputFormat(cmd, g)
-			if err != nil {
-				return err
-			}
-			d, err := openQueryDB(cmd, g)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: o.run(g, nil, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
 			exps, err := d.Experiments(cmd.Context())
 			if err != nil {
 				return err
@@ -170,7 +184,7 @@ func newQueryExperimentsCmd(g *globals) *cobra.Command {
 				t.add(strconv.FormatInt(e.ID, 10), e.Name, e.SpecSHA256, c)
 			}
 			return t.write(g.stdout, format, out)
-		},
+		}),
 	}
 	cmd.Flags().StringVarP(&o.experiment, "experiment", "e", "", "only this experiment name")
 	o.addFormat(cmd)
@@ -185,16 +199,7 @@ func newQueryRunsCmd(g *globals) *cobra.Command {
 		Example: `  dendfit query runs --experiment l23-demo
   dendfit query runs --command fit --status done --format csv`,
 		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.outputFormat(cmd, g)
-			if err != nil {
-				return err
-			}
-			d, err := openQueryDB(cmd, g)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: o.run(g, nil, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
 			runs, err := d.Runs(cmd.Context(), db.RunFilter{Experiment: o.experiment, Command: o.command, Status: o.status, Limit: o.limit})
 			if err != nil {
 				return err
@@ -252,7 +257,7 @@ func newQueryRunsCmd(g *globals) *cobra.Command {
 					tstr(r.EndedAt), r.Version, rev, fmt.Sprintf("%d/%d", r.ShardK, max(r.ShardN, 1)), fnum(r.DtMS), r.Method, rep)
 			}
 			return t.write(g.stdout, format, out)
-		},
+		}),
 	}
 	f := cmd.Flags()
 	f.StringVarP(&o.experiment, "experiment", "e", "", "only runs of this experiment")
@@ -294,19 +299,12 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 		Example: `  dendfit query fits --experiment l23-demo
   dendfit query fits --run 4 --status converged --format csv`,
 		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.outputFormat(cmd, g)
-			if err != nil {
-				return err
-			}
+		RunE: o.run(g, func() error {
 			if o.status != "" && o.status != "converged" && o.status != "failed" {
 				return usageError{fmt.Errorf("--status %q: want converged or failed", o.status)}
 			}
-			d, err := openQueryDB(cmd, g)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+			return nil
+		}, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
 			runID, err := newestRun(cmd, g, d, o, db.CommandFit)
 			if err != nil {
 				return err
@@ -372,7 +370,7 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 					fnum(x.TargetPSPMV), gcol, fnum(x.PSPAtFitMV), strconv.Itoa(x.Evaluations), x.Outcome)
 			}
 			return t.write(g.stdout, format, out)
-		},
+		}),
 	}
 	o.addSelection(cmd, "fits", "fit run id (default: newest finished fit run of the experiment; neither: every fit)", "converged or failed")
 	o.addFormat(cmd)
@@ -387,22 +385,15 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 		Example: `  dendfit query points --experiment l23-demo --json
   dendfit query points --run 4 --pathway 1 --g-min 0.5 --g-max 2 --format csv`,
 		Args: exactArgs(0),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.outputFormat(cmd, g)
-			if err != nil {
-				return err
-			}
+		RunE: o.run(g, func() error {
 			if o.runID == 0 && o.experiment == "" {
 				return usageError{fmt.Errorf("query points needs --experiment NAME or --run ID")}
 			}
 			if o.status != "" && o.status != db.PointOK && o.status != db.PointFailed {
 				return usageError{fmt.Errorf("--status %q: want ok or failed", o.status)}
 			}
-			d, err := openQueryDB(cmd, g)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+			return nil
+		}, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
 			runID, err := newestRun(cmd, g, d, o, "")
 			if err != nil {
 				return err
@@ -451,7 +442,7 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 					psp, peak, fptr(p.Rise1090MS), fptr(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status)
 			}
 			return t.write(g.stdout, format, out)
-		},
+		}),
 	}
 	o.addSelection(cmd, "points", "run id (default: newest finished run of the experiment)", "ok or failed")
 	cmd.Flags().IntVar(&o.limit, "limit", 0, "at most this many points (0: all)")
@@ -476,16 +467,7 @@ export' instead.`,
 		Example: `  dendfit query sql "SELECT pathway, max(psp_mV) FROM points WHERE run_id = 3 GROUP BY pathway"
   dendfit query sql "PRAGMA table_info(points)" --format csv`,
 		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
-			format, err := o.outputFormat(cmd, g)
-			if err != nil {
-				return err
-			}
-			d, err := openQueryDB(cmd, g)
-			if err != nil {
-				return err
-			}
-			defer d.Close()
+		RunE: o.run(g, nil, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
 			cols, rows, err := d.QueryReadOnly(cmd.Context(), args[0])
 			if err != nil {
 				if errors.Is(err, db.ErrWrite) {
@@ -521,7 +503,7 @@ export' instead.`,
 				t.add(cells...)
 			}
 			return t.write(g.stdout, format, out)
-		},
+		}),
 	}
 	o.addFormat(cmd)
 	return cmd
