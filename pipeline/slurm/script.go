@@ -101,7 +101,20 @@ func shellQuote(s string) string {
 
 var funcs = template.FuncMap{"q": shellQuote}
 
-var sweepTmpl = template.Must(template.New(SweepScript).Funcs(funcs).Parse(`#!/bin/bash
+// resources are the optional #SBATCH lines both scripts share.
+const resources = `{{define "resources"}}
+{{- if .Partition}}
+#SBATCH --partition={{.Partition}}
+{{- end}}
+{{- if .Time}}
+#SBATCH --time={{.Time}}
+{{- end}}
+{{- if .Mem}}
+#SBATCH --mem={{.Mem}}
+{{- end}}
+{{- end}}`
+
+var sweepTmpl = template.Must(template.Must(template.New(SweepScript).Funcs(funcs).Parse(resources)).Parse(`#!/bin/bash
 # dendfit sweep of {{.Spec}}
 # as a SLURM job array of {{.Tasks}} tasks: task K sweeps shard K/{{.Tasks}} of the
 # grid into {{.Dir}}/shard-K.db. Written by 'dendfit slurm'; edit freely.
@@ -118,16 +131,7 @@ var sweepTmpl = template.Must(template.New(SweepScript).Funcs(funcs).Parse(`#!/b
 #SBATCH --chdir={{.Dir}}
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task={{.Workers}}
-#SBATCH --requeue
-{{- if .Partition}}
-#SBATCH --partition={{.Partition}}
-{{- end}}
-{{- if .Time}}
-#SBATCH --time={{.Time}}
-{{- end}}
-{{- if .Mem}}
-#SBATCH --mem={{.Mem}}
-{{- end}}
+#SBATCH --requeue{{template "resources" .}}
 set -euo pipefail
 
 DENDFIT={{q .Binary}}
@@ -142,7 +146,7 @@ exec "$DENDFIT" sweep "$SPEC" --shard "$K/$N" --db "$DIR/shard-$K.db" --resume -
 	--workers "${SLURM_CPUS_PER_TASK:-{{.Workers}}}"
 `))
 
-var mergeTmpl = template.Must(template.New(MergeScript).Funcs(funcs).Parse(`#!/bin/bash
+var mergeTmpl = template.Must(template.Must(template.New(MergeScript).Funcs(funcs).Parse(resources)).Parse(`#!/bin/bash
 # Merges the {{.Tasks}} shard databases of {{.Dir}}/sweep.sbatch into
 # {{.Dir}}/merged.db. Written by 'dendfit slurm'; edit freely.
 #
@@ -156,16 +160,7 @@ var mergeTmpl = template.Must(template.New(MergeScript).Funcs(funcs).Parse(`#!/b
 #SBATCH --chdir={{.Dir}}
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task=1
-#SBATCH --kill-on-invalid-dep=yes
-{{- if .Partition}}
-#SBATCH --partition={{.Partition}}
-{{- end}}
-{{- if .Time}}
-#SBATCH --time={{.Time}}
-{{- end}}
-{{- if .Mem}}
-#SBATCH --mem={{.Mem}}
-{{- end}}
+#SBATCH --kill-on-invalid-dep=yes{{template "resources" .}}
 set -euo pipefail
 
 DENDFIT={{q .Binary}}
