@@ -268,6 +268,14 @@ func TestSweepAxes(t *testing.T) {
 	if s.Sweep.TDecay.Given() || s.Sweep.TRise.Given() || s.Sweep.TDecay.Values() != nil {
 		t.Error("absent axes are given")
 	}
+	if s.Sweep.G.Len() != 12 || s.Sweep.TDecay.Len() != 0 {
+		t.Errorf("axis lengths %d, %d, want 12, 0", s.Sweep.G.Len(), s.Sweep.TDecay.Len())
+	}
+	// Values computed once at parsing are handed out as copies.
+	g[0] = -1
+	if s.Sweep.G.Values()[0] != 0.1*nS {
+		t.Error("changing the values returned changed the axis")
+	}
 	s = load(t, "sweep-tdecay-trise-ampa-3comp.yaml")
 	td, tr := s.Sweep.TDecay.Values(), s.Sweep.TRise.Values()
 	if len(td) != 4 || td[0] != 1e-3 || td[3] != 10e-3 || len(tr) != 3 || tr[1] != 0.5e-3 {

@@ -311,7 +311,8 @@ func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 		return Axis{}
 	}
 	a.Steps = steps
-	for i, v := range a.Values() {
+	a.vals = a.compute()
+	for i, v := range a.vals {
 		if !(v > 0) || math.IsInf(v, 0) {
 			p.failf(n, path, "value %d (%g) is not positive and finite", i, v)
 			return Axis{}
