@@ -32,45 +32,71 @@ const stopEvery = 16
 type scanState struct {
 	best  []float64 // largest |V - baseline| so far
 	kbest []int64   // its sample (from k0)
-	down  []uint64  // all ones once V has fallen below best/2 after kbest, else 0
+	// neg is the sign bit of V - baseline at kbest (1<<63 below
+	// baseline): it orients the half-amplitude crossing.
+	neg []uint64
+	// kdown is the first sample after kbest whose deviation, oriented
+	// like the peak's, is below best/2 (the half-width's falling
+	// crossing); 0 if none yet.
+	kdown []int64
 	// bad is the first sample (from k0) beyond maxVoltage or not finite;
 	// 0 if none.
 	bad []int64
 }
 
 func newScanState(lanes int) scanState {
-	return scanState{make([]float64, lanes), make([]int64, lanes), make([]uint64, lanes), make([]int64, lanes)}
+	return scanState{make([]float64, lanes), make([]int64, lanes), make([]uint64, lanes), make([]int64, lanes), make([]int64, lanes)}
 }
 
 // reset clears lanes [0, L).
 func (st *scanState) reset(L int) {
 	clear(st.best[:L])
 	clear(st.kbest[:L])
-	clear(st.down[:L])
+	clear(st.neg[:L])
+	clear(st.kdown[:L])
 	clear(st.bad[:L])
 }
 
 // scanRowsGo folds samples from..to (rows of rec, L lanes a row) of lanes
-// [lo, L) into st; row 0 holds each lane's baseline.
+// [lo, L) into st; row 0 holds each lane's baseline. What it keeps is
+// exactly what metrics needs of the samples after the rise: the peak and
+// the half-width crossing are found here once, across lanes, instead of
+// in a strided search per lane afterwards.
 func scanRowsGo(rec []float64, L, lo, from, to int, st *scanState) {
 	for l := lo; l < L; l++ {
 		b := rec[l]
 		// The lane's state in locals, so that the loop keeps it in
 		// registers (stores through st would be reloaded every sample).
-		best, kbest, down, bad := st.best[l], st.kbest[l], st.down[l], st.bad[l]
+		best, kbest, neg, kdown, bad := st.best[l], st.kbest[l], st.neg[l], st.kdown[l], st.bad[l]
 		for i := from; i <= to; i++ {
 			v := rec[i*L+l]
 			if bad == 0 && !(math.Abs(v) <= maxVoltage) {
 				bad = int64(i)
 			}
-			d := math.Abs(v - b)
+			u := v - b
+			d := math.Abs(u)
 			if d > best {
-				best, kbest, down = d, int64(i), 0
-			} else if down == 0 && d < 0.5*best {
-				down = ^uint64(0)
+				best, kbest, kdown = d, int64(i), 0
+				neg = math.Float64bits(u) & signBit
+			} else if kdown == 0 && math.Float64frombits(math.Float64bits(u)^neg) < 0.5*best {
+				kdown = int64(i)
 			}
 		}
-		st.best[l], st.kbest[l], st.down[l], st.bad[l] = best, kbest, down, bad
+		st.best[l], st.kbest[l], st.neg[l], st.kdown[l], st.bad[l] = best, kbest, neg, kdown, bad
+	}
+}
+
+// signBit is a float64's sign bit: flipping it negates exactly, as
+// multiplying by -1 does.
+const signBit = 1 << 63
+
+// scanTo folds every sample not scanned yet, up to j, into s.scan.
+func (s *Simulator) scanTo(j int) {
+	if from := s.scanned + 1; from <= j {
+		L := s.e.L
+		n := scanRowsVec(s.rec, L, from, j, &s.scan)
+		scanRowsGo(s.rec, L, n, from, j, &s.scan)
+		s.scanned = j
 	}
 }
 
@@ -82,19 +108,12 @@ func (s *Simulator) earlyStopOK(opt *Options) bool {
 // canStop scans the record samples up to j = k - k0 (the state in e.y is
 // sample k) and reports whether every lane may stop.
 func (s *Simulator) canStop(j int, trackAll bool, baselines []float64) bool {
-	e := s.e
-	L := e.L
-	rec := s.rec
+	s.scanTo(j)
 	st := &s.scan
-	if from := s.scanned + 1; from <= j {
-		n := scanRowsVec(rec, L, from, j, st)
-		scanRowsGo(rec, L, n, from, j, st)
-	}
 	all := true
-	for l := 0; l < L && all; l++ {
-		all = st.down[l] != 0 && s.laneBound(l, trackAll, baselines) < st.best[l]
+	for l := 0; l < s.e.L && all; l++ {
+		all = st.kdown[l] != 0 && s.laneBound(l, trackAll, baselines) < st.best[l]
 	}
-	s.scanned = j
 	return all
 }
 

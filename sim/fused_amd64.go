@@ -59,13 +59,14 @@ func scanRowsVec(rec []float64, L, from, to int, st *scanState) int {
 		return 0
 	}
 	_ = rec[to*L+L-1] // every row read is inside rec
-	scanAVX2(&rec[0], L, n, from, to, &st.best[0], &st.kbest[0], &st.down[0], &st.bad[0])
+	scanAVX2(&rec[0], L, n, from, to, &st.best[0], &st.kbest[0], &st.neg[0], &st.kdown[0], &st.bad[0])
 	return n
 }
 
 // scanAVX2 is scanRowsGo for lanes [0, n), n a multiple of 4. Its
 // comparisons are the Go ones lane by lane: NLE_UQ for !(|v| <= max),
-// GT_OQ for d > best, LT_OQ for d < best/2, all false on NaN as in Go.
+// GT_OQ for d > best, LT_OQ for the oriented u < best/2, all false on NaN
+// as in Go; the orientation is the same sign-bit flip.
 //
 //go:noescape
-func scanAVX2(rec *float64, L, n, from, to int, best *float64, kbest *int64, down *uint64, bad *int64)
+func scanAVX2(rec *float64, L, n, from, to int, best *float64, kbest *int64, neg *uint64, kdown *int64, bad *int64)

@@ -98,8 +98,8 @@ done:
 	VZEROUPPER
 	RET
 
-// func scanAVX2(rec *float64, L, n, from, to int, best *float64, kbest *int64, down *uint64, bad *int64)
-TEXT ·scanAVX2(SB), NOSPLIT, $0-72
+// func scanAVX2(rec *float64, L, n, from, to int, best *float64, kbest *int64, neg *uint64, kdown *int64, bad *int64)
+TEXT ·scanAVX2(SB), NOSPLIT, $0-80
 	MOVQ rec+0(FP), SI
 	MOVQ L+8(FP), R8
 	SHLQ $3, R8            // row stride in bytes
@@ -108,8 +108,8 @@ TEXT ·scanAVX2(SB), NOSPLIT, $0-72
 	MOVQ to+32(FP), R11
 	MOVQ best+40(FP), R12
 	MOVQ kbest+48(FP), R13
-	MOVQ down+56(FP), R14
-	MOVQ bad+64(FP), DI
+	MOVQ kdown+64(FP), R14
+	MOVQ bad+72(FP), DI
 
 	MOVQ         $0x7fffffffffffffff, AX
 	VMOVQ        AX, X15
@@ -123,7 +123,7 @@ TEXT ·scanAVX2(SB), NOSPLIT, $0-72
 	MOVQ         $1, AX
 	VMOVQ        AX, X12
 	VPBROADCASTQ X12, Y12  // int64 1
-	VPXOR        Y11, Y11, Y11
+	MOVQ neg+56(FP), AX
 
 	XORQ CX, CX            // lane group
 
@@ -133,8 +133,9 @@ group:
 	VMOVUPD (SI)(CX*8), Y0   // baseline: row 0
 	VMOVUPD (R12)(CX*8), Y1  // best
 	VMOVUPD (R13)(CX*8), Y2  // kbest
-	VMOVUPD (R14)(CX*8), Y3  // down
+	VMOVUPD (R14)(CX*8), Y3  // kdown
 	VMOVUPD (DI)(CX*8), Y4   // bad
+	VMOVUPD (AX)(CX*8), Y11 // neg
 	VMOVQ        R10, X5
 	VPBROADCASTQ X5, Y5      // i
 	// BX = &rec[from*L + CX]
@@ -150,18 +151,24 @@ row:
 	VMOVUPD (BX), Y6         // v
 	VANDPD    Y15, Y6, Y7    // |v|
 	VCMPPD    $0x16, Y14, Y7, Y8 // !(|v| <= max), NaN true
-	VPCMPEQQ  Y11, Y4, Y9    // bad == 0
+	VPXOR     Y10, Y10, Y10  // 0
+	VPCMPEQQ  Y10, Y4, Y9    // bad == 0
 	VANDPD    Y9, Y8, Y8
 	VBLENDVPD Y8, Y5, Y4, Y4 // bad = cond ? i : bad
-	VSUBPD    Y0, Y6, Y7     // v - b
-	VANDPD    Y15, Y7, Y7    // d
-	VCMPPD    $0x1e, Y1, Y7, Y8  // d > best
-	VMULPD    Y13, Y1, Y9    // best/2 (0.5*best)
-	VCMPPD    $0x11, Y9, Y7, Y10 // d < best/2
-	VBLENDVPD Y8, Y7, Y1, Y1 // best = gt ? d : best
+	VPCMPEQQ  Y10, Y3, Y10   // kdown == 0
+	VSUBPD    Y0, Y6, Y7     // u = v - b
+	VANDPD    Y15, Y7, Y6    // d = |u|
+	VCMPPD    $0x1e, Y1, Y6, Y8  // gt: d > best
+	VMULPD    Y13, Y1, Y9    // best/2 (0.5*best), the old best
+	VBLENDVPD Y8, Y6, Y1, Y1 // best = gt ? d : best
+	VXORPD    Y11, Y7, Y6    // u oriented by the old neg
+	VANDNPD   Y7, Y15, Y7    // u's sign bit
+	VBLENDVPD Y8, Y7, Y11, Y11 // neg = gt ? sign(u) : neg
+	VCMPPD    $0x11, Y9, Y6, Y6  // oriented u < best/2
+	VANDPD    Y10, Y6, Y6    // and kdown == 0
+	VBLENDVPD Y6, Y5, Y3, Y3 // kdown = that ? i : kdown
 	VBLENDVPD Y8, Y5, Y2, Y2 // kbest = gt ? i : kbest
-	VORPD     Y10, Y3, Y3
-	VANDNPD   Y3, Y8, Y3     // down = !gt & (down | lt)
+	VANDNPD   Y3, Y8, Y3     // kdown = gt ? 0 : kdown
 	VPADDQ    Y12, Y5, Y5
 	ADDQ      R8, BX
 	INCQ      DX
@@ -172,6 +179,7 @@ rdone:
 	VMOVUPD Y2, (R13)(CX*8)
 	VMOVUPD Y3, (R14)(CX*8)
 	VMOVUPD Y4, (DI)(CX*8)
+	VMOVUPD Y11, (AX)(CX*8)
 	ADDQ    $4, CX
 	JMP     group
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"math/rand/v2"
 	"testing"
 )
 
@@ -116,7 +117,7 @@ func TestVectorScanStopsWhereGoDoes(t *testing.T) {
 				t.Fatal(err)
 			}
 			st := sm.scan
-			return state{sm.filled, sm.scanned, fmt.Sprint(st.best[:L], st.kbest[:L], st.down[:L], st.bad[:L])}
+			return state{sm.filled, sm.scanned, fmt.Sprint(st.best[:L], st.kbest[:L], st.neg[:L], st.kdown[:L], st.bad[:L])}
 		}
 		vec, scalar := run(false), run(true)
 		if vec != scalar {
@@ -124,6 +125,85 @@ func TestVectorScanStopsWhereGoDoes(t *testing.T) {
 		}
 		if vec.filled >= 900 {
 			t.Errorf("%d lanes: no early stop (%d samples)", L, vec.filled)
+		}
+	}
+}
+
+// TestScanMatchesDefinition: the online scan, Go and vector, scanned in
+// arbitrary pieces, leaves for every lane what the definitions give over
+// the whole trace at once: the first sample of largest |V - baseline|, the
+// first sample after it whose deviation in the peak's direction is below
+// half of that, and the first sample out of range. The traces wander on
+// both sides of the baseline, dip before they peak and carry NaN and
+// out-of-range samples, which no PSP of the reference cases does.
+func TestScanMatchesDefinition(t *testing.T) {
+	defer func() { vecOff = false }()
+	rng := rand.New(rand.NewPCG(1, 2))
+	for trial := range 300 {
+		L := 1 + rng.IntN(13)
+		rows := 2 + rng.IntN(60)
+		rec := make([]float64, rows*L)
+		for l := range L {
+			v := -0.07 + 0.01*rng.NormFloat64()
+			rec[l] = v
+			for i := 1; i < rows; i++ {
+				switch u := rng.Float64(); {
+				case u < 0.01:
+					v = math.NaN()
+				case u < 0.02:
+					v = 2 * float64(1-2*rng.IntN(2)) // beyond maxVoltage
+				case u < 0.05:
+					v = rec[l] // back to the baseline exactly
+				default:
+					v = rec[(i-1)*L+l] + 0.002*rng.NormFloat64()
+					if math.IsNaN(v) || math.Abs(v) > 1 {
+						v = rec[l]
+					}
+				}
+				if u := rng.Float64(); u < 0.05 {
+					v = rec[l] + 0.5*(rec[(i-1)*L+l]-rec[l]) // exactly half of the last
+				}
+				rec[i*L+l] = v
+			}
+		}
+		for _, off := range []bool{false, true} {
+			vecOff = off
+			st := newScanState(L)
+			for from := 1; from < rows; {
+				to := min(rows-1, from+rng.IntN(8))
+				n := scanRowsVec(rec, L, from, to, &st)
+				scanRowsGo(rec, L, n, from, to, &st)
+				from = to + 1
+			}
+			for l := range L {
+				b := rec[l]
+				var best float64
+				var kbest, kdown, bad int64
+				for i := 1; i < rows; i++ {
+					v := rec[i*L+l]
+					if bad == 0 && !(math.Abs(v) <= maxVoltage) {
+						bad = int64(i)
+					}
+					if d := math.Abs(v - b); d > best {
+						best, kbest = d, int64(i)
+					}
+				}
+				sign := 1.0
+				if kbest > 0 && rec[int(kbest)*L+l]-b < 0 {
+					sign = -1
+				}
+				for i := kbest + 1; kbest > 0 && i < int64(rows); i++ {
+					if sign*(rec[int(i)*L+l]-b) < 0.5*best {
+						kdown = i
+						break
+					}
+				}
+				got := [4]float64{st.best[l], float64(st.kbest[l]), float64(st.kdown[l]), float64(st.bad[l])}
+				want := [4]float64{best, float64(kbest), float64(kdown), float64(bad)}
+				if math.Float64bits(got[0]) != math.Float64bits(want[0]) || [3]float64(got[1:]) != [3]float64(want[1:]) {
+					t.Fatalf("trial %d, lane %d of %d, vector off %v: scan (best, kbest, kdown, bad) %v, definition %v", trial, l, L, off, got, want)
+				}
+			}
 		}
 	}
 }

@@ -11,29 +11,20 @@ import (
 // magnitude).
 func (s *Simulator) metrics(l, L int, r *Result) error {
 	dt := s.setup.Protocol.Dt
-	m := s.filled // samples from k0
 	rec := s.rec
 	b := rec[l]
 	if math.IsNaN(b) || math.IsInf(b, 0) {
 		return fmt.Errorf("sim: %w", ErrUnstable)
 	}
 	r.Baseline = b
-	// Samples up to s.scanned were already scanned by canStop, which noted
-	// the first one out of range, so that the error names the same sample
-	// however the lane was batched.
-	if j := int(s.scan.bad[l]); j > 0 {
+	// Every sample was scanned (scanTo), which noted the first one out of
+	// range, so that the error names the same sample however the lane was
+	// batched.
+	st := &s.scan
+	if j := int(st.bad[l]); j > 0 {
 		return fmt.Errorf("sim: at %.6g ms: %w", float64(s.k0+j)*dt*1e3, ErrUnstable)
 	}
-	best, kp := s.scan.best[l], int(s.scan.kbest[l])
-	for j := s.scanned + 1; j < m; j++ {
-		v := rec[j*L+l]
-		if !(math.Abs(v) <= maxVoltage) {
-			return fmt.Errorf("sim: at %.6g ms: %w", float64(s.k0+j)*dt*1e3, ErrUnstable)
-		}
-		if a := math.Abs(v - b); a > best {
-			best, kp = a, j
-		}
-	}
+	kp := int(st.kbest[l])
 	// The state after the final update is not sampled, but a blow-up there
 	// is still a failed run.
 	y := s.e.y
@@ -79,14 +70,13 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	}
 	r.Rise1090 = (at[2] - at[0]) * dt
 	r.HasRise = true
-	for j := kp + 1; j < m; j++ {
-		if yj := yy(j); yj < half {
-			yp := yy(j - 1)
-			down := float64(j-1) + (yp-half)/(yp-yj)
-			r.HalfWidth = (down - at[1]) * dt
-			r.HasHalfWidth = true
-			break
-		}
+	// The scan found the falling crossing: the first sample after the
+	// peak below half the amplitude.
+	if j := int(st.kdown[l]); j > 0 {
+		yj, yp := yy(j), yy(j-1)
+		down := float64(j-1) + (yp-half)/(yp-yj)
+		r.HalfWidth = (down - at[1]) * dt
+		r.HasHalfWidth = true
 	}
 	return nil
 }

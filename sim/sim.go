@@ -332,6 +332,7 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 			}
 		}
 	}
+	s.scanTo(s.filled - 1)
 	for l := 0; l < L; l++ {
 		r := &out[l]
 		if events != nil {
