@@ -91,7 +91,10 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	// goroutine to wake for every chunk.
 	var next atomic.Int64
 	var mu sync.Mutex // guards stats.Skipped
-	g, gctx := errgroup.WithContext(ctx)
+	// A failed write stops the workers: nothing they do can be kept.
+	wkctx, stopWorkers := context.WithCancel(ctx)
+	defer stopWorkers()
+	g, gctx := errgroup.WithContext(wkctx)
 	for w := 0; w < workers; w++ {
 		g.Go(func() error {
 			wk := &sweepWorker{s: s, gr: gr, sims: map[int]*pathwaySim{}}
@@ -145,6 +148,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			}
 			if err := store.InsertPointBlocks(wctx, runID, ready); err != nil {
 				werr = err
+				stopWorkers()
 			}
 			clear(open)
 			ready, buffered = ready[:0], 0

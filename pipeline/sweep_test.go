@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"math"
 	"os"
@@ -348,4 +349,25 @@ func bits(p db.Point) []any {
 		out = append(out, k, math.Float64bits(p.PeaksMV[k]))
 	}
 	return out
+}
+
+// failStore refuses every write.
+type failStore struct{ err error }
+
+func (f failStore) InsertPointBlocks(context.Context, int64, []*db.PointBlock) error { return f.err }
+
+// TestSweepStopsWhenStoreFails: when the store refuses a write, the
+// sweep returns that error and its workers stop instead of simulating the
+// rest of the grid for nothing.
+func TestSweepStopsWhenStoreFails(t *testing.T) {
+	const n = 200000
+	s := seedGrid(t, n)
+	boom := errors.New("disk on fire")
+	st, err := Sweep(context.Background(), s, failStore{boom}, 1, &SweepOptions{Workers: 2})
+	if !errors.Is(err, boom) {
+		t.Fatalf("error %v, want %v", err, boom)
+	}
+	if got := st.Pathways[0].Points; got > n/2 {
+		t.Errorf("%d of %d points simulated after the store failed", got, n)
+	}
 }

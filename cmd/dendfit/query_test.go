@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"database/sql"
 	"encoding/csv"
 	"encoding/json"
 	"os"
@@ -259,5 +260,33 @@ func TestReproduceCommand(t *testing.T) {
 	}
 	if _, err := qcli(t, path, "reproduce", "x"); err == nil {
 		t.Error("reproduce x: no error")
+	}
+}
+
+// TestSweepIntoNewerDatabase: a sweep whose database a newer dendfit
+// wrote fails with the database's own message and records nothing.
+func TestSweepIntoNewerDatabase(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "dendfit.db")
+	if _, err := qcli(t, path, "sweep", qSweep); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite3", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (99, '0099_future.sql', '2030-01-01T00:00:00Z')`); err != nil {
+		t.Fatal(err)
+	}
+	_, err = qcli(t, path, "sweep", qSweep)
+	if err == nil || !strings.Contains(err.Error(), "has schema version 99") || !strings.HasSuffix(err.Error(), "upgrade dendfit") {
+		t.Fatalf("sweep into a newer database: %v", err)
+	}
+	var runs, points int
+	if err := raw.QueryRow(`SELECT (SELECT count(*) FROM runs), (SELECT sum(n_points) FROM point_blocks)`).Scan(&runs, &points); err != nil {
+		t.Fatal(err)
+	}
+	if runs != 1 || points != 12 {
+		t.Errorf("%d runs and %d points after the refused sweep, want 1 and 12", runs, points)
 	}
 }
