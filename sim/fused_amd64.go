@@ -18,37 +18,64 @@ type fused2Args struct {
 	va, vb, s, gr, itd, hi, lo unsafe.Pointer // offsets 0 to 48
 	n                          int            // 56: lanes, a multiple of 4
 	track                      int            // 64: 0 none, 1 compartment A, 2 compartment B
-	// 72: elA, glA, ieA, gAB, E, elB, glB, ieB, gBA, dtcA, dtcB, dt
-	c [12]float64
+	rec                        unsafe.Pointer // 72: row of the first sample, or nil
+	recStride                  int            // 80: bytes from a row to the next
+	recB                       int            // 88: 1 when B is the record compartment
+	m                          int            // 96: steps, at least 1
+	el                         [3]float64     // 104: elA, elB, E
+	// 128: glA, ieA, gAB, glB, ieB, gBA, dtcA, dtcB, dt, each broadcast
+	// to four lanes (the kernel's memory operands)
+	k [9][4]float64
 }
 
-// fused2AVX2 is fusedEuler's two-compartment loop without rise, four
-// lanes an instruction: the same IEEE operations on the same operands
-// in the same order (VSUBPD, VMULPD and VADDPD round as SUBSD, MULSD and
-// ADDSD do, and no multiply-add is fused), so each lane is bit-identical
-// to the Go loop. Extremes use VMAXPD(v, hi) and VMINPD(v, lo), which are
-// exactly v > hi ? v : hi and v < lo ? v : lo, NaN included.
+// fused2AVX2 is fusedEuler's two-compartment loop without rise for m
+// steps, four lanes an instruction, each group of lanes kept in registers
+// for all m steps: the same IEEE operations on the same operands in the
+// same order (VSUBPD, VMULPD and VADDPD round as SUBSD, MULSD and ADDSD
+// do, operands of a product or a sum in either order give the same bits,
+// and no multiply-add is fused), so each lane is bit-identical to the Go
+// loop. Extremes use VMAXPD(v, hi) and VMINPD(v, lo), which are exactly
+// v > hi ? v : hi and v < lo ? v : lo, NaN included.
 //
 //go:noescape
 func fused2AVX2(a *fused2Args)
 
 // fused2Prepare readies the vector loop over the largest multiple of four
-// of the lanes: it returns how many lanes that is and a function that
-// advances them one step (0 and nil without AVX2, or when vectors are
-// off). The slices must stay where they are while it is used.
-func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, c *[12]float64) (int, func()) {
+// of the lanes: it returns how many lanes that is and the function that
+// advances them (0 and nil without AVX2, or when vectors are off). The
+// slices must stay where they are while it is used.
+func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, recB bool, c *[12]float64) (int, fused2Steps) {
 	n := len(s) &^ 3
 	if !haveAVX2 || vecOff || n == 0 {
 		return 0, nil
 	}
+	L := len(s)
 	va, vb, gr, itd = va[:n], vb[:n], gr[:n], itd[:n]
+	elA, glA, ieA, gAB, E, elB, glB, ieB, gBA, dtcA, dtcB, dt := c[0], c[1], c[2], c[3], c[4], c[5], c[6], c[7], c[8], c[9], c[10], c[11]
 	a := &fused2Args{va: unsafe.Pointer(&va[0]), vb: unsafe.Pointer(&vb[0]), s: unsafe.Pointer(&s[0]),
-		gr: unsafe.Pointer(&gr[0]), itd: unsafe.Pointer(&itd[0]), n: n, track: track, c: *c}
+		gr: unsafe.Pointer(&gr[0]), itd: unsafe.Pointer(&itd[0]), n: n, track: track,
+		recStride: 8 * L, el: [3]float64{elA, elB, E}}
+	for i, v := range []float64{glA, ieA, gAB, glB, ieB, gBA, dtcA, dtcB, dt} {
+		a.k[i] = [4]float64{v, v, v, v}
+	}
+	if recB {
+		a.recB = 1
+	}
 	if track != 0 {
 		hi, lo = hi[:n], lo[:n]
 		a.hi, a.lo = unsafe.Pointer(&hi[0]), unsafe.Pointer(&lo[0])
 	}
-	return n, func() { fused2AVX2(a) }
+	return n, func(m int, rec []float64) {
+		if m <= 0 {
+			return
+		}
+		a.m, a.rec = m, nil
+		if rec != nil {
+			_ = rec[(m-1)*L+n-1] // every row written is inside rec
+			a.rec = unsafe.Pointer(&rec[0])
+		}
+		fused2AVX2(a)
+	}
 }
 
 // scanRowsVec is scanRowsGo over the largest multiple of four of the

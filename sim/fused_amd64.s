@@ -1,6 +1,14 @@
 #include "textflag.h"
 
 // func fused2AVX2(a *fused2Args)
+//
+// m steps; in each, every group of four lanes is loaded, stores the step's
+// sample of the record compartment (when rec is set), folds the other
+// compartment into hi/lo (when track is set), is updated and stored back.
+// The groups of a step are independent, which keeps the multipliers busy
+// (one group alone would wait on its own chain of dependent operations).
+// Loop invariants that are only multiplied or added are memory operands
+// (the pre-broadcast k table).
 TEXT ·fused2AVX2(SB), NOSPLIT, $0-8
 	MOVQ a+0(FP), DI
 	MOVQ 0(DI), R8    // va
@@ -11,37 +19,49 @@ TEXT ·fused2AVX2(SB), NOSPLIT, $0-8
 	MOVQ 40(DI), R13  // hi
 	MOVQ 48(DI), R14  // lo
 	MOVQ 56(DI), DX   // n
-	MOVQ 64(DI), BX   // track
-	VBROADCASTSD 72(DI), Y15  // elA
-	VBROADCASTSD 80(DI), Y14  // glA
-	VBROADCASTSD 88(DI), Y13  // ieA
-	VBROADCASTSD 96(DI), Y12  // gAB
-	VBROADCASTSD 104(DI), Y11 // E
-	VBROADCASTSD 112(DI), Y10 // elB
-	VBROADCASTSD 120(DI), Y9  // glB
-	VBROADCASTSD 128(DI), Y8  // ieB
-	// gBA 136, dtcA 144, dtcB 152, dt 160: memory operands
+	MOVQ 64(DI), AX   // track
+	MOVQ 72(DI), BX   // rec: row of this step's sample, or nil
+	MOVQ 96(DI), SI   // m
+	VBROADCASTSD 104(DI), Y12 // elA
+	VBROADCASTSD 112(DI), Y13 // elB
+	VBROADCASTSD 120(DI), Y11 // E
+	// k table: glA 128, ieA 160, gAB 192, glB 224, ieB 256, gBA 288,
+	// dtcA 320, dtcB 352, dt 384
+
+step:
 	XORQ CX, CX
 
-loop:
+group:
 	CMPQ CX, DX
-	JGE  done
+	JGE  stepdone
 	VMOVUPD (R8)(CX*8), Y0  // va
 	VMOVUPD (R9)(CX*8), Y1  // vb
 	VMOVUPD (R10)(CX*8), Y2 // sv
 
-	CMPQ BX, $1
+	// The sample of the record compartment, before the update.
+	TESTQ BX, BX
+	JZ    extremes
+	CMPQ  88(DI), $0
+	JNE   recb
+	VMOVUPD Y0, (BX)(CX*8)
+	JMP     extremes
+
+recb:
+	VMOVUPD Y1, (BX)(CX*8)
+
+extremes:
+	CMPQ AX, $1
 	JNE  trackb
 	VMOVUPD (R13)(CX*8), Y3
-	VMAXPD  Y3, Y0, Y3      // hi = va > hi ? va : hi
+	VMAXPD  Y3, Y0, Y3 // hi = va > hi ? va : hi
 	VMOVUPD Y3, (R13)(CX*8)
 	VMOVUPD (R14)(CX*8), Y3
-	VMINPD  Y3, Y0, Y3      // lo = va < lo ? va : lo
+	VMINPD  Y3, Y0, Y3 // lo = va < lo ? va : lo
 	VMOVUPD Y3, (R14)(CX*8)
 	JMP     update
 
 trackb:
-	CMPQ BX, $2
+	CMPQ AX, $2
 	JNE  update
 	VMOVUPD (R13)(CX*8), Y3
 	VMAXPD  Y3, Y1, Y3
@@ -52,49 +72,51 @@ trackb:
 
 update:
 	// ta := glA*(elA-va) + ieA
-	VSUBPD Y0, Y15, Y3
-	VMULPD Y3, Y14, Y3
-	VADDPD Y13, Y3, Y3
+	VSUBPD Y0, Y12, Y3
+	VMULPD 128(DI), Y3, Y3
+	VADDPD 160(DI), Y3, Y3
 	// ta += gAB * (vb - va)
 	VSUBPD Y0, Y1, Y4
-	VMULPD Y4, Y12, Y4
+	VMULPD 192(DI), Y4, Y4
 	VADDPD Y4, Y3, Y3
 	// ta += gr * (E - va) * sv
-	VSUBPD  Y0, Y11, Y5
-	VMOVUPD (R11)(CX*8), Y6
-	VMULPD  Y5, Y6, Y5
-	VMULPD  Y2, Y5, Y5
-	VADDPD  Y5, Y3, Y3
+	VSUBPD Y0, Y11, Y5
+	VMULPD (R11)(CX*8), Y5, Y5
+	VMULPD Y2, Y5, Y5
+	VADDPD Y5, Y3, Y3
 	// tb := glB*(elB-vb) + ieB
-	VSUBPD Y1, Y10, Y4
-	VMULPD Y4, Y9, Y4
-	VADDPD Y8, Y4, Y4
+	VSUBPD Y1, Y13, Y4
+	VMULPD 224(DI), Y4, Y4
+	VADDPD 256(DI), Y4, Y4
 	// tb += gBA * (va - vb)
-	VSUBPD       Y1, Y0, Y5
-	VBROADCASTSD 136(DI), Y6
-	VMULPD       Y5, Y6, Y5
-	VADDPD       Y5, Y4, Y4
+	VSUBPD Y1, Y0, Y5
+	VMULPD 288(DI), Y5, Y5
+	VADDPD Y5, Y4, Y4
 	// VA = va + ta*dtcA; VB = vb + tb*dtcB
-	VBROADCASTSD 144(DI), Y6
-	VMULPD       Y6, Y3, Y3
-	VADDPD       Y3, Y0, Y0
-	VMOVUPD      Y0, (R8)(CX*8)
-	VBROADCASTSD 152(DI), Y6
-	VMULPD       Y6, Y4, Y4
-	VADDPD       Y4, Y1, Y1
-	VMOVUPD      Y1, (R9)(CX*8)
+	VMULPD  320(DI), Y3, Y3
+	VADDPD  Y3, Y0, Y0
+	VMOVUPD Y0, (R8)(CX*8)
+	VMULPD  352(DI), Y4, Y4
+	VADDPD  Y4, Y1, Y1
+	VMOVUPD Y1, (R9)(CX*8)
 	// S = sv - sv*itd*dt
-	VMOVUPD      (R12)(CX*8), Y5
-	VMULPD       Y5, Y2, Y5
-	VBROADCASTSD 160(DI), Y6
-	VMULPD       Y6, Y5, Y5
-	VSUBPD       Y5, Y2, Y2
-	VMOVUPD      Y2, (R10)(CX*8)
+	VMULPD  (R12)(CX*8), Y2, Y5
+	VMULPD  384(DI), Y5, Y5
+	VSUBPD  Y5, Y2, Y2
+	VMOVUPD Y2, (R10)(CX*8)
 
 	ADDQ $4, CX
-	JMP  loop
+	JMP  group
 
-done:
+stepdone:
+	TESTQ BX, BX
+	JZ    counted
+	ADDQ  80(DI), BX
+
+counted:
+	DECQ SI
+	JNZ  step
+
 	VZEROUPPER
 	RET
 

@@ -3,7 +3,7 @@
 package sim
 
 // fused2Prepare has no vector loop on this architecture.
-func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, c *[12]float64) (int, func()) {
+func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, recB bool, c *[12]float64) (int, fused2Steps) {
 	return 0, nil
 }
 

@@ -12,7 +12,9 @@ import (
 // gives, lane by lane, exactly the results of the general batched path,
 // for point cells and soma-dendrite cells, the synapse and the record site
 // on either compartment, receptors with and without rise, AMPA and GABA,
-// with and without holding, peaks kept or not, and a lane that diverges.
+// with and without holding, peaks kept or not, and a lane that diverges;
+// with every lane in the vector loop (which then runs many steps a call)
+// and with some in the Go loop.
 func TestFusedMatchesGeneral(t *testing.T) {
 	defer func() { fuseOff, vecOff = false, false }()
 	n := 0
@@ -32,42 +34,45 @@ func TestFusedMatchesGeneral(t *testing.T) {
 								}
 								s.Protocol.Synapse, s.Protocol.Record = syn, rec
 								s.Protocol.Hold, s.Protocol.Holding = hold, -0.06
-								name := fmt.Sprintf("nc%d syn%d rec%d %v rise%v hold%v all%v", nc, syn, rec, ch, rise, hold, trackAll)
-								const L = 9
-								lanes := make([][]Receptor, L)
-								for l := range lanes {
-									g := 0.05e-9 * math.Pow(3, float64(l))
-									if l == L-1 {
-										g = 1e-3 // diverges under Euler
+								// 8 lanes go through the vector loop alone, 9
+								// through it and the Go loop.
+								for _, L := range []int{8, 9} {
+									name := fmt.Sprintf("nc%d syn%d rec%d %v rise%v hold%v all%v L%d", nc, syn, rec, ch, rise, hold, trackAll, L)
+									lanes := make([][]Receptor, L)
+									for l := range lanes {
+										g := 0.05e-9 * math.Pow(3, float64(l))
+										if l == L-1 {
+											g = 1e-3 // diverges under Euler
+										}
+										lanes[l] = []Receptor{{Channel: ch, G: g, TauDecay: (1 + float64(l)) * 1e-3, TauRise: rise}}
 									}
-									lanes[l] = []Receptor{{Channel: ch, G: g, TauDecay: (1 + float64(l)) * 1e-3, TauRise: rise}}
-								}
-								run := func(off bool) ([]Result, []error) {
-									fuseOff, vecOff = off, off
-									sm, err := New(s, L)
-									if err != nil {
-										t.Fatal(err)
+									run := func(off bool) ([]Result, []error) {
+										fuseOff, vecOff = off, off
+										sm, err := New(s, L)
+										if err != nil {
+											t.Fatal(err)
+										}
+										out, errs := make([]Result, L), make([]error, L)
+										if err := sm.RunEach(context.Background(), lanes, &Options{RecordOnly: !trackAll}, out, errs); err != nil {
+											t.Fatal(err)
+										}
+										if !off && !sm.e.canFuse() { // the receptors are loaded by the run
+											t.Fatalf("%s: not fused", name)
+										}
+										return out, errs
 									}
-									out, errs := make([]Result, L), make([]error, L)
-									if err := sm.RunEach(context.Background(), lanes, &Options{RecordOnly: !trackAll}, out, errs); err != nil {
-										t.Fatal(err)
+									fo, fe := run(false)
+									go_, ge := run(true)
+									for l := range fo {
+										if fmt.Sprint(fe[l]) != fmt.Sprint(ge[l]) {
+											t.Errorf("%s lane %d: error %v, general %v", name, l, fe[l], ge[l])
+										}
+										a, b := fmt.Sprintf("%#v", resultBits(fo[l])), fmt.Sprintf("%#v", resultBits(go_[l]))
+										if a != b {
+											t.Errorf("%s lane %d:\nfused   %s\ngeneral %s", name, l, a, b)
+										}
+										n++
 									}
-									if !off && !sm.e.canFuse() { // the receptors are loaded by the run
-										t.Fatalf("%s: not fused", name)
-									}
-									return out, errs
-								}
-								fo, fe := run(false)
-								go_, ge := run(true)
-								for l := range fo {
-									if fmt.Sprint(fe[l]) != fmt.Sprint(ge[l]) {
-										t.Errorf("%s lane %d: error %v, general %v", name, l, fe[l], ge[l])
-									}
-									a, b := fmt.Sprintf("%#v", resultBits(fo[l])), fmt.Sprintf("%#v", resultBits(go_[l]))
-									if a != b {
-										t.Errorf("%s lane %d:\nfused   %s\ngeneral %s", name, l, a, b)
-									}
-									n++
 								}
 							}
 						}

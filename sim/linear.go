@@ -226,12 +226,16 @@ func (e *engine) linearEulerBatch() {
 }
 
 // vecPlan is the vector loop of fusedEuler prepared for one run (the zero
-// value at the start of every run).
+// value when there is none).
 type vecPlan struct {
-	tried bool   // preparation attempted
-	run   func() // advances lanes [0, n) one step; nil if there is no vector loop
-	n     int
+	run fused2Steps // advances lanes [0, n); nil if there is no vector loop
+	n   int
 }
+
+// fused2Steps advances the vector loop's lanes m >= 1 steps. When rec is
+// not nil, it first stores each step's sample of the record compartment:
+// step t's into rec[t*L : t*L+n], L the batch's lanes.
+type fused2Steps func(m int, rec []float64)
 
 // fuseOff disables fusedEuler, and vecOff its vector loop, for tests and
 // benchmarks that compare them with the general path.
@@ -253,6 +257,36 @@ func (e *engine) canFuse() bool {
 	return false
 }
 
+// prepareVec readies fusedEuler's vector loop for the run (s.vec), for
+// two compartments without a rise time; the state and parameters stay
+// where they are for the whole run.
+func (s *Simulator) prepareVec(track bool) {
+	s.vec = vecPlan{}
+	e := s.e
+	sh := &e.recs[0]
+	if len(e.comps) != 2 || sh.rise {
+		return
+	}
+	L := e.L
+	y := e.y
+	a, b := e.syn, 1-e.syn
+	c := [12]float64{e.cEL[a], e.cGL[a], e.iext[a], e.nbs[e.nbStart[a]].g, sh.e,
+		e.cEL[b], e.cGL[b], e.iext[b], e.nbs[e.nbStart[b]].g, e.cDtC[a], e.cDtC[b], e.dt}
+	rec := s.setup.Protocol.Record
+	mode := 0
+	var hi, lo []float64
+	if track {
+		o := a // the compartment that is not recorded
+		mode = 1
+		if o == rec {
+			o, mode = b, 2
+		}
+		hi, lo = s.vmax[o*L:o*L+L], s.vmin[o*L:o*L+L]
+	}
+	s.vec.n, s.vec.run = fused2Prepare(y[a*L:a*L+L], y[b*L:b*L+L], y[sh.s*L:sh.s*L+L], e.geff[:L], e.invTd[:L],
+		hi, lo, mode, rec == b, &c)
+}
+
 // fusedEuler is one Euler update of the batch, as linearEulerBatch, and
 // the monitor of the step's sample: the running extremes of the
 // compartment that is not recorded (the recorded one is scanned from its
@@ -265,10 +299,10 @@ func (e *engine) canFuse() bool {
 // and addition commute exactly), written so that no sign flip is left in
 // the loop. For two compartments without a rise time, the largest multiple
 // of four of the lanes goes through fused2AVX2 where the CPU has AVX2
-// (prepared once a run in s.vec), the rest through the Go loop.
+// (prepared once a run by prepareVec), the rest through the Go loop.
 func (s *Simulator) fusedEuler(track bool) {
 	if s.vec.run != nil {
-		s.vec.run()
+		s.vec.run(1, nil)
 		if s.vec.n == s.e.L {
 			return
 		}
@@ -318,25 +352,9 @@ func (s *Simulator) fusedEuler(track bool) {
 	VB = VB[:len(S)]
 	// The unrecorded compartment's extremes, before its update: a pass of
 	// its own keeps the update loop free of branches.
-	o, mode := -1, 0
-	if track {
-		o, mode = a, 1
-		if o == s.setup.Protocol.Record {
-			o, mode = b, 2
-		}
-	}
-	if !sh.rise && !s.vec.tried {
-		// Prepared at the first step of a run: state and parameters stay put.
-		s.vec.tried = true
-		c := [12]float64{elA, glA, ieA, gAB, E, elB, glB, ieB, gBA, dtcA, dtcB, dt}
-		var hi, lo []float64
-		if track {
-			hi, lo = s.vmax[o*L:o*L+L], s.vmin[o*L:o*L+L]
-		}
-		s.vec.n, s.vec.run = fused2Prepare(VA, VB, S, gr, itd, hi, lo, mode, &c)
-		if s.vec.run != nil {
-			s.vec.run()
-		}
+	o := a
+	if o == s.setup.Protocol.Record {
+		o = b
 	}
 	n0 := s.vec.n // lanes the vector loop advanced
 	if track {

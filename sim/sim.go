@@ -282,11 +282,18 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 	}
 	fused := trace == nil && e.canFuse()
 	s.vec = vecPlan{}
+	if fused {
+		s.prepareVec(trackAll)
+	}
+	// With every lane in the vector loop, the steps from one check of the
+	// early stop to the next are one call that keeps the lanes in
+	// registers and stores their samples itself.
+	blocked := s.vec.run != nil && s.vec.n == L
 	if L == 1 && e.method == Euler && e.linear() && len(e.recs) <= maxLinearReceptors && !trackAll && trace == nil {
 		s.runLinearEuler(start, early)
 	} else {
 		for k := start; k < n; k++ {
-			if k&1023 == 0 && ctx != nil && ctx.Err() != nil {
+			if (k-k0)&1023 == 0 && ctx != nil && ctx.Err() != nil {
 				return ctx.Err()
 			}
 			// (1) monitor
@@ -313,6 +320,15 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 				break
 			}
 			// (2) state update
+			if blocked && k > k0 {
+				// Steps k to the next check; the first stores sample
+				// k - k0 again, the same bits.
+				j := k - k0
+				m := min(stopEvery-j%stopEvery, n-k)
+				s.vec.run(m, s.rec[j*L:])
+				k += m - 1
+				continue // no dSpikes in a fused model, and k > k0
+			}
 			if fused && k > k0 {
 				s.fusedEuler(trackAll)
 			} else {
