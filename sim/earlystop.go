@@ -42,10 +42,16 @@ type scanState struct {
 	// bad is the first sample (from k0) beyond maxVoltage or not finite;
 	// 0 if none.
 	bad []int64
+	// rise holds, once the scan is complete (findRise), the first sample
+	// in (0, kbest] whose oriented deviation reaches 10, 50 and 90 % of
+	// best; 0 for a level not reached.
+	rise [3][]int64
 }
 
 func newScanState(lanes int) scanState {
-	return scanState{make([]float64, lanes), make([]int64, lanes), make([]uint64, lanes), make([]int64, lanes), make([]int64, lanes)}
+	i := func() []int64 { return make([]int64, lanes) }
+	return scanState{best: make([]float64, lanes), kbest: i(), neg: make([]uint64, lanes), kdown: i(), bad: i(),
+		rise: [3][]int64{i(), i(), i()}}
 }
 
 // reset clears lanes [0, L).
@@ -84,6 +90,40 @@ func scanRowsGo(rec []float64, L, lo, from, to int, st *scanState) {
 		}
 		st.best[l], st.kbest[l], st.neg[l], st.kdown[l], st.bad[l] = best, kbest, neg, kdown, bad
 	}
+}
+
+// riseLevels are the fractions of the amplitude whose first crossings
+// give the rise time (10 and 90 %) and the half-width's rising side.
+var riseLevels = [3]float64{0.1, 0.5, 0.9}
+
+// riseRowsGo fills st.rise for lanes [lo, L) from their finished scan.
+// The crossings of higher levels come no earlier, so one pass finds the
+// three.
+func riseRowsGo(rec []float64, L, lo int, st *scanState) {
+	for l := lo; l < L; l++ {
+		b, kp, best, neg := rec[l], int(st.kbest[l]), st.best[l], st.neg[l]
+		levels := [3]float64{riseLevels[0] * best, riseLevels[1] * best, riseLevels[2] * best}
+		var at [3]int64
+		next := 0
+		for j := 1; j <= kp && next < 3; j++ {
+			u := math.Float64frombits(math.Float64bits(rec[j*L+l]-b) ^ neg)
+			for next < 3 && u >= levels[next] {
+				at[next] = int64(j)
+				next++
+			}
+		}
+		for k := range at {
+			st.rise[k][l] = at[k]
+		}
+	}
+}
+
+// findRise fills s.scan.rise for every lane, after the scan of every
+// sample: across lanes, row by row, where the CPU has vectors.
+func (s *Simulator) findRise() {
+	L := s.e.L
+	n := riseRowsVec(s.rec, L, &s.scan)
+	riseRowsGo(s.rec, L, n, &s.scan)
 }
 
 // signBit is a float64's sign bit: flipping it negates exactly, as

@@ -97,3 +97,28 @@ func scanRowsVec(rec []float64, L, from, to int, st *scanState) int {
 //
 //go:noescape
 func scanAVX2(rec *float64, L, n, from, to int, best *float64, kbest *int64, neg *uint64, kdown *int64, bad *int64)
+
+// riseRowsVec is riseRowsGo over the largest multiple of four of the
+// lanes, four lanes an instruction, row by row up to the largest kbest;
+// it returns how many lanes it did.
+func riseRowsVec(rec []float64, L int, st *scanState) int {
+	n := L &^ 3
+	if !haveAVX2 || vecOff || n == 0 {
+		return 0
+	}
+	maxk := int64(0)
+	for _, k := range st.kbest[:n] {
+		maxk = max(maxk, k)
+	}
+	_ = rec[int(maxk)*L+L-1] // every row read is inside rec
+	riseAVX2(&rec[0], L, n, int(maxk), &st.best[0], &st.kbest[0], &st.neg[0], &st.rise[0][0], &st.rise[1][0], &st.rise[2][0])
+	return n
+}
+
+// riseAVX2 is riseRowsGo for lanes [0, n), n a multiple of 4: each level
+// is found on its own (the same sample, as the levels do not decrease),
+// as the first row j <= kbest with the oriented deviation GE_OQ the level
+// (false on NaN, as Go's >=). The levels are the same products.
+//
+//go:noescape
+func riseAVX2(rec *float64, L, n, maxk int, best *float64, kbest *int64, neg *uint64, r10, r50, r90 *int64)

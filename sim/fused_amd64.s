@@ -208,3 +208,90 @@ rdone:
 gdone:
 	VZEROUPPER
 	RET
+
+// func riseAVX2(rec *float64, L, n, maxk int, best *float64, kbest *int64, neg *uint64, r10, r50, r90 *int64)
+TEXT ·riseAVX2(SB), NOSPLIT, $0-80
+	MOVQ rec+0(FP), SI
+	MOVQ L+8(FP), R8
+	SHLQ $3, R8            // row stride in bytes
+	MOVQ n+16(FP), R9
+	MOVQ maxk+24(FP), R11
+	MOVQ best+32(FP), R12
+	MOVQ kbest+40(FP), R13
+	MOVQ neg+48(FP), R14
+	MOVQ r10+56(FP), AX
+	MOVQ r50+64(FP), BX
+	MOVQ r90+72(FP), DI
+	MOVQ         $1, CX
+	VMOVQ        CX, X14
+	VPBROADCASTQ X14, Y14  // int64 1
+
+	XORQ CX, CX            // lane group
+
+group:
+	CMPQ CX, R9
+	JGE  gdone
+	VMOVUPD (SI)(CX*8), Y0   // baseline: row 0
+	VMOVUPD (R14)(CX*8), Y1  // neg
+	VMOVUPD (R13)(CX*8), Y2
+	VPADDQ  Y14, Y2, Y2      // kbest + 1
+	VMOVUPD (R12)(CX*8), Y10 // best
+	MOVQ         $0x3fb999999999999a, DX
+	VMOVQ        DX, X15
+	VPBROADCASTQ X15, Y15    // 0.1
+	VMULPD       Y10, Y15, Y3
+	MOVQ         $0x3fe0000000000000, DX
+	VMOVQ        DX, X15
+	VPBROADCASTQ X15, Y15    // 0.5
+	VMULPD       Y10, Y15, Y4
+	MOVQ         $0x3feccccccccccccd, DX
+	VMOVQ        DX, X15
+	VPBROADCASTQ X15, Y15    // 0.9
+	VMULPD       Y10, Y15, Y5
+	VPXOR        Y6, Y6, Y6  // first rows: none yet
+	VPXOR        Y7, Y7, Y7
+	VPXOR        Y8, Y8, Y8
+	VMOVDQU      Y14, Y9     // j = 1
+	// R10 = &rec[1*L + CX]
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(CX*8), R10
+	MOVQ $1, DX
+
+row:
+	CMPQ DX, R11
+	JGT  rdone
+	VMOVUPD   (R10), Y10
+	VSUBPD    Y0, Y10, Y10   // v - b
+	VXORPD    Y1, Y10, Y10   // oriented like the peak
+	VPCMPGTQ  Y9, Y2, Y11    // j <= kbest
+	VPXOR     Y13, Y13, Y13
+	VCMPPD    $0x1d, Y3, Y10, Y12 // u >= 10 %
+	VPCMPEQQ  Y13, Y6, Y15
+	VANDPD    Y15, Y12, Y12
+	VANDPD    Y11, Y12, Y12
+	VBLENDVPD Y12, Y9, Y6, Y6
+	VCMPPD    $0x1d, Y4, Y10, Y12 // u >= 50 %
+	VPCMPEQQ  Y13, Y7, Y15
+	VANDPD    Y15, Y12, Y12
+	VANDPD    Y11, Y12, Y12
+	VBLENDVPD Y12, Y9, Y7, Y7
+	VCMPPD    $0x1d, Y5, Y10, Y12 // u >= 90 %
+	VPCMPEQQ  Y13, Y8, Y15
+	VANDPD    Y15, Y12, Y12
+	VANDPD    Y11, Y12, Y12
+	VBLENDVPD Y12, Y9, Y8, Y8
+	VPADDQ    Y14, Y9, Y9
+	ADDQ      R8, R10
+	INCQ      DX
+	JMP       row
+
+rdone:
+	VMOVUPD Y6, (AX)(CX*8)
+	VMOVUPD Y7, (BX)(CX*8)
+	VMOVUPD Y8, (DI)(CX*8)
+	ADDQ    $4, CX
+	JMP     group
+
+gdone:
+	VZEROUPPER
+	RET

@@ -135,10 +135,12 @@ func TestVectorScanStopsWhereGoDoes(t *testing.T) {
 }
 
 // TestScanMatchesDefinition: the online scan, Go and vector, scanned in
-// arbitrary pieces, leaves for every lane what the definitions give over
-// the whole trace at once: the first sample of largest |V - baseline|, the
-// first sample after it whose deviation in the peak's direction is below
-// half of that, and the first sample out of range. The traces wander on
+// arbitrary pieces, and the rise search after it leave for every lane what
+// the definitions give over the whole trace at once: the first sample of
+// largest |V - baseline|, the first sample after it whose deviation in the
+// peak's direction is below half of that, the first sample out of range,
+// and the first samples up to the peak whose deviation reaches 10, 50 and
+// 90 % of it. The traces wander on
 // both sides of the baseline, dip before they peak and carry NaN and
 // out-of-range samples, which no PSP of the reference cases does.
 func TestScanMatchesDefinition(t *testing.T) {
@@ -170,6 +172,24 @@ func TestScanMatchesDefinition(t *testing.T) {
 				}
 				rec[i*L+l] = v
 			}
+			if trial%3 == 0 {
+				// A baseline of 0 and samples at exactly 10, 50 and 90 %
+				// (and 100) of the peak to come: >= and > differ here.
+				P := (0.01 + 0.04*rng.Float64()) * float64(1-2*rng.IntN(2))
+				kpk := 1 + rng.IntN(rows-1)
+				levels := []float64{0.1 * P, 0.5 * P, 0.9 * P, P, 0}
+				rec[l] = 0
+				for i := 1; i < rows; i++ {
+					switch {
+					case i == kpk:
+						rec[i*L+l] = P
+					case i < kpk:
+						rec[i*L+l] = levels[rng.IntN(3)]
+					default:
+						rec[i*L+l] = levels[1+rng.IntN(4)]
+					}
+				}
+			}
 		}
 		for _, off := range []bool{false, true} {
 			vecOff = off
@@ -180,6 +200,8 @@ func TestScanMatchesDefinition(t *testing.T) {
 				scanRowsGo(rec, L, n, from, to, &st)
 				from = to + 1
 			}
+			n := riseRowsVec(rec, L, &st)
+			riseRowsGo(rec, L, n, &st)
 			for l := range L {
 				b := rec[l]
 				var best float64
@@ -203,10 +225,20 @@ func TestScanMatchesDefinition(t *testing.T) {
 						break
 					}
 				}
-				got := [4]float64{st.best[l], float64(st.kbest[l]), float64(st.kdown[l]), float64(st.bad[l])}
-				want := [4]float64{best, float64(kbest), float64(kdown), float64(bad)}
-				if math.Float64bits(got[0]) != math.Float64bits(want[0]) || [3]float64(got[1:]) != [3]float64(want[1:]) {
-					t.Fatalf("trial %d, lane %d of %d, vector off %v: scan (best, kbest, kdown, bad) %v, definition %v", trial, l, L, off, got, want)
+				var rise [3]int64
+				for k, p := range []float64{0.1, 0.5, 0.9} {
+					for i := int64(1); i <= kbest; i++ {
+						if sign*(rec[int(i)*L+l]-b) >= p*best {
+							rise[k] = i
+							break
+						}
+					}
+				}
+				got := [7]float64{st.best[l], float64(st.kbest[l]), float64(st.kdown[l]), float64(st.bad[l]),
+					float64(st.rise[0][l]), float64(st.rise[1][l]), float64(st.rise[2][l])}
+				want := [7]float64{best, float64(kbest), float64(kdown), float64(bad), float64(rise[0]), float64(rise[1]), float64(rise[2])}
+				if math.Float64bits(got[0]) != math.Float64bits(want[0]) || [6]float64(got[1:]) != [6]float64(want[1:]) {
+					t.Fatalf("trial %d, lane %d of %d, vector off %v: scan (best, kbest, kdown, bad, rise 10/50/90) %v, definition %v", trial, l, L, off, got, want)
 				}
 			}
 		}

@@ -51,22 +51,19 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	yy := func(j int) float64 { return sign * (rec[j*L+l] - b) }
 	mag := math.Abs(A)
 	// The interpolated sample positions (from k0) where y first reaches
-	// 10, 50 and 90 % of the amplitude in (0, kp], found in one pass (each
-	// as a search of its own would find it).
+	// 10, 50 and 90 % of the amplitude in (0, kp], from the first samples
+	// at or above each (findRise); kp for a level never reached.
 	half := 0.5 * mag
-	levels := [3]float64{0.1 * mag, half, 0.9 * mag}
 	var at [3]float64
-	next := 0 // the lowest level not reached yet
-	for j := 1; j <= kp && next < 3; j++ {
-		yj := yy(j)
-		for next < 3 && yj >= levels[next] {
-			yp := yy(j - 1)
-			at[next] = float64(j-1) + (levels[next]-yp)/(yj-yp)
-			next++
+	for k := range at {
+		j := int(st.rise[k][l])
+		if j == 0 {
+			at[k] = float64(kp)
+			continue
 		}
-	}
-	for ; next < 3; next++ {
-		at[next] = float64(kp)
+		lv := riseLevels[k] * mag
+		yj, yp := yy(j), yy(j-1)
+		at[k] = float64(j-1) + (lv-yp)/(yj-yp)
 	}
 	r.Rise1090 = (at[2] - at[0]) * dt
 	r.HasRise = true

@@ -349,6 +349,7 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 		}
 	}
 	s.scanTo(s.filled - 1)
+	s.findRise()
 	for l := 0; l < L; l++ {
 		r := &out[l]
 		if events != nil {
