@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unsafe"
 )
 
 // Slots of a block point's record (see migrations/0003_point_blocks.sql).
@@ -222,6 +223,25 @@ func (d *DB) InsertPointBlocks(ctx context.Context, runID int64, blocks []*Point
 	return nil
 }
 
+// nativeLE says whether float64s are little-endian in memory, the
+// layout of a block's data.
+var nativeLE = binary.NativeEndian.Uint16([]byte{1, 0}) == 1
+
+// littleEndian returns vals as little-endian bytes: their own memory
+// where the host is little-endian (SQLite copies a bound BLOB at once, so
+// a sweep's 10 MB of points need not be copied twice), else converted
+// into buf.
+func littleEndian(vals []float64, buf []byte) []byte {
+	if len(vals) > 0 && nativeLE {
+		return unsafe.Slice((*byte)(unsafe.Pointer(&vals[0])), 8*len(vals))
+	}
+	buf = buf[:0]
+	for _, v := range vals {
+		buf = binary.LittleEndian.AppendUint64(buf, math.Float64bits(v))
+	}
+	return buf
+}
+
 func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*PointBlock) error {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO point_blocks (run_id, pathway, first_index, pre, post,
 		compartment, record, tag, channels, compartments, n_receptors, n_g, n_t_decay, n_t_rise,
@@ -250,10 +270,7 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 		if len(b.Channels) > 0 {
 			gLo, gHi = gmin, gmax
 		}
-		data = data[:0]
-		for _, v := range b.vals {
-			data = binary.LittleEndian.AppendUint64(data, math.Float64bits(v))
-		}
+		data = littleEndian(b.vals, data)
 		chans, err := json.Marshal(nonNil(b.Channels))
 		if err != nil {
 			return err

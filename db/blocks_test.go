@@ -1,6 +1,7 @@
 package db
 
 import (
+	"bytes"
 	"context"
 	"database/sql"
 	"encoding/binary"
@@ -404,5 +405,27 @@ func TestBackgroundCheckpoint(t *testing.T) {
 			t.Fatalf("database file %d bytes after 5 s (was %d): the WAL was not checkpointed", fi.Size(), before.Size())
 		}
 		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// TestLittleEndianData: a block's data is the same bytes whether it is the
+// floats' own memory (little-endian hosts) or converted one by one (the
+// path big-endian hosts take), NaN payloads, -0 and subnormals included.
+func TestLittleEndianData(t *testing.T) {
+	vals := []float64{0, math.Copysign(0, -1), 1, -2.5, math.SmallestNonzeroFloat64, math.MaxFloat64,
+		math.Inf(-1), math.NaN(), math.Float64frombits(0x7ff8_dead_beef_0001)}
+	saved := nativeLE
+	defer func() { nativeLE = saved }()
+	nativeLE = false
+	converted := append([]byte(nil), littleEndian(vals, nil)...)
+	nativeLE = saved
+	native := littleEndian(vals, nil)
+	if !bytes.Equal(native, converted) || len(native) != 8*len(vals) {
+		t.Fatalf("native %x\nconverted %x", native, converted)
+	}
+	for i, v := range vals {
+		if got := binary.LittleEndian.Uint64(converted[8*i:]); got != math.Float64bits(v) {
+			t.Errorf("value %d: %#x, want %#x", i, got, math.Float64bits(v))
+		}
 	}
 }

@@ -17,7 +17,8 @@ import (
 )
 
 // Store receives finished points, a block of one pathway at a time.
-// *db.DB implements it.
+// *db.DB implements it. The blocks are the caller's again once the call
+// returns: a store copies what it keeps.
 type Store interface {
 	InsertPointBlocks(ctx context.Context, runID int64, blocks []*db.PointBlock) error
 }
@@ -134,7 +135,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 		// blockPoints, and a write transaction takes the closed and open
 		// blocks.
 		open := map[int]*db.PointBlock{}
-		var ready []*db.PointBlock
+		var ready, spare []*db.PointBlock // spare: written blocks, for reuse
 		buffered, n := 0, 0
 		last := time.Now()
 		write := func() {
@@ -151,6 +152,8 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 				stopWorkers()
 			}
 			clear(open)
+			spare = append(spare, ready...)
+			clear(ready)
 			ready, buffered = ready[:0], 0
 		}
 		for res := range results {
@@ -167,7 +170,11 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			p := res.block.Pathway
 			b := open[p]
 			if b == nil {
-				b = new(db.PointBlock)
+				if k := len(spare); k > 0 {
+					b, spare[k-1], spare = spare[k-1], nil, spare[:k-1]
+				} else {
+					b = new(db.PointBlock)
+				}
 				b.SetHeader(res.block)
 				b.Grow(blockPoints)
 				open[p] = b

@@ -230,6 +230,16 @@ func (e *engine) linearEulerBatch() {
 type vecPlan struct {
 	run fused2Steps // advances lanes [0, n); nil if there is no vector loop
 	n   int
+	key vecKey // what it was prepared for
+}
+
+// vecKey is what a vector loop depends on besides the state and the
+// per-lane parameters, which stay in place in the engine.
+type vecKey struct {
+	c       [12]float64
+	slot, L int
+	mode    int
+	recB    bool
 }
 
 // fused2Steps advances the vector loop's lanes m >= 1 steps. When rec is
@@ -283,8 +293,17 @@ func (s *Simulator) prepareVec(track bool) {
 		}
 		hi, lo = s.vmax[o*L:o*L+L], s.vmin[o*L:o*L+L]
 	}
+	// A sweep runs thousands of batches of one shape: the loop prepared
+	// for the last is reused.
+	key := vecKey{c: c, slot: sh.s, L: L, mode: mode, recB: rec == b}
+	if s.vecs.run != nil && s.vecs.key == key && !vecOff {
+		s.vec = s.vecs
+		return
+	}
 	s.vec.n, s.vec.run = fused2Prepare(y[a*L:a*L+L], y[b*L:b*L+L], y[sh.s*L:sh.s*L+L], e.geff[:L], e.invTd[:L],
 		hi, lo, mode, rec == b, &c)
+	s.vec.key = key
+	s.vecs = s.vec
 }
 
 // fusedEuler is one Euler update of the batch, as linearEulerBatch, and

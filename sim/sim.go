@@ -61,6 +61,7 @@ type Result struct {
 // A Simulator is not safe for concurrent use; make one per goroutine.
 type Simulator struct {
 	vec    vecPlan // fusedEuler's vector loop for the current run
+	vecs   vecPlan // the last one prepared, reused while its key holds
 	setup  Setup
 	steady SteadyState
 	e      *engine
@@ -74,6 +75,7 @@ type Simulator struct {
 	filled  int
 	scan    scanState
 	scanned int
+	base    []float64 // per compartment V at k0, [c*L+l], when peaks are kept
 	vmax    []float64 // per compartment running max after k0, [c*L+l]
 	vmin    []float64
 	lanes   int
@@ -127,6 +129,7 @@ func New(s *Setup, lanes int) (*Simulator, error) {
 	cn := len(s.Cell.Compartments)
 	sim.rec = make([]float64, (n-k0)*lanes)
 	sim.scan = newScanState(lanes)
+	sim.base = make([]float64, cn*lanes)
 	sim.vmax = make([]float64, cn*lanes)
 	sim.vmin = make([]float64, cn*lanes)
 	return sim, nil
@@ -268,9 +271,9 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 			s.vmin[c*L+l] = math.Inf(1)
 		}
 	}
-	baselines := make([]float64, 0)
+	baselines := s.base[:0]
 	if trackAll {
-		baselines = make([]float64, cn*L)
+		baselines = s.base[:cn*L]
 	}
 	var events [][]DSpikeEvent
 	var evPtrs []*[]DSpikeEvent
