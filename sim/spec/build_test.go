@@ -3,6 +3,7 @@ package spec
 import (
 	"math"
 	"path/filepath"
+	"runtime"
 	"testing"
 
 	"github.com/dendfit/dendfit/sim"
@@ -321,6 +322,24 @@ func TestSimulationSteps(t *testing.T) {
 	for _, tc := range tests {
 		if n, k := tc.s.Steps(), tc.s.SpikeStep(); n != tc.steps || k != tc.kspk {
 			t.Errorf("%+v: steps %d, spike step %d; want %d, %d", tc.s, n, k, tc.steps, tc.kspk)
+		}
+	}
+}
+
+// TestLongLogAxisSplit: a log axis long enough to be computed on several
+// cores has, bit for bit, the values of the formula taken in order,
+// whatever the number of cores.
+func TestLongLogAxisSplit(t *testing.T) {
+	a := Axis{From: 0.1e-9, To: 10e-9, Steps: parallelSteps + 7, Log: true}
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(0))
+	for _, procs := range []int{1, 2, 3} {
+		runtime.GOMAXPROCS(procs)
+		v := a.Values()
+		n := float64(a.Steps - 1)
+		for i, got := range v {
+			if want := a.From * math.Pow(a.To/a.From, float64(i)/n); math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("%d cores: value %d = %v, want %v", procs, i, got, want)
+			}
 		}
 	}
 }
