@@ -13,7 +13,8 @@ import (
 	"unsafe"
 )
 
-// Slots of a block point's record (see migrations/0003_point_blocks.sql).
+// Slots of a block point's record (see migrations/0003_point_blocks.sql;
+// 0004_compact_blocks.sql gives how a block stores them).
 const (
 	slotIndex = iota
 	slotFlags
@@ -242,11 +243,114 @@ func littleEndian(vals []float64, buf []byte) []byte {
 	return buf
 }
 
+// maxLayoutSlots bounds the slots a layout describes: a stored slot is
+// the character 'A' + its position, up to '~'.
+const maxLayoutSlots = '~' - 'A' + 1
+
+// storedBlock is a block as a point_blocks row holds it (migration 0004):
+// its layout, shared values and stored values, with the order in which
+// its points are stored.
+type storedBlock struct {
+	layout string // "" when every slot is stored
+	shared []byte
+	data   []byte
+	stride int   // values stored a point
+	pos    []int // pos[i]: where point i is stored; nil for i
+}
+
+// store lays b out for point_blocks: a slot with the same bits in every
+// point is stored once, an index that runs through first_index ..
+// first_index+n-1 (in whatever order the points came) is not stored, the
+// points going in index order; every other slot is stored a point. A
+// block that saves nothing that way keeps 0003's layout, its memory
+// reused as data (buf otherwise).
+func (b *PointBlock) store(first int64, buf []byte) storedBlock {
+	n, S := b.Len(), b.stride()
+	full := storedBlock{data: littleEndian(b.vals, buf), stride: S}
+	if n < 2 || S > maxLayoutSlots {
+		return full
+	}
+	var same [maxLayoutSlots]bool
+	r0 := b.rec(0)
+	for k := range S {
+		same[k] = true
+	}
+	for i := 1; i < n; i++ {
+		r := b.rec(i)
+		for k := range S {
+			same[k] = same[k] && math.Float64bits(r[k]) == math.Float64bits(r0[k])
+		}
+	}
+	pos := make([]int, n)
+	for i := range pos {
+		pos[i] = -1
+	}
+	seq := true
+	for i := range n {
+		j := b.rec(i)[slotIndex] - float64(first)
+		if !(j >= 0 && j < float64(n)) || j != math.Trunc(j) {
+			seq = false
+			break
+		}
+		pos[i] = int(j)
+	}
+	if seq { // each position taken once: the indexes are first .. first+n-1
+		taken := make([]bool, n)
+		for _, p := range pos {
+			seq = seq && !taken[p]
+			taken[p] = true
+		}
+	}
+	var layout [maxLayoutSlots]byte
+	stride := 0
+	for k := range S {
+		switch {
+		case k == slotIndex && seq:
+			layout[k] = '+'
+		case same[k]:
+			layout[k] = '.'
+		default:
+			layout[k] = byte('A' + stride)
+			stride++
+		}
+	}
+	if stride == S {
+		return full
+	}
+	st := storedBlock{layout: string(layout[:S]), shared: make([]byte, 8*S), stride: stride}
+	for k := range S {
+		if layout[k] == '.' {
+			binary.LittleEndian.PutUint64(st.shared[8*k:], math.Float64bits(r0[k]))
+		}
+	}
+	order := make([]int, n) // order[p]: the point stored at p
+	for i := range order {
+		order[i] = i
+	}
+	if seq {
+		for i, p := range pos {
+			order[p] = i
+		}
+		st.pos = pos
+	}
+	data := buf[:0]
+	for _, i := range order {
+		r := b.rec(i)
+		for k := range S {
+			if layout[k] >= 'A' {
+				data = binary.LittleEndian.AppendUint64(data, math.Float64bits(r[k]))
+			}
+		}
+	}
+	st.data = data
+	return st
+}
+
 func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*PointBlock) error {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO point_blocks (run_id, pathway, first_index, pre, post,
 		compartment, record, tag, channels, compartments, n_receptors, n_g, n_t_decay, n_t_rise,
-		n_points, stride, g_min_nS, g_max_nS, data, errors)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+		n_points, stride, g_min_nS, g_max_nS, data, errors, layout, shared)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
 		return err
 	}
@@ -270,7 +374,10 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 		if len(b.Channels) > 0 {
 			gLo, gHi = gmin, gmax
 		}
-		data = littleEndian(b.vals, data)
+		st := b.store(int64(first), data)
+		if st.layout != "" {
+			data = st.data // the buffer, grown
+		}
 		chans, err := json.Marshal(nonNil(b.Channels))
 		if err != nil {
 			return err
@@ -281,6 +388,9 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 		}
 		errs := map[string]string{}
 		for i, e := range b.errors {
+			if st.pos != nil {
+				i = st.pos[i]
+			}
 			errs[strconv.Itoa(i)] = e
 		}
 		errJSON, err := json.Marshal(errs)
@@ -289,11 +399,19 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 		}
 		if _, err := stmt.ExecContext(ctx, runID, b.Pathway, int64(first), b.Pre, b.Post, b.Compartment,
 			b.Record, b.Tag, string(chans), string(comps), len(b.Channels), b.Axes[0], b.Axes[1], b.Axes[2],
-			n, b.stride(), gLo, gHi, data, string(errJSON)); err != nil {
+			n, st.stride, gLo, gHi, st.data, string(errJSON), st.layout, nonNilBytes(st.shared)); err != nil {
 			return fmt.Errorf("pathway %d, block from index %d: %w", b.Pathway, int64(first), err)
 		}
 	}
 	return nil
+}
+
+// nonNilBytes is b, or an empty BLOB for nil (which would bind as NULL).
+func nonNilBytes(b []byte) []byte {
+	if b == nil {
+		return []byte{}
+	}
+	return b
 }
 
 func nonNil(s []string) []string {
@@ -305,39 +423,81 @@ func nonNil(s []string) []string {
 
 // blockColumns are the point_blocks columns scanBlock reads.
 const blockColumns = `b.pathway, b.pre, b.post, b.compartment, b.record, b.tag, b.channels, b.compartments,
-	b.n_g, b.n_t_decay, b.n_t_rise, b.n_points, b.stride, b.data, b.errors`
+	b.n_g, b.n_t_decay, b.n_t_rise, b.n_points, b.stride, b.data, b.errors, b.first_index, b.layout, b.shared`
 
 func scanBlock(s scanner) (*PointBlock, error) {
 	b := &PointBlock{}
-	var chans, comps, errs string
-	var n, stride int
-	var data []byte
-	if err := s.Scan(&b.Pathway, &b.Pre, &b.Post, &b.Compartment, &b.Record, &b.Tag, &chans, &comps,
-		&b.Axes[0], &b.Axes[1], &b.Axes[2], &n, &stride, &data, &errs); err != nil {
+	var r blockRow
+	if err := s.Scan(&b.Pathway, &b.Pre, &b.Post, &b.Compartment, &b.Record, &b.Tag, &r.chans, &r.comps,
+		&b.Axes[0], &b.Axes[1], &b.Axes[2], &r.n, &r.stride, &r.data, &r.errs, &r.first, &r.layout, &r.shared); err != nil {
 		return nil, err
 	}
-	if err := decodeBlock(b, chans, comps, n, stride, data, errs); err != nil {
+	if err := decodeBlock(b, &r); err != nil {
 		return nil, err
 	}
 	return b, nil
 }
 
+// blockRow is a point_blocks row's encoded columns.
+type blockRow struct {
+	chans, comps, errs string
+	n, stride          int
+	first              int64
+	data, shared       []byte
+	layout             string
+}
+
 // decodeBlock fills b from a point_blocks row's encoded columns, checking
 // them: a database may come from elsewhere (merge), so a bad row is an
 // error, never a panic.
-func decodeBlock(b *PointBlock, chans, comps string, n, stride int, data []byte, errs string) error {
-	if err := json.Unmarshal([]byte(chans), &b.Channels); err != nil {
+func decodeBlock(b *PointBlock, r *blockRow) error {
+	if err := json.Unmarshal([]byte(r.chans), &b.Channels); err != nil {
 		return fmt.Errorf("bad channels JSON: %w", err)
 	}
-	if err := json.Unmarshal([]byte(comps), &b.Compartments); err != nil {
+	if err := json.Unmarshal([]byte(r.comps), &b.Compartments); err != nil {
 		return fmt.Errorf("bad compartments JSON: %w", err)
 	}
-	if n < 0 || stride != b.stride() || len(data) != 8*stride*n {
-		return fmt.Errorf("block of %d points has stride %d and %d bytes, want stride %d", n, stride, len(data), b.stride())
+	n, S := r.n, b.stride()
+	stride := S // values stored a point
+	if r.layout != "" {
+		if len(r.layout) != S || len(r.shared) != 8*S {
+			return fmt.Errorf("layout %q and %d shared bytes for %d slots", r.layout, len(r.shared), S)
+		}
+		stride = 0
+		for k := range S {
+			switch c := r.layout[k]; {
+			case c == '+' && k == slotIndex, c == '.':
+			case c == byte('A'+stride):
+				stride++
+			default:
+				return fmt.Errorf("layout %q: slot %d is %q", r.layout, k, c)
+			}
+		}
 	}
-	b.vals = make([]float64, len(data)/8)
-	for i := range b.vals {
-		b.vals[i] = math.Float64frombits(binary.LittleEndian.Uint64(data[8*i:]))
+	if n < 0 || r.stride != stride || len(r.data) != 8*stride*n {
+		return fmt.Errorf("block of %d points has stride %d and %d bytes, want stride %d", n, r.stride, len(r.data), stride)
+	}
+	if r.layout != "" && r.layout[slotIndex] == '+' && !(r.first >= 0 && r.first+int64(n) <= 1<<53) {
+		return fmt.Errorf("block of %d points from index %d", n, r.first)
+	}
+	b.vals = make([]float64, n*S)
+	at := func(data []byte, j int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(data[8*j:])) }
+	for i := range n {
+		rec := b.vals[i*S : (i+1)*S]
+		q := 0
+		for k := range rec {
+			switch {
+			case r.layout == "":
+				rec[k] = at(r.data, i*S+k)
+			case r.layout[k] == '+':
+				rec[k] = float64(r.first + int64(i))
+			case r.layout[k] == '.':
+				rec[k] = at(r.shared, k)
+			default:
+				rec[k] = at(r.data, i*stride+q)
+				q++
+			}
+		}
 	}
 	for i := range n {
 		if x := b.rec(i)[slotIndex]; !(x >= 0 && x < 1<<53 && x == math.Trunc(x)) {
@@ -345,7 +505,7 @@ func decodeBlock(b *PointBlock, chans, comps string, n, stride int, data []byte,
 		}
 	}
 	var em map[string]string
-	if err := json.Unmarshal([]byte(errs), &em); err != nil {
+	if err := json.Unmarshal([]byte(r.errs), &em); err != nil {
 		return fmt.Errorf("bad errors JSON: %w", err)
 	}
 	for k, e := range em {

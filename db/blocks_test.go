@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"strconv"
 	"testing"
 	"time"
 
@@ -82,6 +83,11 @@ func TestPointBlocksRoundTrip(t *testing.T) {
 	sortPoints(want)
 	if !samePoints(got, want) {
 		t.Fatalf("points read back differ from those written:\n got %+v\nwant %+v", got[0], want[0])
+	}
+	// Its NULL slots (a t_rise, the half width, a peak) are stored once;
+	// its indexes (7i+1) are stored a point.
+	if layout := str(t, d, `SELECT layout FROM point_blocks WHERE run_id = ?`, run); layout != "ABCDEF.GHIJK.LM.N" {
+		t.Errorf("layout %q, want ABCDEF.GHIJK.LM.N", layout)
 	}
 	// What Add was given comes back, field by field.
 	for _, p := range want {
@@ -353,19 +359,80 @@ func FuzzDecodeBlock(f *testing.F) {
 	for _, v := range b.vals {
 		data = binary.LittleEndian.AppendUint64(data, math.Float64bits(v))
 	}
-	f.Add(`["AMPA","NMDA"]`, `["soma","dend","apical"]`, 3, b.stride(), data, `{"1":"x"}`, 50, 4, 0)
-	f.Add(`[]`, `[]`, 1, 8, make([]byte, 64), `{}`, 0, 0, 0)
-	f.Add(`["A"]`, `["s"]`, 0, 12, []byte{}, `{"0":"x"}`, 2, 0, 0)
-	f.Fuzz(func(t *testing.T, chans, comps string, n, stride int, data []byte, errs string, ng, nd, nr int) {
+	f.Add(`["AMPA","NMDA"]`, `["soma","dend","apical"]`, 3, b.stride(), data, `{"1":"x"}`, 50, 4, 0, int64(1), "", []byte{})
+	f.Add(`[]`, `[]`, 1, 8, make([]byte, 64), `{}`, 0, 0, 0, int64(0), "", []byte{})
+	f.Add(`["A"]`, `["s"]`, 0, 12, []byte{}, `{"0":"x"}`, 2, 0, 0, int64(0), "", []byte{})
+	seq, _ := seqBlockFixture(5)
+	st := seq.store(10, nil)
+	f.Add(`["AMPA"]`, `["soma","dend"]`, 5, st.stride, st.data, `{"2":"x"}`, 100, 0, 0, int64(10), st.layout, st.shared)
+	f.Add(`[]`, `[]`, 2, 1, make([]byte, 16), `{}`, 0, 0, 0, int64(7), "+.A.....", make([]byte, 64))
+	f.Fuzz(func(t *testing.T, chans, comps string, n, stride int, data []byte, errs string, ng, nd, nr int, first int64, layout string, shared []byte) {
 		var b PointBlock
-		if err := decodeBlock(&b, chans, comps, n, stride, data, errs); err != nil {
+		r := blockRow{chans: chans, comps: comps, errs: errs, n: n, stride: stride, first: first, data: data, shared: shared, layout: layout}
+		if err := decodeBlock(&b, &r); err != nil {
 			return
 		}
 		b.Axes = [3]int{ng & 0xffff, nd & 0xff, nr & 0xff}
 		if got := len(b.Points(1)); got != n {
 			t.Fatalf("%d points from a block of %d", got, n)
 		}
+		// What decodes stores again as the same points.
+		st := b.store(first, nil)
+		var c PointBlock
+		r2 := blockRow{chans: chans, comps: comps, errs: "{}", n: n, stride: st.stride, first: first, data: st.data, shared: st.shared, layout: st.layout}
+		if first2 := minIndex(&b); n > 0 && first2 != first && st.layout != "" && st.layout[0] == '+' {
+			t.Fatalf("stored from index %d, smallest index %d", first, first2)
+		}
+		if err := decodeBlock(&c, &r2); err != nil {
+			t.Fatalf("a decoded block does not decode again: %v", err)
+		}
+		c.Axes = b.Axes
+		if !sameSorted(c.Points(1), b.Points(1)) {
+			t.Fatal("a decoded block stores as other points")
+		}
 	})
+}
+
+// minIndex is the smallest index of b's points.
+func minIndex(b *PointBlock) int64 {
+	m := math.Inf(1)
+	for i := range b.Len() {
+		m = min(m, b.rec(i)[slotIndex])
+	}
+	return int64(m)
+}
+
+// sameSorted compares points, errors aside, in key order.
+func sameSorted(a, b []Point) bool {
+	for _, ps := range [][]Point{a, b} {
+		for i := range ps {
+			ps[i].Status, ps[i].Error = "", ""
+		}
+		sortPoints(ps)
+	}
+	return samePoints(a, b)
+}
+
+// seqBlockFixture is a sweep-like block: indexes first .. first+n-1 in a
+// shuffled order, the baseline, flags, kinetics and NULLs the same in
+// every point, the rest varying.
+func seqBlockFixture(n int) (*PointBlock, []BlockPoint) {
+	rng := rand.New(rand.NewPCG(3, 4))
+	b := &PointBlock{Pathway: 1, Pre: "E", Post: "E", Compartment: "dend", Record: "soma", Tag: "",
+		Channels: []string{"AMPA"}, Compartments: []string{"soma", "dend"}, Axes: [3]int{1000, 0, 0}}
+	var pts []BlockPoint
+	for _, i := range rng.Perm(n) {
+		g := 0.1 * math.Pow(100, float64(i)/float64(n))
+		p := BlockPoint{Index: 10 + i, GNS: []float64{g}, TDecayMS: []float64{2}, TRiseMS: []float64{math.NaN()},
+			PSPMV: 0.7 * g, BaselineMV: -70, TimeToPeakMS: 9.1 + float64(i%3), Rise1090MS: 4.8, HalfWidthMS: 26 + g,
+			IHoldPA: math.NaN(), PeaksMV: []float64{0.7 * g, 1.3 * g}}
+		if i == 2 {
+			p.Error = "sim: unstable"
+		}
+		pts = append(pts, p)
+		b.Add(&pts[len(pts)-1])
+	}
+	return b, pts
 }
 
 // TestBackgroundCheckpoint: commits do not checkpoint the WAL; the DB's
@@ -427,5 +494,140 @@ func TestLittleEndianData(t *testing.T) {
 		if got := binary.LittleEndian.Uint64(converted[8*i:]); got != math.Float64bits(v) {
 			t.Errorf("value %d: %#x, want %#x", i, got, math.Float64bits(v))
 		}
+	}
+}
+
+// TestCompactBlocksRoundTrip: a sweep-like block is stored compact (its
+// index not stored, its repeated values once, its points in index order)
+// and reads back, through Points, PointKeys and the SQL view, as the
+// points written, its failed point's error with it.
+func TestCompactBlocksRoundTrip(t *testing.T) {
+	ctx := context.Background()
+	d, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	eid, _ := d.PutExperiment(ctx, "x", []byte("spec"))
+	run, err := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	b, in := seqBlockFixture(n)
+	want := b.Points(run)
+	sortPoints(want)
+	if err := d.InsertPointBlocks(ctx, run, []*PointBlock{b}); err != nil {
+		t.Fatal(err)
+	}
+	var layout string
+	var stride, bytes, first int
+	if err := d.sql.QueryRow(`SELECT layout, stride, length(data), first_index FROM point_blocks WHERE run_id = ?`, run).
+		Scan(&layout, &stride, &bytes, &first); err != nil {
+		t.Fatal(err)
+	}
+	// index, flags (one failed point), psp, baseline, time to peak, rise,
+	// half width, i_hold, g, t_decay, t_rise, two peaks.
+	if layout != "+AB.C.D.E..FG" || stride != 7 || bytes != 8*7*n || first != 10 {
+		t.Errorf("stored layout %q, stride %d, %d bytes from index %d; want +AB.C.D.E..FG, 7, %d from 10", layout, stride, bytes, first, 8*7*n)
+	}
+	got, err := d.Points(ctx, PointFilter{RunID: run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !samePoints(got, want) {
+		t.Fatalf("points read back differ from those written:\n got %+v\nwant %+v", got, want)
+	}
+	for _, p := range got {
+		if failed := p.PointKey == GridKey(1, b.Axes, 12); failed != (p.Status == PointFailed) || failed != (p.Error == "sim: unstable") {
+			t.Errorf("point %s: status %s, error %q", p.PointKey, p.Status, p.Error)
+		}
+	}
+	keys, err := d.PointKeys(ctx, run)
+	if err != nil || len(keys) != len(in) {
+		t.Fatalf("PointKeys: %d keys, %v; want %d", len(keys), err, len(in))
+	}
+	checkViewMatches(t, d, run, want)
+}
+
+// str returns the one text value q gives.
+func str(t *testing.T, d *DB, q string, args ...any) string {
+	t.Helper()
+	var v string
+	if err := d.sql.QueryRow(q, args...).Scan(&v); err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+// TestMigration4KeepsBlocks: a schema-3 file's blocks, every slot stored,
+// read the same after migration 0004, through Points and the view,
+// beside compact blocks written after it.
+func TestMigration4KeepsBlocks(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "old.db")
+	raw, err := sql.Open("sqlite3", "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrationsUpTo(3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all {
+		if _, err := raw.Exec(m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000000000Z')`, m.Version, m.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	old, _ := seqBlockFixture(20)
+	if _, err := raw.Exec(`INSERT INTO experiments (name, spec_text, spec_sha256, created_at) VALUES ('x', 's', 'h', 't');
+		INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'sweep', 'done', 't', 'u1')`); err != nil {
+		t.Fatal(err)
+	}
+	// 0003's encoding: every slot of every point, errors by position.
+	var data []byte
+	for _, v := range old.vals {
+		data = binary.LittleEndian.AppendUint64(data, math.Float64bits(v))
+	}
+	errs := map[string]string{}
+	for i, e := range old.errors {
+		errs[strconv.Itoa(i)] = e
+	}
+	ej, _ := json.Marshal(errs)
+	if _, err := raw.Exec(`INSERT INTO point_blocks (run_id, pathway, first_index, pre, post, compartment, record, tag,
+		channels, compartments, n_receptors, n_g, n_t_decay, n_t_rise, n_points, stride, data, errors)
+		VALUES (1, 1, 10, 'E', 'E', 'dend', 'soma', '', '["AMPA"]', '["soma","dend"]', 1, 1000, 0, 0, 20, ?, ?, ?)`,
+		old.stride(), data, string(ej)); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	want := old.Points(1)
+	sortPoints(want)
+	got, err := d.Points(ctx, PointFilter{RunID: 1})
+	if err != nil || !samePoints(got, want) {
+		t.Fatalf("0003 block after migration: %v\n got %+v\nwant %+v", err, got, want)
+	}
+	checkViewMatches(t, d, 1, want)
+	run2, err := d.CreateRun(ctx, NewRun(1, CommandSweep, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := d.InsertPointBlocks(ctx, run2, []*PointBlock{old}); err != nil {
+		t.Fatal(err)
+	}
+	if n := count(t, d, `SELECT count(*) FROM points`); n != 40 {
+		t.Errorf("points view has %d points, want 20 of each layout", n)
 	}
 }

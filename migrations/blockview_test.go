@@ -7,14 +7,22 @@ import (
 	"github.com/dendfit/dendfit/migrations/internal/blockview"
 )
 
-// TestPointsViewIsGenerated: 0003's points view is exactly what
-// internal/blockview generates (its decoding is tested in db).
+// TestPointsViewIsGenerated: the points views of 0003 and 0004 are
+// exactly what internal/blockview generates (their decoding is tested in
+// db).
 func TestPointsViewIsGenerated(t *testing.T) {
-	b, err := FS.ReadFile("0003_point_blocks.sql")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !strings.HasSuffix(string(b), blockview.SQL()) {
-		t.Fatal("0003_point_blocks.sql does not end with blockview.SQL(); regenerate the view")
+	for _, tc := range []struct {
+		file, view, fn string
+	}{
+		{"0003_point_blocks.sql", blockview.SQL(), "SQL"},
+		{"0004_compact_blocks.sql", blockview.SQL4(), "SQL4"},
+	} {
+		b, err := FS.ReadFile(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !strings.HasSuffix(string(b), tc.view) {
+			t.Errorf("%s does not end with blockview.%s(); regenerate the view", tc.file, tc.fn)
+		}
 	}
 }

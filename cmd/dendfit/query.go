@@ -460,7 +460,8 @@ connection. A statement that would write is refused before it runs and
 changes nothing. Tables: experiments, runs, fits, and points, a view of every
 point (units are in the column names). Sweeps store points in blocks
 (point_blocks, one BLOB of float64 records per up to 1024 points; layout in
-migrations/0003_point_blocks.sql), which the points view decodes in SQL,
+migrations/0003_point_blocks.sql and 0004_compact_blocks.sql), which the
+points view decodes in SQL,
 exactly but slowly (about 0.3 ms a point; a filter on run_id skips other
 runs' blocks): for large sweeps use 'dendfit query points' or 'dendfit
 export' instead.`,

@@ -1,8 +1,8 @@
 // Package blockview writes the SQL of the points view, which decodes
-// the point blocks of migration 0003 with nothing but core SQLite
-// functions, so that sqlite3, pandas or R read block-stored sweeps as rows.
-// The view's text is generated here (and pinned by a test) because each
-// decoded float is a long expression.
+// the point blocks of migrations 0003 and 0004 with nothing but core
+// SQLite functions, so that sqlite3, pandas or R read block-stored sweeps
+// as rows. The view's text is generated here (and pinned by a test)
+// because each decoded float is a long expression.
 package blockview
 
 import (
@@ -39,10 +39,45 @@ func f64(s string) string {
 // reload the block's BLOB, for every digit decoded; unlike LIMIT, it still
 // lets a filter such as run_id = 3 reach point_blocks.
 
-// SQL returns the CREATE VIEW statement of points: the point_rows table's
-// rows and, decoded, every point of every block, with the same columns (id
-// is NULL for block points).
-func SQL() string {
+// SQL returns migration 0003's CREATE VIEW statement of points: the
+// point_rows table's rows and, decoded, every point of every block, with
+// the same columns (id is NULL for block points).
+func SQL() string { return view(3) }
+
+// SQL4 returns migration 0004's CREATE VIEW statement of points: SQL's
+// view, for blocks of either layout. A block with a layout has its
+// records rebuilt first: a slot marked '.' from shared, the index ('+')
+// as first_index plus the point's position, the others from its stored
+// values.
+func SQL4() string { return view(4) }
+
+// record is the SQL of one point's record as hex (2 digits a byte): the
+// stored bytes, or under migration 0004's layout, the slots put back
+// together one by one.
+func record(version int) string {
+	stored := "hex(substr(b.data, 8*b.stride*seq.i + 1, 8*b.stride))"
+	if version < 4 {
+		return stored
+	}
+	return `CASE WHEN b.layout = '' THEN ` + stored + ` ELSE
+			(WITH RECURSIVE slot(k, acc, hp, hs) AS (
+				SELECT 0, '', ` + stored + `, hex(b.shared)
+				UNION ALL
+				SELECT k + 1, acc || CASE substr(b.layout, k + 1, 1)
+					WHEN '.' THEN substr(hs, 16*k + 1, 16)
+					WHEN '+' THEN '0000000000000000'
+					ELSE substr(hp, 16*(unicode(substr(b.layout, k + 1, 1)) - 65) + 1, 16) END, hp, hs
+				FROM slot WHERE k < length(b.layout))
+			SELECT acc FROM slot WHERE k = length(b.layout)) END`
+}
+
+func view(version int) string {
+	idx := `CAST(` + f64("0") + ` AS INTEGER)`
+	layoutCols := ""
+	if version >= 4 {
+		idx = `CASE WHEN substr(r.layout, 1, 1) = '+' THEN r.first_index + r.i ELSE ` + idx + ` END`
+		layoutCols = " b.first_index, b.layout,"
+	}
 	v := func(s string) string { return "\n\t\t" + f64(s) }
 	return `CREATE VIEW points AS
 SELECT id, run_id, pathway, pre, post, compartment, record, tag, point_key,
@@ -64,7 +99,7 @@ SELECT NULL, run_id, pathway, pre, post, compartment, record, tag,
 	CASE WHEN failed THEN json_extract(errors, '$."' || i || '"') END
 FROM (SELECT r.run_id, r.pathway, r.pre, r.post, r.compartment, r.record, r.tag,
 		r.n_g, r.n_t_decay, r.n_t_rise, r.errors, r.i,
-		CAST(` + f64("0") + ` AS INTEGER) AS idx,
+		` + idx + ` AS idx,
 		CAST(` + f64("1") + ` AS INTEGER) AS flags,
 		CAST(` + f64("1") + ` AS INTEGER) & 2 <> 0 AS failed,` +
 		v("2") + ` AS psp_mV,` +
@@ -87,8 +122,8 @@ FROM (SELECT r.run_id, r.pathway, r.pre, r.post, r.compartment, r.record, r.tag,
 	FROM (WITH RECURSIVE seq(i) AS (
 			SELECT 0 UNION ALL SELECT i + 1 FROM seq WHERE i + 1 < (SELECT max(n_points) FROM point_blocks))
 		SELECT DISTINCT b.id, b.run_id, b.pathway, b.pre, b.post, b.compartment, b.record, b.tag,
-			b.channels, b.compartments, b.n_receptors, b.n_g, b.n_t_decay, b.n_t_rise, b.errors, seq.i AS i,
-			hex(substr(b.data, 8*b.stride*seq.i + 1, 8*b.stride)) AS h
+			b.channels, b.compartments, b.n_receptors, b.n_g, b.n_t_decay, b.n_t_rise, b.errors,` + layoutCols + ` seq.i AS i,
+			` + record(version) + ` AS h
 		FROM point_blocks b JOIN seq ON seq.i < b.n_points) r);
 `
 }
