@@ -311,6 +311,11 @@ func (d *DB) migrate(ctx context.Context) error {
 	)`); err != nil {
 		return fmt.Errorf("db: %s: create schema_migrations: %w", d.path, err)
 	}
+	if have == 0 && useBaseline {
+		if have, err = d.applyBaseline(ctx, all); err != nil {
+			return err
+		}
+	}
 	for _, m := range all {
 		if m.Version <= have {
 			continue
@@ -320,6 +325,58 @@ func (d *DB) migrate(ctx context.Context) error {
 		}
 	}
 	return nil
+}
+
+// useBaseline lets a new database be made from the newest schema
+// snapshot; tests turn it off to replay the migrations one by one.
+var useBaseline = true
+
+// applyBaseline makes an empty database's schema in one transaction from
+// the newest snapshot (migrations.Baseline), recording every migration
+// the snapshot stands for, and returns the schema version it reached. A
+// database that is not empty (another process made the schema first, or
+// it holds tables of its own) is left to the migrations.
+func (d *DB) applyBaseline(ctx context.Context, all []migrations.Migration) (int, error) {
+	v, text, ok, err := migrations.Baseline()
+	if err != nil {
+		return 0, fmt.Errorf("db: %w", err)
+	}
+	if !ok {
+		return 0, nil
+	}
+	fail := func(err error) (int, error) {
+		return 0, fmt.Errorf("db: %s: schema baseline %04d: %w", d.path, v, err)
+	}
+	tx, err := d.sql.BeginTx(ctx, nil)
+	if err != nil {
+		return fail(err)
+	}
+	defer tx.Rollback()
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM schema_migrations)
+		+ (SELECT count(*) FROM sqlite_master WHERE name <> 'schema_migrations' AND name NOT LIKE 'sqlite%')`).Scan(&n); err != nil {
+		return fail(err)
+	}
+	if n > 0 {
+		return schemaVersion(ctx, tx, "main")
+	}
+	if _, err := tx.ExecContext(ctx, text); err != nil {
+		return fail(err)
+	}
+	now := formatTime(time.Now())
+	for _, m := range all {
+		if m.Version > v {
+			break
+		}
+		if _, err := tx.ExecContext(ctx, `INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)`,
+			m.Version, m.Name, now); err != nil {
+			return fail(err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fail(err)
+	}
+	return v, nil
 }
 
 // applyMigration applies m in one immediate transaction unless another

@@ -32,3 +32,16 @@ func TestAll(t *testing.T) {
 		t.Errorf("0001 does not create runs")
 	}
 }
+
+// TestBaseline: the newest snapshot is found, for a known version, and
+// creates the runs table (db checks it against the migrations).
+func TestBaseline(t *testing.T) {
+	v, text, ok, err := Baseline()
+	if err != nil || !ok {
+		t.Fatalf("Baseline: ok %v, %v", ok, err)
+	}
+	latest, _ := Latest()
+	if v < 1 || v > latest || !strings.Contains(text, "CREATE TABLE runs") {
+		t.Errorf("baseline %d (latest migration %d), creates runs: %v", v, latest, strings.Contains(text, "CREATE TABLE runs"))
+	}
+}
