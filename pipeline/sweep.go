@@ -35,7 +35,10 @@ type SweepOptions struct {
 	ShardK, ShardN int
 	// Skip holds the keys of points already recorded (for --resume).
 	Skip map[string]struct{}
-	// FlushEvery is the number of points per write transaction (default 4096).
+	// FlushEvery is the number of points per write transaction (default
+	// 16384: fewer commits leave the background checkpoint time to finish,
+	// so the WAL stays short; a killed sweep loses at most that many, or
+	// two seconds' worth).
 	FlushEvery int
 	Progress   Progress
 }
@@ -68,7 +71,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	}
 	flush := opt.FlushEvery
 	if flush <= 0 {
-		flush = 4096
+		flush = 16384
 	}
 	if opt.ShardN > 1 && (opt.ShardK < 0 || opt.ShardK >= opt.ShardN) {
 		return nil, fmt.Errorf("shard %d/%d: want 0 <= K < N", opt.ShardK, opt.ShardN)
@@ -84,10 +87,10 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	// The writer must outlive the workers' context so that finished points
 	// are written even after Ctrl-C.
 	wctx := context.WithoutCancel(ctx)
-	// Room for several write transactions of chunks (about 3 KB each), so
+	// Room for four write transactions of chunks (about 3 KB each), so
 	// that workers keep simulating while the writer commits, or waits for
 	// the disk when SQLite checkpoints (tens of ms for the fsyncs).
-	results := make(chan *chunkResult, 16*flush/BatchSize+2*workers)
+	results := make(chan *chunkResult, 4*flush/BatchSize+2*workers)
 	// Workers take chunks in order from a shared counter: no feeder
 	// goroutine to wake for every chunk.
 	var next atomic.Int64

@@ -243,8 +243,8 @@ func TestSlurmCancelledTaskRerun(t *testing.T) {
 	start := time.Now()
 	bin := buildDendfit(t)
 	// rk4 (no early stop), 100 g x 40 t_decay x 3 t_rise = 12000 points: a shard
-	// of ~3000 cannot finish while its database is locked (it stalls after
-	// one flush of at most 4096 points plus a few chunks in flight).
+	// of ~3000 cannot finish while its database is locked (it stalls at its
+	// first write, at the latest its last).
 	spec := writeSpec(t, "sweep-tdecay-trise-ampa-3comp.yaml",
 		"method: euler", "method: rk4",
 		"t_decay: [1 ms, 2 ms, 5 ms, 10 ms]", "g: {from: 0.1 nS, to: 10 nS, steps: 100, scale: log}\n  t_decay: {from: 1 ms, to: 10 ms, steps: 40}")
