@@ -121,7 +121,9 @@ func runStats(t *testing.T, dbPath string, runID int64) (status string, points, 
 // database that opens cleanly; --resume continues the same run and ends
 // with every point exactly once, bit-identical to an uninterrupted sweep.
 func TestKillAndResume(t *testing.T) {
-	const steps = 20000
+	// Long enough that the first commit (16384 points) comes well before
+	// the end, for a kill between them.
+	const steps = 50000
 	spec := bigSweepSpec(t, steps)
 	dbPath := filepath.Join(t.TempDir(), "k.db")
 	cmd := sweepCmd(dbPath, spec)
@@ -165,7 +167,8 @@ func TestKillAndResume(t *testing.T) {
 // TestCtrlCStopsAndKeeps: SIGINT stops a sweep promptly with exit status
 // 130, marks the run cancelled and keeps every point written.
 func TestCtrlCStopsAndKeeps(t *testing.T) {
-	spec := bigSweepSpec(t, 20000)
+	// Long enough to be still running when the signal comes.
+	spec := bigSweepSpec(t, 200000)
 	dbPath := filepath.Join(t.TempDir(), "c.db")
 	cmd := sweepCmd(dbPath, spec)
 	if err := cmd.Start(); err != nil {
