@@ -2,7 +2,6 @@ package db
 
 import (
 	"context"
-	"database/sql"
 	"flag"
 	"fmt"
 	"os"
@@ -110,27 +109,8 @@ func TestBaselineIsTheMigratedSchema(t *testing.T) {
 func replayedTo(t *testing.T, v int) *DB {
 	t.Helper()
 	path := filepath.Join(t.TempDir(), "r.db")
-	dsn, err := rwDSN(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	raw, err := sql.Open(rwDriver, dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
+	raw := replayed(t, rwDriver, path, v)
 	t.Cleanup(func() { raw.Close() })
-	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	all, err := migrationsUpTo(v)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range all {
-		if _, err := raw.Exec(m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-	}
 	return &DB{path: path, sql: raw}
 }
 

@@ -284,25 +284,7 @@ func TestGridKey(t *testing.T) {
 func TestMigration3KeepsRowPoints(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	all, err := migrationsUpTo(2)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range all {
-		if _, err := raw.Exec(m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000000000Z')`, m.Version, m.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	raw := replayed(t, "sqlite3", path, 2)
 	if _, err := raw.Exec(`INSERT INTO experiments (name, spec_text, spec_sha256, created_at) VALUES ('x', 's', 'h', 't');
 		INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'sweep', 'done', 't', 'u1');
 		INSERT INTO points (run_id, pathway, point_key, g_nS, t_decay_ms, receptors, psp_mV, baseline_mV,
@@ -334,6 +316,33 @@ func TestMigration3KeepsRowPoints(t *testing.T) {
 	if n := count(t, d, `SELECT count(*) FROM points`); n != 7 {
 		t.Errorf("points view has %d points, want 1 row + 6 block points", n)
 	}
+}
+
+// replayed opens the file at path through driver and applies migrations
+// 1..v to it one by one, recording them as Open does: a database as an
+// older dendfit, or the migrations without the baseline, would leave it.
+func replayed(t *testing.T, driver, path string, v int) *sql.DB {
+	t.Helper()
+	raw, err := sql.Open(driver, "file:"+path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	all, err := migrationsUpTo(v)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range all {
+		if _, err := raw.Exec(m.SQL); err != nil {
+			t.Fatalf("%s: %v", m.Name, err)
+		}
+		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000000000Z')`, m.Version, m.Name); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return raw
 }
 
 func migrationsUpTo(v int) ([]migrations.Migration, error) {
@@ -567,25 +576,7 @@ func str(t *testing.T, d *DB, q string, args ...any) string {
 func TestMigration4KeepsBlocks(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "old.db")
-	raw, err := sql.Open("sqlite3", "file:"+path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := raw.Exec(`CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
-		t.Fatal(err)
-	}
-	all, err := migrationsUpTo(3)
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, m := range all {
-		if _, err := raw.Exec(m.SQL); err != nil {
-			t.Fatalf("%s: %v", m.Name, err)
-		}
-		if _, err := raw.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2026-01-01T00:00:00.000000000Z')`, m.Version, m.Name); err != nil {
-			t.Fatal(err)
-		}
-	}
+	raw := replayed(t, "sqlite3", path, 3)
 	old, _ := seqBlockFixture(20)
 	if _, err := raw.Exec(`INSERT INTO experiments (name, spec_text, spec_sha256, created_at) VALUES ('x', 's', 'h', 't');
 		INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'sweep', 'done', 't', 'u1')`); err != nil {
