@@ -88,3 +88,14 @@ func BenchmarkInsertPointBlocks(b *testing.B) {
 }
 
 func nan() float64 { return math.NaN() }
+
+// BenchmarkStoreBlock is the layout of a full sweep-like block for
+// point_blocks (what InsertPointBlocks does before SQLite), per point.
+func BenchmarkStoreBlock(b *testing.B) {
+	blk, _ := seqBlockFixture(1024)
+	var buf []byte
+	for b.Loop() {
+		buf = blk.store(10, buf).data[:0]
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1024), "ns/point")
+}
