@@ -3,7 +3,9 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"math"
 
+	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/sim"
 	"github.com/dendfit/dendfit/sim/spec"
 )
@@ -116,12 +118,20 @@ func newPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, 
 	p := s.Pathways[i]
 	cell := setup.Cell
 	point := len(cell.Compartments) == 1
+	// The numbers a sweep records, converted once for both, so that a
+	// swept point and its lone simulation are the same bits.
+	var bp db.BlockPoint
+	blockPointOf(&bp, setup, rs, ss, r)
 	pr := &PathwayResult{
 		Pathway: i, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag,
 		SteadyState:  map[string]float64{},
-		BaselineMV:   r.Baseline / 1e-3,
-		PSPMV:        r.PSP / 1e-3,
-		TimeToPeakMS: float64(r.PeakStep-r.SpikeStep) * setup.Protocol.Dt / 1e-3,
+		BaselineMV:   bp.BaselineMV,
+		PSPMV:        bp.PSPMV,
+		TimeToPeakMS: bp.TimeToPeakMS,
+		Rise1090MS:   present(bp.Rise1090MS),
+		HalfWidthMS:  present(bp.HalfWidthMS),
+		GNS:          bp.GNS,
+		TDecayMS:     bp.TDecayMS,
 		PeaksMV:      map[string]float64{},
 		BaselinesMV:  map[string]float64{},
 		DSpikeFired:  r.DSpikeFired,
@@ -129,20 +139,14 @@ func newPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, 
 		NSamples:     r.Samples,
 		SpikeSample:  r.SpikeStep,
 	}
-	for _, rc := range rs {
+	for j, rc := range rs {
 		pr.Receptors = append(pr.Receptors, rc.Channel.String())
-		pr.GNS = append(pr.GNS, rc.G/1e-9)
 		pr.GEffNS = append(pr.GEffNS, rc.EffectiveG()/1e-9)
-		pr.TDecayMS = append(pr.TDecayMS, rc.TauDecay/1e-3)
-		if rc.TauRise > 0 {
-			pr.TRiseMS = append(pr.TRiseMS, ptr(rc.TauRise/1e-3))
-		} else {
-			pr.TRiseMS = append(pr.TRiseMS, nil)
-		}
+		pr.TRiseMS = append(pr.TRiseMS, present(bp.TRiseMS[j]))
 	}
 	if setup.Protocol.Hold {
 		pr.HoldingMV = ptr(setup.Protocol.Holding / 1e-3)
-		pr.IHoldPA = ptr(ss.IHold / 1e-12)
+		pr.IHoldPA = present(bp.IHoldPA)
 	}
 	if p.TargetPSP > 0 {
 		pr.TargetPSPMV = ptr(p.TargetPSP / 1e-3)
@@ -157,15 +161,9 @@ func newPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, 
 			pr.SteadyState[wk] = ss.W[c] / 1e-12
 		}
 		if r.Peaks != nil {
-			pr.PeaksMV[cp.Name] = r.Peaks[c] / 1e-3
+			pr.PeaksMV[cp.Name] = bp.PeaksMV[c]
 			pr.BaselinesMV[cp.Name] = r.Baselines[c] / 1e-3
 		}
-	}
-	if r.HasRise {
-		pr.Rise1090MS = ptr(r.Rise1090 / 1e-3)
-	}
-	if r.HasHalfWidth {
-		pr.HalfWidthMS = ptr(r.HalfWidth / 1e-3)
 	}
 	for _, ev := range r.DSpikeEvents {
 		pr.DSpikeEvents = append(pr.DSpikeEvents, DSpikeEvent{
@@ -189,3 +187,11 @@ func newPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, 
 }
 
 func ptr(f float64) *float64 { return &f }
+
+// present is v, or nil for NaN (an absent value in a block point).
+func present(v float64) *float64 {
+	if math.IsNaN(v) {
+		return nil
+	}
+	return &v
+}

@@ -335,8 +335,9 @@ func (w *sweepWorker) run(ctx context.Context, c chunk, skip map[string]struct{}
 	return res, nil
 }
 
-// blockPointOf fills bp with the point of receptors rs and result r, the
-// same numbers in the same units as PointOf(newPathwayResult(...)) gives.
+// blockPointOf fills bp with the point of receptors rs and result r in
+// the recorded units (NaN for an absent value): the one conversion of a
+// result's numbers, which newPathwayResult takes too.
 func blockPointOf(bp *db.BlockPoint, setup *sim.Setup, rs []sim.Receptor, ss sim.SteadyState, r *sim.Result) {
 	nan := math.NaN()
 	bp.GNS, bp.TDecayMS, bp.TRiseMS = bp.GNS[:0], bp.TDecayMS[:0], bp.TRiseMS[:0]
