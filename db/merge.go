@@ -240,36 +240,30 @@ func mergeRunStatuses(ctx context.Context, tx *sql.Tx) (int64, error) {
 		  AND (t.status = 'running' OR (t.ended_at IS NOT NULL AND s.ended_at > t.ended_at))`)
 }
 
-func mergePoints(ctx context.Context, tx *sql.Tx) (int64, error) {
-	cols, err := columns(ctx, tx, "point_rows", "id", "run_id")
+// copyRunRows copies the rows of table that belong to merged runs, onto
+// their runs in main, keeping rows main already has (its unique keys), and
+// returns how many it added.
+func copyRunRows(ctx context.Context, tx *sql.Tx, table string) (int64, error) {
+	cols, err := columns(ctx, tx, table, "id", "run_id")
 	if err != nil {
 		return 0, err
 	}
-	return execCount(ctx, tx, `INSERT OR IGNORE INTO main.point_rows (run_id, `+strings.Join(cols, ", ")+`)
+	return execCount(ctx, tx, `INSERT OR IGNORE INTO main.`+table+` (run_id, `+strings.Join(cols, ", ")+`)
 		SELECT m.id, `+prefixed("p", cols)+`
-		FROM src.point_rows p JOIN src.runs s ON s.id = p.run_id JOIN main.runs m ON m.run_uid = s.run_uid
+		FROM src.`+table+` p JOIN src.runs s ON s.id = p.run_id JOIN main.runs m ON m.run_uid = s.run_uid
 		ORDER BY p.id`)
 }
 
-func mergeFits(ctx context.Context, tx *sql.Tx) (int64, error) {
-	cols, err := columns(ctx, tx, "fits", "id", "run_id")
-	if err != nil {
-		return 0, err
-	}
-	return execCount(ctx, tx, `INSERT OR IGNORE INTO main.fits (run_id, `+strings.Join(cols, ", ")+`)
-		SELECT m.id, `+prefixed("f", cols)+`
-		FROM src.fits f JOIN src.runs s ON s.id = f.run_id JOIN main.runs m ON m.run_uid = s.run_uid
-		ORDER BY f.id`)
+func mergePoints(ctx context.Context, tx *sql.Tx) (int64, error) {
+	return copyRunRows(ctx, tx, "point_rows")
 }
+
+func mergeFits(ctx context.Context, tx *sql.Tx) (int64, error) { return copyRunRows(ctx, tx, "fits") }
 
 // mergePointBlocks copies the point blocks of merged runs (a block is
 // identified by its run, pathway and first index) and returns the number
 // of points they hold.
 func mergePointBlocks(ctx context.Context, tx *sql.Tx) (int64, error) {
-	cols, err := columns(ctx, tx, "point_blocks", "id", "run_id")
-	if err != nil {
-		return 0, err
-	}
 	count := func() (int64, error) {
 		var n int64
 		err := tx.QueryRowContext(ctx, `SELECT coalesce(sum(n_points), 0) FROM main.point_blocks`).Scan(&n)
@@ -279,10 +273,7 @@ func mergePointBlocks(ctx context.Context, tx *sql.Tx) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := tx.ExecContext(ctx, `INSERT OR IGNORE INTO main.point_blocks (run_id, `+strings.Join(cols, ", ")+`)
-		SELECT m.id, `+prefixed("p", cols)+`
-		FROM src.point_blocks p JOIN src.runs s ON s.id = p.run_id JOIN main.runs m ON m.run_uid = s.run_uid
-		ORDER BY p.id`); err != nil {
+	if _, err := copyRunRows(ctx, tx, "point_blocks"); err != nil {
 		return 0, err
 	}
 	after, err := count()
