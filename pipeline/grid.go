@@ -42,6 +42,18 @@ func NewGrid(s *spec.Spec) *Grid {
 // Len is the number of points over all pathways.
 func (gr *Grid) Len() int { return gr.per * len(gr.s.Pathways) }
 
+// GridLen is NewGrid(s).Len() without the axes' values: for counting a
+// grid of millions, where NewGrid would copy them.
+func GridLen(s *spec.Spec) int {
+	per := 1
+	for _, a := range []spec.Axis{s.Sweep.G, s.Sweep.TDecay, s.Sweep.TRise} {
+		if a.Given() {
+			per *= a.Len()
+		}
+	}
+	return per * len(s.Pathways)
+}
+
 // GridPoint is one point of the grid: a pathway and its receptors with the
 // swept values applied.
 type GridPoint struct {

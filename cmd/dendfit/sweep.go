@@ -97,7 +97,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 			return err
 		}
 	}
-	total := pipeline.NewGrid(s).Len()
+	total := pipeline.GridLen(s)
 	g.notef("sweep %s: %d points over %d pathways, run %d", s.Name, total, len(s.Pathways), run.ID)
 	g.verbosef("database %s, dendfit %s, spec sha256 %.12s", g.db, version(), s.SHA256)
 	bar := newProgressBar(g)
