@@ -53,7 +53,6 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	// The interpolated sample positions (from k0) where y first reaches
 	// 10, 50 and 90 % of the amplitude in (0, kp], from the first samples
 	// at or above each (findRise); kp for a level never reached.
-	half := 0.5 * mag
 	var at [3]float64
 	for k := range at {
 		j := int(st.rise[k][l])
@@ -71,6 +70,7 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	// peak below half the amplitude.
 	if j := int(st.kdown[l]); j > 0 {
 		yj, yp := yy(j), yy(j-1)
+		half := riseLevels[1] * mag // the level of at[1]
 		down := float64(j-1) + (yp-half)/(yp-yj)
 		r.HalfWidth = (down - at[1]) * dt
 		r.HasHalfWidth = true
