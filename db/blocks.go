@@ -270,38 +270,37 @@ func (b *PointBlock) store(first int64, buf []byte) storedBlock {
 	if n < 2 || S > maxLayoutSlots {
 		return full
 	}
+	vals := b.vals[:n*S]
+	// Slot by slot: most slots differ at the second point already, and the
+	// rest are read down the block without a test per slot and point.
 	var same [maxLayoutSlots]bool
-	r0 := b.rec(0)
 	for k := range S {
+		bits := math.Float64bits(vals[k])
 		same[k] = true
-	}
-	for i := 1; i < n; i++ {
-		r := b.rec(i)
-		for k := range S {
-			same[k] = same[k] && math.Float64bits(r[k]) == math.Float64bits(r0[k])
+		for i := k + S; i < len(vals); i += S {
+			if math.Float64bits(vals[i]) != bits {
+				same[k] = false
+				break
+			}
 		}
 	}
-	pos := make([]int, n)
-	for i := range pos {
-		pos[i] = -1
+	// order[p] is the point stored at p: point i goes to position index-first
+	// when the indexes are first .. first+n-1, each once.
+	order := make([]int, n)
+	for p := range order {
+		order[p] = -1
 	}
 	seq := true
 	for i := range n {
-		j := b.rec(i)[slotIndex] - float64(first)
-		if !(j >= 0 && j < float64(n)) || j != math.Trunc(j) {
+		j := vals[i*S+slotIndex] - float64(first)
+		if !(j >= 0 && j < float64(n)) || j != math.Trunc(j) || order[int(j)] >= 0 {
 			seq = false
 			break
 		}
-		pos[i] = int(j)
-	}
-	if seq { // each position taken once: the indexes are first .. first+n-1
-		taken := make([]bool, n)
-		for _, p := range pos {
-			seq = seq && !taken[p]
-			taken[p] = true
-		}
+		order[int(j)] = i
 	}
 	var layout [maxLayoutSlots]byte
+	var cols [maxLayoutSlots]int // the stored slots, in order
 	stride := 0
 	for k := range S {
 		switch {
@@ -311,6 +310,7 @@ func (b *PointBlock) store(first int64, buf []byte) storedBlock {
 			layout[k] = '.'
 		default:
 			layout[k] = byte('A' + stride)
+			cols[stride] = k
 			stride++
 		}
 	}
@@ -320,26 +320,30 @@ func (b *PointBlock) store(first int64, buf []byte) storedBlock {
 	st := storedBlock{layout: string(layout[:S]), shared: make([]byte, 8*S), stride: stride}
 	for k := range S {
 		if layout[k] == '.' {
-			binary.LittleEndian.PutUint64(st.shared[8*k:], math.Float64bits(r0[k]))
+			binary.LittleEndian.PutUint64(st.shared[8*k:], math.Float64bits(vals[k]))
 		}
-	}
-	order := make([]int, n) // order[p]: the point stored at p
-	for i := range order {
-		order[i] = i
 	}
 	if seq {
-		for i, p := range pos {
-			order[p] = i
+		st.pos = make([]int, n)
+		for p, i := range order {
+			st.pos[i] = p
 		}
-		st.pos = pos
+	} else {
+		for i := range order {
+			order[i] = i
+		}
 	}
-	data := buf[:0]
+	size := 8 * stride * n
+	if cap(buf) < size {
+		buf = make([]byte, size)
+	}
+	data := buf[:size]
+	o := 0
 	for _, i := range order {
-		r := b.rec(i)
-		for k := range S {
-			if layout[k] >= 'A' {
-				data = binary.LittleEndian.AppendUint64(data, math.Float64bits(r[k]))
-			}
+		r := vals[i*S : i*S+S]
+		for _, k := range cols[:stride] {
+			binary.LittleEndian.PutUint64(data[o:o+8], math.Float64bits(r[k]))
+			o += 8
 		}
 	}
 	st.data = data
@@ -363,11 +367,13 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 		}
 		first := math.Inf(1)
 		gmin, gmax := math.Inf(1), math.Inf(-1)
-		for i := range n {
-			r := b.rec(i)
-			first = min(first, r[slotIndex])
-			if len(b.Channels) > 0 {
-				gmin, gmax = min(gmin, r[slotReceptors]), max(gmax, r[slotReceptors])
+		S := b.stride()
+		for i := 0; i < n*S; i += S {
+			first = min(first, b.vals[i+slotIndex])
+		}
+		if len(b.Channels) > 0 {
+			for i := 0; i < n*S; i += S {
+				gmin, gmax = min(gmin, b.vals[i+slotReceptors]), max(gmax, b.vals[i+slotReceptors])
 			}
 		}
 		var gLo, gHi any

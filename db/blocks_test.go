@@ -623,3 +623,58 @@ func TestMigration4KeepsBlocks(t *testing.T) {
 		t.Errorf("points view has %d points, want 20 of each layout", n)
 	}
 }
+
+// TestStoreLayout: store keeps a slot once only when every point has the
+// same bits there, and leaves the index out only when the indexes are
+// first .. first+n-1, each once; whatever it chooses decodes to the same
+// points.
+func TestStoreLayout(t *testing.T) {
+	negZero := math.Copysign(0, -1)
+	tests := []struct {
+		name   string
+		edit   func(pts []BlockPoint) // on 8 points with indexes 10..17, shuffled
+		layout string
+	}{
+		{"sweep", func([]BlockPoint) {}, "+AB.C.D.E..FG"},
+		{"index twice, one missing", func(p []BlockPoint) { p[3].Index = p[5].Index }, "ABC.D.E.F..GH"},
+		{"index past the range", func(p []BlockPoint) { p[0].Index = 18 + 10*p[0].Index }, "ABC.D.E.F..GH"},
+		{"baseline differs in the last point", func(p []BlockPoint) { p[7].BaselineMV = -69 }, "+ABCD.E.F..GH"},
+		{"baseline differs in the first point", func(p []BlockPoint) { p[0].BaselineMV = -69 }, "+ABCD.E.F..GH"},
+		{"baseline differs in the second point", func(p []BlockPoint) { p[1].BaselineMV = -69 }, "+ABCD.E.F..GH"},
+		{"-0 is not 0", func(p []BlockPoint) {
+			for i := range p {
+				p[i].Rise1090MS = 0
+			}
+			p[4].Rise1090MS = negZero
+		}, "+AB.CDE.F..GH"},
+		{"the same NaN is shared", func(p []BlockPoint) {
+			for i := range p {
+				p[i].HalfWidthMS = math.NaN()
+			}
+		}, "+AB.C...D..EF"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, pts := seqBlockFixture(8)
+			tt.edit(pts)
+			b := &PointBlock{Pathway: 1, Channels: []string{"AMPA"}, Compartments: []string{"soma", "dend"}, Axes: [3]int{1000, 0, 0}}
+			for i := range pts {
+				b.Add(&pts[i])
+			}
+			st := b.store(10, nil)
+			if st.layout != tt.layout {
+				t.Errorf("layout %q, want %q", st.layout, tt.layout)
+			}
+			var c PointBlock
+			r := blockRow{chans: `["AMPA"]`, comps: `["soma","dend"]`, errs: "{}", n: len(pts), stride: st.stride,
+				first: 10, data: st.data, shared: st.shared, layout: st.layout}
+			if err := decodeBlock(&c, &r); err != nil {
+				t.Fatal(err)
+			}
+			c.Pathway, c.Axes = b.Pathway, b.Axes
+			if got, want := c.Points(1), b.Points(1); !sameSorted(got, want) {
+				t.Errorf("stored block decodes to other points:\n got %+v\nwant %+v", got, want)
+			}
+		})
+	}
+}
