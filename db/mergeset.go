@@ -270,7 +270,7 @@ const unionBlockPoints = 1 << 16
 // holds no point of the same key yet, finished runs first, as new blocks.
 // It returns the number of points added.
 func unionBlocks(ctx context.Context, tx *sql.Tx, id int64, memberIDs []string) (int64, error) {
-	have, err := pointKeys(ctx, tx, id)
+	have, err := recordedPoints(ctx, tx, id)
 	if err != nil {
 		return 0, err
 	}
@@ -288,11 +288,10 @@ func unionBlocks(ctx context.Context, tx *sql.Tx, id int64, memberIDs []string) 
 			return 0, err
 		}
 		for i := range b.Len() {
-			k := b.key(i)
-			if _, dup := have[k]; dup {
+			if have.Has(b.Pathway, b.Axes, int(b.rec(i)[slotIndex])) {
 				continue
 			}
-			have[k] = struct{}{}
+			have.add(b, i)
 			u := open[string(hdr)]
 			if u == nil || u.Len() >= unionBlockPoints {
 				u = &PointBlock{Pathway: b.Pathway, Pre: b.Pre, Post: b.Post, Compartment: b.Compartment,

@@ -85,43 +85,55 @@ func insertPoints(ctx context.Context, tx *sql.Tx, runID int64, points []Point) 
 	return nil
 }
 
-// PointKeys returns the point keys run runID has recorded, for resuming.
+// PointKeys returns the keys of the points run runID has recorded.
+// RecordedPoints is the compact form a resumed sweep uses.
 func (d *DB) PointKeys(ctx context.Context, runID int64) (map[string]struct{}, error) {
-	keys, err := pointKeys(ctx, d.sql, runID)
+	keys := map[string]struct{}{}
+	add := func(k string) { keys[k] = struct{}{} }
+	err := eachPointKey(ctx, d.sql, runID, add, func(b *PointBlock) {
+		for i := range b.Len() {
+			add(b.key(i))
+		}
+	})
 	if err != nil {
 		return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
 	}
 	return keys, nil
 }
 
-// pointKeys returns the keys of run runID's points, rows and blocks.
-func pointKeys(ctx context.Context, q rowsQueryer, runID int64) (map[string]struct{}, error) {
+// eachPointKey calls row with the key of each of run runID's point rows,
+// then block with each of its blocks, one at a time: a million points'
+// blocks are not held at once.
+func eachPointKey(ctx context.Context, q rowsQueryer, runID int64, row func(string), block func(*PointBlock)) error {
 	rows, err := q.QueryContext(ctx, `SELECT point_key FROM point_rows WHERE run_id = ?`, runID)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	defer rows.Close()
-	keys := map[string]struct{}{}
 	for rows.Next() {
 		var k string
 		if err := rows.Scan(&k); err != nil {
-			return nil, err
+			return err
 		}
-		keys[k] = struct{}{}
+		row(k)
 	}
 	if err := rows.Err(); err != nil {
-		return nil, err
+		return err
 	}
-	blocks, _, err := queryBlocks(ctx, q, []string{"b.run_id = ?"}, []any{runID}, "b.id")
+	rows.Close()
+	brows, err := q.QueryContext(ctx, `SELECT `+blockColumns+` FROM point_blocks b WHERE b.run_id = ? ORDER BY b.id`, runID)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	for _, b := range blocks {
-		for i := range b.Len() {
-			keys[b.key(i)] = struct{}{}
+	defer brows.Close()
+	for brows.Next() {
+		b, err := scanBlock(brows)
+		if err != nil {
+			return fmt.Errorf("point block: %w", err)
 		}
+		block(b)
 	}
-	return keys, nil
+	return brows.Err()
 }
 
 // Points returns the points matching f, ordered by pathway, point key and

@@ -94,8 +94,8 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 }
 
 // ResumeRun finds the newest unfinished sweep of the same spec text and
-// shard, reopens it and returns the keys it already holds.
-func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (*Run, map[string]struct{}, error) {
+// shard, reopens it and returns the points it already holds.
+func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (*Run, *db.Recorded, error) {
 	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
 	if err != nil {
 		return nil, nil, err
@@ -117,11 +117,11 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (*Run, map
 		if err := d.ReopenRun(ctx, r.ID); err != nil {
 			return nil, nil, err
 		}
-		keys, err := d.PointKeys(ctx, r.ID)
+		done, err := d.RecordedPoints(ctx, r.ID)
 		if err != nil {
 			return nil, nil, err
 		}
-		return &Run{DB: d, ID: r.ID}, keys, nil
+		return &Run{DB: d, ID: r.ID}, done, nil
 	}
 	return nil, nil, ErrNothingToResume
 }

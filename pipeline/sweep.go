@@ -33,8 +33,8 @@ type SweepOptions struct {
 	// ShardK of ShardN (0-based) selects a deterministic, disjoint part of
 	// the grid; ShardN <= 1 means the whole grid.
 	ShardK, ShardN int
-	// Skip holds the keys of points already recorded (for --resume).
-	Skip map[string]struct{}
+	// Skip holds the points already recorded (for --resume).
+	Skip *db.Recorded
 	// FlushEvery is the number of points per write transaction (default
 	// 16384: fewer commits leave the background checkpoint time to finish,
 	// so the WAL stays short; a killed sweep loses at most that many, or
@@ -281,7 +281,7 @@ func (w *sweepWorker) pathway(p int) (*pathwaySim, error) {
 	return ps, nil
 }
 
-func (w *sweepWorker) run(ctx context.Context, c chunk, skip map[string]struct{}) (*chunkResult, error) {
+func (w *sweepWorker) run(ctx context.Context, c chunk, skip *db.Recorded) (*chunkResult, error) {
 	p, _ := w.gr.locate(c.lo)
 	ps, err := w.pathway(p)
 	if err != nil {
@@ -296,11 +296,9 @@ func (w *sweepWorker) run(ctx context.Context, c chunk, skip map[string]struct{}
 	n := 0
 	for i := c.lo; i < c.hi; i++ {
 		_, k := w.gr.locate(i)
-		if len(skip) > 0 {
-			if _, ok := skip[db.GridKey(p, ps.header.Axes, k)]; ok {
-				w.skipped++
-				continue
-			}
+		if skip.Has(p, ps.header.Axes, k) {
+			w.skipped++
+			continue
 		}
 		w.lanes[n] = w.gr.receptors(i, w.lanes[n])
 		idx[n] = k

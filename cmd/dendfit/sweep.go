@@ -78,14 +78,14 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	}
 	defer d.Close()
 	var run *pipeline.Run
-	var skip map[string]struct{}
+	var skip *db.Recorded
 	if o.resume {
 		run, skip, err = pipeline.ResumeRun(ctx, d, s, k, n)
 		if err != nil && !errors.Is(err, pipeline.ErrNothingToResume) {
 			return err
 		}
 		if run != nil {
-			g.notef("resuming run %d: %d points already recorded", run.ID, len(skip))
+			g.notef("resuming run %d: %d points already recorded", run.ID, skip.Len())
 		}
 	}
 	if run == nil {
