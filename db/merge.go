@@ -243,15 +243,18 @@ func mergeRunStatuses(ctx context.Context, tx *sql.Tx) (int64, error) {
 // copyRunRows copies the rows of table that belong to merged runs, onto
 // their runs in main, keeping rows main already has (its unique keys), and
 // returns how many it added.
-func copyRunRows(ctx context.Context, tx *sql.Tx, table string) (int64, error) {
+func copyRunRows(ctx context.Context, tx *sql.Tx, table string, where ...string) (int64, error) {
 	cols, err := columns(ctx, tx, table, "id", "run_id")
 	if err != nil {
 		return 0, err
 	}
-	return execCount(ctx, tx, `INSERT OR IGNORE INTO main.`+table+` (run_id, `+strings.Join(cols, ", ")+`)
-		SELECT m.id, `+prefixed("p", cols)+`
-		FROM src.`+table+` p JOIN src.runs s ON s.id = p.run_id JOIN main.runs m ON m.run_uid = s.run_uid
-		ORDER BY p.id`)
+	q := `INSERT OR IGNORE INTO main.` + table + ` (run_id, ` + strings.Join(cols, ", ") + `)
+		SELECT m.id, ` + prefixed("p", cols) + `
+		FROM src.` + table + ` p JOIN src.runs s ON s.id = p.run_id JOIN main.runs m ON m.run_uid = s.run_uid`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	return execCount(ctx, tx, q+` ORDER BY p.id`)
 }
 
 func mergePoints(ctx context.Context, tx *sql.Tx) (int64, error) {
@@ -273,7 +276,14 @@ func mergePointBlocks(ctx context.Context, tx *sql.Tx) (int64, error) {
 	if err != nil {
 		return 0, err
 	}
-	if _, err := copyRunRows(ctx, tx, "point_blocks"); err != nil {
+	// A block is the same in every copy of its run, but for a union run's:
+	// each database's union step groups the points in its own order, so a
+	// second copy of a union run would add blocks of points it holds. Its
+	// blocks are copied only into a union run without blocks; the union
+	// step then adds the points it lacks, one by one.
+	if _, err := copyRunRows(ctx, tx, "point_blocks", `NOT (s.command = 'sweep'
+		AND CASE WHEN json_valid(s.settings) THEN json_extract(s.settings, '$.union_of.shard_n') END > 1
+		AND EXISTS (SELECT 1 FROM main.point_blocks x WHERE x.run_id = m.id))`); err != nil {
 		return 0, err
 	}
 	after, err := count()

@@ -13,13 +13,19 @@ import (
 // sweeps do, instead of rows.
 var shardBlocks bool
 
-// forEachStorage runs f with shard points stored as rows, then as blocks.
+// forEachStorage runs f with shard points stored as rows, then as blocks,
+// then as blocks with union blocks of 3 points, so that unions write
+// blocks as they fill.
 func forEachStorage(t *testing.T, f func(t *testing.T)) {
-	for _, blocks := range []bool{false, true} {
-		shardBlocks = blocks
-		t.Run(map[bool]string{false: "rows", true: "blocks"}[blocks], f)
+	defer func(n int) { shardBlocks, unionBlockPoints = false, n }(unionBlockPoints)
+	for _, c := range []struct {
+		name   string
+		blocks bool
+		union  int
+	}{{"rows", false, unionBlockPoints}, {"blocks", true, unionBlockPoints}, {"small union blocks", true, 3}} {
+		shardBlocks, unionBlockPoints = c.blocks, c.union
+		t.Run(c.name, f)
 	}
-	shardBlocks = false
 }
 
 // shardDB writes a shard database holding shard k of n of a 10-point grid
