@@ -58,19 +58,7 @@ func blockFixture(n int) (*PointBlock, []BlockPoint) {
 
 func TestPointBlocksRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	d, err := Open(ctx, filepath.Join(t.TempDir(), "b.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	eid, err := d.PutExperiment(ctx, "x", []byte("spec"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, run := sweepRunDB(t, "")
 	b, in := blockFixture(40)
 	want := b.Points(run)
 	if err := d.InsertPointBlocks(ctx, run, []*PointBlock{b}); err != nil {
@@ -450,16 +438,7 @@ func seqBlockFixture(n int) (*PointBlock, []BlockPoint) {
 func TestBackgroundCheckpoint(t *testing.T) {
 	ctx := context.Background()
 	path := filepath.Join(t.TempDir(), "c.db")
-	d, err := Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	eid, _ := d.PutExperiment(ctx, "x", []byte("s"))
-	run, err := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, run := sweepRunDB(t, path)
 	before, err := os.Stat(path)
 	if err != nil {
 		t.Fatal(err)
@@ -513,16 +492,7 @@ func TestLittleEndianData(t *testing.T) {
 // points written, its failed point's error with it.
 func TestCompactBlocksRoundTrip(t *testing.T) {
 	ctx := context.Background()
-	d, err := Open(ctx, filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	eid, _ := d.PutExperiment(ctx, "x", []byte("spec"))
-	run, err := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, run := sweepRunDB(t, "")
 	const n = 50
 	b, in := seqBlockFixture(n)
 	want := b.Points(run)

@@ -1,5 +1,35 @@
 package db
 
-import "os"
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+)
 
 func mkdir(dir string) error { return os.MkdirAll(dir, 0o755) }
+
+// sweepRunDB opens a new database at path (in t.TempDir() when empty),
+// closed when t ends, with one experiment and one sweep run in it, and
+// returns the run's id.
+func sweepRunDB(t testing.TB, path string) (*DB, int64) {
+	t.Helper()
+	if path == "" {
+		path = filepath.Join(t.TempDir(), "t.db")
+	}
+	ctx := context.Background()
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	eid, err := d.PutExperiment(ctx, "x", []byte("spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return d, run
+}

@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"math/bits"
-	"path/filepath"
 	"testing"
 )
 
@@ -12,16 +11,7 @@ import (
 // rows by key; a point in two blocks counts once.
 func TestRecordedPoints(t *testing.T) {
 	ctx := context.Background()
-	d, err := Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	eid, _ := d.PutExperiment(ctx, "x", []byte("spec"))
-	run, err := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, run := sweepRunDB(t, "")
 	seq, _ := seqBlockFixture(40) // pathway 1, grid of 1000, indexes 10..49 in any order: layout '+'
 	sparse, _ := blockFixture(12) // pathway 3, grid of 50x4, indexes 1, 8, .. 78: stored
 	one, _ := blockFixture(1)     // a single point: every slot stored (0003's layout)

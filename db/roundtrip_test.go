@@ -3,7 +3,6 @@ package db
 import (
 	"context"
 	"math"
-	"path/filepath"
 	"testing"
 )
 
@@ -12,19 +11,7 @@ import (
 // strings survive.
 func TestPointValuesRoundTripExactly(t *testing.T) {
 	ctx := context.Background()
-	d, err := Open(ctx, filepath.Join(t.TempDir(), "r.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	eid, err := d.PutExperiment(ctx, "x", []byte("spec"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, run := sweepRunDB(t, "")
 	vals := []float64{0.1 + 0.2, 1.0 / 3, 5e-324, 2.2250738585072014e-308, 1.7976931348623157e308, -0.7468298080736818, 123456789.123456789, 1e-300}
 	odd := "tab\there \"quoted\" back\\slash \x01 µ"
 	var pts []Point
