@@ -9,7 +9,6 @@ import (
 	"math"
 	"slices"
 	"strconv"
-	"strings"
 	"unsafe"
 )
 
@@ -173,44 +172,49 @@ func appendPadded(b []byte, v, width int) []byte {
 
 // Points returns the block's points as Points of run runID.
 func (b *PointBlock) Points(runID int64) []Point {
-	n, nr := b.Len(), len(b.Channels)
-	out := make([]Point, n)
+	out := make([]Point, b.Len())
+	for i := range out {
+		out[i] = b.point(runID, i)
+	}
+	return out
+}
+
+// point returns point i as a Point of run runID.
+func (b *PointBlock) point(runID int64, i int) Point {
+	nr := len(b.Channels)
 	opt := func(v float64) *float64 {
 		if math.IsNaN(v) {
 			return nil
 		}
 		return &v
 	}
-	for i := range out {
-		r := b.rec(i)
-		flags := int(r[slotFlags])
-		p := Point{
-			RunID: runID, Pathway: b.Pathway, Pre: b.Pre, Post: b.Post, Compartment: b.Compartment,
-			Record: b.Record, Tag: b.Tag, PointKey: b.key(i),
-			PSPMV: r[slotPSP], BaselineMV: r[slotBaseline], TimeToPeakMS: r[slotTimeToPeak],
-			Rise1090MS: opt(r[slotRise]), HalfWidthMS: opt(r[slotHalfWidth]), IHoldPA: opt(r[slotIHold]),
-			PeaksMV: map[string]float64{}, DSpikeFired: flags&flagDSpike != 0, Status: PointOK,
-		}
-		if flags&flagFailed != 0 {
-			p.Status, p.Error = PointFailed, b.errors[i]
-			p.PSPMV, p.BaselineMV, p.TimeToPeakMS = 0, 0, 0
-		}
-		p.Receptors = make([]Receptor, nr)
-		for k, ch := range b.Channels {
-			p.Receptors[k] = Receptor{Channel: ch, GNS: r[slotReceptors+k], TDecayMS: r[slotReceptors+nr+k],
-				TRiseMS: opt(r[slotReceptors+2*nr+k])}
-		}
-		if nr > 0 {
-			p.GNS, p.TDecayMS, p.TRiseMS = p.Receptors[0].GNS, p.Receptors[0].TDecayMS, p.Receptors[0].TRiseMS
-		}
-		for k, c := range b.Compartments {
-			if v := r[slotReceptors+3*nr+k]; !math.IsNaN(v) {
-				p.PeaksMV[c] = v
-			}
-		}
-		out[i] = p
+	r := b.rec(i)
+	flags := int(r[slotFlags])
+	p := Point{
+		RunID: runID, Pathway: b.Pathway, Pre: b.Pre, Post: b.Post, Compartment: b.Compartment,
+		Record: b.Record, Tag: b.Tag, PointKey: b.key(i),
+		PSPMV: r[slotPSP], BaselineMV: r[slotBaseline], TimeToPeakMS: r[slotTimeToPeak],
+		Rise1090MS: opt(r[slotRise]), HalfWidthMS: opt(r[slotHalfWidth]), IHoldPA: opt(r[slotIHold]),
+		PeaksMV: map[string]float64{}, DSpikeFired: flags&flagDSpike != 0, Status: PointOK,
 	}
-	return out
+	if flags&flagFailed != 0 {
+		p.Status, p.Error = PointFailed, b.errors[i]
+		p.PSPMV, p.BaselineMV, p.TimeToPeakMS = 0, 0, 0
+	}
+	p.Receptors = make([]Receptor, nr)
+	for k, ch := range b.Channels {
+		p.Receptors[k] = Receptor{Channel: ch, GNS: r[slotReceptors+k], TDecayMS: r[slotReceptors+nr+k],
+			TRiseMS: opt(r[slotReceptors+2*nr+k])}
+	}
+	if nr > 0 {
+		p.GNS, p.TDecayMS, p.TRiseMS = p.Receptors[0].GNS, p.Receptors[0].TDecayMS, p.Receptors[0].TRiseMS
+	}
+	for k, c := range b.Compartments {
+		if v := r[slotReceptors+3*nr+k]; !math.IsNaN(v) {
+			p.PeaksMV[c] = v
+		}
+	}
+	return p
 }
 
 // InsertPointBlocks records blocks of run runID in one transaction. A
@@ -405,7 +409,7 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 		}
 		if _, err := stmt.ExecContext(ctx, runID, b.Pathway, int64(first), b.Pre, b.Post, b.Compartment,
 			b.Record, b.Tag, string(chans), string(comps), len(b.Channels), b.Axes[0], b.Axes[1], b.Axes[2],
-			n, st.stride, gLo, gHi, st.data, string(errJSON), st.layout, nonNilBytes(st.shared)); err != nil {
+			n, st.stride, gLo, gHi, nonNilBytes(st.data), string(errJSON), st.layout, nonNilBytes(st.shared)); err != nil {
 			return fmt.Errorf("pathway %d, block from index %d: %w", b.Pathway, int64(first), err)
 		}
 	}
@@ -527,58 +531,8 @@ func decodeBlock(b *PointBlock, r *blockRow) error {
 	return nil
 }
 
-// queryBlocks returns the point blocks of the runs matching where (over
-// point_blocks b, runs r and experiments e), in the given order, with each
-// block's run id.
-func queryBlocks(ctx context.Context, q rowsQueryer, where []string, args []any, order string) ([]*PointBlock, []int64, error) {
-	s := `SELECT b.run_id, ` + blockColumns + ` FROM point_blocks b
-		JOIN runs r ON r.id = b.run_id JOIN experiments e ON e.id = r.experiment_id`
-	if len(where) > 0 {
-		s += ` WHERE ` + strings.Join(where, " AND ")
-	}
-	s += ` ORDER BY ` + order
-	rows, err := q.QueryContext(ctx, s, args...)
-	if err != nil {
-		return nil, nil, err
-	}
-	defer rows.Close()
-	var out []*PointBlock
-	var runs []int64
-	for rows.Next() {
-		var run int64
-		b, err := scanBlock(rowWithPrefix{rows, &run})
-		if err != nil {
-			return nil, nil, fmt.Errorf("point block of run %d: %w", run, err)
-		}
-		out, runs = append(out, b), append(runs, run)
-	}
-	return out, runs, rows.Err()
-}
-
 // rowsQueryer is *sql.DB or *sql.Tx.
 type rowsQueryer interface {
 	QueryContext(ctx context.Context, query string, args ...any) (*sql.Rows, error)
-}
-
-// rowWithPrefix scans a leading column into first, the rest as asked.
-type rowWithPrefix struct {
-	s     scanner
-	first any
-}
-
-// Scan scans the first column into r.first and the rest into dest.
-func (r rowWithPrefix) Scan(dest ...any) error { return r.s.Scan(append([]any{r.first}, dest...)...) }
-
-// sortPoints orders points by pathway, point key and run, as Points
-// returns them.
-func sortPoints(ps []Point) {
-	slices.SortStableFunc(ps, func(a, b Point) int {
-		if a.Pathway != b.Pathway {
-			return a.Pathway - b.Pathway
-		}
-		if c := strings.Compare(a.PointKey, b.PointKey); c != 0 {
-			return c
-		}
-		return int(a.RunID - b.RunID)
-	})
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }

@@ -648,3 +648,31 @@ func TestStoreLayout(t *testing.T) {
 		})
 	}
 }
+
+// TestBlockOfEqualPoints: a block whose points differ only in their
+// index (a list axis that repeats a value) stores no data at all, and
+// reads back through Points and the view.
+func TestBlockOfEqualPoints(t *testing.T) {
+	ctx := context.Background()
+	d, run := sweepRunDB(t, "")
+	b := &PointBlock{Pathway: 0, Channels: []string{"AMPA"}, Compartments: []string{"soma"}, Axes: [3]int{3, 0, 0}}
+	for x := range 3 {
+		b.Add(&BlockPoint{Index: x, GNS: []float64{1}, TDecayMS: []float64{2}, TRiseMS: []float64{math.NaN()},
+			PSPMV: 0.5, BaselineMV: -70, TimeToPeakMS: 3, Rise1090MS: 1, HalfWidthMS: 9, IHoldPA: math.NaN(), PeaksMV: []float64{0.5}})
+	}
+	want := b.Points(run)
+	if err := d.InsertPointBlocks(ctx, run, []*PointBlock{b}); err != nil {
+		t.Fatal(err)
+	}
+	if got := str(t, d, `SELECT layout || ' ' || stride || ' ' || length(data) FROM point_blocks`); got != "+........... 0 0" {
+		t.Errorf("stored as %q, want layout +..........., stride 0, no data", got)
+	}
+	got, err := d.Points(ctx, PointFilter{RunID: run})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !samePoints(got, want) {
+		t.Errorf("read back:\n got %+v\nwant %+v", got, want)
+	}
+	checkViewMatches(t, d, run, want)
+}

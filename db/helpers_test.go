@@ -4,6 +4,8 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -32,4 +34,18 @@ func sweepRunDB(t testing.TB, path string) (*DB, int64) {
 		t.Fatal(err)
 	}
 	return d, run
+}
+
+// sortPoints orders points by pathway, point key and run: the order
+// Points and EachPoint promise, by its definition.
+func sortPoints(ps []Point) {
+	slices.SortStableFunc(ps, func(a, b Point) int {
+		if a.Pathway != b.Pathway {
+			return a.Pathway - b.Pathway
+		}
+		if c := strings.Compare(a.PointKey, b.PointKey); c != 0 {
+			return c
+		}
+		return int(a.RunID - b.RunID)
+	})
 }
