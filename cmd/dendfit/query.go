@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -408,40 +409,29 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 			if cmd.Flags().Changed("g-max") {
 				f.GMaxNS = &o.gMax
 			}
-			points, err := d.Points(cmd.Context(), f)
-			if err != nil {
+			cols := []string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV", "peak_ms", "rise_ms", "half_ms", "dSpike", "status"}
+			// JSON and CSV go out point by point (a million points took
+			// gigabytes when collected first); an aligned table needs every
+			// row for its widths.
+			var add func(p *db.Point) error
+			var end func() error
+			switch format {
+			case "json":
+				add, end = jsonPointsWriter(g.stdout)
+			case "csv":
+				cw := csv.NewWriter(g.stdout)
+				cw.Write(cols)
+				add = func(p *db.Point) error { return cw.Write(pointCells(p, format)) }
+				end = func() error { cw.Flush(); return cw.Error() }
+			default:
+				t := &table{cols: cols}
+				add = func(p *db.Point) error { t.add(pointCells(p, format)...); return nil }
+				end = func() error { return t.write(g.stdout, format, nil) }
+			}
+			if err := d.EachPoint(cmd.Context(), f, add); err != nil {
 				return err
 			}
-			out := struct {
-				Points []pointJSON `json:"points"`
-			}{Points: []pointJSON{}}
-			t := &table{cols: []string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV", "peak_ms", "rise_ms", "half_ms", "dSpike", "status"}}
-			for _, p := range points {
-				out.Points = append(out.Points, newPointJSON(p))
-				gs := make([]string, len(p.Receptors))
-				for i, r := range p.Receptors {
-					gs[i] = fnum(r.GNS)
-				}
-				psp, peak := "-", "-"
-				if p.Status != db.PointFailed {
-					psp, peak = fnum(p.PSPMV), fnum(p.TimeToPeakMS)
-				}
-				if format == "table" {
-					if p.Status != db.PointFailed {
-						psp, peak = fmt.Sprintf("%.6g", p.PSPMV), fmt.Sprintf("%.3f", p.TimeToPeakMS)
-					}
-					tr := "-"
-					if p.TRiseMS != nil {
-						tr = fmt.Sprintf("%.4g", *p.TRiseMS)
-					}
-					t.add(strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, fmt.Sprintf("%.6g", p.GNS), fmt.Sprintf("%.4g", p.TDecayMS), tr,
-						psp, peak, optMS(p.Rise1090MS), optMS(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status)
-					continue
-				}
-				t.add(strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, strings.Join(gs, ";"), fnum(p.TDecayMS), fptr(p.TRiseMS),
-					psp, peak, fptr(p.Rise1090MS), fptr(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status)
-			}
-			return t.write(g.stdout, format, out)
+			return end()
 		}),
 	}
 	o.addSelection(cmd, "points", "run id (default: newest finished run of the experiment)", "ok or failed")
@@ -531,6 +521,63 @@ type pointJSON struct {
 	DSpikeFired  bool               `json:"dspike_fired"`
 	Status       string             `json:"status"`
 	Error        string             `json:"error,omitempty"`
+}
+
+// pointCells is p's row of the points table: numbers in full for CSV,
+// rounded for the aligned table.
+func pointCells(p *db.Point, format string) []string {
+	if format == "table" {
+		psp, peak := "-", "-"
+		if p.Status != db.PointFailed {
+			psp, peak = fmt.Sprintf("%.6g", p.PSPMV), fmt.Sprintf("%.3f", p.TimeToPeakMS)
+		}
+		tr := "-"
+		if p.TRiseMS != nil {
+			tr = fmt.Sprintf("%.4g", *p.TRiseMS)
+		}
+		return []string{strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, fmt.Sprintf("%.6g", p.GNS), fmt.Sprintf("%.4g", p.TDecayMS), tr,
+			psp, peak, optMS(p.Rise1090MS), optMS(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status}
+	}
+	gs := make([]string, len(p.Receptors))
+	for i, r := range p.Receptors {
+		gs[i] = fnum(r.GNS)
+	}
+	psp, peak := "-", "-"
+	if p.Status != db.PointFailed {
+		psp, peak = fnum(p.PSPMV), fnum(p.TimeToPeakMS)
+	}
+	return []string{strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, strings.Join(gs, ";"), fnum(p.TDecayMS), fptr(p.TRiseMS),
+		psp, peak, fptr(p.Rise1090MS), fptr(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status}
+}
+
+// jsonPointsWriter writes {"points": [...]} to w a point at a time, byte
+// for byte as a json.Encoder indenting by two spaces writes it whole.
+func jsonPointsWriter(w io.Writer) (add func(*db.Point) error, end func() error) {
+	bw := bufio.NewWriter(w)
+	n := 0
+	add = func(p *db.Point) error {
+		b, err := json.MarshalIndent(newPointJSON(*p), "    ", "  ")
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			bw.WriteString("{\n  \"points\": [\n    ")
+		} else {
+			bw.WriteString(",\n    ")
+		}
+		n++
+		_, err = bw.Write(b)
+		return err
+	}
+	end = func() error {
+		if n == 0 {
+			bw.WriteString("{\n  \"points\": []\n}\n")
+		} else {
+			bw.WriteString("\n  ]\n}\n")
+		}
+		return bw.Flush()
+	}
+	return add, end
 }
 
 func newPointJSON(p db.Point) pointJSON {

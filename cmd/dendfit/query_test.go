@@ -116,6 +116,38 @@ func TestQueryPointsJSONShape(t *testing.T) {
 	}
 }
 
+// TestQueryPointsJSONStreamed: query points writes its JSON a point at a
+// time, byte for byte as json.Encoder writes the whole document, for many
+// points, one, and none.
+func TestQueryPointsJSONStreamed(t *testing.T) {
+	path := qDB(t)
+	for _, args := range [][]string{
+		{"--run", "3"},
+		{"--run", "2"},
+		{"--run", "3", "--g-min", "1000"},
+	} {
+		out, err := qcli(t, path, append([]string{"query", "points", "--json"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			Points []pointJSON `json:"points"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		var want bytes.Buffer
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		if err := enc.Encode(doc); err != nil {
+			t.Fatal(err)
+		}
+		if out != want.String() {
+			t.Errorf("%v: streamed JSON differs from json.Encoder's:\n%s\nwant\n%s", args, out, want.String())
+		}
+	}
+}
+
 func TestQueryErrors(t *testing.T) {
 	path := qDB(t)
 	tests := []struct {
