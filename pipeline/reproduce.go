@@ -1,14 +1,17 @@
 package pipeline
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"iter"
 	"math"
 	"reflect"
-	"sort"
+	"slices"
 	"strconv"
+	"strings"
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/sim/spec"
@@ -87,10 +90,6 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: stored spec: %w", err)
 	}
-	oldPts, err := d.Points(ctx, db.PointFilter{RunID: orig.ID})
-	if err != nil {
-		return nil, fmt.Errorf("reproduce: %w", err)
-	}
 	var settings any
 	if len(orig.Settings) > 0 {
 		settings = orig.Settings
@@ -113,16 +112,61 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
-	newPts, err := d.Points(ctx, db.PointFilter{RunID: run.ID})
+	n, diffs, err := compareRuns(ctx, d, orig.ID, run.ID)
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
 	return &Reproduction{
-		Original: orig, New: newRun, Command: base.Command, Points: len(oldPts),
-		Differences:    ComparePoints(oldPts, newPts),
+		Original: orig, New: newRun, Command: base.Command, Points: n, Differences: diffs,
 		VersionDiffers: orig.Version != newRun.Version || orig.VCSRevision != newRun.VCSRevision || orig.VCSModified != newRun.VCSModified,
 	}, nil
 }
+
+// compareRuns compares the points of runs oldID and newID as
+// ComparePoints does, reading both in step (by pathway, then point key)
+// rather than holding them: a sweep of a million points and its rerun
+// would otherwise take gigabytes. It returns the number of points of the
+// old run.
+func compareRuns(ctx context.Context, d *db.DB, oldID, newID int64) (int, []Difference, error) {
+	var errs [2]error
+	pull := func(i int, runID int64) (func() (*db.Point, bool), func()) {
+		return iter.Pull(func(yield func(*db.Point) bool) {
+			errs[i] = d.EachPoint(ctx, db.PointFilter{RunID: runID}, func(p *db.Point) error {
+				if !yield(p) {
+					return errStopped
+				}
+				return nil
+			})
+		})
+	}
+	nextOld, stopOld := pull(0, oldID)
+	defer stopOld()
+	nextNew, stopNew := pull(1, newID)
+	defer stopNew()
+	n := 0
+	countOld := func() (*db.Point, bool) {
+		p, ok := nextOld()
+		if ok {
+			n++
+		}
+		return p, ok
+	}
+	diffs := compareOrdered(countOld, nextNew, func(a, b *db.Point) int {
+		if a.Pathway != b.Pathway {
+			return cmp.Compare(a.Pathway, b.Pathway)
+		}
+		return strings.Compare(a.PointKey, b.PointKey)
+	})
+	for _, err := range errs {
+		if err != nil && !errors.Is(err, errStopped) {
+			return 0, nil, err
+		}
+	}
+	return n, diffs, nil
+}
+
+// errStopped ends a point listing its reader left early.
+var errStopped = errors.New("stopped")
 
 // rerun runs command on s as recorded in orig and records its points (and
 // fits) under runID.
@@ -188,29 +232,51 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 // returns every difference in key order: a point only in one run, or a
 // field that differs (floats compare by their bits).
 func ComparePoints(old, new []db.Point) []Difference {
-	om, nm := map[string]*db.Point{}, map[string]*db.Point{}
-	var keys []string
-	for i := range old {
-		om[old[i].PointKey] = &old[i]
-		keys = append(keys, old[i].PointKey)
-	}
-	for i := range new {
-		nm[new[i].PointKey] = &new[i]
-		if om[new[i].PointKey] == nil {
-			keys = append(keys, new[i].PointKey)
+	byKey := func(ps []db.Point) func() (*db.Point, bool) {
+		sorted := make([]*db.Point, len(ps))
+		for i := range ps {
+			sorted[i] = &ps[i]
+		}
+		slices.SortStableFunc(sorted, func(a, b *db.Point) int { return strings.Compare(a.PointKey, b.PointKey) })
+		return func() (*db.Point, bool) {
+			if len(sorted) == 0 {
+				return nil, false
+			}
+			p := sorted[0]
+			sorted = sorted[1:]
+			return p, true
 		}
 	}
-	sort.Strings(keys)
+	return compareOrdered(byKey(old), byKey(new), func(a, b *db.Point) int { return strings.Compare(a.PointKey, b.PointKey) })
+}
+
+// compareOrdered compares two lists of points that next gives in the
+// order of order, matching points that order puts level.
+func compareOrdered(nextOld, nextNew func() (*db.Point, bool), order func(a, b *db.Point) int) []Difference {
 	var out []Difference
-	for _, k := range keys {
-		o, n := om[k], nm[k]
+	o, okO := nextOld()
+	n, okN := nextNew()
+	for okO || okN {
+		c := 0
 		switch {
-		case n == nil:
-			out = append(out, Difference{k, "point", "recorded", "missing"})
-		case o == nil:
-			out = append(out, Difference{k, "point", "missing", "recorded"})
+		case !okN:
+			c = -1
+		case !okO:
+			c = 1
 		default:
-			out = append(out, diffPoint(k, o, n)...)
+			c = order(o, n)
+		}
+		switch {
+		case c < 0:
+			out = append(out, Difference{o.PointKey, "point", "recorded", "missing"})
+			o, okO = nextOld()
+		case c > 0:
+			out = append(out, Difference{n.PointKey, "point", "missing", "recorded"})
+			n, okN = nextNew()
+		default:
+			out = append(out, diffPoint(o.PointKey, o, n)...)
+			o, okO = nextOld()
+			n, okN = nextNew()
 		}
 	}
 	return out

@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"math"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -170,5 +171,78 @@ func TestComparePoints(t *testing.T) {
 				t.Errorf("got %+v\nwant %+v", got, tc.want)
 			}
 		})
+	}
+}
+
+// TestCompareRunsReadsInStep: comparing two recorded runs block by block
+// finds what ComparePoints finds on the collected points (a point missing,
+// one extra, a value one ulp off, a failure), and counts the old run.
+func TestCompareRunsReadsInStep(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	eid, err := d.PutExperiment(ctx, "x", []byte("spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	record := func(edit func(i int, bp *db.BlockPoint) bool) int64 {
+		id, err := d.CreateRun(ctx, db.NewRun(eid, db.CommandSweep, nil))
+		if err != nil {
+			t.Fatal(err)
+		}
+		var blocks []*db.PointBlock
+		for p := range 2 {
+			b := &db.PointBlock{Pathway: p, Channels: []string{"AMPA"}, Compartments: []string{"soma"}, Axes: [3]int{3000, 0, 0}}
+			for i := 2999; i >= 0; i-- {
+				bp := db.BlockPoint{Index: i, GNS: []float64{float64(i) / 300}, TDecayMS: []float64{2}, TRiseMS: []float64{0.5},
+					PSPMV: float64(i) / 7, PeaksMV: []float64{float64(i) / 7}}
+				if edit(p*3000+i, &bp) {
+					b.Add(&bp)
+				}
+				if b.Len() == 700 {
+					blocks = append(blocks, b)
+					b = &db.PointBlock{Pathway: p, Channels: b.Channels, Compartments: b.Compartments, Axes: b.Axes}
+				}
+			}
+			blocks = append(blocks, b)
+		}
+		if err := d.InsertPointBlocks(ctx, id, blocks); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	oldID := record(func(i int, _ *db.BlockPoint) bool { return i != 4500 })
+	newID := record(func(i int, bp *db.BlockPoint) bool {
+		switch i {
+		case 17:
+			return false
+		case 2999:
+			bp.PSPMV = math.Nextafter(bp.PSPMV, 1)
+		case 3001:
+			bp.Error = "sim: unstable"
+		}
+		return true
+	})
+	n, got, err := compareRuns(ctx, d, oldID, newID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldPts, err := d.Points(ctx, db.PointFilter{RunID: oldID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	newPts, err := d.Points(ctx, db.PointFilter{RunID: newID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := ComparePoints(oldPts, newPts)
+	if n != len(oldPts) || !reflect.DeepEqual(got, want) {
+		t.Errorf("compareRuns: %d points, differences\n%+v\nComparePoints: %d points,\n%+v", n, got, len(oldPts), want)
+	}
+	if len(want) != 6 { // 17 missing; psp of 2999; psp, status and error of 3001; 4500 extra
+		t.Errorf("%d differences, want 6: %+v", len(want), want)
 	}
 }
