@@ -47,7 +47,7 @@ type Reproduction struct {
 	Command  string  `json:"command"` // the command rerun: simulate, sweep or fit
 	Points   int     `json:"points"`  // points of the original run
 	// Differences lists every point missing from one run or with a field
-	// that is not bit-identical, in point key order.
+	// that is not bit-identical, by pathway, then point key.
 	Differences    []Difference `json:"differences"`
 	VersionDiffers bool         `json:"version_differs"` // dendfit version, VCS revision or modified flag
 }
