@@ -301,10 +301,6 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 	if err != nil {
 		return err
 	}
-	pts, err := d.Points(ctx, db.PointFilter{RunID: run.ID, Status: db.PointOK})
-	if err != nil {
-		return err
-	}
 	var fits []db.Fit
 	if run.Command == db.CommandFit {
 		fits, err = d.Fits(ctx, db.FitFilter{RunID: run.ID})
@@ -317,7 +313,10 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 	if err != nil {
 		return err
 	}
-	series := plot.CurveSeries(s, pts, fits)
+	series, err := plot.RunCurveSeries(ctx, d, run.ID, s, fits)
+	if err != nil {
+		return err
+	}
 	if idx != nil {
 		keep := map[string]bool{}
 		for _, i := range idx {

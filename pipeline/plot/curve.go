@@ -16,9 +16,13 @@ const CurveWidth = 20 * vg.Centimeter
 
 // Series is one pathway's PSP amplitude against conductance.
 type Series struct {
-	Label string    // pathway label, spec.Pathway.Label()
-	GNS   []float64 // first receptor's g, nS
-	PSPMV []float64 // |PSP| at the record compartment, mV
+	Pathway int    // index in the spec
+	Label   string // pathway label, spec.Pathway.Label()
+	// Recorded is the number of good points the pathway has in the run, of
+	// every kinetics (GNS holds those of one).
+	Recorded int
+	GNS      []float64 // first receptor's g, nS
+	PSPMV    []float64 // |PSP| at the record compartment, mV
 	// TargetMV is the pathway's target |PSP|, mV; 0 for none.
 	TargetMV float64
 	// Fit is the fitted point, nil if the pathway was not fitted.
@@ -115,18 +119,33 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 			xy = append(xy, plotter.XY{X: g, Y: s.PSPMV[j]})
 		}
 		sort.Slice(xy, func(a, b int) bool { return xy[a].X < xy[b].X })
+		dense := len(xy) > 4*thinBins
+		if dense {
+			drawnX := func(x float64) float64 { return x }
+			if opt.LogX {
+				drawnX = math.Log
+			}
+			xy = thin(xy, thinBins, drawnX)
+		}
 		l, pts, err := plotter.NewLinePoints(xy)
 		if err != nil {
 			return nil, fmt.Errorf("plot: curve %s: %w", s.Label, err)
 		}
 		l.Color, l.Width = col, vg.Points(1.3)
 		pts.Color, pts.Shape, pts.Radius = col, draw.CircleGlyph{}, vg.Points(1.4)
-		p.Add(l, pts)
 		name := s.Label
 		if s.Fit != nil && !s.Fit.Converged {
 			name += " - NOT CONVERGED"
 		}
-		p.Legend.Add(name, l, pts)
+		// A dot a point helps read a sweep of tens of points; thousands
+		// only thicken the line.
+		if dense {
+			p.Add(l)
+			p.Legend.Add(name, l)
+		} else {
+			p.Add(l, pts)
+			p.Legend.Add(name, l, pts)
+		}
 		if s.TargetMV > 0 {
 			tl := hline(s.TargetMV, xmin, xmax)
 			tl.Color, tl.Width = col, vg.Points(0.8)
@@ -167,6 +186,52 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 	}
 	w, h = size(w, h)
 	return &Figure{Width: w, Height: h, draw: func(c draw.Canvas) { drawWithLegend(c, p, opt.Title) }}, nil
+}
+
+// thinBins is the number of slices of the drawn x range that a dense
+// curve is thinned to (thin): a thousand is finer than the pixels of any
+// figure width we draw.
+const thinBins = 1000
+
+// thin keeps of xy (sorted by X) the first, last, lowest and highest point
+// of each of bins equal slices of the drawn x range (drawnX maps X to it):
+// a line through them covers the pixels the line through all of them
+// covers, with at most 4*bins points. A sweep of a million points drew a
+// 119 MB report otherwise.
+func thin(xy plotter.XYs, bins int, drawnX func(float64) float64) plotter.XYs {
+	if len(xy) == 0 {
+		return xy
+	}
+	lo, hi := drawnX(xy[0].X), drawnX(xy[len(xy)-1].X)
+	bin := func(x float64) int {
+		if !(hi > lo) {
+			return 0
+		}
+		return min(int(float64(bins)*(drawnX(x)-lo)/(hi-lo)), bins-1)
+	}
+	out := make(plotter.XYs, 0, 4*bins)
+	for i := 0; i < len(xy); {
+		b, j := bin(xy[i].X), i
+		lowest, highest := i, i
+		for j+1 < len(xy) && bin(xy[j+1].X) == b {
+			j++
+			if xy[j].Y < xy[lowest].Y {
+				lowest = j
+			}
+			if xy[j].Y > xy[highest].Y {
+				highest = j
+			}
+		}
+		keep := []int{i, lowest, highest, j}
+		sort.Ints(keep)
+		for k, x := range keep {
+			if k == 0 || x != keep[k-1] {
+				out = append(out, xy[x])
+			}
+		}
+		i = j + 1
+	}
+	return out
 }
 
 // logTicks marks every decade (labelled) and the 2..9 multiples between

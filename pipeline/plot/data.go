@@ -17,7 +17,7 @@ type Reader interface {
 	Experiments(ctx context.Context) ([]db.Experiment, error)
 	Run(ctx context.Context, id int64) (*db.Run, error)
 	Runs(ctx context.Context, f db.RunFilter) ([]db.Run, error)
-	Points(ctx context.Context, f db.PointFilter) ([]db.Point, error)
+	EachPoint(ctx context.Context, f db.PointFilter, fn func(*db.Point) error) error
 	Fits(ctx context.Context, f db.FitFilter) ([]db.Fit, error)
 }
 
@@ -135,16 +135,63 @@ func kineticsOf(p *db.Point) kinetics {
 // first slice). Fits, if given, add each pathway's target and fitted
 // point; s, if given, supplies labels and targets.
 func CurveSeries(s *spec.Spec, points []db.Point, fits []db.Fit) []Series {
-	byPath := map[int][]db.Point{}
-	var order []int
-	for _, p := range points {
-		if p.Status == db.PointFailed {
-			continue
-		}
-		if _, ok := byPath[p.Pathway]; !ok {
-			order = append(order, p.Pathway)
-		}
-		byPath[p.Pathway] = append(byPath[p.Pathway], p)
+	var c curveGather
+	for i := range points {
+		c.add(&points[i])
+	}
+	return c.series(s, fits)
+}
+
+// RunCurveSeries is CurveSeries of the good points of run runID, read one
+// at a time: it keeps of each point its g, |PSP| and kinetics (a sweep of
+// a million points takes tens of MB, not the gigabytes of its Points).
+func RunCurveSeries(ctx context.Context, rd Reader, runID int64, s *spec.Spec, fits []db.Fit) ([]Series, error) {
+	var c curveGather
+	err := rd.EachPoint(ctx, db.PointFilter{RunID: runID, Status: db.PointOK}, func(p *db.Point) error {
+		c.add(p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return c.series(s, fits), nil
+}
+
+// curveGather keeps what CurveSeries needs of each good point.
+type curveGather struct {
+	byPath map[int]*pathCurve
+}
+
+// pathCurve is a pathway's label (from its first point) and its points.
+type pathCurve struct {
+	label string
+	pts   []curvePoint
+}
+
+type curvePoint struct {
+	g, psp float64 // nS, |PSP| mV
+	k      kinetics
+}
+
+func (c *curveGather) add(p *db.Point) {
+	if p.Status == db.PointFailed {
+		return
+	}
+	if c.byPath == nil {
+		c.byPath = map[int]*pathCurve{}
+	}
+	pc := c.byPath[p.Pathway]
+	if pc == nil {
+		pc = &pathCurve{label: pointLabel(p)}
+		c.byPath[p.Pathway] = pc
+	}
+	pc.pts = append(pc.pts, curvePoint{g: p.GNS, psp: math.Abs(p.PSPMV), k: kineticsOf(p)})
+}
+
+func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
+	order := make([]int, 0, len(c.byPath))
+	for i := range c.byPath {
+		order = append(order, i)
 	}
 	sort.Ints(order)
 	fitOf := map[int]*db.Fit{}
@@ -153,8 +200,8 @@ func CurveSeries(s *spec.Spec, points []db.Point, fits []db.Fit) []Series {
 	}
 	var out []Series
 	for _, i := range order {
-		pts := byPath[i]
-		want := kineticsOf(&pts[0])
+		pc := c.byPath[i]
+		want := pc.pts[0].k
 		if s != nil && i < len(s.Pathways) && len(s.Pathways[i].Receptors) > 0 {
 			r := s.Pathways[i].Receptors[0]
 			want = kinetics{decay: r.TauDecay / 1e-3, rise: -1}
@@ -163,23 +210,21 @@ func CurveSeries(s *spec.Spec, points []db.Point, fits []db.Fit) []Series {
 			}
 		}
 		best, bestD := kinetics{}, math.Inf(1)
-		for j := range pts {
-			k := kineticsOf(&pts[j])
-			if d := kinDist(k, want); d < bestD {
-				best, bestD = k, d
+		for _, p := range pc.pts {
+			if d := kinDist(p.k, want); d < bestD {
+				best, bestD = p.k, d
 			}
 		}
-		se := Series{Label: pointLabel(&pts[0])}
+		se := Series{Pathway: i, Label: pc.label, Recorded: len(pc.pts)}
 		if s != nil && i < len(s.Pathways) {
 			se.Label = s.Pathways[i].Label()
 			se.TargetMV = s.Pathways[i].TargetPSP / 1e-3
 		}
-		for j := range pts {
-			if kineticsOf(&pts[j]) != best {
-				continue
+		for _, p := range pc.pts {
+			if p.k == best {
+				se.GNS = append(se.GNS, p.g)
+				se.PSPMV = append(se.PSPMV, p.psp)
 			}
-			se.GNS = append(se.GNS, pts[j].GNS)
-			se.PSPMV = append(se.PSPMV, math.Abs(pts[j].PSPMV))
 		}
 		sortSeries(&se)
 		if f := fitOf[i]; f != nil {

@@ -8,8 +8,10 @@ import (
 	"fmt"
 	"image/png"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"sort"
 	"strings"
@@ -273,6 +275,11 @@ func TestCurve(t *testing.T) {
 	if len(series) != len(s.Pathways) {
 		t.Fatalf("%d series, want %d", len(series), len(s.Pathways))
 	}
+	// Read point by point from the run, the same series.
+	streamed, err := plot.RunCurveSeries(ctx, d, sw.ID, s, fits)
+	if err != nil || !reflect.DeepEqual(streamed, series) {
+		t.Errorf("RunCurveSeries = %+v, %v\nCurveSeries = %+v", streamed, err, series)
+	}
 	for i, se := range series {
 		if len(se.GNS) != s.Sweep.G.Steps || se.Fit == nil || !se.Fit.Converged || se.TargetMV <= 0 {
 			t.Errorf("series %d: %d points, fit %+v, target %v", i, len(se.GNS), se.Fit, se.TargetMV)
@@ -323,6 +330,48 @@ func TestCurve(t *testing.T) {
 	}
 	if sum := render(t, "curve-fit", f); !sum.has(s.Pathways[1].Label()+" - NOT CONVERGED") || sum.has(s.Pathways[2].Label()) {
 		t.Errorf("fit curve texts %q", sum.texts)
+	}
+}
+
+// TestCurveThinsDenseSeries: a series of 200,000 points is drawn as one
+// line of at most 4000 points and no dot a point, and its SVG stays small;
+// a 25-point series keeps its dots.
+func TestCurveThinsDenseSeries(t *testing.T) {
+	dense := plot.Series{Label: "dense"}
+	for i := range 200000 {
+		g := 0.1 * math.Pow(100, float64(i)/199999)
+		dense.GNS, dense.PSPMV = append(dense.GNS, g), append(dense.PSPMV, 0.3*g)
+	}
+	sparse := plot.Series{Label: "sparse"}
+	for i := range 25 {
+		g := 0.1 * math.Pow(100, float64(i)/24)
+		sparse.GNS, sparse.PSPMV = append(sparse.GNS, g), append(sparse.PSPMV, 0.2*g)
+	}
+	for _, tc := range []struct {
+		s           plot.Series
+		maxSegments int
+		dots        bool
+	}{{dense, 4000, false}, {sparse, 24, true}} {
+		f, err := plot.Curve([]plot.Series{tc.s}, &plot.CurveOptions{LogX: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var svg bytes.Buffer
+		if err := f.Write(&svg, "svg"); err != nil {
+			t.Fatal(err)
+		}
+		segs := 0
+		for _, d := range regexp.MustCompile(` d="([^"]*)"`).FindAllStringSubmatch(svg.String(), -1) {
+			segs = max(segs, strings.Count(d[1], "L"))
+		}
+		// A dot is a path of two arcs of its radius, 1.4 pt.
+		dots := strings.Count(svg.String(), "A1.4,1.4 ") >= 2*len(tc.s.GNS)
+		if segs < 20 || segs > tc.maxSegments || dots != tc.dots {
+			t.Errorf("%s: longest path %d segments (want 20..%d), dots %v (want %v)", tc.s.Label, segs, tc.maxSegments, dots, tc.dots)
+		}
+		if svg.Len() > 400<<10 {
+			t.Errorf("%s: SVG of %d KB", tc.s.Label, svg.Len()>>10)
+		}
 	}
 }
 

@@ -93,18 +93,20 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 			r.Runs = append(r.Runs, *run)
 		}
 	}
-	var sweepPts, fitPts []db.Point
+	// Each run's curves, one a pathway, are gathered in one pass over its
+	// points.
+	var sweepSeries, fitSeries map[int]plot.Series
 	var sweepSpec *spec.Spec
 	if r.Sweep != nil {
-		if sweepPts, err = rd.Points(ctx, db.PointFilter{RunID: r.Sweep.ID, Status: db.PointOK}); err != nil {
+		if sweepSpec, err = plot.SpecOf(ctx, rd, r.Sweep); err != nil {
 			return nil, err
 		}
-		if sweepSpec, err = plot.SpecOf(ctx, rd, r.Sweep); err != nil {
+		if sweepSeries, err = runSeries(ctx, rd, r.Sweep.ID, sweepSpec, fits); err != nil {
 			return nil, err
 		}
 	}
 	if r.Fit != nil {
-		if fitPts, err = rd.Points(ctx, db.PointFilter{RunID: r.Fit.ID, Status: db.PointOK}); err != nil {
+		if fitSeries, err = runSeries(ctx, rd, r.Fit.ID, s, fits); err != nil {
 			return nil, err
 		}
 	}
@@ -120,17 +122,13 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		if err := pw.drawTrace(ctx, s, r.Fit); err != nil {
 			return nil, err
 		}
-		var myFits []db.Fit
-		if pw.Fit != nil {
-			myFits = []db.Fit{*pw.Fit}
-		}
+		sw, inSweep := sweepSeries[i]
+		fs, inFit := fitSeries[i]
 		switch {
-		case len(only(sweepPts, i)) > 0 && sameLabel(sweepSpec, i, pw.Label):
-			pw.drawCurve(sweepSpec, only(sweepPts, i), myFits, sweepSpec.Sweep.G.Log,
-				fmt.Sprintf("sweep run %d", r.Sweep.ID))
-		case len(only(fitPts, i)) > 0:
-			pw.drawCurve(s, only(fitPts, i), myFits, true,
-				fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", len(only(fitPts, i)), r.Fit.ID))
+		case inSweep && sameLabel(sweepSpec, i, pw.Label):
+			pw.drawCurve(sw, sweepSpec.Sweep.G.Log, fmt.Sprintf("sweep run %d", r.Sweep.ID))
+		case inFit:
+			pw.drawCurve(fs, true, fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", fs.Recorded, r.Fit.ID))
 		default:
 			pw.CurveNote = "no sweep or fit evaluations recorded for this pathway"
 		}
@@ -143,14 +141,17 @@ func sameLabel(s *spec.Spec, i int, label string) bool {
 	return s != nil && i < len(s.Pathways) && s.Pathways[i].Label() == label
 }
 
-func only(pts []db.Point, i int) []db.Point {
-	var out []db.Point
-	for _, p := range pts {
-		if p.Pathway == i {
-			out = append(out, p)
-		}
+// runSeries is the curve of each pathway of run runID with a good point.
+func runSeries(ctx context.Context, rd plot.Reader, runID int64, s *spec.Spec, fits []db.Fit) (map[int]plot.Series, error) {
+	series, err := plot.RunCurveSeries(ctx, rd, runID, s, fits)
+	if err != nil {
+		return nil, err
 	}
-	return out
+	out := map[int]plot.Series{}
+	for _, se := range series {
+		out[se.Pathway] = se
+	}
+	return out, nil
 }
 
 func (pw *Pathway) drawTrace(ctx context.Context, s *spec.Spec, fitRun *db.Run) error {
@@ -190,9 +191,8 @@ func (pw *Pathway) drawTrace(ctx context.Context, s *spec.Spec, fitRun *db.Run) 
 	return nil
 }
 
-func (pw *Pathway) drawCurve(s *spec.Spec, pts []db.Point, fits []db.Fit, logX bool, source string) {
-	series := plot.CurveSeries(s, pts, fits)
-	f, err := plot.Curve(series, &plot.CurveOptions{LogX: logX, Width: plot.DefaultWidth})
+func (pw *Pathway) drawCurve(series plot.Series, logX bool, source string) {
+	f, err := plot.Curve([]plot.Series{series}, &plot.CurveOptions{LogX: logX, Width: plot.DefaultWidth})
 	var svg string
 	if err == nil {
 		svg, err = f.SVG()
