@@ -10,6 +10,11 @@
 // different machines are combined with Merge, which dedupes runs on their
 // random run_uid and points on (run, point_key), so merging is idempotent.
 //
+// Sweeps record their points in blocks (PointBlock), many points a row.
+// Readers see them as Points. EachPoint lists a run of any size while
+// holding only the blocks it is reading, and RecordedPoints gives the
+// compact set of grid points a resumed sweep skips.
+//
 // Go field names mirror the columns, with the column's unit as a suffix in
 // Go initialism style: psp_mV is PSPMV, t_decay_ms is TDecayMS, g_nS is
 // GNS, i_hold_pA is IHoldPA. Nullable columns are pointers. Times are

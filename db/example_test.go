@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log"
+	"math"
 	"os"
 	"path/filepath"
 
@@ -52,4 +53,75 @@ func ExampleOpen() {
 	}
 	fmt.Println(newest.Experiment, newest.Command, newest.Status, len(points), points[0].PSPMV)
 	// Output: ca1 sweep done 1 0.42
+}
+
+// exampleSweep records a sweep run of a 5-point g axis as one block, the
+// way dendfit sweep does, and returns the database and the run's id.
+func exampleSweep(dir string) (*db.DB, int64) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(dir, "dendfit.db"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	expID, err := d.PutExperiment(ctx, "ca1", []byte("name: ca1\n"))
+	if err != nil {
+		log.Fatal(err)
+	}
+	run := db.NewRun(expID, db.CommandSweep, nil)
+	if _, err := d.CreateRun(ctx, run); err != nil {
+		log.Fatal(err)
+	}
+	b := &db.PointBlock{Pathway: 0, Pre: "CA3", Post: "CA1", Channels: []string{"AMPA"}, Compartments: []string{"soma"}, Axes: [3]int{5, 0, 0}}
+	for i := 4; i >= 0; i-- { // in any order
+		g := float64(i + 1)
+		b.Add(&db.BlockPoint{Index: i, GNS: []float64{g}, TDecayMS: []float64{2}, TRiseMS: []float64{math.NaN()},
+			PSPMV: 0.25 * g, BaselineMV: -70, TimeToPeakMS: 3, Rise1090MS: 1, HalfWidthMS: 8, IHoldPA: math.NaN(),
+			PeaksMV: []float64{0.25 * g}})
+	}
+	if err := d.InsertPointBlocks(ctx, run.ID, []*db.PointBlock{b}); err != nil {
+		log.Fatal(err)
+	}
+	return d, run.ID
+}
+
+// EachPoint reads a run of any size point by point, in key order.
+func ExampleDB_EachPoint() {
+	dir, err := os.MkdirTemp("", "dendfit-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	d, run := exampleSweep(dir)
+	defer d.Close()
+
+	err = d.EachPoint(context.Background(), db.PointFilter{RunID: run, Limit: 3}, func(p *db.Point) error {
+		fmt.Println(p.PointKey, p.GNS, p.PSPMV)
+		return nil
+	})
+	if err != nil {
+		log.Fatal(err)
+	}
+	// Output:
+	// p0000/g000000/d-/r- 1 0.25
+	// p0000/g000001/d-/r- 2 0.5
+	// p0000/g000002/d-/r- 3 0.75
+}
+
+// RecordedPoints is what a resumed sweep skips: a set of grid points.
+func ExampleDB_RecordedPoints() {
+	dir, err := os.MkdirTemp("", "dendfit-example")
+	if err != nil {
+		log.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	d, run := exampleSweep(dir)
+	defer d.Close()
+
+	done, err := d.RecordedPoints(context.Background(), run)
+	if err != nil {
+		log.Fatal(err)
+	}
+	axes := [3]int{5, 0, 0}
+	fmt.Println(done.Len(), done.Has(0, axes, 4), done.Has(0, axes, 5), done.Has(1, axes, 0))
+	// Output: 5 true false false
 }
