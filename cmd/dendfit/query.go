@@ -110,6 +110,35 @@ func (t *table) write(w io.Writer, format string, v any) error {
 	return tw.Flush()
 }
 
+// aligned writes rows as table.write's aligned table does (text/tabwriter
+// with two spaces between columns), without holding them: the widths are
+// measured first, from the same rows.
+type aligned struct{ widths []int }
+
+func newAligned(header []string) *aligned {
+	a := &aligned{widths: make([]int, len(header))}
+	a.measure(header)
+	return a
+}
+
+// measure widens the columns to hold cells; the last cell, which
+// tabwriter does not align, is left out.
+func (a *aligned) measure(cells []string) {
+	for i, c := range cells[:len(cells)-1] {
+		a.widths[i] = max(a.widths[i], utf8.RuneCountInString(c))
+	}
+}
+
+func (a *aligned) write(w *bufio.Writer, cells []string) {
+	for i, c := range cells {
+		w.WriteString(c)
+		if i < len(cells)-1 {
+			w.WriteString(strings.Repeat(" ", a.widths[i]-utf8.RuneCountInString(c)+2))
+		}
+	}
+	w.WriteByte('\n')
+}
+
 func fnum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func fptr(v *float64) string {
@@ -410,9 +439,9 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 				f.GMaxNS = &o.gMax
 			}
 			cols := []string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV", "peak_ms", "rise_ms", "half_ms", "dSpike", "status"}
-			// JSON and CSV go out point by point (a million points took
-			// gigabytes when collected first); an aligned table needs every
-			// row for its widths.
+			// Points go out one at a time (a million points took gigabytes
+			// when collected first); an aligned table reads them twice, for
+			// its widths and then its rows.
 			var add func(p *db.Point) error
 			var end func() error
 			switch format {
@@ -424,12 +453,28 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 				add = func(p *db.Point) error { return cw.Write(pointCells(p, format)) }
 				end = func() error { cw.Flush(); return cw.Error() }
 			default:
-				t := &table{cols: cols}
-				add = func(p *db.Point) error { t.add(pointCells(p, format)...); return nil }
-				end = func() error { return t.write(g.stdout, format, nil) }
+				a := newAligned(cols)
+				n := 0
+				if err := d.EachPoint(cmd.Context(), f, func(p *db.Point) error {
+					a.measure(pointCells(p, format))
+					n++
+					return nil
+				}); err != nil {
+					return err
+				}
+				f.Limit = n // the rows measured, should the run grow meanwhile
+				if n == 0 {
+					f.Limit = -1
+				}
+				bw := bufio.NewWriter(g.stdout)
+				a.write(bw, cols)
+				add = func(p *db.Point) error { a.write(bw, pointCells(p, format)); return nil }
+				end = bw.Flush
 			}
-			if err := d.EachPoint(cmd.Context(), f, add); err != nil {
-				return err
+			if f.Limit >= 0 {
+				if err := d.EachPoint(cmd.Context(), f, add); err != nil {
+					return err
+				}
 			}
 			return end()
 		}),

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
@@ -9,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dendfit/dendfit/db"
 )
 
 // qcli runs dendfit in-process with args against database dbPath and
@@ -144,6 +147,48 @@ func TestQueryPointsJSONStreamed(t *testing.T) {
 		}
 		if out != want.String() {
 			t.Errorf("%v: streamed JSON differs from json.Encoder's:\n%s\nwant\n%s", args, out, want.String())
+		}
+	}
+}
+
+// TestQueryPointsTableStreamed: the aligned table, written in two passes
+// over the points, is byte for byte what text/tabwriter makes of the
+// collected rows.
+func TestQueryPointsTableStreamed(t *testing.T) {
+	path := qDB(t)
+	d, err := db.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	gMin := 1000.0
+	for _, tc := range []struct {
+		args []string
+		f    db.PointFilter
+	}{
+		{[]string{"--run", "1"}, db.PointFilter{RunID: 1}},
+		{[]string{"--run", "3"}, db.PointFilter{RunID: 3}},
+		{[]string{"--run", "3", "--limit", "4"}, db.PointFilter{RunID: 3, Limit: 4}},
+		{[]string{"--run", "3", "--g-min", "1000"}, db.PointFilter{RunID: 3, GMinNS: &gMin}},
+	} {
+		out, err := qcli(t, path, append([]string{"query", "points"}, tc.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pts, err := d.Points(context.Background(), tc.f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		tb := &table{cols: []string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV", "peak_ms", "rise_ms", "half_ms", "dSpike", "status"}}
+		for i := range pts {
+			tb.add(pointCells(&pts[i], "table")...)
+		}
+		var want bytes.Buffer
+		if err := tb.write(&want, "table", nil); err != nil {
+			t.Fatal(err)
+		}
+		if out != want.String() {
+			t.Errorf("%v: table differs from tabwriter's:\n%s\nwant\n%s", tc.args, out, want.String())
 		}
 	}
 }
