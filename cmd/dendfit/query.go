@@ -462,16 +462,15 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 				}); err != nil {
 					return err
 				}
-				f.Limit = n // the rows measured, should the run grow meanwhile
-				if n == 0 {
-					f.Limit = -1
-				}
 				bw := bufio.NewWriter(g.stdout)
 				a.write(bw, cols)
-				add = func(p *db.Point) error { a.write(bw, pointCells(p, format)); return nil }
+				if n > 0 {
+					f.Limit = n // the rows measured, should the run grow meanwhile
+					add = func(p *db.Point) error { a.write(bw, pointCells(p, format)); return nil }
+				}
 				end = bw.Flush
 			}
-			if f.Limit >= 0 {
+			if add != nil {
 				if err := d.EachPoint(cmd.Context(), f, add); err != nil {
 					return err
 				}
