@@ -383,11 +383,11 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 			return usageError{fmt.Errorf("run %d swept fewer than two axes; a heat map needs two (give --x and --y)", run.ID)}
 		}
 	}
-	pts, err := d.Points(ctx, db.PointFilter{RunID: run.ID, Pathway: &i})
+	hp, err := plot.ReadHeatPoints(ctx, d, run.ID, i)
 	if err != nil {
 		return err
 	}
-	hd, err := plot.HeatmapFromPoints(s, pts, i, x, y)
+	hd, err := hp.Heatmap(s, i, x, y)
 	if err != nil {
 		return usageError{err}
 	}

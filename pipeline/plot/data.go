@@ -272,19 +272,30 @@ const (
 // Axes are the sweep axes a heat map can use.
 var Axes = []string{AxisG, AxisTDecay, AxisTRise}
 
-func axisValue(p *db.Point, name string) (float64, bool) {
-	switch name {
-	case AxisG:
-		return p.GNS, true
-	case AxisTDecay:
-		return p.TDecayMS, true
-	case AxisTRise:
-		if p.TRiseMS == nil {
-			return 0, false
-		}
-		return *p.TRiseMS, true
+// heatPoint is what a heat map needs of a point: its value on each sweep
+// axis (in the order of Axes) and its |PSP|.
+type heatPoint struct {
+	axes    [3]float64
+	hasRise bool // the first receptor has a t_rise
+	psp     float64
+	failed  bool
+}
+
+func newHeatPoint(p *db.Point) heatPoint {
+	h := heatPoint{axes: [3]float64{p.GNS, p.TDecayMS, 0}, psp: math.Abs(p.PSPMV), failed: p.Status == db.PointFailed}
+	if p.TRiseMS != nil {
+		h.axes[2], h.hasRise = *p.TRiseMS, true
 	}
-	return 0, false
+	return h
+}
+
+// axisValue is h's value on the named axis, false for none.
+func (h *heatPoint) axisValue(name string) (float64, bool) {
+	i, ok := axisIndex(name)
+	if !ok || name == AxisTRise && !h.hasRise {
+		return 0, false
+	}
+	return h.axes[i], true
 }
 
 func heatAxis(s *spec.Spec, name string) HeatAxis {
@@ -304,6 +315,44 @@ func heatAxis(s *spec.Spec, name string) HeatAxis {
 // value in s is shown and named in the title. s supplies the label, the
 // target and which axes are logarithmic.
 func HeatmapFromPoints(s *spec.Spec, points []db.Point, i int, x, y string) (*HeatmapData, error) {
+	var h HeatPoints
+	for j := range points {
+		if p := &points[j]; p.Pathway == i {
+			h.add(p)
+		}
+	}
+	return h.Heatmap(s, i, x, y)
+}
+
+// HeatPoints are a pathway's points as a heat map needs them: their values
+// on the sweep axes and their |PSP|.
+type HeatPoints struct {
+	label string // from the first point
+	pts   []heatPoint
+}
+
+// ReadHeatPoints reads pathway i's points in run runID one at a time.
+func ReadHeatPoints(ctx context.Context, rd Reader, runID int64, i int) (*HeatPoints, error) {
+	h := &HeatPoints{}
+	err := rd.EachPoint(ctx, db.PointFilter{RunID: runID, Pathway: &i}, func(p *db.Point) error {
+		h.add(p)
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return h, nil
+}
+
+func (h *HeatPoints) add(p *db.Point) {
+	if len(h.pts) == 0 {
+		h.label = pointLabel(p)
+	}
+	h.pts = append(h.pts, newHeatPoint(p))
+}
+
+// Heatmap is HeatmapFromPoints of these points, pathway i's.
+func (h *HeatPoints) Heatmap(s *spec.Spec, i int, x, y string) (*HeatmapData, error) {
 	if x == y {
 		return nil, fmt.Errorf("plot: heatmap: x and y are both %s", x)
 	}
@@ -312,16 +361,16 @@ func HeatmapFromPoints(s *spec.Spec, points []db.Point, i int, x, y string) (*He
 			return nil, fmt.Errorf("plot: heatmap: unknown axis %q; want g, t_decay or t_rise", a)
 		}
 	}
+	return heatmap(s, h.pts, h.label, i, x, y)
+}
+
+// heatmap builds the heat map of pathway i from its points pts, labelled
+// label when s does not name it.
+func heatmap(s *spec.Spec, pts []heatPoint, label string, i int, x, y string) (*HeatmapData, error) {
 	third := ""
 	for _, a := range Axes {
 		if a != x && a != y {
 			third = a
-		}
-	}
-	var pts []db.Point
-	for _, p := range points {
-		if p.Pathway == i {
-			pts = append(pts, p)
 		}
 	}
 	if len(pts) == 0 {
@@ -330,7 +379,7 @@ func HeatmapFromPoints(s *spec.Spec, points []db.Point, i int, x, y string) (*He
 	// The slice of the third axis nearest the pathway's own value.
 	thirdVals := map[float64]bool{}
 	for j := range pts {
-		if v, ok := axisValue(&pts[j], third); ok {
+		if v, ok := pts[j].axisValue(third); ok {
 			thirdVals[v] = true
 		}
 	}
@@ -363,12 +412,12 @@ func HeatmapFromPoints(s *spec.Spec, points []db.Point, i int, x, y string) (*He
 	xs, ys := map[float64]bool{}, map[float64]bool{}
 	for j := range pts {
 		if at != nil {
-			if v, _ := axisValue(&pts[j], third); v != *at {
+			if v, _ := pts[j].axisValue(third); v != *at {
 				continue
 			}
 		}
-		xv, okx := axisValue(&pts[j], x)
-		yv, oky := axisValue(&pts[j], y)
+		xv, okx := pts[j].axisValue(x)
+		yv, oky := pts[j].axisValue(y)
 		if okx && oky {
 			xs[xv], ys[yv] = true, true
 		}
@@ -390,18 +439,18 @@ func HeatmapFromPoints(s *spec.Spec, points []db.Point, i int, x, y string) (*He
 	for j := range pts {
 		p := &pts[j]
 		if at != nil {
-			if v, _ := axisValue(p, third); v != *at {
+			if v, _ := p.axisValue(third); v != *at {
 				continue
 			}
 		}
-		xv, okx := axisValue(p, x)
-		yv, oky := axisValue(p, y)
-		if !okx || !oky || p.Status == db.PointFailed {
+		xv, okx := p.axisValue(x)
+		yv, oky := p.axisValue(y)
+		if !okx || !oky || p.failed {
 			continue
 		}
-		d.Z[iy[yv]][ix[xv]] = math.Abs(p.PSPMV)
+		d.Z[iy[yv]][ix[xv]] = p.psp
 	}
-	d.Title = pointLabel(&pts[0])
+	d.Title = label
 	if s != nil && i < len(s.Pathways) {
 		d.Title = s.Pathways[i].Label()
 		d.TargetMV = s.Pathways[i].TargetPSP / 1e-3

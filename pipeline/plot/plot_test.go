@@ -408,6 +408,15 @@ func TestHeatmap(t *testing.T) {
 		if len(hd.X.Values) != c.nx || len(hd.Y.Values) != c.ny {
 			t.Errorf("%s: %dx%d grid, want %dx%d", name, len(hd.X.Values), len(hd.Y.Values), c.nx, c.ny)
 		}
+		// Read point by point from the run, the same map.
+		hp, err := plot.ReadHeatPoints(ctx, d, sw.ID, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// (compared as text: a cell without a point is NaN)
+		if streamed, err := hp.Heatmap(k, 0, c.x, c.y); err != nil || fmt.Sprintf("%+v", *streamed) != fmt.Sprintf("%+v", *hd) {
+			t.Errorf("%s: ReadHeatPoints: %+v, %v\nHeatmapFromPoints: %+v", name, streamed, err, hd)
+		}
 		f, err := plot.Heatmap(hd, nil)
 		if err != nil {
 			t.Fatal(err)
