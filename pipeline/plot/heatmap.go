@@ -91,6 +91,7 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 	hm := plotter.NewHeatMap(g, cm.Palette(255))
 	hm.Min, hm.Max = g.lo, g.hi
 	hm.NaN = color.Gray{Y: 200}
+	hm.Rasterized = rasterize(d)
 	p.Add(hm)
 	for _, a := range []struct {
 		ax *gplot.Axis
@@ -153,6 +154,31 @@ var contourColor = color.NRGBA{0xe6, 0x1e, 0x28, 255}
 type grid struct {
 	d      *HeatmapData
 	lo, hi float64
+}
+
+// rasterCells is the number of cells from which a heat map on an evenly
+// spaced grid is drawn as one image: a rectangle a cell left seams between
+// the cells of a 300 x 300 sweep, and a million of them in an SVG.
+var rasterCells = 64 * 64 // a var for tests
+
+// rasterize says whether d is drawn as an image: it has rasterCells cells
+// or more, and its values are evenly spaced as drawn (linearly, or
+// logarithmically on a log axis), which an image's equal pixels need.
+func rasterize(d *HeatmapData) bool {
+	if len(d.X.Values)*len(d.Y.Values) < rasterCells {
+		return false
+	}
+	for _, a := range []HeatAxis{d.X, d.Y} {
+		n := len(a.Values)
+		c0, c1 := coord(a, 0), coord(a, n-1)
+		step := (c1 - c0) / float64(n-1)
+		for i := range n {
+			if math.Abs(coord(a, i)-(c0+float64(i)*step)) > 1e-6*math.Abs(c1-c0) {
+				return false
+			}
+		}
+	}
+	return true
 }
 
 func (g *grid) Dims() (c, r int)   { return len(g.d.X.Values), len(g.d.Y.Values) }

@@ -1,0 +1,96 @@
+package plot
+
+import (
+	"bytes"
+	"image"
+	"image/png"
+	"math"
+	"testing"
+)
+
+// TestHeatmapRaster: a large heat map on an even grid is drawn as one
+// image, and that image shows what the cells drawn one by one show, pixel
+// for pixel but for the seams between cells; an uneven grid stays cells.
+func TestHeatmapRaster(t *testing.T) {
+	even := func(n int, lo, hi float64, log bool) HeatAxis {
+		a := HeatAxis{Name: "a", Unit: "u", Log: log}
+		for i := range n {
+			f := float64(i) / float64(n-1)
+			if log {
+				a.Values = append(a.Values, lo*math.Pow(hi/lo, f))
+			} else {
+				a.Values = append(a.Values, lo+(hi-lo)*f)
+			}
+		}
+		return a
+	}
+	d := &HeatmapData{Title: "t", X: even(80, 0.1, 10, true), Y: even(70, 1, 8, false)}
+	for iy := range d.Y.Values {
+		row := make([]float64, len(d.X.Values))
+		for ix := range row {
+			row[ix] = float64(ix*ix) + 40*float64(iy) // not symmetric: a flip shows
+		}
+		d.Z = append(d.Z, row)
+	}
+	if !rasterize(d) {
+		t.Fatal("an even 80 x 70 grid is not rasterized")
+	}
+	uneven := *d
+	uneven.Y.Values = append([]float64(nil), d.Y.Values...)
+	uneven.Y.Values[3] += 0.01
+	if rasterize(&uneven) {
+		t.Error("an uneven grid is rasterized")
+	}
+	draw := func(d *HeatmapData) image.Image {
+		f, err := Heatmap(d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := f.Write(&b, "png"); err != nil {
+			t.Fatal(err)
+		}
+		img, err := png.Decode(&b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return img
+	}
+	// The mean difference of two renderings, a channel a pixel, 0..1.
+	differ := func(a, b image.Image) float64 {
+		if a.Bounds() != b.Bounds() {
+			t.Fatalf("sizes %v and %v", a.Bounds(), b.Bounds())
+		}
+		var sum float64
+		n := 0
+		for y := a.Bounds().Min.Y; y < a.Bounds().Max.Y; y++ {
+			for x := a.Bounds().Min.X; x < a.Bounds().Max.X; x++ {
+				r1, g1, b1, _ := a.At(x, y).RGBA()
+				r2, g2, b2, _ := b.At(x, y).RGBA()
+				sum += (math.Abs(float64(r1)-float64(r2)) + math.Abs(float64(g1)-float64(g2)) + math.Abs(float64(b1)-float64(b2))) / 3 / 65535
+				n++
+			}
+		}
+		return sum / float64(n)
+	}
+	// The same data upside down and left to right: what a misplaced image
+	// would show.
+	flipped := *d
+	flipped.Z = nil
+	for iy := len(d.Z) - 1; iy >= 0; iy-- {
+		row := append([]float64(nil), d.Z[iy]...)
+		for i, j := 0, len(row)-1; i < j; i, j = i+1, j-1 {
+			row[i], row[j] = row[j], row[i]
+		}
+		flipped.Z = append(flipped.Z, row)
+	}
+	raster, wrong := draw(d), draw(&flipped)
+	defer func(n int) { rasterCells = n }(rasterCells)
+	rasterCells = math.MaxInt
+	cells := draw(d)
+	// The cells' seams make some difference; a misplaced image many times
+	// more.
+	if good, bad := differ(raster, cells), differ(wrong, cells); !(good < 0.03 && good < bad/4) {
+		t.Errorf("raster and cells differ by %.4f a pixel on average; a flipped raster by %.4f", good, bad)
+	}
+}
