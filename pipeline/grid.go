@@ -15,26 +15,27 @@ const BatchSize = 32
 // order: pathway, then g (outermost), t_decay, t_rise. Points are computed
 // from their index on demand, so a grid of millions costs no memory.
 type Grid struct {
-	s              *spec.Spec
-	g, tDecay, tRs []float64 // nil for an absent axis
-	per            int       // points per pathway
+	s *spec.Spec
+	// The g, t_decay and t_rise axes, read in place (a copy of a
+	// 10-million-point axis was 80 MB), with their lengths (0: absent).
+	g, tDecay, tRs    spec.Axis
+	ng, ntDecay, ntRs int
+	per               int // points per pathway
 }
 
 // NewGrid expands s's sweep block. Without a sweep block every pathway has
 // one point, its spec parameters.
 func NewGrid(s *spec.Spec) *Grid {
-	gr := &Grid{s: s, per: 1}
-	if s.Sweep.G.Given() {
-		gr.g = s.Sweep.G.Values()
-		gr.per *= len(gr.g)
-	}
-	if s.Sweep.TDecay.Given() {
-		gr.tDecay = s.Sweep.TDecay.Values()
-		gr.per *= len(gr.tDecay)
-	}
-	if s.Sweep.TRise.Given() {
-		gr.tRs = s.Sweep.TRise.Values()
-		gr.per *= len(gr.tRs)
+	gr := &Grid{s: s, per: 1, g: s.Sweep.G, tDecay: s.Sweep.TDecay, tRs: s.Sweep.TRise}
+	for _, a := range []struct {
+		ax *spec.Axis
+		n  *int
+	}{{&gr.g, &gr.ng}, {&gr.tDecay, &gr.ntDecay}, {&gr.tRs, &gr.ntRs}} {
+		if a.ax.Given() {
+			a.ax.Cache()
+			*a.n = a.ax.Len()
+			gr.per *= *a.n
+		}
 	}
 	return gr
 }
@@ -71,7 +72,7 @@ func (gr *Grid) Point(i int) GridPoint {
 
 // Axes returns the lengths of the g, t_decay and t_rise axes, 0 for an
 // absent one.
-func (gr *Grid) Axes() [3]int { return [3]int{len(gr.g), len(gr.tDecay), len(gr.tRs)} }
+func (gr *Grid) Axes() [3]int { return [3]int{gr.ng, gr.ntDecay, gr.ntRs} }
 
 // locate returns the pathway of point i and its index in that pathway's
 // grid.
@@ -82,31 +83,32 @@ func (gr *Grid) locate(i int) (pathway, index int) { return i / gr.per, i % gr.p
 func (gr *Grid) receptors(i int, dst []sim.Receptor) []sim.Receptor {
 	p, r := gr.locate(i)
 	ig, id, ir := -1, -1, -1
-	if gr.tRs != nil {
-		ir = r % len(gr.tRs)
-		r /= len(gr.tRs)
+	if gr.ntRs > 0 {
+		ir = r % gr.ntRs
+		r /= gr.ntRs
 	}
-	if gr.tDecay != nil {
-		id = r % len(gr.tDecay)
-		r /= len(gr.tDecay)
+	if gr.ntDecay > 0 {
+		id = r % gr.ntDecay
+		r /= gr.ntDecay
 	}
-	if gr.g != nil {
+	if gr.ng > 0 {
 		ig = r
 	}
 	base := gr.s.Pathways[p].Receptors
 	rs := append(dst[:0], base...)
 	if ig >= 0 {
-		ratio := gr.g[ig] / base[0].G
-		rs[0].G = gr.g[ig]
+		g := gr.g.Value(ig)
+		ratio := g / base[0].G
+		rs[0].G = g
 		for j := 1; j < len(rs); j++ {
 			rs[j].G = base[j].G * ratio
 		}
 	}
 	if id >= 0 {
-		rs[0].TauDecay = gr.tDecay[id]
+		rs[0].TauDecay = gr.tDecay.Value(id)
 	}
 	if ir >= 0 {
-		rs[0].TauRise = gr.tRs[ir]
+		rs[0].TauRise = gr.tRs.Value(ir)
 	}
 	return rs
 }

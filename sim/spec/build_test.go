@@ -343,3 +343,37 @@ func TestLongLogAxisSplit(t *testing.T) {
 		}
 	}
 }
+
+// TestAxisValue: Value(i) is Values()[i] bit for bit, for lists, linear
+// and log ranges, one step, an axis made in code and the same axis
+// cached, and Cache leaves a parsed axis's values in place.
+func TestAxisValue(t *testing.T) {
+	cached := Axis{From: 1e-3, To: 5e-3, Steps: 9}
+	cached.Cache()
+	for _, a := range []Axis{
+		{List: []float64{3e-3, 1e-3, 2e-3}},
+		{From: 0.1e-9, To: 10e-9, Steps: 101, Log: true},
+		{From: 1e-3, To: 5e-3, Steps: 9},
+		{From: 2e-3, To: 9e-3, Steps: 1, Log: true},
+		cached,
+	} {
+		v := a.Values()
+		if len(v) != a.Len() {
+			t.Fatalf("%+v: %d values, Len %d", a, len(v), a.Len())
+		}
+		for i, want := range v {
+			if got := a.Value(i); math.Float64bits(got) != math.Float64bits(want) {
+				t.Errorf("%+v: Value(%d) = %v, Values()[%d] = %v", a, i, got, i, want)
+			}
+		}
+	}
+	g := load(t, "ampa-instant-2comp-dimensionless-gsweep.yaml").Sweep.G
+	if !g.Log || g.Steps < 2 {
+		t.Fatalf("the case's g axis is %+v, want a log range", g)
+	}
+	before := &g.vals[0]
+	g.Cache()
+	if &g.vals[0] != before {
+		t.Error("Cache recomputed a parsed axis's values")
+	}
+}

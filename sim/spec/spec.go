@@ -241,6 +241,36 @@ func (a Axis) Values() []float64 {
 	return a.compute()
 }
 
+// Value returns value i of the axis (0 <= i < Len()), as Values would,
+// without copying them all.
+func (a Axis) Value(i int) float64 {
+	switch {
+	case a.List != nil:
+		return a.List[i]
+	case len(a.vals) == a.Steps:
+		return a.vals[i]
+	case a.Steps == 1:
+		return a.From
+	}
+	return a.value(i, float64(a.Steps-1))
+}
+
+// Cache computes a range's values into a once, if they are not there yet
+// (an Axis made in code rather than parsed): Value then reads them.
+func (a *Axis) Cache() {
+	if a.List == nil && a.Steps > 0 && len(a.vals) != a.Steps {
+		a.vals = a.compute()
+	}
+}
+
+// value is value i of a range of n+1 steps.
+func (a Axis) value(i int, n float64) float64 {
+	if a.Log {
+		return a.From * math.Pow(a.To/a.From, float64(i)/n)
+	}
+	return a.From + (a.To-a.From)*float64(i)/n
+}
+
 // compute returns a range's values.
 func (a Axis) compute() []float64 {
 	v := make([]float64, a.Steps)
@@ -251,12 +281,7 @@ func (a Axis) compute() []float64 {
 	n := float64(a.Steps - 1)
 	fill := func(lo, hi int) {
 		for i := lo; i < hi; i++ {
-			x := float64(i) / n
-			if a.Log {
-				v[i] = a.From * math.Pow(a.To/a.From, x)
-			} else {
-				v[i] = a.From + (a.To-a.From)*float64(i)/n
-			}
+			v[i] = a.value(i, n)
 		}
 	}
 	// A long log axis is spread over the cores (math.Pow is about 100 ns,
