@@ -267,83 +267,132 @@ func IsUnionRun(r *Run) bool {
 var unionBlockPoints = 1 << 16
 
 // unionBlocks adds to union run id the block points of the member runs it
-// holds no point of the same key yet, finished runs first, as new blocks.
-// It returns the number of points added. It reads one member block at a
-// time and writes each union block once full, so that its memory does not
-// grow with the grid (reading every block at once took 470 MB for a
-// million points).
+// holds no point of the same key yet, as new blocks, and returns how many.
+// It merges the members' blocks in point order (pointMerge), so that each
+// union block holds a run of consecutive indexes: a later reader takes one
+// union block at a time, where blocks filled shard after shard each
+// spanned the whole grid and were all read at once. Of copies of one key
+// it keeps a finished run's, then the oldest run's. Its memory is about a
+// member block a shard and one union block.
 func unionBlocks(ctx context.Context, tx *sql.Tx, id int64, memberIDs []string) (int64, error) {
 	have, err := recordedPoints(ctx, tx, id)
 	if err != nil {
 		return 0, err
 	}
-	// The order wanted is by status, then id: sorting only the ids keeps
-	// SQLite from sorting the blocks' data.
-	var ids []int64
-	rows, err := tx.QueryContext(ctx, `SELECT b.id FROM point_blocks b JOIN runs r ON r.id = b.run_id
-		WHERE b.run_id IN (`+strings.Join(memberIDs, ", ")+`) ORDER BY r.status = 'done' DESC, b.id`)
+	in := `(` + strings.Join(memberIDs, ", ") + `)`
+	done := map[int64]bool{}
+	rows, err := tx.QueryContext(ctx, `SELECT id, status = 'done' FROM runs WHERE id IN `+in)
 	if err != nil {
 		return 0, err
 	}
 	for rows.Next() {
-		var bid int64
-		if err := rows.Scan(&bid); err != nil {
+		var rid int64
+		var ok bool
+		if err := rows.Scan(&rid, &ok); err != nil {
 			rows.Close()
 			return 0, err
 		}
-		ids = append(ids, bid)
+		done[rid] = ok
 	}
 	rows.Close()
 	if err := rows.Err(); err != nil {
 		return 0, err
 	}
-	get, err := tx.PrepareContext(ctx, `SELECT `+blockColumns+` FROM point_blocks b WHERE b.id = ?`)
+	metas, err := blockMetas(ctx, tx, `SELECT b.id, b.run_id, b.pathway, b.n_g, b.n_t_decay, b.n_t_rise, b.first_index
+		FROM point_blocks b WHERE b.run_id IN `+in, nil)
 	if err != nil {
 		return 0, err
 	}
-	defer get.Close()
+	m := pointMerge{ctx: ctx, q: tx, f: &PointFilter{}, metas: metas}
 	var added int64
-	var open []*PointBlock // one a header, in the order first met
-	byHeader := map[string]*PointBlock{}
-	for _, bid := range ids {
-		b, err := scanBlock(get.QueryRowContext(ctx, bid))
-		if err != nil {
-			return 0, fmt.Errorf("point block %d: %w", bid, err)
+	var u *PointBlock // the union block being filled
+	flush := func() error {
+		if u == nil || u.Len() == 0 {
+			return nil
 		}
-		hdr, err := json.Marshal([]any{b.Pathway, b.Pre, b.Post, b.Compartment, b.Record, b.Tag, b.Channels, b.Compartments, b.Axes})
+		err := insertPointBlocks(ctx, tx, id, []*PointBlock{u})
+		u = nil
+		return err
+	}
+	keep := func(r pointRef) error {
+		b, i := r.b, r.i
+		if have.Has(b.Pathway, b.Axes, r.idx) {
+			return nil
+		}
+		have.add(b, i)
+		if u != nil && !sameHeader(u, b) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
+		if u == nil {
+			u = &PointBlock{Pathway: b.Pathway, Pre: b.Pre, Post: b.Post, Compartment: b.Compartment,
+				Record: b.Record, Tag: b.Tag, Channels: b.Channels, Compartments: b.Compartments, Axes: b.Axes}
+		}
+		if e, ok := b.errors[i]; ok {
+			if u.errors == nil {
+				u.errors = map[int]string{}
+			}
+			u.errors[u.Len()] = e
+		}
+		u.vals = append(u.vals, b.rec(i)...)
+		added++
+		if u.Len() >= unionBlockPoints {
+			return flush()
+		}
+		return nil
+	}
+	// Copies of one key come out together; the best of them is kept.
+	var best pointRef
+	pending := false
+	for {
+		next, ok, err := m.next(nil)
 		if err != nil {
 			return 0, err
 		}
-		for i := range b.Len() {
-			if have.Has(b.Pathway, b.Axes, int(b.rec(i)[slotIndex])) {
-				continue
+		if !ok {
+			break
+		}
+		m.pop()
+		switch {
+		case pending && sameKey(&best, &next):
+			if done[next.run] && !done[best.run] {
+				best = next
 			}
-			have.add(b, i)
-			u := byHeader[string(hdr)]
-			if u == nil {
-				u = &PointBlock{Pathway: b.Pathway, Pre: b.Pre, Post: b.Post, Compartment: b.Compartment,
-					Record: b.Record, Tag: b.Tag, Channels: b.Channels, Compartments: b.Compartments, Axes: b.Axes}
-				byHeader[string(hdr)] = u
-				open = append(open, u)
-			}
-			if e, ok := b.errors[i]; ok {
-				if u.errors == nil {
-					u.errors = map[int]string{}
-				}
-				u.errors[u.Len()] = e
-			}
-			u.vals = append(u.vals, b.rec(i)...)
-			added++
-			if u.Len() >= unionBlockPoints {
-				if err := insertPointBlocks(ctx, tx, id, []*PointBlock{u}); err != nil {
+		default:
+			if pending {
+				if err := keep(best); err != nil {
 					return 0, err
 				}
-				u.Reset()
 			}
+			best, pending = next, true
 		}
 	}
-	if err := insertPointBlocks(ctx, tx, id, open); err != nil {
+	if pending {
+		if err := keep(best); err != nil {
+			return 0, err
+		}
+	}
+	if err := flush(); err != nil {
 		return 0, err
 	}
 	return added, nil
+}
+
+// sameKey says whether two block points have one point key.
+func sameKey(a, b *pointRef) bool {
+	if a.pathway != b.pathway {
+		return false
+	}
+	if a.b.Axes == b.b.Axes {
+		return a.idx == b.idx
+	}
+	return a.key() == b.key()
+}
+
+// sameHeader says whether blocks a and b describe one pathway alike.
+func sameHeader(a, b *PointBlock) bool {
+	return a.Pathway == b.Pathway && a.Pre == b.Pre && a.Post == b.Post && a.Compartment == b.Compartment &&
+		a.Record == b.Record && a.Tag == b.Tag && a.Axes == b.Axes &&
+		slices.Equal(a.Channels, b.Channels) && slices.Equal(a.Compartments, b.Compartments)
 }

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -145,6 +146,30 @@ func testUnionShardSet(t *testing.T) {
 	}
 	if da, db := unionDump(t, a, sa.RunID), unionDump(t, b, sb.RunID); da != db {
 		t.Errorf("union depends on the merge order:\n%s\n%s", da, db)
+	}
+	// The union's blocks hold runs of consecutive indexes, in order, so
+	// that a reader takes one at a time.
+	if shardBlocks {
+		rows, err := a.sql.Query(`SELECT first_index, n_points, layout FROM point_blocks WHERE run_id = ? ORDER BY id`, sa.RunID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		next := 0
+		for rows.Next() {
+			var first, n int
+			var layout string
+			if err := rows.Scan(&first, &n, &layout); err != nil {
+				t.Fatal(err)
+			}
+			if first != next || (n > 1 && !strings.HasPrefix(layout, "+")) {
+				t.Errorf("union block from %d of %d points, layout %q; want from %d, indexes in a row", first, n, layout, next)
+			}
+			next = first + n
+		}
+		rows.Close()
+		if next != 10 {
+			t.Errorf("union blocks end at index %d, want 10", next)
+		}
 	}
 
 	// Again: nothing changes.

@@ -4,6 +4,7 @@ import (
 	"container/heap"
 	"context"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 )
@@ -108,14 +109,16 @@ func blockMetas(ctx context.Context, q rowsQueryer, query string, args []any) ([
 }
 
 // pointMerge merges the points of blocks, read as they come due, in the
-// order of Points.
+// order of Points: each block's points are sorted once when it is read,
+// and a heap of blocks gives the one whose next point comes first (a heap
+// of every point was most of what listing a million cost).
 type pointMerge struct {
 	ctx    context.Context
 	q      rowsQueryer
 	f      *PointFilter
 	metas  []blockMeta
 	loaded int // metas[:loaded] are read
-	h      refHeap
+	h      cursorHeap
 }
 
 // top returns the first pending block point.
@@ -123,10 +126,20 @@ func (m *pointMerge) top() (pointRef, bool) {
 	if len(m.h) == 0 {
 		return pointRef{}, false
 	}
-	return m.h[0], true
+	c := m.h[0]
+	return c.refs[c.pos], true
 }
 
-func (m *pointMerge) pop() { heap.Pop(&m.h) }
+// pop drops the first pending block point.
+func (m *pointMerge) pop() {
+	c := m.h[0]
+	c.refs[c.pos] = pointRef{} // let a finished block go
+	if c.pos++; c.pos == len(c.refs) {
+		heap.Pop(&m.h)
+	} else {
+		heap.Fix(&m.h, 0)
+	}
+}
 
 // next returns the point to go out next: the smaller of the first row (nil
 // when none is left) and the first queued block point, once every block
@@ -166,7 +179,8 @@ func (m *pointMerge) due(next pointRef) bool {
 	return meta.eager || !next.less(&meta.ref)
 }
 
-// load reads the next block and queues its points that pass the filter.
+// load reads the next block and queues its points that pass the filter,
+// sorted.
 func (m *pointMerge) load() error {
 	meta := &m.metas[m.loaded]
 	m.loaded++
@@ -175,6 +189,7 @@ func (m *pointMerge) load() error {
 		return fmt.Errorf("point block %d: %w", meta.ref.blockID, err)
 	}
 	f := m.f
+	refs := make([]pointRef, 0, b.Len())
 	for i := range b.Len() {
 		r := b.rec(i)
 		switch failed := int(r[slotFlags])&flagFailed != 0; {
@@ -188,22 +203,43 @@ func (m *pointMerge) load() error {
 		if f.GMinNS != nil && !(g >= *f.GMinNS) || f.GMaxNS != nil && !(g <= *f.GMaxNS) {
 			continue
 		}
-		heap.Push(&m.h, pointRef{pathway: b.Pathway, run: meta.ref.run, b: b, i: i, idx: int(r[slotIndex]), blockID: meta.ref.blockID})
+		refs = append(refs, pointRef{pathway: b.Pathway, run: meta.ref.run, b: b, i: i, idx: int(r[slotIndex]), blockID: meta.ref.blockID})
 	}
+	if len(refs) == 0 {
+		return nil
+	}
+	slices.SortFunc(refs, func(x, y pointRef) int {
+		if x.less(&y) {
+			return -1
+		}
+		if y.less(&x) {
+			return 1
+		}
+		return 0
+	})
+	heap.Push(&m.h, &cursor{refs: refs})
 	return nil
 }
 
-// refHeap is a min-heap of pointRefs.
-type refHeap []pointRef
+// cursor is a read block's sorted points and the next to go out.
+type cursor struct {
+	refs []pointRef
+	pos  int
+}
 
-func (h refHeap) Len() int           { return len(h) }
-func (h refHeap) Less(i, j int) bool { return h[i].less(&h[j]) }
-func (h refHeap) Swap(i, j int)      { h[i], h[j] = h[j], h[i] }
-func (h *refHeap) Push(x any)        { *h = append(*h, x.(pointRef)) }
-func (h *refHeap) Pop() any {
+// cursorHeap is a min-heap of cursors by their next point.
+type cursorHeap []*cursor
+
+func (h cursorHeap) Len() int { return len(h) }
+func (h cursorHeap) Less(i, j int) bool {
+	return h[i].refs[h[i].pos].less(&h[j].refs[h[j].pos])
+}
+func (h cursorHeap) Swap(i, j int) { h[i], h[j] = h[j], h[i] }
+func (h *cursorHeap) Push(x any)   { *h = append(*h, x.(*cursor)) }
+func (h *cursorHeap) Pop() any {
 	old := *h
 	x := old[len(old)-1]
-	old[len(old)-1] = pointRef{}
+	old[len(old)-1] = nil
 	*h = old[:len(old)-1]
 	return x
 }
