@@ -3,8 +3,10 @@ package pipeline
 import (
 	"context"
 	"fmt"
+	"maps"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -119,9 +121,10 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 				if err != nil {
 					return err
 				}
-				if res == nil {
-					continue
+				if res == nil { // every point skipped: the writer still counts it
+					res = &chunkResult{}
 				}
+				res.seq = i
 				select {
 				case results <- res:
 				case <-gctx.Done():
@@ -159,7 +162,16 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			clear(ready)
 			ready, buffered = ready[:0], 0
 		}
-		for res := range results {
+		// Chunks are taken in the order of the grid, whatever order the
+		// workers finish them in: a block then holds consecutive indexes
+		// (stored without them, and read one block at a time), and the
+		// blocks do not depend on the worker count.
+		pending := map[int]*chunkResult{}
+		want := 0
+		take := func(res *chunkResult) {
+			if res.block == nil {
+				return
+			}
 			ps := &stats.Pathways[res.block.Pathway]
 			if res.ok > 0 {
 				if ps.Points == ps.Failed { // first good point
@@ -199,6 +211,18 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 				opt.Progress(n, total)
 			}
 		}
+		for res := range results {
+			pending[res.seq] = res
+			for r := pending[want]; r != nil; r = pending[want] {
+				delete(pending, want)
+				want++
+				take(r)
+			}
+		}
+		// After a stop, the chunks finished past a gap.
+		for _, seq := range slices.Sorted(maps.Keys(pending)) {
+			take(pending[seq])
+		}
 		write()
 	}()
 	err := g.Wait()
@@ -228,7 +252,8 @@ var chunkBlocks = sync.Pool{New: func() any { return new(db.PointBlock) }}
 
 // chunkResult is a worker's block of one chunk and its summary.
 type chunkResult struct {
-	block          *db.PointBlock
+	seq            int            // the chunk's position in the sweep's list
+	block          *db.PointBlock // nil when every point was skipped
 	ok, failed     int
 	minPSP, maxPSP float64 // over the ok points
 }

@@ -371,3 +371,62 @@ func TestSweepStopsWhenStoreFails(t *testing.T) {
 		t.Errorf("%d of %d points simulated after the store failed", got, n)
 	}
 }
+
+// blockStore keeps, for each block it is given, its pathway and its
+// points' keys in block order.
+type blockStore struct {
+	blocks []struct {
+		pathway int
+		keys    []string
+	}
+}
+
+func (s *blockStore) InsertPointBlocks(_ context.Context, runID int64, blocks []*db.PointBlock) error {
+	for _, b := range blocks {
+		e := struct {
+			pathway int
+			keys    []string
+		}{pathway: b.Pathway}
+		for _, p := range b.Points(runID) {
+			e.keys = append(e.keys, p.PointKey)
+		}
+		s.blocks = append(s.blocks, e)
+	}
+	return nil
+}
+
+// TestSweepBlocksFollowTheGrid: however many workers finish chunks in
+// whatever order, each pathway's blocks hold its grid's points in index
+// order, one after the other, and the blocks are the same.
+func TestSweepBlocksFollowTheGrid(t *testing.T) {
+	s := bigGridSpec(t, 700)
+	gr := NewGrid(s)
+	per := gr.Len() / len(s.Pathways)
+	var layouts []string
+	for _, workers := range []int{1, 3} {
+		st := &blockStore{}
+		if _, err := Sweep(context.Background(), s, st, 1, &SweepOptions{Workers: workers}); err != nil {
+			t.Fatal(err)
+		}
+		next := make([]int, len(s.Pathways)) // the index each pathway's next point must have
+		var layout strings.Builder
+		for _, b := range st.blocks {
+			for _, k := range b.keys {
+				if want := db.GridKey(b.pathway, gr.Axes(), next[b.pathway]); k != want {
+					t.Fatalf("%d workers: pathway %d: point %s where %s comes next", workers, b.pathway, k, want)
+				}
+				next[b.pathway]++
+			}
+			fmt.Fprintf(&layout, "%d:%d ", b.pathway, len(b.keys))
+		}
+		for p, n := range next {
+			if n != per {
+				t.Errorf("%d workers: pathway %d has %d points, want %d", workers, p, n, per)
+			}
+		}
+		layouts = append(layouts, layout.String())
+	}
+	if layouts[0] != layouts[1] {
+		t.Errorf("blocks differ with the worker count:\n%s\n%s", layouts[0], layouts[1])
+	}
+}
