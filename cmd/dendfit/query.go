@@ -599,9 +599,11 @@ func pointCells(p *db.Point, format string) []string {
 func jsonPointsWriter(w io.Writer) (add func(*db.Point) error, end func() error) {
 	bw := bufio.NewWriter(w)
 	n := 0
+	var b []byte
 	add = func(p *db.Point) error {
-		b, err := json.MarshalIndent(newPointJSON(*p), "    ", "  ")
-		if err != nil {
+		pj := newPointJSON(*p)
+		var err error
+		if b, err = appendPointJSON(b[:0], &pj); err != nil {
 			return err
 		}
 		if n == 0 {
