@@ -34,7 +34,7 @@ const (
 // PointBlock is many points of one pathway of one run, stored as one row
 // of point_blocks: the pathway's identity once and each point's numbers as
 // a record of float64 values. Sweeps record blocks because a row a point
-// costs more than simulating it. Readers (Points, PointKeys) return block
+// costs more than simulating it. Readers (Points, EachPoint) return block
 // points as Points, indistinguishable from rows but for a zero ID.
 type PointBlock struct {
 	Pathway                             int

@@ -101,9 +101,9 @@ func TestPointBlocksRoundTrip(t *testing.T) {
 			t.Errorf("point %s: NaN values not absent: peaks %v half width %v", p.PointKey, p.PeaksMV, p.HalfWidthMS)
 		}
 	}
-	keys, err := d.PointKeys(ctx, run)
+	keys, err := pointKeys(ctx, d, run)
 	if err != nil || len(keys) != len(in) {
-		t.Fatalf("PointKeys: %d keys, %v; want %d", len(keys), err, len(in))
+		t.Fatalf("pointKeys: %d keys, %v; want %d", len(keys), err, len(in))
 	}
 	if _, ok := keys["p0003/g000000/d000001/r-"]; !ok { // index 1 = g 0, t_decay 1
 		t.Errorf("keys lack p0003/g000000/d000001/r-: %v", keys)
@@ -488,7 +488,7 @@ func TestLittleEndianData(t *testing.T) {
 
 // TestCompactBlocksRoundTrip: a sweep-like block is stored compact (its
 // index not stored, its repeated values once, its points in index order)
-// and reads back, through Points, PointKeys and the SQL view, as the
+// and reads back, through Points, pointKeys and the SQL view, as the
 // points written, its failed point's error with it.
 func TestCompactBlocksRoundTrip(t *testing.T) {
 	ctx := context.Background()
@@ -523,9 +523,9 @@ func TestCompactBlocksRoundTrip(t *testing.T) {
 			t.Errorf("point %s: status %s, error %q", p.PointKey, p.Status, p.Error)
 		}
 	}
-	keys, err := d.PointKeys(ctx, run)
+	keys, err := pointKeys(ctx, d, run)
 	if err != nil || len(keys) != len(in) {
-		t.Fatalf("PointKeys: %d keys, %v; want %d", len(keys), err, len(in))
+		t.Fatalf("pointKeys: %d keys, %v; want %d", len(keys), err, len(in))
 	}
 	checkViewMatches(t, d, run, want)
 }

@@ -386,7 +386,7 @@ func TestPointsIdempotentAndFiltered(t *testing.T) {
 	if err := d.InsertPoints(ctx, r.ID, pts); err != nil {
 		t.Fatal(err)
 	}
-	keys, err := d.PointKeys(ctx, r.ID)
+	keys, err := pointKeys(ctx, d, r.ID)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -434,7 +434,7 @@ func TestPointsIdempotentAndFiltered(t *testing.T) {
 
 func mustKeys(t *testing.T, d *DB, runID int64) map[string]struct{} {
 	t.Helper()
-	k, err := d.PointKeys(context.Background(), runID)
+	k, err := pointKeys(context.Background(), d, runID)
 	if err != nil {
 		t.Fatal(err)
 	}

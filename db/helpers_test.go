@@ -49,3 +49,16 @@ func sortPoints(ps []Point) {
 		return int(a.RunID - b.RunID)
 	})
 }
+
+// pointKeys returns the keys of the points run runID has recorded, every
+// one spelled out: what RecordedPoints stands for.
+func pointKeys(ctx context.Context, d *DB, runID int64) (map[string]struct{}, error) {
+	keys := map[string]struct{}{}
+	add := func(k string) { keys[k] = struct{}{} }
+	err := eachPointKey(ctx, d.sql, runID, add, func(b *PointBlock) {
+		for i := range b.Len() {
+			add(b.key(i))
+		}
+	})
+	return keys, err
+}

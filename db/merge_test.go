@@ -126,7 +126,7 @@ func TestMerge(t *testing.T) {
 		if m.ExperimentID != own.ExperimentID || m.Status != StatusDone || m.ShardK != src.ShardK {
 			t.Errorf("merged run %+v", m)
 		}
-		keys, _ := dst.PointKeys(ctx, m.ID)
+		keys, _ := pointKeys(ctx, dst, m.ID)
 		if _, ok := keys[fmt.Sprintf("k%d-0", src.ShardK)]; len(keys) != 5 || !ok {
 			t.Errorf("merged run %d has keys %v", m.ID, keys)
 		}

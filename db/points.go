@@ -85,22 +85,6 @@ func insertPoints(ctx context.Context, tx *sql.Tx, runID int64, points []Point) 
 	return nil
 }
 
-// PointKeys returns the keys of the points run runID has recorded.
-// RecordedPoints is the compact form a resumed sweep uses.
-func (d *DB) PointKeys(ctx context.Context, runID int64) (map[string]struct{}, error) {
-	keys := map[string]struct{}{}
-	add := func(k string) { keys[k] = struct{}{} }
-	err := eachPointKey(ctx, d.sql, runID, add, func(b *PointBlock) {
-		for i := range b.Len() {
-			add(b.key(i))
-		}
-	})
-	if err != nil {
-		return nil, fmt.Errorf("db: point keys of run %d: %w", runID, err)
-	}
-	return keys, nil
-}
-
 // eachPointKey calls row with the key of each of run runID's point rows,
 // then block with each of its blocks, one at a time: a million points'
 // blocks are not held at once.

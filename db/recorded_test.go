@@ -7,7 +7,7 @@ import (
 )
 
 // TestRecordedPoints: the compact set a resumed sweep skips by holds
-// exactly the points PointKeys lists, whatever the blocks' layout, and
+// exactly the points pointKeys lists, whatever the blocks' layout, and
 // rows by key; a point in two blocks counts once.
 func TestRecordedPoints(t *testing.T) {
 	ctx := context.Background()
@@ -47,7 +47,7 @@ func TestRecordedPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	keys, err := d.PointKeys(ctx, run)
+	keys, err := pointKeys(ctx, d, run)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -56,10 +56,10 @@ func TestRecordedPoints(t *testing.T) {
 		t.Fatal(err)
 	}
 	if want := 40 + 12 + 1 + 3 + 1 + 2; len(keys) != want {
-		t.Fatalf("PointKeys: %d keys, want %d", len(keys), want)
+		t.Fatalf("pointKeys: %d keys, want %d", len(keys), want)
 	}
 	if rec.Len() != len(keys) {
-		t.Errorf("Len %d, PointKeys %d", rec.Len(), len(keys))
+		t.Errorf("Len %d, pointKeys %d", rec.Len(), len(keys))
 	}
 	set := len(rec.keys)
 	for _, s := range rec.grids {
