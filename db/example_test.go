@@ -55,9 +55,14 @@ func ExampleOpen() {
 	// Output: ca1 sweep done 1 0.42
 }
 
-// exampleSweep records a sweep run of a 5-point g axis as one block, the
-// way dendfit sweep does, and returns the database and the run's id.
-func exampleSweep(dir string) (*db.DB, int64) {
+// exampleSweep records, in a new database in a temporary directory, a
+// sweep run of a 5-point g axis as one block, the way dendfit sweep does.
+// It returns the database, the run's id and what removes them.
+func exampleSweep() (*db.DB, int64, func()) {
+	dir, err := os.MkdirTemp("", "dendfit-example")
+	if err != nil {
+		log.Fatal(err)
+	}
 	ctx := context.Background()
 	d, err := db.Open(ctx, filepath.Join(dir, "dendfit.db"))
 	if err != nil {
@@ -81,20 +86,15 @@ func exampleSweep(dir string) (*db.DB, int64) {
 	if err := d.InsertPointBlocks(ctx, run.ID, []*db.PointBlock{b}); err != nil {
 		log.Fatal(err)
 	}
-	return d, run.ID
+	return d, run.ID, func() { d.Close(); os.RemoveAll(dir) }
 }
 
 // EachPoint reads a run of any size point by point, in key order.
 func ExampleDB_EachPoint() {
-	dir, err := os.MkdirTemp("", "dendfit-example")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	d, run := exampleSweep(dir)
-	defer d.Close()
+	d, run, remove := exampleSweep()
+	defer remove()
 
-	err = d.EachPoint(context.Background(), db.PointFilter{RunID: run, Limit: 3}, func(p *db.Point) error {
+	err := d.EachPoint(context.Background(), db.PointFilter{RunID: run, Limit: 3}, func(p *db.Point) error {
 		fmt.Println(p.PointKey, p.GNS, p.PSPMV)
 		return nil
 	})
@@ -109,13 +109,8 @@ func ExampleDB_EachPoint() {
 
 // RecordedPoints is what a resumed sweep skips: a set of grid points.
 func ExampleDB_RecordedPoints() {
-	dir, err := os.MkdirTemp("", "dendfit-example")
-	if err != nil {
-		log.Fatal(err)
-	}
-	defer os.RemoveAll(dir)
-	d, run := exampleSweep(dir)
-	defer d.Close()
+	d, run, remove := exampleSweep()
+	defer remove()
 
 	done, err := d.RecordedPoints(context.Background(), run)
 	if err != nil {
