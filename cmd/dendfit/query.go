@@ -302,6 +302,13 @@ func newQueryRunsCmd(g *globals) *cobra.Command {
 // the given command ("" for any).
 func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, command string) (int64, error) {
 	if o.runID != 0 {
+		// An empty listing would not tell a mistyped id from an empty run.
+		if _, err := d.Run(cmd.Context(), o.runID); err != nil {
+			if errors.Is(err, db.ErrNotFound) {
+				return 0, fmt.Errorf("--run %d: no such run in %s (dendfit query runs lists them)", o.runID, g.db)
+			}
+			return 0, err
+		}
 		return o.runID, nil
 	}
 	if o.experiment == "" {

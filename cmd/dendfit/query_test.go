@@ -207,6 +207,8 @@ func TestQueryErrors(t *testing.T) {
 		{[]string{"--json", "query", "runs", "--format", "csv"}, "--json and --format csv disagree: give one", true},
 		{[]string{"query", "points"}, "query points needs --experiment NAME or --run ID", true},
 		{[]string{"query", "fits", "-e", "nope"}, `experiment "nope": no finished fit run in`, false},
+		{[]string{"query", "points", "--run", "99"}, "--run 99: no such run in", false},
+		{[]string{"query", "fits", "--run", "99"}, "--run 99: no such run in", false},
 		{[]string{"query", "fits", "--status", "maybe"}, `--status "maybe": want converged or failed`, true},
 	}
 	for _, tc := range tests {
