@@ -81,10 +81,12 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	var skip *db.Recorded
 	if o.resume {
 		run, skip, err = pipeline.ResumeRun(ctx, d, s, k, n)
-		if err != nil && !errors.Is(err, pipeline.ErrNothingToResume) {
+		switch {
+		case errors.Is(err, pipeline.ErrNothingToResume):
+			g.notef("%v: starting a new run", err)
+		case err != nil:
 			return err
-		}
-		if run != nil {
+		default:
 			g.notef("resuming run %d: %d points already recorded", run.ID, skip.Len())
 		}
 	}
@@ -98,7 +100,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 		}
 	}
 	total := pipeline.GridLen(s)
-	g.notef("sweep %s: %d points over %d pathways, run %d", s.Name, total, len(s.Pathways), run.ID)
+	g.notef("sweep %s: %d points over %d pathway%s, run %d", s.Name, total, len(s.Pathways), plural(len(s.Pathways)), run.ID)
 	g.verbosef("database %s, dendfit %s, spec sha256 %.12s", g.db, version(), s.SHA256)
 	bar := newProgressBar(g)
 	stats, err := pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{
@@ -170,4 +172,12 @@ func (p *progressBar) done() {
 	if p.on {
 		fmt.Fprintln(p.g.stderr)
 	}
+}
+
+// plural is "s" unless n is 1.
+func plural(n int) string {
+	if n == 1 {
+		return ""
+	}
+	return "s"
 }
