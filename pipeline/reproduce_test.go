@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"reflect"
 	"testing"
@@ -244,5 +245,51 @@ func TestCompareRunsReadsInStep(t *testing.T) {
 	}
 	if len(want) != 6 { // 17 missing; psp of 2999; psp, status and error of 3001; 4500 extra
 		t.Errorf("%d differences, want 6: %+v", len(want), want)
+	}
+}
+
+// TestIdenticalAgreesWithDiffPoint: identical is true exactly when
+// diffPoint finds no difference, over pairs that differ in one field or
+// none: a float by one ulp, -0 against 0, NaN against NaN, nil against
+// a value, nil against empty, a peak renamed, a receptor's t_rise.
+func TestIdenticalAgreesWithDiffPoint(t *testing.T) {
+	rng := rand.New(rand.NewPCG(21, 22))
+	f := func(v float64) *float64 { return &v }
+	base := func() db.Point {
+		return db.Point{Pathway: 1, Pre: "E", Post: "I", Compartment: "dend", Record: "soma", Tag: "t", PointKey: "k",
+			GNS: 1.5, TDecayMS: 2, TRiseMS: f(0.5), PSPMV: 0.7, BaselineMV: -70, TimeToPeakMS: 3, Rise1090MS: f(1),
+			HalfWidthMS: f(math.NaN()), IHoldPA: nil, DSpikeFired: false, Status: db.PointOK,
+			Receptors: []db.Receptor{{Channel: "AMPA", GNS: 1.5, TDecayMS: 2, TRiseMS: f(0.5)}, {Channel: "NMDA", GNS: 0.5, TDecayMS: 50}},
+			PeaksMV:   map[string]float64{"soma": 0.7, "dend": math.Copysign(0, -1)}}
+	}
+	edits := []func(p *db.Point){
+		func(p *db.Point) {},
+		func(p *db.Point) { p.PSPMV = math.Nextafter(p.PSPMV, 1) },
+		func(p *db.Point) { p.BaselineMV = math.Copysign(0, 1) },
+		func(p *db.Point) { p.HalfWidthMS = f(math.NaN()) },
+		func(p *db.Point) { p.HalfWidthMS = nil },
+		func(p *db.Point) { p.IHoldPA = f(0) },
+		func(p *db.Point) { p.TRiseMS = nil },
+		func(p *db.Point) { p.PeaksMV["dend"] = 0 },
+		func(p *db.Point) { delete(p.PeaksMV, "dend"); p.PeaksMV["apical"] = 0 },
+		func(p *db.Point) { p.PeaksMV = map[string]float64{} },
+		func(p *db.Point) { p.PeaksMV = nil },
+		func(p *db.Point) { p.Receptors[1].TRiseMS = f(2) },
+		func(p *db.Point) { p.Receptors[0].Channel = "GABA" },
+		func(p *db.Point) { p.Receptors = p.Receptors[:1] },
+		func(p *db.Point) { p.Receptors = nil },
+		func(p *db.Point) { p.Receptors = []db.Receptor{} },
+		func(p *db.Point) { p.Tag = "" },
+		func(p *db.Point) { p.DSpikeFired = true },
+		func(p *db.Point) { p.Status, p.Error = db.PointFailed, "x" },
+		func(p *db.Point) { p.GNS = math.Inf(1) },
+	}
+	for range 2000 {
+		o, n := base(), base()
+		edits[rng.IntN(len(edits))](&o)
+		edits[rng.IntN(len(edits))](&n)
+		if got, want := identical(&o, &n), len(diffPoint("k", &o, &n)) == 0; got != want {
+			t.Fatalf("identical = %v, diffPoint found %v\nold %+v\nnew %+v", got, diffPoint("k", &o, &n), o, n)
+		}
 	}
 }
