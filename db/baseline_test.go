@@ -121,18 +121,9 @@ func dump(t *testing.T, d *DB, q string) [][]any {
 		t.Fatal(err)
 	}
 	defer rows.Close()
-	cols, _ := rows.Columns()
-	var out [][]any
-	for rows.Next() {
-		r := make([]any, len(cols))
-		ptrs := make([]any, len(cols))
-		for i := range r {
-			ptrs[i] = &r[i]
-		}
-		if err := rows.Scan(ptrs...); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, r)
+	_, out, err := scanAll(rows)
+	if err != nil {
+		t.Fatal(err)
 	}
 	return out
 }

@@ -55,8 +55,16 @@ func (d *DB) QueryReadOnly(ctx context.Context, query string) (cols []string, ro
 		return nil, nil, fmt.Errorf("query: %w", err)
 	}
 	defer r.Close()
-	if cols, err = r.Columns(); err != nil {
+	if cols, rows, err = scanAll(r); err != nil {
 		return nil, nil, fmt.Errorf("query: %w", err)
+	}
+	return cols, rows, nil
+}
+
+// scanAll reads every row of r, each value as the driver gives it.
+func scanAll(r *sql.Rows) (cols []string, rows [][]any, err error) {
+	if cols, err = r.Columns(); err != nil {
+		return nil, nil, err
 	}
 	for r.Next() {
 		vals := make([]any, len(cols))
@@ -65,14 +73,11 @@ func (d *DB) QueryReadOnly(ctx context.Context, query string) (cols []string, ro
 			ptrs[i] = &vals[i]
 		}
 		if err := r.Scan(ptrs...); err != nil {
-			return nil, nil, fmt.Errorf("query: %w", err)
+			return nil, nil, err
 		}
 		rows = append(rows, vals)
 	}
-	if err := r.Err(); err != nil {
-		return nil, nil, fmt.Errorf("query: %w", err)
-	}
-	return cols, rows, nil
+	return cols, rows, r.Err()
 }
 
 // checkReadOnly prepares s on the raw driver connection and refuses it
