@@ -25,12 +25,7 @@ func BenchmarkInsertPoints(b *testing.B) {
 	i := 0
 	for b.Loop() {
 		b.StopTimer()
-		d, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		eid, _ := d.PutExperiment(ctx, "x", []byte("s"))
-		run, _ := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
+		d, run := newSweepRun(b, filepath.Join(b.TempDir(), "b.db"))
 		for j := range pts {
 			pts[j].PointKey = fmt.Sprintf("p0000/g%06d/d-/r-", j+i)
 		}
@@ -68,12 +63,7 @@ func BenchmarkInsertPointBlocks(b *testing.B) {
 	}
 	for b.Loop() {
 		b.StopTimer()
-		d, err := Open(ctx, filepath.Join(b.TempDir(), "b.db"))
-		if err != nil {
-			b.Fatal(err)
-		}
-		eid, _ := d.PutExperiment(ctx, "x", []byte("s"))
-		run, _ := d.CreateRun(ctx, NewRun(eid, CommandSweep, nil))
+		d, run := newSweepRun(b, filepath.Join(b.TempDir(), "b.db"))
 		b.StartTimer()
 		for lo := 0; lo < len(blocks); lo += 4 {
 			if err := d.InsertPointBlocks(ctx, run, blocks[lo:lo+4]); err != nil {

@@ -19,12 +19,20 @@ func sweepRunDB(t testing.TB, path string) (*DB, int64) {
 	if path == "" {
 		path = filepath.Join(t.TempDir(), "t.db")
 	}
+	d, run := newSweepRun(t, path)
+	t.Cleanup(func() { d.Close() })
+	return d, run
+}
+
+// newSweepRun is sweepRunDB for a caller that closes the database itself
+// (a benchmark times the close).
+func newSweepRun(t testing.TB, path string) (*DB, int64) {
+	t.Helper()
 	ctx := context.Background()
 	d, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { d.Close() })
 	eid, err := d.PutExperiment(ctx, "x", []byte("spec"))
 	if err != nil {
 		t.Fatal(err)
