@@ -17,24 +17,20 @@ const BatchSize = 32
 type Grid struct {
 	s *spec.Spec
 	// The g, t_decay and t_rise axes, read in place (a copy of a
-	// 10-million-point axis was 80 MB), with their lengths (0: absent).
-	g, tDecay, tRs    spec.Axis
-	ng, ntDecay, ntRs int
-	per               int // points per pathway
+	// 10-million-point axis was 80 MB); an absent one has length 0.
+	g, tDecay, tRs spec.Axis
+	per            int // points per pathway
 }
 
 // NewGrid expands s's sweep block. Without a sweep block every pathway has
-// one point, its spec parameters.
+// one point, its spec parameters. It copies no axis values, so it also
+// serves to count a grid of millions.
 func NewGrid(s *spec.Spec) *Grid {
 	gr := &Grid{s: s, per: 1, g: s.Sweep.G, tDecay: s.Sweep.TDecay, tRs: s.Sweep.TRise}
-	for _, a := range []struct {
-		ax *spec.Axis
-		n  *int
-	}{{&gr.g, &gr.ng}, {&gr.tDecay, &gr.ntDecay}, {&gr.tRs, &gr.ntRs}} {
-		if a.ax.Given() {
-			a.ax.Cache()
-			*a.n = a.ax.Len()
-			gr.per *= *a.n
+	for _, a := range []*spec.Axis{&gr.g, &gr.tDecay, &gr.tRs} {
+		if a.Given() {
+			a.Cache()
+			gr.per *= a.Len()
 		}
 	}
 	return gr
@@ -42,18 +38,6 @@ func NewGrid(s *spec.Spec) *Grid {
 
 // Len is the number of points over all pathways.
 func (gr *Grid) Len() int { return gr.per * len(gr.s.Pathways) }
-
-// GridLen is NewGrid(s).Len() without the axes' values: for counting a
-// grid of millions, where NewGrid would copy them.
-func GridLen(s *spec.Spec) int {
-	per := 1
-	for _, a := range []spec.Axis{s.Sweep.G, s.Sweep.TDecay, s.Sweep.TRise} {
-		if a.Given() {
-			per *= a.Len()
-		}
-	}
-	return per * len(s.Pathways)
-}
 
 // GridPoint is one point of the grid: a pathway and its receptors with the
 // swept values applied.
@@ -72,7 +56,7 @@ func (gr *Grid) Point(i int) GridPoint {
 
 // Axes returns the lengths of the g, t_decay and t_rise axes, 0 for an
 // absent one.
-func (gr *Grid) Axes() [3]int { return [3]int{gr.ng, gr.ntDecay, gr.ntRs} }
+func (gr *Grid) Axes() [3]int { return [3]int{gr.g.Len(), gr.tDecay.Len(), gr.tRs.Len()} }
 
 // locate returns the pathway of point i and its index in that pathway's
 // grid.
@@ -83,15 +67,15 @@ func (gr *Grid) locate(i int) (pathway, index int) { return i / gr.per, i % gr.p
 func (gr *Grid) receptors(i int, dst []sim.Receptor) []sim.Receptor {
 	p, r := gr.locate(i)
 	ig, id, ir := -1, -1, -1
-	if gr.ntRs > 0 {
-		ir = r % gr.ntRs
-		r /= gr.ntRs
+	if n := gr.tRs.Len(); n > 0 {
+		ir = r % n
+		r /= n
 	}
-	if gr.ntDecay > 0 {
-		id = r % gr.ntDecay
-		r /= gr.ntDecay
+	if n := gr.tDecay.Len(); n > 0 {
+		id = r % n
+		r /= n
 	}
-	if gr.ng > 0 {
+	if gr.g.Len() > 0 {
 		ig = r
 	}
 	base := gr.s.Pathways[p].Receptors

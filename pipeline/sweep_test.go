@@ -56,8 +56,8 @@ func TestSweepMatchesReference(t *testing.T) {
 			for _, p := range st.pts {
 				byKey[p.PointKey] = p
 			}
-			if len(st.pts) != len(rc.want.Sweep) || gr.Len() != len(rc.want.Sweep) || GridLen(rc.spec) != gr.Len() {
-				t.Fatalf("%d points (grid %d, GridLen %d), want %d", len(st.pts), gr.Len(), GridLen(rc.spec), len(rc.want.Sweep))
+			if len(st.pts) != len(rc.want.Sweep) || gr.Len() != len(rc.want.Sweep) {
+				t.Fatalf("%d points (grid %d), want %d", len(st.pts), gr.Len(), len(rc.want.Sweep))
 			}
 			for i, w := range rc.want.Sweep {
 				gp := gr.Point(i)

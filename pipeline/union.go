@@ -36,7 +36,7 @@ func UnionShards(ctx context.Context, d *db.DB, argv []string) ([]ShardUnion, er
 		if err != nil {
 			return out, fmt.Errorf("union shards of %q: %w", set.Experiment, err)
 		}
-		n := GridLen(s)
+		n := NewGrid(s).Len()
 		st, err := d.UnionShardSet(ctx, set, int64(n), argv)
 		if err != nil {
 			return out, err

@@ -99,7 +99,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 			return err
 		}
 	}
-	total := pipeline.GridLen(s)
+	total := pipeline.NewGrid(s).Len()
 	g.notef("sweep %s: %d points over %d pathway%s, run %d", s.Name, total, len(s.Pathways), plural(len(s.Pathways)), run.ID)
 	g.verbosef("database %s, dendfit %s, spec sha256 %.12s", g.db, version(), s.SHA256)
 	bar := newProgressBar(g)
