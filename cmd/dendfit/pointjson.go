@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"strconv"
@@ -69,7 +70,7 @@ func appendPointJSON(b []byte, p *pointJSON) ([]byte, error) {
 		b = append(b, "{}"...)
 	default:
 		b = append(b, '{')
-		for i, k := range slices.Sorted(mapKeys(p.PeaksMV)) {
+		for i, k := range slices.Sorted(maps.Keys(p.PeaksMV)) {
 			if i > 0 {
 				b = append(b, ',')
 			}
@@ -95,17 +96,6 @@ func appendPointJSON(b []byte, p *pointJSON) ([]byte, error) {
 	}
 	b = append(b, "\n    }"...)
 	return b, err
-}
-
-// mapKeys yields m's keys.
-func mapKeys(m map[string]float64) func(func(string) bool) {
-	return func(yield func(string) bool) {
-		for k := range m {
-			if !yield(k) {
-				return
-			}
-		}
-	}
 }
 
 // appendJSONNumber appends v as encoding/json writes a float64: the
