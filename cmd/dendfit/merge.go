@@ -16,7 +16,7 @@ func init() { extraCommands = append(extraCommands, newMergeCmd) }
 func newMergeCmd(g *globals) *cobra.Command {
 	var allowMixed bool
 	cmd := &cobra.Command{
-		Use:   "merge OUT.db IN.db...",
+		Use:   "merge OUT.db IN.db... | merge --db OUT.db IN.db...",
 		Short: "Merge shard databases into one",
 		Long: `merge copies every experiment, run (with its provenance), point and fit of
 each IN.db into OUT.db (created if needed). Runs are deduplicated on their
@@ -30,16 +30,32 @@ records or updates one union run: a sweep run holding each point of the
 shards once. When the shards cover the spec's whole grid the union run is
 done, so 'dendfit query points --experiment NAME' on OUT.db prints exactly
 what it prints after a single-process sweep; while shards are missing it is
-marked failed, says which, and merge exits with status 1 after merging.`,
-		Example: `  dendfit merge merged.db shard-0.db shard-1.db shard-2.db shard-3.db`,
+marked failed, says which, and merge exits with status 1 after merging.
+
+OUT.db may be given as --db instead, as for every other command; then every
+argument is an input.`,
+		Example: `  dendfit merge merged.db shard-0.db shard-1.db shard-2.db shard-3.db
+  dendfit merge --db merged.db shard-*.db`,
 		Args: func(cmd *cobra.Command, args []string) error {
+			if cmd.Flags().Changed("db") {
+				if len(args) < 1 {
+					return usageError{fmt.Errorf("merge --db OUT.db needs at least one IN.db (see 'dendfit merge --help')")}
+				}
+				return nil
+			}
 			if len(args) < 2 {
 				return usageError{fmt.Errorf("merge needs OUT.db and at least one IN.db (see 'dendfit merge --help')")}
 			}
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, args []string) error {
-			return runMerge(cmd, g, args[0], args[1:], db.MergeOptions{AllowMixed: allowMixed})
+			// Without this, 'merge --db all.db a.db b.db' would merge b.db
+			// into a.db, an input the user meant to leave alone.
+			out, ins := args[0], args[1:]
+			if cmd.Flags().Changed("db") {
+				out, ins = g.db, args
+			}
+			return runMerge(cmd, g, out, ins, db.MergeOptions{AllowMixed: allowMixed})
 		},
 	}
 	cmd.Flags().BoolVar(&allowMixed, "allow-mixed", false, "merge inputs whose experiment specs differ from OUT.db's under the same name")

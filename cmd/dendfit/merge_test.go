@@ -138,3 +138,58 @@ func TestMergeUsage(t *testing.T) {
 		t.Errorf("missing input: err = %v, want one line", err)
 	}
 }
+
+// TestMergeDBFlag: with --db, OUT.db is --db and every argument an input,
+// which merge leaves as it was.
+func TestMergeDBFlag(t *testing.T) {
+	spec := mergeTestSpec(t, "150")
+	dir := t.TempDir()
+	var shards []string
+	for k := range 2 {
+		shards = append(shards, filepath.Join(dir, fmt.Sprintf("shard-%d.db", k)))
+		if _, err := mergeTestCLI(t, "sweep", spec, "--shard", fmt.Sprintf("%d/2", k), "--db", shards[k], "-q"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged := filepath.Join(dir, "merged.db")
+	if _, err := mergeTestCLI(t, "merge", "--db", merged, shards[0], shards[1]); err != nil {
+		t.Fatal(err)
+	}
+	out, err := mergeTestCLI(t, "query", "points", "--experiment", mergeTestExperiment, "--json", "--db", merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(out, `"point_key"`); n != 150 {
+		t.Errorf("merged.db has %d points, want 150", n)
+	}
+	for _, s := range shards {
+		d, err := db.OpenReadOnly(context.Background(), s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, err := d.Runs(context.Background(), db.RunFilter{})
+		d.Close()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(runs) != 1 {
+			t.Errorf("%s: %d runs after the merge, want its own 1", filepath.Base(s), len(runs))
+		}
+	}
+	_, err = mergeTestCLI(t, "merge", "--db", merged)
+	var ue usageError
+	if !errors.As(err, &ue) {
+		t.Errorf("merge --db OUT without inputs: err = %v, want a usage error", err)
+	}
+}
+
+// TestSlurmRefusesDB: slurm puts its databases in --dir, so an explicit
+// --db is an error rather than ignored.
+func TestSlurmRefusesDB(t *testing.T) {
+	spec := mergeTestSpec(t, "150")
+	_, err := mergeTestCLI(t, "slurm", spec, "--tasks", "2", "--dir", t.TempDir(), "--db", filepath.Join(t.TempDir(), "x.db"))
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--dir") {
+		t.Errorf("err = %v, want a usage error pointing to --dir", err)
+	}
+}

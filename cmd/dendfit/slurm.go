@@ -67,6 +67,9 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	if o.Dir == "" {
 		return usageError{fmt.Errorf("slurm needs --dir DIR (see 'dendfit slurm --help')")}
 	}
+	if cmd.Flags().Changed("db") {
+		return usageError{fmt.Errorf("--db is not used by slurm: the shards and merged.db go in --dir")}
+	}
 	if o.CPUs < 1 {
 		return usageError{fmt.Errorf("--cpus %d: want at least 1", o.CPUs)}
 	}
