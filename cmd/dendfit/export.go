@@ -43,7 +43,7 @@ finished fit run of --experiment) with the spec that run fitted:
   yaml      the spec with every fitted g written in; 'dendfit simulate' on it
             gives the target PSPs
 
-Values are printed round-trip exact. The output goes to stdout, or with -o
+--json is --format json. Values are printed round-trip exact. The output goes to stdout, or with -o
 to a file written atomically.`,
 		Example: `  dendfit export --experiment cortex-paired-recordings --format dendrify -o calibrated.py
   dendfit export --run 12 --format csv`,
@@ -52,6 +52,12 @@ to a file written atomically.`,
 			f, err := export.ParseFormat(o.format)
 			if err != nil {
 				return usageError{fmt.Errorf("--format %q: want %s", o.format, strings.Join(names, ", "))}
+			}
+			if g.json { // as in query: --json is --format json
+				if cmd.Flags().Changed("format") && o.format != "json" {
+					return usageError{fmt.Errorf("--json and --format %s disagree: give one", o.format)}
+				}
+				f, _ = export.ParseFormat("json")
 			}
 			if o.experiment == "" && o.runID == 0 {
 				return usageError{fmt.Errorf("export needs --experiment NAME or --run ID")}

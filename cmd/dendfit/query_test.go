@@ -287,7 +287,11 @@ func TestExportCommand(t *testing.T) {
 			t.Errorf("temporary file left behind: %s", e.Name())
 		}
 	}
+	if out, err := qcli(t, path, "export", "-e", "two-populations-three-pathways", "--json"); err != nil || !strings.Contains(out, `"format": "dendfit-export"`) {
+		t.Errorf("export --json: err %v, output not the json export:\n%.200s", err, out)
+	}
 	for _, args := range [][]string{
+		{"export", "--json", "--format", "csv", "-e", "two-populations-three-pathways"},
 		{"export", "--format", "xml", "-e", "x"},
 		{"export"},
 		{"export", "--run", "2"},
