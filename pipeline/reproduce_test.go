@@ -35,7 +35,8 @@ func recordRun(t *testing.T, d *db.DB, s *spec.Spec, command string, settings an
 		var st SimulateSettings
 		b, _ := json.Marshal(settings)
 		json.Unmarshal(b, &st)
-		res, err := Simulate(ctx, s, &SimulateOptions{Pathways: st.Pathways})
+		var res []PathwayResult
+		res, err = Simulate(ctx, s, &SimulateOptions{Pathways: st.Pathways})
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -120,9 +120,7 @@ func newEngine(s *Setup, L int) (*engine, error) {
 	e.nbStart = make([]int, n+1)
 	for c := 0; c < n; c++ {
 		e.nbStart[c] = len(e.nbs)
-		for _, cu := range c2(c, s.Cell.Couplings) {
-			e.nbs = append(e.nbs, cu)
-		}
+		e.nbs = append(e.nbs, c2(c, s.Cell.Couplings)...)
 	}
 	e.nbStart[n] = len(e.nbs)
 	e.compMechs = make([][]int, n)

@@ -251,11 +251,9 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 	start := 0
 	if s.skip {
 		start = k0
-		if trace != nil {
-			for c := range trace {
-				for k := 0; k < k0; k++ {
-					trace[c][k] = s.steady.V[c]
-				}
+		for c := range trace {
+			for k := 0; k < k0; k++ {
+				trace[c][k] = s.steady.V[c]
 			}
 		}
 	}
@@ -313,10 +311,8 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 					}
 				}
 			}
-			if trace != nil {
-				for c := range trace {
-					trace[c][k] = y[c]
-				}
+			for c := range trace {
+				trace[c][k] = y[c]
 			}
 			if early && k > k0 && (k-k0)%stopEvery == 0 && s.canStop(k-k0, trackAll, baselines) {
 				s.filled = k - k0 + 1
