@@ -109,6 +109,13 @@ func (p *parser) cell(s *Spec, name string, n *yaml.Node, path string) (Cell, *c
 			return c, cn
 		}
 		seen[k.Name] = i
+		if k.Name == "ext" && len(items) > 1 {
+			// Dendrify names the coupling current from compartment X into
+			// its neighbour N I_X_N, and N's own input current is I_ext_N:
+			// Brian refuses the duplicate definition.
+			p.failf(km.get("name"), join(ipath, "name"), "compartment name %q: Dendrify would name the coupling current from it I_ext_<neighbour>, the neighbour's own external current; choose another name", k.Name)
+			return c, cn
+		}
 		c.Compartments = append(c.Compartments, k)
 		cn.comps = append(cn.comps, km)
 	}

@@ -134,6 +134,8 @@ func TestErrors(t *testing.T) {
 		{"experiment name", edit(t, base, "experiment: t", "experiment: a b"), "l23.yaml:2: experiment:", "want letters, digits"},
 		{"compartment name", edit(t, base, "name: dend", "name: dend_1", "compartment: dend", "compartment: dend_1", "[soma, dend, 12 nS]", "[soma, dend_1, 12 nS]"),
 			"l23.yaml:15: cells.pyr.compartments[1].name:", "letters and digits only"},
+		{"compartment named ext", edit(t, base, "name: dend", "name: ext", "compartment: dend", "compartment: ext", "[soma, dend, 12 nS]", "[soma, ext, 12 nS]"),
+			"l23.yaml:15: cells.pyr.compartments[1].name:", "I_ext_<neighbour>"},
 		{"cell name", edit(t, base, "  pyr:", "  py-r:", "E: pyr", "E: py-r"), "l23.yaml:8: cells.py-r:", "letters and digits only"},
 		{"population name", edit(t, base, "  E: pyr", "  E_1: pyr"), "l23.yaml:22: populations.E_1:", "letters and digits only"},
 		{"tag name", edit(t, base, "  compartment: dend\n", "  compartment: dend\n  tag: a_b\n"), "l23.yaml:27: pathways[0].tag:", "letters and digits only"},
