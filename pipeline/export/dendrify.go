@@ -88,6 +88,9 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 	p.printf("    'Alpha_NMDA': %s,\n", num(k.AlphaNMDA))
 	p.printf("    'Beta_NMDA': %s,\n", num(k.BetaNMDA))
 	p.printf("    'Gamma_NMDA': %s,\n", num(k.GammaNMDA))
+	p.printf("    'E_Na': %s,\n", p.q(s.Ions.ENa, spec.Voltage))
+	p.printf("    'E_K': %s,\n", p.q(s.Ions.EK, spec.Voltage))
+	p.printf("    'E_Ca': %s,\n", p.q(s.Ions.ECa, spec.Voltage))
 	p.printf("}\n")
 
 	p.printf("\n# Synaptic parameters per population, with Dendrify's names:\n")
@@ -152,9 +155,7 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 	}
 	p.printf("]\n")
 
-	if err := p.buildModels(c); err != nil {
-		return err
-	}
+	p.buildModels(c)
 
 	bw := bufio.NewWriter(w)
 	run := c.Run
@@ -205,15 +206,20 @@ func orUnknown(s string) string {
 // buildModels writes build_models(): one model per population, built with
 // Dendrify's API as the spec describes the cell, with the pathways onto
 // that population as synapses.
-func (p *pyWriter) buildModels(c *Calibration) error {
+func (p *pyWriter) buildModels(c *Calibration) {
 	s := c.Spec
 	p.printf("\n\ndef build_models(dt=None):\n")
 	p.printf("    \"\"\"Return {population: model} with the calibrated synapses.\n\n")
 	p.printf("    Sets Brian's defaultclock.dt to dt (default DT) first: Dendrify turns\n")
 	p.printf("    dSpike durations into time steps of the clock when the model is built.\n")
+	p.printf("    Sets Dendrify's default ionic parameters to CONSTANTS too\n")
+	p.printf("    (update_default_params): a PointNeuronModel takes E_GABA and the others\n")
+	p.printf("    from them whatever add_params says, and dSpike reversals given by name\n")
+	p.printf("    are looked up there.\n")
 	p.printf("    \"\"\"\n")
-	p.printf("    from dendrify import Dendrite, NeuronModel, PointNeuronModel, Soma\n\n")
+	p.printf("    from dendrify import Dendrite, NeuronModel, PointNeuronModel, Soma, update_default_params\n\n")
 	p.printf("    defaultclock.dt = DT if dt is None else dt\n")
+	p.printf("    update_default_params(CONSTANTS)\n")
 	p.printf("    models = {}\n")
 	syns := c.synapses()
 	for _, pop := range s.Populations {
@@ -225,20 +231,15 @@ func (p *pyWriter) buildModels(c *Calibration) error {
 				mine = append(mine, sy)
 			}
 		}
-		var err error
 		if len(cell.Compartments) == 1 {
 			p.pointModel(cell, mine)
 		} else {
-			err = p.neuronModel(cell, mine)
-		}
-		if err != nil {
-			return err
+			p.neuronModel(cell, mine)
 		}
 		p.printf("    model.add_params(CONSTANTS)\n")
 		p.printf("    models[%s] = model\n", pyStr(pop.Name))
 	}
 	p.printf("    return models\n")
-	return nil
 }
 
 // synapseCall writes the arguments of synapse() for sy.
@@ -304,8 +305,31 @@ func (p *pyWriter) kw(args []string, name string, v float64, d spec.Dimension) [
 	return append(args, name+"="+p.q(v, d))
 }
 
-func (p *pyWriter) neuronModel(cell *spec.Cell, syns []synapse) error {
+func (p *pyWriter) neuronModel(cell *spec.Cell, syns []synapse) {
 	v := func(name string) string { return "c_" + name }
+	// A mechanism configured alike on every dendrite that has it (but for
+	// its conductances) is set once with config_dspikes, Dendrify's usual
+	// way; otherwise each dendrite gets its whole configuration in its own
+	// dspikes call. Reversals belong to the name either way (the spec
+	// refuses two for one name).
+	shared := map[string]bool{}
+	var order []string
+	firsts := map[string]spec.DSpike{}
+	for _, k := range cell.Compartments {
+		for _, d := range k.DSpikes {
+			f, ok := firsts[d.Name]
+			if !ok {
+				firsts[d.Name], shared[d.Name] = d, true
+				order = append(order, d.Name)
+				continue
+			}
+			a, b := f.DSpike, d.DSpike
+			a.GRise, a.GFall, b.GRise, b.GFall = 0, 0, 0, 0
+			if a != b {
+				shared[d.Name] = false
+			}
+		}
+	}
 	for i := range cell.Compartments {
 		k := &cell.Compartments[i]
 		class := "Soma"
@@ -323,6 +347,10 @@ func (p *pyWriter) neuronModel(cell *spec.Cell, syns []synapse) error {
 		args = p.kw(args, "gl_abs", k.GlAbs, spec.Conductance)
 		p.printf("    %s = %s(%s)\n", v(k.Name), class, strings.Join(args, ", "))
 		for _, d := range k.DSpikes {
+			if !shared[d.Name] {
+				p.dspikeCall(v(k.Name)+".dspikes", d, true)
+				continue
+			}
 			p.printf("    %s.dspikes(%s, g_rise=%s, g_fall=%s)\n", v(k.Name), pyStr(d.Name), p.q(d.GRise, spec.Conductance), p.q(d.GFall, spec.Conductance))
 		}
 	}
@@ -352,38 +380,38 @@ func (p *pyWriter) neuronModel(cell *spec.Cell, syns []synapse) error {
 		args = append(args, "spine_factor="+num(cell.SpineFactor))
 	}
 	p.printf("    model = NeuronModel(%s)\n", strings.Join(args, ", "))
-	// config_dspikes sets one configuration per mechanism name.
-	type first struct {
-		comp string
-		d    spec.DSpike
-	}
-	seen := map[string]first{}
-	var order []string
-	for _, k := range cell.Compartments {
-		for _, d := range k.DSpikes {
-			f, ok := seen[d.Name]
-			if !ok {
-				seen[d.Name] = first{k.Name, d}
-				order = append(order, d.Name)
-				continue
-			}
-			a, b := f.d.DSpike, d.DSpike
-			a.GRise, a.GFall, b.GRise, b.GFall = 0, 0, 0, 0
-			if a != b {
-				return fmt.Errorf("export: cell %s: dspike %s is configured differently on %s and %s; Dendrify's config_dspikes sets one configuration per name",
-					cell.Name, d.Name, f.comp, k.Name)
-			}
-		}
-	}
 	for _, name := range order {
-		d := seen[name].d
-		p.printf("    model.config_dspikes(%s, threshold=%s, duration_rise=%s, duration_fall=%s,\n", pyStr(name),
-			p.q(d.Threshold, spec.Voltage), p.q(d.DurationRise, spec.Time), p.q(d.DurationFall, spec.Time))
-		p.printf("                         reversal_rise=%s, reversal_fall=%s, offset_fall=%s, refractory=%s)\n",
-			p.q(d.ERise, spec.Voltage), p.q(d.EFall, spec.Voltage), p.q(d.OffsetFall, spec.Time), p.q(d.Refractory, spec.Time))
+		if shared[name] {
+			p.dspikeCall("model.config_dspikes", firsts[name], false)
+		}
 	}
 	for i := range cell.Compartments {
 		p.adaptParams(&cell.Compartments[i], "_"+cell.Compartments[i].Name)
 	}
-	return nil
+}
+
+// dspikeCall writes fn(name, threshold=..., ...) for d: a dendrite's
+// dspikes call with its conductances too (withG), or config_dspikes.
+func (p *pyWriter) dspikeCall(fn string, d spec.DSpike, withG bool) {
+	rise, fall := p.reversal(d.ERise, d.RiseConst), p.reversal(d.EFall, d.FallConst)
+	g := ""
+	if withG {
+		g = fmt.Sprintf(" g_rise=%s, g_fall=%s,", p.q(d.GRise, spec.Conductance), p.q(d.GFall, spec.Conductance))
+	}
+	p.printf("    %s(%s,%s threshold=%s, duration_rise=%s, duration_fall=%s,\n", fn, pyStr(d.Name), g,
+		p.q(d.Threshold, spec.Voltage), p.q(d.DurationRise, spec.Time), p.q(d.DurationFall, spec.Time))
+	p.printf("        reversal_rise=%s, reversal_fall=%s, offset_fall=%s, refractory=%s)\n",
+		rise, fall, p.q(d.OffsetFall, spec.Time), p.q(d.Refractory, spec.Time))
+}
+
+// reversal writes a dSpike reversal of v volts given in the spec as the
+// constant named constName, or as a voltage (""). A name goes as the name,
+// which Dendrify looks up in its defaults (set to CONSTANTS): as a Dendrify
+// user writes it, and the one way to pass a constant of 0 V, since Dendrify
+// reads a zero quantity as not given.
+func (p *pyWriter) reversal(v float64, constName string) string {
+	if constName != "" {
+		return pyStr(constName)
+	}
+	return p.q(v, spec.Voltage)
 }

@@ -141,15 +141,41 @@ func TestYAMLKeepsEverythingElse(t *testing.T) {
 	}
 }
 
-func TestDendrifyMixedDSpikesRefused(t *testing.T) {
+// TestDendrifyDSpikeConfigs: a mechanism configured alike on its
+// dendrites is set once with config_dspikes; one configured differently
+// goes whole into each dendrite's dspikes call; a reversal given by name
+// goes by name (the one way to pass E_AMPA's 0 V to Dendrify).
+func TestDendrifyDSpikeConfigs(t *testing.T) {
 	c := demoCalibration(t)
+	var b bytes.Buffer
+	if err := Write(&b, c, Dendrify); err != nil {
+		t.Fatal(err)
+	}
+	if want := "model.config_dspikes('Na', threshold=-35*mV, duration_rise=1.2*ms, duration_fall=2.4*ms,\n        reversal_rise='E_Na', reversal_fall='E_K',"; !strings.Contains(b.String(), want) {
+		t.Errorf("export lacks\n%s\nin:\n%s", want, b.String())
+	}
+
 	cell := c.Spec.CellByName("pyr")
 	d := cell.Compartments[1].DSpikes[0]
 	d.Threshold = -30e-3
-	cell.Compartments[0].DSpikes = append(cell.Compartments[0].DSpikes, d) // not valid on a soma, but exercises the check
-	err := Write(&bytes.Buffer{}, c, Dendrify)
-	if err == nil || !strings.Contains(err.Error(), "dspike Na is configured differently on soma and dend") {
-		t.Fatalf("err = %v", err)
+	d.ERise, d.RiseConst = 0, "E_AMPA"
+	d.EFall, d.FallConst = -0.09, ""
+	cell.Compartments[0].DSpikes = append(cell.Compartments[0].DSpikes, d) // not valid on a soma, but exercises the writer
+	b.Reset()
+	if err := Write(&b, c, Dendrify); err != nil {
+		t.Fatal(err)
+	}
+	out := b.String()
+	for _, want := range []string{
+		"c_soma.dspikes('Na', g_rise=30*nS, g_fall=14*nS, threshold=-30*mV, duration_rise=1.2*ms, duration_fall=2.4*ms,\n        reversal_rise='E_AMPA', reversal_fall=-90*mV,",
+		"c_dend.dspikes('Na', g_rise=30*nS, g_fall=14*nS, threshold=-35*mV, duration_rise=1.2*ms, duration_fall=2.4*ms,\n        reversal_rise='E_Na', reversal_fall='E_K',",
+	} {
+		if !strings.Contains(out, want) {
+			t.Errorf("export lacks\n%s\nin:\n%s", want, out)
+		}
+	}
+	if strings.Contains(out, "config_dspikes") {
+		t.Errorf("a mechanism configured differently per dendrite still goes through config_dspikes:\n%s", out)
 	}
 }
 
@@ -345,7 +371,7 @@ func TestDendrifyInBrian(t *testing.T) {
 		t.Skip("Brian 2 runs are long")
 	}
 	ctx := context.Background()
-	for _, path := range []string{"../testdata/reference/cases/two-populations-three-pathways.yaml", "testdata/demo.yaml"} {
+	for _, path := range []string{"../testdata/reference/cases/two-populations-three-pathways.yaml", "testdata/demo.yaml", "testdata/mixed-dspikes.yaml"} {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			d, runID, res := fitDemo(t, path)
 			c, err := Load(ctx, d, "", runID)
@@ -403,6 +429,14 @@ func TestDendrifyInBrian(t *testing.T) {
 			var psps []*float64
 			if err := json.Unmarshal(out, &psps); err != nil {
 				t.Fatalf("harness output %q: %v", out, err)
+			}
+			// Every pathway, fitted or not (a dSpike that fires makes a
+			// target unreachable), gives in Brian the PSP dendfit simulates
+			// for the exported values.
+			for i, r := range sims {
+				if got := *psps[i]; !(math.Abs(got/r.PSPMV-1) <= 1e-9) {
+					t.Errorf("pathway %d in Brian 2: PSP %.15g mV, dendfit %.15g mV", i, got, r.PSPMV)
+				}
 			}
 			for _, r := range res {
 				if !r.Converged {
