@@ -81,19 +81,21 @@ def build(spec, cellname, post, consts):
                 target.synapse(r["channel"], tag=tag, **kw)
             else:
                 target.synapse(r["channel"], tag=tag, **kw)
-    mech = {}
     if not point:
+        # Each dendrite's dSpikes get their whole configuration in its own
+        # dspikes() call: config_dspikes would give every dendrite the same
+        # one per mechanism name. A reversal given by name goes by name
+        # (looked up in the defaults set above), as Dendrify reads a zero
+        # quantity as not given.
+        rev = lambda x: x if isinstance(x, str) and x in consts else q(x)
         for c in comps:
             for d in c.get("dspikes", []) or []:
-                objs[c["name"]].dspikes(d["name"], threshold=q(d["threshold"]), g_rise=q(d["g_rise"]), g_fall=q(d["g_fall"]))
-                mech[d["name"]] = d
+                objs[c["name"]].dspikes(d["name"], threshold=q(d["threshold"]), g_rise=q(d["g_rise"]), g_fall=q(d["g_fall"]),
+                                        duration_rise=q(d["duration_rise"]), duration_fall=q(d["duration_fall"]),
+                                        offset_fall=q(d["offset_fall"]), refractory=q(d["refractory"]),
+                                        reversal_rise=rev(d["reversal_rise"]), reversal_fall=rev(d["reversal_fall"]))
         mkw = {k: (q(cell[k]) if k != "scale_factor" and k != "spine_factor" else cell[k]) for k in ("cm", "gl", "r_axial", "v_rest", "scale_factor", "spine_factor") if k in cell}
         m = NeuronModel(conns, **mkw)
-        for name, d in mech.items():
-            rev = lambda x: consts[x] if isinstance(x, str) and x in consts else q(x)
-            m.config_dspikes(name, threshold=q(d["threshold"]), duration_rise=q(d["duration_rise"]), duration_fall=q(d["duration_fall"]),
-                             offset_fall=q(d["offset_fall"]), refractory=q(d["refractory"]),
-                             reversal_rise=rev(d["reversal_rise"]), reversal_fall=rev(d["reversal_fall"]))
     m.add_params(params)
     return m, point, [c["name"] for c in comps]
 
