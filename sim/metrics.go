@@ -14,7 +14,7 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	rec := s.rec
 	b := rec[l]
 	if math.IsNaN(b) || math.IsInf(b, 0) {
-		return fmt.Errorf("sim: %w", ErrUnstable)
+		return s.unstable("")
 	}
 	r.Baseline = b
 	// Every sample was scanned (scanTo), which noted the first one out of
@@ -22,7 +22,7 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	// batched.
 	st := &s.scan
 	if j := int(st.bad[l]); j > 0 {
-		return fmt.Errorf("sim: at %.6g ms: %w", float64(s.k0+j)*dt*1e3, ErrUnstable)
+		return s.unstable(fmt.Sprintf("at %.6g ms: ", float64(s.k0+j)*dt*1e3))
 	}
 	kp := int(st.kbest[l])
 	// The state after the final update is not sampled, but a blow-up there
@@ -30,10 +30,10 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	y := s.e.y
 	for i := l; i < len(y); i += L {
 		if v := y[i]; math.IsNaN(v) || math.IsInf(v, 0) {
-			return fmt.Errorf("sim: %w", ErrUnstable)
+			return s.unstable("")
 		}
 		if i < len(s.setup.Cell.Compartments)*L && !(math.Abs(y[i]) <= maxVoltage) {
-			return fmt.Errorf("sim: V beyond %g V: %w", maxVoltage, ErrUnstable)
+			return s.unstable(fmt.Sprintf("V beyond %g V: ", maxVoltage))
 		}
 	}
 	r.PeakStep = s.k0 + kp
@@ -76,4 +76,17 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 		r.HasHalfWidth = true
 	}
 	return nil
+}
+
+// unstable is the error of a run that went non-finite or out of range,
+// after what (empty, or ending in ": "). An adex compartment that crosses
+// its VT runs away at any dt, Dendrify's adex having no reset, so the
+// error says so when the cell has one.
+func (s *Simulator) unstable(what string) error {
+	for _, c := range s.setup.Cell.Compartments {
+		if c.Kind == AdEx {
+			return fmt.Errorf("sim: %s%w (or an adex compartment crossed its VT: Dendrify's adex has no reset, so it runs away at any dt)", what, ErrUnstable)
+		}
+	}
+	return fmt.Errorf("sim: %s%w", what, ErrUnstable)
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"math"
+	"strings"
 	"testing"
 )
 
@@ -315,5 +316,25 @@ func TestTooLargeDtIsRefused(t *testing.T) {
 	want := (c.GL + 2*12e-9) / c.C // equal compartments: (gL + 2 g)/C
 	if got := FastestRate(s.Cell); math.Abs(got/want-1) > 1e-9 {
 		t.Errorf("fastest rate %g, want %g", got, want)
+	}
+}
+
+// TestAdExRunawaySaysSo: an adex soma driven past its VT runs away (the
+// model has no reset) at a dt well inside the stability limit; the error
+// wraps ErrUnstable and names the adex cause, and the same drive on a
+// leaky soma runs.
+func TestAdExRunawaySaysSo(t *testing.T) {
+	mk := func(k Kind) *Setup {
+		return &Setup{Cell: &Cell{Compartments: []Compartment{{Name: "soma", Kind: k, C: 100e-12, GL: 5e-9, EL: -0.07,
+			TauW: 0.1, DeltaT: 2e-3, VT: -0.05}}}, Constants: DefaultConstants(),
+			Protocol: Protocol{Method: Euler, Dt: 0.05e-3, Duration: 0.1, SpikeAt: 0.005}}
+	}
+	rs := []Receptor{{Channel: AMPA, G: 50e-9, TauDecay: 5e-3}}
+	_, err := Simulate(mk(AdEx), rs, nil)
+	if !errors.Is(err, ErrUnstable) || !strings.Contains(err.Error(), "adex compartment crossed its VT") {
+		t.Errorf("adex: err %v, want an unstable run blamed on the adex compartment", err)
+	}
+	if _, err := Simulate(mk(LeakyIF), rs, nil); err != nil {
+		t.Errorf("leakyIF: %v", err)
 	}
 }
