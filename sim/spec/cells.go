@@ -265,8 +265,11 @@ func (p *parser) dspike(s *Spec, n *yaml.Node, path string) (DSpike, *mapping) {
 	}
 	d.Name = p.ident(p.require(m, "name"), m.sub("name"), "dspike name")
 	d.Threshold = p.quantity(p.require(m, "threshold"), m.sub("threshold"), Voltage)
-	d.GRise = p.positive(p.require(m, "g_rise"), m.sub("g_rise"), Conductance)
-	d.GFall = p.positive(p.require(m, "g_fall"), m.sub("g_fall"), Conductance)
+	// Dendrify stores a dSpike's conductances as given (no "not given"
+	// test, unlike its durations): a zero one is a mechanism without that
+	// current.
+	d.GRise = p.nonNegative(p.require(m, "g_rise"), m.sub("g_rise"), Conductance)
+	d.GFall = p.nonNegative(p.require(m, "g_fall"), m.sub("g_fall"), Conductance)
 	d.DurationRise = p.positive(p.require(m, "duration_rise"), m.sub("duration_rise"), Time)
 	d.DurationFall = p.positive(p.require(m, "duration_fall"), m.sub("duration_fall"), Time)
 	d.OffsetFall = p.positive(p.require(m, "offset_fall"), m.sub("offset_fall"), Time)

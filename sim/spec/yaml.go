@@ -244,6 +244,16 @@ func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
 	return v
 }
 
+// nonNegative parses a quantity that may be zero but not negative.
+func (p *parser) nonNegative(n *yaml.Node, path string, d Dimension) float64 {
+	v := p.quantity(n, path, d)
+	if n != nil && !p.failed() && !(v >= 0) {
+		p.failf(n, path, "must not be negative, got %q", n.Value)
+		return 0
+	}
+	return v
+}
+
 // nonzero parses a quantity for which an exact zero means "not given" in
 // Dendrify.
 func (p *parser) nonzero(n *yaml.Node, path string, d Dimension) float64 {
