@@ -192,8 +192,17 @@ func (r Receptor) EffectiveG() float64 {
 // equal to g.
 func GNormFactor(tRise, tDecay float64) float64 {
 	const ms = 1e-3
-	tPeak := (tDecay * tRise / (tDecay - tRise)) * math.Log(tDecay/tRise)
-	f := ((tDecay * tRise) / (tDecay - tRise)) * (-math.Exp(-tPeak/tRise) + math.Exp(-tPeak/tDecay)) / ms
+	exp, log := math.Exp, math.Log
+	if math.Abs(tDecay-tRise) < 1e-3*max(tDecay, tRise) {
+		// The difference of exponentials cancels (by 1e3 here, 1e7 with
+		// t_rise within 1e-7 of t_decay), enough for an ulp of exp to show
+		// in g: round them correctly, as numpy's are (crmath.go). Elsewhere
+		// math's are as good and a thousand times faster; a sweep calls
+		// this for every point.
+		exp, log = crExp, crLog
+	}
+	tPeak := (tDecay * tRise / (tDecay - tRise)) * log(tDecay/tRise)
+	f := ((tDecay * tRise) / (tDecay - tRise)) * (-exp(-tPeak/tRise) + exp(-tPeak/tDecay)) / ms
 	return 1 / f
 }
 
