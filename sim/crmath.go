@@ -9,8 +9,8 @@ import (
 // cancellation makes sensitive to the last bit of a transcendental.
 //
 // Dendrify computes them with numpy, whose float64 exp and log are glibc's
-// (or its own AVX-512 loops) and round correctly in practice; Go's math.Exp
-// and math.Log are within one ulp but not always nearest. In most formulas
+// on machines without AVX-512 and round correctly in practice; Go's
+// math.Exp and math.Log are within one ulp but not always nearest. In most formulas
 // an ulp is invisible, but Dendrify's scale_g normalisation subtracts two
 // nearly equal exponentials when t_rise is close to t_decay, and there one
 // ulp of exp became a 1.5e-9 relative error in g. These functions compute
