@@ -59,14 +59,16 @@ to a file written atomically.`,
 				}
 				f, _ = export.ParseFormat("json")
 			}
-			if o.experiment == "" && o.runID == 0 {
-				return usageError{fmt.Errorf("export needs --experiment NAME or --run ID")}
-			}
 			d, err := db.OpenReadOnly(cmd.Context(), g.db)
 			if err != nil {
 				return err
 			}
 			defer d.Close()
+			if o.experiment == "" && o.runID == 0 {
+				if o.experiment, err = soleExperiment(cmd.Context(), d, g.db); err != nil {
+					return err
+				}
+			}
 			c, err := export.Load(cmd.Context(), d, o.experiment, o.runID)
 			if err != nil {
 				return err
@@ -83,7 +85,7 @@ to a file written atomically.`,
 		},
 	}
 	fl := cmd.Flags()
-	fl.StringVarP(&o.experiment, "experiment", "e", "", "experiment name")
+	fl.StringVarP(&o.experiment, "experiment", "e", "", "experiment name (default: the database's one experiment)")
 	fl.Int64Var(&o.runID, "run", 0, "fit run id (default: the newest finished fit run of the experiment)")
 	fl.StringVarP(&o.format, "format", "f", "dendrify", "output format: "+strings.Join(names, ", "))
 	fl.StringVarP(&o.output, "output", "o", "", "write to this file instead of stdout")

@@ -45,7 +45,7 @@ func (o *plotOptions) addCommon(cmd *cobra.Command) {
 
 func (o *plotOptions) addRun(cmd *cobra.Command) {
 	f := cmd.Flags()
-	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment name: its newest finished sweep")
+	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment name: its newest finished sweep (default: the database's one experiment)")
 	f.Int64Var(&o.run, "run", 0, "run id (a sweep, or a fit's evaluations)")
 }
 
@@ -247,12 +247,18 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 // or the newest finished sweep of --experiment (falling back, when allowFit,
 // to the newest fit's evaluations).
 func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*db.DB, *db.Run, *spec.Spec, error) {
-	if (o.run == 0) == (o.experiment == "") {
-		return nil, nil, nil, usageError{errors.New("give --experiment NAME or --run ID")}
+	if o.run != 0 && o.experiment != "" {
+		return nil, nil, nil, usageError{errors.New("give --experiment NAME or --run ID, not both")}
 	}
 	d, err := db.OpenReadOnly(ctx, g.db)
 	if err != nil {
 		return nil, nil, nil, err
+	}
+	if o.run == 0 && o.experiment == "" {
+		if o.experiment, err = soleExperiment(ctx, d, g.db); err != nil {
+			d.Close()
+			return nil, nil, nil, err
+		}
 	}
 	var run *db.Run
 	if o.run != 0 {

@@ -418,19 +418,23 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 	o := &queryOptions{}
 	cmd := &cobra.Command{
 		Use:   "points",
-		Short: "List the points of a run (default: the newest finished run of --experiment)",
+		Short: "List the points of a run (default: the newest finished run of --experiment, or of the database's one experiment)",
 		Example: `  dendfit query points --experiment l23-demo --json
   dendfit query points --run 4 --pathway 1 --g-min 0.5 --g-max 2 --format csv`,
 		Args: exactArgs(0),
 		RunE: o.run(g, func() error {
-			if o.runID == 0 && o.experiment == "" {
-				return usageError{fmt.Errorf("query points needs --experiment NAME or --run ID")}
-			}
 			if o.status != "" && o.status != db.PointOK && o.status != db.PointFailed {
 				return usageError{fmt.Errorf("--status %q: want ok or failed", o.status)}
 			}
 			return nil
 		}, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
+			if o.runID == 0 && o.experiment == "" {
+				name, err := soleExperiment(cmd.Context(), d, g.db)
+				if err != nil {
+					return err
+				}
+				o.experiment = name
+			}
 			runID, err := newestRun(cmd, g, d, o, "")
 			if err != nil {
 				return err

@@ -205,7 +205,7 @@ func TestQueryErrors(t *testing.T) {
 		{[]string{"query", "sql", "CREATE TABLE x (a)"}, "query: statement would write", false},
 		{[]string{"query", "runs", "--format", "xml"}, `--format "xml": want table, csv or json`, true},
 		{[]string{"--json", "query", "runs", "--format", "csv"}, "--json and --format csv disagree: give one", true},
-		{[]string{"query", "points"}, "query points needs --experiment NAME or --run ID", true},
+		{[]string{"query", "points"}, "give --experiment NAME or --run ID: ", true},
 		{[]string{"query", "fits", "-e", "nope"}, `experiment "nope": no finished fit run in`, false},
 		{[]string{"query", "points", "--run", "99"}, "--run 99: no such run in", false},
 		{[]string{"query", "fits", "--run", "99"}, "--run 99: no such run in", false},
@@ -371,5 +371,56 @@ func TestSweepIntoNewerDatabase(t *testing.T) {
 	}
 	if runs != 1 || points != 12 {
 		t.Errorf("%d runs and %d points after the refused sweep, want 1 and 12", runs, points)
+	}
+}
+
+// TestSoleExperimentDefault: in a database of one experiment, query points,
+// export, plot and report need no --experiment, and give what they give
+// with it; in an empty one they say there is nothing yet.
+func TestSoleExperimentDefault(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "one.db")
+	spec := "../../pipeline/testdata/reference/cases/two-populations-three-pathways.yaml"
+	const name = "two-populations-three-pathways"
+	for range 2 { // two runs: the default is the newest, not both
+		if _, err := qcli(t, path, "fit", spec, "-q"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, args := range [][]string{
+		{"query", "points", "--format", "csv"},
+		{"export", "--format", "csv"},
+	} {
+		without, err := qcli(t, path, args...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		with, err := qcli(t, path, append(args, "--experiment", name)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if without != with || strings.Count(without, "\n") < 2 {
+			t.Errorf("%v without --experiment:\n%s\nwith it:\n%s", args, without, with)
+		}
+	}
+	for _, args := range [][]string{
+		{"plot", "curve", "-o", filepath.Join(dir, "c.svg")},
+		{"report", "-o", filepath.Join(dir, "r.html")},
+	} {
+		if _, err := qcli(t, path, args...); err != nil {
+			t.Errorf("%v: %v", args, err)
+		}
+		if _, err := os.Stat(args[len(args)-1]); err != nil {
+			t.Errorf("%v wrote nothing: %v", args, err)
+		}
+	}
+	empty := filepath.Join(dir, "empty.db")
+	d, err := db.Open(context.Background(), empty)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if _, err := qcli(t, empty, "query", "points"); err == nil || !strings.Contains(err.Error(), "holds no experiment yet") {
+		t.Errorf("empty database: err = %v", err)
 	}
 }

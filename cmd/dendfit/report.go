@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 
@@ -34,9 +33,6 @@ not converge are marked.`,
   dendfit report --experiment cortex-paired-recordings -o report.html`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.experiment == "" {
-				return usageError{errors.New("report needs --experiment NAME")}
-			}
 			if !strings.HasSuffix(strings.ToLower(o.out), ".html") && !strings.HasSuffix(strings.ToLower(o.out), ".htm") {
 				return usageError{fmt.Errorf("-o %q: want an .html file", o.out)}
 			}
@@ -46,6 +42,11 @@ not converge are marked.`,
 				return err
 			}
 			defer d.Close()
+			if o.experiment == "" {
+				if o.experiment, err = soleExperiment(ctx, d, g.db); err != nil {
+					return err
+				}
+			}
 			r, err := report.Build(ctx, d, o.experiment, nil)
 			if err != nil {
 				return err
@@ -57,7 +58,7 @@ not converge are marked.`,
 			return nil
 		},
 	}
-	cmd.Flags().StringVarP(&o.experiment, "experiment", "e", "", "experiment name (required)")
+	cmd.Flags().StringVarP(&o.experiment, "experiment", "e", "", "experiment name (default: the database's one experiment)")
 	cmd.Flags().StringVarP(&o.out, "output", "o", "", "HTML file to write (required)")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
