@@ -10,12 +10,13 @@ import (
 //
 // Dendrify computes them with numpy, whose float64 exp and log are glibc's
 // on machines without AVX-512 and round correctly in practice; Go's
-// math.Exp and math.Log are within one ulp but not always nearest. In most formulas
-// an ulp is invisible, but Dendrify's scale_g normalisation subtracts two
-// nearly equal exponentials when t_rise is close to t_decay, and there one
-// ulp of exp became a 1.5e-9 relative error in g. These functions compute
-// in 320-bit big.Float arithmetic and round once, so they give the nearest
-// float64. They are slow (microseconds) and are not for the time loop.
+// math.Exp and math.Log are within one ulp but not always nearest. In most
+// formulas an ulp is invisible, but Dendrify's scale_g normalisation
+// subtracts two nearly equal exponentials when t_rise is close to t_decay,
+// and there one ulp of exp became a 1.5e-9 relative error in g. These
+// functions compute in 320-bit big.Float arithmetic and round once, so they
+// give the nearest float64. They are slow (tens of microseconds) and are
+// not for the time loop.
 
 const crPrec = 320
 

@@ -9,6 +9,17 @@ import (
 	"github.com/dendfit/dendfit/db"
 )
 
+// defaultExperiment fills a left-out --experiment (*name) with the
+// database's one experiment, unless a run id was given instead.
+func defaultExperiment(ctx context.Context, d *db.DB, path string, name *string, runID int64) error {
+	if *name != "" || runID != 0 {
+		return nil
+	}
+	var err error
+	*name, err = soleExperiment(ctx, d, path)
+	return err
+}
+
 // soleExperiment is what a left-out --experiment means: the one experiment
 // recorded in d (at path), so that a database of one experiment needs no
 // name. With none, or several, it says so, naming them.

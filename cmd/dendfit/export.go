@@ -64,10 +64,8 @@ to a file written atomically.`,
 				return err
 			}
 			defer d.Close()
-			if o.experiment == "" && o.runID == 0 {
-				if o.experiment, err = soleExperiment(cmd.Context(), d, g.db); err != nil {
-					return err
-				}
+			if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, o.runID); err != nil {
+				return err
 			}
 			c, err := export.Load(cmd.Context(), d, o.experiment, o.runID)
 			if err != nil {

@@ -254,11 +254,9 @@ func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*d
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if o.run == 0 && o.experiment == "" {
-		if o.experiment, err = soleExperiment(ctx, d, g.db); err != nil {
-			d.Close()
-			return nil, nil, nil, err
-		}
+	if err := defaultExperiment(ctx, d, g.db, &o.experiment, o.run); err != nil {
+		d.Close()
+		return nil, nil, nil, err
 	}
 	var run *db.Run
 	if o.run != 0 {

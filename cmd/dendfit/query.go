@@ -428,12 +428,8 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 			}
 			return nil
 		}, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
-			if o.runID == 0 && o.experiment == "" {
-				name, err := soleExperiment(cmd.Context(), d, g.db)
-				if err != nil {
-					return err
-				}
-				o.experiment = name
+			if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, o.runID); err != nil {
+				return err
 			}
 			runID, err := newestRun(cmd, g, d, o, "")
 			if err != nil {

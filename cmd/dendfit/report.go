@@ -42,10 +42,8 @@ not converge are marked.`,
 				return err
 			}
 			defer d.Close()
-			if o.experiment == "" {
-				if o.experiment, err = soleExperiment(ctx, d, g.db); err != nil {
-					return err
-				}
+			if err := defaultExperiment(ctx, d, g.db, &o.experiment, 0); err != nil {
+				return err
 			}
 			r, err := report.Build(ctx, d, o.experiment, nil)
 			if err != nil {
