@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 
@@ -133,7 +134,7 @@ the sweep has, in the order g, t_decay, t_rise.`,
 
 // size returns the figure size from --width and --height, in cm.
 func (o *plotOptions) size() (w, h vg.Length, err error) {
-	if o.width < 0 || o.height < 0 || o.width > 200 || o.height > 200 {
+	if !(o.width >= 0 && o.height >= 0 && o.width <= 200 && o.height <= 200) {
 		return 0, 0, usageError{fmt.Errorf("--width and --height: want 0 < cm <= 200")}
 	}
 	return vg.Length(o.width) * vg.Centimeter, vg.Length(o.height) * vg.Centimeter, nil
@@ -169,14 +170,17 @@ func onePathway(s *spec.Spec, sel []string) (int, error) {
 
 // parseG reads --g: a conductance with its unit, or a bare number of nS.
 func parseG(s string) (float64, error) {
+	// Written as !(v > 0) so that NaN is refused too: ParseFloat takes
+	// "NaN" and "Inf", and a NaN g would silently plot the spec's own g.
+	bad := func(v float64) bool { return !(v > 0) || math.IsInf(v, 0) }
 	if v, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
-		if v <= 0 {
-			return 0, usageError{fmt.Errorf("--g %q: want a positive conductance", s)}
+		if bad(v) {
+			return 0, usageError{fmt.Errorf("--g %q: want a positive, finite conductance", s)}
 		}
 		return v, nil
 	}
 	v, err := spec.ParseQuantity(s, spec.Conductance)
-	if err != nil || v <= 0 {
+	if err != nil || bad(v) || bad(v/1e-9) {
 		return 0, usageError{fmt.Errorf("--g %q: want a positive conductance such as \"2.5 nS\"", s)}
 	}
 	return v / 1e-9, nil

@@ -3,10 +3,13 @@ package main
 import (
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"runtime/debug"
+	"strconv"
 
 	"github.com/spf13/cobra"
+	"github.com/spf13/pflag"
 )
 
 // globals are the flags every subcommand shares.
@@ -39,8 +42,9 @@ provenance, in a SQLite database.`,
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageError{fmt.Errorf("%w (see 'dendfit %s --help')", err, c.Name())}
+		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return checkNumberFlags(c) }
 	def := os.Getenv("DENDFIT_DB")
 	if def == "" {
 		def = "dendfit.db"
@@ -55,6 +59,30 @@ provenance, in a SQLite database.`,
 		root.AddCommand(f(g))
 	}
 	return root
+}
+
+// checkNumberFlags refuses what pflag parses but no dendfit flag means: its
+// integer flags are all counts, indices or ids, and its float flags sizes
+// or bounds, so a negative integer or a NaN or infinite float is a typo
+// that would otherwise fall back to a default or match nothing, silently.
+func checkNumberFlags(c *cobra.Command) error {
+	var err error
+	c.Flags().Visit(func(f *pflag.Flag) {
+		if err != nil {
+			return
+		}
+		switch f.Value.Type() {
+		case "int", "int64":
+			if v, e := strconv.ParseInt(f.Value.String(), 10, 64); e == nil && v < 0 {
+				err = usageError{fmt.Errorf("--%s %d: want 0 or more (see '%s --help')", f.Name, v, c.CommandPath())}
+			}
+		case "float64":
+			if v, e := strconv.ParseFloat(f.Value.String(), 64); e == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
+				err = usageError{fmt.Errorf("--%s %s: want a finite number (see '%s --help')", f.Name, f.Value, c.CommandPath())}
+			}
+		}
+	})
+	return err
 }
 
 // extraCommands lets each subcommand file register itself.

@@ -51,7 +51,7 @@ The run and its results are recorded in the database (--db) unless --no-db.`,
 func exactArgs(n int) cobra.PositionalArgs {
 	return func(cmd *cobra.Command, args []string) error {
 		if len(args) != n {
-			return usageError{fmt.Errorf("%s needs %d argument(s), got %d (see 'dendfit %s --help')", cmd.Name(), n, len(args), cmd.Name())}
+			return usageError{fmt.Errorf("%s needs %d argument(s), got %d (see '%s --help')", cmd.Name(), n, len(args), cmd.CommandPath())}
 		}
 		return nil
 	}

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -116,7 +117,8 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	return nil
 }
 
-// parseTasks parses "3,7" into task indices below n.
+// parseTasks parses "7,3" into the task indices below n, ascending and
+// once each: a task listed twice would run its shard twice at once.
 func parseTasks(s string, n int) ([]int, error) {
 	if s == "" {
 		return nil, nil
@@ -129,5 +131,6 @@ func parseTasks(s string, n int) ([]int, error) {
 		}
 		out = append(out, k)
 	}
-	return out, nil
+	slices.Sort(out)
+	return slices.Compact(out), nil
 }

@@ -1,0 +1,178 @@
+package main
+
+import (
+	"errors"
+	"math"
+	"os"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// The flag parsers of the commands: each either refuses its input with a
+// usage error that names the flag, or returns a value inside its contract.
+
+func TestParseShard(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		k, n int
+		ok   bool
+	}{
+		{"", 0, 1, true},
+		{"0/4", 0, 4, true},
+		{"3/4", 3, 4, true},
+		{"4/4", 0, 0, false},
+		{"-1/4", 0, 0, false},
+		{"0/0", 0, 0, false},
+		{"1", 0, 0, false},
+		{"a/b", 0, 0, false},
+	} {
+		k, n, err := parseShard(tc.in)
+		if (err == nil) != tc.ok || k != tc.k || n != tc.n {
+			t.Errorf("parseShard(%q) = %d, %d, %v; want %d, %d, ok %v", tc.in, k, n, err, tc.k, tc.n, tc.ok)
+		}
+	}
+}
+
+func FuzzParseShard(f *testing.F) {
+	for _, s := range []string{"", "0/4", "3/4", "4/4", "-1/2", "1/0", "+1/2", "9999999999999999999/1", "1/2/3"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		k, n, err := parseShard(s)
+		if err != nil {
+			checkUsage(t, err, "--shard")
+			return
+		}
+		if n < 1 || k < 0 || k >= n {
+			t.Fatalf("parseShard(%q) = %d/%d, outside 0 <= K < N", s, k, n)
+		}
+	})
+}
+
+func TestParseTasks(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want []int
+		ok   bool
+	}{
+		{"", nil, true},
+		{"3", []int{3}, true},
+		{"7, 3", []int{3, 7}, true},
+		{"3,3,0", []int{0, 3}, true},
+		{"8", nil, false},
+		{"-1", nil, false},
+		{"3,", nil, false},
+		{"x", nil, false},
+	} {
+		got, err := parseTasks(tc.in, 8)
+		if (err == nil) != tc.ok || !slices.Equal(got, tc.want) {
+			t.Errorf("parseTasks(%q, 8) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func FuzzParseTasks(f *testing.F) {
+	for _, s := range []string{"", "3", "7,3", "3,3,0", "8", "-1", "3,", " 2 , 5 "} {
+		f.Add(s, 8)
+	}
+	f.Fuzz(func(t *testing.T, s string, n int) {
+		got, err := parseTasks(s, n)
+		if err != nil {
+			checkUsage(t, err, "--rerun")
+			return
+		}
+		for i, k := range got {
+			if k < 0 || k >= n || i > 0 && k <= got[i-1] {
+				t.Fatalf("parseTasks(%q, %d) = %v: want ascending, distinct indices below %d", s, n, got, n)
+			}
+		}
+	})
+}
+
+func TestParseG(t *testing.T) {
+	for _, tc := range []struct {
+		in   string
+		want float64
+		ok   bool
+	}{
+		{"2.5", 2.5, true},
+		{"2.5 nS", 2.5, true},
+		{"0.001 uS", 1, true},
+		{"0", 0, false},
+		{"-1 nS", 0, false},
+		{"NaN", 0, false},
+		{"Inf", 0, false},
+		{"+Inf", 0, false},
+		{"1e400 nS", 0, false},
+		{"5 mV", 0, false},
+	} {
+		got, err := parseG(tc.in)
+		if (err == nil) != tc.ok || math.Abs(got-tc.want) > 1e-12*tc.want {
+			t.Errorf("parseG(%q) = %v, %v; want %v, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
+
+func FuzzParseG(f *testing.F) {
+	for _, s := range []string{"2.5", "2.5 nS", "0.001 uS", "0", "-1 nS", "NaN", "Inf", "1e400 nS", "5 mV", "1e-330 nS"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		g, err := parseG(s)
+		if err != nil {
+			checkUsage(t, err, "--g")
+			return
+		}
+		if !(g > 0) || math.IsInf(g, 0) {
+			t.Fatalf("parseG(%q) = %v: want a positive, finite nS", s, g)
+		}
+	})
+}
+
+// checkUsage fails unless err is a one-line usage error naming flag.
+func checkUsage(t *testing.T, err error, flag string) {
+	t.Helper()
+	var u usageError
+	if !errors.As(err, &u) || !strings.HasPrefix(err.Error(), flag+" ") || strings.Contains(err.Error(), "\n") {
+		t.Fatalf("error %q: want a one-line usage error starting with %s", err, flag)
+	}
+}
+
+// TestNumberFlagsRefused: numbers pflag parses but no flag of dendfit
+// means are usage errors naming the flag and the full command, before any
+// work (a NaN --width used to panic in the image library, a NaN --g-min
+// to match nothing, a negative --workers to mean all cores).
+func TestNumberFlagsRefused(t *testing.T) {
+	spec := "../../pipeline/testdata/reference/cases/seed-ampa-2comp-dimensional.yaml"
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"plot", "trace", spec, "--width", "NaN", "-o", "OUT"}, "--width NaN: want a finite number (see 'dendfit plot trace --help')"},
+		{[]string{"plot", "trace", spec, "--height", "-Inf", "-o", "OUT"}, "--height -Inf: want a finite number"},
+		{[]string{"query", "points", "--g-min", "nan"}, "--g-min NaN: want a finite number (see 'dendfit query points --help')"},
+		{[]string{"query", "fits", "--g-max", "+Inf"}, "--g-max +Inf: want a finite number"},
+		{[]string{"query", "runs", "--limit", "-1"}, "--limit -1: want 0 or more (see 'dendfit query runs --help')"},
+		{[]string{"sweep", spec, "-j", "-2"}, "--workers -2: want 0 or more (see 'dendfit sweep --help')"},
+		{[]string{"fit", spec, "--workers", "-1"}, "--workers -1: want 0 or more"},
+		{[]string{"slurm", spec, "--tasks", "-4", "--dir", "d"}, "--tasks -4: want 0 or more"},
+		{[]string{"plot", "trace"}, "trace needs 1 argument(s), got 0 (see 'dendfit plot trace --help')"},
+	} {
+		dir := t.TempDir()
+		args := []string{"--db", dir + "/d.db"}
+		for _, a := range tc.args {
+			args = append(args, strings.Replace(a, "OUT", dir+"/x.png", 1))
+		}
+		_, err := runCLI(t, args...)
+		var u usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want a usage error containing %q", tc.args, err, tc.want)
+		}
+		for _, f := range []string{"d.db", "x.png"} {
+			if _, statErr := os.Stat(dir + "/" + f); statErr == nil {
+				t.Errorf("%v: wrote %s before refusing its flags", tc.args, f)
+			}
+		}
+	}
+}
