@@ -75,13 +75,8 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 	if err != nil {
 		return fail(fmt.Errorf("read schema version: %w", err))
 	}
-	switch {
-	case have == 0:
-		return fail(errors.New("source is not a dendfit database (no schema_migrations)"))
-	case have > known:
-		return fail(fmt.Errorf("%s has schema version %d, this dendfit knows up to %d: upgrade dendfit", srcPath, have, known))
-	case have < known:
-		return fail(fmt.Errorf("%s has schema version %d, older than %d: open it once with this dendfit to migrate it, then merge", srcPath, have, known))
+	if err := mergeableVersion(srcPath, have, known); err != nil {
+		return fail(err)
 	}
 
 	tx, err := conn.BeginTx(ctx, nil)
@@ -124,6 +119,43 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 
 // checkMixed fails if an experiment name in src has a spec that main does
 // not have under that name although main has the name.
+// CheckMergeable returns why Merge would refuse the database at path as a
+// source (missing, not a dendfit database, another schema version), so
+// that a merge can refuse its inputs before it creates its output.
+func CheckMergeable(ctx context.Context, path string) error {
+	src, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		return err
+	}
+	defer src.Close()
+	have, err := src.SchemaVersion(ctx)
+	if err != nil {
+		return err
+	}
+	known, err := migrations.Latest()
+	if err != nil {
+		return err
+	}
+	if err := mergeableVersion(path, have, known); err != nil {
+		return fmt.Errorf("db: merge %s: %w", path, err)
+	}
+	return nil
+}
+
+// mergeableVersion says why a source at schema version have cannot be
+// merged by a dendfit that knows up to known.
+func mergeableVersion(path string, have, known int) error {
+	switch {
+	case have == 0:
+		return errors.New("source is not a dendfit database (no schema_migrations)")
+	case have > known:
+		return fmt.Errorf("%s has schema version %d, this dendfit knows up to %d: upgrade dendfit", path, have, known)
+	case have < known:
+		return fmt.Errorf("%s has schema version %d, older than %d: open it once with this dendfit to migrate it, then merge", path, have, known)
+	}
+	return nil
+}
+
 func checkMixed(ctx context.Context, tx *sql.Tx) error {
 	rows, err := tx.QueryContext(ctx, `SELECT se.name, se.spec_sha256,
 			(SELECT group_concat(me.spec_sha256, ', ') FROM main.experiments me WHERE me.name = se.name)

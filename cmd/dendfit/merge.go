@@ -82,6 +82,13 @@ type unionJSON struct {
 
 func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.MergeOptions) error {
 	ctx := cmd.Context()
+	// Every input is checked before OUT.db is created, so that a typo in
+	// an input does not leave an empty database behind.
+	for _, in := range ins {
+		if err := db.CheckMergeable(ctx, in); err != nil {
+			return err
+		}
+	}
 	d, err := db.Open(ctx, out)
 	if err != nil {
 		return err

@@ -133,9 +133,37 @@ func TestMergeUsage(t *testing.T) {
 			t.Errorf("%v: err = %v, want a usage error", args, err)
 		}
 	}
-	_, err := mergeTestCLI(t, "merge", filepath.Join(t.TempDir(), "out.db"), filepath.Join(t.TempDir(), "missing.db"))
-	if err == nil || strings.Contains(err.Error(), "\n") {
-		t.Errorf("missing input: err = %v, want one line", err)
+}
+
+// TestMergeRefusesInputsFirst: an input merge cannot use is refused, in one
+// line naming it, before OUT.db is created; a good input listed first is
+// not merged either.
+func TestMergeRefusesInputsFirst(t *testing.T) {
+	dir := t.TempDir()
+	good := filepath.Join(dir, "good.db")
+	if _, err := mergeTestCLI(t, "sweep", mergeTestSpec(t, "20"), "--db", good, "-q"); err != nil {
+		t.Fatal(err)
+	}
+	notDB := filepath.Join(dir, "notes.txt")
+	empty := filepath.Join(dir, "empty.db")
+	for path, body := range map[string]string{notDB: "not sqlite", empty: ""} {
+		if err := os.WriteFile(path, []byte(body), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct{ in, want string }{
+		{filepath.Join(dir, "missing.db"), "missing.db read-only: no such database"},
+		{notDB, "notes.txt read-only: file is not a database"},
+		{empty, "empty.db: source is not a dendfit database"},
+	} {
+		out := filepath.Join(dir, "out.db")
+		_, err := mergeTestCLI(t, "merge", out, good, tc.in)
+		if err == nil || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("merge %s: err = %v, want one line containing %q", tc.in, err, tc.want)
+		}
+		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
+			t.Errorf("merge %s: OUT.db exists after the refusal (%v)", tc.in, err)
+		}
 	}
 }
 
