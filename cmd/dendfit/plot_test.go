@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"image/png"
@@ -84,5 +85,31 @@ func TestPlotAndReportCommands(t *testing.T) {
 	}
 	if err := plotTestCLI(t, "--db", dbp, "report", "--experiment", "nope", "-o", out("r.html")); err == nil {
 		t.Error("report of an unknown experiment: no error")
+	}
+}
+
+// TestReportNote: report's note says whether the figures come from a fit
+// or, with none recorded yet, from the spec's g.
+func TestReportNote(t *testing.T) {
+	dir := t.TempDir()
+	dbp := filepath.Join(dir, "t.db")
+	spec := "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
+	note := func(args ...string) string {
+		var out, errOut bytes.Buffer
+		root := newRootCmdIO(&out, &errOut)
+		root.SetArgs(append([]string{"--db", dbp}, args...))
+		if err := root.ExecuteContext(context.Background()); err != nil && !errors.Is(err, errNotConverged) {
+			t.Fatalf("%v: %v", args, err)
+		}
+		return errOut.String()
+	}
+	note("-q", "sweep", spec)
+	r := filepath.Join(dir, "r.html")
+	if got := note("report", "-o", r); !strings.Contains(got, "1 pathway, no fit recorded (the figures use the spec's g)") {
+		t.Errorf("report after a sweep said %q", got)
+	}
+	note("-q", "fit", spec)
+	if got := note("report", "-o", r); !strings.Contains(got, "1 pathway from fit run 2, 0 not converged") {
+		t.Errorf("report after a fit said %q", got)
 	}
 }

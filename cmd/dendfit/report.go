@@ -52,7 +52,11 @@ not converge are marked.`,
 			if err := writeFileAtomic(o.out, r.WriteHTML); err != nil {
 				return err
 			}
-			g.notef("wrote %s: %d pathways, %d not converged", o.out, len(r.Pathways), r.Unconverged())
+			if r.Fit == nil {
+				g.notef("wrote %s: %d pathway%s, no fit recorded (the figures use the spec's g)", o.out, len(r.Pathways), plural(len(r.Pathways)))
+			} else {
+				g.notef("wrote %s: %d pathway%s from fit run %d, %d not converged", o.out, len(r.Pathways), plural(len(r.Pathways)), r.Fit.ID, r.Unconverged())
+			}
 			return nil
 		},
 	}
