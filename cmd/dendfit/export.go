@@ -31,7 +31,8 @@ func newExportCmd(g *globals) *cobra.Command {
 		Use:   "export",
 		Short: "Write a calibration for Dendrify, as JSON, CSV or as a spec",
 		Long: `export writes the fitted conductances of a fit run (default: the newest
-finished fit run of --experiment) with the spec that run fitted:
+finished fit run of --experiment), and after a kinetics fit the fitted time
+constants, with the spec that run fitted:
 
   dendrify  a Python module: PARAMS = {population: {dendrify_name: quantity}}
             with Dendrify's names and Brian 2 units, and build_models(), which
@@ -40,8 +41,8 @@ finished fit run of --experiment) with the spec that run fitted:
   json      the same parameters per population with value and unit, and the
             run's provenance
   csv       one row per pathway and receptor
-  yaml      the spec with every fitted g written in; 'dendfit simulate' on it
-            gives the target PSPs
+  yaml      the spec with every fitted g (and t_decay, t_rise) written in;
+            'dendfit simulate' on it gives the target PSPs
 
 --json is --format json. Values are printed round-trip exact. The output goes to stdout, or with -o
 to a file written atomically.`,

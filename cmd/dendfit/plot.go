@@ -13,6 +13,7 @@ import (
 	"gonum.org/v1/plot/vg"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/pipeline/plot"
 	"github.com/dendfit/dendfit/sim/spec"
 )
@@ -71,7 +72,8 @@ func newPlotTraceCmd(g *globals) *cobra.Command {
 draws them against time, with the presynaptic spike marked and the PSP at
 the record compartment annotated. The conductance is the spec's, --g (the
 first receptor's; the others keep their ratio), or with --fitted the newest
-recorded fit of the experiment in the database.`,
+recorded fit of the experiment in the database (its g, and its time
+constants after a kinetics fit).`,
 		Example: `  dendfit plot trace experiments/cortex-paired-recordings.yaml -p 'L5TTPC->L5TTPC' --fitted -o ttpc.png
   dendfit plot trace spec.yaml --g '2.5 nS' --compartment soma --compartment dend -o trace.svg`,
 		Args: exactArgs(1),
@@ -206,6 +208,7 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 		return err
 	}
 	gNS, note := 0.0, ""
+	var fitted *db.Fit
 	switch {
 	case o.g != "":
 		if gNS, err = parseG(o.g); err != nil {
@@ -230,13 +233,22 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 		if fit == nil || len(fit.GFitNS) == 0 {
 			return fmt.Errorf("--fitted: fit run %d has no fit of pathway %d (%s)", run.ID, i, s.Pathways[i].Label())
 		}
-		gNS, note = fit.GFitNS[0], fmt.Sprintf("fitted, run %d", run.ID)
+		note = fmt.Sprintf("fitted, run %d", run.ID)
 		if !fit.Converged {
 			note = fmt.Sprintf("fit run %d did NOT converge: %s", run.ID, fit.Outcome)
 			g.notef("warning: pathway %d (%s): the fit did not converge (%s); drawing its last g", i, s.Pathways[i].Label(), fit.Outcome)
 		}
+		if k := plot.KineticsNote(fit); k != "" {
+			note += "; " + k
+		}
+		fitted = fit
 	}
-	pr, err := plot.SimulateAt(ctx, s, i, gNS)
+	var pr *pipeline.PathwayResult
+	if fitted != nil {
+		pr, err = plot.SimulateFitted(ctx, s, i, fitted)
+	} else {
+		pr, err = plot.SimulateAt(ctx, s, i, gNS)
+	}
 	if err != nil {
 		return err
 	}

@@ -365,6 +365,8 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 				Receptors   []string  `json:"receptors"`
 				TargetPSPMV float64   `json:"target_psp_mV"`
 				GFitNS      []float64 `json:"g_fit_nS"`
+				TDecayMS    *float64  `json:"t_decay_ms"` // fitted kinetics of the first receptor
+				TRiseMS     *float64  `json:"t_rise_ms"`
 				PSPAtFitMV  float64   `json:"psp_at_fit_mV"`
 				PSPFineDtMV *float64  `json:"psp_fine_dt_mV"`
 				Evaluations int       `json:"evaluations"`
@@ -375,7 +377,7 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 			out := struct {
 				Fits []fitJSON `json:"fits"`
 			}{[]fitJSON{}}
-			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "psp_at_fit_mV", "evaluations", "outcome"}}
+			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "t_decay_ms", "t_rise_ms", "psp_at_fit_mV", "evaluations", "outcome"}}
 			for _, x := range fits {
 				if cmd.Flags().Changed("pathway") && x.Pathway != o.pathway ||
 					o.status == "converged" && !x.Converged || o.status == "failed" && x.Converged {
@@ -394,7 +396,7 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 					gs = []float64{}
 				}
 				out.Fits = append(out.Fits, fitJSON{x.RunID, x.Pathway, x.Pre, x.Post, x.Compartment, x.Record, x.Tag, rec,
-					x.TargetPSPMV, gs, x.PSPAtFitMV, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message})
+					x.TargetPSPMV, gs, x.TDecayMS, x.TRiseMS, x.PSPAtFitMV, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message})
 				gt := make([]string, len(gs))
 				for i, v := range gs {
 					gt[i] = fnum(v)
@@ -404,7 +406,7 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 					gcol = "-"
 				}
 				t.add(strconv.FormatInt(x.RunID, 10), strconv.Itoa(x.Pathway), x.Pre, x.Post, x.Compartment, strings.Join(rec, "+"),
-					fnum(x.TargetPSPMV), gcol, fnum(x.PSPAtFitMV), strconv.Itoa(x.Evaluations), x.Outcome)
+					fnum(x.TargetPSPMV), gcol, fptr(x.TDecayMS), fptr(x.TRiseMS), fnum(x.PSPAtFitMV), strconv.Itoa(x.Evaluations), x.Outcome)
 			}
 			return t.write(g.stdout, format, out)
 		}),

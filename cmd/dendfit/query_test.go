@@ -240,7 +240,7 @@ func TestExportCommand(t *testing.T) {
 		{"dendrify", "def build_models(dt=None):"},
 		{"json", `"format": "dendfit-export"`},
 		{"csv", "pathway,pre,post,compartment,tag,channel,g_nS"},
-		{"yaml", "# dendfit export: the g of every converged pathway fitted by run 1"},
+		{"yaml", "# dendfit export: the g (and kinetics) of every converged pathway fitted by run 1"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.format, func(t *testing.T) {

@@ -95,7 +95,7 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 
 	p.printf("\n# Synaptic parameters per population, with Dendrify's names:\n")
 	for _, d := range synapseParams {
-		p.printf("#   %s_<channel>... (%s): %s\n", d.Key, d.Unit, d.Doc)
+		p.printf("#   %s (%s): %s\n", d.Pattern, d.Unit, d.Doc)
 	}
 	p.printf("# Ready for model.add_params(PARAMS[population]).\n")
 	p.printf("PARAMS = {\n")
@@ -107,11 +107,11 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 		p.printf("    %s: {\n", pyStr(pop.Name))
 		for _, x := range ps {
 			note := ""
-			if x.Name[0] == 'g' {
+			switch {
+			case x.Fitted:
+				note = fmt.Sprintf("  # fitted by run %d", c.Run.ID)
+			case x.Name[0] == 'g':
 				note = "  # spec value, not fitted"
-				if x.Fitted {
-					note = fmt.Sprintf("  # fitted by run %d", c.Run.ID)
-				}
 			}
 			p.printf("        %s: %s,%s\n", pyStr(x.Name), p.unit(num(x.Value), x.Unit), note)
 		}
@@ -245,10 +245,18 @@ func (p *pyWriter) buildModels(c *Calibration) {
 // synapseCall writes the arguments of synapse() for sy.
 func (p *pyWriter) synapseCall(sy synapse) string {
 	args := []string{pyStr(sy.r.Channel.String()), "tag=" + pyStr(sy.p.Tag), "g=" + p.unit(num(sy.gNS), "nS")}
-	if sy.r.TauRise > 0 {
-		args = append(args, "t_rise="+p.q(sy.r.TauRise, spec.Time))
+	// Fitted time constants are written exactly in ms, as fitted g is in
+	// nS; spec values in their shortest spelling.
+	tau := func(v float64) string {
+		if sy.tauFit {
+			return p.unit(num(v/1e-3), "ms")
+		}
+		return p.q(v, spec.Time)
 	}
-	args = append(args, "t_decay="+p.q(sy.r.TauDecay, spec.Time))
+	if sy.r.TauRise > 0 {
+		args = append(args, "t_rise="+tau(sy.r.TauRise))
+	}
+	args = append(args, "t_decay="+tau(sy.r.TauDecay))
 	if sy.r.ScaleG {
 		args = append(args, "scale_g=True")
 	}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/sim"
 	"github.com/dendfit/dendfit/sim/spec"
 )
@@ -23,7 +24,7 @@ const (
 	Dendrify Format = "dendrify" // Python module for Dendrify 2.x
 	JSON     Format = "json"     // parameters with units and provenance
 	CSV      Format = "csv"      // one row per pathway and receptor
-	YAML     Format = "yaml"     // the spec with the fitted g written in
+	YAML     Format = "yaml"     // the spec with the fitted g (and kinetics) written in
 )
 
 // Formats lists the formats in the order help text shows them.
@@ -54,6 +55,10 @@ type Calibration struct {
 	// into the provenance (tests fix them).
 	Version string
 	Date    time.Time
+
+	// fitted holds, by pathway, the receptors of each converged fit with
+	// its values put in (set by check).
+	fitted map[int][]sim.Receptor
 }
 
 // ErrNoFit is wrapped by Load when there is no finished fit run to export.
@@ -104,9 +109,12 @@ func Load(ctx context.Context, d *db.DB, experiment string, runID int64) (*Calib
 	return c, nil
 }
 
-// check verifies that the fits match the spec's pathways.
+// check verifies that the fits match the spec's pathways and puts what
+// each converged fit found (g, and kinetics after a kinetics fit) into its
+// pathway's receptors.
 func (c *Calibration) check() error {
 	seen := map[int]bool{}
+	c.fitted = map[int][]sim.Receptor{}
 	for _, f := range c.Fits {
 		if f.Pathway < 0 || f.Pathway >= len(c.Spec.Pathways) {
 			return fmt.Errorf("export: fit of pathway %d: the spec has pathways 0..%d", f.Pathway, len(c.Spec.Pathways)-1)
@@ -116,15 +124,26 @@ func (c *Calibration) check() error {
 		}
 		seen[f.Pathway] = true
 		p := c.Spec.Pathways[f.Pathway]
-		if f.Converged && len(f.GFitNS) != len(p.Receptors) {
-			return fmt.Errorf("export: fit of pathway %d has %d conductances, want one per receptor (%d)", f.Pathway, len(f.GFitNS), len(p.Receptors))
+		if !f.Converged {
+			continue
 		}
+		if len(f.GFitNS) == 0 {
+			return fmt.Errorf("export: converged fit of pathway %d recorded no conductances", f.Pathway)
+		}
+		rs, err := pipeline.FittedReceptors(p.Receptors, &f)
+		if err != nil {
+			return fmt.Errorf("export: %w", err)
+		}
+		c.fitted[f.Pathway] = rs
 	}
 	return nil
 }
 
 // Write writes c in format f to w.
 func Write(w io.Writer, c *Calibration, f Format) error {
+	if err := c.check(); err != nil {
+		return err
+	}
 	switch f {
 	case Dendrify:
 		return writeDendrify(w, c)
@@ -157,6 +176,7 @@ type synapse struct {
 	r        sim.Receptor // with the fitted G when fitted
 	gNS      float64      // spec g (before scale_g), nS
 	fitted   bool         // the pathway's fit converged
+	tauFit   bool         // and fitted this receptor's time constants
 	point    bool         // the post cell is a PointNeuronModel
 }
 
@@ -169,10 +189,11 @@ func (c *Calibration) synapses() []synapse {
 		cell := c.Spec.CellByName(c.Spec.PopulationCell(p.Post))
 		for j, r := range p.Receptors {
 			s := synapse{pathway: i, p: p, receptor: j, r: r, gNS: r.G / 1e-9, point: len(cell.Compartments) == 1}
-			if f != nil && f.Converged {
+			if rs, ok := c.fitted[i]; ok {
 				s.fitted = true
 				s.gNS = f.GFitNS[j]
-				s.r.G = f.GFitNS[j] * 1e-9
+				s.r = rs[j]
+				s.tauFit = j == 0 && (f.TDecayMS != nil || f.TRiseMS != nil)
 			}
 			out = append(out, s)
 		}
@@ -201,15 +222,16 @@ type param struct {
 // pattern, unit and description; the Python comments, JSON units and CSV
 // headers come from here.
 type paramDecl struct {
-	Key  string // g, t_rise, t_decay
-	Unit string
-	Doc  string
+	Key     string // g, t_rise, t_decay
+	Pattern string // Dendrify's name, as dendrifyName builds it
+	Unit    string
+	Doc     string
 }
 
 var synapseParams = []paramDecl{
-	{"g", "nS", "peak conductance in the equations (Dendrify applies scale_g to it)"},
-	{"t_rise", "ms", "rise time constant (absent for an instant rise)"},
-	{"t_decay", "ms", "decay time constant"},
+	{"g", "g_<channel>_<tag>_<compartment>", "nS", "peak conductance in the equations (Dendrify applies scale_g to it)"},
+	{"t_rise", "t_<channel>_rise_<tag>_<compartment>", "ms", "rise time constant (absent for an instant rise)"},
+	{"t_decay", "t_<channel>_decay_<tag>_<compartment>", "ms", "decay time constant"},
 }
 
 // dendrifyName returns g_<CH>_<tag>_<comp>, t_<CH>_rise_<tag>_<comp> or
@@ -240,9 +262,9 @@ func (c *Calibration) params(pop string) []param {
 		}
 		out = append(out, param{s.dendrifyName("g"), g, "nS", s.fitted})
 		if s.r.TauRise > 0 {
-			out = append(out, param{s.dendrifyName("t_rise"), s.r.TauRise / 1e-3, "ms", false})
+			out = append(out, param{s.dendrifyName("t_rise"), s.r.TauRise / 1e-3, "ms", s.tauFit})
 		}
-		out = append(out, param{s.dendrifyName("t_decay"), s.r.TauDecay / 1e-3, "ms", false})
+		out = append(out, param{s.dendrifyName("t_decay"), s.r.TauDecay / 1e-3, "ms", s.tauFit})
 	}
 	return out
 }

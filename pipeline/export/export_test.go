@@ -371,7 +371,7 @@ func TestDendrifyInBrian(t *testing.T) {
 		t.Skip("Brian 2 runs are long")
 	}
 	ctx := context.Background()
-	for _, path := range []string{"../testdata/reference/cases/two-populations-three-pathways.yaml", "testdata/demo.yaml", "testdata/mixed-dspikes.yaml"} {
+	for _, path := range []string{"../testdata/reference/cases/two-populations-three-pathways.yaml", "testdata/demo.yaml", "testdata/mixed-dspikes.yaml", "testdata/kinetics-fit.yaml"} {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			d, runID, res := fitDemo(t, path)
 			c, err := Load(ctx, d, "", runID)

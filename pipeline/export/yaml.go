@@ -10,6 +10,7 @@ import (
 
 	"go.yaml.in/yaml/v3"
 
+	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/sim/spec"
 )
 
@@ -47,12 +48,12 @@ func writeYAML(w io.Writer, c *Calibration) error {
 		if rs == nil || rs.Kind != yaml.SequenceNode || len(rs.Content) != len(f.GFitNS) {
 			return fmt.Errorf("export: stored spec: pathways[%d].receptors: want %d receptors", f.Pathway, len(f.GFitNS))
 		}
-		for j, g := range f.GFitNS {
-			n := mapValue(rs.Content[j], "g")
+		for _, v := range fittedValues(&f) {
+			n := mapValue(rs.Content[v.receptor], v.key)
 			if n == nil || n.Kind != yaml.ScalarNode {
-				return fmt.Errorf("export: stored spec: pathways[%d].receptors[%d].g: want a quantity", f.Pathway, j)
+				return fmt.Errorf("export: stored spec: pathways[%d].receptors[%d].%s: want a quantity", f.Pathway, v.receptor, v.key)
 			}
-			e := edit{text: num(g) + " nS", node: n}
+			e := edit{text: v.text, node: n}
 			e.start, e.end = scalarExtent(text, lines, n)
 			edits = append(edits, e)
 		}
@@ -86,7 +87,7 @@ func writeYAML(w io.Writer, c *Calibration) error {
 		}
 		out = b.Bytes()
 	}
-	head := fmt.Sprintf("# dendfit export: the g of every converged pathway fitted by run %d (uid %s),\n"+
+	head := fmt.Sprintf("# dendfit export: the g (and kinetics) of every converged pathway fitted by run %d (uid %s),\n"+
 		"# written in by dendfit %s on %s. Original spec SHA-256: %s\n",
 		c.Run.ID, c.Run.RunUID, orUnknown(c.Version), c.Date.UTC().Format("2006-01-02T15:04:05Z"), c.SpecSHA256)
 	out = append([]byte(head), out...)
@@ -99,15 +100,45 @@ func writeYAML(w io.Writer, c *Calibration) error {
 		if !f.Converged {
 			continue
 		}
-		for j, g := range f.GFitNS {
-			want, _ := spec.ParseQuantity(num(g)+" nS", spec.Conductance)
-			if got := s.Pathways[f.Pathway].Receptors[j].G; got != want {
-				return fmt.Errorf("export: edited spec has g = %g S at pathways[%d].receptors[%d], want %g S", got, f.Pathway, j, want)
+		for _, v := range fittedValues(&f) {
+			r := s.Pathways[f.Pathway].Receptors[v.receptor]
+			got, dim := r.G, spec.Conductance
+			switch v.key {
+			case "t_decay":
+				got, dim = r.TauDecay, spec.Time
+			case "t_rise":
+				got, dim = r.TauRise, spec.Time
+			}
+			if want, _ := spec.ParseQuantity(v.text, dim); got != want {
+				return fmt.Errorf("export: edited spec has %s = %g at pathways[%d].receptors[%d], want %g (SI)", v.key, got, f.Pathway, v.receptor, want)
 			}
 		}
 	}
 	_, err = w.Write(out)
 	return err
+}
+
+// fittedValue is one receptor scalar a fit found, as the spec writes it.
+type fittedValue struct {
+	receptor int
+	key      string // g, t_decay or t_rise
+	text     string
+}
+
+// fittedValues lists what converged fit f found: every receptor's g and,
+// after a kinetics fit, the first receptor's time constants.
+func fittedValues(f *db.Fit) []fittedValue {
+	var out []fittedValue
+	for j, g := range f.GFitNS {
+		out = append(out, fittedValue{j, "g", num(g) + " nS"})
+	}
+	if f.TDecayMS != nil {
+		out = append(out, fittedValue{0, "t_decay", num(*f.TDecayMS) + " ms"})
+	}
+	if f.TRiseMS != nil {
+		out = append(out, fittedValue{0, "t_rise", num(*f.TRiseMS) + " ms"})
+	}
+	return out
 }
 
 // mapValue returns the value of key in mapping node m, or nil.

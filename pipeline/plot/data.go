@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strings"
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim"
 	"github.com/dendfit/dendfit/sim/spec"
 )
 
@@ -76,23 +78,59 @@ func NewestSweep(ctx context.Context, rd Reader, experiment string) (*db.Run, er
 // set to gNS (nS) and the others keeping their ratio to it; gNS <= 0 keeps
 // the spec's g.
 func SimulateAt(ctx context.Context, s *spec.Spec, i int, gNS float64) (*pipeline.PathwayResult, error) {
+	return simulateWith(ctx, s, i, func(rs []sim.Receptor) ([]sim.Receptor, error) {
+		if gNS > 0 {
+			ratio := gNS * 1e-9 / rs[0].G
+			for j := range rs {
+				rs[j].G *= ratio
+			}
+			rs[0].G = gNS * 1e-9
+		}
+		return rs, nil
+	})
+}
+
+// SimulateFitted runs pathway i of s with its trace at what fit f found:
+// its conductances and, after a kinetics fit, its time constants.
+func SimulateFitted(ctx context.Context, s *spec.Spec, i int, f *db.Fit) (*pipeline.PathwayResult, error) {
+	return simulateWith(ctx, s, i, func(rs []sim.Receptor) ([]sim.Receptor, error) {
+		return pipeline.FittedReceptors(rs, f)
+	})
+}
+
+// KineticsNote names the time constants a kinetics fit found ("t_decay
+// 4.03 ms, t_rise 0.2 ms"), for a figure's title; "" after a fit of g
+// alone.
+func KineticsNote(f *db.Fit) string {
+	var parts []string
+	if f != nil && f.TDecayMS != nil {
+		parts = append(parts, fmt.Sprintf("t_decay %.3g ms", *f.TDecayMS))
+	}
+	if f != nil && f.TRiseMS != nil {
+		parts = append(parts, fmt.Sprintf("t_rise %.3g ms", *f.TRiseMS))
+	}
+	return strings.Join(parts, ", ")
+}
+
+// simulateWith runs pathway i of s with its trace, its spec receptors
+// changed by set.
+func simulateWith(ctx context.Context, s *spec.Spec, i int, set func([]sim.Receptor) ([]sim.Receptor, error)) (*pipeline.PathwayResult, error) {
 	if i < 0 || i >= len(s.Pathways) {
 		return nil, fmt.Errorf("plot: pathway %d: the spec has pathways 0..%d", i, len(s.Pathways)-1)
 	}
-	setup, rs, err := s.Setup(i)
-	if err != nil {
+	fail := func(err error) (*pipeline.PathwayResult, error) {
 		return nil, fmt.Errorf("plot: pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
 	}
-	if gNS > 0 {
-		ratio := gNS * 1e-9 / rs[0].G
-		for j := range rs {
-			rs[j].G *= ratio
-		}
-		rs[0].G = gNS * 1e-9
+	setup, rs, err := s.Setup(i)
+	if err != nil {
+		return fail(err)
+	}
+	if rs, err = set(rs); err != nil {
+		return fail(err)
 	}
 	pr, err := pipeline.SimulateOne(ctx, s, i, setup, rs, true)
 	if err != nil {
-		return nil, fmt.Errorf("plot: pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
+		return fail(err)
 	}
 	return pr, nil
 }

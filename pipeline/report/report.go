@@ -155,15 +155,17 @@ func runSeries(ctx context.Context, rd plot.Reader, runID int64, s *spec.Spec, f
 }
 
 func (pw *Pathway) drawTrace(ctx context.Context, s *spec.Spec, fitRun *db.Run) error {
-	gNS, note := 0.0, "at the spec's g (not fitted)"
+	note := "at the spec's g (not fitted)"
 	if f := pw.Fit; f != nil && len(f.GFitNS) > 0 {
-		gNS = f.GFitNS[0]
 		note = fmt.Sprintf("at the fitted g of run %d", fitRun.ID)
+		if k := plot.KineticsNote(f); k != "" {
+			note = fmt.Sprintf("at the fitted g and kinetics (%s) of run %d", k, fitRun.ID)
+		}
 		if !f.Converged {
 			note = fmt.Sprintf("at the last g of run %d, which did NOT converge (%s)", fitRun.ID, f.Outcome)
 		}
 	}
-	pr, err := plot.SimulateAt(ctx, s, pw.Index, gNS)
+	pr, err := plot.SimulateFitted(ctx, s, pw.Index, pw.Fit)
 	if err != nil {
 		if ctx.Err() != nil {
 			return ctx.Err()
