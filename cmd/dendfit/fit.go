@@ -3,6 +3,7 @@ package main
 import (
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -10,6 +11,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/fit"
 	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/sim/spec"
 )
@@ -39,7 +41,8 @@ A pathway with target_rise, target_half_width or target_time_to_peak also
 fits its first receptor's t_decay (and t_rise when it has one): a
 Nelder-Mead search over the time constants, each candidate with its
 amplitude solved exactly, minimising the relative residuals of the kinetics
-targets; the residual of every target is printed and recorded.
+targets; the residual of every target is printed and recorded, with a
+warning when one is missed by more than 10%.
 
 Every evaluation and one fit row per pathway are recorded in the database.
 The exit status is 3 when some pathway did not converge.`,
@@ -52,6 +55,19 @@ The exit status is 3 when some pathway did not converge.`,
 	cmd.Flags().BoolVar(&o.noFine, "no-fine-dt", false, "skip the PSP check at dt/10")
 	return cmd
 }
+
+// percent writes a relative residual as a signed percentage: whole
+// percent from 10% up, two significant digits below.
+func percent(rel float64) string {
+	if math.Abs(rel) >= 0.1 {
+		return fmt.Sprintf("%+.0f%%", 100*rel)
+	}
+	return fmt.Sprintf("%+.2g%%", 100*rel)
+}
+
+// kineticsWarnAt is the relative kinetics residual past which fit warns
+// that the targets were not met.
+const kineticsWarnAt = 0.1
 
 func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	ctx := cmd.Context()
@@ -127,9 +143,25 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 					kin += fmt.Sprintf(", t_rise %.6g ms", *r.TRiseMS)
 				}
 				for _, res := range r.Residuals {
-					kin += fmt.Sprintf("; %s %.4g ms (target %.4g, %+.2g%%)", res.Name, res.Achieved, res.Target, 100*res.Relative)
+					kin += fmt.Sprintf("; %s %.4g ms (target %.4g, %s)", res.Name, res.Achieved, res.Target, percent(res.Relative))
 				}
 				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), kin)
+			}
+		}
+		// "converged" says the search ended at its best; when that best is
+		// far from a kinetics target the targets cannot all be met by
+		// this receptor's time constants, which the user must hear.
+		for _, r := range res {
+			worst := fit.Residual{}
+			for _, x := range r.Residuals {
+				if math.Abs(x.Relative) > math.Abs(worst.Relative) {
+					worst = x
+				}
+			}
+			if r.Converged && math.Abs(worst.Relative) > kineticsWarnAt {
+				p := s.Pathways[r.Pathway]
+				g.notef("warning: pathway %d (%s): kinetics targets missed by up to %s (%s): the amplitude is met, and %s's time constants are the closest compromise; check the targets, or the receptors whose kinetics are not fitted",
+					r.Pathway, p.Label(), percent(worst.Relative), worst.Name, p.Receptors[0].Channel)
 			}
 		}
 		fmt.Fprintf(g.stdout, "run %d recorded in %s\n", rec.runID, g.db)

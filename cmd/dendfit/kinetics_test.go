@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
 	"os"
 	"path/filepath"
@@ -106,5 +108,45 @@ func TestKineticsFitCarriedThrough(t *testing.T) {
 		if !strings.Contains(string(b), "t_decay 4 ms") || !strings.Contains(string(b), "PSP +1.35 mV") {
 			t.Errorf("%s: no trace at the fitted t_decay (want \"t_decay 4 ms\" and \"PSP +1.35 mV\")", filepath.Base(f))
 		}
+	}
+}
+
+// TestKineticsWarning: a kinetics fit that ends far from a target says so
+// on stderr, naming the target; one that meets its targets does not.
+func TestKineticsWarning(t *testing.T) {
+	b, err := os.ReadFile("../../pipeline/export/testdata/kinetics-fit.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	met := string(b)
+	// A half-width of 5 ms is below what this cell's membrane allows.
+	missed := strings.Replace(met, "target_half_width: 29.681770915496024 ms", "target_half_width: 5 ms", 1)
+	if missed == met {
+		t.Fatal("kinetics-fit.yaml changed: no target_half_width to replace")
+	}
+	for _, tc := range []struct {
+		name, spec string
+		warn       bool
+	}{{"met", met, false}, {"missed", missed, true}} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := t.TempDir()
+			path := filepath.Join(dir, "k.yaml")
+			if err := os.WriteFile(path, []byte(tc.spec), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			var out, errOut bytes.Buffer
+			root := newRootCmdIO(&out, &errOut)
+			root.SetArgs([]string{"--db", filepath.Join(dir, "k.db"), "fit", path})
+			if err := root.ExecuteContext(context.Background()); err != nil {
+				t.Fatal(err)
+			}
+			warned := regexp.MustCompile(`warning: pathway 0 \(L23E->L23E \(AMPA\)\): kinetics targets missed by up to \+[0-9]+% \(half_width\)`).MatchString(errOut.String())
+			if warned != tc.warn {
+				t.Errorf("stderr %q: warning %v, want %v", errOut.String(), warned, tc.warn)
+			}
+			if !strings.Contains(out.String(), "converged") {
+				t.Errorf("stdout %q: want the fit converged", out.String())
+			}
+		})
 	}
 }
