@@ -244,3 +244,47 @@ func TestScanMatchesDefinition(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulatorReusedAcrossShapes: one Simulator run on batches of other
+// receptor shapes in turn (instant rise, then a rise time, which grows its
+// state arrays, then instant again) gives each batch what a fresh
+// Simulator gives it. The vector loop prepared for the first batch held
+// the old arrays; reused on the third, it returned about half the PSP.
+func TestSimulatorReusedAcrossShapes(t *testing.T) {
+	s, _ := seed()
+	const L = 4
+	batch := func(rise float64, extra bool) [][]Receptor {
+		lanes := make([][]Receptor, L)
+		for l := range lanes {
+			lanes[l] = []Receptor{{Channel: AMPA, G: float64(l+1) * 1e-9, TauDecay: 2e-3, TauRise: rise}}
+			if extra {
+				lanes[l] = append(lanes[l], Receptor{Channel: NMDA, G: 0.5e-9, TauDecay: 60e-3, TauRise: 5e-3})
+			}
+		}
+		return lanes
+	}
+	ctx := context.Background()
+	run := func(sm *Simulator, lanes [][]Receptor) []Result {
+		out := make([]Result, L)
+		if err := sm.Run(ctx, lanes, &Options{RecordOnly: true}, out); err != nil {
+			t.Fatal(err)
+		}
+		return out
+	}
+	reused, err := New(s, L)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, b := range [][][]Receptor{batch(0, false), batch(0.5e-3, false), batch(0, false), batch(0, true), batch(0, false)} {
+		fresh, err := New(s, L)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got, want := run(reused, b), run(fresh, b)
+		for l := range got {
+			if got[l].PSP != want[l].PSP || got[l].TimeToPeak != want[l].TimeToPeak {
+				t.Errorf("batch %d lane %d: reused Simulator gives PSP %g V, a fresh one %g V", i, l, got[l].PSP, want[l].PSP)
+			}
+		}
+	}
+}

@@ -1,5 +1,7 @@
 package sim
 
+import "context"
+
 // maxLinearReceptors bounds the receptors runLinearEuler keeps in local
 // arrays.
 const maxLinearReceptors = 8
@@ -11,8 +13,10 @@ const maxLinearReceptors = 8
 // model in local slices and arrays, so the compiler keeps them in
 // registers, several times faster than the general per-step loop. The
 // arithmetic is the same operations in the same order as the batched
-// kernels, so results are bit-identical (TestBatchMatchesScalar).
-func (s *Simulator) runLinearEuler(start int, early bool) {
+// kernels, so results are bit-identical (TestBatchMatchesScalar). It
+// returns ctx's error if ctx ends first, checked every 1024 steps as the
+// general loop does.
+func (s *Simulator) runLinearEuler(ctx context.Context, start int, early bool) error {
 	e := s.e
 	n, k0 := s.nSteps, s.k0
 	nc := len(e.comps)
@@ -42,13 +46,16 @@ func (s *Simulator) runLinearEuler(start int, early bool) {
 	cur := e.k1[:nc]
 	copy(cur, y[:nc])
 	for k := start; k < n; k++ {
+		if (k-k0)&1023 == 0 && ctx != nil && ctx.Err() != nil {
+			return ctx.Err()
+		}
 		if k >= k0 {
 			rec[k-k0] = cur[ri]
 			if early && k > k0 && (k-k0)%stopEvery == 0 {
 				copy(y[:nc], cur)
 				if s.canStop(k-k0, false, nil) {
 					s.filled = k - k0 + 1
-					return
+					return nil
 				}
 			}
 		}
@@ -82,6 +89,7 @@ func (s *Simulator) runLinearEuler(start int, early bool) {
 		}
 	}
 	copy(y[:nc], cur)
+	return nil
 }
 
 // linearEulerBatch is one Euler update of a batch of lanes for the linear
@@ -233,13 +241,24 @@ type vecPlan struct {
 	key vecKey // what it was prepared for
 }
 
-// vecKey is what a vector loop depends on besides the state and the
-// per-lane parameters, which stay in place in the engine.
+// vecKey is what a vector loop depends on: its constants, and where the
+// state, per-lane parameters and extremes it works on live (setShape
+// reallocates them when a run needs more room, and a loop prepared for
+// the old arrays must not be reused on the new).
 type vecKey struct {
 	c       [12]float64
 	slot, L int
 	mode    int
 	recB    bool
+	mem     [5]*float64 // y, geff, invTd, hi, lo
+}
+
+// first is &x[0], or nil for an empty x.
+func first(x []float64) *float64 {
+	if len(x) == 0 {
+		return nil
+	}
+	return &x[0]
 }
 
 // fused2Steps advances the vector loop's lanes m >= 1 steps. When rec is
@@ -295,7 +314,8 @@ func (s *Simulator) prepareVec(track bool) {
 	}
 	// A sweep runs thousands of batches of one shape: the loop prepared
 	// for the last is reused.
-	key := vecKey{c: c, slot: sh.s, L: L, mode: mode, recB: rec == b}
+	key := vecKey{c: c, slot: sh.s, L: L, mode: mode, recB: rec == b,
+		mem: [5]*float64{first(y), first(e.geff), first(e.invTd), first(hi), first(lo)}}
 	if s.vecs.run != nil && s.vecs.key == key && !vecOff {
 		s.vec = s.vecs
 		return

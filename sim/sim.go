@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 )
 
 // Options selects what a run keeps beyond the PSP metrics.
@@ -127,12 +128,34 @@ func New(s *Setup, lanes int) (*Simulator, error) {
 		}
 	}
 	cn := len(s.Cell.Compartments)
+	if err := checkSamples(n-k0, lanes, "lanes"); err != nil {
+		return nil, err
+	}
 	sim.rec = make([]float64, (n-k0)*lanes)
 	sim.scan = newScanState(lanes)
 	sim.base = make([]float64, cn*lanes)
 	sim.vmax = make([]float64, cn*lanes)
 	sim.vmin = make([]float64, cn*lanes)
 	return sim, nil
+}
+
+// maxSamples bounds the samples a Simulator keeps (2 GiB of float64): the
+// run's samples are allocated up front, and a protocol of a billion steps
+// would otherwise end the process with an out-of-memory crash instead of
+// an error.
+const maxSamples = 1 << 28
+
+// checkSamples refuses to keep steps samples for each of n lanes or
+// compartments when that is more than maxSamples.
+func checkSamples(steps, n int, what string) error {
+	if n == 1 {
+		what = strings.TrimSuffix(what, "s")
+	}
+	if steps > maxSamples/n {
+		return fmt.Errorf("sim: %d steps for %d %s would keep %.3g GB of samples, more than the %d GB allowed: shorten the duration or enlarge dt",
+			steps, n, what, 8*float64(steps)*float64(n)/1e9, 8*maxSamples>>30)
+	}
+	return nil
 }
 
 func validateCell(c *Cell) error {
@@ -233,6 +256,9 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 		if L != 1 {
 			return errors.New("sim: traces are only kept for a batch of one point")
 		}
+		if err := checkSamples(n, cn, "compartments"); err != nil {
+			return err
+		}
 		trace = make([][]float64, cn)
 		for c := range trace {
 			trace[c] = make([]float64, n)
@@ -291,7 +317,9 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 	// registers and stores their samples itself.
 	blocked := s.vec.run != nil && s.vec.n == L
 	if L == 1 && e.method == Euler && e.linear() && len(e.recs) <= maxLinearReceptors && !trackAll && trace == nil {
-		s.runLinearEuler(start, early)
+		if err := s.runLinearEuler(ctx, start, early); err != nil {
+			return err
+		}
 	} else {
 		for k := start; k < n; k++ {
 			if (k-k0)&1023 == 0 && ctx != nil && ctx.Err() != nil {
