@@ -457,6 +457,11 @@ type blockRow struct {
 	layout             string
 }
 
+// maxBlockPoints bounds the points of a block read back (dendfit writes at
+// most 65536), so that a bad row whose values are all shared cannot claim
+// more points than memory holds.
+const maxBlockPoints = 1 << 20
+
 // decodeBlock fills b from a point_blocks row's encoded columns, checking
 // them: a database may come from elsewhere (merge), so a bad row is an
 // error, never a panic.
@@ -484,7 +489,10 @@ func decodeBlock(b *PointBlock, r *blockRow) error {
 			}
 		}
 	}
-	if n < 0 || r.stride != stride || len(r.data) != 8*stride*n {
+	if n < 0 || n > maxBlockPoints {
+		return fmt.Errorf("block of %d points: want 0 to %d", n, maxBlockPoints)
+	}
+	if r.stride != stride || len(r.data) != 8*stride*n {
 		return fmt.Errorf("block of %d points has stride %d and %d bytes, want stride %d", n, r.stride, len(r.data), stride)
 	}
 	if r.layout != "" && r.layout[slotIndex] == '+' && !(r.first >= 0 && r.first+int64(n) <= 1<<53) {

@@ -12,6 +12,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -363,6 +364,8 @@ func FuzzDecodeBlock(f *testing.F) {
 	st := seq.store(10, nil)
 	f.Add(`["AMPA"]`, `["soma","dend"]`, 5, st.stride, st.data, `{"2":"x"}`, 100, 0, 0, int64(10), st.layout, st.shared)
 	f.Add(`[]`, `[]`, 2, 1, make([]byte, 16), `{}`, 0, 0, 0, int64(7), "+.A.....", make([]byte, 64))
+	// Every value shared: no data bytes bound the points a row claims.
+	f.Add(`[]`, `[]`, 1<<40, 0, []byte{}, `{}`, 0, 0, 0, int64(0), "+.......", make([]byte, 64))
 	f.Fuzz(func(t *testing.T, chans, comps string, n, stride int, data []byte, errs string, ng, nd, nr int, first int64, layout string, shared []byte) {
 		var b PointBlock
 		r := blockRow{chans: chans, comps: comps, errs: errs, n: n, stride: stride, first: first, data: data, shared: shared, layout: layout}
@@ -388,6 +391,32 @@ func FuzzDecodeBlock(f *testing.F) {
 			t.Fatal("a decoded block stores as other points")
 		}
 	})
+}
+
+// TestBadBlockRows: rows no dendfit writes (a block from elsewhere, by
+// merge) are errors or kept by key, never a crash: a block claiming 2^40
+// points whose values are all shared (it ran out of memory), a grid of
+// 2^60 points and a negative index (a bit set index out of range).
+func TestBadBlockRows(t *testing.T) {
+	var b PointBlock
+	r := blockRow{chans: `[]`, comps: `[]`, errs: `{}`, n: 1 << 40, layout: "+.......", shared: make([]byte, 64)}
+	if err := decodeBlock(&b, &r); err == nil || !strings.Contains(err.Error(), "block of 1099511627776 points") {
+		t.Errorf("2^40 shared points: err = %v", err)
+	}
+	for _, tc := range []struct {
+		axes  [3]int
+		index float64
+	}{{[3]int{1 << 20, 1 << 20, 1 << 20}, 5}, {[3]int{10, 0, 0}, -3}} {
+		seq, _ := seqBlockFixture(2)
+		seq.Axes = tc.axes
+		seq.rec(0)[slotIndex] = tc.index
+		rec := &Recorded{grids: map[recordedGrid][]uint64{}, keys: map[string]struct{}{}}
+		rec.add(seq, 0)
+		rec.add(seq, 1)
+		if rec.Len() != 2 || len(rec.keys) == 0 {
+			t.Errorf("axes %v, index %v: %d points recorded, %d by key", tc.axes, tc.index, rec.Len(), len(rec.keys))
+		}
+	}
 }
 
 // minIndex is the smallest index of b's points.

@@ -189,7 +189,8 @@ func open(ctx context.Context, path string) (*DB, error) {
 
 // OpenReadOnly opens an existing database read-only (SQLite mode=ro with
 // query_only set), for inspection such as `dendfit query sql`. It does not
-// migrate, and fails if the file does not exist. Writing methods fail.
+// migrate, and fails if the file does not exist or was written by a newer
+// dendfit. Writing methods fail.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
@@ -208,6 +209,20 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+	}
+	// A newer dendfit's schema may mean other things by the same columns,
+	// so it is not read either.
+	have, err := schemaVersion(ctx, sdb, "main")
+	if err != nil {
+		sdb.Close()
+		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+	}
+	if known, err := migrations.Latest(); err != nil || have > known {
+		sdb.Close()
+		if err != nil {
+			return nil, fmt.Errorf("db: %w", err)
+		}
+		return nil, fmt.Errorf("db: %s has schema version %d, this dendfit knows up to %d: upgrade dendfit", path, have, known)
 	}
 	return &DB{path: path, sql: sdb, readOnly: true, ro: sdb}, nil
 }

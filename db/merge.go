@@ -117,8 +117,6 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 	return stats, nil
 }
 
-// checkMixed fails if an experiment name in src has a spec that main does
-// not have under that name although main has the name.
 // CheckMergeable returns why Merge would refuse the database at path as a
 // source (missing, not a dendfit database, another schema version), so
 // that a merge can refuse its inputs before it creates its output.
@@ -156,6 +154,8 @@ func mergeableVersion(path string, have, known int) error {
 	return nil
 }
 
+// checkMixed fails if an experiment name in src has a spec that main does
+// not have under that name although main has the name.
 func checkMixed(ctx context.Context, tx *sql.Tx) error {
 	rows, err := tx.QueryContext(ctx, `SELECT se.name, se.spec_sha256,
 			(SELECT group_concat(me.spec_sha256, ', ') FROM main.experiments me WHERE me.name = se.name)
@@ -313,9 +313,11 @@ func mergePointBlocks(ctx context.Context, tx *sql.Tx) (int64, error) {
 	// second copy of a union run would add blocks of points it holds. Its
 	// blocks are copied only into a union run without blocks; the union
 	// step then adds the points it lacks, one by one.
-	if _, err := copyRunRows(ctx, tx, "point_blocks", `NOT (s.command = 'sweep'
+	// coalesce: for a run that is not a union the CASE is NULL, and NOT of
+	// NULL would have skipped every new block of a run merged before.
+	if _, err := copyRunRows(ctx, tx, "point_blocks", `NOT coalesce(s.command = 'sweep'
 		AND CASE WHEN json_valid(s.settings) THEN json_extract(s.settings, '$.union_of.shard_n') END > 1
-		AND EXISTS (SELECT 1 FROM main.point_blocks x WHERE x.run_id = m.id))`); err != nil {
+		AND EXISTS (SELECT 1 FROM main.point_blocks x WHERE x.run_id = m.id), 0)`); err != nil {
 		return 0, err
 	}
 	after, err := count()

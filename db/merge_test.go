@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"math"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -215,5 +216,40 @@ func TestMergeRefusals(t *testing.T) {
 	// The connection used for merging is usable afterwards (src detached).
 	if _, err := dst.PutExperiment(ctx, "after", []byte("x")); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestMergeAgainAddsNewBlocks: a source merged while its sweep was still
+// running (or before a --resume) and merged again after brings the blocks
+// it recorded since; they were skipped, and the run merged as done.
+func TestMergeAgainAddsNewBlocks(t *testing.T) {
+	ctx := context.Background()
+	srcPath := filepath.Join(t.TempDir(), "src.db")
+	src, run := sweepRunDB(t, srcPath)
+	block := func(from int) []*PointBlock {
+		b := &PointBlock{Pathway: 0, Pre: "E", Post: "E", Compartment: "dend", Record: "soma",
+			Channels: []string{"AMPA"}, Compartments: []string{"soma", "dend"}, Axes: [3]int{100, 0, 0}}
+		for i := from; i < from+10; i++ {
+			b.Add(&BlockPoint{Index: i, GNS: []float64{float64(i)}, TDecayMS: []float64{2}, TRiseMS: []float64{math.NaN()},
+				PSPMV: 0.1 * float64(i), BaselineMV: -70, TimeToPeakMS: 9, Rise1090MS: 4, HalfWidthMS: 20,
+				IHoldPA: math.NaN(), PeaksMV: []float64{1, 2}})
+		}
+		return []*PointBlock{b}
+	}
+	dst := openTemp(t, "merged.db")
+	for i, from := range []int{0, 10, 20} {
+		if err := src.InsertPointBlocks(ctx, run, block(from)); err != nil {
+			t.Fatal(err)
+		}
+		st, err := Merge(ctx, dst, srcPath, MergeOptions{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if st.Points != 10 {
+			t.Errorf("merge %d added %d points, want the 10 recorded since", i, st.Points)
+		}
+		if n := count(t, dst, `SELECT count(*) FROM points`); n != 10*(i+1) {
+			t.Errorf("after merge %d: %d points, want %d", i, n, 10*(i+1))
+		}
 	}
 }

@@ -61,9 +61,14 @@ func (r *Recorded) add(b *PointBlock, i int) {
 	idx := int(b.rec(i)[slotIndex])
 	size := 1
 	for _, n := range b.Axes {
-		size *= max(n, 1)
+		n = max(n, 1)
+		if size > maxGridBits/n {
+			size = 0 // a grid too large for a bit set: keys
+			break
+		}
+		size *= n
 	}
-	if idx >= size {
+	if idx < 0 || idx >= size {
 		r.addKey(b.key(i))
 		return
 	}
@@ -78,6 +83,10 @@ func (r *Recorded) add(b *PointBlock, i int) {
 		r.n++
 	}
 }
+
+// maxGridBits bounds the bit set of one grid (128 MiB, a grid of over a
+// billion points); the points of a larger one are kept by key.
+const maxGridBits = 1 << 30
 
 // RecordedPoints returns the set of points run runID has recorded, reading
 // its blocks one at a time.
