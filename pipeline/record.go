@@ -15,6 +15,8 @@ import (
 type Run struct {
 	DB *db.DB
 	ID int64
+
+	release func() // drops the claim on a sweep run (db.ClaimRun)
 }
 
 // RunInfo is what StartRun records besides the spec and the provenance
@@ -55,7 +57,14 @@ func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, 
 	if err != nil {
 		return nil, err
 	}
-	return &Run{DB: d, ID: id}, nil
+	run := &Run{DB: d, ID: id}
+	if info.Command == db.CommandSweep {
+		// Claimed while it runs, so that --resume elsewhere leaves it be.
+		if run.release, err = d.ClaimRun(id); err != nil {
+			return nil, err
+		}
+	}
+	return run, nil
 }
 
 // Finish marks the run done, cancelled (when err is a context error) or
@@ -64,6 +73,9 @@ func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, 
 func (r *Run) Finish(err error) error {
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
+	if r.release != nil {
+		defer r.release()
+	}
 	status, msg := db.StatusDone, ""
 	switch {
 	case err == nil:
@@ -94,7 +106,8 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 }
 
 // ResumeRun finds the newest unfinished sweep of the same spec text and
-// shard, reopens it and returns the points it already holds.
+// shard that no other process is sweeping, claims and reopens it, and
+// returns the points it already holds.
 func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (*Run, *db.Recorded, error) {
 	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
 	if err != nil {
@@ -110,20 +123,47 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (*Run, *db
 			sameSpec[e.ID] = true
 		}
 	}
+	var busy []int64
 	for _, r := range runs {
 		if !sameSpec[r.ExperimentID] || r.Status == db.StatusDone || r.ShardK != k || max(r.ShardN, 1) != n {
 			continue
 		}
+		release, err := d.ClaimRun(r.ID)
+		if errors.Is(err, db.ErrRunBusy) {
+			busy = append(busy, r.ID)
+			continue
+		}
+		if err != nil {
+			return nil, nil, err
+		}
+		run := &Run{DB: d, ID: r.ID, release: release}
 		if err := d.ReopenRun(ctx, r.ID); err != nil {
+			release()
 			return nil, nil, err
 		}
 		done, err := d.RecordedPoints(ctx, r.ID)
 		if err != nil {
+			release()
 			return nil, nil, err
 		}
-		return &Run{DB: d, ID: r.ID}, done, nil
+		return run, done, nil
+	}
+	if len(busy) > 0 {
+		return nil, nil, fmt.Errorf("%w: another process is still sweeping run %s", ErrNothingToResume, joinIDs(busy))
 	}
 	return nil, nil, ErrNothingToResume
+}
+
+// joinIDs writes run ids as "3" or "3, 5".
+func joinIDs(ids []int64) string {
+	s := ""
+	for i, id := range ids {
+		if i > 0 {
+			s += ", "
+		}
+		s += fmt.Sprint(id)
+	}
+	return s
 }
 
 // ErrNothingToResume is returned by ResumeRun when no unfinished run of the

@@ -221,3 +221,36 @@ func TestTwoSweepsShareADatabase(t *testing.T) {
 		}
 	}
 }
+
+// TestResumeLeavesARunningSweepAlone: `sweep --resume` while another
+// process is still sweeping the spec's unfinished run starts a run of its
+// own instead of taking that one over (it used to, and both then wrote
+// the same points, the second failing on the unique index and marking the
+// live run failed); both finish with their whole grid.
+func TestResumeLeavesARunningSweepAlone(t *testing.T) {
+	const steps = 50000
+	spec := bigSweepSpec(t, steps)
+	dbPath := filepath.Join(t.TempDir(), "r.db")
+	a := sweepCmd(dbPath, spec)
+	var outA strings.Builder
+	a.Stderr = &outA
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForPoints(t, dbPath, a)
+	b := exec.Command(dendfitBin, "--db", dbPath, "sweep", spec, "--workers", "2", "--resume")
+	outB, errB := b.CombinedOutput()
+	errA := a.Wait()
+	if errA != nil || errB != nil {
+		t.Fatalf("sweeps: %v (%s), %v (%s)", errA, outA.String(), errB, outB)
+	}
+	if !strings.Contains(string(outB), "another process is still sweeping run 1: starting a new run") {
+		t.Errorf("resume while run 1 is swept said:\n%s", outB)
+	}
+	for run := int64(1); run <= 2; run++ {
+		status, n, distinct := runStats(t, dbPath, run)
+		if status != db.StatusDone || n != 3*steps || distinct != n {
+			t.Errorf("run %d: %s with %d points (%d distinct), want done with %d", run, status, n, distinct, 3*steps)
+		}
+	}
+}

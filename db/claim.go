@@ -1,0 +1,33 @@
+package db
+
+import (
+	"errors"
+	"fmt"
+)
+
+// ErrRunBusy is returned by ClaimRun when another process is working on
+// the run.
+var ErrRunBusy = errors.New("another process is working on this run")
+
+// ClaimRun marks run id as being worked on by this caller until release is
+// called or the process ends, however it ends (the kernel drops the lock
+// even after kill -9). A sweep claims its run, so that `dendfit sweep
+// --resume` in another process does not take over a run that is still
+// being swept, and takes over one whose process has died. It returns
+// ErrRunBusy when the run is claimed elsewhere.
+//
+// The claim is a lock on byte id of PATH-lock, a file beside the database
+// that holds no data: SQLite's own locks are on the database file, and a
+// second descriptor of that file, once closed, would drop them. On Linux
+// the lock is an open file description lock, so claims conflict between
+// goroutines of one process too; elsewhere ClaimRun claims nothing.
+func (d *DB) ClaimRun(id int64) (release func(), err error) {
+	if d.readOnly {
+		return nil, fmt.Errorf("db: claim run %d: database is open read-only", id)
+	}
+	release, err = claim(d.path+"-lock", id)
+	if err != nil {
+		return nil, fmt.Errorf("db: claim run %d: %w", id, err)
+	}
+	return release, nil
+}
