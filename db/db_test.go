@@ -286,7 +286,7 @@ func TestRunLifecycle(t *testing.T) {
 	if got.Status != StatusFailed || got.Error != "boom" || got.EndedAt == nil || got.EndedAt.Before(got.StartedAt) {
 		t.Errorf("after FinishRun: %+v", got)
 	}
-	if err := d.ReopenRun(ctx, id); err != nil {
+	if err := d.ReopenRun(ctx, id, nil); err != nil {
 		t.Fatal(err)
 	}
 	if got, _ = d.Run(ctx, id); got.Status != StatusRunning || got.EndedAt != nil || got.Error != "" {
@@ -735,5 +735,55 @@ func TestInsertFitResultsIsAtomic(t *testing.T) {
 	gotF, _ = d.Fits(ctx, FitFilter{RunID: run2})
 	if len(gotP) != 0 || len(gotF) != 0 {
 		t.Fatalf("partial record: %d points, %d fits", len(gotP), len(gotF))
+	}
+}
+
+// TestReopenRunRecordsSession: each resuming session's provenance is
+// appended to the run's settings; the run's own columns and settings
+// keys stay those of the session that started it.
+func TestReopenRunRecordsSession(t *testing.T) {
+	ctx := context.Background()
+	d, _ := sweepRunDB(t, "")
+	eid, err := d.PutExperiment(ctx, "y", []byte("spec y"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := NewRun(eid, CommandSweep, []string{"dendfit", "sweep", "y.yaml", "-j", "2"})
+	r.Workers, r.Settings = 2, json.RawMessage(`{"shard_k":0,"shard_n":1}`)
+	id, err := d.CreateRun(ctx, r)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, argv := range [][]string{{"dendfit", "sweep", "y.yaml", "--resume", "-j", "1"}, {"dendfit-new", "sweep", "y.yaml", "--resume"}} {
+		s := NewRun(eid, CommandSweep, argv)
+		s.Workers, s.Host = i+1, fmt.Sprintf("node%d", i)
+		if err := d.ReopenRun(ctx, id, s); err != nil {
+			t.Fatal(err)
+		}
+	}
+	got, err := d.Run(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var st struct {
+		ShardN  *int `json:"shard_n"`
+		Resumed []struct {
+			Argv    []string `json:"argv"`
+			Workers int      `json:"workers"`
+			Host    string   `json:"host"`
+			Started string   `json:"started_at"`
+			Go      string   `json:"go_version"`
+		} `json:"resumed"`
+	}
+	if err := json.Unmarshal(got.Settings, &st); err != nil {
+		t.Fatalf("settings %s: %v", got.Settings, err)
+	}
+	if st.ShardN == nil || *st.ShardN != 1 || len(st.Resumed) != 2 ||
+		st.Resumed[0].Argv[3] != "--resume" || st.Resumed[0].Workers != 1 || st.Resumed[0].Host != "node0" ||
+		st.Resumed[1].Argv[0] != "dendfit-new" || st.Resumed[1].Host != "node1" || st.Resumed[1].Started == "" || st.Resumed[1].Go == "" {
+		t.Errorf("settings after two resumes: %s", got.Settings)
+	}
+	if got.Workers != 2 || strings.Join(got.Argv, " ") != "dendfit sweep y.yaml -j 2" || got.Status != StatusRunning {
+		t.Errorf("run columns changed by resumes: %+v", got)
 	}
 }

@@ -147,7 +147,7 @@ func TestMerge(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := sd.ReopenRun(ctx2, sweep1.ID); err != nil {
+	if err := sd.ReopenRun(ctx2, sweep1.ID, nil); err != nil {
 		t.Fatal(err)
 	}
 	if err := sd.InsertPoints(ctx2, sweep1.ID, []Point{testPoint(0, "late")}); err != nil {

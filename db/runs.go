@@ -197,15 +197,53 @@ func (d *DB) FinishRun(ctx context.Context, id int64, status, errText string) er
 }
 
 // ReopenRun marks a finished run as running again, clearing ended_at and
-// error, for resuming it; points it already has are kept.
-func (d *DB) ReopenRun(ctx context.Context, id int64) error {
+// error, for resuming it; points it already has are kept. The run's
+// columns keep the provenance of the session that started it; that of the
+// resuming session (session's argv, workers, version, revision, Go, OS,
+// host; see NewRun) is appended to the run's settings under "resumed", so
+// that points recorded by another binary or host can be told apart. A nil
+// session records none.
+func (d *DB) ReopenRun(ctx context.Context, id int64, session *Run) error {
 	err := d.withTx(ctx, func(tx *sql.Tx) error {
-		return setRunStatus(ctx, tx, id, StatusRunning, nil, nil)
+		if err := setRunStatus(ctx, tx, id, StatusRunning, nil, nil); err != nil {
+			return err
+		}
+		if session == nil {
+			return nil
+		}
+		b, err := json.Marshal(resumedSession{
+			StartedAt: formatTime(time.Now()), Argv: session.Argv, Workers: session.Workers,
+			Version: session.Version, VCSRevision: session.VCSRevision, VCSModified: session.VCSModified,
+			GoVersion: session.GoVersion, OS: session.OS, Arch: session.Arch, Host: session.Host,
+		})
+		if err != nil {
+			return err
+		}
+		_, err = tx.ExecContext(ctx, `UPDATE runs SET settings = json_set(
+				CASE WHEN json_type(settings) = 'object' THEN settings ELSE '{}' END, '$.resumed',
+				json_insert(CASE WHEN json_type(settings, '$.resumed') = 'array' THEN json_extract(settings, '$.resumed') ELSE '[]' END,
+					'$[#]', json(?)))
+			WHERE id = ? AND (settings IS NULL OR json_valid(settings))`, string(b), id)
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("db: reopen run %d: %w", id, err)
 	}
 	return nil
+}
+
+// resumedSession is the provenance of a session that resumed a run.
+type resumedSession struct {
+	StartedAt   string   `json:"started_at"`
+	Argv        []string `json:"argv"`
+	Workers     int      `json:"workers"`
+	Version     string   `json:"version"`
+	VCSRevision string   `json:"vcs_revision"`
+	VCSModified bool     `json:"vcs_modified"`
+	GoVersion   string   `json:"go_version"`
+	OS          string   `json:"os"`
+	Arch        string   `json:"arch"`
+	Host        string   `json:"host"`
 }
 
 func setRunStatus(ctx context.Context, tx *sql.Tx, id int64, status string, ended, errText any) error {

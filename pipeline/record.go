@@ -106,9 +106,12 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 }
 
 // ResumeRun finds the newest unfinished sweep of the same spec text and
-// shard that no other process is sweeping, claims and reopens it, and
-// returns the points it already holds.
-func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (*Run, *db.Recorded, error) {
+// shard (info.ShardK of info.ShardN) that no other process is sweeping,
+// claims and reopens it, recording this session (info's argv and workers,
+// and the provenance db.NewRun collects), and returns the points it
+// already holds.
+func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, *db.Recorded, error) {
+	k, n := info.ShardK, max(info.ShardN, 1)
 	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
 	if err != nil {
 		return nil, nil, err
@@ -137,7 +140,9 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (*Run, *db
 			return nil, nil, err
 		}
 		run := &Run{DB: d, ID: r.ID, release: release}
-		if err := d.ReopenRun(ctx, r.ID); err != nil {
+		session := db.NewRun(r.ExperimentID, db.CommandSweep, info.Argv)
+		session.Workers = info.Workers
+		if err := d.ReopenRun(ctx, r.ID, session); err != nil {
 			release()
 			return nil, nil, err
 		}

@@ -92,7 +92,15 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	}
 	var settings any
 	if len(orig.Settings) > 0 {
-		settings = orig.Settings
+		// The settings to rerun with, without the sessions that resumed
+		// the original: they are not this run's.
+		var m map[string]json.RawMessage
+		if json.Unmarshal(orig.Settings, &m) == nil {
+			delete(m, "resumed")
+			settings = m
+		} else {
+			settings = orig.Settings
+		}
 	}
 	run, err := StartRun(ctx, d, s, RunInfo{
 		Command: db.CommandReproduce, Argv: opt.Argv, Settings: settings,

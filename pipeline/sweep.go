@@ -117,14 +117,15 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 				if err := gctx.Err(); err != nil {
 					return err
 				}
+				skipped := wk.skipped
 				res, err := wk.run(gctx, chunks[i], opt.Skip)
 				if err != nil {
 					return err
 				}
-				if res == nil { // every point skipped: the writer still counts it
+				if res == nil { // every point skipped: the writer still counts them
 					res = &chunkResult{}
 				}
-				res.seq = i
+				res.seq, res.skipped = i, wk.skipped-skipped
 				select {
 				case results <- res:
 				case <-gctx.Done():
@@ -168,10 +169,18 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 		// blocks do not depend on the worker count.
 		pending := map[int]*chunkResult{}
 		want := 0
+		var add func(*chunkResult)
 		take := func(res *chunkResult) {
-			if res.block == nil {
-				return
+			// Points recorded before a resume count towards the total.
+			n += res.skipped
+			if res.block != nil {
+				add(res)
 			}
+			if opt.Progress != nil {
+				opt.Progress(n, total)
+			}
+		}
+		add = func(res *chunkResult) {
 			ps := &stats.Pathways[res.block.Pathway]
 			if res.ok > 0 {
 				if ps.Points == ps.Failed { // first good point
@@ -206,9 +215,6 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			if buffered >= flush || time.Since(last) > 2*time.Second {
 				write()
 				last = time.Now()
-			}
-			if opt.Progress != nil {
-				opt.Progress(n, total)
 			}
 		}
 		for res := range results {
@@ -255,6 +261,7 @@ type chunkResult struct {
 	seq            int            // the chunk's position in the sweep's list
 	block          *db.PointBlock // nil when every point was skipped
 	ok, failed     int
+	skipped        int     // points recorded before a resume, left out
 	minPSP, maxPSP float64 // over the ok points
 }
 

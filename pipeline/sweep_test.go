@@ -188,12 +188,23 @@ func TestSweepRecordsInDatabase(t *testing.T) {
 	if done.Len() == 0 || done.Len() >= NewGrid(s).Len() {
 		t.Fatalf("after cancel: %d points recorded of %d", done.Len(), NewGrid(s).Len())
 	}
-	st, err := Sweep(ctx, s, d, run.ID, &SweepOptions{Workers: 2, Skip: done})
+	// The resumed pass's progress counts the points recorded before too,
+	// and ends at the total.
+	lastDone, lastTotal := -1, -1
+	st, err := Sweep(ctx, s, d, run.ID, &SweepOptions{Workers: 2, Skip: done, Progress: func(done, total int) {
+		if done < lastDone {
+			t.Errorf("progress went back from %d to %d", lastDone, done)
+		}
+		lastDone, lastTotal = done, total
+	}})
 	if err != nil {
 		t.Fatal(err)
 	}
 	if st.Skipped != done.Len() {
 		t.Errorf("skipped %d, want %d", st.Skipped, done.Len())
+	}
+	if lastDone != NewGrid(s).Len() || lastTotal != lastDone {
+		t.Errorf("resumed sweep's progress ended at %d of %d, want %d of %d", lastDone, lastTotal, NewGrid(s).Len(), NewGrid(s).Len())
 	}
 	if err := run.Finish(nil); err != nil {
 		t.Fatal(err)

@@ -152,6 +152,10 @@ func TestKillAndResume(t *testing.T) {
 	if status != db.StatusDone || n != 3*steps || distinct != n {
 		t.Fatalf("run 1 after resume: %s, %d points (%d distinct), want done with %d", status, n, distinct, 3*steps)
 	}
+	// The resuming session is in the run's provenance.
+	if out, err := runCLI(t, "--db", dbPath, "query", "sql", "SELECT json_extract(settings, '$.resumed[0].argv') FROM runs WHERE id = 1"); err != nil || !strings.Contains(out, `"--resume"`) {
+		t.Errorf("run 1's resumed sessions: %q, %v", out, err)
+	}
 	// Same numbers as a sweep that was never interrupted.
 	ref := filepath.Join(t.TempDir(), "ref.db")
 	if out, err := sweepCmd(ref, spec).CombinedOutput(); err != nil {

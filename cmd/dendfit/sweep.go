@@ -79,8 +79,12 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	defer d.Close()
 	var run *pipeline.Run
 	var skip *db.Recorded
+	info := pipeline.RunInfo{
+		Command: db.CommandSweep, Argv: cmdArgv(), Workers: o.workers, ShardK: k, ShardN: n,
+		Settings: map[string]any{"shard_k": k, "shard_n": n},
+	}
 	if o.resume {
-		run, skip, err = pipeline.ResumeRun(ctx, d, s, k, n)
+		run, skip, err = pipeline.ResumeRun(ctx, d, s, info)
 		switch {
 		case errors.Is(err, pipeline.ErrNothingToResume):
 			g.notef("%v: starting a new run", err)
@@ -91,10 +95,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 		}
 	}
 	if run == nil {
-		run, err = pipeline.StartRun(ctx, d, s, pipeline.RunInfo{
-			Command: db.CommandSweep, Argv: cmdArgv(), Workers: o.workers, ShardK: k, ShardN: n,
-			Settings: map[string]any{"shard_k": k, "shard_n": n},
-		})
+		run, err = pipeline.StartRun(ctx, d, s, info)
 		if err != nil {
 			return err
 		}
