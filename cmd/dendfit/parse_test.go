@@ -176,3 +176,31 @@ func TestNumberFlagsRefused(t *testing.T) {
 		}
 	}
 }
+
+// TestUnknownAndMissingCommands: an unknown command or subcommand, a group
+// without its subcommand and a missing required flag are one-line usage
+// errors (status 2) that say what is wanted; they used to print help and
+// succeed, or fail with status 1.
+func TestUnknownAndMissingCommands(t *testing.T) {
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"frob"}, `unknown command "frob" for "dendfit" (want `},
+		{[]string{"quer"}, `unknown command "quer" for "dendfit"; did you mean query?`},
+		{[]string{"query", "fit"}, `unknown command "fit" for "dendfit query"; did you mean fits? (want experiments, fits, points, runs, sql; see 'dendfit query --help')`},
+		{[]string{"query"}, "dendfit query needs a command: experiments, fits, points, runs, sql"},
+		{[]string{"plot"}, "dendfit plot needs a command: curve, heatmap, trace"},
+		{[]string{"plot", "curve"}, "--output is required (see 'dendfit plot curve --help')"},
+		{[]string{"report"}, "--output is required (see 'dendfit report --help')"},
+	} {
+		_, err := runCLI(t, append([]string{"--db", t.TempDir() + "/d.db"}, tc.args...)...)
+		var u usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), tc.want) || strings.Contains(err.Error(), "\n") {
+			t.Errorf("%v: error %v, want a one-line usage error containing %q", tc.args, err, tc.want)
+		}
+	}
+	if out, err := runCLI(t); err != nil || !strings.Contains(out, "Available Commands:") {
+		t.Errorf("dendfit alone: %v, want its help:\n%s", err, out)
+	}
+}

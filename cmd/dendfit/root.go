@@ -7,6 +7,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strconv"
+	"strings"
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
@@ -41,6 +42,8 @@ provenance, in a SQLite database.`,
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
+	root.SetOut(stdout)
+	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
@@ -58,7 +61,45 @@ provenance, in a SQLite database.`,
 	for _, f := range extraCommands {
 		root.AddCommand(f(g))
 	}
+	groupCmd(root)
 	return root
+}
+
+// groupCmd makes a command that only holds subcommands (dendfit, dendfit
+// query, dendfit plot) refuse an unknown subcommand with a one-line usage
+// error instead of printing its help and succeeding. Without arguments,
+// dendfit prints its help and the groups name their subcommands.
+func groupCmd(c *cobra.Command) {
+	names := func() string {
+		var ns []string
+		for _, sc := range c.Commands() {
+			if sc.IsAvailableCommand() {
+				ns = append(ns, sc.Name())
+			}
+		}
+		return strings.Join(ns, ", ")
+	}
+	c.Args = func(cmd *cobra.Command, args []string) error {
+		if len(args) == 0 {
+			return nil
+		}
+		hint := ""
+		if sug := cmd.SuggestionsFor(args[0]); len(sug) > 0 {
+			hint = fmt.Sprintf("; did you mean %s?", strings.Join(sug, " or "))
+		}
+		return usageError{fmt.Errorf("unknown command %q for %q%s (want %s; see '%s --help')", args[0], cmd.CommandPath(), hint, names(), cmd.CommandPath())}
+	}
+	c.RunE = func(cmd *cobra.Command, args []string) error {
+		if !cmd.HasParent() {
+			return cmd.Help()
+		}
+		return usageError{fmt.Errorf("%s needs a command: %s (see '%s --help')", cmd.CommandPath(), names(), cmd.CommandPath())}
+	}
+	for _, sc := range c.Commands() {
+		if sc.HasSubCommands() {
+			groupCmd(sc)
+		}
+	}
 }
 
 // checkNumberFlags refuses what pflag parses but no dendfit flag means: its
@@ -67,6 +108,16 @@ provenance, in a SQLite database.`,
 // that would otherwise fall back to a default or match nothing, silently.
 func checkNumberFlags(c *cobra.Command) error {
 	var err error
+	// Required flags are checked here, before cobra would, so that a
+	// missing one is a usage error (status 2) with the hint to --help.
+	c.Flags().VisitAll(func(f *pflag.Flag) {
+		if req := f.Annotations[cobra.BashCompOneRequiredFlag]; err == nil && len(req) > 0 && req[0] == "true" && !f.Changed {
+			err = usageError{fmt.Errorf("--%s is required (see '%s --help')", f.Name, c.CommandPath())}
+		}
+	})
+	if err != nil {
+		return err
+	}
 	c.Flags().Visit(func(f *pflag.Flag) {
 		if err != nil {
 			return
