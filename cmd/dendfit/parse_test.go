@@ -140,9 +140,11 @@ func checkUsage(t *testing.T, err error, flag string) {
 }
 
 // TestNumberFlagsRefused: numbers pflag parses but no flag of dendfit
-// means are usage errors naming the flag and the full command, before any
-// work (a NaN --width used to panic in the image library, a NaN --g-min
-// to match nothing, a negative --workers to mean all cores).
+// means, and files to write in missing directories, are usage errors
+// naming the flag and the full command, before any work (a NaN --width
+// used to panic in the image library, a NaN --g-min to match nothing, a
+// negative --workers to mean all cores, and simulate --trace into a
+// missing directory failed after recording its run as done).
 func TestNumberFlagsRefused(t *testing.T) {
 	spec := "../../pipeline/testdata/reference/cases/seed-ampa-2comp-dimensional.yaml"
 	for _, tc := range []struct {
@@ -158,10 +160,16 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"fit", spec, "--workers", "-1"}, "--workers -1: want 0 or more"},
 		{[]string{"slurm", spec, "--tasks", "-4", "--dir", "d"}, "--tasks -4: want 0 or more"},
 		{[]string{"plot", "trace"}, "trace needs 1 argument(s), got 0 (see 'dendfit plot trace --help')"},
+		// A file to write in a missing directory is refused before the
+		// run is simulated and recorded.
+		{[]string{"simulate", spec, "--trace", "NODIR/t.csv"}, "/nodir/t.csv: directory "},
+		{[]string{"plot", "trace", spec, "-o", "NODIR/t.png"}, "/nodir does not exist"},
+		{[]string{"report", "-o", "NODIR/r.html"}, "--output "},
 	} {
 		dir := t.TempDir()
 		args := []string{"--db", dir + "/d.db"}
 		for _, a := range tc.args {
+			a = strings.Replace(a, "NODIR", dir+"/nodir", 1)
 			args = append(args, strings.Replace(a, "OUT", dir+"/x.png", 1))
 		}
 		_, err := runCLI(t, args...)

@@ -6,6 +6,7 @@ import (
 	"database/sql"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
@@ -343,6 +344,14 @@ func TestReproduceCommand(t *testing.T) {
 	}
 	if _, err := qcli(t, path, "reproduce", "x"); err == nil {
 		t.Error("reproduce x: no error")
+	}
+	// A mistyped --db is an error, not a new empty database.
+	missing := filepath.Join(t.TempDir(), "typo.db")
+	if _, err := qcli(t, missing, "reproduce", "1"); err == nil || !strings.Contains(err.Error(), "typo.db: no such database") {
+		t.Errorf("reproduce in a missing database: %v", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("reproduce created %s", missing)
 	}
 }
 

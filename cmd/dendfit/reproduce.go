@@ -2,7 +2,9 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
 	"strconv"
 
 	"github.com/spf13/cobra"
@@ -38,6 +40,11 @@ revision differs. The exit status is 1 when anything differs.`,
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id <= 0 {
 				return usageError{fmt.Errorf("reproduce: want a run id (a positive integer), got %q", args[0])}
+			}
+			// The run must be in an existing database: a mistyped --db
+			// would otherwise be created, empty.
+			if _, err := os.Stat(g.db); errors.Is(err, os.ErrNotExist) {
+				return fmt.Errorf("reproduce: %s: no such database", g.db)
 			}
 			d, err := db.Open(cmd.Context(), g.db)
 			if err != nil {

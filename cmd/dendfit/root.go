@@ -5,6 +5,7 @@ import (
 	"io"
 	"math"
 	"os"
+	"path/filepath"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -47,7 +48,7 @@ provenance, in a SQLite database.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return checkNumberFlags(c) }
+	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return checkFlags(c) }
 	def := os.Getenv("DENDFIT_DB")
 	if def == "" {
 		def = "dendfit.db"
@@ -102,11 +103,15 @@ func groupCmd(c *cobra.Command) {
 	}
 }
 
-// checkNumberFlags refuses what pflag parses but no dendfit flag means: its
-// integer flags are all counts, indices or ids, and its float flags sizes
-// or bounds, so a negative integer or a NaN or infinite float is a typo
-// that would otherwise fall back to a default or match nothing, silently.
-func checkNumberFlags(c *cobra.Command) error {
+// checkFlags refuses, before any work, flags no command can use: a
+// missing required flag; a file to write (--output, --trace) in a
+// directory that does not exist, which would otherwise fail only after
+// the work was done and recorded; and what pflag parses but no dendfit
+// flag means: its integer flags are all counts, indices or ids, and its
+// float flags sizes or bounds, so a negative integer or a NaN or infinite
+// float is a typo that would otherwise fall back to a default or match
+// nothing, silently.
+func checkFlags(c *cobra.Command) error {
 	var err error
 	// Required flags are checked here, before cobra would, so that a
 	// missing one is a usage error (status 2) with the hint to --help.
@@ -117,6 +122,16 @@ func checkNumberFlags(c *cobra.Command) error {
 	})
 	if err != nil {
 		return err
+	}
+	for _, name := range []string{"output", "trace"} {
+		f := c.Flags().Lookup(name)
+		if f == nil || !f.Changed || f.Value.String() == "-" {
+			continue
+		}
+		dir := filepath.Dir(f.Value.String())
+		if fi, statErr := os.Stat(dir); statErr != nil || !fi.IsDir() {
+			return usageError{fmt.Errorf("--%s %s: directory %s does not exist", name, f.Value, dir)}
+		}
 	}
 	c.Flags().Visit(func(f *pflag.Flag) {
 		if err != nil {
