@@ -338,13 +338,13 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 		return err
 	}
 	if idx != nil {
-		keep := map[string]bool{}
+		keep := map[int]bool{}
 		for _, i := range idx {
-			keep[s.Pathways[i].Label()] = true
+			keep[i] = true
 		}
 		var sel []plot.Series
 		for _, se := range series {
-			if keep[se.Label] {
+			if keep[se.Pathway] {
 				sel = append(sel, se)
 			}
 		}
@@ -378,29 +378,36 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 		return err
 	}
 	defer d.Close()
+	// A fit's evaluations lie on no grid: only a sweep makes a heat map.
+	if run.Command != db.CommandSweep {
+		return usageError{fmt.Errorf("run %d is a %s run: a heat map needs a sweep over two axes", run.ID, run.Command)}
+	}
 	i, err := onePathway(s, o.pathways)
 	if err != nil {
 		return err
 	}
+	var swept []string
+	for _, a := range []struct {
+		name string
+		ax   spec.Axis
+	}{{plot.AxisG, s.Sweep.G}, {plot.AxisTDecay, s.Sweep.TDecay}, {plot.AxisTRise, s.Sweep.TRise}} {
+		if a.ax.Given() {
+			swept = append(swept, a.name)
+		}
+	}
+	if len(swept) < 2 {
+		only := "no axis"
+		if len(swept) == 1 {
+			only = swept[0] + " only"
+		}
+		return usageError{fmt.Errorf("run %d swept %s: a heat map needs a sweep over two of g, t_decay and t_rise", run.ID, only)}
+	}
 	x, y := o.x, o.y
-	if x == "" || y == "" {
-		var given []string
-		for _, a := range []struct {
-			name string
-			ax   spec.Axis
-		}{{plot.AxisG, s.Sweep.G}, {plot.AxisTDecay, s.Sweep.TDecay}, {plot.AxisTRise, s.Sweep.TRise}} {
-			if a.ax.Given() && a.name != x && a.name != y {
-				given = append(given, a.name)
-			}
-		}
-		if x == "" && len(given) > 0 {
-			x, given = given[0], given[1:]
-		}
-		if y == "" && len(given) > 0 {
-			y = given[0]
-		}
-		if x == "" || y == "" {
-			return usageError{fmt.Errorf("run %d swept fewer than two axes; a heat map needs two (give --x and --y)", run.ID)}
+	for _, name := range swept {
+		if x == "" && name != y {
+			x = name
+		} else if y == "" && name != x {
+			y = name
 		}
 	}
 	hp, err := plot.ReadHeatPoints(ctx, d, run.ID, i)

@@ -7,6 +7,8 @@ import (
 	"image/png"
 	"os"
 	"path/filepath"
+	"regexp"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -75,6 +77,7 @@ func TestPlotAndReportCommands(t *testing.T) {
 		{"plot", "trace", spec, "--g", "1", "--fitted", "-o", out("x.png")},
 		{"plot", "curve", "-o", out("x.png")},
 		{"plot", "heatmap", "--experiment", exp, "-o", out("x.png")}, // a g-only sweep
+		{"plot", "heatmap", "--run", "2", "-o", out("x.png")},        // a fit run
 		{"report", "-o", out("r.html")},
 		{"report", "--experiment", exp, "-o", out("r.txt")},
 	} {
@@ -111,5 +114,36 @@ func TestReportNote(t *testing.T) {
 	note("-q", "fit", spec)
 	if got := note("report", "-o", r); !strings.Contains(got, "1 pathway from fit run 2, 0 not converged") {
 		t.Errorf("report after a fit said %q", got)
+	}
+}
+
+// TestPlotCurveSelectsByIndex: --pathway selects a pathway by its index,
+// not by its label, which two pathways may share (they then carry their
+// index in the legend).
+func TestPlotCurveSelectsByIndex(t *testing.T) {
+	dir := t.TempDir()
+	dbp := filepath.Join(dir, "t.db")
+	if err := plotTestCLI(t, "--db", dbp, "sweep", "../../pipeline/plot/testdata/same-label.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{[]string{"-p", "1"}, []string{"E-&gt;E (AMPA) #1"}},
+		{nil, []string{"E-&gt;E (AMPA) #0", "E-&gt;E (AMPA) #1"}},
+	} {
+		out := filepath.Join(dir, "c.svg")
+		if err := plotTestCLI(t, append([]string{"--db", dbp, "plot", "curve", "-o", out}, tc.args...)...); err != nil {
+			t.Fatal(err)
+		}
+		b, err := os.ReadFile(out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := regexp.MustCompile(`E-&gt;E \(AMPA\)[^<]*`).FindAllString(string(b), -1)
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("plot curve %v: legend %q, want %q", tc.args, got, tc.want)
+		}
 	}
 }

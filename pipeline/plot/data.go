@@ -273,6 +273,17 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 		}
 		out = append(out, se)
 	}
+	// Pathways that differ only by compartment or tag share a label; the
+	// legend tells them apart by their index.
+	seen := map[string]int{}
+	for _, se := range out {
+		seen[se.Label]++
+	}
+	for k := range out {
+		if seen[out[k].Label] > 1 {
+			out[k].Label += fmt.Sprintf(" #%d", out[k].Pathway)
+		}
+	}
 	return out
 }
 
@@ -454,10 +465,13 @@ func heatmap(s *spec.Spec, pts []heatPoint, label string, i int, x, y string) (*
 				continue
 			}
 		}
-		xv, okx := pts[j].axisValue(x)
-		yv, oky := pts[j].axisValue(y)
-		if okx && oky {
-			xs[xv], ys[yv] = true, true
+		// Each axis's values are counted on their own, so that the error
+		// below says which axis has too few.
+		if xv, ok := pts[j].axisValue(x); ok {
+			xs[xv] = true
+		}
+		if yv, ok := pts[j].axisValue(y); ok {
+			ys[yv] = true
 		}
 	}
 	d := &HeatmapData{X: heatAxis(s, x), Y: heatAxis(s, y)}
