@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"strings"
 	"testing"
 )
@@ -38,5 +39,47 @@ func TestSweepResumeNotes(t *testing.T) {
 	// A finished run is not resumed either.
 	if got := sweep(); !strings.Contains(got, "starting a new run") || !strings.Contains(got, "run 2") {
 		t.Errorf("second sweep said %q", got)
+	}
+}
+
+// TestSweepJSON: sweep --json prints its summary as JSON (it printed the
+// table); a pathway with no point in its shard has no PSP range.
+func TestSweepJSON(t *testing.T) {
+	path := t.TempDir() + "/d.db"
+	const spec = "../../pipeline/plot/testdata/same-label.yaml"
+	type summary struct {
+		RunID    int64 `json:"run_id"`
+		Recorded int   `json:"points_recorded"`
+		Pathways []struct {
+			Label    string   `json:"label"`
+			Points   int      `json:"points"`
+			MinPSPMV *float64 `json:"psp_min_mV"`
+			MaxPSPMV *float64 `json:"psp_max_mV"`
+		} `json:"pathways"`
+	}
+	for _, tc := range []struct {
+		args     []string
+		recorded int
+		ranged   []bool
+	}{
+		{nil, 20, []bool{true, true}},
+		{[]string{"--shard", "1/3"}, 10, []bool{false, true}}, // shard 1 holds pathway 1 only
+	} {
+		out, err := runCLI(t, append([]string{"--db", path, "-q", "--json", "sweep", spec}, tc.args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var s summary
+		if err := json.Unmarshal([]byte(out), &s); err != nil {
+			t.Fatalf("sweep --json %v: %v\n%s", tc.args, err, out)
+		}
+		if s.Recorded != tc.recorded || len(s.Pathways) != 2 || s.Pathways[0].Label != "E->E (AMPA)" {
+			t.Errorf("sweep --json %v: %s", tc.args, out)
+		}
+		for i, p := range s.Pathways {
+			if has := p.MinPSPMV != nil && p.MaxPSPMV != nil; has != tc.ranged[i] || has && !(*p.MinPSPMV > 0 && *p.MinPSPMV < *p.MaxPSPMV) {
+				t.Errorf("sweep --json %v: pathway %d range %v..%v, want a range %v", tc.args, i, p.MinPSPMV, p.MaxPSPMV, tc.ranged[i])
+			}
+		}
 	}
 }

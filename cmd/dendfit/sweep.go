@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"errors"
 	"fmt"
 	"strconv"
@@ -118,10 +119,45 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	if err != nil {
 		return err
 	}
+	// A pathway without a good point this time (all failed, or none in
+	// this shard) has no PSP range.
+	good := func(ps pipeline.PathwayStats) bool { return ps.Points > ps.Failed }
+	if g.json {
+		type pathwayJSON struct {
+			Pathway  int      `json:"pathway"`
+			Label    string   `json:"label"`
+			Points   int      `json:"points"`
+			Failed   int      `json:"failed"`
+			MinPSPMV *float64 `json:"psp_min_mV"`
+			MaxPSPMV *float64 `json:"psp_max_mV"`
+		}
+		out := struct {
+			RunID      int64         `json:"run_id"`
+			Experiment string        `json:"experiment"`
+			Recorded   int           `json:"points_recorded"`
+			Resumed    int           `json:"points_resumed"`
+			Pathways   []pathwayJSON `json:"pathways"`
+		}{run.ID, s.Name, sumPoints(stats), stats.Skipped, []pathwayJSON{}}
+		for i, ps := range stats.Pathways {
+			pj := pathwayJSON{Pathway: i, Label: s.Pathways[i].Label(), Points: ps.Points, Failed: ps.Failed}
+			if good(ps) {
+				pj.MinPSPMV, pj.MaxPSPMV = &ps.MinPSPMV, &ps.MaxPSPMV
+			}
+			out.Pathways = append(out.Pathways, pj)
+		}
+		enc := json.NewEncoder(g.stdout)
+		enc.SetIndent("", "  ")
+		enc.SetEscapeHTML(false) // labels are pre->post
+		return enc.Encode(out)
+	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "#\tpathway\tpoints\tfailed\tpsp_min_mV\tpsp_max_mV\t\n")
 	for i, ps := range stats.Pathways {
-		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%.6g\t%.6g\t\n", i, s.Pathways[i].Label(), ps.Points, ps.Failed, ps.MinPSPMV, ps.MaxPSPMV)
+		lo, hi := "-", "-"
+		if good(ps) {
+			lo, hi = fmt.Sprintf("%.6g", ps.MinPSPMV), fmt.Sprintf("%.6g", ps.MaxPSPMV)
+		}
+		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t\n", i, s.Pathways[i].Label(), ps.Points, ps.Failed, lo, hi)
 	}
 	tw.Flush()
 	fmt.Fprintf(g.stdout, "run %d: done (%d points recorded this time, %d resumed)\n", run.ID, sumPoints(stats), stats.Skipped)

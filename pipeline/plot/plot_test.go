@@ -241,6 +241,15 @@ func TestTrace(t *testing.T) {
 	if sum := render(t, "trace-soma", f); len(sum.polylines) != 1 || sum.has("apical") {
 		t.Errorf("--compartment soma: polylines %v, texts %q", sum.polylines, sum.texts)
 	}
+	// Without the recorded compartment, no PSP marks of it float above
+	// the lines drawn.
+	f, err = plot.Trace(pr, &plot.TraceOptions{Compartments: []string{"apical"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := render(t, "trace-apical", f); sum.has(fmt.Sprintf(" PSP %+.3g mV at soma", pr.PSPMV)) || !sum.has("apical") {
+		t.Errorf("--compartment apical: texts %q", sum.texts)
+	}
 	if _, err := plot.Trace(pr, &plot.TraceOptions{Compartments: []string{"axon"}}); err == nil || !strings.Contains(err.Error(), `"axon"`) {
 		t.Errorf("unknown compartment: %v", err)
 	}

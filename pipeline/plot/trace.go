@@ -3,6 +3,7 @@ package plot
 import (
 	"fmt"
 	"math"
+	"slices"
 
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -104,8 +105,9 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 	p.Add(spike)
 	p.Legend.Add("presynaptic spike", spike)
 
-	// The PSP at the record compartment: baseline, peak and amplitude.
-	if v, ok := t.VMV[pr.Record]; ok && len(v) > 0 {
+	// The PSP at the record compartment, when it is drawn: baseline, peak
+	// and amplitude.
+	if v, ok := t.VMV[pr.Record]; ok && len(v) > 0 && slices.Contains(comps, pr.Record) {
 		kPeak := pr.SpikeSample + int(math.Round(pr.TimeToPeakMS/t.DtMS))
 		kPeak = min(max(kPeak, 0), len(v)-1)
 		tPeak := float64(kPeak) * t.DtMS
