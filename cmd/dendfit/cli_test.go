@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"fmt"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -80,6 +82,65 @@ func TestSweepJSON(t *testing.T) {
 			if has := p.MinPSPMV != nil && p.MaxPSPMV != nil; has != tc.ranged[i] || has && !(*p.MinPSPMV > 0 && *p.MinPSPMV < *p.MaxPSPMV) {
 				t.Errorf("sweep --json %v: pathway %d range %v..%v, want a range %v", tc.args, i, p.MinPSPMV, p.MaxPSPMV, tc.ranged[i])
 			}
+		}
+	}
+}
+
+// TestQueryPointsGOfEveryReceptor: every format of query points gives the
+// g of every receptor of a point (the table gave the first alone).
+func TestQueryPointsGOfEveryReceptor(t *testing.T) {
+	path := t.TempDir() + "/d.db"
+	if _, err := runCLI(t, "--db", path, "-q", "sweep", "../../experiments/cortex-paired-recordings.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	cells := map[string][]string{}
+	for _, format := range []string{"table", "csv"} {
+		out, err := runCLI(t, "--db", path, "query", "points", "--pathway", "0", "--limit", "2", "--format", format)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lines := strings.Split(strings.TrimSpace(out), "\n")
+		for _, l := range lines[1:] {
+			f := strings.FieldsFunc(l, func(r rune) bool { return r == ',' || r == ' ' })
+			cells[format] = append(cells[format], f[4])
+		}
+	}
+	// AMPA + NMDA at half its g: 0.1 nS and 0.05 nS first.
+	if len(cells["table"]) != 2 || cells["table"][0] != "0.1;0.05" || cells["csv"][0] != "0.1;0.05" || !strings.Contains(cells["table"][1], ";") {
+		t.Errorf("g_nS cells: table %q, csv %q", cells["table"], cells["csv"])
+	}
+}
+
+// TestQuerySQLValuesAlike: a BLOB and a non-finite REAL read the same in
+// every format of query sql (JSON failed on +Inf, and gave BLOBs in base64
+// where the table and CSV give x'..').
+func TestQuerySQLValuesAlike(t *testing.T) {
+	path := t.TempDir() + "/d.db"
+	if _, err := runCLI(t, "--db", path, "-q", "sweep", "../../pipeline/plot/testdata/same-label.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	const q = "SELECT 1e308*10 AS a, x'00ff' AS b, -1e308*10 AS c"
+	want := []string{"+Inf", "x'00ff'", "-Inf"}
+	for _, format := range []string{"table", "csv", "json"} {
+		out, err := runCLI(t, "--db", path, "query", "sql", q, "--format", format)
+		if err != nil {
+			t.Fatalf("%s: %v", format, err)
+		}
+		var got []string
+		switch format {
+		case "json":
+			var r struct{ Rows [][]any }
+			if err := json.Unmarshal([]byte(out), &r); err != nil {
+				t.Fatal(err)
+			}
+			for _, v := range r.Rows[0] {
+				got = append(got, fmt.Sprint(v))
+			}
+		default:
+			got = strings.FieldsFunc(strings.Split(strings.TrimSpace(out), "\n")[1], func(r rune) bool { return r == ',' || r == ' ' })
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: row %q, want %q", format, got, want)
 		}
 	}
 }

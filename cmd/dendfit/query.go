@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -536,10 +537,16 @@ export' instead.`,
 							r[i] = string(x)
 							cells[i] = string(x)
 						} else {
+							// A BLOB reads the same in every format, as
+							// SQL's literal for it.
 							cells[i] = fmt.Sprintf("x'%x'", x)
+							r[i] = cells[i]
 						}
 					case float64:
 						cells[i] = fnum(x)
+						if math.IsInf(x, 0) || math.IsNaN(x) {
+							r[i] = cells[i] // JSON has no number for it
+						}
 					default:
 						cells[i] = fmt.Sprint(x)
 					}
@@ -580,6 +587,18 @@ type pointJSON struct {
 // pointCells is p's row of the points table: numbers in full for CSV,
 // rounded for the aligned table.
 func pointCells(p *db.Point, format string) []string {
+	// g of every receptor, ';'-separated, in every format: the table
+	// showed the first receptor's alone, as if it were the whole synapse.
+	gs := make([]string, len(p.Receptors))
+	for i, r := range p.Receptors {
+		gs[i] = fnum(r.GNS)
+		if format == "table" {
+			gs[i] = fmt.Sprintf("%.6g", r.GNS)
+		}
+	}
+	if len(p.Receptors) == 0 {
+		gs = []string{fmt.Sprintf("%.6g", p.GNS)}
+	}
 	if format == "table" {
 		psp, peak := "-", "-"
 		if p.Status != db.PointFailed {
@@ -589,12 +608,8 @@ func pointCells(p *db.Point, format string) []string {
 		if p.TRiseMS != nil {
 			tr = fmt.Sprintf("%.4g", *p.TRiseMS)
 		}
-		return []string{strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, fmt.Sprintf("%.6g", p.GNS), fmt.Sprintf("%.4g", p.TDecayMS), tr,
+		return []string{strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, strings.Join(gs, ";"), fmt.Sprintf("%.4g", p.TDecayMS), tr,
 			psp, peak, optMS(p.Rise1090MS), optMS(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status}
-	}
-	gs := make([]string, len(p.Receptors))
-	for i, r := range p.Receptors {
-		gs[i] = fnum(r.GNS)
 	}
 	psp, peak := "-", "-"
 	if p.Status != db.PointFailed {
