@@ -69,7 +69,7 @@ it). Nothing is simulated or recorded.`,
 					fmt.Fprintf(g.stdout, "  %s <-> %s: %.6g nS\n", cu.A, cu.B, cu.GNS)
 				}
 			}
-			fmt.Fprintf(g.stdout, "\n%d pathways: ", len(s.Pathways))
+			fmt.Fprintf(g.stdout, "\n%d pathway%s: ", len(s.Pathways), plural(len(s.Pathways)))
 			labels := make([]string, len(s.Pathways))
 			for i, p := range s.Pathways {
 				labels[i] = p.Label()

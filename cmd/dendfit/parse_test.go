@@ -153,6 +153,7 @@ func TestNumberFlagsRefused(t *testing.T) {
 	}{
 		{[]string{"plot", "trace", spec, "--width", "NaN", "-o", "OUT"}, "--width NaN: want a finite number (see 'dendfit plot trace --help')"},
 		{[]string{"plot", "trace", spec, "--height", "-Inf", "-o", "OUT"}, "--height -Inf: want a finite number"},
+		{[]string{"plot", "trace", spec, "--width", "0.01", "-o", "OUT"}, "--width 0.01, --height 0: want 2 to 200 cm (0: the default)"},
 		{[]string{"query", "points", "--g-min", "nan"}, "--g-min NaN: want a finite number (see 'dendfit query points --help')"},
 		{[]string{"query", "fits", "--g-max", "+Inf"}, "--g-max +Inf: want a finite number"},
 		{[]string{"query", "runs", "--limit", "-1"}, "--limit -1: want 0 or more (see 'dendfit query runs --help')"},
@@ -160,6 +161,8 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"fit", spec, "--workers", "-1"}, "--workers -1: want 0 or more"},
 		{[]string{"slurm", spec, "--tasks", "-4", "--dir", "d"}, "--tasks -4: want 0 or more"},
 		{[]string{"plot", "trace"}, "trace needs 1 argument(s), got 0 (see 'dendfit plot trace --help')"},
+		{[]string{"query", "runs", "--status", "bogus"}, `--status "bogus": want running, done, failed or cancelled`},
+		{[]string{"query", "runs", "--command", "sweeps"}, `--command "sweeps": want simulate, sweep, fit or reproduce`},
 		// A file to write in a missing directory is refused before the
 		// run is simulated and recorded.
 		{[]string{"simulate", spec, "--trace", "NODIR/t.csv"}, "/nodir/t.csv: directory "},
@@ -210,5 +213,19 @@ func TestUnknownAndMissingCommands(t *testing.T) {
 	}
 	if out, err := runCLI(t); err != nil || !strings.Contains(out, "Available Commands:") {
 		t.Errorf("dendfit alone: %v, want its help:\n%s", err, out)
+	}
+}
+
+func TestGoRunBinary(t *testing.T) {
+	for path, want := range map[string]bool{
+		"/tmp/go-build3734260807/b001/exe/dendfit":      true,
+		"/var/folders/x/T/go-build123/b001/exe/dendfit": true,
+		"/usr/local/bin/dendfit":                        false,
+		"/home/me/go/bin/dendfit":                       false,
+		"/home/me/go-build/dendfit":                     false,
+	} {
+		if got := goRunBinary(path); got != want {
+			t.Errorf("goRunBinary(%q) = %v, want %v", path, got, want)
+		}
 	}
 }

@@ -136,8 +136,10 @@ the sweep has, in the order g, t_decay, t_rise.`,
 
 // size returns the figure size from --width and --height, in cm.
 func (o *plotOptions) size() (w, h vg.Length, err error) {
-	if !(o.width >= 0 && o.height >= 0 && o.width <= 200 && o.height <= 200) {
-		return 0, 0, usageError{fmt.Errorf("--width and --height: want 0 < cm <= 200")}
+	// 0 is the default; below 2 cm no axis fits.
+	ok := func(cm float64) bool { return cm == 0 || cm >= 2 && cm <= 200 }
+	if !ok(o.width) || !ok(o.height) {
+		return 0, 0, usageError{fmt.Errorf("--width %g, --height %g: want 2 to 200 cm (0: the default)", o.width, o.height)}
 	}
 	return vg.Length(o.width) * vg.Centimeter, vg.Length(o.height) * vg.Centimeter, nil
 }

@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -230,7 +231,16 @@ func newQueryRunsCmd(g *globals) *cobra.Command {
 		Example: `  dendfit query runs --experiment l23-demo
   dendfit query runs --command fit --status done --format csv`,
 		Args: exactArgs(0),
-		RunE: o.run(g, nil, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
+		RunE: o.run(g, func() error {
+			// An unknown value would match nothing, silently.
+			if o.command != "" && !slices.Contains([]string{db.CommandSimulate, db.CommandSweep, db.CommandFit, db.CommandReproduce}, o.command) {
+				return usageError{fmt.Errorf("--command %q: want simulate, sweep, fit or reproduce", o.command)}
+			}
+			if o.status != "" && !slices.Contains([]string{db.StatusRunning, db.StatusDone, db.StatusFailed, db.StatusCancelled}, o.status) {
+				return usageError{fmt.Errorf("--status %q: want running, done, failed or cancelled", o.status)}
+			}
+			return nil
+		}, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
 			runs, err := d.Runs(cmd.Context(), db.RunFilter{Experiment: o.experiment, Command: o.command, Status: o.status, Limit: o.limit})
 			if err != nil {
 				return err

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -85,6 +86,9 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	if err != nil {
 		return fmt.Errorf("find the dendfit binary: %w", err)
 	}
+	if goRunBinary(bin) {
+		g.notef("warning: the scripts run %s, the temporary binary of 'go run', deleted when it exits: install dendfit (go install ./cmd/dendfit) and run 'dendfit slurm' from it", bin)
+	}
 	opts := o.Options
 	opts.Binary, opts.Spec, opts.Experiment = bin, specPath, s.Name
 	if opts, err = opts.Abs(); err != nil {
@@ -115,6 +119,17 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	fmt.Fprintf(g.stdout, "array job %s\nmerge job %s\n", jobs.Array, jobs.Merge)
 	g.notef("watch with: squeue -j %s,%s; the merged database will be %s/%s", jobs.Array, jobs.Merge, opts.Dir, slurm.MergedDB)
 	return nil
+}
+
+// goRunBinary reports whether path is a binary 'go run' built: it lives in
+// a go-build directory under the temporary directory, until go run exits.
+func goRunBinary(path string) bool {
+	for _, part := range strings.Split(filepath.ToSlash(path), "/") {
+		if strings.HasPrefix(part, "go-build") && part != "go-build" {
+			return true
+		}
+	}
+	return false
 }
 
 // parseTasks parses "7,3" into the task indices below n, ascending and

@@ -38,7 +38,7 @@ type HeatmapOptions struct {
 }
 
 // Heatmap draws |PSP| over two sweep axes as coloured cells with a colour
-// bar, and the target PSP as a white contour line.
+// bar, and the target PSP as a red contour line.
 func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 	if opt == nil {
 		opt = &HeatmapOptions{}
