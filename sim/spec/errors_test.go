@@ -126,6 +126,17 @@ func TestErrors(t *testing.T) {
 		{"kinetics without amplitude", edit(t, base, "  target_psp: 0.5 mV\n", "  target_half_width: 20 ms\n"), "l23.yaml:", "give target_psp too"},
 		{"spike at the step before last", edit(t, base, "spike_at: 10 ms", "spike_at: 99.8 ms"), "", ""},
 		{"dt above duration", edit(t, base, "dt: 0.1 ms", "dt: 200 ms"), "l23.yaml:4: simulation.dt:", "larger than duration"},
+		// With dt left out, the duration is what was written wrong.
+		{"duration below default dt", edit(t, base, "  dt: 0.1 ms\n", "", "duration: 100 ms", "duration: 0.05 ms", "spike_at: 10 ms", "spike_at: 0 ms"),
+			"l23.yaml:4: simulation.duration:", "duration (5e-05 s) is shorter than dt (0.0001 s, the default)"},
+		// What follows a --- is not silently ignored.
+		{"second document", base + "---\nthis: [is, ignored\n", "l23.yaml:", "a second YAML document"},
+		{"second document that parses", base + "---\nexperiment: other\n", "l23.yaml:", "a second YAML document"},
+		// A quoted key or value holding a newline stays on one line.
+		{"newline in a key", edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    \"tau\\nx\": 3 ms\n"),
+			"l23.yaml:31: pathways[0].receptors[0].tau\\nx:", "unknown field"},
+		{"newline in a coupling", edit(t, base, "[soma, dend, 12 nS]", "[soma, dend, \"cylinder_x\\ny\"]"),
+			"l23.yaml:20: cells.pyr.connections[0][2]:", "cylinder_x\\ny names neither"},
 		{"bad method", edit(t, base, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: heun\n"), "l23.yaml:5: simulation.method:", "unknown method"},
 		{"version missing", strings.Replace(base, "dendfit: 1\n", "", 1), "l23.yaml:1: dendfit:", "missing required field"},
 		{"version 2", edit(t, base, "dendfit: 1", "dendfit: 2"), "l23.yaml:1: dendfit:", "want format version 1"},

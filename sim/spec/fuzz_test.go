@@ -23,6 +23,9 @@ func FuzzParse(f *testing.F) {
 			if _, ok := err.(*Error); !ok {
 				t.Fatalf("error %T is not an *Error: %v", err, err)
 			}
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error of more than one line: %q", err)
+			}
 			return
 		}
 		finite := func(what string, v float64) {

@@ -1,11 +1,15 @@
 package spec
 
 import (
+	"bytes"
 	"crypto/sha256"
 	"encoding/hex"
+	"errors"
 	"fmt"
+	"io"
 	"os"
 	"regexp"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -52,12 +56,47 @@ func Parse(name string, data []byte) (*Spec, error) {
 		p.failf(&yaml.Node{Line: 1}, "", "empty spec")
 		return nil, p.err
 	}
+	if line := secondDocument(data); line > 0 {
+		p.failf(&yaml.Node{Line: line}, "", "a second YAML document (after ---): a spec is one document")
+		return nil, p.err
+	}
 	p.top(s, doc.Content[0])
 	if p.err != nil {
 		return nil, p.err
 	}
 	s.Warnings = p.warn
 	return s, nil
+}
+
+// secondDocument returns the line of a second YAML document in data (one
+// with content, or one that does not parse), or 0. yaml.Unmarshal reads
+// the first alone: what follows a --- would be ignored without a word.
+func secondDocument(data []byte) (line int) {
+	defer func() {
+		if recover() != nil {
+			line = 1
+		}
+	}()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	var first, second yaml.Node
+	if dec.Decode(&first) != nil {
+		return 0
+	}
+	err := dec.Decode(&second)
+	switch {
+	case errors.Is(err, io.EOF):
+		return 0
+	case err == nil && (len(second.Content) == 0 || second.Content[0].Tag == "!!null" && second.Content[0].Value == ""):
+		return 0 // a lone --- at the end
+	case err == nil:
+		return max(second.Line, 1)
+	}
+	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+		if n, _ := strconv.Atoi(m[1]); n > 0 {
+			return n
+		}
+	}
+	return 1
 }
 
 // unmarshal decodes YAML into a node tree; a panic inside the YAML library
@@ -173,11 +212,11 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 		return
 	}
 	if sm.Dt > sm.Duration {
-		at := m.get("dt")
-		if at == nil {
-			at = m.get("duration")
+		if at := m.get("dt"); at != nil {
+			p.failf(at, "simulation.dt", "dt (%g s) is larger than duration (%g s)", sm.Dt, sm.Duration)
+		} else {
+			p.failf(m.get("duration"), "simulation.duration", "duration (%g s) is shorter than dt (%g s, the default)", sm.Duration, sm.Dt)
 		}
-		p.failf(at, "simulation.dt", "dt (%g s) is larger than duration (%g s)", sm.Dt, sm.Duration)
 		return
 	}
 	if sm.Duration/sm.Dt > maxSteps {

@@ -6,6 +6,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"unicode"
 
 	"go.yaml.in/yaml/v3"
 )
@@ -27,7 +28,25 @@ func (p *parser) failf(n *yaml.Node, path, format string, a ...any) {
 	if n != nil {
 		line = n.Line
 	}
-	p.err = &Error{File: p.file, Line: line, Path: path, Msg: fmt.Sprintf(format, a...)}
+	p.err = &Error{File: p.file, Line: line, Path: oneLine(path), Msg: oneLine(fmt.Sprintf(format, a...))}
+}
+
+// oneLine escapes control characters, as Go quotes them, so that a message
+// naming a quoted YAML key or value that holds a newline stays one line.
+func oneLine(s string) string {
+	if !strings.ContainsFunc(s, unicode.IsControl) {
+		return s
+	}
+	var b strings.Builder
+	for _, r := range s {
+		if unicode.IsControl(r) {
+			q := strconv.QuoteRune(r)
+			b.WriteString(q[1 : len(q)-1])
+		} else {
+			b.WriteRune(r)
+		}
+	}
+	return b.String()
 }
 
 func (p *parser) warnf(n *yaml.Node, path, format string, a ...any) {
@@ -35,7 +54,7 @@ func (p *parser) warnf(n *yaml.Node, path, format string, a ...any) {
 	if n != nil {
 		line = n.Line
 	}
-	e := &Error{File: p.file, Line: line, Path: path, Msg: fmt.Sprintf(format, a...)}
+	e := &Error{File: p.file, Line: line, Path: oneLine(path), Msg: oneLine(fmt.Sprintf(format, a...))}
 	p.warn = append(p.warn, e.Error())
 }
 
