@@ -196,9 +196,14 @@ func unquote(v []string) []string {
 	return out
 }
 
+// orUnknown names a dendfit version as --version does: Go records a
+// binary built from a work tree as "(devel)", which reads as "devel".
 func orUnknown(s string) string {
-	if s == "" {
+	switch s {
+	case "":
 		return "(unknown version)"
+	case "(devel)":
+		return "devel"
 	}
 	return s
 }

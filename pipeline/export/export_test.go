@@ -454,3 +454,11 @@ func TestDendrifyInBrian(t *testing.T) {
 		})
 	}
 }
+
+func TestVersionNames(t *testing.T) {
+	for in, want := range map[string]string{"": "(unknown version)", "(devel)": "devel", "v1.2.0": "v1.2.0"} {
+		if got := orUnknown(in); got != want {
+			t.Errorf("orUnknown(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
