@@ -10,23 +10,17 @@ import (
 )
 
 // defaultExperiment fills a left-out --experiment (*name) with the
-// database's one experiment, unless a run id was given instead.
-func defaultExperiment(ctx context.Context, d *db.DB, path string, name *string, runID int64) error {
-	if *name != "" || runID != 0 {
+// database's one experiment, unless a run id was given instead, and
+// refuses a name the database does not hold. With none, or several, it
+// says so, naming them; runFlag says whether the command has --run to
+// offer instead.
+func defaultExperiment(ctx context.Context, d *db.DB, path string, name *string, runID int64, runFlag bool) error {
+	if runID != 0 {
 		return nil
 	}
-	var err error
-	*name, err = soleExperiment(ctx, d, path)
-	return err
-}
-
-// soleExperiment is what a left-out --experiment means: the one experiment
-// recorded in d (at path), so that a database of one experiment needs no
-// name. With none, or several, it says so, naming them.
-func soleExperiment(ctx context.Context, d *db.DB, path string) (string, error) {
 	exps, err := d.Experiments(ctx)
 	if err != nil {
-		return "", err
+		return err
 	}
 	var names []string
 	for _, e := range exps {
@@ -34,11 +28,31 @@ func soleExperiment(ctx context.Context, d *db.DB, path string) (string, error) 
 			names = append(names, e.Name)
 		}
 	}
+	if *name != "" {
+		// A mistyped name would otherwise read as "no finished run".
+		if !slices.Contains(names, *name) {
+			return usageError{fmt.Errorf("experiment %q is not in %s (it holds %s)", *name, path, holds(names))}
+		}
+		return nil
+	}
 	switch len(names) {
 	case 1:
-		return names[0], nil
+		*name = names[0]
+		return nil
 	case 0:
-		return "", fmt.Errorf("%s holds no experiment yet (run 'dendfit fit' or 'dendfit sweep' first)", path)
+		return fmt.Errorf("%s holds no experiment yet (run 'dendfit fit' or 'dendfit sweep' first)", path)
 	}
-	return "", usageError{fmt.Errorf("give --experiment NAME or --run ID: %s holds %d experiments (%s)", path, len(names), strings.Join(names, ", "))}
+	give := "--experiment NAME"
+	if runFlag {
+		give += " or --run ID"
+	}
+	return usageError{fmt.Errorf("give %s: %s holds %d experiments (%s)", give, path, len(names), strings.Join(names, ", "))}
+}
+
+// holds lists experiment names for a message.
+func holds(names []string) string {
+	if len(names) == 0 {
+		return "none"
+	}
+	return strings.Join(names, ", ")
 }

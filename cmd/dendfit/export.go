@@ -65,7 +65,7 @@ to a file written atomically.`,
 				return err
 			}
 			defer d.Close()
-			if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, o.runID); err != nil {
+			if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, o.runID, true); err != nil {
 				return err
 			}
 			c, err := export.Load(cmd.Context(), d, o.experiment, o.runID)

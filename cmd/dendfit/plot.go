@@ -272,7 +272,7 @@ func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*d
 	if err != nil {
 		return nil, nil, nil, err
 	}
-	if err := defaultExperiment(ctx, d, g.db, &o.experiment, o.run); err != nil {
+	if err := defaultExperiment(ctx, d, g.db, &o.experiment, o.run, true); err != nil {
 		d.Close()
 		return nil, nil, nil, err
 	}

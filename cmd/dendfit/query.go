@@ -314,11 +314,15 @@ func newQueryRunsCmd(g *globals) *cobra.Command {
 func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, command string) (int64, error) {
 	if o.runID != 0 {
 		// An empty listing would not tell a mistyped id from an empty run.
-		if _, err := d.Run(cmd.Context(), o.runID); err != nil {
+		r, err := d.Run(cmd.Context(), o.runID)
+		if err != nil {
 			if errors.Is(err, db.ErrNotFound) {
 				return 0, fmt.Errorf("--run %d: no such run in %s (dendfit query runs lists them)", o.runID, g.db)
 			}
 			return 0, err
+		}
+		if command != "" && r.Command != command && r.Command != db.CommandReproduce {
+			return 0, usageError{fmt.Errorf("--run %d is a %s run, not a %s run (dendfit query runs --command %s lists those)", o.runID, r.Command, command, command)}
 		}
 		return o.runID, nil
 	}
@@ -343,7 +347,7 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 	o := &queryOptions{}
 	cmd := &cobra.Command{
 		Use:   "fits",
-		Short: "List fitted conductances (default: the newest finished fit run of --experiment)",
+		Short: "List fitted conductances (default: the newest finished fit run of --experiment, or of the database's one experiment)",
 		Example: `  dendfit query fits --experiment l23-demo
   dendfit query fits --run 4 --status converged --format csv`,
 		Args: exactArgs(0),
@@ -353,6 +357,16 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 			}
 			return nil
 		}, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
+			// In a database of one experiment, as for points: its newest
+			// fit run; with several, every fit.
+			if o.experiment == "" && o.runID == 0 {
+				if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, 0, true); err != nil {
+					var u usageError
+					if !errors.As(err, &u) {
+						return err
+					}
+				}
+			}
 			runID, err := newestRun(cmd, g, d, o, db.CommandFit)
 			if err != nil {
 				return err
@@ -441,7 +455,7 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 			}
 			return nil
 		}, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
-			if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, o.runID); err != nil {
+			if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, o.runID, true); err != nil {
 				return err
 			}
 			runID, err := newestRun(cmd, g, d, o, "")

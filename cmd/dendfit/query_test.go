@@ -433,3 +433,46 @@ func TestSoleExperimentDefault(t *testing.T) {
 		t.Errorf("empty database: err = %v", err)
 	}
 }
+
+// TestExperimentSelection: a mistyped --experiment is named as such (it
+// read as "no finished run"); with several experiments, report, which has
+// no --run, does not offer it; query fits takes a one-experiment
+// database's newest fit run, as query points does, and refuses a --run
+// that is not a fit.
+func TestExperimentSelection(t *testing.T) {
+	path := qDB(t) // two experiments: a fit case, and a sweep
+	for _, args := range [][]string{
+		{"query", "points", "-e", "nosuch"},
+		{"export", "-e", "nosuch"},
+		{"plot", "curve", "-e", "nosuch", "-o", filepath.Join(t.TempDir(), "c.png")},
+		{"report", "-e", "nosuch", "-o", filepath.Join(t.TempDir(), "r.html")},
+	} {
+		_, err := qcli(t, path, args...)
+		var u usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), `experiment "nosuch" is not in`) || !strings.Contains(err.Error(), "two-populations-three-pathways") {
+			t.Errorf("%v: %v", args, err)
+		}
+	}
+	_, err := qcli(t, path, "report", "-o", filepath.Join(t.TempDir(), "r.html"))
+	if err == nil || !strings.Contains(err.Error(), "give --experiment NAME: ") {
+		t.Errorf("report in a database of two experiments: %v", err)
+	}
+	if _, err := qcli(t, path, "query", "fits", "--run", "3"); err == nil || !strings.Contains(err.Error(), "--run 3 is a sweep run, not a fit run") {
+		t.Errorf("query fits --run of a sweep: %v", err)
+	}
+	// With several experiments and neither flag: every fit, as before.
+	if out, err := qcli(t, path, "query", "fits", "--format", "csv"); err != nil || strings.Count(out, "\n") != 4 {
+		t.Errorf("query fits of every experiment: %v\n%s", err, out)
+	}
+	// One experiment: its newest fit run only, though it has two.
+	one := filepath.Join(t.TempDir(), "one.db")
+	for range 2 {
+		if _, err := qcli(t, one, "fit", qFitCase); err != nil {
+			t.Fatal(err)
+		}
+	}
+	out, err := qcli(t, one, "query", "fits", "--format", "csv")
+	if err != nil || strings.Count(out, "\n") != 4 || strings.Contains(out, "\n1,") {
+		t.Errorf("query fits of one experiment fitted twice: %v\n%s", err, out)
+	}
+}

@@ -42,7 +42,7 @@ not converge are marked.`,
 				return err
 			}
 			defer d.Close()
-			if err := defaultExperiment(ctx, d, g.db, &o.experiment, 0); err != nil {
+			if err := defaultExperiment(ctx, d, g.db, &o.experiment, 0, false); err != nil {
 				return err
 			}
 			r, err := report.Build(ctx, d, o.experiment, nil)
