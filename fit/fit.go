@@ -18,6 +18,7 @@ const (
 	NonMonotone Outcome = "non_monotone" // |PSP| decreased as g grew
 	DSpikeJump  Outcome = "dspike_jump"  // a dSpike fired inside the bracket
 	NoProgress  Outcome = "max_evaluations"
+	SimFailed   Outcome = "sim_failed" // a simulation on the way failed (numerically unstable)
 )
 
 // Eval is one simulation: |PSP| at conductance g, and whether a dSpike
@@ -36,8 +37,11 @@ type Problem struct {
 	// is only accepted if neither end of the doubling bracket around it
 	// fires a dSpike: the bracket that doubling or halving g from G0
 	// (inside [GMin, GMax]) reaches, whose ends a plain bracket-then-Brent
-	// search would simulate. Otherwise the fit is a DSpikeJump, so that a
-	// calibration never rests on a PSP next to a threshold crossing.
+	// search would simulate. Otherwise the fit is a DSpikeJump. This is
+	// the reference's rule ("null when any run in the bracket fires a
+	// dSpike": the PSP then jumps each time a threshold crossing moves by
+	// one step), so the outcome can depend on G0: a root well below the
+	// threshold is refused from a G0 whose bracket reaches it.
 	Jumps bool
 }
 
@@ -48,18 +52,28 @@ type Result struct {
 	Evaluations int
 	Outcome     Outcome
 	Message     string
-	// Reachable is the largest |PSP| without a dSpike seen, for
-	// Unreachable and DSpikeJump outcomes.
+	// Reachable is the largest |PSP| seen without a dSpike: for
+	// Unreachable and DSpikeJump outcomes, the most a calibration can get.
 	Reachable float64
 }
 
-// Amplitude fits g so that |PSP(g)| = Target within RTol.
-func Amplitude(ctx context.Context, p Problem) (Result, error) {
-	if !(p.Target > 0) || math.IsInf(p.Target, 0) {
-		return Result{}, fmt.Errorf("fit: target must be positive, got %g", p.Target)
+// check validates what Amplitude and Kinetics are given.
+func check(target, gMin, gMax float64) error {
+	if !(target > 0) || math.IsInf(target, 0) {
+		return fmt.Errorf("fit: target must be positive, got %g", target)
 	}
-	if !(p.GMin > 0) || !(p.GMax > p.GMin) {
-		return Result{}, fmt.Errorf("fit: need 0 < g_min < g_max, got %g, %g", p.GMin, p.GMax)
+	if !(gMin > 0) || !(gMax > gMin) || math.IsInf(gMax, 0) {
+		return fmt.Errorf("fit: need 0 < g_min < g_max, got %g, %g", gMin, gMax)
+	}
+	return nil
+}
+
+// Amplitude fits g so that |PSP(g)| = Target within RTol. A simulation
+// that fails on the way (numerically unstable at a large g) ends the fit
+// with SimFailed; the error is for a bad problem or a cancelled ctx only.
+func Amplitude(ctx context.Context, p Problem) (Result, error) {
+	if err := check(p.Target, p.GMin, p.GMax); err != nil {
+		return Result{}, err
 	}
 	if p.RTol <= 0 {
 		p.RTol = 1e-7
@@ -106,9 +120,10 @@ func (f *fitter) checkBracket(ctx context.Context, r Result) (Result, error) {
 		if _, ok := f.sampleAt(g); !ok {
 			if _, err := f.eval(ctx, g); err != nil {
 				if errors.Is(err, errStop) {
-					break
+					// The check was cut short: not a converged fit.
+					return f.result(NoProgress, f.closest(), fmt.Sprintf("no convergence in %d evaluations: the dSpike check of the bracket around the root %.6g nS was cut short", f.p.MaxEvals, r.G*1e9)), nil
 				}
-				return Result{}, err
+				return f.stopped(err)
 			}
 		}
 	}
@@ -119,6 +134,37 @@ func (f *fitter) checkBracket(ctx context.Context, r Result) (Result, error) {
 	}
 	r.Evaluations = len(f.samples)
 	return r, nil
+}
+
+// threshold bisects, in log g, between a sample that does not fire and a
+// larger one that does, to 1e-3 relative, and returns the last of each.
+func (f *fitter) threshold(ctx context.Context, below, above sample) (sample, sample, error) {
+	for above.g/below.g-1 > 1e-3 {
+		s, err := f.eval(ctx, math.Sqrt(below.g*above.g))
+		if err != nil {
+			return below, above, err
+		}
+		if s.spike {
+			above = s
+		} else {
+			below = s
+		}
+	}
+	return below, above, nil
+}
+
+// closest is the sample nearest the target (the zero sample before any).
+func (f *fitter) closest() sample {
+	if len(f.samples) == 0 {
+		return sample{}
+	}
+	best := f.samples[0]
+	for _, s := range f.samples {
+		if math.Abs(s.psp-f.p.Target) < math.Abs(best.psp-f.p.Target) {
+			best = s
+		}
+	}
+	return best
 }
 
 // sampleAt returns an evaluation already made at exactly g.
@@ -143,6 +189,16 @@ type fitter struct {
 
 var errStop = errors.New("stop")
 
+// simError is a simulation that failed at g: the fit of this pathway ends
+// with SimFailed, and other pathways go on.
+type simError struct {
+	g   float64
+	err error
+}
+
+func (e *simError) Error() string { return fmt.Sprintf("fit: g = %g: %v", e.g, e.err) }
+func (e *simError) Unwrap() error { return e.err }
+
 func (f *fitter) eval(ctx context.Context, g float64) (sample, error) {
 	if len(f.samples) >= f.p.MaxEvals {
 		return sample{}, errStop
@@ -152,7 +208,10 @@ func (f *fitter) eval(ctx context.Context, g float64) (sample, error) {
 	}
 	psp, sp, err := f.p.Eval(ctx, g)
 	if err != nil {
-		return sample{}, fmt.Errorf("fit: g = %g: %w", g, err)
+		if ctx.Err() != nil {
+			return sample{}, ctx.Err()
+		}
+		return sample{}, &simError{g, err}
 	}
 	s := sample{g, math.Abs(psp), sp}
 	f.samples = append(f.samples, s)
@@ -190,10 +249,11 @@ func (f *fitter) jump(ctx context.Context, fired sample, msg string) (Result, er
 		}
 	}
 	if lo != nil && lo.g > hi.g {
-		lo = nil // firing is not monotone in g: nothing to bisect
+		lo = nil // firing is not monotone in g: look below the lowest firing g
 	}
-	for lo == nil && hi.g/2 >= f.p.GMin {
-		s, err := f.eval(ctx, hi.g/2)
+	// Halve g, down to g_min itself, until no dSpike fires.
+	for lo == nil && hi.g > f.p.GMin {
+		s, err := f.eval(ctx, math.Max(hi.g/2, f.p.GMin))
 		if err != nil {
 			return f.stoppedJump(err, fired, msg)
 		}
@@ -203,16 +263,12 @@ func (f *fitter) jump(ctx context.Context, fired sample, msg string) (Result, er
 			lo = &s
 		}
 	}
-	for lo != nil && hi.g/lo.g-1 > 1e-3 {
-		s, err := f.eval(ctx, math.Sqrt(lo.g*hi.g))
+	if lo != nil {
+		b, a, err := f.threshold(ctx, *lo, hi)
 		if err != nil {
 			return f.stoppedJump(err, fired, msg)
 		}
-		if s.spike {
-			hi = s
-		} else {
-			lo = &s
-		}
+		lo, hi = &b, a
 	}
 	if lo != nil {
 		msg += fmt.Sprintf("; the PSP jumps from %.6g mV to %.6g mV between g = %.6g and %.6g nS, so the largest PSP below the dSpike threshold is %.6g mV",
@@ -224,7 +280,8 @@ func (f *fitter) jump(ctx context.Context, fired sample, msg string) (Result, er
 }
 
 func (f *fitter) stoppedJump(err error, fired sample, msg string) (Result, error) {
-	if errors.Is(err, errStop) {
+	var se *simError
+	if errors.Is(err, errStop) || errors.As(err, &se) {
 		return f.result(DSpikeJump, fired, msg), nil
 	}
 	return Result{Evaluations: len(f.samples)}, err
@@ -292,21 +349,20 @@ func (f *fitter) run(ctx context.Context) (Result, error) {
 }
 
 func (f *fitter) stopped(err error) (Result, error) {
-	if errors.Is(err, errStop) {
-		best := f.samples[0]
-		for _, s := range f.samples {
-			if math.Abs(s.psp-f.p.Target) < math.Abs(best.psp-f.p.Target) {
-				best = s
-			}
-		}
-		return f.result(NoProgress, best, fmt.Sprintf("no convergence in %d evaluations", f.p.MaxEvals)), nil
+	var se *simError
+	switch {
+	case errors.Is(err, errStop):
+		return f.result(NoProgress, f.closest(), fmt.Sprintf("no convergence in %d evaluations", f.p.MaxEvals)), nil
+	case errors.As(err, &se):
+		return f.result(SimFailed, f.closest(), fmt.Sprintf("the simulation fails at g = %.6g nS: %v", se.g*1e9, se.err)), nil
 	}
 	return Result{Evaluations: len(f.samples)}, err
 }
 
 // brent refines a bracket [a, b] of h(g) = |PSP(g)| - target with Brent's
-// method (inverse quadratic interpolation, secant and bisection), checking
-// monotonicity and dSpikes at every evaluation.
+// method (inverse quadratic interpolation, secant and bisection). A
+// bracket that shrinks to adjacent conductances without meeting RTol is a
+// jump across the target, unless the jump is rounding noise.
 func (f *fitter) brent(ctx context.Context, a, b sample) (Result, error) {
 	T := f.p.Target
 	fa, fb := a.psp-T, b.psp-T
@@ -322,6 +378,11 @@ func (f *fitter) brent(ctx context.Context, a, b sample) (Result, error) {
 		m := 0.5 * (c.g - b.g)
 		if math.Abs(m) <= tol {
 			if f.done(b) {
+				return f.result(Converged, b, ""), nil
+			}
+			// An RTol finer than the PSP's rounding: the two ends differ by
+			// a few ulps, and the nearer one is as close as float64 gets.
+			if math.Abs(b.psp-c.psp) <= 1e-12*f.p.Target {
 				return f.result(Converged, b, ""), nil
 			}
 			// A bracket that shrinks to nothing around no root is a

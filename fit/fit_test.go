@@ -3,6 +3,8 @@ package fit
 import (
 	"context"
 	"math"
+	"slices"
+	"strings"
 	"testing"
 )
 
@@ -157,5 +159,91 @@ func TestAmplitudeJumpsChecksBracket(t *testing.T) {
 				t.Logf("sub-threshold maximum seen: %g", r.Reachable)
 			}
 		})
+	}
+}
+
+// TestAmplitudeEdges: outcomes at the edges of the search. A dSpike check
+// of the bracket cut short by the evaluation budget is not a converged fit;
+// "a dSpike fires even at g_min" is said only after simulating g_min; an
+// RTol finer than the PSP's rounding converges instead of reading a jump.
+func TestAmplitudeEdges(t *testing.T) {
+	ctx := context.Background()
+	const nS, mV = 1e-9, 1e-3
+	// PSP = g (mV per nS) below a threshold gth, 10 mV more above it.
+	jumpy := func(gth float64, evals *[]float64) Eval {
+		return func(_ context.Context, g float64) (float64, bool, error) {
+			if evals != nil {
+				*evals = append(*evals, g)
+			}
+			if g >= gth {
+				return (g/nS + 10) * mV, true, nil
+			}
+			return g / nS * mV, false, nil
+		}
+	}
+	r, err := Amplitude(ctx, Problem{Eval: jumpy(1.5*nS, nil), Target: 1.3 * mV, G0: 1 * nS, GMin: 0.1 * nS, GMax: 100 * nS, Jumps: true, MaxEvals: 3})
+	if err != nil || r.Outcome != NoProgress {
+		t.Errorf("bracket check cut short: %v %s (%s), want %s", err, r.Outcome, r.Message, NoProgress)
+	}
+	var evals []float64
+	r, err = Amplitude(ctx, Problem{Eval: jumpy(1.2*nS, &evals), Target: 40 * mV, G0: 1.5 * nS, GMin: 1 * nS, GMax: 3 * nS, Jumps: true})
+	if err != nil || r.Outcome != DSpikeJump || strings.Contains(r.Message, "even at g_min") || !strings.Contains(r.Message, "the largest PSP below the dSpike threshold is") {
+		t.Errorf("dSpike above g_min: %v %s (%s)", err, r.Outcome, r.Message)
+	}
+	if !slices.Contains(evals, 1*nS) {
+		t.Errorf("g_min was not simulated: %v", evals)
+	}
+	r, err = Amplitude(ctx, Problem{Eval: jumpy(0.5*nS, nil), Target: 40 * mV, G0: 1.5 * nS, GMin: 1 * nS, GMax: 3 * nS, Jumps: true})
+	if err != nil || r.Outcome != DSpikeJump || !strings.Contains(r.Message, "a dSpike fires even at g_min = 1 nS") {
+		t.Errorf("dSpike at g_min: %v %s (%s)", err, r.Outcome, r.Message)
+	}
+	smooth := func(_ context.Context, g float64) (float64, bool, error) {
+		return 1e-3 * math.Tanh(g/nS) * 3, false, nil
+	}
+	for _, rtol := range []float64{1e-12, 1e-15, 1e-16, 1e-20} {
+		r, err := Amplitude(ctx, Problem{Eval: smooth, Target: 0.5 * mV, G0: 1 * nS, GMin: 0.01 * nS, GMax: 100 * nS, RTol: rtol})
+		if err != nil || r.Outcome != Converged || math.Abs(r.PSP/(0.5*mV)-1) > math.Max(rtol, 1e-12) {
+			t.Errorf("rtol %g: %v %s (%s), |PSP| %v", rtol, err, r.Outcome, r.Message, r.PSP)
+		}
+	}
+}
+
+// TestKineticsFailures: a kinetics fit that cannot meet its amplitude says
+// why, as a fit of g alone does at the spec's time constants (it always
+// said unreachable); bad bounds are an error (they read as unreachable);
+// and a search stopped by its candidate limit is not converged.
+func TestKineticsFailures(t *testing.T) {
+	eval := func(_ context.Context, g float64, tau []float64) (Metrics, error) {
+		return Metrics{PSP: g / 1e-9 * tau[0], HalfWidth: 2*tau[0] + 1e-3, HasHalfWidth: true, TimeToPeak: tau[0]}, nil
+	}
+	base := KineticsProblem{Eval: eval, Target: 2e-3, G0: 1e-9, GMin: 1e-12, GMax: 1e-6, RTol: 1e-9, Tau0: []float64{2e-3}, TargetHalfWidth: 9e-3}
+	ctx := context.Background()
+
+	below := base
+	// A PSP of 1 mV per nS whatever the time constants: at g_min, 1 mV,
+	// above the 0.5 mV target.
+	below.Eval = func(_ context.Context, g float64, tau []float64) (Metrics, error) {
+		return Metrics{PSP: g / 1e-9 * 1e-3, HalfWidth: 2*tau[0] + 1e-3, HasHalfWidth: true, TimeToPeak: tau[0]}, nil
+	}
+	below.Target, below.GMin = 0.5e-3, 1e-9
+	r, err := Kinetics(ctx, below)
+	if err != nil || r.Outcome != BelowMin || !strings.Contains(r.Message, "at the spec's: target") {
+		t.Errorf("target below the PSP at g_min: %v %s (%s)", err, r.Outcome, r.Message)
+	}
+
+	bad := base
+	bad.GMin, bad.GMax = 2e-9, 1e-9
+	if _, err := Kinetics(ctx, bad); err == nil || !strings.Contains(err.Error(), "g_min < g_max") {
+		t.Errorf("g_min above g_max: err %v", err)
+	}
+
+	short := base
+	short.MaxOuter = 3
+	r, err = Kinetics(ctx, short)
+	if err != nil || r.Outcome != NoProgress || !strings.Contains(r.Message, "stopped at its limit of 3 candidates") {
+		t.Errorf("3 candidates: %v %s (%s)", err, r.Outcome, r.Message)
+	}
+	if r, err := Kinetics(ctx, base); err != nil || r.Outcome != Converged {
+		t.Errorf("the same fit with its default limit: %v %s (%s)", err, r.Outcome, r.Message)
 	}
 }

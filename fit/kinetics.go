@@ -82,6 +82,9 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 	if p.TargetRise <= 0 && p.TargetHalfWidth <= 0 && p.TargetTimeToPeak <= 0 {
 		return KineticsResult{}, errors.New("fit: no kinetics target given")
 	}
+	if err := check(p.Target, p.GMin, p.GMax); err != nil {
+		return KineticsResult{}, err
+	}
 	if p.MaxOuter <= 0 {
 		p.MaxOuter = 400
 	}
@@ -95,7 +98,7 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 		FuncEvaluations: p.MaxOuter,
 		Converger:       &optimize.FunctionConverge{Absolute: 1e-14, Relative: 1e-10, Iterations: 40},
 	}
-	_, err := optimize.Minimize(prob, x0, settings, &optimize.NelderMead{SimplexSize: 0.3})
+	opt, err := optimize.Minimize(prob, x0, settings, &optimize.NelderMead{SimplexSize: 0.3})
 	if ctx.Err() != nil {
 		return KineticsResult{}, ctx.Err()
 	}
@@ -103,11 +106,19 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 		return KineticsResult{}, k.err
 	}
 	if k.best == nil {
-		msg := "no time constants let the amplitude reach its target"
-		if err != nil {
-			msg += ": " + err.Error()
+		// Why the amplitude failed at the spec's time constants (the first
+		// candidate), as a fit of g alone would say it.
+		r := KineticsResult{Evaluations: k.evals, Outcome: Unreachable, Message: "no time constants let the amplitude reach its target"}
+		switch {
+		case k.first != nil:
+			r.Outcome = k.first.Outcome
+			r.Message += "; at the spec's: " + k.first.Message
+		case k.firstErr != nil:
+			r.Message += "; at the spec's: " + k.firstErr.Error()
+		case err != nil:
+			r.Message += ": " + err.Error()
 		}
-		return KineticsResult{Evaluations: k.evals, Outcome: Unreachable, Message: msg}, nil
+		return r, nil
 	}
 	r := *k.best
 	r.Evaluations = k.evals
@@ -116,6 +127,11 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 		parts = append(parts, fmt.Sprintf("%s %+.3g%%", res.Name, 100*res.Relative))
 	}
 	r.Message = "kinetics residuals: " + strings.Join(parts, ", ")
+	if opt != nil && (opt.Status == optimize.FunctionEvaluationLimit || opt.Status == optimize.IterationLimit) {
+		// The search ran out before it settled: its best is not a fit.
+		r.Outcome = NoProgress
+		r.Message = fmt.Sprintf("the kinetics search stopped at its limit of %d candidates before it settled; best %s", p.MaxOuter, r.Message)
+	}
 	return r, nil
 }
 
@@ -126,6 +142,12 @@ type kinetics struct {
 	best    *KineticsResult
 	bestObj float64
 	err     error
+
+	// The first candidate's (the spec's time constants) amplitude fit
+	// when it did not converge, or its error: what a failed search reports.
+	first    *Result
+	firstErr error
+	tried    int
 }
 
 func (k *kinetics) objective(ctx context.Context, x []float64) float64 {
@@ -153,15 +175,22 @@ func (k *kinetics) objective(ctx context.Context, x []float64) float64 {
 		},
 		Target: k.p.Target, G0: k.g, GMin: k.p.GMin, GMax: k.p.GMax, RTol: k.p.RTol, Jumps: k.p.Jumps,
 	})
+	k.tried++
 	if err != nil {
 		// A candidate that cannot be simulated (unstable) is just a bad
 		// point for the search; cancellation is not.
 		if ctx.Err() != nil {
 			k.err = ctx.Err()
 		}
+		if k.tried == 1 {
+			k.firstErr = err
+		}
 		return math.Inf(1)
 	}
 	if amp.Outcome != Converged {
+		if k.tried == 1 {
+			k.first = &amp
+		}
 		return 1e6 + math.Abs(amp.PSP-k.p.Target)/k.p.Target
 	}
 	if lastG != amp.G {

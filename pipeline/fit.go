@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"math"
+	"runtime"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
@@ -69,9 +70,11 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 	}
 	out := make([]FitResult, len(idx))
 	g, gctx := errgroup.WithContext(ctx)
-	if opt.Workers > 0 {
-		g.SetLimit(opt.Workers)
+	workers := opt.Workers
+	if workers <= 0 {
+		workers = runtime.NumCPU()
 	}
+	g.SetLimit(workers)
 	for j, i := range idx {
 		g.Go(func() error {
 			r, err := fitPathway(gctx, s, i, opt)
@@ -186,7 +189,9 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	} else {
 		res.GBestNS = g
 	}
-	if !res.Converged && fr.Reachable > 0 {
+	// The most a calibration can reach means something only when the
+	// target is above it.
+	if (fr.Outcome == fit.Unreachable || fr.Outcome == fit.DSpikeJump) && fr.Reachable > 0 {
 		res.ReachableMV = ptr(fr.Reachable / 1e-3)
 	}
 	if res.Converged && !opt.NoFine {
@@ -251,6 +256,13 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 	res.Converged = kr.Outcome == fit.Converged
 	res.Message = kr.Message
 	if !res.Converged {
+		// A search stopped at its limit still has a best candidate.
+		if kr.G > 0 {
+			for _, r := range withKinetics(base, kr.G, kr.Tau) {
+				res.GBestNS = append(res.GBestNS, r.G/1e-9)
+			}
+			res.PSPAtFitMV = kr.Metrics.PSP / 1e-3
+		}
 		return res, nil
 	}
 	rs := withKinetics(base, kr.G, kr.Tau)

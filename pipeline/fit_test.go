@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"math"
+	"strings"
 	"testing"
 
 	"github.com/dendfit/dendfit/fit"
@@ -210,5 +211,23 @@ func TestFitDSpikeFollowsReferenceRule(t *testing.T) {
 	t.Logf("%d fitted, %d refused, as the reference rule", fitted, refused)
 	if fitted == 0 || refused == 0 {
 		t.Fatal("the cases do not exercise both outcomes")
+	}
+}
+
+// TestFitSimFailureIsAnOutcome: a simulation that fails on the way (the
+// seed cell is numerically unstable under Euler at a few uS) ends that
+// pathway's fit with sim_failed, recorded like any other outcome, instead
+// of failing the whole fit run.
+func TestFitSimFailureIsAnOutcome(t *testing.T) {
+	s := loadCase(t, "seed-ampa-2comp-dimensional")
+	s.Pathways[0].TargetPSP = 69e-3
+	s.Fit.GMax = 10e-6
+	res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatalf("fit run failed: %v", err)
+	}
+	r := res[0]
+	if r.Converged || r.Outcome != fit.SimFailed || !strings.Contains(r.Message, "numerically unstable") || r.Evaluations == 0 {
+		t.Errorf("outcome %s (%s), %d evaluations", r.Outcome, r.Message, r.Evaluations)
 	}
 }
