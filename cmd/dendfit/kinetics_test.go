@@ -147,6 +147,20 @@ func TestKineticsWarning(t *testing.T) {
 			if !strings.Contains(out.String(), "converged") {
 				t.Errorf("stdout %q: want the fit converged", out.String())
 			}
+			// The report's calibration table gives the fitted t_decay and
+			// the residual, and marks a miss as fit's warning does.
+			html := filepath.Join(dir, "r.html")
+			if _, err := runCLI(t, "-q", "--db", filepath.Join(dir, "k.db"), "report", "-o", html); err != nil {
+				t.Fatal(err)
+			}
+			b, err := os.ReadFile(html)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !regexp.MustCompile(`<span class="kin">t_decay [0-9.]+ ms; half_width [0-9.]+ ms \(target [0-9.]+ ms, (-|&#43;)[0-9.e-]+%\)</span>`).Match(b) ||
+				strings.Contains(string(b), "kinetics targets missed by more than 10%") != tc.warn {
+				t.Errorf("report: kinetics cell or miss mark wrong (miss %v)", tc.warn)
+			}
 		})
 	}
 }

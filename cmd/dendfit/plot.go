@@ -319,6 +319,9 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 		return err
 	}
 	defer d.Close()
+	if run.Command == db.CommandSweep && !s.Sweep.G.Given() {
+		return usageError{fmt.Errorf("run %d swept no g axis: a PSP-g curve needs one (plot heatmap draws the axes it swept)", run.ID)}
+	}
 	idx, err := selectPathways(s, o.pathways)
 	if err != nil {
 		return err

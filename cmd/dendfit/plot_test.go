@@ -78,6 +78,7 @@ func TestPlotAndReportCommands(t *testing.T) {
 		{"plot", "curve", "-o", out("x.png")},
 		{"plot", "heatmap", "--experiment", exp, "-o", out("x.png")}, // a g-only sweep
 		{"plot", "heatmap", "--run", "2", "-o", out("x.png")},        // a fit run
+		{"plot", "curve", "--run", "3", "-o", out("x.png")},          // a sweep without a g axis
 		{"report", "-o", out("r.html")},
 		{"report", "--experiment", exp, "-o", out("r.txt")},
 	} {

@@ -109,8 +109,8 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 		p.Y.Scale = gplot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}
 	}
-	for i, s := range series {
-		col := seriesColor(i)
+	for _, s := range series {
+		col := seriesColor(s.Pathway) // a pathway's colour whatever else is drawn
 		xy := make(plotter.XYs, 0, len(s.GNS))
 		for j, g := range s.GNS {
 			if (opt.LogX && g <= 0) || (logY && s.PSPMV[j] <= 0) || math.IsNaN(s.PSPMV[j]) {
@@ -245,7 +245,9 @@ func (logTicks) Ticks(lo, hi float64) []gplot.Tick {
 		return nil
 	}
 	few := math.Log10(hi/lo) < 2
+	narrow := math.Log10(hi/lo) < 0.5 // less than about a factor of 3
 	var ts []gplot.Tick
+	labelled := 0
 	for e := math.Floor(math.Log10(lo)); e <= math.Ceil(math.Log10(hi)); e++ {
 		d := math.Pow(10, e)
 		for m := 1; m <= 9; m++ {
@@ -254,11 +256,17 @@ func (logTicks) Ticks(lo, hi float64) []gplot.Tick {
 				continue
 			}
 			t := gplot.Tick{Value: v}
-			if m == 1 || (few && (m == 2 || m == 5)) {
+			if m == 1 || (few && (m == 2 || m == 5)) || narrow {
 				t.Label = fmt.Sprintf("%g", v)
+				labelled++
 			}
 			ts = append(ts, t)
 		}
+	}
+	// Within one multiple (0.38..0.72): the linear ticks, which a log
+	// axis shows just as well over so short a range.
+	if labelled < 2 {
+		return linTicks{}.Ticks(lo, hi)
 	}
 	return ts
 }

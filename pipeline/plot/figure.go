@@ -4,7 +4,9 @@ import (
 	"fmt"
 	"image/color"
 	"io"
+	"math"
 	"path/filepath"
+	"strconv"
 	"strings"
 
 	gplot "gonum.org/v1/plot"
@@ -56,7 +58,12 @@ func (f *Figure) Write(w io.Writer, format string) error {
 	} else {
 		c = vgsvg.New(f.Width, f.Height)
 	}
-	f.draw(draw.New(c))
+	dc := draw.New(c)
+	// An opaque page: an SVG is otherwise transparent outside the axes,
+	// and its black text vanishes on a dark slide.
+	dc.SetColor(color.White)
+	dc.Fill(dc.Rectangle.Path())
+	f.draw(dc)
 	if _, err := c.WriteTo(w); err != nil {
 		return fmt.Errorf("plot: write %s: %w", format, err)
 	}
@@ -84,6 +91,7 @@ var sans = font.Font{Typeface: "Liberation", Variant: "Sans"}
 // given title and axis labels.
 func newPlot(title, x, y string) *gplot.Plot {
 	p := gplot.New()
+	p.X.Tick.Marker, p.Y.Tick.Marker = linTicks{}, linTicks{}
 	p.Title.Text = title
 	p.X.Label.Text = x
 	p.Y.Label.Text = y
@@ -118,7 +126,8 @@ var (
 )
 
 // titled draws title centred across the whole of c, in the plot's title
-// style, and returns the canvas below it.
+// style, and returns the canvas below it. A title wider than the figure
+// is broken into lines at spaces, so that nothing of it is cut off.
 func titled(c draw.Canvas, p *gplot.Plot, title string) draw.Canvas {
 	if title == "" {
 		return draw.Crop(c, 0, 0, 0, -2*vg.Millimeter)
@@ -126,8 +135,67 @@ func titled(c draw.Canvas, p *gplot.Plot, title string) draw.Canvas {
 	sty := p.Title.TextStyle
 	sty.XAlign, sty.YAlign = draw.XCenter, draw.YTop
 	pad := 2 * vg.Millimeter
-	c.FillText(sty, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: c.Max.Y - pad}, title)
-	return draw.Crop(c, 0, 0, 0, -(sty.Height(title) + 2*pad))
+	lines := wrap(title, c.Max.X-c.Min.X-2*pad, sty.Width)
+	y := c.Max.Y - pad
+	for _, l := range lines {
+		c.FillText(sty, vg.Point{X: (c.Min.X + c.Max.X) / 2, Y: y}, l)
+		y -= sty.Height(l)
+	}
+	return draw.Crop(c, 0, 0, 0, -(c.Max.Y - y + pad))
+}
+
+// wrap breaks s at spaces into lines no wider than w, as width measures
+// them; a word wider than w gets a line of its own.
+func wrap(s string, w vg.Length, width func(string) vg.Length) []string {
+	var lines []string
+	cur := ""
+	for _, word := range strings.Fields(s) {
+		next := word
+		if cur != "" {
+			next = cur + " " + word
+		}
+		if cur != "" && width(next) > w {
+			lines = append(lines, cur)
+			next = word
+		}
+		cur = next
+	}
+	return append(lines, cur)
+}
+
+// linTicks marks a linear axis at 1, 2 or 5 times a power of ten, about
+// five labelled, with as many decimals as the step needs: gonum's default
+// labels a 0.15 mV range "-74, -73, -73, -73".
+type linTicks struct{}
+
+// Ticks implements plot.Ticker.
+func (linTicks) Ticks(lo, hi float64) []gplot.Tick {
+	if !(hi > lo) || math.IsInf(lo, 0) || math.IsInf(hi, 0) {
+		return []gplot.Tick{{Value: lo, Label: fmt.Sprintf("%g", lo)}}
+	}
+	raw := (hi - lo) / 6
+	mag := math.Pow(10, math.Floor(math.Log10(raw)))
+	step := mag
+	for _, m := range []float64{2, 5, 10} {
+		if step >= raw {
+			break
+		}
+		step = m * mag
+	}
+	prec := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
+	var ts []gplot.Tick
+	for k := math.Ceil(lo / step); k*step <= hi*(1+1e-12)+1e-300; k++ {
+		v := k * step
+		if v == 0 {
+			v = 0 // no "-0"
+		}
+		ts = append(ts, gplot.Tick{Value: v, Label: strconv.FormatFloat(v, 'f', prec, 64)})
+		// Unlabelled minor ticks at the halves.
+		if m := v + step/2; m <= hi {
+			ts = append(ts, gplot.Tick{Value: m})
+		}
+	}
+	return ts
 }
 
 // drawWithLegend draws title across the top of c, p below it on the left

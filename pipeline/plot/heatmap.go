@@ -6,6 +6,7 @@ import (
 	"math"
 
 	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/palette"
 	"gonum.org/v1/plot/palette/moreland"
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -113,7 +114,7 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 	cb := newPlot("", "", "|PSP| (mV)")
 	cb.HideX()
 	cb.Y.Padding = 0
-	cb.Add(&plotter.ColorBar{ColorMap: cm, Vertical: true})
+	cb.Add(colorBands{cm: cm, n: 128})
 	if d.TargetMV >= g.lo && d.TargetMV <= g.hi {
 		tl := hline(d.TargetMV, 0, 1)
 		tl.Color, tl.Width = contourColor, vg.Points(2.2)
@@ -207,11 +208,42 @@ func (expTicks) Ticks(lo, hi float64) []gplot.Tick {
 	return ts
 }
 
+// colorBands draws a vertical colour bar as n bands of colour from
+// cm's minimum to its maximum. gonum's ColorBar is one stretched image a
+// pixel wide, which SVG viewers draw as a hairline.
+type colorBands struct {
+	cm palette.ColorMap
+	n  int
+}
+
+// Plot implements plot.Plotter.
+func (b colorBands) Plot(c draw.Canvas, plt *gplot.Plot) {
+	trX, trY := plt.Transforms(&c)
+	lo, hi := b.cm.Min(), b.cm.Max()
+	for i := range b.n {
+		v0 := lo + (hi-lo)*float64(i)/float64(b.n)
+		v1 := lo + (hi-lo)*float64(i+1)/float64(b.n)
+		col, err := b.cm.At(math.Min((v0+v1)/2, hi))
+		if err != nil {
+			continue
+		}
+		// Each band overlaps the next by a hair, so that no seam shows.
+		r := vg.Rectangle{Min: vg.Point{X: trX(0), Y: trY(v0)}, Max: vg.Point{X: trX(1), Y: trY(v1) + vg.Points(0.3)}}
+		c.SetColor(col)
+		c.Fill(r.Path())
+	}
+}
+
+// DataRange implements plot.DataRanger.
+func (b colorBands) DataRange() (xmin, xmax, ymin, ymax float64) {
+	return 0, 1, b.cm.Min(), b.cm.Max()
+}
+
 // valueTicks labels a linear axis at the swept values when they are few,
-// and with gonum's default ticks otherwise.
+// and with linTicks otherwise.
 func valueTicks(v []float64) gplot.Ticker {
 	if len(v) > 8 {
-		return gplot.DefaultTicks{}
+		return linTicks{}
 	}
 	return gplot.ConstantTicks(func() []gplot.Tick {
 		ts := make([]gplot.Tick, len(v))

@@ -221,7 +221,7 @@ func TestTrace(t *testing.T) {
 	}
 	sum := render(t, "trace", f)
 	for _, want := range []string{"soma (recorded)", "basal (synapse)", "apical", "presynaptic spike",
-		"time (ms)", "membrane potential (mV)", fmt.Sprintf(" PSP %+.3g mV at soma", pr.PSPMV),
+		"time (ms)", "membrane potential (mV)", fmt.Sprintf("PSP %+.3g mV at soma", pr.PSPMV),
 		"L5TTPC->L5TTPC (AMPA+NMDA), g = AMPA 1 nS + NMDA 0.5 nS"} {
 		if !sum.has(want) {
 			t.Errorf("trace has no text %q; texts %q", want, sum.texts)
@@ -247,7 +247,7 @@ func TestTrace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum := render(t, "trace-apical", f); sum.has(fmt.Sprintf(" PSP %+.3g mV at soma", pr.PSPMV)) || !sum.has("apical") {
+	if sum := render(t, "trace-apical", f); sum.has(fmt.Sprintf("PSP %+.3g mV at soma", pr.PSPMV)) || !sum.has("apical") {
 		t.Errorf("--compartment apical: texts %q", sum.texts)
 	}
 	if _, err := plot.Trace(pr, &plot.TraceOptions{Compartments: []string{"axon"}}); err == nil || !strings.Contains(err.Error(), `"axon"`) {

@@ -2,8 +2,13 @@ package plot
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
+
+	gplot "gonum.org/v1/plot"
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/text"
 
 	"gonum.org/v1/plot/plotter"
 	"gonum.org/v1/plot/vg"
@@ -96,6 +101,10 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 		span = 1
 	}
 	p.Y.Min, p.Y.Max = lo-0.05*span, hi+0.18*span
+	if pr.PSPMV < 0 {
+		// Room below the trough for the PSP's value.
+		p.Y.Min = lo - 0.12*span
+	}
 
 	// The presynaptic spike.
 	tSpike := float64(pr.SpikeSample) * t.DtMS
@@ -129,9 +138,14 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 		sc.GlyphStyle.Radius = vg.Points(2.5)
 		sc.GlyphStyle.Color = black
 		p.Add(sc)
+		// The PSP's value on a white box, so that no trace crossing it
+		// strikes it through.
+		psp := textBox{at: plotter.XY{X: tPeak, Y: peak}, text: fmt.Sprintf("PSP %+.3g mV at %s", pr.PSPMV, pr.Record), below: pr.PSPMV < 0}
+		psp.style.Font = font.From(sans, 9)
+		p.Add(psp)
 		lab, err := plotter.NewLabels(plotter.XYLabels{
-			XYs:    []plotter.XY{{X: tPeak, Y: peak}, {X: tSpike, Y: p.Y.Max}},
-			Labels: []string{fmt.Sprintf(" PSP %+.3g mV at %s", pr.PSPMV, pr.Record), " spike"},
+			XYs:    []plotter.XY{{X: tSpike, Y: p.Y.Max}},
+			Labels: []string{" spike"},
 		})
 		if err != nil {
 			return nil, fmt.Errorf("plot: %w", err)
@@ -141,13 +155,9 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 			lab.TextStyle[i].Font.Typeface, lab.TextStyle[i].Font.Variant = sans.Typeface, sans.Variant
 			lab.TextStyle[i].XAlign = draw.XLeft
 		}
-		lab.TextStyle[0].YAlign = draw.YCenter
 		lab.Offset = vg.Point{X: vg.Points(3)}
-		if pr.PSPMV < 0 {
-			lab.TextStyle[0].YAlign = draw.YTop
-		}
-		lab.TextStyle[1].YAlign = draw.YTop
-		lab.TextStyle[1].Color = grey
+		lab.TextStyle[0].YAlign = draw.YTop
+		lab.TextStyle[0].Color = grey
 		p.Add(lab)
 	}
 	p.X.Min, p.X.Max = 0, float64(len(t.VMV[comps[0]])-1)*t.DtMS
@@ -188,4 +198,35 @@ func vline(x, y0, y1 float64) *plotter.Line {
 func hline(y, x0, x1 float64) *plotter.Line {
 	l, _ := plotter.NewLine(plotter.XYs{{X: x0, Y: y}, {X: x1, Y: y}})
 	return l
+}
+
+// textBox writes text on a white box just right of a point (above it, or
+// below it when below is set).
+type textBox struct {
+	at    plotter.XY
+	text  string
+	below bool
+	style text.Style
+}
+
+// Plot implements plot.Plotter.
+func (b textBox) Plot(c draw.Canvas, plt *gplot.Plot) {
+	trX, trY := plt.Transforms(&c)
+	sty := b.style
+	sty.Handler = plt.TextHandler
+	sty.XAlign, sty.YAlign = draw.XLeft, draw.YBottom
+	pad := vg.Points(2)
+	pt := vg.Point{X: trX(b.at.X) + vg.Points(5), Y: trY(b.at.Y) + vg.Points(3)}
+	if b.below {
+		sty.YAlign = draw.YTop
+		pt.Y = trY(b.at.Y) - vg.Points(3)
+	}
+	w, h := sty.Width(b.text), sty.Height(b.text)
+	r := vg.Rectangle{Min: vg.Point{X: pt.X - pad, Y: pt.Y - pad}, Max: vg.Point{X: pt.X + w + pad, Y: pt.Y + h + pad}}
+	if b.below {
+		r.Min.Y, r.Max.Y = pt.Y-h-pad, pt.Y+pad
+	}
+	c.SetColor(color.NRGBA{255, 255, 255, 230})
+	c.Fill(r.Path())
+	c.FillText(sty, pt, b.text)
 }

@@ -1,0 +1,91 @@
+package plot
+
+import (
+	"math"
+	"strconv"
+	"strings"
+	"testing"
+
+	"gonum.org/v1/plot/font"
+	"gonum.org/v1/plot/text"
+	"gonum.org/v1/plot/vg"
+	"gonum.org/v1/plot/vg/draw"
+)
+
+// TestTickLabels: every axis, however narrow its range, gets at least two
+// labels, all different, each naming its tick's value to the precision
+// the labels need (gonum's default labelled a 0.15 mV range "-74, -73,
+// -73, -73"; a log axis from 0.38 to 0.72 had one label).
+func TestTickLabels(t *testing.T) {
+	for _, tc := range []struct {
+		lo, hi float64
+		log    bool
+	}{
+		{-73.52, -73.37, false}, {-74.01, -73.49, false}, {0, 150, false}, {-0.2, 0.2, false},
+		{1e-6, 3e-6, false}, {1234, 1290, false},
+		{0.38, 0.72, true}, {0.1, 10, true}, {1.01, 1.09, true}, {0.5, 200, true},
+	} {
+		var labels []string
+		ticks := linTicks{}.Ticks(tc.lo, tc.hi)
+		if tc.log {
+			ticks = logTicks{}.Ticks(tc.lo, tc.hi)
+		}
+		for _, tk := range ticks {
+			if tk.Label == "" {
+				continue
+			}
+			if tol := 1e-9 * (tc.hi - tc.lo); tk.Value < tc.lo-tol || tk.Value > tc.hi+tol {
+				t.Errorf("[%g, %g]: tick %g outside", tc.lo, tc.hi, tk.Value)
+			}
+			v, err := strconv.ParseFloat(tk.Label, 64)
+			if err != nil || math.Abs(v-tk.Value) > 1e-9*math.Max(1, math.Abs(tk.Value)) {
+				t.Errorf("[%g, %g]: label %q for tick %g", tc.lo, tc.hi, tk.Label, tk.Value)
+			}
+			labels = append(labels, tk.Label)
+		}
+		seen := map[string]bool{}
+		for _, l := range labels {
+			if seen[l] {
+				t.Errorf("[%g, %g]: label %q twice in %q", tc.lo, tc.hi, l, labels)
+			}
+			seen[l] = true
+		}
+		if len(labels) < 2 || len(labels) > 12 {
+			t.Errorf("[%g, %g] (log %v): %d labels %q", tc.lo, tc.hi, tc.log, len(labels), labels)
+		}
+	}
+}
+
+// TestWrap: a title wider than the figure is broken at spaces into lines
+// that fit, keeping every word in order.
+func TestWrap(t *testing.T) {
+	sty := text.Style{Font: font.From(sans, 11), Handler: text.Plain{Fonts: font.DefaultCache}}
+	title := "L23E->L23E (AMPA), g = AMPA 1 nS (fitted, run 1; t_decay 4 ms, t_rise 0.2 ms)"
+	for _, w := range []vg.Length{40, 150, 300, 1000} {
+		lines := wrap(title, w, sty.Width)
+		if got := strings.Join(lines, " "); got != title {
+			t.Errorf("width %v: lines %q lose words", w, lines)
+		}
+		for _, l := range lines {
+			if sty.Width(l) > w && strings.Contains(l, " ") {
+				t.Errorf("width %v: line %q is %v wide", w, l, sty.Width(l))
+			}
+		}
+		if w == 1000 && len(lines) != 1 {
+			t.Errorf("a title that fits was broken: %q", lines)
+		}
+	}
+}
+
+// TestSVGOpaque: an SVG figure is painted white before anything else, as
+// a PNG is, so that its text reads on a dark page.
+func TestSVGOpaque(t *testing.T) {
+	f := &Figure{Width: 4 * vg.Centimeter, Height: 3 * vg.Centimeter, draw: func(c draw.Canvas) {}}
+	svg, err := f.SVG()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(svg, `style="fill:#FFFFFF"`) || strings.Index(svg, "fill:#FFFFFF") > strings.Index(svg+"<text", "<text") {
+		t.Errorf("no white page first:\n%s", svg)
+	}
+}
