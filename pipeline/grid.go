@@ -97,6 +97,16 @@ func (gr *Grid) receptors(i int, dst []sim.Receptor) []sim.Receptor {
 	return rs
 }
 
+// ShardLen is the number of grid points shard k of n holds (all of them
+// for n <= 1).
+func (gr *Grid) ShardLen(k, n int) int {
+	total := 0
+	for _, c := range gr.chunks(k, n) {
+		total += c.hi - c.lo
+	}
+	return total
+}
+
 // chunk is a run of consecutive grid points of one pathway, the unit of
 // work and of sharding.
 type chunk struct{ lo, hi int }

@@ -4,7 +4,10 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -142,5 +145,37 @@ func TestQuerySQLValuesAlike(t *testing.T) {
 		if !slices.Equal(got, want) {
 			t.Errorf("%s: row %q, want %q", format, got, want)
 		}
+	}
+}
+
+// TestExportWarnsOfUnconverged: exporting a fit run where a pathway did not
+// converge says so (it wrote the spec g silently), and a pathway name that
+// matches nothing lists the spec's pathways.
+func TestExportWarnsOfUnconverged(t *testing.T) {
+	dir := t.TempDir()
+	b, err := os.ReadFile("../../pipeline/testdata/reference/cases/seed-ampa-2comp-dimensional.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := filepath.Join(dir, "far.yaml")
+	if err := os.WriteFile(spec, []byte(strings.Replace(string(b), "target_psp: 0.5 mV", "target_psp: 80 mV", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "d.db")
+	if _, err := runCLI(t, "--db", path, "-q", "fit", spec); !errors.Is(err, errNotConverged) {
+		t.Fatalf("fit of an 80 mV target: %v", err)
+	}
+	var out, errOut bytes.Buffer
+	root := newRootCmdIO(&out, &errOut)
+	root.SetArgs([]string{"--db", path, "export", "--format", "yaml"})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "warning: 1 of 1 fitted pathways did not converge (0 L23E->L23E): the export keeps their spec g") {
+		t.Errorf("export of an unconverged fit said %q", errOut.String())
+	}
+	_, err = runCLI(t, "--db", path, "simulate", spec, "-p", "L23E->PV", "--no-db")
+	if err == nil || !strings.Contains(err.Error(), `no such pathway (want an index or pre->post: 0 L23E->L23E)`) {
+		t.Errorf("unknown pathway: %v", err)
 	}
 }

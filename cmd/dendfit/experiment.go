@@ -2,7 +2,9 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"os"
 	"slices"
 	"strings"
 
@@ -55,4 +57,13 @@ func holds(names []string) string {
 		return "none"
 	}
 	return strings.Join(names, ", ")
+}
+
+// openRead opens the database read-only for a command that reads results,
+// saying what to do when there is none yet.
+func (g *globals) openRead(ctx context.Context) (*db.DB, error) {
+	if _, err := os.Stat(g.db); errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("no database %s: give --db FILE (or set DENDFIT_DB), or record results there first with 'dendfit fit' or 'dendfit sweep'", g.db)
+	}
+	return db.OpenReadOnly(ctx, g.db)
 }

@@ -60,7 +60,7 @@ to a file written atomically.`,
 				}
 				f, _ = export.ParseFormat("json")
 			}
-			d, err := db.OpenReadOnly(cmd.Context(), g.db)
+			d, err := g.openRead(cmd.Context())
 			if err != nil {
 				return err
 			}
@@ -73,6 +73,9 @@ to a file written atomically.`,
 				return err
 			}
 			c.Version, c.Date = version(), time.Now().UTC()
+			if bad := unconverged(c.Fits); len(bad) > 0 {
+				g.notef("warning: %d of %d fitted pathways did not converge (%s): the export keeps their spec g", len(bad), len(c.Fits), strings.Join(bad, ", "))
+			}
 			if o.output == "" || o.output == "-" {
 				return export.Write(g.stdout, c, f)
 			}
@@ -89,4 +92,15 @@ to a file written atomically.`,
 	fl.StringVarP(&o.format, "format", "f", "dendrify", "output format: "+strings.Join(names, ", "))
 	fl.StringVarP(&o.output, "output", "o", "", "write to this file instead of stdout")
 	return cmd
+}
+
+// unconverged names the pathways whose fit did not converge.
+func unconverged(fits []db.Fit) []string {
+	var out []string
+	for _, f := range fits {
+		if !f.Converged {
+			out = append(out, fmt.Sprintf("%d %s->%s", f.Pathway, f.Pre, f.Post))
+		}
+	}
+	return out
 }

@@ -167,7 +167,11 @@ func onePathway(s *spec.Spec, sel []string) (int, error) {
 	case len(idx) == 0:
 		return 0, nil
 	case len(idx) > 1:
-		return 0, usageError{fmt.Errorf("--pathway: this figure shows one pathway, got %d", len(idx))}
+		var which []string
+		for _, i := range idx {
+			which = append(which, fmt.Sprintf("%d (%s at %s)", i, s.Pathways[i].Label(), s.Pathways[i].Compartment))
+		}
+		return 0, usageError{fmt.Errorf("--pathway: this figure shows one pathway; %s name %s: give one index", strings.Join(sel, ", "), strings.Join(which, ", "))}
 	}
 	return idx[0], nil
 }
@@ -217,7 +221,7 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 			return err
 		}
 	case o.fitted:
-		d, err := db.OpenReadOnly(ctx, g.db)
+		d, err := g.openRead(ctx)
 		if err != nil {
 			return err
 		}
@@ -268,7 +272,7 @@ func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*d
 	if o.run != 0 && o.experiment != "" {
 		return nil, nil, nil, usageError{errors.New("give --experiment NAME or --run ID, not both")}
 	}
-	d, err := db.OpenReadOnly(ctx, g.db)
+	d, err := g.openRead(ctx)
 	if err != nil {
 		return nil, nil, nil, err
 	}

@@ -174,7 +174,9 @@ func TestCtrlCStopsAndKeeps(t *testing.T) {
 	// Long enough to be still running when the signal comes.
 	spec := bigSweepSpec(t, 200000)
 	dbPath := filepath.Join(t.TempDir(), "c.db")
-	cmd := sweepCmd(dbPath, spec)
+	cmd := exec.Command(dendfitBin, "--db", dbPath, "sweep", spec, "--workers", "2") // not -q: its last note is wanted
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -195,6 +197,11 @@ func TestCtrlCStopsAndKeeps(t *testing.T) {
 	status, n, distinct := runStats(t, dbPath, 1)
 	if status != db.StatusCancelled || n == 0 || n != distinct {
 		t.Fatalf("after Ctrl-C: run %s with %d points (%d distinct)", status, n, distinct)
+	}
+	// It says what it kept and how to go on.
+	want := fmt.Sprintf("run 1 stopped with %d of %d points recorded; continue it with: dendfit --db %s sweep %s --resume", n, 3*200000, dbPath, spec)
+	if !strings.Contains(stderr.String(), want) {
+		t.Errorf("stderr after Ctrl-C:\n%s\nwant %q", stderr.String(), want)
 	}
 	t.Logf("stopped %v after SIGINT with %d points kept", took.Round(time.Millisecond), n)
 }

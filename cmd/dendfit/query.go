@@ -159,7 +159,7 @@ func tstr(t *time.Time) string {
 
 // openQueryDB opens the database for reading; it must exist.
 func openQueryDB(cmd *cobra.Command, g *globals) (*db.DB, error) {
-	return db.OpenReadOnly(cmd.Context(), g.db)
+	return g.openRead(cmd.Context())
 }
 
 // run makes a query subcommand's RunE: it checks the output format and,
@@ -461,6 +461,13 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 			runID, err := newestRun(cmd, g, d, o, "")
 			if err != nil {
 				return err
+			}
+			if o.runID == 0 {
+				// Which run "the newest" is: after a fit it is the fit's
+				// evaluations, not the sweep before it.
+				if r, err := d.Run(cmd.Context(), runID); err == nil {
+					g.notef("points of run %d, the newest finished run of %s (a %s run; --run ID for another, 'dendfit query runs' lists them)", runID, o.experiment, r.Command)
+				}
 			}
 			f := db.PointFilter{RunID: runID, Status: o.status, Limit: o.limit}
 			if cmd.Flags().Changed("pathway") {

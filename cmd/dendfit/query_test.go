@@ -226,8 +226,12 @@ func TestQueryErrors(t *testing.T) {
 	if err != nil || !strings.HasSuffix(out, "\n25\n") {
 		t.Errorf("points after refused writes: %q, %v", out, err)
 	}
-	if _, err := qcli(t, filepath.Join(t.TempDir(), "none.db"), "query", "runs"); err == nil || !strings.Contains(err.Error(), "no such database") {
-		t.Errorf("missing database: %v", err)
+	// A missing database says what to do, for every reading command.
+	none := filepath.Join(t.TempDir(), "none.db")
+	for _, args := range [][]string{{"query", "runs"}, {"export"}, {"report", "-o", filepath.Join(t.TempDir(), "r.html")}, {"plot", "curve", "-o", filepath.Join(t.TempDir(), "c.png")}} {
+		if _, err := qcli(t, none, args...); err == nil || !strings.Contains(err.Error(), "no database "+none+": give --db FILE") {
+			t.Errorf("%v in a missing database: %v", args, err)
+		}
 	}
 }
 

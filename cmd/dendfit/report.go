@@ -6,7 +6,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline/report"
 )
 
@@ -37,7 +36,7 @@ not converge are marked.`,
 				return usageError{fmt.Errorf("-o %q: want an .html file", o.out)}
 			}
 			ctx := cmd.Context()
-			d, err := db.OpenReadOnly(ctx, g.db)
+			d, err := g.openRead(ctx)
 			if err != nil {
 				return err
 			}

@@ -79,10 +79,23 @@ func selectPathways(s *spec.Spec, sel []string) ([]int, error) {
 			}
 		}
 		if !found {
-			return nil, usageError{fmt.Errorf("--pathway %q: no such pathway (want an index or pre->post)", v)}
+			return nil, usageError{fmt.Errorf("--pathway %q: no such pathway (want an index or pre->post: %s)", v, pathwayList(s))}
 		}
 	}
 	return out, nil
+}
+
+// pathwayList names a spec's pathways for a message: "0 E->E, 1 PV->E".
+func pathwayList(s *spec.Spec) string {
+	var parts []string
+	for i, p := range s.Pathways {
+		if i == 12 {
+			parts = append(parts, fmt.Sprintf("... (%d in all)", len(s.Pathways)))
+			break
+		}
+		parts = append(parts, fmt.Sprintf("%d %s->%s", i, p.Pre, p.Post))
+	}
+	return strings.Join(parts, ", ")
 }
 
 func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string) error {

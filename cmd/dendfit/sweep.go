@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -115,6 +116,20 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	}
 	if ferr := run.Finish(err); err == nil {
 		err = ferr
+	}
+	if errors.Is(err, context.Canceled) {
+		// Say what is kept and how to go on; ctx has ended, so the count
+		// gets a context of its own.
+		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if done, rerr := d.RecordedPoints(cctx, run.ID); rerr == nil {
+			shard := ""
+			if n > 1 {
+				shard = fmt.Sprintf(" --shard %d/%d", k, n)
+			}
+			g.notef("run %d stopped with %d of %d points recorded; continue it with: dendfit --db %s sweep %s%s --resume",
+				run.ID, done.Len(), pipeline.NewGrid(s).ShardLen(k, n), g.db, path, shard)
+		}
+		cancel()
 	}
 	if err != nil {
 		return err
