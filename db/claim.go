@@ -31,3 +31,15 @@ func (d *DB) ClaimRun(id int64) (release func(), err error) {
 	}
 	return release, nil
 }
+
+// RunClaimed reports whether a process holds run id's claim (ClaimRun):
+// a run recorded as running that no process claims was stopped without
+// finishing (kill -9, a crash, a lost node) and can be resumed. Outside
+// Linux it reports true: claims are not made there.
+func (d *DB) RunClaimed(id int64) (bool, error) {
+	held, err := claimed(d.path+"-lock", id)
+	if err != nil {
+		return false, fmt.Errorf("db: run %d: %w", id, err)
+	}
+	return held, nil
+}

@@ -24,3 +24,21 @@ func claim(path string, off int64) (release func(), err error) {
 	}
 	return func() { f.Close() }, nil
 }
+
+// claimed tests for a lock on byte off of the file at path without taking
+// it; a missing file holds none.
+func claimed(path string, off int64) (bool, error) {
+	f, err := os.Open(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	defer f.Close()
+	lk := unix.Flock_t{Type: unix.F_WRLCK, Whence: 0, Start: off, Len: 1}
+	if err := unix.FcntlFlock(f.Fd(), unix.F_OFD_GETLK, &lk); err != nil {
+		return false, err
+	}
+	return lk.Type != unix.F_UNLCK, nil
+}

@@ -6,3 +6,6 @@ package db
 func claim(path string, off int64) (release func(), err error) {
 	return func() {}, nil
 }
+
+// claimed reports every run as claimed outside Linux (see RunClaimed).
+func claimed(path string, off int64) (bool, error) { return true, nil }

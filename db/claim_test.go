@@ -11,9 +11,15 @@ func TestClaimRun(t *testing.T) {
 		t.Skip("runs are claimed on Linux only")
 	}
 	d, run := sweepRunDB(t, "")
+	if held, err := d.RunClaimed(run); err != nil || held {
+		t.Errorf("before any claim: claimed %v, %v", held, err)
+	}
 	release, err := d.ClaimRun(run)
 	if err != nil {
 		t.Fatal(err)
+	}
+	if held, err := d.RunClaimed(run); err != nil || !held {
+		t.Errorf("while claimed: claimed %v, %v", held, err)
 	}
 	if _, err := d.ClaimRun(run); !errors.Is(err, ErrRunBusy) {
 		t.Errorf("second claim of run %d: err = %v, want ErrRunBusy", run, err)
@@ -25,6 +31,9 @@ func TestClaimRun(t *testing.T) {
 		other()
 	}
 	release()
+	if held, err := d.RunClaimed(run); err != nil || held {
+		t.Errorf("after release: claimed %v, %v", held, err)
+	}
 	again, err := d.ClaimRun(run)
 	if err != nil {
 		t.Fatalf("claim after release: %v", err)

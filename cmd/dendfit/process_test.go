@@ -139,6 +139,10 @@ func TestKillAndResume(t *testing.T) {
 	if before == 0 || before >= 3*steps {
 		t.Fatalf("killed sweep recorded %d of %d points: not a mid-way kill", before, 3*steps)
 	}
+	// Recorded as running, it shows as interrupted: no process holds it.
+	if out, err := runCLI(t, "--db", dbPath, "query", "runs", "--format", "csv"); err != nil || !strings.Contains(out, ",sweep,interrupted,") {
+		t.Errorf("query runs after kill -9: %v\n%s", err, out)
+	}
 	// The database opens cleanly (read-write, migrations checked).
 	d, err := db.Open(context.Background(), dbPath)
 	if err != nil {

@@ -228,6 +228,11 @@ func newQueryRunsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "runs",
 		Short: "List runs, newest first",
+		Long: `runs lists the recorded runs, newest first, with their provenance.
+
+A sweep recorded as running whose process has ended without finishing it
+(kill -9, a crash, a node lost) shows as interrupted: --status running
+selects it, and 'dendfit sweep SPEC --resume' continues it.`,
 		Example: `  dendfit query runs --experiment l23-demo
   dendfit query runs --command fit --status done --format csv`,
 		Args: exactArgs(0),
@@ -271,6 +276,14 @@ func newQueryRunsCmd(g *globals) *cobra.Command {
 			}{[]runJSON{}}
 			t := &table{cols: []string{"id", "experiment", "command", "status", "started_at", "ended_at", "version", "revision", "shard", "dt_ms", "method", "reproduces"}}
 			for _, r := range runs {
+				// A sweep recorded as running that no process claims was
+				// stopped without finishing (kill -9, a crash, a lost
+				// node): it is not running, and --resume continues it.
+				if r.Status == db.StatusRunning && r.Command == db.CommandSweep {
+					if held, err := d.RunClaimed(r.ID); err == nil && !held {
+						r.Status = "interrupted"
+					}
+				}
 				j := runJSON{ID: r.ID, Experiment: r.Experiment, Command: r.Command, Argv: r.Argv, Status: r.Status,
 					StartedAt: r.StartedAt.UTC().Format(time.RFC3339Nano), Version: r.Version, VCSRevision: r.VCSRevision,
 					VCSModified: r.VCSModified, Host: r.Host, Workers: r.Workers, ShardK: r.ShardK, ShardN: r.ShardN,
