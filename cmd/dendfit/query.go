@@ -361,6 +361,13 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "fits",
 		Short: "List fitted conductances (default: the newest finished fit run of --experiment, or of the database's one experiment)",
+		Long: `fits lists each pathway's fit: the g of every receptor, the kinetics a
+kinetics fit found, the PSP at the fit and at dt/10, evaluations and outcome.
+
+target_psp_mV and psp_at_fit_mV are amplitudes, |PSP| (a target is one);
+the psp_mV of points is signed, negative for an IPSP. Without --experiment
+or --run it takes the database's one experiment; in a database of several,
+every fit of every run.`,
 		Example: `  dendfit query fits --experiment l23-demo
   dendfit query fits --run 4 --status converged --format csv`,
 		Args: exactArgs(0),

@@ -106,7 +106,8 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 		if g.json {
 			return json.NewEncoder(g.stdout).Encode(map[string]string{"sweep_script": scripts.Sweep, "merge_script": scripts.Merge})
 		}
-		fmt.Fprintf(g.stdout, "submit with: jid=$(sbatch --parsable %s) && sbatch --dependency=afterok:$jid %s\n", scripts.Sweep, scripts.Merge)
+		// --parsable prints "jobid;cluster" on a multi-cluster site.
+		fmt.Fprintf(g.stdout, "submit with: jid=$(sbatch --parsable %s) && sbatch --dependency=afterok:${jid%%%%;*} %s\n", scripts.Sweep, scripts.Merge)
 		return nil
 	}
 	jobs, err := (&slurm.Client{}).Submit(ctx, scripts, rerun...)
