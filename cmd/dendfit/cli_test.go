@@ -103,6 +103,10 @@ func TestQueryPointsGOfEveryReceptor(t *testing.T) {
 			t.Fatal(err)
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
+		// CSV's columns are named as in JSON and the points view.
+		if format == "csv" && lines[0] != "pathway,pre,post,point_key,g_nS,t_decay_ms,t_rise_ms,psp_mV,time_to_peak_ms,rise_10_90_ms,half_width_ms,dspike_fired,status" {
+			t.Errorf("CSV header %q", lines[0])
+		}
 		for _, l := range lines[1:] {
 			f := strings.FieldsFunc(l, func(r rune) bool { return r == ',' || r == ' ' })
 			cells[format] = append(cells[format], f[4])

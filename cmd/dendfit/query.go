@@ -509,8 +509,11 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 			case "json":
 				add, end = jsonPointsWriter(g.stdout)
 			case "csv":
+				// For programs: the names JSON and the points view use
+				// (the table keeps its short ones, to stay narrow).
 				cw := csv.NewWriter(g.stdout)
-				cw.Write(cols)
+				cw.Write([]string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV",
+					"time_to_peak_ms", "rise_10_90_ms", "half_width_ms", "dspike_fired", "status"})
 				add = func(p *db.Point) error { return cw.Write(pointCells(p, format)) }
 				end = func() error { cw.Flush(); return cw.Error() }
 			default:

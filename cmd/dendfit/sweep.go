@@ -176,6 +176,9 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	}
 	tw.Flush()
 	fmt.Fprintf(g.stdout, "run %d: done (%d points recorded this time, %d resumed)\n", run.ID, sumPoints(stats), stats.Skipped)
+	if stats.Skipped > 0 {
+		g.notef("the table counts this session's points; 'dendfit query points --run %d' gives all %d", run.ID, sumPoints(stats)+stats.Skipped)
+	}
 	return nil
 }
 
