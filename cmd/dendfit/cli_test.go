@@ -112,6 +112,13 @@ func TestQueryPointsGOfEveryReceptor(t *testing.T) {
 			cells[format] = append(cells[format], f[4])
 		}
 	}
+	// --pathway by name and --g-min with a unit select as an index and a
+	// bare nS do.
+	byIndex, err1 := runCLI(t, "--db", path, "query", "points", "--pathway", "5", "--g-min", "0.5", "--format", "csv")
+	byName, err2 := runCLI(t, "--db", path, "query", "points", "--pathway", "L5MC->L5TTPC", "--g-min", "500 pS", "--format", "csv")
+	if err1 != nil || err2 != nil || byIndex != byName || strings.Count(byIndex, "\n") < 5 || !strings.Contains(byIndex, "\n5,L5MC,L5TTPC,") {
+		t.Errorf("--pathway 5 --g-min 0.5 (%v) and --pathway L5MC->L5TTPC --g-min '500 pS' (%v) differ:\n%s\n%s", err1, err2, byIndex, byName)
+	}
 	// AMPA + NMDA at half its g: 0.1 nS and 0.05 nS first.
 	if len(cells["table"]) != 2 || cells["table"][0] != "0.1;0.05" || cells["csv"][0] != "0.1;0.05" || !strings.Contains(cells["table"][1], ";") {
 		t.Errorf("g_nS cells: table %q, csv %q", cells["table"], cells["csv"])

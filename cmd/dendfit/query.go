@@ -2,6 +2,7 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
@@ -18,6 +19,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline/plot"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 func init() { extraCommands = append(extraCommands, newQueryCmd) }
@@ -28,7 +31,12 @@ type queryOptions struct {
 	format     string
 	experiment string
 	runID      int64
-	pathway    int
+	pathway    int    // resolved --pathway
+	pathwaySel string // --pathway as given
+	gMinS      string // --g-min, --g-max as given
+	gMaxS      string
+	hasGMin    bool
+	hasGMax    bool
 	status     string
 	command    string
 	gMin, gMax float64
@@ -53,10 +61,66 @@ func (o *queryOptions) addSelection(cmd *cobra.Command, what, runHelp, statuses 
 	f := cmd.Flags()
 	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment name")
 	f.Int64Var(&o.runID, "run", 0, runHelp)
-	f.IntVar(&o.pathway, "pathway", 0, "only this pathway (index in the spec)")
+	f.StringVarP(&o.pathwaySel, "pathway", "p", "", "only this pathway: index in the spec, or pre->post")
 	f.StringVar(&o.status, "status", "", "only "+statuses+" "+what)
-	f.Float64Var(&o.gMin, "g-min", 0, "only "+what+" whose first receptor's g is at least this (nS)")
-	f.Float64Var(&o.gMax, "g-max", 0, "only "+what+" whose first receptor's g is at most this (nS)")
+	f.StringVar(&o.gMinS, "g-min", "", "only "+what+" whose first receptor's g is at least this (\"0.5 nS\"; a bare number is nS)")
+	f.StringVar(&o.gMaxS, "g-max", "", "only "+what+" whose first receptor's g is at most this (\"2 nS\"; a bare number is nS)")
+}
+
+// parseBounds reads --g-min and --g-max as parseG reads --g, but allows 0,
+// and refuses a negative --pathway index, before the database is opened.
+func (o *queryOptions) parseBounds() error {
+	if i, err := strconv.Atoi(o.pathwaySel); err == nil && i < 0 {
+		return usageError{fmt.Errorf("--pathway %d: want an index of 0 or more", i)}
+	}
+	for _, b := range []struct {
+		flag, s string
+		v       *float64
+		set     *bool
+	}{{"--g-min", o.gMinS, &o.gMin, &o.hasGMin}, {"--g-max", o.gMaxS, &o.gMax, &o.hasGMax}} {
+		if b.s == "" {
+			continue
+		}
+		v, err := strconv.ParseFloat(strings.TrimSpace(b.s), 64)
+		if err != nil {
+			var q float64
+			if q, err = spec.ParseQuantity(b.s, spec.Conductance); err == nil {
+				v = q / 1e-9
+			}
+		}
+		if err != nil || !(v >= 0) || math.IsInf(v, 0) {
+			return usageError{fmt.Errorf("%s %q: want a conductance of 0 or more, such as \"0.5 nS\"", b.flag, b.s)}
+		}
+		*b.v, *b.set = v, true
+	}
+	return nil
+}
+
+// pathwayIndex resolves --pathway against the spec of run runID: an index,
+// or pre->post naming one pathway. ok is false when --pathway is not given.
+func (o *queryOptions) pathwayIndex(ctx context.Context, d *db.DB, runID int64) (i int, ok bool, err error) {
+	if o.pathwaySel == "" {
+		return 0, false, nil
+	}
+	if i, err := strconv.Atoi(o.pathwaySel); err == nil {
+		if i < 0 {
+			return 0, false, usageError{fmt.Errorf("--pathway %d: want an index of 0 or more", i)}
+		}
+		return i, true, nil
+	}
+	if runID == 0 {
+		return 0, false, usageError{fmt.Errorf("--pathway %q: a name needs --experiment or --run (an index does not)", o.pathwaySel)}
+	}
+	r, err := d.Run(ctx, runID)
+	if err != nil {
+		return 0, false, err
+	}
+	s, err := plot.SpecOf(ctx, d, r)
+	if err != nil {
+		return 0, false, err
+	}
+	idx, err := onePathway(s, []string{o.pathwaySel})
+	return idx, true, err
 }
 
 func (o *queryOptions) addFormat(cmd *cobra.Command) {
@@ -175,6 +239,9 @@ func (o *queryOptions) run(g *globals, check func() error, fn func(cmd *cobra.Co
 			if err := check(); err != nil {
 				return err
 			}
+		}
+		if err := o.parseBounds(); err != nil {
+			return err
 		}
 		d, err := openQueryDB(cmd, g)
 		if err != nil {
@@ -391,6 +458,10 @@ every fit of every run.`,
 			if err != nil {
 				return err
 			}
+			var hasPathway bool
+			if o.pathway, hasPathway, err = o.pathwayIndex(cmd.Context(), d, runID); err != nil {
+				return err
+			}
 			f := db.FitFilter{RunID: runID}
 			if runID == 0 {
 				f.Experiment = o.experiment
@@ -424,12 +495,12 @@ every fit of every run.`,
 			}{[]fitJSON{}}
 			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "t_decay_ms", "t_rise_ms", "psp_at_fit_mV", "evaluations", "outcome"}}
 			for _, x := range fits {
-				if cmd.Flags().Changed("pathway") && x.Pathway != o.pathway ||
+				if hasPathway && x.Pathway != o.pathway ||
 					o.status == "converged" && !x.Converged || o.status == "failed" && x.Converged {
 					continue
 				}
-				if len(x.GFitNS) > 0 && (cmd.Flags().Changed("g-min") && !(x.GFitNS[0] >= o.gMin) ||
-					cmd.Flags().Changed("g-max") && !(x.GFitNS[0] <= o.gMax)) {
+				if len(x.GFitNS) > 0 && (o.hasGMin && !(x.GFitNS[0] >= o.gMin) ||
+					o.hasGMax && !(x.GFitNS[0] <= o.gMax)) {
 					continue
 				}
 				rec := x.Receptors
@@ -467,7 +538,8 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 		Use:   "points",
 		Short: "List the points of a run (default: the newest finished run of --experiment, or of the database's one experiment)",
 		Example: `  dendfit query points --experiment l23-demo --json
-  dendfit query points --run 4 --pathway 1 --g-min 0.5 --g-max 2 --format csv`,
+  dendfit query points --run 4 --pathway 1 --g-min 0.5 --g-max 2 --format csv
+  dendfit query points --run 4 --pathway 'PV->E' --g-min "500 pS"`,
 		Args: exactArgs(0),
 		RunE: o.run(g, func() error {
 			if o.status != "" && o.status != db.PointOK && o.status != db.PointFailed {
@@ -490,13 +562,17 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 				}
 			}
 			f := db.PointFilter{RunID: runID, Status: o.status, Limit: o.limit}
-			if cmd.Flags().Changed("pathway") {
+			var hasPathway bool
+			if o.pathway, hasPathway, err = o.pathwayIndex(cmd.Context(), d, runID); err != nil {
+				return err
+			}
+			if hasPathway {
 				f.Pathway = &o.pathway
 			}
-			if cmd.Flags().Changed("g-min") {
+			if o.hasGMin {
 				f.GMinNS = &o.gMin
 			}
-			if cmd.Flags().Changed("g-max") {
+			if o.hasGMax {
 				f.GMaxNS = &o.gMax
 			}
 			cols := []string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV", "peak_ms", "rise_ms", "half_ms", "dSpike", "status"}
