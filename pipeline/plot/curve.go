@@ -109,6 +109,20 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 		p.Y.Scale = gplot.LogScale{}
 		p.Y.Tick.Marker = logTicks{}
 	}
+	// A curve that repeats one drawn before it (two pathways of the same
+	// cell and synapse) is dashed, so that the first shows through it.
+	var drawn [][]plotter.XY
+	same := func(a, b []plotter.XY) bool {
+		if len(a) != len(b) {
+			return false
+		}
+		for i := range a {
+			if math.Abs(a[i].X-b[i].X) > 1e-9*math.Abs(b[i].X) || math.Abs(a[i].Y-b[i].Y) > 1e-6*math.Abs(b[i].Y) {
+				return false
+			}
+		}
+		return true
+	}
 	for _, s := range series {
 		col := seriesColor(s.Pathway) // a pathway's colour whatever else is drawn
 		xy := make(plotter.XYs, 0, len(s.GNS))
@@ -133,6 +147,13 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 		}
 		l.Color, l.Width = col, vg.Points(1.3)
 		pts.Color, pts.Shape, pts.Radius = col, draw.CircleGlyph{}, vg.Points(1.4)
+		for _, d := range drawn {
+			if same(xy, d) {
+				l.Dashes = []vg.Length{vg.Points(6), vg.Points(6)}
+				break
+			}
+		}
+		drawn = append(drawn, xy)
 		name := s.Label
 		if s.Fit != nil && !s.Fit.Converged {
 			name += " - NOT CONVERGED"

@@ -1,6 +1,7 @@
 package plot
 
 import (
+	"fmt"
 	"math"
 	"strconv"
 	"strings"
@@ -87,5 +88,35 @@ func TestSVGOpaque(t *testing.T) {
 	}
 	if !strings.Contains(svg, `style="fill:#FFFFFF"`) || strings.Index(svg, "fill:#FFFFFF") > strings.Index(svg+"<text", "<text") {
 		t.Errorf("no white page first:\n%s", svg)
+	}
+}
+
+// TestSameCurveDashed: of two pathways with the same curve, the second is
+// drawn dashed so that the first shows through; distinct curves are not.
+func TestSameCurveDashed(t *testing.T) {
+	mk := func(p int, k float64) Series {
+		s := Series{Pathway: p, Label: fmt.Sprint("p", p)}
+		for _, g := range []float64{0.1, 1, 10} {
+			s.GNS, s.PSPMV = append(s.GNS, g), append(s.PSPMV, k*g)
+		}
+		return s
+	}
+	for _, tc := range []struct {
+		series []Series
+		dashed int
+	}{{[]Series{mk(0, 1), mk(1, 1)}, 2}, {[]Series{mk(0, 1), mk(1, 2)}, 0}} {
+		f, err := Curve(tc.series, &CurveOptions{LogX: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		svg, err := f.SVG()
+		if err != nil {
+			t.Fatal(err)
+		}
+		// The curves' dashes are 6pt on, 6pt off: the line and its legend
+		// sample.
+		if n := strings.Count(svg, "stroke-dasharray:6,6"); n != tc.dashed {
+			t.Errorf("%d curves dashed 6,6, want %d", n, tc.dashed)
+		}
 	}
 }
