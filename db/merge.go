@@ -266,7 +266,8 @@ func mergeRunLinks(ctx context.Context, tx *sql.Tx) (int64, error) {
 // mergeRunStatuses takes the outcome of a run already in main from src
 // when src's copy finished later (e.g. a shard merged while running).
 func mergeRunStatuses(ctx context.Context, tx *sql.Tx) (int64, error) {
-	return execCount(ctx, tx, `UPDATE main.runs AS t SET status = s.status, ended_at = s.ended_at, error = s.error
+	// The settings come too: a resumed run's carries its resuming sessions.
+	return execCount(ctx, tx, `UPDATE main.runs AS t SET status = s.status, ended_at = s.ended_at, error = s.error, settings = s.settings
 		FROM src.runs s
 		WHERE s.run_uid = t.run_uid AND s.status <> 'running'
 		  AND (t.status = 'running' OR (t.ended_at IS NOT NULL AND s.ended_at > t.ended_at))`)

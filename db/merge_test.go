@@ -241,6 +241,16 @@ func TestMergeAgainAddsNewBlocks(t *testing.T) {
 		if err := src.InsertPointBlocks(ctx, run, block(from)); err != nil {
 			t.Fatal(err)
 		}
+		if i == 2 {
+			// The last blocks come from a resumed session, which the run
+			// records; the merged copy gets that too.
+			if err := src.ReopenRun(ctx, run, NewRun(0, CommandSweep, []string{"dendfit", "sweep", "--resume"})); err != nil {
+				t.Fatal(err)
+			}
+			if err := src.FinishRun(ctx, run, StatusDone, ""); err != nil {
+				t.Fatal(err)
+			}
+		}
 		st, err := Merge(ctx, dst, srcPath, MergeOptions{})
 		if err != nil {
 			t.Fatal(err)
@@ -251,5 +261,8 @@ func TestMergeAgainAddsNewBlocks(t *testing.T) {
 		if n := count(t, dst, `SELECT count(*) FROM points`); n != 10*(i+1) {
 			t.Errorf("after merge %d: %d points, want %d", i, n, 10*(i+1))
 		}
+	}
+	if got := str(t, dst, `SELECT status || ' ' || json_extract(settings, '$.resumed[0].argv[2]') FROM runs`); got != "done --resume" {
+		t.Errorf("merged run: %q, want done with its resumed session", got)
 	}
 }

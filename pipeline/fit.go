@@ -262,6 +262,11 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 				res.GBestNS = append(res.GBestNS, r.G/1e-9)
 			}
 			res.PSPAtFitMV = kr.Metrics.PSP / 1e-3
+			// Its time constants go with its g, for whatever draws it.
+			res.TDecayMS = ptr(kr.Tau[0] / 1e-3)
+			if len(kr.Tau) > 1 {
+				res.TRiseMS = ptr(kr.Tau[1] / 1e-3)
+			}
 		}
 		return res, nil
 	}

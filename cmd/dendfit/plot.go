@@ -134,6 +134,17 @@ the sweep has, in the order g, t_decay, t_rise.`,
 	return cmd
 }
 
+// sweptGrid reports whether run holds a sweep's grid: a sweep, or the
+// reproduction of one.
+func sweptGrid(ctx context.Context, d *db.DB, run *db.Run) bool {
+	if run.Command == db.CommandReproduce && run.ReproducesRunID != nil {
+		if orig, err := d.Run(ctx, *run.ReproducesRunID); err == nil {
+			return orig.Command == db.CommandSweep
+		}
+	}
+	return run.Command == db.CommandSweep
+}
+
 // size returns the figure size from --width and --height, in cm.
 func (o *plotOptions) size() (w, h vg.Length, err error) {
 	// 0 is the default; below 2 cm no axis fits.
@@ -387,8 +398,9 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 		return err
 	}
 	defer d.Close()
-	// A fit's evaluations lie on no grid: only a sweep makes a heat map.
-	if run.Command != db.CommandSweep {
+	// A fit's evaluations lie on no grid: only a sweep, or a reproduction
+	// of one, makes a heat map.
+	if !sweptGrid(ctx, d, run) {
 		return usageError{fmt.Errorf("run %d is a %s run: a heat map needs a sweep over two axes", run.ID, run.Command)}
 	}
 	i, err := onePathway(s, o.pathways)

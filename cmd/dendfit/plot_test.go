@@ -64,6 +64,13 @@ func TestPlotAndReportCommands(t *testing.T) {
 	if err := plotTestCLI(t, "--db", dbp, "sweep", kin); err != nil {
 		t.Fatal(err)
 	}
+	// A reproduction of a sweep holds its grid too.
+	if err := plotTestCLI(t, "--db", dbp, "reproduce", "3"); err != nil {
+		t.Fatal(err)
+	}
+	if err := plotTestCLI(t, "--db", dbp, "plot", "heatmap", "--run", "4", "-o", out("heat-repro.png")); err != nil {
+		t.Errorf("heat map of a reproduced sweep: %v", err)
+	}
 	if err := plotTestCLI(t, "--db", dbp, "plot", "heatmap", "-e", "sweep-tdecay-trise-ampa-3comp", "-o", out("heat.svg")); err != nil {
 		t.Error(err)
 	} else if b, _ := os.ReadFile(out("heat.svg")); !strings.Contains(string(b), "τ decay, first receptor (ms)") ||

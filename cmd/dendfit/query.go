@@ -446,10 +446,11 @@ every fit of every run.`,
 		}, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
 			// In a database of one experiment, as for points: its newest
 			// fit run; with several, every fit.
-			if o.experiment == "" && o.runID == 0 {
+			if o.runID == 0 {
+				given := o.experiment != ""
 				if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, 0, true); err != nil {
 					var u usageError
-					if !errors.As(err, &u) {
+					if given || !errors.As(err, &u) {
 						return err
 					}
 				}

@@ -207,7 +207,7 @@ func TestQueryErrors(t *testing.T) {
 		{[]string{"query", "runs", "--format", "xml"}, `--format "xml": want table, csv or json`, true},
 		{[]string{"--json", "query", "runs", "--format", "csv"}, "--json and --format csv disagree: give one", true},
 		{[]string{"query", "points"}, "give --experiment NAME or --run ID: ", true},
-		{[]string{"query", "fits", "-e", "nope"}, `experiment "nope": no finished fit run in`, false},
+		{[]string{"query", "fits", "-e", "nope"}, `experiment "nope" is not in`, true},
 		{[]string{"query", "points", "--run", "99"}, "--run 99: no such run in", false},
 		{[]string{"query", "fits", "--run", "99"}, "--run 99: no such run in", false},
 		{[]string{"query", "fits", "--status", "maybe"}, `--status "maybe": want converged or failed`, true},

@@ -278,14 +278,14 @@ func (logTicks) Ticks(lo, hi float64) []gplot.Tick {
 			}
 			t := gplot.Tick{Value: v}
 			if m == 1 || (few && (m == 2 || m == 5)) || narrow {
-				t.Label = fmt.Sprintf("%g", v)
+				t.Label = fmt.Sprintf("%.6g", v) // 0.6, not 0.6000000000000001
 				labelled++
 			}
 			ts = append(ts, t)
 		}
 	}
-	// Within one multiple (0.38..0.72): the linear ticks, which a log
-	// axis shows just as well over so short a range.
+	// Within one multiple (1.01..1.09): the linear ticks, which a log axis
+	// shows just as well over so short a range.
 	if labelled < 2 {
 		return linTicks{}.Ticks(lo, hi)
 	}

@@ -183,9 +183,15 @@ func (linTicks) Ticks(lo, hi float64) []gplot.Tick {
 		step = m * mag
 	}
 	prec := max(0, int(-math.Floor(math.Log10(step)+1e-9)))
+	k0, k1 := math.Ceil(lo/step-1e-9), math.Floor(hi/step+1e-9)
+	if !(k1-k0 < 100) || math.Abs(k0) > 1<<50 || math.Abs(k1) > 1<<50 {
+		// A range too narrow for its magnitude to step through (the step
+		// counts lose their units): its ends.
+		return []gplot.Tick{{Value: lo, Label: strconv.FormatFloat(lo, 'g', -1, 64)}, {Value: hi, Label: strconv.FormatFloat(hi, 'g', -1, 64)}}
+	}
 	var ts []gplot.Tick
-	for k := math.Ceil(lo / step); k*step <= hi*(1+1e-12)+1e-300; k++ {
-		v := k * step
+	for i := 0; i <= int(k1-k0); i++ {
+		v := (k0 + float64(i)) * step
 		if v == 0 {
 			v = 0 // no "-0"
 		}

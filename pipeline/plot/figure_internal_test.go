@@ -24,7 +24,10 @@ func TestTickLabels(t *testing.T) {
 	}{
 		{-73.52, -73.37, false}, {-74.01, -73.49, false}, {0, 150, false}, {-0.2, 0.2, false},
 		{1e-6, 3e-6, false}, {1234, 1290, false},
-		{0.38, 0.72, true}, {0.1, 10, true}, {1.01, 1.09, true}, {0.5, 200, true},
+		{0.38, 0.72, true}, {0.1, 10, true}, {1.01, 1.09, true}, {0.5, 200, true}, {0.5, 0.95, true},
+		// A range narrow for its magnitude (it looped forever), and one
+		// whose top is negative (its top tick was lost).
+		{70, math.Nextafter(70, 100), false}, {-75, -74, false},
 	} {
 		var labels []string
 		ticks := linTicks{}.Ticks(tc.lo, tc.hi)
@@ -43,6 +46,9 @@ func TestTickLabels(t *testing.T) {
 				t.Errorf("[%g, %g]: label %q for tick %g", tc.lo, tc.hi, tk.Label, tk.Value)
 			}
 			labels = append(labels, tk.Label)
+			if len(tk.Label) > 9 && tc.hi-tc.lo > 1e-9 {
+				t.Errorf("[%g, %g]: label %q is a raw float", tc.lo, tc.hi, tk.Label)
+			}
 		}
 		seen := map[string]bool{}
 		for _, l := range labels {
@@ -50,6 +56,9 @@ func TestTickLabels(t *testing.T) {
 				t.Errorf("[%g, %g]: label %q twice in %q", tc.lo, tc.hi, l, labels)
 			}
 			seen[l] = true
+		}
+		if tc.lo == -75 && !seen["-74.0"] {
+			t.Errorf("[-75, -74]: no label at the top: %q", labels)
 		}
 		if len(labels) < 2 || len(labels) > 12 {
 			t.Errorf("[%g, %g] (log %v): %d labels %q", tc.lo, tc.hi, tc.log, len(labels), labels)

@@ -132,6 +132,7 @@ func TestErrors(t *testing.T) {
 		// What follows a --- is not silently ignored.
 		{"second document", base + "---\nthis: [is, ignored\n", "l23.yaml:", "a second YAML document"},
 		{"second document that parses", base + "---\nexperiment: other\n", "l23.yaml:", "a second YAML document"},
+		{"document after an empty one", base + "---\n---\nexperiment: other\n", "l23.yaml:", "a second YAML document"},
 		// A quoted key or value holding a newline stays on one line.
 		{"newline in a key", edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    \"tau\\nx\": 3 ms\n"),
 			"l23.yaml:31: pathways[0].receptors[0].tau\\nx:", "unknown field"},

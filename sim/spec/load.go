@@ -78,25 +78,28 @@ func secondDocument(data []byte) (line int) {
 		}
 	}()
 	dec := yaml.NewDecoder(bytes.NewReader(data))
-	var first, second yaml.Node
+	var first yaml.Node
 	if dec.Decode(&first) != nil {
 		return 0
 	}
-	err := dec.Decode(&second)
-	switch {
-	case errors.Is(err, io.EOF):
-		return 0
-	case err == nil && (len(second.Content) == 0 || second.Content[0].Tag == "!!null" && second.Content[0].Value == ""):
-		return 0 // a lone --- at the end
-	case err == nil:
-		return max(second.Line, 1)
-	}
-	if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-		if n, _ := strconv.Atoi(m[1]); n > 0 {
-			return n
+	for {
+		var next yaml.Node
+		err := dec.Decode(&next)
+		switch {
+		case errors.Is(err, io.EOF):
+			return 0
+		case err == nil && (len(next.Content) == 0 || next.Content[0].Tag == "!!null" && next.Content[0].Value == ""):
+			continue // an empty document: a lone ---
+		case err == nil:
+			return max(next.Line, 1)
 		}
+		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
+			if n, _ := strconv.Atoi(m[1]); n > 0 {
+				return n
+			}
+		}
+		return 1
 	}
-	return 1
 }
 
 // unmarshal decodes YAML into a node tree; a panic inside the YAML library
