@@ -102,6 +102,7 @@ func newPlot(title, x, y string) *gplot.Plot {
 	}
 	p.Legend.TextStyle.Font = font.From(sans, 9)
 	p.Legend.ThumbnailWidth = 0.6 * vg.Centimeter
+	p.Legend.Padding = vg.Points(2.5) // entries a little apart, not touching
 	return p
 }
 
