@@ -247,3 +247,21 @@ func TestKineticsFailures(t *testing.T) {
 		t.Errorf("the same fit with its default limit: %v %s (%s)", err, r.Outcome, r.Message)
 	}
 }
+
+func TestResidualReading(t *testing.T) {
+	for rel, want := range map[float64]string{3.92: "+392%", -0.48: "-48%", 0.1: "+10%", 0.035: "+3.5%", -3.2e-15: "-3.2e-13%"} {
+		if got := (Residual{Relative: rel}).Percent(); got != want {
+			t.Errorf("Percent(%g) = %q, want %q", rel, got, want)
+		}
+	}
+	rs := []Residual{{Name: "rise_10_90", Relative: 0.05}, {Name: "half_width", Relative: -0.3}, {Name: "time_to_peak", Relative: 0.2}}
+	if w, missed := Worst(rs); w.Name != "half_width" || !missed {
+		t.Errorf("Worst = %v, %v", w, missed)
+	}
+	if _, missed := Worst(rs[:1]); missed {
+		t.Error("a 5% residual counted as missed")
+	}
+	if _, missed := Worst(nil); missed {
+		t.Error("no residuals counted as missed")
+	}
+}

@@ -55,6 +55,31 @@ type Residual struct {
 	Relative float64 `json:"relative"` // (achieved - target) / target
 }
 
+// MissedAt is the relative residual past which a kinetics target counts
+// as missed: the search met the amplitude and found its best compromise,
+// but that best is far from the target (fit warns, the report marks it).
+const MissedAt = 0.1
+
+// Percent writes r's relative residual as a signed percentage: whole
+// percent from 10% up, two significant digits below.
+func (r Residual) Percent() string {
+	if math.Abs(r.Relative) >= 0.1 {
+		return fmt.Sprintf("%+.0f%%", 100*r.Relative)
+	}
+	return fmt.Sprintf("%+.2g%%", 100*r.Relative)
+}
+
+// Worst returns the residual farthest from its target, and whether it is
+// farther than MissedAt.
+func Worst(rs []Residual) (worst Residual, missed bool) {
+	for _, r := range rs {
+		if math.Abs(r.Relative) > math.Abs(worst.Relative) {
+			worst = r
+		}
+	}
+	return worst, math.Abs(worst.Relative) > MissedAt
+}
+
 // KineticsResult is a kinetics fit's answer.
 type KineticsResult struct {
 	G           float64

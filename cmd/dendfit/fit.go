@@ -3,7 +3,6 @@ package main
 import (
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -55,19 +54,6 @@ The exit status is 3 when some pathway did not converge.`,
 	cmd.Flags().BoolVar(&o.noFine, "no-fine-dt", false, "skip the PSP check at dt/10")
 	return cmd
 }
-
-// percent writes a relative residual as a signed percentage: whole
-// percent from 10% up, two significant digits below.
-func percent(rel float64) string {
-	if math.Abs(rel) >= 0.1 {
-		return fmt.Sprintf("%+.0f%%", 100*rel)
-	}
-	return fmt.Sprintf("%+.2g%%", 100*rel)
-}
-
-// kineticsWarnAt is the relative kinetics residual past which fit warns
-// that the targets were not met.
-const kineticsWarnAt = 0.1
 
 func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	ctx := cmd.Context()
@@ -143,7 +129,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 					kin += fmt.Sprintf(", t_rise %.6g ms", *r.TRiseMS)
 				}
 				for _, res := range r.Residuals {
-					kin += fmt.Sprintf("; %s %.4g ms (target %.4g, %s)", res.Name, res.Achieved, res.Target, percent(res.Relative))
+					kin += fmt.Sprintf("; %s %.4g ms (target %.4g, %s)", res.Name, res.Achieved, res.Target, res.Percent())
 				}
 				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), kin)
 			}
@@ -152,16 +138,10 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		// far from a kinetics target the targets cannot all be met by
 		// this receptor's time constants, which the user must hear.
 		for _, r := range res {
-			worst := fit.Residual{}
-			for _, x := range r.Residuals {
-				if math.Abs(x.Relative) > math.Abs(worst.Relative) {
-					worst = x
-				}
-			}
-			if r.Converged && math.Abs(worst.Relative) > kineticsWarnAt {
+			if worst, missed := fit.Worst(r.Residuals); r.Converged && missed {
 				p := s.Pathways[r.Pathway]
 				g.notef("warning: pathway %d (%s): kinetics targets missed by up to %s (%s): the amplitude is met, and %s's time constants are the closest compromise; check the targets, or the receptors whose kinetics are not fitted",
-					r.Pathway, p.Label(), percent(worst.Relative), worst.Name, p.Receptors[0].Channel)
+					r.Pathway, p.Label(), worst.Percent(), worst.Name, p.Receptors[0].Channel)
 			}
 		}
 		fmt.Fprintf(g.stdout, "run %d recorded in %s\n", rec.runID, g.db)

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/fit"
 	"github.com/dendfit/dendfit/pipeline/plot"
 	"github.com/dendfit/dendfit/sim/spec"
 )
@@ -217,12 +218,8 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"fine": fineCell,
 	"kin":  kineticsCell,
 	"kinmiss": func(f *db.Fit) bool {
-		for _, r := range residuals(f) {
-			if math.Abs(r.Relative) > KineticsMissedAt {
-				return true
-			}
-		}
-		return false
+		_, missed := fit.Worst(residuals(f))
+		return missed
 	},
 	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"endt": func(t *time.Time) string {
@@ -263,21 +260,9 @@ func formatGs(f *db.Fit) string {
 	return strings.Join(parts, ", ")
 }
 
-// KineticsMissedAt is the relative kinetics residual past which the
-// report marks a converged fit's kinetics targets as missed (as fit warns).
-const KineticsMissedAt = 0.1
-
-// residual is one kinetics target at the fit, as fits.residuals holds it.
-type residual struct {
-	Name     string  `json:"name"`
-	Target   float64 `json:"target"`
-	Achieved float64 `json:"achieved"`
-	Relative float64 `json:"relative"`
-}
-
 // residuals reads a kinetics fit's residuals; none for a fit of g alone.
-func residuals(f *db.Fit) []residual {
-	var rs []residual
+func residuals(f *db.Fit) []fit.Residual {
+	var rs []fit.Residual
 	if len(f.Residuals) > 0 && json.Unmarshal(f.Residuals, &rs) != nil {
 		return nil
 	}
@@ -288,19 +273,11 @@ func residuals(f *db.Fit) []residual {
 // it came: "t_decay 4.03 ms; half_width 73.1 ms (target 20 ms, +265%)".
 func kineticsCell(f *db.Fit) string {
 	var parts []string
-	if f.TDecayMS != nil {
-		k := fmt.Sprintf("t_decay %.4g ms", *f.TDecayMS)
-		if f.TRiseMS != nil {
-			k += fmt.Sprintf(", t_rise %.4g ms", *f.TRiseMS)
-		}
+	if k := plot.KineticsNote(f); k != "" {
 		parts = append(parts, k)
 	}
 	for _, r := range residuals(f) {
-		pct := fmt.Sprintf("%+.2g%%", 100*r.Relative)
-		if math.Abs(r.Relative) >= 0.1 {
-			pct = fmt.Sprintf("%+.0f%%", 100*r.Relative)
-		}
-		parts = append(parts, fmt.Sprintf("%s %.4g ms (target %.4g ms, %s)", r.Name, r.Achieved, r.Target, pct))
+		parts = append(parts, fmt.Sprintf("%s %.4g ms (target %.4g ms, %s)", r.Name, r.Achieved, r.Target, r.Percent()))
 	}
 	return strings.Join(parts, "; ")
 }
