@@ -189,20 +189,27 @@ func onePathway(s *spec.Spec, sel []string) (int, error) {
 
 // parseG reads --g: a conductance with its unit, or a bare number of nS.
 func parseG(s string) (float64, error) {
-	// Written as !(v > 0) so that NaN is refused too: ParseFloat takes
-	// "NaN" and "Inf", and a NaN g would silently plot the spec's own g.
-	bad := func(v float64) bool { return !(v > 0) || math.IsInf(v, 0) }
-	if v, err := strconv.ParseFloat(strings.TrimSpace(s), 64); err == nil {
-		if bad(v) {
-			return 0, usageError{fmt.Errorf("--g %q: want a positive, finite conductance", s)}
-		}
-		return v, nil
-	}
-	v, err := spec.ParseQuantity(s, spec.Conductance)
-	if err != nil || bad(v) || bad(v/1e-9) {
+	v, ok := conductanceNS(s)
+	if !ok || v == 0 {
 		return 0, usageError{fmt.Errorf("--g %q: want a positive conductance such as \"2.5 nS\"", s)}
 	}
-	return v / 1e-9, nil
+	return v, nil
+}
+
+// conductanceNS reads a conductance flag, with its unit or as a bare
+// number of nS; ok is false unless it is finite and not negative. NaN and
+// Inf, which ParseFloat takes, are refused: a NaN g plotted the spec's own
+// g, a NaN bound matched nothing.
+func conductanceNS(s string) (nS float64, ok bool) {
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		var si float64
+		if si, err = spec.ParseQuantity(s, spec.Conductance); err != nil {
+			return 0, false
+		}
+		v = si / 1e-9
+	}
+	return v, v >= 0 && !math.IsInf(v, 0)
 }
 
 func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) error {

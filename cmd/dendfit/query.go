@@ -20,7 +20,6 @@ import (
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline/plot"
-	"github.com/dendfit/dendfit/sim/spec"
 )
 
 func init() { extraCommands = append(extraCommands, newQueryCmd) }
@@ -67,7 +66,7 @@ func (o *queryOptions) addSelection(cmd *cobra.Command, what, runHelp, statuses 
 	f.StringVar(&o.gMaxS, "g-max", "", "only "+what+" whose first receptor's g is at most this (\"2 nS\"; a bare number is nS)")
 }
 
-// parseBounds reads --g-min and --g-max as parseG reads --g, but allows 0,
+// parseBounds reads --g-min and --g-max as parseG reads --g (conductanceNS), but allows 0,
 // and refuses a negative --pathway index, before the database is opened.
 func (o *queryOptions) parseBounds() error {
 	if i, err := strconv.Atoi(o.pathwaySel); err == nil && i < 0 {
@@ -81,14 +80,8 @@ func (o *queryOptions) parseBounds() error {
 		if b.s == "" {
 			continue
 		}
-		v, err := strconv.ParseFloat(strings.TrimSpace(b.s), 64)
-		if err != nil {
-			var q float64
-			if q, err = spec.ParseQuantity(b.s, spec.Conductance); err == nil {
-				v = q / 1e-9
-			}
-		}
-		if err != nil || !(v >= 0) || math.IsInf(v, 0) {
+		v, ok := conductanceNS(b.s)
+		if !ok {
 			return usageError{fmt.Errorf("%s %q: want a conductance of 0 or more, such as \"0.5 nS\"", b.flag, b.s)}
 		}
 		*b.v, *b.set = v, true
