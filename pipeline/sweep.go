@@ -80,10 +80,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	}
 	gr := NewGrid(s)
 	chunks := gr.chunks(opt.ShardK, opt.ShardN)
-	total := 0
-	for _, c := range chunks {
-		total += c.hi - c.lo
-	}
+	total := gr.ShardLen(opt.ShardK, opt.ShardN)
 	stats := &SweepStats{Pathways: make([]PathwayStats, len(s.Pathways))}
 
 	// The writer must outlive the workers' context so that finished points

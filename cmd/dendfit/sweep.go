@@ -102,7 +102,8 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 			return err
 		}
 	}
-	total := pipeline.NewGrid(s).Len()
+	grid := pipeline.NewGrid(s)
+	total := grid.Len()
 	g.notef("sweep %s: %d points over %d pathway%s, run %d", s.Name, total, len(s.Pathways), plural(len(s.Pathways)), run.ID)
 	g.verbosef("database %s, dendfit %s, spec sha256 %.12s", g.db, version(), s.SHA256)
 	bar := newProgressBar(g)
@@ -127,7 +128,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 				shard = fmt.Sprintf(" --shard %d/%d", k, n)
 			}
 			g.notef("run %d stopped with %d of %d points recorded; continue it with: dendfit --db %s sweep %s%s --resume",
-				run.ID, done.Len(), pipeline.NewGrid(s).ShardLen(k, n), g.db, path, shard)
+				run.ID, done.Len(), grid.ShardLen(k, n), g.db, path, shard)
 		}
 		cancel()
 	}
