@@ -89,24 +89,18 @@ func (o *queryOptions) parseBounds() error {
 	return nil
 }
 
-// pathwayIndex resolves --pathway against the spec of run runID: an index,
-// or pre->post naming one pathway. ok is false when --pathway is not given.
-func (o *queryOptions) pathwayIndex(ctx context.Context, d *db.DB, runID int64) (i int, ok bool, err error) {
+// pathwayIndex resolves --pathway against the spec of run r (nil when no
+// run is chosen): an index (parseBounds refused a negative one), or
+// pre->post naming one pathway. ok is false when --pathway is not given.
+func (o *queryOptions) pathwayIndex(ctx context.Context, d *db.DB, r *db.Run) (i int, ok bool, err error) {
 	if o.pathwaySel == "" {
 		return 0, false, nil
 	}
 	if i, err := strconv.Atoi(o.pathwaySel); err == nil {
-		if i < 0 {
-			return 0, false, usageError{fmt.Errorf("--pathway %d: want an index of 0 or more", i)}
-		}
 		return i, true, nil
 	}
-	if runID == 0 {
+	if r == nil {
 		return 0, false, usageError{fmt.Errorf("--pathway %q: a name needs --experiment or --run (an index does not)", o.pathwaySel)}
-	}
-	r, err := d.Run(ctx, runID)
-	if err != nil {
-		return 0, false, err
 	}
 	s, err := plot.SpecOf(ctx, d, r)
 	if err != nil {
@@ -383,24 +377,24 @@ selects it, and 'dendfit sweep SPEC --resume' continues it.`,
 }
 
 // newestRun resolves --run, or the newest finished run of --experiment with
-// the given command ("" for any).
-func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, command string) (int64, error) {
+// the given command ("" for any); nil when neither is given.
+func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, command string) (*db.Run, error) {
 	if o.runID != 0 {
 		// An empty listing would not tell a mistyped id from an empty run.
 		r, err := d.Run(cmd.Context(), o.runID)
 		if err != nil {
 			if errors.Is(err, db.ErrNotFound) {
-				return 0, fmt.Errorf("--run %d: no such run in %s (dendfit query runs lists them)", o.runID, g.db)
+				return nil, fmt.Errorf("--run %d: no such run in %s (dendfit query runs lists them)", o.runID, g.db)
 			}
-			return 0, err
+			return nil, err
 		}
 		if command != "" && r.Command != command && r.Command != db.CommandReproduce {
-			return 0, usageError{fmt.Errorf("--run %d is a %s run, not a %s run (dendfit query runs --command %s lists those)", o.runID, r.Command, command, command)}
+			return nil, usageError{fmt.Errorf("--run %d is a %s run, not a %s run (dendfit query runs --command %s lists those)", o.runID, r.Command, command, command)}
 		}
-		return o.runID, nil
+		return r, nil
 	}
 	if o.experiment == "" {
-		return 0, nil
+		return nil, nil
 	}
 	r, err := d.NewestRun(cmd.Context(), o.experiment, command, db.StatusDone)
 	if err != nil {
@@ -409,11 +403,19 @@ func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, comman
 			if command != "" {
 				what = "finished " + command + " run"
 			}
-			return 0, fmt.Errorf("experiment %q: no %s in %s", o.experiment, what, g.db)
+			return nil, fmt.Errorf("experiment %q: no %s in %s", o.experiment, what, g.db)
 		}
-		return 0, err
+		return nil, err
 	}
-	return r.ID, nil
+	return r, nil
+}
+
+// id is r's id, or 0 (every run) for nil.
+func id(r *db.Run) int64 {
+	if r == nil {
+		return 0
+	}
+	return r.ID
 }
 
 func newQueryFitsCmd(g *globals) *cobra.Command {
@@ -448,16 +450,16 @@ every fit of every run.`,
 					}
 				}
 			}
-			runID, err := newestRun(cmd, g, d, o, db.CommandFit)
+			run, err := newestRun(cmd, g, d, o, db.CommandFit)
 			if err != nil {
 				return err
 			}
 			var hasPathway bool
-			if o.pathway, hasPathway, err = o.pathwayIndex(cmd.Context(), d, runID); err != nil {
+			if o.pathway, hasPathway, err = o.pathwayIndex(cmd.Context(), d, run); err != nil {
 				return err
 			}
-			f := db.FitFilter{RunID: runID}
-			if runID == 0 {
+			f := db.FitFilter{RunID: id(run)}
+			if run == nil {
 				f.Experiment = o.experiment
 			}
 			fits, err := d.Fits(cmd.Context(), f)
@@ -544,20 +546,18 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 			if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, o.runID, true); err != nil {
 				return err
 			}
-			runID, err := newestRun(cmd, g, d, o, "")
+			run, err := newestRun(cmd, g, d, o, "")
 			if err != nil {
 				return err
 			}
 			if o.runID == 0 {
 				// Which run "the newest" is: after a fit it is the fit's
 				// evaluations, not the sweep before it.
-				if r, err := d.Run(cmd.Context(), runID); err == nil {
-					g.notef("points of run %d, the newest finished run of %s (a %s run; --run ID for another, 'dendfit query runs' lists them)", runID, o.experiment, r.Command)
-				}
+				g.notef("points of run %d, the newest finished run of %s (a %s run; --run ID for another, 'dendfit query runs' lists them)", run.ID, o.experiment, run.Command)
 			}
-			f := db.PointFilter{RunID: runID, Status: o.status, Limit: o.limit}
+			f := db.PointFilter{RunID: run.ID, Status: o.status, Limit: o.limit}
 			var hasPathway bool
-			if o.pathway, hasPathway, err = o.pathwayIndex(cmd.Context(), d, runID); err != nil {
+			if o.pathway, hasPathway, err = o.pathwayIndex(cmd.Context(), d, run); err != nil {
 				return err
 			}
 			if hasPathway {
