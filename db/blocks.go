@@ -48,6 +48,14 @@ type PointBlock struct {
 
 	vals   []float64 // records of stride values
 	errors map[int]string
+
+	// What store will find, kept by Add and AddBlock so that Fits need not
+	// scan the block: the slots whose bits differ from the first point's,
+	// whether the indexes run first, first+1, ... in the order added, and
+	// the bytes the errors take in the row.
+	varies   []bool
+	inOrder  bool
+	errBytes int
 }
 
 // BlockPoint is one point as PointBlock.Add takes it. Units are in the
@@ -88,6 +96,7 @@ func (b *PointBlock) SetHeader(h *PointBlock) {
 func (b *PointBlock) Reset() {
 	b.vals = b.vals[:0]
 	clear(b.errors)
+	b.varies, b.inOrder, b.errBytes = b.varies[:0], false, 0
 }
 
 // Grow makes room for n more points without reallocating.
@@ -105,12 +114,14 @@ func (b *PointBlock) Add(p *BlockPoint) {
 	if p.DSpikeFired {
 		flags += flagDSpike
 	}
+	n := b.Len()
 	if p.Error != "" {
 		flags += flagFailed
 		if b.errors == nil {
 			b.errors = map[int]string{}
 		}
-		b.errors[b.Len()] = p.Error
+		b.errors[n] = p.Error
+		b.errBytes += errorBytes(n, p.Error)
 	}
 	b.vals = append(b.vals, float64(p.Index), flags, p.PSPMV, p.BaselineMV, p.TimeToPeakMS,
 		p.Rise1090MS, p.HalfWidthMS, p.IHoldPA)
@@ -118,18 +129,99 @@ func (b *PointBlock) Add(p *BlockPoint) {
 	b.vals = append(b.vals, p.TDecayMS...)
 	b.vals = append(b.vals, p.TRiseMS...)
 	b.vals = append(b.vals, p.PeaksMV...)
+	if n == 0 {
+		b.varies, b.inOrder = slices.Grow(b.varies[:0], b.stride())[:b.stride()], true
+		clear(b.varies)
+		return
+	}
+	first, r := b.rec(0), b.rec(n)
+	for k, v := range r {
+		if math.Float64bits(v) != math.Float64bits(first[k]) {
+			b.varies[k] = true
+		}
+	}
+	b.inOrder = b.inOrder && r[slotIndex] == first[slotIndex]+float64(n)
 }
+
+// errorBytes bounds what point i's error adds to a row's errors JSON.
+func errorBytes(i int, e string) int { return len(e) + len(strconv.Itoa(i)) + 8 }
 
 // AddBlock appends o's points; o must have b's header.
 func (b *PointBlock) AddBlock(o *PointBlock) {
 	n := b.Len()
+	if n == 0 {
+		b.varies, b.inOrder = append(b.varies[:0], o.varies...), o.inOrder
+	} else if o.Len() > 0 {
+		b.inOrder, _ = b.join(o, true)
+	}
 	b.vals = append(b.vals, o.vals...)
 	for i, e := range o.errors {
 		if b.errors == nil {
 			b.errors = map[int]string{}
 		}
 		b.errors[n+i] = e
+		b.errBytes += errorBytes(n+i, e)
 	}
+}
+
+// join reckons what Add would have tracked had o's points been added to
+// b's (both non-empty): whether the indexes would still run in order, and
+// how many values a point store would keep. With update it also marks
+// b.varies.
+func (b *PointBlock) join(o *PointBlock, update bool) (inOrder bool, stored int) {
+	first, ofirst := b.rec(0), o.rec(0)
+	inOrder = b.inOrder && o.inOrder && ofirst[slotIndex] == first[slotIndex]+float64(b.Len())
+	for k, v := range b.varies {
+		v = v || o.varies[k] || math.Float64bits(ofirst[k]) != math.Float64bits(first[k])
+		if update {
+			b.varies[k] = v
+		}
+		if v && !(k == slotIndex && inOrder) {
+			stored++
+		}
+	}
+	return inOrder, stored
+}
+
+// MaxRowBytes is the size a sweep keeps a block's row within: what SQLite
+// keeps on one 64 KiB page of the databases dendfit creates (a row longer
+// than page size - 35 bytes spills to overflow pages), less a margin. Rows
+// of a few hundred points shorter than that share no page, so a block
+// closed by point count left a quarter of each page empty.
+const MaxRowBytes = 65536 - 35 - 64
+
+// Fits says whether b with o's points appended (both with one header)
+// still stores as a row of at most MaxRowBytes. It reckons as store will,
+// from what Add tracked, without scanning either block: a new varying
+// slot widens every point already in b.
+func (b *PointBlock) Fits(o *PointBlock) bool {
+	n, m := b.Len(), o.Len()
+	if n == 0 || m == 0 {
+		return true
+	}
+	_, stored := b.join(o, false)
+	if S := b.stride(); S > maxLayoutSlots {
+		stored = S
+	}
+	return b.rowBytes(n+m, stored, b.errBytes+o.errBytes) <= MaxRowBytes
+}
+
+// rowBytes bounds the bytes of b's row with n points of stored values
+// each: the data, the shared values and layout, the names and the errors,
+// and the record header and integer columns.
+func (b *PointBlock) rowBytes(n, stored, errBytes int) int {
+	s := b.stride()
+	size := 8*n*stored + 9*s + 128 + errBytes
+	for _, t := range []string{b.Pre, b.Post, b.Compartment, b.Record, b.Tag} {
+		size += len(t)
+	}
+	for _, t := range b.Channels {
+		size += len(t) + 3
+	}
+	for _, t := range b.Compartments {
+		size += len(t) + 3
+	}
+	return size
 }
 
 // key returns point i's point key.

@@ -705,3 +705,115 @@ func TestBlockOfEqualPoints(t *testing.T) {
 	}
 	checkViewMatches(t, d, run, want)
 }
+
+// TestFitsReckonsAsStore builds blocks as a sweep's writer does (a chunk
+// at a time, closing a block when Fits says the next chunk would not fit)
+// from chunks whose slots vary at random places, with failures, gaps and
+// repeated indexes, and checks what Add and AddBlock tracked against a
+// scan of the block and against store: a closed block stays within
+// MaxRowBytes, and with its next chunk it would not have.
+func TestFitsReckonsAsStore(t *testing.T) {
+	rng := rand.New(rand.NewPCG(5, 6))
+	for trial := range 40 {
+		_, base := seqBlockFixture(6000)
+		slices := func(p *BlockPoint) []*float64 {
+			return []*float64{&p.PSPMV, &p.BaselineMV, &p.TimeToPeakMS, &p.Rise1090MS, &p.HalfWidthMS, &p.IHoldPA,
+				&p.GNS[0], &p.TDecayMS[0], &p.TRiseMS[0], &p.PeaksMV[0], &p.PeaksMV[1]}
+		}
+		// Each slot is constant, or changes from a random point on, or
+		// at every point.
+		change := make([]int, 11)
+		for k := range change {
+			change[k] = []int{-1, rng.IntN(6000), 0}[rng.IntN(3)]
+		}
+		idx := 0
+		header := &PointBlock{Pathway: 1, Pre: "E", Post: "E", Compartment: "dend", Record: "soma",
+			Channels: []string{"AMPA"}, Compartments: []string{"soma", "dend"}, Axes: [3]int{100000, 0, 0}}
+		var blocks []*PointBlock
+		open := new(PointBlock)
+		open.SetHeader(header)
+		var refused []*PointBlock // the chunk each closed block refused
+		for i := 0; i < len(base); {
+			c := new(PointBlock)
+			c.SetHeader(header)
+			for range min(1+rng.IntN(40), len(base)-i) {
+				p := base[i]
+				p.GNS, p.TDecayMS, p.TRiseMS, p.PeaksMV = []float64{1}, []float64{2}, []float64{math.NaN()}, []float64{3, 4}
+				p.PSPMV, p.BaselineMV, p.TimeToPeakMS, p.Rise1090MS, p.HalfWidthMS, p.IHoldPA = 5, -70, 6, 7, 8, math.NaN()
+				for k, f := range slices(&p) {
+					if change[k] >= 0 && i >= change[k] {
+						*f = float64(i) + 0.5
+					}
+				}
+				p.DSpikeFired = trial%4 == 1 && rng.IntN(500) == 0
+				if trial%4 == 2 && rng.IntN(300) == 0 {
+					p.Error = strings.Repeat("e", rng.IntN(2000))
+				}
+				switch r := rng.IntN(2000); {
+				case trial%4 == 3 && r == 0:
+					idx += 2 // a gap: another shard's chunk
+				case trial%4 == 3 && r == 1:
+					idx-- // an index twice
+				}
+				p.Index = idx
+				idx++
+				i++
+				c.Add(&p)
+			}
+			if !open.Fits(c) {
+				blocks, refused = append(blocks, open), append(refused, c)
+				open = new(PointBlock)
+				open.SetHeader(header)
+			}
+			open.AddBlock(c)
+		}
+		blocks = append(blocks, open)
+		for bi, b := range blocks {
+			n, S := b.Len(), b.stride()
+			first := b.rec(0)
+			inOrder, stored := true, 0
+			for k := range S {
+				varies := false
+				for i := 1; i < n; i++ {
+					if math.Float64bits(b.rec(i)[k]) != math.Float64bits(first[k]) {
+						varies = true
+					}
+				}
+				if varies != b.varies[k] {
+					t.Fatalf("trial %d, block %d: slot %d varies %v, tracked %v", trial, bi, k, varies, b.varies[k])
+				}
+				if varies && k != slotIndex {
+					stored++
+				}
+			}
+			for i := range n {
+				inOrder = inOrder && b.rec(i)[slotIndex] == first[slotIndex]+float64(i)
+			}
+			if inOrder != b.inOrder {
+				t.Fatalf("trial %d, block %d: indexes in order %v, tracked %v", trial, bi, inOrder, b.inOrder)
+			}
+			if !inOrder && b.varies[slotIndex] {
+				stored++
+			}
+			st := b.store(minIndex(b), nil)
+			if n > 1 && st.stride != stored {
+				t.Fatalf("trial %d, block %d: store keeps %d values a point, Fits reckons %d", trial, bi, st.stride, stored)
+			}
+			if size := b.rowBytes(n, st.stride, b.errBytes); size > MaxRowBytes {
+				t.Errorf("trial %d, block %d: %d points make a row of %d bytes, over %d", trial, bi, n, size, MaxRowBytes)
+			}
+			if bi == len(blocks)-1 {
+				continue
+			}
+			// Not closed too soon: with the chunk it refused, it is over.
+			both := new(PointBlock)
+			both.SetHeader(header)
+			both.AddBlock(b)
+			both.AddBlock(refused[bi])
+			st = both.store(minIndex(both), nil)
+			if size := both.rowBytes(both.Len(), st.stride, both.errBytes); size <= MaxRowBytes {
+				t.Errorf("trial %d, block %d: closed at %d points, yet its next chunk fit (%d bytes)", trial, bi, n, size)
+			}
+		}
+	}
+}

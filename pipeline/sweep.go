@@ -39,8 +39,8 @@ type SweepOptions struct {
 	Skip *db.Recorded
 	// FlushEvery is the number of points per write transaction (default
 	// 16384: fewer commits leave the background checkpoint time to finish,
-	// so the WAL stays short; a killed sweep loses at most that many, or
-	// two seconds' worth).
+	// so the WAL stays short). A killed sweep loses at most that many and
+	// the block being filled, or two seconds' worth.
 	FlushEvery int
 	Progress   Progress
 }
@@ -135,30 +135,38 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		// Chunks are gathered into one open block a pathway, closed at
-		// blockPoints, and a write transaction takes the closed and open
-		// blocks.
+		// Chunks are gathered into one open block a pathway, closed when
+		// the next chunk would take its row past a database page
+		// (db.MaxRowBytes). A write transaction takes the closed blocks
+		// once they hold flush points; the open ones too when that is all
+		// there is, after two seconds without a write, and at the end.
 		open := map[int]*db.PointBlock{}
 		var ready, spare []*db.PointBlock // spare: written blocks, for reuse
-		buffered, n := 0, 0
+		buffered, n := 0, 0               // buffered: points not yet written
 		last := time.Now()
-		write := func() {
+		write := func(all bool) {
 			if buffered == 0 || werr != nil {
 				return
 			}
-			for p := range stats.Pathways { // in pathway order, for a repeatable file
-				if b := open[p]; b != nil {
-					ready = append(ready, b)
+			if all || len(ready) == 0 {
+				for p := range stats.Pathways { // in pathway order, for a repeatable file
+					if b := open[p]; b != nil {
+						ready = append(ready, b)
+					}
 				}
+				clear(open)
 			}
 			if err := store.InsertPointBlocks(wctx, runID, ready); err != nil {
 				werr = err
 				stopWorkers()
 			}
-			clear(open)
 			spare = append(spare, ready...)
 			clear(ready)
 			ready, buffered = ready[:0], 0
+			for _, b := range open {
+				buffered += b.Len()
+			}
+			last = time.Now()
 		}
 		// Chunks are taken in the order of the grid, whatever order the
 		// workers finish them in: a block then holds consecutive indexes
@@ -190,6 +198,10 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			ps.Failed += res.failed
 			p := res.block.Pathway
 			b := open[p]
+			if b != nil && !b.Fits(res.block) {
+				ready = append(ready, b)
+				b = nil
+			}
 			if b == nil {
 				if k := len(spare); k > 0 {
 					b, spare[k-1], spare = spare[k-1], nil, spare[:k-1]
@@ -197,21 +209,18 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 					b = new(db.PointBlock)
 				}
 				b.SetHeader(res.block)
-				b.Grow(blockPoints)
 				open[p] = b
 			}
 			b.AddBlock(res.block)
 			chunkBlocks.Put(res.block) // a worker may take it from here on
 			res.block = nil
-			if b.Len() >= blockPoints {
-				ready = append(ready, b)
-				delete(open, p)
-			}
 			buffered += res.ok + res.failed
 			n += res.ok + res.failed
-			if buffered >= flush || time.Since(last) > 2*time.Second {
-				write()
-				last = time.Now()
+			switch {
+			case buffered >= flush:
+				write(false)
+			case time.Since(last) > 2*time.Second:
+				write(true)
 			}
 		}
 		for res := range results {
@@ -226,7 +235,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 		for _, seq := range slices.Sorted(maps.Keys(pending)) {
 			take(pending[seq])
 		}
-		write()
+		write(true)
 	}()
 	err := g.Wait()
 	close(results)
@@ -242,12 +251,6 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	}
 	return stats, nil
 }
-
-// blockPoints is the size at which a block of points is closed. Any size
-// gives the same points; this one keeps rows few (a row costs tens of us
-// to write, a point in a block about 1.5) and small enough for the points
-// view, which reads a block's BLOB once a point it decodes.
-const blockPoints = 1024
 
 // chunkBlocks recycles the blocks of chunks once the writer has copied
 // them.

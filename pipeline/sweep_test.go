@@ -441,3 +441,47 @@ func TestSweepBlocksFollowTheGrid(t *testing.T) {
 		t.Errorf("blocks differ with the worker count:\n%s\n%s", layouts[0], layouts[1])
 	}
 }
+
+// TestSweepBlocksFillPages: a sweep's blocks fill the database's pages.
+// Each row takes one page (none spills onto overflow pages), and a block
+// is closed only when its next chunk would not fit, so its row is within
+// a chunk of db.MaxRowBytes. Blocks of a fixed 1024 points left a quarter
+// of every page empty.
+func TestSweepBlocksFillPages(t *testing.T) {
+	ctx := context.Background()
+	s := seedGrid(t, 40000)
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	one := func(q string) int64 {
+		t.Helper()
+		_, rows, err := d.QueryReadOnly(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rows[0][0].(int64)
+	}
+	before := one("PRAGMA page_count")
+	if _, err := Sweep(ctx, s, d, run.ID, nil); err != nil {
+		t.Fatal(err)
+	}
+	pages := one("PRAGMA page_count") - before
+	blocks := one("SELECT count(*) FROM point_blocks")
+	// Beside a page a row: the root of the table's b-tree and of its index.
+	if pages > blocks+2 {
+		t.Errorf("%d blocks took %d pages", blocks, pages)
+	}
+	chunk := 8 * one("SELECT max(stride) FROM point_blocks") * BatchSize
+	full := one(`SELECT min(length(data) + length(shared) + length(layout) + length(errors) + length(channels) + length(compartments))
+		FROM point_blocks WHERE first_index < (SELECT max(first_index) FROM point_blocks)`)
+	if full < db.MaxRowBytes-chunk-512 {
+		t.Errorf("a block closed at %d bytes, short of %d less a chunk (%d bytes)", full, db.MaxRowBytes, chunk)
+	}
+	t.Logf("%d points in %d blocks on %d pages", 40000, blocks, pages)
+}

@@ -253,8 +253,16 @@ func TestResumeLeavesARunningSweepAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitForPoints(t, dbPath, a)
+	// Stopped, it cannot finish before the resume looks, and it holds its
+	// claim all the same.
+	if err := a.Process.Signal(syscall.SIGSTOP); err != nil {
+		t.Fatal(err)
+	}
 	b := exec.Command(dendfitBin, "--db", dbPath, "sweep", spec, "--workers", "2", "--resume")
 	outB, errB := b.CombinedOutput()
+	if err := a.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
 	errA := a.Wait()
 	if errA != nil || errB != nil {
 		t.Fatalf("sweeps: %v (%s), %v (%s)", errA, outA.String(), errB, outB)

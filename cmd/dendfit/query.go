@@ -627,8 +627,8 @@ func newQuerySQLCmd(g *globals) *cobra.Command {
 connection. A statement that would write is refused before it runs and
 changes nothing. Tables: experiments, runs, fits, and points, a view of every
 point (units are in the column names). Sweeps store points in blocks
-(point_blocks, one BLOB of float64 records per up to 1024 points, 65536 in
-a merged union run; layout in
+(point_blocks, one BLOB of float64 records per block of points, a block
+row up to 64 KiB, 65536 points in a merged union run; layout in
 migrations/0003_point_blocks.sql and 0004_compact_blocks.sql), which the
 points view decodes in SQL,
 exactly but slowly (about 0.3 ms a point; a filter on run_id skips other
