@@ -1,9 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"errors"
 	"math"
 	"os"
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -187,6 +189,60 @@ func TestNumberFlagsRefused(t *testing.T) {
 				t.Errorf("%v: wrote %s before refusing its flags", tc.args, f)
 			}
 		}
+	}
+}
+
+// TestOutputsThatWouldReplaceWhatIsKept: --trace and --output refuse a
+// directory, the results database (existing or about to be created), the
+// spec they read and any other SQLite file, and leave each as it was.
+// They used to write over them: an export into the database lost every
+// run in it.
+func TestOutputsThatWouldReplaceWhatIsKept(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "s.yaml")
+	src, err := os.ReadFile("../../pipeline/testdata/reference/cases/seed-ampa-2comp-dimensional.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spec, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	kept := filepath.Join(dir, "kept.db")
+	if _, err := runCLI(t, "--db", kept, "-q", "simulate", spec); err != nil {
+		t.Fatal(err)
+	}
+	keptBytes, _ := os.ReadFile(kept)
+	fresh := filepath.Join(dir, "fresh.db")
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--db", kept, "simulate", spec, "--trace", kept}, "that is the results database (--db)"},
+		{[]string{"--db", fresh, "simulate", spec, "--trace", fresh}, "that is the results database (--db)"},
+		{[]string{"--db", fresh, "simulate", spec, "--trace", dir + "/./s.yaml"}, "that is the input " + spec},
+		{[]string{"--db", fresh, "simulate", spec, "--trace", dir}, "is a directory; give a file name"},
+		{[]string{"--db", fresh, "simulate", spec, "--trace", kept}, "is an SQLite database; refusing to replace it"},
+		{[]string{"--db", kept, "export", "--run", "1", "-o", kept}, "that is the results database (--db)"},
+		{[]string{"--db", kept, "report", "-o", kept}, "that is the results database (--db)"},
+	} {
+		_, err := runCLI(t, tc.args...)
+		var u usageError
+		if !errors.As(err, &u) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want a usage error containing %q", tc.args, err, tc.want)
+		}
+		if b, _ := os.ReadFile(kept); !bytes.Equal(b, keptBytes) {
+			t.Fatalf("%v changed %s", tc.args, kept)
+		}
+		if b, _ := os.ReadFile(spec); !bytes.Equal(b, src) {
+			t.Fatalf("%v changed %s", tc.args, spec)
+		}
+		if _, err := os.Stat(fresh); err == nil {
+			t.Fatalf("%v created %s", tc.args, fresh)
+		}
+	}
+	// With --no-db nothing is recorded, and the name is the user's to use.
+	if _, err := runCLI(t, "--db", fresh, "-q", "simulate", spec, "--no-db", "--trace", fresh); err != nil {
+		t.Errorf("--no-db --trace to the unused database's name: %v", err)
 	}
 }
 

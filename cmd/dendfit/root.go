@@ -48,7 +48,7 @@ provenance, in a SQLite database.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
 	})
-	root.PersistentPreRunE = func(c *cobra.Command, _ []string) error { return checkFlags(c) }
+	root.PersistentPreRunE = func(c *cobra.Command, args []string) error { return checkFlags(c, args) }
 	def := os.Getenv("DENDFIT_DB")
 	if def == "" {
 		def = "dendfit.db"
@@ -111,7 +111,7 @@ func groupCmd(c *cobra.Command) {
 // float flags sizes or bounds, so a negative integer or a NaN or infinite
 // float is a typo that would otherwise fall back to a default or match
 // nothing, silently.
-func checkFlags(c *cobra.Command) error {
+func checkFlags(c *cobra.Command, args []string) error {
 	var err error
 	// Required flags are checked here, before cobra would, so that a
 	// missing one is a usage error (status 2) with the hint to --help.
@@ -128,9 +128,8 @@ func checkFlags(c *cobra.Command) error {
 		if f == nil || !f.Changed || f.Value.String() == "-" {
 			continue
 		}
-		dir := filepath.Dir(f.Value.String())
-		if fi, statErr := os.Stat(dir); statErr != nil || !fi.IsDir() {
-			return usageError{fmt.Errorf("--%s %s: directory %s does not exist", name, f.Value, dir)}
+		if err := checkOutput(c, args, "--"+name, f.Value.String()); err != nil {
+			return err
 		}
 	}
 	c.Flags().Visit(func(f *pflag.Flag) {
@@ -149,6 +148,64 @@ func checkFlags(c *cobra.Command) error {
 		}
 	})
 	return err
+}
+
+// checkOutput refuses an output file that would replace something the
+// user keeps: a directory, the database the command records to, one of
+// its input files, or any SQLite database (a results file given by
+// mistake is lost on replacing). The directory must exist.
+func checkOutput(c *cobra.Command, args []string, flag, path string) error {
+	dir := filepath.Dir(path)
+	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {
+		return usageError{fmt.Errorf("%s %s: directory %s does not exist", flag, path, dir)}
+	}
+	noDB := c.Flag("no-db")
+	if f := c.Flag("db"); f != nil && (noDB == nil || noDB.Value.String() != "true") && sameFile(path, f.Value.String()) {
+		// The database may not exist yet: the command would create it
+		// and then write over it.
+		return usageError{fmt.Errorf("%s %s: that is the results database (--db); give another file", flag, path)}
+	}
+	for _, a := range args {
+		if sameFile(path, a) {
+			return usageError{fmt.Errorf("%s %s: that is the input %s; give another file", flag, path, a)}
+		}
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		return nil // a new file
+	}
+	if fi.IsDir() {
+		return usageError{fmt.Errorf("%s %s: is a directory; give a file name", flag, path)}
+	}
+	if isSQLite(path) {
+		return usageError{fmt.Errorf("%s %s: is an SQLite database; refusing to replace it", flag, path)}
+	}
+	return nil
+}
+
+// sameFile says whether paths a and b name one file: the same file when
+// both exist, else the same absolute path.
+func sameFile(a, b string) bool {
+	ai, errA := os.Stat(a)
+	bi, errB := os.Stat(b)
+	if errA == nil && errB == nil {
+		return os.SameFile(ai, bi)
+	}
+	absA, errA := filepath.Abs(a)
+	absB, errB := filepath.Abs(b)
+	return errA == nil && errB == nil && absA == absB
+}
+
+// isSQLite says whether the file at path starts with SQLite's header.
+func isSQLite(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [16]byte
+	_, err = io.ReadFull(f, h[:])
+	return err == nil && string(h[:]) == "SQLite format 3\x00"
 }
 
 // extraCommands lets each subcommand file register itself.
