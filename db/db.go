@@ -169,6 +169,9 @@ func open(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
+	if err := checkOurs(ctx, path); err != nil {
+		return nil, err
+	}
 	sdb, err := sql.Open(rwDriver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
@@ -216,6 +219,17 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		sdb.Close()
 		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+	}
+	if have == 0 {
+		foreign, err := foreignTables(ctx, sdb, "main")
+		switch {
+		case err != nil:
+			sdb.Close()
+			return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+		case len(foreign) > 0:
+			sdb.Close()
+			return nil, notOurs(path, foreign)
+		}
 	}
 	if known, err := migrations.Latest(); err != nil || have > known {
 		sdb.Close()
@@ -301,6 +315,59 @@ func schemaVersion(ctx context.Context, q queryer, schema string) (int, error) {
 	var v int
 	err = q.QueryRowContext(ctx, `SELECT coalesce(max(version), 0) FROM `+schema+`.schema_migrations`).Scan(&v)
 	return v, err
+}
+
+// foreignTables returns the tables of a database without dendfit's
+// schema_migrations table: a file that is not a dendfit database (nil when
+// it has none, or is dendfit's). A database being created by another
+// process has schema_migrations from its first statement on.
+func foreignTables(ctx context.Context, q queryer, schema string) ([]string, error) {
+	var ours int
+	var names string
+	err := q.QueryRowContext(ctx, `SELECT
+		(SELECT count(*) FROM `+schema+`.sqlite_master WHERE type = 'table' AND name = 'schema_migrations'),
+		coalesce((SELECT group_concat(name, char(10)) FROM (SELECT name FROM `+schema+`.sqlite_master
+			WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name)), '')`).Scan(&ours, &names)
+	if err != nil || ours > 0 || names == "" {
+		return nil, err
+	}
+	return strings.Split(names, "\n"), nil
+}
+
+// checkOurs refuses an existing database file that another program made,
+// before a read-write connection turns it to WAL (which rewrites its
+// header) and the migrations add dendfit's tables to it.
+func checkOurs(ctx context.Context, path string) error {
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		return nil // a new database
+	}
+	dsn, err := roDSN(path)
+	if err != nil {
+		return fmt.Errorf("db: open %s: %w", path, err)
+	}
+	sdb, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return fmt.Errorf("db: open %s: %w", path, err)
+	}
+	defer sdb.Close()
+	foreign, err := foreignTables(ctx, sdb, "main")
+	if err != nil {
+		// Not SQLite, or unreadable: the read-write open says so.
+		return nil
+	}
+	if len(foreign) > 0 {
+		return notOurs(path, foreign)
+	}
+	return nil
+}
+
+// notOurs is the error for a database whose tables are not dendfit's.
+func notOurs(path string, tables []string) error {
+	list := strings.Join(tables, ", ")
+	if len(tables) > 3 {
+		list = strings.Join(tables[:3], ", ") + ", ..."
+	}
+	return fmt.Errorf("db: %s is not a dendfit database (it holds tables %s)", path, list)
 }
 
 func (d *DB) migrate(ctx context.Context) error {

@@ -1,10 +1,13 @@
 package db
 
 import (
+	"bytes"
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -785,5 +788,49 @@ func TestReopenRunRecordsSession(t *testing.T) {
 	}
 	if got.Workers != 2 || strings.Join(got.Argv, " ") != "dendfit sweep y.yaml -j 2" || got.Status != StatusRunning {
 		t.Errorf("run columns changed by resumes: %+v", got)
+	}
+}
+
+// TestForeignDatabaseLeftAlone: an SQLite file of another program is
+// refused by Open and OpenReadOnly and left byte for byte as it was.
+// Open used to turn it to WAL and add dendfit's tables beside the
+// program's own, or fail halfway through the first migration when a
+// table name was taken, leaving schema_migrations behind.
+func TestForeignDatabaseLeftAlone(t *testing.T) {
+	ctx := context.Background()
+	for _, tables := range [][]string{{"patients"}, {"runs"}, {"a", "b", "c", "d"}} {
+		path := filepath.Join(t.TempDir(), "other.db")
+		raw, err := sql.Open("sqlite3", path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, tb := range tables {
+			if _, err := raw.Exec("CREATE TABLE " + tb + " (x)"); err != nil {
+				t.Fatal(err)
+			}
+		}
+		raw.Close()
+		before, err := os.ReadFile(path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for name, open := range map[string]func(context.Context, string) (*DB, error){"Open": Open, "OpenReadOnly": OpenReadOnly} {
+			d, err := open(ctx, path)
+			if err == nil {
+				d.Close()
+				t.Fatalf("%s of a database with tables %v succeeded", name, tables)
+			}
+			if want := "is not a dendfit database (it holds tables " + tables[0]; !strings.Contains(err.Error(), want) {
+				t.Errorf("%s: %v, want %q", name, err, want)
+			}
+			if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+				t.Errorf("%s changed a database with tables %v", name, tables)
+			}
+			for _, ext := range []string{"-wal", "-shm"} {
+				if _, err := os.Stat(path + ext); err == nil {
+					t.Errorf("%s left %s%s", name, path, ext)
+				}
+			}
+		}
 	}
 }
