@@ -287,3 +287,55 @@ func TestGoRunBinary(t *testing.T) {
 		}
 	}
 }
+
+// TestSlurmRerunTakesTheArrayAsWritten: --rerun submits the scripts
+// already in --dir, so it refuses what would not be that array: resource
+// flags (they used to rewrite both scripts, dropping the resources and
+// edits of the first write), another task count (it used to mix two
+// partitions of the grid in one directory), another spec, or a directory
+// with no array. A directory with shards takes no other array either.
+func TestSlurmRerunTakesTheArrayAsWritten(t *testing.T) {
+	dir := t.TempDir()
+	spec := filepath.Join(dir, "s.yaml")
+	src, err := os.ReadFile("../../pipeline/testdata/reference/cases/sweep-tdecay-trise-ampa-3comp.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(spec, src, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	job := filepath.Join(dir, "job")
+	if _, err := runCLI(t, "-q", "slurm", spec, "--tasks", "3", "--dir", job, "--time", "01:00:00"); err != nil {
+		t.Fatal(err)
+	}
+	script, _ := os.ReadFile(filepath.Join(job, "sweep.sbatch"))
+	edited := spec + ".edited"
+	if err := os.WriteFile(edited, append(src, "# edited\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(job, "shard-0.db"), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"slurm", spec, "--dir", job, "--rerun", "1"}, "--rerun needs --submit"},
+		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--time", "02:00:00"}, "--time has no effect with --rerun"},
+		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--tasks", "4"}, "--tasks 4: the array in " + job + " has 3 tasks"},
+		{[]string{"slurm", spec, "--dir", job, "--rerun", "3", "--submit"}, `--rerun "3": want task indices 0..2`},
+		{[]string{"slurm", edited, "--dir", job, "--rerun", "1", "--submit"}, "is not the spec the array in " + job + " sweeps"},
+		{[]string{"slurm", spec, "--dir", dir + "/none", "--rerun", "1", "--submit"}, "has no array script"},
+		{[]string{"slurm", spec, "--dir", job, "--tasks", "4"}, "holds the shards of a 3-task array; give --tasks 3"},
+		{[]string{"slurm", edited, "--dir", job, "--tasks", "3"}, "holds the shards of another spec"},
+		{[]string{"slurm", spec, "--dir", job}, "--tasks is required"},
+	} {
+		_, err := runCLI(t, tc.args...)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: error %v, want %q", tc.args, err, tc.want)
+		}
+		if now, _ := os.ReadFile(filepath.Join(job, "sweep.sbatch")); !bytes.Equal(now, script) {
+			t.Fatalf("%v rewrote the array script", tc.args)
+		}
+	}
+}

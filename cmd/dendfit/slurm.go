@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/pipeline/slurm"
 	"github.com/dendfit/dendfit/sim/spec"
 )
@@ -28,20 +30,24 @@ func newSlurmCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "slurm SPEC --tasks N --dir DIR",
 		Short: "Write (and submit) a SLURM job array that sweeps SPEC in N shards, then merges them",
-		Long: `slurm writes DIR/sweep.sbatch, a SLURM job array of N tasks in which task K runs
-'dendfit sweep SPEC --shard K/N --db DIR/shard-K.db --resume', and
-DIR/merge.sbatch, which runs 'dendfit merge DIR/merged.db DIR/shard-*.db'.
-The scripts are commented bash, with this binary and SPEC as absolute paths;
-edit them as you like. Logs go to DIR/logs. DIR must be on a file system
-every node sees.
+		Long: `slurm copies SPEC to DIR/spec.yaml and writes DIR/sweep.sbatch, a SLURM job
+array of N tasks in which task K runs 'dendfit sweep DIR/spec.yaml --shard
+K/N --db DIR/shard-K.db --resume', and DIR/merge.sbatch, which runs 'dendfit
+merge DIR/merged.db DIR/shard-0.db ... DIR/shard-(N-1).db'. The scripts are
+commented bash, with this binary's absolute path; edit them as you like.
+Logs go to DIR/logs. DIR must be on a file system every node sees; run the
+merge once the tasks have ended (SQLite's WAL is not for sharing between
+hosts at once). A DIR that holds shards of another spec or task count is
+refused: their shards would not merge.
 
 --submit submits the array, then the merge with --dependency=afterok on it,
 and prints both job ids. Tasks are requeueable and resume their shard, so a
 task that failed or was cancelled can be rerun alone, keeping what it had
-done: 'dendfit slurm SPEC --tasks N --dir DIR --rerun K --submit' (or
-'sbatch --array=K DIR/sweep.sbatch', then the merge).`,
+done: 'dendfit slurm SPEC --dir DIR --rerun K --submit' submits task K of
+DIR/sweep.sbatch as it is (its resources and edits kept), then a merge that
+waits for it alone: rerun once the array's other tasks have ended.`,
 		Example: `  dendfit slurm spec.yaml --tasks 64 --dir /scratch/l23 --time 01:00:00 --cpus 4 --submit
-  dendfit slurm spec.yaml --tasks 64 --dir /scratch/l23 --rerun 7,12 --submit`,
+  dendfit slurm spec.yaml --dir /scratch/l23 --rerun 7,12 --submit`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSlurm(cmd, g, o, args[0]) },
 	}
@@ -53,18 +59,14 @@ done: 'dendfit slurm SPEC --tasks N --dir DIR --rerun K --submit' (or
 	f.IntVarP(&o.CPUs, "cpus", "c", 1, "CPUs per task, used as sweep workers")
 	f.StringVar(&o.Mem, "mem", "", "memory per task, e.g. 2G")
 	f.BoolVar(&o.submit, "submit", false, "submit with sbatch and print the job ids")
-	f.StringVar(&o.rerun, "rerun", "", "with --submit: submit only these tasks (e.g. 3,7) and a new merge")
+	f.StringVar(&o.rerun, "rerun", "", "with --submit: submit only these tasks (e.g. 3,7) of the array in --dir, and a new merge")
 	return cmd
 }
 
 func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) error {
-	ctx := cmd.Context()
 	s, err := spec.Load(specPath)
 	if err != nil {
 		return err
-	}
-	if o.Tasks < 1 {
-		return usageError{fmt.Errorf("--tasks %d: want at least 1 (see 'dendfit slurm --help')", o.Tasks)}
 	}
 	if o.Dir == "" {
 		return usageError{fmt.Errorf("slurm needs --dir DIR (see 'dendfit slurm --help')")}
@@ -72,15 +74,23 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	if cmd.Flags().Changed("db") {
 		return usageError{fmt.Errorf("--db is not used by slurm: the shards and merged.db go in --dir")}
 	}
+	if o.rerun != "" {
+		return rerunSlurm(cmd, g, o, specPath)
+	}
+	if !cmd.Flags().Changed("tasks") {
+		return usageError{fmt.Errorf("--tasks is required (see 'dendfit slurm --help')")}
+	}
+	if o.Tasks < 1 {
+		return usageError{fmt.Errorf("--tasks %d: want at least 1 (see 'dendfit slurm --help')", o.Tasks)}
+	}
 	if o.CPUs < 1 {
 		return usageError{fmt.Errorf("--cpus %d: want at least 1", o.CPUs)}
 	}
-	rerun, err := parseTasks(o.rerun, o.Tasks)
-	if err != nil {
-		return err
-	}
-	if len(rerun) > 0 && !o.submit {
-		return usageError{fmt.Errorf("--rerun needs --submit")}
+	gr := pipeline.NewGrid(s)
+	if empty := countEmptyShards(gr, o.Tasks); empty > 0 {
+		// With more tasks than chunks, each chunk is a task's.
+		g.notef("warning: %d of the %d tasks have no point to sweep: the grid's %d points make %d chunks of up to %d, a task's least share; --tasks %d does the same work",
+			empty, o.Tasks, gr.ShardLen(0, 1), o.Tasks-empty, pipeline.BatchSize, o.Tasks-empty)
 	}
 	bin, err := os.Executable()
 	if err != nil {
@@ -110,7 +120,13 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 		fmt.Fprintf(g.stdout, "submit with: jid=$(sbatch --parsable %s) && sbatch --dependency=afterok:${jid%%%%;*} %s\n", scripts.Sweep, scripts.Merge)
 		return nil
 	}
-	jobs, err := (&slurm.Client{}).Submit(ctx, scripts, rerun...)
+	return submitSlurm(cmd, g, scripts)
+}
+
+// submitSlurm submits scripts (only the given tasks of the array, if any)
+// and the merge after them, and prints the job ids.
+func submitSlurm(cmd *cobra.Command, g *globals, scripts *slurm.Scripts, tasks ...int) error {
+	jobs, err := (&slurm.Client{}).Submit(cmd.Context(), scripts, tasks...)
 	if err != nil {
 		return err
 	}
@@ -118,8 +134,58 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 		return json.NewEncoder(g.stdout).Encode(jobs)
 	}
 	fmt.Fprintf(g.stdout, "array job %s\nmerge job %s\n", jobs.Array, jobs.Merge)
-	g.notef("watch with: squeue -j %s,%s; the merged database will be %s/%s", jobs.Array, jobs.Merge, opts.Dir, slurm.MergedDB)
+	g.notef("watch with: squeue -j %s,%s; the merged database will be %s", jobs.Array, jobs.Merge, filepath.Join(scripts.Dir, slurm.MergedDB))
 	return nil
+}
+
+// rerunSlurm submits tasks of the array already written in --dir, and a
+// merge after them. The scripts go as they are, with the resources they
+// were written with and any edits: rewriting them would drop both.
+func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) error {
+	if !o.submit {
+		return usageError{fmt.Errorf("--rerun needs --submit")}
+	}
+	for _, f := range []string{"partition", "time", "cpus", "mem"} {
+		if cmd.Flags().Changed(f) {
+			return usageError{fmt.Errorf("--%s has no effect with --rerun: the scripts in %s are submitted as they are (edit %s to change them)", f, o.Dir, slurm.SweepScript)}
+		}
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return err
+	}
+	scripts, err := slurm.Existing(dir)
+	if err != nil {
+		return fmt.Errorf("--rerun: %w; write the array first ('dendfit slurm SPEC --tasks N --dir DIR')", err)
+	}
+	if cmd.Flags().Changed("tasks") && o.Tasks != scripts.Tasks {
+		return usageError{fmt.Errorf("--tasks %d: the array in %s has %d tasks", o.Tasks, dir, scripts.Tasks)}
+	}
+	given, err := os.ReadFile(specPath)
+	if err != nil {
+		return err
+	}
+	swept := filepath.Join(dir, slurm.SpecCopy)
+	if have, err := os.ReadFile(swept); err == nil && !bytes.Equal(have, given) {
+		return fmt.Errorf("--rerun: %s is not the spec the array in %s sweeps (%s): its shards would not merge", specPath, dir, swept)
+	}
+	tasks, err := parseTasks(o.rerun, scripts.Tasks)
+	if err != nil {
+		return err
+	}
+	g.notef("resubmitting task(s) %s of %s", slurm.FormatTasks(tasks), scripts.Sweep)
+	return submitSlurm(cmd, g, scripts, tasks...)
+}
+
+// countEmptyShards counts the shards of n with no point of gr.
+func countEmptyShards(gr *pipeline.Grid, n int) int {
+	empty := 0
+	for k := range n {
+		if gr.ShardLen(k, n) == 0 {
+			empty++
+		}
+	}
+	return empty
 }
 
 // goRunBinary reports whether path is a binary 'go run' built: it lives in

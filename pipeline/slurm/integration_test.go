@@ -309,8 +309,21 @@ func TestSlurmCancelledTaskRerun(t *testing.T) {
 	partial := before[runs[0].ID]
 	t.Logf("task 2 cancelled with %d points recorded, run %s", partial, runs[0].Status)
 
-	// Rerun task 2 alone, and the merge after it.
-	rerun, err := c.Submit(ctx, scripts, 2)
+	// Rerun task 2 alone, and the merge after it, from the scripts as the
+	// user left them (dendfit slurm --rerun does the same).
+	text, err := os.ReadFile(scripts.Sweep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text = bytes.Replace(text, []byte("exec "), []byte("echo edited by hand >&2\nexec "), 1)
+	if err := os.WriteFile(scripts.Sweep, text, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	existing, err := slurm.Existing(dir)
+	if err != nil || existing.Tasks != 4 {
+		t.Fatalf("Existing: %+v, %v", existing, err)
+	}
+	rerun, err := c.Submit(ctx, existing, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -320,6 +333,9 @@ func TestSlurmCancelledTaskRerun(t *testing.T) {
 		t.Fatalf("rerun: %v (states %v)", err, st)
 	}
 	t.Logf("rerun and merge done %v after start", time.Since(start).Round(time.Millisecond))
+	if log, err := os.ReadFile(filepath.Join(dir, "logs", "sweep-"+rerun.Array+"_2.out")); err != nil || !bytes.Contains(log, []byte("edited by hand")) {
+		t.Errorf("the rerun task did not run the edited script: %q, %v", log, err)
+	}
 	after := noDuplicates(t, slurm.ShardDB(dir, 2))
 	if len(after) != 1 || after[runs[0].ID] <= partial {
 		t.Errorf("shard 2 after the rerun: points per run %v, want run %d resumed beyond %d points", after, runs[0].ID, partial)

@@ -21,6 +21,10 @@ const (
 	MergeScript = "merge.sbatch"
 	MergedDB    = "merged.db"
 	LogDir      = "logs"
+	// SpecCopy is the copy of the spec the tasks sweep: editing the
+	// original while tasks wait in the queue changes nothing, and a rerun
+	// task sweeps what its shard's run started with.
+	SpecCopy = "spec.yaml"
 )
 
 // Options describe the job array. Binary, Spec and Dir must be absolute
@@ -115,7 +119,7 @@ const resources = `{{define "resources"}}
 {{- end}}`
 
 var sweepTmpl = template.Must(template.Must(template.New(SweepScript).Funcs(funcs).Parse(resources)).Parse(`#!/bin/bash
-# dendfit sweep of {{.Spec}}
+# dendfit sweep of {{.Spec}} (copied to {{.Dir}}/spec.yaml)
 # as a SLURM job array of {{.Tasks}} tasks: task K sweeps shard K/{{.Tasks}} of the
 # grid into {{.Dir}}/shard-K.db. Written by 'dendfit slurm'; edit freely.
 #
@@ -135,8 +139,8 @@ var sweepTmpl = template.Must(template.Must(template.New(SweepScript).Funcs(func
 set -euo pipefail
 
 DENDFIT={{q .Binary}}
-SPEC={{q .Spec}}
 DIR={{q .Dir}}
+SPEC="$DIR/spec.yaml"
 N={{.Tasks}}    # shards; fixed here, so a task rerun alone still sweeps K/{{.Tasks}}
 K=${SLURM_ARRAY_TASK_ID:?run this script with sbatch as an array task}
 
@@ -170,6 +174,10 @@ N={{.Tasks}}
 # Every shard must be there: a missing one is an error, not a smaller result.
 shards=()
 for ((k = 0; k < N; k++)); do
+	if [[ ! -e "$DIR/shard-$k.db" ]]; then
+		echo "merge: shard $k has not run yet ($DIR/shard-$k.db is missing); run it with: sbatch --array=$k $DIR/sweep.sbatch" >&2
+		exit 1
+	fi
 	shards+=("$DIR/shard-$k.db")
 done
 exec "$DENDFIT" merge "$DIR/merged.db" "${shards[@]}"
@@ -213,27 +221,69 @@ type Scripts struct {
 }
 
 // Write renders the scripts into o.Dir (created, with o.Dir/logs, if
-// needed), replacing each file atomically, and returns their paths.
+// needed), copies the spec there (SpecCopy), replacing each file
+// atomically, and returns their paths. It refuses a directory whose shard
+// databases belong to another array, of another spec or task count:
+// their shards would not merge with the new ones.
 func Write(o Options) (*Scripts, error) {
 	sweep, merge, err := Render(o)
 	if err != nil {
 		return nil, err
 	}
+	spec, err := os.ReadFile(o.Spec)
+	if err != nil {
+		return nil, fmt.Errorf("slurm: %w", err)
+	}
+	if shards, _ := filepath.Glob(filepath.Join(o.Dir, "shard-*.db")); len(shards) > 0 {
+		if old, err := Existing(o.Dir); err == nil && old.Tasks != o.Tasks {
+			return nil, fmt.Errorf("slurm: %s holds the shards of a %d-task array; give --tasks %d, or another --dir", o.Dir, old.Tasks, old.Tasks)
+		}
+		if old, err := os.ReadFile(filepath.Join(o.Dir, SpecCopy)); err == nil && !bytes.Equal(old, spec) {
+			return nil, fmt.Errorf("slurm: %s holds the shards of another spec (%s); give another --dir", o.Dir, filepath.Join(o.Dir, SpecCopy))
+		}
+	}
 	if err := os.MkdirAll(filepath.Join(o.Dir, LogDir), 0o755); err != nil {
 		return nil, fmt.Errorf("slurm: %w", err)
 	}
 	s := &Scripts{Dir: o.Dir, Sweep: filepath.Join(o.Dir, SweepScript), Merge: filepath.Join(o.Dir, MergeScript), Tasks: o.Tasks}
-	if err := writeAtomic(s.Sweep, sweep); err != nil {
+	if err := writeAtomic(filepath.Join(o.Dir, SpecCopy), spec, 0o644); err != nil {
 		return nil, err
 	}
-	if err := writeAtomic(s.Merge, merge); err != nil {
+	if err := writeAtomic(s.Sweep, sweep, 0o755); err != nil {
+		return nil, err
+	}
+	if err := writeAtomic(s.Merge, merge, 0o755); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
-func writeAtomic(path string, data []byte) error {
-	err := pipeline.WriteFileAtomic(path, 0o755, func(w io.Writer) error {
+// Existing returns the scripts Write left in dir, as they are now (their
+// resources and any edits kept), with the task count of the array script.
+func Existing(dir string) (*Scripts, error) {
+	s := &Scripts{Dir: dir, Sweep: filepath.Join(dir, SweepScript), Merge: filepath.Join(dir, MergeScript)}
+	text, err := os.ReadFile(s.Sweep)
+	if err != nil {
+		return nil, fmt.Errorf("slurm: %s has no array script: %w", dir, err)
+	}
+	if _, err := os.Stat(s.Merge); err != nil {
+		return nil, fmt.Errorf("slurm: %s has no merge script: %w", dir, err)
+	}
+	m := tasksLine.FindSubmatch(text)
+	if m == nil {
+		return nil, fmt.Errorf("slurm: %s: no N=<tasks> line", s.Sweep)
+	}
+	if s.Tasks, err = strconv.Atoi(string(m[1])); err != nil || s.Tasks < 1 {
+		return nil, fmt.Errorf("slurm: %s: bad task count %q", s.Sweep, m[1])
+	}
+	return s, nil
+}
+
+// tasksLine is the line of the array script that fixes its shard count.
+var tasksLine = regexp.MustCompile(`(?m)^N=(\d+)`)
+
+func writeAtomic(path string, data []byte, perm os.FileMode) error {
+	err := pipeline.WriteFileAtomic(path, perm, func(w io.Writer) error {
 		_, err := w.Write(data)
 		return err
 	})

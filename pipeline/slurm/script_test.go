@@ -101,6 +101,11 @@ func TestValidate(t *testing.T) {
 func TestWrite(t *testing.T) {
 	o := goldenOpts
 	o.Dir = filepath.Join(t.TempDir(), "run")
+	o.Spec = filepath.Join(t.TempDir(), "l23.yaml")
+	spec := []byte("dendfit: 1\nexperiment: l23-demo\n")
+	if err := os.WriteFile(o.Spec, spec, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	s, err := Write(o)
 	if err != nil {
 		t.Fatal(err)
@@ -116,6 +121,37 @@ func TestWrite(t *testing.T) {
 	}
 	if fi, err := os.Stat(filepath.Join(o.Dir, LogDir)); err != nil || !fi.IsDir() {
 		t.Errorf("no log directory: %v", err)
+	}
+	// The tasks sweep a copy: the original may change while they wait.
+	if got, err := os.ReadFile(filepath.Join(o.Dir, SpecCopy)); err != nil || !bytes.Equal(got, spec) {
+		t.Errorf("spec copy %q (%v), want %q", got, err, spec)
+	}
+	// Existing reads the array's task count back, whatever was edited.
+	edited, _ := os.ReadFile(s.Sweep)
+	edited = bytes.Replace(edited, []byte("set -euo pipefail"), []byte("#SBATCH --account=lab\nset -euo pipefail"), 1)
+	if err := os.WriteFile(s.Sweep, edited, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if e, err := Existing(o.Dir); err != nil || e.Tasks != o.Tasks || e.Sweep != s.Sweep || e.Merge != s.Merge {
+		t.Errorf("Existing: %+v, %v; want %+v", e, err, s)
+	}
+	// Once shards exist, the directory takes no other array.
+	if err := os.WriteFile(ShardDB(o.Dir, 0), nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	other := o
+	other.Tasks = 5
+	if _, err := Write(other); err == nil || !strings.Contains(err.Error(), "holds the shards of a 64-task array; give --tasks 64") {
+		t.Errorf("another task count over existing shards: %v", err)
+	}
+	if err := os.WriteFile(o.Spec, append(spec, "# edited\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(o); err == nil || !strings.Contains(err.Error(), "holds the shards of another spec") {
+		t.Errorf("another spec over existing shards: %v", err)
+	}
+	if got, _ := os.ReadFile(s.Sweep); !bytes.Equal(got, edited) {
+		t.Error("a refused Write changed the array script")
 	}
 }
 
