@@ -834,3 +834,54 @@ func TestForeignDatabaseLeftAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestNewestRunPrefersTheWholeGrid: the newest finished run to read a
+// sweep from is one of the whole grid (a single process's or a merge's
+// union run) while there is one, however many shard runs (or
+// reproductions of them) came later; only shards left, the newest of
+// those.
+func TestNewestRunPrefersTheWholeGrid(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t, "w.db")
+	eid, err := d.PutExperiment(ctx, "x", []byte("spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	add := func(k, n int) int64 {
+		r := NewRun(eid, CommandSweep, nil)
+		r.ShardK, r.ShardN = k, n
+		id, err := d.CreateRun(ctx, r)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := d.FinishRun(ctx, id, StatusDone, ""); err != nil {
+			t.Fatal(err)
+		}
+		return id
+	}
+	newest := func() int64 {
+		t.Helper()
+		r, err := d.NewestRun(ctx, "x", "", StatusDone)
+		if err != nil {
+			t.Fatal(err)
+		}
+		runs, err := d.Runs(ctx, RunFilter{Experiment: "x", Status: StatusDone, Limit: 1, WholeGridFirst: true})
+		if err != nil || len(runs) != 1 || runs[0].ID != r.ID {
+			t.Fatalf("Runs(WholeGridFirst) = %v, %v; NewestRun %d", runs, err, r.ID)
+		}
+		return r.ID
+	}
+	shard := add(0, 4)
+	if got := newest(); got != shard {
+		t.Errorf("only a shard: newest %d, want %d", got, shard)
+	}
+	whole := add(0, 1)
+	add(1, 4)
+	add(2, 4)
+	if got := newest(); got != whole {
+		t.Errorf("newest %d, want the whole-grid run %d", got, whole)
+	}
+	if runs, _ := d.Runs(ctx, RunFilter{Experiment: "x", Limit: 1}); runs[0].ID == whole {
+		t.Error("without WholeGridFirst, Runs put the whole-grid run first")
+	}
+}

@@ -82,7 +82,7 @@ func UnionRunUID(specSHA256 string, n int) string {
 // shard_n > 1 grouped by experiment spec and shard count, ordered by
 // experiment name, spec and shard count.
 func (d *DB) ShardSets(ctx context.Context) ([]ShardSet, error) {
-	runs, err := d.queryRuns(ctx, []string{"r.command = ?", "r.shard_n > 1"}, []any{CommandSweep}, 0)
+	runs, err := d.queryRuns(ctx, []string{"r.command = ?", "r.shard_n > 1"}, []any{CommandSweep}, 0, false)
 	if err != nil {
 		return nil, fmt.Errorf("db: list shard sets: %w", err)
 	}

@@ -331,19 +331,23 @@ func (d *DB) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 	if f.Status != "" {
 		where, args = append(where, "r.status = ?"), append(args, f.Status)
 	}
-	runs, err := d.queryRuns(ctx, where, args, f.Limit)
+	runs, err := d.queryRuns(ctx, where, args, f.Limit, f.WholeGridFirst)
 	if err != nil {
 		return nil, fmt.Errorf("db: list runs: %w", err)
 	}
 	return runs, nil
 }
 
-func (d *DB) queryRuns(ctx context.Context, where []string, args []any, limit int) ([]Run, error) {
+func (d *DB) queryRuns(ctx context.Context, where []string, args []any, limit int, wholeGridFirst bool) ([]Run, error) {
 	q := `SELECT ` + runColumns
 	if len(where) > 0 {
 		q += ` WHERE ` + strings.Join(where, " AND ")
 	}
-	q += ` ORDER BY r.started_at DESC, r.id DESC`
+	q += ` ORDER BY `
+	if wholeGridFirst {
+		q += `r.shard_n > 1, `
+	}
+	q += `r.started_at DESC, r.id DESC`
 	if limit > 0 {
 		q += ` LIMIT ?`
 		args = append(args, limit)
@@ -365,7 +369,8 @@ func (d *DB) queryRuns(ctx context.Context, where []string, args []any, limit in
 }
 
 // NewestRun returns the most recently started run of the named experiment
-// and command whose status is one of statuses (any status if none given).
+// and command whose status is one of statuses (any status if none given),
+// one of the whole grid if there is one (see RunFilter.WholeGridFirst).
 // An empty experiment or command matches any. The error wraps ErrNotFound
 // if there is no such run.
 func (d *DB) NewestRun(ctx context.Context, experiment, command string, statuses ...string) (*Run, error) {
@@ -383,7 +388,7 @@ func (d *DB) NewestRun(ctx context.Context, experiment, command string, statuses
 			args = append(args, s)
 		}
 	}
-	runs, err := d.queryRuns(ctx, where, args, 1)
+	runs, err := d.queryRuns(ctx, where, args, 1, true)
 	if err != nil {
 		return nil, fmt.Errorf("db: newest run: %w", err)
 	}

@@ -138,6 +138,10 @@ type RunFilter struct {
 	Command    string
 	Status     string
 	Limit      int // 0 means no limit
+	// WholeGridFirst lists the runs of a whole grid before those of one
+	// shard of it, each newest first: to read a sweep's results, a
+	// shard's run (holding a part of the grid) is the last choice.
+	WholeGridFirst bool
 }
 
 // PointFilter selects points; zero fields match everything.

@@ -533,6 +533,10 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "points",
 		Short: "List the points of a run (default: the newest finished run of --experiment, or of the database's one experiment)",
+		Long: `points lists the points of a run, by pathway and grid order. By default it
+reads the newest finished run of --experiment (or of the database's one
+experiment), and names it on stderr; a run of the whole grid (a sweep, or
+the union run of a merge) is taken before any newer run of one shard.`,
 		Example: `  dendfit query points --experiment l23-demo --json
   dendfit query points --run 4 --pathway 1 --g-min 0.5 --g-max 2 --format csv
   dendfit query points --run 4 --pathway 'PV->E' --g-min "500 pS"`,

@@ -65,9 +65,10 @@ func NewestFits(ctx context.Context, rd Reader, experiment string) (*db.Run, []d
 }
 
 // NewestSweep returns the newest finished sweep run of the named
-// experiment, or nil if there is none.
+// experiment, one of the whole grid if there is one (a shard's run holds
+// a part of it), or nil if there is none.
 func NewestSweep(ctx context.Context, rd Reader, experiment string) (*db.Run, error) {
-	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: experiment, Command: db.CommandSweep, Status: db.StatusDone, Limit: 1})
+	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: experiment, Command: db.CommandSweep, Status: db.StatusDone, Limit: 1, WholeGridFirst: true})
 	if err != nil || len(runs) == 0 {
 		return nil, err
 	}
