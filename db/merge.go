@@ -24,11 +24,11 @@ type MergeOptions struct {
 
 // MergeStats counts what Merge added to the destination.
 type MergeStats struct {
-	Experiments int64 // experiment specs added
-	Runs        int64 // runs added (new run_uid)
-	RunsUpdated int64 // existing runs whose status/ended_at/error were taken from a later-finished source copy
-	Points      int64 // points added
-	Fits        int64 // fits added
+	Experiments int64 `json:"experiments"`  // experiment specs added
+	Runs        int64 `json:"runs"`         // runs added (new run_uid)
+	RunsUpdated int64 `json:"runs_updated"` // existing runs whose status/ended_at/error were taken from a later-finished source copy
+	Points      int64 `json:"points"`       // points added
+	Fits        int64 `json:"fits"`         // fits added
 }
 
 // Merge copies the database at srcPath (typically one shard of a sharded
@@ -140,6 +140,30 @@ func CheckMergeable(ctx context.Context, path string) error {
 	return nil
 }
 
+// ShardOnly reports whether the database at path exists and holds only
+// runs of one shard of a sweep, as a SLURM task's shard database does: a
+// merge's input, not a place to merge into.
+func ShardOnly(ctx context.Context, path string) (bool, error) {
+	if _, err := os.Stat(path); err != nil {
+		return false, nil
+	}
+	d, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		return false, err
+	}
+	defer d.Close()
+	runs, err := d.Runs(ctx, RunFilter{})
+	if err != nil {
+		return false, err
+	}
+	for _, r := range runs {
+		if r.Command != CommandSweep || r.ShardN <= 1 {
+			return false, nil
+		}
+	}
+	return len(runs) > 0, nil
+}
+
 // mergeableVersion says why a source at schema version have cannot be
 // merged by a dendfit that knows up to known.
 func mergeableVersion(path string, have, known int) error {
@@ -179,7 +203,7 @@ func checkMixed(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	if len(msgs) > 0 {
-		return fmt.Errorf("%w: %s; the shards were run with different specs (allow mixed specs to merge anyway)", ErrMixedSpecs, strings.Join(msgs, "; "))
+		return fmt.Errorf("%w: %s; the shards were run with different specs", ErrMixedSpecs, strings.Join(msgs, "; "))
 	}
 	return nil
 }

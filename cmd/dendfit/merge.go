@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/json"
+	"errors"
 	"fmt"
 	"text/tabwriter"
 
@@ -32,8 +33,10 @@ done, so 'dendfit query points --experiment NAME' on OUT.db prints exactly
 what it prints after a single-process sweep; while shards are missing it is
 marked failed, says which, and merge exits with status 1 after merging.
 
-OUT.db may be given as --db instead, as for every other command; then every
-argument is an input.`,
+OUT.db may be given as the --db flag instead; then every argument is an
+input (DENDFIT_DB is not read here: it would turn OUT.db into an input).
+A database holding nothing but one shard's runs is refused as OUT.db: it
+is an input, and OUT.db was left out.`,
 		Example: `  dendfit merge merged.db shard-0.db shard-1.db shard-2.db shard-3.db
   dendfit merge --db merged.db shard-*.db`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -89,6 +92,12 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 			return err
 		}
 	}
+	// 'merge shard-*.db', OUT.db forgotten, would merge into a shard.
+	if shard, err := db.ShardOnly(ctx, out); err != nil {
+		return err
+	} else if shard {
+		return usageError{fmt.Errorf("%s holds one shard of a sweep: an input, not OUT.db; give the merged database first (dendfit merge merged.db %s and the other shards)", out, out)}
+	}
 	d, err := db.Open(ctx, out)
 	if err != nil {
 		return err
@@ -97,6 +106,9 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 	var inputs []mergeInputJSON
 	for _, in := range ins {
 		st, err := db.Merge(ctx, d, in, opts)
+		if errors.Is(err, db.ErrMixedSpecs) {
+			return fmt.Errorf("%w (--allow-mixed merges them anyway)", err)
+		}
 		if err != nil {
 			return err
 		}

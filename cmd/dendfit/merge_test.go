@@ -209,6 +209,17 @@ func TestMergeDBFlag(t *testing.T) {
 	if !errors.As(err, &ue) {
 		t.Errorf("merge --db OUT without inputs: err = %v, want a usage error", err)
 	}
+	// OUT.db forgotten ('merge shard-*.db', or DENDFIT_DB set and not
+	// read): the first shard is refused as the output, and left alone.
+	before, _ := os.ReadFile(shards[0])
+	t.Setenv("DENDFIT_DB", merged)
+	_, err = mergeTestCLI(t, "merge", shards[0], shards[1])
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "holds one shard of a sweep: an input, not OUT.db") {
+		t.Errorf("merge SHARD SHARD: err = %v, want a usage error naming the shard", err)
+	}
+	if after, _ := os.ReadFile(shards[0]); string(after) != string(before) {
+		t.Error("merge SHARD SHARD changed the first shard")
+	}
 }
 
 // TestSlurmRefusesDB: slurm puts its databases in --dir, so an explicit

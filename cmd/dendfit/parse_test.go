@@ -165,7 +165,7 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"fit", spec, "--workers", "-1"}, "--workers -1: want 0 or more"},
 		{[]string{"slurm", spec, "--tasks", "-4", "--dir", "d"}, "--tasks -4: want 0 or more"},
 		{[]string{"plot", "trace"}, "trace needs 1 argument(s), got 0 (see 'dendfit plot trace --help')"},
-		{[]string{"query", "runs", "--status", "bogus"}, `--status "bogus": want running, done, failed or cancelled`},
+		{[]string{"query", "runs", "--status", "bogus"}, `--status "bogus": want running, interrupted, done, failed or cancelled`},
 		{[]string{"query", "runs", "--command", "sweeps"}, `--command "sweeps": want simulate, sweep, fit or reproduce`},
 		// A file to write in a missing directory is refused before the
 		// run is simulated and recorded.

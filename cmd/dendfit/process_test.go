@@ -143,6 +143,11 @@ func TestKillAndResume(t *testing.T) {
 	if out, err := runCLI(t, "--db", dbPath, "query", "runs", "--format", "csv"); err != nil || !strings.Contains(out, ",sweep,interrupted,") {
 		t.Errorf("query runs after kill -9: %v\n%s", err, out)
 	}
+	for status, want := range map[string]string{"interrupted": `"status": "interrupted"`, "done": `"runs": []`} {
+		if out, err := runCLI(t, "--db", dbPath, "query", "runs", "--status", status, "--json"); err != nil || !strings.Contains(out, want) {
+			t.Errorf("query runs --status %s after kill -9: %v\n%s", status, err, out)
+		}
+	}
 	// The database opens cleanly (read-write, migrations checked).
 	d, err := db.Open(context.Background(), dbPath)
 	if err != nil {

@@ -277,6 +277,10 @@ func newQueryExperimentsCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
+// statusInterrupted is how query runs shows a sweep recorded as running
+// that no process is sweeping (see RunClaimed); the database says running.
+const statusInterrupted = "interrupted"
+
 func newQueryRunsCmd(g *globals) *cobra.Command {
 	o := &queryOptions{}
 	cmd := &cobra.Command{
@@ -285,8 +289,11 @@ func newQueryRunsCmd(g *globals) *cobra.Command {
 		Long: `runs lists the recorded runs, newest first, with their provenance.
 
 A sweep recorded as running whose process has ended without finishing it
-(kill -9, a crash, a node lost) shows as interrupted: --status running
-selects it, and 'dendfit sweep SPEC --resume' continues it.`,
+(kill -9, a crash, a node lost) shows as interrupted: the database keeps
+status 'running' for it (no process was left to change it; a sweep holds
+a lock on the file DB-lock while it runs, which the kernel drops however
+it ends). --status interrupted selects those, --status running every run
+recorded as running, and 'dendfit sweep SPEC --resume' continues one.`,
 		Example: `  dendfit query runs --experiment l23-demo
   dendfit query runs --command fit --status done --format csv`,
 		Args: exactArgs(0),
@@ -295,12 +302,16 @@ selects it, and 'dendfit sweep SPEC --resume' continues it.`,
 			if o.command != "" && !slices.Contains([]string{db.CommandSimulate, db.CommandSweep, db.CommandFit, db.CommandReproduce}, o.command) {
 				return usageError{fmt.Errorf("--command %q: want simulate, sweep, fit or reproduce", o.command)}
 			}
-			if o.status != "" && !slices.Contains([]string{db.StatusRunning, db.StatusDone, db.StatusFailed, db.StatusCancelled}, o.status) {
-				return usageError{fmt.Errorf("--status %q: want running, done, failed or cancelled", o.status)}
+			if o.status != "" && !slices.Contains([]string{db.StatusRunning, statusInterrupted, db.StatusDone, db.StatusFailed, db.StatusCancelled}, o.status) {
+				return usageError{fmt.Errorf("--status %q: want running, interrupted, done, failed or cancelled", o.status)}
 			}
 			return nil
 		}, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
-			runs, err := d.Runs(cmd.Context(), db.RunFilter{Experiment: o.experiment, Command: o.command, Status: o.status, Limit: o.limit})
+			status, limit := o.status, o.limit
+			if status == statusInterrupted {
+				status, limit = db.StatusRunning, 0 // the limit counts interrupted ones, below
+			}
+			runs, err := d.Runs(cmd.Context(), db.RunFilter{Experiment: o.experiment, Command: o.command, Status: status, Limit: limit})
 			if err != nil {
 				return err
 			}
@@ -324,6 +335,10 @@ selects it, and 'dendfit sweep SPEC --resume' continues it.`,
 				Settings    json.RawMessage `json:"settings"`
 				Reproduces  *int64          `json:"reproduces_run_id"`
 				Error       string          `json:"error,omitempty"`
+				GoVersion   string          `json:"go_version"`
+				OS          string          `json:"os"`
+				Arch        string          `json:"arch"`
+				RunUID      string          `json:"run_uid"`
 			}
 			out := struct {
 				Runs []runJSON `json:"runs"`
@@ -335,13 +350,17 @@ selects it, and 'dendfit sweep SPEC --resume' continues it.`,
 				// node): it is not running, and --resume continues it.
 				if r.Status == db.StatusRunning && r.Command == db.CommandSweep {
 					if held, err := d.RunClaimed(r.ID); err == nil && !held {
-						r.Status = "interrupted"
+						r.Status = statusInterrupted
 					}
+				}
+				if o.status == statusInterrupted && (r.Status != statusInterrupted || (o.limit > 0 && len(out.Runs) == o.limit)) {
+					continue
 				}
 				j := runJSON{ID: r.ID, Experiment: r.Experiment, Command: r.Command, Argv: r.Argv, Status: r.Status,
 					StartedAt: r.StartedAt.UTC().Format(time.RFC3339Nano), Version: r.Version, VCSRevision: r.VCSRevision,
 					VCSModified: r.VCSModified, Host: r.Host, Workers: r.Workers, ShardK: r.ShardK, ShardN: r.ShardN,
-					DtMS: r.DtMS, Method: r.Method, Settings: r.Settings, Reproduces: r.ReproducesRunID, Error: r.Error}
+					DtMS: r.DtMS, Method: r.Method, Settings: r.Settings, Reproduces: r.ReproducesRunID, Error: r.Error,
+					GoVersion: r.GoVersion, OS: r.OS, Arch: r.Arch, RunUID: r.RunUID}
 				if r.EndedAt != nil {
 					e := r.EndedAt.UTC().Format(time.RFC3339Nano)
 					j.EndedAt = &e
@@ -370,7 +389,7 @@ selects it, and 'dendfit sweep SPEC --resume' continues it.`,
 	f := cmd.Flags()
 	f.StringVarP(&o.experiment, "experiment", "e", "", "only runs of this experiment")
 	f.StringVar(&o.command, "command", "", "only this command: simulate, sweep, fit or reproduce")
-	f.StringVar(&o.status, "status", "", "only this status: running, done, failed or cancelled")
+	f.StringVar(&o.status, "status", "", "only this status: running, interrupted, done, failed or cancelled")
 	f.IntVar(&o.limit, "limit", 0, "at most this many runs (0: all)")
 	o.addFormat(cmd)
 	return cmd
