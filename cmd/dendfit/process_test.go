@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -260,9 +261,7 @@ func TestResumeLeavesARunningSweepAlone(t *testing.T) {
 	waitForPoints(t, dbPath, a)
 	// Stopped, it cannot finish before the resume looks, and it holds its
 	// claim all the same.
-	if err := a.Process.Signal(syscall.SIGSTOP); err != nil {
-		t.Fatal(err)
-	}
+	stopOutsideWrite(t, a, dbPath)
 	b := exec.Command(dendfitBin, "--db", dbPath, "sweep", spec, "--workers", "2", "--resume")
 	outB, errB := b.CombinedOutput()
 	if err := a.Process.Signal(syscall.SIGCONT); err != nil {
@@ -281,4 +280,36 @@ func TestResumeLeavesARunningSweepAlone(t *testing.T) {
 			t.Errorf("run %d: %s with %d points (%d distinct), want done with %d", run, status, n, distinct, 3*steps)
 		}
 	}
+}
+
+// stopOutsideWrite stops the sweep process cmd (SIGSTOP) at a moment it
+// holds no write transaction on dbPath, so that other writers can go on.
+func stopOutsideWrite(t *testing.T, cmd *exec.Cmd, dbPath string) {
+	t.Helper()
+	sdb, err := sql.Open("sqlite3", "file:"+dbPath+"?_busy_timeout=0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sdb.Close()
+	for range 200 {
+		if err := cmd.Process.Signal(syscall.SIGSTOP); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(5 * time.Millisecond) // the signal has landed
+		// A write statement takes the write lock even when it changes no
+		// row; with no busy timeout it fails at once if the sweep has it.
+		tx, err := sdb.BeginTx(context.Background(), nil)
+		if err == nil {
+			_, err = tx.Exec("DELETE FROM schema_migrations WHERE 0")
+			tx.Rollback()
+		}
+		if err == nil {
+			return
+		}
+		if err := cmd.Process.Signal(syscall.SIGCONT); err != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(3 * time.Millisecond)
+	}
+	t.Fatal("the sweep held its write lock 200 times in a row")
 }
