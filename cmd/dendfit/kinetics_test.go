@@ -79,7 +79,7 @@ func TestKineticsFitCarriedThrough(t *testing.T) {
 		{"dendrify", regexp.MustCompile(`synapse\('AMPA', tag='L23E', g=[0-9.e-]+\*nS, t_decay=` + regexp.QuoteMeta(tauText) + `\*ms\)`)},
 		{"json", regexp.MustCompile(`"t_AMPA_decay_L23E_dend": \{\s*"value": ` + regexp.QuoteMeta(tauText) + `,\s*"unit": "ms",\s*"fitted": true`)},
 		{"json", regexp.MustCompile(`"t_decay_ms": ` + regexp.QuoteMeta(tauText))},
-		{"csv", regexp.MustCompile(`,AMPA,[0-9.e-]+,,` + regexp.QuoteMeta(tauText) + `,`)},
+		{"csv", regexp.MustCompile(`,AMPA,[0-9.e-]+,false,,` + regexp.QuoteMeta(tauText) + `,`)},
 	} {
 		out, err := qcli(t, path, "export", "--format", tc.format)
 		if err != nil {

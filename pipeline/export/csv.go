@@ -8,8 +8,8 @@ import (
 
 // csvHeader is the header `--format csv` writes: one row per pathway and
 // receptor.
-var csvHeader = []string{"pathway", "pre", "post", "compartment", "tag", "channel", "g_nS", "t_rise_ms", "t_decay_ms",
-	"target_psp_mV", "psp_at_fit_mV", "converged"}
+var csvHeader = []string{"pathway", "pre", "post", "compartment", "tag", "channel", "g_nS", "scale_g", "t_rise_ms", "t_decay_ms",
+	"target_psp_mV", "psp_at_fit_mV", "converged", "record", "holding_mV", "i_hold_pA"}
 
 func writeCSV(w io.Writer, c *Calibration) error {
 	cw := csv.NewWriter(w)
@@ -30,8 +30,15 @@ func writeCSV(w io.Writer, c *Calibration) error {
 		} else if sy.p.TargetPSP > 0 {
 			target = num(sy.p.TargetPSP / 1e-3)
 		}
+		hold, cur := "", ""
+		if v, i, held, err := c.holding(sy.pathway); err != nil {
+			return err
+		} else if held {
+			hold, cur = num(v), num(i)
+		}
 		row := []string{strconv.Itoa(sy.pathway), sy.p.Pre, sy.p.Post, sy.p.Compartment, sy.p.Tag, sy.r.Channel.String(),
-			num(sy.gNS), tr, num(sy.r.TauDecay / 1e-3), target, psp, conv}
+			num(sy.gNS), strconv.FormatBool(sy.r.ScaleG && sy.r.TauRise > 0), tr, num(sy.r.TauDecay / 1e-3), target, psp, conv,
+			sy.p.Record, hold, cur}
 		if err := cw.Write(row); err != nil {
 			return err
 		}

@@ -121,6 +121,8 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 
 	p.printf("\n# The pathways, for running the PSP protocol: a presynaptic spike adds 1 to\n")
 	p.printf("# s_<channel>_<tag>_<compartment> (s_<channel>_<tag> on a point neuron) of each receptor.\n")
+	p.printf("# With 'holding', the PSP was measured with the constant current 'i_hold' in\n")
+	p.printf("# the variable 'i_ext' (I_ext_<record>), from the steady state it holds.\n")
 	p.printf("PATHWAYS = [\n")
 	for i, pw := range s.Pathways {
 		cell := s.CellByName(s.PopulationCell(pw.Post))
@@ -133,25 +135,28 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 			}
 			vars = append(vars, pyStr(v))
 		}
-		target, hold := "None", "None"
+		target, hold, ihold := "None", "None", "None"
 		if pw.TargetPSP > 0 {
 			target = p.q(pw.TargetPSP, spec.Voltage)
 		}
-		if pw.Hold {
-			hold = p.q(pw.Holding, spec.Voltage)
+		if _, cur, held, err := c.holding(i); err != nil {
+			return err
+		} else if held {
+			hold, ihold = p.q(pw.Holding, spec.Voltage), p.unit(num(cur), "pA")
 		}
 		f := c.fitOf(i)
 		conv := "None"
 		if f != nil {
 			conv = map[bool]string{true: "True", false: "False"}[f.Converged]
 		}
-		rec := "V_" + pw.Record
+		rec, iext := "V_"+pw.Record, "I_ext_"+pw.Record
 		if point {
-			rec = "V"
+			rec, iext = "V", "I_ext"
 		}
 		p.printf("    {'pre': %s, 'post': %s, 'compartment': %s, 'tag': %s,\n", pyStr(pw.Pre), pyStr(pw.Post), pyStr(pw.Compartment), pyStr(pw.Tag))
 		p.printf("     'on_pre': %s, 'record': %s,\n", pyStr(strings.Join(unquote(vars), " += 1; ")+" += 1"), pyStr(rec))
-		p.printf("     'target_psp': %s, 'holding': %s, 'converged': %s},\n", target, hold, conv)
+		p.printf("     'target_psp': %s, 'holding': %s, 'i_hold': %s, 'i_ext': %s,\n", target, hold, ihold, pyStr(iext))
+		p.printf("     'converged': %s},\n", conv)
 	}
 	p.printf("]\n")
 

@@ -168,6 +168,28 @@ func (c *Calibration) fitOf(i int) *db.Fit {
 	return nil
 }
 
+// holding is pathway i's holding protocol: the potential its record
+// compartment is held at and the constant current that holds it there
+// (the steady state, with every synapse silent, so the same at any g).
+// A fitted g reproduces its PSP only with that current injected: the
+// exports carry it. ok is false for a pathway measured at rest.
+func (c *Calibration) holding(i int) (vMV, iPA float64, ok bool, err error) {
+	pw := &c.Spec.Pathways[i]
+	if !pw.Hold {
+		return 0, 0, false, nil
+	}
+	setup, _, err := c.Spec.Setup(i)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("export: pathway %d: %w", i, err)
+	}
+	p := setup.Protocol
+	ss, err := sim.Steady(setup.Cell, p.Hold, p.Record, p.Holding)
+	if err != nil {
+		return 0, 0, false, fmt.Errorf("export: pathway %d: holding current: %w", i, err)
+	}
+	return pw.Holding / 1e-3, ss.IHold / 1e-12, true, nil
+}
+
 // synapse is one receptor of one pathway with its calibrated conductance.
 type synapse struct {
 	pathway  int
@@ -229,7 +251,7 @@ type paramDecl struct {
 }
 
 var synapseParams = []paramDecl{
-	{"g", "g_<channel>_<tag>_<compartment>", "nS", "peak conductance in the equations (Dendrify applies scale_g to it)"},
+	{"g", "g_<channel>_<tag>_<compartment>", "nS", "conductance in the equations, after scale_g: give it to model.add_params, not to synapse(scale_g=True), which would scale it again"},
 	{"t_rise", "t_<channel>_rise_<tag>_<compartment>", "ms", "rise time constant (absent for an instant rise)"},
 	{"t_decay", "t_<channel>_decay_<tag>_<compartment>", "ms", "decay time constant"},
 }

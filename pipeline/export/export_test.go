@@ -3,6 +3,7 @@ package export
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"flag"
@@ -10,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -387,7 +389,8 @@ func TestDendrifyInBrian(t *testing.T) {
 				t.Fatal(err)
 			}
 			// The start state: dendfit's steady state (checked against
-			// Brian 2 by the conformance references) and holding current.
+			// Brian 2 by the conformance references); the holding current
+			// is the export's own.
 			var yb bytes.Buffer
 			if err := Write(&yb, c, YAML); err != nil {
 				t.Fatal(err)
@@ -402,11 +405,10 @@ func TestDendrifyInBrian(t *testing.T) {
 			}
 			type start struct {
 				Steady map[string]float64 `json:"steady_state"`
-				IHold  *float64           `json:"i_hold_pA"`
 			}
 			var starts []start
 			for _, r := range sims {
-				starts = append(starts, start{r.SteadyState, r.IHoldPA})
+				starts = append(starts, start{r.SteadyState})
 			}
 			sb, _ := json.Marshal(starts)
 			if err := os.WriteFile(filepath.Join(dir, "start.json"), sb, 0o644); err != nil {
@@ -460,5 +462,66 @@ func TestVersionNames(t *testing.T) {
 		if got := orUnknown(in); got != want {
 			t.Errorf("orUnknown(%q) = %q, want %q", in, got, want)
 		}
+	}
+}
+
+// TestHoldingInEveryFormat: a pathway measured at a holding potential
+// carries, in the JSON and CSV exports, that potential and the current
+// that holds it, as the PSP protocol recorded it in the run's points
+// (simulate's i_hold_pA); a pathway at rest carries neither. Without them
+// a fitted g did not reproduce its PSP from the export alone.
+func TestHoldingInEveryFormat(t *testing.T) {
+	ctx := context.Background()
+	d, runID, _ := fitDemo(t, "testdata/demo.yaml")
+	c, err := Load(ctx, d, "", runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sims, err := pipeline.Simulate(ctx, c.Spec, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var jb, cb bytes.Buffer
+	if err := Write(&jb, c, JSON); err != nil {
+		t.Fatal(err)
+	}
+	if err := Write(&cb, c, CSV); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Pathways []struct {
+			HoldingMV *float64 `json:"holding_mV"`
+			IHoldPA   *float64 `json:"i_hold_pA"`
+		} `json:"pathways"`
+	}
+	if err := json.Unmarshal(jb.Bytes(), &doc); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&cb).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := 0
+	for i, pw := range c.Spec.Pathways {
+		got := doc.Pathways[i]
+		want := sims[i].IHoldPA
+		if !pw.Hold {
+			if got.HoldingMV != nil || got.IHoldPA != nil || want != nil {
+				t.Errorf("pathway %d at rest: JSON holding %v, i_hold %v", i, got.HoldingMV, got.IHoldPA)
+			}
+			continue
+		}
+		held++
+		if got.HoldingMV == nil || *got.HoldingMV != pw.Holding/1e-3 || got.IHoldPA == nil || want == nil || *got.IHoldPA != *want {
+			t.Errorf("pathway %d: JSON holding %v mV, i_hold %v pA; simulate holds at %v mV with %v pA", i, got.HoldingMV, got.IHoldPA, pw.Holding/1e-3, want)
+		}
+		for _, r := range rows[1:] {
+			if r[0] == strconv.Itoa(i) && (r[14] != num(pw.Holding/1e-3) || r[15] != num(*want)) {
+				t.Errorf("pathway %d: CSV holding %s mV, i_hold %s pA", i, r[14], r[15])
+			}
+		}
+	}
+	if held == 0 {
+		t.Fatal("the demo has no held pathway")
 	}
 }

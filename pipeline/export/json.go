@@ -52,6 +52,8 @@ type jsonPathway struct {
 	Compartment string         `json:"compartment"`
 	Tag         string         `json:"tag"`
 	Record      string         `json:"record"`
+	HoldingMV   *float64       `json:"holding_mV"` // null: measured at rest
+	IHoldPA     *float64       `json:"i_hold_pA"`  // current into record that holds it there
 	Receptors   []jsonReceptor `json:"receptors"`
 	TargetPSPMV *float64       `json:"target_psp_mV"`
 	PSPAtFitMV  *float64       `json:"psp_at_fit_mV"`
@@ -95,6 +97,13 @@ func writeJSON(w io.Writer, c *Calibration) error {
 	syns := c.synapses()
 	for i, pw := range s.Pathways {
 		jp := jsonPathway{Pathway: i, Pre: pw.Pre, Post: pw.Post, Compartment: pw.Compartment, Tag: pw.Tag, Record: pw.Record}
+		v, cur, held, err := c.holding(i)
+		if err != nil {
+			return err
+		}
+		if held {
+			jp.HoldingMV, jp.IHoldPA = &v, &cur
+		}
 		for _, sy := range syns {
 			if sy.pathway != i {
 				continue

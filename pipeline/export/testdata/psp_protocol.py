@@ -1,7 +1,7 @@
 """Run the PSP protocol of every pathway of an exported dendfit module.
 
 Usage: psp_protocol.py DIR, where DIR holds calibrated.py (the export) and
-start.json (per pathway: steady_state, V in mV and w in pA, and i_hold_pA).
+start.json (per pathway: steady_state, V in mV and w in pA).
 Prints the signed PSP of each pathway in mV as a JSON list. Used by
 TestDendrifyInBrian.
 """
@@ -25,8 +25,9 @@ def psp(i, pw, start):
     group = model.make_neurongroup(1, method=cal.METHOD)
     for name, value in start['steady_state'].items():
         setattr(group, name, value * (pA if name.startswith('w') else mV))
-    if start['i_hold_pA'] is not None:
-        setattr(group, 'I_ext' + pw['record'][1:], start['i_hold_pA'] * pA)
+    # The holding current as the export gives it, where it says.
+    if pw['i_hold'] is not None:
+        setattr(group, pw['i_ext'], pw['i_hold'])
     spike = b.SpikeGeneratorGroup(1, [0], [cal.SPIKE_AT])
     syn = b.Synapses(spike, group, on_pre=pw['on_pre'])
     syn.connect()
