@@ -22,7 +22,9 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	// batched.
 	st := &s.scan
 	if j := int(st.bad[l]); j > 0 {
-		return s.unstable(fmt.Sprintf("at %.6g ms: ", float64(s.k0+j)*dt*1e3))
+		// The steady state held until the spike: the synapse drove it.
+		return fmt.Errorf("%w (it ran away after the spike: a synaptic conductance this large, if meant, needs a smaller dt)",
+			s.unstable(fmt.Sprintf("at %.6g ms: ", float64(s.k0+j)*dt*1e3)))
 	}
 	kp := int(st.kbest[l])
 	// The state after the final update is not sampled, but a blow-up there

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 )
@@ -104,7 +107,7 @@ func TestQueryPointsGOfEveryReceptor(t *testing.T) {
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		// CSV's columns are named as in JSON and the points view.
-		if format == "csv" && lines[0] != "pathway,pre,post,point_key,g_nS,t_decay_ms,t_rise_ms,psp_mV,time_to_peak_ms,rise_10_90_ms,half_width_ms,dspike_fired,status" {
+		if format == "csv" && lines[0] != "pathway,pre,post,point_key,g_nS,t_decay_ms,t_rise_ms,psp_mV,time_to_peak_ms,rise_10_90_ms,half_width_ms,dspike_fired,status,baseline_mV,i_hold_pA,compartment,record,error" {
 			t.Errorf("CSV header %q", lines[0])
 		}
 		for _, l := range lines[1:] {
@@ -188,5 +191,56 @@ func TestExportWarnsOfUnconverged(t *testing.T) {
 	_, err = runCLI(t, "--db", path, "simulate", spec, "-p", "L23E->PV", "--no-db")
 	if err == nil || !strings.Contains(err.Error(), `no such pathway (want an index or pre->post: 0 L23E->L23E)`) {
 		t.Errorf("unknown pathway: %v", err)
+	}
+}
+
+// TestQueryPointsCSVOfAFailedPoint: in CSV a failed point's absent numbers
+// are empty cells, like every other absent value (they were "-", which
+// no CSV reader takes for missing), and its error is there.
+func TestQueryPointsCSVOfAFailedPoint(t *testing.T) {
+	dir := t.TempDir()
+	src, err := os.ReadFile("../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	grid := regexp.MustCompile(`(?m)^  g:\n(    .*\n)+`)
+	if !grid.Match(src) {
+		t.Fatal("reference case changed: no g axis block")
+	}
+	spec := filepath.Join(dir, "s.yaml")
+	// 1e12 nS runs away after the spike.
+	if err := os.WriteFile(spec, grid.ReplaceAll(src, []byte("  g: [1 nS, 1e12 nS]\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "d.db")
+	if _, err := runCLI(t, "--db", path, "-q", "sweep", spec); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "--db", path, "query", "points", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("CSV %v: %q", err, out)
+	}
+	col := map[string]int{}
+	for i, h := range rows[0] {
+		col[h] = i
+	}
+	ok, failed := rows[1], rows[2]
+	if ok[col["status"]] != "ok" || failed[col["status"]] != "failed" {
+		t.Fatalf("statuses %q, %q", ok[col["status"]], failed[col["status"]])
+	}
+	for _, c := range []string{"psp_mV", "time_to_peak_ms", "baseline_mV"} {
+		if _, err := strconv.ParseFloat(ok[col[c]], 64); err != nil {
+			t.Errorf("ok point's %s %q", c, ok[col[c]])
+		}
+		if failed[col[c]] != "" {
+			t.Errorf("failed point's %s %q, want an empty cell", c, failed[col[c]])
+		}
+	}
+	if e := failed[col["error"]]; !strings.Contains(e, "ran away after the spike") {
+		t.Errorf("failed point's error %q", e)
 	}
 }

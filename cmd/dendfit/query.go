@@ -606,8 +606,15 @@ the union run of a merge) is taken before any newer run of one shard.`,
 				// (the table keeps its short ones, to stay narrow).
 				cw := csv.NewWriter(g.stdout)
 				cw.Write([]string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV",
-					"time_to_peak_ms", "rise_10_90_ms", "half_width_ms", "dspike_fired", "status"})
-				add = func(p *db.Point) error { return cw.Write(pointCells(p, format)) }
+					"time_to_peak_ms", "rise_10_90_ms", "half_width_ms", "dspike_fired", "status",
+					"baseline_mV", "i_hold_pA", "compartment", "record", "error"})
+				add = func(p *db.Point) error {
+					base := ""
+					if p.Status != db.PointFailed {
+						base = fnum(p.BaselineMV)
+					}
+					return cw.Write(append(pointCells(p, format), base, fptr(p.IHoldPA), p.Compartment, p.Record, p.Error))
+				}
 				end = func() error { cw.Flush(); return cw.Error() }
 			default:
 				a := newAligned(cols)
@@ -654,9 +661,10 @@ point (units are in the column names). Sweeps store points in blocks
 row up to 64 KiB, 65536 points in a merged union run; layout in
 migrations/0003_point_blocks.sql and 0004_compact_blocks.sql), which the
 points view decodes in SQL,
-exactly but slowly (about 0.3 ms a point; a filter on run_id skips other
+exactly but slowly (0.3-0.5 ms a point; a filter on run_id skips other
 runs' blocks): for large sweeps use 'dendfit query points' or 'dendfit
-export' instead.`,
+export' instead. The view's JSON columns (receptors, peaks_mV) are exact
+here; an older SQLite (3.40) writes their numbers with 15 digits.`,
 		Example: `  dendfit query sql "SELECT pathway, max(psp_mV) FROM points WHERE run_id = 3 GROUP BY pathway"
   dendfit query sql "PRAGMA table_info(points)" --format csv`,
 		Args: exactArgs(1),
@@ -758,7 +766,7 @@ func pointCells(p *db.Point, format string) []string {
 		return []string{strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, strings.Join(gs, ";"), fmt.Sprintf("%.4g", p.TDecayMS), tr,
 			psp, peak, optMS(p.Rise1090MS), optMS(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status}
 	}
-	psp, peak := "-", "-"
+	psp, peak := "", "" // CSV's NULL, as for the other absent values
 	if p.Status != db.PointFailed {
 		psp, peak = fnum(p.PSPMV), fnum(p.TimeToPeakMS)
 	}
