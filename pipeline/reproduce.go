@@ -50,6 +50,10 @@ type Reproduction struct {
 	// that is not bit-identical, by pathway, then point key.
 	Differences    []Difference `json:"differences"`
 	VersionDiffers bool         `json:"version_differs"` // dendfit version, VCS revision or modified flag
+	// NotCompared counts the points of a sweep the original never
+	// recorded (it was cancelled, failed or interrupted): the rerun
+	// simulates them, but there is nothing to compare them with.
+	NotCompared int `json:"not_compared"`
 }
 
 // Identical reports whether every point is bit-identical.
@@ -120,12 +124,15 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
-	n, diffs, err := compareRuns(ctx, d, orig.ID, run.ID)
+	// An unfinished sweep recorded part of its grid; the rest is not a
+	// difference.
+	partial := base.Command == db.CommandSweep && orig.Status != db.StatusDone
+	n, diffs, extra, err := compareRuns(ctx, d, orig.ID, run.ID, partial)
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
 	return &Reproduction{
-		Original: orig, New: newRun, Command: base.Command, Points: n, Differences: diffs,
+		Original: orig, New: newRun, Command: base.Command, Points: n, Differences: diffs, NotCompared: extra,
 		VersionDiffers: orig.Version != newRun.Version || orig.VCSRevision != newRun.VCSRevision || orig.VCSModified != newRun.VCSModified,
 	}, nil
 }
@@ -134,8 +141,9 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 // ComparePoints does, reading both in step (by pathway, then point key)
 // rather than holding them: a sweep of a million points and its rerun
 // would otherwise take gigabytes. It returns the number of points of the
-// old run.
-func compareRuns(ctx context.Context, d *db.DB, oldID, newID int64) (int, []Difference, error) {
+// old run. With oldPartial, a point of the new run the old one lacks is
+// counted (extra), not a difference.
+func compareRuns(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial bool) (n int, diffs []Difference, extra int, err error) {
 	var errs [2]error
 	pull := func(i int, runID int64) (func() (*db.Point, bool), func()) {
 		return iter.Pull(func(yield func(*db.Point) bool) {
@@ -151,7 +159,6 @@ func compareRuns(ctx context.Context, d *db.DB, oldID, newID int64) (int, []Diff
 	defer stopOld()
 	nextNew, stopNew := pull(1, newID)
 	defer stopNew()
-	n := 0
 	countOld := func() (*db.Point, bool) {
 		p, ok := nextOld()
 		if ok {
@@ -159,18 +166,25 @@ func compareRuns(ctx context.Context, d *db.DB, oldID, newID int64) (int, []Diff
 		}
 		return p, ok
 	}
-	diffs := compareOrdered(countOld, nextNew, func(a, b *db.Point) int {
+	all := compareOrdered(countOld, nextNew, func(a, b *db.Point) int {
 		if a.Pathway != b.Pathway {
 			return cmp.Compare(a.Pathway, b.Pathway)
 		}
 		return strings.Compare(a.PointKey, b.PointKey)
 	})
+	for _, x := range all {
+		if oldPartial && x == (Difference{x.Key, "point", "missing", "recorded"}) {
+			extra++
+			continue
+		}
+		diffs = append(diffs, x)
+	}
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, errStopped) {
-			return 0, nil, err
+			return 0, nil, 0, err
 		}
 	}
-	return n, diffs, nil
+	return n, diffs, extra, nil
 }
 
 // errStopped ends a point listing its reader left early.

@@ -3,10 +3,13 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
 	"path/filepath"
 	"reflect"
+	"strings"
 	"testing"
 
 	"github.com/dendfit/dendfit/db"
@@ -112,6 +115,65 @@ func TestReproduceEveryKindOfRun(t *testing.T) {
 				t.Errorf("reproducing the reproduction: %+v", r2)
 			}
 		})
+	}
+}
+
+// TestReproduceACancelledSweep: a sweep stopped part way compares the
+// points it recorded, identical, and counts the rest of its grid, which
+// the rerun simulates, as not compared rather than as differences (every
+// one of them used to be reported, and the reproduction to fail).
+func TestReproduceACancelledSweep(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "dendfit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// The grid widened in the spec's text, which the reproduction reruns.
+	text, err := os.ReadFile(filepath.Join("testdata", "reference", "cases", "ampa-instant-2comp-dimensionless-gsweep.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	wide := strings.Replace(string(text), "steps: 12", "steps: 3000", 1)
+	if wide == string(text) {
+		t.Fatal("reference case changed: no 'steps: 12'")
+	}
+	s, err := spec.Parse("gsweep.yaml", []byte(wide))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep, Settings: map[string]any{"shard_k": 0, "shard_n": 1}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	sctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	_, err = Sweep(sctx, s, d, run.ID, &SweepOptions{Workers: 1, FlushEvery: 64, Progress: func(done, total int) {
+		if done > total/3 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("sweep: %v, want it cancelled", err)
+	}
+	if err := run.Finish(err); err != nil {
+		t.Fatal(err)
+	}
+	recorded, err := d.Points(ctx, db.PointFilter{RunID: run.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	total := NewGrid(s).ShardLen(0, 1)
+	if len(recorded) == 0 || len(recorded) >= total {
+		t.Fatalf("cancelled sweep recorded %d of %d points", len(recorded), total)
+	}
+	r, err := Reproduce(ctx, d, run.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Identical() || r.Points != len(recorded) || r.NotCompared != total-len(recorded) {
+		t.Errorf("reproduction: %d differences, %d compared, %d not compared; want the %d recorded identical and %d not compared",
+			len(r.Differences), r.Points, r.NotCompared, len(recorded), total-len(recorded))
 	}
 }
 
@@ -228,7 +290,7 @@ func TestCompareRunsReadsInStep(t *testing.T) {
 		}
 		return true
 	})
-	n, got, err := compareRuns(ctx, d, oldID, newID)
+	n, got, extra, err := compareRuns(ctx, d, oldID, newID, false)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -241,7 +303,7 @@ func TestCompareRunsReadsInStep(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := ComparePoints(oldPts, newPts)
-	if n != len(oldPts) || !reflect.DeepEqual(got, want) {
+	if n != len(oldPts) || !reflect.DeepEqual(got, want) || extra != 0 {
 		t.Errorf("compareRuns: %d points, differences\n%+v\nComparePoints: %d points,\n%+v", n, got, len(oldPts), want)
 	}
 	if len(want) != 6 { // 17 missing; psp of 2999; psp, status and error of 3001; 4500 extra

@@ -80,12 +80,23 @@ revision differs. The exit status is 1 when anything differs.`,
 				if r.Identical() {
 					fmt.Fprintf(w, "all %d points identical\n", r.Points)
 				}
-				for _, x := range r.Differences {
+				if r.NotCompared > 0 {
+					fmt.Fprintf(w, "%d points the original never recorded (it is %s) were simulated, not compared\n", r.NotCompared, r.Original.Status)
+				}
+				for i, x := range r.Differences {
+					if i == maxShownDifferences && !g.verbose {
+						fmt.Fprintf(w, "... and %d more differences (-v or --json lists them all)\n", len(r.Differences)-i)
+						break
+					}
 					fmt.Fprintf(w, "%s: %s was %s, now %s\n", x.Key, x.Field, x.Old, x.New)
 				}
-				if r.VersionDiffers {
+				switch {
+				case r.VersionDiffers:
 					fmt.Fprintf(w, "dendfit differs: run %d by %s, run %d by %s\n", id, describeBuild(r.Original), r.New.ID, describeBuild(r.New))
-				} else {
+				case r.New.VCSRevision == "" || r.New.VCSModified:
+					// Without a clean revision the same label may name other code.
+					fmt.Fprintf(w, "dendfit: both runs by %s, which does not identify the source; the code may differ\n", describeBuild(r.New))
+				default:
 					fmt.Fprintf(w, "same dendfit: %s\n", describeBuild(r.New))
 				}
 			}
@@ -98,6 +109,10 @@ revision differs. The exit status is 1 when anything differs.`,
 	cmd.Flags().IntVarP(&workers, "workers", "j", 0, "parallel workers for sweeps and fits (default: all cores; results do not depend on it)")
 	return cmd
 }
+
+// maxShownDifferences is how many differences reproduce lists without
+// -v: a rerun with another dendfit may differ in every point of a sweep.
+const maxShownDifferences = 20
 
 func describeBuild(r *db.Run) string {
 	v := r.Version
