@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"runtime"
 	"time"
 
 	"github.com/dendfit/dendfit/db"
@@ -38,7 +39,7 @@ func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, 
 		return nil, err
 	}
 	r := db.NewRun(eid, info.Command, info.Argv)
-	r.Workers = info.Workers
+	r.Workers = workersOf(info)
 	r.ShardK, r.ShardN = info.ShardK, info.ShardN
 	if r.ShardN == 0 {
 		r.ShardN = 1
@@ -65,6 +66,16 @@ func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, 
 		}
 	}
 	return run, nil
+}
+
+// workersOf is the worker count a run of info uses: the one given, or for
+// the commands that run workers (sweep, fit, reproduce) their default,
+// every core.
+func workersOf(info RunInfo) int {
+	if info.Workers <= 0 && info.Command != db.CommandSimulate {
+		return runtime.NumCPU()
+	}
+	return info.Workers
 }
 
 // Finish marks the run done, cancelled (when err is a context error) or
@@ -141,7 +152,7 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run,
 		}
 		run := &Run{DB: d, ID: r.ID, release: release}
 		session := db.NewRun(r.ExperimentID, db.CommandSweep, info.Argv)
-		session.Workers = info.Workers
+		session.Workers = workersOf(info)
 		if err := d.ReopenRun(ctx, r.ID, session); err != nil {
 			release()
 			return nil, nil, err

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"runtime"
 	"sort"
 	"strings"
 	"sync"
@@ -484,4 +485,36 @@ func TestSweepBlocksFillPages(t *testing.T) {
 		t.Errorf("a block closed at %d bytes, short of %d less a chunk (%d bytes)", full, db.MaxRowBytes, chunk)
 	}
 	t.Logf("%d points in %d blocks on %d pages", 40000, blocks, pages)
+}
+
+// TestRunRecordsTheWorkersUsed: a sweep or fit given no worker count runs
+// one a core, and records that many (it recorded 0); simulate runs no
+// workers and records none.
+func TestRunRecordsTheWorkersUsed(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s := seedGrid(t, 10)
+	for _, tc := range []struct {
+		command       string
+		given, stored int
+	}{
+		{db.CommandSweep, 0, runtime.NumCPU()},
+		{db.CommandFit, 0, runtime.NumCPU()},
+		{db.CommandSweep, 3, 3},
+		{db.CommandSimulate, 0, 0},
+	} {
+		run, err := StartRun(ctx, d, s, RunInfo{Command: tc.command, Workers: tc.given})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r, err := d.Run(ctx, run.ID)
+		run.Finish(nil)
+		if err != nil || r.Workers != tc.stored {
+			t.Errorf("%s with %d workers given: recorded %d (%v), want %d", tc.command, tc.given, r.Workers, err, tc.stored)
+		}
+	}
 }

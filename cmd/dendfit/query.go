@@ -67,10 +67,18 @@ func (o *queryOptions) addSelection(cmd *cobra.Command, what, runHelp, statuses 
 }
 
 // parseBounds reads --g-min and --g-max as parseG reads --g (conductanceNS), but allows 0,
-// and refuses a negative --pathway index, before the database is opened.
-func (o *queryOptions) parseBounds() error {
+// and refuses, before the database is opened, selections that could
+// only match nothing: a negative or empty --pathway, --run 0, --g-min
+// above --g-max.
+func (o *queryOptions) parseBounds(cmd *cobra.Command) error {
 	if i, err := strconv.Atoi(o.pathwaySel); err == nil && i < 0 {
 		return usageError{fmt.Errorf("--pathway %d: want an index of 0 or more", i)}
+	}
+	if f := cmd.Flags().Lookup("pathway"); f != nil && f.Changed && strings.TrimSpace(o.pathwaySel) == "" {
+		return usageError{fmt.Errorf("--pathway is empty: want an index or pre->post")}
+	}
+	if f := cmd.Flags().Lookup("run"); f != nil && f.Changed && o.runID <= 0 {
+		return usageError{fmt.Errorf("--run %d: want a run id, 1 or more ('dendfit query runs' lists them)", o.runID)}
 	}
 	for _, b := range []struct {
 		flag, s string
@@ -86,6 +94,9 @@ func (o *queryOptions) parseBounds() error {
 		}
 		*b.v, *b.set = v, true
 	}
+	if o.hasGMin && o.hasGMax && o.gMin > o.gMax {
+		return usageError{fmt.Errorf("--g-min %s is above --g-max %s: nothing can match", o.gMinS, o.gMaxS)}
+	}
 	return nil
 }
 
@@ -97,6 +108,17 @@ func (o *queryOptions) pathwayIndex(ctx context.Context, d *db.DB, r *db.Run) (i
 		return 0, false, nil
 	}
 	if i, err := strconv.Atoi(o.pathwaySel); err == nil {
+		if r == nil {
+			return i, true, nil
+		}
+		// An index past the spec's pathways would list nothing, silently.
+		s, err := plot.SpecOf(ctx, d, r)
+		if err != nil {
+			return 0, false, err
+		}
+		if i >= len(s.Pathways) {
+			return 0, false, usageError{fmt.Errorf("--pathway %d: the spec of run %d has pathways 0..%d", i, r.ID, len(s.Pathways)-1)}
+		}
 		return i, true, nil
 	}
 	if r == nil {
@@ -227,7 +249,7 @@ func (o *queryOptions) run(g *globals, check func() error, fn func(cmd *cobra.Co
 				return err
 			}
 		}
-		if err := o.parseBounds(); err != nil {
+		if err := o.parseBounds(cmd); err != nil {
 			return err
 		}
 		d, err := openQueryDB(cmd, g)
@@ -247,6 +269,11 @@ func newQueryExperimentsCmd(g *globals) *cobra.Command {
 		Example: "  dendfit query experiments\n  dendfit query experiments --experiment l23-demo --json",
 		Args:    exactArgs(0),
 		RunE: o.run(g, nil, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
+			if o.experiment != "" { // a mistyped name would list nothing
+				if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, 0, false); err != nil {
+					return err
+				}
+			}
 			exps, err := d.Experiments(cmd.Context())
 			if err != nil {
 				return err
@@ -310,6 +337,11 @@ recorded as running, and 'dendfit sweep SPEC --resume' continues one.`,
 			status, limit := o.status, o.limit
 			if status == statusInterrupted {
 				status, limit = db.StatusRunning, 0 // the limit counts interrupted ones, below
+			}
+			if o.experiment != "" { // a mistyped name would list nothing
+				if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, 0, false); err != nil {
+					return err
+				}
 			}
 			runs, err := d.Runs(cmd.Context(), db.RunFilter{Experiment: o.experiment, Command: o.command, Status: status, Limit: limit})
 			if err != nil {

@@ -211,6 +211,14 @@ func TestQueryErrors(t *testing.T) {
 		{[]string{"query", "points", "--run", "99"}, "--run 99: no such run in", false},
 		{[]string{"query", "fits", "--run", "99"}, "--run 99: no such run in", false},
 		{[]string{"query", "fits", "--status", "maybe"}, `--status "maybe": want converged or failed`, true},
+		// Selections that could only match nothing used to print an
+		// empty listing and succeed.
+		{[]string{"query", "points", "--run", "1", "--pathway", "99"}, "--pathway 99: the spec of run 1 has pathways 0..", true},
+		{[]string{"query", "points", "--run", "0"}, "--run 0: want a run id, 1 or more", true},
+		{[]string{"query", "points", "--run", "1", "--pathway", ""}, "--pathway is empty", true},
+		{[]string{"query", "points", "--run", "1", "--g-min", "5", "--g-max", "1 nS"}, "--g-min 5 is above --g-max 1 nS: nothing can match", true},
+		{[]string{"query", "runs", "-e", "nope"}, `experiment "nope" is not in`, true},
+		{[]string{"query", "experiments", "-e", "nope"}, `experiment "nope" is not in`, true},
 	}
 	for _, tc := range tests {
 		_, err := qcli(t, path, tc.args...)
