@@ -205,19 +205,19 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
 	}
-	sdb, err := sql.Open("sqlite3", dsn)
-	if err != nil {
-		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+	sdb, have, err := openRO(ctx, dsn)
+	if isReadOnlyFS(err) && !hasWAL(path) {
+		// A WAL database's reader makes the -shm file beside it; where
+		// the directory cannot take one (a colleague's results, a
+		// read-only share) and there is no WAL to read, no process is
+		// writing it (a writer would have made both), and SQLite may read
+		// the file as immutable.
+		sdb, have, err = openRO(ctx, dsn+"&immutable=1")
 	}
-	if err := sdb.PingContext(ctx); err != nil {
-		sdb.Close()
-		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
-	}
-	// A newer dendfit's schema may mean other things by the same columns,
-	// so it is not read either.
-	have, err := schemaVersion(ctx, sdb, "main")
 	if err != nil {
-		sdb.Close()
+		if isReadOnlyFS(err) {
+			return nil, fmt.Errorf("db: open %s read-only: %w (its directory is not writable, and its -wal file holds changes to read: ask its owner to open it once with dendfit)", path, err)
+		}
 		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
 	}
 	if have == 0 {
@@ -239,6 +239,35 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("db: %s has schema version %d, this dendfit knows up to %d: upgrade dendfit", path, have, known)
 	}
 	return &DB{path: path, sql: sdb, readOnly: true, ro: sdb}, nil
+}
+
+// openRO opens the read-only pool of dsn and reads its schema version (a
+// newer dendfit's schema may mean other things by the same columns, so
+// the caller refuses it).
+func openRO(ctx context.Context, dsn string) (*sql.DB, int, error) {
+	sdb, err := sql.Open("sqlite3", dsn)
+	if err != nil {
+		return nil, 0, err
+	}
+	have, err := schemaVersion(ctx, sdb, "main")
+	if err != nil {
+		sdb.Close()
+		return nil, 0, err
+	}
+	return sdb, have, nil
+}
+
+// isReadOnlyFS says whether err is SQLite failing to make or write the
+// files a WAL reader needs beside the database.
+func isReadOnlyFS(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrReadonly || se.Code == sqlite3.ErrCantOpen)
+}
+
+// hasWAL says whether a non-empty -wal file is beside the database.
+func hasWAL(path string) bool {
+	fi, err := os.Stat(path + "-wal")
+	return err == nil && fi.Size() > 0
 }
 
 // Path returns the path the database was opened with.

@@ -313,3 +313,61 @@ func stopOutsideWrite(t *testing.T, cmd *exec.Cmd, dbPath string) {
 	}
 	t.Fatal("the sweep held its write lock 200 times in a row")
 }
+
+// TestReadOnlyDirectory: a database in a directory its reader cannot
+// write (a colleague's results, a read-only share) is read: query, export
+// and the rest open it read-only, and a WAL database's reader could not
+// make its -shm file there ("attempt to write a readonly database").
+func TestReadOnlyDirectory(t *testing.T) {
+	dir := t.TempDir()
+	src := filepath.Join(dir, "src.db")
+	if _, err := runCLI(t, "--db", src, "-q", "simulate", "../../pipeline/testdata/reference/cases/seed-ampa-2comp-dimensional.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	ro := filepath.Join(dir, "ro")
+	if err := os.Mkdir(ro, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(src)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(ro, "results.db")
+	if err := os.WriteFile(path, b, 0o444); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(ro, 0o555); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.Chmod(ro, 0o755) })
+	args := []string{"--db", path, "query", "runs", "--json"}
+	cmd := exec.Command(dendfitBin, args...)
+	if os.Geteuid() == 0 {
+		// Root writes anywhere: read as nobody instead.
+		setpriv, err := exec.LookPath("setpriv")
+		if err != nil {
+			t.Skip("running as root without setpriv to drop privileges")
+		}
+		bin := filepath.Join(dir, "dendfit")
+		exe, err := os.ReadFile(dendfitBin)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(bin, exe, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		for p := dir; p != filepath.Dir(p) && strings.HasPrefix(p, os.TempDir()) && p != os.TempDir(); p = filepath.Dir(p) {
+			if err := os.Chmod(p, 0o755); err != nil {
+				t.Fatal(err)
+			}
+		}
+		cmd = exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)...)
+	}
+	out, err := cmd.CombinedOutput()
+	if err != nil || !strings.Contains(string(out), `"command": "simulate"`) {
+		t.Fatalf("query runs in a read-only directory: %v\n%s", err, out)
+	}
+	if entries, _ := os.ReadDir(ro); len(entries) != 1 {
+		t.Errorf("the read-only directory holds %d files after the read, want the database alone", len(entries))
+	}
+}
