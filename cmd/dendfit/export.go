@@ -47,7 +47,7 @@ constants, with the spec that run fitted:
 --json is --format json. Values are printed round-trip exact. The output goes to stdout, or with -o
 to a file written atomically.`,
 		Example: `  dendfit export --experiment cortex-paired-recordings --format dendrify -o calibrated.py
-  dendfit export --run 12 --format csv`,
+  dendfit export --run 3 --format csv`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			f, err := export.ParseFormat(o.format)

@@ -46,7 +46,7 @@ warning when one is missed by more than 10%.
 Every evaluation and one fit row per pathway are recorded in the database.
 The exit status is 3 when some pathway did not converge.`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
-  dendfit fit spec.yaml --json`,
+  dendfit fit experiments/l23-demo.yaml --json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runFit(cmd, g, o, args[0]) },
 	}

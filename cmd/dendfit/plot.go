@@ -75,7 +75,7 @@ first receptor's; the others keep their ratio), or with --fitted the newest
 recorded fit of the experiment in the database (its g, and its time
 constants after a kinetics fit).`,
 		Example: `  dendfit plot trace experiments/cortex-paired-recordings.yaml -p 'L5TTPC->L5TTPC' --fitted -o ttpc.png
-  dendfit plot trace spec.yaml --g '2.5 nS' --compartment soma --compartment dend -o trace.svg`,
+  dendfit plot trace experiments/l23-demo.yaml --g '2.5 nS' --compartment soma --compartment dend -o trace.svg`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runPlotTrace(cmd.Context(), g, o, args[0]) },
 	}
@@ -100,7 +100,7 @@ a dashed line and its newest fitted g a ring (a cross if it did not
 converge). The g axis is logarithmic when the sweep's is; --y-scale auto
 makes |PSP| logarithmic with it.`,
 		Example: `  dendfit plot curve --experiment cortex-paired-recordings -o curve.png
-  dendfit plot curve --run 12 --pathway 0 --pathway 3 --y-scale linear -o curve.svg`,
+  dendfit plot curve --run 4 --pathway 0 --pathway 3 --y-scale linear -o curve.svg`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error { return runPlotCurve(cmd.Context(), g, o) },
 	}

@@ -482,7 +482,7 @@ the psp_mV of points is signed, negative for an IPSP. Without --experiment
 or --run it takes the database's one experiment; in a database of several,
 every fit of every run.`,
 		Example: `  dendfit query fits --experiment l23-demo
-  dendfit query fits --run 4 --status converged --format csv`,
+  dendfit query fits --run 1 --status converged --format csv`,
 		Args: exactArgs(0),
 		RunE: o.run(g, func() error {
 			if o.status != "" && o.status != "converged" && o.status != "failed" {
@@ -589,8 +589,8 @@ reads the newest finished run of --experiment (or of the database's one
 experiment), and names it on stderr; a run of the whole grid (a sweep, or
 the union run of a merge) is taken before any newer run of one shard.`,
 		Example: `  dendfit query points --experiment l23-demo --json
-  dendfit query points --run 4 --pathway 1 --g-min 0.5 --g-max 2 --format csv
-  dendfit query points --run 4 --pathway 'PV->E' --g-min "500 pS"`,
+  dendfit query points --run 2 --pathway 0 --g-min 0.5 --g-max 2 --format csv
+  dendfit query points --run 4 --pathway 'L5MC->L5TTPC' --g-min "500 pS"`,
 		Args: exactArgs(0),
 		RunE: o.run(g, func() error {
 			if o.status != "" && o.status != db.PointOK && o.status != db.PointFailed {
@@ -697,7 +697,7 @@ exactly but slowly (0.3-0.5 ms a point; a filter on run_id skips other
 runs' blocks): for large sweeps use 'dendfit query points' or 'dendfit
 export' instead. The view's JSON columns (receptors, peaks_mV) are exact
 here; an older SQLite (3.40) writes their numbers with 15 digits.`,
-		Example: `  dendfit query sql "SELECT pathway, max(psp_mV) FROM points WHERE run_id = 3 GROUP BY pathway"
+		Example: `  dendfit query sql "SELECT pathway, max(psp_mV) FROM points WHERE run_id = 2 GROUP BY pathway"
   dendfit query sql "PRAGMA table_info(points)" --format csv`,
 		Args: exactArgs(1),
 		RunE: o.run(g, nil, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {

@@ -33,8 +33,8 @@ stored in the database and the run's recorded settings (pathways, shard,
 compares every point by its key, bit for bit. It prints that all N points
 are identical or each difference, and whether the dendfit version or
 revision differs. The exit status is 1 when anything differs.`,
-		Example: `  dendfit reproduce 12
-  dendfit reproduce 12 --json`,
+		Example: `  dendfit reproduce 2
+  dendfit reproduce 2 --json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)

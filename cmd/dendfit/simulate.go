@@ -34,8 +34,8 @@ dSpikes. The numbers are those Dendrify 2.2 on Brian 2.5 computes.
 
 The run and its results are recorded in the database (--db) unless --no-db.`,
 		Example: `  dendfit simulate experiments/cortex-paired-recordings.yaml
-  dendfit simulate spec.yaml --pathway 0 --json
-  dendfit simulate spec.yaml --pathway 'E->PV' --trace trace.csv`,
+  dendfit simulate experiments/l23-demo.yaml --pathway 0 --json
+  dendfit simulate experiments/cortex-paired-recordings.yaml --pathway 'L5MC->L5TTPC' --trace trace.csv`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runSimulate(cmd, g, o, args[0])

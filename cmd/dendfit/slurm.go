@@ -46,8 +46,8 @@ task that failed or was cancelled can be rerun alone, keeping what it had
 done: 'dendfit slurm SPEC --dir DIR --rerun K --submit' submits task K of
 DIR/sweep.sbatch as it is (its resources and edits kept), then a merge that
 waits for it alone: rerun once the array's other tasks have ended.`,
-		Example: `  dendfit slurm spec.yaml --tasks 64 --dir /scratch/l23 --time 01:00:00 --cpus 4 --submit
-  dendfit slurm spec.yaml --dir /scratch/l23 --rerun 7,12 --submit`,
+		Example: `  dendfit slurm experiments/l23-demo.yaml --tasks 3 --dir /scratch/l23 --time 01:00:00 --cpus 4 --submit
+  dendfit slurm experiments/l23-demo.yaml --dir /scratch/l23 --rerun 1,2 --submit`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSlurm(cmd, g, o, args[0]) },
 	}

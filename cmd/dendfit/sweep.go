@@ -36,8 +36,8 @@ or log ranges) over every pathway and records each point's PSP metrics in
 the database as one run. Results are bit-identical whatever --workers or
 --shard. Ctrl-C stops promptly, keeps every finished point and marks the run
 cancelled; --resume continues the newest unfinished sweep of the same spec.`,
-		Example: `  dendfit sweep spec.yaml --workers 2
-  dendfit sweep spec.yaml --shard 0/4 --db shard-0.db --resume`,
+		Example: `  dendfit sweep experiments/l23-demo.yaml --workers 2
+  dendfit sweep experiments/l23-demo.yaml --shard 0/4 --db shard-0.db --resume`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSweep(cmd, g, o, args[0]) },
 	}
