@@ -155,12 +155,17 @@ func TestNumberFlagsRefused(t *testing.T) {
 	}{
 		{[]string{"plot", "trace", spec, "--width", "NaN", "-o", "OUT"}, "--width NaN: want a finite number (see 'dendfit plot trace --help')"},
 		{[]string{"plot", "trace", spec, "--height", "-Inf", "-o", "OUT"}, "--height -Inf: want a finite number"},
-		{[]string{"plot", "trace", spec, "--width", "0.01", "-o", "OUT"}, "--width 0.01, --height 0: want 2 to 200 cm (0: the default)"},
+		{[]string{"plot", "trace", spec, "--width", "0.01", "-o", "OUT"}, "--width 0.01: want 2 to 200 cm (0: the default)"},
+		{[]string{"plot", "trace", spec, "--height", "300", "-o", "OUT"}, "--height 300: want 2 to 200 cm"},
 		{[]string{"query", "points", "--g-min", "nan"}, `--g-min "nan": want a conductance of 0 or more, such as "0.5 nS"`},
 		{[]string{"query", "fits", "--g-max", "+Inf"}, `--g-max "+Inf": want a conductance of 0 or more`},
 		{[]string{"query", "points", "--g-min", "5 mV"}, `--g-min "5 mV": want a conductance`},
 		{[]string{"query", "fits", "--pathway", "-1"}, "--pathway -1: want an index of 0 or more"},
 		{[]string{"query", "runs", "--limit", "-1"}, "--limit -1: want 0 or more (see 'dendfit query runs --help')"},
+		// pflag's strconv wording is not for users.
+		{[]string{"sweep", spec, "--workers", "abc"}, `invalid argument "abc" for "-j, --workers" flag: want an integer (see 'dendfit sweep --help')`},
+		{[]string{"plot", "trace", spec, "--width", "10cm", "-o", "OUT"}, `invalid argument "10cm" for "--width" flag: want a number (see`},
+		{[]string{"query", "runs", "--db", ""}, "--db is empty: give a database file"},
 		{[]string{"sweep", spec, "-j", "-2"}, "--workers -2: want 0 or more (see 'dendfit sweep --help')"},
 		{[]string{"fit", spec, "--workers", "-1"}, "--workers -1: want 0 or more"},
 		{[]string{"slurm", spec, "--tasks", "-4", "--dir", "d"}, "--tasks -4: want 0 or more"},

@@ -149,8 +149,13 @@ func sweptGrid(ctx context.Context, d *db.DB, run *db.Run) bool {
 func (o *plotOptions) size() (w, h vg.Length, err error) {
 	// 0 is the default; below 2 cm no axis fits.
 	ok := func(cm float64) bool { return cm == 0 || cm >= 2 && cm <= 200 }
-	if !ok(o.width) || !ok(o.height) {
-		return 0, 0, usageError{fmt.Errorf("--width %g, --height %g: want 2 to 200 cm (0: the default)", o.width, o.height)}
+	for _, f := range []struct {
+		name string
+		cm   float64
+	}{{"--width", o.width}, {"--height", o.height}} {
+		if !ok(f.cm) {
+			return 0, 0, usageError{fmt.Errorf("%s %g: want 2 to 200 cm (0: the default)", f.name, f.cm)}
+		}
 	}
 	return vg.Length(o.width) * vg.Centimeter, vg.Length(o.height) * vg.Centimeter, nil
 }

@@ -6,6 +6,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"regexp"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -46,7 +47,7 @@ provenance, in a SQLite database.`,
 	root.SetOut(stdout)
 	root.SetErr(stderr)
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
-		return usageError{fmt.Errorf("%w (see '%s --help')", err, c.CommandPath())}
+		return usageError{fmt.Errorf("%s (see '%s --help')", flagMessage(err), c.CommandPath())}
 	})
 	root.PersistentPreRunE = func(c *cobra.Command, args []string) error { return checkFlags(c, args) }
 	def := os.Getenv("DENDFIT_DB")
@@ -123,6 +124,9 @@ func checkFlags(c *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
+	if f := c.Flag("db"); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
+		return usageError{fmt.Errorf("--db is empty: give a database file")}
+	}
 	for _, name := range []string{"output", "trace"} {
 		f := c.Flags().Lookup(name)
 		if f == nil || !f.Changed || f.Value.String() == "-" {
@@ -148,6 +152,24 @@ func checkFlags(c *cobra.Command, args []string) error {
 		}
 	})
 	return err
+}
+
+// parseFailure is the tail pflag gives a value strconv could not parse.
+var parseFailure = regexp.MustCompile(`: strconv\.Parse(Int|Uint|Float|Bool): parsing "[^"]*": (invalid syntax|value out of range)$`)
+
+// flagMessage words a flag parsing error for users: "want an integer"
+// rather than Go's strconv internals.
+func flagMessage(err error) string {
+	msg := err.Error()
+	m := parseFailure.FindStringSubmatch(msg)
+	if m == nil {
+		return msg
+	}
+	want := map[string]string{"Int": "an integer", "Uint": "a whole number of 0 or more", "Float": "a number", "Bool": "true or false"}[m[1]]
+	if m[2] == "value out of range" {
+		want += " in range"
+	}
+	return strings.TrimSuffix(msg, m[0]) + ": want " + want
 }
 
 // checkOutput refuses an output file that would replace something the

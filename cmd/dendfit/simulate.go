@@ -64,16 +64,19 @@ func selectPathways(s *spec.Spec, sel []string) ([]int, error) {
 	}
 	var out []int
 	for _, v := range sel {
-		if i, err := strconv.Atoi(v); err == nil {
+		if i, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
 			if i < 0 || i >= len(s.Pathways) {
 				return nil, usageError{fmt.Errorf("--pathway %d: the spec has pathways 0..%d", i, len(s.Pathways)-1)}
 			}
 			out = append(out, i)
 			continue
 		}
+		// "L4SS -> L23PC" names what "L4SS->L23PC" does.
+		pre, post, arrow := strings.Cut(v, "->")
+		name := strings.TrimSpace(pre) + "->" + strings.TrimSpace(post)
 		found := false
 		for i, p := range s.Pathways {
-			if v == p.Pre+"->"+p.Post || v == p.Label() {
+			if arrow && name == p.Pre+"->"+p.Post || v == p.Label() {
 				out = append(out, i)
 				found = true
 			}
@@ -82,7 +85,16 @@ func selectPathways(s *spec.Spec, sel []string) ([]int, error) {
 			return nil, usageError{fmt.Errorf("--pathway %q: no such pathway (want an index or pre->post: %s)", v, pathwayList(s))}
 		}
 	}
-	return out, nil
+	// A pathway named twice would be simulated, and recorded, twice.
+	seen := map[int]bool{}
+	uniq := out[:0]
+	for _, i := range out {
+		if !seen[i] {
+			seen[i] = true
+			uniq = append(uniq, i)
+		}
+	}
+	return uniq, nil
 }
 
 // pathwayList names a spec's pathways for a message: "0 E->E, 1 PV->E".

@@ -4,9 +4,12 @@ import (
 	"context"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/dendfit/dendfit/pipeline"
@@ -95,5 +98,40 @@ func TestSimulateJSONAndTrace(t *testing.T) {
 				}
 			}
 		})
+	}
+}
+
+// TestSelectPathways: --pathway takes indexes and pre->post names (with
+// blanks around the arrow, as people write them), each pathway once in
+// the order first named; unknown ones are usage errors that list the
+// spec's pathways.
+func TestSelectPathways(t *testing.T) {
+	s, err := spec.Load("../../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		sel  []string
+		want []int
+		err  string
+	}{
+		{nil, nil, ""},
+		{[]string{"3", "0"}, []int{3, 0}, ""},
+		{[]string{"0", "0", "L5TTPC->L5TTPC"}, []int{0}, ""},
+		{[]string{"L4SS -> L23PC", " 5 "}, []int{2, 5}, ""},
+		{[]string{"7"}, nil, "--pathway 7: the spec has pathways 0..6"},
+		{[]string{"L4SS->L4SS"}, nil, `--pathway "L4SS->L4SS": no such pathway (want an index or pre->post: 0 L5TTPC->L5TTPC`},
+	} {
+		got, err := selectPathways(s, tc.sel)
+		if tc.err != "" {
+			var u usageError
+			if !errors.As(err, &u) || !strings.HasPrefix(err.Error(), tc.err) {
+				t.Errorf("%q: error %v, want a usage error %q", tc.sel, err, tc.err)
+			}
+			continue
+		}
+		if err != nil || !slices.Equal(got, tc.want) {
+			t.Errorf("%q: %v, %v; want %v", tc.sel, got, err, tc.want)
+		}
 	}
 }
