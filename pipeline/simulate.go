@@ -57,6 +57,42 @@ type PathwayResult struct {
 	Trace        *Trace             `json:"trace,omitempty"`
 }
 
+// EarlyDSpike returns a warning when a dSpike of pr fired before the
+// presynaptic spike at spikeAtMS (ms), or "" when none did: the cell was
+// not at rest under the protocol (typically held above a dSpike
+// threshold), and its PSP, and a fit to it, measure that response too.
+func (pr *PathwayResult) EarlyDSpike(spikeAtMS float64) string {
+	for _, e := range pr.DSpikeEvents {
+		if e.TMS < spikeAtMS {
+			why := "the cell is not at rest under the protocol"
+			if pr.HoldingMV != nil {
+				why = fmt.Sprintf("holding %s at %g mV may be above its dSpike threshold", pr.Record, *pr.HoldingMV)
+			}
+			return fmt.Sprintf("pathway %d (%s->%s): dSpike %s of %s fires at %g ms, before the presynaptic spike at %g ms: %s, and the PSP measures that response too",
+				pr.Pathway, pr.Pre, pr.Post, e.Name, e.Compartment, e.TMS, spikeAtMS, why)
+		}
+	}
+	return ""
+}
+
+// EarlyDSpikes runs the PSP protocol of the given pathways of s at their
+// spec conductances and returns EarlyDSpike's warning for each that has
+// one. Before the presynaptic spike no synapse acts, so what it finds
+// holds at every g a fit or sweep tries.
+func EarlyDSpikes(ctx context.Context, s *spec.Spec, pathways []int) ([]string, error) {
+	res, err := Simulate(ctx, s, &SimulateOptions{Pathways: pathways})
+	if err != nil {
+		return nil, err
+	}
+	var out []string
+	for i := range res {
+		if w := res[i].EarlyDSpike(s.Simulation.SpikeAt / 1e-3); w != "" {
+			out = append(out, w)
+		}
+	}
+	return out, nil
+}
+
 // SimulateOptions selects pathways and extras for Simulate.
 type SimulateOptions struct {
 	// Pathways to run, by index; nil means all.

@@ -88,6 +88,20 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	if len(res) == 0 {
 		g.notef("note: no pathway of %s has a target_psp; nothing to fit", path)
 	}
+	var fitted []int
+	for _, r := range res {
+		fitted = append(fitted, r.Pathway)
+	}
+	if len(fitted) > 0 {
+		// A fit to a cell that is not at rest fits its spontaneous
+		// response too, and its outcome's reason does not say so.
+		ws, err := pipeline.EarlyDSpikes(ctx, s, fitted)
+		if err == nil {
+			for _, w := range ws {
+				g.notef("warning: %s", w)
+			}
+		}
+	}
 	if g.json {
 		out := struct {
 			Experiment string               `json:"experiment"`

@@ -142,6 +142,11 @@ func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string
 	if err != nil {
 		return err
 	}
+	for i := range res {
+		if w := res[i].EarlyDSpike(s.Simulation.SpikeAt / 1e-3); w != "" {
+			g.notef("warning: %s", w)
+		}
+	}
 	if o.trace != "" {
 		if err := writeTraceCSV(o.trace, res); err != nil {
 			return err
