@@ -757,6 +757,15 @@ func TestReopenRunRecordsSession(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// The first session was cancelled; the first resume was killed (left
+	// running).
+	if err := d.FinishRun(ctx, id, StatusCancelled, "context canceled"); err != nil {
+		t.Fatal(err)
+	}
+	cancelled, err := d.Run(ctx, id)
+	if err != nil {
+		t.Fatal(err)
+	}
 	for i, argv := range [][]string{{"dendfit", "sweep", "y.yaml", "--resume", "-j", "1"}, {"dendfit-new", "sweep", "y.yaml", "--resume"}} {
 		s := NewRun(eid, CommandSweep, argv)
 		s.Workers, s.Host = i+1, fmt.Sprintf("node%d", i)
@@ -776,6 +785,9 @@ func TestReopenRunRecordsSession(t *testing.T) {
 			Host    string   `json:"host"`
 			Started string   `json:"started_at"`
 			Go      string   `json:"go_version"`
+			Status  string   `json:"previous_status"`
+			Ended   *string  `json:"previous_ended_at"`
+			Error   string   `json:"previous_error"`
 		} `json:"resumed"`
 	}
 	if err := json.Unmarshal(got.Settings, &st); err != nil {
@@ -785,6 +797,14 @@ func TestReopenRunRecordsSession(t *testing.T) {
 		st.Resumed[0].Argv[3] != "--resume" || st.Resumed[0].Workers != 1 || st.Resumed[0].Host != "node0" ||
 		st.Resumed[1].Argv[0] != "dendfit-new" || st.Resumed[1].Host != "node1" || st.Resumed[1].Started == "" || st.Resumed[1].Go == "" {
 		t.Errorf("settings after two resumes: %s", got.Settings)
+	}
+	// Each session keeps how it found the run, which reopening cleared.
+	if r0 := st.Resumed[0]; r0.Status != StatusCancelled || r0.Error != "context canceled" || r0.Ended == nil ||
+		*r0.Ended != cancelled.EndedAt.UTC().Format(TimeFormat) {
+		t.Errorf("first resume found the run %q, ended %v, error %q; want cancelled at %v", r0.Status, r0.Ended, r0.Error, cancelled.EndedAt)
+	}
+	if r1 := st.Resumed[1]; r1.Status != StatusRunning || r1.Ended != nil || r1.Error != "" {
+		t.Errorf("second resume found the run %q, ended %v, error %q; want running", r1.Status, r1.Ended, r1.Error)
 	}
 	if got.Workers != 2 || strings.Join(got.Argv, " ") != "dendfit sweep y.yaml -j 2" || got.Status != StatusRunning {
 		t.Errorf("run columns changed by resumes: %+v", got)

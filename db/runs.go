@@ -205,17 +205,32 @@ func (d *DB) FinishRun(ctx context.Context, id int64, status, errText string) er
 // session records none.
 func (d *DB) ReopenRun(ctx context.Context, id int64, session *Run) error {
 	err := d.withTx(ctx, func(tx *sql.Tx) error {
+		// How the run was left, which reopening overwrites: the session
+		// entry keeps it.
+		var prevStatus string
+		var prevEnded, prevErr sql.NullString
+		if err := tx.QueryRowContext(ctx, `SELECT status, ended_at, error FROM runs WHERE id = ?`, id).Scan(&prevStatus, &prevEnded, &prevErr); err != nil {
+			if errors.Is(err, sql.ErrNoRows) {
+				return fmt.Errorf("run %d: %w", id, ErrNotFound)
+			}
+			return err
+		}
 		if err := setRunStatus(ctx, tx, id, StatusRunning, nil, nil); err != nil {
 			return err
 		}
 		if session == nil {
 			return nil
 		}
-		b, err := json.Marshal(resumedSession{
+		rs := resumedSession{
 			StartedAt: formatTime(time.Now()), Argv: session.Argv, Workers: session.Workers,
 			Version: session.Version, VCSRevision: session.VCSRevision, VCSModified: session.VCSModified,
 			GoVersion: session.GoVersion, OS: session.OS, Arch: session.Arch, Host: session.Host,
-		})
+			PreviousStatus: prevStatus, PreviousError: prevErr.String,
+		}
+		if prevEnded.Valid {
+			rs.PreviousEndedAt = &prevEnded.String
+		}
+		b, err := json.Marshal(rs)
 		if err != nil {
 			return err
 		}
@@ -244,6 +259,11 @@ type resumedSession struct {
 	OS          string   `json:"os"`
 	Arch        string   `json:"arch"`
 	Host        string   `json:"host"`
+	// How the run was left before this session: its status (running for
+	// a killed sweep), end time and error.
+	PreviousStatus  string  `json:"previous_status"`
+	PreviousEndedAt *string `json:"previous_ended_at"`
+	PreviousError   string  `json:"previous_error,omitempty"`
 }
 
 func setRunStatus(ctx context.Context, tx *sql.Tx, id int64, status string, ended, errText any) error {

@@ -478,7 +478,9 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 kinetics fit found, the PSP at the fit and at dt/10, evaluations and outcome.
 
 target_psp_mV and psp_at_fit_mV are amplitudes, |PSP| (a target is one);
-the psp_mV of points is signed, negative for an IPSP. Without --experiment
+the psp_mV of points is signed, negative for an IPSP. A fit that did not
+converge records the best g it tried (the spec's g when it tried no
+better), with its outcome and the reason. Without --experiment
 or --run it takes the database's one experiment; in a database of several,
 every fit of every run.`,
 		Example: `  dendfit query fits --experiment l23-demo
