@@ -286,6 +286,9 @@ func TestGoRunBinary(t *testing.T) {
 		"/usr/local/bin/dendfit":                        false,
 		"/home/me/go/bin/dendfit":                       false,
 		"/home/me/go-build/dendfit":                     false,
+		// go run's cached binaries, which go clean may delete.
+		"/root/.cache/go-build/ec/ec1f2a9b8c7d6e5f-d/dendfit": true,
+		"/home/me/go-build/tools/dendfit":                     false,
 	} {
 		if got := goRunBinary(path); got != want {
 			t.Errorf("goRunBinary(%q) = %v, want %v", path, got, want)

@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"errors"
 	"encoding/json"
 	"fmt"
 	"os"
@@ -97,7 +98,11 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 		return fmt.Errorf("find the dendfit binary: %w", err)
 	}
 	if goRunBinary(bin) {
-		g.notef("warning: the scripts run %s, the temporary binary of 'go run', deleted when it exits: install dendfit (go install ./cmd/dendfit) and run 'dendfit slurm' from it", bin)
+		msg := fmt.Sprintf("the scripts would run %s, a binary of 'go run', which Go deletes: install dendfit (go install ./cmd/dendfit) and run 'dendfit slurm' from it", bin)
+		if o.submit {
+			return errors.New(msg)
+		}
+		g.notef("warning: %s", msg)
 	}
 	opts := o.Options
 	opts.Binary, opts.Spec, opts.Experiment = bin, specPath, s.Name
@@ -134,6 +139,9 @@ func submitSlurm(cmd *cobra.Command, g *globals, scripts *slurm.Scripts, tasks .
 		return json.NewEncoder(g.stdout).Encode(jobs)
 	}
 	fmt.Fprintf(g.stdout, "array job %s\nmerge job %s\n", jobs.Array, jobs.Merge)
+	if len(jobs.Waits) > 0 {
+		g.notef("the merge also waits for array job(s) %s of %s, still queued or running", strings.Join(jobs.Waits, ", "), scripts.Dir)
+	}
 	g.notef("watch with: squeue -j %s,%s; the merged database will be %s", jobs.Array, jobs.Merge, filepath.Join(scripts.Dir, slurm.MergedDB))
 	return nil
 }
@@ -189,11 +197,17 @@ func countEmptyShards(gr *pipeline.Grid, n int) int {
 }
 
 // goRunBinary reports whether path is a binary 'go run' built: it lives in
-// a go-build directory under the temporary directory, until go run exits.
+// a go-build directory under the temporary directory, until go run exits,
+// or in Go's build cache (go-build), which go clean or the cache's own
+// trimming may empty while the jobs wait.
 func goRunBinary(path string) bool {
-	for _, part := range strings.Split(filepath.ToSlash(path), "/") {
-		if strings.HasPrefix(part, "go-build") && part != "go-build" {
-			return true
+	parts := strings.Split(filepath.ToSlash(path), "/")
+	for i, part := range parts {
+		switch {
+		case strings.HasPrefix(part, "go-build") && part != "go-build":
+			return true // the temporary go-buildNNN
+		case part == "go-build" && i+3 < len(parts) && len(parts[i+1]) == 2 && strings.HasSuffix(parts[i+2], "-d"):
+			return true // GOCACHE/go-build/xx/<hash>-d/dendfit
 		}
 	}
 	return false

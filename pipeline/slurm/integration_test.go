@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -352,4 +353,58 @@ func TestSlurmCancelledTaskRerun(t *testing.T) {
 	merged := filepath.Join(dir, slurm.MergedDB)
 	noDuplicates(t, merged)
 	sameAsSingleRun(t, bin, spec, experiment, merged)
+}
+
+// TestSlurmRerunWhileTheArrayWaits: a task rerun while other tasks of the
+// array are still queued gets a merge that waits for them too, and merges
+// the whole grid once they have run. The rerun's merge used to wait for
+// the rerun alone, run first and fail on the shards not yet swept, while
+// the array's own merge could be cancelled by a failed task: no merged
+// database at all.
+func TestSlurmRerunWhileTheArrayWaits(t *testing.T) {
+	needSlurm(t)
+	bin := buildDendfit(t)
+	spec := writeSpec(t, "ampa-instant-2comp-dimensionless-gsweep.yaml", "steps: 12", "steps: 300")
+	dir := filepath.Join(t.TempDir(), "job")
+	scripts, err := slurm.Write(slurm.Options{Binary: bin, Spec: spec, Dir: dir, Tasks: 3, Experiment: "gsweep"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c, ids := cluster(t)
+	ctx, cancel := context.WithTimeout(context.Background(), jobTimeout)
+	defer cancel()
+	// The array held in the queue, as behind other users' jobs.
+	array, err := c.Sbatch(ctx, scripts.Sweep, "--hold")
+	if err != nil {
+		t.Fatal(err)
+	}
+	*ids = append(*ids, array)
+	existing, err := slurm.Existing(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rerun, err := c.Submit(ctx, existing, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	*ids = append(*ids, rerun.Array, rerun.Merge)
+	if !slices.Equal(rerun.Waits, []string{array}) {
+		t.Fatalf("the rerun's merge waits for %v besides the rerun, want the held array %s", rerun.Waits, array)
+	}
+	// The rerun sweeps shard 0; its merge must not run yet.
+	if st, err := c.Wait(ctx, rerun.Array); err != nil {
+		dumpLogs(t, dir)
+		t.Fatalf("rerun: %v (%v)", err, st)
+	}
+	if st, err := c.States(ctx, rerun.Merge); err != nil || len(st) != 1 || st[0].State != "PENDING" {
+		t.Fatalf("the rerun's merge while the array is held: %v, %v; want it pending", st, err)
+	}
+	if _, err := slurm.Exec(ctx, "scontrol", "release", array); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := c.Wait(ctx, array, rerun.Merge); err != nil {
+		dumpLogs(t, dir)
+		t.Fatalf("array and merge: %v (%v)", err, st)
+	}
+	sameAsSingleRun(t, bin, spec, "ampa-instant-2comp-dimensionless-gsweep", filepath.Join(dir, slurm.MergedDB))
 }

@@ -92,8 +92,22 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("slurm: --%s %q: want letters, digits and . _ : , + = @ / - only", v.flag, v.v)
 		}
 	}
+	// sbatch would refuse them only at submission, after the scripts
+	// were written, or a hand submission later.
+	if o.Time != "" && !slurmTime.MatchString(o.Time) {
+		return fmt.Errorf("slurm: --time %q: want a SLURM time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (such as 90, 02:00:00 or 1-12:00:00)", o.Time)
+	}
+	if o.Mem != "" && !slurmMem.MatchString(o.Mem) {
+		return fmt.Errorf("slurm: --mem %q: want a size in MB, or with a K, M, G or T suffix (such as 500M or 2G)", o.Mem)
+	}
 	return nil
 }
+
+// slurmTime and slurmMem are the forms sbatch takes for --time and --mem.
+var (
+	slurmTime = regexp.MustCompile(`^(\d+|\d+:\d{1,2}|\d+:\d{1,2}:\d{1,2}|\d+-\d{1,2}(:\d{1,2}(:\d{1,2})?)?|(?i:unlimited|infinite))$`)
+	slurmMem  = regexp.MustCompile(`^\d+(?i:[KMGT]B?)?$`)
+)
 
 // shellQuote quotes s for bash, leaving plain words as they are.
 func shellQuote(s string) string {

@@ -66,12 +66,19 @@ func (c *Client) Sbatch(ctx context.Context, script string, opts ...string) (str
 type Jobs struct {
 	Array string `json:"array_job_id"`
 	Merge string `json:"merge_job_id"`
+	// Waits lists the earlier arrays of the same directory, still queued
+	// or running when tasks were rerun, that the merge waits for too.
+	Waits []string `json:"also_waits_for,omitempty"`
 }
 
 // Submit submits the array script, or only the given tasks of it (to rerun
-// them), then the merge script with --dependency=afterok on the array.
+// them), then the merge script with --dependency=afterok on the array. A
+// rerun's merge also waits for (afterany) the arrays of s.Dir that SLURM
+// still has queued or running: it merges every shard, and shards still
+// being swept would make it fail.
 func (c *Client) Submit(ctx context.Context, s *Scripts, tasks ...int) (Jobs, error) {
 	var opts []string
+	var j Jobs
 	if len(tasks) > 0 {
 		for _, k := range tasks {
 			if k < 0 || k >= s.Tasks {
@@ -79,16 +86,39 @@ func (c *Client) Submit(ctx context.Context, s *Scripts, tasks ...int) (Jobs, er
 			}
 		}
 		opts = append(opts, "--array="+FormatTasks(tasks))
+		// Without squeue the merge waits for the rerun alone, as before.
+		j.Waits, _ = c.activeArrays(ctx, s.Dir)
 	}
-	var j Jobs
 	var err error
 	if j.Array, err = c.Sbatch(ctx, s.Sweep, opts...); err != nil {
 		return j, err
 	}
-	if j.Merge, err = c.Sbatch(ctx, s.Merge, "--dependency=afterok:"+j.Array); err != nil {
+	dep := "afterok:" + j.Array
+	for _, id := range j.Waits {
+		dep += ",afterany:" + id
+	}
+	if j.Merge, err = c.Sbatch(ctx, s.Merge, "--dependency="+dep); err != nil {
 		return j, err
 	}
 	return j, nil
+}
+
+// activeArrays returns the ids of the array jobs (their base job id, %F)
+// queued or running with dir as working directory and a name ending in
+// -sweep, as Write's array script sets them.
+func (c *Client) activeArrays(ctx context.Context, dir string) ([]string, error) {
+	out, err := c.run(ctx, "squeue", "--noheader", "--format=%F|%j|%Z")
+	if err != nil {
+		return nil, fmt.Errorf("slurm: squeue: %w", err)
+	}
+	var ids []string
+	for _, line := range strings.Split(string(out), "\n") {
+		f := strings.SplitN(strings.TrimSpace(line), "|", 3)
+		if len(f) == 3 && strings.HasSuffix(f[1], "-sweep") && f[2] == dir && !slices.Contains(ids, f[0]) {
+			ids = append(ids, f[0])
+		}
+	}
+	return ids, nil
 }
 
 // JobState is one job, or one array task ("123_4"), and its SLURM state.

@@ -40,26 +40,35 @@ func (f *fakeSlurm) run(_ context.Context, name string, args ...string) ([]byte,
 
 func TestSubmit(t *testing.T) {
 	s := &Scripts{Dir: "/d", Sweep: "/d/sweep.sbatch", Merge: "/d/merge.sbatch", Tasks: 4}
+	// The queue while reruns are submitted: an earlier array of /d still
+	// running (one line a task), its merge, and another directory's array.
+	queue := "77|dendfit-x-sweep|/d\n77|dendfit-x-sweep|/d\n78|dendfit-x-merge|/d\n90|dendfit-x-sweep|/e\n"
 	tests := []struct {
-		name  string
-		tasks []int
-		want  []string
+		name   string
+		tasks  []int
+		squeue []string
+		want   []string
 	}{
-		{"all", nil, []string{
+		{"all", nil, nil, []string{
 			"sbatch --parsable /d/sweep.sbatch",
 			"sbatch --parsable --dependency=afterok:101 /d/merge.sbatch"}},
-		{"rerun 1 and 3", []int{1, 3}, []string{
+		{"rerun 1 and 3", []int{1, 3}, []string{""}, []string{
+			"squeue --noheader --format=%F|%j|%Z",
 			"sbatch --parsable --array=1,3 /d/sweep.sbatch",
 			"sbatch --parsable --dependency=afterok:101 /d/merge.sbatch"}},
+		{"rerun while the array runs", []int{2}, []string{queue}, []string{
+			"squeue --noheader --format=%F|%j|%Z",
+			"sbatch --parsable --array=2 /d/sweep.sbatch",
+			"sbatch --parsable --dependency=afterok:101,afterany:77 /d/merge.sbatch"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
-			f := &fakeSlurm{}
+			f := &fakeSlurm{squeue: tc.squeue}
 			j, err := (&Client{Run: f.run}).Submit(context.Background(), s, tc.tasks...)
 			if err != nil {
 				t.Fatal(err)
 			}
-			if j != (Jobs{Array: "101", Merge: "102"}) {
+			if j.Array != "101" || j.Merge != "102" {
 				t.Errorf("jobs = %+v", j)
 			}
 			if !reflect.DeepEqual(f.calls, tc.want) {
