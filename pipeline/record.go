@@ -107,6 +107,9 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 		Rise1090MS: pr.Rise1090MS, HalfWidthMS: pr.HalfWidthMS, PeaksMV: pr.PeaksMV,
 		IHoldPA: pr.IHoldPA, DSpikeFired: pr.DSpikeFired, Status: db.PointOK,
 	}
+	if pr.Error != "" {
+		p.Status, p.Error = db.PointFailed, pr.Error
+	}
 	for i, ch := range pr.Receptors {
 		p.Receptors = append(p.Receptors, db.Receptor{Channel: ch, GNS: pr.GNS[i], TDecayMS: pr.TDecayMS[i], TRiseMS: pr.TRiseMS[i]})
 	}

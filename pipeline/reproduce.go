@@ -203,7 +203,8 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 		if err := json.Unmarshal(settings, &st); err != nil {
 			return fmt.Errorf("settings of run %d: %w", orig.ID, err)
 		}
-		res, err := Simulate(ctx, s, &SimulateOptions{Pathways: st.Pathways})
+		// As simulate ran it: a pathway that failed is a failed point.
+		res, err := Simulate(ctx, s, &SimulateOptions{Pathways: st.Pathways, KeepGoing: true})
 		if err != nil {
 			return err
 		}

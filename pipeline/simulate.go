@@ -55,6 +55,9 @@ type PathwayResult struct {
 	SpikeSample  int                `json:"spike_sample"`
 	TargetPSPMV  *float64           `json:"target_psp_mV"`
 	Trace        *Trace             `json:"trace,omitempty"`
+	// Error says why the pathway's simulation failed (SimulateOptions
+	// KeepGoing); its metrics are then zero.
+	Error string `json:"error,omitempty"`
 }
 
 // EarlyDSpike returns a warning when a dSpike of pr fired before the
@@ -101,6 +104,10 @@ type SimulateOptions struct {
 	Trace bool
 	// Dt, when positive, replaces the spec's dt (for dt-sensitivity checks).
 	Dt float64
+	// KeepGoing turns a pathway whose simulation fails (non-finite, run
+	// away) into a result with Error set, and simulates the others; by
+	// default the first failure ends Simulate.
+	KeepGoing bool
 }
 
 // Simulate runs the PSP protocol for the chosen pathways of s, each alone in
@@ -128,6 +135,10 @@ func Simulate(ctx context.Context, s *spec.Spec, opt *SimulateOptions) ([]Pathwa
 			setup.Protocol.Dt = opt.Dt
 		}
 		pr, err := SimulateOne(ctx, s, i, setup, rs, opt.Trace)
+		if err != nil && opt.KeepGoing && ctx.Err() == nil {
+			out = append(out, *failedPathwayResult(s, i, setup, rs, err))
+			continue
+		}
 		if err != nil {
 			return nil, fmt.Errorf("pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
 		}
@@ -148,6 +159,35 @@ func SimulateOne(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, rs 
 		return nil, err
 	}
 	return newPathwayResult(s, i, setup, rs, sm.Steady(), &res[0]), nil
+}
+
+// failedPathwayResult is pathway i's result when its simulation failed
+// with err: its identity, receptors and protocol, no metrics.
+func failedPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, err error) *PathwayResult {
+	p := s.Pathways[i]
+	pr := &PathwayResult{
+		Pathway: i, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag,
+		SteadyState: map[string]float64{}, PeaksMV: map[string]float64{}, BaselinesMV: map[string]float64{},
+		DSpikeEvents: []DSpikeEvent{}, Error: err.Error(),
+	}
+	for _, rc := range rs {
+		pr.Receptors = append(pr.Receptors, rc.Channel.String())
+		pr.GNS = append(pr.GNS, rc.G/1e-9)
+		pr.GEffNS = append(pr.GEffNS, rc.EffectiveG()/1e-9)
+		pr.TDecayMS = append(pr.TDecayMS, rc.TauDecay/1e-3)
+		var tr *float64
+		if rc.TauRise > 0 {
+			tr = ptr(rc.TauRise / 1e-3)
+		}
+		pr.TRiseMS = append(pr.TRiseMS, tr)
+	}
+	if setup.Protocol.Hold {
+		pr.HoldingMV = ptr(setup.Protocol.Holding / 1e-3)
+	}
+	if p.TargetPSP > 0 {
+		pr.TargetPSPMV = ptr(p.TargetPSP / 1e-3)
+	}
+	return pr
 }
 
 func newPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, ss sim.SteadyState, r *sim.Result) *PathwayResult {

@@ -2,9 +2,11 @@ package pipeline
 
 import (
 	"context"
+	"os"
 	"strings"
 	"testing"
 
+	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/sim/spec"
 )
 
@@ -38,5 +40,46 @@ func TestEarlyDSpikes(t *testing.T) {
 		case tc.want != "" && (len(ws) != 1 || !strings.Contains(ws[0], tc.want)):
 			t.Errorf("%s: %q, want one containing %q", tc.path, ws, tc.want)
 		}
+	}
+}
+
+// TestSimulateKeepGoing: with KeepGoing, a pathway whose simulation runs
+// away is a result with its error and no metrics, and the others are
+// simulated as they are alone; without it, the failure ends Simulate.
+func TestSimulateKeepGoing(t *testing.T) {
+	ctx := context.Background()
+	text, err := os.ReadFile("testdata/reference/cases/two-populations-three-pathways.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bad := strings.Replace(string(text), "g: 3 nS", "g: 1e12 nS", 1) // pathway 1
+	if bad == string(text) {
+		t.Fatal("reference case changed: no 'g: 3 nS'")
+	}
+	s, err := spec.Parse("bad.yaml", []byte(bad))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Simulate(ctx, s, nil); err == nil || !strings.HasPrefix(err.Error(), "pathway 1 ") {
+		t.Fatalf("without KeepGoing: %v, want pathway 1's failure", err)
+	}
+	res, err := Simulate(ctx, s, &SimulateOptions{KeepGoing: true})
+	if err != nil || len(res) != 3 {
+		t.Fatalf("KeepGoing: %d results, %v", len(res), err)
+	}
+	if !strings.Contains(res[1].Error, "numerically unstable") || res[1].PSPMV != 0 || res[1].GNS[0] != 1e12 {
+		t.Errorf("pathway 1: error %q, psp %v, g %v", res[1].Error, res[1].PSPMV, res[1].GNS)
+	}
+	for _, i := range []int{0, 2} {
+		alone, err := Simulate(ctx, s, &SimulateOptions{Pathways: []int{i}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if res[i].Error != "" || res[i].PSPMV != alone[0].PSPMV {
+			t.Errorf("pathway %d: error %q, psp %v; alone %v", i, res[i].Error, res[i].PSPMV, alone[0].PSPMV)
+		}
+	}
+	if p := PointOf("p1", &res[1]); p.Status != db.PointFailed || p.Error != res[1].Error {
+		t.Errorf("pathway 1 recorded as %s (%q)", p.Status, p.Error)
 	}
 }

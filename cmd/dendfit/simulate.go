@@ -130,7 +130,9 @@ func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string
 			return err
 		}
 	}
-	res, err := pipeline.Simulate(ctx, s, &pipeline.SimulateOptions{Pathways: idx, Trace: o.trace != ""})
+	// One pathway that runs away does not hide the others: it is shown,
+	// and recorded, as failed.
+	res, err := pipeline.Simulate(ctx, s, &pipeline.SimulateOptions{Pathways: idx, Trace: o.trace != "", KeepGoing: true})
 	if rec != nil {
 		if err == nil {
 			err = rec.recordSimulate(ctx, s, res)
@@ -142,16 +144,35 @@ func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string
 	if err != nil {
 		return err
 	}
+	var failed []string
+	var traced []pipeline.PathwayResult
 	for i := range res {
+		if res[i].Error != "" {
+			failed = append(failed, strconv.Itoa(res[i].Pathway))
+			g.notef("pathway %d (%s->%s) failed: %s", res[i].Pathway, res[i].Pre, res[i].Post, res[i].Error)
+			continue
+		}
+		traced = append(traced, res[i])
 		if w := res[i].EarlyDSpike(s.Simulation.SpikeAt / 1e-3); w != "" {
 			g.notef("warning: %s", w)
 		}
 	}
-	if o.trace != "" {
-		if err := writeTraceCSV(o.trace, res); err != nil {
+	if o.trace != "" && len(traced) > 0 {
+		if err := writeTraceCSV(o.trace, traced); err != nil {
 			return err
 		}
 	}
+	if err := printSimulate(g, s, rec, res); err != nil {
+		return err
+	}
+	if len(failed) > 0 {
+		return fmt.Errorf("pathway %s failed (see above); the others are shown", strings.Join(failed, ", "))
+	}
+	return nil
+}
+
+// printSimulate prints the results as JSON or as a table.
+func printSimulate(g *globals, s *spec.Spec, rec *recorder, res []pipeline.PathwayResult) error {
 	if g.json {
 		out := struct {
 			Experiment string                   `json:"experiment"`
@@ -183,6 +204,11 @@ func printSimulateTable(w io.Writer, s *spec.Spec, res []pipeline.PathwayResult)
 		gs := make([]string, len(r.GNS))
 		for i, v := range r.GNS {
 			gs[i] = strconv.FormatFloat(v, 'g', 6, 64)
+		}
+		if r.Error != "" {
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t-\tfailed\t-\t-\t-\t-\t\n",
+				r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment, r.Record, strings.Join(gs, ","), hold)
+			continue
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.4f\t%.6f\t%.3f\t%s\t%s\t%v\t\n",
 			r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment, r.Record, strings.Join(gs, ","), hold,

@@ -135,3 +135,39 @@ func TestSelectPathways(t *testing.T) {
 		}
 	}
 }
+
+// TestSimulateShowsTheOthersWhenOneFails: a pathway that runs away is
+// shown and recorded as failed, with its error; the others are simulated,
+// shown and recorded; the command fails; and reproduce reruns the run to
+// the same points, the failed one included. One failure used to stop
+// simulate with that pathway's error alone.
+func TestSimulateShowsTheOthersWhenOneFails(t *testing.T) {
+	dir := t.TempDir()
+	text, err := os.ReadFile("../../pipeline/testdata/reference/cases/two-populations-three-pathways.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	spec := filepath.Join(dir, "bad.yaml")
+	if err := os.WriteFile(spec, []byte(strings.Replace(string(text), "g: 3 nS", "g: 1e12 nS", 1)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(dir, "d.db")
+	out, err := runCLI(t, "--db", path, "-q", "simulate", spec)
+	if err == nil || !strings.Contains(err.Error(), "pathway 1 failed") {
+		t.Fatalf("simulate: %v, want pathway 1 named failed", err)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 4 || !strings.Contains(lines[2], "failed") || strings.Contains(lines[1]+lines[3], "failed") {
+		t.Errorf("table:\n%s", out)
+	}
+	csvOut, err := runCLI(t, "--db", path, "query", "points", "--run", "1", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(csvOut, ",ok,"); n != 2 || !strings.Contains(csvOut, ",failed,") || !strings.Contains(csvOut, "numerically unstable") {
+		t.Errorf("recorded points:\n%s", csvOut)
+	}
+	if out, err := runCLI(t, "--db", path, "reproduce", "1"); err != nil || !strings.Contains(out, "all 3 points identical") {
+		t.Errorf("reproduce: %v\n%s", err, out)
+	}
+}
