@@ -179,6 +179,9 @@ func open(ctx context.Context, path string) (*DB, error) {
 	d := &DB{path: path, sql: sdb}
 	if err := sdb.PingContext(ctx); err != nil {
 		sdb.Close()
+		if why := cannotCreate(path); why != "" {
+			return nil, fmt.Errorf("db: cannot create %s: %s", path, why)
+		}
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
 	if err := d.migrate(ctx); err != nil {
@@ -239,6 +242,30 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("db: %s has schema version %d, this dendfit knows up to %d: upgrade dendfit", path, have, known)
 	}
 	return &DB{path: path, sql: sdb, readOnly: true, ro: sdb}, nil
+}
+
+// cannotCreate says why a database that does not exist cannot be made
+// at path, or "" if that is not the trouble: SQLite reports a directory
+// it may not write as "no such file or directory".
+func cannotCreate(path string) string {
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		return ""
+	}
+	dir := filepath.Dir(path)
+	fi, err := os.Stat(dir)
+	switch {
+	case err != nil:
+		return fmt.Sprintf("directory %s does not exist", dir)
+	case !fi.IsDir():
+		return fmt.Sprintf("%s is not a directory", dir)
+	}
+	f, err := os.CreateTemp(dir, ".dendfit-probe-*")
+	if err != nil {
+		return fmt.Sprintf("directory %s is not writable (%v)", dir, errors.Unwrap(err))
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return ""
 }
 
 // openRO opens the read-only pool of dsn and reads its schema version (a

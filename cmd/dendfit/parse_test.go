@@ -267,6 +267,8 @@ func TestUnknownAndMissingCommands(t *testing.T) {
 		{[]string{"plot"}, "dendfit plot needs a command: curve, heatmap, trace"},
 		{[]string{"plot", "curve"}, "--output is required (see 'dendfit plot curve --help')"},
 		{[]string{"report"}, "--output is required (see 'dendfit report --help')"},
+		{[]string{"help", "bogus"}, `no help topic "bogus" (see 'dendfit --help')`},
+		{[]string{"help", "query", "point"}, `no help topic "query point"`},
 	} {
 		_, err := runCLI(t, append([]string{"--db", t.TempDir() + "/d.db"}, tc.args...)...)
 		var u usageError

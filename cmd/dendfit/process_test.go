@@ -340,8 +340,11 @@ func TestReadOnlyDirectory(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { os.Chmod(ro, 0o755) })
-	args := []string{"--db", path, "query", "runs", "--json"}
-	cmd := exec.Command(dendfitBin, args...)
+	spec, err := filepath.Abs("../../experiments/l23-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(args ...string) ([]byte, error) { return exec.Command(dendfitBin, args...).CombinedOutput() }
 	if os.Geteuid() == 0 {
 		// Root writes anywhere: read as nobody instead.
 		setpriv, err := exec.LookPath("setpriv")
@@ -361,11 +364,19 @@ func TestReadOnlyDirectory(t *testing.T) {
 				t.Fatal(err)
 			}
 		}
-		cmd = exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)...)
+		run = func(args ...string) ([]byte, error) {
+			return exec.Command(setpriv, append([]string{"--reuid=65534", "--regid=65534", "--clear-groups", bin}, args...)...).CombinedOutput()
+		}
 	}
-	out, err := cmd.CombinedOutput()
+	out, err := run("--db", path, "query", "runs", "--json")
 	if err != nil || !strings.Contains(string(out), `"command": "simulate"`) {
 		t.Fatalf("query runs in a read-only directory: %v\n%s", err, out)
+	}
+	// A new database there cannot be made, and the message says why (it
+	// said "no such file or directory").
+	out, err = run("--db", filepath.Join(ro, "new.db"), "-q", "simulate", spec)
+	if err == nil || !strings.Contains(string(out), "cannot create "+filepath.Join(ro, "new.db")+": directory "+ro+" is not writable") {
+		t.Errorf("a new database in a read-only directory: %v\n%s", err, out)
 	}
 	if entries, _ := os.ReadDir(ro); len(entries) != 1 {
 		t.Errorf("the read-only directory holds %d files after the read, want the database alone", len(entries))

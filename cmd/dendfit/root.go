@@ -64,7 +64,25 @@ provenance, in a SQLite database.`,
 		root.AddCommand(f(g))
 	}
 	groupCmd(root)
+	root.SetHelpCommand(helpCmd())
 	return root
+}
+
+// helpCmd is 'dendfit help [command]'. Cobra's prints the whole help and
+// succeeds for a topic it does not know; this one refuses it like an
+// unknown command.
+func helpCmd() *cobra.Command {
+	return &cobra.Command{
+		Use:   "help [command]",
+		Short: "Help about any command",
+		RunE: func(c *cobra.Command, args []string) error {
+			cmd, rest, err := c.Root().Find(args)
+			if err != nil || cmd == nil || len(rest) > 0 {
+				return usageError{fmt.Errorf("no help topic %q (see 'dendfit --help')", strings.Join(args, " "))}
+			}
+			return cmd.Help()
+		},
+	}
 }
 
 // groupCmd makes a command that only holds subcommands (dendfit, dendfit
