@@ -209,16 +209,11 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
 	}
 	sdb, have, err := openRO(ctx, dsn)
-	if isReadOnlyFS(err) && !hasWAL(path) {
-		// A WAL database's reader makes the -shm file beside it; where
-		// the directory cannot take one (a colleague's results, a
-		// read-only share) and there is no WAL to read, no process is
-		// writing it (a writer would have made both), and SQLite may read
-		// the file as immutable.
+	if err != nil && readOnlyDirFallback(err, path) {
 		sdb, have, err = openRO(ctx, dsn+"&immutable=1")
 	}
 	if err != nil {
-		if isReadOnlyFS(err) {
+		if isReadOnlyFS(err) && hasWAL(path) && readable(path) {
 			return nil, fmt.Errorf("db: open %s read-only: %w (its directory is not writable, and its -wal file holds changes to read: ask its owner to open it once with dendfit)", path, err)
 		}
 		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
@@ -289,6 +284,27 @@ func openRO(ctx context.Context, dsn string) (*sql.DB, int, error) {
 func isReadOnlyFS(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && (se.Code == sqlite3.ErrReadonly || se.Code == sqlite3.ErrCantOpen)
+}
+
+// readOnlyDirFallback says whether a read-only open of the database at
+// path that failed with err may be retried as immutable. A WAL database's
+// reader makes the -shm file beside it; where the directory cannot take
+// one (a colleague's results, a read-only share) and there is no WAL to
+// read, no process is writing it (a writer would have made both), and
+// SQLite may read the file as immutable. A file the reader may not read
+// is no case for it.
+func readOnlyDirFallback(err error, path string) bool {
+	return isReadOnlyFS(err) && !hasWAL(path) && readable(path)
+}
+
+// readable says whether the file at path opens for reading.
+func readable(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	f.Close()
+	return true
 }
 
 // hasWAL says whether a non-empty -wal file is beside the database.

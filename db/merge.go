@@ -62,18 +62,29 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 		return fail(err)
 	}
 	defer conn.Close()
-	if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS src`, uri+"?mode=ro"); err != nil {
-		return fail(fmt.Errorf("attach: %w", err))
+	attach := func(query string) (int, error) {
+		if _, err := conn.ExecContext(ctx, `ATTACH DATABASE ? AS src`, uri+query); err != nil {
+			return 0, fmt.Errorf("attach: %w", err)
+		}
+		have, err := schemaVersion(ctx, conn, "src")
+		if err != nil {
+			conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE src`)
+			return 0, fmt.Errorf("read schema version: %w", err)
+		}
+		return have, nil
+	}
+	have, err := attach("?mode=ro")
+	if err != nil && readOnlyDirFallback(err, srcPath) {
+		have, err = attach("?mode=ro&immutable=1") // as OpenReadOnly does
+	}
+	if err != nil {
+		return fail(err)
 	}
 	defer conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE src`)
 
 	known, err := migrations.Latest()
 	if err != nil {
 		return fail(err)
-	}
-	have, err := schemaVersion(ctx, conn, "src")
-	if err != nil {
-		return fail(fmt.Errorf("read schema version: %w", err))
 	}
 	if err := mergeableVersion(srcPath, have, known); err != nil {
 		return fail(err)
@@ -144,14 +155,17 @@ func CheckMergeable(ctx context.Context, path string) error {
 // runs of one shard of a sweep, as a SLURM task's shard database does: a
 // merge's input, not a place to merge into.
 func ShardOnly(ctx context.Context, path string) (bool, error) {
-	if _, err := os.Stat(path); err != nil {
-		return false, nil
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		return false, nil // to be created
 	}
 	d, err := OpenReadOnly(ctx, path)
 	if err != nil {
 		return false, err
 	}
 	defer d.Close()
+	if v, err := d.SchemaVersion(ctx); err != nil || v == 0 {
+		return false, err // no dendfit tables yet: Open makes them
+	}
 	runs, err := d.Runs(ctx, RunFilter{})
 	if err != nil {
 		return false, err

@@ -83,12 +83,12 @@ func (pr *PathwayResult) EarlyDSpike(spikeAtMS float64) string {
 // one. Before the presynaptic spike no synapse acts, so what it finds
 // holds at every g a fit or sweep tries.
 func EarlyDSpikes(ctx context.Context, s *spec.Spec, pathways []int) ([]string, error) {
-	res, err := Simulate(ctx, s, &SimulateOptions{Pathways: pathways})
+	res, err := Simulate(ctx, s, &SimulateOptions{Pathways: pathways, KeepGoing: true})
 	if err != nil {
 		return nil, err
 	}
 	var out []string
-	for i := range res {
+	for i := range res { // a failed pathway has no events
 		if w := res[i].EarlyDSpike(s.Simulation.SpikeAt / 1e-3); w != "" {
 			out = append(out, w)
 		}

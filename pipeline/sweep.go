@@ -135,15 +135,17 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	done := make(chan struct{})
 	go func() {
 		defer close(done)
-		// Chunks are gathered into one open block a pathway, closed when
-		// the next chunk would take its row past a database page
-		// (db.MaxRowBytes). A write transaction takes the closed blocks
-		// once they hold flush points; the open ones too when that is all
-		// there is, after two seconds without a write, and at the end.
+		// Chunks are gathered into an open block, closed when the next
+		// chunk would take its row past a database page (db.MaxRowBytes)
+		// or is another pathway's (chunks come pathway after pathway, so
+		// that one is finished). A write transaction takes the closed
+		// blocks once they hold flush points; the open one too when that
+		// is all there is, two seconds after it was last written, and at
+		// the end.
 		open := map[int]*db.PointBlock{}
 		var ready, spare []*db.PointBlock // spare: written blocks, for reuse
 		buffered, n := 0, 0               // buffered: points not yet written
-		last := time.Now()
+		last := time.Now()                // of the last write of the open blocks
 		write := func(all bool) {
 			if buffered == 0 || werr != nil {
 				return
@@ -155,6 +157,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 					}
 				}
 				clear(open)
+				last = time.Now()
 			}
 			if err := store.InsertPointBlocks(wctx, runID, ready); err != nil {
 				werr = err
@@ -166,7 +169,6 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			for _, b := range open {
 				buffered += b.Len()
 			}
-			last = time.Now()
 		}
 		// Chunks are taken in the order of the grid, whatever order the
 		// workers finish them in: a block then holds consecutive indexes
@@ -197,6 +199,12 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			ps.Points += res.ok + res.failed
 			ps.Failed += res.failed
 			p := res.block.Pathway
+			for q, b := range open {
+				if q != p {
+					ready = append(ready, b)
+					delete(open, q)
+				}
+			}
 			b := open[p]
 			if b != nil && !b.Fits(res.block) {
 				ready = append(ready, b)

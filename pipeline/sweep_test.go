@@ -518,3 +518,54 @@ func TestRunRecordsTheWorkersUsed(t *testing.T) {
 		}
 	}
 }
+
+// blockLog is a Store that keeps, for each write, the points of each
+// pathway it held.
+type blockLog struct {
+	mu     sync.Mutex
+	writes []map[int]int
+}
+
+func (l *blockLog) InsertPointBlocks(_ context.Context, _ int64, blocks []*db.PointBlock) error {
+	w := map[int]int{}
+	for _, b := range blocks {
+		w[b.Pathway] += b.Len()
+	}
+	l.mu.Lock()
+	l.writes = append(l.writes, w)
+	l.mu.Unlock()
+	return nil
+}
+
+// TestSweepWritesAFinishedPathway: once the sweep has moved on to the
+// next pathway, the last block of the one before goes out with the next
+// write, not at the end of the sweep (it stayed open, unwritten, and a
+// killed sweep lost it, however long ago its pathway had finished).
+func TestSweepWritesAFinishedPathway(t *testing.T) {
+	s := reproSpec(t, "two-populations-three-pathways.yaml")
+	const steps = 20000 // a pathway's points: more than a write's, the default 16384
+	s.Sweep.G = spec.Axis{From: 0.1e-9, To: 10e-9, Steps: steps, Log: true}
+	var log blockLog
+	if _, err := Sweep(context.Background(), s, &log, 1, &SweepOptions{Workers: 2}); err != nil {
+		t.Fatal(err)
+	}
+	total := map[int]int{}
+	done := map[int]int{} // pathway: the write that completed it
+	for i, w := range log.writes {
+		for p, n := range w {
+			total[p] += n
+			if total[p] == steps {
+				done[p] = i
+			}
+		}
+	}
+	last := len(log.writes) - 1
+	for p := range 3 {
+		if total[p] != steps {
+			t.Fatalf("pathway %d: %d points written, want %d", p, total[p], steps)
+		}
+		if p < 2 && done[p] == last {
+			t.Errorf("pathway %d's last block waited for the sweep's last write (%d writes)", p, len(log.writes))
+		}
+	}
+}

@@ -96,6 +96,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		// A fit to a cell that is not at rest fits its spontaneous
 		// response too, and its outcome's reason does not say so.
 		ws, err := pipeline.EarlyDSpikes(ctx, s, fitted)
+		// (A pathway that fails at its spec g is skipped, not the others.)
 		if err == nil {
 			for _, w := range ws {
 				g.notef("warning: %s", w)

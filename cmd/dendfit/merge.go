@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -98,14 +99,24 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 	} else if shard {
 		return usageError{fmt.Errorf("%s holds one shard of a sweep: an input, not OUT.db; give the merged database first (dendfit merge merged.db %s and the other shards)", out, out)}
 	}
+	_, statErr := os.Stat(out)
+	created := errors.Is(statErr, os.ErrNotExist)
 	d, err := db.Open(ctx, out)
 	if err != nil {
 		return err
 	}
 	defer d.Close()
 	var inputs []mergeInputJSON
-	for _, in := range ins {
+	for i, in := range ins {
 		st, err := db.Merge(ctx, d, in, opts)
+		if err != nil && i == 0 && created {
+			// Nothing was merged into the database this merge made: it
+			// goes, rather than stay behind empty.
+			d.Close()
+			for _, suffix := range []string{"", "-wal", "-shm", "-lock"} {
+				os.Remove(out + suffix)
+			}
+		}
 		if errors.Is(err, db.ErrMixedSpecs) {
 			return fmt.Errorf("%w (--allow-mixed merges them anyway)", err)
 		}

@@ -220,6 +220,14 @@ func TestMergeDBFlag(t *testing.T) {
 	if after, _ := os.ReadFile(shards[0]); string(after) != string(before) {
 		t.Error("merge SHARD SHARD changed the first shard")
 	}
+	// An empty file (touch merged.db) is a database to create, not refused.
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mergeTestCLI(t, "merge", empty, shards[0], shards[1]); err != nil {
+		t.Errorf("merge into an empty file: %v", err)
+	}
 }
 
 // TestSlurmRefusesDB: slurm puts its databases in --dir, so an explicit

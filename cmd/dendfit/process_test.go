@@ -378,7 +378,29 @@ func TestReadOnlyDirectory(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "cannot create "+filepath.Join(ro, "new.db")+": directory "+ro+" is not writable") {
 		t.Errorf("a new database in a read-only directory: %v\n%s", err, out)
 	}
+	// It merges into a database elsewhere, as a shard on a read-only share.
+	w := filepath.Join(dir, "w")
+	if err := os.Mkdir(w, 0o777); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chmod(w, 0o777); err != nil { // past the umask
+		t.Fatal(err)
+	}
+	if out, err := run("--db", filepath.Join(w, "m.db"), "merge", "--json", path); err != nil || !strings.Contains(string(out), `"runs": 1`) {
+		t.Errorf("merge from a read-only directory: %v\n%s", err, out)
+	}
 	if entries, _ := os.ReadDir(ro); len(entries) != 1 {
-		t.Errorf("the read-only directory holds %d files after the read, want the database alone", len(entries))
+		t.Errorf("the read-only directory holds %d files after the reads, want the database alone", len(entries))
+	}
+	// A file the reader may not read (root's, read as nobody) is not
+	// blamed on the directory.
+	if os.Geteuid() == 0 {
+		if err := os.WriteFile(filepath.Join(w, "secret.db"), b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		out, err := run("--db", filepath.Join(w, "secret.db"), "query", "runs")
+		if err == nil || strings.Contains(string(out), "directory is not writable") {
+			t.Errorf("an unreadable database: %v\n%s", err, out)
+		}
 	}
 }

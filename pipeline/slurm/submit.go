@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os/exec"
+	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -111,10 +112,18 @@ func (c *Client) activeArrays(ctx context.Context, dir string) ([]string, error)
 	if err != nil {
 		return nil, fmt.Errorf("slurm: squeue: %w", err)
 	}
+	// One directory may be named through symbolic links.
+	real := func(p string) string {
+		if r, err := filepath.EvalSymlinks(p); err == nil {
+			return r
+		}
+		return filepath.Clean(p)
+	}
+	dir = real(dir)
 	var ids []string
 	for _, line := range strings.Split(string(out), "\n") {
 		f := strings.SplitN(strings.TrimSpace(line), "|", 3)
-		if len(f) == 3 && strings.HasSuffix(f[1], "-sweep") && f[2] == dir && !slices.Contains(ids, f[0]) {
+		if len(f) == 3 && strings.HasSuffix(f[1], "-sweep") && real(f[2]) == dir && !slices.Contains(ids, f[0]) {
 			ids = append(ids, f[0])
 		}
 	}

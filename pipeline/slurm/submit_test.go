@@ -4,7 +4,10 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -78,6 +81,20 @@ func TestSubmit(t *testing.T) {
 	}
 	if _, err := (&Client{Run: (&fakeSlurm{}).run}).Submit(context.Background(), s, 4); err == nil {
 		t.Error("task 4 of 4 accepted")
+	}
+	// The directory named through a symbolic link is the one squeue names.
+	real := filepath.Join(t.TempDir(), "real")
+	link := filepath.Join(t.TempDir(), "link")
+	if err := os.Mkdir(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, link); err != nil {
+		t.Fatal(err)
+	}
+	f := &fakeSlurm{squeue: []string{"55|dendfit-x-sweep|" + real + "\n"}}
+	j, err := (&Client{Run: f.run}).Submit(context.Background(), &Scripts{Dir: link, Sweep: link + "/sweep.sbatch", Merge: link + "/merge.sbatch", Tasks: 2}, 1)
+	if err != nil || !slices.Equal(j.Waits, []string{"55"}) {
+		t.Errorf("rerun in %s, the array running in %s: merge waits for %v (%v), want 55", link, real, j.Waits, err)
 	}
 }
 
