@@ -192,6 +192,15 @@ func onePathway(s *spec.Spec, sel []string) (int, error) {
 	return idx[0], nil
 }
 
+// joinIndexes writes pathway indexes as "0" or "0, 3".
+func joinIndexes(idx []int) string {
+	s := make([]string, len(idx))
+	for i, v := range idx {
+		s[i] = strconv.Itoa(v)
+	}
+	return strings.Join(s, ", ")
+}
+
 // parseG reads --g: a conductance with its unit, or a bare number of nS.
 func parseG(s string) (float64, error) {
 	v, ok := conductanceNS(s)
@@ -381,6 +390,9 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 			}
 		}
 		series = sel
+	}
+	if len(series) == 0 && idx != nil {
+		return fmt.Errorf("run %d has no successful point of pathway %s to draw", run.ID, joinIndexes(idx))
 	}
 	if len(series) == 0 {
 		return fmt.Errorf("run %d has no successful point to draw", run.ID)

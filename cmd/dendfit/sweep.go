@@ -43,7 +43,7 @@ cancelled; --resume continues the newest unfinished sweep of the same spec.`,
 	}
 	f := cmd.Flags()
 	f.IntVarP(&o.workers, "workers", "j", 0, "parallel workers (default: all cores)")
-	f.StringVar(&o.shard, "shard", "", "run only part K of N of the grid, as K/N with 0 <= K < N")
+	f.StringVar(&o.shard, "shard", "", "run only part K of N of the grid, as K/N with 0 <= K < N (parts are dealt in chunks of 32 points of a pathway, so a grid of few chunks leaves some parts empty)")
 	f.BoolVar(&o.resume, "resume", false, "continue the newest unfinished sweep of this spec, skipping recorded points")
 	return cmd
 }

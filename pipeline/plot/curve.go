@@ -18,6 +18,9 @@ const CurveWidth = 20 * vg.Centimeter
 type Series struct {
 	Pathway int    // index in the spec
 	Label   string // pathway label, spec.Pathway.Label()
+	// Note, when not empty, is the legend's second line: which slice of a
+	// run that swept kinetics is drawn, and a kinetics fit's own.
+	Note string
 	// Recorded is the number of good points the pathway has in the run, of
 	// every kinetics (GNS holds those of one).
 	Recorded int
@@ -157,6 +160,9 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 		name := s.Label
 		if s.Fit != nil && !s.Fit.Converged {
 			name += " - NOT CONVERGED"
+		}
+		if s.Note != "" {
+			name += "\n" + s.Note
 		}
 		// A dot a point helps read a sweep of tens of points; thousands
 		// only thicken the line.

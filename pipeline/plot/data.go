@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/dendfit/dendfit/db"
@@ -249,10 +250,12 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 			}
 		}
 		best, bestD := kinetics{}, math.Inf(1)
+		sliced := false // the run swept the kinetics: one slice is drawn
 		for _, p := range pc.pts {
 			if d := kinDist(p.k, want); d < bestD {
 				best, bestD = p.k, d
 			}
+			sliced = sliced || p.k != pc.pts[0].k
 		}
 		se := Series{Pathway: i, Label: pc.label, Recorded: len(pc.pts)}
 		if s != nil && i < len(s.Pathways) {
@@ -266,11 +269,23 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 			}
 		}
 		sortSeries(&se)
+		var notes []string
+		if sliced {
+			notes = append(notes, "at "+best.String())
+		}
 		if f := fitOf[i]; f != nil {
 			se.TargetMV = f.TargetPSPMV
 			if len(f.GFitNS) > 0 {
 				se.Fit = &FitMark{GNS: f.GFitNS[0], PSPMV: math.Abs(f.PSPAtFitMV), Converged: f.Converged}
 			}
+			// A kinetics fit's g belongs to its own time constants,
+			// which the drawn curve may not have.
+			if fk := fitKinetics(f, want); fk != best {
+				notes = append(notes, "fitted at "+fk.String())
+			}
+		}
+		if len(notes) > 0 {
+			se.Note = "(" + strings.Join(notes, "; ") + ")"
 		}
 		out = append(out, se)
 	}
@@ -286,6 +301,28 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 		}
 	}
 	return out
+}
+
+// String names the time constants as a legend does: "t_decay 2 ms" and,
+// with a rise, ", t_rise 5 ms".
+func (k kinetics) String() string {
+	s := "t_decay " + strconv.FormatFloat(k.decay, 'g', 4, 64) + " ms"
+	if k.rise >= 0 {
+		s += ", t_rise " + strconv.FormatFloat(k.rise, 'g', 4, 64) + " ms"
+	}
+	return s
+}
+
+// fitKinetics is the first receptor's time constants at fit f: those a
+// kinetics fit found, else (an amplitude fit) the spec's, k.
+func fitKinetics(f *db.Fit, k kinetics) kinetics {
+	if f.TDecayMS != nil {
+		k.decay = *f.TDecayMS
+	}
+	if f.TRiseMS != nil {
+		k.rise = *f.TRiseMS
+	}
+	return k
 }
 
 func kinDist(a, b kinetics) float64 {

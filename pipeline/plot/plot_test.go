@@ -469,3 +469,41 @@ func ExampleFormatOf() {
 	// svg
 	// plot: trace.pdf: unknown format "pdf"; want a .png or .svg file
 }
+
+// TestCurveNamesItsSlice: a run that swept kinetics draws one slice of
+// them a pathway, and its legend says which; a kinetics fit, whose g
+// belongs to its own time constants, says those too. A run of one
+// kinetics and an amplitude fit at them need no note. The curve and its
+// fitted ring used to disagree without a word.
+func TestCurveNamesItsSlice(t *testing.T) {
+	s, err := spec.Load("../../experiments/l23-demo.yaml") // t_decay 2 ms, t_rise -
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := func(g, decay float64) db.Point {
+		return db.Point{Pathway: 0, Pre: "L23E", Post: "L23E", GNS: g, TDecayMS: decay, PSPMV: g, Status: db.PointOK,
+			Receptors: []db.Receptor{{Channel: "AMPA", GNS: g, TDecayMS: decay}}}
+	}
+	oneK := []db.Point{pt(1, 2), pt(2, 2)}
+	swept := []db.Point{pt(1, 1), pt(2, 1), pt(1, 2), pt(2, 2), pt(1, 5), pt(2, 5)}
+	amp := db.Fit{Pathway: 0, GFitNS: []float64{1.5}, PSPAtFitMV: 0.5, TargetPSPMV: 0.5, Converged: true}
+	decay := 3.081
+	kin := amp
+	kin.TDecayMS = &decay
+	for _, tc := range []struct {
+		name string
+		pts  []db.Point
+		fits []db.Fit
+		note string
+	}{
+		{"one kinetics, amplitude fit", oneK, []db.Fit{amp}, ""},
+		{"swept kinetics", swept, nil, "(at t_decay 2 ms)"},
+		{"swept kinetics, kinetics fit", swept, []db.Fit{kin}, "(at t_decay 2 ms; fitted at t_decay 3.081 ms)"},
+		{"one kinetics, kinetics fit", oneK, []db.Fit{kin}, "(fitted at t_decay 3.081 ms)"},
+	} {
+		se := plot.CurveSeries(s, tc.pts, tc.fits)
+		if len(se) != 1 || se[0].Note != tc.note || len(se[0].GNS) != 2 {
+			t.Errorf("%s: %+v, want note %q over 2 points", tc.name, se, tc.note)
+		}
+	}
+}

@@ -2,7 +2,7 @@
 // Dendrify-style reduced compartmental cell models, the populations using
 // them, the pathways between populations with their receptors and target
 // PSP amplitudes, and the sweep and fit settings (format 1, see
-// experiment-spec.md).
+// docs/experiment-spec.md).
 //
 // Load and Parse return a validated *Spec with every quantity in SI units
 // (ParseQuantity does the unit arithmetic the way Brian 2 does). Every
