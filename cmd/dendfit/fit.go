@@ -126,12 +126,17 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			if r.PSPFineDtMV != nil {
 				fine = fmt.Sprintf("%.6f", *r.PSPFineDtMV)
 			}
-			gcol := strings.Join(gs, ",")
+			// ';' between receptors, as query prints them.
+			gcol := strings.Join(gs, ";")
+			psp := fmt.Sprintf("%.6f", r.PSPAtFitMV)
 			if !r.Converged {
 				gcol = "-"
+				if r.PSPAtFitMV == 0 { // no PSP was reached to show
+					psp = "-"
+				}
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.4g\t%s\t%.6f\t%s\t%d\t%s\t\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment,
-				r.Record, r.TargetPSPMV, gcol, r.PSPAtFitMV, fine, r.Evaluations, r.Outcome)
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.4g\t%s\t%s\t%s\t%d\t%s\t\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment,
+				r.Record, r.TargetPSPMV, gcol, psp, fine, r.Evaluations, r.Outcome)
 		}
 		tw.Flush()
 		for _, r := range res {

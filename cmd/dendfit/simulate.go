@@ -207,11 +207,11 @@ func printSimulateTable(w io.Writer, s *spec.Spec, res []pipeline.PathwayResult)
 		}
 		if r.Error != "" {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t-\tfailed\t-\t-\t-\t-\t\n",
-				r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment, r.Record, strings.Join(gs, ","), hold)
+				r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment, r.Record, strings.Join(gs, ";"), hold)
 			continue
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.4f\t%.6f\t%.3f\t%s\t%s\t%v\t\n",
-			r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment, r.Record, strings.Join(gs, ","), hold,
+			r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment, r.Record, strings.Join(gs, ";"), hold,
 			r.BaselineMV, r.PSPMV, r.TimeToPeakMS, optMS(r.Rise1090MS), optMS(r.HalfWidthMS), r.DSpikeFired)
 	}
 	tw.Flush()
