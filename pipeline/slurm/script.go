@@ -2,6 +2,7 @@ package slurm
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
@@ -12,6 +13,7 @@ import (
 	"strings"
 	"text/template"
 
+	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
 )
 
@@ -291,6 +293,38 @@ func Existing(dir string) (*Scripts, error) {
 		return nil, fmt.Errorf("slurm: %s: bad task count %q", s.Sweep, m[1])
 	}
 	return s, nil
+}
+
+// FinishedShard returns the id of a finished sweep run of shard k of n in
+// dir's shard database, if it has one and no unfinished run of that shard:
+// rerunning task k would then sweep the shard again, into a new run.
+func FinishedShard(ctx context.Context, dir string, k, n int) (int64, bool) {
+	path := ShardDB(dir, k)
+	if _, err := os.Stat(path); err != nil {
+		return 0, false
+	}
+	d, err := db.OpenReadOnly(ctx, path)
+	if err != nil {
+		return 0, false
+	}
+	defer d.Close()
+	runs, err := d.Runs(ctx, db.RunFilter{Command: db.CommandSweep})
+	if err != nil {
+		return 0, false
+	}
+	var done int64
+	for _, r := range runs {
+		if r.ShardK != k || r.ShardN != n {
+			continue
+		}
+		if r.Status != db.StatusDone {
+			return 0, false // --resume continues that one
+		}
+		if done == 0 {
+			done = r.ID
+		}
+	}
+	return done, done != 0
 }
 
 // tasksLine is the line of the array script that fixes its shard count.

@@ -2,12 +2,17 @@ package slurm
 
 import (
 	"bytes"
+	"context"
 	"flag"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata")
@@ -175,5 +180,53 @@ func TestShellQuote(t *testing.T) {
 		if got := shellQuote(in); got != want {
 			t.Errorf("shellQuote(%q) = %s, want %s", in, got, want)
 		}
+	}
+}
+
+// TestFinishedShard: a shard database holding a finished run of its shard
+// (and none unfinished) is complete, so rerunning its task sweeps it
+// again; a missing database, another shard's run or an unfinished run
+// (which --resume continues) is not.
+func TestFinishedShard(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	if _, ok := FinishedShard(ctx, dir, 1, 2); ok {
+		t.Error("no database: complete")
+	}
+	s, err := spec.Load("../testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, ShardDB(dir, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	sweep := func(k int, finish bool) int64 {
+		run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep, ShardK: k, ShardN: 2})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{ShardK: k, ShardN: 2}); err != nil {
+			t.Fatal(err)
+		}
+		if finish {
+			if err := run.Finish(nil); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return run.ID
+	}
+	sweep(0, true) // another shard's run, in this file
+	if _, ok := FinishedShard(ctx, dir, 1, 2); ok {
+		t.Error("only shard 0's run: shard 1 complete")
+	}
+	done := sweep(1, true)
+	if id, ok := FinishedShard(ctx, dir, 1, 2); !ok || id != done {
+		t.Errorf("finished run %d: FinishedShard = %d, %v", done, id, ok)
+	}
+	sweep(1, false)
+	if _, ok := FinishedShard(ctx, dir, 1, 2); ok {
+		t.Error("an unfinished run of the shard too: complete")
 	}
 }
