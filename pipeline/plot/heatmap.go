@@ -39,47 +39,22 @@ type HeatmapOptions struct {
 }
 
 // Heatmap draws |PSP| over two sweep axes as coloured cells with a colour
-// bar, and the target PSP as a red contour line.
+// bar, and the target PSP as a red contour line. Colours go by log |PSP|
+// when it spans two decades or more.
 func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 	if opt == nil {
 		opt = &HeatmapOptions{}
 	}
-	nx, ny := len(d.X.Values), len(d.Y.Values)
-	if nx < 2 || ny < 2 {
-		return nil, fmt.Errorf("plot: heatmap needs at least 2 values on each axis, got %d x %d", nx, ny)
-	}
-	if len(d.Z) != ny {
-		return nil, fmt.Errorf("plot: heatmap: %d rows of Z for %d y values", len(d.Z), ny)
-	}
-	g := &grid{d: d, lo: math.Inf(1), hi: math.Inf(-1)}
-	for iy, row := range d.Z {
-		if len(row) != nx {
-			return nil, fmt.Errorf("plot: heatmap: row %d has %d values for %d x values", iy, len(row), nx)
-		}
-		for _, z := range row {
-			if !math.IsNaN(z) {
-				g.lo, g.hi = math.Min(g.lo, z), math.Max(g.hi, z)
-			}
-		}
-	}
-	for _, a := range []HeatAxis{d.X, d.Y} {
-		for _, v := range a.Values {
-			if a.Log && v <= 0 {
-				return nil, fmt.Errorf("plot: heatmap: %s axis is logarithmic but has value %g", a.Name, v)
-			}
-		}
-	}
-	if math.IsInf(g.lo, 1) {
-		return nil, fmt.Errorf("plot: heatmap: every point is missing")
-	}
-	if g.hi <= g.lo {
-		g.hi = g.lo + 1e-9
+	g, err := newGrid(d)
+	if err != nil {
+		return nil, err
 	}
 	title := d.Title
-	if d.TargetMV > 0 && (d.TargetMV < g.lo || d.TargetMV > g.hi) {
-		title += fmt.Sprintf(" (target %.3g mV is outside %.3g..%.3g mV)", d.TargetMV, g.lo, g.hi)
+	inRange := d.TargetMV > 0 && g.z(d.TargetMV) >= g.lo && g.z(d.TargetMV) <= g.hi
+	if d.TargetMV > 0 && !inRange {
+		title += fmt.Sprintf(" (target %.3g mV is outside %.3g..%.3g mV)", d.TargetMV, g.value(g.lo), g.value(g.hi))
 	}
-	if d.TargetMV > 0 && d.TargetMV >= g.lo && d.TargetMV <= g.hi {
+	if inRange {
 		title += fmt.Sprintf("; red line: target %.3g mV", d.TargetMV)
 	}
 	p := newPlot("", axisLabel(d.X), axisLabel(d.Y))
@@ -105,7 +80,7 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 		}
 	}
 	if d.TargetMV > 0 {
-		ct := plotter.NewContour(g, []float64{d.TargetMV}, nil)
+		ct := plotter.NewContour(g, []float64{g.z(d.TargetMV)}, nil)
 		ct.Min, ct.Max = g.lo, g.hi
 		ct.LineStyles = []draw.LineStyle{{Color: contourColor, Width: vg.Points(2.2)}}
 		p.Add(ct)
@@ -115,8 +90,11 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 	cb.HideX()
 	cb.Y.Padding = 0
 	cb.Add(colorBands{cm: cm, n: 128})
-	if d.TargetMV >= g.lo && d.TargetMV <= g.hi {
-		tl := hline(d.TargetMV, 0, 1)
+	if g.log {
+		cb.Y.Tick.Marker = expTicks{}
+	}
+	if inRange {
+		tl := hline(g.z(d.TargetMV), 0, 1)
 		tl.Color, tl.Width = contourColor, vg.Points(2.2)
 		cb.Add(tl)
 	}
@@ -154,7 +132,68 @@ var contourColor = color.NRGBA{0xe6, 0x1e, 0x28, 255}
 // logarithmic axes so that cells of a log sweep have equal widths.
 type grid struct {
 	d      *HeatmapData
-	lo, hi float64
+	lo, hi float64 // of z
+	log    bool    // z is log10 |PSP|
+}
+
+// newGrid checks d's shape and axes and finds the range of its values.
+// PSPs over a log sweep of g span decades: on a linear scale the largest
+// took the colours and the cells near a target of a few mV were all one
+// dark shade. When the values span two decades or more, the grid gives
+// log10 |PSP|.
+func newGrid(d *HeatmapData) (*grid, error) {
+	nx, ny := len(d.X.Values), len(d.Y.Values)
+	if nx < 2 || ny < 2 {
+		return nil, fmt.Errorf("plot: heatmap needs at least 2 values on each axis, got %d x %d", nx, ny)
+	}
+	if len(d.Z) != ny {
+		return nil, fmt.Errorf("plot: heatmap: %d rows of Z for %d y values", len(d.Z), ny)
+	}
+	g := &grid{d: d, lo: math.Inf(1), hi: math.Inf(-1)}
+	for iy, row := range d.Z {
+		if len(row) != nx {
+			return nil, fmt.Errorf("plot: heatmap: row %d has %d values for %d x values", iy, len(row), nx)
+		}
+		for _, z := range row {
+			if !math.IsNaN(z) {
+				g.lo, g.hi = math.Min(g.lo, z), math.Max(g.hi, z)
+			}
+		}
+	}
+	for _, a := range []HeatAxis{d.X, d.Y} {
+		for _, v := range a.Values {
+			if a.Log && v <= 0 {
+				return nil, fmt.Errorf("plot: heatmap: %s axis is logarithmic but has value %g", a.Name, v)
+			}
+		}
+	}
+	if math.IsInf(g.lo, 1) {
+		return nil, fmt.Errorf("plot: heatmap: every point is missing")
+	}
+	if g.lo > 0 && g.hi >= 100*g.lo {
+		g.log = true
+		g.lo, g.hi = math.Log10(g.lo), math.Log10(g.hi)
+	}
+	if g.hi <= g.lo {
+		g.hi = g.lo + 1e-9
+	}
+	return g, nil
+}
+
+// value is the |PSP| of grid value z.
+func (g *grid) value(z float64) float64 {
+	if g.log {
+		return math.Pow(10, z)
+	}
+	return z
+}
+
+// z is |PSP| v as the grid gives it.
+func (g *grid) z(v float64) float64 {
+	if g.log {
+		return math.Log10(v)
+	}
+	return v
 }
 
 // rasterCells is the number of cells from which a heat map on an evenly
@@ -183,7 +222,7 @@ func rasterize(d *HeatmapData) bool {
 }
 
 func (g *grid) Dims() (c, r int)   { return len(g.d.X.Values), len(g.d.Y.Values) }
-func (g *grid) Z(c, r int) float64 { return g.d.Z[r][c] }
+func (g *grid) Z(c, r int) float64 { return g.z(g.d.Z[r][c]) }
 func (g *grid) X(c int) float64    { return coord(g.d.X, c) }
 func (g *grid) Y(r int) float64    { return coord(g.d.Y, r) }
 func (g *grid) Min() float64       { return g.lo }

@@ -94,3 +94,41 @@ func TestHeatmapRaster(t *testing.T) {
 		t.Errorf("raster and cells differ by %.4f a pixel on average; a flipped raster by %.4f", good, bad)
 	}
 }
+
+// TestHeatmapColoursByDecade: values spanning two decades or more are
+// coloured by log10 |PSP|, so that 0.2 and 0.4 mV under a 20 mV maximum
+// are two colours apart as far as 2 and 4 mV are (on a linear scale both
+// fell in the darkest hundredth); a narrower span stays linear, and a
+// missing cell stays NaN.
+func TestHeatmapColoursByDecade(t *testing.T) {
+	axis := HeatAxis{Name: "a", Values: []float64{1, 2}}
+	for _, tc := range []struct {
+		z        [][]float64
+		log      bool
+		lo, hi   float64
+		cellZ    float64 // the grid's value of Z[0][0]
+		targetMV float64
+	}{
+		{[][]float64{{0.2, 0.4}, {2, 20}}, true, math.Log10(0.2), math.Log10(20), math.Log10(0.2), 0.5},
+		{[][]float64{{0.2, 0.4}, {2, 19.9}}, false, 0.2, 19.9, 0.2, 0.5},
+		{[][]float64{{math.NaN(), 0.1}, {2, 30}}, true, -1, math.Log10(30), math.NaN(), 0},
+	} {
+		d := &HeatmapData{X: axis, Y: axis, Z: tc.z, TargetMV: tc.targetMV}
+		g, err := newGrid(d)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if g.log != tc.log || math.Abs(g.lo-tc.lo) > 1e-12 || math.Abs(g.hi-tc.hi) > 1e-12 {
+			t.Errorf("%v: log %v, range %v..%v; want %v, %v..%v", tc.z, g.log, g.lo, g.hi, tc.log, tc.lo, tc.hi)
+		}
+		if z := g.Z(0, 0); !(z == tc.cellZ || math.IsNaN(z) && math.IsNaN(tc.cellZ)) && math.Abs(z-tc.cellZ) > 1e-12 {
+			t.Errorf("%v: cell (0, 0) is %v, want %v", tc.z, z, tc.cellZ)
+		}
+		if g.log && math.Abs(g.value(g.z(0.5))-0.5) > 1e-12 {
+			t.Errorf("value(z(0.5)) = %v", g.value(g.z(0.5)))
+		}
+		if _, err := Heatmap(d, nil); err != nil {
+			t.Errorf("%v: %v", tc.z, err)
+		}
+	}
+}
