@@ -195,9 +195,32 @@ func open(ctx context.Context, path string) (*DB, error) {
 
 // OpenReadOnly opens an existing database read-only (SQLite mode=ro with
 // query_only set), for inspection such as `dendfit query sql`. It does not
-// migrate, and fails if the file does not exist or was written by a newer
-// dendfit. Writing methods fail.
+// migrate, and fails if the file does not exist, holds no dendfit schema
+// yet (ErrEmpty: an empty file, or one whose first command was killed
+// before its schema was committed) or was written by a newer dendfit.
+// Writing methods fail.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
+	d, err := openReadOnly(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	if v, err := d.SchemaVersion(ctx); err != nil || v == 0 {
+		d.Close()
+		if err != nil {
+			return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+		}
+		return nil, fmt.Errorf("db: %s: %w", path, ErrEmpty)
+	}
+	return d, nil
+}
+
+// ErrEmpty is wrapped by OpenReadOnly for a database that holds no dendfit
+// schema yet: nothing was ever recorded in it.
+var ErrEmpty = errors.New("no dendfit results in it yet (a command that records, such as sweep, sets it up)")
+
+// openReadOnly is OpenReadOnly that also opens a database with no dendfit
+// schema yet, for merge, which takes it as an empty source or output.
+func openReadOnly(ctx context.Context, path string) (*DB, error) {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
 			return nil, fmt.Errorf("db: open %s read-only: no such database", path)

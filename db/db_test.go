@@ -905,3 +905,52 @@ func TestNewestRunPrefersTheWholeGrid(t *testing.T) {
 		t.Error("without WholeGridFirst, Runs put the whole-grid run first")
 	}
 }
+
+// TestDatabaseWithNoSchemaYet: a file with no dendfit schema yet (empty,
+// or one whose first command was killed before its schema was committed,
+// which leaves schema_migrations alone) is reported as holding no results
+// by OpenReadOnly, instead of failing a query later with "no such table:
+// runs", and merges as an empty source (a killed SLURM task's shard made
+// the whole merge fail); Open sets it up.
+func TestDatabaseWithNoSchemaYet(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	empty := filepath.Join(dir, "empty.db")
+	if err := os.WriteFile(empty, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	stub := filepath.Join(dir, "stub.db")
+	raw, err := sql.Open("sqlite3", stub)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`PRAGMA journal_mode = WAL; CREATE TABLE schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at TEXT NOT NULL)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	dst := openTemp(t, "dst.db")
+	for _, p := range []string{empty, stub} {
+		if d, err := OpenReadOnly(ctx, p); !errors.Is(err, ErrEmpty) {
+			if d != nil {
+				d.Close()
+			}
+			t.Errorf("%s: OpenReadOnly: %v, want ErrEmpty", filepath.Base(p), err)
+		}
+		if err := CheckMergeable(ctx, p); err != nil {
+			t.Errorf("%s: CheckMergeable: %v", filepath.Base(p), err)
+		}
+		if st, err := Merge(ctx, dst, p, MergeOptions{}); err != nil || st != (MergeStats{}) {
+			t.Errorf("%s: Merge: %+v, %v; want nothing merged", filepath.Base(p), st, err)
+		}
+	}
+	d, err := Open(ctx, stub)
+	if err != nil {
+		t.Fatalf("Open of the stub: %v", err)
+	}
+	d.Close()
+	if d, err := OpenReadOnly(ctx, stub); err != nil {
+		t.Errorf("OpenReadOnly after Open set it up: %v", err)
+	} else {
+		d.Close()
+	}
+}

@@ -86,6 +86,18 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 	if err != nil {
 		return fail(err)
 	}
+	if have == 0 {
+		if foreign, err := foreignTables(ctx, conn, "src"); err != nil || len(foreign) > 0 {
+			if err == nil {
+				err = notOurs(srcPath, foreign)
+			}
+			return fail(err)
+		}
+		// No dendfit schema yet: a shard whose task was killed before
+		// its first commit. It holds nothing to merge; the union run
+		// counts the shard as missing.
+		return stats, nil
+	}
 	if err := mergeableVersion(srcPath, have, known); err != nil {
 		return fail(err)
 	}
@@ -132,7 +144,7 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 // source (missing, not a dendfit database, another schema version), so
 // that a merge can refuse its inputs before it creates its output.
 func CheckMergeable(ctx context.Context, path string) error {
-	src, err := OpenReadOnly(ctx, path)
+	src, err := openReadOnly(ctx, path)
 	if err != nil {
 		return err
 	}
@@ -140,6 +152,9 @@ func CheckMergeable(ctx context.Context, path string) error {
 	have, err := src.SchemaVersion(ctx)
 	if err != nil {
 		return err
+	}
+	if have == 0 {
+		return nil // nothing recorded yet: Merge adds nothing from it
 	}
 	known, err := migrations.Latest()
 	if err != nil {
@@ -158,7 +173,7 @@ func ShardOnly(ctx context.Context, path string) (bool, error) {
 	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
 		return false, nil // to be created
 	}
-	d, err := OpenReadOnly(ctx, path)
+	d, err := openReadOnly(ctx, path)
 	if err != nil {
 		return false, err
 	}

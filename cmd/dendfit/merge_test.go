@@ -154,7 +154,6 @@ func TestMergeRefusesInputsFirst(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{filepath.Join(dir, "missing.db"), "missing.db read-only: no such database"},
 		{notDB, "notes.txt read-only: file is not a database"},
-		{empty, "empty.db: source is not a dendfit database"},
 	} {
 		out := filepath.Join(dir, "out.db")
 		_, err := mergeTestCLI(t, "merge", out, good, tc.in)
@@ -164,6 +163,15 @@ func TestMergeRefusesInputsFirst(t *testing.T) {
 		if _, err := os.Stat(out); !errors.Is(err, os.ErrNotExist) {
 			t.Errorf("merge %s: OUT.db exists after the refusal (%v)", tc.in, err)
 		}
+	}
+	// An empty file is a database with nothing in it yet (a shard whose
+	// task was killed before its first commit): it adds nothing, and the
+	// good input is merged.
+	got, err := mergeTestCLI(t, "merge", "--json", filepath.Join(dir, "out.db"), good, empty)
+	if err != nil || !strings.Contains(got, `"input": "`+empty+`",
+      "experiments": 0,
+      "runs": 0`) || !strings.Contains(got, `"runs": 1`) {
+		t.Errorf("merge of a good input and an empty one: %v\n%s", err, got)
 	}
 }
 
