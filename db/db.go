@@ -231,26 +231,18 @@ func openReadOnly(ctx context.Context, path string) (*DB, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
 	}
-	sdb, have, err := openRO(ctx, dsn)
+	sdb, have, err := openRO(ctx, dsn, path)
 	if err != nil && readOnlyDirFallback(err, path) {
-		sdb, have, err = openRO(ctx, dsn+"&immutable=1")
+		sdb, have, err = openRO(ctx, dsn+"&immutable=1", path)
 	}
 	if err != nil {
 		if isReadOnlyFS(err) && hasWAL(path) && readable(path) {
 			return nil, fmt.Errorf("db: open %s read-only: %w (its directory is not writable, and its -wal file holds changes to read: ask its owner to open it once with dendfit)", path, err)
 		}
-		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
-	}
-	if have == 0 {
-		foreign, err := foreignTables(ctx, sdb, "main")
-		switch {
-		case err != nil:
-			sdb.Close()
-			return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
-		case len(foreign) > 0:
-			sdb.Close()
-			return nil, notOurs(path, foreign)
+		if errors.As(err, new(errNotOurs)) {
+			return nil, err
 		}
+		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
 	}
 	if known, err := migrations.Latest(); err != nil || have > known {
 		sdb.Close()
@@ -286,12 +278,20 @@ func cannotCreate(path string) string {
 	return ""
 }
 
-// openRO opens the read-only pool of dsn and reads its schema version (a
-// newer dendfit's schema may mean other things by the same columns, so
-// the caller refuses it).
-func openRO(ctx context.Context, dsn string) (*sql.DB, int, error) {
+// openRO opens the read-only pool of dsn, refuses another program's
+// database (at path) and reads the schema version (a newer dendfit's
+// schema may mean other things by the same columns, so the caller refuses
+// it).
+func openRO(ctx context.Context, dsn, path string) (*sql.DB, int, error) {
 	sdb, err := sql.Open("sqlite3", dsn)
 	if err != nil {
+		return nil, 0, err
+	}
+	if foreign, err := foreignTables(ctx, sdb, "main"); err != nil || len(foreign) > 0 {
+		sdb.Close()
+		if err == nil {
+			err = notOurs(path, foreign)
+		}
 		return nil, 0, err
 	}
 	have, err := schemaVersion(ctx, sdb, "main")
@@ -413,17 +413,20 @@ func schemaVersion(ctx context.Context, q queryer, schema string) (int, error) {
 }
 
 // foreignTables returns the tables of a database without dendfit's
-// schema_migrations table: a file that is not a dendfit database (nil when
-// it has none, or is dendfit's). A database being created by another
-// process has schema_migrations from its first statement on.
+// schema_migrations table (version, name, applied_at): a file that is not
+// a dendfit database (nil when it has no tables, or is dendfit's). A
+// database being created by another process has schema_migrations from
+// its first statement on. Other tools keep a schema_migrations table too,
+// of other columns.
 func foreignTables(ctx context.Context, q queryer, schema string) ([]string, error) {
 	var ours int
 	var names string
 	err := q.QueryRowContext(ctx, `SELECT
-		(SELECT count(*) FROM `+schema+`.sqlite_master WHERE type = 'table' AND name = 'schema_migrations'),
+		(SELECT count(*) FROM pragma_table_info('schema_migrations', '`+schema+`')
+			WHERE name IN ('version', 'name', 'applied_at')),
 		coalesce((SELECT group_concat(name, char(10)) FROM (SELECT name FROM `+schema+`.sqlite_master
 			WHERE type = 'table' AND name NOT LIKE 'sqlite\_%' ESCAPE '\' ORDER BY name)), '')`).Scan(&ours, &names)
-	if err != nil || ours > 0 || names == "" {
+	if err != nil || ours == 3 || names == "" {
 		return nil, err
 	}
 	return strings.Split(names, "\n"), nil
@@ -456,13 +459,19 @@ func checkOurs(ctx context.Context, path string) error {
 	return nil
 }
 
+// errNotOurs is a database whose tables are not dendfit's; its message
+// is whole.
+type errNotOurs struct{ msg string }
+
+func (e errNotOurs) Error() string { return e.msg }
+
 // notOurs is the error for a database whose tables are not dendfit's.
 func notOurs(path string, tables []string) error {
 	list := strings.Join(tables, ", ")
 	if len(tables) > 3 {
 		list = strings.Join(tables[:3], ", ") + ", ..."
 	}
-	return fmt.Errorf("db: %s is not a dendfit database (it holds tables %s)", path, list)
+	return errNotOurs{fmt.Sprintf("db: %s is not a dendfit database (it holds tables %s)", path, list)}
 }
 
 func (d *DB) migrate(ctx context.Context) error {

@@ -818,7 +818,7 @@ func TestReopenRunRecordsSession(t *testing.T) {
 // table name was taken, leaving schema_migrations behind.
 func TestForeignDatabaseLeftAlone(t *testing.T) {
 	ctx := context.Background()
-	for _, tables := range [][]string{{"patients"}, {"runs"}, {"a", "b", "c", "d"}} {
+	for _, tables := range [][]string{{"patients"}, {"runs"}, {"a", "b", "c", "d"}, {"schema_migrations", "users"}} {
 		path := filepath.Join(t.TempDir(), "other.db")
 		raw, err := sql.Open("sqlite3", path)
 		if err != nil {

@@ -131,9 +131,6 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			psp := fmt.Sprintf("%.6f", r.PSPAtFitMV)
 			if !r.Converged {
 				gcol = "-"
-				if r.PSPAtFitMV == 0 { // no PSP was reached to show
-					psp = "-"
-				}
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.4g\t%s\t%s\t%s\t%d\t%s\t\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment,
 				r.Record, r.TargetPSPMV, gcol, psp, fine, r.Evaluations, r.Outcome)

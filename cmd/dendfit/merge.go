@@ -25,7 +25,8 @@ each IN.db into OUT.db (created if needed). Runs are deduplicated on their
 run_uid and points on (run, point key), so merging a file twice adds
 nothing. It refuses an input whose experiment has a different spec (sha256)
 under the same name than OUT.db has, unless --allow-mixed, and inputs whose
-schema differs from this dendfit's.
+schema differs from this dendfit's; an input with no dendfit schema yet (a
+task killed before its first commit) adds nothing, with a warning.
 
 Then, for every sharded sweep (runs of one spec with --shard K/N), it
 records or updates one union run: a sweep run holding each point of the
@@ -89,8 +90,18 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 	// Every input is checked before OUT.db is created, so that a typo in
 	// an input does not leave an empty database behind.
 	for _, in := range ins {
+		if sameFile(in, out) {
+			return usageError{fmt.Errorf("%s is both OUT.db and an input", in)}
+		}
 		if err := db.CheckMergeable(ctx, in); err != nil {
 			return err
+		}
+		// A file with no dendfit schema yet merges as empty: say so, or a
+		// merge of killed tasks' shards alone would pass for one.
+		if d, err := db.OpenReadOnly(ctx, in); errors.Is(err, db.ErrEmpty) {
+			g.notef("warning: %s holds no dendfit results yet (a task killed before its first commit?): nothing merged from it", in)
+		} else if err == nil {
+			d.Close()
 		}
 	}
 	// 'merge shard-*.db', OUT.db forgotten, would merge into a shard.

@@ -164,6 +164,14 @@ func TestMergeRefusesInputsFirst(t *testing.T) {
 			t.Errorf("merge %s: OUT.db exists after the refusal (%v)", tc.in, err)
 		}
 	}
+	// An empty file given as OUT.db and input both is refused before
+	// anything writes it (Open would have made its schema).
+	if _, err := mergeTestCLI(t, "merge", empty, empty); err == nil || !strings.Contains(err.Error(), "is both OUT.db and an input") {
+		t.Errorf("merge EMPTY EMPTY: %v", err)
+	}
+	if fi, err := os.Stat(empty); err != nil || fi.Size() != 0 {
+		t.Errorf("merge EMPTY EMPTY wrote it: %v, %v", fi, err)
+	}
 	// An empty file is a database with nothing in it yet (a shard whose
 	// task was killed before its first commit): it adds nothing, and the
 	// good input is merged.

@@ -255,7 +255,7 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 			if d := kinDist(p.k, want); d < bestD {
 				best, bestD = p.k, d
 			}
-			sliced = sliced || p.k != pc.pts[0].k
+			sliced = sliced || kinDist(p.k, pc.pts[0].k) > 1e-9
 		}
 		se := Series{Pathway: i, Label: pc.label, Recorded: len(pc.pts)}
 		if s != nil && i < len(s.Pathways) {
@@ -271,7 +271,7 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 		sortSeries(&se)
 		var notes []string
 		if sliced {
-			notes = append(notes, "at "+best.String())
+			notes = append(notes, best.String())
 		}
 		if f := fitOf[i]; f != nil {
 			se.TargetMV = f.TargetPSPMV
@@ -280,8 +280,9 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 			}
 			// A kinetics fit's g belongs to its own time constants,
 			// which the drawn curve may not have.
-			if fk := fitKinetics(f, want); fk != best {
-				notes = append(notes, "fitted at "+fk.String())
+			// (Within rounding: a linear axis gives 0.19999999999999998.)
+			if fk := fitKinetics(f, want); kinDist(fk, best) > 1e-9 {
+				notes = append(notes, "fit "+fk.String())
 			}
 		}
 		if len(notes) > 0 {
@@ -303,14 +304,15 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 	return out
 }
 
-// String names the time constants as a legend does: "t_decay 2 ms" and,
-// with a rise, ", t_rise 5 ms".
+// String names the time constants as a legend does, short (a long note
+// widened the legend until the plot was a third of the figure): "τd 2 ms"
+// and, with a rise, "τd 60, τr 5 ms".
 func (k kinetics) String() string {
-	s := "t_decay " + strconv.FormatFloat(k.decay, 'g', 4, 64) + " ms"
+	num := func(v float64) string { return strconv.FormatFloat(v, 'g', 3, 64) }
 	if k.rise >= 0 {
-		s += ", t_rise " + strconv.FormatFloat(k.rise, 'g', 4, 64) + " ms"
+		return "τd " + num(k.decay) + ", τr " + num(k.rise) + " ms"
 	}
-	return s
+	return "τd " + num(k.decay) + " ms"
 }
 
 // fitKinetics is the first receptor's time constants at fit f: those a

@@ -132,3 +132,57 @@ func TestHeatmapColoursByDecade(t *testing.T) {
 		}
 	}
 }
+
+// TestHeatmapContourOnLogColours: on log colours the target contour is
+// drawn where |PSP| is the target: across a map whose |PSP| rises by a
+// decade every third of its width, from 0.1 to 10 mV, the red line of a
+// 1 mV target runs down the middle.
+func TestHeatmapContourOnLogColours(t *testing.T) {
+	x := HeatAxis{Name: "g", Unit: "nS", Log: true}
+	for i := range 7 {
+		x.Values = append(x.Values, math.Pow(10, float64(i)/3))
+	}
+	y := HeatAxis{Name: "t", Unit: "ms", Values: []float64{1, 2, 3}}
+	d := &HeatmapData{X: x, Y: y, TargetMV: 1}
+	for range y.Values {
+		row := make([]float64, len(x.Values))
+		for i := range row {
+			row[i] = 0.1 * math.Pow(10, float64(i)/3) // 0.1 .. 10 mV
+		}
+		d.Z = append(d.Z, row)
+	}
+	f, err := Heatmap(d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b, "png"); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The red of the contour, in the map (left of the colour bar).
+	bounds := img.Bounds()
+	var xs []int
+	for py := bounds.Min.Y; py < bounds.Max.Y; py++ {
+		for px := bounds.Min.X; px < bounds.Max.X*3/4; px++ {
+			r, g, bl, _ := img.At(px, py).RGBA()
+			if r>>8 > 200 && g>>8 < 80 && bl>>8 < 80 {
+				xs = append(xs, px)
+			}
+		}
+	}
+	if len(xs) < 20 {
+		t.Fatalf("%d red pixels in the map: no contour", len(xs))
+	}
+	sum := 0
+	for _, v := range xs {
+		sum += v
+	}
+	// The data area spans about 8%-70% of the width; its middle is ~39%.
+	if mid := float64(sum) / float64(len(xs)) / float64(bounds.Dx()); mid < 0.3 || mid > 0.48 {
+		t.Errorf("the contour runs at %.0f%% of the width, want the middle of the map (about 39%%)", 100*mid)
+	}
+}

@@ -497,13 +497,39 @@ func TestCurveNamesItsSlice(t *testing.T) {
 		note string
 	}{
 		{"one kinetics, amplitude fit", oneK, []db.Fit{amp}, ""},
-		{"swept kinetics", swept, nil, "(at t_decay 2 ms)"},
-		{"swept kinetics, kinetics fit", swept, []db.Fit{kin}, "(at t_decay 2 ms; fitted at t_decay 3.081 ms)"},
-		{"one kinetics, kinetics fit", oneK, []db.Fit{kin}, "(fitted at t_decay 3.081 ms)"},
+		{"swept kinetics", swept, nil, "(τd 2 ms)"},
+		{"swept kinetics, kinetics fit", swept, []db.Fit{kin}, "(τd 2 ms; fit τd 3.08 ms)"},
+		{"one kinetics, kinetics fit", oneK, []db.Fit{kin}, "(fit τd 3.08 ms)"},
 	} {
 		se := plot.CurveSeries(s, tc.pts, tc.fits)
 		if len(se) != 1 || se[0].Note != tc.note || len(se[0].GNS) != 2 {
 			t.Errorf("%s: %+v, want note %q over 2 points", tc.name, se, tc.note)
 		}
+	}
+	// A linear t_decay axis gives 0.19999999999999998 for the spec's
+	// 0.2 ms: an amplitude fit at 0.2 ms is on that slice, no "fit" note.
+	text, err := os.ReadFile("../../experiments/l23-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s02, err := spec.Parse("l23-0.2.yaml", []byte(strings.Replace(string(text), "{channel: AMPA, g: 1 nS, t_decay: 2 ms}", "{channel: AMPA, g: 1 nS, t_decay: 0.2 ms}", 1)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	rounded := []db.Point{pt(1, 0.1), pt(2, 0.1), pt(1, 0.19999999999999998), pt(2, 0.19999999999999998)}
+	if se := plot.CurveSeries(s02, rounded, []db.Fit{amp}); len(se) != 1 || se[0].Note != "(τd 0.2 ms)" {
+		t.Errorf("a rounded axis value: %+v, want note %q", se, "(τd 0.2 ms)")
+	}
+	// The note is the legend's second line.
+	f, err := plot.Curve(plot.CurveSeries(s, swept, []db.Fit{kin}), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b, "svg"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "(τd 2 ms; fit τd 3.08 ms)") {
+		t.Error("the legend lacks the note")
 	}
 }
