@@ -159,6 +159,10 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // _busy_timeout).
 const busyTimeout = 10 * time.Second
 
+// IsBusy says whether err is SQLite giving up on a lock another
+// connection held past the busy timeout.
+func IsBusy(err error) bool { return isBusy(err) }
+
 func isBusy(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)

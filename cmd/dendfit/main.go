@@ -11,6 +11,8 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+
+	"github.com/dendfit/dendfit/db"
 )
 
 // Exit codes, decided in one place.
@@ -44,12 +46,22 @@ func exitCode(ctx context.Context, err error) int {
 		fmt.Fprintln(os.Stderr, "dendfit: interrupted; finished work is kept")
 		return exitInterrupted
 	}
-	fmt.Fprintln(os.Stderr, "dendfit:", err)
+	fmt.Fprintln(os.Stderr, "dendfit:", errorMessage(err))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage
 	}
 	return exitError
+}
+
+// errorMessage is err as the user reads it.
+func errorMessage(err error) string {
+	msg := err.Error()
+	if db.IsBusy(err) {
+		// SQLite says only "database is locked".
+		msg += " (another process held the database's write lock for 10 s: a command still writing to it, or one stopped mid-write; try again when it is done)"
+	}
+	return msg
 }
 
 // usageError is a bad flag or argument.

@@ -3,12 +3,15 @@ package main
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
+
+	"github.com/mattn/go-sqlite3"
 )
 
 // The flag parsers of the commands: each either refuses its input with a
@@ -347,5 +350,17 @@ func TestSlurmRerunTakesTheArrayAsWritten(t *testing.T) {
 		if now, _ := os.ReadFile(filepath.Join(job, "sweep.sbatch")); !bytes.Equal(now, script) {
 			t.Fatalf("%v rewrote the array script", tc.args)
 		}
+	}
+}
+
+// TestBusyDatabaseMessage: SQLite's bare "database is locked", after the
+// busy timeout, comes with what it means and what to do.
+func TestBusyDatabaseMessage(t *testing.T) {
+	busy := fmt.Errorf("db: put experiment %q: %w", "x", sqlite3.Error{Code: sqlite3.ErrBusy})
+	if m := errorMessage(busy); !strings.Contains(m, "another process held the database's write lock for 10 s") {
+		t.Errorf("busy: %q", m)
+	}
+	if m := errorMessage(errors.New("spec: x.yaml: bad")); m != "spec: x.yaml: bad" {
+		t.Errorf("other errors are as they are: %q", m)
 	}
 }
