@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -229,5 +230,41 @@ func TestFitSimFailureIsAnOutcome(t *testing.T) {
 	r := res[0]
 	if r.Converged || r.Outcome != fit.SimFailed || !strings.Contains(r.Message, "numerically unstable") || r.Evaluations == 0 {
 		t.Errorf("outcome %s (%s), %d evaluations", r.Outcome, r.Message, r.Evaluations)
+	}
+}
+
+// TestFitIdenticalAcrossWorkers: a fit's results (each pathway's g, PSPs,
+// kinetics, evaluations, outcome and every evaluation's point) are the
+// same bits whatever the number of workers, as a sweep's are.
+func TestFitIdenticalAcrossWorkers(t *testing.T) {
+	s, err := spec.Load("../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := func(workers int) string {
+		res, err := Fit(context.Background(), s, &FitOptions{Workers: workers})
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		for i := range res {
+			// JSON writes floats round-trip exact, and what pointers hold.
+			j, err := json.Marshal([]any{res[i].DBFit(), res[i].Points()})
+			if err != nil {
+				t.Fatal(err)
+			}
+			b.Write(j)
+			b.WriteByte('\n')
+		}
+		return b.String()
+	}
+	one := run(1)
+	if !strings.Contains(one, `"Converged":true`) || strings.Count(one, "\n") != 7 {
+		t.Fatalf("fits of the 7 pathways:\n%.500s", one)
+	}
+	for _, w := range []int{2, 3, 7} {
+		if got := run(w); got != one {
+			t.Errorf("%d workers: results differ from one worker's", w)
+		}
 	}
 }
