@@ -171,3 +171,33 @@ func TestSimulateShowsTheOthersWhenOneFails(t *testing.T) {
 		t.Errorf("reproduce: %v\n%s", err, out)
 	}
 }
+
+// FuzzSelectPathways: --pathway values never panic; a selection is of
+// indexes within the spec, each once, and a refusal is a one-line usage
+// error.
+func FuzzSelectPathways(f *testing.F) {
+	s, err := spec.Load("../../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		f.Fatal(err)
+	}
+	for _, seed := range []string{"0", "6", "7", "-1", "L4SS -> L23PC", "L5TTPC->L5TTPC", "->", " 3 ", "", "L4SS->"} {
+		f.Add(seed, "1")
+	}
+	f.Fuzz(func(t *testing.T, a, b string) {
+		got, err := selectPathways(s, []string{a, b})
+		if err != nil {
+			var u usageError
+			if !errors.As(err, &u) || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("%q, %q: error %q is not a one-line usage error", a, b, err)
+			}
+			return
+		}
+		seen := map[int]bool{}
+		for _, i := range got {
+			if i < 0 || i >= len(s.Pathways) || seen[i] {
+				t.Fatalf("%q, %q: selection %v", a, b, got)
+			}
+			seen[i] = true
+		}
+	})
+}

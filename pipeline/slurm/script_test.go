@@ -230,3 +230,27 @@ func TestFinishedShard(t *testing.T) {
 		t.Error("an unfinished run of the shard too: complete")
 	}
 }
+
+// FuzzValidate: any --time, --mem and --partition are refused in one line
+// or make scripts that bash parses, with each value on its #SBATCH line
+// as given.
+func FuzzValidate(f *testing.F) {
+	for _, s := range [][3]string{{"02:00:00", "2G", "compute"}, {"1h", "lots", ""}, {"1-12", "500M", "a\n#SBATCH --x"}, {"UNLIMITED", "1500", "gpu,cpu"}} {
+		f.Add(s[0], s[1], s[2])
+	}
+	f.Fuzz(func(t *testing.T, tm, mem, part string) {
+		o := Options{Binary: "/b", Spec: "/s.yaml", Dir: "/d", Tasks: 2, Time: tm, Mem: mem, Partition: part}
+		sweep, _, err := Render(o)
+		if err != nil {
+			if strings.Contains(err.Error(), "\n") {
+				t.Fatalf("error spans lines: %q", err)
+			}
+			return
+		}
+		for _, v := range []struct{ flag, val string }{{"time", tm}, {"mem", mem}, {"partition", part}} {
+			if v.val != "" && !bytes.Contains(sweep, []byte("#SBATCH --"+v.flag+"="+v.val+"\n")) {
+				t.Fatalf("--%s %q is not on its own #SBATCH line", v.flag, v.val)
+			}
+		}
+	})
+}
