@@ -204,15 +204,12 @@ func open(ctx context.Context, path string) (*DB, error) {
 // before its schema was committed) or was written by a newer dendfit.
 // Writing methods fail.
 func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
-	d, err := openReadOnly(ctx, path)
+	d, have, err := openReadOnly(ctx, path)
 	if err != nil {
 		return nil, err
 	}
-	if v, err := d.SchemaVersion(ctx); err != nil || v == 0 {
+	if have == 0 {
 		d.Close()
-		if err != nil {
-			return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
-		}
 		return nil, fmt.Errorf("db: %s: %w", path, ErrEmpty)
 	}
 	return d, nil
@@ -223,17 +220,18 @@ func OpenReadOnly(ctx context.Context, path string) (*DB, error) {
 var ErrEmpty = errors.New("no dendfit results in it yet (a command that records, such as sweep, sets it up)")
 
 // openReadOnly is OpenReadOnly that also opens a database with no dendfit
-// schema yet, for merge, which takes it as an empty source or output.
-func openReadOnly(ctx context.Context, path string) (*DB, error) {
+// schema yet, for merge, which takes it as an empty source or output. It
+// returns the schema version it read.
+func openReadOnly(ctx context.Context, path string) (*DB, int, error) {
 	if _, err := os.Stat(path); err != nil {
 		if errors.Is(err, os.ErrNotExist) {
-			return nil, fmt.Errorf("db: open %s read-only: no such database", path)
+			return nil, 0, fmt.Errorf("db: open %s read-only: no such database", path)
 		}
-		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+		return nil, 0, fmt.Errorf("db: open %s read-only: %w", path, err)
 	}
 	dsn, err := roDSN(path)
 	if err != nil {
-		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+		return nil, 0, fmt.Errorf("db: open %s read-only: %w", path, err)
 	}
 	sdb, have, err := openRO(ctx, dsn, path)
 	if err != nil && readOnlyDirFallback(err, path) {
@@ -241,21 +239,21 @@ func openReadOnly(ctx context.Context, path string) (*DB, error) {
 	}
 	if err != nil {
 		if isReadOnlyFS(err) && hasWAL(path) && readable(path) {
-			return nil, fmt.Errorf("db: open %s read-only: %w (its directory is not writable, and its -wal file holds changes to read: ask its owner to open it once with dendfit)", path, err)
+			return nil, 0, fmt.Errorf("db: open %s read-only: %w (its directory is not writable, and its -wal file holds changes to read: ask its owner to open it once with dendfit)", path, err)
 		}
 		if errors.As(err, new(errNotOurs)) {
-			return nil, err
+			return nil, 0, err
 		}
-		return nil, fmt.Errorf("db: open %s read-only: %w", path, err)
+		return nil, 0, fmt.Errorf("db: open %s read-only: %w", path, err)
 	}
 	if known, err := migrations.Latest(); err != nil || have > known {
 		sdb.Close()
 		if err != nil {
-			return nil, fmt.Errorf("db: %w", err)
+			return nil, 0, fmt.Errorf("db: %w", err)
 		}
-		return nil, fmt.Errorf("db: %s has schema version %d, this dendfit knows up to %d: upgrade dendfit", path, have, known)
+		return nil, 0, fmt.Errorf("db: %s has schema version %d, this dendfit knows up to %d: upgrade dendfit", path, have, known)
 	}
-	return &DB{path: path, sql: sdb, readOnly: true, ro: sdb}, nil
+	return &DB{path: path, sql: sdb, readOnly: true, ro: sdb}, have, nil
 }
 
 // cannotCreate says why a database that does not exist cannot be made

@@ -936,8 +936,8 @@ func TestDatabaseWithNoSchemaYet(t *testing.T) {
 			}
 			t.Errorf("%s: OpenReadOnly: %v, want ErrEmpty", filepath.Base(p), err)
 		}
-		if err := CheckMergeable(ctx, p); err != nil {
-			t.Errorf("%s: CheckMergeable: %v", filepath.Base(p), err)
+		if empty, err := CheckMergeable(ctx, p); err != nil || !empty {
+			t.Errorf("%s: CheckMergeable: empty %v, %v", filepath.Base(p), empty, err)
 		}
 		if st, err := Merge(ctx, dst, p, MergeOptions{}); err != nil || st != (MergeStats{}) {
 			t.Errorf("%s: Merge: %+v, %v; want nothing merged", filepath.Base(p), st, err)

@@ -142,28 +142,26 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 
 // CheckMergeable returns why Merge would refuse the database at path as a
 // source (missing, not a dendfit database, another schema version), so
-// that a merge can refuse its inputs before it creates its output.
-func CheckMergeable(ctx context.Context, path string) error {
-	src, err := openReadOnly(ctx, path)
+// that a merge can refuse its inputs before it creates its output, and
+// whether it holds no dendfit schema yet (empty), which Merge takes as a
+// source of nothing.
+func CheckMergeable(ctx context.Context, path string) (empty bool, err error) {
+	src, have, err := openReadOnly(ctx, path)
 	if err != nil {
-		return err
+		return false, err
 	}
-	defer src.Close()
-	have, err := src.SchemaVersion(ctx)
-	if err != nil {
-		return err
-	}
+	src.Close()
 	if have == 0 {
-		return nil // nothing recorded yet: Merge adds nothing from it
+		return true, nil
 	}
 	known, err := migrations.Latest()
 	if err != nil {
-		return err
+		return false, err
 	}
 	if err := mergeableVersion(path, have, known); err != nil {
-		return fmt.Errorf("db: merge %s: %w", path, err)
+		return false, fmt.Errorf("db: merge %s: %w", path, err)
 	}
-	return nil
+	return false, nil
 }
 
 // ShardOnly reports whether the database at path exists and holds only
@@ -173,13 +171,13 @@ func ShardOnly(ctx context.Context, path string) (bool, error) {
 	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
 		return false, nil // to be created
 	}
-	d, err := openReadOnly(ctx, path)
+	d, have, err := openReadOnly(ctx, path)
 	if err != nil {
 		return false, err
 	}
 	defer d.Close()
-	if v, err := d.SchemaVersion(ctx); err != nil || v == 0 {
-		return false, err // no dendfit tables yet: Open makes them
+	if have == 0 {
+		return false, nil // no dendfit tables yet: Open makes them
 	}
 	runs, err := d.Runs(ctx, RunFilter{})
 	if err != nil {

@@ -93,15 +93,14 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 		if sameFile(in, out) {
 			return usageError{fmt.Errorf("%s is both OUT.db and an input", in)}
 		}
-		if err := db.CheckMergeable(ctx, in); err != nil {
+		empty, err := db.CheckMergeable(ctx, in)
+		if err != nil {
 			return err
 		}
 		// A file with no dendfit schema yet merges as empty: say so, or a
 		// merge of killed tasks' shards alone would pass for one.
-		if d, err := db.OpenReadOnly(ctx, in); errors.Is(err, db.ErrEmpty) {
+		if empty {
 			g.notef("warning: %s holds no dendfit results yet (a task killed before its first commit?): nothing merged from it", in)
-		} else if err == nil {
-			d.Close()
 		}
 	}
 	// 'merge shard-*.db', OUT.db forgotten, would merge into a shard.
