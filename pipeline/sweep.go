@@ -142,21 +142,16 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 		// blocks once they hold flush points; the open one too when that
 		// is all there is, two seconds after it was last written, and at
 		// the end.
-		open := map[int]*db.PointBlock{}
+		var open *db.PointBlock           // nil when every block is closed
 		var ready, spare []*db.PointBlock // spare: written blocks, for reuse
 		buffered, n := 0, 0               // buffered: points not yet written
-		last := time.Now()                // of the last write of the open blocks
+		last := time.Now()                // of the last write of the open block
 		write := func(all bool) {
 			if buffered == 0 || werr != nil {
 				return
 			}
-			if all || len(ready) == 0 {
-				for p := range stats.Pathways { // in pathway order, for a repeatable file
-					if b := open[p]; b != nil {
-						ready = append(ready, b)
-					}
-				}
-				clear(open)
+			if (all || len(ready) == 0) && open != nil {
+				ready, open = append(ready, open), nil
 				last = time.Now()
 			}
 			if err := store.InsertPointBlocks(wctx, runID, ready); err != nil {
@@ -166,8 +161,8 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			spare = append(spare, ready...)
 			clear(ready)
 			ready, buffered = ready[:0], 0
-			for _, b := range open {
-				buffered += b.Len()
+			if open != nil {
+				buffered = open.Len()
 			}
 		}
 		// Chunks are taken in the order of the grid, whatever order the
@@ -198,28 +193,18 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			}
 			ps.Points += res.ok + res.failed
 			ps.Failed += res.failed
-			p := res.block.Pathway
-			for q, b := range open {
-				if q != p {
-					ready = append(ready, b)
-					delete(open, q)
-				}
+			if open != nil && (open.Pathway != res.block.Pathway || !open.Fits(res.block)) {
+				ready, open = append(ready, open), nil
 			}
-			b := open[p]
-			if b != nil && !b.Fits(res.block) {
-				ready = append(ready, b)
-				b = nil
-			}
-			if b == nil {
+			if open == nil {
 				if k := len(spare); k > 0 {
-					b, spare[k-1], spare = spare[k-1], nil, spare[:k-1]
+					open, spare[k-1], spare = spare[k-1], nil, spare[:k-1]
 				} else {
-					b = new(db.PointBlock)
+					open = new(db.PointBlock)
 				}
-				b.SetHeader(res.block)
-				open[p] = b
+				open.SetHeader(res.block)
 			}
-			b.AddBlock(res.block)
+			open.AddBlock(res.block)
 			chunkBlocks.Put(res.block) // a worker may take it from here on
 			res.block = nil
 			buffered += res.ok + res.failed
