@@ -166,19 +166,12 @@ func compareRuns(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial b
 		}
 		return p, ok
 	}
-	all := compareOrdered(countOld, nextNew, func(a, b *db.Point) int {
+	diffs, extra = compareOrdered(countOld, nextNew, func(a, b *db.Point) int {
 		if a.Pathway != b.Pathway {
 			return cmp.Compare(a.Pathway, b.Pathway)
 		}
 		return strings.Compare(a.PointKey, b.PointKey)
-	})
-	for _, x := range all {
-		if oldPartial && x == (Difference{x.Key, "point", "missing", "recorded"}) {
-			extra++
-			continue
-		}
-		diffs = append(diffs, x)
-	}
+	}, oldPartial)
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, errStopped) {
 			return 0, nil, 0, err
@@ -270,13 +263,14 @@ func ComparePoints(old, new []db.Point) []Difference {
 			return p, true
 		}
 	}
-	return compareOrdered(byKey(old), byKey(new), func(a, b *db.Point) int { return strings.Compare(a.PointKey, b.PointKey) })
+	diffs, _ := compareOrdered(byKey(old), byKey(new), func(a, b *db.Point) int { return strings.Compare(a.PointKey, b.PointKey) }, false)
+	return diffs
 }
 
 // compareOrdered compares two lists of points that next gives in the
-// order of order, matching points that order puts level.
-func compareOrdered(nextOld, nextNew func() (*db.Point, bool), order func(a, b *db.Point) int) []Difference {
-	var out []Difference
+// order of order, matching points that order puts level. With oldPartial,
+// a point only the new list has is counted (extra), not a difference.
+func compareOrdered(nextOld, nextNew func() (*db.Point, bool), order func(a, b *db.Point) int, oldPartial bool) (out []Difference, extra int) {
 	o, okO := nextOld()
 	n, okN := nextNew()
 	for okO || okN {
@@ -293,6 +287,9 @@ func compareOrdered(nextOld, nextNew func() (*db.Point, bool), order func(a, b *
 		case c < 0:
 			out = append(out, Difference{o.PointKey, "point", "recorded", "missing"})
 			o, okO = nextOld()
+		case c > 0 && oldPartial:
+			extra++
+			n, okN = nextNew()
 		case c > 0:
 			out = append(out, Difference{n.PointKey, "point", "missing", "recorded"})
 			n, okN = nextNew()
@@ -304,7 +301,7 @@ func compareOrdered(nextOld, nextNew func() (*db.Point, bool), order func(a, b *
 			n, okN = nextNew()
 		}
 	}
-	return out
+	return out, extra
 }
 
 // identical says whether diffPoint would find nothing, without its
