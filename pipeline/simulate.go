@@ -164,11 +164,20 @@ func SimulateOne(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, rs 
 // failedPathwayResult is pathway i's result when its simulation failed
 // with err: its identity, receptors and protocol, no metrics.
 func failedPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, err error) *PathwayResult {
+	pr := pathwayHeader(s, i, setup, rs)
+	pr.Error = err.Error()
+	return pr
+}
+
+// pathwayHeader is what pathway i's result says whatever its simulation
+// gave: its identity, its receptors (in the units a sweep records, so that
+// both give the same bits), holding and target.
+func pathwayHeader(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor) *PathwayResult {
 	p := s.Pathways[i]
 	pr := &PathwayResult{
 		Pathway: i, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag,
 		SteadyState: map[string]float64{}, PeaksMV: map[string]float64{}, BaselinesMV: map[string]float64{},
-		DSpikeEvents: []DSpikeEvent{}, Error: err.Error(),
+		DSpikeEvents: []DSpikeEvent{},
 	}
 	for _, rc := range rs {
 		pr.Receptors = append(pr.Receptors, rc.Channel.String())
@@ -191,41 +200,18 @@ func failedPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Recepto
 }
 
 func newPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, ss sim.SteadyState, r *sim.Result) *PathwayResult {
-	p := s.Pathways[i]
 	cell := setup.Cell
 	point := len(cell.Compartments) == 1
 	// The numbers a sweep records, converted once for both, so that a
 	// swept point and its lone simulation are the same bits.
 	var bp db.BlockPoint
 	blockPointOf(&bp, setup, rs, ss, r)
-	pr := &PathwayResult{
-		Pathway: i, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag,
-		SteadyState:  map[string]float64{},
-		BaselineMV:   bp.BaselineMV,
-		PSPMV:        bp.PSPMV,
-		TimeToPeakMS: bp.TimeToPeakMS,
-		Rise1090MS:   present(bp.Rise1090MS),
-		HalfWidthMS:  present(bp.HalfWidthMS),
-		GNS:          bp.GNS,
-		TDecayMS:     bp.TDecayMS,
-		PeaksMV:      map[string]float64{},
-		BaselinesMV:  map[string]float64{},
-		DSpikeFired:  r.DSpikeFired,
-		DSpikeEvents: []DSpikeEvent{},
-		NSamples:     r.Samples,
-		SpikeSample:  r.SpikeStep,
-	}
-	for j, rc := range rs {
-		pr.Receptors = append(pr.Receptors, rc.Channel.String())
-		pr.GEffNS = append(pr.GEffNS, rc.EffectiveG()/1e-9)
-		pr.TRiseMS = append(pr.TRiseMS, present(bp.TRiseMS[j]))
-	}
+	pr := pathwayHeader(s, i, setup, rs)
+	pr.BaselineMV, pr.PSPMV, pr.TimeToPeakMS = bp.BaselineMV, bp.PSPMV, bp.TimeToPeakMS
+	pr.Rise1090MS, pr.HalfWidthMS = present(bp.Rise1090MS), present(bp.HalfWidthMS)
+	pr.DSpikeFired, pr.NSamples, pr.SpikeSample = r.DSpikeFired, r.Samples, r.SpikeStep
 	if setup.Protocol.Hold {
-		pr.HoldingMV = ptr(setup.Protocol.Holding / 1e-3)
 		pr.IHoldPA = present(bp.IHoldPA)
-	}
-	if p.TargetPSP > 0 {
-		pr.TargetPSPMV = ptr(p.TargetPSP / 1e-3)
 	}
 	for c, cp := range cell.Compartments {
 		vk, wk := "V_"+cp.Name, "w_"+cp.Name
