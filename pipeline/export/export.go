@@ -59,7 +59,13 @@ type Calibration struct {
 	// fitted holds, by pathway, the receptors of each converged fit with
 	// its values put in (set by check).
 	fitted map[int][]sim.Receptor
+	// holds keeps each held pathway's holding (see holding): a steady
+	// state solved once, whatever the rows a format writes for it.
+	holds map[int]hold
 }
+
+// hold is a pathway's holding potential and current.
+type hold struct{ vMV, iPA float64 }
 
 // ErrNoFit is wrapped by Load when there is no finished fit run to export.
 var ErrNoFit = errors.New("no finished fit run")
@@ -178,6 +184,9 @@ func (c *Calibration) holding(i int) (vMV, iPA float64, ok bool, err error) {
 	if !pw.Hold {
 		return 0, 0, false, nil
 	}
+	if h, ok := c.holds[i]; ok {
+		return h.vMV, h.iPA, true, nil
+	}
 	setup, _, err := c.Spec.Setup(i)
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("export: pathway %d: %w", i, err)
@@ -187,7 +196,12 @@ func (c *Calibration) holding(i int) (vMV, iPA float64, ok bool, err error) {
 	if err != nil {
 		return 0, 0, false, fmt.Errorf("export: pathway %d: holding current: %w", i, err)
 	}
-	return pw.Holding / 1e-3, ss.IHold / 1e-12, true, nil
+	if c.holds == nil {
+		c.holds = map[int]hold{}
+	}
+	h := hold{pw.Holding / 1e-3, ss.IHold / 1e-12}
+	c.holds[i] = h
+	return h.vMV, h.iPA, true, nil
 }
 
 // synapse is one receptor of one pathway with its calibrated conductance.
