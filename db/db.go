@@ -143,7 +143,7 @@ func Open(ctx context.Context, path string) (*DB, error) {
 	wait := 5 * time.Millisecond
 	for {
 		d, err := open(ctx, path)
-		if err == nil || !isBusy(err) || time.Now().After(deadline) {
+		if err == nil || !IsBusy(err) || time.Now().After(deadline) {
 			return d, err
 		}
 		select {
@@ -161,9 +161,7 @@ const busyTimeout = 10 * time.Second
 
 // IsBusy says whether err is SQLite giving up on a lock another
 // connection held past the busy timeout.
-func IsBusy(err error) bool { return isBusy(err) }
-
-func isBusy(err error) bool {
+func IsBusy(err error) bool {
 	var se sqlite3.Error
 	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }

@@ -86,11 +86,7 @@ func TestReproduceEveryKindOfRun(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			ctx := context.Background()
-			d, err := db.Open(ctx, filepath.Join(t.TempDir(), "dendfit.db"))
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer d.Close()
+			d := tempDB(t)
 			id := recordRun(t, d, reproSpec(t, tc.spec), tc.command, tc.settings, tc.k, tc.n)
 			r, err := Reproduce(ctx, d, id, &ReproduceOptions{Workers: 2})
 			if err != nil {
@@ -124,11 +120,7 @@ func TestReproduceEveryKindOfRun(t *testing.T) {
 // one of them used to be reported, and the reproduction to fail).
 func TestReproduceACancelledSweep(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "dendfit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := tempDB(t)
 	// The grid widened in the spec's text, which the reproduction reruns.
 	text, err := os.ReadFile(filepath.Join("testdata", "reference", "cases", "ampa-instant-2comp-dimensionless-gsweep.yaml"))
 	if err != nil {
@@ -179,11 +171,7 @@ func TestReproduceACancelledSweep(t *testing.T) {
 
 func TestReproduceRefusals(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "dendfit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := tempDB(t)
 	eid, err := d.PutExperiment(ctx, "x", []byte("not: a spec\n"))
 	if err != nil {
 		t.Fatal(err)
@@ -243,11 +231,7 @@ func TestComparePoints(t *testing.T) {
 // one extra, a value one ulp off, a failure), and counts the old run.
 func TestCompareRunsReadsInStep(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "c.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := tempDB(t)
 	eid, err := d.PutExperiment(ctx, "x", []byte("spec"))
 	if err != nil {
 		t.Fatal(err)

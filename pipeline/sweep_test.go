@@ -163,11 +163,7 @@ func TestSweepIdenticalAcrossWorkersAndShards(t *testing.T) {
 func TestSweepRecordsInDatabase(t *testing.T) {
 	ctx := context.Background()
 	s := bigGridSpec(t, 400)
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := tempDB(t)
 	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep, Argv: []string{"dendfit", "sweep"}})
 	if err != nil {
 		t.Fatal(err)
@@ -284,11 +280,7 @@ func TestSweepRecordsWhatSimulateGives(t *testing.T) {
 	}
 	s.Sweep.G = spec.Axis{List: []float64{0.1e-9, 1e-9, 7e-9, 1e-3, 5e-3}}
 	s.Sweep.TDecay = spec.Axis{List: []float64{1e-3, 6e-3}}
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "t.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := tempDB(t)
 	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep})
 	if err != nil {
 		t.Fatal(err)
@@ -451,11 +443,7 @@ func TestSweepBlocksFollowTheGrid(t *testing.T) {
 func TestSweepBlocksFillPages(t *testing.T) {
 	ctx := context.Background()
 	s := seedGrid(t, 40000)
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "p.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := tempDB(t)
 	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep})
 	if err != nil {
 		t.Fatal(err)
@@ -492,11 +480,7 @@ func TestSweepBlocksFillPages(t *testing.T) {
 // workers and records none.
 func TestRunRecordsTheWorkersUsed(t *testing.T) {
 	ctx := context.Background()
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "w.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	d := tempDB(t)
 	s := seedGrid(t, 10)
 	for _, tc := range []struct {
 		command       string
@@ -568,4 +552,16 @@ func TestSweepWritesAFinishedPathway(t *testing.T) {
 			t.Errorf("pathway %d's last block waited for the sweep's last write (%d writes)", p, len(log.writes))
 		}
 	}
+}
+
+// tempDB opens a new SQLite database in a temporary directory, closed when
+// the test ends.
+func tempDB(t *testing.T) *db.DB {
+	t.Helper()
+	d, err := db.Open(context.Background(), filepath.Join(t.TempDir(), "t.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.Close() })
+	return d
 }

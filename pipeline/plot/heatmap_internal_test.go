@@ -41,21 +41,7 @@ func TestHeatmapRaster(t *testing.T) {
 	if rasterize(&uneven) {
 		t.Error("an uneven grid is rasterized")
 	}
-	draw := func(d *HeatmapData) image.Image {
-		f, err := Heatmap(d, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var b bytes.Buffer
-		if err := f.Write(&b, "png"); err != nil {
-			t.Fatal(err)
-		}
-		img, err := png.Decode(&b)
-		if err != nil {
-			t.Fatal(err)
-		}
-		return img
-	}
+	draw := func(d *HeatmapData) image.Image { return heatmapPNG(t, d) }
 	// The mean difference of two renderings, a channel a pixel, 0..1.
 	differ := func(a, b image.Image) float64 {
 		if a.Bounds() != b.Bounds() {
@@ -151,18 +137,7 @@ func TestHeatmapContourOnLogColours(t *testing.T) {
 		}
 		d.Z = append(d.Z, row)
 	}
-	f, err := Heatmap(d, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := f.Write(&b, "png"); err != nil {
-		t.Fatal(err)
-	}
-	img, err := png.Decode(&b)
-	if err != nil {
-		t.Fatal(err)
-	}
+	img := heatmapPNG(t, d)
 	// The red of the contour, in the map (left of the colour bar).
 	bounds := img.Bounds()
 	var xs []int
@@ -185,4 +160,22 @@ func TestHeatmapContourOnLogColours(t *testing.T) {
 	if mid := float64(sum) / float64(len(xs)) / float64(bounds.Dx()); mid < 0.3 || mid > 0.48 {
 		t.Errorf("the contour runs at %.0f%% of the width, want the middle of the map (about 39%%)", 100*mid)
 	}
+}
+
+// heatmapPNG draws d and decodes the PNG it writes.
+func heatmapPNG(t *testing.T, d *HeatmapData) image.Image {
+	t.Helper()
+	f, err := Heatmap(d, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b, "png"); err != nil {
+		t.Fatal(err)
+	}
+	img, err := png.Decode(&b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return img
 }
