@@ -1,8 +1,10 @@
 package db
 
 import (
+	"context"
 	"errors"
 	"runtime"
+	"slices"
 	"testing"
 )
 
@@ -39,4 +41,48 @@ func TestClaimRun(t *testing.T) {
 		t.Fatalf("claim after release: %v", err)
 	}
 	again()
+}
+
+// TestRunsInterrupted: a run stored as running reads as running while a
+// process claims it and as interrupted once none does, whatever its
+// command, and the status filters and limits go by what reads report.
+func TestRunsInterrupted(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("runs are claimed on Linux only")
+	}
+	ctx := context.Background()
+	d := openTemp(t, "r.db")
+	live := newRun(t, d, "e", "a: 1", CommandFit)
+	dead1 := newRun(t, d, "e", "a: 1", CommandSimulate)
+	dead2 := newRun(t, d, "e", "a: 1", CommandSweep)
+	done := newRun(t, d, "e", "a: 1", CommandSweep)
+	if err := d.FinishRun(ctx, done.ID, StatusDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	release, err := d.ClaimRun(live.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	for _, c := range []struct {
+		f    RunFilter
+		want []int64
+	}{
+		{RunFilter{Status: StatusRunning}, []int64{live.ID}},
+		{RunFilter{Status: StatusInterrupted}, []int64{dead2.ID, dead1.ID}},
+		{RunFilter{Status: StatusInterrupted, Limit: 1}, []int64{dead2.ID}},
+		{RunFilter{Status: StatusInterrupted, Command: CommandSimulate}, []int64{dead1.ID}},
+		{RunFilter{Status: StatusDone}, []int64{done.ID}},
+		{RunFilter{Limit: 2}, []int64{done.ID, dead2.ID}},
+	} {
+		runs, err := d.Runs(ctx, c.f)
+		if got := runIDs(runs); err != nil || !slices.Equal(got, c.want) {
+			t.Errorf("Runs(%+v) = %v, %v; want %v", c.f, got, err, c.want)
+		}
+	}
+	for id, want := range map[int64]string{live.ID: StatusRunning, dead1.ID: StatusInterrupted, done.ID: StatusDone} {
+		if r, err := d.Run(ctx, id); err != nil || r.Status != want {
+			t.Errorf("Run(%d).Status = %v, %v; want %s", id, r, err, want)
+		}
+	}
 }

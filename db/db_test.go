@@ -266,6 +266,11 @@ func TestRunLifecycle(t *testing.T) {
 	if id != r.ID || len(r.RunUID) != 32 || r.StartedAt.IsZero() || r.Status != StatusRunning {
 		t.Fatalf("CreateRun left run %+v", r)
 	}
+	release, err := d.ClaimRun(id) // as its process does; unclaimed, it reads as interrupted
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
 	got, err := d.Run(ctx, id)
 	if err != nil {
 		t.Fatal(err)
@@ -663,8 +668,9 @@ func TestQueryReadOnly(t *testing.T) {
 	if err := ro.FinishRun(ctx, r.ID, StatusFailed, "x"); err == nil {
 		t.Error("FinishRun on a read-only handle succeeded")
 	}
+	// Stored as running, claimed by no process.
 	runs, err := ro.Runs(ctx, RunFilter{})
-	if err != nil || len(runs) != 1 || runs[0].Status != StatusRunning {
+	if err != nil || len(runs) != 1 || runs[0].Status != StatusInterrupted {
 		t.Errorf("Runs on read-only handle: %v, %v", runs, err)
 	}
 	if after := snapshot(); after != before {
@@ -803,10 +809,11 @@ func TestReopenRunRecordsSession(t *testing.T) {
 		*r0.Ended != cancelled.EndedAt.UTC().Format(TimeFormat) {
 		t.Errorf("first resume found the run %q, ended %v, error %q; want cancelled at %v", r0.Status, r0.Ended, r0.Error, cancelled.EndedAt)
 	}
-	if r1 := st.Resumed[1]; r1.Status != StatusRunning || r1.Ended != nil || r1.Error != "" {
-		t.Errorf("second resume found the run %q, ended %v, error %q; want running", r1.Status, r1.Ended, r1.Error)
+	if r1 := st.Resumed[1]; r1.Status != StatusInterrupted || r1.Ended != nil || r1.Error != "" {
+		t.Errorf("second resume found the run %q, ended %v, error %q; want interrupted", r1.Status, r1.Ended, r1.Error)
 	}
-	if got.Workers != 2 || strings.Join(got.Argv, " ") != "dendfit sweep y.yaml -j 2" || got.Status != StatusRunning {
+	// Stored as running, it reads as interrupted: no process claims it.
+	if got.Workers != 2 || strings.Join(got.Argv, " ") != "dendfit sweep y.yaml -j 2" || got.Status != StatusInterrupted {
 		t.Errorf("run columns changed by resumes: %+v", got)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"os"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strings"
 	"time"
 )
@@ -196,8 +197,9 @@ func (d *DB) FinishRun(ctx context.Context, id int64, status, errText string) er
 	return nil
 }
 
-// ReopenRun marks a finished run as running again, clearing ended_at and
-// error, for resuming it; points it already has are kept. The run's
+// ReopenRun marks a finished or interrupted run as running again,
+// clearing ended_at and error, for the caller holding its claim
+// (ClaimRun) to resume it; points it already has are kept. The run's
 // columns keep the provenance of the session that started it; that of the
 // resuming session (session's argv, workers, version, revision, Go, OS,
 // host; see NewRun) is appended to the run's settings under "resumed", so
@@ -214,6 +216,11 @@ func (d *DB) ReopenRun(ctx context.Context, id int64, session *Run) error {
 				return fmt.Errorf("run %d: %w", id, ErrNotFound)
 			}
 			return err
+		}
+		if prevStatus == StatusRunning {
+			// Its resumer holds its claim (ClaimRun), which no one else
+			// did: the run's process had ended without finishing it.
+			prevStatus = StatusInterrupted
 		}
 		if err := setRunStatus(ctx, tx, id, StatusRunning, nil, nil); err != nil {
 			return err
@@ -259,8 +266,8 @@ type resumedSession struct {
 	OS          string   `json:"os"`
 	Arch        string   `json:"arch"`
 	Host        string   `json:"host"`
-	// How the run was left before this session: its status (running for
-	// a killed sweep), end time and error.
+	// How the run was left before this session: its status (interrupted
+	// for a killed sweep), end time and error.
 	PreviousStatus  string  `json:"previous_status"`
 	PreviousEndedAt *string `json:"previous_ended_at"`
 	PreviousError   string  `json:"previous_error,omitempty"`
@@ -335,7 +342,26 @@ func (d *DB) Run(ctx context.Context, id int64) (*Run, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: run %d: %w", id, err)
 	}
+	if err := d.markInterrupted(r); err != nil {
+		return nil, err
+	}
 	return r, nil
+}
+
+// markInterrupted reports run r as StatusInterrupted when it is stored as
+// running and no process claims it.
+func (d *DB) markInterrupted(r *Run) error {
+	if r.Status != StatusRunning {
+		return nil
+	}
+	held, err := d.RunClaimed(r.ID)
+	if err != nil {
+		return err
+	}
+	if !held {
+		r.Status = StatusInterrupted
+	}
+	return nil
 }
 
 // Runs returns the runs matching f, newest first.
@@ -348,12 +374,24 @@ func (d *DB) Runs(ctx context.Context, f RunFilter) ([]Run, error) {
 	if f.Command != "" {
 		where, args = append(where, "r.command = ?"), append(args, f.Command)
 	}
-	if f.Status != "" {
-		where, args = append(where, "r.status = ?"), append(args, f.Status)
+	limit, status := f.Limit, f.Status
+	if status == StatusInterrupted || status == StatusRunning {
+		// Told apart by their claims, after the query: the limit counts
+		// the runs kept.
+		status, limit = StatusRunning, 0
 	}
-	runs, err := d.queryRuns(ctx, where, args, f.Limit, f.WholeGridFirst)
+	if status != "" {
+		where, args = append(where, "r.status = ?"), append(args, status)
+	}
+	runs, err := d.queryRuns(ctx, where, args, limit, f.WholeGridFirst)
 	if err != nil {
 		return nil, fmt.Errorf("db: list runs: %w", err)
+	}
+	if status == StatusRunning {
+		runs = slices.DeleteFunc(runs, func(r Run) bool { return r.Status != f.Status })
+		if f.Limit > 0 && len(runs) > f.Limit {
+			runs = runs[:f.Limit]
+		}
 	}
 	return runs, nil
 }
@@ -381,6 +419,9 @@ func (d *DB) queryRuns(ctx context.Context, where []string, args []any, limit in
 	for rows.Next() {
 		r, err := scanRun(rows)
 		if err != nil {
+			return nil, err
+		}
+		if err := d.markInterrupted(r); err != nil {
 			return nil, err
 		}
 		out = append(out, *r)

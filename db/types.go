@@ -19,6 +19,10 @@ const (
 	StatusDone      = "done"
 	StatusFailed    = "failed"
 	StatusCancelled = "cancelled"
+	// StatusInterrupted is never stored: reads report it for a run stored
+	// as running that no process claims (ClaimRun), one whose process
+	// ended without finishing it (kill -9, a crash, a lost node).
+	StatusInterrupted = "interrupted"
 )
 
 // Point statuses.
@@ -44,7 +48,7 @@ type Run struct {
 	Experiment   string // experiment name; filled by reads, ignored by CreateRun
 	Command      string // CommandSimulate, CommandSweep, CommandFit or CommandReproduce
 	Argv         []string
-	Status       string // StatusRunning, StatusDone, StatusFailed or StatusCancelled
+	Status       string // StatusRunning, StatusInterrupted (reads only), StatusDone, StatusFailed or StatusCancelled
 	StartedAt    time.Time
 	EndedAt      *time.Time // nil while running
 	Version      string     // dendfit version
@@ -136,8 +140,10 @@ type Fit struct {
 type RunFilter struct {
 	Experiment string // experiment name
 	Command    string
-	Status     string
-	Limit      int // 0 means no limit
+	// Status StatusRunning matches the runs being worked on now,
+	// StatusInterrupted those stored as running that nothing works on.
+	Status string
+	Limit  int // 0 means no limit
 	// WholeGridFirst lists the runs of a whole grid before those of one
 	// shard of it, each newest first: to read a sweep's results, a
 	// shard's run (holding a part of the grid) is the last choice.

@@ -17,7 +17,7 @@ type Run struct {
 	DB *db.DB
 	ID int64
 
-	release func() // drops the claim on a sweep run (db.ClaimRun)
+	release func() // drops the claim on the run (db.ClaimRun)
 }
 
 // RunInfo is what StartRun records besides the spec and the provenance
@@ -32,7 +32,8 @@ type RunInfo struct {
 }
 
 // StartRun records the experiment (its spec text verbatim) and a new run in
-// state running.
+// state running, claimed (db.ClaimRun) until Finish: should the process
+// end without finishing it, reads report the run as interrupted.
 func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, error) {
 	eid, err := d.PutExperiment(ctx, s.Name, s.Text)
 	if err != nil {
@@ -59,11 +60,9 @@ func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, 
 		return nil, err
 	}
 	run := &Run{DB: d, ID: id}
-	if info.Command == db.CommandSweep {
-		// Claimed while it runs, so that --resume elsewhere leaves it be.
-		if run.release, err = d.ClaimRun(id); err != nil {
-			return nil, err
-		}
+	// A sweep's claim also keeps --resume elsewhere off it.
+	if run.release, err = d.ClaimRun(id); err != nil {
+		return nil, err
 	}
 	return run, nil
 }

@@ -503,6 +503,33 @@ func TestRunRecordsTheWorkersUsed(t *testing.T) {
 	}
 }
 
+// TestStartedRunsAreClaimed: a run of any command reads as running while
+// its process works on it and as done once finished; a fit or simulate
+// killed before finishing then reads as interrupted, not running forever.
+func TestStartedRunsAreClaimed(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("runs are claimed on Linux only")
+	}
+	ctx := context.Background()
+	d := tempDB(t)
+	s := seedGrid(t, 10)
+	for _, command := range []string{db.CommandSimulate, db.CommandSweep, db.CommandFit, db.CommandReproduce} {
+		run, err := StartRun(ctx, d, s, RunInfo{Command: command})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if r, err := d.Run(ctx, run.ID); err != nil || r.Status != db.StatusRunning {
+			t.Errorf("%s run while started: %v, %v; want status running", command, r, err)
+		}
+		if err := run.Finish(nil); err != nil {
+			t.Fatal(err)
+		}
+		if r, err := d.Run(ctx, run.ID); err != nil || r.Status != db.StatusDone {
+			t.Errorf("%s run once finished: %v, %v; want status done", command, r, err)
+		}
+	}
+}
+
 // blockLog is a Store that keeps, for each write, the points of each
 // pathway it held.
 type blockLog struct {

@@ -304,10 +304,6 @@ func newQueryExperimentsCmd(g *globals) *cobra.Command {
 	return cmd
 }
 
-// statusInterrupted is how query runs shows a sweep recorded as running
-// that no process is sweeping (see RunClaimed); the database says running.
-const statusInterrupted = "interrupted"
-
 func newQueryRunsCmd(g *globals) *cobra.Command {
 	o := &queryOptions{}
 	cmd := &cobra.Command{
@@ -315,12 +311,12 @@ func newQueryRunsCmd(g *globals) *cobra.Command {
 		Short: "List runs, newest first",
 		Long: `runs lists the recorded runs, newest first, with their provenance.
 
-A sweep recorded as running whose process has ended without finishing it
-(kill -9, a crash, a node lost) shows as interrupted: the database keeps
-status 'running' for it (no process was left to change it; a sweep holds
-a lock on the file DB-lock while it runs, which the kernel drops however
-it ends). --status interrupted selects those, --status running every run
-recorded as running, and 'dendfit sweep SPEC --resume' continues one.`,
+A run whose process ended without finishing it (kill -9, a crash, a node
+lost) shows as interrupted: the database keeps status 'running' for it,
+as no process was left to change it, but a run holds a lock on the file
+DB-lock while it runs, which the kernel drops however the process ends.
+--status running selects the runs going on now, --status interrupted the
+others, and 'dendfit sweep SPEC --resume' continues an interrupted sweep.`,
 		Example: `  dendfit query runs --experiment l23-demo
   dendfit query runs --command fit --status done --format csv`,
 		Args: exactArgs(0),
@@ -329,21 +325,17 @@ recorded as running, and 'dendfit sweep SPEC --resume' continues one.`,
 			if o.command != "" && !slices.Contains([]string{db.CommandSimulate, db.CommandSweep, db.CommandFit, db.CommandReproduce}, o.command) {
 				return usageError{fmt.Errorf("--command %q: want simulate, sweep, fit or reproduce", o.command)}
 			}
-			if o.status != "" && !slices.Contains([]string{db.StatusRunning, statusInterrupted, db.StatusDone, db.StatusFailed, db.StatusCancelled}, o.status) {
+			if o.status != "" && !slices.Contains([]string{db.StatusRunning, db.StatusInterrupted, db.StatusDone, db.StatusFailed, db.StatusCancelled}, o.status) {
 				return usageError{fmt.Errorf("--status %q: want running, interrupted, done, failed or cancelled", o.status)}
 			}
 			return nil
 		}, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {
-			status, limit := o.status, o.limit
-			if status == statusInterrupted {
-				status, limit = db.StatusRunning, 0 // the limit counts interrupted ones, below
-			}
 			if o.experiment != "" { // a mistyped name would list nothing
 				if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, 0, false); err != nil {
 					return err
 				}
 			}
-			runs, err := d.Runs(cmd.Context(), db.RunFilter{Experiment: o.experiment, Command: o.command, Status: status, Limit: limit})
+			runs, err := d.Runs(cmd.Context(), db.RunFilter{Experiment: o.experiment, Command: o.command, Status: o.status, Limit: o.limit})
 			if err != nil {
 				return err
 			}
@@ -377,17 +369,6 @@ recorded as running, and 'dendfit sweep SPEC --resume' continues one.`,
 			}{[]runJSON{}}
 			t := &table{cols: []string{"id", "experiment", "command", "status", "started_at", "ended_at", "version", "revision", "shard", "dt_ms", "method", "reproduces"}}
 			for _, r := range runs {
-				// A sweep recorded as running that no process claims was
-				// stopped without finishing (kill -9, a crash, a lost
-				// node): it is not running, and --resume continues it.
-				if r.Status == db.StatusRunning && r.Command == db.CommandSweep {
-					if held, err := d.RunClaimed(r.ID); err == nil && !held {
-						r.Status = statusInterrupted
-					}
-				}
-				if o.status == statusInterrupted && (r.Status != statusInterrupted || (o.limit > 0 && len(out.Runs) == o.limit)) {
-					continue
-				}
 				j := runJSON{ID: r.ID, Experiment: r.Experiment, Command: r.Command, Argv: r.Argv, Status: r.Status,
 					StartedAt: r.StartedAt.UTC().Format(time.RFC3339Nano), Version: r.Version, VCSRevision: r.VCSRevision,
 					VCSModified: r.VCSModified, Host: r.Host, Workers: r.Workers, ShardK: r.ShardK, ShardN: r.ShardN,
