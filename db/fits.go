@@ -9,8 +9,8 @@ import (
 )
 
 // InsertFit records the fit of one pathway of run runID and returns its
-// id. A fit of the same run and pathway already recorded is replaced, so
-// refitting a pathway in a resumed run keeps the latest result.
+// id. A run holds one fit a pathway: one already recorded for the
+// pathway is replaced by f.
 func (d *DB) InsertFit(ctx context.Context, runID int64, f Fit) (int64, error) {
 	var id int64
 	err := d.withTx(ctx, func(tx *sql.Tx) error {

@@ -11,7 +11,9 @@ import (
 
 // WriteFileAtomic writes a file through write into a temporary file beside
 // path, sets its permissions and renames it over path, so that a reader
-// never sees half a file and a failed write leaves any old file alone.
+// never sees half a file and a failed write leaves any old file alone. The
+// data is synced before the rename: after a crash, path holds the old
+// file or the whole new one, never an empty one.
 func WriteFileAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
@@ -26,6 +28,10 @@ func WriteFileAtomic(path string, perm os.FileMode, write func(io.Writer) error)
 	tmp := f.Name()
 	defer os.Remove(tmp) // a no-op after the rename
 	if err := write(f); err != nil {
+		f.Close()
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	if err := f.Sync(); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}

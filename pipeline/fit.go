@@ -53,11 +53,17 @@ type FitResult struct {
 type FitOptions struct {
 	Workers int  // pathways fitted at once; default all cores
 	NoFine  bool // skip the dt/10 check
+	// Progress, if set, is told how many pathways are fitted out of
+	// those with a target, once at the start and after each; calls do not
+	// overlap.
+	Progress Progress
 }
 
 // Fit calibrates every pathway of s that has a target_psp, concurrently,
 // and returns them in spec order. Every evaluation is kept as a point for
-// the database (FitResult.Points).
+// the database (FitResult.Points). When a pathway fails or ctx is
+// cancelled, it returns the error with the pathways finished by then, so
+// that they can be kept (RecordFit).
 func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error) {
 	if opt == nil {
 		opt = &FitOptions{}
@@ -69,26 +75,57 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 		}
 	}
 	out := make([]FitResult, len(idx))
+	done := make([]bool, len(idx))
 	g, gctx := errgroup.WithContext(ctx)
 	workers := opt.Workers
 	if workers <= 0 {
 		workers = runtime.NumCPU()
 	}
 	g.SetLimit(workers)
+	var mu sync.Mutex // serialises Progress
+	n := 0
+	if opt.Progress != nil {
+		opt.Progress(0, len(idx))
+	}
 	for j, i := range idx {
 		g.Go(func() error {
 			r, err := fitPathway(gctx, s, i, opt)
 			if err != nil {
 				return fmt.Errorf("pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
 			}
-			out[j] = *r
+			out[j], done[j] = *r, true
+			if opt.Progress != nil {
+				mu.Lock()
+				n++
+				opt.Progress(n, len(idx))
+				mu.Unlock()
+			}
 			return nil
 		})
 	}
 	if err := g.Wait(); err != nil {
-		return nil, err
+		var finished []FitResult
+		for j := range out {
+			if done[j] {
+				finished = append(finished, out[j])
+			}
+		}
+		return finished, err
 	}
 	return out, nil
+}
+
+// RecordFit records the evaluations and fit rows of fitted pathways under
+// run runID, in one transaction: a pathway's calibration is kept whole or
+// not at all.
+func RecordFit(ctx context.Context, d *db.DB, runID int64, res []FitResult) error {
+	var pts []db.Point
+	var fits []db.Fit
+	for i := range res {
+		pts = append(pts, res[i].points...)
+		fits = append(fits, res[i].DBFit())
+	}
+	return d.InsertFitResults(ctx, runID, pts, fits)
 }
 
 // Points returns the evaluations of the fit as database points.
@@ -153,7 +190,6 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 		res.Receptors = append(res.Receptors, r.Channel.String())
 	}
 	out := make([]sim.Result, 1)
-	var mu sync.Mutex
 	ropt := &sim.Options{RecordOnly: true}
 	if p.TargetRise > 0 || p.TargetHalfWidth > 0 || p.TargetTimeToPeak > 0 {
 		return fitKinetics(ctx, s, i, setup, base, sm, res, opt)
@@ -165,9 +201,8 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 			return 0, false, err
 		}
 		pr := newPathwayResult(s, i, setup, rs, sm.Steady(), &out[0])
-		mu.Lock()
+		// fit.Amplitude evaluates one g at a time.
 		res.points = append(res.points, PointOf(fmt.Sprintf("fit/p%04d/e%03d", i, len(res.points)), pr))
-		mu.Unlock()
 		return out[0].PSP, out[0].DSpikeFired, nil
 	}
 	fr, err := fit.Amplitude(ctx, fit.Problem{Eval: eval, Target: p.TargetPSP, G0: base[0].G,

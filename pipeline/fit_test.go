@@ -3,10 +3,14 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"math"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 
+	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/fit"
 	"github.com/dendfit/dendfit/sim"
 	"github.com/dendfit/dendfit/sim/spec"
@@ -266,5 +270,53 @@ func TestFitIdenticalAcrossWorkers(t *testing.T) {
 		if got := run(w); got != one {
 			t.Errorf("%d workers: results differ from one worker's", w)
 		}
+	}
+}
+
+// TestFitKeepsFinishedPathwaysOnCancel: a fit stopped (Ctrl-C) after its
+// first pathway returns that pathway's result, whole, with the error, and
+// RecordFit keeps it; the run used to lose every pathway.
+func TestFitKeepsFinishedPathwaysOnCancel(t *testing.T) {
+	s, err := spec.Load("../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	full, err := Fit(context.Background(), s, &FitOptions{Workers: 1, NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	var calls [][2]int
+	res, err := Fit(ctx, s, &FitOptions{Workers: 1, NoFine: true, Progress: func(done, total int) {
+		calls = append(calls, [2]int{done, total})
+		if done == 1 {
+			cancel()
+		}
+	}})
+	if !errors.Is(err, context.Canceled) || len(res) != 1 {
+		t.Fatalf("stopped after one pathway: %d results, err %v; want 1 and context.Canceled", len(res), err)
+	}
+	if !slices.Equal(calls, [][2]int{{0, 7}, {1, 7}}) {
+		t.Errorf("progress calls %v, want [[0 7] [1 7]]", calls)
+	}
+	if !reflect.DeepEqual(res[0], full[0]) {
+		t.Errorf("kept pathway differs from an uninterrupted fit's:\n%+v\nwant\n%+v", res[0], full[0])
+	}
+	d := tempDB(t)
+	run, err := StartRun(context.Background(), d, s, RunInfo{Command: db.CommandFit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := RecordFit(context.Background(), d, run.ID, res); err != nil {
+		t.Fatal(err)
+	}
+	run.Finish(context.Canceled)
+	fits, err := d.Fits(context.Background(), db.FitFilter{RunID: run.ID})
+	if err != nil || len(fits) != 1 || fits[0].Pathway != res[0].Pathway {
+		t.Errorf("recorded fits %+v, %v; want pathway %d's", fits, err, res[0].Pathway)
+	}
+	if n := len(res[0].Points()); n == 0 {
+		t.Error("the kept pathway has no evaluations")
 	}
 }

@@ -62,6 +62,10 @@ func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, 
 	run := &Run{DB: d, ID: id}
 	// A sweep's claim also keeps --resume elsewhere off it.
 	if run.release, err = d.ClaimRun(id); err != nil {
+		// Not left running: no one will work on it.
+		if ferr := d.FinishRun(context.WithoutCancel(ctx), id, db.StatusFailed, err.Error()); ferr != nil {
+			return nil, errors.Join(err, ferr)
+		}
 		return nil, err
 	}
 	return run, nil

@@ -20,6 +20,16 @@ import (
 // SimulateKey is the point key `dendfit simulate` records pathway i under.
 func SimulateKey(i int) string { return "p" + strconv.Itoa(i) }
 
+// RecordSimulate records simulated pathways as points of run runID, each
+// under SimulateKey.
+func RecordSimulate(ctx context.Context, d *db.DB, runID int64, res []PathwayResult) error {
+	pts := make([]db.Point, len(res))
+	for i := range res {
+		pts[i] = PointOf(SimulateKey(res[i].Pathway), &res[i])
+	}
+	return d.InsertPoints(ctx, runID, pts)
+}
+
 // SimulateSettings are the settings `dendfit simulate` records to be rerun.
 type SimulateSettings struct {
 	Pathways []int `json:"pathways"` // nil: every pathway
@@ -46,8 +56,10 @@ type Reproduction struct {
 	New      *db.Run `json:"-"`
 	Command  string  `json:"command"` // the command rerun: simulate, sweep or fit
 	Points   int     `json:"points"`  // points of the original run
+	Fits     int     `json:"fits"`    // fit rows of the original run (a fit's)
 	// Differences lists every point missing from one run or with a field
-	// that is not bit-identical, by pathway, then point key.
+	// that is not bit-identical, by pathway, then point key; then those of
+	// the fit rows, keyed fit/pNNNN.
 	Differences    []Difference `json:"differences"`
 	VersionDiffers bool         `json:"version_differs"` // dendfit version, VCS revision or modified flag
 	// NotCompared counts the points of a sweep the original never
@@ -131,8 +143,17 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
+	nFits := 0
+	if base.Command == db.CommandFit {
+		var fd []Difference
+		nFits, fd, err = compareFits(ctx, d, orig.ID, run.ID)
+		if err != nil {
+			return nil, fmt.Errorf("reproduce: %w", err)
+		}
+		diffs = append(diffs, fd...)
+	}
 	return &Reproduction{
-		Original: orig, New: newRun, Command: base.Command, Points: n, Differences: diffs, NotCompared: extra,
+		Original: orig, New: newRun, Command: base.Command, Points: n, Fits: nFits, Differences: diffs, NotCompared: extra,
 		VersionDiffers: orig.Version != newRun.Version || orig.VCSRevision != newRun.VCSRevision || orig.VCSModified != newRun.VCSModified,
 	}, nil
 }
@@ -180,6 +201,81 @@ func compareRuns(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial b
 	return n, diffs, extra, nil
 }
 
+// compareFits compares the fit rows of runs oldID and newID pathway by
+// pathway, bit for bit (the fitted g, the PSPs at dt and dt/10, the
+// kinetics, evaluations, outcome, message and residuals), and returns the
+// number of the old run's rows and the differences, keyed fit/pNNNN.
+func compareFits(ctx context.Context, d *db.DB, oldID, newID int64) (int, []Difference, error) {
+	read := func(id int64) ([]db.Fit, error) {
+		fs, err := d.Fits(ctx, db.FitFilter{RunID: id})
+		slices.SortFunc(fs, func(a, b db.Fit) int { return cmp.Compare(a.Pathway, b.Pathway) })
+		return fs, err
+	}
+	old, err := read(oldID)
+	if err != nil {
+		return 0, nil, err
+	}
+	nw, err := read(newID)
+	if err != nil {
+		return 0, nil, err
+	}
+	i, j := 0, 0
+	next := func(fs []db.Fit, k *int) (*db.Fit, bool) {
+		if *k == len(fs) {
+			return nil, false
+		}
+		*k++
+		return &fs[*k-1], true
+	}
+	key := func(f *db.Fit) string { return fmt.Sprintf("fit/p%04d", f.Pathway) }
+	var out []Difference
+	o, okO := next(old, &i)
+	n, okN := next(nw, &j)
+	for okO || okN {
+		switch {
+		case !okN || okO && o.Pathway < n.Pathway:
+			out = append(out, Difference{key(o), "fit", "recorded", "missing"})
+			o, okO = next(old, &i)
+		case !okO || n.Pathway < o.Pathway:
+			out = append(out, Difference{key(n), "fit", "missing", "recorded"})
+			n, okN = next(nw, &j)
+		default:
+			out = append(out, diffFit(key(o), o, n)...)
+			o, okO = next(old, &i)
+			n, okN = next(nw, &j)
+		}
+	}
+	return len(old), out, nil
+}
+
+// diffFit compares every recorded field of two fit rows but the ids.
+func diffFit(key string, o, n *db.Fit) []Difference {
+	var out []Difference
+	add := func(field string, a, b any) {
+		if !same(a, b) {
+			out = append(out, Difference{key, field, show(a), show(b)})
+		}
+	}
+	add("pre", o.Pre, n.Pre)
+	add("post", o.Post, n.Post)
+	add("compartment", o.Compartment, n.Compartment)
+	add("record", o.Record, n.Record)
+	add("tag", o.Tag, n.Tag)
+	add("receptors", o.Receptors, n.Receptors)
+	add("target_psp_mV", o.TargetPSPMV, n.TargetPSPMV)
+	add("g_fit_nS", o.GFitNS, n.GFitNS)
+	add("t_decay_ms", o.TDecayMS, n.TDecayMS)
+	add("t_rise_ms", o.TRiseMS, n.TRiseMS)
+	add("psp_at_fit_mV", o.PSPAtFitMV, n.PSPAtFitMV)
+	add("psp_fine_dt_mV", o.PSPFineDtMV, n.PSPFineDtMV)
+	add("evaluations", o.Evaluations, n.Evaluations)
+	add("converged", o.Converged, n.Converged)
+	add("outcome", o.Outcome, n.Outcome)
+	add("message", o.Message, n.Message)
+	add("residuals", string(o.Residuals), string(n.Residuals))
+	return out
+}
+
 // errStopped ends a point listing its reader left early.
 var errStopped = errors.New("stopped")
 
@@ -201,11 +297,7 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 		if err != nil {
 			return err
 		}
-		pts := make([]db.Point, len(res))
-		for i := range res {
-			pts[i] = PointOf(SimulateKey(res[i].Pathway), &res[i])
-		}
-		return d.InsertPoints(ctx, runID, pts)
+		return RecordSimulate(ctx, d, runID, res)
 	case db.CommandSweep:
 		var st struct {
 			K *int `json:"shard_k"`
@@ -228,18 +320,11 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 			return fmt.Errorf("settings of run %d: %w", orig.ID, err)
 		}
 		res, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFine})
-		if err != nil {
-			return err
+		// As fit does: the pathways finished before an error are kept.
+		if rerr := RecordFit(context.WithoutCancel(ctx), d, runID, res); err == nil {
+			err = rerr
 		}
-		for i := range res {
-			if err := d.InsertPoints(ctx, runID, res[i].Points()); err != nil {
-				return err
-			}
-			if _, err := d.InsertFit(ctx, runID, res[i].DBFit()); err != nil {
-				return err
-			}
-		}
-		return nil
+		return err
 	}
 	return errors.New("unreachable")
 }

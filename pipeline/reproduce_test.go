@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"database/sql"
 	"encoding/json"
 	"errors"
 	"math"
@@ -43,20 +44,14 @@ func recordRun(t *testing.T, d *db.DB, s *spec.Spec, command string, settings an
 		if err != nil {
 			t.Fatal(err)
 		}
-		var pts []db.Point
-		for i := range res {
-			pts = append(pts, PointOf(SimulateKey(res[i].Pathway), &res[i]))
-		}
-		err = d.InsertPoints(ctx, run.ID, pts)
+		err = RecordSimulate(ctx, d, run.ID, res)
 	case db.CommandSweep:
 		_, err = Sweep(ctx, s, d, run.ID, &SweepOptions{Workers: 3, ShardK: k, ShardN: n})
 	case db.CommandFit:
 		var res []FitResult
 		res, err = Fit(ctx, s, &FitOptions{NoFine: true})
-		for i := range res {
-			if err == nil {
-				err = d.InsertPoints(ctx, run.ID, res[i].Points())
-			}
+		if err == nil {
+			err = RecordFit(ctx, d, run.ID, res)
 		}
 	}
 	if err != nil {
@@ -76,12 +71,13 @@ func TestReproduceEveryKindOfRun(t *testing.T) {
 		settings any
 		k, n     int
 		points   int
+		fits     int
 	}{
-		{"simulate all", "two-populations-three-pathways.yaml", db.CommandSimulate, SimulateSettings{}, 0, 1, 3},
-		{"simulate selected", "two-populations-three-pathways.yaml", db.CommandSimulate, SimulateSettings{Pathways: []int{2, 0}}, 0, 1, 2},
-		{"sweep", "ampa-instant-2comp-dimensionless-gsweep.yaml", db.CommandSweep, map[string]any{"shard_k": 0, "shard_n": 1}, 0, 1, 12},
-		{"sweep shard", "sweep-tdecay-trise-ampa-3comp.yaml", db.CommandSweep, map[string]any{"shard_k": 0, "shard_n": 2}, 0, 2, -1},
-		{"fit", "two-populations-three-pathways.yaml", db.CommandFit, map[string]any{"no_fine_dt": true}, 0, 1, -1},
+		{"simulate all", "two-populations-three-pathways.yaml", db.CommandSimulate, SimulateSettings{}, 0, 1, 3, 0},
+		{"simulate selected", "two-populations-three-pathways.yaml", db.CommandSimulate, SimulateSettings{Pathways: []int{2, 0}}, 0, 1, 2, 0},
+		{"sweep", "ampa-instant-2comp-dimensionless-gsweep.yaml", db.CommandSweep, map[string]any{"shard_k": 0, "shard_n": 1}, 0, 1, 12, 0},
+		{"sweep shard", "sweep-tdecay-trise-ampa-3comp.yaml", db.CommandSweep, map[string]any{"shard_k": 0, "shard_n": 2}, 0, 2, -1, 0},
+		{"fit", "two-populations-three-pathways.yaml", db.CommandFit, map[string]any{"no_fine_dt": true}, 0, 1, -1, 3},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -95,8 +91,8 @@ func TestReproduceEveryKindOfRun(t *testing.T) {
 			if !r.Identical() {
 				t.Fatalf("differences: %+v", r.Differences)
 			}
-			if r.Points == 0 || tc.points >= 0 && r.Points != tc.points {
-				t.Errorf("compared %d points, want %d", r.Points, tc.points)
+			if r.Points == 0 || tc.points >= 0 && r.Points != tc.points || r.Fits != tc.fits {
+				t.Errorf("compared %d points and %d fits, want %d and %d", r.Points, r.Fits, tc.points, tc.fits)
 			}
 			if r.Command != tc.command || r.New.Command != db.CommandReproduce || r.New.ReproducesRunID == nil ||
 				*r.New.ReproducesRunID != id || r.New.Status != db.StatusDone || r.VersionDiffers {
@@ -111,6 +107,41 @@ func TestReproduceEveryKindOfRun(t *testing.T) {
 				t.Errorf("reproducing the reproduction: %+v", r2)
 			}
 		})
+	}
+}
+
+// TestReproduceComparesFits: a fit's rows are compared too, field by
+// field: a fit row that changed (here its dt/10 check, which is no point)
+// or is missing is a difference. Only the points were compared, and a
+// change to a fit's outcome or check reproduced as identical.
+func TestReproduceComparesFits(t *testing.T) {
+	ctx := context.Background()
+	d := tempDB(t)
+	id := recordRun(t, d, reproSpec(t, "two-populations-three-pathways.yaml"), db.CommandFit, map[string]any{"no_fine_dt": true}, 0, 1)
+	raw, err := sql.Open("sqlite3", d.Path())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	for _, q := range []string{
+		`UPDATE fits SET psp_fine_dt_mV = 0.5, outcome = 'max_evals' WHERE run_id = ? AND pathway = 0`,
+		`DELETE FROM fits WHERE run_id = ? AND pathway = 2`,
+	} {
+		if _, err := raw.Exec(q, id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := Reproduce(ctx, d, id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []Difference{
+		{"fit/p0000", "psp_fine_dt_mV", "0.5", "null"},
+		{"fit/p0000", "outcome", `"max_evals"`, `"converged"`},
+		{"fit/p0002", "fit", "missing", "recorded"},
+	}
+	if !reflect.DeepEqual(r.Differences, want) || r.Fits != 2 {
+		t.Errorf("differences %+v (of %d fits), want %+v (of 2)", r.Differences, r.Fits, want)
 	}
 }
 

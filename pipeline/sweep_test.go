@@ -530,6 +530,27 @@ func TestStartedRunsAreClaimed(t *testing.T) {
 	}
 }
 
+// TestStartRunUnclaimableIsFailed: a run that cannot be claimed (its
+// lock file cannot be made) is refused and recorded as failed with why,
+// not left running with no process on it.
+func TestStartRunUnclaimableIsFailed(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("runs are claimed on Linux only")
+	}
+	ctx := context.Background()
+	d := tempDB(t)
+	if err := os.Mkdir(d.Path()+"-lock", 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := StartRun(ctx, d, seedGrid(t, 10), RunInfo{Command: db.CommandFit}); err == nil {
+		t.Fatal("StartRun claimed a run with a directory as its lock file")
+	}
+	runs, err := d.Runs(ctx, db.RunFilter{})
+	if err != nil || len(runs) != 1 || runs[0].Status != db.StatusFailed || !strings.Contains(runs[0].Error, "claim run") {
+		t.Errorf("runs after a refused claim: %+v, %v; want one failed run saying why", runs, err)
+	}
+}
+
 // blockLog is a Store that keeps, for each write, the points of each
 // pathway it held.
 type blockLog struct {

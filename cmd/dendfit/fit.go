@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -69,17 +70,17 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	if err != nil {
 		return err
 	}
-	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine})
-	if err == nil {
-		var pts []db.Point
-		var fits []db.Fit
-		for i := range res {
-			pts = append(pts, res[i].Points()...)
-			fits = append(fits, res[i].DBFit())
-		}
-		err = rec.db.InsertFitResults(ctx, rec.runID, pts, fits)
+	bar := newProgressBar(g, "pathways")
+	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine, Progress: bar.update})
+	bar.done()
+	// The pathways fitted before Ctrl-C (or another pathway's failure)
+	// are kept.
+	if rerr := pipeline.RecordFit(context.WithoutCancel(ctx), rec.db, rec.runID, res); err == nil {
+		err = rerr
+	} else if rerr == nil && len(res) > 0 {
+		g.notef("%d pathway(s) fitted before it stopped are recorded in run %d", len(res), rec.runID)
 	}
-	if ferr := rec.finish(ctx, err); err == nil {
+	if ferr := rec.finish(err); err == nil {
 		err = ferr
 	}
 	if err != nil {

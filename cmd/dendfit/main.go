@@ -8,6 +8,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"syscall"
@@ -32,21 +33,28 @@ func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	err := newRootCmd().ExecuteContext(ctx)
-	os.Exit(exitCode(ctx, err))
+	os.Exit(exitCode(ctx, err, os.Stderr))
 }
 
-func exitCode(ctx context.Context, err error) int {
+// exitCode tells the user on stderr how err ended the command and returns
+// the process's exit status.
+func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	switch {
 	case err == nil:
 		return exitOK
 	case errors.Is(err, errNotConverged):
-		fmt.Fprintln(os.Stderr, "dendfit:", err)
+		fmt.Fprintln(stderr, "dendfit:", err)
 		return exitNotConverge
-	case ctx.Err() != nil || errors.Is(err, context.Canceled):
-		fmt.Fprintln(os.Stderr, "dendfit: interrupted; finished work is kept")
+	case errors.Is(err, context.Canceled):
+		fmt.Fprintln(stderr, "dendfit: interrupted; finished work is kept")
+		return exitInterrupted
+	case ctx.Err() != nil:
+		// Another error after the signal (a write that failed as the
+		// command stopped) is not hidden behind the interruption.
+		fmt.Fprintln(stderr, "dendfit: interrupted:", errorMessage(err))
 		return exitInterrupted
 	}
-	fmt.Fprintln(os.Stderr, "dendfit:", errorMessage(err))
+	fmt.Fprintln(stderr, "dendfit:", errorMessage(err))
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage

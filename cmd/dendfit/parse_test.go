@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"math"
@@ -362,5 +363,32 @@ func TestBusyDatabaseMessage(t *testing.T) {
 	}
 	if m := errorMessage(errors.New("spec: x.yaml: bad")); m != "spec: x.yaml: bad" {
 		t.Errorf("other errors are as they are: %q", m)
+	}
+}
+
+// TestExitCode: each way a command ends has its status and its line on
+// stderr; an error other than the cancellation itself, met after Ctrl-C,
+// is shown, not replaced by "interrupted".
+func TestExitCode(t *testing.T) {
+	stopped, stop := context.WithCancel(context.Background())
+	stop()
+	for _, c := range []struct {
+		name string
+		ctx  context.Context
+		err  error
+		code int
+		want string
+	}{
+		{"ok", context.Background(), nil, exitOK, ""},
+		{"error", context.Background(), errors.New("spec: x.yaml: bad"), exitError, "dendfit: spec: x.yaml: bad\n"},
+		{"usage", context.Background(), usageError{errors.New("--shard: want K/N")}, exitUsage, "dendfit: --shard: want K/N\n"},
+		{"not converged", context.Background(), fmt.Errorf("fit: %w", errNotConverged), exitNotConverge, "dendfit: fit: "},
+		{"interrupted", stopped, fmt.Errorf("sweep: %w", context.Canceled), exitInterrupted, "dendfit: interrupted; finished work is kept\n"},
+		{"error after interrupt", stopped, errors.New("record points: disk I/O error"), exitInterrupted, "dendfit: interrupted: record points: disk I/O error\n"},
+	} {
+		var stderr strings.Builder
+		if code := exitCode(c.ctx, c.err, &stderr); code != c.code || !strings.HasPrefix(stderr.String(), c.want) || (c.want == "") != (stderr.Len() == 0) {
+			t.Errorf("%s: exit %d, stderr %q; want %d, %q", c.name, code, stderr.String(), c.code, c.want)
+		}
 	}
 }

@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"image/png"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -90,7 +91,7 @@ func TestPlotAndReportCommands(t *testing.T) {
 		{"report", "--experiment", exp, "-o", out("r.txt")},
 	} {
 		err := plotTestCLI(t, append([]string{"--db", dbp}, c...)...)
-		if code := exitCode(context.Background(), err); code != exitUsage {
+		if code := exitCode(context.Background(), err, io.Discard); code != exitUsage {
 			t.Errorf("%v: exit %d (%v), want %d", c, code, err, exitUsage)
 		}
 	}

@@ -208,7 +208,9 @@ func (a *aligned) write(w *bufio.Writer, cells []string) {
 	for i, c := range cells {
 		w.WriteString(c)
 		if i < len(cells)-1 {
-			w.WriteString(strings.Repeat(" ", a.widths[i]-utf8.RuneCountInString(c)+2))
+			// A cell wider than measured (a sweep recording into the run
+			// between the passes) shifts its row; it must not panic.
+			w.WriteString(strings.Repeat(" ", max(a.widths[i]-utf8.RuneCountInString(c), 0)+2))
 		}
 	}
 	w.WriteByte('\n')

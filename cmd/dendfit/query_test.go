@@ -1,6 +1,7 @@
 package main
 
 import (
+	"bufio"
 	"bytes"
 	"context"
 	"database/sql"
@@ -194,6 +195,20 @@ func TestQueryPointsTableStreamed(t *testing.T) {
 	}
 }
 
+// TestAlignedWiderThanMeasured: a row that changed between the passes
+// (a sweep writing into the run) is written, shifted, without a panic.
+func TestAlignedWiderThanMeasured(t *testing.T) {
+	a := newAligned([]string{"g_nS", "psp_mV", "status"})
+	a.measure([]string{"1", "0.5", "ok"})
+	var b bytes.Buffer
+	w := bufio.NewWriter(&b)
+	a.write(w, []string{"1", "-0.00123457", "ok"})
+	w.Flush()
+	if want := "1     -0.00123457  ok\n"; b.String() != want {
+		t.Errorf("wider cell: %q, want %q", b.String(), want)
+	}
+}
+
 func TestQueryErrors(t *testing.T) {
 	path := qDB(t)
 	tests := []struct {
@@ -329,7 +344,7 @@ func TestReproduceCommand(t *testing.T) {
 		run  string
 		want string
 	}{
-		{"1", "all 12 points identical"},
+		{"1", "all 12 points and 3 fits identical"},
 		{"2", "all 1 points identical"},
 		{"3", "all 12 points identical"},
 	}

@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"fmt"
 	"os"
 	"time"
 
@@ -23,7 +22,7 @@ type recorder struct {
 func cmdArgv() []string { return append([]string(nil), os.Args...) }
 
 func startRun(ctx context.Context, g *globals, s *spec.Spec, command string, settings any) (*recorder, error) {
-	return startRunInfo(ctx, g, s, pipeline.RunInfo{Command: command, Argv: os.Args, Settings: settings})
+	return startRunInfo(ctx, g, s, pipeline.RunInfo{Command: command, Settings: settings})
 }
 
 func startRunInfo(ctx context.Context, g *globals, s *spec.Spec, info pipeline.RunInfo) (*recorder, error) {
@@ -32,7 +31,7 @@ func startRunInfo(ctx context.Context, g *globals, s *spec.Spec, info pipeline.R
 		return nil, err
 	}
 	if info.Argv == nil {
-		info.Argv = os.Args
+		info.Argv = cmdArgv()
 	}
 	run, err := pipeline.StartRun(ctx, d, s, info)
 	if err != nil {
@@ -43,16 +42,8 @@ func startRunInfo(ctx context.Context, g *globals, s *spec.Spec, info pipeline.R
 	return &recorder{db: d, run: run, runID: run.ID, g: g, start: time.Now()}, nil
 }
 
-func (r *recorder) recordSimulate(ctx context.Context, s *spec.Spec, res []pipeline.PathwayResult) error {
-	pts := make([]db.Point, len(res))
-	for i := range res {
-		pts[i] = pipeline.PointOf(fmt.Sprintf("p%d", res[i].Pathway), &res[i])
-	}
-	return r.db.InsertPoints(ctx, r.runID, pts)
-}
-
 // finish marks the run and closes the database.
-func (r *recorder) finish(ctx context.Context, err error) error {
+func (r *recorder) finish(err error) error {
 	ferr := r.run.Finish(err)
 	r.g.verbosef("run %d finished in %v", r.runID, time.Since(r.start).Round(time.Millisecond))
 	if cerr := r.db.Close(); ferr == nil {

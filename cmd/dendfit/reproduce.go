@@ -77,7 +77,10 @@ revision differs. The exit status is 1 when anything differs.`,
 			} else {
 				w := g.stdout
 				fmt.Fprintf(w, "run %d (%s of %s) rerun as run %d\n", id, r.Command, r.Original.Experiment, r.New.ID)
-				if r.Identical() {
+				switch {
+				case r.Identical() && r.Command == db.CommandFit:
+					fmt.Fprintf(w, "all %d points and %d fits identical\n", r.Points, r.Fits)
+				case r.Identical():
 					fmt.Fprintf(w, "all %d points identical\n", r.Points)
 				}
 				if r.NotCompared > 0 {

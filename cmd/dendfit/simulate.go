@@ -135,9 +135,9 @@ func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string
 	res, err := pipeline.Simulate(ctx, s, &pipeline.SimulateOptions{Pathways: idx, Trace: o.trace != "", KeepGoing: true})
 	if rec != nil {
 		if err == nil {
-			err = rec.recordSimulate(ctx, s, res)
+			err = pipeline.RecordSimulate(ctx, rec.db, rec.runID, res)
 		}
-		if ferr := rec.finish(ctx, err); err == nil {
+		if ferr := rec.finish(err); err == nil {
 			err = ferr
 		}
 	}

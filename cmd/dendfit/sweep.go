@@ -106,7 +106,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	total := grid.Len()
 	g.notef("sweep %s: %d points over %d pathway%s, run %d", s.Name, total, len(s.Pathways), plural(len(s.Pathways)), run.ID)
 	g.verbosef("database %s, dendfit %s, spec sha256 %.12s", g.db, version(), s.SHA256)
-	bar := newProgressBar(g)
+	bar := newProgressBar(g, "points")
 	stats, err := pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{
 		Workers: o.workers, ShardK: k, ShardN: n, Skip: skip, Progress: bar.update,
 	})
@@ -191,21 +191,22 @@ func sumPoints(st *pipeline.SweepStats) int {
 	return n
 }
 
-// progressBar draws points done, rate and ETA on stderr, only when stderr
-// is a terminal and not --quiet.
+// progressBar draws units done (points, pathways), rate and ETA on
+// stderr, only when stderr is a terminal and not --quiet.
 type progressBar struct {
 	g     *globals
+	unit  string
 	on    bool
 	start time.Time
 	last  time.Time
 }
 
-func newProgressBar(g *globals) *progressBar {
+func newProgressBar(g *globals, unit string) *progressBar {
 	on := false
 	if f, ok := g.stderr.(interface{ Fd() uintptr }); ok && !g.quiet {
 		on = term.IsTerminal(int(f.Fd()))
 	}
-	return &progressBar{g: g, on: on, start: time.Now()}
+	return &progressBar{g: g, unit: unit, on: on, start: time.Now()}
 }
 
 func (p *progressBar) update(done, total int) {
@@ -221,7 +222,11 @@ func (p *progressBar) update(done, total int) {
 	}
 	const width = 30
 	fill := width * done / max(total, 1)
-	fmt.Fprintf(p.g.stderr, "\r[%s%s] %d/%d  %.0f points/s  ETA %s ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total, rate, eta)
+	r := fmt.Sprintf("%.0f", rate)
+	if rate < 10 { // a few pathways a second
+		r = fmt.Sprintf("%.2g", rate)
+	}
+	fmt.Fprintf(p.g.stderr, "\r[%s%s] %d/%d  %s %s/s  ETA %s ", strings.Repeat("=", fill), strings.Repeat(" ", width-fill), done, total, r, p.unit, eta)
 }
 
 func (p *progressBar) done() {
