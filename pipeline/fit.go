@@ -161,11 +161,12 @@ func (r *FitResult) residualsJSON() json.RawMessage {
 	return b
 }
 
-// scaled returns the receptors with the first one's g set to g1 and the
-// others keeping their ratio to it.
-func scaled(base []sim.Receptor, g1 float64) []sim.Receptor {
-	rs := make([]sim.Receptor, len(base))
-	copy(rs, base)
+// ScaleG writes into dst (reusing its memory) and returns the receptors
+// base with the first one's g set to g1 (S) and the others keeping their
+// ratio to it: how a sweep's g axis, a fit and a figure at a given g all
+// set a pathway's conductances, so that they agree to the bit.
+func ScaleG(dst, base []sim.Receptor, g1 float64) []sim.Receptor {
+	rs := append(dst[:0], base...)
 	ratio := g1 / base[0].G
 	rs[0].G = g1
 	for j := 1; j < len(rs); j++ {
@@ -173,6 +174,9 @@ func scaled(base []sim.Receptor, g1 float64) []sim.Receptor {
 	}
 	return rs
 }
+
+// scaled is ScaleG into new memory.
+func scaled(base []sim.Receptor, g1 float64) []sim.Receptor { return ScaleG(nil, base, g1) }
 
 func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*FitResult, error) {
 	p := s.Pathways[i]

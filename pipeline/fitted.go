@@ -2,10 +2,12 @@ package pipeline
 
 import (
 	"fmt"
+	"reflect"
 	"slices"
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/sim"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 // FittedReceptors returns a copy of a pathway's receptors rs (as its spec
@@ -35,4 +37,35 @@ func FittedReceptors(rs []sim.Receptor, f *db.Fit) ([]sim.Receptor, error) {
 		out[0].TauRise = *f.TRiseMS * 1e-3
 	}
 	return out, nil
+}
+
+// SameModel says whether pathway i of a and pathway j of b are one model
+// up to the scale of their conductances: the same name (pre, post,
+// receptors), cell, constants and protocol (method, dt, window, synapse
+// and recording site, holding), and the same receptors and kinetics with
+// conductances in the same ratios. A fit or sweep recorded for one then
+// holds for the other, whatever else their specs change (targets, grids,
+// fit settings, other pathways, the spec g that a fit replaces); a
+// figure that applied a fit of another cell would show numbers no model
+// gives.
+func SameModel(a *spec.Spec, i int, b *spec.Spec, j int) bool {
+	if i < 0 || i >= len(a.Pathways) || j < 0 || j >= len(b.Pathways) || a.Pathways[i].Label() != b.Pathways[j].Label() {
+		return false
+	}
+	sa, ra, err := a.Setup(i)
+	if err != nil {
+		return false
+	}
+	sb, rb, err := b.Setup(j)
+	if err != nil || !reflect.DeepEqual(sa, sb) || len(ra) != len(rb) {
+		return false
+	}
+	for k := range ra {
+		x, y := ra[k], rb[k]
+		x.G, y.G = x.G/ra[0].G, y.G/rb[0].G
+		if x != y {
+			return false
+		}
+	}
+	return true
 }

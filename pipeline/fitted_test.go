@@ -1,12 +1,14 @@
 package pipeline
 
 import (
+	"os"
 	"reflect"
 	"strings"
 	"testing"
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/sim"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 func TestFittedReceptors(t *testing.T) {
@@ -56,5 +58,58 @@ func TestFittedReceptors(t *testing.T) {
 	}
 	if spec[0].G != 1e-9 || spec[0].TauDecay != 2e-3 {
 		t.Error("FittedReceptors changed its argument")
+	}
+}
+
+// TestSameModel: specs that differ in what a fit or sweep does not depend
+// on (targets, grids, fit settings, the scale of g) define the same model;
+// a change to the cell, the protocol, the receptors' kinetics or the
+// ratio of their conductances does not.
+func TestSameModel(t *testing.T) {
+	text, err := os.ReadFile("../experiments/l23-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	base, err := spec.Parse("l23-demo.yaml", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, old, new string
+		same           bool
+	}{
+		{"same text", "", "", true},
+		{"target", "target_psp: 0.5 mV", "target_psp: 3 mV", true},
+		{"kinetics target", "target_rise: 9 ms", "target_rise: 5 ms", true},
+		{"grid", "steps: 30", "steps: 7", true},
+		{"fit settings", "rtol: 1e-7", "rtol: 1e-5", true},
+		{"g, same ratio", "g: 1 nS, t_decay: 2 ms}\n      - {channel: NMDA, g: 0.5 nS", "g: 4 nS, t_decay: 2 ms}\n      - {channel: NMDA, g: 2 nS", true},
+		{"g ratio", "g: 0.5 nS", "g: 0.7 nS", false},
+		{"leak", "gl: 40 uS/cm2, r_axial: 150 ohm*cm, v_rest: -70 mV}\n    connections", "gl: 80 uS/cm2, r_axial: 150 ohm*cm, v_rest: -70 mV}\n    connections", false},
+		{"coupling", "12 nS]", "15 nS]", false},
+		{"dt", "dt: 0.1 ms", "dt: 0.05 ms", false},
+		{"method", "method: euler", "method: rk4", false},
+		{"holding", "holding: -65 mV", "holding: -60 mV", false},
+		{"synapse", "compartment: dend", "compartment: soma", false},
+		{"kinetics", "t_rise: 5 ms", "t_rise: 4 ms", false},
+		{"channel", "channel: NMDA", "channel: GABA", false},
+	} {
+		edited := strings.Replace(string(text), tc.old, tc.new, 1)
+		if tc.old != "" && edited == string(text) {
+			t.Fatalf("%s: %q not in the spec", tc.name, tc.old)
+		}
+		other, err := spec.Parse("edited.yaml", []byte(edited))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := SameModel(base, 0, other, 0); got != tc.same {
+			t.Errorf("%s: SameModel = %v, want %v", tc.name, got, tc.same)
+		}
+		if got := SameModel(other, 0, base, 0); got != tc.same {
+			t.Errorf("%s, specs swapped: SameModel = %v, want %v", tc.name, got, tc.same)
+		}
+	}
+	if SameModel(base, 0, base, 1) || SameModel(base, -1, base, 0) {
+		t.Error("SameModel of a pathway out of range")
 	}
 }

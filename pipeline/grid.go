@@ -79,14 +79,11 @@ func (gr *Grid) receptors(i int, dst []sim.Receptor) []sim.Receptor {
 		ig = r
 	}
 	base := gr.s.Pathways[p].Receptors
-	rs := append(dst[:0], base...)
+	var rs []sim.Receptor
 	if ig >= 0 {
-		g := gr.g.Value(ig)
-		ratio := g / base[0].G
-		rs[0].G = g
-		for j := 1; j < len(rs); j++ {
-			rs[j].G = base[j].G * ratio
-		}
+		rs = ScaleG(dst, base, gr.g.Value(ig))
+	} else {
+		rs = append(dst[:0], base...)
 	}
 	if id >= 0 {
 		rs[0].TauDecay = gr.tDecay.Value(id)

@@ -258,18 +258,23 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 			return err
 		}
 		defer d.Close()
-		run, fits, err := plot.NewestFits(ctx, d, s.Name)
+		fits, newest, err := plot.FitsFor(ctx, d, s)
 		if err != nil {
-			return fmt.Errorf("--fitted: %w in %s (run 'dendfit fit %s' first)", err, g.db, path)
+			return err
 		}
-		var fit *db.Fit
-		for k := range fits {
-			if fits[k].Pathway == i {
-				fit = &fits[k]
-			}
+		af, ok := fits[i]
+		switch {
+		case newest == nil:
+			return fmt.Errorf("--fitted: experiment %q has no recorded fit in %s (run 'dendfit fit %s' first)", s.Name, g.db, path)
+		case !ok || len(af.Fit.GFitNS) == 0:
+			return fmt.Errorf("--fitted: no fit in %s is of pathway %d (%s) as %s defines it (the newest, run %d, is of a spec whose cell, protocol or receptors differ); run 'dendfit fit %s' first",
+				g.db, i, s.Pathways[i].Label(), path, newest.ID, path)
+		case af.Run.ID != newest.ID:
+			g.notef("note: drawing fit run %d; the newer fit run %d is of a spec that defines pathway %d otherwise", af.Run.ID, newest.ID, i)
 		}
-		if fit == nil || len(fit.GFitNS) == 0 {
-			return fmt.Errorf("--fitted: fit run %d has no fit of pathway %d (%s)", run.ID, i, s.Pathways[i].Label())
+		run, fit := af.Run, &af.Fit
+		if ft, st := af.Spec.Pathways[i].TargetPSP, s.Pathways[i].TargetPSP; ft != st {
+			g.notef("warning: pathway %d (%s): fit run %d targeted a PSP of %.4g mV; %s targets %.4g mV", i, s.Pathways[i].Label(), run.ID, ft/1e-3, path, st/1e-3)
 		}
 		note = fmt.Sprintf("fitted, run %d", run.ID)
 		if !fit.Converged {
@@ -366,10 +371,10 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 	if run.Command == db.CommandFit {
 		fits, err = d.Fits(ctx, db.FitFilter{RunID: run.ID})
 	} else {
-		_, fits, err = plot.NewestFits(ctx, d, s.Name)
-		if errors.Is(err, plot.ErrNoFit) {
-			err = nil
-		}
+		// The fits that hold for the swept spec's pathways.
+		var applied map[int]plot.AppliedFit
+		applied, _, err = plot.FitsFor(ctx, d, s)
+		fits = plot.FitRows(applied)
 	}
 	if err != nil {
 		return err

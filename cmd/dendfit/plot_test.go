@@ -156,3 +156,42 @@ func TestPlotCurveSelectsByIndex(t *testing.T) {
 		}
 	}
 }
+
+// TestPlotFittedOfAnEditedSpec: --fitted draws a fit only of the pathway
+// the spec defines: after the cell is edited, the old fit is refused
+// (it was drawn, labelled fitted, at a PSP off the target); after only
+// the target is edited, it is drawn with a warning.
+func TestPlotFittedOfAnEditedSpec(t *testing.T) {
+	dir := t.TempDir()
+	dbp := filepath.Join(dir, "t.db")
+	text, err := os.ReadFile("../../experiments/l23-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	write := func(name, old, new string) string {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(strings.Replace(string(text), old, new, 1)), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		return p
+	}
+	orig := write("orig.yaml", "", "")
+	if err := plotTestCLI(t, "--db", dbp, "fit", orig); err != nil {
+		t.Fatal(err)
+	}
+	run := func(spec string) (string, error) {
+		var out, errOut bytes.Buffer
+		root := newRootCmdIO(&out, &errOut)
+		root.SetArgs([]string{"--db", dbp, "plot", "trace", spec, "--fitted", "-o", filepath.Join(dir, "t.png")})
+		err := root.ExecuteContext(context.Background())
+		return errOut.String(), err
+	}
+	if _, err := run(write("leaky.yaml", "gl: 40 uS/cm2", "gl: 80 uS/cm2")); err == nil ||
+		!strings.Contains(err.Error(), "no fit in "+dbp+" is of pathway 0 (L23E->L23E (AMPA+NMDA)) as") {
+		t.Errorf("edited cell: %v, want the old fit refused", err)
+	}
+	stderr, err := run(write("retarget.yaml", "target_psp: 0.5 mV", "target_psp: 0.8 mV"))
+	if err != nil || !strings.Contains(stderr, "fit run 1 targeted a PSP of 0.5 mV") {
+		t.Errorf("edited target: %v, stderr %q; want drawn with a warning", err, stderr)
+	}
+}

@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -65,6 +67,62 @@ func NewestFits(ctx context.Context, rd Reader, experiment string) (*db.Run, []d
 	return nil, nil, fmt.Errorf("plot: experiment %q: %w", experiment, ErrNoFit)
 }
 
+// AppliedFit is a recorded fit of one pathway that holds for a spec, with
+// the run that recorded it and that run's spec.
+type AppliedFit struct {
+	Run  *db.Run
+	Spec *spec.Spec
+	Fit  db.Fit
+}
+
+// FitsFor returns, for each pathway of s that has one, the newest fit
+// recorded by a finished fit run of s's experiment name whose spec defines
+// the pathway as s does (pipeline.SameModel): a spec edited since its fit
+// (another cell, dt, synapse, receptor kinetics) gets none from it, and
+// may get an older one. newest is the newest fit run with fits, nil if
+// there is none, so that a caller can say when it was passed over.
+func FitsFor(ctx context.Context, rd Reader, s *spec.Spec) (fits map[int]AppliedFit, newest *db.Run, err error) {
+	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandFit, Status: db.StatusDone})
+	if err != nil {
+		return nil, nil, err
+	}
+	fits = map[int]AppliedFit{}
+	for i := range runs {
+		if len(fits) == len(s.Pathways) {
+			break
+		}
+		rf, err := rd.Fits(ctx, db.FitFilter{RunID: runs[i].ID})
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(rf) == 0 {
+			continue
+		}
+		if newest == nil {
+			newest = &runs[i]
+		}
+		fs, err := SpecOf(ctx, rd, &runs[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, f := range rf {
+			if _, done := fits[f.Pathway]; !done && pipeline.SameModel(s, f.Pathway, fs, f.Pathway) {
+				fits[f.Pathway] = AppliedFit{Run: &runs[i], Spec: fs, Fit: f}
+			}
+		}
+	}
+	return fits, newest, nil
+}
+
+// FitRows returns the fits of fits in pathway order.
+func FitRows(fits map[int]AppliedFit) []db.Fit {
+	out := make([]db.Fit, 0, len(fits))
+	for _, p := range slices.Sorted(maps.Keys(fits)) {
+		out = append(out, fits[p].Fit)
+	}
+	return out
+}
+
 // NewestSweep returns the newest finished sweep run of the named
 // experiment, one of the whole grid if there is one (a shard's run holds
 // a part of it), or nil if there is none.
@@ -82,11 +140,7 @@ func NewestSweep(ctx context.Context, rd Reader, experiment string) (*db.Run, er
 func SimulateAt(ctx context.Context, s *spec.Spec, i int, gNS float64) (*pipeline.PathwayResult, error) {
 	return simulateWith(ctx, s, i, func(rs []sim.Receptor) ([]sim.Receptor, error) {
 		if gNS > 0 {
-			ratio := gNS * 1e-9 / rs[0].G
-			for j := range rs {
-				rs[j].G *= ratio
-			}
-			rs[0].G = gNS * 1e-9
+			return pipeline.ScaleG(nil, rs, gNS*1e-9), nil
 		}
 		return rs, nil
 	})

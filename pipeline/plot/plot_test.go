@@ -533,3 +533,61 @@ func TestCurveNamesItsSlice(t *testing.T) {
 		t.Error("the legend lacks the note")
 	}
 }
+
+// TestFitsFor: a spec gets the newest fit of each pathway that its own
+// definition of the pathway matches; a fit of an edited cell is passed
+// over, for an older one or none, and an edited target does not matter.
+func TestFitsFor(t *testing.T) {
+	ctx := context.Background()
+	text, err := os.ReadFile(filepath.Join(plottest.Root(), "experiments", "l23-demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edit := func(name, old, new string) *spec.Spec {
+		t.Helper()
+		s, err := spec.Parse(name, []byte(strings.Replace(string(text), old, new, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	orig := edit("l23-demo.yaml", "", "")
+	leaky := edit("leaky.yaml", "gl: 40 uS/cm2", "gl: 80 uS/cm2")
+	retargeted := edit("retargeted.yaml", "target_psp: 0.5 mV", "target_psp: 0.8 mV")
+	dt := edit("dt.yaml", "dt: 0.1 ms", "dt: 0.05 ms")
+	path := plottest.DB(t, orig, false, true) // run 1
+	plottest.AddFit(t, path, leaky)           // run 2
+	d, err := db.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	for _, tc := range []struct {
+		name   string
+		s      *spec.Spec
+		fitRun int64 // of pathway 0; 0 for none
+	}{
+		{"original", orig, 1},
+		{"edited cell, fitted since", leaky, 2},
+		{"edited target only", retargeted, 1},
+		{"edited dt, never fitted", dt, 0},
+	} {
+		fits, newest, err := plot.FitsFor(ctx, d, tc.s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if newest == nil || newest.ID != 2 {
+			t.Errorf("%s: newest fit run %v, want 2", tc.name, newest)
+		}
+		af, ok := fits[0]
+		switch {
+		case tc.fitRun == 0 && ok:
+			t.Errorf("%s: given the fit of run %d", tc.name, af.Run.ID)
+		case tc.fitRun != 0 && (!ok || af.Run.ID != tc.fitRun || af.Fit.Pathway != 0 || len(af.Fit.GFitNS) != 2):
+			t.Errorf("%s: fit %+v (found %v), want that of run %d", tc.name, af, ok, tc.fitRun)
+		}
+		if rows := plot.FitRows(fits); len(rows) != len(fits) {
+			t.Errorf("%s: FitRows gave %d of %d fits", tc.name, len(rows), len(fits))
+		}
+	}
+}

@@ -14,6 +14,7 @@ import (
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/fit"
+	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/pipeline/plot"
 	"github.com/dendfit/dendfit/sim/spec"
 )
@@ -103,7 +104,15 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		if sweepSpec, err = plot.SpecOf(ctx, rd, r.Sweep); err != nil {
 			return nil, err
 		}
-		if sweepSeries, err = runSeries(ctx, rd, r.Sweep.ID, sweepSpec, fits); err != nil {
+		// The fits marked on the sweep's curves: those of pathways the two
+		// specs define alike.
+		var onSweep []db.Fit
+		for _, f := range fits {
+			if pipeline.SameModel(sweepSpec, f.Pathway, s, f.Pathway) {
+				onSweep = append(onSweep, f)
+			}
+		}
+		if sweepSeries, err = runSeries(ctx, rd, r.Sweep.ID, sweepSpec, onSweep); err != nil {
 			return nil, err
 		}
 	}
@@ -127,7 +136,7 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		sw, inSweep := sweepSeries[i]
 		fs, inFit := fitSeries[i]
 		switch {
-		case inSweep && sameLabel(sweepSpec, i, pw.Label):
+		case inSweep && pipeline.SameModel(sweepSpec, i, s, i):
 			pw.drawCurve(sw, sweepSpec.Sweep.G.Log, fmt.Sprintf("sweep run %d", r.Sweep.ID))
 		case inFit:
 			pw.drawCurve(fs, true, fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", fs.Recorded, r.Fit.ID))
@@ -137,10 +146,6 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		r.Pathways = append(r.Pathways, pw)
 	}
 	return r, nil
-}
-
-func sameLabel(s *spec.Spec, i int, label string) bool {
-	return s != nil && i < len(s.Pathways) && s.Pathways[i].Label() == label
 }
 
 // runSeries is the curve of each pathway of run runID with a good point.

@@ -77,23 +77,34 @@ func DB(t testing.TB, s *spec.Spec, sweep, fit bool) string {
 		}
 	}
 	if fit {
-		run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit,
-			Argv: []string{"dendfit", "fit", s.File}, Workers: 2})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: 2})
-		for i := 0; err == nil && i < len(res); i++ {
-			if err = d.InsertPoints(ctx, run.ID, res[i].Points()); err == nil {
-				_, err = d.InsertFit(ctx, run.ID, res[i].DBFit())
-			}
-		}
-		if ferr := run.Finish(err); err == nil {
-			err = ferr
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
+		AddFit(t, path, s)
 	}
 	return path
+}
+
+// AddFit records a fit of s in the database at path, as `dendfit fit`
+// does.
+func AddFit(t testing.TB, path string, s *spec.Spec) {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit,
+		Argv: []string{"dendfit", "fit", s.File}, Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: 2})
+	if err == nil {
+		err = pipeline.RecordFit(ctx, d, run.ID, res)
+	}
+	if ferr := run.Finish(err); err == nil {
+		err = ferr
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
 }
