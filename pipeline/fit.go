@@ -40,6 +40,9 @@ type FitResult struct {
 	Outcome     fit.Outcome `json:"outcome"`
 	Message     string      `json:"message,omitempty"`
 	ReachableMV *float64    `json:"reachable_psp_mV,omitempty"`
+	// PeakAtEnd: at the g found, the PSP peaks at the window's last
+	// sample (WindowWarning).
+	PeakAtEnd bool `json:"peak_at_window_end,omitempty"`
 	// With kinetics targets: the first receptor's fitted time constants
 	// and the residual of every targeted measure (times in ms).
 	TDecayMS  *float64       `json:"t_decay_ms,omitempty"`
@@ -198,12 +201,14 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	if p.TargetRise > 0 || p.TargetHalfWidth > 0 || p.TargetTimeToPeak > 0 {
 		return fitKinetics(ctx, s, i, setup, base, sm, res, opt)
 	}
+	atEnd := map[float64]bool{} // g: whether its PSP peaks at the window's end
 	eval := func(ctx context.Context, g float64) (float64, bool, error) {
 		rs := scaled(base, g)
 		err := sm.Run(ctx, [][]sim.Receptor{rs}, ropt, out)
 		if err != nil {
 			return 0, false, err
 		}
+		atEnd[g] = out[0].PeakAtEnd()
 		pr := newPathwayResult(s, i, setup, rs, sm.Steady(), &out[0])
 		// fit.Amplitude evaluates one g at a time.
 		res.points = append(res.points, PointOf(fmt.Sprintf("fit/p%04d/e%03d", i, len(res.points)), pr))
@@ -215,6 +220,7 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 		return nil, err
 	}
 	res.Evaluations = fr.Evaluations
+	res.PeakAtEnd = atEnd[fr.G]
 	res.Outcome = fr.Outcome
 	res.Converged = fr.Outcome == fit.Converged
 	res.Message = fr.Message
@@ -272,12 +278,23 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 	}
 	out := make([]sim.Result, 1)
 	ropt := &sim.Options{RecordOnly: true}
+	// Whether the PSP peaks at the window's end, by g and time constants.
+	type params struct{ g, tDecay, tRise float64 }
+	key := func(g float64, tau []float64) params {
+		k := params{g: g, tDecay: tau[0]}
+		if len(tau) > 1 {
+			k.tRise = tau[1]
+		}
+		return k
+	}
+	atEnd := map[params]bool{}
 	eval := func(ctx context.Context, g float64, tau []float64) (fit.Metrics, error) {
 		rs := withKinetics(base, g, tau)
 		if err := sm.Run(ctx, [][]sim.Receptor{rs}, ropt, out); err != nil {
 			return fit.Metrics{}, err
 		}
 		r := &out[0]
+		atEnd[key(g, tau)] = r.PeakAtEnd()
 		pr := newPathwayResult(s, i, setup, rs, sm.Steady(), r)
 		res.points = append(res.points, PointOf(fmt.Sprintf("fit/p%04d/e%04d", i, len(res.points)), pr))
 		return fit.Metrics{PSP: math.Abs(r.PSP), Rise1090: r.Rise1090, HasRise: r.HasRise, HalfWidth: r.HalfWidth,
@@ -291,6 +308,9 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 		return nil, err
 	}
 	res.Evaluations = kr.Evaluations
+	if kr.G > 0 {
+		res.PeakAtEnd = atEnd[key(kr.G, kr.Tau)]
+	}
 	res.Outcome = kr.Outcome
 	res.Converged = kr.Outcome == fit.Converged
 	res.Message = kr.Message

@@ -52,12 +52,24 @@ type PathwayResult struct {
 	DSpikeFired  bool               `json:"dspike_fired"`
 	DSpikeEvents []DSpikeEvent      `json:"dspike_events"`
 	NSamples     int                `json:"n_samples"`
-	SpikeSample  int                `json:"spike_sample"`
-	TargetPSPMV  *float64           `json:"target_psp_mV"`
-	Trace        *Trace             `json:"trace,omitempty"`
+	// PeakAtEnd: the PSP peaks at the window's last sample (see
+	// WindowWarning).
+	PeakAtEnd   bool     `json:"peak_at_window_end"`
+	SpikeSample int      `json:"spike_sample"`
+	TargetPSPMV *float64 `json:"target_psp_mV"`
+	Trace       *Trace   `json:"trace,omitempty"`
 	// Error says why the pathway's simulation failed (SimulateOptions
 	// KeepGoing); its metrics are then zero.
 	Error string `json:"error,omitempty"`
+}
+
+// WindowWarning is the warning for a pathway of s whose PSP peaks at the
+// last sample of the window (what names the pathway, and at what g): the
+// window ended before the response did, and the PSP, and any fit to it,
+// is where the window cut the response.
+func WindowWarning(s *spec.Spec, what string) string {
+	return fmt.Sprintf("%s: the PSP peaks at the last sample, as the window ends %.4g ms after the spike: it is where the window cut a response still growing, not its peak; lengthen simulation.duration",
+		what, (s.Simulation.Duration-s.Simulation.SpikeAt)/1e-3)
 }
 
 // EarlyDSpike returns a warning when a dSpike of pr fired before the
@@ -210,6 +222,7 @@ func newPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, 
 	pr.BaselineMV, pr.PSPMV, pr.TimeToPeakMS = bp.BaselineMV, bp.PSPMV, bp.TimeToPeakMS
 	pr.Rise1090MS, pr.HalfWidthMS = present(bp.Rise1090MS), present(bp.HalfWidthMS)
 	pr.DSpikeFired, pr.NSamples, pr.SpikeSample = r.DSpikeFired, r.Samples, r.SpikeStep
+	pr.PeakAtEnd = r.PeakAtEnd()
 	if setup.Protocol.Hold {
 		pr.IHoldPA = present(bp.IHoldPA)
 	}

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"math"
 	"os"
 	"strings"
 	"testing"
@@ -81,5 +82,47 @@ func TestSimulateKeepGoing(t *testing.T) {
 	}
 	if p := PointOf("p1", &res[1]); p.Status != db.PointFailed || p.Error != res[1].Error {
 		t.Errorf("pathway 1 recorded as %s (%q)", p.Status, p.Error)
+	}
+}
+
+// TestPeakAtWindowEnd: with a window that ends while the PSP still grows
+// (the demo's NMDA response at 8 ms), simulate, fit and sweep each say
+// that the PSP peaks at the last sample; with the spec's window none does.
+func TestPeakAtWindowEnd(t *testing.T) {
+	text, err := os.ReadFile("../experiments/l23-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		duration string
+		atEnd    bool
+	}{{"100 ms", false}, {"18 ms", true}} {
+		s, err := spec.Parse("demo.yaml", []byte(strings.Replace(string(text), "duration: 100 ms", "duration: "+tc.duration, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Simulate(context.Background(), s, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		lastMS := float64(res[0].NSamples-1-res[0].SpikeSample) * s.Simulation.Dt / 1e-3
+		if res[0].PeakAtEnd != tc.atEnd || tc.atEnd && math.Abs(res[0].TimeToPeakMS-lastMS) > 1e-9 {
+			t.Errorf("duration %s: simulate's PeakAtEnd %v (peak %g ms after the spike, last sample %g ms); want %v",
+				tc.duration, res[0].PeakAtEnd, res[0].TimeToPeakMS, lastMS, tc.atEnd)
+		}
+		fits, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fits[0].PeakAtEnd != tc.atEnd {
+			t.Errorf("duration %s: fit's PeakAtEnd %v, want %v", tc.duration, fits[0].PeakAtEnd, tc.atEnd)
+		}
+		st, err := Sweep(context.Background(), s, discard{}, 1, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, all := st.Pathways[0].PeakAtEnd, st.Pathways[0].Points; tc.atEnd && n != all || !tc.atEnd && n != 0 {
+			t.Errorf("duration %s: sweep counts %d of %d points peaking at the end", tc.duration, n, all)
+		}
 	}
 }

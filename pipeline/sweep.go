@@ -56,6 +56,9 @@ type PathwayStats struct {
 	Points, Failed int
 	MinPSPMV       float64
 	MaxPSPMV       float64
+	// PeakAtEnd counts the good points whose PSP peaks at the window's
+	// last sample (WindowWarning).
+	PeakAtEnd int
 }
 
 // Sweep simulates every point of s's grid (or of one shard of it) with a
@@ -193,6 +196,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			}
 			ps.Points += res.ok + res.failed
 			ps.Failed += res.failed
+			ps.PeakAtEnd += res.peakAtEnd
 			if open != nil && (open.Pathway != res.block.Pathway || !open.Fits(res.block)) {
 				ready, open = append(ready, open), nil
 			}
@@ -254,6 +258,7 @@ type chunkResult struct {
 	seq            int            // the chunk's position in the sweep's list
 	block          *db.PointBlock // nil when every point was skipped
 	ok, failed     int
+	peakAtEnd      int     // ok points whose PSP peaks at the window's end
 	skipped        int     // points recorded before a resume, left out
 	minPSP, maxPSP float64 // over the ok points
 }
@@ -352,6 +357,9 @@ func (w *sweepWorker) run(ctx context.Context, c chunk, skip *db.Recorded) (*chu
 		} else {
 			res.ok++
 			res.minPSP, res.maxPSP = min(res.minPSP, w.bp.PSPMV), max(res.maxPSP, w.bp.PSPMV)
+			if r.PeakAtEnd() {
+				res.peakAtEnd++
+			}
 		}
 		res.block.Add(&w.bp)
 	}

@@ -56,6 +56,11 @@ type Result struct {
 	Trace [][]float64
 }
 
+// PeakAtEnd says whether the peak is the window's last sample: the
+// response was still growing when the simulation ended, so PSP is where
+// the window cut it, not its peak (Dendrify's measure all the same).
+func (r *Result) PeakAtEnd() bool { return r.PSP != 0 && r.PeakStep == r.Samples-1 }
+
 // Simulator runs the PSP protocol of one Setup for batches of receptor
 // parameter sets. It keeps its buffers between runs, so a fit or a sweep
 // worker reuses one Simulator and allocates nothing per step or per run.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -104,6 +105,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			}
 		}
 	}
+	fitWarnings(g, s, res)
 	if g.json {
 		out := struct {
 			Experiment string               `json:"experiment"`
@@ -152,16 +154,6 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), kin)
 			}
 		}
-		// "converged" says the search ended at its best; when that best is
-		// far from a kinetics target the targets cannot all be met by
-		// this receptor's time constants, which the user must hear.
-		for _, r := range res {
-			if worst, missed := fit.Worst(r.Residuals); r.Converged && missed {
-				p := s.Pathways[r.Pathway]
-				g.notef("warning: pathway %d (%s): kinetics targets missed by up to %s (%s): the amplitude is met, and %s's time constants are the closest compromise; check the targets, or the receptors whose kinetics are not fitted",
-					r.Pathway, p.Label(), worst.Percent(), worst.Name, p.Receptors[0].Channel)
-			}
-		}
 		fmt.Fprintf(g.stdout, "run %d recorded in %s\n", rec.runID, g.db)
 	}
 	for _, r := range res {
@@ -171,3 +163,34 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	}
 	return nil
 }
+
+// fitWarnings tells on stderr what makes a fitted pathway's g doubtful
+// though its search converged.
+func fitWarnings(g *globals, s *spec.Spec, res []pipeline.FitResult) {
+	for _, r := range res {
+		p := s.Pathways[r.Pathway]
+		what := fmt.Sprintf("pathway %d (%s)", r.Pathway, p.Label())
+		if r.PeakAtEnd {
+			g.notef("warning: %s", pipeline.WindowWarning(s, what+" at the g found"))
+		}
+		if !r.Converged {
+			continue
+		}
+		// "converged" says the search ended at its best; when that best is
+		// far from a kinetics target the targets cannot all be met by
+		// this receptor's time constants, which the user must hear.
+		if worst, missed := fit.Worst(r.Residuals); missed {
+			g.notef("warning: %s: kinetics targets missed by up to %s (%s): the amplitude is met, and %s's time constants are the closest compromise; check the targets, or the receptors whose kinetics are not fitted",
+				what, worst.Percent(), worst.Name, p.Receptors[0].Channel)
+		}
+		if f := r.PSPFineDtMV; f != nil && math.Abs(*f-math.Abs(r.PSPAtFitMV)) > fineDtTolerance*math.Abs(r.PSPAtFitMV) {
+			g.notef("warning: %s: at the g found the PSP is %.4g mV with dt and %.4g mV with dt/10 (%+.1f%%): the calibration depends on dt; it holds for models run at this dt and method",
+				what, math.Abs(r.PSPAtFitMV), *f, 100*(*f/math.Abs(r.PSPAtFitMV)-1))
+		}
+	}
+}
+
+// fineDtTolerance is how far the PSP at dt/10 may be from that at dt
+// before fit warns: a dt that changes the PSP by more than 1% is coarse
+// for the model.
+const fineDtTolerance = 0.01

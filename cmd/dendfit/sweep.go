@@ -138,6 +138,11 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	// A pathway without a good point this time (all failed, or none in
 	// this shard) has no PSP range.
 	good := func(ps pipeline.PathwayStats) bool { return ps.Points > ps.Failed }
+	for i, ps := range stats.Pathways {
+		if ps.PeakAtEnd > 0 {
+			g.notef("warning: %s", pipeline.WindowWarning(s, fmt.Sprintf("pathway %d (%s), %d of its %d points", i, s.Pathways[i].Label(), ps.PeakAtEnd, ps.Points-ps.Failed)))
+		}
+	}
 	if g.json {
 		type pathwayJSON struct {
 			Pathway  int      `json:"pathway"`
@@ -146,6 +151,8 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 			Failed   int      `json:"failed"`
 			MinPSPMV *float64 `json:"psp_min_mV"`
 			MaxPSPMV *float64 `json:"psp_max_mV"`
+			// Good points whose PSP peaks at the window's last sample.
+			PeakAtEnd int `json:"peak_at_window_end"`
 		}
 		out := struct {
 			RunID      int64         `json:"run_id"`
@@ -155,7 +162,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 			Pathways   []pathwayJSON `json:"pathways"`
 		}{run.ID, s.Name, sumPoints(stats), stats.Skipped, []pathwayJSON{}}
 		for i, ps := range stats.Pathways {
-			pj := pathwayJSON{Pathway: i, Label: s.Pathways[i].Label(), Points: ps.Points, Failed: ps.Failed}
+			pj := pathwayJSON{Pathway: i, Label: s.Pathways[i].Label(), Points: ps.Points, Failed: ps.Failed, PeakAtEnd: ps.PeakAtEnd}
 			if good(ps) {
 				pj.MinPSPMV, pj.MaxPSPMV = &ps.MinPSPMV, &ps.MaxPSPMV
 			}
