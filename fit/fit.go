@@ -19,6 +19,9 @@ const (
 	DSpikeJump  Outcome = "dspike_jump"  // a dSpike fired inside the bracket
 	NoProgress  Outcome = "max_evaluations"
 	SimFailed   Outcome = "sim_failed" // a simulation on the way failed (numerically unstable)
+	// KineticsMissed: the amplitude is met, but at the kinetics search's
+	// best a kinetics target is missed by more than MissedAt.
+	KineticsMissed Outcome = "kinetics_missed"
 )
 
 // Eval is one simulation: |PSP| at conductance g, and whether a dSpike

@@ -265,3 +265,35 @@ func TestResidualReading(t *testing.T) {
 		t.Error("no residuals counted as missed")
 	}
 }
+
+// TestKineticsTauMin: the search keeps every time constant at or above
+// TauMin. The half-width target wants t_decay = 4 ms: with a floor of
+// 5 ms the fit stops at the floor, and misses the target by more than
+// MissedAt (kinetics_missed, with its best); with a floor of 1 ms it
+// finds 4 ms.
+func TestKineticsTauMin(t *testing.T) {
+	eval := func(_ context.Context, g float64, tau []float64) (Metrics, error) {
+		return Metrics{PSP: g / 1e-9 * tau[0], HalfWidth: 2*tau[0] + 1e-3, HasHalfWidth: true, TimeToPeak: tau[0]}, nil
+	}
+	for _, tc := range []struct {
+		tauMin  float64
+		outcome Outcome
+		tau     float64
+	}{{1e-3, Converged, 4e-3}, {5e-3, KineticsMissed, 5e-3}} {
+		var lowest float64 = math.Inf(1)
+		p := KineticsProblem{Eval: func(ctx context.Context, g float64, tau []float64) (Metrics, error) {
+			lowest = min(lowest, tau[0])
+			return eval(ctx, g, tau)
+		}, Target: 2e-3, G0: 1e-9, GMin: 1e-12, GMax: 1e-6, RTol: 1e-9, Tau0: []float64{2e-3}, TargetHalfWidth: 9e-3, TauMin: tc.tauMin}
+		r, err := Kinetics(context.Background(), p)
+		if err != nil || r.Outcome != tc.outcome || math.Abs(r.Tau[0]/tc.tau-1) > 1e-3 {
+			t.Errorf("TauMin %g: %v, outcome %s, tau %v (%s); want %s at %g", tc.tauMin, err, r.Outcome, r.Tau, r.Message, tc.outcome, tc.tau)
+		}
+		if lowest < tc.tauMin {
+			t.Errorf("TauMin %g: tried t_decay %g", tc.tauMin, lowest)
+		}
+		if tc.outcome == KineticsMissed && (!strings.Contains(r.Message, "kinetics targets missed by up to +") || r.G == 0 || len(r.Residuals) != 1) {
+			t.Errorf("missed: message %q, g %g, residuals %v", r.Message, r.G, r.Residuals)
+		}
+	}
+}

@@ -36,6 +36,11 @@ type KineticsProblem struct {
 	GMin, GMax float64
 	RTol       float64
 	Tau0       []float64 // starting t_decay[, t_rise]
+	// TauMin, if positive, is the least time constant a candidate may
+	// have: below dt, an Euler or RK4 step of a gating variable
+	// overshoots and oscillates, and the PSP is the integrator's, not
+	// the model's.
+	TauMin float64
 
 	TargetRise, TargetHalfWidth, TargetTimeToPeak float64 // 0: not targeted
 
@@ -57,7 +62,7 @@ type Residual struct {
 
 // MissedAt is the relative residual past which a kinetics target counts
 // as missed: the search met the amplitude and found its best compromise,
-// but that best is far from the target (fit warns, the report marks it).
+// but that best is far from the target (outcome KineticsMissed).
 const MissedAt = 0.1
 
 // Percent writes r's relative residual as a signed percentage: whole
@@ -102,6 +107,13 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 	for _, t := range p.Tau0 {
 		if !(t > 0) {
 			return KineticsResult{}, fmt.Errorf("fit: time constants must be positive, got %g", t)
+		}
+	}
+	if p.TauMin > 0 {
+		// The search starts within its bounds.
+		p.Tau0 = append([]float64(nil), p.Tau0...)
+		for i := range p.Tau0 {
+			p.Tau0[i] = max(p.Tau0[i], p.TauMin)
 		}
 	}
 	if p.TargetRise <= 0 && p.TargetHalfWidth <= 0 && p.TargetTimeToPeak <= 0 {
@@ -152,10 +164,16 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 		parts = append(parts, fmt.Sprintf("%s %+.3g%%", res.Name, 100*res.Relative))
 	}
 	r.Message = "kinetics residuals: " + strings.Join(parts, ", ")
-	if opt != nil && (opt.Status == optimize.FunctionEvaluationLimit || opt.Status == optimize.IterationLimit) {
+	switch worst, missed := Worst(r.Residuals); {
+	case opt != nil && (opt.Status == optimize.FunctionEvaluationLimit || opt.Status == optimize.IterationLimit):
 		// The search ran out before it settled: its best is not a fit.
 		r.Outcome = NoProgress
 		r.Message = fmt.Sprintf("the kinetics search stopped at its limit of %d candidates before it settled; best %s", p.MaxOuter, r.Message)
+	case missed:
+		// The best compromise of these time constants is no calibration.
+		r.Outcome = KineticsMissed
+		r.Message = fmt.Sprintf("kinetics targets missed by up to %s (%s) at the closest compromise the fitted time constants allow (%s); check the targets, or the receptors whose kinetics are not fitted",
+			worst.Percent(), worst.Name, strings.Join(parts, ", "))
 	}
 	return r, nil
 }
@@ -181,7 +199,10 @@ func (k *kinetics) objective(ctx context.Context, x []float64) float64 {
 	}
 	tau := make([]float64, len(x))
 	for i, v := range x {
-		tau[i] = math.Exp(v)
+		// Clamped, not refused, at TauMin: the objective is flat below
+		// it, so that a search whose best lies past the floor settles
+		// on the floor.
+		tau[i] = max(math.Exp(v), k.p.TauMin)
 		if !(tau[i] > 0) || math.IsInf(tau[i], 0) {
 			return math.Inf(1)
 		}

@@ -301,7 +301,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 			HasHalfWidth: r.HasHalfWidth, TimeToPeak: r.TimeToPeak, DSpike: r.DSpikeFired}, nil
 	}
 	kr, err := fit.Kinetics(ctx, fit.KineticsProblem{Eval: eval, Target: p.TargetPSP, G0: base[0].G,
-		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Tau0: tau0,
+		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Tau0: tau0, TauMin: tauMin(setup.Protocol),
 		TargetRise: p.TargetRise, TargetHalfWidth: p.TargetHalfWidth, TargetTimeToPeak: p.TargetTimeToPeak,
 		Jumps: hasDSpikes(setup.Cell)})
 	if err != nil {
@@ -314,8 +314,14 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 	res.Outcome = kr.Outcome
 	res.Converged = kr.Outcome == fit.Converged
 	res.Message = kr.Message
+	for _, r := range kr.Residuals {
+		r.Target /= 1e-3
+		r.Achieved /= 1e-3
+		res.Residuals = append(res.Residuals, r)
+	}
 	if !res.Converged {
-		// A search stopped at its limit still has a best candidate.
+		// A search stopped at its limit, or whose best misses a target,
+		// still has a best candidate.
 		if kr.G > 0 {
 			for _, r := range withKinetics(base, kr.G, kr.Tau) {
 				res.GBestNS = append(res.GBestNS, r.G/1e-9)
@@ -338,15 +344,21 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 	if len(kr.Tau) > 1 {
 		res.TRiseMS = ptr(kr.Tau[1] / 1e-3)
 	}
-	for _, r := range kr.Residuals {
-		r.Target /= 1e-3
-		r.Achieved /= 1e-3
-		res.Residuals = append(res.Residuals, r)
-	}
 	if !opt.NoFine {
 		res.PSPFineDtMV = fineDtPSP(setup, rs)
 	}
 	return res, nil
+}
+
+// tauMin is the least time constant a kinetics fit tries under protocol
+// p: dt for the explicit methods, whose step of a gating variable with a
+// shorter time constant overshoots zero and oscillates; none for
+// exponential Euler, which integrates it exactly.
+func tauMin(p sim.Protocol) float64 {
+	if p.Method == sim.ExponentialEuler {
+		return 0
+	}
+	return p.Dt
 }
 
 // hasDSpikes reports whether the cell can jump.

@@ -23,7 +23,7 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	st := &s.scan
 	if j := int(st.bad[l]); j > 0 {
 		// The steady state held until the spike: the synapse drove it.
-		return fmt.Errorf("%w (it ran away after the spike: a synaptic conductance this large, if meant, needs a smaller dt)",
+		return fmt.Errorf("%w (it ran away after the spike: a synaptic conductance this large, or a receptor time constant this short, needs a smaller dt)",
 			s.unstable(fmt.Sprintf("at %.6g ms: ", float64(s.k0+j)*dt*1e3)))
 	}
 	kp := int(st.kbest[l])

@@ -12,7 +12,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dendfit/dendfit/db"
-	"github.com/dendfit/dendfit/fit"
 	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/sim/spec"
 )
@@ -175,13 +174,6 @@ func fitWarnings(g *globals, s *spec.Spec, res []pipeline.FitResult) {
 		}
 		if !r.Converged {
 			continue
-		}
-		// "converged" says the search ended at its best; when that best is
-		// far from a kinetics target the targets cannot all be met by
-		// this receptor's time constants, which the user must hear.
-		if worst, missed := fit.Worst(r.Residuals); missed {
-			g.notef("warning: %s: kinetics targets missed by up to %s (%s): the amplitude is met, and %s's time constants are the closest compromise; check the targets, or the receptors whose kinetics are not fitted",
-				what, worst.Percent(), worst.Name, p.Receptors[0].Channel)
 		}
 		if f := r.PSPFineDtMV; f != nil && math.Abs(*f-math.Abs(r.PSPAtFitMV)) > fineDtTolerance*math.Abs(r.PSPAtFitMV) {
 			g.notef("warning: %s: at the g found the PSP is %.4g mV with dt and %.4g mV with dt/10 (%+.1f%%): the calibration depends on dt; it holds for models run at this dt and method",

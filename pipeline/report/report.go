@@ -222,10 +222,6 @@ var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
 	"mv":   func(v float64) string { return fmt.Sprintf("%.4g", v) },
 	"fine": fineCell,
 	"kin":  kineticsCell,
-	"kinmiss": func(f *db.Fit) bool {
-		_, missed := fit.Worst(residuals(f))
-		return missed
-	},
 	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
 	"endt": func(t *time.Time) string {
 		if t == nil {

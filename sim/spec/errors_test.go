@@ -128,7 +128,7 @@ func TestErrors(t *testing.T) {
 		{"dt above duration", edit(t, base, "dt: 0.1 ms", "dt: 200 ms"), "l23.yaml:4: simulation.dt:", "larger than duration"},
 		// With dt left out, the duration is what was written wrong.
 		{"duration below default dt", edit(t, base, "  dt: 0.1 ms\n", "", "duration: 100 ms", "duration: 0.05 ms", "spike_at: 10 ms", "spike_at: 0 ms"),
-			"l23.yaml:4: simulation.duration:", "duration (5e-05 s) is shorter than dt (0.0001 s, the default)"},
+			"l23.yaml:4: simulation.duration:", "duration (0.05 ms) is shorter than dt (0.1 ms, the default)"},
 		// What follows a --- is not silently ignored.
 		{"second document", base + "---\nthis: [is, ignored\n", "l23.yaml:", "a second YAML document"},
 		{"second document that parses", base + "---\nexperiment: other\n", "l23.yaml:", "a second YAML document"},
@@ -320,6 +320,38 @@ func TestWarnings(t *testing.T) {
 	want := "l23.yaml:31: pathways[0].receptors[0].scale_g: scale_g changes nothing without t_rise"
 	if len(s.Warnings) != 1 || s.Warnings[0] != want {
 		t.Errorf("warnings %q, want [%q]", s.Warnings, want)
+	}
+}
+
+// TestShortTimeConstantWarnings: a receptor or swept time constant
+// shorter than dt warns under euler and rk4, naming the field, and not
+// under exponential_euler, which integrates the gating exactly.
+func TestShortTimeConstantWarnings(t *testing.T) {
+	short := edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    t_rise: 0.05 ms\n")
+	for _, tc := range []struct {
+		name, y string
+		want    []string
+	}{
+		{"t_rise below dt", short, []string{"l23.yaml:31: pathways[0].receptors[0].t_rise: 0.05 ms is shorter than dt (0.1 ms) under euler"}},
+		{"t_rise at dt", edit(t, short, "t_rise: 0.05 ms", "t_rise: 0.1 ms"), nil},
+		{"rk4", edit(t, short, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: rk4\n"), []string{"under rk4"}},
+		{"exponential_euler", edit(t, short, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: exponential_euler\n"), nil},
+		{"swept t_decay", base + "sweep:\n  t_decay: [2 ms, 0.02 ms]\n", []string{"sweep.t_decay: 0.02 ms is shorter than dt (0.1 ms)"}},
+		{"swept t_decay range", base + "sweep:\n  t_decay: {from: 0.01 ms, to: 5 ms, steps: 4}\n", []string{"sweep.t_decay: 0.01 ms is shorter"}},
+	} {
+		s, err := Parse("l23.yaml", []byte(tc.y))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if len(s.Warnings) != len(tc.want) {
+			t.Errorf("%s: warnings %q, want %d", tc.name, s.Warnings, len(tc.want))
+			continue
+		}
+		for i, w := range tc.want {
+			if !strings.Contains(s.Warnings[i], w) {
+				t.Errorf("%s: warning %q, want it to say %q", tc.name, s.Warnings[i], w)
+			}
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"io"
 	"os"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -181,6 +182,55 @@ func (p *parser) top(s *Spec, root *yaml.Node) {
 	}
 	p.sweep(s, m.get("sweep"), pn)
 	p.fit(s, m.get("fit"))
+	if !p.failed() {
+		p.shortTimeConstants(s, pn, m.get("sweep"))
+	}
+}
+
+// shortTimeConstants warns of a receptor time constant, or a swept one,
+// shorter than dt under an explicit method: its gating variable's step
+// overshoots zero and oscillates (Euler; RK4 loses accuracy), so the PSP
+// is the integrator's more than the model's. Dendrify runs it all the
+// same, hence a warning.
+func (p *parser) shortTimeConstants(s *Spec, pn []*pathwayNodes, sweep *yaml.Node) {
+	sm := s.Simulation
+	if sm.Method == sim.ExponentialEuler {
+		return
+	}
+	warn := func(n *yaml.Node, path string, tau float64) {
+		p.warnf(n, path, "%g ms is shorter than dt (%g ms) under %s: the step of the synaptic gating overshoots and the PSP is the integrator's; use a smaller dt or method exponential_euler",
+			tau/1e-3, sm.Dt/1e-3, sm.Method)
+	}
+	for i, pw := range s.Pathways {
+		for j, r := range pw.Receptors {
+			m := pn[i].receptors[j]
+			if r.TauDecay < sm.Dt {
+				warn(m.get("t_decay"), m.sub("t_decay"), r.TauDecay)
+			}
+			if r.TauRise > 0 && r.TauRise < sm.Dt {
+				warn(m.get("t_rise"), m.sub("t_rise"), r.TauRise)
+			}
+		}
+	}
+	if sweep == nil {
+		return
+	}
+	for _, a := range []struct {
+		key  string
+		axis Axis
+	}{{"t_decay", s.Sweep.TDecay}, {"t_rise", s.Sweep.TRise}} {
+		if !a.axis.Given() {
+			continue
+		}
+		lo := min(a.axis.From, a.axis.To) // a range's least value
+		if a.axis.List != nil {
+			lo = slices.Min(a.axis.List)
+		}
+		if lo < sm.Dt {
+			m := p.mapping(sweep, "sweep", []string{"g", "t_decay", "t_rise"})
+			warn(m.get(a.key), m.sub(a.key), lo)
+		}
+	}
 }
 
 func (p *parser) simulation(s *Spec, top *mapping) {
@@ -216,9 +266,9 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 	}
 	if sm.Dt > sm.Duration {
 		if at := m.get("dt"); at != nil {
-			p.failf(at, "simulation.dt", "dt (%g s) is larger than duration (%g s)", sm.Dt, sm.Duration)
+			p.failf(at, "simulation.dt", "dt (%g ms) is larger than duration (%g ms)", sm.Dt/1e-3, sm.Duration/1e-3)
 		} else {
-			p.failf(m.get("duration"), "simulation.duration", "duration (%g s) is shorter than dt (%g s, the default)", sm.Duration, sm.Dt)
+			p.failf(m.get("duration"), "simulation.duration", "duration (%g ms) is shorter than dt (%g ms, the default)", sm.Duration/1e-3, sm.Dt/1e-3)
 		}
 		return
 	}
@@ -231,7 +281,7 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 		if at == nil {
 			at = m.node
 		}
-		p.failf(at, "simulation.spike_at", "spike_at (%g s) is not inside the simulated time (duration %g s)", sm.SpikeAt, sm.Duration)
+		p.failf(at, "simulation.spike_at", "spike_at (%g ms) is not inside the simulated time (duration %g ms)", sm.SpikeAt/1e-3, sm.Duration/1e-3)
 		return
 	}
 	if k, n := sm.SpikeStep(), sm.Steps(); k >= n-1 {
@@ -239,7 +289,7 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 		if at == nil {
 			at = m.node
 		}
-		p.failf(at, "simulation.spike_at", "spike_at (%g s, step %d) is not inside the simulated time (%d steps)", sm.SpikeAt, k, n)
+		p.failf(at, "simulation.spike_at", "spike_at (%g ms, step %d) is not inside the simulated time (%d steps)", sm.SpikeAt/1e-3, k, n)
 	}
 }
 

@@ -270,7 +270,7 @@ func (p *parser) sweep(s *Spec, n *yaml.Node, pn []*pathwayNodes) {
 				if at == nil {
 					at, path = m.get("t_rise"), "sweep.t_rise"
 				}
-				p.failf(at, path, "pathways[%d] (%s) would get t_rise equal to t_decay (%g s) with scale_g: Dendrify's normalisation divides by zero", i, pw.Label(), td)
+				p.failf(at, path, "pathways[%d] (%s) would get t_rise equal to t_decay (%g ms) with scale_g: Dendrify's normalisation divides by zero", i, pw.Label(), td/1e-3)
 				return
 			}
 		}
