@@ -35,14 +35,17 @@ fit.g_min and fit.g_max. It brackets from the spec's g using the
 near-proportionality of small PSPs to g, then refines with Brent's method on
 real simulations. Targets out of reach, below g_min, non-monotone PSPs and
 dSpike jumps are reported, never silently fitted. For each fit the PSP at
-dt/10 shows how much the calibration depends on the clock.
+dt/10 shows how much the calibration depends on the clock (a warning when
+it moves the PSP by over 1%), and a PSP that peaks at the last sample of
+the window (cut short by simulation.duration) is warned of.
 
 A pathway with target_rise, target_half_width or target_time_to_peak also
 fits its first receptor's t_decay (and t_rise when it has one): a
-Nelder-Mead search over the time constants, each candidate with its
-amplitude solved exactly, minimising the relative residuals of the kinetics
-targets; the residual of every target is printed and recorded, with a
-warning when one is missed by more than 10%.
+Nelder-Mead search over the time constants (none shorter than dt under
+euler or rk4), each candidate with its amplitude solved exactly,
+minimising the relative residuals of the kinetics targets; the residual
+of every target is printed and recorded. A best compromise that misses a
+target by more than 10% ends kinetics_missed, not converged.
 
 Every evaluation and one fit row per pathway are recorded in the database.
 The exit status is 3 when some pathway did not converge.`,
