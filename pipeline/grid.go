@@ -97,9 +97,17 @@ func (gr *Grid) receptors(i int, dst []sim.Receptor) []sim.Receptor {
 // ShardLen is the number of grid points shard k of n holds (all of them
 // for n <= 1).
 func (gr *Grid) ShardLen(k, n int) int {
-	total := 0
-	for _, c := range gr.chunks(k, n) {
-		total += c.hi - c.lo
+	sh := gr.shard(k, n)
+	total := sh.len() * BatchSize
+	// Less what each pathway's last, short chunk lacks, where the shard
+	// has it.
+	per := gr.chunksPer()
+	if short := per*BatchSize - gr.per; short > 0 {
+		for p := range gr.s.Pathways {
+			if sh.has(p*per + per - 1) {
+				total -= short
+			}
+		}
 	}
 	return total
 }
@@ -108,19 +116,42 @@ func (gr *Grid) ShardLen(k, n int) int {
 // work and of sharding.
 type chunk struct{ lo, hi int }
 
-// chunks lists the grid's chunks: each pathway's points cut into runs of
-// BatchSize. Shard k of n (0-based) takes every n-th chunk, so shards are
-// disjoint, cover the grid, and balance when pathways differ in cost.
-func (gr *Grid) chunks(k, n int) []chunk {
-	var out []chunk
-	idx := 0
-	for p := range gr.s.Pathways {
-		for lo := p * gr.per; lo < (p+1)*gr.per; lo += BatchSize {
-			if n <= 1 || idx%n == k {
-				out = append(out, chunk{lo, min(lo+BatchSize, (p+1)*gr.per)})
-			}
-			idx++
-		}
-	}
-	return out
+// chunksPer is the number of chunks of a pathway: its points cut into
+// runs of BatchSize.
+func (gr *Grid) chunksPer() int { return (gr.per + BatchSize - 1) / BatchSize }
+
+// chunkAt returns chunk j of the grid, pathway after pathway.
+func (gr *Grid) chunkAt(j int) chunk {
+	per := gr.chunksPer()
+	p, c := j/per, j%per
+	lo := p*gr.per + c*BatchSize
+	return chunk{lo, min(lo+BatchSize, (p+1)*gr.per)}
 }
+
+// shardChunks is shard k of n of a grid's chunks: every n-th chunk from
+// chunk k, so shards are disjoint, cover the grid, and balance when
+// pathways differ in cost. It is reckoned, not listed, so that a grid of
+// any size costs no memory.
+type shardChunks struct{ k, n, total int }
+
+func (gr *Grid) shard(k, n int) shardChunks {
+	total := gr.chunksPer() * len(gr.s.Pathways)
+	if n <= 1 {
+		return shardChunks{0, 1, total}
+	}
+	return shardChunks{k, n, total}
+}
+
+// len is the number of the shard's chunks.
+func (sh shardChunks) len() int {
+	if sh.k >= sh.total {
+		return 0
+	}
+	return (sh.total-sh.k-1)/sh.n + 1
+}
+
+// at returns the grid index of the shard's i-th chunk.
+func (sh shardChunks) at(i int) int { return sh.k + i*sh.n }
+
+// has says whether grid chunk j is the shard's.
+func (sh shardChunks) has(j int) bool { return j%sh.n == sh.k }

@@ -82,7 +82,8 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 		return nil, fmt.Errorf("shard %d/%d: want 0 <= K < N", opt.ShardK, opt.ShardN)
 	}
 	gr := NewGrid(s)
-	chunks := gr.chunks(opt.ShardK, opt.ShardN)
+	chunks := gr.shard(opt.ShardK, opt.ShardN)
+	nChunks := chunks.len()
 	total := gr.ShardLen(opt.ShardK, opt.ShardN)
 	stats := &SweepStats{Pathways: make([]PathwayStats, len(s.Pathways))}
 
@@ -111,14 +112,14 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			}()
 			for {
 				i := int(next.Add(1) - 1)
-				if i >= len(chunks) {
+				if i >= nChunks {
 					return nil
 				}
 				if err := gctx.Err(); err != nil {
 					return err
 				}
 				skipped := wk.skipped
-				res, err := wk.run(gctx, chunks[i], opt.Skip)
+				res, err := wk.run(gctx, gr.chunkAt(chunks.at(i)), opt.Skip)
 				if err != nil {
 					return err
 				}
