@@ -336,7 +336,12 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 			// which the drawn curve may not have.
 			// (Within rounding: a linear axis gives 0.19999999999999998.)
 			if fk := fitKinetics(f, want); kinDist(fk, best) > 1e-9 {
-				notes = append(notes, "fit "+fk.String())
+				if f.TDecayMS == nil && f.TRiseMS == nil {
+					// An amplitude fit, made at the spec's time constants.
+					notes = append(notes, "fit at "+fk.String())
+				} else {
+					notes = append(notes, "fit "+fk.String())
+				}
 			}
 		}
 		if len(notes) > 0 {

@@ -500,6 +500,9 @@ func TestCurveNamesItsSlice(t *testing.T) {
 		{"swept kinetics", swept, nil, "(τd 2 ms)"},
 		{"swept kinetics, kinetics fit", swept, []db.Fit{kin}, "(τd 2 ms; fit τd 3.08 ms)"},
 		{"one kinetics, kinetics fit", oneK, []db.Fit{kin}, "(fit τd 3.08 ms)"},
+		// The spec's 2 ms is not swept: the amplitude fit, made there, is
+		// off the nearest slice, and is no fit of kinetics.
+		{"spec kinetics not swept, amplitude fit", []db.Point{pt(1, 1), pt(2, 1), pt(1, 5), pt(2, 5)}, []db.Fit{amp}, "(τd 1 ms; fit at τd 2 ms)"},
 	} {
 		se := plot.CurveSeries(s, tc.pts, tc.fits)
 		if len(se) != 1 || se[0].Note != tc.note || len(se[0].GNS) != 2 {
