@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -56,6 +57,9 @@ type FitResult struct {
 type FitOptions struct {
 	Workers int  // pathways fitted at once; default all cores
 	NoFine  bool // skip the dt/10 check
+	// Pathways, if not nil, are the pathways to fit (each with a
+	// target_psp), in spec order whatever their order here.
+	Pathways []int
 	// Progress, if set, is told how many pathways are fitted out of
 	// those with a target, once at the start and after each; calls do not
 	// overlap.
@@ -73,8 +77,16 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 	}
 	var idx []int
 	for i, p := range s.Pathways {
-		if p.TargetPSP > 0 {
+		if p.TargetPSP > 0 && (opt.Pathways == nil || slices.Contains(opt.Pathways, i)) {
 			idx = append(idx, i)
+		}
+	}
+	for _, i := range opt.Pathways {
+		if i < 0 || i >= len(s.Pathways) {
+			return nil, fmt.Errorf("pathway %d: the spec has pathways 0..%d", i, len(s.Pathways)-1)
+		}
+		if !(s.Pathways[i].TargetPSP > 0) {
+			return nil, fmt.Errorf("pathway %d (%s) has no target_psp: nothing to fit", i, s.Pathways[i].Label())
 		}
 	}
 	out := make([]FitResult, len(idx))

@@ -320,3 +320,39 @@ func TestFitKeepsFinishedPathwaysOnCancel(t *testing.T) {
 		t.Error("the kept pathway has no evaluations")
 	}
 }
+
+// TestFitSelectedPathways: FitOptions.Pathways fits those pathways only,
+// in spec order, each exactly as a fit of all of them does; a pathway
+// out of range or without a target is refused.
+func TestFitSelectedPathways(t *testing.T) {
+	s, err := spec.Load("../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	all, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	some, err := Fit(context.Background(), s, &FitOptions{NoFine: true, Pathways: []int{6, 0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(some) != 2 || !reflect.DeepEqual(some[0], all[0]) || !reflect.DeepEqual(some[1], all[6]) {
+		t.Errorf("pathways 6 and 0: got %d results (%v), want pathways 0 and 6 as in the full fit", len(some), some)
+	}
+	untargeted := *s
+	untargeted.Pathways = slices.Clone(s.Pathways)
+	untargeted.Pathways[3].TargetPSP = 0
+	for _, tc := range []struct {
+		s    *spec.Spec
+		sel  []int
+		want string
+	}{
+		{s, []int{7}, "pathway 7: the spec has pathways 0..6"},
+		{&untargeted, []int{3}, "pathway 3 (L4SS->L5APC (AMPA+NMDA)) has no target_psp: nothing to fit"},
+	} {
+		if _, err := Fit(context.Background(), tc.s, &FitOptions{Pathways: tc.sel}); err == nil || err.Error() != tc.want {
+			t.Errorf("pathways %v: %v, want %q", tc.sel, err, tc.want)
+		}
+	}
+}

@@ -314,12 +314,13 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 		return err
 	case db.CommandFit:
 		var st struct {
-			NoFine bool `json:"no_fine_dt"`
+			NoFine   bool  `json:"no_fine_dt"`
+			Pathways []int `json:"pathways"`
 		}
 		if err := json.Unmarshal(settings, &st); err != nil {
 			return fmt.Errorf("settings of run %d: %w", orig.ID, err)
 		}
-		res, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFine})
+		res, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFine, Pathways: st.Pathways})
 		// As fit does: the pathways finished before an error are kept.
 		if rerr := RecordFit(context.WithoutCancel(ctx), d, runID, res); err == nil {
 			err = rerr

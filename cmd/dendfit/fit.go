@@ -19,8 +19,9 @@ import (
 func init() { extraCommands = append(extraCommands, newFitCmd) }
 
 type fitOptions struct {
-	workers int
-	noFine  bool
+	workers  int
+	noFine   bool
+	pathways []string
 }
 
 func newFitCmd(g *globals) *cobra.Command {
@@ -50,12 +51,14 @@ target by more than 10% ends kinetics_missed, not converged.
 Every evaluation and one fit row per pathway are recorded in the database.
 The exit status is 3 when some pathway did not converge.`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
+  dendfit fit experiments/cortex-paired-recordings.yaml -p 'L4FS->L4SS' -p 0
   dendfit fit experiments/l23-demo.yaml --json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runFit(cmd, g, o, args[0]) },
 	}
 	cmd.Flags().IntVarP(&o.workers, "workers", "j", 0, "pathways fitted at once (default: all cores)")
 	cmd.Flags().BoolVar(&o.noFine, "no-fine-dt", false, "skip the PSP check at dt/10")
+	cmd.Flags().StringSliceVarP(&o.pathways, "pathway", "p", nil, "pathways to fit: index (0-based) or pre->post; repeatable (default: every one with a target_psp)")
 	return cmd
 }
 
@@ -68,13 +71,25 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	for _, w := range s.Warnings {
 		g.notef("warning: %s", w)
 	}
-	rec, err := startRunInfo(ctx, g, s, pipeline.RunInfo{Command: db.CommandFit, Workers: o.workers,
-		Settings: map[string]any{"no_fine_dt": o.noFine}})
+	idx, err := selectPathways(s, o.pathways)
+	if err != nil {
+		return err
+	}
+	for _, i := range idx {
+		if !(s.Pathways[i].TargetPSP > 0) {
+			return usageError{fmt.Errorf("--pathway %d (%s) has no target_psp: nothing to fit", i, s.Pathways[i].Label())}
+		}
+	}
+	settings := map[string]any{"no_fine_dt": o.noFine}
+	if idx != nil {
+		settings["pathways"] = idx
+	}
+	rec, err := startRunInfo(ctx, g, s, pipeline.RunInfo{Command: db.CommandFit, Workers: o.workers, Settings: settings})
 	if err != nil {
 		return err
 	}
 	bar := newProgressBar(g, "pathways")
-	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine, Progress: bar.update})
+	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine, Pathways: idx, Progress: bar.update})
 	bar.done()
 	// The pathways fitted before Ctrl-C (or another pathway's failure)
 	// are kept.
