@@ -1,12 +1,12 @@
 package pipeline
 
 import (
-	"slices"
 	"context"
 	"encoding/json"
 	"fmt"
 	"math"
 	"runtime"
+	"slices"
 	"sync"
 
 	"golang.org/x/sync/errgroup"
