@@ -173,8 +173,9 @@ func (o *plotOptions) writeFigure(g *globals, f *plot.Figure) error {
 	return nil
 }
 
-// onePathway resolves --pathway to a single index (default 0).
-func onePathway(s *spec.Spec, sel []string) (int, error) {
+// onePathway resolves --pathway to a single index (default 0); why says
+// why one only ("this figure shows one pathway").
+func onePathway(s *spec.Spec, sel []string, why string) (int, error) {
 	idx, err := selectPathways(s, sel)
 	if err != nil {
 		return 0, err
@@ -187,7 +188,7 @@ func onePathway(s *spec.Spec, sel []string) (int, error) {
 		for _, i := range idx {
 			which = append(which, fmt.Sprintf("%d (%s at %s)", i, s.Pathways[i].Label(), s.Pathways[i].Compartment))
 		}
-		return 0, usageError{fmt.Errorf("--pathway: this figure shows one pathway; %s name %s: give one index", strings.Join(sel, ", "), strings.Join(which, ", "))}
+		return 0, usageError{fmt.Errorf("--pathway: %s; %s name %s: give one index", why, strings.Join(sel, ", "), strings.Join(which, ", "))}
 	}
 	return idx[0], nil
 }
@@ -241,7 +242,7 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 	if err != nil {
 		return err
 	}
-	i, err := onePathway(s, o.pathways)
+	i, err := onePathway(s, o.pathways, "this figure shows one pathway")
 	if err != nil {
 		return err
 	}
@@ -432,7 +433,7 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 	if !sweptGrid(ctx, d, run) {
 		return usageError{fmt.Errorf("run %d is a %s run: a heat map needs a sweep over two axes", run.ID, run.Command)}
 	}
-	i, err := onePathway(s, o.pathways)
+	i, err := onePathway(s, o.pathways, "this figure shows one pathway")
 	if err != nil {
 		return err
 	}

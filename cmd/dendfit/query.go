@@ -128,7 +128,7 @@ func (o *queryOptions) pathwayIndex(ctx context.Context, d *db.DB, r *db.Run) (i
 	if err != nil {
 		return 0, false, err
 	}
-	idx, err := onePathway(s, []string{o.pathwaySel})
+	idx, err := onePathway(s, []string{o.pathwaySel}, "query selects one pathway")
 	return idx, true, err
 }
 

@@ -325,7 +325,8 @@ func TestWarnings(t *testing.T) {
 
 // TestShortTimeConstantWarnings: a receptor or swept time constant
 // shorter than dt warns under euler and rk4, naming the field, and not
-// under exponential_euler, which integrates the gating exactly.
+// under exponential_euler, which integrates the gating exactly. So do a
+// sweep axis that repeats a value and one of a single step with a to.
 func TestShortTimeConstantWarnings(t *testing.T) {
 	short := edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    t_rise: 0.05 ms\n")
 	for _, tc := range []struct {
@@ -338,6 +339,9 @@ func TestShortTimeConstantWarnings(t *testing.T) {
 		{"exponential_euler", edit(t, short, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: exponential_euler\n"), nil},
 		{"swept t_decay", base + "sweep:\n  t_decay: [2 ms, 0.02 ms]\n", []string{"sweep.t_decay: 0.02 ms is shorter than dt (0.1 ms)"}},
 		{"swept t_decay range", base + "sweep:\n  t_decay: {from: 0.01 ms, to: 5 ms, steps: 4}\n", []string{"sweep.t_decay: 0.01 ms is shorter"}},
+		{"a value twice", base + "sweep:\n  g: [1 nS, 2 nS, 1000 pS]\n", []string{"sweep.g[2]: the same value as sweep.g[0]: every point there is swept twice"}},
+		{"one step", base + "sweep:\n  g: {from: 1 nS, to: 5 nS, steps: 1}\n", []string{"sweep.g.steps: one step sweeps from only (1 nS); to is unused"}},
+		{"one step, to = from", base + "sweep:\n  g: {from: 1 nS, to: 1 nS, steps: 1}\n", nil},
 	} {
 		s, err := Parse("l23.yaml", []byte(tc.y))
 		if err != nil {

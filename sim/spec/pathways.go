@@ -287,8 +287,15 @@ func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 			return a
 		}
 		a.List = make([]float64, 0, len(items))
+		first := map[float64]int{}
 		for i, it := range items {
-			a.List = append(a.List, p.positive(it, index(path, i), d))
+			v := p.positive(it, index(path, i), d)
+			if j, dup := first[v]; dup && !p.failed() {
+				p.warnf(it, index(path, i), "the same value as %s: every point there is swept twice", index(path, j))
+			} else {
+				first[v] = i
+			}
+			a.List = append(a.List, v)
 		}
 		return a
 	}
@@ -309,6 +316,9 @@ func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 	}
 	if p.failed() {
 		return Axis{}
+	}
+	if steps == 1 && a.From != a.To {
+		p.warnf(sn, m.sub("steps"), "one step sweeps from only (%s); to is unused", m.get("from").Value)
 	}
 	a.Steps = steps
 	a.vals = a.compute()

@@ -109,8 +109,11 @@ func normUnit(s string) string {
 	s = strings.ReplaceAll(s, "μ", "u") // U+03BC GREEK SMALL LETTER MU
 	s = strings.ReplaceAll(s, "^2", "2")
 	s = strings.ReplaceAll(s, "**2", "2")
+	s = strings.ReplaceAll(s, "²", "2")   // U+00B2 SUPERSCRIPT TWO
+	s = strings.ReplaceAll(s, "Ω", "ohm") // U+03A9 and U+2126, as papers write them
+	s = strings.ReplaceAll(s, "Ω", "ohm")
 	// "ohm cm" and "ohm * cm" are "ohm*cm".
-	f := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '*' || r == '\t' })
+	f := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '*' || r == '\t' || r == '·' })
 	if len(f) == 2 && (f[0] == "ohm" || f[0] == "kohm") {
 		return f[0] + "*" + f[1]
 	}
