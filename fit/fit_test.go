@@ -297,3 +297,21 @@ func TestKineticsTauMin(t *testing.T) {
 		}
 	}
 }
+
+// TestKineticsUndefinedMeasure: a half width the PSP never reaches within
+// the window is reported as undefined, not as a half width of 0 ms.
+func TestKineticsUndefinedMeasure(t *testing.T) {
+	eval := func(_ context.Context, g float64, tau []float64) (Metrics, error) {
+		// No half width, whatever the time constants.
+		return Metrics{PSP: g / 1e-9 * tau[0], TimeToPeak: tau[0]}, nil
+	}
+	r, err := Kinetics(context.Background(), KineticsProblem{Eval: eval, Target: 2e-3, G0: 1e-9, GMin: 1e-12, GMax: 1e-6,
+		RTol: 1e-9, Tau0: []float64{2e-3}, TargetHalfWidth: 9e-3, MaxOuter: 60})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Residuals) != 1 || !r.Residuals[0].Undefined || r.Residuals[0].Achieved != 0 || r.Outcome == Converged ||
+		!strings.Contains(r.Message, "half_width undefined") {
+		t.Errorf("outcome %s, residuals %+v, message %q; want half_width undefined, not converged", r.Outcome, r.Residuals, r.Message)
+	}
+}

@@ -58,6 +58,10 @@ type Residual struct {
 	Target   float64 `json:"target"`
 	Achieved float64 `json:"achieved"`
 	Relative float64 `json:"relative"` // (achieved - target) / target
+	// Undefined: the measure does not exist at the fit (a PSP that does
+	// not fall to half within the window has no half width); Achieved is
+	// then 0 and Relative 1.
+	Undefined bool `json:"undefined,omitempty"`
 }
 
 // MissedAt is the relative residual past which a kinetics target counts
@@ -161,6 +165,10 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 	r.Evaluations = k.evals
 	var parts []string
 	for _, res := range r.Residuals {
+		if res.Undefined {
+			parts = append(parts, res.Name+" undefined")
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s %+.3g%%", res.Name, 100*res.Relative))
 	}
 	r.Message = "kinetics residuals: " + strings.Join(parts, ", ")
@@ -172,8 +180,12 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 	case missed:
 		// The best compromise of these time constants is no calibration.
 		r.Outcome = KineticsMissed
-		r.Message = fmt.Sprintf("kinetics targets missed by up to %s (%s) at the closest compromise the fitted time constants allow (%s); check the targets, or the receptors whose kinetics are not fitted",
-			worst.Percent(), worst.Name, strings.Join(parts, ", "))
+		by := fmt.Sprintf("by up to %s (%s)", worst.Percent(), worst.Name)
+		if worst.Undefined {
+			by = fmt.Sprintf("(%s cannot be measured within the window)", worst.Name)
+		}
+		r.Message = fmt.Sprintf("kinetics targets missed %s at the closest compromise the fitted time constants allow (%s); check the targets, or the receptors whose kinetics are not fitted",
+			by, strings.Join(parts, ", "))
 	}
 	return r, nil
 }
@@ -269,8 +281,10 @@ func (k *kinetics) residuals(m Metrics) []Residual {
 		rel := 1.0 // an undefined measure is as far off as a zero one
 		if ok {
 			rel = (got - target) / target
+		} else {
+			got = 0
 		}
-		out = append(out, Residual{Name: name, Target: target, Achieved: got, Relative: rel})
+		out = append(out, Residual{Name: name, Target: target, Achieved: got, Relative: rel, Undefined: !ok})
 	}
 	add("rise_10_90", k.p.TargetRise, m.Rise1090, m.HasRise)
 	add("half_width", k.p.TargetHalfWidth, m.HalfWidth, m.HasHalfWidth)

@@ -166,6 +166,10 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 					kin += fmt.Sprintf(", t_rise %.6g ms", *r.TRiseMS)
 				}
 				for _, res := range r.Residuals {
+					if res.Undefined {
+						kin += fmt.Sprintf("; %s undefined within the window (target %.4g)", res.Name, res.Target)
+						continue
+					}
 					kin += fmt.Sprintf("; %s %.4g ms (target %.4g, %s)", res.Name, res.Achieved, res.Target, res.Percent())
 				}
 				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), kin)

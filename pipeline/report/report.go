@@ -278,6 +278,10 @@ func kineticsCell(f *db.Fit) string {
 		parts = append(parts, k)
 	}
 	for _, r := range residuals(f) {
+		if r.Undefined {
+			parts = append(parts, fmt.Sprintf("%s undefined (target %.4g ms)", r.Name, r.Target))
+			continue
+		}
 		parts = append(parts, fmt.Sprintf("%s %.4g ms (target %.4g ms, %s)", r.Name, r.Achieved, r.Target, r.Percent()))
 	}
 	return strings.Join(parts, "; ")
