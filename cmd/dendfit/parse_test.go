@@ -176,6 +176,10 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"plot", "trace"}, "trace needs 1 argument(s), got 0 (see 'dendfit plot trace --help')"},
 		{[]string{"query", "runs", "--status", "bogus"}, `--status "bogus": want running, interrupted, done, failed or cancelled`},
 		{[]string{"query", "runs", "--command", "sweeps"}, `--command "sweeps": want simulate, sweep, fit or reproduce`},
+		// They printed nothing at all with --json.
+		{[]string{"--json", "plot", "curve", "-o", "OUT"}, "--json: 'dendfit plot curve' writes a file (-o) and prints no JSON"},
+		{[]string{"report", "--json", "-o", "OUT"}, "--json: 'dendfit report' writes a file (-o) and prints no JSON"},
+		{[]string{"fit", spec, "-p", "0", "-p", "nope"}, `--pathway "nope": no such pathway`},
 		// A file to write in a missing directory is refused before the
 		// run is simulated and recorded.
 		{[]string{"simulate", spec, "--trace", "NODIR/t.csv"}, "/nodir/t.csv: directory "},

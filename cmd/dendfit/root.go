@@ -13,6 +13,8 @@ import (
 
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
+
+	"github.com/dendfit/dendfit/db"
 )
 
 // globals are the flags every subcommand shares.
@@ -50,12 +52,8 @@ provenance, in a SQLite database.`,
 		return usageError{fmt.Errorf("%s (see '%s --help')", flagMessage(err), c.CommandPath())}
 	})
 	root.PersistentPreRunE = func(c *cobra.Command, args []string) error { return checkFlags(c, args) }
-	def := os.Getenv("DENDFIT_DB")
-	if def == "" {
-		def = "dendfit.db"
-	}
 	pf := root.PersistentFlags()
-	pf.StringVar(&g.db, "db", def, "SQLite database for results (env DENDFIT_DB)")
+	pf.StringVar(&g.db, "db", db.DefaultPath(), "SQLite database for results (env "+db.EnvPath+")")
 	pf.BoolVar(&g.json, "json", false, "print JSON instead of a table")
 	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress or notes on stderr")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "more detail on stderr")
@@ -130,6 +128,17 @@ func groupCmd(c *cobra.Command) {
 // float flags sizes or bounds, so a negative integer or a NaN or infinite
 // float is a typo that would otherwise fall back to a default or match
 // nothing, silently.
+// noJSON says whether c is a command that writes a file and so has no
+// JSON to print (plot, report): --json there would print nothing.
+func noJSON(c *cobra.Command) bool {
+	for ; c != nil; c = c.Parent() {
+		if n := c.Name(); n == "plot" || n == "report" {
+			return true
+		}
+	}
+	return false
+}
+
 func checkFlags(c *cobra.Command, args []string) error {
 	var err error
 	// Required flags are checked here, before cobra would, so that a
@@ -141,6 +150,9 @@ func checkFlags(c *cobra.Command, args []string) error {
 	})
 	if err != nil {
 		return err
+	}
+	if f := c.Flag("json"); f != nil && f.Changed && f.Value.String() == "true" && noJSON(c) {
+		return usageError{fmt.Errorf("--json: '%s' writes a file (-o) and prints no JSON; 'dendfit query' gives the data as JSON", c.CommandPath())}
 	}
 	if f := c.Flag("db"); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
 		return usageError{fmt.Errorf("--db is empty: give a database file")}
