@@ -176,6 +176,8 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"plot", "trace"}, "trace needs 1 argument(s), got 0 (see 'dendfit plot trace --help')"},
 		{[]string{"query", "runs", "--status", "bogus"}, `--status "bogus": want running, interrupted, done, failed or cancelled`},
 		{[]string{"query", "runs", "--command", "sweeps"}, `--command "sweeps": want simulate, sweep, fit or reproduce`},
+		{[]string{"export", "--run", "0", "-o", "OUT.json"}, "--run 0: want a run id, 1 or more"},
+		{[]string{"plot", "curve", "--run", "0", "-o", "OUT.png"}, "--run 0: want a run id, 1 or more"},
 		// They printed nothing at all with --json.
 		{[]string{"--json", "plot", "curve", "-o", "OUT"}, "--json: 'dendfit plot curve' writes a file (-o) and prints no JSON"},
 		{[]string{"report", "--json", "-o", "OUT"}, "--json: 'dendfit report' writes a file (-o) and prints no JSON"},

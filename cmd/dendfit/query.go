@@ -68,7 +68,7 @@ func (o *queryOptions) addSelection(cmd *cobra.Command, what, runHelp, statuses 
 
 // parseBounds reads --g-min and --g-max as parseG reads --g (conductanceNS), but allows 0,
 // and refuses, before the database is opened, selections that could
-// only match nothing: a negative or empty --pathway, --run 0, --g-min
+// only match nothing: a negative or empty --pathway, --g-min
 // above --g-max.
 func (o *queryOptions) parseBounds(cmd *cobra.Command) error {
 	if i, err := strconv.Atoi(o.pathwaySel); err == nil && i < 0 {
@@ -76,9 +76,6 @@ func (o *queryOptions) parseBounds(cmd *cobra.Command) error {
 	}
 	if f := cmd.Flags().Lookup("pathway"); f != nil && f.Changed && strings.TrimSpace(o.pathwaySel) == "" {
 		return usageError{fmt.Errorf("--pathway is empty: want an index or pre->post")}
-	}
-	if f := cmd.Flags().Lookup("run"); f != nil && f.Changed && o.runID <= 0 {
-		return usageError{fmt.Errorf("--run %d: want a run id, 1 or more ('dendfit query runs' lists them)", o.runID)}
 	}
 	for _, b := range []struct {
 		flag, s string

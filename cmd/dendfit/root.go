@@ -154,6 +154,11 @@ func checkFlags(c *cobra.Command, args []string) error {
 	if f := c.Flag("json"); f != nil && f.Changed && f.Value.String() == "true" && noJSON(c) {
 		return usageError{fmt.Errorf("--json: '%s' writes a file (-o) and prints no JSON; 'dendfit query' gives the data as JSON", c.CommandPath())}
 	}
+	// A run id is 1 or more: --run 0 would read as "not given" here and
+	// match nothing there.
+	if f := c.Flags().Lookup("run"); f != nil && f.Changed && f.Value.String() == "0" {
+		return usageError{fmt.Errorf("--run 0: want a run id, 1 or more ('dendfit query runs' lists them)")}
+	}
 	if f := c.Flag("db"); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
 		return usageError{fmt.Errorf("--db is empty: give a database file")}
 	}
