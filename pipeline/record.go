@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"runtime"
+	"slices"
 	"time"
 
 	"github.com/dendfit/dendfit/db"
@@ -122,20 +123,18 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 	return p
 }
 
-// ResumeRun finds the newest unfinished sweep of the same spec text and
-// shard (info.ShardK of info.ShardN) that no other process is sweeping,
-// claims and reopens it, recording this session (info's argv and workers,
-// and the provenance db.NewRun collects), and returns the points it
-// already holds.
-func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, *db.Recorded, error) {
-	k, n := info.ShardK, max(info.ShardN, 1)
+// UnfinishedSweeps returns the sweep runs of s's spec text and of shard k
+// of n that did not finish (cancelled, failed, interrupted, or running
+// now), newest first: what --resume can continue.
+func UnfinishedSweeps(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) ([]db.Run, error) {
+	n = max(n, 1)
 	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	exps, err := d.Experiments(ctx)
 	if err != nil {
-		return nil, nil, err
+		return nil, err
 	}
 	sameSpec := map[int64]bool{}
 	for _, e := range exps {
@@ -143,11 +142,34 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run,
 			sameSpec[e.ID] = true
 		}
 	}
+	var out []db.Run
+	for _, r := range runs {
+		if sameSpec[r.ExperimentID] && r.Status != db.StatusDone && r.ShardK == k && max(r.ShardN, 1) == n {
+			out = append(out, r)
+		}
+	}
+	return out, nil
+}
+
+// ResumeRun continues an unfinished sweep of the same spec text and shard
+// (info.ShardK of info.ShardN): run id, or with id 0 the newest that no
+// other process is sweeping. It claims and reopens the run, recording
+// this session (info's argv and workers, and the provenance db.NewRun
+// collects), and returns the points it already holds.
+func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int64) (*Run, *db.Recorded, error) {
+	runs, err := UnfinishedSweeps(ctx, d, s, info.ShardK, info.ShardN)
+	if err != nil {
+		return nil, nil, err
+	}
+	if id != 0 {
+		i := slices.IndexFunc(runs, func(r db.Run) bool { return r.ID == id })
+		if i < 0 {
+			return nil, nil, fmt.Errorf("run %d is not an unfinished sweep of this spec (text sha256 %.12s) and shard: %w", id, s.SHA256, ErrNothingToResume)
+		}
+		runs = runs[i : i+1]
+	}
 	var busy []int64
 	for _, r := range runs {
-		if !sameSpec[r.ExperimentID] || r.Status == db.StatusDone || r.ShardK != k || max(r.ShardN, 1) != n {
-			continue
-		}
 		release, err := d.ClaimRun(r.ID)
 		if errors.Is(err, db.ErrRunBusy) {
 			busy = append(busy, r.ID)

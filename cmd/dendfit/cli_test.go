@@ -14,6 +14,8 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dendfit/dendfit/db"
 )
 
 // runCLI runs dendfit in-process with args and returns what it printed on
@@ -47,6 +49,55 @@ func TestSweepResumeNotes(t *testing.T) {
 	// A finished run is not resumed either.
 	if got := sweep(); !strings.Contains(got, "starting a new run") || !strings.Contains(got, "run 2") {
 		t.Errorf("second sweep said %q", got)
+	}
+}
+
+// TestSweepResumeWhichRun: --resume continues the newest unfinished run
+// and names the others, which --resume=ID continues; a run that is done,
+// or no run id, is refused.
+func TestSweepResumeWhichRun(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/d.db"
+	const specPath = "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
+	text, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eid, err := d.PutExperiment(ctx, "ampa-instant-2comp-dimensionless-gsweep", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // runs 1 and 2, stored as running and claimed by no one: interrupted
+		r := db.NewRun(eid, db.CommandSweep, []string{"dendfit", "sweep"})
+		r.ShardN = 1
+		if _, err := d.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	d.Close()
+	sweep := func(resume string) (string, error) {
+		var out, errOut bytes.Buffer
+		root := newRootCmdIO(&out, &errOut)
+		root.SetArgs([]string{"--db", path, "sweep", resume, specPath})
+		err := root.ExecuteContext(ctx)
+		return errOut.String(), err
+	}
+	if got, err := sweep("--resume"); err != nil || !strings.Contains(got, "resuming run 2") ||
+		!strings.Contains(got, "note: run 1 of this spec is unfinished too (interrupted); --resume=1 continues it instead") {
+		t.Errorf("--resume: %v, said %q", err, got)
+	}
+	if got, err := sweep("--resume=1"); err != nil || !strings.Contains(got, "resuming run 1") || strings.Contains(got, "unfinished too") {
+		t.Errorf("--resume=1: %v, said %q", err, got)
+	}
+	if _, err := sweep("--resume=1"); err == nil || !strings.Contains(err.Error(), "run 1 is not an unfinished sweep of this spec") {
+		t.Errorf("--resume=1 once done: %v", err)
+	}
+	if _, err := sweep("--resume=abc"); err == nil || !strings.Contains(err.Error(), "--resume=abc: want a run id") {
+		t.Errorf("--resume=abc: %v", err)
 	}
 }
 

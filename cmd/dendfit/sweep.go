@@ -23,7 +23,7 @@ func init() { extraCommands = append(extraCommands, newSweepCmd) }
 type sweepOptions struct {
 	workers int
 	shard   string
-	resume  bool
+	resume  string // "": a new run; "newest"; or a run id
 }
 
 func newSweepCmd(g *globals) *cobra.Command {
@@ -35,7 +35,8 @@ func newSweepCmd(g *globals) *cobra.Command {
 or log ranges) over every pathway and records each point's PSP metrics in
 the database as one run. Results are bit-identical whatever --workers or
 --shard. Ctrl-C stops promptly, keeps every finished point and marks the run
-cancelled; --resume continues the newest unfinished sweep of the same spec.`,
+cancelled; --resume continues the newest unfinished sweep of the same spec
+(and shard), --resume=ID run ID.`,
 		Example: `  dendfit sweep experiments/l23-demo.yaml --workers 2
   dendfit sweep experiments/l23-demo.yaml --shard 0/4 --db shard-0.db --resume`,
 		Args: exactArgs(1),
@@ -44,8 +45,28 @@ cancelled; --resume continues the newest unfinished sweep of the same spec.`,
 	f := cmd.Flags()
 	f.IntVarP(&o.workers, "workers", "j", 0, "parallel workers (default: all cores)")
 	f.StringVar(&o.shard, "shard", "", "run only part K of N of the grid, as K/N with 0 <= K < N (parts are dealt in chunks of 32 points of a pathway, so a grid of few chunks leaves some parts empty)")
-	f.BoolVar(&o.resume, "resume", false, "continue the newest unfinished sweep of this spec, skipping recorded points")
+	f.StringVar(&o.resume, "resume", "", "continue the newest unfinished sweep of this spec (--resume=ID: run ID), skipping recorded points")
+	f.Lookup("resume").NoOptDefVal = resumeNewest
 	return cmd
+}
+
+// resumeNewest is --resume given without a run id.
+const resumeNewest = "newest"
+
+// parseResume reads --resume: whether to resume, and which run (0: the
+// newest unfinished one).
+func parseResume(v string) (resume bool, id int64, err error) {
+	switch v {
+	case "":
+		return false, 0, nil
+	case resumeNewest:
+		return true, 0, nil
+	}
+	id, err = strconv.ParseInt(v, 10, 64)
+	if err != nil || id < 1 {
+		return false, 0, usageError{fmt.Errorf("--resume=%s: want a run id, 1 or more, or --resume alone for the newest unfinished run", v)}
+	}
+	return true, id, nil
 }
 
 func parseShard(s string) (k, n int, err error) {
@@ -74,6 +95,10 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	if err != nil {
 		return err
 	}
+	resume, resumeID, err := parseResume(o.resume)
+	if err != nil {
+		return err
+	}
 	d, err := db.Open(ctx, g.db)
 	if err != nil {
 		return err
@@ -85,15 +110,24 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 		Command: db.CommandSweep, Argv: cmdArgv(), Workers: o.workers, ShardK: k, ShardN: n,
 		Settings: map[string]any{"shard_k": k, "shard_n": n},
 	}
-	if o.resume {
-		run, skip, err = pipeline.ResumeRun(ctx, d, s, info)
+	if resume {
+		run, skip, err = pipeline.ResumeRun(ctx, d, s, info, resumeID)
 		switch {
-		case errors.Is(err, pipeline.ErrNothingToResume):
+		case errors.Is(err, pipeline.ErrNothingToResume) && resumeID == 0:
 			g.notef("%v: starting a new run", err)
 		case err != nil:
 			return err
 		default:
 			g.notef("resuming run %d: %d points already recorded", run.ID, skip.Len())
+			// Another unfinished run of the spec keeps its points; say
+			// how to go on with it instead.
+			if others, err := pipeline.UnfinishedSweeps(ctx, d, s, k, n); err == nil {
+				for _, r := range others {
+					if r.ID != run.ID && r.Status != db.StatusRunning {
+						g.notef("note: run %d of this spec is unfinished too (%s); --resume=%d continues it instead", r.ID, r.Status, r.ID)
+					}
+				}
+			}
 		}
 	}
 	if run == nil {
@@ -127,8 +161,8 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 			if n > 1 {
 				shard = fmt.Sprintf(" --shard %d/%d", k, n)
 			}
-			g.notef("run %d stopped with %d of %d points recorded; continue it with: dendfit --db %s sweep %s%s --resume",
-				run.ID, done.Len(), grid.ShardLen(k, n), g.db, path, shard)
+			g.notef("run %d stopped with %d of %d points recorded; continue it with: dendfit --db %s sweep %s%s --resume=%d",
+				run.ID, done.Len(), grid.ShardLen(k, n), g.db, path, shard, run.ID)
 		}
 		cancel()
 	}
