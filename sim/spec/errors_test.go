@@ -326,7 +326,8 @@ func TestWarnings(t *testing.T) {
 // TestShortTimeConstantWarnings: a receptor or swept time constant
 // shorter than dt warns under euler and rk4, naming the field, and not
 // under exponential_euler, which integrates the gating exactly. So do a
-// sweep axis that repeats a value and one of a single step with a to.
+// sweep axis that repeats a value, one of a single step with a to, and a
+// positive holding potential.
 func TestShortTimeConstantWarnings(t *testing.T) {
 	short := edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    t_rise: 0.05 ms\n")
 	for _, tc := range []struct {
@@ -342,6 +343,8 @@ func TestShortTimeConstantWarnings(t *testing.T) {
 		{"a value twice", base + "sweep:\n  g: [1 nS, 2 nS, 1000 pS]\n", []string{"sweep.g[2]: the same value as sweep.g[0]: every point there is swept twice"}},
 		{"one step", base + "sweep:\n  g: {from: 1 nS, to: 5 nS, steps: 1}\n", []string{"sweep.g.steps: one step sweeps from only (1 nS); to is unused"}},
 		{"one step, to = from", base + "sweep:\n  g: {from: 1 nS, to: 1 nS, steps: 1}\n", nil},
+		{"positive holding", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: 55 mV\n"), []string{"pathways[0].holding: holding at +55 mV, above 0 mV; did you mean -55 mV?"}},
+		{"negative holding", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: -55 mV\n"), nil},
 	} {
 		s, err := Parse("l23.yaml", []byte(tc.y))
 		if err != nil {

@@ -143,6 +143,11 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	if v := m.get("holding"); v != nil {
 		pw.Hold = true
 		pw.Holding = p.quantity(v, m.sub("holding"), Voltage)
+		if pw.Holding > 0 && !p.failed() {
+			// Paired recordings hold below rest or near it: a positive
+			// holding is most often a lost minus sign.
+			p.warnf(v, m.sub("holding"), "holding at %+g mV, above 0 mV; did you mean %g mV?", pw.Holding/1e-3, -pw.Holding/1e-3)
+		}
 	}
 	if v := m.get("target_psp"); v != nil {
 		pw.TargetPSP = p.positive(v, m.sub("target_psp"), Voltage)
