@@ -187,12 +187,7 @@ func compareRuns(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial b
 		}
 		return p, ok
 	}
-	diffs, extra = compareOrdered(countOld, nextNew, func(a, b *db.Point) int {
-		if a.Pathway != b.Pathway {
-			return cmp.Compare(a.Pathway, b.Pathway)
-		}
-		return strings.Compare(a.PointKey, b.PointKey)
-	}, oldPartial)
+	diffs, extra = compareOrdered(countOld, nextNew, pointOrder, oldPartial)
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, errStopped) {
 			return 0, nil, 0, err
@@ -331,7 +326,7 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 }
 
 // ComparePoints compares two runs' points by point key, bit for bit, and
-// returns every difference in key order: a point only in one run, or a
+// returns every difference by pathway, then point key, as Reproduce does: a point only in one run, or a
 // field that differs (floats compare by their bits).
 func ComparePoints(old, new []db.Point) []Difference {
 	byKey := func(ps []db.Point) func() (*db.Point, bool) {
@@ -339,7 +334,7 @@ func ComparePoints(old, new []db.Point) []Difference {
 		for i := range ps {
 			sorted[i] = &ps[i]
 		}
-		slices.SortStableFunc(sorted, func(a, b *db.Point) int { return strings.Compare(a.PointKey, b.PointKey) })
+		slices.SortStableFunc(sorted, pointOrder)
 		return func() (*db.Point, bool) {
 			if len(sorted) == 0 {
 				return nil, false
@@ -349,8 +344,18 @@ func ComparePoints(old, new []db.Point) []Difference {
 			return p, true
 		}
 	}
-	diffs, _ := compareOrdered(byKey(old), byKey(new), func(a, b *db.Point) int { return strings.Compare(a.PointKey, b.PointKey) }, false)
+	diffs, _ := compareOrdered(byKey(old), byKey(new), pointOrder, false)
 	return diffs
+}
+
+// pointOrder is the order reproductions compare points in, and list
+// their differences: by pathway, then point key (the database reads
+// points so).
+func pointOrder(a, b *db.Point) int {
+	if a.Pathway != b.Pathway {
+		return cmp.Compare(a.Pathway, b.Pathway)
+	}
+	return strings.Compare(a.PointKey, b.PointKey)
 }
 
 // compareOrdered compares two lists of points that next gives in the
