@@ -326,8 +326,9 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 }
 
 // ComparePoints compares two runs' points by point key, bit for bit, and
-// returns every difference by pathway, then point key, as Reproduce does: a point only in one run, or a
-// field that differs (floats compare by their bits).
+// returns every difference by pathway, then point key, as Reproduce
+// does: a point only in one run, or a field that differs (floats compare
+// by their bits).
 func ComparePoints(old, new []db.Point) []Difference {
 	byKey := func(ps []db.Point) func() (*db.Point, bool) {
 		sorted := make([]*db.Point, len(ps))
