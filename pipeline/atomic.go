@@ -13,8 +13,20 @@ import (
 // path, sets its permissions and renames it over path, so that a reader
 // never sees half a file and a failed write leaves any old file alone. The
 // data is synced before the rename: after a crash, path holds the old
-// file or the whole new one, never an empty one.
+// file or the whole new one, never an empty one. A symbolic link's target
+// is written; a device, pipe or socket is refused.
 func WriteFileAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
+	// A symbolic link is followed: its target is what the user means,
+	// and renaming over the link would leave the target as it was.
+	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
+		if target, err := filepath.EvalSymlinks(path); err == nil {
+			path = target
+		}
+	}
+	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
+		// Renaming over a device or a pipe would replace it with a file.
+		return fmt.Errorf("write %s: not a regular file", path)
+	}
 	dir := filepath.Dir(path)
 	f, err := os.CreateTemp(dir, "."+filepath.Base(path)+".*")
 	if err != nil {

@@ -45,3 +45,37 @@ func TestWriteFileAtomic(t *testing.T) {
 		t.Errorf("missing directory: err = %v, want %q", err, want)
 	}
 }
+
+// TestWriteFileAtomicSpecialFiles: a symbolic link's target is written
+// and the link kept (the link was replaced by a file, its target left
+// stale); a named pipe is refused, not replaced by a file.
+func TestWriteFileAtomicSpecialFiles(t *testing.T) {
+	dir := t.TempDir()
+	write := func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }
+	target, link := filepath.Join(dir, "real.csv"), filepath.Join(dir, "link.csv")
+	if err := os.WriteFile(target, []byte("old"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(target, link); err != nil {
+		t.Skip("no symbolic links here:", err)
+	}
+	if err := WriteFileAtomic(link, 0o644, write); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(target); string(b) != "new" {
+		t.Errorf("the link's target holds %q, want %q", b, "new")
+	}
+	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the link is no longer a link: %v, %v", fi.Mode(), err)
+	}
+	fifo := filepath.Join(dir, "fifo.csv")
+	if err := mkfifo(fifo); err != nil {
+		t.Skip("no named pipes here:", err)
+	}
+	if err := WriteFileAtomic(fifo, 0o644, write); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("a named pipe: %v, want refused", err)
+	}
+	if fi, err := os.Lstat(fifo); err != nil || fi.Mode()&os.ModeNamedPipe == 0 {
+		t.Errorf("the pipe was replaced: %v, %v", fi.Mode(), err)
+	}
+}

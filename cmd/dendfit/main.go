@@ -32,6 +32,12 @@ var errNotConverged = errors.New("some pathways did not converge")
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	// The first Ctrl-C stops the command cleanly; a second one, should
+	// that hang (a pipe nobody reads), ends the process at once.
+	go func() {
+		<-ctx.Done()
+		stop()
+	}()
 	err := newRootCmd().ExecuteContext(ctx)
 	os.Exit(exitCode(ctx, err, os.Stderr))
 }

@@ -13,6 +13,7 @@ import (
 	"testing"
 
 	"github.com/mattn/go-sqlite3"
+	"golang.org/x/sys/unix"
 )
 
 // The flag parsers of the commands: each either refuses its input with a
@@ -228,10 +229,17 @@ func TestOutputsThatWouldReplaceWhatIsKept(t *testing.T) {
 	}
 	keptBytes, _ := os.ReadFile(kept)
 	fresh := filepath.Join(dir, "fresh.db")
+	// A named pipe was opened to read its header, and the command hung.
+	fifo := filepath.Join(dir, "fifo.csv")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"--db", fresh, "simulate", spec, "--trace", fifo}, "is not a regular file (a device, pipe or socket)"},
+		{[]string{"--db", kept, "export", "--run", "1", "-o", fifo}, "is not a regular file"},
 		{[]string{"--db", kept, "simulate", spec, "--trace", kept}, "that is the results database (--db)"},
 		{[]string{"--db", fresh, "simulate", spec, "--trace", fresh}, "that is the results database (--db)"},
 		{[]string{"--db", fresh, "simulate", spec, "--trace", dir + "/./s.yaml"}, "that is the input " + spec},

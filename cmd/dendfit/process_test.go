@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/dendfit/dendfit/db"
 )
 
@@ -209,11 +211,42 @@ func TestCtrlCStopsAndKeeps(t *testing.T) {
 		t.Fatalf("after Ctrl-C: run %s with %d points (%d distinct)", status, n, distinct)
 	}
 	// It says what it kept and how to go on.
-	want := fmt.Sprintf("run 1 stopped with %d of %d points recorded; continue it with: dendfit --db %s sweep %s --resume", n, 3*200000, dbPath, spec)
+	want := fmt.Sprintf("run 1 stopped with %d of %d points recorded; continue it with: dendfit --db %s sweep %s --resume=1", n, 3*200000, dbPath, spec)
 	if !strings.Contains(stderr.String(), want) {
 		t.Errorf("stderr after Ctrl-C:\n%s\nwant %q", stderr.String(), want)
 	}
 	t.Logf("stopped %v after SIGINT with %d points kept", took.Round(time.Millisecond), n)
+}
+
+// TestSecondSignalEnds: a command stuck where it cannot watch for Ctrl-C
+// (here reading a spec from a named pipe no one writes) ends at the second
+// Ctrl-C; it ignored every one after the first.
+func TestSecondSignalEnds(t *testing.T) {
+	fifo := filepath.Join(t.TempDir(), "spec.fifo")
+	if err := unix.Mkfifo(fifo, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(dendfitBin, "describe", fifo)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan error, 1)
+	go func() { done <- cmd.Wait() }()
+	for i := range 2 {
+		time.Sleep(200 * time.Millisecond)
+		if err := cmd.Process.Signal(os.Interrupt); err != nil {
+			t.Fatalf("signal %d: %v", i+1, err)
+		}
+	}
+	select {
+	case err := <-done:
+		if err == nil {
+			t.Error("exit status 0 after two Ctrl-C")
+		}
+	case <-time.After(10 * time.Second):
+		cmd.Process.Kill()
+		t.Fatal("still running 10 s after a second Ctrl-C")
+	}
 }
 
 // TestTwoSweepsShareADatabase: two sweep processes on one database at once

@@ -234,6 +234,11 @@ func checkOutput(c *cobra.Command, args []string, flag, path string) error {
 	if fi.IsDir() {
 		return usageError{fmt.Errorf("%s %s: is a directory; give a file name", flag, path)}
 	}
+	if !fi.Mode().IsRegular() {
+		// A device or pipe would be replaced by a file (or, opened,
+		// block).
+		return usageError{fmt.Errorf("%s %s: is not a regular file (a device, pipe or socket); give a file name", flag, path)}
+	}
 	if isSQLite(path) {
 		return usageError{fmt.Errorf("%s %s: is an SQLite database; refusing to replace it", flag, path)}
 	}
