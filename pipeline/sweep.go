@@ -84,6 +84,8 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	gr := NewGrid(s)
 	chunks := gr.shard(opt.ShardK, opt.ShardN)
 	nChunks := chunks.len()
+	// A worker without a chunk would only hold memory.
+	workers = max(min(workers, nChunks), 1)
 	total := gr.ShardLen(opt.ShardK, opt.ShardN)
 	stats := &SweepStats{Pathways: make([]PathwayStats, len(s.Pathways))}
 

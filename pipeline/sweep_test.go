@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"reflect"
 	"runtime"
 	"sort"
 	"strings"
@@ -116,6 +117,11 @@ func TestSweepIdenticalAcrossWorkersAndShards(t *testing.T) {
 	}
 	one := (&memStore{pts: run(1, 0, 1)}).sorted()
 	three := (&memStore{pts: run(3, 0, 1)}).sorted()
+	// Far more workers than chunks: those without one are not started
+	// (a billion took 23 GB), and the points are the same.
+	if many := (&memStore{pts: run(1<<30, 0, 1)}).sorted(); !reflect.DeepEqual(many, one) {
+		t.Errorf("2^30 workers: %d points, differing from one worker's %d", len(many), len(one))
+	}
 	sh := &memStore{}
 	for k := 0; k < 3; k++ {
 		sh.pts = append(sh.pts, run(2, k, 3)...)

@@ -173,6 +173,7 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"query", "runs", "--db", ""}, "--db is empty: give a database file"},
 		{[]string{"sweep", spec, "-j", "-2"}, "--workers -2: want 0 or more (see 'dendfit sweep --help')"},
 		{[]string{"fit", spec, "--workers", "-1"}, "--workers -1: want 0 or more"},
+		{[]string{"sweep", spec, "-j", "1000000000"}, "--workers 1000000000: at most "},
 		{[]string{"slurm", spec, "--tasks", "-4", "--dir", "d"}, "--tasks -4: want 0 or more"},
 		{[]string{"plot", "trace"}, "trace needs 1 argument(s), got 0 (see 'dendfit plot trace --help')"},
 		{[]string{"query", "runs", "--status", "bogus"}, `--status "bogus": want running, interrupted, done, failed or cancelled`},

@@ -7,6 +7,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"runtime/debug"
 	"strconv"
 	"strings"
@@ -128,6 +129,9 @@ func groupCmd(c *cobra.Command) {
 // float flags sizes or bounds, so a negative integer or a NaN or infinite
 // float is a typo that would otherwise fall back to a default or match
 // nothing, silently.
+// maxWorkers is the most --workers a command takes.
+func maxWorkers() int { return 16 * runtime.NumCPU() }
+
 // noJSON says whether c is a command that writes a file and so has no
 // JSON to print (plot, report): --json there would print nothing.
 func noJSON(c *cobra.Command) bool {
@@ -153,6 +157,13 @@ func checkFlags(c *cobra.Command, args []string) error {
 	}
 	if f := c.Flag("json"); f != nil && f.Changed && f.Value.String() == "true" && noJSON(c) {
 		return usageError{fmt.Errorf("--json: '%s' writes a file (-o) and prints no JSON; 'dendfit query' gives the data as JSON", c.CommandPath())}
+	}
+	// Workers past a few a core only cost memory (each holds its own
+	// simulators); -j 1000000000 took 23 GB.
+	if f := c.Flags().Lookup("workers"); f != nil && f.Changed {
+		if v, err := strconv.Atoi(f.Value.String()); err == nil && v > maxWorkers() {
+			return usageError{fmt.Errorf("--workers %d: at most %d (16 a core on this machine's %d); more only cost memory", v, maxWorkers(), runtime.NumCPU())}
+		}
 	}
 	// A run id is 1 or more: --run 0 would read as "not given" here and
 	// match nothing there.
