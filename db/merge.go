@@ -166,29 +166,53 @@ func CheckMergeable(ctx context.Context, path string) (empty bool, err error) {
 
 // ShardOnly reports whether the database at path exists and holds only
 // runs of one shard of a sweep, as a SLURM task's shard database does: a
-// merge's input, not a place to merge into.
-func ShardOnly(ctx context.Context, path string) (bool, error) {
-	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
-		return false, nil // to be created
-	}
-	d, have, err := openReadOnly(ctx, path)
-	if err != nil {
+// merge's input, not a place to merge into. Runs that one of inputs holds
+// too (by run_uid) do not count: a merge into path stopped part way (Ctrl-C,
+// a time limit) left them, and the same merge run again goes on with it.
+func ShardOnly(ctx context.Context, path string, inputs ...string) (bool, error) {
+	runs, err := runsAt(ctx, path)
+	if err != nil || len(runs) == 0 {
 		return false, err
 	}
-	defer d.Close()
-	if have == 0 {
-		return false, nil // no dendfit tables yet: Open makes them
-	}
-	runs, err := d.Runs(ctx, RunFilter{})
-	if err != nil {
-		return false, err
-	}
+	shard := [2]int{runs[0].ShardK, runs[0].ShardN}
 	for _, r := range runs {
-		if r.Command != CommandSweep || r.ShardN <= 1 {
+		if r.Command != CommandSweep || r.ShardN <= 1 || [2]int{r.ShardK, r.ShardN} != shard {
 			return false, nil
 		}
 	}
-	return len(runs) > 0, nil
+	merged := map[string]bool{}
+	for _, in := range inputs {
+		rs, err := runsAt(ctx, in)
+		if err != nil {
+			return false, err
+		}
+		for _, r := range rs {
+			merged[r.RunUID] = true
+		}
+	}
+	for _, r := range runs {
+		if !merged[r.RunUID] {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// runsAt returns the runs of the database at path, none when it does not
+// exist or holds no dendfit tables yet.
+func runsAt(ctx context.Context, path string) ([]Run, error) {
+	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
+		return nil, nil // to be created
+	}
+	d, have, err := openReadOnly(ctx, path)
+	if err != nil {
+		return nil, err
+	}
+	defer d.Close()
+	if have == 0 {
+		return nil, nil // no dendfit tables yet: Open makes them
+	}
+	return d.Runs(ctx, RunFilter{})
 }
 
 // mergeableVersion says why a source at schema version have cannot be

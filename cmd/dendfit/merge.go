@@ -104,7 +104,7 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 		}
 	}
 	// 'merge shard-*.db', OUT.db forgotten, would merge into a shard.
-	if shard, err := db.ShardOnly(ctx, out); err != nil {
+	if shard, err := db.ShardOnly(ctx, out, ins...); err != nil {
 		return err
 	} else if shard {
 		return usageError{fmt.Errorf("%s holds one shard of a sweep: an input, not OUT.db; give the merged database first (dendfit merge merged.db %s and the other shards)", out, out)}

@@ -246,6 +246,46 @@ func TestMergeDBFlag(t *testing.T) {
 	}
 }
 
+// TestMergeStoppedThenRerun: a merge stopped after copying its first
+// shard (Ctrl-C, a time limit, a requeued merge task) is run again as it
+// was and finishes: OUT.db then holds runs of one shard only, but they are
+// its inputs', not a shard given as OUT.db. It was refused as "one shard".
+func TestMergeStoppedThenRerun(t *testing.T) {
+	ctx := context.Background()
+	spec := mergeTestSpec(t, "150")
+	dir := t.TempDir()
+	var shards []string
+	for k := range 3 {
+		shards = append(shards, filepath.Join(dir, fmt.Sprintf("shard-%d.db", k)))
+		if _, err := mergeTestCLI(t, "sweep", spec, "--shard", fmt.Sprintf("%d/3", k), "--db", shards[k], "-q"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	merged := filepath.Join(dir, "merged.db")
+	// What the stopped merge left: the first input copied, no union run.
+	d, err := db.Open(ctx, merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := db.Merge(ctx, d, shards[0], db.MergeOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if _, err := mergeTestCLI(t, "-q", "merge", merged, shards[0], shards[1], shards[2]); err != nil {
+		t.Fatalf("the same merge again: %v", err)
+	}
+	out, err := mergeTestCLI(t, "query", "points", "--experiment", mergeTestExperiment, "--json", "--db", merged)
+	if err != nil || strings.Count(out, `"point_key"`) != 150 {
+		t.Errorf("merged.db: %v, %d points, want 150", err, strings.Count(out, `"point_key"`))
+	}
+	// A shard that is no input is still refused as OUT.db.
+	_, err = mergeTestCLI(t, "merge", shards[2], shards[0], shards[1])
+	var ue usageError
+	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "holds one shard of a sweep") {
+		t.Errorf("merge SHARD2 SHARD0 SHARD1: %v, want refused", err)
+	}
+}
+
 // TestSlurmRefusesDB: slurm puts its databases in --dir, so an explicit
 // --db is an error rather than ignored.
 func TestSlurmRefusesDB(t *testing.T) {
