@@ -121,8 +121,7 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 		if g.json {
 			return json.NewEncoder(g.stdout).Encode(map[string]string{"sweep_script": scripts.Sweep, "merge_script": scripts.Merge})
 		}
-		// --parsable prints "jobid;cluster" on a multi-cluster site.
-		fmt.Fprintf(g.stdout, "submit with: jid=$(sbatch --parsable %s) && sbatch --dependency=afterok:${jid%%%%;*} %s\n", scripts.Sweep, scripts.Merge)
+		fmt.Fprintf(g.stdout, "submit with: %s\n", scripts.SubmitCommand())
 		return nil
 	}
 	return submitSlurm(cmd, g, scripts)

@@ -140,10 +140,10 @@ var sweepTmpl = template.Must(template.Must(template.New(SweepScript).Funcs(func
 # grid into {{.Dir}}/shard-K.db. Written by 'dendfit slurm'; edit freely.
 #
 # Submit it, then the merge once every task has succeeded:
-#   jid=$(sbatch --parsable {{.Dir}}/sweep.sbatch)
-#   sbatch --dependency=afterok:${jid%%;*} {{.Dir}}/merge.sbatch
+#   jid=$(sbatch --parsable {{q (print .Dir "/sweep.sbatch")}})
+#   sbatch --dependency=afterok:${jid%%;*} {{q (print .Dir "/merge.sbatch")}}
 # Rerun task K alone (it resumes its shard; finished points are kept):
-#   sbatch --array=K {{.Dir}}/sweep.sbatch
+#   sbatch --array=K {{q (print .Dir "/sweep.sbatch")}}
 #
 #SBATCH --job-name={{.JobName}}-sweep
 #SBATCH --array=0-{{.Last}}
@@ -171,8 +171,8 @@ var mergeTmpl = template.Must(template.Must(template.New(MergeScript).Funcs(func
 # {{.Dir}}/merged.db. Written by 'dendfit slurm'; edit freely.
 #
 # Submit it after the array has succeeded ('dendfit slurm --submit' does):
-#   sbatch --dependency=afterok:ARRAY_JOB_ID {{.Dir}}/merge.sbatch
-# or run it by hand: bash {{.Dir}}/merge.sbatch
+#   sbatch --dependency=afterok:ARRAY_JOB_ID {{q (print .Dir "/merge.sbatch")}}
+# or run it by hand: bash {{q (print .Dir "/merge.sbatch")}}
 # Merging is idempotent: running it again adds nothing.
 #
 #SBATCH --job-name={{.JobName}}-merge
@@ -234,6 +234,13 @@ func Render(o Options) (sweep, merge []byte, err error) {
 type Scripts struct {
 	Dir, Sweep, Merge string
 	Tasks             int
+}
+
+// SubmitCommand is the shell command that submits the array, then the
+// merge once every task has succeeded, its paths quoted for bash.
+// (--parsable prints "jobid;cluster" on a multi-cluster site.)
+func (s *Scripts) SubmitCommand() string {
+	return fmt.Sprintf("jid=$(sbatch --parsable %s) && sbatch --dependency=afterok:${jid%%;*} %s", shellQuote(s.Sweep), shellQuote(s.Merge))
 }
 
 // Write renders the scripts into o.Dir (created, with o.Dir/logs, if

@@ -183,6 +183,30 @@ func TestShellQuote(t *testing.T) {
 	}
 }
 
+// TestCommandsToPasteAreQuoted: a directory with characters the shell
+// reads (> ; | & and the like, which #SBATCH lines take) is quoted in the
+// submit command and in the scripts' comments that show commands, which
+// pasted would have redirected output or run something else.
+func TestCommandsToPasteAreQuoted(t *testing.T) {
+	dir := "/scratch/l23>x;y&(z)"
+	sc := &Scripts{Dir: dir, Sweep: dir + "/sweep.sbatch", Merge: dir + "/merge.sbatch"}
+	want := `jid=$(sbatch --parsable '/scratch/l23>x;y&(z)/sweep.sbatch') && sbatch --dependency=afterok:${jid%;*} '/scratch/l23>x;y&(z)/merge.sbatch'`
+	if got := sc.SubmitCommand(); got != want {
+		t.Errorf("SubmitCommand() = %s\nwant %s", got, want)
+	}
+	sweep, merge, err := Render(Options{Binary: "/b", Spec: "/s.yaml", Dir: dir, Tasks: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, line := range strings.Split(string(sweep)+string(merge), "\n") {
+		if strings.HasPrefix(line, "#   ") || strings.HasPrefix(line, "# or run it") {
+			if strings.Contains(line, dir) && !strings.Contains(line, "'"+dir+"/") {
+				t.Errorf("unquoted path in %q", line)
+			}
+		}
+	}
+}
+
 // TestFinishedShard: a shard database holding a finished run of its shard
 // (and none unfinished) is complete, so rerunning its task sweeps it
 // again; a missing database, another shard's run or an unfinished run
