@@ -159,6 +159,13 @@ func Open(ctx context.Context, path string) (*DB, error) {
 // _busy_timeout).
 const busyTimeout = 10 * time.Second
 
+// IsDamaged says whether err is SQLite finding the database file corrupt
+// or not a database.
+func IsDamaged(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB)
+}
+
 // IsBusy says whether err is SQLite giving up on a lock another
 // connection held past the busy timeout.
 func IsBusy(err error) bool {

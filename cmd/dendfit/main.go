@@ -13,6 +13,8 @@ import (
 	"os/signal"
 	"syscall"
 
+	"github.com/spf13/cobra"
+
 	"github.com/dendfit/dendfit/db"
 )
 
@@ -38,8 +40,9 @@ func main() {
 		<-ctx.Done()
 		stop()
 	}()
-	err := newRootCmd().ExecuteContext(ctx)
-	os.Exit(exitCode(ctx, err, os.Stderr))
+	root := newRootCmd()
+	c, err := root.ExecuteContextC(ctx)
+	os.Exit(exitCode(ctx, damagedHint(c, err), os.Stderr))
 }
 
 // exitCode tells the user on stderr how err ended the command and returns
@@ -82,3 +85,17 @@ func errorMessage(err error) string {
 type usageError struct{ error }
 
 func (u usageError) Unwrap() error { return u.error }
+
+// damagedHint adds to err, when SQLite found command c's database damaged,
+// which file that is (SQLite does not say) and what may save its data.
+// merge names the file it read in its own errors.
+func damagedHint(c *cobra.Command, err error) error {
+	if !db.IsDamaged(err) || c == nil || c.Name() == "merge" {
+		return err
+	}
+	path := db.DefaultPath()
+	if f := c.Flag("db"); f != nil {
+		path = f.Value.String()
+	}
+	return fmt.Errorf("%w (the database %s is damaged: keep a copy; 'sqlite3 %s .recover' may save what it holds)", err, path, path)
+}

@@ -171,6 +171,7 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"sweep", spec, "--workers", "abc"}, `invalid argument "abc" for "-j, --workers" flag: want an integer (see 'dendfit sweep --help')`},
 		{[]string{"plot", "trace", spec, "--width", "10cm", "-o", "OUT"}, `invalid argument "10cm" for "--width" flag: want a number (see`},
 		{[]string{"query", "runs", "--db", ""}, "--db is empty: give a database file"},
+		{[]string{"query", "runs", "--db", "."}, "--db . (or DENDFIT_DB) is a directory: give a database file, such as dendfit.db"},
 		{[]string{"sweep", spec, "-j", "-2"}, "--workers -2: want 0 or more (see 'dendfit sweep --help')"},
 		{[]string{"fit", spec, "--workers", "-1"}, "--workers -1: want 0 or more"},
 		{[]string{"sweep", spec, "-j", "1000000000"}, "--workers 1000000000: at most "},
@@ -378,6 +379,27 @@ func TestBusyDatabaseMessage(t *testing.T) {
 	}
 	if m := errorMessage(errors.New("spec: x.yaml: bad")); m != "spec: x.yaml: bad" {
 		t.Errorf("other errors are as they are: %q", m)
+	}
+}
+
+// TestDamagedHint: SQLite's "database disk image is malformed" says which
+// file is damaged, the command's database, and what may save its data.
+func TestDamagedHint(t *testing.T) {
+	root := newRootCmd()
+	c, _, err := root.Find([]string{"query", "runs"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := root.PersistentFlags().Set("db", "/x/d.db"); err != nil {
+		t.Fatal(err)
+	}
+	corrupt := fmt.Errorf("db: list runs: %w", sqlite3.Error{Code: sqlite3.ErrCorrupt})
+	if got := damagedHint(c, corrupt).Error(); !strings.Contains(got, "the database /x/d.db is damaged") || !strings.Contains(got, "sqlite3 /x/d.db .recover") {
+		t.Errorf("damaged: %q", got)
+	}
+	other := errors.New("spec: x.yaml: bad")
+	if got := damagedHint(c, other); got != other {
+		t.Errorf("another error changed: %v", got)
 	}
 }
 

@@ -173,6 +173,11 @@ func checkFlags(c *cobra.Command, args []string) error {
 	if f := c.Flag("db"); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
 		return usageError{fmt.Errorf("--db is empty: give a database file")}
 	}
+	if f, noDB := c.Flag("db"), c.Flag("no-db"); f != nil && (noDB == nil || noDB.Value.String() != "true") {
+		if fi, err := os.Stat(f.Value.String()); err == nil && fi.IsDir() {
+			return usageError{fmt.Errorf("--db %s (or %s) is a directory: give a database file, such as %s", f.Value.String(), db.EnvPath, filepath.Join(f.Value.String(), "dendfit.db"))}
+		}
+	}
 	for _, name := range []string{"output", "trace"} {
 		f := c.Flags().Lookup(name)
 		if f == nil || !f.Changed || f.Value.String() == "-" {

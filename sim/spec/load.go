@@ -417,6 +417,6 @@ func (p *parser) fit(s *Spec, n *yaml.Node) {
 		if at == nil {
 			at = m.get("g_max")
 		}
-		p.failf(at, "fit.g_min", "g_min (%g S) must be less than g_max (%g S)", f.GMin, f.GMax)
+		p.failf(at, "fit.g_min", "g_min (%.6g nS) must be less than g_max (%.6g nS)", f.GMin/1e-9, f.GMax/1e-9)
 	}
 }
