@@ -11,10 +11,10 @@ var ErrRunBusy = errors.New("another process is working on this run")
 
 // ClaimRun marks run id as being worked on by this caller until release is
 // called or the process ends, however it ends (the kernel drops the lock
-// even after kill -9). A sweep claims its run, so that `dendfit sweep
-// --resume` in another process does not take over a run that is still
-// being swept, and takes over one whose process has died. It returns
-// ErrRunBusy when the run is claimed elsewhere.
+// even after kill -9). Every command claims its run: reads then tell a
+// run whose process has died (StatusInterrupted) from a live one, and
+// `dendfit sweep --resume` in another process takes over the first, not
+// the second. It returns ErrRunBusy when the run is claimed elsewhere.
 //
 // The claim is a lock on byte id of PATH-lock, a file beside the database
 // that holds no data: SQLite's own locks are on the database file, and a

@@ -267,7 +267,7 @@ type resumedSession struct {
 	Arch        string   `json:"arch"`
 	Host        string   `json:"host"`
 	// How the run was left before this session: its status (interrupted
-	// for a killed sweep), end time and error.
+	// when its process died), end time and error.
 	PreviousStatus  string  `json:"previous_status"`
 	PreviousEndedAt *string `json:"previous_ended_at"`
 	PreviousError   string  `json:"previous_error,omitempty"`
@@ -354,11 +354,9 @@ func (d *DB) markInterrupted(r *Run) error {
 	if r.Status != StatusRunning {
 		return nil
 	}
-	held, err := d.RunClaimed(r.ID)
-	if err != nil {
-		return err
-	}
-	if !held {
+	// A claim that cannot be tested (the lock file unreadable) leaves the
+	// run as stored: reads do not fail for want of a lock.
+	if held, err := d.RunClaimed(r.ID); err == nil && !held {
 		r.Status = StatusInterrupted
 	}
 	return nil

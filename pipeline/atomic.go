@@ -18,11 +18,7 @@ import (
 func WriteFileAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
 	// A symbolic link is followed: its target is what the user means,
 	// and renaming over the link would leave the target as it was.
-	if fi, err := os.Lstat(path); err == nil && fi.Mode()&os.ModeSymlink != 0 {
-		if target, err := filepath.EvalSymlinks(path); err == nil {
-			path = target
-		}
-	}
+	path = followLinks(path)
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		// Renaming over a device or a pipe would replace it with a file.
 		return fmt.Errorf("write %s: not a regular file", path)
@@ -58,4 +54,25 @@ func WriteFileAtomic(path string, perm os.FileMode, write func(io.Writer) error)
 		return fmt.Errorf("write %s: %w", path, err)
 	}
 	return nil
+}
+
+// followLinks returns where path leads through symbolic links, even to a
+// file not there yet (a dangling link names the file to create); path
+// itself when it is no link, or after 40 links, as the kernel gives up.
+func followLinks(path string) string {
+	for range 40 {
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			return path
+		}
+		target, err := os.Readlink(path)
+		if err != nil {
+			return path
+		}
+		if !filepath.IsAbs(target) {
+			target = filepath.Join(filepath.Dir(path), target)
+		}
+		path = target
+	}
+	return path
 }

@@ -46,9 +46,9 @@ func TestWriteFileAtomic(t *testing.T) {
 	}
 }
 
-// TestWriteFileAtomicSpecialFiles: a symbolic link's target is written
-// and the link kept (the link was replaced by a file, its target left
-// stale); a named pipe is refused, not replaced by a file.
+// TestWriteFileAtomicSpecialFiles: a symbolic link's target is written,
+// or created, and the link kept (the link was replaced by a file, its
+// target left stale); a named pipe is refused, not replaced by a file.
 func TestWriteFileAtomicSpecialFiles(t *testing.T) {
 	dir := t.TempDir()
 	write := func(w io.Writer) error { _, err := io.WriteString(w, "new"); return err }
@@ -67,6 +67,20 @@ func TestWriteFileAtomicSpecialFiles(t *testing.T) {
 	}
 	if fi, err := os.Lstat(link); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("the link is no longer a link: %v, %v", fi.Mode(), err)
+	}
+	// A dangling link names the file to create.
+	dangling := filepath.Join(dir, "dangling.csv")
+	if err := os.Symlink("later.csv", dangling); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(dangling, 0o644, write); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "later.csv")); string(b) != "new" {
+		t.Errorf("the dangling link's target holds %q, want %q", b, "new")
+	}
+	if fi, err := os.Lstat(dangling); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the dangling link is no longer a link: %v, %v", fi.Mode(), err)
 	}
 	fifo := filepath.Join(dir, "fifo.csv")
 	if err := mkfifo(fifo); err != nil {

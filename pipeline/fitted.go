@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"math"
 	"reflect"
 	"slices"
 
@@ -62,7 +63,12 @@ func SameModel(a *spec.Spec, i int, b *spec.Spec, j int) bool {
 	}
 	for k := range ra {
 		x, y := ra[k], rb[k]
-		x.G, y.G = x.G/ra[0].G, y.G/rb[0].G
+		// The same ratio, to rounding: an exported spec's g (g x the
+		// fit's factor) divides back to its ratio within an ulp or two.
+		if gx, gy := x.G*rb[0].G, y.G*ra[0].G; math.Abs(gx-gy) > 1e-12*max(math.Abs(gx), math.Abs(gy)) {
+			return false
+		}
+		x.G, y.G = 0, 0
 		if x != y {
 			return false
 		}

@@ -85,6 +85,7 @@ func TestSameModel(t *testing.T) {
 		{"fit settings", "rtol: 1e-7", "rtol: 1e-5", true},
 		{"g, same ratio", "g: 1 nS, t_decay: 2 ms}\n      - {channel: NMDA, g: 0.5 nS", "g: 4 nS, t_decay: 2 ms}\n      - {channel: NMDA, g: 2 nS", true},
 		{"g ratio", "g: 0.5 nS", "g: 0.7 nS", false},
+		{"g ratio by 1e-9", "g: 0.5 nS", "g: 0.5000000005 nS", false},
 		{"leak", "gl: 40 uS/cm2, r_axial: 150 ohm*cm, v_rest: -70 mV}\n    connections", "gl: 80 uS/cm2, r_axial: 150 ohm*cm, v_rest: -70 mV}\n    connections", false},
 		{"coupling", "12 nS]", "15 nS]", false},
 		{"dt", "dt: 0.1 ms", "dt: 0.05 ms", false},
@@ -108,6 +109,20 @@ func TestSameModel(t *testing.T) {
 		if got := SameModel(other, 0, base, 0); got != tc.same {
 			t.Errorf("%s, specs swapped: SameModel = %v, want %v", tc.name, got, tc.same)
 		}
+	}
+	// An NMDA/AMPA ratio of 0.23, and the spec an export writes after a
+	// fit to 2.5480798 nS: 0.5860583540000001/2.5480798 is 0.23 and 4e-17.
+	ratio := func(g0, g1 string) *spec.Spec {
+		t.Helper()
+		y := strings.Replace(string(text), "g: 1 nS, t_decay: 2 ms}\n      - {channel: NMDA, g: 0.5 nS", "g: "+g0+" nS, t_decay: 2 ms}\n      - {channel: NMDA, g: "+g1+" nS", 1)
+		s, err := spec.Parse("ratio.yaml", []byte(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	if !SameModel(ratio("1", "0.23"), 0, ratio("2.5480798", "0.5860583540000001"), 0) {
+		t.Error("a ratio equal to rounding: SameModel = false, want true")
 	}
 	if SameModel(base, 0, base, 1) || SameModel(base, -1, base, 0) {
 		t.Error("SameModel of a pathway out of range")

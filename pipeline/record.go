@@ -61,9 +61,17 @@ func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, 
 		return nil, err
 	}
 	run := &Run{DB: d, ID: id}
-	// A sweep's claim also keeps --resume elsewhere off it.
-	if run.release, err = d.ClaimRun(id); err != nil {
-		// Not left running: no one will work on it.
+	run.release, err = d.ClaimRun(id)
+	switch {
+	case err == nil:
+	case info.Command != db.CommandSweep:
+		// The claim only tells a dead process's run from a live one; a
+		// file system without the lock (some network mounts) should not
+		// stop a fit. Its run reads as interrupted while it goes on.
+		run.release = nil
+	default:
+		// A sweep's claim also keeps --resume elsewhere off it: without
+		// one it does not start, and is not left running.
 		if ferr := d.FinishRun(context.WithoutCancel(ctx), id, db.StatusFailed, err.Error()); ferr != nil {
 			return nil, errors.Join(err, ferr)
 		}
@@ -164,7 +172,15 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	if id != 0 {
 		i := slices.IndexFunc(runs, func(r db.Run) bool { return r.ID == id })
 		if i < 0 {
-			return nil, nil, fmt.Errorf("run %d is not an unfinished sweep of this spec (text sha256 %.12s) and shard: %w", id, s.SHA256, ErrNothingToResume)
+			var ids []int64
+			for _, r := range runs {
+				ids = append(ids, r.ID)
+			}
+			others := "there is none"
+			if len(ids) > 0 {
+				others = "those are run " + joinIDs(ids)
+			}
+			return nil, nil, fmt.Errorf("run %d is not an unfinished sweep of this spec (text sha256 %.12s) and shard; %s", id, s.SHA256, others)
 		}
 		runs = runs[i : i+1]
 	}

@@ -62,9 +62,10 @@ type Reproduction struct {
 	// the fit rows, keyed fit/pNNNN.
 	Differences    []Difference `json:"differences"`
 	VersionDiffers bool         `json:"version_differs"` // dendfit version, VCS revision or modified flag
-	// NotCompared counts the points of a sweep the original never
-	// recorded (it was cancelled, failed or interrupted): the rerun
-	// simulates them, but there is nothing to compare them with.
+	// NotCompared counts the points of a sweep, or the evaluations of a
+	// fit, the original never recorded (it was cancelled, failed or
+	// interrupted): the rerun makes them, but there is nothing to compare
+	// them with.
 	NotCompared int `json:"not_compared"`
 }
 
@@ -136,9 +137,9 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
-	// An unfinished sweep recorded part of its grid; the rest is not a
-	// difference.
-	partial := base.Command == db.CommandSweep && orig.Status != db.StatusDone
+	// An unfinished sweep recorded part of its grid, an unfinished fit the
+	// pathways it finished; the rest is not a difference.
+	partial := (base.Command == db.CommandSweep || base.Command == db.CommandFit) && orig.Status != db.StatusDone
 	n, diffs, extra, err := compareRuns(ctx, d, orig.ID, run.ID, partial)
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
@@ -146,7 +147,7 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	nFits := 0
 	if base.Command == db.CommandFit {
 		var fd []Difference
-		nFits, fd, err = compareFits(ctx, d, orig.ID, run.ID)
+		nFits, fd, err = compareFits(ctx, d, orig.ID, run.ID, partial)
 		if err != nil {
 			return nil, fmt.Errorf("reproduce: %w", err)
 		}
@@ -200,7 +201,9 @@ func compareRuns(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial b
 // pathway, bit for bit (the fitted g, the PSPs at dt and dt/10, the
 // kinetics, evaluations, outcome, message and residuals), and returns the
 // number of the old run's rows and the differences, keyed fit/pNNNN.
-func compareFits(ctx context.Context, d *db.DB, oldID, newID int64) (int, []Difference, error) {
+// With oldPartial (a fit stopped part way), a row only the new run has is
+// no difference.
+func compareFits(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial bool) (int, []Difference, error) {
 	read := func(id int64) ([]db.Fit, error) {
 		fs, err := d.Fits(ctx, db.FitFilter{RunID: id})
 		slices.SortFunc(fs, func(a, b db.Fit) int { return cmp.Compare(a.Pathway, b.Pathway) })
@@ -232,7 +235,9 @@ func compareFits(ctx context.Context, d *db.DB, oldID, newID int64) (int, []Diff
 			out = append(out, Difference{key(o), "fit", "recorded", "missing"})
 			o, okO = next(old, &i)
 		case !okO || n.Pathway < o.Pathway:
-			out = append(out, Difference{key(n), "fit", "missing", "recorded"})
+			if !oldPartial {
+				out = append(out, Difference{key(n), "fit", "missing", "recorded"})
+			}
 			n, okN = next(nw, &j)
 		default:
 			out = append(out, diffFit(key(o), o, n)...)

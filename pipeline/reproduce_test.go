@@ -145,6 +145,44 @@ func TestReproduceComparesFits(t *testing.T) {
 	}
 }
 
+// TestReproduceACancelledFit: a fit stopped after its first pathway kept
+// that pathway; its reproduction compares it, identical, and counts the
+// other pathways' evaluations as not compared (every one was a
+// difference).
+func TestReproduceACancelledFit(t *testing.T) {
+	ctx := context.Background()
+	d := tempDB(t)
+	s := reproSpec(t, "two-populations-three-pathways.yaml")
+	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandFit, Settings: map[string]any{"no_fine_dt": true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	stop, cancel := context.WithCancel(ctx)
+	defer cancel()
+	res, err := Fit(stop, s, &FitOptions{Workers: 1, NoFine: true, Progress: func(done, _ int) {
+		if done == 1 {
+			cancel()
+		}
+	}})
+	if len(res) != 1 || !errors.Is(err, context.Canceled) {
+		t.Fatalf("the stopped fit: %d pathways, %v", len(res), err)
+	}
+	if err := RecordFit(ctx, d, run.ID, res); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Finish(err); err != nil {
+		t.Fatal(err)
+	}
+	r, err := Reproduce(ctx, d, run.ID, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !r.Identical() || r.Fits != 1 || r.Points != len(res[0].Points()) || r.NotCompared == 0 {
+		t.Errorf("differences %+v, %d fits and %d points compared, %d not; want none, 1, %d and some",
+			r.Differences, r.Fits, r.Points, r.NotCompared, len(res[0].Points()))
+	}
+}
+
 // TestReproduceACancelledSweep: a sweep stopped part way compares the
 // points it recorded, identical, and counts the rest of its grid, which
 // the rerun simulates, as not compared rather than as differences (every

@@ -536,9 +536,9 @@ func TestStartedRunsAreClaimed(t *testing.T) {
 	}
 }
 
-// TestStartRunUnclaimableIsFailed: a run that cannot be claimed (its
+// TestStartRunUnclaimableIsFailed: a sweep that cannot be claimed (its
 // lock file cannot be made) is refused and recorded as failed with why,
-// not left running with no process on it.
+// not left running with no process on it; a fit goes on unclaimed.
 func TestStartRunUnclaimableIsFailed(t *testing.T) {
 	if runtime.GOOS != "linux" {
 		t.Skip("runs are claimed on Linux only")
@@ -548,12 +548,22 @@ func TestStartRunUnclaimableIsFailed(t *testing.T) {
 	if err := os.Mkdir(d.Path()+"-lock", 0o755); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := StartRun(ctx, d, seedGrid(t, 10), RunInfo{Command: db.CommandFit}); err == nil {
+	if _, err := StartRun(ctx, d, seedGrid(t, 10), RunInfo{Command: db.CommandSweep}); err == nil {
 		t.Fatal("StartRun claimed a run with a directory as its lock file")
 	}
 	runs, err := d.Runs(ctx, db.RunFilter{})
 	if err != nil || len(runs) != 1 || runs[0].Status != db.StatusFailed || !strings.Contains(runs[0].Error, "claim run") {
 		t.Errorf("runs after a refused claim: %+v, %v; want one failed run saying why", runs, err)
+	}
+	run, err := StartRun(ctx, d, seedGrid(t, 10), RunInfo{Command: db.CommandFit})
+	if err != nil {
+		t.Fatalf("a fit without a claim: %v", err)
+	}
+	if err := run.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	if r, err := d.Run(ctx, run.ID); err != nil || r.Status != db.StatusDone {
+		t.Errorf("the unclaimed fit: %+v, %v; want done", r, err)
 	}
 }
 

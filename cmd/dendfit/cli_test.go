@@ -93,11 +93,23 @@ func TestSweepResumeWhichRun(t *testing.T) {
 	if got, err := sweep("--resume=1"); err != nil || !strings.Contains(got, "resuming run 1") || strings.Contains(got, "unfinished too") {
 		t.Errorf("--resume=1: %v, said %q", err, got)
 	}
-	if _, err := sweep("--resume=1"); err == nil || !strings.Contains(err.Error(), "run 1 is not an unfinished sweep of this spec") {
+	if _, err := sweep("--resume=1"); err == nil || !strings.Contains(err.Error(), "run 1 is not an unfinished sweep of this spec") ||
+		!strings.HasSuffix(err.Error(), "and shard; there is none") {
 		t.Errorf("--resume=1 once done: %v", err)
 	}
 	if _, err := sweep("--resume=abc"); err == nil || !strings.Contains(err.Error(), "--resume=abc: want a run id") {
 		t.Errorf("--resume=abc: %v", err)
+	}
+	// "--resume 2": the 2 is no argument of sweep but meant as the run.
+	var out, errOut bytes.Buffer
+	root := newRootCmdIO(&out, &errOut)
+	root.SetArgs([]string{"--db", path, "sweep", "--resume", "2", specPath})
+	if err := root.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), "--resume 2: write --resume=2 to continue run 2") {
+		t.Errorf("--resume 2: %v", err)
+	}
+	// --resume=true, as the flag was a boolean, is --resume.
+	if got, err := sweep("--resume=true"); err != nil || !strings.Contains(got, "starting a new run") {
+		t.Errorf("--resume=true: %v, said %q", err, got)
 	}
 }
 

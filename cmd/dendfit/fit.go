@@ -49,14 +49,15 @@ of every target is printed and recorded. A best compromise that misses a
 target by more than 10% ends kinetics_missed, not converged.
 
 Every evaluation and one fit row per pathway are recorded in the database.
-The exit status is 3 when some pathway did not converge.`,
+Ctrl-C stops the fit and keeps the pathways already fitted (the run is
+marked cancelled). The exit status is 3 when some pathway did not converge.`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
   dendfit fit experiments/cortex-paired-recordings.yaml -p 'L4FS->L4SS' -p 0
   dendfit fit experiments/l23-demo.yaml --json`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runFit(cmd, g, o, args[0]) },
 	}
-	cmd.Flags().IntVarP(&o.workers, "workers", "j", 0, "pathways fitted at once (default: all cores)")
+	cmd.Flags().IntVarP(&o.workers, "workers", "j", 0, "pathways fitted at once (default: all cores; at most 16 a core)")
 	cmd.Flags().BoolVar(&o.noFine, "no-fine-dt", false, "skip the PSP check at dt/10")
 	cmd.Flags().StringSliceVarP(&o.pathways, "pathway", "p", nil, "pathways to fit: index (0-based) or pre->post; repeatable (default: every one with a target_psp)")
 	return cmd

@@ -232,16 +232,24 @@ func TestSecondSignalEnds(t *testing.T) {
 	}
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
-	for i := range 2 {
-		time.Sleep(200 * time.Millisecond)
-		if err := cmd.Process.Signal(os.Interrupt); err != nil {
-			t.Fatalf("signal %d: %v", i+1, err)
-		}
+	time.Sleep(200 * time.Millisecond)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	// The first Ctrl-C asks; the command, stuck, does not hear it.
+	select {
+	case err := <-done:
+		t.Fatalf("ended at the first Ctrl-C (%v): the test needs a command that cannot stop", err)
+	case <-time.After(500 * time.Millisecond):
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
 	}
 	select {
 	case err := <-done:
-		if err == nil {
-			t.Error("exit status 0 after two Ctrl-C")
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.Sys().(syscall.WaitStatus).Signal() != syscall.SIGINT {
+			t.Errorf("after the second Ctrl-C: %v, want killed by SIGINT", err)
 		}
 	case <-time.After(10 * time.Second):
 		cmd.Process.Kill()

@@ -30,9 +30,12 @@ func newReproduceCmd(g *globals) *cobra.Command {
 		Long: `reproduce reruns a recorded simulate, sweep or fit run from the spec text
 stored in the database and the run's recorded settings (pathways, shard,
 --no-fine-dt), records the new run as a reproduction of the old one, and
-compares every point by its key, bit for bit. It prints that all N points
-are identical or each difference, and whether the dendfit version or
-revision differs. The exit status is 1 when anything differs.`,
+compares every point by its key, bit for bit, and a fit's fit rows (g,
+PSPs at dt and dt/10, kinetics, outcome) pathway by pathway. It prints that
+all are identical or each difference, and whether the dendfit version or
+revision differs. Of a run that did not finish, what it recorded is
+compared; the rest is counted as not compared. The exit status is 1 when
+anything differs.`,
 		Example: `  dendfit reproduce 2
   dendfit reproduce 2 --json`,
 		Args: exactArgs(1),
@@ -84,7 +87,7 @@ revision differs. The exit status is 1 when anything differs.`,
 					fmt.Fprintf(w, "all %d points identical\n", r.Points)
 				}
 				if r.NotCompared > 0 {
-					fmt.Fprintf(w, "%d points the original never recorded (it is %s) were simulated, not compared\n", r.NotCompared, r.Original.Status)
+					fmt.Fprintf(w, "%d points the original never recorded (it is %s) were made again, not compared\n", r.NotCompared, r.Original.Status)
 				}
 				for i, x := range r.Differences {
 					if i == maxShownDifferences && !g.verbose {
@@ -109,7 +112,7 @@ revision differs. The exit status is 1 when anything differs.`,
 			return nil
 		},
 	}
-	cmd.Flags().IntVarP(&workers, "workers", "j", 0, "parallel workers for sweeps and fits (default: all cores; results do not depend on it)")
+	cmd.Flags().IntVarP(&workers, "workers", "j", 0, "parallel workers for sweeps and fits (default: all cores, at most 16 a core; results do not depend on it)")
 	return cmd
 }
 

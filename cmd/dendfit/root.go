@@ -121,14 +121,6 @@ func groupCmd(c *cobra.Command) {
 	}
 }
 
-// checkFlags refuses, before any work, flags no command can use: a
-// missing required flag; a file to write (--output, --trace) in a
-// directory that does not exist, which would otherwise fail only after
-// the work was done and recorded; and what pflag parses but no dendfit
-// flag means: its integer flags are all counts, indices or ids, and its
-// float flags sizes or bounds, so a negative integer or a NaN or infinite
-// float is a typo that would otherwise fall back to a default or match
-// nothing, silently.
 // maxWorkers is the most --workers a command takes.
 func maxWorkers() int { return 16 * runtime.NumCPU() }
 
@@ -143,6 +135,14 @@ func noJSON(c *cobra.Command) bool {
 	return false
 }
 
+// checkFlags refuses, before any work, flags no command can use: a
+// missing required flag; a file to write (--output, --trace) in a
+// directory that does not exist, which would otherwise fail only after
+// the work was done and recorded; and what pflag parses but no dendfit
+// flag means: its integer flags are all counts, indices or ids, and its
+// float flags sizes or bounds, so a negative integer or a NaN or infinite
+// float is a typo that would otherwise fall back to a default or match
+// nothing, silently.
 func checkFlags(c *cobra.Command, args []string) error {
 	var err error
 	// Required flags are checked here, before cobra would, so that a
@@ -173,9 +173,10 @@ func checkFlags(c *cobra.Command, args []string) error {
 	if f := c.Flag("db"); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
 		return usageError{fmt.Errorf("--db is empty: give a database file")}
 	}
-	if f, noDB := c.Flag("db"), c.Flag("no-db"); f != nil && (noDB == nil || noDB.Value.String() != "true") {
+	// (Only as given: DENDFIT_DB is not read by every command.)
+	if f, noDB := c.Flag("db"), c.Flag("no-db"); f != nil && f.Changed && (noDB == nil || noDB.Value.String() != "true") {
 		if fi, err := os.Stat(f.Value.String()); err == nil && fi.IsDir() {
-			return usageError{fmt.Errorf("--db %s (or %s) is a directory: give a database file, such as %s", f.Value.String(), db.EnvPath, filepath.Join(f.Value.String(), "dendfit.db"))}
+			return usageError{fmt.Errorf("--db %s is a directory: give a database file, such as %s", f.Value.String(), filepath.Join(f.Value.String(), "dendfit.db"))}
 		}
 	}
 	for _, name := range []string{"output", "trace"} {

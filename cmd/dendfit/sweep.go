@@ -39,11 +39,21 @@ cancelled; --resume continues the newest unfinished sweep of the same spec
 (and shard), --resume=ID run ID.`,
 		Example: `  dendfit sweep experiments/l23-demo.yaml --workers 2
   dendfit sweep experiments/l23-demo.yaml --shard 0/4 --db shard-0.db --resume`,
-		Args: exactArgs(1),
+		Args: func(cmd *cobra.Command, args []string) error {
+			// "--resume 3" leaves 3 as an argument: the flag's value needs =.
+			if f := cmd.Flags().Lookup("resume"); len(args) == 2 && f.Changed && o.resume == resumeNewest {
+				for _, a := range args {
+					if _, err := strconv.ParseInt(a, 10, 64); err == nil {
+						return usageError{fmt.Errorf("--resume %s: write --resume=%s to continue run %s", a, a, a)}
+					}
+				}
+			}
+			return exactArgs(1)(cmd, args)
+		},
 		RunE: func(cmd *cobra.Command, args []string) error { return runSweep(cmd, g, o, args[0]) },
 	}
 	f := cmd.Flags()
-	f.IntVarP(&o.workers, "workers", "j", 0, "parallel workers (default: all cores)")
+	f.IntVarP(&o.workers, "workers", "j", 0, "parallel workers (default: all cores; at most 16 a core)")
 	f.StringVar(&o.shard, "shard", "", "run only part K of N of the grid, as K/N with 0 <= K < N (parts are dealt in chunks of 32 points of a pathway, so a grid of few chunks leaves some parts empty)")
 	f.StringVar(&o.resume, "resume", "", "continue the newest unfinished sweep of this spec (--resume=ID: run ID), skipping recorded points")
 	f.Lookup("resume").NoOptDefVal = resumeNewest
@@ -57,9 +67,9 @@ const resumeNewest = "newest"
 // newest unfinished one).
 func parseResume(v string) (resume bool, id int64, err error) {
 	switch v {
-	case "":
+	case "", "false": // (--resume=false, as when it was a boolean flag)
 		return false, 0, nil
-	case resumeNewest:
+	case resumeNewest, "true":
 		return true, 0, nil
 	}
 	id, err = strconv.ParseInt(v, 10, 64)

@@ -110,8 +110,8 @@ func normUnit(s string) string {
 	s = strings.ReplaceAll(s, "^2", "2")
 	s = strings.ReplaceAll(s, "**2", "2")
 	s = strings.ReplaceAll(s, "²", "2")   // U+00B2 SUPERSCRIPT TWO
-	s = strings.ReplaceAll(s, "Ω", "ohm") // U+03A9 and U+2126, as papers write them
-	s = strings.ReplaceAll(s, "Ω", "ohm")
+	s = strings.ReplaceAll(s, "\u03a9", "ohm") // GREEK CAPITAL LETTER OMEGA, as papers write ohm
+	s = strings.ReplaceAll(s, "\u2126", "ohm") // OHM SIGN
 	// "ohm cm" and "ohm * cm" are "ohm*cm".
 	f := strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || r == '*' || r == '\t' || r == '·' })
 	if len(f) == 2 && (f[0] == "ohm" || f[0] == "kohm") {

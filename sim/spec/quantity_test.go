@@ -47,7 +47,8 @@ func TestParseQuantity(t *testing.T) {
 		{"1 uF/cm^2", SpecificCapacitance, 1 * (micro) / cm2},
 		{"0.9 µF/cm2", SpecificCapacitance, 0.9 * (micro) / cm2},
 		{"5e-5 S/cm²", SpecificConductance, 5e-5 / cm2},
-		{"150 Ω·cm", AxialResistivity, 150 * centi},
+		{"150 \u03a9·cm", AxialResistivity, 150 * centi},
+		{"150 \u2126·cm", AxialResistivity, 150 * centi}, // OHM SIGN
 		{"1 kΩ cm", AxialResistivity, 1 * 1e3 * centi},
 		{"0.01 F/m2", SpecificCapacitance, 0.01},
 		{"0.01 F/m^2", SpecificCapacitance, 0.01},
