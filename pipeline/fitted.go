@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"context"
 	"fmt"
+	"maps"
 	"math"
 	"reflect"
 	"slices"
@@ -74,4 +76,85 @@ func SameModel(a *spec.Spec, i int, b *spec.Spec, j int) bool {
 		}
 	}
 	return true
+}
+
+// FitReader is what FitsFor and RunSpec read. *db.DB implements it.
+type FitReader interface {
+	Experiments(ctx context.Context) ([]db.Experiment, error)
+	Runs(ctx context.Context, f db.RunFilter) ([]db.Run, error)
+	Fits(ctx context.Context, f db.FitFilter) ([]db.Fit, error)
+}
+
+// RunSpec parses the spec text that run r recorded.
+func RunSpec(ctx context.Context, rd FitReader, r *db.Run) (*spec.Spec, error) {
+	exps, err := rd.Experiments(ctx)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range exps {
+		if e.ID == r.ExperimentID {
+			s, err := spec.Parse(fmt.Sprintf("%s (run %d)", e.Name, r.ID), e.SpecText)
+			if err != nil {
+				return nil, fmt.Errorf("spec of run %d: %w", r.ID, err)
+			}
+			return s, nil
+		}
+	}
+	return nil, fmt.Errorf("run %d: experiment %d not recorded", r.ID, r.ExperimentID)
+}
+
+// AppliedFit is a recorded fit of one pathway that holds for a spec, with
+// the run that recorded it and that run's spec.
+type AppliedFit struct {
+	Run  *db.Run
+	Spec *spec.Spec
+	Fit  db.Fit
+}
+
+// FitsFor returns, for each pathway of s that has one, the newest fit
+// recorded by a finished fit run of s's experiment name whose spec defines
+// the pathway as s does (SameModel): a spec edited since its fit
+// (another cell, dt, synapse, receptor kinetics) gets none from it, and
+// may get an older one. newest is the newest fit run with fits, nil if
+// there is none, so that a caller can say when it was passed over.
+func FitsFor(ctx context.Context, rd FitReader, s *spec.Spec) (fits map[int]AppliedFit, newest *db.Run, err error) {
+	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandFit, Status: db.StatusDone})
+	if err != nil {
+		return nil, nil, err
+	}
+	fits = map[int]AppliedFit{}
+	for i := range runs {
+		if len(fits) == len(s.Pathways) {
+			break
+		}
+		rf, err := rd.Fits(ctx, db.FitFilter{RunID: runs[i].ID})
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(rf) == 0 {
+			continue
+		}
+		if newest == nil {
+			newest = &runs[i]
+		}
+		fs, err := RunSpec(ctx, rd, &runs[i])
+		if err != nil {
+			return nil, nil, err
+		}
+		for _, f := range rf {
+			if _, done := fits[f.Pathway]; !done && SameModel(s, f.Pathway, fs, f.Pathway) {
+				fits[f.Pathway] = AppliedFit{Run: &runs[i], Spec: fs, Fit: f}
+			}
+		}
+	}
+	return fits, newest, nil
+}
+
+// FitRows returns the fits of fits in pathway order.
+func FitRows(fits map[int]AppliedFit) []db.Fit {
+	out := make([]db.Fit, 0, len(fits))
+	for _, p := range slices.Sorted(maps.Keys(fits)) {
+		out = append(out, fits[p].Fit)
+	}
+	return out
 }

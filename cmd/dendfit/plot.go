@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -264,14 +265,23 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 			return err
 		}
 		af, ok := fits[i]
+		// Why the newest fit run was passed over: it did not fit the
+		// pathway (fit --pathway), or fitted another version of it.
+		why := ""
+		if newest != nil && (!ok || af.Run.ID != newest.ID) {
+			why = fmt.Sprintf("the newest fit run, %d, did not fit pathway %d", newest.ID, i)
+			if nf, err := d.Fits(ctx, db.FitFilter{RunID: newest.ID}); err == nil && slices.ContainsFunc(nf, func(f db.Fit) bool { return f.Pathway == i }) {
+				why = fmt.Sprintf("the newest fit run, %d, is of a spec whose cell, protocol or receptors differ", newest.ID)
+			}
+		}
 		switch {
 		case newest == nil:
 			return fmt.Errorf("--fitted: experiment %q has no recorded fit in %s (run 'dendfit fit %s' first)", s.Name, g.db, path)
 		case !ok || len(af.Fit.GFitNS) == 0:
-			return fmt.Errorf("--fitted: no fit in %s is of pathway %d (%s) as %s defines it (the newest, run %d, is of a spec whose cell, protocol or receptors differ); run 'dendfit fit %s' first",
-				g.db, i, s.Pathways[i].Label(), path, newest.ID, path)
+			return fmt.Errorf("--fitted: no fit in %s is of pathway %d (%s) as %s defines it (%s); run 'dendfit fit %s' first",
+				g.db, i, s.Pathways[i].Label(), path, why, path)
 		case af.Run.ID != newest.ID:
-			g.notef("note: drawing fit run %d; the newer fit run %d is of a spec that defines pathway %d otherwise", af.Run.ID, newest.ID, i)
+			g.notef("note: drawing fit run %d: %s", af.Run.ID, why)
 		}
 		run, fit := af.Run, &af.Fit
 		if ft, st := af.Spec.Pathways[i].TargetPSP, s.Pathways[i].TargetPSP; ft != st {
@@ -373,9 +383,9 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 		fits, err = d.Fits(ctx, db.FitFilter{RunID: run.ID})
 	} else {
 		// The fits that hold for the swept spec's pathways.
-		var applied map[int]plot.AppliedFit
+		var applied map[int]pipeline.AppliedFit
 		applied, _, err = plot.FitsFor(ctx, d, s)
-		fits = plot.FitRows(applied)
+		fits = pipeline.FitRows(applied)
 	}
 	if err != nil {
 		return err

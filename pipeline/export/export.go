@@ -1,11 +1,14 @@
 package export
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -44,12 +47,16 @@ func ParseFormat(s string) (Format, error) {
 	return "", fmt.Errorf("export: unknown format %q (want %s)", s, strings.Join(names, ", "))
 }
 
-// Calibration is what an export is written from: the fits of one fit run
-// and the spec, exactly as stored, that the run fitted.
+// Calibration is what an export is written from: the spec, exactly as
+// stored, that fit run Run fitted, and a fit of its pathways: Run's, or
+// for a pathway Run did not fit (fit --pathway), an earlier run's fit of
+// it as that spec defines it (FitRun).
 type Calibration struct {
-	Spec       *spec.Spec
-	Run        *db.Run
-	Fits       []db.Fit // at most one per pathway
+	Spec *spec.Spec
+	Run  *db.Run
+	Fits []db.Fit // at most one per pathway
+	// FitRun holds, by pathway, the run of each fit that is not Run's.
+	FitRun     map[int]*db.Run
 	SpecSHA256 string
 	// Version is the dendfit that writes the export and Date when; both go
 	// into the provenance (tests fix them).
@@ -71,8 +78,9 @@ type hold struct{ vMV, iPA float64 }
 var ErrNoFit = errors.New("no finished fit run")
 
 // Load reads the calibration of fit run runID, or, when runID is 0, of the
-// newest finished fit run of experiment. A run given by id must belong to
-// experiment when experiment is not empty.
+// newest finished fit run of experiment, with the newest fit of each
+// pathway that run did not fit (pipeline.FitsFor). A run given by id must
+// belong to experiment when experiment is not empty.
 func Load(ctx context.Context, d *db.DB, experiment string, runID int64) (*Calibration, error) {
 	var run *db.Run
 	var err error
@@ -109,6 +117,24 @@ func Load(ctx context.Context, d *db.DB, experiment string, runID int64) (*Calib
 		return nil, fmt.Errorf("export: stored spec: %w", err)
 	}
 	c := &Calibration{Spec: s, Run: run, Fits: fits, SpecSHA256: exp.SpecSHA256, Date: time.Now().UTC()}
+	if runID == 0 {
+		// After 'fit --pathway', the newest run holds only some pathways;
+		// the others keep their earlier fits, not their spec g.
+		applied, _, err := pipeline.FitsFor(ctx, d, s)
+		if err != nil {
+			return nil, fmt.Errorf("export: %w", err)
+		}
+		for p, af := range applied {
+			if c.fitOf(p) == nil {
+				c.Fits = append(c.Fits, af.Fit)
+				if c.FitRun == nil {
+					c.FitRun = map[int]*db.Run{}
+				}
+				c.FitRun[p] = af.Run
+			}
+		}
+		slices.SortFunc(c.Fits, func(a, b db.Fit) int { return cmp.Compare(a.Pathway, b.Pathway) })
+	}
 	if err := c.check(); err != nil {
 		return nil, err
 	}
@@ -165,6 +191,38 @@ func Write(w io.Writer, c *Calibration, f Format) error {
 }
 
 // fitOf returns the fit of pathway i, or nil.
+// runOf is the run whose fit of pathway i the export holds.
+func (c *Calibration) runOf(i int) *db.Run {
+	if r := c.FitRun[i]; r != nil {
+		return r
+	}
+	return c.Run
+}
+
+// otherRuns describes the fits that are not Run's, for a provenance
+// line: "pathways 0, 2 by run 1; pathway 3 by run 4", or "".
+func (c *Calibration) otherRuns() string {
+	byRun := map[int64][]int{}
+	for p, r := range c.FitRun {
+		byRun[r.ID] = append(byRun[r.ID], p)
+	}
+	var parts []string
+	for _, id := range slices.Sorted(maps.Keys(byRun)) {
+		ps := byRun[id]
+		slices.Sort(ps)
+		s := make([]string, len(ps))
+		for k, p := range ps {
+			s[k] = strconv.Itoa(p)
+		}
+		word := "pathway"
+		if len(ps) > 1 {
+			word = "pathways"
+		}
+		parts = append(parts, fmt.Sprintf("%s %s by run %d", word, strings.Join(s, ", "), id))
+	}
+	return strings.Join(parts, "; ")
+}
+
 func (c *Calibration) fitOf(i int) *db.Fit {
 	for k := range c.Fits {
 		if c.Fits[k].Pathway == i {
@@ -252,6 +310,7 @@ type param struct {
 	Value  float64 // in Unit
 	Unit   string
 	Fitted bool
+	Run    int64 // the fit run, when Fitted
 }
 
 // paramDecl declares a synaptic parameter once: its Dendrify name
@@ -296,11 +355,12 @@ func (c *Calibration) params(pop string) []param {
 		if s.r.ScaleG && s.r.TauRise > 0 {
 			g *= sim.GNormFactor(s.r.TauRise, s.r.TauDecay)
 		}
-		out = append(out, param{s.dendrifyName("g"), g, "nS", s.fitted})
+		run := c.runOf(s.pathway).ID
+		out = append(out, param{s.dendrifyName("g"), g, "nS", s.fitted, run})
 		if s.r.TauRise > 0 {
-			out = append(out, param{s.dendrifyName("t_rise"), s.r.TauRise / 1e-3, "ms", s.tauFit})
+			out = append(out, param{s.dendrifyName("t_rise"), s.r.TauRise / 1e-3, "ms", s.tauFit, run})
 		}
-		out = append(out, param{s.dendrifyName("t_decay"), s.r.TauDecay / 1e-3, "ms", s.tauFit})
+		out = append(out, param{s.dendrifyName("t_decay"), s.r.TauDecay / 1e-3, "ms", s.tauFit, run})
 	}
 	return out
 }

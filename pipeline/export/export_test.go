@@ -7,10 +7,12 @@ import (
 	"encoding/json"
 	"errors"
 	"flag"
+	"fmt"
 	"math"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"reflect"
 	"strconv"
 	"strings"
 	"testing"
@@ -523,5 +525,84 @@ func TestHoldingInEveryFormat(t *testing.T) {
 	}
 	if held == 0 {
 		t.Fatal("the demo has no held pathway")
+	}
+}
+
+// TestExportAfterARefitOfOnePathway: after a fit of every pathway and a
+// refit of one (fit --pathway, its target edited), the default export
+// holds the refit pathway from the newer run and every other from the
+// first, saying so; it wrote the others' spec g, as if never fitted.
+func TestExportAfterARefitOfOnePathway(t *testing.T) {
+	ctx := context.Background()
+	text, err := os.ReadFile("../../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "dendfit.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fit := func(y string, pathways []int) (int64, []pipeline.FitResult) {
+		t.Helper()
+		s, err := spec.Parse("cortex.yaml", []byte(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{NoFine: true, Pathways: pathways})
+		if err == nil {
+			err = pipeline.RecordFit(ctx, d, run.ID, res)
+		}
+		if ferr := run.Finish(err); err == nil {
+			err = ferr
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		return run.ID, res
+	}
+	first, all := fit(string(text), nil)
+	edited := strings.Replace(string(text), "target_psp: 1.3 mV", "target_psp: 1.5 mV", 1) // pathway 0
+	if edited == string(text) {
+		t.Fatal("the example changed: no 'target_psp: 1.3 mV'")
+	}
+	second, refit := fit(edited, []int{0})
+	c, err := Load(ctx, d, "cortex-paired-recordings", 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Run.ID != second || len(c.Fits) != 7 {
+		t.Fatalf("run %d with %d fits, want run %d with all 7", c.Run.ID, len(c.Fits), second)
+	}
+	for _, f := range c.Fits {
+		want, wantRun := all[f.Pathway].DBFit(), first
+		if f.Pathway == 0 {
+			want, wantRun = refit[0].DBFit(), second
+		}
+		if !reflect.DeepEqual(f.GFitNS, want.GFitNS) || c.runOf(f.Pathway).ID != wantRun {
+			t.Errorf("pathway %d: g %v of run %d, want %v of run %d", f.Pathway, f.GFitNS, c.runOf(f.Pathway).ID, want.GFitNS, wantRun)
+		}
+	}
+	var js bytes.Buffer
+	if err := Write(&js, c, JSON); err != nil {
+		t.Fatal(err)
+	}
+	if n := strings.Count(js.String(), fmt.Sprintf(`"fit_run_id": %d`, first)); n != 6 {
+		t.Errorf("JSON names run %d for %d pathways, want 6", first, n)
+	}
+	var py bytes.Buffer
+	if err := Write(&py, c, Dendrify); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("# Not fitted by run %d, so from earlier fits of this spec's same pathways: pathways 1, 2, 3, 4, 5, 6 by run %d.", second, first); !strings.Contains(py.String(), want) {
+		t.Errorf("the module does not say where the other fits come from (want %q)", want)
+	}
+	// A run given by id is that run alone.
+	if c, err := Load(ctx, d, "", second); err != nil || len(c.Fits) != 1 {
+		t.Errorf("--run %d: %v, %d fits; want its 1", second, err, len(c.Fits))
 	}
 }

@@ -59,6 +59,9 @@ type jsonPathway struct {
 	PSPAtFitMV  *float64       `json:"psp_at_fit_mV"`
 	Converged   *bool          `json:"converged"`
 	Outcome     string         `json:"outcome,omitempty"`
+	// FitRunID is the run of this pathway's fit when it is not the
+	// provenance's (an earlier fit of the pathway; fit --pathway).
+	FitRunID *int64 `json:"fit_run_id,omitempty"`
 }
 
 type jsonReceptor struct {
@@ -118,6 +121,9 @@ func writeJSON(w io.Writer, c *Calibration) error {
 		if f := c.fitOf(i); f != nil {
 			t, psp, conv := f.TargetPSPMV, f.PSPAtFitMV, f.Converged
 			jp.TargetPSPMV, jp.Converged, jp.Outcome = &t, &conv, f.Outcome
+			if r := c.FitRun[i]; r != nil {
+				jp.FitRunID = &r.ID
+			}
 			if conv {
 				jp.PSPAtFitMV = &psp
 			}

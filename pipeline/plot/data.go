@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"maps"
 	"math"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -28,20 +26,11 @@ type Reader interface {
 
 // SpecOf parses the spec text that run r recorded.
 func SpecOf(ctx context.Context, rd Reader, r *db.Run) (*spec.Spec, error) {
-	exps, err := rd.Experiments(ctx)
+	s, err := pipeline.RunSpec(ctx, rd, r)
 	if err != nil {
-		return nil, err
+		return nil, fmt.Errorf("plot: %w", err)
 	}
-	for _, e := range exps {
-		if e.ID == r.ExperimentID {
-			s, err := spec.Parse(fmt.Sprintf("%s (run %d)", e.Name, r.ID), e.SpecText)
-			if err != nil {
-				return nil, fmt.Errorf("plot: spec of run %d: %w", r.ID, err)
-			}
-			return s, nil
-		}
-	}
-	return nil, fmt.Errorf("plot: run %d: experiment %d not recorded", r.ID, r.ExperimentID)
+	return s, nil
 }
 
 // ErrNoFit is returned by NewestFits when an experiment has no recorded fit.
@@ -67,60 +56,9 @@ func NewestFits(ctx context.Context, rd Reader, experiment string) (*db.Run, []d
 	return nil, nil, fmt.Errorf("plot: experiment %q: %w", experiment, ErrNoFit)
 }
 
-// AppliedFit is a recorded fit of one pathway that holds for a spec, with
-// the run that recorded it and that run's spec.
-type AppliedFit struct {
-	Run  *db.Run
-	Spec *spec.Spec
-	Fit  db.Fit
-}
-
-// FitsFor returns, for each pathway of s that has one, the newest fit
-// recorded by a finished fit run of s's experiment name whose spec defines
-// the pathway as s does (pipeline.SameModel): a spec edited since its fit
-// (another cell, dt, synapse, receptor kinetics) gets none from it, and
-// may get an older one. newest is the newest fit run with fits, nil if
-// there is none, so that a caller can say when it was passed over.
-func FitsFor(ctx context.Context, rd Reader, s *spec.Spec) (fits map[int]AppliedFit, newest *db.Run, err error) {
-	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandFit, Status: db.StatusDone})
-	if err != nil {
-		return nil, nil, err
-	}
-	fits = map[int]AppliedFit{}
-	for i := range runs {
-		if len(fits) == len(s.Pathways) {
-			break
-		}
-		rf, err := rd.Fits(ctx, db.FitFilter{RunID: runs[i].ID})
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(rf) == 0 {
-			continue
-		}
-		if newest == nil {
-			newest = &runs[i]
-		}
-		fs, err := SpecOf(ctx, rd, &runs[i])
-		if err != nil {
-			return nil, nil, err
-		}
-		for _, f := range rf {
-			if _, done := fits[f.Pathway]; !done && pipeline.SameModel(s, f.Pathway, fs, f.Pathway) {
-				fits[f.Pathway] = AppliedFit{Run: &runs[i], Spec: fs, Fit: f}
-			}
-		}
-	}
-	return fits, newest, nil
-}
-
-// FitRows returns the fits of fits in pathway order.
-func FitRows(fits map[int]AppliedFit) []db.Fit {
-	out := make([]db.Fit, 0, len(fits))
-	for _, p := range slices.Sorted(maps.Keys(fits)) {
-		out = append(out, fits[p].Fit)
-	}
-	return out
+// FitsFor is pipeline.FitsFor: the newest fit of each pathway of s.
+func FitsFor(ctx context.Context, rd Reader, s *spec.Spec) (map[int]pipeline.AppliedFit, *db.Run, error) {
+	return pipeline.FitsFor(ctx, rd, s)
 }
 
 // NewestSweep returns the newest finished sweep run of the named

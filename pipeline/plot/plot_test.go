@@ -18,6 +18,7 @@ import (
 	"testing"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/pipeline/plot"
 	"github.com/dendfit/dendfit/pipeline/plot/plottest"
 	"github.com/dendfit/dendfit/sim/spec"
@@ -589,7 +590,7 @@ func TestFitsFor(t *testing.T) {
 		case tc.fitRun != 0 && (!ok || af.Run.ID != tc.fitRun || af.Fit.Pathway != 0 || len(af.Fit.GFitNS) != 2):
 			t.Errorf("%s: fit %+v (found %v), want that of run %d", tc.name, af, ok, tc.fitRun)
 		}
-		if rows := plot.FitRows(fits); len(rows) != len(fits) {
+		if rows := pipeline.FitRows(fits); len(rows) != len(fits) {
 			t.Errorf("%s: FitRows gave %d of %d fits", tc.name, len(rows), len(fits))
 		}
 	}

@@ -8,7 +8,9 @@ import (
 	"fmt"
 	"html/template"
 	"io"
+	"maps"
 	"math"
+	"slices"
 	"strings"
 	"time"
 
@@ -96,9 +98,35 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 			r.Runs = append(r.Runs, *run)
 		}
 	}
+	// After 'fit --pathway' the newest fit run holds some pathways; the
+	// others are shown with their earlier fits, and those runs listed.
+	fitRunOf := map[int]*db.Run{}
+	fitSpecOf := map[int64]*spec.Spec{}
+	if r.Fit != nil {
+		fitSpecOf[r.Fit.ID] = s
+		applied, _, err := pipeline.FitsFor(ctx, rd, s)
+		if err != nil {
+			return nil, err
+		}
+		have := map[int]bool{}
+		for _, f := range fits {
+			have[f.Pathway] = true
+			fitRunOf[f.Pathway] = r.Fit
+		}
+		for _, p := range slices.Sorted(maps.Keys(applied)) {
+			if af := applied[p]; !have[p] {
+				fits = append(fits, af.Fit)
+				fitRunOf[p] = af.Run
+				if fitSpecOf[af.Run.ID] == nil {
+					fitSpecOf[af.Run.ID] = af.Spec
+					r.Runs = append(r.Runs, *af.Run)
+				}
+			}
+		}
+	}
 	// Each run's curves, one a pathway, are gathered in one pass over its
 	// points.
-	var sweepSeries, fitSeries map[int]plot.Series
+	var sweepSeries map[int]plot.Series
 	var sweepSpec *spec.Spec
 	if r.Sweep != nil {
 		if sweepSpec, err = plot.SpecOf(ctx, rd, r.Sweep); err != nil {
@@ -116,8 +144,10 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 			return nil, err
 		}
 	}
-	if r.Fit != nil {
-		if fitSeries, err = runSeries(ctx, rd, r.Fit.ID, s, fits); err != nil {
+	// Each fit run's evaluations, as the curve of the pathways it fitted.
+	fitSeries := map[int64]map[int]plot.Series{}
+	for id, fs := range fitSpecOf {
+		if fitSeries[id], err = runSeries(ctx, rd, id, fs, fits); err != nil {
 			return nil, err
 		}
 	}
@@ -130,16 +160,24 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		if pw.Fit != nil {
 			pw.Converged = pw.Fit.Converged
 		}
-		if err := pw.drawTrace(ctx, s, r.Fit); err != nil {
+		fr := fitRunOf[i]
+		if fr == nil {
+			fr = r.Fit
+		}
+		if err := pw.drawTrace(ctx, s, fr); err != nil {
 			return nil, err
 		}
 		sw, inSweep := sweepSeries[i]
-		fs, inFit := fitSeries[i]
+		var fs plot.Series
+		inFit := false
+		if fr != nil {
+			fs, inFit = fitSeries[fr.ID][i]
+		}
 		switch {
 		case inSweep && pipeline.SameModel(sweepSpec, i, s, i):
 			pw.drawCurve(sw, sweepSpec.Sweep.G.Log, fmt.Sprintf("sweep run %d", r.Sweep.ID))
 		case inFit:
-			pw.drawCurve(fs, true, fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", fs.Recorded, r.Fit.ID))
+			pw.drawCurve(fs, true, fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", fs.Recorded, fr.ID))
 		default:
 			pw.CurveNote = "no sweep or fit evaluations recorded for this pathway"
 		}
