@@ -109,7 +109,7 @@ func normUnit(s string) string {
 	s = strings.ReplaceAll(s, "μ", "u") // U+03BC GREEK SMALL LETTER MU
 	s = strings.ReplaceAll(s, "^2", "2")
 	s = strings.ReplaceAll(s, "**2", "2")
-	s = strings.ReplaceAll(s, "²", "2")   // U+00B2 SUPERSCRIPT TWO
+	s = strings.ReplaceAll(s, "²", "2")        // U+00B2 SUPERSCRIPT TWO
 	s = strings.ReplaceAll(s, "\u03a9", "ohm") // GREEK CAPITAL LETTER OMEGA, as papers write ohm
 	s = strings.ReplaceAll(s, "\u2126", "ohm") // OHM SIGN
 	// "ohm cm" and "ohm * cm" are "ohm*cm".
