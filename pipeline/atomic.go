@@ -18,7 +18,11 @@ import (
 func WriteFileAtomic(path string, perm os.FileMode, write func(io.Writer) error) error {
 	// A symbolic link is followed: its target is what the user means,
 	// and renaming over the link would leave the target as it was.
-	path = followLinks(path)
+	real, err := followLinks(path)
+	if err != nil {
+		return fmt.Errorf("write %s: %w", path, err)
+	}
+	path = real
 	if fi, err := os.Stat(path); err == nil && !fi.Mode().IsRegular() {
 		// Renaming over a device or a pipe would replace it with a file.
 		return fmt.Errorf("write %s: not a regular file", path)
@@ -58,21 +62,30 @@ func WriteFileAtomic(path string, perm os.FileMode, write func(io.Writer) error)
 
 // followLinks returns where path leads through symbolic links, even to a
 // file not there yet (a dangling link names the file to create); path
-// itself when it is no link, or after 40 links, as the kernel gives up.
-func followLinks(path string) string {
+// itself when it is no link. A link's relative target is taken from the
+// link's real directory, as the kernel does ("../x" from a directory
+// reached through a link is not "../x" of its name).
+func followLinks(path string) (string, error) {
+	if p, err := filepath.EvalSymlinks(path); err == nil {
+		return p, nil
+	}
 	for range 40 {
 		fi, err := os.Lstat(path)
 		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
-			return path
+			return path, nil
 		}
 		target, err := os.Readlink(path)
 		if err != nil {
-			return path
+			return "", err
 		}
 		if !filepath.IsAbs(target) {
-			target = filepath.Join(filepath.Dir(path), target)
+			dir, err := filepath.EvalSymlinks(filepath.Dir(path))
+			if err != nil {
+				return "", err
+			}
+			target = filepath.Join(dir, target)
 		}
 		path = target
 	}
-	return path
+	return "", fmt.Errorf("%s: too many levels of symbolic links", path)
 }

@@ -82,6 +82,41 @@ func TestWriteFileAtomicSpecialFiles(t *testing.T) {
 	if fi, err := os.Lstat(dangling); err != nil || fi.Mode()&os.ModeSymlink == 0 {
 		t.Errorf("the dangling link is no longer a link: %v, %v", fi.Mode(), err)
 	}
+	// A relative link in a directory reached through a link: its ".." is
+	// the real directory's parent (the name's parent was written).
+	real := filepath.Join(dir, "real", "sub")
+	if err := os.MkdirAll(real, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink("../target.csv", filepath.Join(real, "out.csv")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(real, filepath.Join(dir, "d")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "target.csv"), []byte("victim"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(filepath.Join(dir, "d", "out.csv"), 0o644, write); err != nil {
+		t.Fatal(err)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "real", "target.csv")); string(b) != "new" {
+		t.Errorf("real/target.csv holds %q, want %q", b, "new")
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "target.csv")); string(b) != "victim" {
+		t.Errorf("an unrelated target.csv was written: %q", b)
+	}
+	// A loop is an error, not a file put in the link's place.
+	loop := filepath.Join(dir, "loop.csv")
+	if err := os.Symlink("loop.csv", loop); err != nil {
+		t.Fatal(err)
+	}
+	if err := WriteFileAtomic(loop, 0o644, write); err == nil || !strings.Contains(err.Error(), "too many levels of symbolic links") {
+		t.Errorf("a link loop: %v, want refused", err)
+	}
+	if fi, err := os.Lstat(loop); err != nil || fi.Mode()&os.ModeSymlink == 0 {
+		t.Errorf("the looping link was replaced: %v, %v", fi.Mode(), err)
+	}
 	fifo := filepath.Join(dir, "fifo.csv")
 	if err := mkfifo(fifo); err != nil {
 		t.Skip("no named pipes here:", err)

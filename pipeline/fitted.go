@@ -118,6 +118,33 @@ type AppliedFit struct {
 // may get an older one. newest is the newest fit run with fits, nil if
 // there is none, so that a caller can say when it was passed over.
 func FitsFor(ctx context.Context, rd FitReader, s *spec.Spec) (fits map[int]AppliedFit, newest *db.Run, err error) {
+	return fitsMatching(ctx, rd, s, SameModel)
+}
+
+// CalibrationsFor is FitsFor for what an export or a report hands on as
+// the calibration of s: a fit counts only if it also solved the same
+// problem (SameFit: the same targets and fit settings), so that no
+// pathway is given a g fitted to a target its spec no longer has.
+func CalibrationsFor(ctx context.Context, rd FitReader, s *spec.Spec) (map[int]AppliedFit, error) {
+	fits, _, err := fitsMatching(ctx, rd, s, SameFit)
+	return fits, err
+}
+
+// SameFit says whether pathway i of a and pathway j of b pose the same
+// fit: the same model (SameModel), the same target PSP and kinetics
+// targets, and the same fit settings (g range, rtol).
+func SameFit(a *spec.Spec, i int, b *spec.Spec, j int) bool {
+	if !SameModel(a, i, b, j) || a.Fit != b.Fit {
+		return false
+	}
+	p, q := a.Pathways[i], b.Pathways[j]
+	return p.TargetPSP == q.TargetPSP && p.TargetRise == q.TargetRise && p.TargetHalfWidth == q.TargetHalfWidth &&
+		p.TargetTimeToPeak == q.TargetTimeToPeak
+}
+
+// fitsMatching is FitsFor with match deciding whether a run's fit of a
+// pathway holds for s's.
+func fitsMatching(ctx context.Context, rd FitReader, s *spec.Spec, match func(a *spec.Spec, i int, b *spec.Spec, j int) bool) (fits map[int]AppliedFit, newest *db.Run, err error) {
 	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandFit, Status: db.StatusDone})
 	if err != nil {
 		return nil, nil, err
@@ -142,7 +169,7 @@ func FitsFor(ctx context.Context, rd FitReader, s *spec.Spec) (fits map[int]Appl
 			return nil, nil, err
 		}
 		for _, f := range rf {
-			if _, done := fits[f.Pathway]; !done && SameModel(s, f.Pathway, fs, f.Pathway) {
+			if _, done := fits[f.Pathway]; !done && match(s, f.Pathway, fs, f.Pathway) {
 				fits[f.Pathway] = AppliedFit{Run: &runs[i], Spec: fs, Fit: f}
 			}
 		}

@@ -19,7 +19,13 @@ type Run struct {
 	ID int64
 
 	release func() // drops the claim on the run (db.ClaimRun)
+	// claimErr says why the run could not be claimed (see Unclaimed).
+	claimErr error
 }
+
+// Unclaimed returns why the run holds no claim (db.ClaimRun), nil when it
+// does: other processes then read it as interrupted while it runs.
+func (r *Run) Unclaimed() error { return r.claimErr }
 
 // RunInfo is what StartRun records besides the spec and the provenance
 // that db.NewRun collects.
@@ -68,7 +74,7 @@ func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, 
 		// The claim only tells a dead process's run from a live one; a
 		// file system without the lock (some network mounts) should not
 		// stop a fit. Its run reads as interrupted while it goes on.
-		run.release = nil
+		run.release, run.claimErr = nil, err
 	default:
 		// A sweep's claim also keeps --resume elsewhere off it: without
 		// one it does not start, and is not left running.

@@ -67,6 +67,9 @@ type Reproduction struct {
 	// interrupted): the rerun makes them, but there is nothing to compare
 	// them with.
 	NotCompared int `json:"not_compared"`
+	// FitsNotCompared counts the fit rows of a fit's pathways the
+	// original never finished.
+	FitsNotCompared int `json:"fits_not_compared"`
 }
 
 // Identical reports whether every point is bit-identical.
@@ -144,10 +147,10 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
-	nFits := 0
+	nFits, fitsExtra := 0, 0
 	if base.Command == db.CommandFit {
 		var fd []Difference
-		nFits, fd, err = compareFits(ctx, d, orig.ID, run.ID, partial)
+		nFits, fd, fitsExtra, err = compareFits(ctx, d, orig.ID, run.ID, partial)
 		if err != nil {
 			return nil, fmt.Errorf("reproduce: %w", err)
 		}
@@ -155,7 +158,8 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	}
 	return &Reproduction{
 		Original: orig, New: newRun, Command: base.Command, Points: n, Fits: nFits, Differences: diffs, NotCompared: extra,
-		VersionDiffers: orig.Version != newRun.Version || orig.VCSRevision != newRun.VCSRevision || orig.VCSModified != newRun.VCSModified,
+		FitsNotCompared: fitsExtra,
+		VersionDiffers:  orig.Version != newRun.Version || orig.VCSRevision != newRun.VCSRevision || orig.VCSModified != newRun.VCSModified,
 	}, nil
 }
 
@@ -202,8 +206,8 @@ func compareRuns(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial b
 // kinetics, evaluations, outcome, message and residuals), and returns the
 // number of the old run's rows and the differences, keyed fit/pNNNN.
 // With oldPartial (a fit stopped part way), a row only the new run has is
-// no difference.
-func compareFits(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial bool) (int, []Difference, error) {
+// no difference but counted (extra).
+func compareFits(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial bool) (int, []Difference, int, error) {
 	read := func(id int64) ([]db.Fit, error) {
 		fs, err := d.Fits(ctx, db.FitFilter{RunID: id})
 		slices.SortFunc(fs, func(a, b db.Fit) int { return cmp.Compare(a.Pathway, b.Pathway) })
@@ -211,11 +215,11 @@ func compareFits(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial b
 	}
 	old, err := read(oldID)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	nw, err := read(newID)
 	if err != nil {
-		return 0, nil, err
+		return 0, nil, 0, err
 	}
 	i, j := 0, 0
 	next := func(fs []db.Fit, k *int) (*db.Fit, bool) {
@@ -227,6 +231,7 @@ func compareFits(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial b
 	}
 	key := func(f *db.Fit) string { return fmt.Sprintf("fit/p%04d", f.Pathway) }
 	var out []Difference
+	extra := 0
 	o, okO := next(old, &i)
 	n, okN := next(nw, &j)
 	for okO || okN {
@@ -235,7 +240,9 @@ func compareFits(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial b
 			out = append(out, Difference{key(o), "fit", "recorded", "missing"})
 			o, okO = next(old, &i)
 		case !okO || n.Pathway < o.Pathway:
-			if !oldPartial {
+			if oldPartial {
+				extra++
+			} else {
 				out = append(out, Difference{key(n), "fit", "missing", "recorded"})
 			}
 			n, okN = next(nw, &j)
@@ -245,7 +252,7 @@ func compareFits(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial b
 			n, okN = next(nw, &j)
 		}
 	}
-	return len(old), out, nil
+	return len(old), out, extra, nil
 }
 
 // diffFit compares every recorded field of two fit rows but the ids.

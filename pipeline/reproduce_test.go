@@ -177,7 +177,7 @@ func TestReproduceACancelledFit(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !r.Identical() || r.Fits != 1 || r.Points != len(res[0].Points()) || r.NotCompared == 0 {
+	if !r.Identical() || r.Fits != 1 || r.Points != len(res[0].Points()) || r.NotCompared == 0 || r.FitsNotCompared != 2 {
 		t.Errorf("differences %+v, %d fits and %d points compared, %d not; want none, 1, %d and some",
 			r.Differences, r.Fits, r.Points, r.NotCompared, len(res[0].Points()))
 	}

@@ -559,6 +559,9 @@ func TestStartRunUnclaimableIsFailed(t *testing.T) {
 	if err != nil {
 		t.Fatalf("a fit without a claim: %v", err)
 	}
+	if run.Unclaimed() == nil {
+		t.Error("the unclaimed fit's Unclaimed() is nil")
+	}
 	if err := run.Finish(nil); err != nil {
 		t.Fatal(err)
 	}

@@ -104,8 +104,15 @@ func TestSweepResumeWhichRun(t *testing.T) {
 	var out, errOut bytes.Buffer
 	root := newRootCmdIO(&out, &errOut)
 	root.SetArgs([]string{"--db", path, "sweep", "--resume", "2", specPath})
-	if err := root.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), "--resume 2: write --resume=2 to continue run 2") {
+	if err := root.ExecuteContext(ctx); err == nil || !strings.Contains(err.Error(), "--resume 2: write --resume=2 SPEC to continue run 2") {
 		t.Errorf("--resume 2: %v", err)
+	}
+	for _, args := range [][]string{{"sweep", "--resume", "2"}, {"sweep", "--resume=", specPath}} {
+		root := newRootCmdIO(&out, &errOut)
+		root.SetArgs(append([]string{"--db", path}, args...))
+		if err := root.ExecuteContext(ctx); !errors.As(err, new(usageError)) {
+			t.Errorf("%v: %v, want a usage error", args, err)
+		}
 	}
 	// --resume=true, as the flag was a boolean, is --resume.
 	if got, err := sweep("--resume=true"); err != nil || !strings.Contains(got, "starting a new run") {

@@ -83,6 +83,9 @@ to a file written atomically.`,
 				return err
 			}
 			g.notef("wrote %s (%s export of run %d)", o.output, f, c.Run.ID)
+			if others := c.OtherRuns(); others != "" {
+				g.notef("note: run %d did not fit every pathway; %s", c.Run.ID, others)
+			}
 			return nil
 		},
 	}

@@ -268,7 +268,7 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 		// Why the newest fit run was passed over: it did not fit the
 		// pathway (fit --pathway), or fitted another version of it.
 		why := ""
-		if newest != nil && (!ok || af.Run.ID != newest.ID) {
+		if newest != nil && ok && af.Run.ID != newest.ID {
 			why = fmt.Sprintf("the newest fit run, %d, did not fit pathway %d", newest.ID, i)
 			if nf, err := d.Fits(ctx, db.FitFilter{RunID: newest.ID}); err == nil && slices.ContainsFunc(nf, func(f db.Fit) bool { return f.Pathway == i }) {
 				why = fmt.Sprintf("the newest fit run, %d, is of a spec whose cell, protocol or receptors differ", newest.ID)
@@ -278,8 +278,8 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 		case newest == nil:
 			return fmt.Errorf("--fitted: experiment %q has no recorded fit in %s (run 'dendfit fit %s' first)", s.Name, g.db, path)
 		case !ok || len(af.Fit.GFitNS) == 0:
-			return fmt.Errorf("--fitted: no fit in %s is of pathway %d (%s) as %s defines it (%s); run 'dendfit fit %s' first",
-				g.db, i, s.Pathways[i].Label(), path, why, path)
+			return fmt.Errorf("--fitted: no fit in %s is of pathway %d (%s) as %s defines it (any fit of it is of a spec whose cell, protocol or receptors differ); run 'dendfit fit %s' first",
+				g.db, i, s.Pathways[i].Label(), path, path)
 		case af.Run.ID != newest.ID:
 			g.notef("note: drawing fit run %d: %s", af.Run.ID, why)
 		}

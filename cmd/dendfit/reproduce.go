@@ -86,7 +86,10 @@ anything differs.`,
 				case r.Identical():
 					fmt.Fprintf(w, "all %d points identical\n", r.Points)
 				}
-				if r.NotCompared > 0 {
+				switch {
+				case r.FitsNotCompared > 0:
+					fmt.Fprintf(w, "%d points and %d fits the original never recorded (it is %s) were made again, not compared\n", r.NotCompared, r.FitsNotCompared, r.Original.Status)
+				case r.NotCompared > 0:
 					fmt.Fprintf(w, "%d points the original never recorded (it is %s) were made again, not compared\n", r.NotCompared, r.Original.Status)
 				}
 				for i, x := range r.Differences {

@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -41,10 +42,12 @@ cancelled; --resume continues the newest unfinished sweep of the same spec
   dendfit sweep experiments/l23-demo.yaml --shard 0/4 --db shard-0.db --resume`,
 		Args: func(cmd *cobra.Command, args []string) error {
 			// "--resume 3" leaves 3 as an argument: the flag's value needs =.
-			if f := cmd.Flags().Lookup("resume"); len(args) == 2 && f.Changed && o.resume == resumeNewest {
+			if f := cmd.Flags().Lookup("resume"); f.Changed && o.resume == resumeNewest {
 				for _, a := range args {
-					if _, err := strconv.ParseInt(a, 10, 64); err == nil {
-						return usageError{fmt.Errorf("--resume %s: write --resume=%s to continue run %s", a, a, a)}
+					id, err := strconv.ParseInt(a, 10, 64)
+					_, serr := os.Stat(a)
+					if err == nil && id >= 1 && (len(args) == 2 || serr != nil) {
+						return usageError{fmt.Errorf("--resume %s: write --resume=%s SPEC to continue run %s", a, a, a)}
 					}
 				}
 			}
@@ -65,9 +68,14 @@ const resumeNewest = "newest"
 
 // parseResume reads --resume: whether to resume, and which run (0: the
 // newest unfinished one).
-func parseResume(v string) (resume bool, id int64, err error) {
+func parseResume(v string, explicit bool) (resume bool, id int64, err error) {
 	switch v {
-	case "", "false": // (--resume=false, as when it was a boolean flag)
+	case "":
+		if explicit {
+			return false, 0, usageError{errors.New("--resume= is empty: give --resume alone for the newest unfinished run, or --resume=ID")}
+		}
+		return false, 0, nil
+	case "false": // (--resume=false, as when it was a boolean flag)
 		return false, 0, nil
 	case resumeNewest, "true":
 		return true, 0, nil
@@ -105,7 +113,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	if err != nil {
 		return err
 	}
-	resume, resumeID, err := parseResume(o.resume)
+	resume, resumeID, err := parseResume(o.resume, cmd.Flags().Changed("resume"))
 	if err != nil {
 		return err
 	}

@@ -175,8 +175,8 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 	fmt.Fprintf(bw, "# Written by dendfit %s on %s; do not edit, export again.\n", orUnknown(c.Version), c.Date.UTC().Format("2006-01-02T15:04:05Z"))
 	fmt.Fprintf(bw, "# Fit run %d (uid %s) by dendfit %s (revision %s), started %s.\n", run.ID, run.RunUID, orUnknown(run.Version), rev,
 		run.StartedAt.UTC().Format("2006-01-02T15:04:05Z"))
-	if o := c.otherRuns(); o != "" {
-		fmt.Fprintf(bw, "# Not fitted by run %d, so from earlier fits of this spec's same pathways: %s.\n", run.ID, o)
+	if o := c.OtherRuns(); o != "" {
+		fmt.Fprintf(bw, "# Not fitted by run %d, so from earlier fits of the same pathways and targets: %s.\n", run.ID, o)
 	}
 	fmt.Fprintf(bw, "# Spec SHA-256: %s\n", c.SpecSHA256)
 	fmt.Fprintf(bw, "# Fits: %d of %d pathways converged; the others keep their spec g.\n", fitted, total)

@@ -50,7 +50,7 @@ func ParseFormat(s string) (Format, error) {
 // Calibration is what an export is written from: the spec, exactly as
 // stored, that fit run Run fitted, and a fit of its pathways: Run's, or
 // for a pathway Run did not fit (fit --pathway), an earlier run's fit of
-// it as that spec defines it (FitRun).
+// the same pathway to the same targets (FitRun).
 type Calibration struct {
 	Spec *spec.Spec
 	Run  *db.Run
@@ -79,8 +79,9 @@ var ErrNoFit = errors.New("no finished fit run")
 
 // Load reads the calibration of fit run runID, or, when runID is 0, of the
 // newest finished fit run of experiment, with the newest fit of each
-// pathway that run did not fit (pipeline.FitsFor). A run given by id must
-// belong to experiment when experiment is not empty.
+// pathway that run did not fit, made to the same targets
+// (pipeline.CalibrationsFor). A run given by id must belong to experiment
+// when experiment is not empty.
 func Load(ctx context.Context, d *db.DB, experiment string, runID int64) (*Calibration, error) {
 	var run *db.Run
 	var err error
@@ -120,7 +121,7 @@ func Load(ctx context.Context, d *db.DB, experiment string, runID int64) (*Calib
 	if runID == 0 {
 		// After 'fit --pathway', the newest run holds only some pathways;
 		// the others keep their earlier fits, not their spec g.
-		applied, _, err := pipeline.FitsFor(ctx, d, s)
+		applied, err := pipeline.CalibrationsFor(ctx, d, s)
 		if err != nil {
 			return nil, fmt.Errorf("export: %w", err)
 		}
@@ -199,9 +200,9 @@ func (c *Calibration) runOf(i int) *db.Run {
 	return c.Run
 }
 
-// otherRuns describes the fits that are not Run's, for a provenance
+// OtherRuns describes the fits that are not Run's, for a provenance
 // line: "pathways 0, 2 by run 1; pathway 3 by run 4", or "".
-func (c *Calibration) otherRuns() string {
+func (c *Calibration) OtherRuns() string {
 	byRun := map[int64][]int{}
 	for p, r := range c.FitRun {
 		byRun[r.ID] = append(byRun[r.ID], p)

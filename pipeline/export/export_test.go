@@ -531,7 +531,9 @@ func TestHoldingInEveryFormat(t *testing.T) {
 // TestExportAfterARefitOfOnePathway: after a fit of every pathway and a
 // refit of one (fit --pathway, its target edited), the default export
 // holds the refit pathway from the newer run and every other from the
-// first, saying so; it wrote the others' spec g, as if never fitted.
+// first, saying so; it wrote the others' spec g, as if never fitted. A
+// pathway whose target was edited too but not refit keeps its spec g: its
+// old fit was to another target.
 func TestExportAfterARefitOfOnePathway(t *testing.T) {
 	ctx := context.Background()
 	text, err := os.ReadFile("../../experiments/cortex-paired-recordings.yaml")
@@ -567,16 +569,17 @@ func TestExportAfterARefitOfOnePathway(t *testing.T) {
 	}
 	first, all := fit(string(text), nil)
 	edited := strings.Replace(string(text), "target_psp: 1.3 mV", "target_psp: 1.5 mV", 1) // pathway 0
-	if edited == string(text) {
-		t.Fatal("the example changed: no 'target_psp: 1.3 mV'")
+	edited = strings.Replace(edited, "target_psp: 1.1 mV", "target_psp: 0.9 mV", 1)        // pathway 6
+	if strings.Count(edited, "target_psp: 1.5 mV")+strings.Count(edited, "target_psp: 0.9 mV") != 2 {
+		t.Fatal("the example changed: no 'target_psp: 1.3 mV' or '1.1 mV'")
 	}
 	second, refit := fit(edited, []int{0})
 	c, err := Load(ctx, d, "cortex-paired-recordings", 0)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.Run.ID != second || len(c.Fits) != 7 {
-		t.Fatalf("run %d with %d fits, want run %d with all 7", c.Run.ID, len(c.Fits), second)
+	if c.Run.ID != second || len(c.Fits) != 6 || c.fitOf(6) != nil {
+		t.Fatalf("run %d with %d fits (pathway 6's: %v), want run %d with 6, none of pathway 6", c.Run.ID, len(c.Fits), c.fitOf(6), second)
 	}
 	for _, f := range c.Fits {
 		want, wantRun := all[f.Pathway].DBFit(), first
@@ -591,14 +594,14 @@ func TestExportAfterARefitOfOnePathway(t *testing.T) {
 	if err := Write(&js, c, JSON); err != nil {
 		t.Fatal(err)
 	}
-	if n := strings.Count(js.String(), fmt.Sprintf(`"fit_run_id": %d`, first)); n != 6 {
-		t.Errorf("JSON names run %d for %d pathways, want 6", first, n)
+	if n := strings.Count(js.String(), fmt.Sprintf(`"fit_run_id": %d`, first)); n != 5 {
+		t.Errorf("JSON names run %d for %d pathways, want 5", first, n)
 	}
 	var py bytes.Buffer
 	if err := Write(&py, c, Dendrify); err != nil {
 		t.Fatal(err)
 	}
-	if want := fmt.Sprintf("# Not fitted by run %d, so from earlier fits of this spec's same pathways: pathways 1, 2, 3, 4, 5, 6 by run %d.", second, first); !strings.Contains(py.String(), want) {
+	if want := fmt.Sprintf("# Not fitted by run %d, so from earlier fits of the same pathways and targets: pathways 1, 2, 3, 4, 5 by run %d.", second, first); !strings.Contains(py.String(), want) {
 		t.Errorf("the module does not say where the other fits come from (want %q)", want)
 	}
 	// A run given by id is that run alone.

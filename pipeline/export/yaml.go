@@ -90,8 +90,8 @@ func writeYAML(w io.Writer, c *Calibration) error {
 	head := fmt.Sprintf("# dendfit export: the g (and kinetics) of every converged pathway fitted by run %d (uid %s),\n"+
 		"# written in by dendfit %s on %s. Original spec SHA-256: %s\n",
 		c.Run.ID, c.Run.RunUID, orUnknown(c.Version), c.Date.UTC().Format("2006-01-02T15:04:05Z"), c.SpecSHA256)
-	if o := c.otherRuns(); o != "" {
-		head += fmt.Sprintf("# Not fitted by run %d, so from earlier fits of the same pathways: %s.\n", c.Run.ID, o)
+	if o := c.OtherRuns(); o != "" {
+		head += fmt.Sprintf("# Not fitted by run %d, so from earlier fits of the same pathways and targets: %s.\n", c.Run.ID, o)
 	}
 	out = append([]byte(head), out...)
 	// The result must be a valid spec with the fitted values in it.

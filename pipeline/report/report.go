@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	_ "embed"
 	"encoding/json"
@@ -104,7 +105,7 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 	fitSpecOf := map[int64]*spec.Spec{}
 	if r.Fit != nil {
 		fitSpecOf[r.Fit.ID] = s
-		applied, _, err := pipeline.FitsFor(ctx, rd, s)
+		applied, err := pipeline.CalibrationsFor(ctx, rd, s)
 		if err != nil {
 			return nil, err
 		}
@@ -145,6 +146,7 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		}
 	}
 	// Each fit run's evaluations, as the curve of the pathways it fitted.
+	slices.SortFunc(r.Runs, func(a, b db.Run) int { return cmp.Compare(a.ID, b.ID) })
 	fitSeries := map[int64]map[int]plot.Series{}
 	for id, fs := range fitSpecOf {
 		if fitSeries[id], err = runSeries(ctx, rd, id, fs, fits); err != nil {
