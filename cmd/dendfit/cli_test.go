@@ -97,7 +97,7 @@ func TestSweepResumeWhichRun(t *testing.T) {
 		!strings.HasSuffix(err.Error(), "and shard; there is none") {
 		t.Errorf("--resume=1 once done: %v", err)
 	}
-	if _, err := sweep("--resume=abc"); err == nil || !strings.Contains(err.Error(), "--resume=abc: want a run id") {
+	if _, err := sweep("--resume=abc"); err == nil || !strings.Contains(err.Error(), `--resume "abc": want a run id`) {
 		t.Errorf("--resume=abc: %v", err)
 	}
 	// "--resume 2": the 2 is no argument of sweep but meant as the run.

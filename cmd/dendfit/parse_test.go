@@ -9,6 +9,7 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -53,6 +54,32 @@ func FuzzParseShard(f *testing.F) {
 		}
 		if n < 1 || k < 0 || k >= n {
 			t.Fatalf("parseShard(%q) = %d/%d, outside 0 <= K < N", s, k, n)
+		}
+	})
+}
+
+// FuzzParseResume: --resume's value is no resume, the newest run, or a
+// run id of 1 or more that prints back as given; anything else is a usage
+// error naming --resume.
+func FuzzParseResume(f *testing.F) {
+	for _, s := range []string{"", "newest", "true", "false", "1", "42", "0", "-3", "+5", "007", "abc", "9999999999999999999"} {
+		f.Add(s, true)
+	}
+	f.Fuzz(func(t *testing.T, s string, explicit bool) {
+		resume, id, err := parseResume(s, explicit)
+		if err != nil {
+			if !errors.As(err, new(usageError)) || !strings.HasPrefix(err.Error(), "--resume") || strings.Contains(err.Error(), "\n") {
+				t.Fatalf("parseResume(%q): error %q, want a one-line usage error naming --resume", s, err)
+			}
+			return
+		}
+		switch {
+		case !resume && (id != 0 || (s != "" && s != "false")):
+			t.Fatalf("parseResume(%q) = no resume, id %d", s, id)
+		case resume && id == 0 && s != resumeNewest && s != "true":
+			t.Fatalf("parseResume(%q) = the newest run", s)
+		case id < 0 || id > 0 && strconv.FormatInt(id, 10) != strings.TrimLeft(strings.TrimPrefix(s, "+"), "0"):
+			t.Fatalf("parseResume(%q) = run %d", s, id)
 		}
 	})
 }

@@ -82,7 +82,7 @@ func parseResume(v string, explicit bool) (resume bool, id int64, err error) {
 	}
 	id, err = strconv.ParseInt(v, 10, 64)
 	if err != nil || id < 1 {
-		return false, 0, usageError{fmt.Errorf("--resume=%s: want a run id, 1 or more, or --resume alone for the newest unfinished run", v)}
+		return false, 0, usageError{fmt.Errorf("--resume %q: want a run id, 1 or more (--resume=ID), or --resume alone for the newest unfinished run", v)}
 	}
 	return true, id, nil
 }
