@@ -9,7 +9,7 @@ import (
 // csvHeader is the header `--format csv` writes: one row per pathway and
 // receptor.
 var csvHeader = []string{"pathway", "pre", "post", "compartment", "tag", "channel", "g_nS", "scale_g", "t_rise_ms", "t_decay_ms",
-	"target_psp_mV", "psp_at_fit_mV", "converged", "record", "holding_mV", "i_hold_pA"}
+	"target_psp_mV", "psp_at_fit_mV", "converged", "record", "holding_mV", "i_hold_pA", "fit_run_id"}
 
 func writeCSV(w io.Writer, c *Calibration) error {
 	cw := csv.NewWriter(w)
@@ -21,8 +21,10 @@ func writeCSV(w io.Writer, c *Calibration) error {
 		if sy.r.TauRise > 0 {
 			tr = num(sy.r.TauRise / 1e-3)
 		}
-		target, psp, conv := "", "", ""
+		target, psp, conv, run := "", "", "", ""
 		if f := c.fitOf(sy.pathway); f != nil {
+			// (A combined export's fits come from several runs.)
+			run = strconv.FormatInt(c.runOf(sy.pathway).ID, 10)
 			target, conv = num(f.TargetPSPMV), strconv.FormatBool(f.Converged)
 			if f.Converged {
 				psp = num(f.PSPAtFitMV)
@@ -38,7 +40,7 @@ func writeCSV(w io.Writer, c *Calibration) error {
 		}
 		row := []string{strconv.Itoa(sy.pathway), sy.p.Pre, sy.p.Post, sy.p.Compartment, sy.p.Tag, sy.r.Channel.String(),
 			num(sy.gNS), strconv.FormatBool(sy.r.ScaleG && sy.r.TauRise > 0), tr, num(sy.r.TauDecay / 1e-3), target, psp, conv,
-			sy.p.Record, hold, cur}
+			sy.p.Record, hold, cur, run}
 		if err := cw.Write(row); err != nil {
 			return err
 		}

@@ -597,6 +597,26 @@ func TestExportAfterARefitOfOnePathway(t *testing.T) {
 	if n := strings.Count(js.String(), fmt.Sprintf(`"fit_run_id": %d`, first)); n != 5 {
 		t.Errorf("JSON names run %d for %d pathways, want 5", first, n)
 	}
+	var cs bytes.Buffer
+	if err := Write(&cs, c, CSV); err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(&cs).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range rows[1:] {
+		want := strconv.FormatInt(first, 10)
+		switch row[0] {
+		case "0":
+			want = strconv.FormatInt(second, 10)
+		case "6":
+			want = ""
+		}
+		if got := row[len(row)-1]; got != want {
+			t.Errorf("CSV row of pathway %s: fit_run_id %q, want %q", row[0], got, want)
+		}
+	}
 	var py bytes.Buffer
 	if err := Write(&py, c, Dendrify); err != nil {
 		t.Fatal(err)
