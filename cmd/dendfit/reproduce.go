@@ -82,7 +82,7 @@ anything differs.`,
 				fmt.Fprintf(w, "run %d (%s of %s) rerun as run %d\n", id, r.Command, r.Original.Experiment, r.New.ID)
 				switch {
 				case r.Identical() && r.Command == db.CommandFit:
-					fmt.Fprintf(w, "all %d points and %d fits identical\n", r.Points, r.Fits)
+					fmt.Fprintf(w, "all %d points and %d fit%s identical\n", r.Points, r.Fits, plural(r.Fits))
 				case r.Identical():
 					fmt.Fprintf(w, "all %d points identical\n", r.Points)
 				}
