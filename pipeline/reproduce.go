@@ -192,7 +192,7 @@ func compareRuns(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial b
 		}
 		return p, ok
 	}
-	diffs, extra = compareOrdered(countOld, nextNew, pointOrder, oldPartial)
+	diffs, extra = compareOrdered(countOld, nextNew, pointOrder, pointItem, oldPartial)
 	for _, err := range errs {
 		if err != nil && !errors.Is(err, errStopped) {
 			return 0, nil, 0, err
@@ -221,48 +221,15 @@ func compareFits(ctx context.Context, d *db.DB, oldID, newID int64, oldPartial b
 	if err != nil {
 		return 0, nil, 0, err
 	}
-	i, j := 0, 0
-	next := func(fs []db.Fit, k *int) (*db.Fit, bool) {
-		if *k == len(fs) {
-			return nil, false
-		}
-		*k++
-		return &fs[*k-1], true
-	}
-	key := func(f *db.Fit) string { return fmt.Sprintf("fit/p%04d", f.Pathway) }
-	var out []Difference
-	extra := 0
-	o, okO := next(old, &i)
-	n, okN := next(nw, &j)
-	for okO || okN {
-		switch {
-		case !okN || okO && o.Pathway < n.Pathway:
-			out = append(out, Difference{key(o), "fit", "recorded", "missing"})
-			o, okO = next(old, &i)
-		case !okO || n.Pathway < o.Pathway:
-			if oldPartial {
-				extra++
-			} else {
-				out = append(out, Difference{key(n), "fit", "missing", "recorded"})
-			}
-			n, okN = next(nw, &j)
-		default:
-			out = append(out, diffFit(key(o), o, n)...)
-			o, okO = next(old, &i)
-			n, okN = next(nw, &j)
-		}
-	}
+	out, extra := compareOrdered(pull(old), pull(nw), func(a, b *db.Fit) int { return cmp.Compare(a.Pathway, b.Pathway) },
+		fitItem, oldPartial)
 	return len(old), out, extra, nil
 }
 
 // diffFit compares every recorded field of two fit rows but the ids.
 func diffFit(key string, o, n *db.Fit) []Difference {
-	var out []Difference
-	add := func(field string, a, b any) {
-		if !same(a, b) {
-			out = append(out, Difference{key, field, show(a), show(b)})
-		}
-	}
+	d := differ{key: key}
+	add := d.add
 	add("pre", o.Pre, n.Pre)
 	add("post", o.Post, n.Post)
 	add("compartment", o.Compartment, n.Compartment)
@@ -280,7 +247,17 @@ func diffFit(key string, o, n *db.Fit) []Difference {
 	add("outcome", o.Outcome, n.Outcome)
 	add("message", o.Message, n.Message)
 	add("residuals", string(o.Residuals), string(n.Residuals))
-	return out
+	return d.out
+}
+
+// fitKey is how a reproduction names a fit row: fit/pNNNN.
+func fitKey(f *db.Fit) string { return fmt.Sprintf("fit/p%04d", f.Pathway) }
+
+// fitItem is how compareOrdered reports fit rows.
+var fitItem = item[*db.Fit]{
+	kind: "fit",
+	key:  fitKey,
+	diff: func(o, n *db.Fit) []Difference { return diffFit(fitKey(o), o, n) },
 }
 
 // errStopped ends a point listing its reader left early.
@@ -342,23 +319,25 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 // does: a point only in one run, or a field that differs (floats compare
 // by their bits).
 func ComparePoints(old, new []db.Point) []Difference {
-	byKey := func(ps []db.Point) func() (*db.Point, bool) {
-		sorted := make([]*db.Point, len(ps))
-		for i := range ps {
-			sorted[i] = &ps[i]
-		}
-		slices.SortStableFunc(sorted, pointOrder)
-		return func() (*db.Point, bool) {
-			if len(sorted) == 0 {
-				return nil, false
-			}
-			p := sorted[0]
-			sorted = sorted[1:]
-			return p, true
-		}
+	sorted := func(ps []db.Point) func() (*db.Point, bool) {
+		ps = slices.Clone(ps)
+		slices.SortStableFunc(ps, func(a, b db.Point) int { return pointOrder(&a, &b) })
+		return pull(ps)
 	}
-	diffs, _ := compareOrdered(byKey(old), byKey(new), pointOrder, false)
+	diffs, _ := compareOrdered(sorted(old), sorted(new), pointOrder, pointItem, false)
 	return diffs
+}
+
+// pull returns a function that gives s's elements in order, then false.
+func pull[T any](s []T) func() (*T, bool) {
+	i := 0
+	return func() (*T, bool) {
+		if i == len(s) {
+			return nil, false
+		}
+		i++
+		return &s[i-1], true
+	}
 }
 
 // pointOrder is the order reproductions compare points in, and list
@@ -371,10 +350,32 @@ func pointOrder(a, b *db.Point) int {
 	return strings.Compare(a.PointKey, b.PointKey)
 }
 
-// compareOrdered compares two lists of points that next gives in the
-// order of order, matching points that order puts level. With oldPartial,
-// a point only the new list has is counted (extra), not a difference.
-func compareOrdered(nextOld, nextNew func() (*db.Point, bool), order func(a, b *db.Point) int, oldPartial bool) (out []Difference, extra int) {
+// item says how compareOrdered reports one kind of record: its name in a
+// Difference ("point", "fit"), its key, and the differences of two
+// records order puts level.
+type item[T any] struct {
+	kind string
+	key  func(T) string
+	diff func(o, n T) []Difference
+}
+
+// pointItem is how compareOrdered reports points.
+var pointItem = item[*db.Point]{
+	kind: "point",
+	key:  func(p *db.Point) string { return p.PointKey },
+	diff: func(o, n *db.Point) []Difference {
+		if identical(o, n) {
+			return nil
+		}
+		return diffPoint(o.PointKey, o, n)
+	},
+}
+
+// compareOrdered compares two lists of records that next gives in the
+// order of order, matching records that order puts level. With
+// oldPartial, a record only the new list has is counted (extra), not a
+// difference.
+func compareOrdered[T any](nextOld, nextNew func() (T, bool), order func(a, b T) int, it item[T], oldPartial bool) (out []Difference, extra int) {
 	o, okO := nextOld()
 	n, okN := nextNew()
 	for okO || okN {
@@ -389,18 +390,16 @@ func compareOrdered(nextOld, nextNew func() (*db.Point, bool), order func(a, b *
 		}
 		switch {
 		case c < 0:
-			out = append(out, Difference{o.PointKey, "point", "recorded", "missing"})
+			out = append(out, Difference{it.key(o), it.kind, "recorded", "missing"})
 			o, okO = nextOld()
 		case c > 0 && oldPartial:
 			extra++
 			n, okN = nextNew()
 		case c > 0:
-			out = append(out, Difference{n.PointKey, "point", "missing", "recorded"})
+			out = append(out, Difference{it.key(n), it.kind, "missing", "recorded"})
 			n, okN = nextNew()
 		default:
-			if !identical(o, n) {
-				out = append(out, diffPoint(o.PointKey, o, n)...)
-			}
+			out = append(out, it.diff(o, n)...)
 			o, okO = nextOld()
 			n, okN = nextNew()
 		}
@@ -439,12 +438,8 @@ func identical(o, n *db.Point) bool {
 
 // diffPoint compares every recorded field of two points except the ids.
 func diffPoint(key string, o, n *db.Point) []Difference {
-	var out []Difference
-	add := func(field string, a, b any) {
-		if !same(a, b) {
-			out = append(out, Difference{key, field, show(a), show(b)})
-		}
-	}
+	d := differ{key: key}
+	add := d.add
 	add("pathway", o.Pathway, n.Pathway)
 	add("pre", o.Pre, n.Pre)
 	add("post", o.Post, n.Post)
@@ -465,7 +460,20 @@ func diffPoint(key string, o, n *db.Point) []Difference {
 	add("dspike_fired", o.DSpikeFired, n.DSpikeFired)
 	add("status", o.Status, n.Status)
 	add("error", o.Error, n.Error)
-	return out
+	return d.out
+}
+
+// differ gathers the fields of one record that differ between two runs.
+type differ struct {
+	key string
+	out []Difference
+}
+
+// add notes field when a and b are not the same (see same).
+func (d *differ) add(field string, a, b any) {
+	if !same(a, b) {
+		d.out = append(d.out, Difference{d.key, field, show(a), show(b)})
+	}
 }
 
 // same compares values with floats by their bits (so NaN equals NaN and
