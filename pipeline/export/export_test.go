@@ -20,6 +20,7 @@ import (
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/pipeline/plot/plottest"
 	"github.com/dendfit/dendfit/sim/spec"
 )
 
@@ -540,32 +541,14 @@ func TestExportAfterARefitOfOnePathway(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "dendfit.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	path := filepath.Join(t.TempDir(), "dendfit.db")
 	fit := func(y string, pathways []int) (int64, []pipeline.FitResult) {
 		t.Helper()
 		s, err := spec.Parse("cortex.yaml", []byte(y))
 		if err != nil {
 			t.Fatal(err)
 		}
-		run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit})
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{NoFine: true, Pathways: pathways})
-		if err == nil {
-			err = pipeline.RecordFit(ctx, d, run.ID, res)
-		}
-		if ferr := run.Finish(err); err == nil {
-			err = ferr
-		}
-		if err != nil {
-			t.Fatal(err)
-		}
-		return run.ID, res
+		return plottest.AddFit(t, path, s, &pipeline.FitOptions{NoFine: true, Pathways: pathways})
 	}
 	first, all := fit(string(text), nil)
 	edited := strings.Replace(string(text), "target_psp: 1.3 mV", "target_psp: 1.5 mV", 1) // pathway 0
@@ -574,6 +557,11 @@ func TestExportAfterARefitOfOnePathway(t *testing.T) {
 		t.Fatal("the example changed: no 'target_psp: 1.3 mV' or '1.1 mV'")
 	}
 	second, refit := fit(edited, []int{0})
+	d, err := db.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
 	c, err := Load(ctx, d, "cortex-paired-recordings", 0)
 	if err != nil {
 		t.Fatal(err)

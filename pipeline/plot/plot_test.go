@@ -559,8 +559,8 @@ func TestFitsFor(t *testing.T) {
 	leaky := edit("leaky.yaml", "gl: 40 uS/cm2", "gl: 80 uS/cm2")
 	retargeted := edit("retargeted.yaml", "target_psp: 0.5 mV", "target_psp: 0.8 mV")
 	dt := edit("dt.yaml", "dt: 0.1 ms", "dt: 0.05 ms")
-	path := plottest.DB(t, orig, false, true) // run 1
-	plottest.AddFit(t, path, leaky)           // run 2
+	path := plottest.DB(t, orig, false, true)                         // run 1
+	plottest.AddFit(t, path, leaky, &pipeline.FitOptions{Workers: 2}) // run 2
 	d, err := db.OpenReadOnly(ctx, path)
 	if err != nil {
 		t.Fatal(err)

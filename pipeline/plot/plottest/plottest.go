@@ -77,14 +77,14 @@ func DB(t testing.TB, s *spec.Spec, sweep, fit bool) string {
 		}
 	}
 	if fit {
-		AddFit(t, path, s)
+		AddFit(t, path, s, &pipeline.FitOptions{Workers: 2})
 	}
 	return path
 }
 
-// AddFit records a fit of s in the database at path, as `dendfit fit`
-// does.
-func AddFit(t testing.TB, path string, s *spec.Spec) {
+// AddFit records a fit of s with options opt in the database at path, as
+// `dendfit fit` does, and returns its run id and results.
+func AddFit(t testing.TB, path string, s *spec.Spec, opt *pipeline.FitOptions) (int64, []pipeline.FitResult) {
 	t.Helper()
 	ctx := context.Background()
 	d, err := db.Open(ctx, path)
@@ -93,11 +93,11 @@ func AddFit(t testing.TB, path string, s *spec.Spec) {
 	}
 	defer d.Close()
 	run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit,
-		Argv: []string{"dendfit", "fit", s.File}, Workers: 2})
+		Argv: []string{"dendfit", "fit", s.File}, Workers: opt.Workers})
 	if err != nil {
 		t.Fatal(err)
 	}
-	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: 2})
+	res, err := pipeline.Fit(ctx, s, opt)
 	if err == nil {
 		err = pipeline.RecordFit(ctx, d, run.ID, res)
 	}
@@ -107,4 +107,5 @@ func AddFit(t testing.TB, path string, s *spec.Spec) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	return run.ID, res
 }
