@@ -29,6 +29,26 @@ func runCLI(t *testing.T, args ...string) (string, error) {
 	return out.String(), err
 }
 
+// referenceCase returns the text of the shared reference case name.
+func referenceCase(t testing.TB, name string) string {
+	t.Helper()
+	b, err := os.ReadFile("../../pipeline/testdata/reference/cases/" + name + ".yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
+// writeSpec writes text as the file name in dir and returns its path.
+func writeSpec(t testing.TB, dir, name, text string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.WriteFile(p, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
 // TestSweepResumeNotes: --resume says when there is nothing to resume and
 // starts a new run, then says which run it resumes.
 func TestSweepResumeNotes(t *testing.T) {
@@ -237,14 +257,7 @@ func TestQuerySQLValuesAlike(t *testing.T) {
 // matches nothing lists the spec's pathways.
 func TestExportWarnsOfUnconverged(t *testing.T) {
 	dir := t.TempDir()
-	b, err := os.ReadFile("../../pipeline/testdata/reference/cases/seed-ampa-2comp-dimensional.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := filepath.Join(dir, "far.yaml")
-	if err := os.WriteFile(spec, []byte(strings.Replace(string(b), "target_psp: 0.5 mV", "target_psp: 80 mV", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	spec := writeSpec(t, dir, "far.yaml", strings.Replace(referenceCase(t, "seed-ampa-2comp-dimensional"), "target_psp: 0.5 mV", "target_psp: 80 mV", 1))
 	path := filepath.Join(dir, "d.db")
 	if _, err := runCLI(t, "--db", path, "-q", "fit", spec); !errors.Is(err, errNotConverged) {
 		t.Fatalf("fit of an 80 mV target: %v", err)
@@ -258,7 +271,7 @@ func TestExportWarnsOfUnconverged(t *testing.T) {
 	if !strings.Contains(errOut.String(), "warning: 1 of 1 fitted pathways did not converge (0 L23E->L23E): the export keeps their spec g") {
 		t.Errorf("export of an unconverged fit said %q", errOut.String())
 	}
-	_, err = runCLI(t, "--db", path, "simulate", spec, "-p", "L23E->PV", "--no-db")
+	_, err := runCLI(t, "--db", path, "simulate", spec, "-p", "L23E->PV", "--no-db")
 	if err == nil || !strings.Contains(err.Error(), `no such pathway (want an index or pre->post: 0 L23E->L23E)`) {
 		t.Errorf("unknown pathway: %v", err)
 	}
@@ -269,19 +282,13 @@ func TestExportWarnsOfUnconverged(t *testing.T) {
 // no CSV reader takes for missing), and its error is there.
 func TestQueryPointsCSVOfAFailedPoint(t *testing.T) {
 	dir := t.TempDir()
-	src, err := os.ReadFile("../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
+	src := referenceCase(t, "ampa-instant-2comp-dimensionless-gsweep")
 	grid := regexp.MustCompile(`(?m)^  g:\n(    .*\n)+`)
-	if !grid.Match(src) {
+	if !grid.MatchString(src) {
 		t.Fatal("reference case changed: no g axis block")
 	}
-	spec := filepath.Join(dir, "s.yaml")
 	// 1e12 nS runs away after the spike.
-	if err := os.WriteFile(spec, grid.ReplaceAll(src, []byte("  g: [1 nS, 1e12 nS]\n")), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	spec := writeSpec(t, dir, "s.yaml", grid.ReplaceAllString(src, "  g: [1 nS, 1e12 nS]\n"))
 	path := filepath.Join(dir, "d.db")
 	if _, err := runCLI(t, "--db", path, "-q", "sweep", spec); err != nil {
 		t.Fatal(err)

@@ -22,19 +22,12 @@ func mergeTestCLI(t *testing.T, args ...string) (string, error) {
 // with its g axis widened to steps points (so that it spans several chunks).
 func mergeTestSpec(t *testing.T, steps string) string {
 	t.Helper()
-	b, err := os.ReadFile("../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := strings.Replace(string(b), "steps: 12", "steps: "+steps, 1)
-	if s == string(b) {
+	b := referenceCase(t, "ampa-instant-2comp-dimensionless-gsweep")
+	s := strings.Replace(b, "steps: 12", "steps: "+steps, 1)
+	if s == b {
 		t.Fatal("reference case changed: no 'steps: 12' to widen")
 	}
-	path := filepath.Join(t.TempDir(), "gsweep.yaml")
-	if err := os.WriteFile(path, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return path
+	return writeSpec(t, t.TempDir(), "gsweep.yaml", s)
 }
 
 const mergeTestExperiment = "ampa-instant-2comp-dimensionless-gsweep"

@@ -244,14 +244,8 @@ func TestNumberFlagsRefused(t *testing.T) {
 // run in it.
 func TestOutputsThatWouldReplaceWhatIsKept(t *testing.T) {
 	dir := t.TempDir()
-	spec := filepath.Join(dir, "s.yaml")
-	src, err := os.ReadFile("../../pipeline/testdata/reference/cases/seed-ampa-2comp-dimensional.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(spec, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	src := []byte(referenceCase(t, "seed-ampa-2comp-dimensional"))
+	spec := writeSpec(t, dir, "s.yaml", string(src))
 	kept := filepath.Join(dir, "kept.db")
 	if _, err := runCLI(t, "--db", kept, "-q", "simulate", spec); err != nil {
 		t.Fatal(err)
@@ -353,23 +347,14 @@ func TestGoRunBinary(t *testing.T) {
 // with no array. A directory with shards takes no other array either.
 func TestSlurmRerunTakesTheArrayAsWritten(t *testing.T) {
 	dir := t.TempDir()
-	spec := filepath.Join(dir, "s.yaml")
-	src, err := os.ReadFile("../../pipeline/testdata/reference/cases/sweep-tdecay-trise-ampa-3comp.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(spec, src, 0o644); err != nil {
-		t.Fatal(err)
-	}
+	src := referenceCase(t, "sweep-tdecay-trise-ampa-3comp")
+	spec := writeSpec(t, dir, "s.yaml", src)
 	job := filepath.Join(dir, "job")
 	if _, err := runCLI(t, "-q", "slurm", spec, "--tasks", "3", "--dir", job, "--time", "01:00:00"); err != nil {
 		t.Fatal(err)
 	}
 	script, _ := os.ReadFile(filepath.Join(job, "sweep.sbatch"))
-	edited := spec + ".edited"
-	if err := os.WriteFile(edited, append(src, "# edited\n"...), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	edited := writeSpec(t, dir, "s.yaml.edited", src+"# edited\n")
 	if err := os.WriteFile(filepath.Join(job, "shard-0.db"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}

@@ -45,16 +45,8 @@ func TestMain(m *testing.M) {
 // steps points per pathway (3 pathways).
 func bigSweepSpec(t *testing.T, steps int) string {
 	t.Helper()
-	b, err := os.ReadFile("../../pipeline/testdata/reference/cases/two-populations-three-pathways.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := string(b) + fmt.Sprintf("sweep:\n  g: {from: 0.1 nS, to: 10 nS, steps: %d, scale: log}\n", steps)
-	p := filepath.Join(t.TempDir(), "big.yaml")
-	if err := os.WriteFile(p, []byte(s), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	s := referenceCase(t, "two-populations-three-pathways") + fmt.Sprintf("sweep:\n  g: {from: 0.1 nS, to: 10 nS, steps: %d, scale: log}\n", steps)
+	return writeSpec(t, t.TempDir(), "big.yaml", s)
 }
 
 // waitForPoints polls the database until some run has recorded points.

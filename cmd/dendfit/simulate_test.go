@@ -143,14 +143,7 @@ func TestSelectPathways(t *testing.T) {
 // simulate with that pathway's error alone.
 func TestSimulateShowsTheOthersWhenOneFails(t *testing.T) {
 	dir := t.TempDir()
-	text, err := os.ReadFile("../../pipeline/testdata/reference/cases/two-populations-three-pathways.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	spec := filepath.Join(dir, "bad.yaml")
-	if err := os.WriteFile(spec, []byte(strings.Replace(string(text), "g: 3 nS", "g: 1e12 nS", 1)), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	spec := writeSpec(t, dir, "bad.yaml", strings.Replace(referenceCase(t, "two-populations-three-pathways"), "g: 3 nS", "g: 1e12 nS", 1))
 	path := filepath.Join(dir, "d.db")
 	out, err := runCLI(t, "--db", path, "-q", "simulate", spec)
 	if err == nil || !strings.Contains(err.Error(), "pathway 1 failed") {
