@@ -91,16 +91,20 @@ func RunSpec(ctx context.Context, rd FitReader, r *db.Run) (*spec.Spec, error) {
 	if err != nil {
 		return nil, err
 	}
-	for _, e := range exps {
-		if e.ID == r.ExperimentID {
-			s, err := spec.Parse(fmt.Sprintf("%s (run %d)", e.Name, r.ID), e.SpecText)
-			if err != nil {
-				return nil, fmt.Errorf("spec of run %d: %w", r.ID, err)
-			}
-			return s, nil
-		}
+	i := slices.IndexFunc(exps, func(e db.Experiment) bool { return e.ID == r.ExperimentID })
+	if i < 0 {
+		return nil, fmt.Errorf("run %d: experiment %d not recorded", r.ID, r.ExperimentID)
 	}
-	return nil, fmt.Errorf("run %d: experiment %d not recorded", r.ID, r.ExperimentID)
+	return parseRunSpec(&exps[i], r)
+}
+
+// parseRunSpec parses experiment e's spec text as run r's.
+func parseRunSpec(e *db.Experiment, r *db.Run) (*spec.Spec, error) {
+	s, err := spec.Parse(fmt.Sprintf("%s (run %d)", e.Name, r.ID), e.SpecText)
+	if err != nil {
+		return nil, fmt.Errorf("spec of run %d: %w", r.ID, err)
+	}
+	return s, nil
 }
 
 // AppliedFit is a recorded fit of one pathway that holds for a spec, with
@@ -149,6 +153,38 @@ func fitsMatching(ctx context.Context, rd FitReader, s *spec.Spec, match func(a 
 	if err != nil {
 		return nil, nil, err
 	}
+	// Runs share experiments (one per spec text): each is read once, and
+	// parsed once, s's own not at all.
+	var exps map[int64]db.Experiment
+	parsed := map[int64]*spec.Spec{}
+	specOf := func(r *db.Run) (*spec.Spec, error) {
+		if p := parsed[r.ExperimentID]; p != nil {
+			return p, nil
+		}
+		if exps == nil {
+			all, err := rd.Experiments(ctx)
+			if err != nil {
+				return nil, err
+			}
+			exps = map[int64]db.Experiment{}
+			for _, e := range all {
+				exps[e.ID] = e
+			}
+		}
+		e, ok := exps[r.ExperimentID]
+		if !ok {
+			return nil, fmt.Errorf("run %d: experiment %d not recorded", r.ID, r.ExperimentID)
+		}
+		p := s
+		if e.SpecSHA256 != s.SHA256 {
+			var err error
+			if p, err = parseRunSpec(&e, r); err != nil {
+				return nil, err
+			}
+		}
+		parsed[r.ExperimentID] = p
+		return p, nil
+	}
 	fits = map[int]AppliedFit{}
 	for i := range runs {
 		if len(fits) == len(s.Pathways) {
@@ -164,7 +200,7 @@ func fitsMatching(ctx context.Context, rd FitReader, s *spec.Spec, match func(a 
 		if newest == nil {
 			newest = &runs[i]
 		}
-		fs, err := RunSpec(ctx, rd, &runs[i])
+		fs, err := specOf(&runs[i])
 		if err != nil {
 			return nil, nil, err
 		}
