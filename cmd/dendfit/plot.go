@@ -54,8 +54,9 @@ func (o *plotOptions) addRun(cmd *cobra.Command) {
 
 func newPlotCmd(g *globals) *cobra.Command {
 	cmd := &cobra.Command{
-		Use:   "plot",
-		Short: "Draw traces, PSP-g curves and heat maps as PNG or SVG",
+		Use:         "plot",
+		Annotations: writesFileOnly,
+		Short:       "Draw traces, PSP-g curves and heat maps as PNG or SVG",
 		Long: `plot draws one figure into the file given with -o; its extension (.png or
 .svg) chooses the format. Pathways are named pre->post (channels), axes
 carry units.`,

@@ -19,8 +19,9 @@ type reportOptions struct {
 func newReportCmd(g *globals) *cobra.Command {
 	o := &reportOptions{}
 	cmd := &cobra.Command{
-		Use:   "report [--experiment NAME] -o report.html",
-		Short: "Write an experiment's calibration report as one HTML file",
+		Use:         "report [--experiment NAME] -o report.html",
+		Annotations: writesFileOnly,
+		Short:       "Write an experiment's calibration report as one HTML file",
 		Long: `report writes one self-contained HTML file (inline SVG and CSS, no script,
 nothing loaded from the network) from the database: the experiment's spec,
 the calibration table of its newest fit (target, achieved PSP, g per

@@ -124,11 +124,16 @@ func groupCmd(c *cobra.Command) {
 // maxWorkers is the most --workers a command takes.
 func maxWorkers() int { return 16 * runtime.NumCPU() }
 
-// noJSON says whether c is a command that writes a file and so has no
-// JSON to print (plot, report): --json there would print nothing.
+// writesFileOnly annotates a command (and its subcommands) that writes a
+// file and prints no JSON (plot, report): --json there would print
+// nothing.
+var writesFileOnly = map[string]string{"dendfit/writes-file-only": "true"}
+
+// noJSON says whether c, or a command above it, is annotated
+// writesFileOnly.
 func noJSON(c *cobra.Command) bool {
 	for ; c != nil; c = c.Parent() {
-		if n := c.Name(); n == "plot" || n == "report" {
+		if _, ok := c.Annotations["dendfit/writes-file-only"]; ok {
 			return true
 		}
 	}
