@@ -76,7 +76,7 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 		return usageError{fmt.Errorf("--db is not used by slurm: the shards and merged.db go in --dir")}
 	}
 	if o.rerun != "" {
-		return rerunSlurm(cmd, g, o, specPath)
+		return rerunSlurm(cmd, g, o, s)
 	}
 	if !cmd.Flags().Changed("tasks") {
 		return usageError{fmt.Errorf("--tasks is required (see 'dendfit slurm --help')")}
@@ -148,7 +148,7 @@ func submitSlurm(cmd *cobra.Command, g *globals, scripts *slurm.Scripts, tasks .
 // rerunSlurm submits tasks of the array already written in --dir, and a
 // merge after them. The scripts go as they are, with the resources they
 // were written with and any edits: rewriting them would drop both.
-func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) error {
+func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) error {
 	if !o.submit {
 		return usageError{fmt.Errorf("--rerun needs --submit")}
 	}
@@ -168,13 +168,9 @@ func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string
 	if cmd.Flags().Changed("tasks") && o.Tasks != scripts.Tasks {
 		return usageError{fmt.Errorf("--tasks %d: the array in %s has %d tasks", o.Tasks, dir, scripts.Tasks)}
 	}
-	given, err := os.ReadFile(specPath)
-	if err != nil {
-		return err
-	}
 	swept := filepath.Join(dir, slurm.SpecCopy)
-	if have, err := os.ReadFile(swept); err == nil && !bytes.Equal(have, given) {
-		return fmt.Errorf("--rerun: %s is not the spec the array in %s sweeps (%s): its shards would not merge", specPath, dir, swept)
+	if have, err := os.ReadFile(swept); err == nil && !bytes.Equal(have, s.Text) {
+		return fmt.Errorf("--rerun: %s is not the spec the array in %s sweeps (%s): its shards would not merge", s.File, dir, swept)
 	}
 	tasks, err := parseTasks(o.rerun, scripts.Tasks)
 	if err != nil {
