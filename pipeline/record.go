@@ -21,7 +21,15 @@ type Run struct {
 	release func() // drops the claim on the run (db.ClaimRun)
 	// claimErr says why the run could not be claimed (see Unclaimed).
 	claimErr error
+	// others are the other unfinished sweeps of the spec and shard a
+	// resumed run was chosen among (see OtherUnfinished).
+	others []db.Run
 }
+
+// OtherUnfinished returns, for a run ResumeRun continued, the other
+// unfinished sweeps of its spec and shard that no process is sweeping:
+// what --resume=ID could have continued instead.
+func (r *Run) OtherUnfinished() []db.Run { return r.others }
 
 // Unclaimed returns why the run holds no claim (db.ClaimRun), nil when it
 // does: other processes then read it as interrupted while it runs.
@@ -137,10 +145,10 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 	return p
 }
 
-// UnfinishedSweeps returns the sweep runs of s's spec text and of shard k
+// unfinishedSweeps returns the sweep runs of s's spec text and of shard k
 // of n that did not finish (cancelled, failed, interrupted, or running
 // now), newest first: what --resume can continue.
-func UnfinishedSweeps(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) ([]db.Run, error) {
+func unfinishedSweeps(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) ([]db.Run, error) {
 	n = max(n, 1)
 	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
 	if err != nil {
@@ -171,10 +179,11 @@ func UnfinishedSweeps(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) ([]
 // this session (info's argv and workers, and the provenance db.NewRun
 // collects), and returns the points it already holds.
 func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int64) (*Run, *db.Recorded, error) {
-	runs, err := UnfinishedSweeps(ctx, d, s, info.ShardK, info.ShardN)
+	all, err := unfinishedSweeps(ctx, d, s, info.ShardK, info.ShardN)
 	if err != nil {
 		return nil, nil, err
 	}
+	runs := all
 	if id != 0 {
 		i := slices.IndexFunc(runs, func(r db.Run) bool { return r.ID == id })
 		if i < 0 {
@@ -201,6 +210,11 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 			return nil, nil, err
 		}
 		run := &Run{DB: d, ID: r.ID, release: release}
+		for _, o := range all {
+			if o.ID != r.ID && o.Status != db.StatusRunning {
+				run.others = append(run.others, o)
+			}
+		}
 		session := db.NewRun(r.ExperimentID, db.CommandSweep, info.Argv)
 		session.Workers = workersOf(info)
 		if err := d.ReopenRun(ctx, r.ID, session); err != nil {

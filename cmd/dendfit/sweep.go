@@ -139,12 +139,8 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 			g.notef("resuming run %d: %d points already recorded", run.ID, skip.Len())
 			// Another unfinished run of the spec keeps its points; say
 			// how to go on with it instead.
-			if others, err := pipeline.UnfinishedSweeps(ctx, d, s, k, n); err == nil {
-				for _, r := range others {
-					if r.ID != run.ID && r.Status != db.StatusRunning {
-						g.notef("note: run %d of this spec is unfinished too (%s); --resume=%d continues it instead", r.ID, r.Status, r.ID)
-					}
-				}
+			for _, r := range run.OtherUnfinished() {
+				g.notef("note: run %d of this spec is unfinished too (%s); --resume=%d continues it instead", r.ID, r.Status, r.ID)
 			}
 		}
 	}
