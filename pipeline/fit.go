@@ -53,6 +53,33 @@ type FitResult struct {
 	points []db.Point
 }
 
+// FineDtTolerance is how far, relatively, the PSP at dt/10 may be from
+// the PSP at dt before a fitted g is reported as depending on dt: a dt
+// that moves the PSP by more than 1% is coarse for the model.
+const FineDtTolerance = 0.01
+
+// Warnings returns what makes r's g doubtful, one message a problem, for
+// s, the spec it was fitted to: a PSP that peaks at the window's end (the
+// window cut the response), and for a converged fit, a PSP that moves by
+// more than FineDtTolerance at dt/10 (the g holds only at this dt and
+// method).
+func (r *FitResult) Warnings(s *spec.Spec) []string {
+	what := fmt.Sprintf("pathway %d (%s)", r.Pathway, s.Pathways[r.Pathway].Label())
+	var ws []string
+	if r.PeakAtEnd {
+		ws = append(ws, WindowWarning(s, what+" at the g found"))
+	}
+	if !r.Converged || r.PSPFineDtMV == nil {
+		return ws
+	}
+	at, fine := math.Abs(r.PSPAtFitMV), *r.PSPFineDtMV
+	if math.Abs(fine-at) > FineDtTolerance*at {
+		ws = append(ws, fmt.Sprintf("%s: at the g found the PSP is %.4g mV with dt and %.4g mV with dt/10 (%+.1f%%): the calibration depends on dt; it holds for models run at this dt and method",
+			what, at, fine, 100*(fine/at-1)))
+	}
+	return ws
+}
+
 // FitOptions configures Fit. A nil *FitOptions means the defaults.
 type FitOptions struct {
 	Workers int  // pathways fitted at once; default all cores

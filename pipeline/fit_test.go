@@ -356,3 +356,40 @@ func TestFitSelectedPathways(t *testing.T) {
 		}
 	}
 }
+
+// TestFitWarnings checks the doubts a fit reports against what causes
+// them: Euler's error grows with dt, so the seed model at dt = 1 ms (half
+// its AMPA decay) moves by more than 1% at dt/10 while at 0.025 ms it does
+// not; a window that ends 1 ms after the spike cuts the PSP while it rises.
+func TestFitWarnings(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		dt, window float64 // s; window: duration after the spike
+		noFine     bool
+		want       []string
+	}{
+		{"fine dt", 0.025e-3, 90e-3, false, nil},
+		{"coarse dt", 1e-3, 90e-3, false, []string{"with dt/10"}},
+		// A rising PSP also moves with dt, so the dt/10 check is off.
+		{"short window", 0.025e-3, 1e-3, true, []string{"peaks at the last sample"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := loadCase(t, "seed-ampa-2comp-dimensional")
+			s.Simulation.Dt = tc.dt
+			s.Simulation.Duration = s.Simulation.SpikeAt + tc.window
+			res, err := Fit(context.Background(), s, &FitOptions{NoFine: tc.noFine})
+			if err != nil {
+				t.Fatal(err)
+			}
+			ws := res[0].Warnings(s)
+			if len(ws) != len(tc.want) {
+				t.Fatalf("warnings %q, want %d matching %q", ws, len(tc.want), tc.want)
+			}
+			for i, w := range tc.want {
+				if !strings.Contains(ws[i], w) || !strings.HasPrefix(ws[i], "pathway 0 (") {
+					t.Errorf("warning %q, want pathway 0's, with %q", ws[i], w)
+				}
+			}
+		})
+	}
+}

@@ -4,7 +4,6 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
-	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -186,26 +185,11 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	return nil
 }
 
-// fitWarnings tells on stderr what makes a fitted pathway's g doubtful
-// though its search converged.
+// fitWarnings tells on stderr what makes a fitted pathway's g doubtful.
 func fitWarnings(g *globals, s *spec.Spec, res []pipeline.FitResult) {
-	for _, r := range res {
-		p := s.Pathways[r.Pathway]
-		what := fmt.Sprintf("pathway %d (%s)", r.Pathway, p.Label())
-		if r.PeakAtEnd {
-			g.notef("warning: %s", pipeline.WindowWarning(s, what+" at the g found"))
-		}
-		if !r.Converged {
-			continue
-		}
-		if f := r.PSPFineDtMV; f != nil && math.Abs(*f-math.Abs(r.PSPAtFitMV)) > fineDtTolerance*math.Abs(r.PSPAtFitMV) {
-			g.notef("warning: %s: at the g found the PSP is %.4g mV with dt and %.4g mV with dt/10 (%+.1f%%): the calibration depends on dt; it holds for models run at this dt and method",
-				what, math.Abs(r.PSPAtFitMV), *f, 100*(*f/math.Abs(r.PSPAtFitMV)-1))
+	for i := range res {
+		for _, w := range res[i].Warnings(s) {
+			g.notef("warning: %s", w)
 		}
 	}
 }
-
-// fineDtTolerance is how far the PSP at dt/10 may be from that at dt
-// before fit warns: a dt that changes the PSP by more than 1% is coarse
-// for the model.
-const fineDtTolerance = 0.01
