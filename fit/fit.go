@@ -377,8 +377,8 @@ func (f *fitter) brent(ctx context.Context, a, b sample) (Result, error) {
 			a, b, c = b, c, b
 			fa, fb, fc = fb, fc, fb
 		}
-		tol := 2 * 1e-15 * math.Abs(b.g)
-		m := 0.5 * (c.g - b.g)
+		tol := float64(2 * 1e-15 * math.Abs(b.g))
+		m := float64(0.5 * (c.g - b.g))
 		if math.Abs(m) <= tol {
 			if f.done(b) {
 				return f.result(Converged, b, ""), nil
@@ -396,18 +396,18 @@ func (f *fitter) brent(ctx context.Context, a, b sample) (Result, error) {
 			var pp, q float64
 			s := fb / fa
 			if a.g == c.g {
-				pp, q = 2*m*s, 1-s
+				pp, q = float64(2*m*s), 1-s
 			} else {
 				qa, r := fa/fc, fb/fc
-				pp = s * (2*m*qa*(qa-r) - (b.g-a.g)*(r-1))
-				q = (qa - 1) * (r - 1) * (s - 1)
+				pp = float64(s * (float64(2*m*qa*(qa-r)) - float64((b.g-a.g)*(r-1))))
+				q = float64((qa - 1) * (r - 1) * (s - 1))
 			}
 			if pp > 0 {
 				q = -q
 			} else {
 				pp = -pp
 			}
-			if 2*pp < math.Min(3*m*q-math.Abs(tol*q), math.Abs(e*q)) {
+			if 2*pp < math.Min(float64(3*m*q)-math.Abs(tol*q), math.Abs(e*q)) {
 				e, d = d, pp/q
 			} else {
 				d, e = m, m

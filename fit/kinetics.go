@@ -263,7 +263,7 @@ func (k *kinetics) objective(ctx context.Context, x []float64) float64 {
 	res := k.residuals(last)
 	obj := 0.0
 	for _, r := range res {
-		obj += r.Relative * r.Relative
+		obj += float64(r.Relative * r.Relative)
 	}
 	if obj < k.bestObj {
 		k.bestObj = obj

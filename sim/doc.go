@@ -23,6 +23,13 @@
 // assembly on amd64, stopping once no later sample can change a metric)
 // keep the same IEEE operations in the same order.
 //
+// Every product that is added to something is written float64(x*y): Go
+// may otherwise fuse a multiply and an add into one FMA instruction, which
+// rounds once instead of twice. The arm64 compiler always fuses, and amd64
+// does under GOAMD64=v3, so results would depend on the machine and, where
+// the AVX2 lanes and the Go loop differ, on a point's place in its batch;
+// Brian 2's numpy code never fuses. TestNoFusedMultiplyAdd keeps it so.
+//
 // The package imports nothing of dendfit's: the spec parser (sim/spec)
 // builds Setups, and pipeline runs them.
 package sim

@@ -192,8 +192,8 @@ func (s *Simulator) laneBound(l int, trackAll bool, baselines []float64) float64
 		if ad >= 1 || (sh.rise && dt*e.invTr[r*L+l] >= 1) {
 			return math.Inf(1) // the synaptic variables themselves are unstable
 		}
-		future += g * math.Abs(sh.e-vss[sy]) * sum
-		gdMax += g * dmax
+		future += float64(g * math.Abs(sh.e-vss[sy]) * sum)
+		gdMax += float64(g * dmax)
 	}
 	// A must have no negative entry: 1 - dt/C (gL + couplings [+ g d]) >= 0.
 	for c := range e.comps {
@@ -208,7 +208,7 @@ func (s *Simulator) laneBound(l int, trackAll bool, baselines []float64) float64
 			return math.Inf(1)
 		}
 	}
-	bound := m + e.cDtC[sy]*future + stopMargin
+	bound := m + float64(e.cDtC[sy]*future) + stopMargin
 	if trackAll {
 		for c := range e.comps {
 			if c == s.setup.Protocol.Record {

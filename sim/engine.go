@@ -19,7 +19,7 @@ func steps(d, dt float64) int {
 // timestep is Brian 2's conversion of a time to a step index
 // (brian2.core.functions.timestep): floor((t + 1e-3 dt)/dt).
 func timestep(t, dt float64) int {
-	return int(math.Floor((t + 1e-3*dt) / dt))
+	return int(math.Floor((t + float64(1e-3*dt)) / dt))
 }
 
 // Steps returns the number of samples a run of the protocol has.
@@ -187,7 +187,7 @@ func (e *engine) setShape(rs []Receptor) {
 // 1 / (1 + Mg exp(-alpha (V/mV + gamma)) / beta).
 func (e *engine) mgBlock(v float64) float64 {
 	c := &e.cst
-	return 1 / (1 + c.MgCon*math.Exp(-c.AlphaNMDA*(v*1e3+c.GammaNMDA))/c.BetaNMDA)
+	return 1 / (1 + c.MgCon*math.Exp(-c.AlphaNMDA*(float64(v*1e3)+c.GammaNMDA))/c.BetaNMDA)
 }
 
 // gates sets the dSpike conductances for the update of step k from the
@@ -225,7 +225,7 @@ func (e *engine) currents(y []float64) {
 		a := acc[c*L : c*L+L]
 		gl, el, ie := cp.GL, cp.EL, e.iext[c]
 		for l := range a {
-			a[l] = gl*(el-V[l]) + ie
+			a[l] = float64(gl*(el-V[l])) + ie
 		}
 		if ws := e.wSlot[c]; ws >= 0 {
 			w := y[ws*L : ws*L+L]
@@ -235,7 +235,7 @@ func (e *engine) currents(y []float64) {
 			if cp.Kind == AdEx {
 				dT, vt := cp.DeltaT, cp.VT
 				for l := range a {
-					a[l] += gl * dT * math.Exp((V[l]-vt)/dT)
+					a[l] += float64(gl * dT * math.Exp((V[l]-vt)/dT))
 				}
 			}
 		}
@@ -245,7 +245,7 @@ func (e *engine) currents(y []float64) {
 		aa, ab := acc[cu.A*L:cu.A*L+L], acc[cu.B*L:cu.B*L+L]
 		g := cu.G
 		for l := range aa {
-			d := g * (vb[l] - va[l])
+			d := float64(g * (vb[l] - va[l]))
 			aa[l] += d
 			ab[l] -= d
 		}
@@ -263,11 +263,11 @@ func (e *engine) currents(y []float64) {
 		E := sh.e
 		if sh.block {
 			for l := range a {
-				a[l] += g[l] * (E - V[l]) * s[l] * e.mgBlock(V[l])
+				a[l] += float64(g[l] * (E - V[l]) * s[l] * e.mgBlock(V[l]))
 			}
 		} else {
 			for l := range a {
-				a[l] += g[l] * (E - V[l]) * s[l]
+				a[l] += float64(g[l] * (E - V[l]) * s[l])
 			}
 		}
 	}
@@ -279,7 +279,7 @@ func (e *engine) currents(y []float64) {
 		gr, gf := e.gR[m*L:m*L+L], e.gF[m*L:m*L+L]
 		for l := range a {
 			if gr[l] != 0 || gf[l] != 0 {
-				a[l] += gr[l]*(d.eRise-V[l]) + gf[l]*(d.eFall-V[l])
+				a[l] += float64(gr[l]*(d.eRise-V[l])) + float64(gf[l]*(d.eFall-V[l]))
 			}
 		}
 	}
@@ -303,7 +303,7 @@ func (e *engine) deriv(y, out []float64, h float64) {
 			o := out[ws*L : ws*L+L]
 			A, el, f := cp.A, cp.EL, h/cp.TauW
 			for l := range o {
-				o[l] = (A*(V[l]-el) - w[l]) * f
+				o[l] = float64((float64(A*(V[l]-el)) - w[l]) * f)
 			}
 		}
 	}
@@ -315,7 +315,7 @@ func (e *engine) deriv(y, out []float64, h float64) {
 			ox := out[sh.x*L : sh.x*L+L]
 			itd, itr := e.invTd[r*L:r*L+L], e.invTr[r*L:r*L+L]
 			for l := range os {
-				ox[l] = (-x[l]*itd[l] + s[l]*1e3) * h
+				ox[l] = float64((float64(-x[l]*itd[l]) + float64(s[l]*1e3)) * h)
 				os[l] = -s[l] * itr[l] * h
 			}
 		} else {
@@ -347,19 +347,19 @@ func (e *engine) step(k int) {
 		dt := e.dt
 		e.deriv(y, e.k1, 1)
 		for i := range y {
-			e.tmp[i] = y[i] + dt/2*e.k1[i]
+			e.tmp[i] = y[i] + float64(dt/2*e.k1[i])
 		}
 		e.deriv(e.tmp, e.k2, 1)
 		for i := range y {
-			e.tmp[i] = y[i] + dt/2*e.k2[i]
+			e.tmp[i] = y[i] + float64(dt/2*e.k2[i])
 		}
 		e.deriv(e.tmp, e.k3, 1)
 		for i := range y {
-			e.tmp[i] = y[i] + dt*e.k3[i]
+			e.tmp[i] = y[i] + float64(dt*e.k3[i])
 		}
 		e.deriv(e.tmp, e.k4, 1)
 		for i := range y {
-			y[i] += dt / 6 * (e.k1[i] + 2*e.k2[i] + 2*e.k3[i] + e.k4[i])
+			y[i] += float64(dt / 6 * (e.k1[i] + float64(2*e.k2[i]) + float64(2*e.k3[i]) + e.k4[i]))
 		}
 	case ExponentialEuler:
 		e.expEuler()
@@ -382,7 +382,7 @@ func (e *engine) expEuler() {
 		a := e.acc[c*L : c*L+L]
 		g := e.aV[c*L : c*L+L]
 		for l := range a {
-			a[l] = cp.GL*cp.EL + e.iext[c]
+			a[l] = float64(cp.GL*cp.EL) + e.iext[c]
 			g[l] = cp.GL
 		}
 		if ws := e.wSlot[c]; ws >= 0 {
@@ -392,7 +392,7 @@ func (e *engine) expEuler() {
 			}
 			if cp.Kind == AdEx {
 				for l := range a {
-					a[l] += cp.GL * cp.DeltaT * math.Exp((V[l]-cp.VT)/cp.DeltaT)
+					a[l] += float64(cp.GL * cp.DeltaT * math.Exp((V[l]-cp.VT)/cp.DeltaT))
 				}
 			}
 		}
@@ -400,9 +400,9 @@ func (e *engine) expEuler() {
 	for _, cu := range e.coup {
 		va, vb := y[cu.A*L:cu.A*L+L], y[cu.B*L:cu.B*L+L]
 		for l := 0; l < L; l++ {
-			e.acc[cu.A*L+l] += cu.G * vb[l]
+			e.acc[cu.A*L+l] += float64(cu.G * vb[l])
 			e.aV[cu.A*L+l] += cu.G
-			e.acc[cu.B*L+l] += cu.G * va[l]
+			e.acc[cu.B*L+l] += float64(cu.G * va[l])
 			e.aV[cu.B*L+l] += cu.G
 		}
 	}
@@ -419,7 +419,7 @@ func (e *engine) expEuler() {
 			if sh.block {
 				g *= e.mgBlock(V[l])
 			}
-			e.acc[sy*L+l] += g * sh.e
+			e.acc[sy*L+l] += float64(g * sh.e)
 			e.aV[sy*L+l] += g
 		}
 	}
@@ -427,7 +427,7 @@ func (e *engine) expEuler() {
 		d := &e.mechs[m]
 		for l := 0; l < L; l++ {
 			gr, gf := e.gR[m*L+l], e.gF[m*L+l]
-			e.acc[d.comp*L+l] += gr*d.eRise + gf*d.eFall
+			e.acc[d.comp*L+l] += float64(gr*d.eRise) + float64(gf*d.eFall)
 			e.aV[d.comp*L+l] += gr + gf
 		}
 	}
@@ -463,13 +463,13 @@ func (e *engine) expEuler() {
 
 func expEulerStep(y, A, B, dt float64) float64 {
 	if A == 0 {
-		return y + dt*B
+		return y + float64(dt*B)
 	}
 	if B == 0 {
 		return y * math.Exp(A*dt)
 	}
 	ba := B / A
-	return -ba + (y+ba)*math.Exp(A*dt)
+	return -ba + float64((y+ba)*math.Exp(A*dt))
 }
 
 // c2 lists the couplings of compartment c, in coupling order.

@@ -61,24 +61,24 @@ func (s *Simulator) runLinearEuler(ctx context.Context, start int, early bool) e
 		}
 		for c := 0; c < nc; c++ {
 			v := cur[c]
-			a := gl[c]*(el[c]-v) + ie[c]
+			a := float64(gl[c]*(el[c]-v)) + ie[c]
 			for j := nbStart[c]; j < nbStart[c+1]; j++ {
-				a += nbs[j].g * (cur[nbs[j].o] - v)
+				a += float64(nbs[j].g * (cur[nbs[j].o] - v))
 			}
 			if c == sy {
 				for r := 0; r < nr; r++ {
-					a += gA[r] * (eA[r] - v) * y[drvA[r]]
+					a += float64(gA[r] * (eA[r] - v) * y[drvA[r]])
 				}
 			}
-			vNew[c] = v + a*dtc[c]
+			vNew[c] = v + float64(a*dtc[c])
 		}
 		for r := 0; r < nr; r++ {
 			sv := y[sA[r]]
 			if x := xA[r]; x >= 0 {
-				y[x] += (-y[x]*itdA[r] + sv*1e3) * dt
-				y[sA[r]] += -sv * itrA[r] * dt
+				y[x] += float64((float64(-y[x]*itdA[r]) + float64(sv*1e3)) * dt)
+				y[sA[r]] += float64(-sv * itrA[r] * dt)
 			} else {
-				y[sA[r]] += -sv * itdA[r] * dt
+				y[sA[r]] += float64(-sv * itdA[r] * dt)
 			}
 		}
 		cur, vNew = vNew, cur
@@ -135,59 +135,59 @@ func (e *engine) linearEulerBatch() {
 				switch len(nb) {
 				case 0:
 					for l, v := range V {
-						t := gl*(el-v) + ie
-						t += gr[l] * (E - v) * d[l]
-						a[l] = v + t*dtc
+						t := float64(gl*(el-v)) + ie
+						t += float64(gr[l] * (E - v) * d[l])
+						a[l] = v + float64(t*dtc)
 					}
 				case 1:
 					for l, v := range V {
-						t := gl*(el-v) + ie
-						t += g0 * (V0[l] - v)
-						t += gr[l] * (E - v) * d[l]
-						a[l] = v + t*dtc
+						t := float64(gl*(el-v)) + ie
+						t += float64(g0 * (V0[l] - v))
+						t += float64(gr[l] * (E - v) * d[l])
+						a[l] = v + float64(t*dtc)
 					}
 				default:
 					for l, v := range V {
-						t := gl*(el-v) + ie
-						t += g0 * (V0[l] - v)
-						t += g1 * (V1[l] - v)
-						t += gr[l] * (E - v) * d[l]
-						a[l] = v + t*dtc
+						t := float64(gl*(el-v)) + ie
+						t += float64(g0 * (V0[l] - v))
+						t += float64(g1 * (V1[l] - v))
+						t += float64(gr[l] * (E - v) * d[l])
+						a[l] = v + float64(t*dtc)
 					}
 				}
 			default:
 				switch len(nb) {
 				case 0:
 					for l, v := range V {
-						t := gl*(el-v) + ie
-						a[l] = v + t*dtc
+						t := float64(gl*(el-v)) + ie
+						a[l] = v + float64(t*dtc)
 					}
 				case 1:
 					for l, v := range V {
-						t := gl*(el-v) + ie
-						t += g0 * (V0[l] - v)
-						a[l] = v + t*dtc
+						t := float64(gl*(el-v)) + ie
+						t += float64(g0 * (V0[l] - v))
+						a[l] = v + float64(t*dtc)
 					}
 				default:
 					for l, v := range V {
-						t := gl*(el-v) + ie
-						t += g0 * (V0[l] - v)
-						t += g1 * (V1[l] - v)
-						a[l] = v + t*dtc
+						t := float64(gl*(el-v)) + ie
+						t += float64(g0 * (V0[l] - v))
+						t += float64(g1 * (V1[l] - v))
+						a[l] = v + float64(t*dtc)
 					}
 				}
 			}
 			continue
 		}
 		for l, v := range V {
-			a[l] = gl*(el-v) + ie
+			a[l] = float64(gl*(el-v)) + ie
 		}
 		for _, n := range nb {
 			g := n.g
 			Vo := y[n.o*L : n.o*L+L]
 			Vo = Vo[:len(V)]
 			for l, v := range V {
-				a[l] += g * (Vo[l] - v)
+				a[l] += float64(g * (Vo[l] - v))
 			}
 		}
 		if c == sy {
@@ -202,12 +202,12 @@ func (e *engine) linearEulerBatch() {
 				E := sh.e
 				d, gr = d[:len(V)], gr[:len(V)]
 				for l, v := range V {
-					a[l] += gr[l] * (E - v) * d[l]
+					a[l] += float64(gr[l] * (E - v) * d[l])
 				}
 			}
 		}
 		for l, v := range V {
-			a[l] = v + a[l]*dtc
+			a[l] = v + float64(a[l]*dtc)
 		}
 	}
 	for r := range e.recs {
@@ -220,12 +220,12 @@ func (e *engine) linearEulerBatch() {
 			itr := e.invTr[r*L : r*L+L]
 			x, itr = x[:len(s)], itr[:len(s)]
 			for l, sv := range s {
-				x[l] += (-x[l]*itd[l] + sv*1e3) * dt
-				s[l] += -sv * itr[l] * dt
+				x[l] += float64((float64(-x[l]*itd[l]) + float64(sv*1e3)) * dt)
+				s[l] += float64(-sv * itr[l] * dt)
 			}
 		} else {
 			for l, sv := range s {
-				s[l] += -sv * itd[l] * dt
+				s[l] += float64(-sv * itd[l] * dt)
 			}
 		}
 	}
@@ -367,20 +367,20 @@ func (s *Simulator) fusedEuler(track bool) {
 			X, itr = X[:len(S)], itr[:len(S)]
 			for l, sv := range S {
 				v, x := VA[l], X[l]
-				t := glA*(elA-v) + ieA
-				t += gr[l] * (E - v) * x
-				VA[l] = v + t*dtcA
-				X[l] = x + (sv*1e3-x*itd[l])*dt
-				S[l] = sv - sv*itr[l]*dt
+				t := float64(glA*(elA-v)) + ieA
+				t += float64(gr[l] * (E - v) * x)
+				VA[l] = v + float64(t*dtcA)
+				X[l] = x + float64((float64(sv*1e3)-float64(x*itd[l]))*dt)
+				S[l] = sv - float64(sv*itr[l]*dt)
 			}
 			return
 		}
 		for l, sv := range S {
 			v := VA[l]
-			t := glA*(elA-v) + ieA
-			t += gr[l] * (E - v) * sv
-			VA[l] = v + t*dtcA
-			S[l] = sv - sv*itd[l]*dt
+			t := float64(glA*(elA-v)) + ieA
+			t += float64(gr[l] * (E - v) * sv)
+			VA[l] = v + float64(t*dtcA)
+			S[l] = sv - float64(sv*itd[l]*dt)
 		}
 		return
 	}
@@ -408,28 +408,28 @@ func (s *Simulator) fusedEuler(track bool) {
 		X, itr = X[:len(S)], itr[:len(S)]
 		for l, sv := range S {
 			va, vb, x := VA[l], VB[l], X[l]
-			ta := glA*(elA-va) + ieA
-			ta += gAB * (vb - va)
-			ta += gr[l] * (E - va) * x
-			tb := glB*(elB-vb) + ieB
-			tb += gBA * (va - vb)
-			VA[l] = va + ta*dtcA
-			VB[l] = vb + tb*dtcB
-			X[l] = x + (sv*1e3-x*itd[l])*dt
-			S[l] = sv - sv*itr[l]*dt
+			ta := float64(glA*(elA-va)) + ieA
+			ta += float64(gAB * (vb - va))
+			ta += float64(gr[l] * (E - va) * x)
+			tb := float64(glB*(elB-vb)) + ieB
+			tb += float64(gBA * (va - vb))
+			VA[l] = va + float64(ta*dtcA)
+			VB[l] = vb + float64(tb*dtcB)
+			X[l] = x + float64((float64(sv*1e3)-float64(x*itd[l]))*dt)
+			S[l] = sv - float64(sv*itr[l]*dt)
 		}
 		return
 	}
 	for l := n0; l < len(S); l++ {
 		sv := S[l]
 		va, vb := VA[l], VB[l]
-		ta := glA*(elA-va) + ieA
-		ta += gAB * (vb - va)
-		ta += gr[l] * (E - va) * sv
-		tb := glB*(elB-vb) + ieB
-		tb += gBA * (va - vb)
-		VA[l] = va + ta*dtcA
-		VB[l] = vb + tb*dtcB
-		S[l] = sv - sv*itd[l]*dt
+		ta := float64(glA*(elA-va)) + ieA
+		ta += float64(gAB * (vb - va))
+		ta += float64(gr[l] * (E - va) * sv)
+		tb := float64(glB*(elB-vb)) + ieB
+		tb += float64(gBA * (va - vb))
+		VA[l] = va + float64(ta*dtcA)
+		VB[l] = vb + float64(tb*dtcB)
+		S[l] = sv - float64(sv*itd[l]*dt)
 	}
 }

@@ -50,7 +50,7 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	if A < 0 {
 		sign = -1
 	}
-	yy := func(j int) float64 { return sign * (rec[j*L+l] - b) }
+	yy := func(j int) float64 { return float64(sign * (rec[j*L+l] - b)) }
 	mag := math.Abs(A)
 	// The interpolated sample positions (from k0) where y first reaches
 	// 10, 50 and 90 % of the amplitude in (0, kp], from the first samples
@@ -62,7 +62,7 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 			at[k] = float64(kp)
 			continue
 		}
-		lv := riseLevels[k] * mag
+		lv := float64(riseLevels[k] * mag)
 		yj, yp := yy(j), yy(j-1)
 		at[k] = float64(j-1) + (lv-yp)/(yj-yp)
 	}
@@ -72,7 +72,7 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	// peak below half the amplitude.
 	if j := int(st.kdown[l]); j > 0 {
 		yj, yp := yy(j), yy(j-1)
-		half := riseLevels[1] * mag // the level of at[1]
+		half := float64(riseLevels[1] * mag) // the level of at[1]
 		down := float64(j-1) + (yp-half)/(yp-yj)
 		r.HalfWidth = (down - at[1]) * dt
 		r.HasHalfWidth = true

@@ -59,7 +59,7 @@ func FastestRate(c *Cell) float64 {
 		}
 		for _, cu := range c.Couplings {
 			a, b := cu.A, cu.B
-			d := cu.G * (isq[a]*x[a] - isq[b]*x[b])
+			d := float64(cu.G * (float64(isq[a]*x[a]) - float64(isq[b]*x[b])))
 			out[a] += d
 			out[b] -= d
 		}
@@ -71,7 +71,7 @@ func FastestRate(c *Cell) float64 {
 	for i := range x {
 		// An alternating start has a component along the fastest mode,
 		// which in a cable-like cell alternates in sign.
-		x[i] = 1 + 0.1*float64(i)
+		x[i] = 1 + float64(0.1*float64(i))
 		if i%2 == 1 {
 			x[i] = -x[i]
 		}
@@ -80,7 +80,7 @@ func FastestRate(c *Cell) float64 {
 	for it := 0; it < 200; it++ {
 		norm := 0.0
 		for _, v := range x {
-			norm += v * v
+			norm += float64(v * v)
 		}
 		norm = math.Sqrt(norm)
 		if norm == 0 || math.IsNaN(norm) {
@@ -92,7 +92,7 @@ func FastestRate(c *Cell) float64 {
 		apply(x, y)
 		rq := 0.0
 		for i := range x {
-			rq += x[i] * y[i]
+			rq += float64(x[i] * y[i])
 		}
 		if math.Abs(rq-mu) <= 1e-12*math.Abs(rq) {
 			mu = rq

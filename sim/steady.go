@@ -44,20 +44,20 @@ func Steady(c *Cell, hold bool, rec int, vHold float64) (SteadyState, error) {
 		for i := range r {
 			cp := &c.Compartments[i]
 			v := vOf(x, i)
-			f := cp.GL * (cp.EL - v)
+			f := float64(cp.GL * (cp.EL - v))
 			if hold && i == rec {
 				f += x[rec]
 			}
 			if cp.Kind.Adaptive() {
-				f -= cp.A * (v - cp.EL)
+				f -= float64(cp.A * (v - cp.EL))
 			}
 			if cp.Kind == AdEx {
-				f += cp.GL * cp.DeltaT * math.Exp((v-cp.VT)/cp.DeltaT)
+				f += float64(cp.GL * cp.DeltaT * math.Exp((v-cp.VT)/cp.DeltaT))
 			}
 			r[i] = f
 		}
 		for _, cu := range c.Couplings {
-			d := cu.G * (vOf(x, cu.B) - vOf(x, cu.A))
+			d := float64(cu.G * (vOf(x, cu.B) - vOf(x, cu.A)))
 			r[cu.A] += d
 			r[cu.B] -= d
 		}
@@ -79,7 +79,7 @@ func Steady(c *Cell, hold bool, rec int, vHold float64) (SteadyState, error) {
 				d -= cp.A
 			}
 			if cp.Kind == AdEx {
-				d += cp.GL * math.Exp((v-cp.VT)/cp.DeltaT)
+				d += float64(cp.GL * math.Exp((v-cp.VT)/cp.DeltaT))
 			}
 			jac[i*n+i] += d
 		}
@@ -164,15 +164,15 @@ func solveDense(J, r, dx []float64, n int) error {
 				continue
 			}
 			for j := k; j < n; j++ {
-				J[i*n+j] -= f * J[k*n+j]
+				J[i*n+j] -= float64(f * J[k*n+j])
 			}
-			b[i] -= f * b[k]
+			b[i] -= float64(f * b[k])
 		}
 	}
 	for i := n - 1; i >= 0; i-- {
 		s := b[i]
 		for j := i + 1; j < n; j++ {
-			s -= J[i*n+j] * b[j]
+			s -= float64(J[i*n+j] * b[j])
 		}
 		b[i] = s / J[i*n+i]
 	}
