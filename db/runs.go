@@ -126,6 +126,39 @@ func validStatus(s string) bool {
 // r.RunUID if empty, r.StartedAt if zero and r.Status (StatusRunning) if
 // empty. r.Settings must be valid JSON if set.
 func (d *DB) CreateRun(ctx context.Context, r *Run) (int64, error) {
+	return d.createRun(ctx, r, nil)
+}
+
+// CreateClaimedRun is CreateRun for a run this process works on: it claims
+// the run (ClaimRun) before its row is committed, so that no reader ever
+// sees it running unclaimed (interrupted), and no `sweep --resume` of
+// another process takes it over in between. When the claim cannot be
+// made, the run is recorded unclaimed, with the claim's error in claimErr
+// and a nil release; or, if mustClaim, recorded as failed with the
+// claim's error as its error text, and that error returned.
+func (d *DB) CreateClaimedRun(ctx context.Context, r *Run, mustClaim bool) (id int64, release func(), claimErr, err error) {
+	id, err = d.createRun(ctx, r, func(tx *sql.Tx, id int64) error {
+		release, claimErr = d.ClaimRun(id)
+		if claimErr != nil && mustClaim {
+			return setRunStatus(ctx, tx, id, StatusFailed, formatTime(time.Now()), claimErr.Error())
+		}
+		return nil
+	})
+	switch {
+	case err != nil:
+		if release != nil {
+			release()
+		}
+		return 0, nil, nil, err
+	case claimErr != nil && mustClaim:
+		return id, nil, nil, claimErr
+	}
+	return id, release, claimErr, nil
+}
+
+// createRun records r, calling claim (if not nil) with its id in the
+// transaction that records it; claim's error rolls the run back.
+func (d *DB) createRun(ctx context.Context, r *Run, claim func(tx *sql.Tx, id int64) error) (int64, error) {
 	if r.RunUID == "" {
 		uid, err := NewRunUID()
 		if err != nil {
@@ -167,13 +200,17 @@ func (d *DB) CreateRun(ctx context.Context, r *Run) (int64, error) {
 	}
 	var id int64
 	err = d.withTx(ctx, func(tx *sql.Tx) error {
-		return tx.QueryRowContext(ctx, `INSERT INTO runs (experiment_id, command, argv, status, started_at, ended_at,
+		err := tx.QueryRowContext(ctx, `INSERT INTO runs (experiment_id, command, argv, status, started_at, ended_at,
 			version, vcs_revision, vcs_modified, go_version, os, arch, host, workers, shard_k, shard_n,
 			dt_ms, method, settings, error, reproduces_run_id, run_uid)
 			VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id`,
 			r.ExperimentID, r.Command, string(argvJSON), r.Status, formatTime(r.StartedAt), ended,
 			r.Version, r.VCSRevision, r.VCSModified, r.GoVersion, r.OS, r.Arch, r.Host, r.Workers, r.ShardK, r.ShardN,
 			r.DtMS, r.Method, settings, nullString(r.Error), r.ReproducesRunID, r.RunUID).Scan(&id)
+		if err != nil || claim == nil {
+			return err
+		}
+		return claim(tx, id)
 	})
 	if err != nil {
 		return 0, fmt.Errorf("db: create %s run: %w", r.Command, err)

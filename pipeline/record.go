@@ -47,8 +47,9 @@ type RunInfo struct {
 }
 
 // StartRun records the experiment (its spec text verbatim) and a new run in
-// state running, claimed (db.ClaimRun) until Finish: should the process
-// end without finishing it, reads report the run as interrupted.
+// state running, claimed (db.CreateClaimedRun) from before any reader can
+// see it until Finish: should the process end without finishing it, reads
+// report the run as interrupted.
 func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, error) {
 	eid, err := d.PutExperiment(ctx, s.Name, s.Text)
 	if err != nil {
@@ -70,27 +71,16 @@ func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, 
 		}
 		r.Settings = b
 	}
-	id, err := d.CreateRun(ctx, r)
+	// A sweep's claim also keeps --resume elsewhere off it: without one it
+	// does not start (its run is recorded failed, saying why). For the
+	// other commands the claim only tells a dead process's run from a live
+	// one, and a file system without the lock (some network mounts) should
+	// not stop a fit: its run reads as interrupted while it goes on.
+	id, release, claimErr, err := d.CreateClaimedRun(ctx, r, info.Command == db.CommandSweep)
 	if err != nil {
 		return nil, err
 	}
-	run := &Run{DB: d, ID: id}
-	run.release, err = d.ClaimRun(id)
-	switch {
-	case err == nil:
-	case info.Command != db.CommandSweep:
-		// The claim only tells a dead process's run from a live one; a
-		// file system without the lock (some network mounts) should not
-		// stop a fit. Its run reads as interrupted while it goes on.
-		run.release, run.claimErr = nil, err
-	default:
-		// A sweep's claim also keeps --resume elsewhere off it: without
-		// one it does not start, and is not left running.
-		if ferr := d.FinishRun(context.WithoutCancel(ctx), id, db.StatusFailed, err.Error()); ferr != nil {
-			return nil, errors.Join(err, ferr)
-		}
-		return nil, err
-	}
+	run := &Run{DB: d, ID: id, release: release, claimErr: claimErr}
 	return run, nil
 }
 
