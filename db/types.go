@@ -124,7 +124,7 @@ type Fit struct {
 	Tag         string
 	Receptors   []string // channel names, in the order of GFitNS
 	TargetPSPMV float64
-	GFitNS      []float64 // one per receptor
+	GFitNS      []float64 // one per receptor: the fitted g, or the best g tried when not Converged
 	TDecayMS    *float64
 	TRiseMS     *float64
 	PSPAtFitMV  float64

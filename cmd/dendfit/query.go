@@ -459,8 +459,9 @@ kinetics fit found, the PSP at the fit and at dt/10, evaluations and outcome.
 
 target_psp_mV and psp_at_fit_mV are amplitudes, |PSP| (a target is one);
 the psp_mV of points is signed, negative for an IPSP. A fit that did not
-converge records the best g it tried (the spec's g when it tried no
-better), with its outcome and the reason. Without --experiment
+converge has no g_fit_nS: g_best_nS is the best g it tried (the spec's g
+when it tried no better), psp_at_fit_mV the PSP there, with its outcome
+and the reason. --g-min and --g-max select fitted g. Without --experiment
 or --run it takes the database's one experiment; in a database of several,
 every fit of every run.`,
 		Example: `  dendfit query fits --experiment l23-demo
@@ -509,7 +510,8 @@ every fit of every run.`,
 				Tag         string    `json:"tag"`
 				Receptors   []string  `json:"receptors"`
 				TargetPSPMV float64   `json:"target_psp_mV"`
-				GFitNS      []float64 `json:"g_fit_nS"`
+				GFitNS      []float64 `json:"g_fit_nS"` // null unless converged, as fit --json
+				GBestNS     []float64 `json:"g_best_nS,omitempty"`
 				TDecayMS    *float64  `json:"t_decay_ms"` // fitted kinetics of the first receptor
 				TRiseMS     *float64  `json:"t_rise_ms"`
 				PSPAtFitMV  float64   `json:"psp_at_fit_mV"`
@@ -522,36 +524,34 @@ every fit of every run.`,
 			out := struct {
 				Fits []fitJSON `json:"fits"`
 			}{[]fitJSON{}}
-			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "t_decay_ms", "t_rise_ms", "psp_at_fit_mV", "evaluations", "outcome"}}
+			// psp_at_fit_mV is the PSP at g_fit_nS, or at g_best_nS for a
+			// fit that did not converge.
+			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "g_best_nS", "t_decay_ms", "t_rise_ms", "psp_at_fit_mV", "evaluations", "outcome"}}
 			for _, x := range fits {
 				if hasPathway && x.Pathway != o.pathway ||
 					o.status == "converged" && !x.Converged || o.status == "failed" && x.Converged {
 					continue
 				}
-				if len(x.GFitNS) > 0 && (o.hasGMin && !(x.GFitNS[0] >= o.gMin) ||
-					o.hasGMax && !(x.GFitNS[0] <= o.gMax)) {
+				// The database keeps a failed fit's best g where a
+				// converged one's g goes; only a fitted g is one.
+				var gFit, gBest []float64
+				if x.Converged {
+					gFit = x.GFitNS
+				} else {
+					gBest = x.GFitNS
+				}
+				if (o.hasGMin || o.hasGMax) && (len(gFit) == 0 ||
+					o.hasGMin && !(gFit[0] >= o.gMin) || o.hasGMax && !(gFit[0] <= o.gMax)) {
 					continue
 				}
 				rec := x.Receptors
 				if rec == nil {
 					rec = []string{}
 				}
-				gs := x.GFitNS
-				if gs == nil {
-					gs = []float64{}
-				}
 				out.Fits = append(out.Fits, fitJSON{x.RunID, x.Pathway, x.Pre, x.Post, x.Compartment, x.Record, x.Tag, rec,
-					x.TargetPSPMV, gs, x.TDecayMS, x.TRiseMS, x.PSPAtFitMV, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message})
-				gt := make([]string, len(gs))
-				for i, v := range gs {
-					gt[i] = fnum(v)
-				}
-				gcol := strings.Join(gt, ";")
-				if !x.Converged {
-					gcol = "-"
-				}
+					x.TargetPSPMV, gFit, gBest, x.TDecayMS, x.TRiseMS, x.PSPAtFitMV, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message})
 				t.add(strconv.FormatInt(x.RunID, 10), strconv.Itoa(x.Pathway), x.Pre, x.Post, x.Compartment, strings.Join(rec, "+"),
-					fnum(x.TargetPSPMV), gcol, fptr(x.TDecayMS), fptr(x.TRiseMS), fnum(x.PSPAtFitMV), strconv.Itoa(x.Evaluations), x.Outcome)
+					fnum(x.TargetPSPMV), gList(gFit), gList(gBest), fptr(x.TDecayMS), fptr(x.TRiseMS), fnum(x.PSPAtFitMV), strconv.Itoa(x.Evaluations), x.Outcome)
 			}
 			return t.write(g.stdout, format, out)
 		}),
@@ -559,6 +559,19 @@ every fit of every run.`,
 	o.addSelection(cmd, "fits", "fit run id (default: newest finished fit run of the experiment; neither: every fit)", "converged or failed")
 	o.addFormat(cmd)
 	return cmd
+}
+
+// gList is a table cell of conductances, ";" between receptors, or "-"
+// for none.
+func gList(gs []float64) string {
+	if len(gs) == 0 {
+		return "-"
+	}
+	t := make([]string, len(gs))
+	for i, v := range gs {
+		t[i] = fnum(v)
+	}
+	return strings.Join(t, ";")
 }
 
 func newQueryPointsCmd(g *globals) *cobra.Command {

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -503,5 +504,52 @@ func TestExperimentSelection(t *testing.T) {
 	out, err := qcli(t, one, "query", "fits", "--format", "csv")
 	if err != nil || strings.Count(out, "\n") != 4 || strings.Contains(out, "\n1,") {
 		t.Errorf("query fits of one experiment fitted twice: %v\n%s", err, out)
+	}
+}
+
+// TestQueryFitsUnconverged: a fit that cannot reach its target (g_max
+// far below the g it needs) has no fitted g in query fits, as in fit
+// --json: g_fit_nS is null and g_best_nS holds the best g tried, where
+// the table too shows it; a g filter selects fitted g only.
+func TestQueryFitsUnconverged(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "s.yaml", referenceCase(t, "seed-ampa-2comp-dimensional")+"fit:\n  g_max: 0.01 nS\n")
+	path := filepath.Join(dir, "d.db")
+	if _, err := qcli(t, path, "fit", spec); err == nil {
+		t.Fatal("fit with g_max 0.01 nS: want an error (not converged)")
+	}
+	out, err := qcli(t, path, "query", "fits", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Fits []struct {
+			GFitNS    []float64 `json:"g_fit_nS"`
+			GBestNS   []float64 `json:"g_best_nS"`
+			Converged bool      `json:"converged"`
+			Outcome   string    `json:"outcome"`
+		} `json:"fits"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Fits) != 1 || got.Fits[0].Converged || got.Fits[0].GFitNS != nil ||
+		len(got.Fits[0].GBestNS) != 1 || got.Fits[0].GBestNS[0] != 0.01 || !strings.Contains(out, `"g_fit_nS": null`) {
+		t.Fatalf("query fits --json of an unreachable target: %s; want g_fit_nS null and g_best_nS [0.01]", out)
+	}
+	out, err = qcli(t, path, "query", "fits", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("query fits --format csv: %q, %v", out, err)
+	}
+	cell := func(col string) string { return rows[1][slices.Index(rows[0], col)] }
+	if cell("g_fit_nS") != "-" || cell("g_best_nS") != "0.01" {
+		t.Errorf("table: g_fit_nS %q, g_best_nS %q; want - and 0.01", cell("g_fit_nS"), cell("g_best_nS"))
+	}
+	if out, err := qcli(t, path, "query", "fits", "--g-max", "1", "--json"); err != nil || !strings.Contains(out, `"fits": []`) {
+		t.Errorf("query fits --g-max 1: %s, %v; want no fits (the failed fit has no g)", out, err)
 	}
 }
