@@ -96,7 +96,7 @@ func Amplitude(ctx context.Context, p Problem) (Result, error) {
 		// An unconverged search that met a dSpike failed because of it.
 		for _, s := range f.samples {
 			if s.spike {
-				return f.jump(ctx, s, fmt.Sprintf("a dSpike fires at g = %.6g nS (%s)", s.g*1e9, r.Message))
+				return f.jump(ctx, s, fmt.Sprintf("a dSpike fires at g = %.6g nS (%s)", s.g*1e9, r.Message), 0)
 			}
 		}
 	}
@@ -132,7 +132,7 @@ func (f *fitter) checkBracket(ctx context.Context, r Result) (Result, error) {
 	}
 	for _, s := range f.samples {
 		if s.spike && s.g >= lo && s.g <= hi {
-			return f.jump(ctx, s, fmt.Sprintf("a dSpike fires at g = %.6g nS, inside the bracket [%.6g, %.6g] nS around the root %.6g nS", s.g*1e9, lo*1e9, hi*1e9, r.G*1e9))
+			return f.jump(ctx, s, fmt.Sprintf("a dSpike fires at g = %.6g nS, inside the bracket [%.6g, %.6g] nS around the root %.6g nS", s.g*1e9, lo*1e9, hi*1e9, r.G*1e9), r.G)
 		}
 	}
 	r.Evaluations = len(f.samples)
@@ -238,8 +238,9 @@ func (f *fitter) result(o Outcome, best sample, msg string) Result {
 // jump reports a dSpike at sample fired. It locates the threshold in g,
 // halving g until no dSpike fires and then bisecting to 1e-3 relative, so
 // that the user learns where the PSP jumps and the largest PSP reachable
-// below it: the sub-threshold maximum a calibration can use.
-func (f *fitter) jump(ctx context.Context, fired sample, msg string) (Result, error) {
+// below it: the sub-threshold maximum a calibration can use. root, if not
+// 0, is a root the search found that the bracket rule refused.
+func (f *fitter) jump(ctx context.Context, fired sample, msg string, root float64) (Result, error) {
 	hi := fired
 	var lo *sample
 	for _, s := range f.samples {
@@ -276,6 +277,12 @@ func (f *fitter) jump(ctx context.Context, fired sample, msg string) (Result, er
 	if lo != nil {
 		msg += fmt.Sprintf("; the PSP jumps from %.6g mV to %.6g mV between g = %.6g and %.6g nS, so the largest PSP below the dSpike threshold is %.6g mV",
 			lo.psp*1e3, hi.psp*1e3, lo.g*1e9, hi.g*1e9, lo.psp*1e3)
+		if root > 0 && root < lo.g {
+			// Any start in (root, lo.g] halves down to a bracket below
+			// the threshold.
+			msg += fmt.Sprintf("; the root fires no dSpike, but the reference's rule refuses any bracket that reaches one, so the outcome depends on the starting g: a spec g between %.6g and %.6g nS brackets the root below the threshold",
+				root*1e9, lo.g*1e9)
+		}
 	} else {
 		msg += fmt.Sprintf("; a dSpike fires even at g_min = %.6g nS", f.p.GMin*1e9)
 	}
