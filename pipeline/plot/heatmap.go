@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"strconv"
 
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/palette"
@@ -279,7 +280,8 @@ func (b colorBands) DataRange() (xmin, xmax, ymin, ymax float64) {
 }
 
 // valueTicks labels a linear axis at the swept values when they are few,
-// and with linTicks otherwise.
+// and with linTicks otherwise. Labels have 6 significant digits: a linear
+// range's values carry rounding (5 ms is 4.999999999999999 ms).
 func valueTicks(v []float64) gplot.Ticker {
 	if len(v) > 8 {
 		return linTicks{}
@@ -287,7 +289,7 @@ func valueTicks(v []float64) gplot.Ticker {
 	return gplot.ConstantTicks(func() []gplot.Tick {
 		ts := make([]gplot.Tick, len(v))
 		for i, x := range v {
-			ts[i] = gplot.Tick{Value: x, Label: fmt.Sprintf("%g", x)}
+			ts[i] = gplot.Tick{Value: x, Label: strconv.FormatFloat(x, 'g', 6, 64)}
 		}
 		return ts
 	}())

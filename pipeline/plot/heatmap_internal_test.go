@@ -5,6 +5,7 @@ import (
 	"image"
 	"image/png"
 	"math"
+	"slices"
 	"testing"
 )
 
@@ -178,4 +179,19 @@ func heatmapPNG(t *testing.T, d *HeatmapData) image.Image {
 		t.Fatal(err)
 	}
 	return img
+}
+
+// TestValueTicks: a few swept values label their own ticks, readably
+// though a linear range's values carry rounding (2 to 23 ms in 8 steps
+// gives 4.999999999999999 ms), and distinct values keep distinct labels.
+func TestValueTicks(t *testing.T) {
+	v := []float64{2, 4.999999999999999, 8, 11, 13.999999999999998, 16.999999999999996, 20, 23}
+	ticks := valueTicks(v).Ticks(v[0], v[len(v)-1])
+	var labels []string
+	for _, tk := range ticks {
+		labels = append(labels, tk.Label)
+	}
+	if want := []string{"2", "5", "8", "11", "14", "17", "20", "23"}; !slices.Equal(labels, want) {
+		t.Errorf("labels %q, want %q (values %v)", labels, want, v)
+	}
 }
