@@ -213,8 +213,9 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 		}
 		done, err := d.RecordedPoints(ctx, r.ID)
 		if err != nil {
-			release()
-			return nil, nil, err
+			// Reopened, the run would stay running with no process on
+			// it: it ends as a run stopped now (cancelled by Ctrl-C).
+			return nil, nil, errors.Join(err, run.Finish(err))
 		}
 		return run, done, nil
 	}

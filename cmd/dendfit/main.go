@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/signal"
 	"syscall"
+	"time"
 
 	"github.com/spf13/cobra"
 
@@ -32,17 +33,39 @@ const (
 var errNotConverged = errors.New("some pathways did not converge")
 
 func main() {
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	// The first Ctrl-C stops the command cleanly; a second one, should
-	// that hang (a pipe nobody reads), ends the process at once.
-	go func() {
-		<-ctx.Done()
-		stop()
-	}()
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	go stopOnSignal(cancel)
 	root := newRootCmd()
 	c, err := root.ExecuteContextC(ctx)
 	os.Exit(exitCode(ctx, damagedHint(c, err), os.Stderr))
+}
+
+// repeatWindow is how soon after the first a signal counts as the same
+// request: `timeout -s INT` sends its signal twice at once (to the command,
+// then to its process group), and so may a batch system.
+const repeatWindow = 500 * time.Millisecond
+
+// stopOnSignal cancels the command's context at the first SIGINT or
+// SIGTERM, so that it stops cleanly and keeps what is done. A later one,
+// should that hang (a pipe nobody reads), ends the process at once by
+// that signal, as if it were not caught.
+func stopOnSignal(cancel context.CancelFunc) {
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	<-sigs
+	cancel()
+	first := time.Now()
+	for sig := range sigs {
+		if time.Since(first) < repeatWindow {
+			continue
+		}
+		signal.Reset()
+		if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(sig) == nil {
+			time.Sleep(time.Second) // the signal ends the process
+		}
+		os.Exit(exitInterrupted)
+	}
 }
 
 // exitCode tells the user on stderr how err ended the command and returns

@@ -173,41 +173,55 @@ func TestKillAndResume(t *testing.T) {
 }
 
 // TestCtrlCStopsAndKeeps: SIGINT stops a sweep promptly with exit status
-// 130, marks the run cancelled and keeps every point written.
+// 130, marks the run cancelled and keeps every point written. So does the
+// signal sent twice at once, as `timeout -s INT` sends it (to the process,
+// then to its process group): that is one request, not a second Ctrl-C.
 func TestCtrlCStopsAndKeeps(t *testing.T) {
-	// Long enough to be still running when the signal comes.
-	spec := bigSweepSpec(t, 200000)
-	dbPath := filepath.Join(t.TempDir(), "c.db")
-	cmd := exec.Command(dendfitBin, "--db", dbPath, "sweep", spec, "--workers", "2") // not -q: its last note is wanted
-	var stderr strings.Builder
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
+	for _, signals := range []int{1, 2} {
+		t.Run(fmt.Sprintf("%d signals", signals), func(t *testing.T) {
+			// Long enough to be still running when the signal comes.
+			spec := bigSweepSpec(t, 200000)
+			dbPath := filepath.Join(t.TempDir(), "c.db")
+			cmd := exec.Command(dendfitBin, "--db", dbPath, "sweep", spec, "--workers", "2") // not -q: its last note is wanted
+			var stderr strings.Builder
+			cmd.Stderr = &stderr
+			if err := cmd.Start(); err != nil {
+				t.Fatal(err)
+			}
+			waitForPoints(t, dbPath, cmd)
+			sent := time.Now()
+			for i := range signals {
+				if i > 0 {
+					// timeout's two are microseconds apart; 20 ms is
+					// as much one request, and always after the first
+					// has been handled (so a second Ctrl-C of before).
+					time.Sleep(20 * time.Millisecond)
+				}
+				if err := cmd.Process.Signal(os.Interrupt); err != nil {
+					t.Fatal(err)
+				}
+			}
+			err := cmd.Wait()
+			took := time.Since(sent)
+			var ee *exec.ExitError
+			if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+				t.Fatalf("exit after Ctrl-C: %v, want status %d; stderr:\n%s", err, exitInterrupted, stderr.String())
+			}
+			if took > 5*time.Second {
+				t.Errorf("took %v to stop after Ctrl-C", took)
+			}
+			status, n, distinct := runStats(t, dbPath, 1)
+			if status != db.StatusCancelled || n == 0 || n != distinct {
+				t.Fatalf("after Ctrl-C: run %s with %d points (%d distinct)", status, n, distinct)
+			}
+			// It says what it kept and how to go on.
+			want := fmt.Sprintf("run 1 stopped with %d of %d points recorded; continue it with: dendfit --db %s sweep %s --resume=1", n, 3*200000, dbPath, spec)
+			if !strings.Contains(stderr.String(), want) {
+				t.Errorf("stderr after Ctrl-C:\n%s\nwant %q", stderr.String(), want)
+			}
+			t.Logf("stopped %v after SIGINT with %d points kept", took.Round(time.Millisecond), n)
+		})
 	}
-	waitForPoints(t, dbPath, cmd)
-	sent := time.Now()
-	if err := cmd.Process.Signal(os.Interrupt); err != nil {
-		t.Fatal(err)
-	}
-	err := cmd.Wait()
-	took := time.Since(sent)
-	var ee *exec.ExitError
-	if !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
-		t.Fatalf("exit after Ctrl-C: %v, want status %d", err, exitInterrupted)
-	}
-	if took > 5*time.Second {
-		t.Errorf("took %v to stop after Ctrl-C", took)
-	}
-	status, n, distinct := runStats(t, dbPath, 1)
-	if status != db.StatusCancelled || n == 0 || n != distinct {
-		t.Fatalf("after Ctrl-C: run %s with %d points (%d distinct)", status, n, distinct)
-	}
-	// It says what it kept and how to go on.
-	want := fmt.Sprintf("run 1 stopped with %d of %d points recorded; continue it with: dendfit --db %s sweep %s --resume=1", n, 3*200000, dbPath, spec)
-	if !strings.Contains(stderr.String(), want) {
-		t.Errorf("stderr after Ctrl-C:\n%s\nwant %q", stderr.String(), want)
-	}
-	t.Logf("stopped %v after SIGINT with %d points kept", took.Round(time.Millisecond), n)
 }
 
 // TestSecondSignalEnds: a command stuck where it cannot watch for Ctrl-C
@@ -228,11 +242,12 @@ func TestSecondSignalEnds(t *testing.T) {
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
 	}
-	// The first Ctrl-C asks; the command, stuck, does not hear it.
+	// The first Ctrl-C asks; the command, stuck, does not hear it. A
+	// second within repeatWindow would count as the same one.
 	select {
 	case err := <-done:
 		t.Fatalf("ended at the first Ctrl-C (%v): the test needs a command that cannot stop", err)
-	case <-time.After(500 * time.Millisecond):
+	case <-time.After(repeatWindow + 200*time.Millisecond):
 	}
 	if err := cmd.Process.Signal(os.Interrupt); err != nil {
 		t.Fatal(err)
