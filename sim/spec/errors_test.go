@@ -248,6 +248,7 @@ func TestErrors(t *testing.T) {
 			"l23.yaml:35: cells.pyr.compartments[2].dspikes[0]:", "one E_rise_Na"},
 		{"t_rise axis without t_rise", base + "sweep:\n  t_rise: [1 ms]\n", "l23.yaml:33: sweep.t_rise:", "has no t_rise"},
 		{"axis steps", base + "sweep:\n  g: {from: 1 nS, to: 2 nS, steps: 0}\n", "l23.yaml:33: sweep.g.steps:", "want 1 to 10000000 steps"},
+		{"grid size", base + "sweep:\n  g: {from: 1 nS, to: 2 nS, steps: 2000000}\n  t_decay: {from: 1 ms, to: 2 ms, steps: 1000000}\n", "l23.yaml:33: sweep:", "the grid has 2e+12 points, counting every pathway, more than 1e+12"},
 		{"axis scale", base + "sweep:\n  g: {from: 1 nS, to: 2 nS, steps: 3, scale: cubic}\n", "l23.yaml:33: sweep.g.scale:", "want linear | log"},
 		{"axis dimension", base + "sweep:\n  t_decay: [1 ms, 2 mV]\n", "l23.yaml:33: sweep.t_decay[1]:", "want time (s)"},
 		{"axis empty", base + "sweep:\n  t_decay: []\n", "l23.yaml:33: sweep.t_decay:", "at least one value"},

@@ -22,6 +22,10 @@ import (
 const (
 	maxSteps     = 1e9
 	maxAxisSteps = 10000000
+	// maxGridPoints bounds a sweep's points over every pathway: far more
+	// than a cluster sweeps (10^12 points at 1 us each is 11 core-days),
+	// and far from overflowing an int.
+	maxGridPoints = 1e12
 )
 
 // Load reads and parses the spec file at path. Errors about the content are

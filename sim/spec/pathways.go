@@ -244,6 +244,16 @@ func (p *parser) sweep(s *Spec, n *yaml.Node, pn []*pathwayNodes) {
 	if p.failed() {
 		return
 	}
+	// Counted in float64: each axis may have 10^7 values, and their
+	// product over the pathways would overflow an int.
+	total := float64(max(len(s.Pathways), 1))
+	for _, a := range []Axis{s.Sweep.G, s.Sweep.TDecay, s.Sweep.TRise} {
+		total *= float64(max(a.Len(), 1))
+	}
+	if total > maxGridPoints {
+		p.failf(n, "sweep", "the grid has %.4g points, counting every pathway, more than %g: sweep fewer values, or split the spec", total, float64(maxGridPoints))
+		return
+	}
 	if s.Sweep.TRise.Given() {
 		for i, pw := range s.Pathways {
 			if pw.Receptors[0].TauRise == 0 {

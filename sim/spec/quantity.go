@@ -189,10 +189,19 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 	if math.IsNaN(q) || math.IsInf(q, 0) || math.IsInf(v, 0) {
 		return 0, fmt.Errorf("want a finite %v, got %q", d, s)
 	}
-	if q == 0 && v != 0 {
+	// ParseFloat itself gives 0 for a number too small for float64
+	// (1e-400), so a non-zero digit is what says it was not zero.
+	if q == 0 && (v != 0 || nonzeroMantissa(num)) {
 		return 0, fmt.Errorf("want %v, got %q, which underflows to zero", d, s)
 	}
 	return q, nil
+}
+
+// nonzeroMantissa reports whether a number's digits before its exponent
+// include one that is not 0.
+func nonzeroMantissa(num string) bool {
+	mant, _, _ := strings.Cut(strings.ToLower(num), "e")
+	return strings.ContainsAny(mant, "123456789")
 }
 
 func isRange(err error) bool {

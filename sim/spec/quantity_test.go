@@ -103,6 +103,8 @@ func TestParseQuantityErrors(t *testing.T) {
 		{"0x10 mV", Voltage, `want voltage (V)`},
 		{"1_000 mV", Voltage, `want voltage (V)`},
 		{"1e-320 um", Length, `underflows to zero`},
+		{"1e-330 mV", Voltage, `underflows to zero`}, // ParseFloat gives 0
+		{"-0.0001e-400 mV", Voltage, `underflows to zero`},
 	}
 	for _, tc := range tests {
 		v, err := ParseQuantity(tc.in, tc.dim)
@@ -162,6 +164,10 @@ func FuzzParseQuantity(f *testing.F) {
 		}
 		if math.IsNaN(v) || math.IsInf(v, 0) {
 			t.Fatalf("ParseQuantity(%q, %v) = %v", s, dim, v)
+		}
+		// Zero only from a number written as zero.
+		if num, _ := splitNumber(strings.TrimSpace(s)); v == 0 && nonzeroMantissa(num) {
+			t.Fatalf("ParseQuantity(%q, %v) = 0 from a non-zero number", s, dim)
 		}
 	})
 }
