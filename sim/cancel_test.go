@@ -57,6 +57,14 @@ func TestTooManySamples(t *testing.T) {
 	if _, err := New(s, 32); err == nil || !strings.Contains(err.Error(), "32 lanes") || !strings.Contains(err.Error(), "shorten the duration or enlarge dt") {
 		t.Errorf("32 lanes of 1e7 steps: err = %v, want the samples refused", err)
 	}
+	// A step count beyond an int's range is refused, not converted.
+	for _, d := range []float64{3e3, 1e300} { // 3e9 and 1e306 steps
+		s.Protocol.Duration = d
+		if _, err := New(s, 1); err == nil || !strings.Contains(err.Error(), "steps, more than 2.147e+09") {
+			t.Errorf("duration %g s at dt 1 us: err = %v, want the steps refused", d, err)
+		}
+	}
+	s.Protocol.Duration = 10
 	// A chain of 40 compartments: its trace of 1e7 steps is 4e8 samples.
 	cp := s.Cell.Compartments[1]
 	for i := 2; i < 40; i++ {

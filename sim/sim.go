@@ -103,6 +103,11 @@ func New(s *Setup, lanes int) (*Simulator, error) {
 	if !(p.Duration >= p.Dt) || math.IsInf(p.Duration, 0) {
 		return nil, fmt.Errorf("sim: duration %g s must be at least dt %g s", p.Duration, p.Dt)
 	}
+	// A step count beyond an int (duration/dt of 1e300) would convert to
+	// garbage; far fewer steps are refused as memory below.
+	if p.Duration/p.Dt > maxRunSteps {
+		return nil, fmt.Errorf("sim: duration/dt is %.4g steps, more than %.4g", p.Duration/p.Dt, float64(maxRunSteps))
+	}
 	n, k0 := p.Steps(), p.SpikeStep()
 	if k0 < 0 || k0 >= n-1 {
 		return nil, fmt.Errorf("sim: spike at %g s is outside the simulated %g s", p.SpikeAt, p.Duration)
@@ -149,6 +154,10 @@ func New(s *Setup, lanes int) (*Simulator, error) {
 // would otherwise end the process with an out-of-memory crash instead of
 // an error.
 const maxSamples = 1 << 28
+
+// maxRunSteps bounds a run's steps (the spec allows 10^9): their count must
+// fit an int, even on 32-bit machines.
+const maxRunSteps = 1<<31 - 1
 
 // checkSamples refuses to keep steps samples for each of n lanes or
 // compartments when that is more than maxSamples.
