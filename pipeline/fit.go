@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -155,6 +156,27 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 		return finished, err
 	}
 	return out, nil
+}
+
+// RecordFitAfter records res, the pathways Fit finished before it returned
+// fitErr (nil, Ctrl-C, another pathway's failure), with RecordFit, and
+// returns whether they were recorded and the error to report: fitErr,
+// with a failure to record them added. After a context error that is the
+// recording failure alone: the interruption is implied, and "finished
+// work is kept" would not be true.
+func RecordFitAfter(ctx context.Context, d *db.DB, runID int64, res []FitResult, fitErr error) (recorded bool, err error) {
+	rerr := RecordFit(context.WithoutCancel(ctx), d, runID, res)
+	switch {
+	case rerr == nil:
+		return true, fitErr
+	case fitErr == nil:
+		return false, rerr
+	}
+	rerr = fmt.Errorf("the %d pathway(s) fitted before it stopped are not recorded: %w", len(res), rerr)
+	if errors.Is(fitErr, context.Canceled) || errors.Is(fitErr, context.DeadlineExceeded) {
+		return false, rerr
+	}
+	return false, fmt.Errorf("%w; %w", fitErr, rerr)
 }
 
 // RecordFit records the evaluations and fit rows of fitted pathways under

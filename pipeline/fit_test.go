@@ -393,3 +393,61 @@ func TestFitWarnings(t *testing.T) {
 		})
 	}
 }
+
+// TestRecordFitAfter: what a fit stopped by an error keeps, and what it
+// reports, when recording its finished pathways works and when it fails
+// (here the database is closed): a recording failure is never dropped, and
+// after Ctrl-C it is reported without the cancellation, whose "finished
+// work is kept" it would belie.
+func TestRecordFitAfter(t *testing.T) {
+	ctx := context.Background()
+	s := loadCase(t, "seed-ampa-2comp-dimensional")
+	res, err := Fit(ctx, s, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	other := errors.New("pathway 1: simulation failed")
+	for _, tc := range []struct {
+		name         string
+		fitErr       error
+		broken       bool // recording fails
+		wantRecorded bool
+		wantIs       error  // the returned error wraps it
+		wantNot      error  // and not this one
+		wantIn       string // and says this
+	}{
+		{"done", nil, false, true, nil, nil, ""},
+		{"failed, recorded", other, false, true, other, nil, "simulation failed"},
+		{"cancelled, recorded", context.Canceled, false, true, context.Canceled, nil, "canceled"},
+		{"done, not recorded", nil, true, false, nil, nil, "closed"},
+		{"failed, not recorded", other, true, false, other, nil, "1 pathway(s) fitted before it stopped are not recorded"},
+		{"cancelled, not recorded", context.Canceled, true, false, nil, context.Canceled, "1 pathway(s) fitted before it stopped are not recorded"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			d := tempDB(t)
+			run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandFit})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if tc.broken {
+				d.Close()
+			}
+			recorded, err := RecordFitAfter(ctx, d, run.ID, res, tc.fitErr)
+			if recorded != tc.wantRecorded {
+				t.Errorf("recorded %v, want %v", recorded, tc.wantRecorded)
+			}
+			if (err == nil) != (tc.wantIn == "") || err != nil && !strings.Contains(err.Error(), tc.wantIn) {
+				t.Errorf("error %v, want one saying %q", err, tc.wantIn)
+			}
+			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) || tc.wantNot != nil && errors.Is(err, tc.wantNot) {
+				t.Errorf("error %v: is %v %v, is %v %v", err, tc.wantIs, errors.Is(err, tc.wantIs), tc.wantNot, errors.Is(err, tc.wantNot))
+			}
+			if recorded {
+				fits, err := d.Fits(ctx, db.FitFilter{RunID: run.ID})
+				if err != nil || len(fits) != 1 {
+					t.Errorf("fits recorded: %v, %v", fits, err)
+				}
+			}
+		})
+	}
+}

@@ -306,9 +306,7 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 		}
 		res, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFine, Pathways: st.Pathways})
 		// As fit does: the pathways finished before an error are kept.
-		if rerr := RecordFit(context.WithoutCancel(ctx), d, runID, res); err == nil {
-			err = rerr
-		}
+		_, err = RecordFitAfter(ctx, d, runID, res, err)
 		return err
 	}
 	return errors.New("unreachable")

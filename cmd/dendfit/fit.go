@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"strconv"
@@ -93,9 +92,9 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	bar.done()
 	// The pathways fitted before Ctrl-C (or another pathway's failure)
 	// are kept.
-	if rerr := pipeline.RecordFit(context.WithoutCancel(ctx), rec.db, rec.runID, res); err == nil {
-		err = rerr
-	} else if rerr == nil && len(res) > 0 {
+	stopped := err != nil
+	recorded, err := pipeline.RecordFitAfter(ctx, rec.db, rec.runID, res, err)
+	if stopped && recorded && len(res) > 0 {
 		g.notef("%d pathway(s) fitted before it stopped are recorded in run %d", len(res), rec.runID)
 	}
 	if ferr := rec.finish(err); err == nil {
