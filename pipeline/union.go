@@ -32,7 +32,8 @@ func UnionShards(ctx context.Context, d *db.DB, argv []string) ([]ShardUnion, er
 	}
 	out := make([]ShardUnion, 0, len(sets))
 	for _, set := range sets {
-		s, err := spec.Parse(set.Experiment+".yaml (recorded spec "+set.SpecSHA256[:12]+")", set.SpecText)
+		// %.12s: a hash damaged in a merged-in file may be short.
+		s, err := spec.Parse(fmt.Sprintf("%s.yaml (recorded spec %.12s)", set.Experiment, set.SpecSHA256), set.SpecText)
 		if err != nil {
 			return out, fmt.Errorf("union shards of %q: %w", set.Experiment, err)
 		}
