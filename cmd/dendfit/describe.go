@@ -9,7 +9,6 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dendfit/dendfit/pipeline"
-	"github.com/dendfit/dendfit/sim/spec"
 )
 
 func init() { extraCommands = append(extraCommands, newDescribeCmd) }
@@ -26,12 +25,9 @@ it). Nothing is simulated or recorded.`,
 		Example: `  dendfit describe experiments/cortex-paired-recordings.yaml`,
 		Args:    exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			s, err := spec.Load(args[0])
+			s, err := g.loadSpec(args[0])
 			if err != nil {
 				return err
-			}
-			for _, w := range s.Warnings {
-				g.notef("warning: %s", w)
 			}
 			cells, err := pipeline.Describe(s)
 			if err != nil {

@@ -63,12 +63,9 @@ marked cancelled). The exit status is 3 when some pathway did not converge.`,
 
 func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	ctx := cmd.Context()
-	s, err := spec.Load(path)
+	s, err := g.loadSpec(path)
 	if err != nil {
 		return err
-	}
-	for _, w := range s.Warnings {
-		g.notef("warning: %s", w)
 	}
 	idx, err := selectPathways(s, o.pathways)
 	if err != nil {

@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 // globals are the flags every subcommand shares.
@@ -333,6 +334,18 @@ func (g *globals) notef(format string, a ...any) {
 	if !g.quiet {
 		fmt.Fprintf(g.stderr, format+"\n", a...)
 	}
+}
+
+// loadSpec loads the spec at path and tells its warnings on stderr.
+func (g *globals) loadSpec(path string) (*spec.Spec, error) {
+	s, err := spec.Load(path)
+	if err != nil {
+		return nil, err
+	}
+	for _, w := range s.Warnings {
+		g.notef("warning: %s", w)
+	}
+	return s, nil
 }
 
 // verbosef writes a detail on stderr with -v (and not -q).

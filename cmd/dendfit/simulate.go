@@ -112,12 +112,9 @@ func pathwayList(s *spec.Spec) string {
 
 func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string) error {
 	ctx := cmd.Context()
-	s, err := spec.Load(path)
+	s, err := g.loadSpec(path)
 	if err != nil {
 		return err
-	}
-	for _, w := range s.Warnings {
-		g.notef("warning: %s", w)
 	}
 	idx, err := selectPathways(s, o.pathways)
 	if err != nil {

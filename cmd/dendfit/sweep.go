@@ -16,7 +16,6 @@ import (
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
-	"github.com/dendfit/dendfit/sim/spec"
 )
 
 func init() { extraCommands = append(extraCommands, newSweepCmd) }
@@ -102,12 +101,9 @@ func parseShard(s string) (k, n int, err error) {
 
 func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) error {
 	ctx := cmd.Context()
-	s, err := spec.Load(path)
+	s, err := g.loadSpec(path)
 	if err != nil {
 		return err
-	}
-	for _, w := range s.Warnings {
-		g.notef("warning: %s", w)
 	}
 	k, n, err := parseShard(o.shard)
 	if err != nil {
