@@ -301,21 +301,31 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 		res.ReachableMV = ptr(fr.Reachable / 1e-3)
 	}
 	if res.Converged && !opt.NoFine {
-		res.PSPFineDtMV = fineDtPSP(setup, scaled(base, fr.G))
+		if res.PSPFineDtMV, err = fineDtPSP(ctx, setup, scaled(base, fr.G)); err != nil {
+			return nil, err
+		}
 	}
 	return res, nil
 }
 
 // fineDtPSP is |PSP| in mV with dt/10 and the same method, or nil when
-// that run fails.
-func fineDtPSP(setup *sim.Setup, rs []sim.Receptor) *float64 {
+// that run fails. Its run is ten times the fit's, so it stops, with ctx's
+// error, on cancellation.
+func fineDtPSP(ctx context.Context, setup *sim.Setup, rs []sim.Receptor) (*float64, error) {
 	fine := *setup
 	fine.Protocol.Dt = setup.Protocol.Dt / 10
-	r, err := sim.Simulate(&fine, rs, &sim.Options{RecordOnly: true})
+	sm, err := sim.New(&fine, 1)
 	if err != nil {
-		return nil
+		return nil, nil
 	}
-	return ptr(math.Abs(r.PSP) / 1e-3)
+	out := make([]sim.Result, 1)
+	if err := sm.Run(ctx, [][]sim.Receptor{rs}, &sim.Options{RecordOnly: true}, out); err != nil {
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		return nil, nil
+	}
+	return ptr(math.Abs(out[0].PSP) / 1e-3), nil
 }
 
 // withKinetics returns the receptors at conductance g with the first
@@ -406,7 +416,10 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 		res.TRiseMS = ptr(kr.Tau[1] / 1e-3)
 	}
 	if !opt.NoFine {
-		res.PSPFineDtMV = fineDtPSP(setup, rs)
+		var err error
+		if res.PSPFineDtMV, err = fineDtPSP(ctx, setup, rs); err != nil {
+			return nil, err
+		}
 	}
 	return res, nil
 }
