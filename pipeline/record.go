@@ -135,18 +135,21 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 	return p
 }
 
-// unfinishedSweeps returns the sweep runs of s's spec text and of shard k
-// of n that did not finish (cancelled, failed, interrupted, or running
-// now), newest first: what --resume can continue.
-func unfinishedSweeps(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) ([]db.Run, error) {
+// sweepsOf returns the sweeps of s's text and shard k of n that did not
+// finish (cancelled, failed, interrupted, or running now), newest first:
+// what --resume can continue; and what a resume that finds none should
+// tell: a finished sweep of the
+// same, or unfinished ones of the same experiment with another spec text
+// (an edit, even a comment, makes a new spec).
+func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished []db.Run, hint string, err error) {
 	n = max(n, 1)
 	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	exps, err := d.Experiments(ctx)
 	if err != nil {
-		return nil, err
+		return nil, "", err
 	}
 	sameSpec := map[int64]bool{}
 	for _, e := range exps {
@@ -154,13 +157,27 @@ func unfinishedSweeps(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) ([]
 			sameSpec[e.ID] = true
 		}
 	}
-	var out []db.Run
+	var done, otherText []int64
 	for _, r := range runs {
-		if sameSpec[r.ExperimentID] && r.Status != db.StatusDone && r.ShardK == k && max(r.ShardN, 1) == n {
-			out = append(out, r)
+		if r.ShardK != k || max(r.ShardN, 1) != n {
+			continue
+		}
+		switch {
+		case sameSpec[r.ExperimentID] && r.Status != db.StatusDone:
+			unfinished = append(unfinished, r)
+		case sameSpec[r.ExperimentID]:
+			done = append(done, r.ID)
+		case r.Status != db.StatusDone:
+			otherText = append(otherText, r.ID)
 		}
 	}
-	return out, nil
+	switch {
+	case len(otherText) > 0:
+		hint = fmt.Sprintf("run %s of %s is unfinished, but with another text of the spec: a resume needs the spec exactly as that run read it ('dendfit query sql' shows it in experiments.spec_text)", joinIDs(otherText), s.Name)
+	case len(done) > 0:
+		hint = fmt.Sprintf("run %s swept it to the end", joinIDs(done[:1]))
+	}
+	return unfinished, hint, nil
 }
 
 // ResumeRun continues an unfinished sweep of the same spec text and shard
@@ -169,7 +186,7 @@ func unfinishedSweeps(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) ([]
 // this session (info's argv and workers, and the provenance db.NewRun
 // collects), and returns the points it already holds.
 func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int64) (*Run, *db.Recorded, error) {
-	all, err := unfinishedSweeps(ctx, d, s, info.ShardK, info.ShardN)
+	all, hint, err := sweepsOf(ctx, d, s, info.ShardK, info.ShardN)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -221,6 +238,9 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	}
 	if len(busy) > 0 {
 		return nil, nil, fmt.Errorf("%w: another process is still sweeping run %s", ErrNothingToResume, joinIDs(busy))
+	}
+	if hint != "" {
+		return nil, nil, fmt.Errorf("%w (%s)", ErrNothingToResume, hint)
 	}
 	return nil, nil, ErrNothingToResume
 }

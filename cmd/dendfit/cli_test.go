@@ -49,14 +49,16 @@ func writeSpec(t testing.TB, dir, name, text string) string {
 	return p
 }
 
-// TestSweepResumeNotes: --resume says when there is nothing to resume and
-// starts a new run, then says which run it resumes.
+// TestSweepResumeNotes: --resume says when there is nothing to resume, and
+// why (a finished run, an unfinished one of another spec text), and starts
+// a new run.
 func TestSweepResumeNotes(t *testing.T) {
 	path := t.TempDir() + "/d.db"
+	const specPath = "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
 	sweep := func() string {
 		var out, errOut bytes.Buffer
 		root := newRootCmdIO(&out, &errOut)
-		root.SetArgs([]string{"--db", path, "sweep", "--resume", "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"})
+		root.SetArgs([]string{"--db", path, "sweep", "--resume", specPath})
 		if err := root.ExecuteContext(context.Background()); err != nil {
 			t.Fatal(err)
 		}
@@ -66,9 +68,31 @@ func TestSweepResumeNotes(t *testing.T) {
 		!strings.Contains(got, "points over 1 pathway, run 1") {
 		t.Errorf("first sweep said %q", got)
 	}
-	// A finished run is not resumed either.
-	if got := sweep(); !strings.Contains(got, "starting a new run") || !strings.Contains(got, "run 2") {
+	// A finished run is not resumed either, and the note says so.
+	if got := sweep(); !strings.Contains(got, "(run 1 swept it to the end): starting a new run") || !strings.Contains(got, "run 2") {
 		t.Errorf("second sweep said %q", got)
+	}
+	// An unfinished run of another text of the spec (an edit, here a
+	// comment) is not resumed, and named.
+	text, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eid, err := d.PutExperiment(context.Background(), "ampa-instant-2comp-dimensionless-gsweep", append(text, "# edited\n"...))
+	if err == nil {
+		r := db.NewRun(eid, db.CommandSweep, nil)
+		r.Status = db.StatusCancelled
+		_, err = d.CreateRun(context.Background(), r)
+	}
+	if err := errors.Join(err, d.Close()); err != nil {
+		t.Fatal(err)
+	}
+	if got := sweep(); !strings.Contains(got, "run 3 of ampa-instant-2comp-dimensionless-gsweep is unfinished, but with another text of the spec") || !strings.Contains(got, "starting a new run") {
+		t.Errorf("sweep with another text's run unfinished said %q", got)
 	}
 }
 
