@@ -6,8 +6,10 @@ import (
 	"encoding/xml"
 	"flag"
 	"fmt"
+	"image"
 	"image/png"
 	"io"
+	"log"
 	"math"
 	"os"
 	"path/filepath"
@@ -594,4 +596,31 @@ func TestFitsFor(t *testing.T) {
 			t.Errorf("%s: FitRows gave %d of %d fits", tc.name, len(rows), len(fits))
 		}
 	}
+}
+
+// Draw a pathway's PSP, every compartment's voltage against time, as
+// `dendfit plot trace` does, and write it as a PNG.
+func ExampleTrace() {
+	s, err := spec.Load("../testdata/reference/cases/seed-ampa-2comp-dimensional.yaml")
+	if err != nil {
+		log.Fatal(err)
+	}
+	res, err := pipeline.Simulate(context.Background(), s, &pipeline.SimulateOptions{Trace: true})
+	if err != nil {
+		log.Fatal(err)
+	}
+	fig, err := plot.Trace(&res[0], nil)
+	if err != nil {
+		log.Fatal(err)
+	}
+	var buf bytes.Buffer
+	if err := fig.Write(&buf, "png"); err != nil {
+		log.Fatal(err)
+	}
+	cfg, _, err := image.DecodeConfig(&buf)
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Printf("%dx%d PNG of %s\n", cfg.Width, cfg.Height, strings.Join(res[0].Trace.Compartments, " and "))
+	// Output: 945x591 PNG of soma and dend
 }
