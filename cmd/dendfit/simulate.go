@@ -165,7 +165,10 @@ func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string
 	if err := printSimulate(g, s, rec, res); err != nil {
 		return err
 	}
-	if len(failed) > 0 {
+	switch {
+	case len(failed) > 0 && len(failed) == len(res):
+		return fmt.Errorf("pathway %s failed (see above)", strings.Join(failed, ", "))
+	case len(failed) > 0:
 		return fmt.Errorf("pathway %s failed (see above); the others are shown", strings.Join(failed, ", "))
 	}
 	return nil

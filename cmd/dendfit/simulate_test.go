@@ -146,8 +146,12 @@ func TestSimulateShowsTheOthersWhenOneFails(t *testing.T) {
 	spec := writeSpec(t, dir, "bad.yaml", strings.Replace(referenceCase(t, "two-populations-three-pathways"), "g: 3 nS", "g: 1e12 nS", 1))
 	path := filepath.Join(dir, "d.db")
 	out, err := runCLI(t, "--db", path, "-q", "simulate", spec)
-	if err == nil || !strings.Contains(err.Error(), "pathway 1 failed") {
+	if err == nil || err.Error() != "pathway 1 failed (see above); the others are shown" {
 		t.Fatalf("simulate: %v, want pathway 1 named failed", err)
+	}
+	// Alone, it has no others to show.
+	if _, err := runCLI(t, "--no-db", "-q", "simulate", spec, "-p", "1"); err == nil || err.Error() != "pathway 1 failed (see above)" {
+		t.Errorf("simulate -p 1: %v, want pathway 1 named failed, alone", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 4 || !strings.Contains(lines[2], "failed") || strings.Contains(lines[1]+lines[3], "failed") {

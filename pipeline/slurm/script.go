@@ -240,7 +240,7 @@ type Scripts struct {
 // merge once every task has succeeded, its paths quoted for bash.
 // (--parsable prints "jobid;cluster" on a multi-cluster site.)
 func (s *Scripts) SubmitCommand() string {
-	return fmt.Sprintf("jid=$(sbatch --parsable %s) && sbatch --dependency=afterok:${jid%%;*} %s", shellQuote(s.Sweep), shellQuote(s.Merge))
+	return fmt.Sprintf("jid=$(sbatch --parsable %s) && sbatch --dependency=afterok:${jid%%%%;*} %s", shellQuote(s.Sweep), shellQuote(s.Merge))
 }
 
 // Write renders the scripts into o.Dir (created, with o.Dir/logs, if

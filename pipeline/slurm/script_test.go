@@ -190,7 +190,7 @@ func TestShellQuote(t *testing.T) {
 func TestCommandsToPasteAreQuoted(t *testing.T) {
 	dir := "/scratch/l23>x;y&(z)"
 	sc := &Scripts{Dir: dir, Sweep: dir + "/sweep.sbatch", Merge: dir + "/merge.sbatch"}
-	want := `jid=$(sbatch --parsable '/scratch/l23>x;y&(z)/sweep.sbatch') && sbatch --dependency=afterok:${jid%;*} '/scratch/l23>x;y&(z)/merge.sbatch'`
+	want := `jid=$(sbatch --parsable '/scratch/l23>x;y&(z)/sweep.sbatch') && sbatch --dependency=afterok:${jid%%;*} '/scratch/l23>x;y&(z)/merge.sbatch'`
 	if got := sc.SubmitCommand(); got != want {
 		t.Errorf("SubmitCommand() = %s\nwant %s", got, want)
 	}
