@@ -324,6 +324,27 @@ func TestWarnings(t *testing.T) {
 	}
 }
 
+// TestSwappedKineticsWarn: a t_rise longer than t_decay warns (the names
+// then swap roles); an equal or shorter one does not.
+func TestSwappedKineticsWarn(t *testing.T) {
+	for _, tc := range []struct {
+		rise string
+		want string
+	}{
+		{"5 ms", "l23.yaml:31: pathways[0].receptors[0].t_rise: t_rise (5 ms) is longer than t_decay (2 ms): the conductance then rises with t_decay and decays with t_rise; did you swap them?"},
+		{"2 ms", ""},
+		{"0.5 ms", ""},
+	} {
+		s, err := Parse("l23.yaml", []byte(edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    t_rise: "+tc.rise+"\n")))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(s.Warnings, "\n"); got != tc.want {
+			t.Errorf("t_rise %s: warnings %q, want %q", tc.rise, got, tc.want)
+		}
+	}
+}
+
 // TestShortTimeConstantWarnings: a receptor or swept time constant
 // shorter than dt warns under euler and rk4, naming the field, and not
 // under exponential_euler, which integrates the gating exactly. So do a

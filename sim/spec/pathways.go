@@ -219,6 +219,11 @@ func (p *parser) receptor(n *yaml.Node, path string) (Receptor, *mapping) {
 	if r.ScaleG && r.TauRise == 0 {
 		p.warnf(m.get("scale_g"), m.sub("scale_g"), "scale_g changes nothing without t_rise")
 	}
+	if r.TauRise > r.TauDecay {
+		// The conductance is a difference of the two exponentials: the
+		// slower one sets its decay, whichever name it has.
+		p.warnf(m.get("t_rise"), m.sub("t_rise"), "t_rise (%g ms) is longer than t_decay (%g ms): the conductance then rises with t_decay and decays with t_rise; did you swap them?", r.TauRise/1e-3, r.TauDecay/1e-3)
+	}
 	if r.ScaleG && r.TauRise == r.TauDecay {
 		p.failf(m.get("t_rise"), m.sub("t_rise"), "t_rise equal to t_decay with scale_g: Dendrify's normalisation divides by zero")
 	} else if g := r.EffectiveG(); !(g > 0) || math.IsInf(g, 0) {
