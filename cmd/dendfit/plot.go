@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"io"
 	"math"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -261,42 +260,23 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 			return err
 		}
 		defer d.Close()
-		fits, newest, err := plot.FitsFor(ctx, d, s)
-		if err != nil {
-			return err
-		}
-		af, ok := fits[i]
-		// Why the newest fit run was passed over: it did not fit the
-		// pathway (fit --pathway), or fitted another version of it.
-		why := ""
-		if newest != nil && ok && af.Run.ID != newest.ID {
-			why = fmt.Sprintf("the newest fit run, %d, did not fit pathway %d", newest.ID, i)
-			if nf, err := d.Fits(ctx, db.FitFilter{RunID: newest.ID}); err == nil && slices.ContainsFunc(nf, func(f db.Fit) bool { return f.Pathway == i }) {
-				why = fmt.Sprintf("the newest fit run, %d, is of a spec whose cell, protocol or receptors differ", newest.ID)
-			}
-		}
+		fp, err := plot.FittedFor(ctx, d, s, i)
 		switch {
-		case newest == nil:
+		case errors.Is(err, plot.ErrNoFit):
 			return fmt.Errorf("--fitted: experiment %q has no recorded fit in %s (run 'dendfit fit %s' first)", s.Name, g.db, path)
-		case !ok || len(af.Fit.GFitNS) == 0:
+		case errors.Is(err, plot.ErrNoFitOfPathway):
 			return fmt.Errorf("--fitted: no fit in %s is of pathway %d (%s) as %s defines it (any fit of it is of a spec whose cell, protocol or receptors differ); run 'dendfit fit %s' first",
 				g.db, i, s.Pathways[i].Label(), path, path)
-		case af.Run.ID != newest.ID:
-			g.notef("note: drawing fit run %d: %s", af.Run.ID, why)
+		case err != nil:
+			return err
 		}
-		run, fit := af.Run, &af.Fit
-		if ft, st := af.Spec.Pathways[i].TargetPSP, s.Pathways[i].TargetPSP; ft != st {
-			g.notef("warning: pathway %d (%s): fit run %d targeted a PSP of %.4g mV; %s targets %.4g mV", i, s.Pathways[i].Label(), run.ID, ft/1e-3, path, st/1e-3)
+		for _, n := range fp.Notes {
+			g.notef("note: %s", n)
 		}
-		note = fmt.Sprintf("fitted, run %d", run.ID)
-		if !fit.Converged {
-			note = fmt.Sprintf("fit run %d did NOT converge: %s", run.ID, fit.Outcome)
-			g.notef("warning: pathway %d (%s): the fit did not converge (%s); drawing its last g", i, s.Pathways[i].Label(), fit.Outcome)
+		for _, w := range fp.Warnings {
+			g.notef("warning: %s", w)
 		}
-		if k := plot.KineticsNote(fit); k != "" {
-			note += "; " + k
-		}
-		fitted = fit
+		note, fitted = fp.Title, fp.Fit
 	}
 	var pr *pipeline.PathwayResult
 	if fitted != nil {

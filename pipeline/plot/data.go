@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -82,6 +83,64 @@ func SimulateAt(ctx context.Context, s *spec.Spec, i int, gNS float64) (*pipelin
 		}
 		return rs, nil
 	})
+}
+
+// FittedPathway is the fit of one pathway that a figure draws as fitted
+// (FittedFor), with what its reader should be told.
+type FittedPathway struct {
+	Run *db.Run
+	Fit *db.Fit
+	// Title is the figure's note: the run, whether it converged, the
+	// kinetics it found.
+	Title string
+	// Notes say why an older fit run is drawn; Warnings what makes the
+	// drawing doubtful (another target than s's, no convergence).
+	Notes, Warnings []string
+}
+
+// ErrNoFitOfPathway is wrapped by FittedFor when no recorded fit applies
+// to the pathway as s defines it.
+var ErrNoFitOfPathway = errors.New("no applicable fit")
+
+// FittedFor finds the fit of pathway i of s to draw (pipeline.FitsFor:
+// the newest fit of that pathway as s defines it), and says why when it is
+// not the experiment's newest fit run's. It wraps ErrNoFit when the
+// experiment has no fit, and ErrNoFitOfPathway when none applies.
+func FittedFor(ctx context.Context, rd Reader, s *spec.Spec, i int) (*FittedPathway, error) {
+	fits, newest, err := FitsFor(ctx, rd, s)
+	if err != nil {
+		return nil, err
+	}
+	label := fmt.Sprintf("pathway %d (%s)", i, s.Pathways[i].Label())
+	af, ok := fits[i]
+	switch {
+	case newest == nil:
+		return nil, fmt.Errorf("experiment %q: %w", s.Name, ErrNoFit)
+	case !ok || len(af.Fit.GFitNS) == 0:
+		return nil, fmt.Errorf("%s: %w (any fit of it is of a spec whose cell, protocol or receptors differ)", label, ErrNoFitOfPathway)
+	}
+	fp := &FittedPathway{Run: af.Run, Fit: &af.Fit}
+	if af.Run.ID != newest.ID {
+		// Passed over: the newest run did not fit the pathway (fit
+		// --pathway), or fitted another version of it.
+		why := fmt.Sprintf("the newest fit run, %d, did not fit pathway %d", newest.ID, i)
+		if nf, err := rd.Fits(ctx, db.FitFilter{RunID: newest.ID}); err == nil && slices.ContainsFunc(nf, func(f db.Fit) bool { return f.Pathway == i }) {
+			why = fmt.Sprintf("the newest fit run, %d, is of a spec whose cell, protocol or receptors differ", newest.ID)
+		}
+		fp.Notes = append(fp.Notes, fmt.Sprintf("drawing fit run %d: %s", af.Run.ID, why))
+	}
+	if ft, st := af.Spec.Pathways[i].TargetPSP, s.Pathways[i].TargetPSP; ft != st {
+		fp.Warnings = append(fp.Warnings, fmt.Sprintf("%s: fit run %d targeted a PSP of %.4g mV; the spec targets %.4g mV", label, af.Run.ID, ft/1e-3, st/1e-3))
+	}
+	fp.Title = fmt.Sprintf("fitted, run %d", af.Run.ID)
+	if !af.Fit.Converged {
+		fp.Title = fmt.Sprintf("fit run %d did NOT converge: %s", af.Run.ID, af.Fit.Outcome)
+		fp.Warnings = append(fp.Warnings, fmt.Sprintf("%s: the fit did not converge (%s); drawing its best g", label, af.Fit.Outcome))
+	}
+	if k := KineticsNote(&af.Fit); k != "" {
+		fp.Title += "; " + k
+	}
+	return fp, nil
 }
 
 // SimulateFitted runs pathway i of s with its trace at what fit f found:

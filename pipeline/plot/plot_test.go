@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/xml"
+	"errors"
 	"flag"
 	"fmt"
 	"image"
@@ -623,4 +624,40 @@ func ExampleTrace() {
 	}
 	fmt.Printf("%dx%d PNG of %s\n", cfg.Width, cfg.Height, strings.Join(res[0].Trace.Compartments, " and "))
 	// Output: 945x591 PNG of soma and dend
+}
+
+// TestFittedFor: the fit drawn for a pathway is its newest applicable one,
+// with a note when that is not the newest fit run's (fit --pathway of
+// another pathway), and none at all is ErrNoFit.
+func TestFittedFor(t *testing.T) {
+	ctx := context.Background()
+	s := plottest.CortexSpec(t)
+	path := plottest.DB(t, s, false, false)
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, err := plot.FittedFor(ctx, d, s, 0); !errors.Is(err, plot.ErrNoFit) {
+		t.Fatalf("before any fit: %v, want ErrNoFit", err)
+	}
+	all, _ := plottest.AddFit(t, path, s, &pipeline.FitOptions{Workers: 2, NoFine: true})
+	some, _ := plottest.AddFit(t, path, s, &pipeline.FitOptions{Workers: 2, NoFine: true, Pathways: []int{1}})
+	for _, tc := range []struct {
+		pathway int
+		run     int64
+		note    string
+	}{
+		{1, some, ""},
+		{0, all, fmt.Sprintf("drawing fit run %d: the newest fit run, %d, did not fit pathway 0", all, some)},
+	} {
+		fp, err := plot.FittedFor(ctx, d, s, tc.pathway)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fp.Run.ID != tc.run || fp.Fit.Pathway != tc.pathway || strings.Join(fp.Notes, "; ") != tc.note || len(fp.Warnings) != 0 ||
+			!strings.HasPrefix(fp.Title, fmt.Sprintf("fitted, run %d", tc.run)) {
+			t.Errorf("pathway %d: %+v, want run %d's fit with note %q", tc.pathway, fp, tc.run, tc.note)
+		}
+	}
 }
