@@ -3,6 +3,7 @@ package db
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 )
 
 // ErrRunBusy is returned by ClaimRun when another process is working on
@@ -25,7 +26,7 @@ func (d *DB) ClaimRun(id int64) (release func(), err error) {
 	if d.readOnly {
 		return nil, fmt.Errorf("db: claim run %d: database is open read-only", id)
 	}
-	release, err = claim(d.path+"-lock", id)
+	release, err = claim(d.lockPath(), id)
 	if err != nil {
 		return nil, fmt.Errorf("db: claim run %d: %w", id, err)
 	}
@@ -37,9 +38,29 @@ func (d *DB) ClaimRun(id int64) (release func(), err error) {
 // finishing (kill -9, a crash, a lost node) and can be resumed. Outside
 // Linux it reports true: claims are not made there.
 func (d *DB) RunClaimed(id int64) (bool, error) {
-	held, err := claimed(d.path+"-lock", id)
+	held, err := claimed(d.lockPath(), id)
 	if err != nil {
 		return false, fmt.Errorf("db: run %d: %w", id, err)
 	}
 	return held, nil
+}
+
+// lockPath is the claims' lock file: beside the database file itself, not
+// beside a symbolic link to it, so that every path to the database shares
+// one (SQLite too names its WAL after the file a link points to).
+func (d *DB) lockPath() string {
+	if real, err := filepath.EvalSymlinks(d.path); err == nil {
+		return real + "-lock"
+	}
+	return d.path + "-lock"
+}
+
+// checkLinks refuses a database file with several hard links: SQLite names
+// its WAL and shared memory after the path opened, so writers through two
+// names each keep a WAL of their own, and corrupt the file.
+func checkLinks(path string) error {
+	if n := linkCount(path); n > 1 {
+		return fmt.Errorf("db: %s has %d hard links: SQLite names its write-ahead log after the path, so writing through two of them corrupts the file; use one name (a symbolic link is safe), or copy the file", path, n)
+	}
+	return nil
 }

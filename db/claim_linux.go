@@ -42,3 +42,13 @@ func claimed(path string, off int64) (bool, error) {
 	}
 	return lk.Type != unix.F_UNLCK, nil
 }
+
+// linkCount is the number of hard links of the file at path, or 0 when it
+// cannot be read.
+func linkCount(path string) uint64 {
+	var st unix.Stat_t
+	if unix.Stat(path, &st) != nil {
+		return 0
+	}
+	return uint64(st.Nlink)
+}

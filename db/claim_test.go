@@ -3,8 +3,11 @@ package db
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"runtime"
 	"slices"
+	"strings"
 	"testing"
 )
 
@@ -146,5 +149,49 @@ func TestCreateClaimedRunIsNeverSeenUnclaimed(t *testing.T) {
 	}
 	for _, r := range releases {
 		r()
+	}
+}
+
+// TestClaimThroughALink: a run claimed through one path to the database is
+// claimed through a symbolic link to it too (each used a lock file of its
+// own, and a resume through the link took over a live sweep); a database
+// with a second hard link is refused (each name got a WAL of its own,
+// which corrupted the file).
+func TestClaimThroughALink(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("runs are claimed on Linux only")
+	}
+	d, run := sweepRunDB(t, "")
+	link := filepath.Join(t.TempDir(), "link.db")
+	if err := os.Symlink(d.Path(), link); err != nil {
+		t.Fatal(err)
+	}
+	viaLink, err := Open(context.Background(), link)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer viaLink.Close()
+	release, err := d.ClaimRun(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	if held, err := viaLink.RunClaimed(run); err != nil || !held {
+		t.Errorf("through the link: claimed %v, %v; want claimed", held, err)
+	}
+	if _, err := viaLink.ClaimRun(run); !errors.Is(err, ErrRunBusy) {
+		t.Errorf("claim through the link: %v, want ErrRunBusy", err)
+	}
+	hard := filepath.Join(filepath.Dir(d.Path()), "hard.db")
+	if err := os.Link(d.Path(), hard); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{hard, d.Path()} {
+		if h, err := Open(context.Background(), p); err == nil || !strings.Contains(err.Error(), "has 2 hard links") {
+			t.Errorf("open %s: %v, want refused for its hard links", p, err)
+			if err == nil {
+				h.Close()
+			}
+		}
 	}
 }

@@ -181,6 +181,9 @@ func open(ctx context.Context, path string) (*DB, error) {
 	if err := checkOurs(ctx, path); err != nil {
 		return nil, err
 	}
+	if err := checkLinks(path); err != nil {
+		return nil, err
+	}
 	sdb, err := sql.Open(rwDriver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
