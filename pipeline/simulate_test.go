@@ -4,6 +4,7 @@ import (
 	"context"
 	"math"
 	"os"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -97,7 +98,12 @@ func TestPeakAtWindowEnd(t *testing.T) {
 		duration string
 		atEnd    bool
 	}{{"100 ms", false}, {"18 ms", true}} {
-		s, err := spec.Parse("demo.yaml", []byte(strings.Replace(string(text), "duration: 100 ms", "duration: "+tc.duration, 1)))
+		y := strings.Replace(string(text), "duration: 100 ms", "duration: "+tc.duration, 1)
+		if tc.atEnd {
+			// Kinetics targets longer than the window are refused.
+			y = regexp.MustCompile(`(?m)^\s*target_(rise|time_to_peak):.*\n`).ReplaceAllString(y, "")
+		}
+		s, err := spec.Parse("demo.yaml", []byte(y))
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -123,6 +123,8 @@ func TestErrors(t *testing.T) {
 		{"spike after end", edit(t, base, "spike_at: 10 ms", "spike_at: 100 ms"), "l23.yaml:6: simulation.spike_at:", "not inside the simulated time"},
 		// The spike at the last step leaves no sample after it to measure.
 		{"spike at last step", edit(t, base, "spike_at: 10 ms", "spike_at: 99.9 ms"), "l23.yaml:6: simulation.spike_at:", "not inside the simulated time"},
+		{"time to peak past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 95 ms\n"), "l23.yaml:32: pathways[0].target_time_to_peak:", "95 ms does not fit in the 90 ms the simulation runs after the spike"},
+		{"half width past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_half_width: 90 ms\n"), "l23.yaml:32: pathways[0].target_half_width:", "90 ms does not fit in the 90 ms"},
 		{"kinetics without amplitude", edit(t, base, "  target_psp: 0.5 mV\n", "  target_half_width: 20 ms\n"), "l23.yaml:", "give target_psp too"},
 		{"spike at the step before last", edit(t, base, "spike_at: 10 ms", "spike_at: 99.8 ms"), "", ""},
 		{"dt above duration", edit(t, base, "dt: 0.1 ms", "dt: 200 ms"), "l23.yaml:4: simulation.dt:", "larger than duration"},

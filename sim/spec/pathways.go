@@ -166,6 +166,18 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 			p.failf(v, m.sub(k), "kinetics targets are fitted together with the amplitude: give target_psp too")
 		}
 	}
+	// A measure the window after the spike cannot hold cannot be fitted:
+	// the search would stop at the window's edge and call that converged.
+	if window := s.Simulation.Duration - s.Simulation.SpikeAt; window > 0 && !p.failed() {
+		for _, t := range []struct {
+			key string
+			v   float64
+		}{{"target_rise", pw.TargetRise}, {"target_half_width", pw.TargetHalfWidth}, {"target_time_to_peak", pw.TargetTimeToPeak}} {
+			if t.v >= window*(1-1e-9) { // 100 ms - 10 ms is 90.00000000000001 ms
+				p.failf(m.get(t.key), m.sub(t.key), "%.6g ms does not fit in the %.6g ms the simulation runs after the spike: lengthen simulation.duration", t.v/1e-3, window/1e-3)
+			}
+		}
+	}
 	rpath := m.sub("receptors")
 	items := p.seq(p.require(m, "receptors"), rpath)
 	if p.failed() {
