@@ -35,8 +35,18 @@ type ShardSet struct {
 	Runs []Run
 }
 
-// Missing returns the shard indices in 0..ShardN-1 with no done run.
+// maxListedShards bounds the shard counts whose missing shards Missing
+// lists (pipeline.MaxShards, which db does not import, with room).
+const maxListedShards = 1 << 22
+
+// Missing returns the shard indices in 0..ShardN-1 with no done run (nil
+// for a count above 2^22, which dendfit does not write).
 func (s *ShardSet) Missing() []int {
+	// ShardN comes from a file, perhaps merged in from elsewhere: a
+	// count beyond any array dendfit writes is not listed.
+	if s.ShardN > maxListedShards {
+		return nil
+	}
 	done := make([]bool, s.ShardN)
 	for _, r := range s.Runs {
 		if r.Status == StatusDone && r.ShardK >= 0 && r.ShardK < s.ShardN {
@@ -230,7 +240,9 @@ func (d *DB) UnionShardSet(ctx context.Context, set ShardSet, want int64, argv [
 		if st.Points != want {
 			st.Status = StatusFailed
 			msg := fmt.Sprintf("union of %d shards holds %d of %d points", set.ShardN, st.Points, want)
-			if m := set.Missing(); len(m) > 0 {
+			if m := set.Missing(); len(m) > 10 {
+				msg += fmt.Sprintf("; %d shards with no finished run: %s, ...", len(m), joinInts(m[:10]))
+			} else if len(m) > 0 {
 				msg += fmt.Sprintf("; shards with no finished run: %s", joinInts(m))
 			}
 			errText = msg

@@ -45,6 +45,12 @@ type SweepOptions struct {
 	Progress   Progress
 }
 
+// MaxShards bounds the N of a sweep's --shard K/N and of a SLURM array's
+// tasks: more than SLURM's largest array (4,000,001 with MaxArraySize at
+// its top is still above), and few enough that listing the shards a
+// merge misses stays cheap.
+const MaxShards = 1000000
+
 // SweepStats summarises a sweep per pathway.
 type SweepStats struct {
 	Pathways []PathwayStats
@@ -78,8 +84,8 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	if flush <= 0 {
 		flush = 16384
 	}
-	if opt.ShardN > 1 && (opt.ShardK < 0 || opt.ShardK >= opt.ShardN) {
-		return nil, fmt.Errorf("shard %d/%d: want 0 <= K < N", opt.ShardK, opt.ShardN)
+	if opt.ShardN > 1 && (opt.ShardK < 0 || opt.ShardK >= opt.ShardN || opt.ShardN > MaxShards) {
+		return nil, fmt.Errorf("shard %d/%d: want 0 <= K < N <= %d", opt.ShardK, opt.ShardN, MaxShards)
 	}
 	gr := NewGrid(s)
 	chunks := gr.shard(opt.ShardK, opt.ShardN)

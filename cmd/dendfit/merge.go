@@ -173,8 +173,10 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 		for _, u := range us {
 			fmt.Fprintf(g.stdout, "experiment %s: %d shards in %d runs -> union run %d: %d of %d points (%d added), %s",
 				u.Experiment, u.Shards, u.ShardRuns, u.RunID, u.Points, u.Grid, u.Added, u.Status)
-			if len(u.Missing) > 0 {
-				fmt.Fprintf(g.stdout, "; no finished run for shards %v", u.Missing)
+			if m := u.Missing; len(m) > 10 {
+				fmt.Fprintf(g.stdout, "; no finished run for %d shards: %v ...", len(m), m[:10])
+			} else if len(m) > 0 {
+				fmt.Fprintf(g.stdout, "; no finished run for shards %v", m)
 			}
 			fmt.Fprintln(g.stdout)
 		}

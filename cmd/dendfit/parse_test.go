@@ -15,6 +15,8 @@ import (
 
 	"github.com/mattn/go-sqlite3"
 	"golang.org/x/sys/unix"
+
+	"github.com/dendfit/dendfit/pipeline"
 )
 
 // The flag parsers of the commands: each either refuses its input with a
@@ -439,5 +441,24 @@ func TestExitCode(t *testing.T) {
 		if code := exitCode(c.ctx, c.err, &stderr); code != c.code || !strings.HasPrefix(stderr.String(), c.want) || (c.want == "") != (stderr.Len() == 0) {
 			t.Errorf("%s: exit %d, stderr %q; want %d, %q", c.name, code, stderr.String(), c.code, c.want)
 		}
+	}
+}
+
+// TestShardAndTaskBounds: --shard N and slurm --tasks stop at
+// pipeline.MaxShards (a merge listed a billion missing shards, and
+// slurm counted empty ones for minutes).
+func TestShardAndTaskBounds(t *testing.T) {
+	if _, _, err := parseShard(fmt.Sprintf("0/%d", pipeline.MaxShards)); err != nil {
+		t.Errorf("--shard 0/%d: %v", pipeline.MaxShards, err)
+	}
+	for _, s := range []string{fmt.Sprintf("0/%d", pipeline.MaxShards+1), "0/9223372036854775807"} {
+		if _, _, err := parseShard(s); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("0 <= K < N <= %d", pipeline.MaxShards)) {
+			t.Errorf("--shard %s: %v, want refused", s, err)
+		}
+	}
+	spec := "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
+	_, err := runCLI(t, "slurm", spec, "--tasks", "9223372036854775807", "--dir", t.TempDir())
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("want 1 to %d", pipeline.MaxShards)) {
+		t.Errorf("slurm --tasks 2^63-1: %v, want refused", err)
 	}
 }

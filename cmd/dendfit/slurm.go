@@ -81,8 +81,8 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	if !cmd.Flags().Changed("tasks") {
 		return usageError{fmt.Errorf("--tasks is required (see 'dendfit slurm --help')")}
 	}
-	if o.Tasks < 1 {
-		return usageError{fmt.Errorf("--tasks %d: want at least 1 (see 'dendfit slurm --help')", o.Tasks)}
+	if o.Tasks < 1 || o.Tasks > pipeline.MaxShards {
+		return usageError{fmt.Errorf("--tasks %d: want 1 to %d (see 'dendfit slurm --help')", o.Tasks, pipeline.MaxShards)}
 	}
 	if o.CPUs < 1 {
 		return usageError{fmt.Errorf("--cpus %d: want at least 1", o.CPUs)}

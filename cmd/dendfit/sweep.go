@@ -93,8 +93,8 @@ func parseShard(s string) (k, n int, err error) {
 	a, b, ok := strings.Cut(s, "/")
 	k, err1 := strconv.Atoi(a)
 	n, err2 := strconv.Atoi(b)
-	if !ok || err1 != nil || err2 != nil || n < 1 || k < 0 || k >= n {
-		return 0, 0, usageError{fmt.Errorf("--shard %q: want K/N with 0 <= K < N, e.g. 0/4", s)}
+	if !ok || err1 != nil || err2 != nil || n < 1 || k < 0 || k >= n || n > pipeline.MaxShards {
+		return 0, 0, usageError{fmt.Errorf("--shard %q: want K/N with 0 <= K < N <= %d, e.g. 0/4", s, pipeline.MaxShards)}
 	}
 	return k, n, nil
 }
