@@ -183,6 +183,9 @@ func checkFlags(c *cobra.Command, args []string) error {
 	if f, noDB := c.Flag("db"), c.Flag("no-db"); f != nil && f.Changed && (noDB == nil || noDB.Value.String() != "true") {
 		if fi, err := os.Stat(f.Value.String()); err == nil && fi.IsDir() {
 			return usageError{fmt.Errorf("--db %s is a directory: give a database file, such as %s", f.Value.String(), filepath.Join(f.Value.String(), "dendfit.db"))}
+		} else if err == nil && !fi.Mode().IsRegular() {
+			// SQLite would make its journal beside it: /dev/null-journal.
+			return usageError{fmt.Errorf("--db %s is not a regular file (a device, pipe or socket): give a database file, such as dendfit.db", f.Value.String())}
 		}
 	}
 	for _, name := range []string{"output", "trace"} {
