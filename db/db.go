@@ -166,6 +166,14 @@ func IsDamaged(err error) bool {
 	return errors.As(err, &se) && (se.Code == sqlite3.ErrCorrupt || se.Code == sqlite3.ErrNotADB)
 }
 
+// IsReadOnly says whether err is SQLite refusing to write a database it
+// opened read-write: the file, or the directory its journal goes in, is
+// not writable for this process.
+func IsReadOnly(err error) bool {
+	var se sqlite3.Error
+	return errors.As(err, &se) && se.Code == sqlite3.ErrReadonly
+}
+
 // IsBusy says whether err is SQLite giving up on a lock another
 // connection held past the busy timeout.
 func IsBusy(err error) bool {

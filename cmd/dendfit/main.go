@@ -109,16 +109,22 @@ type usageError struct{ error }
 
 func (u usageError) Unwrap() error { return u.error }
 
-// damagedHint adds to err, when SQLite found command c's database damaged,
-// which file that is (SQLite does not say) and what may save its data.
-// merge names the file it read in its own errors.
+// damagedHint adds to err, when SQLite found command c's database damaged
+// or could not write it, which file that is (SQLite does not say) and what
+// to do. merge names the file it read in its own errors.
 func damagedHint(c *cobra.Command, err error) error {
-	if !db.IsDamaged(err) || c == nil || c.Name() == "merge" {
+	if c == nil || c.Name() == "merge" {
 		return err
 	}
 	path := db.DefaultPath()
 	if f := c.Flag("db"); f != nil {
 		path = f.Value.String()
 	}
-	return fmt.Errorf("%w (the database %s is damaged: keep a copy; 'sqlite3 %s .recover' may save what it holds)", err, path, path)
+	switch {
+	case db.IsDamaged(err):
+		return fmt.Errorf("%w (the database %s is damaged: keep a copy; 'sqlite3 %s .recover' may save what it holds)", err, path, path)
+	case db.IsReadOnly(err):
+		return fmt.Errorf("%w (%s, or its directory, is not writable for you: record into a copy with --db, or ask its owner)", err, path)
+	}
+	return err
 }

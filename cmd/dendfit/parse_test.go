@@ -398,7 +398,8 @@ func TestBusyDatabaseMessage(t *testing.T) {
 }
 
 // TestDamagedHint: SQLite's "database disk image is malformed" says which
-// file is damaged, the command's database, and what may save its data.
+// file is damaged, the command's database, and what may save its data;
+// "attempt to write a readonly database" which file it could not write.
 func TestDamagedHint(t *testing.T) {
 	root := newRootCmd()
 	c, _, err := root.Find([]string{"query", "runs"})
@@ -411,6 +412,11 @@ func TestDamagedHint(t *testing.T) {
 	corrupt := fmt.Errorf("db: list runs: %w", sqlite3.Error{Code: sqlite3.ErrCorrupt})
 	if got := damagedHint(c, corrupt).Error(); !strings.Contains(got, "the database /x/d.db is damaged") || !strings.Contains(got, "sqlite3 /x/d.db .recover") {
 		t.Errorf("damaged: %q", got)
+	}
+	// An immutable file, or one another user owns, which SQLite names not.
+	readOnly := fmt.Errorf("db: put experiment \"t\": %w", sqlite3.Error{Code: sqlite3.ErrReadonly})
+	if got := damagedHint(c, readOnly).Error(); !strings.Contains(got, "(/x/d.db, or its directory, is not writable for you") {
+		t.Errorf("read-only: %q", got)
 	}
 	other := errors.New("spec: x.yaml: bad")
 	if got := damagedHint(c, other); got != other {
