@@ -3,7 +3,6 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -92,13 +91,18 @@ type FitOptions struct {
 	// those with a target, once at the start and after each; calls do not
 	// overlap.
 	Progress Progress
+	// Finished, if set, is given each pathway's result as soon as it is
+	// fitted, before Progress counts it, one call at a time: a caller
+	// records it then (RecordFit), so that what is done survives even a
+	// kill -9 of a long fit. Its error stops the fit.
+	Finished func(*FitResult) error
 }
 
 // Fit calibrates every pathway of s that has a target_psp, concurrently,
 // and returns them in spec order. Every evaluation is kept as a point for
 // the database (FitResult.Points). When a pathway fails or ctx is
 // cancelled, it returns the error with the pathways finished by then, so
-// that they can be kept (RecordFit).
+// that they can be kept (RecordFit), unless FitOptions.Finished kept each.
 func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error) {
 	if opt == nil {
 		opt = &FitOptions{}
@@ -136,12 +140,17 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 			if err != nil {
 				return fmt.Errorf("pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
 			}
+			mu.Lock()
+			defer mu.Unlock()
+			if opt.Finished != nil {
+				if err := opt.Finished(r); err != nil {
+					return fmt.Errorf("pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
+				}
+			}
 			out[j], done[j] = *r, true
+			n++
 			if opt.Progress != nil {
-				mu.Lock()
-				n++
 				opt.Progress(n, len(idx))
-				mu.Unlock()
 			}
 			return nil
 		})
@@ -158,25 +167,16 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 	return out, nil
 }
 
-// RecordFitAfter records res, the pathways Fit finished before it returned
-// fitErr (nil, Ctrl-C, another pathway's failure), with RecordFit, and
-// returns whether they were recorded and the error to report: fitErr,
-// with a failure to record them added. After a context error that is the
-// recording failure alone: the interruption is implied, and "finished
-// work is kept" would not be true.
-func RecordFitAfter(ctx context.Context, d *db.DB, runID int64, res []FitResult, fitErr error) (recorded bool, err error) {
-	rerr := RecordFit(context.WithoutCancel(ctx), d, runID, res)
-	switch {
-	case rerr == nil:
-		return true, fitErr
-	case fitErr == nil:
-		return false, rerr
+// RecordEach returns a FitOptions.Finished that records each pathway
+// under run runID as it is fitted (RecordFit), Ctrl-C or not.
+func RecordEach(ctx context.Context, d *db.DB, runID int64) func(*FitResult) error {
+	ctx = context.WithoutCancel(ctx)
+	return func(r *FitResult) error {
+		if err := RecordFit(ctx, d, runID, []FitResult{*r}); err != nil {
+			return fmt.Errorf("record: %w", err)
+		}
+		return nil
 	}
-	rerr = fmt.Errorf("the %d pathway(s) fitted before it stopped are not recorded: %w", len(res), rerr)
-	if errors.Is(fitErr, context.Canceled) || errors.Is(fitErr, context.DeadlineExceeded) {
-		return false, rerr
-	}
-	return false, fmt.Errorf("%w; %w", fitErr, rerr)
 }
 
 // RecordFit records the evaluations and fit rows of fitted pathways under

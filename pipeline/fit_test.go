@@ -394,60 +394,50 @@ func TestFitWarnings(t *testing.T) {
 	}
 }
 
-// TestRecordFitAfter: what a fit stopped by an error keeps, and what it
-// reports, when recording its finished pathways works and when it fails
-// (here the database is closed): a recording failure is never dropped, and
-// after Ctrl-C it is reported without the cancellation, whose "finished
-// work is kept" it would belie.
-func TestRecordFitAfter(t *testing.T) {
-	ctx := context.Background()
-	s := loadCase(t, "seed-ampa-2comp-dimensional")
-	res, err := Fit(ctx, s, &FitOptions{NoFine: true})
+// TestFitRecordsEachPathway: with RecordEach, each pathway is in the
+// database as soon as it is fitted, so a fit stopped part way (here
+// cancelled after its second pathway; a kill -9 the same) keeps exactly
+// the pathways it returns as finished, as fitted in a full fit; a
+// recording that fails stops the fit, and its pathway is not returned.
+func TestFitRecordsEachPathway(t *testing.T) {
+	s, err := spec.Load("../experiments/cortex-paired-recordings.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
-	other := errors.New("pathway 1: simulation failed")
-	for _, tc := range []struct {
-		name         string
-		fitErr       error
-		broken       bool // recording fails
-		wantRecorded bool
-		wantIs       error  // the returned error wraps it
-		wantNot      error  // and not this one
-		wantIn       string // and says this
-	}{
-		{"done", nil, false, true, nil, nil, ""},
-		{"failed, recorded", other, false, true, other, nil, "simulation failed"},
-		{"cancelled, recorded", context.Canceled, false, true, context.Canceled, nil, "canceled"},
-		{"done, not recorded", nil, true, false, nil, nil, "closed"},
-		{"failed, not recorded", other, true, false, other, nil, "1 pathway(s) fitted before it stopped are not recorded"},
-		{"cancelled, not recorded", context.Canceled, true, false, nil, context.Canceled, "1 pathway(s) fitted before it stopped are not recorded"},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			d := tempDB(t)
-			run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandFit})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if tc.broken {
-				d.Close()
-			}
-			recorded, err := RecordFitAfter(ctx, d, run.ID, res, tc.fitErr)
-			if recorded != tc.wantRecorded {
-				t.Errorf("recorded %v, want %v", recorded, tc.wantRecorded)
-			}
-			if (err == nil) != (tc.wantIn == "") || err != nil && !strings.Contains(err.Error(), tc.wantIn) {
-				t.Errorf("error %v, want one saying %q", err, tc.wantIn)
-			}
-			if tc.wantIs != nil && !errors.Is(err, tc.wantIs) || tc.wantNot != nil && errors.Is(err, tc.wantNot) {
-				t.Errorf("error %v: is %v %v, is %v %v", err, tc.wantIs, errors.Is(err, tc.wantIs), tc.wantNot, errors.Is(err, tc.wantNot))
-			}
-			if recorded {
-				fits, err := d.Fits(ctx, db.FitFilter{RunID: run.ID})
-				if err != nil || len(fits) != 1 {
-					t.Errorf("fits recorded: %v, %v", fits, err)
-				}
-			}
-		})
+	full, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := tempDB(t)
+	run, err := StartRun(context.Background(), d, s, RunInfo{Command: db.CommandFit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	record, n := RecordEach(ctx, d, run.ID), 0
+	res, err := Fit(ctx, s, &FitOptions{NoFine: true, Workers: 1, Finished: func(r *FitResult) error {
+		if n++; n == 2 {
+			cancel()
+		}
+		return record(r)
+	}})
+	if !errors.Is(err, context.Canceled) || len(res) < 2 || len(res) >= len(full) {
+		t.Fatalf("cancelled fit: %d results, %v; want 2 or more of %d, and Canceled", len(res), err, len(full))
+	}
+	fits, err := d.Fits(context.Background(), db.FitFilter{RunID: run.ID})
+	if err != nil || len(fits) != len(res) {
+		t.Fatalf("recorded %d fits (%v), want the %d finished", len(fits), err, len(res))
+	}
+	for _, f := range fits {
+		if want := full[f.Pathway]; !slices.Equal(f.GFitNS, want.GFitNS) {
+			t.Errorf("pathway %d: recorded g %v, a full fit's %v", f.Pathway, f.GFitNS, want.GFitNS)
+		}
+	}
+
+	d.Close() // recording now fails
+	res, err = Fit(context.Background(), s, &FitOptions{NoFine: true, Workers: 1, Finished: RecordEach(context.Background(), d, run.ID)})
+	if err == nil || !strings.Contains(err.Error(), "record:") || len(res) != 0 {
+		t.Errorf("fit into a closed database: %d results, %v; want none, and the recording's error", len(res), err)
 	}
 }

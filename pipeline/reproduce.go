@@ -304,9 +304,9 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 		if err := json.Unmarshal(settings, &st); err != nil {
 			return fmt.Errorf("settings of run %d: %w", orig.ID, err)
 		}
-		res, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFine, Pathways: st.Pathways})
-		// As fit does: the pathways finished before an error are kept.
-		_, err = RecordFitAfter(ctx, d, runID, res, err)
+		// As fit does: each pathway is recorded as it is fitted.
+		_, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFine, Pathways: st.Pathways,
+			Finished: RecordEach(ctx, d, runID)})
 		return err
 	}
 	return errors.New("unreachable")

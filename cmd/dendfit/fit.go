@@ -46,9 +46,9 @@ minimising the relative residuals of the kinetics targets; the residual
 of every target is printed and recorded. A best compromise that misses a
 target by more than 10% ends kinetics_missed, not converged.
 
-Every evaluation and one fit row per pathway are recorded in the database.
-Ctrl-C stops the fit and keeps the pathways already fitted (the run is
-marked cancelled). The exit status is 3 when some pathway did not converge.`,
+Every evaluation and one fit row per pathway are recorded in the database,
+each pathway as soon as it is fitted: Ctrl-C stops the fit and keeps the
+pathways already fitted (the run is marked cancelled), and so does a kill. The exit status is 3 when some pathway did not converge.`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
   dendfit fit experiments/cortex-paired-recordings.yaml -p 'L4FS->L4SS' -p 0
   dendfit fit experiments/l23-demo.yaml --json`,
@@ -85,13 +85,12 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		return err
 	}
 	bar := newProgressBar(g, "pathways")
-	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine, Pathways: idx, Progress: bar.update})
+	// Each pathway is recorded as it is fitted: those done before Ctrl-C,
+	// another pathway's failure, or a kill are kept.
+	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine, Pathways: idx, Progress: bar.update,
+		Finished: pipeline.RecordEach(ctx, rec.db, rec.runID)})
 	bar.done()
-	// The pathways fitted before Ctrl-C (or another pathway's failure)
-	// are kept.
-	stopped := err != nil
-	recorded, err := pipeline.RecordFitAfter(ctx, rec.db, rec.runID, res, err)
-	if stopped && recorded && len(res) > 0 {
+	if err != nil && len(res) > 0 {
 		g.notef("%d pathway(s) fitted before it stopped are recorded in run %d", len(res), rec.runID)
 	}
 	if ferr := rec.finish(err); err == nil {
