@@ -202,6 +202,9 @@ func open(ctx context.Context, path string) (*DB, error) {
 		if why := cannotCreate(path); why != "" {
 			return nil, fmt.Errorf("db: cannot create %s: %s", path, why)
 		}
+		if dir := filepath.Dir(path); dirNotWritable(dir) {
+			return nil, fmt.Errorf("db: open %s to write: its directory %s is not writable, and SQLite keeps the write-ahead log beside the file (%w); commands that only read it, such as query, still work", path, dir, err)
+		}
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
 	}
 	if err := d.migrate(ctx); err != nil {
@@ -294,6 +297,19 @@ func cannotCreate(path string) string {
 	f.Close()
 	os.Remove(f.Name())
 	return ""
+}
+
+// dirNotWritable says whether no file can be made in dir (its mode, a
+// read-only mount, an immutable flag); an existing database there can be
+// read but not written.
+func dirNotWritable(dir string) bool {
+	f, err := os.CreateTemp(dir, ".dendfit-probe-*")
+	if err != nil {
+		return true
+	}
+	f.Close()
+	os.Remove(f.Name())
+	return false
 }
 
 // openRO opens the read-only pool of dsn, refuses another program's

@@ -426,6 +426,12 @@ func TestReadOnlyDirectory(t *testing.T) {
 	if err == nil || !strings.Contains(string(out), "cannot create "+filepath.Join(ro, "new.db")+": directory "+ro+" is not writable") {
 		t.Errorf("a new database in a read-only directory: %v\n%s", err, out)
 	}
+	// Nor can the existing one be written there; the message says why (it
+	// said "unable to open database file: no such file or directory").
+	out, err = run("--db", path, "-q", "simulate", spec)
+	if err == nil || !strings.Contains(string(out), "its directory "+ro+" is not writable") {
+		t.Errorf("writing a database in a read-only directory: %v\n%s", err, out)
+	}
 	// It merges into a database elsewhere, as a shard on a read-only share.
 	w := filepath.Join(dir, "w")
 	if err := os.Mkdir(w, 0o777); err != nil {
