@@ -488,6 +488,14 @@ every fit of every run.`,
 			if err != nil {
 				return err
 			}
+			// A fit --pathway run holds only those: export and report
+			// combine the others from earlier runs, a listing does not.
+			var sel struct {
+				Pathways []int `json:"pathways"`
+			}
+			if run != nil && o.runID == 0 && json.Unmarshal(run.Settings, &sel) == nil && sel.Pathways != nil {
+				g.notef("note: fit run %d, the newest, fitted only pathway(s) %s; export and report take the others from earlier fits ('dendfit query runs --command fit' lists them)", run.ID, joinInts(sel.Pathways))
+			}
 			var hasPathway bool
 			if o.pathway, hasPathway, err = o.pathwayIndex(cmd.Context(), d, run); err != nil {
 				return err
@@ -603,7 +611,11 @@ the union run of a merge) is taken before any newer run of one shard.`,
 			if o.runID == 0 {
 				// Which run "the newest" is: after a fit it is the fit's
 				// evaluations, not the sweep before it.
-				g.notef("points of run %d, the newest finished run of %s (a %s run; --run ID for another, 'dendfit query runs' lists them)", run.ID, o.experiment, run.Command)
+				shard := ""
+				if run.ShardN > 1 {
+					shard = fmt.Sprintf("; shard %d of %d, a part of the grid: 'dendfit merge' of the shards makes a run of it all", run.ShardK, run.ShardN)
+				}
+				g.notef("points of run %d, the newest finished run of %s (a %s run%s; --run ID for another, 'dendfit query runs' lists them)", run.ID, o.experiment, run.Command, shard)
 			}
 			f := db.PointFilter{RunID: run.ID, Status: o.status, Limit: o.limit}
 			var hasPathway bool
@@ -847,4 +859,13 @@ func newPointJSON(p db.Point) pointJSON {
 		o.PSPMV, o.BaselineMV, o.TimeToPeakMS = &p.PSPMV, &p.BaselineMV, &p.TimeToPeakMS
 	}
 	return o
+}
+
+// joinInts writes 0, 3, 5.
+func joinInts(v []int) string {
+	t := make([]string, len(v))
+	for i, x := range v {
+		t[i] = strconv.Itoa(x)
+	}
+	return strings.Join(t, ", ")
 }

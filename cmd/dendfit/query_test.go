@@ -553,3 +553,39 @@ func TestQueryFitsUnconverged(t *testing.T) {
 		t.Errorf("query fits --g-max 1: %s, %v; want no fits (the failed fit has no g)", out, err)
 	}
 }
+
+// TestQueryPointsOfAShard: when the newest finished run is one shard's,
+// query points says that it holds part of the grid, and how to get all.
+func TestQueryPointsOfAShard(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "s.db")
+	if _, err := qcli(t, path, "sweep", qSweep, "--shard", "0/2"); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	root := newRootCmdIO(&out, &errOut)
+	root.SetArgs([]string{"--db", path, "query", "points"})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "(a sweep run; shard 0 of 2, a part of the grid: 'dendfit merge' of the shards makes a run of it all;") {
+		t.Errorf("stderr %q: want the shard named", errOut.String())
+	}
+}
+
+// TestQueryFitsOfASelection: after fit --pathway, query fits lists that
+// run and says it fitted only those, and where the others are.
+func TestQueryFitsOfASelection(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "f.db")
+	if _, err := qcli(t, path, "fit", qFitCase, "-p", "2"); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	root := newRootCmdIO(&out, &errOut)
+	root.SetArgs([]string{"--db", path, "query", "fits"})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "note: fit run 1, the newest, fitted only pathway(s) 2; export and report take the others from earlier fits") {
+		t.Errorf("stderr %q: want the selection named", errOut.String())
+	}
+}
