@@ -3,6 +3,7 @@ package pipeline
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"math"
 	"runtime"
@@ -129,8 +130,11 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 		workers = runtime.NumCPU()
 	}
 	g.SetLimit(workers)
-	var mu sync.Mutex // serialises Progress
+	var mu sync.Mutex // serialises Finished and Progress
 	n := 0
+	// Finished's first error: the group reports only its own first, which
+	// may be Ctrl-C's, and a pathway not kept must not go unsaid.
+	var finishedErr error
 	if opt.Progress != nil {
 		opt.Progress(0, len(idx))
 	}
@@ -144,7 +148,11 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 			defer mu.Unlock()
 			if opt.Finished != nil {
 				if err := opt.Finished(r); err != nil {
-					return fmt.Errorf("pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
+					err = fmt.Errorf("pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
+					if finishedErr == nil {
+						finishedErr = err
+					}
+					return err
 				}
 			}
 			out[j], done[j] = *r, true
@@ -156,6 +164,14 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 		})
 	}
 	if err := g.Wait(); err != nil {
+		switch {
+		case finishedErr == nil || errors.Is(err, finishedErr):
+		case errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded):
+			// "Interrupted, finished work is kept" would not be true.
+			err = finishedErr
+		default:
+			err = fmt.Errorf("%w; %w", err, finishedErr)
+		}
 		var finished []FitResult
 		for j := range out {
 			if done[j] {

@@ -8,7 +8,9 @@ import (
 	"reflect"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/fit"
@@ -433,6 +435,27 @@ func TestFitRecordsEachPathway(t *testing.T) {
 		if want := full[f.Pathway]; !slices.Equal(f.GFitNS, want.GFitNS) {
 			t.Errorf("pathway %d: recorded g %v, a full fit's %v", f.Pathway, f.GFitNS, want.GFitNS)
 		}
+	}
+
+	// A recording that fails after Ctrl-C stopped the others is the error
+	// reported, not the cancellation (whose "finished work is kept" would
+	// be untrue): here the first pathway to finish cancels, waits for the
+	// other to return Canceled (the group's first error), then fails.
+	ctx, cancel = context.WithCancel(context.Background())
+	defer cancel()
+	diskFull := errors.New("disk full")
+	var once sync.Once
+	_, err = Fit(ctx, s, &FitOptions{NoFine: true, Workers: 2, Finished: func(r *FitResult) error {
+		err := error(nil)
+		once.Do(func() {
+			cancel()
+			time.Sleep(200 * time.Millisecond)
+			err = diskFull
+		})
+		return err
+	}})
+	if !errors.Is(err, diskFull) || errors.Is(err, context.Canceled) {
+		t.Errorf("recording failed after Ctrl-C: %v; want the recording's error alone", err)
 	}
 
 	d.Close() // recording now fails
