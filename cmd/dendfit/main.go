@@ -35,7 +35,11 @@ var errNotConverged = errors.New("some pathways did not converge")
 func main() {
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	go stopOnSignal(cancel)
+	// Caught from the start: a signal before the goroutine runs would
+	// otherwise end the process as if uncaught.
+	sigs := make(chan os.Signal, 8)
+	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+	go stopOnSignal(sigs, cancel)
 	root := newRootCmd()
 	c, err := root.ExecuteContextC(ctx)
 	os.Exit(exitCode(ctx, damagedHint(c, err), os.Stderr))
@@ -47,12 +51,10 @@ func main() {
 const repeatWindow = 500 * time.Millisecond
 
 // stopOnSignal cancels the command's context at the first SIGINT or
-// SIGTERM, so that it stops cleanly and keeps what is done. A later one,
+// SIGTERM on sigs, so that it stops cleanly and keeps what is done. A later one,
 // should that hang (a pipe nobody reads), ends the process at once by
 // that signal, as if it were not caught.
-func stopOnSignal(cancel context.CancelFunc) {
-	sigs := make(chan os.Signal, 8)
-	signal.Notify(sigs, os.Interrupt, syscall.SIGTERM)
+func stopOnSignal(sigs <-chan os.Signal, cancel context.CancelFunc) {
 	<-sigs
 	cancel()
 	first := time.Now()
