@@ -35,31 +35,35 @@ type ShardSet struct {
 	Runs []Run
 }
 
-// maxListedShards bounds the shard counts whose missing shards Missing
-// lists (pipeline.MaxShards, which db does not import, with room).
-const maxListedShards = 1 << 22
+// maxListedShards is how many missing shards Missing lists at most.
+const maxListedShards = 1000
 
-// Missing returns the shard indices in 0..ShardN-1 with no done run (nil
-// for a count above 2^22, which dendfit does not write).
+// Missing returns the shard indices in 0..ShardN-1 with no done run, the
+// first 1000 of them at most (ShardN comes from a file, perhaps merged in
+// from elsewhere, and may be huge); MissingCount counts them all.
 func (s *ShardSet) Missing() []int {
-	// ShardN comes from a file, perhaps merged in from elsewhere: a
-	// count beyond any array dendfit writes is not listed.
-	if s.ShardN > maxListedShards {
-		return nil
+	done := s.doneShards()
+	var out []int
+	for k := 0; k < s.ShardN && len(out) < maxListedShards; k++ {
+		if !done[k] {
+			out = append(out, k)
+		}
 	}
-	done := make([]bool, s.ShardN)
+	return out
+}
+
+// MissingCount is the number of shards with no done run.
+func (s *ShardSet) MissingCount() int { return s.ShardN - len(s.doneShards()) }
+
+// doneShards is the set of shard indices with a done run.
+func (s *ShardSet) doneShards() map[int]bool {
+	done := map[int]bool{}
 	for _, r := range s.Runs {
 		if r.Status == StatusDone && r.ShardK >= 0 && r.ShardK < s.ShardN {
 			done[r.ShardK] = true
 		}
 	}
-	var out []int
-	for k, ok := range done {
-		if !ok {
-			out = append(out, k)
-		}
-	}
-	return out
+	return done
 }
 
 // UnionSettings is the settings JSON of a union run.
@@ -240,9 +244,9 @@ func (d *DB) UnionShardSet(ctx context.Context, set ShardSet, want int64, argv [
 		if st.Points != want {
 			st.Status = StatusFailed
 			msg := fmt.Sprintf("union of %d shards holds %d of %d points", set.ShardN, st.Points, want)
-			if m := set.Missing(); len(m) > 10 {
-				msg += fmt.Sprintf("; %d shards with no finished run: %s, ...", len(m), joinInts(m[:10]))
-			} else if len(m) > 0 {
+			if m, n := set.Missing(), set.MissingCount(); n > 10 {
+				msg += fmt.Sprintf("; %d shards with no finished run: %s, ...", n, joinInts(m[:10]))
+			} else if n > 0 {
 				msg += fmt.Sprintf("; shards with no finished run: %s", joinInts(m))
 			}
 			errText = msg

@@ -239,8 +239,8 @@ func testUnionShardSetIncomplete(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if got := sets[0].Missing(); fmt.Sprint(got) != fmt.Sprint(tc.missing) {
-				t.Errorf("missing = %v, want %v", got, tc.missing)
+			if got := sets[0].Missing(); fmt.Sprint(got) != fmt.Sprint(tc.missing) || sets[0].MissingCount() != len(tc.missing) {
+				t.Errorf("missing = %v (count %d), want %v", got, sets[0].MissingCount(), tc.missing)
 			}
 			r, err := d.Run(context.Background(), st.RunID)
 			if err != nil {
@@ -257,5 +257,16 @@ func TestUnionRunUID(t *testing.T) {
 	a := UnionRunUID("abc", 4)
 	if len(a) != 32 || a != UnionRunUID("abc", 4) || a == UnionRunUID("abc", 5) || a == UnionRunUID("abd", 4) {
 		t.Errorf("UnionRunUID not a stable 128-bit hex id per (spec, n): %q", a)
+	}
+}
+
+// TestMissingOfAHugeShardCount: a shard count read from a file, however
+// large, lists the first 1000 missing shards and counts them all, without
+// a slice of that many flags (2^63-1 shards panicked merge).
+func TestMissingOfAHugeShardCount(t *testing.T) {
+	s := &ShardSet{ShardN: math.MaxInt, Runs: []Run{{ShardK: 1, Status: StatusDone}, {ShardK: 5, Status: StatusFailed}}}
+	m := s.Missing()
+	if len(m) != 1000 || m[0] != 0 || m[1] != 2 || m[999] != 1000 || s.MissingCount() != math.MaxInt-1 {
+		t.Errorf("missing %v... (%d listed), count %d", m[:min(3, len(m))], len(m), s.MissingCount())
 	}
 }

@@ -82,7 +82,10 @@ type unionJSON struct {
 	Grid       int    `json:"grid_points"`
 	Added      int64  `json:"points_added"`
 	Status     string `json:"status"`
-	Missing    []int  `json:"missing_shards"`
+	// Missing lists the first 1000 shards with no finished run, of
+	// MissingCount.
+	Missing      []int `json:"missing_shards"`
+	MissingCount int   `json:"missing_shard_count"`
 }
 
 func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.MergeOptions) error {
@@ -144,7 +147,7 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 	for _, u := range unions {
 		j := unionJSON{Experiment: u.Set.Experiment, SpecSHA256: u.Set.SpecSHA256, Shards: u.Set.ShardN,
 			ShardRuns: len(u.Set.Runs), RunID: u.Stats.RunID, Points: u.Stats.Points, Grid: u.Grid,
-			Added: u.Stats.Added, Status: u.Stats.Status, Missing: u.Set.Missing()}
+			Added: u.Stats.Added, Status: u.Stats.Status, Missing: u.Set.Missing(), MissingCount: u.Set.MissingCount()}
 		if j.Missing == nil {
 			j.Missing = []int{}
 		}
@@ -173,8 +176,8 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 		for _, u := range us {
 			fmt.Fprintf(g.stdout, "experiment %s: %d shards in %d runs -> union run %d: %d of %d points (%d added), %s",
 				u.Experiment, u.Shards, u.ShardRuns, u.RunID, u.Points, u.Grid, u.Added, u.Status)
-			if m := u.Missing; len(m) > 10 {
-				fmt.Fprintf(g.stdout, "; no finished run for %d shards: %v ...", len(m), m[:10])
+			if m := u.Missing; u.MissingCount > 10 {
+				fmt.Fprintf(g.stdout, "; no finished run for %d shards: %v ...", u.MissingCount, m[:10])
 			} else if len(m) > 0 {
 				fmt.Fprintf(g.stdout, "; no finished run for shards %v", m)
 			}
