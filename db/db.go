@@ -202,7 +202,12 @@ func open(ctx context.Context, path string) (*DB, error) {
 		if why := cannotCreate(path); why != "" {
 			return nil, fmt.Errorf("db: cannot create %s: %s", path, why)
 		}
-		if dir := filepath.Dir(path); dirNotWritable(dir) {
+		// SQLite writes its WAL beside the file a link points to.
+		real, rerr := filepath.EvalSymlinks(path)
+		if rerr != nil {
+			real = path
+		}
+		if dir := filepath.Dir(real); dirNotWritable(dir) {
 			return nil, fmt.Errorf("db: open %s to write: its directory %s is not writable, and SQLite keeps the write-ahead log beside the file (%w); commands that only read it, such as query, still work", path, dir, err)
 		}
 		return nil, fmt.Errorf("db: open %s: %w", path, err)

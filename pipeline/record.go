@@ -231,7 +231,8 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 		done, err := d.RecordedPoints(ctx, r.ID)
 		if err != nil {
 			// Reopened, the run would stay running with no process on
-			// it: it ends as a run stopped now (cancelled by Ctrl-C).
+			// it: it ends as a run stopped now (cancelled after Ctrl-C,
+			// failed after another error).
 			return nil, nil, errors.Join(err, run.Finish(err))
 		}
 		return run, done, nil

@@ -46,9 +46,9 @@ type SweepOptions struct {
 }
 
 // MaxShards bounds the N of a sweep's --shard K/N and of a SLURM array's
-// tasks: more than SLURM's largest array (4,000,001 with MaxArraySize at
-// its top is still above), and few enough that listing the shards a
-// merge misses stays cheap.
+// tasks: a thousand times SLURM's default MaxArraySize (1001; a site may
+// raise it to 4,000,001), and few enough that listing the shards a merge
+// misses stays cheap.
 const MaxShards = 1000000
 
 // SweepStats summarises a sweep per pathway.

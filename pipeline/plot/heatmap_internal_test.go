@@ -183,7 +183,7 @@ func heatmapPNG(t *testing.T, d *HeatmapData) image.Image {
 
 // TestValueTicks: a few swept values label their own ticks, readably
 // though a linear range's values carry rounding (2 to 23 ms in 8 steps
-// gives 4.999999999999999 ms), and distinct values keep distinct labels.
+// gives 4.999999999999999 ms).
 func TestValueTicks(t *testing.T) {
 	v := []float64{2, 4.999999999999999, 8, 11, 13.999999999999998, 16.999999999999996, 20, 23}
 	ticks := valueTicks(v).Ticks(v[0], v[len(v)-1])
