@@ -414,3 +414,37 @@ func blockPointOf(bp *db.BlockPoint, setup *sim.Setup, rs []sim.Receptor, ss sim
 	bp.DSpikeFired = r.DSpikeFired
 	bp.Error = ""
 }
+
+// RunStats summarises every point run runID of s holds, as Sweep
+// summarises the points it sweeps (Skipped is 0): what a resumed sweep
+// reports for the whole run, not only its own session.
+func RunStats(ctx context.Context, d *db.DB, s *spec.Spec, runID int64) (*SweepStats, error) {
+	st := &SweepStats{Pathways: make([]PathwayStats, len(s.Pathways))}
+	// The time to peak of the window's last sample, as Sweep writes it.
+	p := sim.Protocol{Dt: s.Simulation.Dt, Duration: s.Simulation.Duration, SpikeAt: s.Simulation.SpikeAt}
+	lastMS := float64(p.Steps()-1-p.SpikeStep()) * p.Dt / 1e-3
+	err := d.EachPoint(ctx, db.PointFilter{RunID: runID}, func(pt *db.Point) error {
+		if pt.Pathway < 0 || pt.Pathway >= len(st.Pathways) {
+			return fmt.Errorf("run %d: point %s of pathway %d, which the spec has not", runID, pt.PointKey, pt.Pathway)
+		}
+		ps := &st.Pathways[pt.Pathway]
+		if pt.Status == db.PointFailed {
+			ps.Points++
+			ps.Failed++
+			return nil
+		}
+		if ps.Points == ps.Failed { // first good point
+			ps.MinPSPMV, ps.MaxPSPMV = pt.PSPMV, pt.PSPMV
+		}
+		ps.Points++
+		ps.MinPSPMV, ps.MaxPSPMV = min(ps.MinPSPMV, pt.PSPMV), max(ps.MaxPSPMV, pt.PSPMV)
+		if pt.PSPMV != 0 && pt.TimeToPeakMS == lastMS {
+			ps.PeakAtEnd++
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	return st, nil
+}

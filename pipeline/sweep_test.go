@@ -632,3 +632,37 @@ func tempDB(t *testing.T) *db.DB {
 	t.Cleanup(func() { d.Close() })
 	return d
 }
+
+// TestRunStatsMatchesSweep: a run's stats read back from the database are
+// the ones its sweep counted as it went, on a grid with failed points and
+// points that peak at the window's end (a short window), so that a resumed
+// sweep can report its whole run.
+func TestRunStatsMatchesSweep(t *testing.T) {
+	s := reproSpec(t, "two-populations-three-pathways.yaml")
+	s.Sweep.G = spec.Axis{From: 0.1e-9, To: 1e6, Steps: 300, Log: true} // the largest run away
+	s.Simulation.Duration = s.Simulation.SpikeAt + 3e-3                   // some peak at the end
+	d := tempDB(t)
+	run, err := StartRun(context.Background(), d, s, RunInfo{Command: db.CommandSweep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want, err := Sweep(context.Background(), s, d, run.ID, &SweepOptions{Workers: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed, atEnd := 0, 0
+	for _, p := range want.Pathways {
+		failed += p.Failed
+		atEnd += p.PeakAtEnd
+	}
+	if failed == 0 || atEnd == 0 {
+		t.Fatalf("the grid has %d failed points and %d peaking at the end; want some of each", failed, atEnd)
+	}
+	got, err := RunStats(context.Background(), d, s, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !reflect.DeepEqual(got, want) {
+		t.Errorf("RunStats %+v, Sweep counted %+v", got, want)
+	}
+}

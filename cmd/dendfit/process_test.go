@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -455,6 +456,45 @@ func TestReadOnlyDirectory(t *testing.T) {
 		out, err := run("--db", filepath.Join(w, "secret.db"), "query", "runs")
 		if err == nil || strings.Contains(string(out), "directory is not writable") {
 			t.Errorf("an unreadable database: %v\n%s", err, out)
+		}
+	}
+}
+
+// TestResumedSweepSummary: the summary of a resumed sweep is of its whole
+// run (every pathway's points, whichever session swept them), with the
+// session's own count and the resumed count apart.
+func TestResumedSweepSummary(t *testing.T) {
+	spec := bigSweepSpec(t, 200000)
+	dbPath := filepath.Join(t.TempDir(), "r.db")
+	cmd := sweepCmd(dbPath, spec)
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForPoints(t, dbPath, cmd)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	cmd.Wait()
+	out, err := exec.Command(dendfitBin, "--db", dbPath, "-q", "--json", "sweep", spec, "--resume").Output()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Recorded int `json:"points_recorded"`
+		Resumed  int `json:"points_resumed"`
+		Pathways []struct {
+			Points int `json:"points"`
+		} `json:"pathways"`
+	}
+	if err := json.Unmarshal(out, &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.Resumed == 0 || got.Recorded+got.Resumed != 3*200000 {
+		t.Fatalf("resumed sweep: %d recorded + %d resumed, want 600000 with some resumed", got.Recorded, got.Resumed)
+	}
+	for i, p := range got.Pathways {
+		if p.Points != 200000 {
+			t.Errorf("pathway %d: %d points in the summary, want the run's 200000", i, p.Points)
 		}
 	}
 }

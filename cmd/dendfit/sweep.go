@@ -179,8 +179,15 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	if err != nil {
 		return err
 	}
-	// A pathway without a good point this time (all failed, or none in
-	// this shard) has no PSP range.
+	session, resumed := sumPoints(stats), stats.Skipped
+	if resumed > 0 {
+		// The summary is of the whole run, not of this session alone.
+		if stats, err = pipeline.RunStats(ctx, d, s, run.ID); err != nil {
+			return err
+		}
+	}
+	// A pathway without a good point (all failed, or none in this shard)
+	// has no PSP range.
 	good := func(ps pipeline.PathwayStats) bool { return ps.Points > ps.Failed }
 	for i, ps := range stats.Pathways {
 		if ps.PeakAtEnd > 0 {
@@ -204,7 +211,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 			Recorded   int           `json:"points_recorded"`
 			Resumed    int           `json:"points_resumed"`
 			Pathways   []pathwayJSON `json:"pathways"`
-		}{run.ID, s.Name, sumPoints(stats), stats.Skipped, []pathwayJSON{}}
+		}{run.ID, s.Name, session, resumed, []pathwayJSON{}}
 		for i, ps := range stats.Pathways {
 			pj := pathwayJSON{Pathway: i, Label: s.Pathways[i].Label(), Points: ps.Points, Failed: ps.Failed, PeakAtEnd: ps.PeakAtEnd}
 			if good(ps) {
@@ -227,10 +234,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t\n", i, s.Pathways[i].Label(), ps.Points, ps.Failed, lo, hi)
 	}
 	tw.Flush()
-	fmt.Fprintf(g.stdout, "run %d: done (%d points recorded this time, %d resumed)\n", run.ID, sumPoints(stats), stats.Skipped)
-	if stats.Skipped > 0 {
-		g.notef("the table counts this session's points; 'dendfit query points --run %d' gives all %d", run.ID, sumPoints(stats)+stats.Skipped)
-	}
+	fmt.Fprintf(g.stdout, "run %d: done (%d points recorded this time, %d resumed)\n", run.ID, session, resumed)
 	return nil
 }
 
