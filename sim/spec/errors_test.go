@@ -2,6 +2,7 @@ package spec
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 )
@@ -390,5 +391,28 @@ func TestErrorFormat(t *testing.T) {
 	e := &Error{File: "l23.yaml", Line: 14, Path: "cells.pyr.compartments[1].gl", Msg: `want specific conductance (S/m2), got "5 mV"`}
 	if got := e.Error(); got != `l23.yaml:14: cells.pyr.compartments[1].gl: want specific conductance (S/m2), got "5 mV"` {
 		t.Errorf("Error() = %q", got)
+	}
+}
+
+// TestExtremeRanges: a range whose every value is finite is accepted,
+// though its ratio (log) or the product of its width and an index
+// (linear) overflows a double, and its ends are the ones written.
+func TestExtremeRanges(t *testing.T) {
+	for _, tc := range []struct {
+		axis     string
+		from, to float64 // S
+	}{
+		{"{from: 1e-170 nS, to: 1e170 nS, steps: 3, scale: log}", 1e-179, 1e161},
+		{"{from: 1 nS, to: 1e308 S, steps: 3, scale: linear}", 1e-9, 1e308},
+	} {
+		s, err := Parse("l23.yaml", []byte(base+"sweep:\n  g: "+tc.axis+"\n"))
+		if err != nil {
+			t.Errorf("%s: %v", tc.axis, err)
+			continue
+		}
+		v := s.Sweep.G.Values()
+		if len(v) != 3 || math.Abs(v[0]/tc.from-1) > 1e-12 || math.Abs(v[2]/tc.to-1) > 1e-12 || !(v[0] < v[1] && v[1] < v[2]) {
+			t.Errorf("%s: values %v", tc.axis, v)
+		}
 	}
 }

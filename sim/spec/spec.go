@@ -265,10 +265,22 @@ func (a *Axis) Cache() {
 
 // value is value i of a range of n+1 steps.
 func (a Axis) value(i int, n float64) float64 {
+	t := float64(i) / n
 	if a.Log {
-		return a.From * math.Pow(a.To/a.From, float64(i)/n)
+		v := a.From * math.Pow(a.To/a.From, t)
+		if r := a.To / a.From; math.IsInf(r, 0) || r == 0 {
+			// The ratio of a range over 308 decades overflows: its
+			// logarithm does not (no range of one unit does that).
+			lf := math.Log(a.From)
+			v = math.Exp(lf + float64((math.Log(a.To)-lf)*t))
+		}
+		return v
 	}
-	return a.From + (a.To-a.From)*float64(i)/n
+	v := a.From + (a.To-a.From)*float64(i)/n
+	if math.IsInf(v, 0) { // (To-From)*i overflowed before the division
+		v = a.From + float64((a.To-a.From)*t)
+	}
+	return v
 }
 
 // compute returns a range's values.
