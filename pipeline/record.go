@@ -184,8 +184,14 @@ func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished
 // (info.ShardK of info.ShardN): run id, or with id 0 the newest that no
 // other process is sweeping. It claims and reopens the run, recording
 // this session (info's argv and workers, and the provenance db.NewRun
-// collects), and returns the points it already holds.
+// collects), and returns the points it already holds. It refuses a
+// damaged database file (DB.QuickCheck).
 func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int64) (*Run, *db.Recorded, error) {
+	// A run stopped by a crash, a full disk or a cut copy may sit in a
+	// damaged file: writing more into it would bury what can be saved.
+	if err := d.QuickCheck(ctx); err != nil {
+		return nil, nil, err
+	}
 	all, hint, err := sweepsOf(ctx, d, s, info.ShardK, info.ShardN)
 	if err != nil {
 		return nil, nil, err

@@ -666,3 +666,38 @@ func TestRunStatsMatchesSweep(t *testing.T) {
 		t.Errorf("RunStats %+v, Sweep counted %+v", got, want)
 	}
 }
+
+// TestResumeRefusesADamagedFile: a resume checks the file first, and
+// refuses one cut short (it wrote more points into it).
+func TestResumeRefusesADamagedFile(t *testing.T) {
+	ctx := context.Background()
+	s := seedGrid(t, 20000)
+	path := filepath.Join(t.TempDir(), "d.db")
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Sweep(ctx, s, d, run.ID, nil)
+	if err := errors.Join(err, run.Finish(context.Canceled), d.Close()); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Truncate(path, fi.Size()-4096); err != nil { // part of its last page
+		t.Fatal(err)
+	}
+	d, err = db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if _, _, err := ResumeRun(ctx, d, s, RunInfo{Command: db.CommandSweep}, 0); !db.IsDamaged(err) {
+		t.Errorf("resume of a file cut short: %v, want it refused as damaged", err)
+	}
+}
