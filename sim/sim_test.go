@@ -356,3 +356,15 @@ func TestAdExRunawaySaysSo(t *testing.T) {
 		t.Errorf("leakyIF: %v", err)
 	}
 }
+
+// TestSingularCellSaysWhy: a coupling 10^300 times the leaks leaves the
+// resting state's equations singular in float64; the error says what to
+// look for.
+func TestSingularCellSaysWhy(t *testing.T) {
+	s, rs := seed()
+	s.Cell.Couplings[0].G = 1e291 // 1e300 nS
+	_, err := Simulate(s, rs, nil)
+	if err == nil || !strings.Contains(err.Error(), "singular in double precision: look for a coupling or leak conductance") {
+		t.Errorf("err = %v, want the singular system explained", err)
+	}
+}

@@ -104,7 +104,9 @@ func Steady(c *Cell, hold bool, rec int, vHold float64) (SteadyState, error) {
 		jacobian(x)
 		copy(lu, jac)
 		if err := solveDense(lu, r, dx, n); err != nil {
-			return SteadyState{}, fmt.Errorf("sim: steady state: %w", err)
+			// A coupling or leak many orders of magnitude above the
+			// others leaves the Jacobian singular in float64.
+			return SteadyState{}, fmt.Errorf("sim: steady state: %w: look for a coupling or leak conductance many orders of magnitude from the others", err)
 		}
 		step := 0.0
 		for i := range x {
@@ -150,7 +152,7 @@ func solveDense(J, r, dx []float64, n int) error {
 			}
 		}
 		if J[p*n+k] == 0 {
-			return fmt.Errorf("singular system")
+			return fmt.Errorf("the cell's equations are singular in double precision")
 		}
 		if p != k {
 			for j := 0; j < n; j++ {
