@@ -640,7 +640,7 @@ func tempDB(t *testing.T) *db.DB {
 func TestRunStatsMatchesSweep(t *testing.T) {
 	s := reproSpec(t, "two-populations-three-pathways.yaml")
 	s.Sweep.G = spec.Axis{From: 0.1e-9, To: 1e6, Steps: 300, Log: true} // the largest run away
-	s.Simulation.Duration = s.Simulation.SpikeAt + 3e-3                   // some peak at the end
+	s.Simulation.Duration = s.Simulation.SpikeAt + 3e-3                 // some peak at the end
 	d := tempDB(t)
 	run, err := StartRun(context.Background(), d, s, RunInfo{Command: db.CommandSweep})
 	if err != nil {
