@@ -76,6 +76,9 @@ to a file written atomically.`,
 			if bad := unconverged(c.Fits); len(bad) > 0 {
 				g.notef("warning: %d of %d fitted pathways did not converge (%s): the export keeps their spec g", len(bad), len(c.Fits), strings.Join(bad, ", "))
 			}
+			for _, i := range c.Unfitted() {
+				g.notef("warning: pathway %d (%s) has a target_psp but no fit to it and its model (an edited target, or never fitted): the export keeps its spec g; fit it with 'dendfit fit SPEC -p %d'", i, c.Spec.Pathways[i].Label(), i)
+			}
 			if o.output == "" || o.output == "-" {
 				return export.Write(g.stdout, c, f)
 			}

@@ -589,3 +589,43 @@ func TestQueryFitsOfASelection(t *testing.T) {
 		t.Errorf("stderr %q: want the selection named", errOut.String())
 	}
 }
+
+// TestExportUnfittedTarget: after a pathway's target is edited and another
+// pathway is fitted, the edited one has no fit to its target: export warns
+// and its header says so (it read "3 of 3 pathways converged"), and the
+// report marks the row instead of calling it "no target_psp".
+func TestExportUnfittedTarget(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "e.db")
+	if _, err := qcli(t, path, "fit", qFitCase); err != nil {
+		t.Fatal(err)
+	}
+	text := referenceCase(t, "two-populations-three-pathways")
+	edited := writeSpec(t, dir, "edited.yaml", strings.Replace(text, "target_psp: 0.5 mV", "target_psp: 0.6 mV", 1))
+	if _, err := qcli(t, path, "fit", edited, "-p", "2"); err != nil {
+		t.Fatal(err)
+	}
+	var out, errOut bytes.Buffer
+	root := newRootCmdIO(&out, &errOut)
+	root.SetArgs([]string{"--db", path, "export"})
+	if err := root.ExecuteContext(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut.String(), "warning: pathway 0 (") || !strings.Contains(errOut.String(), "has a target_psp but no fit to it") {
+		t.Errorf("export stderr %q: want pathway 0 named unfitted", errOut.String())
+	}
+	if !strings.Contains(out.String(), "# NOT FITTED to their present target, so at their spec g: pathway(s) 0.") {
+		t.Errorf("export header:\n%.1200s", out.String())
+	}
+	html := filepath.Join(dir, "r.html")
+	if _, err := qcli(t, path, "report", "-o", html); err != nil {
+		t.Fatal(err)
+	}
+	b, err := os.ReadFile(html)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(string(b), "not fitted to its target</span>") || !strings.Contains(string(b), "1 pathway(s) with a target have no fit to it.") {
+		t.Errorf("report: the unfitted pathway is not marked")
+	}
+}

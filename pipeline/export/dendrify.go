@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/dendfit/dendfit/sim"
@@ -179,7 +180,14 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 		fmt.Fprintf(bw, "# Not fitted by run %d, so from earlier fits of the same pathways and targets: %s.\n", run.ID, o)
 	}
 	fmt.Fprintf(bw, "# Spec SHA-256: %s\n", c.SpecSHA256)
-	fmt.Fprintf(bw, "# Fits: %d of %d pathways converged; the others keep their spec g.\n", fitted, total)
+	fmt.Fprintf(bw, "# Fits: %d of %d pathways converged", fitted, total)
+	if fitted < len(s.Pathways) {
+		fmt.Fprintf(bw, "; the other pathways keep their spec g")
+	}
+	fmt.Fprintf(bw, ".\n")
+	if u := c.Unfitted(); len(u) > 0 {
+		fmt.Fprintf(bw, "# NOT FITTED to their present target, so at their spec g: pathway(s) %s.\n", joinInts(u))
+	}
 	fmt.Fprintf(bw, "\"\"\"Calibrated synapses of experiment %s (dendfit fit run %d).\n\n", s.Name, run.ID)
 	fmt.Fprintf(bw, "PARAMS[population] holds the synaptic parameters with Dendrify's names and\n")
 	fmt.Fprintf(bw, "Brian 2 units, for model.add_params(PARAMS[population]). build_models()\n")
@@ -435,4 +443,13 @@ func (p *pyWriter) reversal(v float64, constName string) string {
 		return pyStr(constName)
 	}
 	return p.q(v, spec.Voltage)
+}
+
+// joinInts writes 0, 3, 5.
+func joinInts(v []int) string {
+	t := make([]string, len(v))
+	for i, x := range v {
+		t[i] = strconv.Itoa(x)
+	}
+	return strings.Join(t, ", ")
 }

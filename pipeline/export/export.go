@@ -224,6 +224,20 @@ func (c *Calibration) OtherRuns() string {
 	return strings.Join(parts, "; ")
 }
 
+// Unfitted returns the pathways that have a target_psp but no fit in c:
+// none of their fits was made to their present target and model (an
+// edited target, a pathway never fitted). An export gives them their
+// spec g.
+func (c *Calibration) Unfitted() []int {
+	var out []int
+	for i, p := range c.Spec.Pathways {
+		if p.TargetPSP > 0 && c.fitOf(i) == nil {
+			out = append(out, i)
+		}
+	}
+	return out
+}
+
 func (c *Calibration) fitOf(i int) *db.Fit {
 	for k := range c.Fits {
 		if c.Fits[k].Pathway == i {

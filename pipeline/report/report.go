@@ -46,6 +46,9 @@ type Pathway struct {
 	Fit *db.Fit
 	// Converged is false when the pathway was fitted and did not converge.
 	Converged bool
+	// HasTarget is true when the spec gives the pathway a target_psp,
+	// fitted or not.
+	HasTarget bool
 	// TraceSVG and CurveSVG are inline SVG; empty with a note when the
 	// figure could not be drawn.
 	TraceSVG, CurveSVG   template.HTML
@@ -158,7 +161,7 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		fitOf[fits[i].Pathway] = &fits[i]
 	}
 	for i, p := range s.Pathways {
-		pw := Pathway{Index: i, Label: p.Label(), Fit: fitOf[i], Converged: true}
+		pw := Pathway{Index: i, Label: p.Label(), Fit: fitOf[i], Converged: true, HasTarget: p.TargetPSP > 0}
 		if pw.Fit != nil {
 			pw.Converged = pw.Fit.Converged
 		}
@@ -338,6 +341,17 @@ func fineCell(f *db.Fit) string {
 		rel = (*f.PSPFineDtMV - at) / at * 100
 	}
 	return fmt.Sprintf("%.4g mV (%+.2g %%)", *f.PSPFineDtMV, rel)
+}
+
+// Unfitted counts the pathways with a target_psp and no fit to it.
+func (r *Report) Unfitted() int {
+	n := 0
+	for _, p := range r.Pathways {
+		if p.HasTarget && p.Fit == nil {
+			n++
+		}
+	}
+	return n
 }
 
 // Unconverged counts the fitted pathways that did not converge.
