@@ -144,6 +144,13 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 			if err != nil {
 				return fmt.Errorf("pathway %d (%s): %w", i, s.Pathways[i].Label(), err)
 			}
+			if r.Converged && r.PeakAtEnd && r.Message == "" {
+				// Kept with the fit row, beyond the warning of the
+				// terminal that ran it: the reference's rule measures
+				// the PSP in the window, so the outcome stays converged.
+				r.Message = fmt.Sprintf("the PSP peaks at the window's last sample, %.4g ms after the spike: the window cut a growing response, and g may be too large; lengthen simulation.duration",
+					(s.Simulation.Duration-s.Simulation.SpikeAt)/1e-3)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			if opt.Finished != nil {

@@ -392,6 +392,11 @@ func TestFitWarnings(t *testing.T) {
 					t.Errorf("warning %q, want pathway 0's, with %q", ws[i], w)
 				}
 			}
+			// A cut window is also kept in the fit's message, for the
+			// database.
+			if cut := strings.Contains(res[0].Message, "window's last sample"); cut != (tc.name == "short window") {
+				t.Errorf("message %q", res[0].Message)
+			}
 		})
 	}
 }
