@@ -14,6 +14,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dendfit/dendfit/db"
 )
@@ -343,5 +344,22 @@ func TestQueryPointsCSVOfAFailedPoint(t *testing.T) {
 	}
 	if e := failed[col["error"]]; !strings.Contains(e, "ran away after the spike") {
 		t.Errorf("failed point's error %q", e)
+	}
+}
+
+// TestProgressRateAfterResume: points recorded before a resume pass at
+// once and are not this session's rate: 500 new points in 1 s is
+// 500 points/s with 1500 left, 3 s, however many were resumed (the bar
+// said 229205 points/s, ETA 0s).
+func TestProgressRateAfterResume(t *testing.T) {
+	var buf bytes.Buffer
+	p := &progressBar{g: &globals{stderr: &buf}, unit: "points", on: true, start: time.Now().Add(-time.Second), base: 1000}
+	p.update(1500, 3000)
+	m := regexp.MustCompile(`1500/3000  (\d+) points/s  ETA (\S+)`).FindStringSubmatch(buf.String())
+	if m == nil {
+		t.Fatalf("bar %q", buf.String())
+	}
+	if rate, _ := strconv.Atoi(m[1]); rate < 450 || rate > 500 || m[2] != "3s" {
+		t.Errorf("bar %q: want about 500 points/s, ETA 3s", buf.String())
 	}
 }

@@ -151,6 +151,11 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	g.notef("sweep %s: %d points over %d pathway%s, run %d", s.Name, total, len(s.Pathways), plural(len(s.Pathways)), run.ID)
 	g.verbosef("database %s, dendfit %s, spec sha256 %.12s", g.db, version(), s.SHA256)
 	bar := newProgressBar(g, "points")
+	if skip != nil {
+		// Points recorded before are counted as passed, at once: the
+		// rate is this session's.
+		bar.base = skip.Len()
+	}
 	stats, err := pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{
 		Workers: o.workers, ShardK: k, ShardN: n, Skip: skip, Progress: bar.update,
 	})
@@ -254,6 +259,9 @@ type progressBar struct {
 	on    bool
 	start time.Time
 	last  time.Time
+	// base is how many of the units counted were done before this
+	// session (a resumed sweep's recorded points): not part of the rate.
+	base int
 }
 
 func newProgressBar(g *globals, unit string) *progressBar {
@@ -270,7 +278,7 @@ func (p *progressBar) update(done, total int) {
 	}
 	p.last = time.Now()
 	el := time.Since(p.start).Seconds()
-	rate := float64(done) / max(el, 1e-9)
+	rate := float64(max(done-p.base, 0)) / max(el, 1e-9)
 	eta := "?"
 	if rate > 0 {
 		eta = (time.Duration(float64(total-done)/rate) * time.Second).Round(time.Second).String()
