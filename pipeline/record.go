@@ -137,19 +137,19 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 
 // sweepsOf returns the sweeps of s's text and shard k of n that did not
 // finish (cancelled, failed, interrupted, or running now), newest first:
-// what --resume can continue; and what a resume that finds none should
-// tell: a finished sweep of the
-// same, or unfinished ones of the same experiment with another spec text
-// (an edit, even a comment, makes a new spec).
-func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished []db.Run, hint string, err error) {
+// what --resume can continue; the unfinished ones of the same experiment
+// and shard that read another text of its spec (an edit, even a comment,
+// makes a new spec); and what a resume that finds neither should tell (a
+// finished sweep of the same).
+func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished []db.Run, otherText []int64, hint string, err error) {
 	n = max(n, 1)
 	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	exps, err := d.Experiments(ctx)
 	if err != nil {
-		return nil, "", err
+		return nil, nil, "", err
 	}
 	sameSpec := map[int64]bool{}
 	for _, e := range exps {
@@ -157,7 +157,7 @@ func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished
 			sameSpec[e.ID] = true
 		}
 	}
-	var done, otherText []int64
+	var done []int64
 	for _, r := range runs {
 		if r.ShardK != k || max(r.ShardN, 1) != n {
 			continue
@@ -171,18 +171,27 @@ func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished
 			otherText = append(otherText, r.ID)
 		}
 	}
-	switch {
-	case len(otherText) > 0:
-		hint = fmt.Sprintf("run %s of %s is unfinished, but with another text of the spec: a resume needs the spec exactly as that run read it ('dendfit query sql' shows it in experiments.spec_text)", joinIDs(otherText), s.Name)
-	case len(done) > 0:
+	if len(done) > 0 {
 		hint = fmt.Sprintf("run %s swept it to the end", joinIDs(done[:1]))
 	}
-	return unfinished, hint, nil
+	return unfinished, otherText, hint, nil
+}
+
+// ErrSpecChanged is wrapped by ResumeRun when the unfinished sweeps of the
+// experiment (and shard) read another text of its spec: an edit, even of a
+// comment, makes a new spec, and a new run would sweep it all again.
+var ErrSpecChanged = errors.New("the spec changed")
+
+// specChanged is ErrSpecChanged for the unfinished runs ids of s's
+// experiment.
+func specChanged(s *spec.Spec, ids []int64) error {
+	return fmt.Errorf("%w: run %s of %s is unfinished, but read another text of the spec (any edit, even of a comment or the description, makes a new spec): restore that text to resume it ('dendfit query sql' shows it in experiments.spec_text), or sweep without --resume to start a new run", ErrSpecChanged, joinIDs(ids), s.Name)
 }
 
 // ResumeRun continues an unfinished sweep of the same spec text and shard
 // (info.ShardK of info.ShardN): run id, or with id 0 the newest that no
-// other process is sweeping. It claims and reopens the run, recording
+// other process is sweeping. With none, it returns ErrNothingToResume, or
+// ErrSpecChanged when unfinished sweeps of another text of the spec exist. It claims and reopens the run, recording
 // this session (info's argv and workers, and the provenance db.NewRun
 // collects), and returns the points it already holds. It refuses a
 // damaged database file (DB.QuickCheck).
@@ -192,13 +201,16 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	if err := d.QuickCheck(ctx); err != nil {
 		return nil, nil, err
 	}
-	all, hint, err := sweepsOf(ctx, d, s, info.ShardK, info.ShardN)
+	all, otherText, hint, err := sweepsOf(ctx, d, s, info.ShardK, info.ShardN)
 	if err != nil {
 		return nil, nil, err
 	}
 	runs := all
 	if id != 0 {
 		i := slices.IndexFunc(runs, func(r db.Run) bool { return r.ID == id })
+		if i < 0 && slices.Contains(otherText, id) {
+			return nil, nil, specChanged(s, []int64{id})
+		}
 		if i < 0 {
 			var ids []int64
 			for _, r := range runs {
@@ -245,6 +257,9 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	}
 	if len(busy) > 0 {
 		return nil, nil, fmt.Errorf("%w: another process is still sweeping run %s", ErrNothingToResume, joinIDs(busy))
+	}
+	if len(all) == 0 && len(otherText) > 0 {
+		return nil, nil, specChanged(s, otherText)
 	}
 	if hint != "" {
 		return nil, nil, fmt.Errorf("%w (%s)", ErrNothingToResume, hint)

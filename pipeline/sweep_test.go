@@ -9,6 +9,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"runtime"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -699,5 +700,37 @@ func TestResumeRefusesADamagedFile(t *testing.T) {
 	defer d.Close()
 	if _, _, err := ResumeRun(ctx, d, s, RunInfo{Command: db.CommandSweep}, 0); !db.IsDamaged(err) {
 		t.Errorf("resume of a file cut short: %v, want it refused as damaged", err)
+	}
+}
+
+// TestResumeRunOfAnotherText: a resume whose only unfinished sweeps read
+// another text of the spec is refused with ErrSpecChanged, by id or not,
+// naming them.
+func TestResumeRunOfAnotherText(t *testing.T) {
+	ctx := context.Background()
+	d := tempDB(t)
+	old := seedGrid(t, 100)
+	run, err := StartRun(ctx, d, old, RunInfo{Command: db.CommandSweep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Finish(context.Canceled); err != nil {
+		t.Fatal(err)
+	}
+	edited, err := spec.Parse(old.File, append(slices.Clone(old.Text), "# a comment\n"...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	edited.Sweep = old.Sweep
+	for _, id := range []int64{0, run.ID} {
+		if _, _, err := ResumeRun(ctx, d, edited, RunInfo{Command: db.CommandSweep}, id); !errors.Is(err, ErrSpecChanged) ||
+			!strings.Contains(err.Error(), fmt.Sprintf("run %d of %s is unfinished, but read another text", run.ID, old.Name)) {
+			t.Errorf("resume %d of the edited spec: %v, want ErrSpecChanged naming run %d", id, err, run.ID)
+		}
+	}
+	if r, _, err := ResumeRun(ctx, d, old, RunInfo{Command: db.CommandSweep}, 0); err != nil || r.ID != run.ID {
+		t.Errorf("resume of the spec as it was: %v, %v", r, err)
+	} else {
+		r.Finish(nil)
 	}
 }

@@ -51,8 +51,9 @@ func writeSpec(t testing.TB, dir, name, text string) string {
 }
 
 // TestSweepResumeNotes: --resume says when there is nothing to resume, and
-// why (a finished run, an unfinished one of another spec text), and starts
-// a new run.
+// why (a finished run), and starts a new run; it refuses when an
+// unfinished run read another text of the spec (a new run would sweep the
+// whole grid again).
 func TestSweepResumeNotes(t *testing.T) {
 	path := t.TempDir() + "/d.db"
 	const specPath = "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
@@ -92,8 +93,12 @@ func TestSweepResumeNotes(t *testing.T) {
 	if err := errors.Join(err, d.Close()); err != nil {
 		t.Fatal(err)
 	}
-	if got := sweep(); !strings.Contains(got, "run 3 of ampa-instant-2comp-dimensionless-gsweep is unfinished, but with another text of the spec") || !strings.Contains(got, "starting a new run") {
-		t.Errorf("sweep with another text's run unfinished said %q", got)
+	var out, errOut bytes.Buffer
+	root := newRootCmdIO(&out, &errOut)
+	root.SetArgs([]string{"--db", path, "sweep", "--resume", specPath})
+	if err := root.ExecuteContext(context.Background()); err == nil ||
+		!strings.Contains(err.Error(), "run 3 of ampa-instant-2comp-dimensionless-gsweep is unfinished, but read another text of the spec") {
+		t.Errorf("sweep --resume with another text's run unfinished: %v, want refused", err)
 	}
 }
 
