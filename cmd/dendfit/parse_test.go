@@ -202,6 +202,7 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"query", "runs", "--db", ""}, "--db is empty: give a database file"},
 		{[]string{"query", "runs", "--db", "."}, "--db . is a directory: give a database file, such as dendfit.db"},
 		{[]string{"sweep", "x.yaml", "--db", "/dev/null"}, "--db /dev/null is not a regular file (a device, pipe or socket): give a database file"},
+		{[]string{"plot", "heatmap", "-p", "0", "-p", "1", "-o", "x.png"}, `given twice ("0", then "1"): this figure shows one pathway`},
 		{[]string{"sweep", spec, "-j", "-2"}, "--workers -2: want 0 or more (see 'dendfit sweep --help')"},
 		{[]string{"fit", spec, "--workers", "-1"}, "--workers -1: want 0 or more"},
 		{[]string{"sweep", spec, "-j", "1000000000"}, "--workers 1000000000: at most "},

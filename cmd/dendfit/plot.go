@@ -27,6 +27,7 @@ type plotOptions struct {
 	experiment    string
 	run           int64
 	pathways      []string
+	pathway       string // figures of one pathway
 	// trace
 	g            string
 	fitted       bool
@@ -37,10 +38,32 @@ type plotOptions struct {
 	x, y string
 }
 
-func (o *plotOptions) addCommon(cmd *cobra.Command) {
+// oneString is a string flag that may be given once: a figure of one
+// pathway refuses a second --pathway instead of drawing the last.
+type oneString string
+
+func (o *oneString) String() string { return string(*o) }
+func (o *oneString) Type() string   { return "string" }
+func (o *oneString) Set(v string) error {
+	if *o != "" {
+		return fmt.Errorf("given twice (%q, then %q): this figure shows one pathway", string(*o), v)
+	}
+	*o = oneString(v)
+	return nil
+}
+
+// onePathway is --pathway of a figure of one pathway, as a selection.
+func (o *plotOptions) onePathway() []string {
+	if o.pathway == "" {
+		return nil
+	}
+	return []string{o.pathway}
+}
+
+func (o *plotOptions) addCommon(cmd *cobra.Command, defaultWidthCM float64) {
 	f := cmd.Flags()
 	f.StringVarP(&o.out, "output", "o", "", "figure file; .png or .svg (required)")
-	f.Float64Var(&o.width, "width", 0, "figure width in cm (default 16, curve 20)")
+	f.Float64Var(&o.width, "width", 0, fmt.Sprintf("figure width in cm (default %g)", defaultWidthCM))
 	f.Float64Var(&o.height, "height", 0, "figure height in cm (default 10)")
 	_ = cmd.MarkFlagRequired("output")
 }
@@ -80,9 +103,9 @@ constants after a kinetics fit).`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runPlotTrace(cmd.Context(), g, o, args[0]) },
 	}
-	o.addCommon(cmd)
+	o.addCommon(cmd, float64(plot.DefaultWidth/vg.Centimeter))
 	f := cmd.Flags()
-	f.StringSliceVarP(&o.pathways, "pathway", "p", nil, "the pathway: index (0-based) or pre->post (default 0)")
+	f.VarP((*oneString)(&o.pathway), "pathway", "p", "the pathway: index (0-based) or pre->post (default 0)")
 	f.StringVar(&o.g, "g", "", `first receptor's conductance, e.g. "2.5 nS" (a bare number is nS)`)
 	f.BoolVar(&o.fitted, "fitted", false, "use the newest recorded fit of the experiment (--db)")
 	f.StringSliceVar(&o.compartments, "compartment", nil, "compartments to draw (default all); repeatable")
@@ -105,7 +128,7 @@ makes |PSP| logarithmic with it.`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error { return runPlotCurve(cmd.Context(), g, o) },
 	}
-	o.addCommon(cmd)
+	o.addCommon(cmd, float64(plot.CurveWidth/vg.Centimeter))
 	o.addRun(cmd)
 	cmd.Flags().StringSliceVarP(&o.pathways, "pathway", "p", nil, "pathways to draw (default all): index or pre->post; repeatable")
 	cmd.Flags().StringVar(&o.yScale, "y-scale", "auto", "auto, linear or log")
@@ -126,10 +149,10 @@ the sweep has, in the order g, t_decay, t_rise.`,
 		Args:    exactArgs(0),
 		RunE:    func(cmd *cobra.Command, args []string) error { return runPlotHeatmap(cmd.Context(), g, o) },
 	}
-	o.addCommon(cmd)
+	o.addCommon(cmd, float64(plot.DefaultWidth/vg.Centimeter))
 	o.addRun(cmd)
 	f := cmd.Flags()
-	f.StringSliceVarP(&o.pathways, "pathway", "p", nil, "the pathway: index or pre->post (default 0)")
+	f.VarP((*oneString)(&o.pathway), "pathway", "p", "the pathway: index (0-based) or pre->post (default 0)")
 	f.StringVar(&o.x, "x", "", "x axis: g, t_decay or t_rise")
 	f.StringVar(&o.y, "y", "", "y axis: g, t_decay or t_rise")
 	return cmd
@@ -243,7 +266,7 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 	if err != nil {
 		return err
 	}
-	i, err := onePathway(s, o.pathways, "this figure shows one pathway")
+	i, err := onePathway(s, o.onePathway(), "this figure shows one pathway")
 	if err != nil {
 		return err
 	}
@@ -424,7 +447,7 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 	if !sweptGrid(ctx, d, run) {
 		return usageError{fmt.Errorf("run %d is a %s run: a heat map needs a sweep over two axes", run.ID, run.Command)}
 	}
-	i, err := onePathway(s, o.pathways, "this figure shows one pathway")
+	i, err := onePathway(s, o.onePathway(), "this figure shows one pathway")
 	if err != nil {
 		return err
 	}

@@ -36,7 +36,9 @@ or log ranges) over every pathway and records each point's PSP metrics in
 the database as one run. Results are bit-identical whatever --workers or
 --shard. Ctrl-C stops promptly, keeps every finished point and marks the run
 cancelled; --resume continues the newest unfinished sweep of the same spec
-(and shard), --resume=ID run ID.`,
+text (and shard), --resume=ID run ID. Any edit of the spec, even of a
+comment, makes another spec: --resume then refuses, naming the unfinished
+runs of the one before.`,
 		Example: `  dendfit sweep experiments/l23-demo.yaml --workers 2
   dendfit sweep experiments/l23-demo.yaml --shard 0/4 --db shard-0.db --resume`,
 		Args: func(cmd *cobra.Command, args []string) error {
