@@ -368,3 +368,30 @@ func TestProgressRateAfterResume(t *testing.T) {
 		t.Errorf("bar %q: want about 500 points/s, ETA 3s", buf.String())
 	}
 }
+
+// TestDescribeGridSize: describe tells the sweep's size before it runs,
+// the number of points the sweep then records.
+func TestDescribeGridSize(t *testing.T) {
+	const spec = "../../experiments/cortex-paired-recordings.yaml"
+	out, err := runCLI(t, "describe", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m := regexp.MustCompile(`sweep grid: (\d+) points \((\d+) a pathway\)`).FindStringSubmatch(out)
+	if m == nil {
+		t.Fatalf("describe:\n%s", out)
+	}
+	js, err := runCLI(t, "--db", filepath.Join(t.TempDir(), "d.db"), "-q", "--json", "sweep", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Recorded int `json:"points_recorded"`
+	}
+	if err := json.Unmarshal([]byte(js), &got); err != nil {
+		t.Fatal(err)
+	}
+	if n, _ := strconv.Atoi(m[1]); n != got.Recorded || n == 0 {
+		t.Errorf("describe says %s points, the sweep recorded %d", m[1], got.Recorded)
+	}
+}

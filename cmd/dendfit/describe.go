@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 func init() { extraCommands = append(extraCommands, newDescribeCmd) }
@@ -39,7 +40,8 @@ it). Nothing is simulated or recorded.`,
 				return enc.Encode(struct {
 					Experiment string                     `json:"experiment"`
 					Cells      []pipeline.CellDescription `json:"cells"`
-				}{s.Name, cells})
+					GridPoints int                        `json:"sweep_grid_points"` // 0 without a sweep block
+				}{s.Name, cells, gridPoints(s)})
 			}
 			for i, c := range cells {
 				if i > 0 {
@@ -71,7 +73,20 @@ it). Nothing is simulated or recorded.`,
 				labels[i] = p.Label()
 			}
 			fmt.Fprintln(g.stdout, strings.Join(labels, "; "))
+			// What a sweep, or a cluster array, is in for.
+			if n := gridPoints(s); n > 0 {
+				fmt.Fprintf(g.stdout, "sweep grid: %d points (%d a pathway)\n", n, n/max(len(s.Pathways), 1))
+			}
 			return nil
 		},
 	}
+}
+
+// gridPoints is the number of points of s's sweep grid over every
+// pathway, 0 without a sweep block.
+func gridPoints(s *spec.Spec) int {
+	if !s.Sweep.G.Given() && !s.Sweep.TDecay.Given() && !s.Sweep.TRise.Given() {
+		return 0
+	}
+	return pipeline.NewGrid(s).Len()
 }

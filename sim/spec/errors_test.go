@@ -416,3 +416,24 @@ func TestExtremeRanges(t *testing.T) {
 		}
 	}
 }
+
+// TestSpikeOffTheGridWarns: a spike time between two steps warns and
+// says the step Brian 2 delivers it at (its timestep rule rounds down);
+// one on the grid does not.
+func TestSpikeOffTheGridWarns(t *testing.T) {
+	for _, tc := range []struct{ at, want string }{
+		{"10.02 ms", "simulation.spike_at: 10.02 ms is not a whole number of steps of dt (0.1 ms): Brian 2 delivers the spike at step 100, 10 ms"},
+		{"10.09 ms", "Brian 2 delivers the spike at step 100, 10 ms"},
+		{"10.1 ms", ""},
+		{"10 ms", ""},
+	} {
+		s, err := Parse("l23.yaml", []byte(strings.Replace(base, "spike_at: 10 ms", "spike_at: "+tc.at, 1)))
+		if err != nil {
+			t.Fatal(err)
+		}
+		got := strings.Join(s.Warnings, "\n")
+		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
+			t.Errorf("spike_at %s: warnings %q, want %q", tc.at, got, tc.want)
+		}
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"regexp"
 	"slices"
@@ -294,6 +295,15 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 			at = m.node
 		}
 		p.failf(at, "simulation.spike_at", "spike_at (%g ms, step %d) is not inside the simulated time (%d steps)", sm.SpikeAt/1e-3, k, n)
+		return
+	}
+	// Brian 2 delivers the spike on the step its time falls in; one off
+	// the grid moves, silently, to the step before.
+	if at := m.get("spike_at"); at != nil {
+		k := sm.SpikeStep()
+		if on := float64(float64(k) * sm.Dt); math.Abs(sm.SpikeAt-on) > 1e-6*sm.Dt {
+			p.warnf(at, "simulation.spike_at", "%g ms is not a whole number of steps of dt (%g ms): Brian 2 delivers the spike at step %d, %.6g ms", sm.SpikeAt/1e-3, sm.Dt/1e-3, k, on/1e-3)
+		}
 	}
 }
 
