@@ -6,6 +6,7 @@ import (
 	"io"
 	"math"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 
@@ -148,9 +149,18 @@ func titled(c draw.Canvas, p *gplot.Plot, title string) draw.Canvas {
 // wrap breaks s at spaces into lines no wider than w, as width measures
 // them; a word wider than w gets a line of its own.
 func wrap(s string, w vg.Length, width func(string) vg.Length) []string {
+	// A unit stays with its number: "0.7 / mV" read as two things.
+	var words []string
+	for _, f := range strings.Fields(s) {
+		if n := len(words); n > 0 && unitWord.MatchString(f) {
+			words[n-1] += " " + f
+			continue
+		}
+		words = append(words, f)
+	}
 	var lines []string
 	cur := ""
-	for _, word := range strings.Fields(s) {
+	for _, word := range words {
 		next := word
 		if cur != "" {
 			next = cur + " " + word
@@ -163,6 +173,10 @@ func wrap(s string, w vg.Length, width func(string) vg.Length) []string {
 	}
 	return append(lines, cur)
 }
+
+// unitWord matches a unit written after its number in a title, with the
+// punctuation that may follow it.
+var unitWord = regexp.MustCompile(`^(mV|V|ms|s|nS|pS|uS|µS|pA|nA|pF|um|µm|%)[);,.:]*$`)
 
 // linTicks marks a linear axis at 1, 2 or 5 times a power of ten, about
 // five labelled, with as many decimals as the step needs: gonum's default

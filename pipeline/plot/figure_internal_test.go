@@ -70,7 +70,7 @@ func TestTickLabels(t *testing.T) {
 // that fit, keeping every word in order.
 func TestWrap(t *testing.T) {
 	sty := text.Style{Font: font.From(sans, 11), Handler: text.Plain{Fonts: font.DefaultCache}}
-	title := "L23E->L23E (AMPA), g = AMPA 1 nS (fitted, run 1; t_decay 4 ms, t_rise 0.2 ms)"
+	title := "L23E->L23E (AMPA), g = AMPA 1 nS (fitted, run 1; t_decay 4 ms, t_rise 0.2 ms); red line: target 0.7 mV"
 	for _, w := range []vg.Length{40, 150, 300, 1000} {
 		lines := wrap(title, w, sty.Width)
 		if got := strings.Join(lines, " "); got != title {
@@ -83,6 +83,11 @@ func TestWrap(t *testing.T) {
 		}
 		if w == 1000 && len(lines) != 1 {
 			t.Errorf("a title that fits was broken: %q", lines)
+		}
+		for _, l := range lines {
+			if f := strings.Fields(l); unitWord.MatchString(f[0]) {
+				t.Errorf("width %v: line %q starts with a unit, cut from its number", w, l)
+			}
 		}
 	}
 }
