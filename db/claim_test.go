@@ -195,3 +195,41 @@ func TestClaimThroughALink(t *testing.T) {
 		}
 	}
 }
+
+// TestDotDotAfterALink: "link/../x.db" is the file the kernel opens (the
+// link's target's parent's x.db), for SQLite and the claims alike; it was
+// cleaned as text to another file, a new empty database.
+func TestDotDotAfterALink(t *testing.T) {
+	if runtime.GOOS != "linux" {
+		t.Skip("runs are claimed on Linux only")
+	}
+	dir := t.TempDir()
+	for _, p := range []string{"p/q", "p/a"} {
+		if err := os.MkdirAll(filepath.Join(dir, p), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(filepath.Join(dir, "p/q"), filepath.Join(dir, "s")); err != nil {
+		t.Fatal(err)
+	}
+	d, run := sweepRunDB(t, filepath.Join(dir, "p/a/r.db"))
+	release, err := d.ClaimRun(run)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	via, err := Open(context.Background(), filepath.Join(dir, "s")+"/../a/r.db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer via.Close()
+	if runs, err := via.Runs(context.Background(), RunFilter{}); err != nil || len(runs) != 1 {
+		t.Errorf("through s/../a/r.db: %d runs, %v; want p/a/r.db's one", len(runs), err)
+	}
+	if held, err := via.RunClaimed(run); err != nil || !held {
+		t.Errorf("through s/../a/r.db: claimed %v, %v; want the claim made through p/a/r.db", held, err)
+	}
+	if _, err := os.Stat(filepath.Join(dir, "a")); err == nil {
+		t.Error("a database was made at the textual path a/r.db")
+	}
+}

@@ -99,9 +99,16 @@ func DefaultPath() string {
 
 // fileURI turns a file path into an SQLite URI filename (without query).
 func fileURI(path string) (string, error) {
-	abs, err := filepath.Abs(path)
-	if err != nil {
-		return "", err
+	// Not filepath.Abs: it cleans "link/../x" as text, to another file
+	// than the kernel opens (and than the claims' lock, which follows
+	// links); SQLite resolves the path as the kernel does.
+	abs := path
+	if !filepath.IsAbs(path) {
+		wd, err := os.Getwd()
+		if err != nil {
+			return "", err
+		}
+		abs = wd + string(filepath.Separator) + path
 	}
 	abs = filepath.ToSlash(abs)
 	if !strings.HasPrefix(abs, "/") {
@@ -184,15 +191,37 @@ func (d *DB) QuickCheck(ctx context.Context) error {
 	case err != nil:
 		return fmt.Errorf("db: check %s: %w", d.path, err)
 	case res != "ok":
+		res = strings.Join(strings.Fields(strings.ReplaceAll(res, "\n", "; ")), " ")
 		return fmt.Errorf("db: check %s: %s: %w", d.path, res, sqlite3.Error{Code: sqlite3.ErrCorrupt})
+	}
+	return nil
+}
+
+// CheckLength is QuickCheck's first, cheap part (no page is read): a file
+// shorter than its header says, as a full disk or a cut copy leaves, is
+// reported as damaged. Every command that records calls it.
+func (d *DB) CheckLength() error {
+	if err := checkLength(d.path); err != nil {
+		return fmt.Errorf("db: check %s: %w", d.path, err)
 	}
 	return nil
 }
 
 // checkLength compares the length of the database file at path with the
 // page count its header records (when the header's count is valid, as
-// SQLite writes it), and reports a file shorter than that as damaged.
+// SQLite writes it, and no WAL holds frames), and reports a file shorter
+// than that as damaged.
 func checkLength(path string) error {
+	// While a WAL holds frames, a checkpoint may be under way, writing
+	// page 1 (and its new page count) before the pages that lengthen the
+	// file: the count is only sure with no WAL to copy, before and after.
+	walEmpty := func() bool {
+		fi, err := os.Stat(path + "-wal")
+		return err != nil || fi.Size() == 0
+	}
+	if !walEmpty() {
+		return nil
+	}
 	f, err := os.Open(path)
 	if err != nil {
 		return err
@@ -212,7 +241,7 @@ func checkLength(path string) error {
 	}
 	pages := int64(binary.BigEndian.Uint32(h[28:32]))
 	valid := binary.BigEndian.Uint32(h[24:28]) == binary.BigEndian.Uint32(h[92:96])
-	if valid && pages > 0 && fi.Size() < pages*pageSize {
+	if valid && pages > 0 && fi.Size() < pages*pageSize && walEmpty() {
 		return fmt.Errorf("the file is %d bytes, its header counts %d pages of %d: it was cut short: %w",
 			fi.Size(), pages, pageSize, sqlite3.Error{Code: sqlite3.ErrCorrupt})
 	}

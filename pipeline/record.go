@@ -51,6 +51,10 @@ type RunInfo struct {
 // see it until Finish: should the process end without finishing it, reads
 // report the run as interrupted.
 func StartRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo) (*Run, error) {
+	// A file cut short (a full disk, a partial copy) is not written to.
+	if err := d.CheckLength(); err != nil {
+		return nil, err
+	}
 	eid, err := d.PutExperiment(ctx, s.Name, s.Text)
 	if err != nil {
 		return nil, err

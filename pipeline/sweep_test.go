@@ -669,7 +669,7 @@ func TestRunStatsMatchesSweep(t *testing.T) {
 }
 
 // TestResumeRefusesADamagedFile: a resume checks the file first, and
-// refuses one cut short (it wrote more points into it).
+// refuses one cut short (it wrote more points into it); so does a new run.
 func TestResumeRefusesADamagedFile(t *testing.T) {
 	ctx := context.Background()
 	s := seedGrid(t, 20000)
@@ -700,6 +700,10 @@ func TestResumeRefusesADamagedFile(t *testing.T) {
 	defer d.Close()
 	if _, _, err := ResumeRun(ctx, d, s, RunInfo{Command: db.CommandSweep}, 0); !db.IsDamaged(err) {
 		t.Errorf("resume of a file cut short: %v, want it refused as damaged", err)
+	}
+	// Nor does a new run of any command write into it.
+	if _, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandFit}); !db.IsDamaged(err) {
+		t.Errorf("a new run in a file cut short: %v, want it refused as damaged", err)
 	}
 }
 

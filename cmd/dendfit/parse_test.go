@@ -466,7 +466,7 @@ func TestShardAndTaskBounds(t *testing.T) {
 	}
 	spec := "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
 	_, err := runCLI(t, "slurm", spec, "--tasks", "9223372036854775807", "--dir", t.TempDir())
-	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("want 1 to %d", pipeline.MaxShards)) {
+	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("want 1 to %d", maxTasks)) {
 		t.Errorf("slurm --tasks 2^63-1: %v, want refused", err)
 	}
 }

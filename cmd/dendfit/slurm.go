@@ -64,6 +64,12 @@ waits for it alone: rerun once the array's other tasks have ended.`,
 	return cmd
 }
 
+// maxTasks bounds an array's tasks: the merge job passes every shard's
+// database to one dendfit merge, and 10,000 paths stay well inside the
+// kernel's argument limit (100,000 did not). SLURM's default MaxArraySize
+// is 1001.
+const maxTasks = 10000
+
 func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) error {
 	s, err := spec.Load(specPath)
 	if err != nil {
@@ -81,8 +87,8 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	if !cmd.Flags().Changed("tasks") {
 		return usageError{fmt.Errorf("--tasks is required (see 'dendfit slurm --help')")}
 	}
-	if o.Tasks < 1 || o.Tasks > pipeline.MaxShards {
-		return usageError{fmt.Errorf("--tasks %d: want 1 to %d (see 'dendfit slurm --help')", o.Tasks, pipeline.MaxShards)}
+	if o.Tasks < 1 || o.Tasks > maxTasks {
+		return usageError{fmt.Errorf("--tasks %d: want 1 to %d: the merge job names every task's database on one command line (see 'dendfit slurm --help')", o.Tasks, maxTasks)}
 	}
 	if o.CPUs < 1 {
 		return usageError{fmt.Errorf("--cpus %d: want at least 1", o.CPUs)}

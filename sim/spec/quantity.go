@@ -194,6 +194,11 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 	if q == 0 && (v != 0 || nonzeroMantissa(num)) {
 		return 0, fmt.Errorf("want %v, got %q, which underflows to zero", d, s)
 	}
+	// Below the smallest normal double, digits are lost (1e-310 nS, a
+	// log range's end, came back as 1.1e-299 nS).
+	if q != 0 && math.Abs(q) < 0x1p-1022 {
+		return 0, fmt.Errorf("want %v, got %q, which underflows double precision", d, s)
+	}
 	return q, nil
 }
 

@@ -106,6 +106,7 @@ func TestParseQuantityErrors(t *testing.T) {
 		{"1e-320 um", Length, `underflows to zero`},
 		{"1e-330 mV", Voltage, `underflows to zero`}, // ParseFloat gives 0
 		{"-0.0001e-400 mV", Voltage, `underflows to zero`},
+		{"1e-310 nS", Conductance, `underflows double precision`}, // 1e-319 S: subnormal
 	}
 	for _, tc := range tests {
 		v, err := ParseQuantity(tc.in, tc.dim)
