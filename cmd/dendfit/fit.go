@@ -131,7 +131,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		}
 	} else {
 		tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-		fmt.Fprintf(tw, "#\tpathway\tat\trecord\ttarget_mV\tg_fit_nS\tpsp_mV\tpsp_dt/10_mV\tevals\toutcome\t\n")
+		fmt.Fprintf(tw, "#\tpathway\tat\trecord\ttarget_mV\tg_fit_nS\t|psp|_mV\t|psp|_dt/10_mV\tevals\toutcome\t\n")
 		for _, r := range res {
 			gs := make([]string, len(r.GFitNS))
 			for i, v := range r.GFitNS {
