@@ -70,7 +70,16 @@ func (r *FitResult) Warnings(s *spec.Spec) []string {
 	if r.PeakAtEnd {
 		ws = append(ws, WindowWarning(s, what+" at the g found"))
 	}
-	if !r.Converged || r.PSPFineDtMV == nil {
+	if !r.Converged {
+		return ws
+	}
+	// An inhibitory pathway whose PSP depolarises sits below E_GABA at
+	// its synapse (a holding below it): physics, but rarely the
+	// recording meant, and the g that makes it is large.
+	if psp, ok := r.signedPSPAtFit(); ok && psp > 0 && !slices.ContainsFunc(r.Receptors, func(c string) bool { return c != sim.GABA.String() }) {
+		ws = append(ws, fmt.Sprintf("%s: its GABA PSP at the g found depolarises (%+.4g mV): the membrane at the synapse sits below E_GABA (%.4g mV), as a holding potential below it makes it", what, psp, s.Constants.EGABA/1e-3))
+	}
+	if r.PSPFineDtMV == nil {
 		return ws
 	}
 	at, fine := math.Abs(r.PSPAtFitMV), *r.PSPFineDtMV
@@ -79,6 +88,21 @@ func (r *FitResult) Warnings(s *spec.Spec) []string {
 			what, at, fine, 100*(fine/at-1)))
 	}
 	return ws
+}
+
+// signedPSPAtFit is the PSP (mV, with its sign) of the evaluation at the
+// fitted g, if one was recorded.
+func (r *FitResult) signedPSPAtFit() (float64, bool) {
+	if len(r.GFitNS) == 0 {
+		return 0, false
+	}
+	for i := len(r.points) - 1; i >= 0; i-- {
+		p := &r.points[i]
+		if p.Status != db.PointFailed && len(p.Receptors) > 0 && p.Receptors[0].GNS == r.GFitNS[0] {
+			return p.PSPMV, true
+		}
+	}
+	return 0, false
 }
 
 // FitOptions configures Fit. A nil *FitOptions means the defaults.

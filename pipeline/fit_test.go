@@ -469,3 +469,24 @@ func TestFitRecordsEachPathway(t *testing.T) {
 		t.Errorf("fit into a closed database: %d results, %v; want none, and the recording's error", len(res), err)
 	}
 }
+
+// TestFitWarnsOfADepolarisingIPSP: a GABA pathway held below E_GABA
+// (-80 mV) makes a depolarising PSP, which its fit warns of; held above
+// it, the PSP hyperpolarises and nothing is said.
+func TestFitWarnsOfADepolarisingIPSP(t *testing.T) {
+	for _, tc := range []struct {
+		holding float64 // V
+		warn    bool
+	}{{-90e-3, true}, {-50e-3, false}} {
+		s := loadCase(t, "gaba-point-cell-held")
+		s.Pathways[0].Holding = tc.holding
+		res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+		if err != nil || !res[0].Converged {
+			t.Fatalf("holding %g mV: %v %+v", tc.holding/1e-3, err, res)
+		}
+		ws := strings.Join(res[0].Warnings(s), "\n")
+		if got := strings.Contains(ws, "depolarises"); got != tc.warn {
+			t.Errorf("holding %g mV: warnings %q, want the depolarising IPSP named: %v", tc.holding/1e-3, ws, tc.warn)
+		}
+	}
+}
