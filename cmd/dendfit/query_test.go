@@ -629,3 +629,32 @@ func TestExportUnfittedTarget(t *testing.T) {
 		t.Errorf("report: the unfitted pathway is not marked")
 	}
 }
+
+// TestReproduceOfAnEmptyRun: a fit run stopped before it recorded
+// anything has nothing to compare, and reproduce says so instead of "all 0
+// points and 0 fits identical".
+func TestReproduceOfAnEmptyRun(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "e.db")
+	text, err := os.ReadFile(qFitCase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eid, err := d.PutExperiment(ctx, "two-populations-three-pathways", text)
+	if err == nil {
+		r := db.NewRun(eid, db.CommandFit, nil)
+		r.Status = db.StatusCancelled
+		_, err = d.CreateRun(ctx, r)
+	}
+	if err := errors.Join(err, d.Close()); err != nil {
+		t.Fatal(err)
+	}
+	out, err := qcli(t, path, "reproduce", "1")
+	if err != nil || !strings.Contains(out, "nothing to compare: run 1 recorded no points") || strings.Contains(out, "all 0 points") {
+		t.Errorf("reproduce of an empty run: %v\n%s", err, out)
+	}
+}

@@ -81,6 +81,9 @@ anything differs.`,
 				w := g.stdout
 				fmt.Fprintf(w, "run %d (%s of %s) rerun as run %d\n", id, r.Command, r.Original.Experiment, r.New.ID)
 				switch {
+				case r.Identical() && r.Points == 0 && r.Fits == 0:
+					// (The original recorded nothing: a run stopped at once.)
+					fmt.Fprintf(w, "nothing to compare: run %d recorded no points\n", id)
 				case r.Identical() && r.Command == db.CommandFit:
 					fmt.Fprintf(w, "all %d points and %d fit%s identical\n", r.Points, r.Fits, plural(r.Fits))
 				case r.Identical():

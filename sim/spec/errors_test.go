@@ -144,7 +144,7 @@ func TestErrors(t *testing.T) {
 		{"bad method", edit(t, base, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: heun\n"), "l23.yaml:5: simulation.method:", "unknown method"},
 		{"version missing", strings.Replace(base, "dendfit: 1\n", "", 1), "l23.yaml:1: dendfit:", "missing required field"},
 		{"version 2", edit(t, base, "dendfit: 1", "dendfit: 2"), "l23.yaml:1: dendfit:", "want format version 1"},
-		{"version string", edit(t, base, "dendfit: 1", `dendfit: "1"`), "l23.yaml:1: dendfit:", "want format version 1"},
+		{"version string", edit(t, base, "dendfit: 1", `dendfit: "1"`), "l23.yaml:1: dendfit:", `want format version 1, got the string "1" (write it without quotes)`},
 		{"experiment missing", edit(t, base, "experiment: t\n", ""), "l23.yaml:1: experiment:", "missing required field"},
 		{"experiment name", edit(t, base, "experiment: t", "experiment: a b"), "l23.yaml:2: experiment:", "want letters, digits"},
 		{"compartment name", edit(t, base, "name: dend", "name: dend_1", "compartment: dend", "compartment: dend_1", "[soma, dend, 12 nS]", "[soma, dend_1, 12 nS]"),

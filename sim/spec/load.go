@@ -149,7 +149,11 @@ func (p *parser) top(s *Spec, root *yaml.Node) {
 	}
 	if n := p.require(m, "dendfit"); n != nil {
 		if n.Kind != yaml.ScalarNode || n.ShortTag() != "!!int" || n.Value != "1" {
-			p.failf(n, "dendfit", "want format version 1, got %s", describe(n))
+			got := describe(n)
+			if n.Kind == yaml.ScalarNode && n.ShortTag() == "!!str" {
+				got = fmt.Sprintf("the string %q (write it without quotes)", n.Value)
+			}
+			p.failf(n, "dendfit", "want format version 1, got %s", got)
 		}
 		s.Version = 1
 	}
