@@ -3,6 +3,7 @@ package plot
 import (
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 
 	gplot "gonum.org/v1/plot"
@@ -192,14 +193,19 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 			p.Add(f)
 		}
 	}
-	// Generic keys for the marks.
-	tkey := hline(0, 0, 1)
-	tkey.Color = grey
-	tkey.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
-	p.Legend.Add("target PSP", tkey)
-	ring, _ := plotter.NewScatter(plotter.XYs{{}})
-	ring.Shape, ring.Radius, ring.Color = draw.RingGlyph{}, vg.Points(4.5), grey
-	p.Legend.Add("fitted g", ring)
+	// Generic keys for the marks drawn (a key for a mark the figure has
+	// not read as missing data).
+	if slices.ContainsFunc(series, func(s Series) bool { return s.TargetMV > 0 }) {
+		tkey := hline(0, 0, 1)
+		tkey.Color = grey
+		tkey.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+		p.Legend.Add("target PSP", tkey)
+	}
+	if slices.ContainsFunc(series, func(s Series) bool { return s.Fit != nil }) {
+		ring, _ := plotter.NewScatter(plotter.XYs{{}})
+		ring.Shape, ring.Radius, ring.Color = draw.RingGlyph{}, vg.Points(4.5), grey
+		p.Legend.Add("fitted g", ring)
+	}
 	p.Y.Min, p.Y.Max = 0, ymax*1.08
 	if logY {
 		p.Y.Min, p.Y.Max = ymin/1.3, ymax*1.3

@@ -344,6 +344,19 @@ func TestCurve(t *testing.T) {
 	if sum := render(t, "curve-fit", f); !sum.has(s.Pathways[1].Label()+" - NOT CONVERGED") || sum.has(s.Pathways[2].Label()) {
 		t.Errorf("fit curve texts %q", sum.texts)
 	}
+	// Without fits nor targets, their keys are not in the legend (it
+	// listed "fitted g" for a database without a fit).
+	bare := plot.CurveSeries(s, pts, nil)
+	for i := range bare {
+		bare[i].TargetMV = 0
+	}
+	f, err = plot.Curve(bare, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if sum := render(t, "curve-bare", f); sum.has("fitted g") || sum.has("target PSP") {
+		t.Errorf("a curve without fits nor targets has their keys: %q", sum.texts)
+	}
 }
 
 // TestCurveThinsDenseSeries: a series of 200,000 points is drawn as one
