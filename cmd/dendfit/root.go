@@ -203,8 +203,12 @@ func checkFlags(c *cobra.Command, args []string) error {
 		}
 		switch f.Value.Type() {
 		case "int", "int64":
-			if v, e := strconv.ParseInt(f.Value.String(), 10, 64); e == nil && v < 0 {
-				err = usageError{fmt.Errorf("--%s %d: want 0 or more (see '%s --help')", f.Name, v, c.CommandPath())}
+			least := int64(0)
+			if m, ok := f.Annotations[minAnnotation]; ok && len(m) == 1 {
+				least, _ = strconv.ParseInt(m[0], 10, 64)
+			}
+			if v, e := strconv.ParseInt(f.Value.String(), 10, 64); e == nil && v < least {
+				err = usageError{fmt.Errorf("--%s %d: want %d or more (see '%s --help')", f.Name, v, least, c.CommandPath())}
 			}
 		case "float64":
 			if v, e := strconv.ParseFloat(f.Value.String(), 64); e == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
@@ -338,6 +342,9 @@ func (g *globals) notef(format string, a ...any) {
 		fmt.Fprintf(g.stderr, format+"\n", a...)
 	}
 }
+
+// minAnnotation on an integer flag gives its least value, when not 0.
+const minAnnotation = "dendfit_min"
 
 // loadSpec loads the spec at path and tells its warnings on stderr.
 func (g *globals) loadSpec(path string) (*spec.Spec, error) {

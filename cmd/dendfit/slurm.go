@@ -54,6 +54,7 @@ waits for it alone: rerun once the array's other tasks have ended.`,
 	}
 	f := cmd.Flags()
 	f.IntVarP(&o.Tasks, "tasks", "n", 0, "array tasks, one shard each (required)")
+	_ = f.SetAnnotation("tasks", minAnnotation, []string{"1"})
 	f.StringVar(&o.Dir, "dir", "", "directory for scripts, shard databases, merged.db and logs (required)")
 	f.StringVarP(&o.Partition, "partition", "p", "", "SLURM partition (default: the cluster's)")
 	f.StringVarP(&o.Time, "time", "t", "", "time limit per task, e.g. 02:00:00")
