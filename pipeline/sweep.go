@@ -67,6 +67,20 @@ type PathwayStats struct {
 	PeakAtEnd int
 }
 
+// add counts ok good points, whose PSPs span lo..hi mV, failed failed
+// ones, and atEnd good ones that peak at the window's end.
+func (ps *PathwayStats) add(ok, failed int, lo, hi float64, atEnd int) {
+	if ok > 0 {
+		if ps.Points == ps.Failed { // the first good points
+			ps.MinPSPMV, ps.MaxPSPMV = lo, hi
+		}
+		ps.MinPSPMV, ps.MaxPSPMV = min(lo, ps.MinPSPMV), max(hi, ps.MaxPSPMV)
+	}
+	ps.Points += ok + failed
+	ps.Failed += failed
+	ps.PeakAtEnd += atEnd
+}
+
 // Sweep simulates every point of s's grid (or of one shard of it) with a
 // pool of workers and writes them to store under runID from one writer, in
 // batched transactions. Results are bit-identical whatever the worker
@@ -195,17 +209,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 			}
 		}
 		add = func(res *chunkResult) {
-			ps := &stats.Pathways[res.block.Pathway]
-			if res.ok > 0 {
-				if ps.Points == ps.Failed { // first good point
-					ps.MinPSPMV, ps.MaxPSPMV = res.minPSP, res.maxPSP
-				}
-				ps.MinPSPMV = min(res.minPSP, ps.MinPSPMV)
-				ps.MaxPSPMV = max(res.maxPSP, ps.MaxPSPMV)
-			}
-			ps.Points += res.ok + res.failed
-			ps.Failed += res.failed
-			ps.PeakAtEnd += res.peakAtEnd
+			stats.Pathways[res.block.Pathway].add(res.ok, res.failed, res.minPSP, res.maxPSP, res.peakAtEnd)
 			if open != nil && (open.Pathway != res.block.Pathway || !open.Fits(res.block)) {
 				ready, open = append(ready, open), nil
 			}
@@ -429,18 +433,14 @@ func RunStats(ctx context.Context, d *db.DB, s *spec.Spec, runID int64) (*SweepS
 		}
 		ps := &st.Pathways[pt.Pathway]
 		if pt.Status == db.PointFailed {
-			ps.Points++
-			ps.Failed++
+			ps.add(0, 1, 0, 0, 0)
 			return nil
 		}
-		if ps.Points == ps.Failed { // first good point
-			ps.MinPSPMV, ps.MaxPSPMV = pt.PSPMV, pt.PSPMV
-		}
-		ps.Points++
-		ps.MinPSPMV, ps.MaxPSPMV = min(ps.MinPSPMV, pt.PSPMV), max(ps.MaxPSPMV, pt.PSPMV)
+		atEnd := 0
 		if pt.PSPMV != 0 && pt.TimeToPeakMS == lastMS {
-			ps.PeakAtEnd++
+			atEnd = 1
 		}
+		ps.add(1, 0, pt.PSPMV, pt.PSPMV, atEnd)
 		return nil
 	})
 	if err != nil {
