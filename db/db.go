@@ -289,7 +289,7 @@ func open(ctx context.Context, path string) (*DB, error) {
 		if rerr != nil {
 			real = path
 		}
-		if dir := filepath.Dir(real); dirNotWritable(dir) {
+		if dir := filepath.Dir(real); probeDir(dir) != nil {
 			return nil, fmt.Errorf("db: open %s to write: its directory %s is not writable, and SQLite keeps the write-ahead log beside the file (%w); commands that only read it, such as query, still work", path, dir, err)
 		}
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
@@ -377,26 +377,22 @@ func cannotCreate(path string) string {
 	case !fi.IsDir():
 		return fmt.Sprintf("%s is not a directory", dir)
 	}
-	f, err := os.CreateTemp(dir, ".dendfit-probe-*")
-	if err != nil {
+	if err := probeDir(dir); err != nil {
 		return fmt.Sprintf("directory %s is not writable (%v)", dir, errors.Unwrap(err))
 	}
-	f.Close()
-	os.Remove(f.Name())
 	return ""
 }
 
-// dirNotWritable says whether no file can be made in dir (its mode, a
-// read-only mount, an immutable flag); an existing database there can be
-// read but not written.
-func dirNotWritable(dir string) bool {
+// probeDir makes and removes a file in dir, and returns why it could not
+// (its mode, a read-only mount, an immutable flag): a database there can
+// be read but not written.
+func probeDir(dir string) error {
 	f, err := os.CreateTemp(dir, ".dendfit-probe-*")
 	if err != nil {
-		return true
+		return err
 	}
 	f.Close()
-	os.Remove(f.Name())
-	return false
+	return os.Remove(f.Name())
 }
 
 // openRO opens the read-only pool of dsn, refuses another program's
