@@ -23,11 +23,19 @@ import (
 // stdout.
 func runCLI(t *testing.T, args ...string) (string, error) {
 	t.Helper()
+	out, _, err := runCLIStderr(t, args...)
+	return out, err
+}
+
+// runCLIStderr is runCLI that also returns what the command wrote on
+// stderr (notes and warnings).
+func runCLIStderr(t *testing.T, args ...string) (stdout, stderr string, err error) {
+	t.Helper()
 	var out, errOut bytes.Buffer
 	root := newRootCmdIO(&out, &errOut)
 	root.SetArgs(args)
-	err := root.ExecuteContext(context.Background())
-	return out.String(), err
+	err = root.ExecuteContext(context.Background())
+	return out.String(), errOut.String(), err
 }
 
 // referenceCase returns the text of the shared reference case name.
@@ -93,10 +101,7 @@ func TestSweepResumeNotes(t *testing.T) {
 	if err := errors.Join(err, d.Close()); err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut bytes.Buffer
-	root := newRootCmdIO(&out, &errOut)
-	root.SetArgs([]string{"--db", path, "sweep", "--resume", specPath})
-	if err := root.ExecuteContext(context.Background()); err == nil ||
+	if _, _, err := runCLIStderr(t, "--db", path, "sweep", "--resume", specPath); err == nil ||
 		!strings.Contains(err.Error(), "run 3 of ampa-instant-2comp-dimensionless-gsweep is unfinished, but read another text of the spec") {
 		t.Errorf("sweep --resume with another text's run unfinished: %v, want refused", err)
 	}

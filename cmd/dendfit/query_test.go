@@ -561,14 +561,12 @@ func TestQueryPointsOfAShard(t *testing.T) {
 	if _, err := qcli(t, path, "sweep", qSweep, "--shard", "0/2"); err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut bytes.Buffer
-	root := newRootCmdIO(&out, &errOut)
-	root.SetArgs([]string{"--db", path, "query", "points"})
-	if err := root.ExecuteContext(context.Background()); err != nil {
+	_, errOut, err := runCLIStderr(t, "--db", path, "query", "points")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut.String(), "(a sweep run; shard 0 of 2, a part of the grid: 'dendfit merge' of the shards makes a run of it all;") {
-		t.Errorf("stderr %q: want the shard named", errOut.String())
+	if !strings.Contains(errOut, "(a sweep run; shard 0 of 2, a part of the grid: 'dendfit merge' of the shards makes a run of it all;") {
+		t.Errorf("stderr %q: want the shard named", errOut)
 	}
 }
 
@@ -579,14 +577,12 @@ func TestQueryFitsOfASelection(t *testing.T) {
 	if _, err := qcli(t, path, "fit", qFitCase, "-p", "2"); err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut bytes.Buffer
-	root := newRootCmdIO(&out, &errOut)
-	root.SetArgs([]string{"--db", path, "query", "fits"})
-	if err := root.ExecuteContext(context.Background()); err != nil {
+	_, errOut, err := runCLIStderr(t, "--db", path, "query", "fits")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut.String(), "note: fit run 1, the newest, fitted only pathway(s) 2; export and report take the others from earlier fits") {
-		t.Errorf("stderr %q: want the selection named", errOut.String())
+	if !strings.Contains(errOut, "note: fit run 1, the newest, fitted only pathway(s) 2; export and report take the others from earlier fits") {
+		t.Errorf("stderr %q: want the selection named", errOut)
 	}
 }
 
@@ -605,17 +601,15 @@ func TestExportUnfittedTarget(t *testing.T) {
 	if _, err := qcli(t, path, "fit", edited, "-p", "2"); err != nil {
 		t.Fatal(err)
 	}
-	var out, errOut bytes.Buffer
-	root := newRootCmdIO(&out, &errOut)
-	root.SetArgs([]string{"--db", path, "export"})
-	if err := root.ExecuteContext(context.Background()); err != nil {
+	out, errOut, err := runCLIStderr(t, "--db", path, "export")
+	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut.String(), "warning: pathway 0 (") || !strings.Contains(errOut.String(), "has a target_psp but no fit to it") {
-		t.Errorf("export stderr %q: want pathway 0 named unfitted", errOut.String())
+	if !strings.Contains(errOut, "warning: pathway 0 (") || !strings.Contains(errOut, "has a target_psp but no fit to it") {
+		t.Errorf("export stderr %q: want pathway 0 named unfitted", errOut)
 	}
-	if !strings.Contains(out.String(), "# NOT FITTED to their present target, so at their spec g: pathway(s) 0.") {
-		t.Errorf("export header:\n%.1200s", out.String())
+	if !strings.Contains(out, "# NOT FITTED to their present target, so at their spec g: pathway(s) 0.") {
+		t.Errorf("export header:\n%.1200s", out)
 	}
 	html := filepath.Join(dir, "r.html")
 	if _, err := qcli(t, path, "report", "-o", html); err != nil {
