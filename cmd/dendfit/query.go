@@ -494,7 +494,7 @@ every fit of every run.`,
 				Pathways []int `json:"pathways"`
 			}
 			if run != nil && o.runID == 0 && json.Unmarshal(run.Settings, &sel) == nil && sel.Pathways != nil {
-				g.notef("note: fit run %d, the newest, fitted only pathway(s) %s; export and report take the others from earlier fits ('dendfit query runs --command fit' lists them)", run.ID, joinInts(sel.Pathways))
+				g.notef("note: fit run %d, the newest, fitted only pathway(s) %s; export and report take the others from earlier fits ('dendfit query runs --command fit' lists them)", run.ID, joinIndexes(sel.Pathways))
 			}
 			var hasPathway bool
 			if o.pathway, hasPathway, err = o.pathwayIndex(cmd.Context(), d, run); err != nil {
@@ -859,13 +859,4 @@ func newPointJSON(p db.Point) pointJSON {
 		o.PSPMV, o.BaselineMV, o.TimeToPeakMS = &p.PSPMV, &p.BaselineMV, &p.TimeToPeakMS
 	}
 	return o
-}
-
-// joinInts writes 0, 3, 5.
-func joinInts(v []int) string {
-	t := make([]string, len(v))
-	for i, x := range v {
-		t[i] = strconv.Itoa(x)
-	}
-	return strings.Join(t, ", ")
 }
