@@ -551,10 +551,17 @@ func foreignTables(ctx context.Context, q queryer, schema string) ([]string, err
 
 // checkOurs refuses an existing database file that another program made,
 // before a read-write connection turns it to WAL (which rewrites its
-// header) and the migrations add dendfit's tables to it.
+// header) and the migrations add dendfit's tables to it. A file in WAL
+// mode already (every dendfit database) is left to migrate, which asks
+// the read-write connection: turning it to WAL changes nothing, and a
+// connection of its own here cost a parse of the whole schema (a few ms
+// on every command).
 func checkOurs(ctx context.Context, path string) error {
 	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
 		return nil // a new database
+	}
+	if isWAL(path) {
+		return nil
 	}
 	dsn, err := roDSN(path)
 	if err != nil {
@@ -574,6 +581,21 @@ func checkOurs(ctx context.Context, path string) error {
 		return notOurs(path, foreign)
 	}
 	return nil
+}
+
+// isWAL says whether the file at path is an SQLite database in WAL mode:
+// its header's magic, and read and write versions 2.
+func isWAL(path string) bool {
+	f, err := os.Open(path)
+	if err != nil {
+		return false
+	}
+	defer f.Close()
+	var h [20]byte
+	if _, err := io.ReadFull(f, h[:]); err != nil {
+		return false
+	}
+	return string(h[:16]) == "SQLite format 3\x00" && h[18] == 2 && h[19] == 2
 }
 
 // errNotOurs is a database whose tables are not dendfit's; its message
@@ -599,6 +621,14 @@ func (d *DB) migrate(ctx context.Context) error {
 	known := 0
 	if len(all) > 0 {
 		known = all[len(all)-1].Version
+	}
+	// checkOurs left a WAL-mode file to this connection.
+	foreign, err := foreignTables(ctx, d.sql, "main")
+	if err != nil {
+		return fmt.Errorf("db: %s: read its tables: %w", d.path, err)
+	}
+	if len(foreign) > 0 {
+		return notOurs(d.path, foreign)
 	}
 	have, err := schemaVersion(ctx, d.sql, "main")
 	if err != nil {
