@@ -2,6 +2,7 @@ package spec
 
 import (
 	"math"
+	"slices"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -279,6 +280,7 @@ func (p *parser) sweep(s *Spec, n *yaml.Node, pn []*pathwayNodes) {
 			}
 		}
 	}
+	p.sweptKineticsSwapped(s, m)
 	// scale_g with t_rise == t_decay anywhere on the grid.
 	for i, pw := range s.Pathways {
 		r := pw.Receptors[0]
@@ -307,6 +309,59 @@ func (p *parser) sweep(s *Spec, n *yaml.Node, pn []*pathwayNodes) {
 			}
 		}
 	}
+}
+
+// sweptKineticsSwapped warns, for the first pathway that has one, of the
+// grid points whose t_rise is longer than their t_decay, as for a
+// receptor written so: the sweep's axes make them where no receptor
+// does.
+func (p *parser) sweptKineticsSwapped(s *Spec, m *mapping) {
+	if !s.Sweep.TDecay.Given() && !s.Sweep.TRise.Given() {
+		return
+	}
+	for i, pw := range s.Pathways {
+		r := pw.Receptors[0]
+		if r.TauRise == 0 {
+			continue
+		}
+		tds, trs := []float64{r.TauDecay}, []float64{r.TauRise}
+		if s.Sweep.TDecay.Given() {
+			tds = s.Sweep.TDecay.Values()
+		}
+		if s.Sweep.TRise.Given() {
+			trs = s.Sweep.TRise.Values()
+		}
+		n, td, tr := longerRise(tds, trs)
+		if n == 0 {
+			continue
+		}
+		at, path := m.get("t_rise"), "sweep.t_rise"
+		if at == nil {
+			at, path = m.get("t_decay"), "sweep.t_decay"
+		}
+		p.warnf(at, path, "pathways[%d] (%s): %d of its %d (t_decay, t_rise) pairs have t_rise longer than t_decay (such as %g ms and %g ms): the conductance then rises with t_decay and decays with t_rise",
+			i, pw.Label(), n, len(tds)*len(trs), td/1e-3, tr/1e-3)
+		return
+	}
+}
+
+// longerRise counts the pairs of tds x trs whose rise is longer than
+// their decay, and returns one of them (the shortest decay with its
+// longest rise). Sorting keeps it n log n for axes of millions.
+func longerRise(tds, trs []float64) (n int, td, tr float64) {
+	trs = slices.Clone(trs)
+	slices.Sort(trs)
+	for _, d := range tds {
+		// trs[k:] are the rises longer than d.
+		k, _ := slices.BinarySearch(trs, math.Nextafter(d, math.Inf(1)))
+		if m := len(trs) - k; m > 0 {
+			if n == 0 || d < td {
+				td, tr = d, trs[len(trs)-1]
+			}
+			n += m
+		}
+	}
+	return n, td, tr
 }
 
 // axis parses a list of quantities or {from, to, steps, scale}.
