@@ -400,3 +400,18 @@ func TestDescribeGridSize(t *testing.T) {
 		t.Errorf("describe says %s points, the sweep recorded %d", m[1], got.Recorded)
 	}
 }
+
+// TestVersionSaysNoCommit: a binary without a stamped commit (a test
+// binary is never stamped) says so in --version, and how to stamp one.
+func TestVersionSaysNoCommit(t *testing.T) {
+	if _, rev, _ := buildInfo(); rev != "" {
+		t.Skip("this binary carries a commit")
+	}
+	out, err := runCLI(t, "--version")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "no commit stamped") || !strings.Contains(out, "-buildvcs=true") {
+		t.Errorf("--version: %q, want the missing commit named", out)
+	}
+}

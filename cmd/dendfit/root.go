@@ -44,7 +44,7 @@ neuron, for every pathway of an experiment spec (YAML). It simulates exactly
 what Dendrify 2.2 on Brian 2.5 computes (euler, rk4, exponential_euler),
 sweeps and fits conductances and kinetics, and records every run, with
 provenance, in a SQLite database.`,
-		Version:       version(),
+		Version:       versionLine(),
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
@@ -315,6 +315,15 @@ func version() string {
 		s += ")"
 	}
 	return s
+}
+
+// versionLine is version() for --version, saying when the binary carries
+// no commit: its runs then record none either.
+func versionLine() string {
+	if _, rev, _ := buildInfo(); rev == "" {
+		return version() + " (no commit stamped: go run and -buildvcs=false leave it out; build with -buildvcs=true)"
+	}
+	return version()
 }
 
 func buildInfo() (ver, rev string, modified bool) {
