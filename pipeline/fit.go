@@ -291,18 +291,23 @@ func scaled(base []sim.Receptor, g1 float64) []sim.Receptor { return ScaleG(nil,
 
 func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*FitResult, error) {
 	p := s.Pathways[i]
-	setup, base, err := s.Setup(i)
-	if err != nil {
-		return nil, err
-	}
-	sm, err := sim.New(setup, 1)
-	if err != nil {
-		return nil, err
-	}
 	res := &FitResult{Pathway: i, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag,
 		TargetPSPMV: p.TargetPSP / 1e-3}
-	for _, r := range base {
+	for _, r := range p.Receptors {
 		res.Receptors = append(res.Receptors, r.Channel.String())
+	}
+	setup, base, err := s.Setup(i)
+	var sm *sim.Simulator
+	if err == nil {
+		sm, err = sim.New(setup, 1)
+	}
+	if err != nil {
+		// A pathway that cannot be simulated at all (dt beyond its
+		// cell's stability limit) fails alone, as one whose simulation
+		// fails on the way does: the others are fitted. As an error it
+		// cancelled them, and which got recorded depended on timing.
+		res.Outcome, res.Message = fit.SimFailed, err.Error()
+		return res, nil
 	}
 	out := make([]sim.Result, 1)
 	ropt := &sim.Options{RecordOnly: true}

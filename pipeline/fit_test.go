@@ -490,3 +490,44 @@ func TestFitWarnsOfADepolarisingIPSP(t *testing.T) {
 		}
 	}
 }
+
+// TestUnsimulablePathwayFailsAlone: at a dt beyond the stability limit of
+// one cell (pc, fastest passive time constant 0.46 ms, so 0.93 ms under
+// Euler), that cell's pathways end sim_failed, saying why, and the other
+// pathways are fitted, the same whatever the worker count: the error used
+// to cancel the whole fit, and which pathways got recorded was chance.
+func TestUnsimulablePathwayFailsAlone(t *testing.T) {
+	s, err := spec.Load("../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Simulation.Dt = 1e-3
+	var first []FitResult
+	for _, workers := range []int{1, 3} {
+		res, err := Fit(context.Background(), s, &FitOptions{Workers: workers, NoFine: true})
+		if err != nil {
+			t.Fatalf("%d workers: %v", workers, err)
+		}
+		if len(res) != len(s.Pathways) {
+			t.Fatalf("%d workers: %d results for %d pathways", workers, len(res), len(s.Pathways))
+		}
+		failed := 0
+		for i, r := range res {
+			unstable := s.PopulationCell(s.Pathways[i].Post) == "pc"
+			if unstable {
+				failed++
+			}
+			if got := r.Outcome == fit.SimFailed && strings.Contains(r.Message, "stability limit"); got != unstable {
+				t.Errorf("%d workers: pathway %d (%s): outcome %s (%s), want sim_failed %v", workers, i, s.Pathways[i].Label(), r.Outcome, r.Message, unstable)
+			}
+		}
+		if failed == 0 || failed == len(res) {
+			t.Fatalf("%d of %d pathways post-synaptic to pc: the test needs some of each", failed, len(res))
+		}
+		if first == nil {
+			first = res
+		} else if !reflect.DeepEqual(res, first) {
+			t.Errorf("%d workers: results differ from one worker's", workers)
+		}
+	}
+}

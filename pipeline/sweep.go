@@ -109,6 +109,17 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	total := gr.ShardLen(opt.ShardK, opt.ShardN)
 	stats := &SweepStats{Pathways: make([]PathwayStats, len(s.Pathways))}
 
+	// A pathway that cannot be simulated at all (dt beyond its cell's
+	// stability limit) stops the sweep before anything is written: met by
+	// a worker midway, it cancelled the others, and which points got
+	// recorded depended on timing. The simulators built here go to the
+	// first worker.
+	first := &sweepWorker{s: s, gr: gr, sims: map[int]*pathwaySim{}}
+	for p := range s.Pathways {
+		if _, err := first.pathway(p); err != nil {
+			return stats, err
+		}
+	}
 	// The writer must outlive the workers' context so that finished points
 	// are written even after Ctrl-C.
 	wctx := context.WithoutCancel(ctx)
@@ -125,8 +136,11 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	defer stopWorkers()
 	g, gctx := errgroup.WithContext(wkctx)
 	for w := 0; w < workers; w++ {
+		wk := first
+		if w > 0 {
+			wk = &sweepWorker{s: s, gr: gr, sims: map[int]*pathwaySim{}}
+		}
 		g.Go(func() error {
-			wk := &sweepWorker{s: s, gr: gr, sims: map[int]*pathwaySim{}}
 			defer func() {
 				mu.Lock()
 				stats.Skipped += wk.skipped

@@ -738,3 +738,26 @@ func TestResumeRunOfAnotherText(t *testing.T) {
 		r.Finish(nil)
 	}
 }
+
+// TestUnsimulablePathwayStopsTheSweepFirst: a pathway whose cell cannot be
+// simulated at the spec's dt stops the sweep before any point is written,
+// naming it; met midway by one worker, it cancelled the others after a
+// share of the grid that depended on timing.
+func TestUnsimulablePathwayStopsTheSweepFirst(t *testing.T) {
+	s, err := spec.Load("../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Simulation.Dt = 1e-3
+	s.Sweep.G = spec.Axis{From: 0.1e-9, To: 10e-9, Steps: 2000, Log: true}
+	for _, workers := range []int{1, 2} {
+		st := &memStore{}
+		_, err := Sweep(context.Background(), s, st, 1, &SweepOptions{Workers: workers})
+		if err == nil || !strings.Contains(err.Error(), "stability limit") || !strings.Contains(err.Error(), "pathway ") {
+			t.Errorf("%d workers: err %v, want the unstable pathway named", workers, err)
+		}
+		if len(st.pts) != 0 {
+			t.Errorf("%d workers: %d points written before the error", workers, len(st.pts))
+		}
+	}
+}

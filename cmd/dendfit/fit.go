@@ -144,6 +144,9 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			// ';' between receptors, as query prints them.
 			gcol := strings.Join(gs, ";")
 			psp := fmt.Sprintf("%.6f", r.PSPAtFitMV)
+			if r.Evaluations == 0 { // nothing could be simulated
+				psp = "-"
+			}
 			if !r.Converged {
 				gcol = "-"
 			}
