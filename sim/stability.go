@@ -23,22 +23,26 @@ const maxVoltage = 1.0
 // real axis.
 const rk4Limit = 2.785
 
+// StableDt returns the largest dt at which method m is stable for the
+// passive part of c (+Inf for exponential Euler, which integrates each
+// variable's own decay exactly), and c's fastest passive time constant.
+func StableDt(c *Cell, m Method) (dt, tau float64) {
+	mu := FastestRate(c)
+	switch m {
+	case Euler:
+		return 2 / mu, 1 / mu
+	case RK4:
+		return rk4Limit / mu, 1 / mu
+	}
+	return math.Inf(1), 1 / mu
+}
+
 // checkStability returns an error when dt is beyond the method's stability
 // limit for the passive part of c.
 func checkStability(c *Cell, p *Protocol) error {
-	var limit float64
-	switch p.Method {
-	case Euler:
-		limit = 2
-	case RK4:
-		limit = rk4Limit
-	default:
-		return nil // exponential Euler integrates each variable's own decay exactly
-	}
-	mu := FastestRate(c)
-	if p.Dt*mu > limit {
+	if lim, tau := StableDt(c, p.Method); p.Dt > lim {
 		return fmt.Errorf("sim: dt %.4g ms is beyond %s's stability limit of %.4g ms for this cell (its fastest passive time constant is %.4g ms): %w",
-			p.Dt*1e3, p.Method, limit/mu*1e3, 1/mu*1e3, ErrUnstable)
+			p.Dt*1e3, p.Method, lim*1e3, tau*1e3, ErrUnstable)
 	}
 	return nil
 }

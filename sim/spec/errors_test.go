@@ -4,8 +4,12 @@ import (
 	"errors"
 	"math"
 	"math/rand/v2"
+	"os"
+	"strconv"
 	"strings"
 	"testing"
+
+	"github.com/dendfit/dendfit/sim"
 )
 
 // base is a valid dimensionless two-compartment spec; the bad specs below
@@ -487,6 +491,57 @@ func TestSpikeOffTheGridWarns(t *testing.T) {
 		got := strings.Join(s.Warnings, "\n")
 		if tc.want == "" && got != "" || tc.want != "" && !strings.Contains(got, tc.want) {
 			t.Errorf("spike_at %s: warnings %q, want %q", tc.at, got, tc.want)
+		}
+	}
+}
+
+// TestUnstableCellWarns: a dt beyond the stability limit of a pathway's
+// post cell warns once, at simulation.dt, naming the cell, its pathways and
+// the limit, which is the limit at which sim.New refuses them; just
+// inside it nothing warns. A method without a limit never warns.
+func TestUnstableCellWarns(t *testing.T) {
+	y, err := os.ReadFile("../../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	parse := func(dt, method string) *Spec {
+		t.Helper()
+		text := strings.Replace(string(y), "  dt: 0.025 ms\n  method: euler\n", "  dt: "+dt+"\n  method: "+method+"\n", 1)
+		s, err := Parse("cortex.yaml", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	var warned []string
+	for _, w := range parse("1 ms", "euler").Warnings {
+		if strings.Contains(w, "stability limit") {
+			warned = append(warned, w)
+		}
+	}
+	if len(warned) != 1 || !strings.Contains(warned[0], "cortex.yaml:12: simulation.dt: dt 1 ms is beyond euler's stability limit of 0.9255 ms for cell pc") {
+		t.Fatalf("warnings %q, want one for cell pc at simulation.dt", warned)
+	}
+	// The pathways named are those sim.New refuses.
+	s := parse("1 ms", "euler")
+	var refused []string
+	for i := range s.Pathways {
+		setup, _, err := s.Setup(i)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := sim.New(setup, 1); err != nil {
+			refused = append(refused, strconv.Itoa(i))
+		}
+	}
+	if want := "the post cell of pathways " + strings.Join(refused, ", ") + ":"; len(refused) < 2 || !strings.Contains(warned[0], want) {
+		t.Errorf("warning %q, want %q", warned[0], want)
+	}
+	for _, c := range [][2]string{{"0.9 ms", "euler"}, {"1 ms", "exponential_euler"}, {"1.2 ms", "rk4"}} {
+		for _, w := range parse(c[0], c[1]).Warnings {
+			if strings.Contains(w, "stability limit") {
+				t.Errorf("dt %s under %s: %q", c[0], c[1], w)
+			}
 		}
 	}
 }

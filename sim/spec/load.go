@@ -193,6 +193,45 @@ func (p *parser) top(s *Spec, root *yaml.Node) {
 	p.fit(s, m.get("fit"))
 	if !p.failed() {
 		p.shortTimeConstants(s, pn, m.get("sweep"))
+		p.unstableCells(s, m, cellNodes)
+	}
+}
+
+// unstableCells warns of a post cell whose passive part the method cannot
+// step at dt: every run of its pathways fails (fit ends them sim_failed,
+// sweep refuses the spec), so it is said once, here, where the cure is.
+func (p *parser) unstableCells(s *Spec, top *mapping, cn map[string]*cellNodes) {
+	sm := s.Simulation
+	for _, sc := range s.Cells {
+		var pws []string
+		for i, pw := range s.Pathways {
+			if s.PopulationCell(pw.Post) == sc.Name {
+				pws = append(pws, strconv.Itoa(i))
+			}
+		}
+		if len(pws) == 0 {
+			continue
+		}
+		c, err := sc.Build()
+		if err != nil {
+			continue // Setup says why, where it matters
+		}
+		lim, tau := sim.StableDt(c, sm.Method)
+		if !(sm.Dt > lim) {
+			continue
+		}
+		at, path := cn[sc.Name].m.node, "cells."+sc.Name
+		if sn := top.get("simulation"); sn != nil && sn.Kind == yaml.MappingNode {
+			if dn := p.mapping(sn, "simulation", nil).get("dt"); dn != nil {
+				at, path = dn, "simulation.dt"
+			}
+		}
+		which := "pathway " + pws[0] + ": it cannot be simulated (fit ends it sim_failed"
+		if len(pws) > 1 {
+			which = "pathways " + strings.Join(pws, ", ") + ": they cannot be simulated (fit ends them sim_failed"
+		}
+		p.warnf(at, path, "dt %g ms is beyond %s's stability limit of %.4g ms for cell %s (its fastest passive time constant is %.4g ms), the post cell of %s, sweep refuses the spec); use dt below %.4g ms or method exponential_euler",
+			sm.Dt/1e-3, sm.Method, lim/1e-3, sc.Name, tau/1e-3, which, lim/1e-3)
 	}
 }
 
