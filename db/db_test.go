@@ -459,7 +459,8 @@ func TestFits(t *testing.T) {
 	f := Fit{Pathway: 2, Pre: "CA3", Post: "CA1", Compartment: "dend", Record: "soma", Tag: "sc",
 		Receptors: []string{"AMPA", "NMDA"}, TargetPSPMV: 0.5, GFitNS: []float64{1.25, 0.5},
 		TDecayMS: ptr(5.0), PSPAtFitMV: 0.4999, PSPFineDtMV: ptr(0.5001), Evaluations: 17, Converged: true,
-		Outcome: "converged", Message: "ok", Residuals: json.RawMessage(`[0.1,0.01]`)}
+		Outcome: "converged", Message: "ok", Residuals: json.RawMessage(`[0.1,0.01]`),
+		Warnings: []string{"pathway 2 (CA3->CA1): the PSP moves by 2% at dt/10", "a second, \"quoted\""}}
 	id, err := d.InsertFit(ctx, r.ID, f)
 	if err != nil {
 		t.Fatal(err)
@@ -473,13 +474,13 @@ func TestFits(t *testing.T) {
 	if len(fits) != 1 || !reflect.DeepEqual(fits[0], want) {
 		t.Fatalf("Fits =\n%+v\nwant\n%+v", fits, want)
 	}
-	f.GFitNS = []float64{2, 1}
+	f.GFitNS, f.Warnings = []float64{2, 1}, nil
 	id2, err := d.InsertFit(ctx, r.ID, f)
 	if err != nil {
 		t.Fatal(err)
 	}
 	fits, _ = d.Fits(ctx, FitFilter{Experiment: "ca1"})
-	if id2 != id || len(fits) != 1 || fits[0].GFitNS[0] != 2 {
+	if id2 != id || len(fits) != 1 || fits[0].GFitNS[0] != 2 || fits[0].Warnings != nil {
 		t.Errorf("refit did not replace: %d %d %+v", id, id2, fits)
 	}
 	if fits, _ = d.Fits(ctx, FitFilter{Experiment: "nope"}); len(fits) != 0 {
@@ -968,5 +969,38 @@ func TestDatabaseWithNoSchemaYet(t *testing.T) {
 		t.Errorf("OpenReadOnly after Open set it up: %v", err)
 	} else {
 		d.Close()
+	}
+}
+
+// TestFitWarningsMigration: a database of schema 0004 with a fit opens
+// migrated (0005), its fit read back with no warnings, and takes fits
+// with warnings from then on.
+func TestFitWarningsMigration(t *testing.T) {
+	ctx := context.Background()
+	old := replayedTo(t, 4)
+	if _, err := old.sql.Exec(`INSERT INTO experiments (name, spec_text, spec_sha256, created_at) VALUES ('ca1', 's', 'h', '2026-01-01T00:00:00.000000000Z');
+		INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'fit', 'done', '2026-01-01T00:00:00.000000000Z', 'u1');
+		INSERT INTO fits (run_id, pathway, target_psp_mV, g_fit_nS, converged, outcome) VALUES (1, 0, 0.5, '[1.5]', 1, 'converged')`); err != nil {
+		t.Fatal(err)
+	}
+	old.sql.Close()
+	d, err := Open(ctx, old.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if v, err := d.SchemaVersion(ctx); err != nil || v < 5 {
+		t.Fatalf("schema version %d, %v", v, err)
+	}
+	fits, err := d.Fits(ctx, FitFilter{RunID: 1})
+	if err != nil || len(fits) != 1 || fits[0].GFitNS[0] != 1.5 || fits[0].Warnings != nil {
+		t.Fatalf("the 0004 fit read back as %+v, %v", fits, err)
+	}
+	fits[0].Pathway, fits[0].Warnings = 1, []string{"doubtful"}
+	if _, err := d.InsertFit(ctx, 1, fits[0]); err != nil {
+		t.Fatal(err)
+	}
+	if fits, err = d.Fits(ctx, FitFilter{RunID: 1}); err != nil || len(fits) != 2 || !reflect.DeepEqual(fits[1].Warnings, []string{"doubtful"}) {
+		t.Errorf("after the migration: %+v, %v", fits, err)
 	}
 }

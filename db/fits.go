@@ -41,6 +41,14 @@ func insertFit(ctx context.Context, tx *sql.Tx, runID int64, f *Fit) (int64, err
 	if err != nil {
 		return 0, err
 	}
+	warnings := f.Warnings
+	if warnings == nil {
+		warnings = []string{}
+	}
+	wJSON, err := json.Marshal(warnings)
+	if err != nil {
+		return 0, err
+	}
 	residuals := "null"
 	if len(f.Residuals) > 0 {
 		if !json.Valid(f.Residuals) {
@@ -51,8 +59,8 @@ func insertFit(ctx context.Context, tx *sql.Tx, runID int64, f *Fit) (int64, err
 	var id int64
 	err = tx.QueryRowContext(ctx, `INSERT INTO fits (run_id, pathway, pre, post, compartment, record, tag,
 		receptors, target_psp_mV, g_fit_nS, t_decay_ms, t_rise_ms, psp_at_fit_mV, psp_fine_dt_mV,
-		evaluations, converged, outcome, message, residuals)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+		evaluations, converged, outcome, message, residuals, warnings)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 		ON CONFLICT (run_id, pathway) DO UPDATE SET
 			pre = excluded.pre, post = excluded.post, compartment = excluded.compartment,
 			record = excluded.record, tag = excluded.tag, receptors = excluded.receptors,
@@ -60,11 +68,12 @@ func insertFit(ctx context.Context, tx *sql.Tx, runID int64, f *Fit) (int64, err
 			t_decay_ms = excluded.t_decay_ms, t_rise_ms = excluded.t_rise_ms,
 			psp_at_fit_mV = excluded.psp_at_fit_mV, psp_fine_dt_mV = excluded.psp_fine_dt_mV,
 			evaluations = excluded.evaluations, converged = excluded.converged,
-			outcome = excluded.outcome, message = excluded.message, residuals = excluded.residuals
+			outcome = excluded.outcome, message = excluded.message, residuals = excluded.residuals,
+			warnings = excluded.warnings
 		RETURNING id`,
 		runID, f.Pathway, f.Pre, f.Post, f.Compartment, f.Record, f.Tag,
 		string(recJSON), f.TargetPSPMV, string(gJSON), nullFloat(f.TDecayMS), nullFloat(f.TRiseMS),
-		f.PSPAtFitMV, nullFloat(f.PSPFineDtMV), f.Evaluations, f.Converged, f.Outcome, f.Message, residuals).Scan(&id)
+		f.PSPAtFitMV, nullFloat(f.PSPFineDtMV), f.Evaluations, f.Converged, f.Outcome, f.Message, residuals, string(wJSON)).Scan(&id)
 	return id, err
 }
 
@@ -72,7 +81,7 @@ func insertFit(ctx context.Context, tx *sql.Tx, runID int64, f *Fit) (int64, err
 func (d *DB) Fits(ctx context.Context, f FitFilter) ([]Fit, error) {
 	q := `SELECT f.id, f.run_id, f.pathway, f.pre, f.post, f.compartment, f.record, f.tag, f.receptors,
 		f.target_psp_mV, f.g_fit_nS, f.t_decay_ms, f.t_rise_ms, f.psp_at_fit_mV, f.psp_fine_dt_mV,
-		f.evaluations, f.converged, f.outcome, f.message, f.residuals
+		f.evaluations, f.converged, f.outcome, f.message, f.residuals, f.warnings
 		FROM fits f`
 	var where []string
 	var args []any
@@ -95,11 +104,11 @@ func (d *DB) Fits(ctx context.Context, f FitFilter) ([]Fit, error) {
 	var out []Fit
 	for rows.Next() {
 		var x Fit
-		var rec, g, residuals string
+		var rec, g, residuals, warnings string
 		var tDecay, tRise, fine sql.NullFloat64
 		if err := rows.Scan(&x.ID, &x.RunID, &x.Pathway, &x.Pre, &x.Post, &x.Compartment, &x.Record, &x.Tag, &rec,
 			&x.TargetPSPMV, &g, &tDecay, &tRise, &x.PSPAtFitMV, &fine,
-			&x.Evaluations, &x.Converged, &x.Outcome, &x.Message, &residuals); err != nil {
+			&x.Evaluations, &x.Converged, &x.Outcome, &x.Message, &residuals, &warnings); err != nil {
 			return nil, fmt.Errorf("db: list fits: %w", err)
 		}
 		if err := json.Unmarshal([]byte(rec), &x.Receptors); err != nil {
@@ -107,6 +116,12 @@ func (d *DB) Fits(ctx context.Context, f FitFilter) ([]Fit, error) {
 		}
 		if err := json.Unmarshal([]byte(g), &x.GFitNS); err != nil {
 			return nil, fmt.Errorf("db: list fits: fit %d: bad g_fit_nS JSON: %w", x.ID, err)
+		}
+		if err := json.Unmarshal([]byte(warnings), &x.Warnings); err != nil {
+			return nil, fmt.Errorf("db: list fits: fit %d: bad warnings JSON: %w", x.ID, err)
+		}
+		if len(x.Warnings) == 0 {
+			x.Warnings = nil
 		}
 		x.TDecayMS, x.TRiseMS, x.PSPFineDtMV = floatPtr(tDecay), floatPtr(tRise), floatPtr(fine)
 		x.Residuals = json.RawMessage(residuals)

@@ -134,6 +134,9 @@ type Fit struct {
 	Outcome     string
 	Message     string
 	Residuals   json.RawMessage // free-form JSON
+	// Warnings say what makes the g doubtful, one line each (migration
+	// 0005; none for fits recorded before it).
+	Warnings []string
 }
 
 // RunFilter selects runs; zero fields match everything.

@@ -42,7 +42,7 @@ func ExampleFit() {
 	}
 	for _, r := range res {
 		fmt.Printf("pathway %d: %s, g = %.6f nS for %.1f mV (%.4f mV at dt/10)\n", r.Pathway, r.Outcome, r.GFitNS[0], r.TargetPSPMV, *r.PSPFineDtMV)
-		for _, w := range r.Warnings(s) {
+		for _, w := range r.Warnings {
 			fmt.Println("warning:", w)
 		}
 	}

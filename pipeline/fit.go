@@ -50,6 +50,10 @@ type FitResult struct {
 	TDecayMS  *float64       `json:"t_decay_ms,omitempty"`
 	TRiseMS   *float64       `json:"t_rise_ms,omitempty"`
 	Residuals []fit.Residual `json:"residuals,omitempty"`
+	// Warnings say what makes the g doubtful, one line each: the PSP
+	// peaks at the window's end, it moves by more than FineDtTolerance at
+	// dt/10, an IPSP depolarises. Recorded with the fit.
+	Warnings []string `json:"warnings,omitempty"`
 
 	points []db.Point
 }
@@ -59,12 +63,12 @@ type FitResult struct {
 // that moves the PSP by more than 1% is coarse for the model.
 const FineDtTolerance = 0.01
 
-// Warnings returns what makes r's g doubtful, one message a problem, for
-// s, the spec it was fitted to: a PSP that peaks at the window's end (the
-// window cut the response), and for a converged fit, a PSP that moves by
-// more than FineDtTolerance at dt/10 (the g holds only at this dt and
-// method).
-func (r *FitResult) Warnings(s *spec.Spec) []string {
+// doubts returns what makes r's g doubtful, one message a problem, for s,
+// the spec it was fitted to: a PSP that peaks at the window's end (the
+// window cut the response), and for a converged fit, an IPSP that
+// depolarises, and a PSP that moves by more than FineDtTolerance at dt/10
+// (the g holds only at this dt and method).
+func (r *FitResult) doubts(s *spec.Spec) []string {
 	what := fmt.Sprintf("pathway %d (%s)", r.Pathway, s.Pathways[r.Pathway].Label())
 	var ws []string
 	if r.PeakAtEnd {
@@ -175,6 +179,7 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 				r.Message = fmt.Sprintf("the PSP peaks at the window's last sample, %.4g ms after the spike: the window cut a growing response, and g may be too large; lengthen simulation.duration",
 					(s.Simulation.Duration-s.Simulation.SpikeAt)/1e-3)
 			}
+			r.Warnings = r.doubts(s)
 			mu.Lock()
 			defer mu.Unlock()
 			if opt.Finished != nil {
@@ -249,7 +254,7 @@ func (r *FitResult) DBFit() db.Fit {
 		Receptors: r.Receptors, TargetPSPMV: r.TargetPSPMV, GFitNS: r.gNS(), PSPAtFitMV: r.PSPAtFitMV,
 		PSPFineDtMV: r.PSPFineDtMV, Evaluations: r.Evaluations, Converged: r.Converged,
 		Outcome: string(r.Outcome), Message: r.Message, TDecayMS: r.TDecayMS, TRiseMS: r.TRiseMS,
-		Residuals: r.residualsJSON(),
+		Residuals: r.residualsJSON(), Warnings: r.Warnings,
 	}
 }
 

@@ -383,7 +383,7 @@ func TestFitWarnings(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			ws := res[0].Warnings(s)
+			ws := res[0].Warnings
 			if len(ws) != len(tc.want) {
 				t.Fatalf("warnings %q, want %d matching %q", ws, len(tc.want), tc.want)
 			}
@@ -480,13 +480,23 @@ func TestFitWarnsOfADepolarisingIPSP(t *testing.T) {
 	}{{-90e-3, true}, {-50e-3, false}} {
 		s := loadCase(t, "gaba-point-cell-held")
 		s.Pathways[0].Holding = tc.holding
-		res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+		d := tempDB(t)
+		run, err := StartRun(context.Background(), d, s, RunInfo{Command: db.CommandFit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Fit(context.Background(), s, &FitOptions{NoFine: true, Finished: RecordEach(context.Background(), d, run.ID)})
 		if err != nil || !res[0].Converged {
 			t.Fatalf("holding %g mV: %v %+v", tc.holding/1e-3, err, res)
 		}
-		ws := strings.Join(res[0].Warnings(s), "\n")
+		ws := strings.Join(res[0].Warnings, "\n")
 		if got := strings.Contains(ws, "depolarises"); got != tc.warn {
 			t.Errorf("holding %g mV: warnings %q, want the depolarising IPSP named: %v", tc.holding/1e-3, ws, tc.warn)
+		}
+		// Recorded with the fit, for query, export and report.
+		fits, err := d.Fits(context.Background(), db.FitFilter{RunID: run.ID})
+		if err != nil || len(fits) != 1 || !slices.Equal(fits[0].Warnings, res[0].Warnings) {
+			t.Errorf("holding %g mV: recorded %+v (%v), want the warnings %q", tc.holding/1e-3, fits, err, res[0].Warnings)
 		}
 	}
 }

@@ -11,7 +11,6 @@ import (
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
-	"github.com/dendfit/dendfit/sim/spec"
 )
 
 func init() { extraCommands = append(extraCommands, newFitCmd) }
@@ -117,7 +116,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			}
 		}
 	}
-	fitWarnings(g, s, res)
+	fitWarnings(g, res)
 	if g.json {
 		out := struct {
 			Experiment string               `json:"experiment"`
@@ -184,9 +183,9 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 }
 
 // fitWarnings tells on stderr what makes a fitted pathway's g doubtful.
-func fitWarnings(g *globals, s *spec.Spec, res []pipeline.FitResult) {
+func fitWarnings(g *globals, res []pipeline.FitResult) {
 	for i := range res {
-		for _, w := range res[i].Warnings(s) {
+		for _, w := range res[i].Warnings {
 			g.notef("warning: %s", w)
 		}
 	}

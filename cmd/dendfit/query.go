@@ -528,13 +528,16 @@ every fit of every run.`,
 				Converged   bool      `json:"converged"`
 				Outcome     string    `json:"outcome"`
 				Message     string    `json:"message,omitempty"`
+				// What makes the g doubtful ([] for none).
+				Warnings []string `json:"warnings"`
 			}
 			out := struct {
 				Fits []fitJSON `json:"fits"`
 			}{[]fitJSON{}}
+			var notes []string // the table's warnings, on stderr
 			// psp_at_fit_mV is the PSP at g_fit_nS, or at g_best_nS for a
 			// fit that did not converge.
-			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "g_best_nS", "t_decay_ms", "t_rise_ms", "psp_at_fit_mV", "evaluations", "outcome"}}
+			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "g_best_nS", "t_decay_ms", "t_rise_ms", "psp_at_fit_mV", "evaluations", "outcome", "warnings"}}
 			for _, x := range fits {
 				if hasPathway && x.Pathway != o.pathway ||
 					o.status == "converged" && !x.Converged || o.status == "failed" && x.Converged {
@@ -556,12 +559,31 @@ every fit of every run.`,
 				if rec == nil {
 					rec = []string{}
 				}
+				warnings := x.Warnings
+				if warnings == nil {
+					warnings = []string{}
+				}
 				out.Fits = append(out.Fits, fitJSON{x.RunID, x.Pathway, x.Pre, x.Post, x.Compartment, x.Record, x.Tag, rec,
-					x.TargetPSPMV, gFit, gBest, x.TDecayMS, x.TRiseMS, x.PSPAtFitMV, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message})
+					x.TargetPSPMV, gFit, gBest, x.TDecayMS, x.TRiseMS, x.PSPAtFitMV, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message, warnings})
+				// CSV has room for the text; the table counts them and
+				// gives them below it.
+				wcell := strings.Join(warnings, " | ")
+				if format == "table" {
+					wcell = strconv.Itoa(len(warnings))
+					for _, w := range warnings {
+						notes = append(notes, fmt.Sprintf("run %d: warning: %s", x.RunID, w))
+					}
+				}
 				t.add(strconv.FormatInt(x.RunID, 10), strconv.Itoa(x.Pathway), x.Pre, x.Post, x.Compartment, strings.Join(rec, "+"),
-					fnum(x.TargetPSPMV), gList(gFit), gList(gBest), fptr(x.TDecayMS), fptr(x.TRiseMS), fnum(x.PSPAtFitMV), strconv.Itoa(x.Evaluations), x.Outcome)
+					fnum(x.TargetPSPMV), gList(gFit), gList(gBest), fptr(x.TDecayMS), fptr(x.TRiseMS), fnum(x.PSPAtFitMV), strconv.Itoa(x.Evaluations), x.Outcome, wcell)
 			}
-			return t.write(g.stdout, format, out)
+			if err := t.write(g.stdout, format, out); err != nil {
+				return err
+			}
+			for _, n := range notes {
+				g.notef("%s", n)
+			}
+			return nil
 		}),
 	}
 	o.addSelection(cmd, "fits", "fit run id (default: newest finished fit run of the experiment; neither: every fit)", "converged or failed")

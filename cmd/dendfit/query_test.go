@@ -652,3 +652,48 @@ func TestReproduceOfAnEmptyRun(t *testing.T) {
 		t.Errorf("reproduce of an empty run: %v\n%s", err, out)
 	}
 }
+
+// TestFitWarningsRecorded: a fit's warnings (here a GABA pathway held
+// below E_GABA, whose IPSP depolarises) are kept with it: query fits gives
+// them in JSON and CSV, and under the table, and the export's header names
+// them; they used to be printed once by fit and lost.
+func TestFitWarningsRecorded(t *testing.T) {
+	b, err := os.ReadFile(qCases + "gaba-point-cell-held.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(b), "holding: -50 mV", "holding: -90 mV", 1)
+	dir := t.TempDir()
+	specPath, path := filepath.Join(dir, "held.yaml"), filepath.Join(dir, "w.db")
+	if err := os.WriteFile(specPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := qcli(t, path, "fit", specPath); err != nil {
+		t.Fatal(err)
+	}
+	out, err := qcli(t, path, "query", "fits", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var fits struct {
+		Fits []struct {
+			Warnings []string `json:"warnings"`
+		} `json:"fits"`
+	}
+	if err := json.Unmarshal([]byte(out), &fits); err != nil || len(fits.Fits) != 1 || len(fits.Fits[0].Warnings) != 1 ||
+		!strings.Contains(fits.Fits[0].Warnings[0], "depolarises") {
+		t.Fatalf("query fits --json: %s (%v)", out, err)
+	}
+	out, err = qcli(t, path, "query", "fits", "--format", "csv")
+	if err != nil || !strings.Contains(out, "depolarises") {
+		t.Errorf("query fits --format csv: %s (%v)", out, err)
+	}
+	_, stderr, err := runCLIStderr(t, "--db", path, "query", "fits")
+	if err != nil || !strings.Contains(stderr, "run 1: warning: pathway 0") || !strings.Contains(stderr, "depolarises") {
+		t.Errorf("query fits: stderr %q (%v), want the warning under the table", stderr, err)
+	}
+	out, err = qcli(t, path, "export", "--format", "dendrify")
+	if err != nil || !strings.Contains(out, "# WARNING of the fit: pathway 0") {
+		t.Errorf("export: %.600s (%v), want the warning in its header", out, err)
+	}
+}

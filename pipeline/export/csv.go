@@ -4,12 +4,15 @@ import (
 	"encoding/csv"
 	"io"
 	"strconv"
+	"strings"
 )
 
 // csvHeader is the header `--format csv` writes: one row per pathway and
-// receptor.
+// receptor. g_nS is the spec's g (before scale_g), g_eff_nS the
+// conductance in the equations; warnings are the fit's, " | " between
+// them.
 var csvHeader = []string{"pathway", "pre", "post", "compartment", "tag", "channel", "g_nS", "scale_g", "t_rise_ms", "t_decay_ms",
-	"target_psp_mV", "psp_at_fit_mV", "converged", "record", "holding_mV", "i_hold_pA", "fit_run_id"}
+	"target_psp_mV", "psp_at_fit_mV", "converged", "record", "holding_mV", "i_hold_pA", "fit_run_id", "g_eff_nS", "warnings"}
 
 func writeCSV(w io.Writer, c *Calibration) error {
 	cw := csv.NewWriter(w)
@@ -21,8 +24,9 @@ func writeCSV(w io.Writer, c *Calibration) error {
 		if sy.r.TauRise > 0 {
 			tr = num(sy.r.TauRise / 1e-3)
 		}
-		target, psp, conv, run := "", "", "", ""
+		target, psp, conv, run, warn := "", "", "", "", ""
 		if f := c.fitOf(sy.pathway); f != nil {
+			warn = strings.Join(f.Warnings, " | ")
 			// (A combined export's fits come from several runs.)
 			run = strconv.FormatInt(c.runOf(sy.pathway).ID, 10)
 			target, conv = num(f.TargetPSPMV), strconv.FormatBool(f.Converged)
@@ -40,7 +44,7 @@ func writeCSV(w io.Writer, c *Calibration) error {
 		}
 		row := []string{strconv.Itoa(sy.pathway), sy.p.Pre, sy.p.Post, sy.p.Compartment, sy.p.Tag, sy.r.Channel.String(),
 			num(sy.gNS), strconv.FormatBool(sy.r.ScaleG && sy.r.TauRise > 0), tr, num(sy.r.TauDecay / 1e-3), target, psp, conv,
-			sy.p.Record, hold, cur, run}
+			sy.p.Record, hold, cur, run, num(sy.r.EffectiveG() / 1e-9), warn}
 		if err := cw.Write(row); err != nil {
 			return err
 		}

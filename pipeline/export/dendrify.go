@@ -188,6 +188,13 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 	if u := c.Unfitted(); len(u) > 0 {
 		fmt.Fprintf(bw, "# NOT FITTED to their present target, so at their spec g: pathway(s) %s.\n", joinInts(u))
 	}
+	for i := range s.Pathways {
+		if f := c.fitOf(i); f != nil {
+			for _, w := range f.Warnings {
+				fmt.Fprintf(bw, "# WARNING of the fit: %s\n", w)
+			}
+		}
+	}
 	fmt.Fprintf(bw, "\"\"\"Calibrated synapses of experiment %s (dendfit fit run %d).\n\n", s.Name, run.ID)
 	fmt.Fprintf(bw, "PARAMS[population] holds the synaptic parameters with Dendrify's names and\n")
 	fmt.Fprintf(bw, "Brian 2 units, for model.add_params(PARAMS[population]). build_models()\n")

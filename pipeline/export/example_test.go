@@ -64,8 +64,8 @@ func Example() {
 		log.Fatal(err)
 	}
 	// Output:
-	// pathway,pre,post,compartment,tag,channel,g_nS,scale_g,t_rise_ms,t_decay_ms,target_psp_mV,psp_at_fit_mV,converged,record,holding_mV,i_hold_pA,fit_run_id
-	// 0,PV,PV,soma,PV,AMPA,1.1559462890625,false,,1.5,1,1,true,soma,,,1
+	// pathway,pre,post,compartment,tag,channel,g_nS,scale_g,t_rise_ms,t_decay_ms,target_psp_mV,psp_at_fit_mV,converged,record,holding_mV,i_hold_pA,fit_run_id,g_eff_nS,warnings
+	// 0,PV,PV,soma,PV,AMPA,1.1559462890625,false,,1.5,1,1,true,soma,,,1,1.1559462890625,
 }
 
 func ExampleParseFormat() {

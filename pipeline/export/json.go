@@ -59,6 +59,8 @@ type jsonPathway struct {
 	PSPAtFitMV  *float64       `json:"psp_at_fit_mV"`
 	Converged   *bool          `json:"converged"`
 	Outcome     string         `json:"outcome,omitempty"`
+	// Warnings say what makes the fitted g doubtful (the fit's).
+	Warnings []string `json:"warnings,omitempty"`
 	// FitRunID is the run of this pathway's fit when it is not the
 	// provenance's (an earlier fit of the pathway; fit --pathway).
 	FitRunID *int64 `json:"fit_run_id,omitempty"`
@@ -120,7 +122,7 @@ func writeJSON(w io.Writer, c *Calibration) error {
 		}
 		if f := c.fitOf(i); f != nil {
 			t, psp, conv := f.TargetPSPMV, f.PSPAtFitMV, f.Converged
-			jp.TargetPSPMV, jp.Converged, jp.Outcome = &t, &conv, f.Outcome
+			jp.TargetPSPMV, jp.Converged, jp.Outcome, jp.Warnings = &t, &conv, f.Outcome, f.Warnings
 			if r := c.FitRun[i]; r != nil {
 				jp.FitRunID = &r.ID
 			}
@@ -135,5 +137,6 @@ func writeJSON(w io.Writer, c *Calibration) error {
 	}
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false) // labels are pre->post
 	return enc.Encode(out)
 }

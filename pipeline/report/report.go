@@ -365,6 +365,17 @@ func (r *Report) Unconverged() int {
 	return n
 }
 
+// Warned counts the fitted pathways whose fit carries warnings.
+func (r *Report) Warned() int {
+	n := 0
+	for _, p := range r.Pathways {
+		if p.Fit != nil && len(p.Fit.Warnings) > 0 {
+			n++
+		}
+	}
+	return n
+}
+
 // WriteHTML writes the report as one self-contained HTML document.
 func (r *Report) WriteHTML(w io.Writer) error {
 	if err := tmpl.Execute(w, r); err != nil {

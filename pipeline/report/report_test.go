@@ -137,6 +137,45 @@ func TestReportUnconverged(t *testing.T) {
 	}
 }
 
+// TestReportShowsFitWarnings: a fit recorded with warnings is marked in a
+// banner and its row gives them; the others are not.
+func TestReportShowsFitWarnings(t *testing.T) {
+	ctx := context.Background()
+	s := plottest.CortexSpec(t)
+	d, err := db.Open(ctx, plottest.DB(t, s, false, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fits, err := d.Fits(ctx, db.FitFilter{Experiment: s.Name})
+	if err != nil || len(fits) == 0 {
+		t.Fatalf("fits %v, %v", fits, err)
+	}
+	f := fits[len(fits)-1]
+	f.Warnings = []string{"its GABA PSP at the g found depolarises (+1.2 mV) <test>"}
+	if _, err := d.InsertFit(ctx, f.RunID, f); err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(ctx, d, s.Name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	if r.Warned() != 1 {
+		t.Errorf("%d pathways warned, want 1", r.Warned())
+	}
+	for _, want := range []string{`id="warned"`, "1 pathway(s) were fitted with warnings",
+		`<span class="warn">&#9888; its GABA PSP at the g found depolarises (&#43;1.2 mV) &lt;test&gt;</span>`} {
+		if !strings.Contains(html, want) {
+			t.Errorf("report has no %q", want)
+		}
+	}
+}
+
 func TestBuildNothingRecorded(t *testing.T) {
 	ctx := context.Background()
 	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "empty.db"))
