@@ -64,6 +64,7 @@ func (p *parser) cell(s *Spec, name string, n *yaml.Node, path string) (Cell, *c
 	}
 	if v := m.get("v_rest"); v != nil {
 		c.VRest = p.nonzero(v, m.sub("v_rest"), Voltage)
+		p.plausiblePotential(v, m.sub("v_rest"), c.VRest)
 	}
 	if v := m.get("cm"); v != nil {
 		c.Cm = p.positive(v, m.sub("cm"), SpecificCapacitance)
@@ -181,6 +182,7 @@ func (p *parser) compartment(s *Spec, n *yaml.Node, path string) (Compartment, *
 	k.GlAbs = pos("gl_abs", Conductance)
 	if v := m.get("v_rest"); v != nil {
 		k.VRest = p.nonzero(v, m.sub("v_rest"), Voltage)
+		p.plausiblePotential(v, m.sub("v_rest"), k.VRest)
 	}
 	p.params(&k, m)
 	if v := m.get("dspikes"); v != nil {
@@ -248,7 +250,7 @@ func (p *parser) params(k *Compartment, m *mapping) {
 		case "DeltaT":
 			k.DeltaT = p.positive(v, kp, Voltage)
 		case "Vth":
-			k.VT = p.quantity(v, kp, Voltage)
+			k.VT = p.potential(v, kp)
 		}
 	}
 }
@@ -264,7 +266,7 @@ func (p *parser) dspike(s *Spec, n *yaml.Node, path string) (DSpike, *mapping) {
 		return d, m
 	}
 	d.Name = p.ident(p.require(m, "name"), m.sub("name"), "dspike name")
-	d.Threshold = p.quantity(p.require(m, "threshold"), m.sub("threshold"), Voltage)
+	d.Threshold = p.potential(p.require(m, "threshold"), m.sub("threshold"))
 	// Dendrify stores a dSpike's conductances as given (no "not given"
 	// test, unlike its durations): a zero one is a mechanism without that
 	// current.
@@ -293,7 +295,7 @@ func (p *parser) reversalValue(s *Spec, n *yaml.Node, path string) (float64, str
 			return 0, ""
 		}
 	}
-	v := p.quantity(n, path, Voltage)
+	v := p.potential(n, path)
 	if p.failed() {
 		return 0, ""
 	}

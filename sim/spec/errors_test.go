@@ -545,3 +545,36 @@ func TestUnstableCellWarns(t *testing.T) {
 		}
 	}
 }
+
+// TestImplausiblePotentialsWarn: a potential of the right dimension but a
+// magnitude no membrane reaches (uV or V written for mV) warns, naming the
+// value the unit most likely meant; so does a target PSP no connection
+// gives. Plausible values, and an exact 0 mV reversal, do not.
+func TestImplausiblePotentialsWarn(t *testing.T) {
+	for _, tc := range []struct {
+		name, y string
+		want    string // "" for no warning
+	}{
+		{"holding in uV", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: -55 uV\n"),
+			`l23.yaml:32: pathways[0].holding: "-55 uV" is -0.055 mV, closer to 0 mV than any membrane or reversal potential; did you mean -55 mV?`},
+		// Not also "did you mean -55000 mV" for its sign.
+		{"holding in V", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: 55 V\n"),
+			`l23.yaml:32: pathways[0].holding: "55 V" is 55000 mV, beyond any membrane or reversal potential; did you mean 55 mV?`},
+		{"v_rest in uV", edit(t, base, "v_rest: -70 mV", "v_rest: -72 uV"),
+			`l23.yaml:9: cells.pyr.v_rest: "-72 uV" is -0.072 mV, closer to 0 mV than any membrane or reversal potential; did you mean -72 mV?`},
+		{"reversal in V", edit(t, base, "cells:\n", "constants:\n  E_GABA: -80 V\ncells:\n"),
+			`l23.yaml:8: constants.E_GABA: "-80 V" is -80000 mV, beyond any membrane or reversal potential; did you mean -80 mV?`},
+		{"target PSP in V", edit(t, base, "target_psp: 0.5 mV", "target_psp: 0.5 V"),
+			"l23.yaml:31: pathways[0].target_psp: a PSP of 500 mV is outside what one synaptic connection gives (1 uV to 100 mV); check the unit"},
+		{"plausible", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: -55 mV\n"), ""},
+		{"zero reversal", edit(t, base, "cells:\n", "constants:\n  E_AMPA: 0 mV\ncells:\n"), ""},
+	} {
+		s, err := Parse("l23.yaml", []byte(tc.y))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if got := strings.Join(s.Warnings, "\n"); got != tc.want {
+			t.Errorf("%s: warnings %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}

@@ -360,17 +360,17 @@ func (p *parser) constants(s *Spec, n *yaml.Node) {
 		v, path := m.vals[k], m.sub(k)
 		switch k {
 		case "E_AMPA":
-			c.EAMPA = p.quantity(v, path, Voltage)
+			c.EAMPA = p.potential(v, path)
 		case "E_NMDA":
-			c.ENMDA = p.quantity(v, path, Voltage)
+			c.ENMDA = p.potential(v, path)
 		case "E_GABA":
-			c.EGABA = p.quantity(v, path, Voltage)
+			c.EGABA = p.potential(v, path)
 		case "E_Na":
-			s.Ions.ENa = p.quantity(v, path, Voltage)
+			s.Ions.ENa = p.potential(v, path)
 		case "E_K":
-			s.Ions.EK = p.quantity(v, path, Voltage)
+			s.Ions.EK = p.potential(v, path)
 		case "E_Ca":
-			s.Ions.ECa = p.quantity(v, path, Voltage)
+			s.Ions.ECa = p.potential(v, path)
 		case "Mg_con":
 			c.MgCon = p.number(v, path)
 			if !p.failed() && c.MgCon < 0 {

@@ -144,7 +144,7 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	if v := m.get("holding"); v != nil {
 		pw.Hold = true
 		pw.Holding = p.quantity(v, m.sub("holding"), Voltage)
-		if pw.Holding > 0 && !p.failed() {
+		if p.plausiblePotential(v, m.sub("holding"), pw.Holding) && pw.Holding > 0 && !p.failed() {
 			// Paired recordings hold below rest or near it: a positive
 			// holding is most often a lost minus sign.
 			p.warnf(v, m.sub("holding"), "holding at %+g mV, above 0 mV; did you mean %g mV?", pw.Holding/1e-3, -pw.Holding/1e-3)
@@ -152,6 +152,10 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	}
 	if v := m.get("target_psp"); v != nil {
 		pw.TargetPSP = p.positive(v, m.sub("target_psp"), Voltage)
+		if !p.failed() && (pw.TargetPSP < 1e-6 || pw.TargetPSP > 0.1) {
+			// Paired recordings report PSPs of tens of uV to tens of mV.
+			p.warnf(v, m.sub("target_psp"), "a PSP of %.6g mV is outside what one synaptic connection gives (1 uV to 100 mV); check the unit", pw.TargetPSP/1e-3)
+		}
 	}
 	if v := m.get("target_rise"); v != nil {
 		pw.TargetRise = p.positive(v, m.sub("target_rise"), Time)

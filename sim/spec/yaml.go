@@ -273,6 +273,38 @@ func (p *parser) nonNegative(n *yaml.Node, path string, d Dimension) float64 {
 	return v
 }
 
+// Membrane potentials, reversal potentials and thresholds lie between
+// these magnitudes (V); a value outside is most often a unit slip (uV or V
+// written for mV), which the dimension check cannot see.
+const (
+	minPotential = 1e-3
+	maxPotential = 0.2
+)
+
+// plausiblePotential warns of a non-zero potential v whose magnitude is
+// outside [minPotential, maxPotential], with the value the unit it most
+// likely meant gives. It reports whether v was plausible.
+func (p *parser) plausiblePotential(n *yaml.Node, path string, v float64) bool {
+	a := math.Abs(v)
+	switch {
+	case n == nil || p.failed() || v == 0 || (a >= minPotential && a <= maxPotential):
+		return true
+	case a < minPotential:
+		p.warnf(n, path, "%q is %.6g mV, closer to 0 mV than any membrane or reversal potential; did you mean %.6g mV?", n.Value, v/1e-3, v/1e-6)
+	default:
+		p.warnf(n, path, "%q is %.6g mV, beyond any membrane or reversal potential; did you mean %.6g mV?", n.Value, v/1e-3, v)
+	}
+	return false
+}
+
+// potential parses a voltage that is a membrane or reversal potential or
+// a threshold, warning of an implausible magnitude.
+func (p *parser) potential(n *yaml.Node, path string) float64 {
+	v := p.quantity(n, path, Voltage)
+	p.plausiblePotential(n, path, v)
+	return v
+}
+
 // nonzero parses a quantity for which an exact zero means "not given" in
 // Dendrify.
 func (p *parser) nonzero(n *yaml.Node, path string, d Dimension) float64 {
