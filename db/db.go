@@ -263,7 +263,26 @@ func IsBusy(err error) bool {
 	return errors.As(err, &se) && (se.Code == sqlite3.ErrBusy || se.Code == sqlite3.ErrLocked)
 }
 
+// checkFile refuses an existing path that is not a regular file: SQLite
+// blocks for ever opening a named pipe, and beside a device it makes its
+// journal (/dev/null-journal).
+func checkFile(path string) error {
+	fi, err := os.Stat(path)
+	switch {
+	case err != nil:
+		return nil // a new database, or one SQLite says it cannot open
+	case fi.IsDir():
+		return fmt.Errorf("db: %s is a directory: give a database file, such as %s", path, filepath.Join(path, "dendfit.db"))
+	case !fi.Mode().IsRegular():
+		return fmt.Errorf("db: %s is not a regular file (a device, pipe or socket): give a database file", path)
+	}
+	return nil
+}
+
 func open(ctx context.Context, path string) (*DB, error) {
+	if err := checkFile(path); err != nil {
+		return nil, err
+	}
 	dsn, err := rwDSN(path)
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
@@ -334,6 +353,9 @@ func openReadOnly(ctx context.Context, path string) (*DB, int, error) {
 			return nil, 0, fmt.Errorf("db: open %s read-only: no such database", path)
 		}
 		return nil, 0, fmt.Errorf("db: open %s read-only: %w", path, err)
+	}
+	if err := checkFile(path); err != nil {
+		return nil, 0, err
 	}
 	dsn, err := roDSN(path)
 	if err != nil {

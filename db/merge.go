@@ -50,6 +50,9 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 	if err != nil {
 		return fail(err)
 	}
+	if err := checkFile(srcPath); err != nil {
+		return MergeStats{}, err
+	}
 	if di, err := os.Stat(dst.path); err == nil && os.SameFile(si, di) {
 		return fail(errors.New("source and destination are the same file"))
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/mattn/go-sqlite3"
 	"golang.org/x/sys/unix"
 
+	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
 )
 
@@ -469,5 +470,27 @@ func TestShardAndTaskBounds(t *testing.T) {
 	_, err := runCLI(t, "slurm", spec, "--tasks", "9223372036854775807", "--dir", t.TempDir())
 	if err == nil || !strings.Contains(err.Error(), fmt.Sprintf("want 1 to %d", maxTasks)) {
 		t.Errorf("slurm --tasks 2^63-1: %v, want refused", err)
+	}
+}
+
+// TestEnvDBChecked: DENDFIT_DB gets the checks --db gets, named as such: a
+// directory was taken for a file with two hard links, and /dev/null got a
+// /dev/null-journal beside it.
+func TestEnvDBChecked(t *testing.T) {
+	spec := "../../pipeline/testdata/reference/cases/seed-ampa-2comp-dimensional.yaml"
+	dir := t.TempDir()
+	for _, tc := range []struct{ env, want string }{
+		{dir, "DENDFIT_DB " + dir + " is a directory: give a database file, such as " + filepath.Join(dir, "dendfit.db")},
+		{"/dev/null", "DENDFIT_DB /dev/null is not a regular file (a device, pipe or socket)"},
+	} {
+		t.Setenv(db.EnvPath, tc.env)
+		_, err := runCLI(t, "simulate", spec)
+		if err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("DENDFIT_DB=%s: %v, want %q", tc.env, err, tc.want)
+		}
+		var u usageError
+		if !errors.As(err, &u) {
+			t.Errorf("DENDFIT_DB=%s: %T, want a usage error (exit status 2)", tc.env, err)
+		}
 	}
 }

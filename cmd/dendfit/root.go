@@ -179,13 +179,19 @@ func checkFlags(c *cobra.Command, args []string) error {
 	if f := c.Flag("db"); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
 		return usageError{fmt.Errorf("--db is empty: give a database file")}
 	}
-	// (Only as given: DENDFIT_DB is not read by every command.)
-	if f, noDB := c.Flag("db"), c.Flag("no-db"); f != nil && f.Changed && (noDB == nil || noDB.Value.String() != "true") {
-		if fi, err := os.Stat(f.Value.String()); err == nil && fi.IsDir() {
-			return usageError{fmt.Errorf("--db %s is a directory: give a database file, such as %s", f.Value.String(), filepath.Join(f.Value.String(), "dendfit.db"))}
-		} else if err == nil && !fi.Mode().IsRegular() {
-			// SQLite would make its journal beside it: /dev/null-journal.
-			return usageError{fmt.Errorf("--db %s is not a regular file (a device, pipe or socket): give a database file, such as dendfit.db", f.Value.String())}
+	// As given, by --db or DENDFIT_DB (whose value is --db's default).
+	if f, noDB := c.Flag("db"), c.Flag("no-db"); f != nil && (noDB == nil || noDB.Value.String() != "true") {
+		name := "--db"
+		if !f.Changed {
+			name = db.EnvPath
+		}
+		if f.Changed || os.Getenv(db.EnvPath) != "" {
+			if fi, err := os.Stat(f.Value.String()); err == nil && fi.IsDir() {
+				return usageError{fmt.Errorf("%s %s is a directory: give a database file, such as %s", name, f.Value.String(), filepath.Join(f.Value.String(), "dendfit.db"))}
+			} else if err == nil && !fi.Mode().IsRegular() {
+				// SQLite would make its journal beside it: /dev/null-journal.
+				return usageError{fmt.Errorf("%s %s is not a regular file (a device, pipe or socket): give a database file, such as dendfit.db", name, f.Value.String())}
+			}
 		}
 	}
 	for _, name := range []string{"output", "trace"} {
