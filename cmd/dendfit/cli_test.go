@@ -322,8 +322,8 @@ func TestQueryPointsCSVOfAFailedPoint(t *testing.T) {
 	if !grid.MatchString(src) {
 		t.Fatal("reference case changed: no g axis block")
 	}
-	// 1e12 nS runs away after the spike.
-	spec := writeSpec(t, dir, "s.yaml", grid.ReplaceAllString(src, "  g: [1 nS, 1e12 nS]\n"))
+	// 1e9 nS runs away after the spike.
+	spec := writeSpec(t, dir, "s.yaml", grid.ReplaceAllString(src, "  g: [1 nS, 1e9 nS]\n"))
 	path := filepath.Join(dir, "d.db")
 	if _, err := runCLI(t, "--db", path, "-q", "sweep", spec); err != nil {
 		t.Fatal(err)

@@ -143,7 +143,7 @@ func TestSelectPathways(t *testing.T) {
 // simulate with that pathway's error alone.
 func TestSimulateShowsTheOthersWhenOneFails(t *testing.T) {
 	dir := t.TempDir()
-	spec := writeSpec(t, dir, "bad.yaml", strings.Replace(referenceCase(t, "two-populations-three-pathways"), "g: 3 nS", "g: 1e12 nS", 1))
+	spec := writeSpec(t, dir, "bad.yaml", strings.Replace(referenceCase(t, "two-populations-three-pathways"), "g: 3 nS", "g: 1e9 nS", 1))
 	path := filepath.Join(dir, "d.db")
 	out, err := runCLI(t, "--db", path, "-q", "simulate", spec)
 	if err == nil || err.Error() != "pathway 1 failed (see above); the others are shown" {

@@ -465,11 +465,21 @@ func (p *parser) connections(c *Cell, cn *cellNodes) {
 			default:
 				g, err := ParseQuantity(v, Conductance)
 				if err != nil {
-					p.failf(e, epath, "want %s, got %q", want, v)
+					// A conductance out of range says so; anything else
+					// gets the choices.
+					if msg := err.Error(); strings.Contains(msg, "flows") || strings.Contains(msg, "finite") {
+						p.failf(e, epath, "%s", msg)
+					} else {
+						p.failf(e, epath, "want %s, got %q", want, v)
+					}
 					return
 				}
 				if !(g > 0) {
 					p.failf(e, epath, "coupling conductance must be positive, got %q", v)
+					return
+				}
+				if g > maxConductance {
+					p.failf(e, epath, "%q is above 1 S, which no synapse or coupling comes near (they are nS to uS); check the unit", v)
 					return
 				}
 				conn.Rule, conn.G = Explicit, g

@@ -453,21 +453,22 @@ func TestErrorFormat(t *testing.T) {
 
 // TestExtremeRanges: a range whose every value is finite is accepted,
 // though its ratio (log) or the product of its width and an index
-// (linear) overflows a double, and its ends are the ones written.
+// (linear) overflows a double, and its ends are the ones written. (On a
+// t_decay axis: conductances stop at 1 S.)
 func TestExtremeRanges(t *testing.T) {
 	for _, tc := range []struct {
 		axis     string
-		from, to float64 // S
+		from, to float64 // s
 	}{
-		{"{from: 1e-170 nS, to: 1e170 nS, steps: 3, scale: log}", 1e-179, 1e161},
-		{"{from: 1 nS, to: 1e308 S, steps: 3, scale: linear}", 1e-9, 1e308},
+		{"{from: 1e-170 ms, to: 1e170 ms, steps: 3, scale: log}", 1e-173, 1e167},
+		{"{from: 1 ms, to: 1e308 s, steps: 3, scale: linear}", 1e-3, 1e308},
 	} {
-		s, err := Parse("l23.yaml", []byte(base+"sweep:\n  g: "+tc.axis+"\n"))
+		s, err := Parse("l23.yaml", []byte(base+"sweep:\n  t_decay: "+tc.axis+"\n"))
 		if err != nil {
 			t.Errorf("%s: %v", tc.axis, err)
 			continue
 		}
-		v := s.Sweep.G.Values()
+		v := s.Sweep.TDecay.Values()
 		if len(v) != 3 || math.Abs(v[0]/tc.from-1) > 1e-12 || math.Abs(v[2]/tc.to-1) > 1e-12 || !(v[0] < v[1] && v[1] < v[2]) {
 			t.Errorf("%s: values %v", tc.axis, v)
 		}
@@ -575,6 +576,25 @@ func TestImplausiblePotentialsWarn(t *testing.T) {
 		}
 		if got := strings.Join(s.Warnings, "\n"); got != tc.want {
 			t.Errorf("%s: warnings %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestConductanceBounded: a conductance above 1 S is refused wherever it
+// is written (1e300 S parsed, then printed and recorded as +Inf nS), and a
+// coupling that fails to parse as a conductance says why.
+func TestConductanceBounded(t *testing.T) {
+	for _, tc := range []struct{ name, y, path, want string }{
+		{"receptor", edit(t, base, "    g: 1 nS\n", "    g: 1e300 S\n"), "pathways[0].receptors[0].g:", `"1e300 S" is above 1 S`},
+		{"sweep", base + "sweep:\n  g: {from: 1 nS, to: 2 S, steps: 3}\n", "sweep.g.to:", `"2 S" is above 1 S`},
+		{"sweep list", base + "sweep:\n  g: [1 nS, 5 S]\n", "sweep.g[1]:", `"5 S" is above 1 S`},
+		{"fit", base + "fit:\n  g_max: 10 S\n", "fit.g_max:", `"10 S" is above 1 S`},
+		{"coupling", edit(t, base, "[soma, dend, 12 nS]", "[soma, dend, 12 S]"), "cells.pyr.connections[0][2]:", `"12 S" is above 1 S`},
+		{"subnormal coupling", edit(t, base, "[soma, dend, 12 nS]", "[soma, dend, 1e-300 nS]"), "cells.pyr.connections[0][2]:", `want conductance (S), got "1e-300 nS", which underflows double precision`},
+	} {
+		_, err := Parse("l23.yaml", []byte(tc.y))
+		if err == nil || !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: %v, want %s %s", tc.name, err, tc.path, tc.want)
 		}
 	}
 }

@@ -249,7 +249,13 @@ func (p *parser) quantity(n *yaml.Node, path string, d Dimension) float64 {
 	return v
 }
 
-// positive parses a quantity that must be > 0.
+// maxConductance bounds a conductance (S): synapses and couplings are nS
+// to uS. 1e300 S parsed, and became +Inf in nS in the output and the
+// database.
+const maxConductance = 1.0
+
+// positive parses a quantity that must be > 0 (and a conductance at most
+// maxConductance).
 func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
 	v := p.quantity(n, path, d)
 	if n != nil && !p.failed() && !(v > 0) {
@@ -258,6 +264,10 @@ func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
 		} else {
 			p.failf(n, path, "must be positive, got %q", n.Value)
 		}
+		return 0
+	}
+	if n != nil && !p.failed() && d == Conductance && v > maxConductance {
+		p.failf(n, path, "%q is above 1 S, which no synapse or coupling comes near (they are nS to uS); check the unit", n.Value)
 		return 0
 	}
 	return v
