@@ -98,6 +98,19 @@ func (d *DB) RecordedPoints(ctx context.Context, runID int64) (*Recorded, error)
 	return r, nil
 }
 
+// PointCount returns how many points run runID has recorded, from the
+// blocks' counts: a sweep interrupted after millions of points says what
+// it kept at once, where RecordedPoints reads every key.
+func (d *DB) PointCount(ctx context.Context, runID int64) (int64, error) {
+	var n int64
+	err := d.sql.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM point_rows WHERE run_id = ?)
+		+ (SELECT coalesce(sum(n_points), 0) FROM point_blocks WHERE run_id = ?)`, runID, runID).Scan(&n)
+	if err != nil {
+		return 0, fmt.Errorf("db: count the points of run %d: %w", runID, err)
+	}
+	return n, nil
+}
+
 func recordedPoints(ctx context.Context, q rowsQueryer, runID int64) (*Recorded, error) {
 	r := &Recorded{grids: map[recordedGrid][]uint64{}, keys: map[string]struct{}{}}
 	err := eachPointKey(ctx, q, runID, r.addKey, func(b *PointBlock) {

@@ -192,6 +192,10 @@ func TestSweepRecordsInDatabase(t *testing.T) {
 	if done.Len() == 0 || done.Len() >= NewGrid(s).Len() {
 		t.Fatalf("after cancel: %d points recorded of %d", done.Len(), NewGrid(s).Len())
 	}
+	// The count the stop message gives, read without the keys.
+	if n, err := d.PointCount(ctx, run.ID); err != nil || n != int64(done.Len()) {
+		t.Errorf("PointCount %d (%v), want the %d recorded", n, err, done.Len())
+	}
 	// The resumed pass's progress counts the points recorded before too,
 	// and ends at the total.
 	lastDone, lastTotal := -1, -1

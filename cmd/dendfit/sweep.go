@@ -173,15 +173,19 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 		// Say what is kept and how to go on; ctx has ended, so the count
 		// gets a context of its own.
 		cctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-		if done, rerr := d.RecordedPoints(cctx, run.ID); rerr == nil {
-			shard := ""
-			if n > 1 {
-				shard = fmt.Sprintf(" --shard %d/%d", k, n)
-			}
-			g.notef("run %d stopped with %d of %d points recorded; continue it with: dendfit --db %s sweep %s%s --resume=%d",
-				run.ID, done.Len(), grid.ShardLen(k, n), g.db, path, shard, run.ID)
-		}
+		done, rerr := d.PointCount(cctx, run.ID)
 		cancel()
+		kept := fmt.Sprintf("%d of %d points recorded", done, grid.ShardLen(k, n))
+		if rerr != nil {
+			kept = "its finished points recorded"
+		}
+		shard := ""
+		if n > 1 {
+			shard = fmt.Sprintf(" --shard %d/%d", k, n)
+		}
+		// Always said: the way on matters more than the count.
+		g.notef("run %d stopped with %s; continue it with: dendfit --db %s sweep %s%s --resume=%d",
+			run.ID, kept, g.db, path, shard, run.ID)
 	}
 	if err != nil {
 		return err
