@@ -195,3 +195,14 @@ func TestPlotFittedOfAnEditedSpec(t *testing.T) {
 		t.Errorf("edited target: %v, stderr %q; want drawn with a warning", err, stderr)
 	}
 }
+
+// TestTraceFittedWithoutAFinishedFit: --fitted with no finished fit run
+// says so, and that a stopped run's fits are not applied (it said "no
+// recorded fit" of a run that had recorded some before Ctrl-C).
+func TestTraceFittedWithoutAFinishedFit(t *testing.T) {
+	path := qDB(t) // the sweep experiment has no fit run
+	_, err := qcli(t, path, "plot", "trace", qSweep, "--fitted", "-o", filepath.Join(t.TempDir(), "t.png"))
+	if err == nil || !strings.Contains(err.Error(), "has no finished fit run in") || !strings.Contains(err.Error(), "stopped or failed are not applied") {
+		t.Errorf("plot trace --fitted: %v", err)
+	}
+}

@@ -422,6 +422,11 @@ func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, comman
 		if command != "" && r.Command != command && r.Command != db.CommandReproduce {
 			return nil, usageError{fmt.Errorf("--run %d is a %s run, not a %s run (dendfit query runs --command %s lists those)", o.runID, r.Command, command, command)}
 		}
+		// Both given and at odds: the run's points would pass for the
+		// experiment's.
+		if o.experiment != "" && r.Experiment != o.experiment {
+			return nil, usageError{fmt.Errorf("--run %d is of experiment %q, not %q: give one of --run and --experiment", o.runID, r.Experiment, o.experiment)}
+		}
 		return r, nil
 	}
 	if o.experiment == "" {

@@ -235,6 +235,10 @@ func TestQueryErrors(t *testing.T) {
 		{[]string{"query", "points", "--run", "1", "--g-min", "5", "--g-max", "1 nS"}, "--g-min 5 is above --g-max 1 nS: nothing can match", true},
 		{[]string{"query", "runs", "-e", "nope"}, `experiment "nope" is not in`, true},
 		{[]string{"query", "experiments", "-e", "nope"}, `experiment "nope" is not in`, true},
+		// Run 3 is the sweep of the other experiment; it used to be
+		// listed as if it were this one's.
+		{[]string{"query", "points", "--run", "3", "-e", "two-populations-three-pathways"}, `--run 3 is of experiment "`, true},
+		{[]string{"query", "fits", "--run", "1", "-e", "ampa-instant-2comp-dimensionless-gsweep"}, `--run 1 is of experiment "two-populations-three-pathways", not "ampa-instant-2comp-dimensionless-gsweep"`, true},
 	}
 	for _, tc := range tests {
 		_, err := qcli(t, path, tc.args...)
