@@ -122,6 +122,9 @@ func New(s *Setup, lanes int) (*Simulator, error) {
 	if err != nil {
 		return nil, err
 	}
+	if err := checkFixedPoint(s.Cell, ss, p); err != nil {
+		return nil, err
+	}
 	e, err := newEngine(s, lanes)
 	if err != nil {
 		return nil, err

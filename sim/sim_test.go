@@ -368,3 +368,46 @@ func TestSingularCellSaysWhy(t *testing.T) {
 		t.Errorf("err = %v, want the singular system explained", err)
 	}
 }
+
+// TestUnstableFixedPointRefused: an AdEx soma held above its VT sits on a
+// fixed point it leaves with no input (the reported "PSP" was the
+// runaway); New refuses it, naming the holding and the VT. Held below VT,
+// and at rest, it runs. growthRate agrees with the closed form of one
+// adaptive compartment's 2x2 system.
+func TestUnstableFixedPointRefused(t *testing.T) {
+	const vt, dT, gl, c, a, tauw = -0.05, 2e-3, 5e-9, 100e-12, 2e-9, 0.08
+	mk := func(hold bool, v float64) *Setup {
+		return &Setup{Cell: &Cell{Compartments: []Compartment{{Name: "soma", Kind: AdEx, C: c, GL: gl, EL: -0.07,
+			A: a, TauW: tauw, DeltaT: dT, VT: vt}}}, Constants: DefaultConstants(),
+			Protocol: Protocol{Method: Euler, Dt: 0.025e-3, Duration: 0.05, SpikeAt: 0.005, Hold: hold, Holding: v}}
+	}
+	rs := []Receptor{{Channel: GABA, G: 1e-9, TauDecay: 5e-3}}
+	for _, tc := range []struct {
+		hold     bool
+		v        float64
+		unstable bool
+	}{{true, -0.045, true}, {true, -0.040, true}, {true, -0.055, false}, {false, 0, false}} {
+		_, err := Simulate(mk(tc.hold, tc.v), rs, nil)
+		got := err != nil && strings.Contains(err.Error(), "is unstable (AdEx soma at") && strings.Contains(err.Error(), "above its VT -50 mV")
+		if got != tc.unstable || (!tc.unstable && err != nil) {
+			t.Errorf("hold %v at %g mV: err %v, want refused %v", tc.hold, tc.v/1e-3, err, tc.unstable)
+		}
+	}
+	for _, v := range []float64{-0.06, -0.05, -0.046, -0.04} {
+		s := mk(true, v)
+		ss, err := Steady(s.Cell, true, 0, v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		// J = [[(-gL + gL e^((V-VT)/dT))/C, -1/C], [a/tauw, -1/tauw]].
+		j11, j12, j21, j22 := (-gl+gl*math.Exp((v-vt)/dT))/c, -1/c, a/tauw, -1/tauw
+		tr, det := j11+j22, j11*j22-j12*j21
+		want := tr / 2
+		if d := tr*tr/4 - det; d > 0 {
+			want += math.Sqrt(d)
+		}
+		if got := growthRate(s.Cell, ss); math.Abs(got-want) > 1e-9*math.Abs(want) {
+			t.Errorf("held at %g mV: growth rate %g /s, want %g", v/1e-3, got, want)
+		}
+	}
+}

@@ -3,6 +3,9 @@ package sim
 import (
 	"fmt"
 	"math"
+	"strings"
+
+	"gonum.org/v1/gonum/mat"
 )
 
 // SteadyState is the fixed point the PSP protocol starts from: every
@@ -179,4 +182,83 @@ func solveDense(J, r, dx []float64, n int) error {
 		b[i] = s / J[i*n+i]
 	}
 	return nil
+}
+
+// growthRate is the largest real part (1/s) of the eigenvalues of c's
+// equations linearised at ss, with every synapse and dSpike off and the
+// holding current constant, as the protocol runs before the spike. Above
+// zero the state is a fixed point the cell leaves on its own (an AdEx
+// compartment held above its VT), and a "PSP" measured from it is the
+// runaway. Passive and leaky compartments, and adaptive ones with a >= 0,
+// cannot make it positive; it is computed only when an AdEx or adaptive
+// compartment is there.
+func growthRate(c *Cell, ss SteadyState) float64 {
+	n := len(c.Compartments)
+	var adaptive []int // compartments with w, in state order after the Vs
+	for i, cp := range c.Compartments {
+		if cp.Kind.Adaptive() {
+			adaptive = append(adaptive, i)
+		}
+	}
+	if len(adaptive) == 0 {
+		return math.Inf(-1)
+	}
+	k := n + len(adaptive)
+	J := mat.NewDense(k, k, nil)
+	for i, cp := range c.Compartments {
+		d := -cp.GL
+		if cp.Kind == AdEx {
+			d += float64(cp.GL * math.Exp((ss.V[i]-cp.VT)/cp.DeltaT))
+		}
+		J.Set(i, i, d/cp.C)
+	}
+	for _, cu := range c.Couplings {
+		a, b := cu.A, cu.B
+		ca, cb := c.Compartments[a].C, c.Compartments[b].C
+		J.Set(a, a, J.At(a, a)-cu.G/ca)
+		J.Set(a, b, J.At(a, b)+cu.G/ca)
+		J.Set(b, b, J.At(b, b)-cu.G/cb)
+		J.Set(b, a, J.At(b, a)+cu.G/cb)
+	}
+	for j, i := range adaptive {
+		cp := &c.Compartments[i]
+		w := n + j
+		J.Set(i, w, -1/cp.C)
+		J.Set(w, i, cp.A/cp.TauW)
+		J.Set(w, w, -1/cp.TauW)
+	}
+	var eig mat.Eigen
+	if !eig.Factorize(J, mat.EigenNone) {
+		return math.Inf(-1) // no verdict: leave it to the run
+	}
+	rate := math.Inf(-1)
+	for _, v := range eig.Values(nil) {
+		rate = math.Max(rate, real(v))
+	}
+	return rate
+}
+
+// checkFixedPoint returns an error when ss is a state c leaves on its own
+// (growthRate above zero, beyond rounding against the cell's fastest
+// rate), naming the AdEx compartments above their VT.
+func checkFixedPoint(c *Cell, ss SteadyState, p *Protocol) error {
+	rate := growthRate(c, ss)
+	if !(rate > 1e-9*FastestRate(c)) {
+		return nil
+	}
+	state := "the resting state"
+	if p.Hold {
+		state = fmt.Sprintf("the state held at %.4g mV in %s", p.Holding/1e-3, c.Compartments[p.Record].Name)
+	}
+	var above []string
+	for i, cp := range c.Compartments {
+		if cp.Kind == AdEx && ss.V[i] > cp.VT {
+			above = append(above, fmt.Sprintf("%s at %.4g mV, above its VT %.4g mV", cp.Name, ss.V[i]/1e-3, cp.VT/1e-3))
+		}
+	}
+	hint := ""
+	if len(above) > 0 {
+		hint = " (AdEx " + strings.Join(above, "; ") + ")"
+	}
+	return fmt.Errorf("sim: %s is unstable%s: with no input the cell leaves it, e-fold every %.3g ms, so a PSP measured from it is the runaway, not the synapse's; hold lower, or check VT", state, hint, 1/rate/1e-3)
 }
