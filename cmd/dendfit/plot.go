@@ -210,7 +210,13 @@ func onePathway(s *spec.Spec, sel []string, why string) (int, error) {
 	case len(idx) > 1:
 		var which []string
 		for _, i := range idx {
-			which = append(which, fmt.Sprintf("%d (%s at %s)", i, s.Pathways[i].Label(), s.Pathways[i].Compartment))
+			// What tells them apart: the tag, a holding.
+			p := s.Pathways[i]
+			d := fmt.Sprintf("%d (%s at %s, tag %s", i, p.Label(), p.Compartment, p.Tag)
+			if p.Hold {
+				d += fmt.Sprintf(", held at %g mV", p.Holding/1e-3)
+			}
+			which = append(which, d+")")
 		}
 		return 0, usageError{fmt.Errorf("--pathway: %s; %s name %s: give one index", why, strings.Join(sel, ", "), strings.Join(which, ", "))}
 	}

@@ -206,3 +206,23 @@ func TestTraceFittedWithoutAFinishedFit(t *testing.T) {
 		t.Errorf("plot trace --fitted: %v", err)
 	}
 }
+
+// TestOnePathwayAmbiguityTellsThemApart: pre->post naming two pathways of
+// a one-pathway figure lists them with what differs, tag and holding; the
+// list read "E->E (AMPA) at dend" twice.
+func TestOnePathwayAmbiguityTellsThemApart(t *testing.T) {
+	b, err := os.ReadFile("../../pipeline/testdata/reference/cases/seed-ampa-2comp-dimensional.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	second := "- pre: L23E\n  post: L23E\n  compartment: dend\n  tag: held\n  receptors:\n  - channel: AMPA\n    g: 1 nS\n    t_decay: 2 ms\n  holding: -60 mV\n"
+	path := filepath.Join(t.TempDir(), "two.yaml")
+	if err := os.WriteFile(path, append(b, second...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = runCLI(t, "--db", filepath.Join(t.TempDir(), "x.db"), "plot", "trace", path, "-p", "L23E->L23E", "-o", filepath.Join(t.TempDir(), "t.png"))
+	want := "L23E->L23E name 0 (L23E->L23E (AMPA) at dend, tag L23E), 1 (L23E->L23E (AMPA) at dend, tag held, held at -60 mV): give one index"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("plot trace -p L23E->L23E: %v, want %q", err, want)
+	}
+}
