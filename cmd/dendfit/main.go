@@ -25,16 +25,35 @@ const (
 	exitError       = 1
 	exitUsage       = 2
 	exitNotConverge = 3
-	exitInterrupted = 130
+	exitInterrupted = 130 // 128 + SIGINT; 128 + SIGTERM (143) when that stopped it
 )
+
+// stopSignal is the cancellation cause of the command's context: the
+// signal that stopped it, whose number sets the exit status as the shell's
+// convention has it.
+type stopSignal struct{ sig os.Signal }
+
+func (s stopSignal) Error() string { return "stopped by " + s.sig.String() }
+
+// interruptedCode is the exit status of a command stopped through ctx:
+// 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM).
+func interruptedCode(ctx context.Context) int {
+	var s stopSignal
+	if errors.As(context.Cause(ctx), &s) {
+		if n, ok := s.sig.(syscall.Signal); ok {
+			return 128 + int(n)
+		}
+	}
+	return exitInterrupted
+}
 
 // errNotConverged marks a fit that ran to the end with some pathway
 // unconverged: everything was printed and recorded, the status says so.
 var errNotConverged = errors.New("some pathways did not converge")
 
 func main() {
-	ctx, cancel := context.WithCancel(context.Background())
-	defer cancel()
+	ctx, cancel := context.WithCancelCause(context.Background())
+	defer cancel(nil)
 	// Caught from the start: a signal before the goroutine runs would
 	// otherwise end the process as if uncaught.
 	sigs := make(chan os.Signal, 8)
@@ -54,9 +73,8 @@ const repeatWindow = 500 * time.Millisecond
 // SIGTERM on sigs, so that it stops cleanly and keeps what is done. A later one,
 // should that hang (a pipe nobody reads), ends the process at once by
 // that signal, as if it were not caught.
-func stopOnSignal(sigs <-chan os.Signal, cancel context.CancelFunc) {
-	<-sigs
-	cancel()
+func stopOnSignal(sigs <-chan os.Signal, cancel context.CancelCauseFunc) {
+	cancel(stopSignal{<-sigs})
 	first := time.Now()
 	for sig := range sigs {
 		if time.Since(first) < repeatWindow {
@@ -65,6 +83,9 @@ func stopOnSignal(sigs <-chan os.Signal, cancel context.CancelFunc) {
 		signal.Reset()
 		if p, err := os.FindProcess(os.Getpid()); err == nil && p.Signal(sig) == nil {
 			time.Sleep(time.Second) // the signal ends the process
+		}
+		if n, ok := sig.(syscall.Signal); ok {
+			os.Exit(128 + int(n))
 		}
 		os.Exit(exitInterrupted)
 	}
@@ -81,12 +102,12 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 		return exitNotConverge
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "dendfit: interrupted; finished work is kept")
-		return exitInterrupted
+		return interruptedCode(ctx)
 	case ctx.Err() != nil:
 		// Another error after the signal (a write that failed as the
 		// command stopped) is not hidden behind the interruption.
 		fmt.Fprintln(stderr, "dendfit: interrupted:", errorMessage(err))
-		return exitInterrupted
+		return interruptedCode(ctx)
 	}
 	fmt.Fprintln(stderr, "dendfit:", errorMessage(err))
 	var ue usageError

@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 
 	"github.com/mattn/go-sqlite3"
@@ -202,6 +203,12 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"plot", "trace", spec, "--width", "10cm", "-o", "OUT"}, `invalid argument "10cm" for "--width" flag: want a number (see`},
 		{[]string{"query", "runs", "--db", ""}, "--db is empty: give a database file"},
 		{[]string{"query", "runs", "--db", "."}, "--db . is a directory: give a database file, such as dendfit.db"},
+		// -p '' parsed as no pathway, which meant every one.
+		{[]string{"simulate", spec, "-p", ""}, "--pathway is empty: give a value (see 'dendfit simulate --help')"},
+		{[]string{"-q", "-v", "query", "runs"}, "--quiet and --verbose disagree: give one"},
+		{[]string{"export", "--run", "-3", "-o", "OUT.json"}, "--run -3: want a run id, 1 or more"},
+		{[]string{"describe", "-"}, "spec -: a spec is read from its file, not standard input"},
+		{[]string{"export", "--db", "x.db", "-o", "x.db-wal"}, "--output x.db-wal: that is a file of the results database (--db x.db)"},
 		{[]string{"sweep", "x.yaml", "--db", "/dev/null"}, "--db /dev/null is not a regular file (a device, pipe or socket): give a database file"},
 		{[]string{"plot", "heatmap", "-p", "0", "-p", "1", "-o", "x.png"}, `given twice ("0", then "1"): this figure shows one pathway`},
 		{[]string{"sweep", spec, "-j", "-2"}, "--workers -2: want 0 or more (see 'dendfit sweep --help')"},
@@ -433,6 +440,8 @@ func TestDamagedHint(t *testing.T) {
 func TestExitCode(t *testing.T) {
 	stopped, stop := context.WithCancel(context.Background())
 	stop()
+	termed, term := context.WithCancelCause(context.Background())
+	term(stopSignal{syscall.SIGTERM})
 	for _, c := range []struct {
 		name string
 		ctx  context.Context
@@ -446,6 +455,8 @@ func TestExitCode(t *testing.T) {
 		{"not converged", context.Background(), fmt.Errorf("fit: %w", errNotConverged), exitNotConverge, "dendfit: fit: "},
 		{"interrupted", stopped, fmt.Errorf("sweep: %w", context.Canceled), exitInterrupted, "dendfit: interrupted; finished work is kept\n"},
 		{"error after interrupt", stopped, errors.New("record points: disk I/O error"), exitInterrupted, "dendfit: interrupted: record points: disk I/O error\n"},
+		// The shell's convention, 128 + the signal: SIGTERM is 143.
+		{"terminated", termed, fmt.Errorf("sweep: %w", context.Canceled), 143, "dendfit: interrupted; finished work is kept\n"},
 	} {
 		var stderr strings.Builder
 		if code := exitCode(c.ctx, c.err, &stderr); code != c.code || !strings.HasPrefix(stderr.String(), c.want) || (c.want == "") != (stderr.Len() == 0) {

@@ -107,7 +107,7 @@ anything differs.`,
 					fmt.Fprintf(w, "dendfit differs: run %d by %s, run %d by %s\n", id, describeBuild(r.Original), r.New.ID, describeBuild(r.New))
 				case r.New.VCSRevision == "" || r.New.VCSModified:
 					// Without a clean revision the same label may name other code.
-					fmt.Fprintf(w, "dendfit: both runs by %s, which does not identify the source; the code may differ\n", describeBuild(r.New))
+					fmt.Fprintf(w, "same dendfit label: both runs by %s, which does not identify the source; the code may differ\n", describeBuild(r.New))
 				default:
 					fmt.Fprintf(w, "same dendfit: %s\n", describeBuild(r.New))
 				}

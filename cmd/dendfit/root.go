@@ -176,6 +176,9 @@ func checkFlags(c *cobra.Command, args []string) error {
 	if f := c.Flags().Lookup("run"); f != nil && f.Changed && f.Value.String() == "0" {
 		return usageError{fmt.Errorf("--run 0: want a run id, 1 or more ('dendfit query runs' lists them)")}
 	}
+	if q, v := c.Flag("quiet"), c.Flag("verbose"); q != nil && v != nil && q.Changed && v.Changed && q.Value.String() == "true" && v.Value.String() == "true" {
+		return usageError{fmt.Errorf("--quiet and --verbose disagree: give one")}
+	}
 	if f := c.Flag("db"); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
 		return usageError{fmt.Errorf("--db is empty: give a database file")}
 	}
@@ -215,6 +218,14 @@ func checkFlags(c *cobra.Command, args []string) error {
 			}
 			if v, e := strconv.ParseInt(f.Value.String(), 10, 64); e == nil && v < least {
 				err = usageError{fmt.Errorf("--%s %d: want %d or more (see '%s --help')", f.Name, v, least, c.CommandPath())}
+				if f.Name == "run" { // 0 is refused too, as no id
+					err = usageError{fmt.Errorf("--run %d: want a run id, 1 or more ('dendfit query runs' lists them)", v)}
+				}
+			}
+		case "stringSlice":
+			// -p '' parses as no value, which meant every pathway.
+			if f.Value.String() == "[]" {
+				err = usageError{fmt.Errorf("--%s is empty: give a value (see '%s --help')", f.Name, c.CommandPath())}
 			}
 		case "float64":
 			if v, e := strconv.ParseFloat(f.Value.String(), 64); e == nil && (math.IsNaN(v) || math.IsInf(v, 0)) {
@@ -253,10 +264,18 @@ func checkOutput(c *cobra.Command, args []string, flag, path string) error {
 		return usageError{fmt.Errorf("%s %s: directory %s does not exist", flag, path, dir)}
 	}
 	noDB := c.Flag("no-db")
-	if f := c.Flag("db"); f != nil && (noDB == nil || noDB.Value.String() != "true") && sameFile(path, f.Value.String()) {
-		// The database may not exist yet: the command would create it
-		// and then write over it.
-		return usageError{fmt.Errorf("%s %s: that is the results database (--db); give another file", flag, path)}
+	if f := c.Flag("db"); f != nil && (noDB == nil || noDB.Value.String() != "true") {
+		if sameFile(path, f.Value.String()) {
+			// The database may not exist yet: the command would create
+			// it and then write over it.
+			return usageError{fmt.Errorf("%s %s: that is the results database (--db); give another file", flag, path)}
+		}
+		// Its write-ahead log and shared memory are part of it.
+		for _, side := range []string{"-wal", "-shm", "-journal", "-lock"} {
+			if sameFile(path, f.Value.String()+side) {
+				return usageError{fmt.Errorf("%s %s: that is a file of the results database (--db %s); give another file", flag, path, f.Value.String())}
+			}
+		}
 	}
 	for _, a := range args {
 		if sameFile(path, a) {
@@ -363,6 +382,11 @@ const minAnnotation = "dendfit_min"
 
 // loadSpec loads the spec at path and tells its warnings on stderr.
 func (g *globals) loadSpec(path string) (*spec.Spec, error) {
+	if path == "-" {
+		// Runs record the spec's text, but their hints (resume,
+		// reproduce) name its file.
+		return nil, usageError{fmt.Errorf("spec -: a spec is read from its file, not standard input; save it to a file and give that")}
+	}
 	s, err := spec.Load(path)
 	if err != nil {
 		return nil, err

@@ -425,6 +425,7 @@ func TestShortTimeConstantWarnings(t *testing.T) {
 		{"a value twice", base + "sweep:\n  g: [1 nS, 2 nS, 1000 pS]\n", []string{"sweep.g[2]: the same value as sweep.g[0]: every point there is swept twice"}},
 		{"one step", base + "sweep:\n  g: {from: 1 nS, to: 5 nS, steps: 1}\n", []string{"sweep.g.steps: one step sweeps from only (1 nS); to is unused"}},
 		{"one step, to = from", base + "sweep:\n  g: {from: 1 nS, to: 1 nS, steps: 1}\n", nil},
+		{"steps, to = from", base + "sweep:\n  g: {from: 1 nS, to: 1000 pS, steps: 5}\n", []string{"sweep.g.steps: from and to are the same value (1 nS): all 5 steps sweep it, every point 5 times"}},
 		{"positive holding", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: 55 mV\n"), []string{"pathways[0].holding: holding at +55 mV, above 0 mV; did you mean -55 mV?"}},
 		{"negative holding", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: -55 mV\n"), nil},
 	} {
@@ -585,6 +586,7 @@ func TestImplausiblePotentialsWarn(t *testing.T) {
 // coupling that fails to parse as a conductance says why.
 func TestConductanceBounded(t *testing.T) {
 	for _, tc := range []struct{ name, y, path, want string }{
+		{"plain number beyond double", edit(t, base, "cells:\n", "constants:\n  Mg_con: 1e400\ncells:\n"), "constants.Mg_con:", `"1e400" is beyond double precision`},
 		{"receptor", edit(t, base, "    g: 1 nS\n", "    g: 1e300 S\n"), "pathways[0].receptors[0].g:", `"1e300 S" is above 1 S`},
 		{"sweep", base + "sweep:\n  g: {from: 1 nS, to: 2 S, steps: 3}\n", "sweep.g.to:", `"2 S" is above 1 S`},
 		{"sweep list", base + "sweep:\n  g: [1 nS, 5 S]\n", "sweep.g[1]:", `"5 S" is above 1 S`},

@@ -411,6 +411,9 @@ func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 	if steps == 1 && a.From != a.To {
 		p.warnf(sn, m.sub("steps"), "one step sweeps from only (%s); to is unused", m.get("from").Value)
 	}
+	if steps > 1 && a.From == a.To {
+		p.warnf(sn, m.sub("steps"), "from and to are the same value (%s): all %d steps sweep it, every point %d times", m.get("from").Value, steps, steps)
+	}
 	a.Steps = steps
 	a.vals = a.compute()
 	for i, v := range a.vals {

@@ -1,6 +1,7 @@
 package spec
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"regexp"
@@ -331,6 +332,13 @@ func (p *parser) number(n *yaml.Node, path string) float64 {
 		return 0
 	}
 	t := n.ShortTag()
+	if n.Kind == yaml.ScalarNode && t == "!!str" {
+		// YAML leaves a number beyond double range as text.
+		if _, err := strconv.ParseFloat(n.Value, 64); errors.Is(err, strconv.ErrRange) {
+			p.failf(n, path, "%q is beyond double precision: want a plain number of at most about 1e308", n.Value)
+			return 0
+		}
+	}
 	if n.Kind != yaml.ScalarNode || (t != "!!int" && t != "!!float") {
 		p.failf(n, path, "want a plain number, got %s", describe(n))
 		return 0
