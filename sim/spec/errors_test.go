@@ -600,3 +600,31 @@ func TestConductanceBounded(t *testing.T) {
 		}
 	}
 }
+
+// TestUnderdeterminedKineticsWarns: one kinetics target for the two time
+// constants of a receptor with t_rise warns (a curve of pairs meets it);
+// two targets, or one for t_decay alone, do not.
+func TestUnderdeterminedKineticsWarns(t *testing.T) {
+	rise := edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    t_rise: 0.5 ms\n")
+	for _, tc := range []struct {
+		name, y string
+		warn    bool
+	}{
+		{"one target, two constants", edit(t, rise, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 4 ms\n"), true},
+		{"two targets", edit(t, rise, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 4 ms\n  target_half_width: 10 ms\n"), false},
+		{"one target, one constant", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 4 ms\n"), false},
+	} {
+		s, err := Parse("l23.yaml", []byte(tc.y))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		got := strings.Join(s.Warnings, "\n")
+		if strings.Contains(got, "one kinetics target for two time constants") != tc.warn {
+			t.Errorf("%s: warnings %q, want the underdetermined fit named: %v", tc.name, got, tc.warn)
+		}
+	}
+	s, _ := Parse("l23.yaml", []byte(edit(t, rise, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 4 ms\n")))
+	if want := "l23.yaml:33: pathways[0].target_time_to_peak: one kinetics target"; len(s.Warnings) != 1 || !strings.HasPrefix(s.Warnings[0], want) {
+		t.Errorf("warnings %q, want %q", s.Warnings, want)
+	}
+}

@@ -200,6 +200,19 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 		pw.Receptors = append(pw.Receptors, r)
 		pn.receptors = append(pn.receptors, rm)
 	}
+	// The kinetics fit frees the first receptor's t_decay, and its t_rise
+	// when it has one: one target for two time constants is met by a
+	// whole curve of pairs, and the fit returns whichever its start and
+	// method lead to.
+	var targets []string
+	for _, k := range []string{"target_rise", "target_half_width", "target_time_to_peak"} {
+		if m.get(k) != nil {
+			targets = append(targets, k)
+		}
+	}
+	if len(targets) == 1 && pw.Receptors[0].TauRise > 0 {
+		p.warnf(m.get(targets[0]), m.sub(targets[0]), "one kinetics target for two time constants (the first receptor's t_decay and t_rise): many pairs meet it, and the fit returns one that depends on its start and the method; give a second target, or drop t_rise")
+	}
 	return pw, pn
 }
 
