@@ -124,6 +124,8 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 	p.printf("# s_<channel>_<tag>_<compartment> (s_<channel>_<tag> on a point neuron) of each receptor.\n")
 	p.printf("# With 'holding', the PSP was measured with the constant current 'i_hold' in\n")
 	p.printf("# the variable 'i_ext' (I_ext_<record>), from the steady state it holds.\n")
+	p.printf("# 'steady_state' is the state each PSP was measured from (every synaptic\n")
+	p.printf("# variable 0): set it as the model's initial values, for no settling run.\n")
 	p.printf("PATHWAYS = [\n")
 	for i, pw := range s.Pathways {
 		cell := s.CellByName(s.PopulationCell(pw.Post))
@@ -157,6 +159,22 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 		p.printf("    {'pre': %s, 'post': %s, 'compartment': %s, 'tag': %s,\n", pyStr(pw.Pre), pyStr(pw.Post), pyStr(pw.Compartment), pyStr(pw.Tag))
 		p.printf("     'on_pre': %s, 'record': %s,\n", pyStr(strings.Join(unquote(vars), " += 1; ")+" += 1"), pyStr(rec))
 		p.printf("     'target_psp': %s, 'holding': %s, 'i_hold': %s, 'i_ext': %s,\n", target, hold, ihold, pyStr(iext))
+		ss, cl, err := c.steady(i)
+		if err != nil {
+			return err
+		}
+		var st []string
+		for k, cp := range cl.Compartments {
+			suffix := "_" + cp.Name
+			if point {
+				suffix = ""
+			}
+			st = append(st, pyStr("V"+suffix)+": "+p.q(ss.V[k], spec.Voltage))
+			if cp.Kind.Adaptive() {
+				st = append(st, pyStr("w"+suffix)+": "+p.unit(num(ss.W[k]/1e-12), "pA"))
+			}
+		}
+		p.printf("     'steady_state': {%s},\n", strings.Join(st, ", "))
 		p.printf("     'converged': %s},\n", conv)
 	}
 	p.printf("]\n")

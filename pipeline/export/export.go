@@ -252,6 +252,21 @@ func (c *Calibration) fitOf(i int) *db.Fit {
 // (the steady state, with every synapse silent, so the same at any g).
 // A fitted g reproduces its PSP only with that current injected: the
 // exports carry it. ok is false for a pathway measured at rest.
+// steady is the state pathway i's PSP was measured from: at rest, or held
+// with its holding current.
+func (c *Calibration) steady(i int) (sim.SteadyState, *sim.Cell, error) {
+	setup, _, err := c.Spec.Setup(i)
+	if err != nil {
+		return sim.SteadyState{}, nil, fmt.Errorf("export: pathway %d: %w", i, err)
+	}
+	p := setup.Protocol
+	ss, err := sim.Steady(setup.Cell, p.Hold, p.Record, p.Holding)
+	if err != nil {
+		return sim.SteadyState{}, nil, fmt.Errorf("export: pathway %d: steady state: %w", i, err)
+	}
+	return ss, setup.Cell, nil
+}
+
 func (c *Calibration) holding(i int) (vMV, iPA float64, ok bool, err error) {
 	pw := &c.Spec.Pathways[i]
 	if !pw.Hold {

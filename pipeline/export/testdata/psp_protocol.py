@@ -1,17 +1,16 @@
 """Run the PSP protocol of every pathway of an exported dendfit module.
 
-Usage: psp_protocol.py DIR, where DIR holds calibrated.py (the export) and
-start.json (per pathway: steady_state, V in mV and w in pA).
-Prints the signed PSP of each pathway in mV as a JSON list. Used by
-TestDendrifyInBrian.
+Usage: psp_protocol.py DIR, where DIR holds calibrated.py (the export).
+Each pathway starts from the export's own steady_state and holding
+current. Prints the signed PSP of each pathway in mV as a JSON list. Used
+by TestDendrifyInBrian.
 """
 import json
-import os
 import sys
 
 import numpy as np
 import brian2 as b
-from brian2.units import mV, pA
+from brian2.units import mV
 
 b.prefs.codegen.target = 'numpy'
 b.BrianLogger.log_level_error()
@@ -19,12 +18,12 @@ b.BrianLogger.log_level_error()
 import calibrated as cal  # noqa: E402
 
 
-def psp(i, pw, start):
+def psp(pw):
     b.start_scope()
     model = cal.build_models()[pw['post']]
     group = model.make_neurongroup(1, method=cal.METHOD)
-    for name, value in start['steady_state'].items():
-        setattr(group, name, value * (pA if name.startswith('w') else mV))
+    for name, value in pw['steady_state'].items():
+        setattr(group, name, value)
     # The holding current as the export gives it, where it says.
     if pw['i_hold'] is not None:
         setattr(group, pw['i_ext'], pw['i_hold'])
@@ -42,9 +41,8 @@ def psp(i, pw, start):
 
 
 def main():
-    with open(os.path.join(sys.argv[1], 'start.json')) as f:
-        starts = json.load(f)
-    print(json.dumps([psp(i, pw, starts[i]) for i, pw in enumerate(cal.PATHWAYS)]))
+    sys.path.insert(0, sys.argv[1])
+    print(json.dumps([psp(pw) for pw in cal.PATHWAYS]))
 
 
 if __name__ == '__main__':
