@@ -5,6 +5,7 @@ import (
 	"math"
 	"math/rand/v2"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -626,5 +627,24 @@ func TestUnderdeterminedKineticsWarns(t *testing.T) {
 	s, _ := Parse("l23.yaml", []byte(edit(t, rise, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 4 ms\n")))
 	if want := "l23.yaml:33: pathways[0].target_time_to_peak: one kinetics target"; len(s.Warnings) != 1 || !strings.HasPrefix(s.Warnings[0], want) {
 		t.Errorf("warnings %q, want %q", s.Warnings, want)
+	}
+}
+
+// TestOversizedSpecRefused: a spec over MaxSize is refused at once, by
+// Load without reading it all, and by Parse.
+func TestOversizedSpecRefused(t *testing.T) {
+	big := base + "# " + strings.Repeat("x", MaxSize) + "\n"
+	path := filepath.Join(t.TempDir(), "big.yaml")
+	if err := os.WriteFile(path, []byte(big), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Load(path); err == nil || !strings.Contains(err.Error(), "is over 4 MB: a spec is a few KB") {
+		t.Errorf("Load: %v", err)
+	}
+	if _, err := Parse("big.yaml", []byte(big)); err == nil || !strings.Contains(err.Error(), "big.yaml is over 4 MB") {
+		t.Errorf("Parse: %v", err)
+	}
+	if _, err := Parse("l23.yaml", []byte(base)); err != nil {
+		t.Errorf("the base spec: %v", err)
 	}
 }

@@ -32,18 +32,31 @@ const (
 // Load reads and parses the spec file at path. Errors about the content are
 // *Error values naming path as given.
 func Load(path string) (*Spec, error) {
-	data, err := os.ReadFile(path)
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("spec: %w", err)
+	}
+	defer f.Close()
+	// One byte past the limit tells a spec too large from one at it.
+	data, err := io.ReadAll(io.LimitReader(f, MaxSize+1))
 	if err != nil {
 		return nil, fmt.Errorf("spec: %w", err)
 	}
 	return Parse(path, data)
 }
 
+// MaxSize bounds a spec's size in bytes. Specs are a few KB; a 100 MB one
+// took 20 s and 1 GB to parse, and its text is recorded with every run.
+const MaxSize = 4 << 20
+
 // Parse parses and validates a spec. name is used in error messages (and
 // kept in Spec.File). Every error about the content is an *Error with the
 // line and the field path.
 func Parse(name string, data []byte) (*Spec, error) {
 	p := &parser{file: name}
+	if len(data) > MaxSize {
+		return nil, fmt.Errorf("spec: %s is over %d MB: a spec is a few KB of YAML; is this the right file?", name, MaxSize>>20)
+	}
 	var doc yaml.Node
 	if err := unmarshal(data, &doc); err != nil {
 		return nil, p.yamlError(err)
