@@ -9,6 +9,7 @@ import (
 	"math"
 	"slices"
 	"strconv"
+	"strings"
 	"unsafe"
 )
 
@@ -526,6 +527,17 @@ func nonNil(s []string) []string {
 // blockColumns are the point_blocks columns scanBlock reads.
 const blockColumns = `b.pathway, b.pre, b.post, b.compartment, b.record, b.tag, b.channels, b.compartments,
 	b.n_g, b.n_t_decay, b.n_t_rise, b.n_points, b.stride, b.data, b.errors, b.first_index, b.layout, b.shared`
+
+// blockColumnsOf is blockColumns for the database q reads: one opened
+// read-only before migration 0004 has no layout and shared columns, and
+// its blocks are 0003's, every slot stored.
+func blockColumnsOf(ctx context.Context, q queryer) (string, error) {
+	layout, err := columnOr(ctx, q, "point_blocks", "b", "layout", "''")
+	if err != nil || layout == "b.layout" {
+		return blockColumns, err
+	}
+	return strings.Replace(blockColumns, "b.layout, b.shared", "'', x''", 1), nil
+}
 
 func scanBlock(s scanner) (*PointBlock, error) {
 	b := &PointBlock{}

@@ -599,13 +599,25 @@ func TestMigration4KeepsBlocks(t *testing.T) {
 	}
 	raw.Close()
 
+	want := old.Points(1)
+	sortPoints(want)
+	// Read-only, the file is not migrated: its blocks read all the same.
+	ro, err := OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, err := ro.Points(ctx, PointFilter{RunID: 1}); err != nil || !samePoints(got, want) {
+		t.Errorf("0003 block read-only: %v\n got %+v\nwant %+v", err, got, want)
+	}
+	if rec, err := ro.RecordedPoints(ctx, 1); err != nil || rec.Len() != len(want) {
+		t.Errorf("0003 block read-only: recorded %v, %v", rec, err)
+	}
+	ro.Close()
 	d, err := Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	want := old.Points(1)
-	sortPoints(want)
 	got, err := d.Points(ctx, PointFilter{RunID: 1})
 	if err != nil || !samePoints(got, want) {
 		t.Fatalf("0003 block after migration: %v\n got %+v\nwant %+v", err, got, want)

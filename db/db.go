@@ -537,6 +537,20 @@ type queryer interface {
 	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
 }
 
+// columnOr is "alias.col" when table has column col, else fallback (an
+// SQL literal): a database opened read-only is not migrated, and a column
+// a later migration added is not there to read.
+func columnOr(ctx context.Context, q queryer, table, alias, col, fallback string) (string, error) {
+	var n int
+	if err := q.QueryRowContext(ctx, `SELECT count(*) FROM pragma_table_info(?) WHERE name = ?`, table, col).Scan(&n); err != nil {
+		return "", err
+	}
+	if n == 0 {
+		return fallback, nil
+	}
+	return alias + "." + col, nil
+}
+
 // schemaVersion reads the highest applied version in schema (main or an
 // attached database); a missing schema_migrations table means version 0.
 func schemaVersion(ctx context.Context, q queryer, schema string) (int, error) {

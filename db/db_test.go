@@ -984,6 +984,16 @@ func TestFitWarningsMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	old.sql.Close()
+	// Read-only, the file is not migrated: its fits read with no
+	// warnings.
+	ro, err := OpenReadOnly(ctx, old.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if fits, err := ro.Fits(ctx, FitFilter{RunID: 1}); err != nil || len(fits) != 1 || fits[0].Warnings != nil {
+		t.Errorf("the 0004 fit read-only: %+v, %v", fits, err)
+	}
+	ro.Close()
 	d, err := Open(ctx, old.path)
 	if err != nil {
 		t.Fatal(err)

@@ -79,9 +79,15 @@ func insertFit(ctx context.Context, tx *sql.Tx, runID int64, f *Fit) (int64, err
 
 // Fits returns the fits matching f, ordered by run then pathway.
 func (d *DB) Fits(ctx context.Context, f FitFilter) ([]Fit, error) {
+	// Before migration 0005 (a database opened read-only is not
+	// migrated) fits had no warnings.
+	wcol, err := columnOr(ctx, d.sql, "fits", "f", "warnings", "'[]'")
+	if err != nil {
+		return nil, fmt.Errorf("db: list fits: %w", err)
+	}
 	q := `SELECT f.id, f.run_id, f.pathway, f.pre, f.post, f.compartment, f.record, f.tag, f.receptors,
 		f.target_psp_mV, f.g_fit_nS, f.t_decay_ms, f.t_rise_ms, f.psp_at_fit_mV, f.psp_fine_dt_mV,
-		f.evaluations, f.converged, f.outcome, f.message, f.residuals, f.warnings
+		f.evaluations, f.converged, f.outcome, f.message, f.residuals, ` + wcol + `
 		FROM fits f`
 	var where []string
 	var args []any

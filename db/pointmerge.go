@@ -119,6 +119,7 @@ type pointMerge struct {
 	metas  []blockMeta
 	loaded int // metas[:loaded] are read
 	h      cursorHeap
+	cols   string // blockColumnsOf, looked up at the first block
 }
 
 // top returns the first pending block point.
@@ -184,7 +185,14 @@ func (m *pointMerge) due(next pointRef) bool {
 func (m *pointMerge) load() error {
 	meta := &m.metas[m.loaded]
 	m.loaded++
-	b, err := scanBlock(m.q.QueryRowContext(m.ctx, `SELECT `+blockColumns+` FROM point_blocks b WHERE b.id = ?`, meta.ref.blockID))
+	if m.cols == "" {
+		cols, err := blockColumnsOf(m.ctx, m.q)
+		if err != nil {
+			return err
+		}
+		m.cols = cols
+	}
+	b, err := scanBlock(m.q.QueryRowContext(m.ctx, `SELECT `+m.cols+` FROM point_blocks b WHERE b.id = ?`, meta.ref.blockID))
 	if err != nil {
 		return fmt.Errorf("point block %d: %w", meta.ref.blockID, err)
 	}

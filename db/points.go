@@ -105,7 +105,11 @@ func eachPointKey(ctx context.Context, q rowsQueryer, runID int64, row func(stri
 		return err
 	}
 	rows.Close()
-	brows, err := q.QueryContext(ctx, `SELECT `+blockColumns+` FROM point_blocks b WHERE b.run_id = ? ORDER BY b.id`, runID)
+	cols, err := blockColumnsOf(ctx, q)
+	if err != nil {
+		return err
+	}
+	brows, err := q.QueryContext(ctx, `SELECT `+cols+` FROM point_blocks b WHERE b.run_id = ? ORDER BY b.id`, runID)
 	if err != nil {
 		return err
 	}
