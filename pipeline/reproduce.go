@@ -106,7 +106,7 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
-	s, err := spec.Parse(fmt.Sprintf("%s (spec of run %d)", exp.Name, orig.ID), exp.SpecText)
+	s, err := spec.ParseRecorded(fmt.Sprintf("%s (spec of run %d)", exp.Name, orig.ID), exp.SpecText)
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: stored spec: %w", err)
 	}

@@ -33,7 +33,7 @@ func UnionShards(ctx context.Context, d *db.DB, argv []string) ([]ShardUnion, er
 	out := make([]ShardUnion, 0, len(sets))
 	for _, set := range sets {
 		// %.12s: a hash damaged in a merged-in file may be short.
-		s, err := spec.Parse(fmt.Sprintf("%s.yaml (recorded spec %.12s)", set.Experiment, set.SpecSHA256), set.SpecText)
+		s, err := spec.ParseRecorded(fmt.Sprintf("%s.yaml (recorded spec %.12s)", set.Experiment, set.SpecSHA256), set.SpecText)
 		if err != nil {
 			return out, fmt.Errorf("union shards of %q: %w", set.Experiment, err)
 		}

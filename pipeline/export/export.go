@@ -113,7 +113,7 @@ func Load(ctx context.Context, d *db.DB, experiment string, runID int64) (*Calib
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
-	s, err := spec.Parse(fmt.Sprintf("%s (spec of run %d)", exp.Name, run.ID), exp.SpecText)
+	s, err := spec.ParseRecorded(fmt.Sprintf("%s (spec of run %d)", exp.Name, run.ID), exp.SpecText)
 	if err != nil {
 		return nil, fmt.Errorf("export: stored spec: %w", err)
 	}

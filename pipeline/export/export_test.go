@@ -608,3 +608,50 @@ func TestExportAfterARefitOfOnePathway(t *testing.T) {
 		t.Errorf("--run %d: %v, %d fits; want its 1", second, err, len(c.Fits))
 	}
 }
+
+// TestRecordedSpecOfAnOlderRule: a run recorded with a spec that today's
+// parser refuses as new input (a conductance above 1 S, refused since)
+// still exports in every format: its recorded text is read as recorded.
+func TestRecordedSpecOfAnOlderRule(t *testing.T) {
+	ctx := context.Background()
+	b, err := os.ReadFile("testdata/demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(b), "{channel: AMPA, g: 1 nS, t_decay: 1.5 ms}", "{channel: AMPA, g: 2 S, t_decay: 1.5 ms}", 1)
+	if text == string(b) {
+		t.Fatal("demo.yaml changed: no AMPA g of 1 nS to raise")
+	}
+	if _, err := spec.Parse("old.yaml", []byte(text)); err == nil || !strings.Contains(err.Error(), "above 1 S") {
+		t.Fatalf("Parse: %v, want the cap", err)
+	}
+	s, err := spec.ParseRecorded("old.yaml", []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "old.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{NoFine: true, Pathways: []int{0}, Finished: pipeline.RecordEach(ctx, d, run.ID)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Load(ctx, d, "", run.ID)
+	if err != nil {
+		t.Fatalf("Load: %v", err)
+	}
+	for _, f := range []Format{Dendrify, JSON, CSV, YAML} {
+		var out bytes.Buffer
+		if err := Write(&out, c, f); err != nil {
+			t.Errorf("%v: %v", f, err)
+		}
+	}
+}

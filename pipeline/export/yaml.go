@@ -95,7 +95,7 @@ func writeYAML(w io.Writer, c *Calibration) error {
 	}
 	out = append([]byte(head), out...)
 	// The result must be a valid spec with the fitted values in it.
-	s, err := spec.Parse("exported spec", out)
+	s, err := spec.ParseRecorded("exported spec", out)
 	if err != nil {
 		return fmt.Errorf("export: the edited spec does not load: %w", err)
 	}

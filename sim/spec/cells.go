@@ -478,7 +478,7 @@ func (p *parser) connections(c *Cell, cn *cellNodes) {
 					p.failf(e, epath, "coupling conductance must be positive, got %q", v)
 					return
 				}
-				if g > maxConductance {
+				if g > maxConductance && !p.recorded {
 					p.failf(e, epath, "%q is above 1 S, which no synapse or coupling comes near (they are nS to uS); check the unit", v)
 					return
 				}

@@ -53,10 +53,22 @@ const MaxSize = 4 << 20
 // kept in Spec.File). Every error about the content is an *Error with the
 // line and the field path.
 func Parse(name string, data []byte) (*Spec, error) {
-	p := &parser{file: name}
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("spec: %s is over %d MB: a spec is a few KB of YAML; is this the right file?", name, MaxSize>>20)
 	}
+	return parse(&parser{file: name}, data)
+}
+
+// ParseRecorded parses the spec text a run recorded, as Parse does but for
+// the refusals added for new input after such a run may have been
+// recorded (a conductance above 1 S, a text over MaxSize): what was
+// recorded stays readable, to export, report, reproduce and merge.
+func ParseRecorded(name string, data []byte) (*Spec, error) {
+	return parse(&parser{file: name, recorded: true}, data)
+}
+
+func parse(p *parser, data []byte) (*Spec, error) {
+	name := p.file
 	var doc yaml.Node
 	if err := unmarshal(data, &doc); err != nil {
 		return nil, p.yamlError(err)

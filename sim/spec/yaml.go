@@ -19,6 +19,10 @@ type parser struct {
 	file string
 	err  *Error
 	warn []string
+	// recorded: the text of a recorded run (ParseRecorded), which keeps
+	// being read as it was recorded; refusals added for new input since
+	// (the conductance cap, the size limit) do not apply to it.
+	recorded bool
 }
 
 func (p *parser) failf(n *yaml.Node, path, format string, a ...any) {
@@ -267,7 +271,7 @@ func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
 		}
 		return 0
 	}
-	if n != nil && !p.failed() && d == Conductance && v > maxConductance {
+	if n != nil && !p.failed() && d == Conductance && v > maxConductance && !p.recorded {
 		p.failf(n, path, "%q is above 1 S, which no synapse or coupling comes near (they are nS to uS); check the unit", n.Value)
 		return 0
 	}
