@@ -62,6 +62,9 @@ func holds(names []string) string {
 // openRead opens the database read-only for a command that reads results,
 // saying what to do when there is none yet.
 func (g *globals) openRead(ctx context.Context) (*db.DB, error) {
+	if err := g.checkDB(); err != nil {
+		return nil, err
+	}
 	if _, err := os.Stat(g.db); errors.Is(err, os.ErrNotExist) {
 		return nil, fmt.Errorf("no database %s: give --db FILE (or set DENDFIT_DB), or record results there first with 'dendfit fit' or 'dendfit sweep'", g.db)
 	}

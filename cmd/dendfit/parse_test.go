@@ -495,13 +495,21 @@ func TestEnvDBChecked(t *testing.T) {
 		{"/dev/null", "DENDFIT_DB /dev/null is not a regular file (a device, pipe or socket)"},
 	} {
 		t.Setenv(db.EnvPath, tc.env)
-		_, err := runCLI(t, "simulate", spec)
-		if err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("DENDFIT_DB=%s: %v, want %q", tc.env, err, tc.want)
+		for _, args := range [][]string{{"simulate", spec}, {"query", "runs"}, {"sweep", spec}, {"export", "-o", filepath.Join(dir, "x.json")}} {
+			_, err := runCLI(t, args...)
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Errorf("DENDFIT_DB=%s %v: %v, want %q", tc.env, args, err, tc.want)
+			}
+			var u usageError
+			if !errors.As(err, &u) {
+				t.Errorf("DENDFIT_DB=%s %v: %T, want a usage error (exit status 2)", tc.env, args, err)
+			}
 		}
-		var u usageError
-		if !errors.As(err, &u) {
-			t.Errorf("DENDFIT_DB=%s: %T, want a usage error (exit status 2)", tc.env, err)
+		// A command that does not open the database is not stopped by it.
+		for _, args := range [][]string{{"describe", spec}, {"simulate", spec, "--no-db"}, {"--help"}} {
+			if _, err := runCLI(t, args...); err != nil {
+				t.Errorf("DENDFIT_DB=%s %v: %v", tc.env, args, err)
+			}
 		}
 	}
 }

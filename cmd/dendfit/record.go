@@ -26,6 +26,9 @@ func startRun(ctx context.Context, g *globals, s *spec.Spec, command string, set
 }
 
 func startRunInfo(ctx context.Context, g *globals, s *spec.Spec, info pipeline.RunInfo) (*recorder, error) {
+	if err := g.checkDB(); err != nil {
+		return nil, err
+	}
 	d, err := db.Open(ctx, g.db)
 	if err != nil {
 		return nil, err

@@ -49,6 +49,9 @@ anything differs.`,
 			if _, err := os.Stat(g.db); errors.Is(err, os.ErrNotExist) {
 				return fmt.Errorf("reproduce: %s: no such database", g.db)
 			}
+			if err := g.checkDB(); err != nil {
+				return err
+			}
 			d, err := db.Open(cmd.Context(), g.db)
 			if err != nil {
 				return err

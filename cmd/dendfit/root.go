@@ -22,6 +22,7 @@ import (
 // globals are the flags every subcommand shares.
 type globals struct {
 	db      string
+	dbFlag  bool // db was given by --db, not DENDFIT_DB
 	json    bool
 	quiet   bool
 	verbose bool
@@ -53,7 +54,7 @@ provenance, in a SQLite database.`,
 	root.SetFlagErrorFunc(func(c *cobra.Command, err error) error {
 		return usageError{fmt.Errorf("%s (see '%s --help')", flagMessage(err), c.CommandPath())}
 	})
-	root.PersistentPreRunE = func(c *cobra.Command, args []string) error { return checkFlags(c, args) }
+	root.PersistentPreRunE = func(c *cobra.Command, args []string) error { return checkFlags(g, c, args) }
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.db, "db", db.DefaultPath(), "SQLite database for results (env "+db.EnvPath+")")
 	pf.BoolVar(&g.json, "json", false, "print JSON instead of a table")
@@ -149,7 +150,7 @@ func noJSON(c *cobra.Command) bool {
 // float flags sizes or bounds, so a negative integer or a NaN or infinite
 // float is a typo that would otherwise fall back to a default or match
 // nothing, silently.
-func checkFlags(c *cobra.Command, args []string) error {
+func checkFlags(g *globals, c *cobra.Command, args []string) error {
 	var err error
 	// Required flags are checked here, before cobra would, so that a
 	// missing one is a usage error (status 2) with the hint to --help.
@@ -182,19 +183,12 @@ func checkFlags(c *cobra.Command, args []string) error {
 	if f := c.Flag("db"); f != nil && f.Changed && strings.TrimSpace(f.Value.String()) == "" {
 		return usageError{fmt.Errorf("--db is empty: give a database file")}
 	}
-	// As given, by --db or DENDFIT_DB (whose value is --db's default).
-	if f, noDB := c.Flag("db"), c.Flag("no-db"); f != nil && (noDB == nil || noDB.Value.String() != "true") {
-		name := "--db"
-		if !f.Changed {
-			name = db.EnvPath
-		}
-		if f.Changed || os.Getenv(db.EnvPath) != "" {
-			if fi, err := os.Stat(f.Value.String()); err == nil && fi.IsDir() {
-				return usageError{fmt.Errorf("%s %s is a directory: give a database file, such as %s", name, f.Value.String(), filepath.Join(f.Value.String(), "dendfit.db"))}
-			} else if err == nil && !fi.Mode().IsRegular() {
-				// SQLite would make its journal beside it: /dev/null-journal.
-				return usageError{fmt.Errorf("%s %s is not a regular file (a device, pipe or socket): give a database file, such as dendfit.db", name, f.Value.String())}
-			}
+	// As given; DENDFIT_DB (--db's default) is checked by the commands
+	// that open the database (checkDB), as not every command does.
+	if f, noDB := c.Flag("db"), c.Flag("no-db"); f != nil && (noDB == nil || noDB.Value.String() != "true") && f.Changed {
+		g.dbFlag = true
+		if err := g.checkDB(); err != nil {
+			return err
 		}
 	}
 	for _, name := range []string{"output", "trace"} {
@@ -258,6 +252,22 @@ func flagMessage(err error) string {
 // user keeps: a directory, the database the command records to, one of
 // its input files, or any SQLite database (a results file given by
 // mistake is lost on replacing). The directory must exist.
+// checkDB refuses a database path that is a directory, a device, a pipe
+// or a socket, naming where it came from (--db or DENDFIT_DB).
+func (g *globals) checkDB() error {
+	name := "--db"
+	if !g.dbFlag {
+		name = db.EnvPath
+	}
+	if fi, err := os.Stat(g.db); err == nil && fi.IsDir() {
+		return usageError{fmt.Errorf("%s %s is a directory: give a database file, such as %s", name, g.db, filepath.Join(g.db, "dendfit.db"))}
+	} else if err == nil && !fi.Mode().IsRegular() {
+		// SQLite would make its journal beside it: /dev/null-journal.
+		return usageError{fmt.Errorf("%s %s is not a regular file (a device, pipe or socket): give a database file, such as dendfit.db", name, g.db)}
+	}
+	return nil
+}
+
 func checkOutput(c *cobra.Command, args []string, flag, path string) error {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {

@@ -115,6 +115,9 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	if err != nil {
 		return err
 	}
+	if err := g.checkDB(); err != nil {
+		return err
+	}
 	d, err := db.Open(ctx, g.db)
 	if err != nil {
 		return err
