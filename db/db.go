@@ -588,15 +588,18 @@ func foreignTables(ctx context.Context, q queryer, schema string) ([]string, err
 // checkOurs refuses an existing database file that another program made,
 // before a read-write connection turns it to WAL (which rewrites its
 // header) and the migrations add dendfit's tables to it. A file in WAL
-// mode already (every dendfit database) is left to migrate, which asks
-// the read-write connection: turning it to WAL changes nothing, and a
-// connection of its own here cost a parse of the whole schema (a few ms
-// on every command).
+// mode already (every dendfit database) with an empty WAL is left to
+// migrate, which asks the read-write connection: turning it to WAL, and
+// closing it, change nothing, and a connection of its own here cost a
+// parse of the whole schema (a few ms on every command).
 func checkOurs(ctx context.Context, path string) error {
 	if fi, err := os.Stat(path); err != nil || fi.Size() == 0 {
 		return nil // a new database
 	}
-	if isWAL(path) {
+	// With frames in its WAL, closing a read-write connection would
+	// checkpoint them into the file: another program's database must be
+	// refused before that, by the read-only connection.
+	if isWAL(path) && !hasWAL(path) {
 		return nil
 	}
 	dsn, err := roDSN(path)

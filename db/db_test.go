@@ -1014,3 +1014,50 @@ func TestFitWarningsMigration(t *testing.T) {
 		t.Errorf("after the migration: %+v, %v", fits, err)
 	}
 }
+
+// TestForeignWALWithFramesLeftAlone: another program's WAL database whose
+// WAL still holds frames (that program was killed) is refused without
+// being changed: a read-write connection, closed, would checkpoint them.
+func TestForeignWALWithFramesLeftAlone(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	live := filepath.Join(dir, "live.db")
+	raw, err := sql.Open("sqlite3", live+"?_journal_mode=WAL")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer raw.Close()
+	raw.SetMaxOpenConns(1)
+	for _, q := range []string{"PRAGMA wal_autocheckpoint = 0", "CREATE TABLE patients (x)", "INSERT INTO patients VALUES (1)"} {
+		if _, err := raw.Exec(q); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The files as a kill -9 leaves them: the database and its WAL.
+	path := filepath.Join(dir, "other.db")
+	for _, ext := range []string{"", "-wal"} {
+		b, err := os.ReadFile(live + ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if ext == "-wal" && len(b) == 0 {
+			t.Fatal("the WAL holds no frames")
+		}
+		if err := os.WriteFile(path+ext, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	before, _ := os.ReadFile(path)
+	if d, err := Open(ctx, path); err == nil || !strings.Contains(err.Error(), "is not a dendfit database (it holds tables patients)") {
+		if d != nil {
+			d.Close()
+		}
+		t.Fatalf("Open: %v", err)
+	}
+	if after, _ := os.ReadFile(path); !bytes.Equal(after, before) {
+		t.Errorf("Open changed the database: %d bytes, was %d", len(after), len(before))
+	}
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
+		t.Errorf("Open took the WAL's frames: %v", err)
+	}
+}
