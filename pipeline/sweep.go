@@ -276,6 +276,24 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	return stats, nil
 }
 
+// CheckSimulable returns the error of the first pathway of s that cannot
+// be simulated at all (dt beyond its cell's stability limit, a held state
+// the cell leaves on its own), which Sweep would stop at: a command calls
+// it before recording a run, so that none is left failed, and slurm
+// before writing an array whose every task would fail.
+func CheckSimulable(s *spec.Spec) error {
+	for p := range s.Pathways {
+		setup, _, err := s.Setup(p)
+		if err == nil {
+			_, err = sim.New(setup, 1)
+		}
+		if err != nil {
+			return fmt.Errorf("pathway %d (%s): %w", p, s.Pathways[p].Label(), err)
+		}
+	}
+	return nil
+}
+
 // chunkBlocks recycles the blocks of chunks once the writer has copied
 // them.
 var chunkBlocks = sync.Pool{New: func() any { return new(db.PointBlock) }}

@@ -415,3 +415,32 @@ func TestVersionSaysNoCommit(t *testing.T) {
 		t.Errorf("--version: %q, want the missing commit named", out)
 	}
 }
+
+// TestUnsimulableSpecRecordsNoRun: sweep and slurm refuse a spec a
+// pathway of which cannot be simulated before recording or writing
+// anything: sweep used to leave a failed run behind, and slurm wrote an
+// array whose every task would fail.
+func TestUnsimulableSpecRecordsNoRun(t *testing.T) {
+	b, err := os.ReadFile("../../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "dt1.yaml", strings.Replace(string(b), "  dt: 0.025 ms\n", "  dt: 1 ms\n", 1))
+	path := filepath.Join(dir, "r.db")
+	if _, err := runCLI(t, "--db", path, "sweep", spec); err == nil || !strings.Contains(err.Error(), "stability limit") {
+		t.Fatalf("sweep: %v, want the unstable pathway named", err)
+	}
+	if _, err := os.Stat(path); err == nil {
+		if out, _ := qcli(t, path, "query", "runs", "--json"); strings.Contains(out, `"id"`) {
+			t.Errorf("sweep recorded a run: %s", out)
+		}
+	}
+	arr := filepath.Join(dir, "array")
+	if _, err := runCLI(t, "slurm", spec, "--tasks", "2", "--dir", arr); err == nil || !strings.Contains(err.Error(), "stability limit") {
+		t.Errorf("slurm: %v, want the unstable pathway named", err)
+	}
+	if _, err := os.Stat(filepath.Join(arr, "sweep.sbatch")); err == nil {
+		t.Error("slurm wrote its scripts")
+	}
+}

@@ -72,8 +72,12 @@ waits for it alone: rerun once the array's other tasks have ended.`,
 const maxTasks = 10000
 
 func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) error {
-	s, err := spec.Load(specPath)
+	s, err := g.loadSpec(specPath)
 	if err != nil {
+		return err
+	}
+	// Every task of the array would fail on it.
+	if err := pipeline.CheckSimulable(s); err != nil {
 		return err
 	}
 	if o.Dir == "" {

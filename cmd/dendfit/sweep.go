@@ -118,6 +118,10 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	if err := g.checkDB(); err != nil {
 		return err
 	}
+	// Before a run is recorded: it would be left failed.
+	if err := pipeline.CheckSimulable(s); err != nil {
+		return err
+	}
 	d, err := db.Open(ctx, g.db)
 	if err != nil {
 		return err
