@@ -406,8 +406,41 @@ func TestUnstableFixedPointRefused(t *testing.T) {
 		if d := tr*tr/4 - det; d > 0 {
 			want += math.Sqrt(d)
 		}
-		if got := growthRate(s.Cell, ss); math.Abs(got-want) > 1e-9*math.Abs(want) {
-			t.Errorf("held at %g mV: growth rate %g /s, want %g", v/1e-3, got, want)
+		if got := eigenRate(s.Cell, ss, []int{0}); math.Abs(got-want) > 1e-9*math.Abs(want) {
+			t.Errorf("held at %g mV: eigenvalues' largest real part %g /s, want %g", v/1e-3, got, want)
 		}
+		// At or below VT, with a >= 0, stability needs no eigenvalues.
+		got := growthRate(s.Cell, ss)
+		if v <= vt && (!math.IsInf(got, -1) || !(want < 0)) || v > vt && got != eigenRate(s.Cell, ss, []int{0}) {
+			t.Errorf("held at %g mV: growth rate %g /s (closed form %g)", v/1e-3, got, want)
+		}
+	}
+}
+
+// TestUnstableFixedPointEdges: a linearisation that overflows (an AdEx
+// term far above VT in a tiny compartment) is refused as running away,
+// not passed as "no verdict"; a negative adaptation is named as the cause.
+func TestUnstableFixedPointEdges(t *testing.T) {
+	overflow := &Setup{Cell: &Cell{Compartments: []Compartment{{Name: "soma", Kind: AdEx, C: 1e-15, GL: 5e-9, EL: -0.07,
+		A: 2e-9, TauW: 0.08, DeltaT: 0.1e-3, VT: -0.08}}}, Constants: DefaultConstants(),
+		Protocol: Protocol{Method: ExponentialEuler, Dt: 0.025e-3, Duration: 0.05, SpikeAt: 0.005, Hold: true, Holding: -0.01}}
+	ss, err := Steady(overflow.Cell, true, 0, -0.01)
+	if err != nil {
+		t.Skipf("no steady state to test: %v", err)
+	}
+	if r := growthRate(overflow.Cell, ss); !math.IsInf(r, 1) {
+		t.Errorf("overflowing linearisation: growth rate %g, want +Inf", r)
+	}
+	if err := checkFixedPoint(overflow.Cell, ss, &overflow.Protocol); err == nil || !strings.Contains(err.Error(), "it runs away at once") {
+		t.Errorf("overflowing linearisation: %v", err)
+	}
+	negA := &Cell{Compartments: []Compartment{{Name: "soma", Kind: AdaptiveIF, C: 100e-12, GL: 5e-9, EL: -0.07, A: -50e-9, TauW: 0.1}}}
+	ss, err = Steady(negA, false, 0, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	err = checkFixedPoint(negA, ss, &Protocol{})
+	if err == nil || !strings.Contains(err.Error(), "soma's adaptation a is negative (-50 nS)") || !strings.HasSuffix(err.Error(), "check a") {
+		t.Errorf("negative a: %v", err)
 	}
 }

@@ -189,20 +189,30 @@ func solveDense(J, r, dx []float64, n int) error {
 // holding current constant, as the protocol runs before the spike. Above
 // zero the state is a fixed point the cell leaves on its own (an AdEx
 // compartment held above its VT), and a "PSP" measured from it is the
-// runaway. Passive and leaky compartments, and adaptive ones with a >= 0,
-// cannot make it positive; it is computed only when an AdEx or adaptive
-// compartment is there.
+// runaway. It is -Inf where no eigenvalue need be computed: with every
+// AdEx compartment at or below its VT and every adaptation a >= 0, the
+// energy sum C V^2/2 + tauw w^2/(2a) of the deviations never grows, and
+// passive and leaky compartments only add to the leak. It is +Inf for a
+// linearisation that is not finite (an exponential term that overflows)
+// and NaN when the eigenvalues cannot be computed.
 func growthRate(c *Cell, ss SteadyState) float64 {
-	n := len(c.Compartments)
 	var adaptive []int // compartments with w, in state order after the Vs
+	stable := true
 	for i, cp := range c.Compartments {
 		if cp.Kind.Adaptive() {
 			adaptive = append(adaptive, i)
+			stable = stable && cp.A >= 0 && !(cp.Kind == AdEx && ss.V[i] > cp.VT)
 		}
 	}
-	if len(adaptive) == 0 {
+	if stable {
 		return math.Inf(-1)
 	}
+	return eigenRate(c, ss, adaptive)
+}
+
+// eigenRate is growthRate computed, the adaptive compartments given.
+func eigenRate(c *Cell, ss SteadyState, adaptive []int) float64 {
+	n := len(c.Compartments)
 	k := n + len(adaptive)
 	J := mat.NewDense(k, k, nil)
 	for i, cp := range c.Compartments {
@@ -227,9 +237,14 @@ func growthRate(c *Cell, ss SteadyState) float64 {
 		J.Set(w, i, cp.A/cp.TauW)
 		J.Set(w, w, -1/cp.TauW)
 	}
+	for _, v := range J.RawMatrix().Data {
+		if math.IsNaN(v) || math.IsInf(v, 0) {
+			return math.Inf(1)
+		}
+	}
 	var eig mat.Eigen
 	if !eig.Factorize(J, mat.EigenNone) {
-		return math.Inf(-1) // no verdict: leave it to the run
+		return math.NaN()
 	}
 	rate := math.Inf(-1)
 	for _, v := range eig.Values(nil) {
@@ -240,25 +255,45 @@ func growthRate(c *Cell, ss SteadyState) float64 {
 
 // checkFixedPoint returns an error when ss is a state c leaves on its own
 // (growthRate above zero, beyond rounding against the cell's fastest
-// rate), naming the AdEx compartments above their VT.
+// rate), or one whose stability cannot be computed, saying what makes it
+// so.
 func checkFixedPoint(c *Cell, ss SteadyState, p *Protocol) error {
 	rate := growthRate(c, ss)
-	if !(rate > 1e-9*FastestRate(c)) {
+	if rate <= 1e-9*FastestRate(c) {
 		return nil
 	}
 	state := "the resting state"
 	if p.Hold {
 		state = fmt.Sprintf("the state held at %.4g mV in %s", p.Holding/1e-3, c.Compartments[p.Record].Name)
 	}
-	var above []string
+	if math.IsNaN(rate) {
+		return fmt.Errorf("sim: whether %s is stable could not be computed (the eigenvalues of the linearised cell did not converge); check the cell's parameters", state)
+	}
+	var causes []string
 	for i, cp := range c.Compartments {
-		if cp.Kind == AdEx && ss.V[i] > cp.VT {
-			above = append(above, fmt.Sprintf("%s at %.4g mV, above its VT %.4g mV", cp.Name, ss.V[i]/1e-3, cp.VT/1e-3))
+		switch {
+		case cp.Kind == AdEx && ss.V[i] > cp.VT:
+			causes = append(causes, fmt.Sprintf("AdEx %s at %.4g mV, above its VT %.4g mV", cp.Name, ss.V[i]/1e-3, cp.VT/1e-3))
+		case cp.Kind.Adaptive() && cp.A < 0:
+			causes = append(causes, fmt.Sprintf("%s's adaptation a is negative (%.4g nS)", cp.Name, cp.A/1e-9))
 		}
 	}
-	hint := ""
-	if len(above) > 0 {
-		hint = " (AdEx " + strings.Join(above, "; ") + ")"
+	cure := "check the cell's parameters"
+	switch {
+	case p.Hold && len(causes) > 0 && strings.HasPrefix(causes[0], "AdEx"):
+		cure = "hold lower, or check VT"
+	case len(causes) > 0 && strings.HasPrefix(causes[0], "AdEx"):
+		cure = "check VT and the rest potentials"
+	case len(causes) > 0:
+		cure = "check a"
 	}
-	return fmt.Errorf("sim: %s is unstable%s: with no input the cell leaves it, e-fold every %.3g ms, so a PSP measured from it is the runaway, not the synapse's; hold lower, or check VT", state, hint, 1/rate/1e-3)
+	speed := "it runs away at once"
+	if !math.IsInf(rate, 1) {
+		speed = fmt.Sprintf("e-fold every %.3g ms", 1/rate/1e-3)
+	}
+	hint := ""
+	if len(causes) > 0 {
+		hint = " (" + strings.Join(causes, "; ") + ")"
+	}
+	return fmt.Errorf("sim: %s is unstable%s: with no input the cell leaves it, %s, so a PSP measured from it is the runaway, not the synapse's; %s", state, hint, speed, cure)
 }
