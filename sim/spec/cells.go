@@ -244,7 +244,7 @@ func (p *parser) params(k *Compartment, m *mapping) {
 		kp := pm.sub(key)
 		switch key {
 		case "a":
-			k.A = p.quantity(v, kp, Conductance)
+			k.A = p.capped(v, kp, Conductance, p.quantity(v, kp, Conductance))
 		case "tauw":
 			k.TauW = p.positive(v, kp, Time)
 		case "DeltaT":
@@ -479,7 +479,7 @@ func (p *parser) connections(c *Cell, cn *cellNodes) {
 					return
 				}
 				if g > maxConductance && !p.recorded {
-					p.failf(e, epath, "%q is above 1 S, which no synapse or coupling comes near (they are nS to uS); check the unit", v)
+					p.failf(e, epath, "%q is above 1 S, far beyond any conductance of these models (nS to uS); check the unit", v)
 					return
 				}
 				conn.Rule, conn.G = Explicit, g

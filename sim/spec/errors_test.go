@@ -594,6 +594,10 @@ func TestConductanceBounded(t *testing.T) {
 		{"fit", base + "fit:\n  g_max: 10 S\n", "fit.g_max:", `"10 S" is above 1 S`},
 		{"coupling", edit(t, base, "[soma, dend, 12 nS]", "[soma, dend, 12 S]"), "cells.pyr.connections[0][2]:", `"12 S" is above 1 S`},
 		{"subnormal coupling", edit(t, base, "[soma, dend, 12 nS]", "[soma, dend, 1e-300 nS]"), "cells.pyr.connections[0][2]:", `want conductance (S), got "1e-300 nS", which underflows double precision`},
+		{"dspike", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      dspikes:\n"+strings.Replace(dsp("Na"), "g_rise: 30 nS", "g_rise: 1e300 S", 1)),
+			"cells.pyr.compartments[1].dspikes[0].g_rise:", `"1e300 S" is above 1 S, far beyond any conductance of these models`},
+		{"leak", edit(t, base, "gl_abs: 5 nS", "gl_abs: 5 S"), "cells.pyr.compartments[1].gl_abs:", `"5 S" is above 1 S`},
+		{"adaptation", edit(t, base, "      type: soma\n", "      type: soma\n      model: adaptiveIF\n      params: {a: -1e300 S, tauw: 80 ms}\n"), "cells.pyr.compartments[0].params.a:", `"-1e300 S" is above 1 S`},
 	} {
 		_, err := Parse("l23.yaml", []byte(tc.y))
 		if err == nil || !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {

@@ -260,7 +260,7 @@ func (p *parser) quantity(n *yaml.Node, path string, d Dimension) float64 {
 const maxConductance = 1.0
 
 // positive parses a quantity that must be > 0 (and a conductance at most
-// maxConductance).
+// maxConductance, as capped says).
 func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
 	v := p.quantity(n, path, d)
 	if n != nil && !p.failed() && !(v > 0) {
@@ -271,8 +271,14 @@ func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
 		}
 		return 0
 	}
-	if n != nil && !p.failed() && d == Conductance && v > maxConductance && !p.recorded {
-		p.failf(n, path, "%q is above 1 S, which no synapse or coupling comes near (they are nS to uS); check the unit", n.Value)
+	return p.capped(n, path, d, v)
+}
+
+// capped refuses a conductance above maxConductance in new input, and
+// returns v.
+func (p *parser) capped(n *yaml.Node, path string, d Dimension, v float64) float64 {
+	if n != nil && !p.failed() && d == Conductance && math.Abs(v) > maxConductance && !p.recorded {
+		p.failf(n, path, "%q is above 1 S, far beyond any conductance of these models (nS to uS); check the unit", n.Value)
 		return 0
 	}
 	return v
@@ -285,7 +291,7 @@ func (p *parser) nonNegative(n *yaml.Node, path string, d Dimension) float64 {
 		p.failf(n, path, "must not be negative, got %q", n.Value)
 		return 0
 	}
-	return v
+	return p.capped(n, path, d, v)
 }
 
 // Membrane potentials, reversal potentials and thresholds lie between
