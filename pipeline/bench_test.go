@@ -17,6 +17,8 @@ func seedGrid(b testing.TB, n int) *spec.Spec {
 		b.Fatal(err)
 	}
 	s.Sweep.G = spec.Axis{From: 0.1e-9, To: 10e-9, Steps: n, Log: true}
+	// As parsing a spec does: the sweep reads the values, computed once.
+	s.Sweep.G.Cache()
 	return s
 }
 
