@@ -205,6 +205,7 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"query", "runs", "--db", "."}, "--db . is a directory: give a database file, such as dendfit.db"},
 		// -p '' parsed as no pathway, which meant every one.
 		{[]string{"simulate", spec, "-p", ""}, "--pathway is empty: give a value (see 'dendfit simulate --help')"},
+		{[]string{"fit", spec, "-p", ","}, "--pathway is empty: give a value"},
 		{[]string{"-q", "-v", "query", "runs"}, "--quiet and --verbose disagree: give one"},
 		{[]string{"export", "--run", "-3", "-o", "OUT.json"}, "--run -3: want a run id, 1 or more"},
 		{[]string{"describe", "-"}, "spec -: a spec is read from its file, not standard input"},

@@ -9,6 +9,7 @@ import (
 	"regexp"
 	"runtime"
 	"runtime/debug"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -217,8 +218,10 @@ func checkFlags(g *globals, c *cobra.Command, args []string) error {
 				}
 			}
 		case "stringSlice":
-			// -p '' parses as no value, which meant every pathway.
-			if f.Value.String() == "[]" {
+			// -p '' parses as no value, which meant every pathway; an
+			// empty one beside others (-p 0 -p '', -p ,) is a slip too.
+			vals, _ := c.Flags().GetStringSlice(f.Name)
+			if len(vals) == 0 || slices.ContainsFunc(vals, func(v string) bool { return strings.TrimSpace(v) == "" }) {
 				err = usageError{fmt.Errorf("--%s is empty: give a value (see '%s --help')", f.Name, c.CommandPath())}
 			}
 		case "float64":
