@@ -47,7 +47,12 @@ target by more than 10% ends kinetics_missed, not converged.
 
 Every evaluation and one fit row per pathway are recorded in the database,
 each pathway as soon as it is fitted: Ctrl-C stops the fit and keeps the
-pathways already fitted (the run is marked cancelled), and so does a kill. The exit status is 3 when some pathway did not converge.`,
+pathways already fitted (the run is marked cancelled), and so does a kill.
+The fit's warnings are recorded with it (query fits, export, report). A
+pathway that cannot be simulated at all (dt beyond its cell's stability
+limit, a holding that puts an AdEx compartment above its VT) ends
+sim_failed, and the others are fitted. The exit status is 3 when some
+pathway did not converge.`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
   dendfit fit experiments/cortex-paired-recordings.yaml -p 'L4FS->L4SS' -p 0
   dendfit fit experiments/l23-demo.yaml --json`,

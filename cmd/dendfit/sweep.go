@@ -38,7 +38,10 @@ the database as one run. Results are bit-identical whatever --workers or
 cancelled; --resume continues the newest unfinished sweep of the same spec
 text (and shard), --resume=ID run ID. Any edit of the spec, even of a
 comment, makes another spec: --resume then refuses, naming the unfinished
-runs of the one before.`,
+runs of the one before. A spec with a pathway that cannot be simulated at
+all (dt beyond its cell's stability limit, a holding that puts an AdEx
+compartment above its VT) is refused before any run is recorded; a point
+whose simulation fails on the way is recorded failed, with its error.`,
 		Example: `  dendfit sweep experiments/l23-demo.yaml --workers 2
   dendfit sweep experiments/l23-demo.yaml --shard 0/4 --db shard-0.db --resume`,
 		Args: func(cmd *cobra.Command, args []string) error {
