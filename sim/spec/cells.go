@@ -478,8 +478,7 @@ func (p *parser) connections(c *Cell, cn *cellNodes) {
 					p.failf(e, epath, "coupling conductance must be positive, got %q", v)
 					return
 				}
-				if g > maxConductance && !p.recorded {
-					p.failf(e, epath, "%q is above 1 S, far beyond any conductance of these models (nS to uS); check the unit", v)
+				if p.capped(e, epath, Conductance, g); p.failed() {
 					return
 				}
 				conn.Rule, conn.G = Explicit, g

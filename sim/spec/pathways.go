@@ -304,13 +304,7 @@ func (p *parser) sweep(s *Spec, n *yaml.Node, pn []*pathwayNodes) {
 		if !r.ScaleG || r.TauRise == 0 || !(s.Sweep.TDecay.Given() || s.Sweep.TRise.Given()) {
 			continue
 		}
-		tds, trs := []float64{r.TauDecay}, []float64{r.TauRise}
-		if s.Sweep.TDecay.Given() {
-			tds = s.Sweep.TDecay.Values()
-		}
-		if s.Sweep.TRise.Given() {
-			trs = s.Sweep.TRise.Values()
-		}
+		tds, trs := sweptKinetics(s, r)
 		rise := map[float64]bool{}
 		for _, tr := range trs {
 			rise[tr] = true
@@ -328,6 +322,20 @@ func (p *parser) sweep(s *Spec, n *yaml.Node, pn []*pathwayNodes) {
 	}
 }
 
+// sweptKinetics returns the t_decay and t_rise values the grid gives
+// receptor r (a pathway's first): the sweep's axes where given, else r's
+// own.
+func sweptKinetics(s *Spec, r Receptor) (tds, trs []float64) {
+	tds, trs = []float64{r.TauDecay}, []float64{r.TauRise}
+	if s.Sweep.TDecay.Given() {
+		tds = s.Sweep.TDecay.Values()
+	}
+	if s.Sweep.TRise.Given() {
+		trs = s.Sweep.TRise.Values()
+	}
+	return tds, trs
+}
+
 // sweptKineticsSwapped warns, for the first pathway that has one, of the
 // grid points whose t_rise is longer than their t_decay, as for a
 // receptor written so: the sweep's axes make them where no receptor
@@ -341,13 +349,7 @@ func (p *parser) sweptKineticsSwapped(s *Spec, m *mapping) {
 		if r.TauRise == 0 {
 			continue
 		}
-		tds, trs := []float64{r.TauDecay}, []float64{r.TauRise}
-		if s.Sweep.TDecay.Given() {
-			tds = s.Sweep.TDecay.Values()
-		}
-		if s.Sweep.TRise.Given() {
-			trs = s.Sweep.TRise.Values()
-		}
+		tds, trs := sweptKinetics(s, r)
 		n, td, tr := longerRise(tds, trs)
 		if n == 0 {
 			continue
