@@ -443,4 +443,19 @@ func TestUnstableFixedPointEdges(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "soma's adaptation a is negative (-50 nS)") || !strings.HasSuffix(err.Error(), "check a") {
 		t.Errorf("negative a: %v", err)
 	}
+	// Both causes, in two compartments, the negative a first: both named,
+	// both cures.
+	both := &Cell{Compartments: []Compartment{
+		{Name: "dend", Kind: AdaptiveIF, C: 50e-12, GL: 3e-9, EL: -0.07, A: -1e-9, TauW: 0.1},
+		{Name: "soma", Kind: AdEx, C: 100e-12, GL: 5e-9, EL: -0.07, A: 2e-9, TauW: 0.08, DeltaT: 2e-3, VT: -0.05}},
+		Couplings: []Coupling{{A: 0, B: 1, G: 5e-9}}}
+	p := &Protocol{Hold: true, Record: 1, Holding: -0.045}
+	if ss, err = Steady(both, true, 1, -0.045); err != nil {
+		t.Fatal(err)
+	}
+	err = checkFixedPoint(both, ss, p)
+	if err == nil || !strings.Contains(err.Error(), "dend's adaptation a is negative") || !strings.Contains(err.Error(), "AdEx soma at -45 mV, above its VT -50 mV") ||
+		!strings.HasSuffix(err.Error(), "hold lower, or check VT; check a") {
+		t.Errorf("two causes: %v", err)
+	}
 }

@@ -269,24 +269,31 @@ func checkFixedPoint(c *Cell, ss SteadyState, p *Protocol) error {
 	if math.IsNaN(rate) {
 		return fmt.Errorf("sim: whether %s is stable could not be computed (the eigenvalues of the linearised cell did not converge); check the cell's parameters", state)
 	}
-	var causes []string
+	var causes, cures []string
+	aboveVT, negA := false, false
 	for i, cp := range c.Compartments {
-		switch {
-		case cp.Kind == AdEx && ss.V[i] > cp.VT:
+		if cp.Kind == AdEx && ss.V[i] > cp.VT {
+			aboveVT = true
 			causes = append(causes, fmt.Sprintf("AdEx %s at %.4g mV, above its VT %.4g mV", cp.Name, ss.V[i]/1e-3, cp.VT/1e-3))
-		case cp.Kind.Adaptive() && cp.A < 0:
+		}
+		if cp.Kind.Adaptive() && cp.A < 0 {
+			negA = true
 			causes = append(causes, fmt.Sprintf("%s's adaptation a is negative (%.4g nS)", cp.Name, cp.A/1e-9))
 		}
 	}
-	cure := "check the cell's parameters"
 	switch {
-	case p.Hold && len(causes) > 0 && strings.HasPrefix(causes[0], "AdEx"):
-		cure = "hold lower, or check VT"
-	case len(causes) > 0 && strings.HasPrefix(causes[0], "AdEx"):
-		cure = "check VT and the rest potentials"
-	case len(causes) > 0:
-		cure = "check a"
+	case aboveVT && p.Hold:
+		cures = append(cures, "hold lower, or check VT")
+	case aboveVT:
+		cures = append(cures, "check VT and the rest potentials")
 	}
+	if negA {
+		cures = append(cures, "check a")
+	}
+	if len(cures) == 0 {
+		cures = append(cures, "check the cell's parameters")
+	}
+	cure := strings.Join(cures, "; ")
 	speed := "it runs away at once"
 	if !math.IsInf(rate, 1) {
 		speed = fmt.Sprintf("e-fold every %.3g ms", 1/rate/1e-3)

@@ -76,10 +76,6 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	if err != nil {
 		return err
 	}
-	// Every task of the array would fail on it.
-	if err := pipeline.CheckSimulable(s); err != nil {
-		return err
-	}
 	if o.Dir == "" {
 		return usageError{fmt.Errorf("slurm needs --dir DIR (see 'dendfit slurm --help')")}
 	}
@@ -97,6 +93,10 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	}
 	if o.CPUs < 1 {
 		return usageError{fmt.Errorf("--cpus %d: want at least 1", o.CPUs)}
+	}
+	// Every task of the array would fail on it.
+	if err := pipeline.CheckSimulable(s); err != nil {
+		return err
 	}
 	gr := pipeline.NewGrid(s)
 	if empty := countEmptyShards(gr, o.Tasks); empty > 0 {

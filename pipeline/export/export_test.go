@@ -653,5 +653,9 @@ func TestRecordedSpecOfAnOlderRule(t *testing.T) {
 		if err := Write(&out, c, f); err != nil {
 			t.Errorf("%v: %v", f, err)
 		}
+		// The spec export says it will not load as new input.
+		if f == YAML && !strings.Contains(out.String(), "# NOTE: this spec breaks a rule dendfit applies to new specs") {
+			t.Errorf("YAML export:\n%.800s", out.String())
+		}
 	}
 }

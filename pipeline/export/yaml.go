@@ -93,6 +93,13 @@ func writeYAML(w io.Writer, c *Calibration) error {
 	if o := c.OtherRuns(); o != "" {
 		head += fmt.Sprintf("# Not fitted by run %d, so from earlier fits of the same pathways and targets: %s.\n", c.Run.ID, o)
 	}
+	// A run recorded before a rule dendfit now applies to new specs gives
+	// a spec that loads as recorded but not as input: said at the top,
+	// where whoever uses it will look.
+	if _, err := spec.Parse("exported spec", append([]byte(head), out...)); err != nil {
+		head += fmt.Sprintf("# NOTE: this spec breaks a rule dendfit applies to new specs since run %d was recorded,\n"+
+			"# so dendfit refuses it as input until it is fixed: %s\n", c.Run.ID, strings.ReplaceAll(err.Error(), "\n", " "))
+	}
 	out = append([]byte(head), out...)
 	// The result must be a valid spec with the fitted values in it.
 	s, err := spec.ParseRecorded("exported spec", out)

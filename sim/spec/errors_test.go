@@ -597,7 +597,7 @@ func TestConductanceBounded(t *testing.T) {
 		{"dspike", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      dspikes:\n"+strings.Replace(dsp("Na"), "g_rise: 30 nS", "g_rise: 1e300 S", 1)),
 			"cells.pyr.compartments[1].dspikes[0].g_rise:", `"1e300 S" is above 1 S, far beyond any conductance of these models`},
 		{"leak", edit(t, base, "gl_abs: 5 nS", "gl_abs: 5 S"), "cells.pyr.compartments[1].gl_abs:", `"5 S" is above 1 S`},
-		{"adaptation", edit(t, base, "      type: soma\n", "      type: soma\n      model: adaptiveIF\n      params: {a: -1e300 S, tauw: 80 ms}\n"), "cells.pyr.compartments[0].params.a:", `"-1e300 S" is above 1 S`},
+		{"adaptation", edit(t, base, "      type: soma\n", "      type: soma\n      model: adaptiveIF\n      params: {a: -1e300 S, tauw: 80 ms}\n"), "cells.pyr.compartments[0].params.a:", `"-1e300 S" is beyond 1 S in magnitude`},
 	} {
 		_, err := Parse("l23.yaml", []byte(tc.y))
 		if err == nil || !strings.Contains(err.Error(), tc.path) || !strings.Contains(err.Error(), tc.want) {
@@ -650,5 +650,28 @@ func TestOversizedSpecRefused(t *testing.T) {
 	}
 	if _, err := Parse("l23.yaml", []byte(base)); err != nil {
 		t.Errorf("the base spec: %v", err)
+	}
+}
+
+// TestParseRecordedKeepsOlderRules: the text of a run recorded before an
+// input rule (a conductance above 1 S, a kinetics target longer than the
+// window) parses with ParseRecorded, the rule a warning, while Parse
+// refuses it as new input.
+func TestParseRecordedKeepsOlderRules(t *testing.T) {
+	for _, tc := range []struct{ name, y, want string }{
+		{"conductance", edit(t, base, "    g: 1 nS\n", "    g: 2 S\n"), `"2 S" is above 1 S`},
+		{"kinetics window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 95 ms\n"), "95 ms does not fit in the 90 ms"},
+	} {
+		if _, err := Parse("l23.yaml", []byte(tc.y)); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: Parse: %v, want %q", tc.name, err, tc.want)
+		}
+		s, err := ParseRecorded("l23.yaml", []byte(tc.y))
+		if err != nil {
+			t.Errorf("%s: ParseRecorded: %v", tc.name, err)
+			continue
+		}
+		if got := strings.Join(s.Warnings, "\n"); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: ParseRecorded warnings %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -179,7 +179,7 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 			v   float64
 		}{{"target_rise", pw.TargetRise}, {"target_half_width", pw.TargetHalfWidth}, {"target_time_to_peak", pw.TargetTimeToPeak}} {
 			if t.v >= window*(1-1e-9) { // 100 ms - 10 ms is 90.00000000000001 ms
-				p.failf(m.get(t.key), m.sub(t.key), "%.6g ms does not fit in the %.6g ms the simulation runs after the spike: lengthen simulation.duration", t.v/1e-3, window/1e-3)
+				p.inputRule(m.get(t.key), m.sub(t.key), "%.6g ms does not fit in the %.6g ms the simulation runs after the spike: lengthen simulation.duration", t.v/1e-3, window/1e-3)
 			}
 		}
 	}

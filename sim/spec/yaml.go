@@ -274,11 +274,30 @@ func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
 	return p.capped(n, path, d, v)
 }
 
-// capped refuses a conductance above maxConductance in new input, and
-// returns v.
+// inputRule fails the parse for a rule that new input must follow, and
+// only warns for a recorded run's text (ParseRecorded), which may have
+// been recorded before the rule and must stay readable as it was. It
+// reports whether it failed.
+func (p *parser) inputRule(n *yaml.Node, path, format string, a ...any) bool {
+	if p.recorded {
+		p.warnf(n, path, format, a...)
+		return false
+	}
+	p.failf(n, path, format, a...)
+	return true
+}
+
+// capped refuses a conductance above maxConductance in magnitude (an
+// inputRule), and returns v.
 func (p *parser) capped(n *yaml.Node, path string, d Dimension, v float64) float64 {
-	if n != nil && !p.failed() && d == Conductance && math.Abs(v) > maxConductance && !p.recorded {
-		p.failf(n, path, "%q is above 1 S, far beyond any conductance of these models (nS to uS); check the unit", n.Value)
+	if n == nil || p.failed() || d != Conductance || !(math.Abs(v) > maxConductance) {
+		return v
+	}
+	what := "above 1 S"
+	if v < 0 {
+		what = "beyond 1 S in magnitude"
+	}
+	if p.inputRule(n, path, "%q is %s, far beyond any conductance of these models (nS to uS); check the unit", n.Value, what) {
 		return 0
 	}
 	return v
