@@ -161,6 +161,23 @@ func CheckMergeable(ctx context.Context, path string) (empty bool, err error) {
 	if err != nil {
 		return false, err
 	}
+	if have < known {
+		// A shard written by an older dendfit is migrated in place, as
+		// any command that writes it would: migrations are forward-only
+		// and keep every row. Read-only commands never migrate, so
+		// "open it once" had nothing to do it.
+		d, err := Open(ctx, path)
+		if err != nil {
+			return false, fmt.Errorf("db: merge %s: it has schema version %d, older than %d, and migrating it failed: %w (copy it where it can be written, and merge the copy)", path, have, known, err)
+		}
+		if have, err = d.SchemaVersion(ctx); err != nil {
+			d.Close()
+			return false, err
+		}
+		if err := d.Close(); err != nil {
+			return false, err
+		}
+	}
 	if err := mergeableVersion(path, have, known); err != nil {
 		return false, fmt.Errorf("db: merge %s: %w", path, err)
 	}
@@ -227,7 +244,7 @@ func mergeableVersion(path string, have, known int) error {
 	case have > known:
 		return fmt.Errorf("%s has schema version %d, this dendfit knows up to %d: upgrade dendfit", path, have, known)
 	case have < known:
-		return fmt.Errorf("%s has schema version %d, older than %d: open it once with this dendfit to migrate it, then merge", path, have, known)
+		return fmt.Errorf("%s has schema version %d, older than %d: merge it with 'dendfit merge', which migrates it first", path, have, known)
 	}
 	return nil
 }

@@ -266,3 +266,30 @@ func TestMergeAgainAddsNewBlocks(t *testing.T) {
 		t.Errorf("merged run: %q, want done with its resumed session", got)
 	}
 }
+
+// TestMergeMigratesAnOlderSource: a source written by an older dendfit
+// (schema 4) is migrated in place by CheckMergeable, keeping its rows, and
+// then merges; it used to be refused with "open it once with this
+// dendfit", which no read-only command does.
+func TestMergeMigratesAnOlderSource(t *testing.T) {
+	ctx := context.Background()
+	old := replayedTo(t, 4)
+	if _, err := old.sql.Exec(`INSERT INTO experiments (name, spec_text, spec_sha256, created_at) VALUES ('ca1', 's', 'h', '2026-01-01T00:00:00.000000000Z');
+		INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'fit', 'done', '2026-01-01T00:00:00.000000000Z', 'u1');
+		INSERT INTO fits (run_id, pathway, target_psp_mV, g_fit_nS, converged, outcome) VALUES (1, 0, 0.5, '[1.5]', 1, 'converged')`); err != nil {
+		t.Fatal(err)
+	}
+	old.sql.Close()
+	if empty, err := CheckMergeable(ctx, old.path); err != nil || empty {
+		t.Fatalf("CheckMergeable: %v (empty %v)", err, empty)
+	}
+	dst := openTemp(t, "dst.db")
+	st, err := Merge(ctx, dst, old.path, MergeOptions{})
+	if err != nil || st.Runs != 1 || st.Fits != 1 {
+		t.Fatalf("Merge: %+v, %v", st, err)
+	}
+	fits, err := dst.Fits(ctx, FitFilter{Experiment: "ca1"})
+	if err != nil || len(fits) != 1 || fits[0].GFitNS[0] != 1.5 {
+		t.Errorf("merged fits %+v, %v", fits, err)
+	}
+}
