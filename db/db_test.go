@@ -977,13 +977,7 @@ func TestDatabaseWithNoSchemaYet(t *testing.T) {
 // with warnings from then on.
 func TestFitWarningsMigration(t *testing.T) {
 	ctx := context.Background()
-	old := replayedTo(t, 4)
-	if _, err := old.sql.Exec(`INSERT INTO experiments (name, spec_text, spec_sha256, created_at) VALUES ('ca1', 's', 'h', '2026-01-01T00:00:00.000000000Z');
-		INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'fit', 'done', '2026-01-01T00:00:00.000000000Z', 'u1');
-		INSERT INTO fits (run_id, pathway, target_psp_mV, g_fit_nS, converged, outcome) VALUES (1, 0, 0.5, '[1.5]', 1, 'converged')`); err != nil {
-		t.Fatal(err)
-	}
-	old.sql.Close()
+	old := schema4Fit(t)
 	// Read-only, the file is not migrated: its fits read with no
 	// warnings.
 	ro, err := OpenReadOnly(ctx, old.path)
@@ -1060,4 +1054,18 @@ func TestForeignWALWithFramesLeftAlone(t *testing.T) {
 	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() == 0 {
 		t.Errorf("Open took the WAL's frames: %v", err)
 	}
+}
+
+// schema4Fit is a closed database of schema 0004 (before fits had
+// warnings) holding one done fit run of experiment ca1 with one fit.
+func schema4Fit(t *testing.T) *DB {
+	t.Helper()
+	old := replayedTo(t, 4)
+	if _, err := old.sql.Exec(`INSERT INTO experiments (name, spec_text, spec_sha256, created_at) VALUES ('ca1', 's', 'h', '2026-01-01T00:00:00.000000000Z');
+		INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'fit', 'done', '2026-01-01T00:00:00.000000000Z', 'u1');
+		INSERT INTO fits (run_id, pathway, target_psp_mV, g_fit_nS, converged, outcome) VALUES (1, 0, 0.5, '[1.5]', 1, 'converged')`); err != nil {
+		t.Fatal(err)
+	}
+	old.sql.Close()
+	return old
 }

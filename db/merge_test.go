@@ -273,13 +273,7 @@ func TestMergeAgainAddsNewBlocks(t *testing.T) {
 // dendfit", which no read-only command does.
 func TestMergeMigratesAnOlderSource(t *testing.T) {
 	ctx := context.Background()
-	old := replayedTo(t, 4)
-	if _, err := old.sql.Exec(`INSERT INTO experiments (name, spec_text, spec_sha256, created_at) VALUES ('ca1', 's', 'h', '2026-01-01T00:00:00.000000000Z');
-		INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'fit', 'done', '2026-01-01T00:00:00.000000000Z', 'u1');
-		INSERT INTO fits (run_id, pathway, target_psp_mV, g_fit_nS, converged, outcome) VALUES (1, 0, 0.5, '[1.5]', 1, 'converged')`); err != nil {
-		t.Fatal(err)
-	}
-	old.sql.Close()
+	old := schema4Fit(t)
 	if empty, err := CheckMergeable(ctx, old.path); err != nil || empty {
 		t.Fatalf("CheckMergeable: %v (empty %v)", err, empty)
 	}
