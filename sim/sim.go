@@ -118,11 +118,8 @@ func New(s *Setup, lanes int) (*Simulator, error) {
 	if err := checkStability(s.Cell, p); err != nil {
 		return nil, err
 	}
-	ss, err := Steady(s.Cell, p.Hold, p.Record, p.Holding)
+	ss, err := StartState(s.Cell, p)
 	if err != nil {
-		return nil, err
-	}
-	if err := checkFixedPoint(s.Cell, ss, p); err != nil {
 		return nil, err
 	}
 	e, err := newEngine(s, lanes)

@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"os"
 	"strings"
@@ -457,5 +458,27 @@ func TestUnstableFixedPointEdges(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), "dend's adaptation a is negative") || !strings.Contains(err.Error(), "AdEx soma at -45 mV, above its VT -50 mV") ||
 		!strings.HasSuffix(err.Error(), "hold lower, or check VT; check a") {
 		t.Errorf("two causes: %v", err)
+	}
+}
+
+// TestSteadyAdExRestLimit: an uncoupled AdEx compartment has a resting
+// state exactly while v_rest <= VT + DeltaT (ln(1 + a/gL) - 1), where its
+// exponential current touches the leak and adaptation line; just above,
+// Steady fails and names v_rest and that limit.
+func TestSteadyAdExRestLimit(t *testing.T) {
+	for _, a := range []float64{0, 2e-9, 20e-9} {
+		gl, dT, vt := 5e-9, 2e-3, -0.05
+		top := vt + dT*(math.Log1p(a/gl)-1)
+		cell := func(el float64) *Cell {
+			return &Cell{Compartments: []Compartment{{Name: "soma", Kind: AdEx, C: 100e-12, GL: gl, EL: el, A: a, TauW: 0.08, DeltaT: dT, VT: vt}}}
+		}
+		if _, err := Steady(cell(top-0.2e-3), false, 0, 0); err != nil {
+			t.Errorf("a=%g: v_rest 0.2 mV below the limit: %v", a, err)
+		}
+		_, err := Steady(cell(top+0.2e-3), false, 0, 0)
+		want := fmt.Sprintf("above %.4g mV, the highest at which it has a resting state", top/1e-3)
+		if err == nil || !strings.Contains(err.Error(), want) || !strings.Contains(err.Error(), "lower v_rest, or raise Vth") {
+			t.Errorf("a=%g: v_rest 0.2 mV above the limit: %v, want %q", a, err, want)
+		}
 	}
 }

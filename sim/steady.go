@@ -118,7 +118,7 @@ func Steady(c *Cell, hold bool, rec int, vHold float64) (SteadyState, error) {
 		}
 		for _, v := range x {
 			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return SteadyState{}, fmt.Errorf("sim: no resting state (Newton diverged; an AdEx soma may have no fixed point)")
+				return SteadyState{}, fmt.Errorf("sim: no resting state (Newton diverged): %s", noFixedPoint(c))
 			}
 		}
 		if step == 0 || (step < 1e-15 && it > 1) || (step >= best && it > 3 && step < 1e-12) {
@@ -126,7 +126,7 @@ func Steady(c *Cell, hold bool, rec int, vHold float64) (SteadyState, error) {
 		}
 		best = math.Min(best, step)
 		if it == 99 {
-			return SteadyState{}, fmt.Errorf("sim: steady state did not converge (an AdEx soma may have no fixed point)")
+			return SteadyState{}, fmt.Errorf("sim: steady state did not converge: %s", noFixedPoint(c))
 		}
 	}
 	ss := SteadyState{V: make([]float64, n), W: make([]float64, n)}
@@ -253,6 +253,21 @@ func eigenRate(c *Cell, ss SteadyState, adaptive []int) float64 {
 	return rate
 }
 
+// StartState returns the state p's PSP starts from in c (Steady), or an
+// error when there is none, or when c would leave it with no input (an
+// AdEx above its VT, a negative adaptation): a PSP measured from it
+// would be the runaway, not the synapse's. New refuses such a setup.
+func StartState(c *Cell, p *Protocol) (SteadyState, error) {
+	ss, err := Steady(c, p.Hold, p.Record, p.Holding)
+	if err != nil {
+		return SteadyState{}, err
+	}
+	if err := checkFixedPoint(c, ss, p); err != nil {
+		return SteadyState{}, err
+	}
+	return ss, nil
+}
+
 // checkFixedPoint returns an error when ss is a state c leaves on its own
 // (growthRate above zero, beyond rounding against the cell's fastest
 // rate), or one whose stability cannot be computed, saying what makes it
@@ -303,4 +318,31 @@ func checkFixedPoint(c *Cell, ss SteadyState, p *Protocol) error {
 		hint = " (" + strings.Join(causes, "; ") + ")"
 	}
 	return fmt.Errorf("sim: %s is unstable%s: with no input the cell leaves it, %s, so a PSP measured from it is the runaway, not the synapse's; %s", state, hint, speed, cure)
+}
+
+// noFixedPoint says what most likely leaves c with no fixed point: an AdEx
+// compartment whose v_rest is above the highest at which it has one when
+// uncoupled. At rest, gL DeltaT exp((V-VT)/DeltaT) = (gL+a)(V-EL) has a
+// root only for EL <= VT + DeltaT (ln(1 + a/gL) - 1).
+func noFixedPoint(c *Cell) string {
+	var above []string
+	adex := false
+	for i := range c.Compartments {
+		cp := &c.Compartments[i]
+		if cp.Kind != AdEx {
+			continue
+		}
+		adex = true
+		if top := cp.VT + float64(cp.DeltaT*(math.Log1p(cp.A/cp.GL)-1)); cp.EL > top {
+			above = append(above, fmt.Sprintf("AdEx %s has v_rest %.4g mV, above %.4g mV, the highest at which it has a resting state (VT %.4g mV, DeltaT %.4g mV)",
+				cp.Name, cp.EL/1e-3, top/1e-3, cp.VT/1e-3, cp.DeltaT/1e-3))
+		}
+	}
+	switch {
+	case len(above) > 0:
+		return strings.Join(above, "; ") + ": lower v_rest, or raise Vth"
+	case adex:
+		return "an AdEx compartment may have no fixed point (its exponential current outgrowing leak, adaptation and couplings); check v_rest, Vth, DeltaT and a"
+	}
+	return "check the cell's conductances, which may differ by many orders of magnitude"
 }

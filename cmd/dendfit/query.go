@@ -465,8 +465,9 @@ kinetics fit found, the PSP at the fit and at dt/10, evaluations and outcome.
 target_psp_mV and psp_at_fit_mV are amplitudes, |PSP| (a target is one);
 the psp_mV of points is signed, negative for an IPSP. A fit that did not
 converge has no g_fit_nS: g_best_nS is the best g it tried (the spec's g
-when it tried no better), psp_at_fit_mV the PSP there, with its outcome
-and the reason. --g-min and --g-max select fitted g. Without --experiment
+when it tried no better), psp_at_fit_mV the PSP there (none when nothing
+could be simulated: sim_failed), with its outcome and the reason (the
+message column of CSV, below the table). --g-min and --g-max select fitted g. Without --experiment
 or --run it takes the database's one experiment; in a database of several,
 every fit of every run.`,
 		Example: `  dendfit query fits --experiment l23-demo
@@ -527,7 +528,7 @@ every fit of every run.`,
 				GBestNS     []float64 `json:"g_best_nS,omitempty"`
 				TDecayMS    *float64  `json:"t_decay_ms"` // fitted kinetics of the first receptor
 				TRiseMS     *float64  `json:"t_rise_ms"`
-				PSPAtFitMV  float64   `json:"psp_at_fit_mV"`
+				PSPAtFitMV  *float64  `json:"psp_at_fit_mV"` // null when nothing was simulated (sim_failed)
 				PSPFineDtMV *float64  `json:"psp_fine_dt_mV"`
 				Evaluations int       `json:"evaluations"`
 				Converged   bool      `json:"converged"`
@@ -542,7 +543,12 @@ every fit of every run.`,
 			var notes []string // the table's warnings, on stderr
 			// psp_at_fit_mV is the PSP at g_fit_nS, or at g_best_nS for a
 			// fit that did not converge.
+			// CSV has a column for why a fit failed; the table gives it
+			// below, as its warnings.
 			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "g_best_nS", "t_decay_ms", "t_rise_ms", "psp_at_fit_mV", "evaluations", "outcome", "warnings"}}
+			if format == "csv" {
+				t.cols = append(t.cols, "message")
+			}
 			for _, x := range fits {
 				if hasPathway && x.Pathway != o.pathway ||
 					o.status == "converged" && !x.Converged || o.status == "failed" && x.Converged {
@@ -568,8 +574,15 @@ every fit of every run.`,
 				if warnings == nil {
 					warnings = []string{}
 				}
+				// A fit that simulated nothing (sim_failed) has no PSP; the
+				// database keeps 0 there.
+				var psp *float64
+				pspCell := "-"
+				if x.Evaluations > 0 {
+					psp, pspCell = &x.PSPAtFitMV, fnum(x.PSPAtFitMV)
+				}
 				out.Fits = append(out.Fits, fitJSON{x.RunID, x.Pathway, x.Pre, x.Post, x.Compartment, x.Record, x.Tag, rec,
-					x.TargetPSPMV, gFit, gBest, x.TDecayMS, x.TRiseMS, x.PSPAtFitMV, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message, warnings})
+					x.TargetPSPMV, gFit, gBest, x.TDecayMS, x.TRiseMS, psp, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message, warnings})
 				// CSV has room for the text; the table counts them and
 				// gives them below it.
 				wcell := strings.Join(warnings, " | ")
@@ -578,9 +591,16 @@ every fit of every run.`,
 					for _, w := range warnings {
 						notes = append(notes, fmt.Sprintf("run %d: warning: %s", x.RunID, w))
 					}
+					if !x.Converged && x.Message != "" {
+						notes = append(notes, fmt.Sprintf("run %d: pathway %d %s: %s", x.RunID, x.Pathway, x.Outcome, x.Message))
+					}
 				}
-				t.add(strconv.FormatInt(x.RunID, 10), strconv.Itoa(x.Pathway), x.Pre, x.Post, x.Compartment, strings.Join(rec, "+"),
-					fnum(x.TargetPSPMV), gList(gFit), gList(gBest), fptr(x.TDecayMS), fptr(x.TRiseMS), fnum(x.PSPAtFitMV), strconv.Itoa(x.Evaluations), x.Outcome, wcell)
+				row := []string{strconv.FormatInt(x.RunID, 10), strconv.Itoa(x.Pathway), x.Pre, x.Post, x.Compartment, strings.Join(rec, "+"),
+					fnum(x.TargetPSPMV), gList(gFit), gList(gBest), fptr(x.TDecayMS), fptr(x.TRiseMS), pspCell, strconv.Itoa(x.Evaluations), x.Outcome, wcell}
+				if format == "csv" {
+					row = append(row, x.Message)
+				}
+				t.add(row...)
 			}
 			if err := t.write(g.stdout, format, out); err != nil {
 				return err

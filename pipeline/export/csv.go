@@ -9,8 +9,9 @@ import (
 
 // csvHeader is the header `--format csv` writes: one row per pathway and
 // receptor. g_nS is the spec's g (before scale_g), g_eff_nS the
-// conductance in the equations; warnings are the fit's, " | " between
-// them.
+// conductance in the equations; warnings are the fit's, and why the
+// pathway has no steady state (then no i_hold_pA) when it has none, " | "
+// between them.
 var csvHeader = []string{"pathway", "pre", "post", "compartment", "tag", "channel", "g_nS", "scale_g", "t_rise_ms", "t_decay_ms",
 	"target_psp_mV", "psp_at_fit_mV", "converged", "record", "holding_mV", "i_hold_pA", "fit_run_id", "g_eff_nS", "warnings"}
 
@@ -37,10 +38,21 @@ func writeCSV(w io.Writer, c *Calibration) error {
 			target = num(sy.p.TargetPSP / 1e-3)
 		}
 		hold, cur := "", ""
-		if v, i, held, err := c.holding(sy.pathway); err != nil {
+		if v, i, held, known, err := c.holding(sy.pathway); err != nil {
 			return err
 		} else if held {
-			hold, cur = num(v), num(i)
+			hold = num(v)
+			if known {
+				cur = num(i)
+			}
+		}
+		if st, err := c.state(sy.pathway); err != nil {
+			return err
+		} else if st.err != nil {
+			if warn != "" {
+				warn += " | "
+			}
+			warn += st.err.Error()
 		}
 		row := []string{strconv.Itoa(sy.pathway), sy.p.Pre, sy.p.Post, sy.p.Compartment, sy.p.Tag, sy.r.Channel.String(),
 			num(sy.gNS), strconv.FormatBool(sy.r.ScaleG && sy.r.TauRise > 0), tr, num(sy.r.TauDecay / 1e-3), target, psp, conv,

@@ -126,6 +126,8 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 	p.printf("# the variable 'i_ext' (I_ext_<record>), from the steady state it holds.\n")
 	p.printf("# 'steady_state' is the state each PSP was measured from (every synaptic\n")
 	p.printf("# variable 0): set it as the model's initial values, for no settling run.\n")
+	p.printf("# A pathway whose cell has no steady state has 'steady_state' None (and\n")
+	p.printf("# 'i_hold' None when held): the comment above it says why.\n")
 	p.printf("PATHWAYS = [\n")
 	for i, pw := range s.Pathways {
 		cell := s.CellByName(s.PopulationCell(pw.Post))
@@ -142,10 +144,13 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 		if pw.TargetPSP > 0 {
 			target = p.q(pw.TargetPSP, spec.Voltage)
 		}
-		if _, cur, held, err := c.holding(i); err != nil {
+		if _, cur, held, known, err := c.holding(i); err != nil {
 			return err
 		} else if held {
-			hold, ihold = p.q(pw.Holding, spec.Voltage), p.unit(num(cur), "pA")
+			hold = p.q(pw.Holding, spec.Voltage)
+			if known {
+				ihold = p.unit(num(cur), "pA")
+			}
 		}
 		f := c.fitOf(i)
 		conv := "None"
@@ -159,12 +164,19 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 		p.printf("    {'pre': %s, 'post': %s, 'compartment': %s, 'tag': %s,\n", pyStr(pw.Pre), pyStr(pw.Post), pyStr(pw.Compartment), pyStr(pw.Tag))
 		p.printf("     'on_pre': %s, 'record': %s,\n", pyStr(strings.Join(unquote(vars), " += 1; ")+" += 1"), pyStr(rec))
 		p.printf("     'target_psp': %s, 'holding': %s, 'i_hold': %s, 'i_ext': %s,\n", target, hold, ihold, pyStr(iext))
-		ss, cl, err := c.steady(i)
+		ps, err := c.state(i)
 		if err != nil {
 			return err
 		}
+		if ps.err != nil {
+			p.printf("     # %s\n", strings.ReplaceAll(ps.err.Error(), "\n", " "))
+			p.printf("     'steady_state': None,\n")
+			p.printf("     'converged': %s},\n", conv)
+			continue
+		}
+		ss := ps.ss
 		var st []string
-		for k, cp := range cl.Compartments {
+		for k, cp := range ps.cell.Compartments {
 			suffix := "_" + cp.Name
 			if point {
 				suffix = ""

@@ -66,13 +66,18 @@ type Calibration struct {
 	// fitted holds, by pathway, the receptors of each converged fit with
 	// its values put in (set by check).
 	fitted map[int][]sim.Receptor
-	// holds keeps each held pathway's holding (see holding): a steady
-	// state solved once, whatever the rows a format writes for it.
-	holds map[int]hold
+	// states keeps each pathway's steady state (see state): solved once,
+	// whatever the rows a format writes for it.
+	states map[int]*pathState
 }
 
-// hold is a pathway's holding potential and current.
-type hold struct{ vMV, iPA float64 }
+// pathState is the state a pathway's PSP is measured from, or why it has
+// none.
+type pathState struct {
+	ss   sim.SteadyState
+	cell *sim.Cell
+	err  error
+}
 
 // ErrNoFit is wrapped by Load when there is no finished fit run to export.
 var ErrNoFit = errors.New("no finished fit run")
@@ -247,49 +252,88 @@ func (c *Calibration) fitOf(i int) *db.Fit {
 	return nil
 }
 
+// state is the state pathway i's PSP was measured from: at rest, or held
+// with its holding current. Its error is a spec error (returned by every
+// format), or, wrapped in NoState, a cell with no steady state to start
+// from (a fit ends such a pathway sim_failed): the exports then write the
+// pathway without it, and say so.
+func (c *Calibration) state(i int) (*pathState, error) {
+	if st, ok := c.states[i]; ok {
+		return st, nil
+	}
+	setup, _, err := c.Spec.Setup(i)
+	if err != nil {
+		return nil, fmt.Errorf("export: pathway %d: %w", i, err)
+	}
+	p := setup.Protocol
+	st := &pathState{cell: setup.Cell}
+	st.ss, st.err = sim.Steady(setup.Cell, p.Hold, p.Record, p.Holding)
+	if st.err != nil {
+		st.err = &NoState{Pathway: i, Label: c.Spec.Pathways[i].Label(), Held: p.Hold, Err: st.err}
+	}
+	if c.states == nil {
+		c.states = map[int]*pathState{}
+	}
+	c.states[i] = st
+	return st, nil
+}
+
+// NoState is why a pathway has no steady state, nor, when held, a holding
+// current: its cell has no fixed point to measure a PSP from.
+type NoState struct {
+	Pathway int
+	Label   string
+	Held    bool
+	Err     error
+}
+
+func (e *NoState) Error() string {
+	what := "steady state"
+	if e.Held {
+		what = "holding current"
+	}
+	return fmt.Sprintf("pathway %d (%s) has no %s: %v", e.Pathway, e.Label, what, e.Err)
+}
+
+func (e *NoState) Unwrap() error { return e.Err }
+
+// Stateless returns why each pathway that has no steady state has none,
+// in pathway order: every format writes them without it (no i_hold, no
+// steady_state), for the command to warn about.
+func (c *Calibration) Stateless() ([]*NoState, error) {
+	var out []*NoState
+	for i := range c.Spec.Pathways {
+		st, err := c.state(i)
+		if err != nil {
+			return nil, err
+		}
+		var ns *NoState
+		if errors.As(st.err, &ns) {
+			out = append(out, ns)
+		}
+	}
+	return out, nil
+}
+
 // holding is pathway i's holding protocol: the potential its record
 // compartment is held at and the constant current that holds it there
 // (the steady state, with every synapse silent, so the same at any g).
 // A fitted g reproduces its PSP only with that current injected: the
-// exports carry it. ok is false for a pathway measured at rest.
-// steady is the state pathway i's PSP was measured from: at rest, or held
-// with its holding current.
-func (c *Calibration) steady(i int) (sim.SteadyState, *sim.Cell, error) {
-	setup, _, err := c.Spec.Setup(i)
-	if err != nil {
-		return sim.SteadyState{}, nil, fmt.Errorf("export: pathway %d: %w", i, err)
-	}
-	p := setup.Protocol
-	ss, err := sim.Steady(setup.Cell, p.Hold, p.Record, p.Holding)
-	if err != nil {
-		return sim.SteadyState{}, nil, fmt.Errorf("export: pathway %d: steady state: %w", i, err)
-	}
-	return ss, setup.Cell, nil
-}
-
-func (c *Calibration) holding(i int) (vMV, iPA float64, ok bool, err error) {
+// exports carry it. held is false for a pathway measured at rest; known
+// is false when the current cannot be solved (see state).
+func (c *Calibration) holding(i int) (vMV, iPA float64, held, known bool, err error) {
 	pw := &c.Spec.Pathways[i]
 	if !pw.Hold {
-		return 0, 0, false, nil
+		return 0, 0, false, false, nil
 	}
-	if h, ok := c.holds[i]; ok {
-		return h.vMV, h.iPA, true, nil
-	}
-	setup, _, err := c.Spec.Setup(i)
+	st, err := c.state(i)
 	if err != nil {
-		return 0, 0, false, fmt.Errorf("export: pathway %d: %w", i, err)
+		return 0, 0, false, false, err
 	}
-	p := setup.Protocol
-	ss, err := sim.Steady(setup.Cell, p.Hold, p.Record, p.Holding)
-	if err != nil {
-		return 0, 0, false, fmt.Errorf("export: pathway %d: holding current: %w", i, err)
+	if st.err != nil {
+		return pw.Holding / 1e-3, 0, true, false, nil
 	}
-	if c.holds == nil {
-		c.holds = map[int]hold{}
-	}
-	h := hold{pw.Holding / 1e-3, ss.IHold / 1e-12}
-	c.holds[i] = h
-	return h.vMV, h.iPA, true, nil
+	return pw.Holding / 1e-3, st.ss.IHold / 1e-12, true, true, nil
 }
 
 // synapse is one receptor of one pathway with its calibrated conductance.

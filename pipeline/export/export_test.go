@@ -659,3 +659,74 @@ func TestRecordedSpecOfAnOlderRule(t *testing.T) {
 		}
 	}
 }
+
+// TestExportOfAPathwayWithNoSteadyState: a fit run with a pathway whose
+// cell has no fixed point (sim_failed) exports in every format, that
+// pathway without a steady state or holding current, saying why; the
+// Dendrify module failed whole before.
+func TestExportOfAPathwayWithNoSteadyState(t *testing.T) {
+	ctx := context.Background()
+	d, runID, res := fitDemo(t, "testdata/no-steady-state.yaml")
+	for _, r := range res {
+		if r.Outcome != "sim_failed" {
+			t.Fatalf("pathway %d: outcome %s, want sim_failed (the spec no longer makes the case)", r.Pathway, r.Outcome)
+		}
+	}
+	c, err := Load(ctx, d, "", runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ns, err := c.Stateless()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(ns) != 1 || ns[0].Pathway != 0 || !strings.Contains(ns[0].Error(), "no steady state") {
+		t.Fatalf("Stateless: %v, want pathway 0", ns)
+	}
+	out := map[Format]string{}
+	for _, f := range Formats() {
+		var b bytes.Buffer
+		if err := Write(&b, c, f); err != nil {
+			t.Fatalf("%v: %v", f, err)
+		}
+		out[f] = b.String()
+	}
+	var doc struct {
+		Pathways []struct {
+			HoldingMV *float64 `json:"holding_mV"`
+			IHoldPA   *float64 `json:"i_hold_pA"`
+			NoState   string   `json:"no_steady_state"`
+		} `json:"pathways"`
+	}
+	if err := json.Unmarshal([]byte(out[JSON]), &doc); err != nil {
+		t.Fatal(err)
+	}
+	if p := doc.Pathways[0]; p.IHoldPA != nil || !strings.Contains(p.NoState, "did not converge") {
+		t.Errorf("JSON pathway 0: i_hold %v, no_steady_state %q", p.IHoldPA, p.NoState)
+	}
+	// The held pathway's state exists (unstable): its current is given.
+	if p := doc.Pathways[1]; p.HoldingMV == nil || *p.HoldingMV != -45 || p.IHoldPA == nil || p.NoState != "" {
+		t.Errorf("JSON pathway 1: holding %v, i_hold %v, no_steady_state %q", p.HoldingMV, p.IHoldPA, p.NoState)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out[CSV])).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range rows[1:] {
+		if stateless := r[0] == "0"; stateless != strings.Contains(r[18], "has no steady state") {
+			t.Errorf("CSV row %v: warnings %q", r[:6], r[18])
+		}
+	}
+	if !strings.Contains(out[Dendrify], "'steady_state': None,") || strings.Count(out[Dendrify], "'steady_state': {") != 1 {
+		t.Errorf("Dendrify module:\n%s", out[Dendrify])
+	}
+	if py, err := exec.LookPath("python3"); err == nil {
+		path := filepath.Join(t.TempDir(), "m.py")
+		if err := os.WriteFile(path, []byte(out[Dendrify]), 0o644); err != nil {
+			t.Fatal(err)
+		}
+		if b, err := exec.Command(py, "-m", "py_compile", path).CombinedOutput(); err != nil {
+			t.Fatalf("py_compile: %v\n%s", err, b)
+		}
+	}
+}

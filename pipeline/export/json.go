@@ -46,14 +46,17 @@ type jsonValue struct {
 }
 
 type jsonPathway struct {
-	Pathway     int            `json:"pathway"`
-	Pre         string         `json:"pre"`
-	Post        string         `json:"post"`
-	Compartment string         `json:"compartment"`
-	Tag         string         `json:"tag"`
-	Record      string         `json:"record"`
-	HoldingMV   *float64       `json:"holding_mV"` // null: measured at rest
-	IHoldPA     *float64       `json:"i_hold_pA"`  // current into record that holds it there
+	Pathway     int      `json:"pathway"`
+	Pre         string   `json:"pre"`
+	Post        string   `json:"post"`
+	Compartment string   `json:"compartment"`
+	Tag         string   `json:"tag"`
+	Record      string   `json:"record"`
+	HoldingMV   *float64 `json:"holding_mV"` // null: measured at rest
+	IHoldPA     *float64 `json:"i_hold_pA"`  // current into record that holds it there; null when it has none
+	// NoState says why the pathway's cell has no steady state (and, held,
+	// no holding current): a fit ends such a pathway sim_failed.
+	NoState     string         `json:"no_steady_state,omitempty"`
 	Receptors   []jsonReceptor `json:"receptors"`
 	TargetPSPMV *float64       `json:"target_psp_mV"`
 	PSPAtFitMV  *float64       `json:"psp_at_fit_mV"`
@@ -102,12 +105,22 @@ func writeJSON(w io.Writer, c *Calibration) error {
 	syns := c.synapses()
 	for i, pw := range s.Pathways {
 		jp := jsonPathway{Pathway: i, Pre: pw.Pre, Post: pw.Post, Compartment: pw.Compartment, Tag: pw.Tag, Record: pw.Record}
-		v, cur, held, err := c.holding(i)
+		v, cur, held, known, err := c.holding(i)
 		if err != nil {
 			return err
 		}
 		if held {
-			jp.HoldingMV, jp.IHoldPA = &v, &cur
+			jp.HoldingMV = &v
+			if known {
+				jp.IHoldPA = &cur
+			}
+		}
+		st, err := c.state(i)
+		if err != nil {
+			return err
+		}
+		if st.err != nil {
+			jp.NoState = st.err.Error()
 		}
 		for _, sy := range syns {
 			if sy.pathway != i {

@@ -675,3 +675,62 @@ func TestParseRecordedKeepsOlderRules(t *testing.T) {
 		}
 	}
 }
+
+// TestRestlessPathwaysWarn: a pathway with no state to measure a PSP from
+// (an AdEx cell with no resting state, a holding above VT) warns at parse,
+// once for each reason, naming the pathways, which are exactly those
+// sim.New refuses; a stable AdEx cell does not warn.
+func TestRestlessPathwaysWarn(t *testing.T) {
+	y, err := os.ReadFile("../../pipeline/testdata/dendrify-check/cases/adex-soma-rk4.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name, from, to string
+		want           []string // warnings about it, in order
+	}{
+		{"stable", "", "", nil},
+		{"held above VT", "holding: -55 mV", "holding: -45 mV",
+			[]string{"adex.yaml:25: pathways[1].holding: pathway 1 cannot be simulated (fit ends it sim_failed, sweep refuses the spec): the state held at -45 mV in soma is unstable"}},
+		{"no resting state", "v_rest: -70 mV, params: {a: 2 nS", "v_rest: -40 mV, params: {a: 2 nS",
+			// Pathway 0, at rest; held at -55 mV, below VT, pathway 1 has
+			// a stable state.
+			[]string{"adex.yaml:13: pathways[0]: pathway 0 cannot be simulated (fit ends it sim_failed, sweep refuses the spec): steady state did not converge: AdEx soma has v_rest -40 mV, above -51.64 mV"}},
+	} {
+		text := strings.Replace(string(y), tc.from, tc.to, 1)
+		if tc.from != "" && text == string(y) {
+			t.Fatalf("%s: the case no longer has %q", tc.name, tc.from)
+		}
+		s, err := Parse("adex.yaml", []byte(text))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []string
+		for _, w := range s.Warnings {
+			if strings.Contains(w, "cannot be simulated") {
+				got = append(got, w)
+			}
+		}
+		if len(got) != len(tc.want) {
+			t.Fatalf("%s: warnings %q, want %d", tc.name, got, len(tc.want))
+		}
+		for k := range got {
+			if !strings.HasPrefix(got[k], tc.want[k]) {
+				t.Errorf("%s: warning %q, want %q", tc.name, got[k], tc.want[k])
+			}
+		}
+		var refused int
+		for i := range s.Pathways {
+			setup, _, err := s.Setup(i)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := sim.New(setup, 1); err != nil {
+				refused++
+			}
+		}
+		if refused != len(tc.want) {
+			t.Errorf("%s: sim.New refuses %d pathways, the warnings name %d", tc.name, refused, len(tc.want))
+		}
+	}
+}

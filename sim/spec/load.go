@@ -219,6 +219,69 @@ func (p *parser) top(s *Spec, root *yaml.Node) {
 	if !p.failed() {
 		p.shortTimeConstants(s, pn, m.get("sweep"))
 		p.unstableCells(s, m, cellNodes)
+		p.restlessPathways(s, pn)
+	}
+}
+
+// restlessPathways warns of pathways with no state to measure a PSP from:
+// an AdEx cell with no resting state, or held where it leaves the holding
+// on its own (above VT), or a negative adaptation. Every run of such a
+// pathway fails as every run of an unstable cell does, so it is said
+// here, once for each reason, with the pathways it stops. Only cells that
+// can have no stable state (an AdEx compartment, a negative a) are
+// solved: a linear cell always has one, and a big cell's solve is slow.
+func (p *parser) restlessPathways(s *Spec, pn []*pathwayNodes) {
+	type reason struct {
+		pws  []string
+		node *yaml.Node
+		path string
+	}
+	var order []string
+	byMsg := map[string]*reason{}
+	for i, pw := range s.Pathways {
+		if i >= len(pn) || pn[i] == nil {
+			continue
+		}
+		sc := s.CellByName(s.PopulationCell(pw.Post))
+		if sc == nil {
+			continue
+		}
+		restless := false
+		for _, cp := range sc.Compartments {
+			if cp.Model == sim.AdEx || cp.Model.Adaptive() && cp.A < 0 {
+				restless = true
+			}
+		}
+		if !restless {
+			continue
+		}
+		setup, _, err := s.Setup(i)
+		if err != nil {
+			continue // Setup says why, where it matters
+		}
+		if _, err = sim.StartState(setup.Cell, &setup.Protocol); err == nil {
+			continue
+		}
+		msg := strings.TrimPrefix(err.Error(), "sim: ")
+		r := byMsg[msg]
+		if r == nil {
+			m := pn[i].m
+			r = &reason{node: m.node, path: m.path}
+			if pw.Hold {
+				r.node, r.path = m.get("holding"), m.sub("holding")
+			}
+			byMsg[msg] = r
+			order = append(order, msg)
+		}
+		r.pws = append(r.pws, strconv.Itoa(i))
+	}
+	for _, msg := range order {
+		r := byMsg[msg]
+		which := "pathway " + r.pws[0] + " cannot be simulated (fit ends it sim_failed"
+		if len(r.pws) > 1 {
+			which = "pathways " + strings.Join(r.pws, ", ") + " cannot be simulated (fit ends them sim_failed"
+		}
+		p.warnf(r.node, r.path, "%s, sweep refuses the spec): %s", which, msg)
 	}
 }
 
