@@ -215,15 +215,8 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 		fmt.Fprintf(bw, "; the other pathways keep their spec g")
 	}
 	fmt.Fprintf(bw, ".\n")
-	if u := c.Unfitted(); len(u) > 0 {
-		fmt.Fprintf(bw, "# NOT FITTED to their present target, so at their spec g: pathway(s) %s.\n", joinInts(u))
-	}
-	for i := range s.Pathways {
-		if f := c.fitOf(i); f != nil {
-			for _, w := range f.Warnings {
-				fmt.Fprintf(bw, "# WARNING of the fit: %s\n", w)
-			}
-		}
+	for _, n := range c.notes() {
+		fmt.Fprintf(bw, "# %s\n", n)
 	}
 	fmt.Fprintf(bw, "\"\"\"Calibrated synapses of experiment %s (dendfit fit run %d).\n\n", s.Name, run.ID)
 	fmt.Fprintf(bw, "PARAMS[population] holds the synaptic parameters with Dendrify's names and\n")

@@ -196,6 +196,35 @@ func Write(w io.Writer, c *Calibration, f Format) error {
 	return err
 }
 
+// notes are the header lines of the formats that have one: the
+// pathways left at their spec g because no fit was made to their target,
+// and what makes a fitted g doubtful.
+func (c *Calibration) notes() []string {
+	var out []string
+	if u := c.Unfitted(); len(u) > 0 {
+		out = append(out, fmt.Sprintf("NOT FITTED to their present target, so at their spec g: pathway(s) %s.", joinInts(u)))
+	}
+	for i := range c.Spec.Pathways {
+		if f := c.fitOf(i); f != nil {
+			for _, w := range f.Warnings {
+				out = append(out, "WARNING of the fit: "+strings.ReplaceAll(w, "\n", " "))
+			}
+		}
+	}
+	return out
+}
+
+// unconverged returns the pathways whose fit did not converge.
+func (c *Calibration) unconverged() []int {
+	var out []int
+	for _, f := range c.Fits {
+		if !f.Converged {
+			out = append(out, f.Pathway)
+		}
+	}
+	return out
+}
+
 // fitOf returns the fit of pathway i, or nil.
 // runOf is the run whose fit of pathway i the export holds.
 func (c *Calibration) runOf(i int) *db.Run {

@@ -125,7 +125,15 @@ func TestYAMLKeepsEverythingElse(t *testing.T) {
 	if err := Write(&b, c, YAML); err != nil {
 		t.Fatal(err)
 	}
-	got := strings.Split(b.String(), "\n")[2:] // drop the two header lines
+	// The header: provenance, the unconverged pathway 2, pathway 1's
+	// warning.
+	lines := strings.Split(b.String(), "\n")
+	for k, w := range []string{"# dendfit export: ", "# written in by ", "# NOT CONVERGED, so at their spec g: pathway(s) 2.", "# WARNING of the fit: pathway 1 (PV->E (GABA)): at the g found"} {
+		if !strings.HasPrefix(lines[k], w) {
+			t.Errorf("header line %d: %q, want %q", k+1, lines[k], w)
+		}
+	}
+	got := lines[4:]
 	want := strings.Split(string(c.Spec.Text), "\n")
 	if len(got) != len(want) {
 		t.Fatalf("got %d lines, want %d", len(got), len(want))

@@ -93,6 +93,12 @@ func writeYAML(w io.Writer, c *Calibration) error {
 	if o := c.OtherRuns(); o != "" {
 		head += fmt.Sprintf("# Not fitted by run %d, so from earlier fits of the same pathways and targets: %s.\n", c.Run.ID, o)
 	}
+	if bad := c.unconverged(); len(bad) > 0 {
+		head += fmt.Sprintf("# NOT CONVERGED, so at their spec g: pathway(s) %s.\n", joinInts(bad))
+	}
+	for _, n := range c.notes() {
+		head += "# " + n + "\n"
+	}
 	// A run recorded before a rule dendfit now applies to new specs gives
 	// a spec that loads as recorded but not as input: said at the top,
 	// where whoever uses it will look.
