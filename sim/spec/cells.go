@@ -249,6 +249,7 @@ func (p *parser) params(k *Compartment, m *mapping) {
 			k.TauW = p.positive(v, kp, Time)
 		case "DeltaT":
 			k.DeltaT = p.positive(v, kp, Voltage)
+			p.plausibleSlope(v, kp, k.DeltaT)
 		case "Vth":
 			k.VT = p.potential(v, kp)
 		}

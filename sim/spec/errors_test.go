@@ -734,3 +734,33 @@ func TestRestlessPathwaysWarn(t *testing.T) {
 		}
 	}
 }
+
+// TestImplausibleSlopeWarns: an AdEx DeltaT in uV or V (a unit slip) warns
+// with the value meant; 0.5 to 5 mV does not.
+func TestImplausibleSlopeWarns(t *testing.T) {
+	y, err := os.ReadFile("../../pipeline/testdata/dendrify-check/cases/adex-soma-rk4.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ deltaT, want string }{
+		{"2 mV", ""},
+		{"0.5 mV", ""},
+		{"2 uV", `adex.yaml:7: cells.pyr.compartments[0].params.DeltaT: "2 uV" is 0.002 mV, far below any AdEx slope factor (0.5 to 5 mV); did you mean 2 mV?`},
+		{"2 V", `adex.yaml:7: cells.pyr.compartments[0].params.DeltaT: "2 V" is 2000 mV, far above any AdEx slope factor (0.5 to 5 mV); did you mean 2 mV?`},
+	} {
+		text := strings.Replace(string(y), "DeltaT: 2 mV", "DeltaT: "+tc.deltaT, 1)
+		s, err := Parse("adex.yaml", []byte(text))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.deltaT, err)
+		}
+		var got []string
+		for _, w := range s.Warnings {
+			if strings.Contains(w, "slope factor") {
+				got = append(got, w)
+			}
+		}
+		if g := strings.Join(got, "\n"); g != tc.want {
+			t.Errorf("DeltaT %s: warnings %q, want %q", tc.deltaT, g, tc.want)
+		}
+	}
+}

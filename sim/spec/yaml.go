@@ -337,6 +337,27 @@ func (p *parser) plausiblePotential(n *yaml.Node, path string, v float64) bool {
 	return false
 }
 
+// An AdEx slope factor DeltaT is a fraction of a mV to a few mV (2 mV in
+// Brette and Gerstner 2005); one outside [minSlope, maxSlope] is most
+// likely a unit slip, and makes the spike's upstroke a step (uV) or the
+// exponential current the whole membrane current (V).
+const (
+	minSlope = 0.01e-3
+	maxSlope = 50e-3
+)
+
+// plausibleSlope warns of a DeltaT outside [minSlope, maxSlope], with the
+// value the unit most likely meant.
+func (p *parser) plausibleSlope(n *yaml.Node, path string, v float64) {
+	switch {
+	case n == nil || p.failed() || v >= minSlope && v <= maxSlope:
+	case v < minSlope:
+		p.warnf(n, path, "%q is %.6g mV, far below any AdEx slope factor (0.5 to 5 mV); did you mean %.6g mV?", n.Value, v/1e-3, v/1e-6)
+	default:
+		p.warnf(n, path, "%q is %.6g mV, far above any AdEx slope factor (0.5 to 5 mV); did you mean %.6g mV?", n.Value, v/1e-3, v)
+	}
+}
+
 // potential parses a voltage that is a membrane or reversal potential or
 // a threshold, warning of an implausible magnitude.
 func (p *parser) potential(n *yaml.Node, path string) float64 {
