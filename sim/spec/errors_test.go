@@ -369,9 +369,28 @@ func TestSweptKineticsSwappedWarn(t *testing.T) {
 		{"t_decay axis", "  t_decay: {from: 0.1 ms, to: 10 ms, steps: 100, scale: log}\n",
 			"l23.yaml:34: sweep.t_decay: pathways[0] (E->E (AMPA)): 35 of its 100 (t_decay, t_rise) pairs have t_rise longer than t_decay (such as 0.1 ms and 0.5 ms): the conductance then rises with t_decay and decays with t_rise"},
 		{"never longer", "  t_decay: [1 ms, 2 ms]\n  t_rise: [0.2 ms, 1 ms]\n", ""},
+		// Every offending pathway is named, once: here all three.
+		{"three pathways", "  t_rise: [0.5 ms, 3 ms]\n",
+			"l23.yaml:45: sweep.t_rise: pathways[0] (E->E (AMPA)): 1 of its 2 (t_decay, t_rise) pairs have t_rise longer than t_decay (such as 2 ms and 3 ms); so have pathways 1, 2: the conductance then rises with t_decay and decays with t_rise"},
 		{"g axis only", "  g: [1 nS, 2 nS]\n", ""},
 	} {
-		s, err := Parse("l23.yaml", []byte(rise+"sweep:\n"+tc.sweep))
+		y := rise
+		if tc.name == "three pathways" {
+			// Pathway 1 as 0, 2 with a decay of 1 ms.
+			y = rise + `- pre: E
+  post: E
+  compartment: soma
+  receptors:
+  - {channel: AMPA, g: 1 nS, t_decay: 2 ms, t_rise: 0.5 ms}
+- pre: E
+  post: E
+  compartment: dend
+  tag: c
+  receptors:
+  - {channel: NMDA, g: 1 nS, t_decay: 1 ms, t_rise: 0.5 ms}
+`
+		}
+		s, err := Parse("l23.yaml", []byte(y+"sweep:\n"+tc.sweep))
 		if err != nil {
 			t.Fatalf("%s: %v", tc.name, err)
 		}

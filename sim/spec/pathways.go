@@ -1,8 +1,10 @@
 package spec
 
 import (
+	"fmt"
 	"math"
 	"slices"
+	"strconv"
 	"strings"
 
 	"go.yaml.in/yaml/v3"
@@ -344,6 +346,9 @@ func (p *parser) sweptKineticsSwapped(s *Spec, m *mapping) {
 	if !s.Sweep.TDecay.Given() && !s.Sweep.TRise.Given() {
 		return
 	}
+	// One warning: the first pathway in detail, the others by index.
+	var msg string
+	var others []string
 	for i, pw := range s.Pathways {
 		r := pw.Receptors[0]
 		if r.TauRise == 0 {
@@ -354,14 +359,28 @@ func (p *parser) sweptKineticsSwapped(s *Spec, m *mapping) {
 		if n == 0 {
 			continue
 		}
-		at, path := m.get("t_rise"), "sweep.t_rise"
-		if at == nil {
-			at, path = m.get("t_decay"), "sweep.t_decay"
+		if msg != "" {
+			others = append(others, strconv.Itoa(i))
+			continue
 		}
-		p.warnf(at, path, "pathways[%d] (%s): %d of its %d (t_decay, t_rise) pairs have t_rise longer than t_decay (such as %g ms and %g ms): the conductance then rises with t_decay and decays with t_rise",
+		msg = fmt.Sprintf("pathways[%d] (%s): %d of its %d (t_decay, t_rise) pairs have t_rise longer than t_decay (such as %g ms and %g ms)",
 			i, pw.Label(), n, len(tds)*len(trs), td/1e-3, tr/1e-3)
+	}
+	if msg == "" {
 		return
 	}
+	switch len(others) {
+	case 0:
+	case 1:
+		msg += "; so has pathway " + others[0]
+	default:
+		msg += "; so have pathways " + strings.Join(others, ", ")
+	}
+	at, path := m.get("t_rise"), "sweep.t_rise"
+	if at == nil {
+		at, path = m.get("t_decay"), "sweep.t_decay"
+	}
+	p.warnf(at, path, "%s: the conductance then rises with t_decay and decays with t_rise", msg)
 }
 
 // longerRise counts the pairs of tds x trs whose rise is longer than
