@@ -238,6 +238,15 @@ func (p *parser) restlessPathways(s *Spec, pn []*pathwayNodes) {
 	}
 	var order []string
 	byMsg := map[string]*reason{}
+	// Pathways onto one cell share its state, unless their holdings
+	// differ: solved once each.
+	type key struct {
+		cell    string
+		hold    bool
+		rec     int
+		holding float64
+	}
+	solved := map[key]error{}
 	for i, pw := range s.Pathways {
 		if i >= len(pn) || pn[i] == nil {
 			continue
@@ -259,7 +268,17 @@ func (p *parser) restlessPathways(s *Spec, pn []*pathwayNodes) {
 		if err != nil {
 			continue // Setup says why, where it matters
 		}
-		if _, err = sim.StartState(setup.Cell, &setup.Protocol); err == nil {
+		pr := &setup.Protocol
+		k := key{sc.Name, pr.Hold, pr.Record, pr.Holding}
+		if !pr.Hold {
+			k.rec = -1
+		}
+		err, ok := solved[k]
+		if !ok {
+			_, err = sim.StartState(setup.Cell, pr)
+			solved[k] = err
+		}
+		if err == nil {
 			continue
 		}
 		msg := strings.TrimPrefix(err.Error(), "sim: ")
