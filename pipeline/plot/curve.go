@@ -180,7 +180,9 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 			tl.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 			p.Add(tl)
 		}
-		if s.Fit != nil {
+		// A fit's mark where a log axis cannot put it (an unfittable
+		// pathway's PSP of 0 mV, a g of 0) is left out: gonum panics on it.
+		if s.Fit != nil && !(opt.LogX && !(s.Fit.GNS > 0)) && !(logY && !(s.Fit.PSPMV > 0)) && !math.IsNaN(s.Fit.PSPMV) {
 			f, err := plotter.NewScatter(plotter.XYs{{X: s.Fit.GNS, Y: s.Fit.PSPMV}})
 			if err != nil {
 				return nil, fmt.Errorf("plot: curve %s: %w", s.Label, err)

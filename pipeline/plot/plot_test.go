@@ -674,3 +674,29 @@ func TestFittedFor(t *testing.T) {
 		}
 	}
 }
+
+// TestCurveUnplaceableFit: a fit whose mark a log axis cannot place (an
+// unfittable pathway's |PSP| of 0 mV, a g of 0) leaves the mark out; the
+// figure is drawn (gonum panicked, and took the report with it).
+func TestCurveUnplaceableFit(t *testing.T) {
+	base := plot.Series{Pathway: 0, Label: "A->B (GABA)", GNS: []float64{0.1, 1, 10}, PSPMV: []float64{0.01, 0.1, 1}, TargetMV: 0.5}
+	for _, tc := range []struct {
+		name string
+		fit  plot.FitMark
+		opt  plot.CurveOptions
+	}{
+		{"zero PSP, log y", plot.FitMark{GNS: 1000, PSPMV: 0}, plot.CurveOptions{LogX: true}},
+		{"zero PSP, forced log y", plot.FitMark{GNS: 1000, PSPMV: 0}, plot.CurveOptions{YScale: "log"}},
+		{"zero g, log x", plot.FitMark{GNS: 0, PSPMV: 0.2}, plot.CurveOptions{LogX: true, YScale: "linear"}},
+	} {
+		s := base
+		s.Fit = &tc.fit
+		f, err := plot.Curve([]plot.Series{s}, &tc.opt)
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		if sum := render(t, "curve-unplaceable", f); !sum.has("A->B (GABA) - NOT CONVERGED") {
+			t.Errorf("%s: texts %q", tc.name, sum.texts)
+		}
+	}
+}
