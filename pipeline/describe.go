@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"fmt"
+	"strings"
 
 	"github.com/dendfit/dendfit/sim"
 	"github.com/dendfit/dendfit/sim/spec"
@@ -19,6 +20,9 @@ type CellDescription struct {
 	// FastestTauMS is the fastest passive time constant; explicit methods
 	// need dt well below it (Euler: below twice it).
 	FastestTauMS float64 `json:"fastest_tau_ms"`
+	// NoRest says why the cell has no resting state (an AdEx with v_rest
+	// above its threshold): its compartments then have no rest_mV.
+	NoRest string `json:"no_rest,omitempty"`
 }
 
 // CompartmentDescription is one resolved compartment.
@@ -29,7 +33,7 @@ type CompartmentDescription struct {
 	GLNS    float64  `json:"gL_nS"`
 	ELMV    float64  `json:"EL_mV"`
 	TauMS   float64  `json:"tau_m_ms"` // C / gL
-	RestMV  float64  `json:"rest_mV"`  // steady state of the whole cell
+	RestMV  *float64 `json:"rest_mV"`  // steady state of the whole cell; null without one
 	DSpikes []string `json:"dspikes"`
 }
 
@@ -48,11 +52,13 @@ func Describe(s *spec.Spec) ([]CellDescription, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cell %s: %w", sc.Name, err)
 		}
+		d := CellDescription{Cell: sc.Name, Point: len(c.Compartments) == 1, Populations: []string{}}
+		// A cell with no resting state is described all the same: what
+		// describe is for is finding out why.
 		ss, err := sim.Steady(c, false, 0, 0)
 		if err != nil {
-			return nil, fmt.Errorf("cell %s: %w", sc.Name, err)
+			d.NoRest = strings.TrimPrefix(err.Error(), "sim: ")
 		}
-		d := CellDescription{Cell: sc.Name, Point: len(c.Compartments) == 1, Populations: []string{}}
 		for _, p := range s.Populations {
 			if p.Cell == sc.Name {
 				d.Populations = append(d.Populations, p.Name)
@@ -60,7 +66,11 @@ func Describe(s *spec.Spec) ([]CellDescription, error) {
 		}
 		for i, cp := range c.Compartments {
 			cd := CompartmentDescription{Name: cp.Name, Model: cp.Kind.String(), CPF: cp.C / 1e-12, GLNS: cp.GL / 1e-9,
-				ELMV: cp.EL / 1e-3, TauMS: cp.C / cp.GL / 1e-3, RestMV: ss.V[i] / 1e-3, DSpikes: []string{}}
+				ELMV: cp.EL / 1e-3, TauMS: cp.C / cp.GL / 1e-3, DSpikes: []string{}}
+			if d.NoRest == "" {
+				v := ss.V[i] / 1e-3
+				cd.RestMV = &v
+			}
 			for _, m := range cp.DSpikes {
 				cd.DSpikes = append(cd.DSpikes, m.Name)
 			}

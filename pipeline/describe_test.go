@@ -2,7 +2,10 @@ package pipeline
 
 import (
 	"math"
+	"strings"
 	"testing"
+
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 // TestDescribe checks resolved cells against Dendrify's formulas by hand:
@@ -19,7 +22,7 @@ func TestDescribe(t *testing.T) {
 	C, gL := area*0.01, area*0.4
 	c := cells[0]
 	for _, cp := range c.Compartments {
-		if math.Abs(cp.CPF/(C/1e-12)-1) > 1e-12 || math.Abs(cp.GLNS/(gL/1e-9)-1) > 1e-12 || cp.RestMV != -70 {
+		if math.Abs(cp.CPF/(C/1e-12)-1) > 1e-12 || math.Abs(cp.GLNS/(gL/1e-9)-1) > 1e-12 || cp.RestMV == nil || *cp.RestMV != -70 {
 			t.Errorf("%s: %+v, want C %g pF, gL %g nS", cp.Name, cp, C/1e-12, gL/1e-9)
 		}
 	}
@@ -35,5 +38,28 @@ func TestDescribe(t *testing.T) {
 	want := 2 / (r(30e-6, 15e-6) + r(150e-6, 3e-6)) / 1e-9
 	if got := cells[0].Couplings[0].GNS; math.Abs(got/want-1) > 1e-12 {
 		t.Errorf("half-cylinder coupling %g nS, want %g", got, want)
+	}
+}
+
+// TestDescribeCellWithNoRest: a cell with no resting state (an AdEx soma
+// resting above its threshold) is described, with no rest and why; describe
+// failed whole, where it is the command for finding out.
+func TestDescribeCellWithNoRest(t *testing.T) {
+	s, err := spec.Load("export/testdata/no-steady-state.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cells, err := Describe(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := cells[0]
+	if !strings.Contains(c.NoRest, "AdEx soma has v_rest -40 mV, above -51.64 mV") || len(c.Compartments) != 2 {
+		t.Fatalf("%+v", c)
+	}
+	for _, cp := range c.Compartments {
+		if cp.RestMV != nil {
+			t.Errorf("%s: rest %v mV, want none", cp.Name, *cp.RestMV)
+		}
 	}
 }

@@ -482,3 +482,24 @@ func TestSteadyAdExRestLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestSteadyAdaptationCancelsLeak: an adaptation a of exactly -gL leaves
+// no resting state whatever v_rest (the adaptation current cancels the
+// leak); the error names a (it blamed v_rest against a limit of -Inf mV,
+// or conductances orders of magnitude apart). Below -gL the rest exists,
+// unstable: StartState refuses it for the negative a.
+func TestSteadyAdaptationCancelsLeak(t *testing.T) {
+	for _, kind := range []Kind{AdaptiveIF, AdEx} {
+		cell := func(a float64) *Cell {
+			return &Cell{Compartments: []Compartment{{Name: "soma", Kind: kind, C: 100e-12, GL: 10e-9, EL: -0.07, A: a, TauW: 0.08, DeltaT: 2e-3, VT: -0.05}}}
+		}
+		_, err := Steady(cell(-10e-9), false, 0, 0)
+		if err == nil || !strings.Contains(err.Error(), "soma's adaptation a (-10 nS) cancels its leak gL (10 nS)") || !strings.HasSuffix(err.Error(), "a must be above -gL for a resting state; check a") {
+			t.Errorf("%v, a = -gL: %v", kind, err)
+		}
+		_, err = StartState(cell(-20e-9), &Protocol{})
+		if err == nil || !strings.Contains(err.Error(), "adaptation a is negative (-20 nS)") {
+			t.Errorf("%v, a = -2 gL: %v", kind, err)
+		}
+	}
+}

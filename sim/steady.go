@@ -109,6 +109,9 @@ func Steady(c *Cell, hold bool, rec int, vHold float64) (SteadyState, error) {
 		if err := solveDense(lu, r, dx, n); err != nil {
 			// A coupling or leak many orders of magnitude above the
 			// others leaves the Jacobian singular in float64.
+			if why := adaptationCancelsLeak(c); why != "" {
+				return SteadyState{}, fmt.Errorf("sim: no resting state: %s", why)
+			}
 			return SteadyState{}, fmt.Errorf("sim: steady state: %w: look for a coupling or leak conductance many orders of magnitude from the others", err)
 		}
 		step := 0.0
@@ -325,6 +328,9 @@ func checkFixedPoint(c *Cell, ss SteadyState, p *Protocol) error {
 // uncoupled. At rest, gL DeltaT exp((V-VT)/DeltaT) = (gL+a)(V-EL) has a
 // root only for EL <= VT + DeltaT (ln(1 + a/gL) - 1).
 func noFixedPoint(c *Cell) string {
+	if why := adaptationCancelsLeak(c); why != "" {
+		return why
+	}
 	var above []string
 	adex := false
 	for i := range c.Compartments {
@@ -345,4 +351,21 @@ func noFixedPoint(c *Cell) string {
 		return "an AdEx compartment may have no fixed point (its exponential current outgrowing leak, adaptation and couplings); check v_rest, Vth, DeltaT and a"
 	}
 	return "check the cell's conductances, which may differ by many orders of magnitude"
+}
+
+// adaptationCancelsLeak names the compartments whose adaptation a is at or
+// below -gL: at rest their adaptation current a(V-EL) then cancels the
+// leak or outgrows it, so no v_rest or Vth gives them a resting state.
+func adaptationCancelsLeak(c *Cell) string {
+	var out []string
+	for i := range c.Compartments {
+		cp := &c.Compartments[i]
+		if cp.Kind.Adaptive() && cp.A <= -cp.GL {
+			out = append(out, fmt.Sprintf("%s's adaptation a (%.4g nS) cancels its leak gL (%.4g nS)", cp.Name, cp.A/1e-9, cp.GL/1e-9))
+		}
+	}
+	if len(out) == 0 {
+		return ""
+	}
+	return strings.Join(out, "; ") + ": a must be above -gL for a resting state; check a"
 }

@@ -60,9 +60,16 @@ it). Nothing is simulated or recorded.`,
 					if ds == "" {
 						ds = "-"
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%.6g\t%.6g\t%.6g\t%.4g\t%.6g\t%s\t\n", cp.Name, cp.Model, cp.CPF, cp.GLNS, cp.ELMV, cp.TauMS, cp.RestMV, ds)
+					rest := "-"
+					if cp.RestMV != nil {
+						rest = fmt.Sprintf("%.6g", *cp.RestMV)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%.6g\t%.6g\t%.6g\t%.4g\t%s\t%s\t\n", cp.Name, cp.Model, cp.CPF, cp.GLNS, cp.ELMV, cp.TauMS, rest, ds)
 				}
 				tw.Flush()
+				if c.NoRest != "" {
+					fmt.Fprintf(g.stdout, "  no resting state: %s\n", c.NoRest)
+				}
 				for _, cu := range c.Couplings {
 					fmt.Fprintf(g.stdout, "  %s <-> %s: %.6g nS\n", cu.A, cu.B, cu.GNS)
 				}

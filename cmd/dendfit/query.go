@@ -465,9 +465,9 @@ kinetics fit found, the PSP at the fit and at dt/10, evaluations and outcome.
 target_psp_mV and psp_at_fit_mV are amplitudes, |PSP| (a target is one);
 the psp_mV of points is signed, negative for an IPSP. A fit that did not
 converge has no g_fit_nS: g_best_nS is the best g it tried (the spec's g
-when it tried no better), psp_at_fit_mV the PSP there (none when nothing
-could be simulated: sim_failed), with its outcome and the reason (the
-message column of CSV, below the table). --g-min and --g-max select fitted g. Without --experiment
+when it tried no better), psp_at_fit_mV the PSP there (none when it has
+no g: sim_failed), psp_fine_dt_mV the PSP at the same g with dt/10, with
+its outcome and the reason (the message column of CSV, below the table). --g-min and --g-max select fitted g. Without --experiment
 or --run it takes the database's one experiment; in a database of several,
 every fit of every run.`,
 		Example: `  dendfit query fits --experiment l23-demo
@@ -545,7 +545,7 @@ every fit of every run.`,
 			// fit that did not converge.
 			// CSV has a column for why a fit failed; the table gives it
 			// below, as its warnings.
-			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "g_best_nS", "t_decay_ms", "t_rise_ms", "psp_at_fit_mV", "evaluations", "outcome", "warnings"}}
+			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "g_best_nS", "t_decay_ms", "t_rise_ms", "psp_at_fit_mV", "psp_fine_dt_mV", "evaluations", "outcome", "warnings"}}
 			if format == "csv" {
 				t.cols = append(t.cols, "message")
 			}
@@ -574,12 +574,11 @@ every fit of every run.`,
 				if warnings == nil {
 					warnings = []string{}
 				}
-				// A fit that simulated nothing (sim_failed) has no PSP; the
-				// database keeps 0 there.
+				// A fit with no g to give (sim_failed, a kinetics fit with
+				// no candidate) has no PSP; the database keeps 0 there.
 				var psp *float64
-				pspCell := "-"
-				if x.Evaluations > 0 {
-					psp, pspCell = &x.PSPAtFitMV, fnum(x.PSPAtFitMV)
+				if len(x.GFitNS) > 0 {
+					psp = &x.PSPAtFitMV
 				}
 				out.Fits = append(out.Fits, fitJSON{x.RunID, x.Pathway, x.Pre, x.Post, x.Compartment, x.Record, x.Tag, rec,
 					x.TargetPSPMV, gFit, gBest, x.TDecayMS, x.TRiseMS, psp, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message, warnings})
@@ -595,8 +594,12 @@ every fit of every run.`,
 						notes = append(notes, fmt.Sprintf("run %d: pathway %d %s: %s", x.RunID, x.Pathway, x.Outcome, x.Message))
 					}
 				}
+				gf, gb := gList(gFit), gList(gBest)
+				if format == "csv" { // empty, as every missing number of CSV
+					gf, gb = strings.Trim(gf, "-"), strings.Trim(gb, "-")
+				}
 				row := []string{strconv.FormatInt(x.RunID, 10), strconv.Itoa(x.Pathway), x.Pre, x.Post, x.Compartment, strings.Join(rec, "+"),
-					fnum(x.TargetPSPMV), gList(gFit), gList(gBest), fptr(x.TDecayMS), fptr(x.TRiseMS), pspCell, strconv.Itoa(x.Evaluations), x.Outcome, wcell}
+					fnum(x.TargetPSPMV), gf, gb, fptr(x.TDecayMS), fptr(x.TRiseMS), fptr(psp), fptr(x.PSPFineDtMV), strconv.Itoa(x.Evaluations), x.Outcome, wcell}
 				if format == "csv" {
 					row = append(row, x.Message)
 				}

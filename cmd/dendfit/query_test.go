@@ -550,8 +550,10 @@ func TestQueryFitsUnconverged(t *testing.T) {
 		t.Fatalf("query fits --format csv: %q, %v", out, err)
 	}
 	cell := func(col string) string { return rows[1][slices.Index(rows[0], col)] }
-	if cell("g_fit_nS") != "-" || cell("g_best_nS") != "0.01" {
-		t.Errorf("table: g_fit_nS %q, g_best_nS %q; want - and 0.01", cell("g_fit_nS"), cell("g_best_nS"))
+	// A missing number is empty in CSV, as every other; the PSP at the
+	// best g tried is given.
+	if cell("g_fit_nS") != "" || cell("g_best_nS") != "0.01" || cell("psp_at_fit_mV") == "" || cell("message") == "" {
+		t.Errorf("csv: g_fit_nS %q, g_best_nS %q, psp_at_fit_mV %q, message %q; want empty, 0.01, a PSP and why", cell("g_fit_nS"), cell("g_best_nS"), cell("psp_at_fit_mV"), cell("message"))
 	}
 	if out, err := qcli(t, path, "query", "fits", "--g-max", "1", "--json"); err != nil || !strings.Contains(out, `"fits": []`) {
 		t.Errorf("query fits --g-max 1: %s, %v; want no fits (the failed fit has no g)", out, err)
@@ -699,5 +701,43 @@ func TestFitWarningsRecorded(t *testing.T) {
 	out, err = qcli(t, path, "export", "--format", "dendrify")
 	if err != nil || !strings.Contains(out, "# WARNING of the fit: pathway 0") {
 		t.Errorf("export: %.600s (%v), want the warning in its header", out, err)
+	}
+}
+
+// TestQueryFitsSimFailed: a fit that could simulate nothing (sim_failed)
+// has no PSP in query fits (null in JSON, empty in CSV; the database
+// keeps 0, which read as a measured 0 mV) and gives why; the exports
+// leave out the state it has none of, and warn.
+func TestQueryFitsSimFailed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "d.db")
+	if _, err := qcli(t, path, "fit", "../../pipeline/export/testdata/no-steady-state.yaml"); err == nil {
+		t.Fatal("fit of two unsimulable pathways: want an error")
+	}
+	out, err := qcli(t, path, "query", "fits", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.Count(out, `"psp_at_fit_mV": null`) != 2 || strings.Count(out, `"outcome": "sim_failed"`) != 2 {
+		t.Errorf("query fits --json: %s", out)
+	}
+	out, err = qcli(t, path, "query", "fits", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("query fits --format csv: %q, %v", out, err)
+	}
+	for _, r := range rows[1:] {
+		cell := func(col string) string { return r[slices.Index(rows[0], col)] }
+		if cell("psp_at_fit_mV") != "" || !strings.Contains(cell("message"), "sim: ") {
+			t.Errorf("csv row %v: psp_at_fit_mV %q, message %q", r[:2], cell("psp_at_fit_mV"), cell("message"))
+		}
+	}
+	for _, f := range []string{"dendrify", "json", "csv"} {
+		_, stderr, err := runCLIStderr(t, "--db", path, "export", "--format", f)
+		if err != nil || strings.Count(stderr, "has no state to measure a PSP from") != 2 {
+			t.Errorf("export --format %s: %v\n%s", f, err, stderr)
+		}
 	}
 }

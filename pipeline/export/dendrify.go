@@ -126,8 +126,9 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 	p.printf("# the variable 'i_ext' (I_ext_<record>), from the steady state it holds.\n")
 	p.printf("# 'steady_state' is the state each PSP was measured from (every synaptic\n")
 	p.printf("# variable 0): set it as the model's initial values, for no settling run.\n")
-	p.printf("# A pathway whose cell has no steady state has 'steady_state' None (and\n")
-	p.printf("# 'i_hold' None when held): the comment above it says why.\n")
+	p.printf("# A pathway with no state to measure a PSP from (no steady state, or an\n")
+	p.printf("# unstable one) has 'steady_state' None (and 'i_hold' None when held): the\n")
+	p.printf("# comment above it says why.\n")
 	p.printf("PATHWAYS = [\n")
 	for i, pw := range s.Pathways {
 		cell := s.CellByName(s.PopulationCell(pw.Post))

@@ -282,10 +282,10 @@ func (c *Calibration) fitOf(i int) *db.Fit {
 }
 
 // state is the state pathway i's PSP was measured from: at rest, or held
-// with its holding current. Its error is a spec error (returned by every
-// format), or, wrapped in NoState, a cell with no steady state to start
-// from (a fit ends such a pathway sim_failed): the exports then write the
-// pathway without it, and say so.
+// with its holding current (sim.StartState, as fit and sweep). Its error
+// is a spec error (returned by every format), or, wrapped in NoState, a
+// cell with no such state (a fit ends such a pathway sim_failed): the
+// exports then write the pathway without it, and say so.
 func (c *Calibration) state(i int) (*pathState, error) {
 	if st, ok := c.states[i]; ok {
 		return st, nil
@@ -296,7 +296,7 @@ func (c *Calibration) state(i int) (*pathState, error) {
 	}
 	p := setup.Protocol
 	st := &pathState{cell: setup.Cell}
-	st.ss, st.err = sim.Steady(setup.Cell, p.Hold, p.Record, p.Holding)
+	st.ss, st.err = sim.StartState(setup.Cell, &p)
 	if st.err != nil {
 		st.err = &NoState{Pathway: i, Label: c.Spec.Pathways[i].Label(), Held: p.Hold, Err: st.err}
 	}
@@ -307,8 +307,10 @@ func (c *Calibration) state(i int) (*pathState, error) {
 	return st, nil
 }
 
-// NoState is why a pathway has no steady state, nor, when held, a holding
-// current: its cell has no fixed point to measure a PSP from.
+// NoState is why a pathway has no state to measure a PSP from (no steady
+// state, nor, when held, a holding current): its cell has no fixed point,
+// or one it leaves with no input (held above an AdEx VT), as fit and
+// sweep found.
 type NoState struct {
 	Pathway int
 	Label   string
@@ -317,11 +319,7 @@ type NoState struct {
 }
 
 func (e *NoState) Error() string {
-	what := "steady state"
-	if e.Held {
-		what = "holding current"
-	}
-	return fmt.Sprintf("pathway %d (%s) has no %s: %v", e.Pathway, e.Label, what, e.Err)
+	return fmt.Sprintf("pathway %d (%s) has no state to measure a PSP from: %s", e.Pathway, e.Label, strings.TrimPrefix(e.Err.Error(), "sim: "))
 }
 
 func (e *NoState) Unwrap() error { return e.Err }

@@ -668,10 +668,12 @@ func TestRecordedSpecOfAnOlderRule(t *testing.T) {
 	}
 }
 
-// TestExportOfAPathwayWithNoSteadyState: a fit run with a pathway whose
-// cell has no fixed point (sim_failed) exports in every format, that
-// pathway without a steady state or holding current, saying why; the
-// Dendrify module failed whole before.
+// TestExportOfAPathwayWithNoSteadyState: a fit run with pathways that have
+// no state to measure a PSP from (a cell with no fixed point; a holding
+// above an AdEx VT, a state the cell leaves), both sim_failed, exports in
+// every format, those pathways without a steady state or holding current,
+// saying why; the Dendrify module failed whole before, and gave the
+// unstable state as the one the PSP was measured from.
 func TestExportOfAPathwayWithNoSteadyState(t *testing.T) {
 	ctx := context.Background()
 	d, runID, res := fitDemo(t, "testdata/no-steady-state.yaml")
@@ -688,8 +690,10 @@ func TestExportOfAPathwayWithNoSteadyState(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(ns) != 1 || ns[0].Pathway != 0 || !strings.Contains(ns[0].Error(), "no steady state") {
-		t.Fatalf("Stateless: %v, want pathway 0", ns)
+	if len(ns) != 2 || ns[0].Pathway != 0 || ns[1].Pathway != 1 ||
+		!strings.Contains(ns[0].Error(), "has no state to measure a PSP from: steady state did not converge") ||
+		!strings.Contains(ns[1].Error(), "has no state to measure a PSP from: the state held at -45 mV in soma is unstable") {
+		t.Fatalf("Stateless: %v, want pathways 0 and 1", ns)
 	}
 	out := map[Format]string{}
 	for _, f := range Formats() {
@@ -709,11 +713,11 @@ func TestExportOfAPathwayWithNoSteadyState(t *testing.T) {
 	if err := json.Unmarshal([]byte(out[JSON]), &doc); err != nil {
 		t.Fatal(err)
 	}
-	if p := doc.Pathways[0]; p.IHoldPA != nil || !strings.Contains(p.NoState, "did not converge") {
-		t.Errorf("JSON pathway 0: i_hold %v, no_steady_state %q", p.IHoldPA, p.NoState)
+	if p := doc.Pathways[0]; p.HoldingMV != nil || p.IHoldPA != nil || !strings.Contains(p.NoState, "did not converge") {
+		t.Errorf("JSON pathway 0: holding %v, i_hold %v, no_steady_state %q", p.HoldingMV, p.IHoldPA, p.NoState)
 	}
-	// The held pathway's state exists (unstable): its current is given.
-	if p := doc.Pathways[1]; p.HoldingMV == nil || *p.HoldingMV != -45 || p.IHoldPA == nil || p.NoState != "" {
+	// Held: its holding is the spec's, its current none.
+	if p := doc.Pathways[1]; p.HoldingMV == nil || *p.HoldingMV != -45 || p.IHoldPA != nil || !strings.Contains(p.NoState, "unstable") {
 		t.Errorf("JSON pathway 1: holding %v, i_hold %v, no_steady_state %q", p.HoldingMV, p.IHoldPA, p.NoState)
 	}
 	rows, err := csv.NewReader(strings.NewReader(out[CSV])).ReadAll()
@@ -721,11 +725,11 @@ func TestExportOfAPathwayWithNoSteadyState(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, r := range rows[1:] {
-		if stateless := r[0] == "0"; stateless != strings.Contains(r[18], "has no steady state") {
-			t.Errorf("CSV row %v: warnings %q", r[:6], r[18])
+		if !strings.Contains(r[18], "has no state to measure a PSP from") || r[15] != "" {
+			t.Errorf("CSV row %v: i_hold_pA %q, warnings %q", r[:6], r[15], r[18])
 		}
 	}
-	if !strings.Contains(out[Dendrify], "'steady_state': None,") || strings.Count(out[Dendrify], "'steady_state': {") != 1 {
+	if strings.Count(out[Dendrify], "'steady_state': None,") != 2 || strings.Contains(out[Dendrify], "'steady_state': {") || strings.Contains(out[Dendrify], "'i_hold': -") {
 		t.Errorf("Dendrify module:\n%s", out[Dendrify])
 	}
 	if py, err := exec.LookPath("python3"); err == nil {

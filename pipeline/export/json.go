@@ -54,8 +54,9 @@ type jsonPathway struct {
 	Record      string   `json:"record"`
 	HoldingMV   *float64 `json:"holding_mV"` // null: measured at rest
 	IHoldPA     *float64 `json:"i_hold_pA"`  // current into record that holds it there; null when it has none
-	// NoState says why the pathway's cell has no steady state (and, held,
-	// no holding current): a fit ends such a pathway sim_failed.
+	// NoState says why the pathway has no state to measure a PSP from (no
+	// steady state nor, held, holding current; or an unstable one): a fit
+	// ends such a pathway sim_failed.
 	NoState     string         `json:"no_steady_state,omitempty"`
 	Receptors   []jsonReceptor `json:"receptors"`
 	TargetPSPMV *float64       `json:"target_psp_mV"`

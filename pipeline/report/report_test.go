@@ -279,3 +279,44 @@ func TestReportInChromium(t *testing.T) {
 		t.Errorf("screenshot has %d colours; a blank page?", len(colours))
 	}
 }
+
+// TestReportSimFailedRow: a fit that could simulate nothing (sim_failed,
+// no g) shows no achieved PSP and no "best tried" g; it read "0 mV" and
+// "last tried: " with nothing after it.
+func TestReportSimFailedRow(t *testing.T) {
+	ctx := context.Background()
+	s := plottest.CortexSpec(t)
+	d, err := db.Open(ctx, plottest.DB(t, s, false, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fits, err := d.Fits(ctx, db.FitFilter{Experiment: s.Name})
+	if err != nil || len(fits) == 0 {
+		t.Fatalf("fits %v, %v", fits, err)
+	}
+	f := fits[len(fits)-1]
+	f.GFitNS, f.PSPAtFitMV, f.PSPFineDtMV, f.Evaluations, f.Converged = nil, 0, nil, 0, false
+	f.Outcome, f.Message = "sim_failed", "sim: steady state did not converge <test>"
+	if _, err := d.InsertFit(ctx, f.RunID, f); err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(ctx, d, s.Name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	html := b.String()
+	i := strings.Index(html, `<tr class="failed">`)
+	if i < 0 {
+		t.Fatal("no failed row")
+	}
+	row := html[i : i+strings.Index(html[i:], "</tr>")]
+	if strings.Contains(row, "0 mV</td><td>") || strings.Contains(row, "tried") || !strings.Contains(row, `<td class="num">-</td>`) ||
+		!strings.Contains(row, "sim_failed") || !strings.Contains(row, "steady state did not converge &lt;test&gt;") {
+		t.Errorf("sim_failed row:\n%s", row)
+	}
+}

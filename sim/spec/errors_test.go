@@ -751,6 +751,16 @@ func TestRestlessPathwaysWarn(t *testing.T) {
 		if refused != len(tc.want) {
 			t.Errorf("%s: sim.New refuses %d pathways, the warnings name %d", tc.name, refused, len(tc.want))
 		}
+		// A recorded text is read without the check (its run says it).
+		rs, err := ParseRecorded("adex.yaml", []byte(text))
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, w := range rs.Warnings {
+			if strings.Contains(w, "cannot be simulated") {
+				t.Errorf("%s: ParseRecorded warns %q", tc.name, w)
+			}
+		}
 	}
 }
 
@@ -766,6 +776,8 @@ func TestImplausibleSlopeWarns(t *testing.T) {
 		{"0.5 mV", ""},
 		{"2 uV", `adex.yaml:7: cells.pyr.compartments[0].params.DeltaT: "2 uV" is 0.002 mV, far below any AdEx slope factor (0.5 to 5 mV); did you mean 2 mV?`},
 		{"2 V", `adex.yaml:7: cells.pyr.compartments[0].params.DeltaT: "2 V" is 2000 mV, far above any AdEx slope factor (0.5 to 5 mV); did you mean 2 mV?`},
+		// No factor of 1000 makes it plausible: no value meant.
+		{"60 mV", `adex.yaml:7: cells.pyr.compartments[0].params.DeltaT: "60 mV" is 60 mV, far above any AdEx slope factor (0.5 to 5 mV)`},
 	} {
 		text := strings.Replace(string(y), "DeltaT: 2 mV", "DeltaT: "+tc.deltaT, 1)
 		s, err := Parse("adex.yaml", []byte(text))

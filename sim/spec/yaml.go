@@ -349,13 +349,20 @@ const (
 // plausibleSlope warns of a DeltaT outside [minSlope, maxSlope], with the
 // value the unit most likely meant.
 func (p *parser) plausibleSlope(n *yaml.Node, path string, v float64) {
-	switch {
-	case n == nil || p.failed() || v >= minSlope && v <= maxSlope:
-	case v < minSlope:
-		p.warnf(n, path, "%q is %.6g mV, far below any AdEx slope factor (0.5 to 5 mV); did you mean %.6g mV?", n.Value, v/1e-3, v/1e-6)
-	default:
-		p.warnf(n, path, "%q is %.6g mV, far above any AdEx slope factor (0.5 to 5 mV); did you mean %.6g mV?", n.Value, v/1e-3, v)
+	if n == nil || p.failed() || v >= minSlope && v <= maxSlope {
+		return
 	}
+	// The value meant, when a factor of 1000 makes it plausible: uV or V
+	// written for mV (not for a value written in mV).
+	where, meant := "below", v/1e-6
+	if v > maxSlope {
+		where, meant = "above", v
+	}
+	hint := ""
+	if meant*1e-3 >= minSlope && meant*1e-3 <= maxSlope && !strings.HasSuffix(strings.TrimSpace(n.Value), "mV") {
+		hint = fmt.Sprintf("; did you mean %.6g mV?", meant)
+	}
+	p.warnf(n, path, "%q is %.6g mV, far %s any AdEx slope factor (0.5 to 5 mV)%s", n.Value, v/1e-3, where, hint)
 }
 
 // potential parses a voltage that is a membrane or reversal potential or
