@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"errors"
 	"fmt"
 	"math"
 )
@@ -23,6 +24,9 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 	st := &s.scan
 	if j := int(st.bad[l]); j > 0 {
 		// The steady state held until the spike: the synapse drove it.
+		if err := s.crossedVT(l, L, j); err != nil {
+			return err
+		}
 		return fmt.Errorf("%w (it ran away after the spike: a synaptic conductance this large, or a receptor time constant this short, needs a smaller dt)",
 			s.unstable(fmt.Sprintf("at %.6g ms: ", float64(s.k0+j)*dt*1e3)))
 	}
@@ -76,6 +80,30 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 		down := float64(j-1) + (yp-half)/(yp-yj)
 		r.HalfWidth = (down - at[1]) * dt
 		r.HasHalfWidth = true
+	}
+	return nil
+}
+
+// ErrRunaway is wrapped by the error of a run whose recorded AdEx
+// compartment crossed its VT and ran away: Dendrify's adex has no reset,
+// so the synapse fired the cell, at any dt.
+var ErrRunaway = errors.New("an AdEx compartment crossed its VT and ran away")
+
+// crossedVT returns the error of lane l's run that went out of range at
+// sample j when its record compartment is an AdEx one that crossed its VT
+// before: the run diverged because the synapse fired the cell, not for
+// dt. Other compartments are not sampled, so that it cannot tell.
+func (s *Simulator) crossedVT(l, L, j int) error {
+	p := &s.setup.Protocol
+	cp := &s.setup.Cell.Compartments[p.Record]
+	if cp.Kind != AdEx {
+		return nil
+	}
+	for k := 0; k < j; k++ {
+		if v := s.rec[k*L+l]; v >= cp.VT {
+			return fmt.Errorf("sim: %w: %s crossed its VT %.4g mV at %.6g ms (the run diverged at %.6g ms): Dendrify's adex has no reset, so this synapse fires the cell at any dt; a PSP needs a smaller g",
+				ErrRunaway, cp.Name, cp.VT/1e-3, float64(s.k0+k)*p.Dt*1e3, float64(s.k0+j)*p.Dt*1e3)
+		}
 	}
 	return nil
 }

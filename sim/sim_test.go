@@ -340,8 +340,8 @@ func TestTooLargeDtIsRefused(t *testing.T) {
 
 // TestAdExRunawaySaysSo: an adex soma driven past its VT runs away (the
 // model has no reset) at a dt well inside the stability limit; the error
-// wraps ErrUnstable and names the adex cause, and the same drive on a
-// leaky soma runs.
+// wraps ErrRunaway and says when the soma crossed VT, not that dt is too
+// large (it said so first), and the same drive on a leaky soma runs.
 func TestAdExRunawaySaysSo(t *testing.T) {
 	mk := func(k Kind) *Setup {
 		return &Setup{Cell: &Cell{Compartments: []Compartment{{Name: "soma", Kind: k, C: 100e-12, GL: 5e-9, EL: -0.07,
@@ -350,8 +350,8 @@ func TestAdExRunawaySaysSo(t *testing.T) {
 	}
 	rs := []Receptor{{Channel: AMPA, G: 50e-9, TauDecay: 5e-3}}
 	_, err := Simulate(mk(AdEx), rs, nil)
-	if !errors.Is(err, ErrUnstable) || !strings.Contains(err.Error(), "adex compartment crossed its VT") {
-		t.Errorf("adex: err %v, want an unstable run blamed on the adex compartment", err)
+	if !errors.Is(err, ErrRunaway) || !strings.Contains(err.Error(), "soma crossed its VT -50 mV at ") || strings.Contains(err.Error(), "smaller dt") {
+		t.Errorf("adex: err %v, want a runaway blamed on the adex soma crossing VT, not on dt", err)
 	}
 	if _, err := Simulate(mk(LeakyIF), rs, nil); err != nil {
 		t.Errorf("leakyIF: %v", err)
