@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strconv"
 )
 
 // Outcome says how a fit ended.
@@ -93,11 +94,17 @@ func Amplitude(ctx context.Context, p Problem) (Result, error) {
 		return f.checkBracket(ctx, r)
 	}
 	if r.Outcome != Converged {
-		// An unconverged search that met a dSpike failed because of it.
+		// An unconverged search that met a dSpike failed because of it;
+		// the lowest g it fired at is the one to name.
+		var fired *sample
 		for _, s := range f.samples {
-			if s.spike {
-				return f.jump(ctx, s, fmt.Sprintf("a dSpike fires at g = %.6g nS (%s)", s.g*1e9, r.Message), 0)
+			if s.spike && (fired == nil || s.g < fired.g) {
+				c := s
+				fired = &c
 			}
+		}
+		if fired != nil {
+			return f.jump(ctx, *fired, fmt.Sprintf("a dSpike fires at g = %.6g nS (%s)", fired.g*1e9, r.Message), 0)
 		}
 	}
 	return r, nil
@@ -274,9 +281,19 @@ func (f *fitter) jump(ctx context.Context, fired sample, msg string, root float6
 		}
 		lo, hi = &b, a
 	}
+	// The g given with the outcome is the best one tried: the root the
+	// bracket rule refused, else the largest PSP below the threshold.
+	best := fired
 	if lo != nil {
-		msg += fmt.Sprintf("; the PSP jumps from %.6g mV to %.6g mV between g = %.6g and %.6g nS, so the largest PSP below the dSpike threshold is %.6g mV",
-			lo.psp*1e3, hi.psp*1e3, lo.g*1e9, hi.g*1e9, lo.psp*1e3)
+		best = *lo
+	}
+	if s, ok := f.sampleAt(root); ok && root > 0 {
+		best = s
+	}
+	if lo != nil {
+		gl, gh := distinct(lo.g*1e9, hi.g*1e9)
+		msg += fmt.Sprintf("; the PSP jumps from %.6g mV to %.6g mV between g = %s and %s nS, so the largest PSP below the dSpike threshold is %.6g mV",
+			lo.psp*1e3, hi.psp*1e3, gl, gh, lo.psp*1e3)
 		if root > 0 && root < lo.g {
 			// Any start in (root, lo.g] halves down to a bracket below
 			// the threshold.
@@ -286,7 +303,19 @@ func (f *fitter) jump(ctx context.Context, fired sample, msg string, root float6
 	} else {
 		msg += fmt.Sprintf("; a dSpike fires even at g_min = %.6g nS", f.p.GMin*1e9)
 	}
-	return f.result(DSpikeJump, fired, msg), nil
+	return f.result(DSpikeJump, best, msg), nil
+}
+
+// distinct formats a and b with the fewest significant digits, six or
+// more, that tell them apart: a threshold bisected to 1e-3 relative can
+// print as "between 27.2109 and 27.2109".
+func distinct(a, b float64) (string, string) {
+	for prec := 6; ; prec++ {
+		x, y := strconv.FormatFloat(a, 'g', prec, 64), strconv.FormatFloat(b, 'g', prec, 64)
+		if x != y || prec >= 17 {
+			return x, y
+		}
+	}
 }
 
 func (f *fitter) stoppedJump(err error, fired sample, msg string) (Result, error) {

@@ -334,3 +334,33 @@ func TestKineticsUndefinedMeasure(t *testing.T) {
 		t.Errorf("outcome %s, residuals %+v, message %q; want half_width undefined, not converged", r.Outcome, r.Residuals, r.Message)
 	}
 }
+
+// TestAmplitudeJumpBest: a fit stopped by a dSpike names the lowest g it
+// fired at, gives as its g the best one tried (the largest PSP below the
+// threshold, not the first g that fired), and prints the two g around the
+// jump with the digits that tell them apart.
+func TestAmplitudeJumpBest(t *testing.T) {
+	const nS, mV = 1e-9, 1e-3
+	// PSP = g (mV per nS) below 27.21094 nS; 45 mV above it.
+	eval := func(_ context.Context, g float64) (float64, bool, error) {
+		if g >= 27.21094*nS {
+			return 45 * mV, true, nil
+		}
+		return g / nS * mV * 1.2, false, nil
+	}
+	r, err := Amplitude(context.Background(), Problem{Eval: eval, Target: 35 * mV, G0: 1 * nS, GMin: 0.01 * nS, GMax: 1000 * nS})
+	if err != nil || r.Outcome != DSpikeJump {
+		t.Fatalf("%v %s (%s)", err, r.Outcome, r.Message)
+	}
+	m := regexp.MustCompile(`a dSpike fires at g = ([0-9.e+-]+) nS .* between g = ([0-9.e+-]+) and ([0-9.e+-]+) nS`).FindStringSubmatch(r.Message)
+	if m == nil {
+		t.Fatalf("message %q", r.Message)
+	}
+	first, _ := strconv.ParseFloat(m[1], 64)
+	if m[2] == m[3] || first > 32 {
+		t.Errorf("message %q: want the lowest g fired at and two distinct g around the jump", r.Message)
+	}
+	if !(r.G < 27.21094*nS && r.G > 27.2*nS) || math.Abs(r.PSP-r.G/nS*mV*1.2) > 1e-15 {
+		t.Errorf("g %v nS, |PSP| %v mV: want the largest PSP below the threshold", r.G/nS, r.PSP/mV)
+	}
+}
