@@ -66,7 +66,7 @@ const FineDtTolerance = 0.01
 // doubts returns what makes r's g doubtful, one message a problem, for s,
 // the spec it was fitted to: a PSP that peaks at the window's end (the
 // window cut the response), and for a converged fit, an IPSP that
-// depolarises, and a PSP that moves by more than FineDtTolerance at dt/10
+// depolarises or an EPSP that hyperpolarises, and a PSP that moves by more than FineDtTolerance at dt/10
 // (the g holds only at this dt and method).
 func (r *FitResult) doubts(s *spec.Spec) []string {
 	what := fmt.Sprintf("pathway %d (%s)", r.Pathway, s.Pathways[r.Pathway].Label())
@@ -80,8 +80,17 @@ func (r *FitResult) doubts(s *spec.Spec) []string {
 	// An inhibitory pathway whose PSP depolarises sits below E_GABA at
 	// its synapse (a holding below it): physics, but rarely the
 	// recording meant, and the g that makes it is large.
-	if psp, ok := r.signedPSPAtFit(); ok && psp > 0 && !slices.ContainsFunc(r.Receptors, func(c string) bool { return c != sim.GABA.String() }) {
-		ws = append(ws, fmt.Sprintf("%s: its GABA PSP at the g found depolarises (%+.4g mV): the membrane at the synapse sits below E_GABA (%.4g mV), as a holding potential below it makes it", what, psp, s.Constants.EGABA/1e-3))
+	// Its mirror: an excitatory pathway whose PSP hyperpolarises, held
+	// above the glutamate reversal (a lost minus sign on a holding).
+	gaba := func(c string) bool { return c == sim.GABA.String() }
+	if psp, ok := r.signedPSPAtFit(); ok {
+		switch {
+		case psp > 0 && !slices.ContainsFunc(r.Receptors, func(c string) bool { return !gaba(c) }):
+			ws = append(ws, fmt.Sprintf("%s: its GABA PSP at the g found depolarises (%+.4g mV): the membrane at the synapse sits below E_GABA (%.4g mV), as a holding potential below it makes it", what, psp, s.Constants.EGABA/1e-3))
+		case psp < 0 && !slices.ContainsFunc(r.Receptors, gaba):
+			ws = append(ws, fmt.Sprintf("%s: its excitatory PSP at the g found hyperpolarises (%+.4g mV): the membrane at the synapse sits above the glutamate reversal (E_AMPA %.4g mV, E_NMDA %.4g mV), as a holding potential above it makes it",
+				what, psp, s.Constants.EAMPA/1e-3, s.Constants.ENMDA/1e-3))
+		}
 	}
 	if r.PSPFineDtMV == nil {
 		return ws

@@ -541,3 +541,27 @@ func TestUnsimulablePathwayFailsAlone(t *testing.T) {
 		}
 	}
 }
+
+// TestFitWarnsOfAHyperpolarisingEPSP: the mirror of the depolarising
+// IPSP: an AMPA pathway held above its reversal (0 mV; +10 mV is a lost
+// minus sign) makes a hyperpolarising PSP, which its fit warns of; held
+// below it, nothing is said.
+func TestFitWarnsOfAHyperpolarisingEPSP(t *testing.T) {
+	for _, tc := range []struct {
+		holding float64 // V
+		warn    bool
+	}{{10e-3, true}, {-60e-3, false}} {
+		// The synapse on the held soma: the membrane there is at the
+		// holding.
+		s := loadCase(t, "seed-ampa-2comp-dimensional")
+		s.Pathways[0].Hold, s.Pathways[0].Holding, s.Pathways[0].Compartment = true, tc.holding, "soma"
+		res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+		if err != nil || !res[0].Converged {
+			t.Fatalf("holding %g mV: %v %+v", tc.holding/1e-3, err, res)
+		}
+		ws := strings.Join(res[0].Warnings, "\n")
+		if got := strings.Contains(ws, "its excitatory PSP at the g found hyperpolarises"); got != tc.warn {
+			t.Errorf("holding %g mV: warnings %q, want the hyperpolarising EPSP named: %v", tc.holding/1e-3, ws, tc.warn)
+		}
+	}
+}
