@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"image/color"
 	"math"
+	"slices"
 	"strconv"
 
 	gplot "gonum.org/v1/plot"
@@ -55,6 +56,10 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 	if d.TargetMV > 0 && !inRange {
 		title += fmt.Sprintf(" (target %.3g mV is outside %.3g..%.3g mV)", d.TargetMV, g.value(g.lo), g.value(g.hi))
 	}
+	// Grey cells are read from the title, as the red line is.
+	if slices.ContainsFunc(d.Z, func(row []float64) bool { return slices.ContainsFunc(row, math.IsNaN) }) {
+		title += "; grey: failed or missing"
+	}
 	if inRange {
 		title += fmt.Sprintf("; red line: target %.3g mV", d.TargetMV)
 	}
@@ -81,10 +86,7 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 		}
 	}
 	if d.TargetMV > 0 {
-		ct := plotter.NewContour(g, []float64{g.z(d.TargetMV)}, nil)
-		ct.Min, ct.Max = g.lo, g.hi
-		ct.LineStyles = []draw.LineStyle{{Color: contourColor, Width: vg.Points(2.2)}}
-		p.Add(ct)
+		p.Add(&levelLine{g: g, level: g.z(d.TargetMV), style: draw.LineStyle{Color: contourColor, Width: vg.Points(2.2)}})
 	}
 
 	cb := newPlot("", "", "|PSP| (mV)")
@@ -293,4 +295,126 @@ func valueTicks(v []float64) gplot.Ticker {
 		}
 		return ts
 	}())
+}
+
+// levelLine draws where a grid crosses one level, by marching squares
+// over the squares of four recorded points: gonum's contour reads a NaN
+// (a failed point) as a value, and drew the target along the edge of the
+// failed cells, where no recorded PSP crosses it.
+type levelLine struct {
+	g     *grid
+	level float64
+	style draw.LineStyle
+}
+
+// Plot implements plot.Plotter.
+func (l *levelLine) Plot(c draw.Canvas, plt *gplot.Plot) {
+	trX, trY := plt.Transforms(&c)
+	for _, line := range l.lines() {
+		pts := make([]vg.Point, len(line))
+		for k, p := range line {
+			pts[k] = vg.Point{X: trX(p.X), Y: trY(p.Y)}
+		}
+		c.StrokeLines(l.style, pts)
+	}
+}
+
+// lines returns the level line in grid coordinates, as polylines.
+func (l *levelLine) lines() []plotter.XYs {
+	g, v := l.g, l.level
+	nx, ny := g.Dims()
+	// An edge between two grid nodes (node = iy*nx + ix, a < b) is crossed
+	// at one point, whichever square it is computed for, so that the
+	// pieces of two squares meet exactly.
+	type edge struct{ a, b int }
+	at := map[edge]plotter.XY{}
+	cross := func(a, b int) edge {
+		if a > b {
+			a, b = b, a
+		}
+		e := edge{a, b}
+		if _, ok := at[e]; !ok {
+			xa, ya, za := g.X(a%nx), g.Y(a/nx), g.Z(a%nx, a/nx)
+			xb, yb, zb := g.X(b%nx), g.Y(b/nx), g.Z(b%nx, b/nx)
+			t := (v - za) / (zb - za)
+			at[e] = plotter.XY{X: xa + t*(xb-xa), Y: ya + t*(yb-ya)}
+		}
+		return e
+	}
+	var segs [][2]edge
+	for iy := 0; iy+1 < ny; iy++ {
+		for ix := 0; ix+1 < nx; ix++ {
+			// Corners counter-clockwise from the lower left.
+			nodes := [4]int{iy*nx + ix, iy*nx + ix + 1, (iy+1)*nx + ix + 1, (iy+1)*nx + ix}
+			var zs [4]float64
+			for k, n := range nodes {
+				zs[k] = g.Z(n%nx, n/nx)
+			}
+			if slices.ContainsFunc(zs[:], math.IsNaN) {
+				continue // a failed point: nothing to draw across
+			}
+			var es []edge
+			for k := range 4 {
+				if (zs[k] >= v) != (zs[(k+1)%4] >= v) {
+					es = append(es, cross(nodes[k], nodes[(k+1)%4]))
+				}
+			}
+			// Two crossings join; four (a saddle) pair up in edge order.
+			for k := 0; k+1 < len(es); k += 2 {
+				segs = append(segs, [2]edge{es[k], es[k+1]})
+			}
+		}
+	}
+	// Chain the pieces into polylines: an edge joins at most two.
+	ends := map[edge][]int{}
+	for i, sg := range segs {
+		ends[sg[0]] = append(ends[sg[0]], i)
+		ends[sg[1]] = append(ends[sg[1]], i)
+	}
+	used := make([]bool, len(segs))
+	next := func(e edge) (int, bool) {
+		for _, i := range ends[e] {
+			if !used[i] {
+				return i, true
+			}
+		}
+		return 0, false
+	}
+	var out []plotter.XYs
+	// Open lines start at an edge with one piece; closed ones anywhere.
+	starts := make([]int, 0, len(segs))
+	for i, sg := range segs {
+		if len(ends[sg[0]]) == 1 || len(ends[sg[1]]) == 1 {
+			starts = append(starts, i)
+		}
+	}
+	for i := range segs {
+		starts = append(starts, i)
+	}
+	for _, i := range starts {
+		if used[i] {
+			continue
+		}
+		used[i] = true
+		first, last := segs[i][0], segs[i][1]
+		if len(ends[last]) == 1 {
+			first, last = last, first
+		}
+		line := plotter.XYs{at[first], at[last]}
+		for {
+			j, ok := next(last)
+			if !ok {
+				break
+			}
+			used[j] = true
+			if segs[j][0] == last {
+				last = segs[j][1]
+			} else {
+				last = segs[j][0]
+			}
+			line = append(line, at[last])
+		}
+		out = append(out, line)
+	}
+	return out
 }

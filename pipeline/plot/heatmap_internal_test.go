@@ -195,3 +195,69 @@ func TestValueTicks(t *testing.T) {
 		t.Errorf("labels %q, want %q (values %v)", labels, want, v)
 	}
 }
+
+// TestHeatmapContourSkipsFailedCells: the target contour is drawn only
+// between recorded points: a map whose |PSP| crosses the target once, its
+// right quarter failed (NaN) next to points above the target, has the
+// same contour as the map with those points recorded above the target;
+// a second line was drawn along the edge of the failed cells.
+func TestHeatmapContourSkipsFailedCells(t *testing.T) {
+	x := HeatAxis{Name: "g", Unit: "nS", Log: true}
+	for i := range 8 {
+		x.Values = append(x.Values, math.Pow(10, float64(i)/3))
+	}
+	y := HeatAxis{Name: "t", Unit: "ms", Values: []float64{1, 2, 3}}
+	redXs := func(failed float64) []int {
+		d := &HeatmapData{X: x, Y: y, TargetMV: 1}
+		for range y.Values {
+			row := make([]float64, len(x.Values))
+			for i := range row {
+				row[i] = 0.3 * math.Pow(10, float64(i)/3) // 0.3 .. 30 mV, 1 mV near column 2
+				if i >= 6 {
+					row[i] = failed
+				}
+			}
+			d.Z = append(d.Z, row)
+		}
+		img := heatmapPNG(t, d)
+		bounds := img.Bounds()
+		var xs []int
+		for py := bounds.Min.Y; py < bounds.Max.Y; py++ {
+			for px := bounds.Min.X; px < bounds.Max.X*3/4; px++ {
+				r, g, bl, _ := img.At(px, py).RGBA()
+				if r>>8 > 200 && g>>8 < 80 && bl>>8 < 80 {
+					xs = append(xs, px)
+				}
+			}
+		}
+		return xs
+	}
+	want, got := redXs(40), redXs(math.NaN())
+	// The failed cells are named, grey, in the title.
+	for _, failed := range []float64{40, math.NaN()} {
+		d := &HeatmapData{X: x, Y: y, TargetMV: 1, Title: "t"}
+		for range y.Values {
+			d.Z = append(d.Z, []float64{0.3, 1, 3, 10, 20, 30, failed, failed})
+		}
+		f, err := Heatmap(d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := f.Write(&b, "svg"); err != nil {
+			t.Fatal(err)
+		}
+		if has := bytes.Contains(b.Bytes(), []byte("grey: failed or missing")); has != math.IsNaN(failed) {
+			t.Errorf("failed cells %v: title names grey cells: %v", failed, has)
+		}
+	}
+	if len(want) < 20 {
+		t.Fatalf("%d red pixels: no contour where the map crosses the target", len(want))
+	}
+	// (The red pixels counted vary with the colours under the line: the
+	// failed cells change the colour scale.)
+	if slices.Max(got) > slices.Max(want)+2 || len(got) > 3*len(want)/2 {
+		t.Errorf("with failed points: %d red pixels up to x=%d; recorded above the target: %d up to x=%d: a contour along the failed cells",
+			len(got), slices.Max(got), len(want), slices.Max(want))
+	}
+}
