@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/dendfit/dendfit/db"
@@ -223,6 +224,10 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 			others := "there is none"
 			if len(ids) > 0 {
 				others = "those are run " + joinIDs(ids)
+			}
+			// A run that is not there at all is said so: a mistyped id.
+			if _, err := d.Run(ctx, id); errors.Is(err, db.ErrNotFound) {
+				return nil, nil, fmt.Errorf("there is no run %d in %s ('dendfit query runs' lists them); the unfinished sweeps of this spec and shard: %s", id, d.Path(), strings.TrimPrefix(others, "those are "))
 			}
 			return nil, nil, fmt.Errorf("run %d is not an unfinished sweep of this spec (text sha256 %.12s) and shard; %s", id, s.SHA256, others)
 		}

@@ -152,6 +152,9 @@ func TestSweepResumeWhichRun(t *testing.T) {
 		!strings.HasSuffix(err.Error(), "and shard; there is none") {
 		t.Errorf("--resume=1 once done: %v", err)
 	}
+	if _, err := sweep("--resume=99"); err == nil || !strings.Contains(err.Error(), "there is no run 99 in ") {
+		t.Errorf("--resume=99, no such run: %v", err)
+	}
 	if _, err := sweep("--resume=abc"); err == nil || !strings.Contains(err.Error(), `--resume "abc": want a run id`) {
 		t.Errorf("--resume=abc: %v", err)
 	}

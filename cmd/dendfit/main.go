@@ -144,10 +144,20 @@ func damagedHint(c *cobra.Command, err error) error {
 		path = f.Value.String()
 	}
 	switch {
+	case db.IsDamaged(err) && notSQLite(path):
+		// A spec or CSV given as --db: nothing to recover.
+		return fmt.Errorf("%s is not a SQLite database: give --db a dendfit database (or a new file's name)", path)
 	case db.IsDamaged(err):
 		return fmt.Errorf("%w (the database %s is damaged: keep a copy; 'sqlite3 %s .recover' may save what it holds)", err, path, path)
 	case db.IsReadOnly(err):
 		return fmt.Errorf("%w (%s, or its directory, is not writable for you: record into a copy with --db, or ask its owner)", err, path)
 	}
 	return err
+}
+
+// notSQLite reports whether path is a file with content that does not
+// start as every SQLite database does (an empty file is a new database).
+func notSQLite(path string) bool {
+	fi, err := os.Stat(path)
+	return err == nil && fi.Mode().IsRegular() && fi.Size() > 0 && !isSQLite(path)
 }

@@ -433,6 +433,21 @@ func TestDamagedHint(t *testing.T) {
 	if got := damagedHint(c, other); got != other {
 		t.Errorf("another error changed: %v", got)
 	}
+	// A spec given as --db: not a database to recover.
+	spec := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(spec, []byte("dendfit: 1\nexperiment: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, _, err = runCLIStderr(t, "--db", spec, "query", "runs")
+	if !db.IsDamaged(err) {
+		t.Fatalf("--db a spec: %v, want SQLite's not a database", err)
+	}
+	if err := root.PersistentFlags().Set("db", spec); err != nil {
+		t.Fatal(err)
+	}
+	if got := damagedHint(c, err).Error(); strings.Contains(got, "recover") || got != spec+" is not a SQLite database: give --db a dendfit database (or a new file's name)" {
+		t.Errorf("--db a spec: %q", got)
+	}
 }
 
 // TestExitCode: each way a command ends has its status and its line on

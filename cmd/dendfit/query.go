@@ -500,7 +500,15 @@ every fit of every run.`,
 				Pathways []int `json:"pathways"`
 			}
 			if run != nil && o.runID == 0 && json.Unmarshal(run.Settings, &sel) == nil && sel.Pathways != nil {
-				g.notef("note: fit run %d, the newest, fitted only pathway(s) %s; export and report take the others from earlier fits ('dendfit query runs --command fit' lists them)", run.ID, joinIndexes(sel.Pathways))
+				all, err := d.Fits(cmd.Context(), db.FitFilter{Experiment: run.Experiment})
+				if err != nil {
+					return err
+				}
+				if slices.ContainsFunc(all, func(f db.Fit) bool { return f.RunID != run.ID }) {
+					g.notef("note: fit run %d, the newest, fitted only pathway(s) %s; export and report take the others from earlier fits ('dendfit query runs --command fit' lists them)", run.ID, joinIndexes(sel.Pathways))
+				} else {
+					g.notef("note: fit run %d fitted only pathway(s) %s, and no other run fitted the others: export and report give them their spec g", run.ID, joinIndexes(sel.Pathways))
+				}
 			}
 			var hasPathway bool
 			if o.pathway, hasPathway, err = o.pathwayIndex(cmd.Context(), d, run); err != nil {

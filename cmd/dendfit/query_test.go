@@ -577,7 +577,9 @@ func TestQueryPointsOfAShard(t *testing.T) {
 }
 
 // TestQueryFitsOfASelection: after fit --pathway, query fits lists that
-// run and says it fitted only those, and where the others are.
+// run and says it fitted only those, and where the others are: from an
+// earlier fit, or, with none, at their spec g (it spoke of earlier fits
+// on a new database).
 func TestQueryFitsOfASelection(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "f.db")
 	if _, err := qcli(t, path, "fit", qFitCase, "-p", "2"); err != nil {
@@ -587,8 +589,21 @@ func TestQueryFitsOfASelection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut, "note: fit run 1, the newest, fitted only pathway(s) 2; export and report take the others from earlier fits") {
-		t.Errorf("stderr %q: want the selection named", errOut)
+	if !strings.Contains(errOut, "note: fit run 1 fitted only pathway(s) 2, and no other run fitted the others: export and report give them their spec g") {
+		t.Errorf("stderr %q: want the selection named, and no earlier fit", errOut)
+	}
+	if _, err := qcli(t, path, "fit", qFitCase); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := qcli(t, path, "fit", qFitCase, "-p", "2"); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err = runCLIStderr(t, "--db", path, "query", "fits")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(errOut, "note: fit run 3, the newest, fitted only pathway(s) 2; export and report take the others from earlier fits") {
+		t.Errorf("stderr %q: want the selection named, and the earlier fits", errOut)
 	}
 }
 

@@ -119,6 +119,8 @@ func TestErrors(t *testing.T) {
 			"l23.yaml:18: cells.pyr.compartments[1].gl_abs:", `want conductance (S), got "5 mV"`},
 		{"wrong specific dimension", "", "", ""}, // filled in below
 		{"unknown top field", base + "colour: red\n", "l23.yaml:32: colour:", "unknown field"},
+		{"signed target", edit(t, base, "target_psp: 0.5 mV", "target_psp: -0.5 mV"),
+			"l23.yaml:31: pathways[0].target_psp:", "give the amplitude, 0.5 mV: a target is |PSP|, the sign comes from the receptors"},
 		{"unknown compartment field", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      colour: red\n"),
 			"l23.yaml:19: cells.pyr.compartments[1].colour:", "unknown field"},
 		{"unknown receptor field", edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    tau: 3 ms\n"),
@@ -243,7 +245,6 @@ func TestErrors(t *testing.T) {
 			"l23.yaml:27: pathways[0].receptors:", "at least one receptor"},
 		{"no pathways", edit(t, base, "pathways:\n- pre: E\n  post: E\n  compartment: dend\n  receptors:\n  - channel: AMPA\n    g: 1 nS\n    t_decay: 2 ms\n  target_psp: 0.5 mV\n", "pathways: []\n"),
 			"l23.yaml:23: pathways:", "at least one pathway"},
-		{"negative target", edit(t, base, "target_psp: 0.5 mV", "target_psp: -0.5 mV"), "l23.yaml:31: pathways[0].target_psp:", "must be positive"},
 		{"holding current", base + "  holding: 10 pA\n", "l23.yaml:32: pathways[0].holding:", "want voltage (V)"},
 		{"target rise dimension", base + "  target_rise: 1 mV\n", "l23.yaml:32: pathways[0].target_rise:", "want time (s)"},
 		{"duplicate synapse across pathways", base + "- pre: E\n  post: E\n  compartment: dend\n  receptors:\n  - channel: AMPA\n    g: 2 nS\n    t_decay: 3 ms\n",
@@ -588,6 +589,8 @@ func TestImplausiblePotentialsWarn(t *testing.T) {
 			`l23.yaml:8: constants.E_GABA: "-80 V" is -80000 mV, beyond any membrane or reversal potential; did you mean -80 mV?`},
 		{"target PSP in V", edit(t, base, "target_psp: 0.5 mV", "target_psp: 0.5 V"),
 			"l23.yaml:31: pathways[0].target_psp: a PSP of 500 mV is outside what one synaptic connection gives (1 uV to 100 mV); check the unit"},
+		{"dt in us", edit(t, base, "dt: 0.1 ms", "dt: 0.1 us"),
+			`l23.yaml:4: simulation.dt: dt "0.1 us" is 0.0001 ms, far below the 0.01 to 0.1 ms Dendrify's models run at: every run takes that much longer; did you mean 0.1 ms?`},
 		{"plausible", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: -55 mV\n"), ""},
 		{"zero reversal", edit(t, base, "cells:\n", "constants:\n  E_AMPA: 0 mV\ncells:\n"), ""},
 	} {

@@ -411,6 +411,11 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 	sm := &s.Simulation
 	if v := m.get("dt"); v != nil {
 		sm.Dt = p.positive(v, "simulation.dt", Time)
+		// Dendrify's models run at 0.01 to 0.1 ms; below 1 us a run is
+		// a thousand times the work, most likely us written for ms.
+		if !p.failed() && sm.Dt < 1e-6 {
+			p.warnf(v, "simulation.dt", "dt %q is %.6g ms, far below the 0.01 to 0.1 ms Dendrify's models run at: every run takes that much longer; did you mean %.6g ms?", v.Value, sm.Dt/1e-3, sm.Dt/1e-6)
+		}
 	}
 	if v := m.get("duration"); v != nil {
 		sm.Duration = p.positive(v, "simulation.duration", Time)

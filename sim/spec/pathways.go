@@ -153,6 +153,11 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 		}
 	}
 	if v := m.get("target_psp"); v != nil {
+		// A hyperpolarising target is written as its magnitude: the sign
+		// is the receptors'.
+		if q, err := ParseQuantity(v.Value, Voltage); err == nil && q < 0 && v.Kind == yaml.ScalarNode {
+			p.failf(v, m.sub("target_psp"), "give the amplitude, %g mV: a target is |PSP|, the sign comes from the receptors (an IPSP's is negative)", -q/1e-3)
+		}
 		pw.TargetPSP = p.positive(v, m.sub("target_psp"), Voltage)
 		if !p.failed() && (pw.TargetPSP < 1e-6 || pw.TargetPSP > 0.1) {
 			// Paired recordings report PSPs of tens of uV to tens of mV.
