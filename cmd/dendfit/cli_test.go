@@ -447,3 +447,37 @@ func TestUnsimulableSpecRecordsNoRun(t *testing.T) {
 		t.Error("slurm wrote its scripts")
 	}
 }
+
+// TestDescribeJSON: describe --json gives the pathways (with target and
+// holding, null when absent) and the spec's warnings beside the cells, as
+// the text does; it gave the cells alone.
+func TestDescribeJSON(t *testing.T) {
+	spec := "../../pipeline/export/testdata/no-steady-state.yaml"
+	out, err := runCLI(t, "describe", "--json", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Cells []struct {
+			NoRest string `json:"no_rest"`
+		} `json:"cells"`
+		Pathways []struct {
+			Label     string   `json:"label"`
+			Receptors []string `json:"receptors"`
+			Target    *float64 `json:"target_psp_mV"`
+			HoldingMV *float64 `json:"holding_mV"`
+		} `json:"pathways"`
+		Warnings []string `json:"warnings"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	if len(got.Pathways) != 2 || got.Pathways[0].Label != "E->E (AMPA+NMDA)" || len(got.Pathways[0].Receptors) != 2 ||
+		got.Pathways[0].HoldingMV != nil || got.Pathways[1].HoldingMV == nil || *got.Pathways[1].HoldingMV != -45 ||
+		got.Pathways[1].Target == nil || *got.Pathways[1].Target != 0.5 {
+		t.Errorf("pathways: %+v", got.Pathways)
+	}
+	if len(got.Warnings) != 2 || !strings.Contains(got.Warnings[0], "pathway 0 cannot be simulated") || len(got.Cells) != 1 || got.Cells[0].NoRest == "" {
+		t.Errorf("warnings %q, cells %+v", got.Warnings, got.Cells)
+	}
+}
