@@ -321,7 +321,15 @@ func distinct(a, b float64) (string, string) {
 func (f *fitter) stoppedJump(err error, fired sample, msg string) (Result, error) {
 	var se *simError
 	if errors.Is(err, errStop) || errors.As(err, &se) {
-		return f.result(DSpikeJump, fired, msg), nil
+		// The best g tried, as jump gives it: the largest that fired no
+		// dSpike, if any did not.
+		best := fired
+		for _, s := range f.samples {
+			if !s.spike && s.g < fired.g && (best.spike || s.g > best.g) {
+				best = s
+			}
+		}
+		return f.result(DSpikeJump, best, msg), nil
 	}
 	return Result{Evaluations: len(f.samples)}, err
 }

@@ -363,4 +363,15 @@ func TestAmplitudeJumpBest(t *testing.T) {
 	if !(r.G < 27.21094*nS && r.G > 27.2*nS) || math.Abs(r.PSP-r.G/nS*mV*1.2) > 1e-15 {
 		t.Errorf("g %v nS, |PSP| %v mV: want the largest PSP below the threshold", r.G/nS, r.PSP/mV)
 	}
+	// Out of evaluations while locating the threshold: still a g that
+	// fired no dSpike.
+	for evals := 4; evals <= 10; evals++ {
+		r, err := Amplitude(context.Background(), Problem{Eval: eval, Target: 35 * mV, G0: 1 * nS, GMin: 0.01 * nS, GMax: 1000 * nS, MaxEvals: evals})
+		if err != nil || r.Outcome != DSpikeJump {
+			t.Fatalf("%d evaluations: %v %s (%s)", evals, err, r.Outcome, r.Message)
+		}
+		if !(r.G < 27.21094*nS) {
+			t.Errorf("%d evaluations: g %v nS fires a dSpike; want the largest g tried below the threshold", evals, r.G/nS)
+		}
+	}
 }

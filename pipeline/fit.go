@@ -356,10 +356,15 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	for _, r := range scaled(base, fr.G) {
 		g = append(g, r.G/1e-9)
 	}
-	if res.Converged {
+	switch {
+	case res.Converged:
 		res.GFitNS = g
-	} else {
+	case fr.Evaluations > 0 && fr.G > 0:
 		res.GBestNS = g
+	default:
+		// Nothing was simulated (the first run failed): no g was tried,
+		// and no PSP is known.
+		res.PSPAtFitMV = 0
 	}
 	// The most a calibration can reach means something only when the
 	// target is above it.

@@ -565,3 +565,29 @@ func TestFitWarnsOfAHyperpolarisingEPSP(t *testing.T) {
 		}
 	}
 }
+
+// TestFitFailedAtFirstRun: a fit whose first simulation fails (an AdEx
+// soma driven past its VT at the spec g) tried no g: it has no best g and
+// no PSP (it gave g 0 nS and 0 mV, shown as tried and measured).
+func TestFitFailedAtFirstRun(t *testing.T) {
+	s, err := spec.Load("testdata/dendrify-check/cases/adex-soma-rk4.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Pathways[0].Compartment = "soma"
+	s.Pathways[0].Receptors[0].G = 100e-9
+	res, err := Fit(context.Background(), s, &FitOptions{NoFine: true, Pathways: []int{0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[0]
+	if r.Outcome != "sim_failed" || r.Evaluations != 0 || !strings.Contains(r.Message, "crossed its VT") {
+		t.Fatalf("outcome %s after %d evaluations (%s): the case no longer fails at once", r.Outcome, r.Evaluations, r.Message)
+	}
+	if r.GBestNS != nil || r.GFitNS != nil || r.PSPAtFitMV != 0 {
+		t.Errorf("g_best %v, g_fit %v, PSP %v mV: want none", r.GBestNS, r.GFitNS, r.PSPAtFitMV)
+	}
+	if f := r.DBFit(); len(f.GFitNS) != 0 {
+		t.Errorf("recorded g %v: want none", f.GFitNS)
+	}
+}

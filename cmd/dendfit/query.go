@@ -504,7 +504,9 @@ every fit of every run.`,
 				if err != nil {
 					return err
 				}
-				if slices.ContainsFunc(all, func(f db.Fit) bool { return f.RunID != run.ID }) {
+				// Earlier fits of the pathways this run left out, not of
+				// those it fitted again.
+				if slices.ContainsFunc(all, func(f db.Fit) bool { return f.RunID != run.ID && !slices.Contains(sel.Pathways, f.Pathway) }) {
 					g.notef("note: fit run %d, the newest, fitted only pathway(s) %s; export and report take the others from earlier fits ('dendfit query runs --command fit' lists them)", run.ID, joinIndexes(sel.Pathways))
 				} else {
 					g.notef("note: fit run %d fitted only pathway(s) %s, and no other run fitted the others: export and report give them their spec g", run.ID, joinIndexes(sel.Pathways))

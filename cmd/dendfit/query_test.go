@@ -592,6 +592,13 @@ func TestQueryFitsOfASelection(t *testing.T) {
 	if !strings.Contains(errOut, "note: fit run 1 fitted only pathway(s) 2, and no other run fitted the others: export and report give them their spec g") {
 		t.Errorf("stderr %q: want the selection named, and no earlier fit", errOut)
 	}
+	// Fitted again, still the others have no fit.
+	if _, err := qcli(t, path, "fit", qFitCase, "-p", "2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, _ = runCLIStderr(t, "--db", path, "query", "fits"); !strings.Contains(errOut, "note: fit run 2 fitted only pathway(s) 2, and no other run fitted the others") {
+		t.Errorf("stderr %q: want no earlier fit of the others", errOut)
+	}
 	if _, err := qcli(t, path, "fit", qFitCase); err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +609,7 @@ func TestQueryFitsOfASelection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut, "note: fit run 3, the newest, fitted only pathway(s) 2; export and report take the others from earlier fits") {
+	if !strings.Contains(errOut, "note: fit run 4, the newest, fitted only pathway(s) 2; export and report take the others from earlier fits") {
 		t.Errorf("stderr %q: want the selection named, and the earlier fits", errOut)
 	}
 }

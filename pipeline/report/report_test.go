@@ -315,8 +315,17 @@ func TestReportSimFailedRow(t *testing.T) {
 		t.Fatal("no failed row")
 	}
 	row := html[i : i+strings.Index(html[i:], "</tr>")]
-	if strings.Contains(row, "0 mV</td><td>") || strings.Contains(row, "tried") || !strings.Contains(row, `<td class="num">-</td>`) ||
-		!strings.Contains(row, "sim_failed") || !strings.Contains(row, "steady state did not converge &lt;test&gt;") {
-		t.Errorf("sim_failed row:\n%s", row)
+	// The cells: #, pathway, at, recorded at, target, achieved |PSP|, g,
+	// evaluations, outcome, dt/10.
+	var cells []string
+	for _, m := range regexp.MustCompile(`(?s)<td[^>]*>(.*?)</td>`).FindAllStringSubmatch(row, -1) {
+		cells = append(cells, m[1])
+	}
+	if len(cells) != 10 {
+		t.Fatalf("sim_failed row has %d cells:\n%s", len(cells), row)
+	}
+	if cells[5] != "-" || !strings.HasPrefix(cells[6], `<span class="bad">none</span>`) || strings.Contains(cells[6], "tried") ||
+		!strings.Contains(cells[8], "sim_failed") || !strings.Contains(cells[8], "steady state did not converge &lt;test&gt;") {
+		t.Errorf("sim_failed row: achieved %q, g %q, outcome %q", cells[5], cells[6], cells[8])
 	}
 }

@@ -591,6 +591,9 @@ func TestImplausiblePotentialsWarn(t *testing.T) {
 			"l23.yaml:31: pathways[0].target_psp: a PSP of 500 mV is outside what one synaptic connection gives (1 uV to 100 mV); check the unit"},
 		{"dt in us", edit(t, base, "dt: 0.1 ms", "dt: 0.1 us"),
 			`l23.yaml:4: simulation.dt: dt "0.1 us" is 0.0001 ms, far below the 0.01 to 0.1 ms Dendrify's models run at: every run takes that much longer; did you mean 0.1 ms?`},
+		// Not written in us: no value meant.
+		{"dt tiny in ms", edit(t, base, "dt: 0.1 ms", "dt: 0.0005 ms"),
+			`l23.yaml:4: simulation.dt: dt "0.0005 ms" is 0.0005 ms, far below the 0.01 to 0.1 ms Dendrify's models run at: every run takes that much longer`},
 		{"plausible", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: -55 mV\n"), ""},
 		{"zero reversal", edit(t, base, "cells:\n", "constants:\n  E_AMPA: 0 mV\ncells:\n"), ""},
 	} {
@@ -779,8 +782,10 @@ func TestImplausibleSlopeWarns(t *testing.T) {
 		{"0.5 mV", ""},
 		{"2 uV", `adex.yaml:7: cells.pyr.compartments[0].params.DeltaT: "2 uV" is 0.002 mV, far below any AdEx slope factor (0.5 to 5 mV); did you mean 2 mV?`},
 		{"2 V", `adex.yaml:7: cells.pyr.compartments[0].params.DeltaT: "2 V" is 2000 mV, far above any AdEx slope factor (0.5 to 5 mV); did you mean 2 mV?`},
-		// No factor of 1000 makes it plausible: no value meant.
+		// No unit slip makes it a usual value: no value meant.
 		{"60 mV", `adex.yaml:7: cells.pyr.compartments[0].params.DeltaT: "60 mV" is 60 mV, far above any AdEx slope factor (0.5 to 5 mV)`},
+		{"60000 uV", `adex.yaml:7: cells.pyr.compartments[0].params.DeltaT: "60000 uV" is 60 mV, far above any AdEx slope factor (0.5 to 5 mV)`},
+		{"0.06 V", `adex.yaml:7: cells.pyr.compartments[0].params.DeltaT: "0.06 V" is 60 mV, far above any AdEx slope factor (0.5 to 5 mV)`},
 	} {
 		text := strings.Replace(string(y), "DeltaT: 2 mV", "DeltaT: "+tc.deltaT, 1)
 		s, err := Parse("adex.yaml", []byte(text))

@@ -414,7 +414,11 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 		// Dendrify's models run at 0.01 to 0.1 ms; below 1 us a run is
 		// a thousand times the work, most likely us written for ms.
 		if !p.failed() && sm.Dt < 1e-6 {
-			p.warnf(v, "simulation.dt", "dt %q is %.6g ms, far below the 0.01 to 0.1 ms Dendrify's models run at: every run takes that much longer; did you mean %.6g ms?", v.Value, sm.Dt/1e-3, sm.Dt/1e-6)
+			hint := ""
+			if meant := sm.Dt / 1e-6; unitOf(v.Value) == "us" && meant >= 0.001 && meant <= 1 {
+				hint = fmt.Sprintf("; did you mean %.6g ms?", meant)
+			}
+			p.warnf(v, "simulation.dt", "dt %q is %.6g ms, far below the 0.01 to 0.1 ms Dendrify's models run at: every run takes that much longer%s", v.Value, sm.Dt/1e-3, hint)
 		}
 	}
 	if v := m.get("duration"); v != nil {

@@ -352,14 +352,14 @@ func (p *parser) plausibleSlope(n *yaml.Node, path string, v float64) {
 	if n == nil || p.failed() || v >= minSlope && v <= maxSlope {
 		return
 	}
-	// The value meant, when a factor of 1000 makes it plausible: uV or V
-	// written for mV (not for a value written in mV).
-	where, meant := "below", v/1e-6
+	// The value meant, when it is uV or V written for mV and that makes
+	// it a usual slope factor.
+	where, meant, slip := "below", v/1e-6, "uV"
 	if v > maxSlope {
-		where, meant = "above", v
+		where, meant, slip = "above", v, "V"
 	}
 	hint := ""
-	if meant*1e-3 >= minSlope && meant*1e-3 <= maxSlope && !strings.HasSuffix(strings.TrimSpace(n.Value), "mV") {
+	if unitOf(n.Value) == slip && meant >= 0.1 && meant <= 10 {
 		hint = fmt.Sprintf("; did you mean %.6g mV?", meant)
 	}
 	p.warnf(n, path, "%q is %.6g mV, far %s any AdEx slope factor (0.5 to 5 mV)%s", n.Value, v/1e-3, where, hint)
@@ -450,4 +450,9 @@ func (p *parser) oneOf(n *yaml.Node, path string, words ...string) string {
 		return ""
 	}
 	return s
+}
+
+// unitOf is the unit a quantity is written with ("2 uV": "uV").
+func unitOf(q string) string {
+	return strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(q), "0123456789.eE+-"))
 }
