@@ -69,6 +69,7 @@ type Calibration struct {
 	// states keeps each pathway's steady state (see state): solved once,
 	// whatever the rows a format writes for it.
 	states map[int]*pathState
+	solved map[stateKey]*solvedState
 }
 
 // pathState is the state a pathway's PSP is measured from, or why it has
@@ -295,16 +296,45 @@ func (c *Calibration) state(i int) (*pathState, error) {
 		return nil, fmt.Errorf("export: pathway %d: %w", i, err)
 	}
 	p := setup.Protocol
-	st := &pathState{cell: setup.Cell}
-	st.ss, st.err = sim.StartState(setup.Cell, &p)
-	if st.err != nil {
-		st.err = &NoState{Pathway: i, Label: c.Spec.Pathways[i].Label(), Held: p.Hold, Err: st.err}
+	// Pathways onto one cell at one holding share the state: solved once
+	// (its stability may take an eigensolve of the whole cell).
+	k := stateKey{c.Spec.PopulationCell(c.Spec.Pathways[i].Post), p.Hold, p.Record, p.Holding}
+	if !p.Hold {
+		k.rec, k.holding = -1, 0
+	}
+	if c.solved == nil {
+		c.solved = map[stateKey]*solvedState{}
+	}
+	sv := c.solved[k]
+	if sv == nil {
+		sv = &solvedState{}
+		sv.ss, sv.err = sim.StartState(setup.Cell, &p)
+		c.solved[k] = sv
+	}
+	st := &pathState{cell: setup.Cell, ss: sv.ss}
+	if sv.err != nil {
+		st.err = &NoState{Pathway: i, Label: c.Spec.Pathways[i].Label(), Held: p.Hold, Err: sv.err}
 	}
 	if c.states == nil {
 		c.states = map[int]*pathState{}
 	}
 	c.states[i] = st
 	return st, nil
+}
+
+// stateKey is what a pathway's starting state depends on: its post cell
+// and its holding.
+type stateKey struct {
+	cell    string
+	hold    bool
+	rec     int
+	holding float64
+}
+
+// solvedState is a starting state solved for a stateKey.
+type solvedState struct {
+	ss  sim.SteadyState
+	err error
 }
 
 // NoState is why a pathway has no state to measure a PSP from (no steady

@@ -60,7 +60,16 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 	if slices.ContainsFunc(d.Z, func(row []float64) bool { return slices.ContainsFunc(row, math.IsNaN) }) {
 		title += "; grey: failed or missing"
 	}
-	if inRange {
+	var target *levelLine
+	if d.TargetMV > 0 {
+		target = &levelLine{g: g, level: g.z(d.TargetMV), style: draw.LineStyle{Color: contourColor, Width: vg.Points(2.2)}}
+	}
+	switch {
+	case inRange && len(target.lines()) == 0:
+		// Within the colours' range, but crossed only next to failed
+		// points (or touched, not crossed): no line to point to.
+		title += fmt.Sprintf("; target %.3g mV: no line, no four recorded points around it", d.TargetMV)
+	case inRange:
 		title += fmt.Sprintf("; red line: target %.3g mV", d.TargetMV)
 	}
 	p := newPlot("", axisLabel(d.X), axisLabel(d.Y))
@@ -85,8 +94,8 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 			a.ax.Tick.Marker = valueTicks(a.h.Values)
 		}
 	}
-	if d.TargetMV > 0 {
-		p.Add(&levelLine{g: g, level: g.z(d.TargetMV), style: draw.LineStyle{Color: contourColor, Width: vg.Points(2.2)}})
+	if target != nil {
+		p.Add(target)
 	}
 
 	cb := newPlot("", "", "|PSP| (mV)")

@@ -232,6 +232,25 @@ func TestHeatmapContourSkipsFailedCells(t *testing.T) {
 		}
 		return xs
 	}
+	// A target crossed only next to failed points: no line, and the
+	// title promises none.
+	{
+		d := &HeatmapData{X: x, Y: y, TargetMV: 1, Title: "t"}
+		for range y.Values {
+			d.Z = append(d.Z, []float64{0.3, 0.5, 0.7, math.NaN(), 3, 10, 20, 30})
+		}
+		f, err := Heatmap(d, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		if err := f.Write(&b, "svg"); err != nil {
+			t.Fatal(err)
+		}
+		if bytes.Contains(b.Bytes(), []byte("red line")) || !bytes.Contains(b.Bytes(), []byte("target 1 mV: no line")) {
+			t.Errorf("target crossed only at failed points: the title promises a line")
+		}
+	}
 	want, got := redXs(40), redXs(math.NaN())
 	// The failed cells are named, grey, in the title.
 	for _, failed := range []float64{40, math.NaN()} {
