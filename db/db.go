@@ -492,8 +492,19 @@ func (d *DB) Close() error {
 		errs = append(errs, d.ro.Close())
 	}
 	d.ro = nil
+	// SQLite's own checkpoint on closing reports no error: on a full disk
+	// it left the file cut short and the data in the WAL alone, and the
+	// command ended as if all were well. This one, which never waits for
+	// another process, reports it.
+	var ckptErr error
+	if !d.readOnly {
+		var busy, logN, done int
+		if err := d.sql.QueryRow("PRAGMA wal_checkpoint(PASSIVE)").Scan(&busy, &logN, &done); err != nil {
+			ckptErr = fmt.Errorf("the last copy of its write-ahead log into it failed (%w): what was recorded is in %s-wal, which must stay beside it (a copy of the .db alone is damaged); make room and open it again (any dendfit command) to finish the copy", err, d.path)
+		}
+	}
 	errs = append(errs, d.sql.Close())
-	if err := errors.Join(errs...); err != nil {
+	if err := errors.Join(append(errs, ckptErr)...); err != nil {
 		return fmt.Errorf("db: close %s: %w", d.path, err)
 	}
 	return nil

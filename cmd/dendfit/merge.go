@@ -88,7 +88,7 @@ type unionJSON struct {
 	MissingCount int   `json:"missing_shard_count"`
 }
 
-func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.MergeOptions) error {
+func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.MergeOptions) (err error) {
 	ctx := cmd.Context()
 	// Every input is checked before OUT.db is created, so that a typo in
 	// an input does not leave an empty database behind.
@@ -118,7 +118,12 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	// As in sweep: a close that could not finish the file fails the merge.
+	defer func() {
+		if cerr := d.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	var inputs []mergeInputJSON
 	for i, in := range ins {
 		st, err := db.Merge(ctx, d, in, opts)

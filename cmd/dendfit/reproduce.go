@@ -39,7 +39,7 @@ anything differs.`,
 		Example: `  dendfit reproduce 2
   dendfit reproduce 2 --json`,
 		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error {
+		RunE: func(cmd *cobra.Command, args []string) (err error) {
 			id, err := strconv.ParseInt(args[0], 10, 64)
 			if err != nil || id <= 0 {
 				return usageError{fmt.Errorf("reproduce: want a run id (a positive integer), got %q", args[0])}
@@ -56,7 +56,11 @@ anything differs.`,
 			if err != nil {
 				return err
 			}
-			defer d.Close()
+			defer func() {
+				if cerr := d.Close(); err == nil {
+					err = cerr
+				}
+			}()
 			r, err := pipeline.Reproduce(cmd.Context(), d, id, &pipeline.ReproduceOptions{Argv: cmdArgv(), Workers: workers})
 			if err != nil {
 				return err

@@ -104,7 +104,7 @@ func parseShard(s string) (k, n int, err error) {
 	return k, n, nil
 }
 
-func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) error {
+func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err error) {
 	ctx := cmd.Context()
 	s, err := g.loadSpec(path)
 	if err != nil {
@@ -129,7 +129,13 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) erro
 	if err != nil {
 		return err
 	}
-	defer d.Close()
+	// A close that could not finish writing the file (a full disk) fails
+	// the command: the points are safe only with the WAL beside it.
+	defer func() {
+		if cerr := d.Close(); err == nil {
+			err = cerr
+		}
+	}()
 	var run *pipeline.Run
 	var skip *db.Recorded
 	info := pipeline.RunInfo{
