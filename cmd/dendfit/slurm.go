@@ -35,7 +35,8 @@ func newSlurmCmd(g *globals) *cobra.Command {
 array of N tasks in which task K runs 'dendfit sweep DIR/spec.yaml --shard
 K/N --db DIR/shard-K.db --resume', and DIR/merge.sbatch, which runs 'dendfit
 merge DIR/merged.db DIR/shard-0.db ... DIR/shard-(N-1).db'. The scripts are
-commented bash, with this binary's absolute path; edit them as you like.
+commented bash, with this binary's absolute path; edit them as you like (a
+script edited since it was written is not written over: --rerun submits it).
 Logs go to DIR/logs. DIR must be on a file system every node sees; run the
 merge once the tasks have ended (SQLite's WAL is not for sharing between
 hosts at once). A DIR that holds shards of another spec or task count is

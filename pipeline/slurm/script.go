@@ -3,6 +3,7 @@ package slurm
 import (
 	"bytes"
 	"context"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,9 @@ const (
 	// original while tasks wait in the queue changes nothing, and a rerun
 	// task sweeps what its shard's run started with.
 	SpecCopy = "spec.yaml"
+	// Written holds the SHA-256 of each script as Write wrote it: a
+	// script that differs has been edited, and is not written over.
+	Written = ".dendfit-written"
 )
 
 // Options describe the job array. Binary, Spec and Dir must be absolute
@@ -265,10 +269,13 @@ func Write(o Options) (*Scripts, error) {
 			return nil, fmt.Errorf("slurm: %s holds the shards of another spec (%s); give another --dir", o.Dir, filepath.Join(o.Dir, SpecCopy))
 		}
 	}
+	s := &Scripts{Dir: o.Dir, Sweep: filepath.Join(o.Dir, SweepScript), Merge: filepath.Join(o.Dir, MergeScript), Tasks: o.Tasks}
+	if err := checkUnedited(o.Dir, s.Sweep, s.Merge); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(filepath.Join(o.Dir, LogDir), 0o755); err != nil {
 		return nil, fmt.Errorf("slurm: %w", err)
 	}
-	s := &Scripts{Dir: o.Dir, Sweep: filepath.Join(o.Dir, SweepScript), Merge: filepath.Join(o.Dir, MergeScript), Tasks: o.Tasks}
 	if err := writeAtomic(filepath.Join(o.Dir, SpecCopy), spec, 0o644); err != nil {
 		return nil, err
 	}
@@ -278,7 +285,39 @@ func Write(o Options) (*Scripts, error) {
 	if err := writeAtomic(s.Merge, merge, 0o755); err != nil {
 		return nil, err
 	}
+	sum := func(b []byte) string { return fmt.Sprintf("%x", sha256.Sum256(b)) }
+	record := fmt.Sprintf("%s  %s\n%s  %s\n", sum(sweep), SweepScript, sum(merge), MergeScript)
+	if err := writeAtomic(filepath.Join(o.Dir, Written), []byte(record), 0o644); err != nil {
+		return nil, err
+	}
 	return s, nil
+}
+
+// checkUnedited refuses to write over a script of dir that differs from
+// what Write last wrote there (Written): the user's edits (an account, a
+// partition) would be lost without a word. A directory written before
+// Written existed has nothing to compare with.
+func checkUnedited(dir string, scripts ...string) error {
+	rec, err := os.ReadFile(filepath.Join(dir, Written))
+	if err != nil {
+		return nil
+	}
+	want := map[string]string{}
+	for _, line := range strings.Split(string(rec), "\n") {
+		if f := strings.Fields(line); len(f) == 2 {
+			want[f[1]] = f[0]
+		}
+	}
+	for _, path := range scripts {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			continue // gone: written anew
+		}
+		if h, ok := want[filepath.Base(path)]; ok && h != fmt.Sprintf("%x", sha256.Sum256(b)) {
+			return fmt.Errorf("slurm: %s was edited since dendfit wrote it, and writing the scripts again would lose the edits: submit them as they are with --rerun (or sbatch), or move %s away to have it written anew", path, path)
+		}
+	}
+	return nil
 }
 
 // Existing returns the scripts Write left in dir, as they are now (their

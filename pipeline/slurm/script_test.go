@@ -149,6 +149,37 @@ func TestWrite(t *testing.T) {
 	if e, err := Existing(o.Dir); err != nil || e.Tasks != o.Tasks || e.Sweep != s.Sweep || e.Merge != s.Merge {
 		t.Errorf("Existing: %+v, %v; want %+v", e, err, s)
 	}
+	// An edited script is not written over: the edit was lost without a
+	// word. Unedited, the scripts are written again (new options).
+	if _, err := Write(o); err == nil || !strings.Contains(err.Error(), "sweep.sbatch was edited since dendfit wrote it") {
+		t.Errorf("Write over an edited script: %v", err)
+	}
+	if got, _ := os.ReadFile(s.Sweep); !bytes.Equal(got, edited) {
+		t.Error("a refused Write changed the edited script")
+	}
+	{
+		o2 := o
+		o2.Dir = filepath.Join(t.TempDir(), "run2")
+		if _, err := Write(o2); err != nil {
+			t.Fatal(err)
+		}
+		o2.Time = "2:00:00"
+		if _, err := Write(o2); err != nil {
+			t.Errorf("Write again over unedited scripts: %v", err)
+		}
+	}
+	if err := os.Remove(s.Sweep); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(o); err != nil {
+		t.Fatalf("Write with the edited script moved away: %v", err)
+	}
+	if err := os.WriteFile(s.Sweep, edited, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Remove(filepath.Join(o.Dir, Written)); err != nil {
+		t.Fatal(err)
+	}
 	// Once shards exist, the directory takes no other array.
 	if err := os.WriteFile(ShardDB(o.Dir, 0), nil, 0o644); err != nil {
 		t.Fatal(err)
