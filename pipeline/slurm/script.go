@@ -148,10 +148,13 @@ var sweepTmpl = template.Must(template.Must(template.New(SweepScript).Funcs(func
 #   sbatch --dependency=afterok:${jid%%;*} {{q (print .Dir "/merge.sbatch")}}
 # Rerun task K alone (it resumes its shard; finished points are kept):
 #   sbatch --array=K {{q (print .Dir "/sweep.sbatch")}}
+# A requeued task appends to its log (--open-mode=append), so that what
+# ended the first attempt stays in it.
 #
 #SBATCH --job-name={{.JobName}}-sweep
 #SBATCH --array=0-{{.Last}}
 #SBATCH --output={{.Dir}}/logs/sweep-%A_%a.out
+#SBATCH --open-mode=append
 #SBATCH --chdir={{.Dir}}
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task={{.Workers}}
