@@ -102,6 +102,14 @@ func TestParseTasks(t *testing.T) {
 		{"-1", nil, false},
 		{"3,", nil, false},
 		{"x", nil, false},
+		// Ranges, as sbatch --array takes them.
+		{"1-3", []int{1, 2, 3}, true},
+		{"0-1, 5,6-7", []int{0, 1, 5, 6, 7}, true},
+		{"2-2", []int{2}, true},
+		{"3-1", nil, false},
+		{"1-8", nil, false},
+		{"1-", nil, false},
+		{"-1-2", nil, false},
 	} {
 		got, err := parseTasks(tc.in, 8)
 		if (err == nil) != tc.ok || !slices.Equal(got, tc.want) {
@@ -111,7 +119,7 @@ func TestParseTasks(t *testing.T) {
 }
 
 func FuzzParseTasks(f *testing.F) {
-	for _, s := range []string{"", "3", "7,3", "3,3,0", "8", "-1", "3,", " 2 , 5 "} {
+	for _, s := range []string{"", "3", "7,3", "3,3,0", "8", "-1", "3,", " 2 , 5 ", "1-3", "0-1,5"} {
 		f.Add(s, 8)
 	}
 	f.Fuzz(func(t *testing.T, s string, n int) {

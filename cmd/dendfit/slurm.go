@@ -62,7 +62,7 @@ waits for it alone: rerun once the array's other tasks have ended.`,
 	f.IntVarP(&o.CPUs, "cpus", "c", 1, "CPUs per task, used as sweep workers")
 	f.StringVar(&o.Mem, "mem", "", "memory per task, e.g. 2G")
 	f.BoolVar(&o.submit, "submit", false, "submit with sbatch and print the job ids")
-	f.StringVar(&o.rerun, "rerun", "", "with --submit: submit only these tasks (e.g. 3,7) of the array in --dir, and a new merge")
+	f.StringVar(&o.rerun, "rerun", "", "with --submit: submit only these tasks (e.g. 3,7 or 0-3,7) of the array in --dir, and a new merge")
 	return cmd
 }
 
@@ -231,13 +231,26 @@ func parseTasks(s string, n int) ([]int, error) {
 	if s == "" {
 		return nil, nil
 	}
+	bad := usageError{fmt.Errorf("--rerun %q: want task indices 0..%d, or ranges of them (K-L, as sbatch --array takes), separated by commas", s, n-1)}
+	task := func(f string) (int, bool) {
+		k, err := strconv.Atoi(strings.TrimSpace(f))
+		return k, err == nil && k >= 0 && k < n
+	}
 	var out []int
 	for _, f := range strings.Split(s, ",") {
-		k, err := strconv.Atoi(strings.TrimSpace(f))
-		if err != nil || k < 0 || k >= n {
-			return nil, usageError{fmt.Errorf("--rerun %q: want task indices 0..%d separated by commas", s, n-1)}
+		lo, hi, isRange := strings.Cut(f, "-")
+		if !isRange {
+			hi = lo
 		}
-		out = append(out, k)
+		a, okA := task(lo)
+		b, okB := task(hi)
+		// (An array has at most a million tasks; no range is longer.)
+		if !okA || !okB || b < a || b-a >= 1<<20 {
+			return nil, bad
+		}
+		for k := a; k <= b; k++ {
+			out = append(out, k)
+		}
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
