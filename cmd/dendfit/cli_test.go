@@ -481,3 +481,18 @@ func TestDescribeJSON(t *testing.T) {
 		t.Errorf("warnings %q, cells %+v", got.Warnings, got.Cells)
 	}
 }
+
+// TestSweepEmptyShardWarns: a shard that holds no point of the grid (more
+// shards than points) records an empty run, and says so; it passed for a
+// finished part of the sweep.
+func TestSweepEmptyShardWarns(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "e.db")
+	_, stderr, err := runCLIStderr(t, "--db", path, "sweep", qSweep, "--shard", "50/100")
+	if err != nil || !strings.Contains(stderr, "warning: shard 50/100 of this grid of 12 points holds none: the run records nothing") {
+		t.Errorf("empty shard: %v\n%s", err, stderr)
+	}
+	_, stderr, err = runCLIStderr(t, "--db", path, "sweep", qSweep, "--shard", "0/4")
+	if err != nil || strings.Contains(stderr, "holds none") {
+		t.Errorf("shard 0/4 of 12 points (one chunk, in shard 0): %v\n%s", err, stderr)
+	}
+}

@@ -125,6 +125,12 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 	if err := pipeline.CheckSimulable(s); err != nil {
 		return err
 	}
+	// An empty shard (more shards than points) records an empty run: a
+	// task of an array may meet one (slurm warns of it), so it is said,
+	// not refused.
+	if gr := pipeline.NewGrid(s); n > 1 && gr.ShardLen(k, n) == 0 {
+		g.notef("warning: shard %d/%d of this grid of %d points holds none: the run records nothing", k, n, gr.Len())
+	}
 	d, err := db.Open(ctx, g.db)
 	if err != nil {
 		return err
