@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 
 	"github.com/dendfit/dendfit/migrations"
@@ -418,4 +419,64 @@ func mergePointBlocks(ctx context.Context, tx *sql.Tx) (int64, error) {
 	}
 	after, err := count()
 	return after - before, err
+}
+
+// CheckMergeSpecs applies Merge's spec rule to merging srcPaths into
+// dstPath in order, before anything is written: a source whose experiment
+// has a spec the destination (or a source merged before it) has not under
+// that name is refused. Merge itself found it only at that source, with
+// the sources before it already merged. Sources with no dendfit schema
+// yet, and a destination that does not exist, hold no experiment.
+func CheckMergeSpecs(ctx context.Context, dstPath string, srcPaths []string) error {
+	seen := map[string]map[string]string{} // name -> sha256 -> file that has it
+	add := func(path string, first bool) error {
+		if _, err := os.Stat(path); errors.Is(err, os.ErrNotExist) && first {
+			return nil
+		}
+		d, have, err := openReadOnly(ctx, path)
+		if err != nil {
+			return err
+		}
+		defer d.Close()
+		if have == 0 {
+			return nil
+		}
+		exps, err := d.Experiments(ctx)
+		if err != nil {
+			return err
+		}
+		var msgs []string
+		for _, e := range exps {
+			shas := seen[e.Name]
+			if len(shas) > 0 && shas[e.SpecSHA256] == "" {
+				var others []string
+				for sha, file := range shas {
+					others = append(others, fmt.Sprintf("%.12s in %s", sha, file))
+				}
+				slices.Sort(others)
+				msgs = append(msgs, fmt.Sprintf("experiment %q has spec sha256 %.12s in %s but %s", e.Name, e.SpecSHA256, path, strings.Join(others, ", ")))
+			}
+		}
+		if len(msgs) > 0 {
+			return fmt.Errorf("db: merge: %w: %s; the shards were run with different specs (nothing was merged)", ErrMixedSpecs, strings.Join(msgs, "; "))
+		}
+		for _, e := range exps {
+			if seen[e.Name] == nil {
+				seen[e.Name] = map[string]string{}
+			}
+			if seen[e.Name][e.SpecSHA256] == "" {
+				seen[e.Name][e.SpecSHA256] = path
+			}
+		}
+		return nil
+	}
+	if err := add(dstPath, true); err != nil {
+		return err
+	}
+	for _, p := range srcPaths {
+		if err := add(p, false); err != nil {
+			return err
+		}
+	}
+	return nil
 }

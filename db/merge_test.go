@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -285,5 +286,35 @@ func TestMergeMigratesAnOlderSource(t *testing.T) {
 	fits, err := dst.Fits(ctx, FitFilter{Experiment: "ca1"})
 	if err != nil || len(fits) != 1 || fits[0].GFitNS[0] != 1.5 {
 		t.Errorf("merged fits %+v, %v", fits, err)
+	}
+}
+
+// TestCheckMergeSpecs: the spec rule of Merge, applied to every input
+// before anything is merged: shards of spec A then B are refused at B,
+// naming both files (Merge refused B only after A was merged); shards of
+// one spec, and an output that has the spec, pass.
+func TestCheckMergeSpecs(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	a, _ := shard(t, dir, 1, "spec A")
+	b, _ := shard(t, t.TempDir(), 2, "spec B")
+	a2, _ := shard(t, t.TempDir(), 2, "spec A")
+	out := filepath.Join(dir, "out.db")
+	err := CheckMergeSpecs(ctx, out, []string{a, b})
+	if !errors.Is(err, ErrMixedSpecs) || !strings.Contains(err.Error(), "in "+b+" but ") || !strings.Contains(err.Error(), " in "+a) {
+		t.Fatalf("A then B: %v", err)
+	}
+	if _, err := os.Stat(out); !os.IsNotExist(err) {
+		t.Errorf("the check made %s: %v", out, err)
+	}
+	if err := CheckMergeSpecs(ctx, out, []string{a, a2}); err != nil {
+		t.Errorf("two shards of spec A: %v", err)
+	}
+	// An output holding spec B refuses shards of A.
+	dst := openTemp(t, "merged.db")
+	newRun(t, dst, "ca1", "spec B", CommandSweep)
+	dst.Close()
+	if err := CheckMergeSpecs(ctx, dst.Path(), []string{a}); !errors.Is(err, ErrMixedSpecs) {
+		t.Errorf("shard of A into an output of B: %v", err)
 	}
 }

@@ -112,6 +112,14 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 	} else if shard {
 		return usageError{fmt.Errorf("%s holds one shard of a sweep: an input, not OUT.db; give the merged database first (dendfit merge merged.db %s and the other shards)", out, out)}
 	}
+	// Shards of different specs are refused before anything is merged:
+	// Merge finds them at the first such input, the inputs before it
+	// already in OUT.db.
+	if !opts.AllowMixed {
+		if err := db.CheckMergeSpecs(ctx, out, ins); err != nil {
+			return fmt.Errorf("%w (--allow-mixed merges them anyway)", err)
+		}
+	}
 	_, statErr := os.Stat(out)
 	created := errors.Is(statErr, os.ErrNotExist)
 	d, err := db.Open(ctx, out)

@@ -144,9 +144,23 @@ func TestMergeRefusesInputsFirst(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
+	// A shard of another text of the spec (an edit), after a good one.
+	edited := filepath.Join(dir, "edited.db")
+	b, err := os.ReadFile(mergeTestSpec(t, "20"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	espec := filepath.Join(t.TempDir(), "edited.yaml")
+	if err := os.WriteFile(espec, append(b, "# edited\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := mergeTestCLI(t, "sweep", espec, "--db", edited, "-q"); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct{ in, want string }{
 		{filepath.Join(dir, "missing.db"), "missing.db read-only: no such database"},
 		{notDB, "notes.txt read-only: file is not a database"},
+		{edited, "the shards were run with different specs (nothing was merged)"},
 	} {
 		out := filepath.Join(dir, "out.db")
 		_, err := mergeTestCLI(t, "merge", out, good, tc.in)
