@@ -62,10 +62,10 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 	}
 	var target *levelLine
 	if d.TargetMV > 0 {
-		target = &levelLine{g: g, level: g.z(d.TargetMV), style: draw.LineStyle{Color: contourColor, Width: vg.Points(2.2)}}
+		target = &levelLine{lines: levelLines(g, g.z(d.TargetMV)), style: draw.LineStyle{Color: contourColor, Width: vg.Points(2.2)}}
 	}
 	switch {
-	case inRange && len(target.lines()) == 0:
+	case inRange && len(target.lines) == 0:
 		// Within the colours' range, but crossed only next to failed
 		// points (or touched, not crossed): no line to point to.
 		title += fmt.Sprintf("; target %.3g mV: no line, no four recorded points around it", d.TargetMV)
@@ -311,15 +311,14 @@ func valueTicks(v []float64) gplot.Ticker {
 // (a failed point) as a value, and drew the target along the edge of the
 // failed cells, where no recorded PSP crosses it.
 type levelLine struct {
-	g     *grid
-	level float64
+	lines []plotter.XYs // in grid coordinates (levelLines)
 	style draw.LineStyle
 }
 
 // Plot implements plot.Plotter.
 func (l *levelLine) Plot(c draw.Canvas, plt *gplot.Plot) {
 	trX, trY := plt.Transforms(&c)
-	for _, line := range l.lines() {
+	for _, line := range l.lines {
 		pts := make([]vg.Point, len(line))
 		for k, p := range line {
 			pts[k] = vg.Point{X: trX(p.X), Y: trY(p.Y)}
@@ -328,9 +327,9 @@ func (l *levelLine) Plot(c draw.Canvas, plt *gplot.Plot) {
 	}
 }
 
-// lines returns the level line in grid coordinates, as polylines.
-func (l *levelLine) lines() []plotter.XYs {
-	g, v := l.g, l.level
+// levelLines returns where g crosses level v, in grid coordinates, as
+// polylines.
+func levelLines(g *grid, v float64) []plotter.XYs {
 	nx, ny := g.Dims()
 	// An edge between two grid nodes (node = iy*nx + ix, a < b) is crossed
 	// at one point, whichever square it is computed for, so that the

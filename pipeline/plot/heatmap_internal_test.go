@@ -139,17 +139,8 @@ func TestHeatmapContourOnLogColours(t *testing.T) {
 		d.Z = append(d.Z, row)
 	}
 	img := heatmapPNG(t, d)
-	// The red of the contour, in the map (left of the colour bar).
 	bounds := img.Bounds()
-	var xs []int
-	for py := bounds.Min.Y; py < bounds.Max.Y; py++ {
-		for px := bounds.Min.X; px < bounds.Max.X*3/4; px++ {
-			r, g, bl, _ := img.At(px, py).RGBA()
-			if r>>8 > 200 && g>>8 < 80 && bl>>8 < 80 {
-				xs = append(xs, px)
-			}
-		}
-	}
+	xs := redXs(img)
 	if len(xs) < 20 {
 		t.Fatalf("%d red pixels in the map: no contour", len(xs))
 	}
@@ -161,6 +152,22 @@ func TestHeatmapContourOnLogColours(t *testing.T) {
 	if mid := float64(sum) / float64(len(xs)) / float64(bounds.Dx()); mid < 0.3 || mid > 0.48 {
 		t.Errorf("the contour runs at %.0f%% of the width, want the middle of the map (about 39%%)", 100*mid)
 	}
+}
+
+// redXs returns the x of every pixel of the contour's red in the map
+// (left of the colour bar).
+func redXs(img image.Image) []int {
+	bounds := img.Bounds()
+	var xs []int
+	for py := bounds.Min.Y; py < bounds.Max.Y; py++ {
+		for px := bounds.Min.X; px < bounds.Max.X*3/4; px++ {
+			r, g, bl, _ := img.At(px, py).RGBA()
+			if r>>8 > 200 && g>>8 < 80 && bl>>8 < 80 {
+				xs = append(xs, px)
+			}
+		}
+	}
+	return xs
 }
 
 // heatmapPNG draws d and decodes the PNG it writes.
@@ -207,7 +214,7 @@ func TestHeatmapContourSkipsFailedCells(t *testing.T) {
 		x.Values = append(x.Values, math.Pow(10, float64(i)/3))
 	}
 	y := HeatAxis{Name: "t", Unit: "ms", Values: []float64{1, 2, 3}}
-	redXs := func(failed float64) []int {
+	contourXs := func(failed float64) []int {
 		d := &HeatmapData{X: x, Y: y, TargetMV: 1}
 		for range y.Values {
 			row := make([]float64, len(x.Values))
@@ -219,18 +226,7 @@ func TestHeatmapContourSkipsFailedCells(t *testing.T) {
 			}
 			d.Z = append(d.Z, row)
 		}
-		img := heatmapPNG(t, d)
-		bounds := img.Bounds()
-		var xs []int
-		for py := bounds.Min.Y; py < bounds.Max.Y; py++ {
-			for px := bounds.Min.X; px < bounds.Max.X*3/4; px++ {
-				r, g, bl, _ := img.At(px, py).RGBA()
-				if r>>8 > 200 && g>>8 < 80 && bl>>8 < 80 {
-					xs = append(xs, px)
-				}
-			}
-		}
-		return xs
+		return redXs(heatmapPNG(t, d))
 	}
 	// A target crossed only next to failed points: no line, and the
 	// title promises none.
@@ -251,7 +247,7 @@ func TestHeatmapContourSkipsFailedCells(t *testing.T) {
 			t.Errorf("target crossed only at failed points: the title promises a line")
 		}
 	}
-	want, got := redXs(40), redXs(math.NaN())
+	want, got := contourXs(40), contourXs(math.NaN())
 	// The failed cells are named, grey, in the title.
 	for _, failed := range []float64{40, math.NaN()} {
 		d := &HeatmapData{X: x, Y: y, TargetMV: 1, Title: "t"}

@@ -140,31 +140,9 @@ func TestReportUnconverged(t *testing.T) {
 // TestReportShowsFitWarnings: a fit recorded with warnings is marked in a
 // banner and its row gives them; the others are not.
 func TestReportShowsFitWarnings(t *testing.T) {
-	ctx := context.Background()
-	s := plottest.CortexSpec(t)
-	d, err := db.Open(ctx, plottest.DB(t, s, false, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	fits, err := d.Fits(ctx, db.FitFilter{Experiment: s.Name})
-	if err != nil || len(fits) == 0 {
-		t.Fatalf("fits %v, %v", fits, err)
-	}
-	f := fits[len(fits)-1]
-	f.Warnings = []string{"its GABA PSP at the g found depolarises (+1.2 mV) <test>"}
-	if _, err := d.InsertFit(ctx, f.RunID, f); err != nil {
-		t.Fatal(err)
-	}
-	r, err := report.Build(ctx, d, s.Name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := r.WriteHTML(&b); err != nil {
-		t.Fatal(err)
-	}
-	html := b.String()
+	r, html := withLastFit(t, func(f *db.Fit) {
+		f.Warnings = []string{"its GABA PSP at the g found depolarises (+1.2 mV) <test>"}
+	})
 	if r.Warned() != 1 {
 		t.Errorf("%d pathways warned, want 1", r.Warned())
 	}
@@ -284,32 +262,10 @@ func TestReportInChromium(t *testing.T) {
 // no g) shows no achieved PSP and no "best tried" g; it read "0 mV" and
 // "last tried: " with nothing after it.
 func TestReportSimFailedRow(t *testing.T) {
-	ctx := context.Background()
-	s := plottest.CortexSpec(t)
-	d, err := db.Open(ctx, plottest.DB(t, s, false, true))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	fits, err := d.Fits(ctx, db.FitFilter{Experiment: s.Name})
-	if err != nil || len(fits) == 0 {
-		t.Fatalf("fits %v, %v", fits, err)
-	}
-	f := fits[len(fits)-1]
-	f.GFitNS, f.PSPAtFitMV, f.PSPFineDtMV, f.Evaluations, f.Converged = nil, 0, nil, 0, false
-	f.Outcome, f.Message = "sim_failed", "sim: steady state did not converge <test>"
-	if _, err := d.InsertFit(ctx, f.RunID, f); err != nil {
-		t.Fatal(err)
-	}
-	r, err := report.Build(ctx, d, s.Name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := r.WriteHTML(&b); err != nil {
-		t.Fatal(err)
-	}
-	html := b.String()
+	_, html := withLastFit(t, func(f *db.Fit) {
+		f.GFitNS, f.PSPAtFitMV, f.PSPFineDtMV, f.Evaluations, f.Converged = nil, 0, nil, 0, false
+		f.Outcome, f.Message = "sim_failed", "sim: steady state did not converge <test>"
+	})
 	i := strings.Index(html, `<tr class="failed">`)
 	if i < 0 {
 		t.Fatal("no failed row")
@@ -328,4 +284,36 @@ func TestReportSimFailedRow(t *testing.T) {
 		!strings.Contains(cells[8], "sim_failed") || !strings.Contains(cells[8], "steady state did not converge &lt;test&gt;") {
 		t.Errorf("sim_failed row: achieved %q, g %q, outcome %q", cells[5], cells[6], cells[8])
 	}
+}
+
+// withLastFit builds the report of the cortex example after the last fit
+// recorded is recorded again, changed by edit, and returns it and its
+// HTML.
+func withLastFit(t *testing.T, edit func(*db.Fit)) (*report.Report, string) {
+	t.Helper()
+	ctx := context.Background()
+	s := plottest.CortexSpec(t)
+	d, err := db.Open(ctx, plottest.DB(t, s, false, true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fits, err := d.Fits(ctx, db.FitFilter{Experiment: s.Name})
+	if err != nil || len(fits) == 0 {
+		t.Fatalf("fits %v, %v", fits, err)
+	}
+	f := fits[len(fits)-1]
+	edit(&f)
+	if _, err := d.InsertFit(ctx, f.RunID, f); err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(ctx, d, s.Name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	return r, b.String()
 }

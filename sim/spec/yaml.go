@@ -452,7 +452,9 @@ func (p *parser) oneOf(n *yaml.Node, path string, words ...string) string {
 	return s
 }
 
-// unitOf is the unit a quantity is written with ("2 uV": "uV").
+// unitOf is the unit a quantity is written with, as ParseQuantity reads
+// it ("2 uV" and "2µV": "uV").
 func unitOf(q string) string {
-	return strings.TrimSpace(strings.TrimLeft(strings.TrimSpace(q), "0123456789.eE+-"))
+	_, rest := splitNumber(strings.TrimSpace(q))
+	return normUnit(strings.TrimSpace(rest))
 }
