@@ -144,17 +144,16 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 // finish (cancelled, failed, interrupted, or running now), newest first:
 // what --resume can continue; the unfinished ones of the same experiment
 // and shard that read another text of its spec (an edit, even a comment,
-// makes a new spec); and what a resume that finds neither should tell (a
-// finished sweep of the same).
-func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished []db.Run, otherText []int64, hint string, err error) {
+// makes a new spec); and the newest finished sweep of the same (0: none).
+func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished []db.Run, otherText []int64, swept int64, err error) {
 	n = max(n, 1)
 	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, 0, err
 	}
 	exps, err := d.Experiments(ctx)
 	if err != nil {
-		return nil, nil, "", err
+		return nil, nil, 0, err
 	}
 	sameSpec := map[int64]bool{}
 	for _, e := range exps {
@@ -162,7 +161,6 @@ func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished
 			sameSpec[e.ID] = true
 		}
 	}
-	var done []int64
 	for _, r := range runs {
 		if r.ShardK != k || max(r.ShardN, 1) != n {
 			continue
@@ -170,16 +168,13 @@ func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished
 		switch {
 		case sameSpec[r.ExperimentID] && r.Status != db.StatusDone:
 			unfinished = append(unfinished, r)
-		case sameSpec[r.ExperimentID]:
-			done = append(done, r.ID)
+		case sameSpec[r.ExperimentID] && swept == 0: // runs come newest first
+			swept = r.ID
 		case r.Status != db.StatusDone:
 			otherText = append(otherText, r.ID)
 		}
 	}
-	if len(done) > 0 {
-		hint = fmt.Sprintf("run %s swept it to the end", joinIDs(done[:1]))
-	}
-	return unfinished, otherText, hint, nil
+	return unfinished, otherText, swept, nil
 }
 
 // ErrSpecChanged is wrapped by ResumeRun when the unfinished sweeps of the
@@ -195,8 +190,10 @@ func specChanged(s *spec.Spec, ids []int64) error {
 
 // ResumeRun continues an unfinished sweep of the same spec text and shard
 // (info.ShardK of info.ShardN): run id, or with id 0 the newest that no
-// other process is sweeping. With none, it returns ErrNothingToResume, or
-// ErrSpecChanged when unfinished sweeps of another text of the spec exist. It claims and reopens the run, recording
+// other process is sweeping. With none, it returns a *SweptError when a
+// sweep of the same finished, ErrSpecChanged when unfinished sweeps of
+// another text of the spec exist, else ErrNothingToResume. It claims and
+// reopens the run, recording
 // this session (info's argv and workers, and the provenance db.NewRun
 // collects), and returns the points it already holds. It refuses a
 // damaged database file (DB.QuickCheck).
@@ -206,7 +203,7 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	if err := d.QuickCheck(ctx); err != nil {
 		return nil, nil, err
 	}
-	all, otherText, hint, err := sweepsOf(ctx, d, s, info.ShardK, info.ShardN)
+	all, otherText, swept, err := sweepsOf(ctx, d, s, info.ShardK, info.ShardN)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -267,14 +264,31 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	if len(busy) > 0 {
 		return nil, nil, fmt.Errorf("%w: another process is still sweeping run %s", ErrNothingToResume, joinIDs(busy))
 	}
+	// This text swept to the end is done, whatever runs of other texts
+	// left unfinished.
+	if swept != 0 {
+		return nil, nil, &SweptError{Run: swept}
+	}
 	if len(all) == 0 && len(otherText) > 0 {
 		return nil, nil, specChanged(s, otherText)
 	}
-	if hint != "" {
-		return nil, nil, fmt.Errorf("%w (%s)", ErrNothingToResume, hint)
-	}
 	return nil, nil, ErrNothingToResume
 }
+
+// SweptError is returned by ResumeRun when the sweeps of the spec and shard
+// all finished: Run, the newest, holds every point, and sweeping again
+// would only record them twice (a SLURM task requeued after it finished
+// would sweep its whole shard again). It wraps ErrNothingToResume.
+type SweptError struct {
+	Run int64
+}
+
+func (e *SweptError) Error() string {
+	return fmt.Sprintf("run %d swept this spec to the end: nothing to resume", e.Run)
+}
+
+// Unwrap makes a SweptError an ErrNothingToResume.
+func (e *SweptError) Unwrap() error { return ErrNothingToResume }
 
 // joinIDs writes run ids as "3" or "3, 5".
 func joinIDs(ids []int64) string {

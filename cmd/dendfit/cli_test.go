@@ -58,13 +58,15 @@ func writeSpec(t testing.TB, dir, name, text string) string {
 	return p
 }
 
-// TestSweepResumeNotes: --resume says when there is nothing to resume, and
-// why (a finished run), and starts a new run; it refuses when an
-// unfinished run read another text of the spec (a new run would sweep the
-// whole grid again).
+// TestSweepResumeNotes: --resume with no sweep of the spec starts one; with
+// a finished one it records nothing and shows that run's summary (a
+// requeued array task that had finished must not sweep its shard again);
+// it refuses when an unfinished run read another text of the spec (a new
+// run would sweep the whole grid again).
 func TestSweepResumeNotes(t *testing.T) {
 	path := t.TempDir() + "/d.db"
 	const specPath = "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
+	var stdout string
 	sweep := func() string {
 		var out, errOut bytes.Buffer
 		root := newRootCmdIO(&out, &errOut)
@@ -72,18 +74,35 @@ func TestSweepResumeNotes(t *testing.T) {
 		if err := root.ExecuteContext(context.Background()); err != nil {
 			t.Fatal(err)
 		}
+		stdout = out.String()
 		return errOut.String()
 	}
 	if got := sweep(); !strings.Contains(got, "no unfinished sweep of this spec to resume: starting a new run") ||
 		!strings.Contains(got, "points over 1 pathway, run 1") {
 		t.Errorf("first sweep said %q", got)
 	}
-	// A finished run is not resumed either, and the note says so.
-	if got := sweep(); !strings.Contains(got, "(run 1 swept it to the end): starting a new run") || !strings.Contains(got, "run 2") {
+	first := stdout
+	// A finished run is left as it is: the note says so, the summary is
+	// run 1's, and no run 2 is recorded.
+	if got := sweep(); !strings.Contains(got, "run 1 swept this spec to the end: nothing to resume") || strings.Contains(got, "run 2") {
 		t.Errorf("second sweep said %q", got)
 	}
+	wantSummary := regexp.MustCompile(`\((\d+) points recorded this time, 0 resumed\)`).ReplaceAllString(first, "(0 points recorded this time, $1 resumed)")
+	if wantSummary == first || stdout != wantSummary {
+		t.Errorf("second sweep printed\n%s\nwant run 1's summary\n%s", stdout, wantSummary)
+	}
+	if d, err := db.Open(context.Background(), path); err != nil {
+		t.Fatal(err)
+	} else {
+		runs, err := d.Runs(context.Background(), db.RunFilter{})
+		d.Close()
+		if err != nil || len(runs) != 1 {
+			t.Errorf("runs after resuming a finished sweep: %d (%v), want 1", len(runs), err)
+		}
+	}
 	// An unfinished run of another text of the spec (an edit, here a
-	// comment) is not resumed, and named.
+	// comment) is not resumed, and named, when this text has no sweep.
+	path = t.TempDir() + "/d.db"
 	text, err := os.ReadFile(specPath)
 	if err != nil {
 		t.Fatal(err)
@@ -102,7 +121,7 @@ func TestSweepResumeNotes(t *testing.T) {
 		t.Fatal(err)
 	}
 	if _, _, err := runCLIStderr(t, "--db", path, "sweep", "--resume", specPath); err == nil ||
-		!strings.Contains(err.Error(), "run 3 of ampa-instant-2comp-dimensionless-gsweep is unfinished, but read another text of the spec") {
+		!strings.Contains(err.Error(), "run 1 of ampa-instant-2comp-dimensionless-gsweep is unfinished, but read another text of the spec") {
 		t.Errorf("sweep --resume with another text's run unfinished: %v, want refused", err)
 	}
 }
@@ -172,8 +191,9 @@ func TestSweepResumeWhichRun(t *testing.T) {
 			t.Errorf("%v: %v, want a usage error", args, err)
 		}
 	}
-	// --resume=true, as the flag was a boolean, is --resume.
-	if got, err := sweep("--resume=true"); err != nil || !strings.Contains(got, "starting a new run") {
+	// --resume=true, as the flag was a boolean, is --resume: with both
+	// runs done, there is nothing to resume.
+	if got, err := sweep("--resume=true"); err != nil || !strings.Contains(got, "run 2 swept this spec to the end: nothing to resume") {
 		t.Errorf("--resume=true: %v, said %q", err, got)
 	}
 }

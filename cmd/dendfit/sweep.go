@@ -16,6 +16,7 @@ import (
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 func init() { extraCommands = append(extraCommands, newSweepCmd) }
@@ -36,9 +37,10 @@ or log ranges) over every pathway and records each point's PSP metrics in
 the database as one run. Results are bit-identical whatever --workers or
 --shard. Ctrl-C stops promptly, keeps every finished point and marks the run
 cancelled; --resume continues the newest unfinished sweep of the same spec
-text (and shard), --resume=ID run ID. Any edit of the spec, even of a
-comment, makes another spec: --resume then refuses, naming the unfinished
-runs of the one before. A spec with a pathway that cannot be simulated at
+text (and shard), --resume=ID run ID; when that sweep finished, --resume
+records nothing and shows its summary (with no sweep of it at all, it
+starts one). Any edit of the spec, even of a comment, makes another spec:
+--resume then refuses, naming the unfinished runs of the one before. A spec with a pathway that cannot be simulated at
 all (dt beyond its cell's stability limit, a holding that puts an AdEx
 compartment above its VT) is refused before any run is recorded; a point
 whose simulation fails on the way is recorded failed, with its error.`,
@@ -149,8 +151,22 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 		Settings: map[string]any{"shard_k": k, "shard_n": n},
 	}
 	if resume {
+		var swept *pipeline.SweptError
 		run, skip, err = pipeline.ResumeRun(ctx, d, s, info, resumeID)
 		switch {
+		case errors.As(err, &swept) && resumeID == 0:
+			// Done already: a requeued array task that had finished
+			// leaves its shard as it is.
+			shard := ""
+			if n > 1 {
+				shard = fmt.Sprintf(" (shard %d/%d)", k, n)
+			}
+			g.notef("run %d swept this spec%s to the end: nothing to resume (sweep without --resume for a new run)", swept.Run, shard)
+			stats, err := pipeline.RunStats(ctx, d, s, swept.Run)
+			if err != nil {
+				return err
+			}
+			return printSweep(g, s, swept.Run, stats, 0, sumPoints(stats))
 		case errors.Is(err, pipeline.ErrNothingToResume) && resumeID == 0:
 			g.notef("%v: starting a new run", err)
 		case err != nil:
@@ -219,6 +235,13 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 			return err
 		}
 	}
+	return printSweep(g, s, run.ID, stats, session, resumed)
+}
+
+// printSweep writes the summary of sweep run id of s, whose stats are of
+// the whole run: a table per pathway (or JSON), with session points
+// recorded by this command and resumed ones before it.
+func printSweep(g *globals, s *spec.Spec, id int64, stats *pipeline.SweepStats, session, resumed int) error {
 	// A pathway without a good point (all failed, or none in this shard)
 	// has no PSP range.
 	good := func(ps pipeline.PathwayStats) bool { return ps.Points > ps.Failed }
@@ -244,7 +267,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 			Recorded   int           `json:"points_recorded"`
 			Resumed    int           `json:"points_resumed"`
 			Pathways   []pathwayJSON `json:"pathways"`
-		}{run.ID, s.Name, session, resumed, []pathwayJSON{}}
+		}{id, s.Name, session, resumed, []pathwayJSON{}}
 		for i, ps := range stats.Pathways {
 			pj := pathwayJSON{Pathway: i, Label: s.Pathways[i].Label(), Points: ps.Points, Failed: ps.Failed, PeakAtEnd: ps.PeakAtEnd}
 			if good(ps) {
@@ -267,7 +290,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t\n", i, s.Pathways[i].Label(), ps.Points, ps.Failed, lo, hi)
 	}
 	tw.Flush()
-	fmt.Fprintf(g.stdout, "run %d: done (%d points recorded this time, %d resumed)\n", run.ID, session, resumed)
+	fmt.Fprintf(g.stdout, "run %d: done (%d points recorded this time, %d resumed)\n", id, session, resumed)
 	return nil
 }
 

@@ -168,7 +168,8 @@ N={{.Tasks}}    # shards; fixed here, so a task rerun alone still sweeps K/{{.Ta
 K=${SLURM_ARRAY_TASK_ID:?run this script with sbatch as an array task}
 
 # --resume continues this shard's unfinished run if the task was requeued or
-# is rerun; points already recorded are skipped, never recorded twice.
+# is rerun; points already recorded are skipped, never recorded twice, and a
+# shard swept to the end is left as it is.
 exec "$DENDFIT" sweep "$SPEC" --shard "$K/$N" --db "$DIR/shard-$K.db" --resume -q \
 	--workers "${SLURM_CPUS_PER_TASK:-{{.Workers}}}"
 `))
