@@ -355,6 +355,9 @@ func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*d
 		if err == nil && run == nil {
 			err = fmt.Errorf("experiment %q: no finished sweep in %s (run 'dendfit sweep' first)", o.experiment, g.db)
 		}
+		if n := plot.ShardNote(run); err == nil && n != "" {
+			g.notef("note: drawing sweep run %d, %s", run.ID, n)
+		}
 	}
 	if err != nil {
 		d.Close()

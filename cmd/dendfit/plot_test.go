@@ -226,3 +226,22 @@ func TestOnePathwayAmbiguityTellsThemApart(t *testing.T) {
 		t.Errorf("plot trace -p L23E->L23E: %v, want %q", err, want)
 	}
 }
+
+// TestPlotShardSweepNote: with no run of the whole grid (one shard swept,
+// or a merge with shards missing), plot draws the shard's run and says it
+// is a part of the grid.
+func TestPlotShardSweepNote(t *testing.T) {
+	dir := t.TempDir()
+	path := dir + "/d.db"
+	const specPath = "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
+	if _, _, err := runCLIStderr(t, "--db", path, "-q", "sweep", "--shard", "0/2", specPath); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := runCLIStderr(t, "--db", path, "plot", "curve", "-o", dir+"/c.png")
+	if err != nil || !strings.Contains(stderr, "note: drawing sweep run 1, shard 0 of 2, a part of the grid: 'dendfit merge' of the shards makes a run of it all") {
+		t.Errorf("plot curve of a shard's sweep: %v, said %q", err, stderr)
+	}
+	if _, err := os.Stat(dir + "/c.png"); err != nil {
+		t.Error(err)
+	}
+}

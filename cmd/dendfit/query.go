@@ -672,8 +672,8 @@ the union run of a merge) is taken before any newer run of one shard.`,
 				// Which run "the newest" is: after a fit it is the fit's
 				// evaluations, not the sweep before it.
 				shard := ""
-				if run.ShardN > 1 {
-					shard = fmt.Sprintf("; shard %d of %d, a part of the grid: 'dendfit merge' of the shards makes a run of it all", run.ShardK, run.ShardN)
+				if n := plot.ShardNote(run); n != "" {
+					shard = "; " + n
 				}
 				g.notef("points of run %d, the newest finished run of %s (a %s run%s; --run ID for another, 'dendfit query runs' lists them)", run.ID, o.experiment, run.Command, shard)
 			}

@@ -73,6 +73,16 @@ func NewestSweep(ctx context.Context, rd Reader, experiment string) (*db.Run, er
 	return &runs[0], nil
 }
 
+// ShardNote says, for a sweep run of one shard of the grid, that it holds
+// a part of it (NewestSweep takes one when no run of the whole grid was
+// recorded: a merge with shards missing); "" for any other run.
+func ShardNote(run *db.Run) string {
+	if run == nil || run.ShardN <= 1 {
+		return ""
+	}
+	return fmt.Sprintf("shard %d of %d, a part of the grid: 'dendfit merge' of the shards makes a run of it all", run.ShardK, run.ShardN)
+}
+
 // SimulateAt runs pathway i of s with its trace, the first receptor's g
 // set to gNS (nS) and the others keeping their ratio to it; gNS <= 0 keeps
 // the spec's g.

@@ -180,7 +180,11 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		}
 		switch {
 		case inSweep && pipeline.SameModel(sweepSpec, i, s, i):
-			pw.drawCurve(sw, sweepSpec.Sweep.G.Log, fmt.Sprintf("sweep run %d", r.Sweep.ID))
+			src := fmt.Sprintf("sweep run %d", r.Sweep.ID)
+			if n := plot.ShardNote(r.Sweep); n != "" {
+				src += " (" + n + ")"
+			}
+			pw.drawCurve(sw, sweepSpec.Sweep.G.Log, src)
 		case inFit:
 			pw.drawCurve(fs, true, fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", fs.Recorded, fr.ID))
 		default:

@@ -3,6 +3,7 @@ package report_test
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"image/png"
 	"os"
@@ -14,6 +15,7 @@ import (
 	"time"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/pipeline/plot/plottest"
 	"github.com/dendfit/dendfit/pipeline/report"
 	"github.com/dendfit/dendfit/sim/spec"
@@ -316,4 +318,37 @@ func withLastFit(t *testing.T, edit func(*db.Fit)) (*report.Report, string) {
 		t.Fatal(err)
 	}
 	return r, b.String()
+}
+
+// TestReportShardSweep: with only one shard's sweep recorded (a merge with
+// shards missing leaves no run of the whole grid), the curve says it is a
+// part of the grid and how to make the whole.
+func TestReportShardSweep(t *testing.T) {
+	ctx := context.Background()
+	s, err := spec.Load("../testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "shard.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// Shards are chunks of 32 points: shard 0 of 2 holds this grid's 12.
+	run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep, ShardK: 0, ShardN: 2})
+	if err == nil {
+		_, err = pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{ShardK: 0, ShardN: 2})
+		err = errors.Join(err, run.Finish(err))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(ctx, d, s.Name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(r.Pathways) != 1 || r.Pathways[0].CurveSVG == "" ||
+		r.Pathways[0].CurveNote != "from sweep run 1 (shard 0 of 2, a part of the grid: 'dendfit merge' of the shards makes a run of it all)" {
+		t.Errorf("curve of a shard's sweep: %d pathways, %q", len(r.Pathways), r.Pathways[0].CurveNote)
+	}
 }
