@@ -460,15 +460,7 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 	if err != nil {
 		return err
 	}
-	var swept []string
-	for _, a := range []struct {
-		name string
-		ax   spec.Axis
-	}{{plot.AxisG, s.Sweep.G}, {plot.AxisTDecay, s.Sweep.TDecay}, {plot.AxisTRise, s.Sweep.TRise}} {
-		if a.ax.Given() {
-			swept = append(swept, a.name)
-		}
-	}
+	swept := plot.SweptAxes(s)
 	if len(swept) < 2 {
 		only := "no axis"
 		if len(swept) == 1 {
@@ -476,14 +468,7 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 		}
 		return usageError{fmt.Errorf("run %d swept %s: a heat map needs a sweep over two of g, t_decay and t_rise", run.ID, only)}
 	}
-	x, y := o.x, o.y
-	for _, name := range swept {
-		if x == "" && name != y {
-			x = name
-		} else if y == "" && name != x {
-			y = name
-		}
-	}
+	x, y := plot.HeatAxes(s, o.x, o.y)
 	hp, err := plot.ReadHeatPoints(ctx, d, run.ID, i)
 	if err != nil {
 		return err

@@ -27,8 +27,10 @@ nothing loaded from the network) from the database: the experiment's spec,
 the calibration table of its newest fit (target, achieved PSP, g per
 receptor, evaluations, outcome, PSP at dt/10), a voltage trace and a PSP-g
 curve for every pathway (the curve from the newest sweep, or else from the
-fit's evaluations), and the provenance of the runs shown. Pathways that did
-not converge are marked.`,
+fit's evaluations), a heat map of |PSP| over the sweep's first two axes
+with the target's line when it swept two or more (as plot heatmap draws
+it), and the provenance of the runs shown. Pathways that did not converge
+are marked.`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
   dendfit report --experiment cortex-paired-recordings -o report.html`,
 		Args: exactArgs(0),

@@ -83,6 +83,34 @@ func ShardNote(run *db.Run) string {
 	return fmt.Sprintf("shard %d of %d, a part of the grid: 'dendfit merge' of the shards makes a run of it all", run.ShardK, run.ShardN)
 }
 
+// SweptAxes returns the axes s's sweep gives, in the order g, t_decay,
+// t_rise.
+func SweptAxes(s *spec.Spec) []string {
+	var swept []string
+	for _, a := range []struct {
+		name string
+		ax   spec.Axis
+	}{{AxisG, s.Sweep.G}, {AxisTDecay, s.Sweep.TDecay}, {AxisTRise, s.Sweep.TRise}} {
+		if a.ax.Given() {
+			swept = append(swept, a.name)
+		}
+	}
+	return swept
+}
+
+// HeatAxes returns the axes of a heat map of s's sweep: x and y as given,
+// an empty one the first swept axis the other is not.
+func HeatAxes(s *spec.Spec, x, y string) (string, string) {
+	for _, name := range SweptAxes(s) {
+		if x == "" && name != y {
+			x = name
+		} else if y == "" && name != x {
+			y = name
+		}
+	}
+	return x, y
+}
+
 // SimulateAt runs pathway i of s with its trace, the first receptor's g
 // set to gNS (nS) and the others keeping their ratio to it; gNS <= 0 keeps
 // the spec's g.
@@ -505,6 +533,9 @@ func (h *HeatPoints) add(p *db.Point) {
 	}
 	h.pts = append(h.pts, newHeatPoint(p))
 }
+
+// Len is the number of points read.
+func (h *HeatPoints) Len() int { return len(h.pts) }
 
 // Heatmap is HeatmapFromPoints of these points, pathway i's.
 func (h *HeatPoints) Heatmap(s *spec.Spec, i int, x, y string) (*HeatmapData, error) {

@@ -53,6 +53,11 @@ type Pathway struct {
 	// figure could not be drawn.
 	TraceSVG, CurveSVG   template.HTML
 	TraceNote, CurveNote string
+	// HeatmapSVG is |PSP| over two axes of a sweep that has them, with
+	// the target's contour; empty (with a note when it could not be
+	// drawn) otherwise.
+	HeatmapSVG  template.HTML
+	HeatmapNote string
 }
 
 // Options configures Build. A nil *Options means the defaults.
@@ -190,6 +195,11 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		default:
 			pw.CurveNote = "no sweep or fit evaluations recorded for this pathway"
 		}
+		if r.Sweep != nil && pipeline.SameModel(sweepSpec, i, s, i) && len(plot.SweptAxes(sweepSpec)) >= 2 {
+			if err := pw.drawHeatmap(ctx, rd, r.Sweep, sweepSpec); err != nil {
+				return nil, err
+			}
+		}
 		r.Pathways = append(r.Pathways, pw)
 	}
 	return r, nil
@@ -243,6 +253,35 @@ func (pw *Pathway) drawTrace(ctx context.Context, s *spec.Spec, fitRun *db.Run) 
 	pw.TraceNote = note
 	if err != nil {
 		pw.TraceNote = "could not draw the trace: " + err.Error()
+	}
+	return nil
+}
+
+// drawHeatmap draws the pathway's |PSP| over the first two axes of sweep
+// run, whose spec is s (a third axis is sliced at the pathway's own value,
+// as plot heatmap does).
+func (pw *Pathway) drawHeatmap(ctx context.Context, rd plot.Reader, run *db.Run, s *spec.Spec) error {
+	hp, err := plot.ReadHeatPoints(ctx, rd, run.ID, pw.Index)
+	if err != nil || hp.Len() == 0 { // none: a shard without this pathway
+		return err
+	}
+	x, y := plot.HeatAxes(s, "", "")
+	hd, err := hp.Heatmap(s, pw.Index, x, y)
+	var svg string
+	if err == nil {
+		var f *plot.Figure
+		if f, err = plot.Heatmap(hd, &plot.HeatmapOptions{Width: plot.DefaultWidth}); err == nil {
+			svg, err = f.SVG()
+		}
+	}
+	if err != nil {
+		pw.HeatmapNote = "could not draw the heat map: " + err.Error()
+		return nil
+	}
+	pw.HeatmapSVG = template.HTML(svg) // gonum escapes every text
+	pw.HeatmapNote = fmt.Sprintf("from sweep run %d", run.ID)
+	if n := plot.ShardNote(run); n != "" {
+		pw.HeatmapNote += " (" + n + ")"
 	}
 	return nil
 }

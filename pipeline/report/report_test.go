@@ -10,12 +10,14 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/pipeline/plot"
 	"github.com/dendfit/dendfit/pipeline/plot/plottest"
 	"github.com/dendfit/dendfit/pipeline/report"
 	"github.com/dendfit/dendfit/sim/spec"
@@ -350,5 +352,29 @@ func TestReportShardSweep(t *testing.T) {
 	if len(r.Pathways) != 1 || r.Pathways[0].CurveSVG == "" ||
 		r.Pathways[0].CurveNote != "from sweep run 1 (shard 0 of 2, a part of the grid: 'dendfit merge' of the shards makes a run of it all)" {
 		t.Errorf("curve of a shard's sweep: %d pathways, %q", len(r.Pathways), r.Pathways[0].CurveNote)
+	}
+}
+
+// TestReportHeatmap: a sweep over g and t_decay adds, to each pathway, its
+// |PSP| over both axes with the target's line; a sweep of g alone adds
+// none (TestReportCortex counts two figures a pathway).
+func TestReportHeatmap(t *testing.T) {
+	s, err := spec.Load(filepath.Join(plottest.Root(), "experiments", "l23-demo.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := plot.SweptAxes(s); !slices.Equal(got, []string{plot.AxisG, plot.AxisTDecay}) {
+		t.Fatalf("l23-demo sweeps %v, want g and t_decay", got)
+	}
+	r, html := build(t, s, true)
+	for _, p := range r.Pathways {
+		svg := string(p.HeatmapSVG)
+		if p.HeatmapNote != fmt.Sprintf("from sweep run %d", r.Sweep.ID) || !strings.Contains(svg, "red line: target") ||
+			!strings.Contains(svg, "τ decay, first receptor (ms)") {
+			t.Errorf("pathway %d: heat map %d bytes, note %q", p.Index, len(svg), p.HeatmapNote)
+		}
+	}
+	if n := strings.Count(html, "<svg"); n != 3*len(s.Pathways) {
+		t.Errorf("%d inline SVGs, want a trace, a curve and a heat map for each of %d pathways", n, len(s.Pathways))
 	}
 }
