@@ -605,9 +605,6 @@ every fit of every run.`,
 					}
 				}
 				gf, gb := gList(gFit), gList(gBest)
-				if format == "csv" { // empty, as every missing number of CSV
-					gf, gb = strings.Trim(gf, "-"), strings.Trim(gb, "-")
-				}
 				row := []string{strconv.FormatInt(x.RunID, 10), strconv.Itoa(x.Pathway), x.Pre, x.Post, x.Compartment, strings.Join(rec, "+"),
 					fnum(x.TargetPSPMV), gf, gb, fptr(x.TDecayMS), fptr(x.TRiseMS), fptr(psp), fptr(x.PSPFineDtMV), strconv.Itoa(x.Evaluations), x.Outcome, wcell}
 				if format == "csv" {
@@ -629,12 +626,9 @@ every fit of every run.`,
 	return cmd
 }
 
-// gList is a table cell of conductances, ";" between receptors, or "-"
-// for none.
+// gList is a cell of conductances, ";" between receptors, or empty, as
+// every missing number.
 func gList(gs []float64) string {
-	if len(gs) == 0 {
-		return "-"
-	}
 	t := make([]string, len(gs))
 	for i, v := range gs {
 		t[i] = fnum(v)

@@ -69,7 +69,7 @@ type Calibration struct {
 	// states keeps each pathway's steady state (see state): solved once,
 	// whatever the rows a format writes for it.
 	states map[int]*pathState
-	solved map[stateKey]*solvedState
+	solved map[spec.StateKey]*solvedState
 }
 
 // pathState is the state a pathway's PSP is measured from, or why it has
@@ -298,12 +298,9 @@ func (c *Calibration) state(i int) (*pathState, error) {
 	p := setup.Protocol
 	// Pathways onto one cell at one holding share the state: solved once
 	// (its stability may take an eigensolve of the whole cell).
-	k := stateKey{c.Spec.PopulationCell(c.Spec.Pathways[i].Post), p.Hold, p.Record, p.Holding}
-	if !p.Hold {
-		k.rec, k.holding = -1, 0
-	}
+	k := c.Spec.StateKeyOf(i, &p)
 	if c.solved == nil {
-		c.solved = map[stateKey]*solvedState{}
+		c.solved = map[spec.StateKey]*solvedState{}
 	}
 	sv := c.solved[k]
 	if sv == nil {
@@ -322,16 +319,7 @@ func (c *Calibration) state(i int) (*pathState, error) {
 	return st, nil
 }
 
-// stateKey is what a pathway's starting state depends on: its post cell
-// and its holding.
-type stateKey struct {
-	cell    string
-	hold    bool
-	rec     int
-	holding float64
-}
-
-// solvedState is a starting state solved for a stateKey.
+// solvedState is a starting state solved for a spec.StateKey.
 type solvedState struct {
 	ss  sim.SteadyState
 	err error

@@ -225,3 +225,24 @@ func (s *Spec) Setup(i int) (*sim.Setup, []sim.Receptor, error) {
 	}
 	return su, append([]sim.Receptor(nil), p.Receptors...), nil
 }
+
+// StateKey is what a pathway's starting state (sim.StartState) depends
+// on: its post cell and its holding. Pathways with equal keys start from
+// the same state, which callers solve once (its stability may take an
+// eigensolve of the whole cell).
+type StateKey struct {
+	Cell    string
+	Hold    bool
+	Record  int     // the held compartment; -1 at rest
+	Holding float64 // V; 0 at rest
+}
+
+// StateKeyOf returns the StateKey of pathway i, whose protocol (Setup's)
+// is pr.
+func (s *Spec) StateKeyOf(i int, pr *sim.Protocol) StateKey {
+	k := StateKey{Cell: s.PopulationCell(s.Pathways[i].Post), Record: -1}
+	if pr.Hold {
+		k.Hold, k.Record, k.Holding = true, pr.Record, pr.Holding
+	}
+	return k
+}

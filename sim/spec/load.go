@@ -251,13 +251,7 @@ func (p *parser) restlessPathways(s *Spec, pn []*pathwayNodes) {
 	byMsg := map[string]*reason{}
 	// Pathways onto one cell share its state, unless their holdings
 	// differ: solved once each.
-	type key struct {
-		cell    string
-		hold    bool
-		rec     int
-		holding float64
-	}
-	solved := map[key]error{}
+	solved := map[StateKey]error{}
 	for i, pw := range s.Pathways {
 		if i >= len(pn) || pn[i] == nil {
 			continue
@@ -283,10 +277,7 @@ func (p *parser) restlessPathways(s *Spec, pn []*pathwayNodes) {
 			continue // Setup says why, where it matters
 		}
 		pr := &setup.Protocol
-		k := key{sc.Name, pr.Hold, pr.Record, pr.Holding}
-		if !pr.Hold {
-			k.rec = -1
-		}
+		k := s.StateKeyOf(i, pr)
 		err, ok := solved[k]
 		if !ok {
 			_, err = sim.StartState(setup.Cell, pr)
