@@ -17,7 +17,8 @@ var updateBaseline = flag.Bool("update-baseline", false, "write migrations/basel
 
 // baselineSQL is the snapshot of d's schema: every table, index and view
 // as sqlite_master records it, in the order they were made, and the rows
-// migrations insert (f64_scale, made by 0003's exact statement).
+// migrations insert (f64_scale and f64_bytes, made by their migrations'
+// exact statements).
 func baselineSQL(t *testing.T, d *DB, version int) string {
 	t.Helper()
 	rows, err := d.sql.Query(`SELECT sql FROM sqlite_master
@@ -44,9 +45,15 @@ func baselineSQL(t *testing.T, d *DB, version int) string {
 		t.Fatal(err)
 	}
 	for _, m := range all {
-		if i := strings.Index(m.SQL, "INSERT INTO f64_scale"); i >= 0 {
-			j := strings.Index(m.SQL[i:], ";")
-			b.WriteString("\n" + m.SQL[i:i+j+1] + "\n")
+		rest := m.SQL
+		for {
+			i := strings.Index(rest, "INSERT INTO f64_")
+			if i < 0 {
+				break
+			}
+			j := strings.Index(rest[i:], ";")
+			b.WriteString("\n" + rest[i:i+j+1] + "\n")
+			rest = rest[i+j+1:]
 		}
 	}
 	return b.String()
@@ -94,6 +101,7 @@ func TestBaselineIsTheMigratedSchema(t *testing.T) {
 		`SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master ORDER BY name`,
 		`SELECT version, name FROM schema_migrations ORDER BY version`,
 		`SELECT e, v FROM f64_scale ORDER BY e`,
+		`SELECT hex(b) FROM f64_bytes`,
 	} {
 		a, b := dump(t, fresh, q), dump(t, full, q)
 		if !reflect.DeepEqual(a, b) {
@@ -102,6 +110,9 @@ func TestBaselineIsTheMigratedSchema(t *testing.T) {
 	}
 	if n := count(t, fresh, `SELECT count(*) FROM f64_scale`); n != 2047 {
 		t.Errorf("f64_scale has %d rows", n)
+	}
+	if b := str(t, fresh, `SELECT hex(b) FROM f64_bytes`); len(b) != 512 || b[:6] != "000102" || b[506:] != "FDFEFF" {
+		t.Errorf("f64_bytes holds %s", b)
 	}
 }
 

@@ -89,3 +89,21 @@ func BenchmarkStoreBlock(b *testing.B) {
 	}
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1024), "ns/point")
 }
+
+// BenchmarkOpenNew is the fixed cost a command pays for a new database:
+// creating it from the baseline schema and closing it.
+func BenchmarkOpenNew(b *testing.B) {
+	ctx := context.Background()
+	dir := b.TempDir()
+	i := 0
+	for b.Loop() {
+		i++
+		d, err := Open(ctx, filepath.Join(dir, fmt.Sprintf("n%d.db", i)))
+		if err != nil {
+			b.Fatal(err)
+		}
+		if err := d.Close(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

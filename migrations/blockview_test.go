@@ -7,7 +7,7 @@ import (
 	"github.com/dendfit/dendfit/migrations/internal/blockview"
 )
 
-// TestPointsViewIsGenerated: the points views of 0003 and 0004 are
+// TestPointsViewIsGenerated: the points views of 0003, 0004 and 0006 are
 // exactly what internal/blockview generates (their decoding is tested in
 // db).
 func TestPointsViewIsGenerated(t *testing.T) {
@@ -16,6 +16,7 @@ func TestPointsViewIsGenerated(t *testing.T) {
 	}{
 		{"0003_point_blocks.sql", blockview.SQL(), "SQL"},
 		{"0004_compact_blocks.sql", blockview.SQL4(), "SQL4"},
+		{"0006_fast_points_view.sql", blockview.SQL6(), "SQL6"},
 	} {
 		b, err := FS.ReadFile(tc.file)
 		if err != nil {
