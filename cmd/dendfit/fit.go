@@ -61,7 +61,7 @@ pathway did not converge.`,
 	}
 	cmd.Flags().IntVarP(&o.workers, "workers", "j", 0, "pathways fitted at once (default: all cores; at most 16 a core)")
 	cmd.Flags().BoolVar(&o.noFine, "no-fine-dt", false, "skip the PSP check at dt/10")
-	cmd.Flags().StringSliceVarP(&o.pathways, "pathway", "p", nil, "pathways to fit: index (0-based) or pre->post; repeatable (default: every one with a target_psp)")
+	cmd.Flags().VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to fit: index (0-based) or pre->post; repeatable (default: every one with a target_psp)")
 	return cmd
 }
 

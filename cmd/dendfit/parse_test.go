@@ -214,6 +214,10 @@ func TestNumberFlagsRefused(t *testing.T) {
 		// -p '' parsed as no pathway, which meant every one.
 		{[]string{"simulate", spec, "-p", ""}, "--pathway is empty: give a value (see 'dendfit simulate --help')"},
 		{[]string{"fit", spec, "-p", ","}, "--pathway is empty: give a value"},
+		// ... and beside another, where pflag's StringSlice dropped it.
+		{[]string{"fit", spec, "-p", "0", "-p", ""}, "--pathway is empty: give a value (see 'dendfit fit --help')"},
+		{[]string{"simulate", spec, "-p", "0,"}, "--pathway is empty: give a value"},
+		{[]string{"plot", "trace", spec, "--compartment", "soma", "--compartment", " ", "-o", "OUT"}, "--compartment is empty: give a value"},
 		{[]string{"-q", "-v", "query", "runs"}, "--quiet and --verbose disagree: give one"},
 		{[]string{"export", "--run", "-3", "-o", "OUT.json"}, "--run -3: want a run id, 1 or more"},
 		{[]string{"describe", "-"}, "spec -: a spec is read from its file, not standard input"},

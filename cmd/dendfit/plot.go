@@ -108,7 +108,7 @@ constants after a kinetics fit).`,
 	f.VarP((*oneString)(&o.pathway), "pathway", "p", "the pathway: index (0-based) or pre->post (default 0)")
 	f.StringVar(&o.g, "g", "", `first receptor's conductance, e.g. "2.5 nS" (a bare number is nS)`)
 	f.BoolVar(&o.fitted, "fitted", false, "use the newest recorded fit of the experiment (--db)")
-	f.StringSliceVar(&o.compartments, "compartment", nil, "compartments to draw (default all); repeatable")
+	f.Var(newListFlag(&o.compartments), "compartment", "compartments to draw (default all); repeatable")
 	return cmd
 }
 
@@ -130,7 +130,7 @@ makes |PSP| logarithmic with it.`,
 	}
 	o.addCommon(cmd, float64(plot.CurveWidth/vg.Centimeter))
 	o.addRun(cmd)
-	cmd.Flags().StringSliceVarP(&o.pathways, "pathway", "p", nil, "pathways to draw (default all): index or pre->post; repeatable")
+	cmd.Flags().VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to draw (default all): index or pre->post; repeatable")
 	cmd.Flags().StringVar(&o.yScale, "y-scale", "auto", "auto, linear or log")
 	return cmd
 }

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/csv"
 	"fmt"
 	"io"
 	"math"
@@ -220,8 +221,14 @@ func checkFlags(g *globals, c *cobra.Command, args []string) error {
 		case "stringSlice":
 			// -p '' parses as no value, which meant every pathway; an
 			// empty one beside others (-p 0 -p '', -p ,) is a slip too.
-			vals, _ := c.Flags().GetStringSlice(f.Name)
-			if len(vals) == 0 || slices.ContainsFunc(vals, func(v string) bool { return strings.TrimSpace(v) == "" }) {
+			var vals []string
+			empty := false
+			if lf, ok := f.Value.(*listFlag); ok {
+				vals, empty = *lf.vals, lf.empty
+			} else {
+				vals, _ = c.Flags().GetStringSlice(f.Name)
+			}
+			if len(vals) == 0 || empty || slices.ContainsFunc(vals, func(v string) bool { return strings.TrimSpace(v) == "" }) {
 				err = usageError{fmt.Errorf("--%s is empty: give a value (see '%s --help')", f.Name, c.CommandPath())}
 			}
 		case "float64":
@@ -415,4 +422,51 @@ func (g *globals) verbosef(format string, a ...any) {
 	if g.verbose && !g.quiet {
 		fmt.Fprintf(g.stderr, format+"\n", a...)
 	}
+}
+
+// listFlag is a repeatable string flag read as pflag's StringSlice reads
+// it (each value split at commas, as CSV), which also remembers a value
+// that held an empty item: StringSlice drops one, so "-p 0 -p ”" (a
+// variable unset in a script) read as "-p 0".
+type listFlag struct {
+	vals  *[]string
+	empty bool
+}
+
+// newListFlag is a listFlag that appends to *vals.
+func newListFlag(vals *[]string) *listFlag { return &listFlag{vals: vals} }
+
+func (l *listFlag) Set(v string) error {
+	items, err := csv.NewReader(strings.NewReader(v)).Read()
+	if err == io.EOF { // "" holds no record
+		items, err = []string{""}, nil
+	}
+	if err != nil {
+		return err
+	}
+	for _, it := range items {
+		if strings.TrimSpace(it) == "" {
+			l.empty = true
+			continue
+		}
+		*l.vals = append(*l.vals, it)
+	}
+	return nil
+}
+
+// Type is StringSlice's: the help names its values "strings", and
+// checkFlags checks it as one.
+func (l *listFlag) Type() string { return "stringSlice" }
+
+// String is StringSlice's form, but "" for none: pflag's help then shows
+// no default (pflag's GetStringSlice cannot read it then; nothing does).
+func (l *listFlag) String() string {
+	if len(*l.vals) == 0 {
+		return ""
+	}
+	var b strings.Builder
+	w := csv.NewWriter(&b)
+	w.Write(*l.vals)
+	w.Flush()
+	return "[" + strings.TrimSuffix(b.String(), "\n") + "]"
 }

@@ -42,7 +42,7 @@ The run and its results are recorded in the database (--db) unless --no-db.`,
 		},
 	}
 	f := cmd.Flags()
-	f.StringSliceVarP(&o.pathways, "pathway", "p", nil, "pathways to run: index (0-based) or pre->post; repeatable")
+	f.VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to run: index (0-based) or pre->post; repeatable")
 	f.StringVar(&o.trace, "trace", "", "write every compartment's voltage to this CSV file: time_ms, V_<comp>_mV, ... (p<i>_V_<comp>_mV with several pathways)")
 	f.BoolVar(&o.noDB, "no-db", false, "do not record the run in the database")
 	return cmd
