@@ -40,10 +40,11 @@ cancelled; --resume continues the newest unfinished sweep of the same spec
 text (and shard), --resume=ID run ID; when that sweep finished, --resume
 records nothing and shows its summary (with no sweep of it at all, it
 starts one). Any edit of the spec, even of a comment, makes another spec:
---resume then refuses, naming the unfinished runs of the one before. A spec with a pathway that cannot be simulated at
-all (dt beyond its cell's stability limit, a holding that puts an AdEx
-compartment above its VT) is refused before any run is recorded; a point
-whose simulation fails on the way is recorded failed, with its error.`,
+--resume then refuses, naming the unfinished runs of the one before. A
+spec with a pathway that cannot be simulated at all (dt beyond its cell's
+stability limit, a holding that puts an AdEx compartment above its VT) is
+refused before any run is recorded; a point whose simulation fails on the
+way is recorded failed, with its error.`,
 		Example: `  dendfit sweep experiments/l23-demo.yaml --workers 2
   dendfit sweep experiments/l23-demo.yaml --shard 0/4 --db shard-0.db --resume`,
 		Args: func(cmd *cobra.Command, args []string) error {

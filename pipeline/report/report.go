@@ -185,11 +185,7 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		}
 		switch {
 		case inSweep && pipeline.SameModel(sweepSpec, i, s, i):
-			src := fmt.Sprintf("sweep run %d", r.Sweep.ID)
-			if n := plot.ShardNote(r.Sweep); n != "" {
-				src += " (" + n + ")"
-			}
-			pw.drawCurve(sw, sweepSpec.Sweep.G.Log, src)
+			pw.drawCurve(sw, sweepSpec.Sweep.G.Log, sweepSource(r.Sweep))
 		case inFit:
 			pw.drawCurve(fs, true, fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", fs.Recorded, fr.ID))
 		default:
@@ -279,11 +275,18 @@ func (pw *Pathway) drawHeatmap(ctx context.Context, rd plot.Reader, run *db.Run,
 		return nil
 	}
 	pw.HeatmapSVG = template.HTML(svg) // gonum escapes every text
-	pw.HeatmapNote = fmt.Sprintf("from sweep run %d", run.ID)
-	if n := plot.ShardNote(run); n != "" {
-		pw.HeatmapNote += " (" + n + ")"
-	}
+	pw.HeatmapNote = "from " + sweepSource(run)
 	return nil
+}
+
+// sweepSource names sweep run as a figure's source, and says when it is
+// one shard's, a part of the grid.
+func sweepSource(run *db.Run) string {
+	src := fmt.Sprintf("sweep run %d", run.ID)
+	if n := plot.ShardNote(run); n != "" {
+		src += " (" + n + ")"
+	}
+	return src
 }
 
 func (pw *Pathway) drawCurve(series plot.Series, logX bool, source string) {
