@@ -42,12 +42,16 @@ func (s *Simulator) metrics(l, L int, r *Result) error {
 			return s.unstable(fmt.Sprintf("V beyond %g V: ", maxVoltage))
 		}
 	}
-	r.PeakStep = s.k0 + kp
-	r.TimeToPeak = float64(kp) * dt
 	if kp == 0 {
-		r.PSP = 0
+		// No sample after the spike left the baseline: the peak is the
+		// first largest |d_k| for k > k0, so the first of them, with a
+		// PSP of 0 and no rise or half width (as when a GABA synapse is
+		// held at E_GABA).
+		r.PeakStep, r.TimeToPeak, r.PSP = s.k0+1, dt, 0
 		return nil
 	}
+	r.PeakStep = s.k0 + kp
+	r.TimeToPeak = float64(kp) * dt
 	A := rec[kp*L+l] - b
 	r.PSP = A
 	sign := 1.0

@@ -86,6 +86,32 @@ func TestHoldingCurrentAnalytic(t *testing.T) {
 	}
 }
 
+// TestZeroPSPPeaksAtTheFirstSample: a GABA synapse onto a point cell held
+// at E_GABA moves no sample (no driving force, and the held state is
+// exact), so every d_k is 0 and the peak, the first largest |d_k| for
+// k > k0, is the sample after the spike: a time to peak of dt, a PSP of 0,
+// and no rise or half width.
+func TestZeroPSPPeaksAtTheFirstSample(t *testing.T) {
+	cons := DefaultConstants()
+	for _, m := range []Method{Euler, RK4, ExponentialEuler} {
+		s := &Setup{Cell: &Cell{Compartments: []Compartment{{Name: "soma", C: 1e-10, GL: 1e-8, EL: -0.065}}}, Constants: cons,
+			Protocol: Protocol{Method: m, Dt: 1e-4, Duration: 0.05, SpikeAt: 0.01, Hold: true, Holding: cons.EGABA}}
+		r, err := Simulate(s, []Receptor{{Channel: GABA, G: 1e-9, TauRise: 5e-4, TauDecay: 8e-3}}, &Options{Trace: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k, v := range r.Trace[0][r.SpikeStep:] {
+			if v != r.Baseline {
+				t.Fatalf("%v: sample k0+%d moved to %g from %g: the test's premise fails", m, k, v, r.Baseline)
+			}
+		}
+		if r.PSP != 0 || r.PeakStep != r.SpikeStep+1 || r.TimeToPeak != s.Protocol.Dt || r.HasRise || r.HasHalfWidth {
+			t.Errorf("%v: psp %g, peak step %d (spike %d), time to peak %g, rise %v, half width %v; want 0, spike+1, dt, none, none",
+				m, r.PSP, r.PeakStep, r.SpikeStep, r.TimeToPeak, r.HasRise, r.HasHalfWidth)
+		}
+	}
+}
+
 // TestPointCellPSPAnalytic: a point cell with an instant AMPA synapse at
 // small g is a linear system whose Euler solution is known in closed form:
 // after the spike, d_k = A (a^(k-1) - b^(k-1)) for k >= 1 with

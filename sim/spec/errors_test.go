@@ -129,9 +129,9 @@ func TestErrors(t *testing.T) {
 		{"non-finite", edit(t, base, "dt: 0.1 ms", "dt: 1e999 ms"), "l23.yaml:4: simulation.dt:", "finite"},
 		{"negative dt", edit(t, base, "dt: 0.1 ms", "dt: -0.1 ms"), "l23.yaml:4: simulation.dt:", "must be positive"},
 		{"negative spike_at", edit(t, base, "spike_at: 10 ms", "spike_at: -1 ms"), "l23.yaml:6: simulation.spike_at:", "must not be negative"},
-		{"spike after end", edit(t, base, "spike_at: 10 ms", "spike_at: 100 ms"), "l23.yaml:6: simulation.spike_at:", "not inside the simulated time"},
+		{"spike after end", edit(t, base, "spike_at: 10 ms", "spike_at: 100 ms"), "l23.yaml:6: simulation.spike_at:", "spike_at (100 ms) is not before the end of the run (duration 100 ms): the spike would never arrive"},
 		// The spike at the last step leaves no sample after it to measure.
-		{"spike at last step", edit(t, base, "spike_at: 10 ms", "spike_at: 99.9 ms"), "l23.yaml:6: simulation.spike_at:", "not inside the simulated time"},
+		{"spike at last step", edit(t, base, "spike_at: 10 ms", "spike_at: 99.9 ms"), "l23.yaml:6: simulation.spike_at:", "spike_at (99.9 ms) falls on the last sample of the run (step 999 of 0..999): no sample follows it"},
 		{"time to peak past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 95 ms\n"), "l23.yaml:32: pathways[0].target_time_to_peak:", "95 ms does not fit in the 90 ms the simulation runs after the spike"},
 		{"half width past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_half_width: 90 ms\n"), "l23.yaml:32: pathways[0].target_half_width:", "90 ms does not fit in the 90 ms"},
 		{"kinetics without amplitude", edit(t, base, "  target_psp: 0.5 mV\n", "  target_half_width: 20 ms\n"), "l23.yaml:", "give target_psp too"},

@@ -450,7 +450,7 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 		if at == nil {
 			at = m.node
 		}
-		p.failf(at, "simulation.spike_at", "spike_at (%g ms) is not inside the simulated time (duration %g ms)", sm.SpikeAt/1e-3, sm.Duration/1e-3)
+		p.failf(at, "simulation.spike_at", "spike_at (%g ms) is not before the end of the run (duration %g ms): the spike would never arrive; give a duration longer than spike_at by the PSP's time course", sm.SpikeAt/1e-3, sm.Duration/1e-3)
 		return
 	}
 	if k, n := sm.SpikeStep(), sm.Steps(); k >= n-1 {
@@ -458,7 +458,7 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 		if at == nil {
 			at = m.node
 		}
-		p.failf(at, "simulation.spike_at", "spike_at (%g ms, step %d) is not inside the simulated time (%d steps)", sm.SpikeAt/1e-3, k, n)
+		p.failf(at, "simulation.spike_at", "spike_at (%g ms) falls on the last sample of the run (step %d of 0..%d): no sample follows it to measure a PSP; give a duration longer than spike_at by the PSP's time course", sm.SpikeAt/1e-3, k, n-1)
 		return
 	}
 	// Brian 2 delivers the spike on the step its time falls in; one off
