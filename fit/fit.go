@@ -142,7 +142,7 @@ func (f *fitter) checkBracket(ctx context.Context, r Result) (Result, error) {
 			return f.jump(ctx, s, fmt.Sprintf("a dSpike fires at g = %.6g nS, inside the bracket [%.6g, %.6g] nS around the root %.6g nS", s.g*1e9, lo*1e9, hi*1e9, r.G*1e9), r.G)
 		}
 	}
-	r.Evaluations = len(f.samples)
+	r.Evaluations = f.evals()
 	return r, nil
 }
 
@@ -195,7 +195,11 @@ type sample struct {
 type fitter struct {
 	p       Problem
 	samples []sample
+	fails   int // evaluations whose simulation failed (not in samples)
 }
+
+// evals is the number of simulations run, failed ones included.
+func (f *fitter) evals() int { return len(f.samples) + f.fails }
 
 var errStop = errors.New("stop")
 
@@ -210,7 +214,7 @@ func (e *simError) Error() string { return fmt.Sprintf("fit: g = %g: %v", e.g, e
 func (e *simError) Unwrap() error { return e.err }
 
 func (f *fitter) eval(ctx context.Context, g float64) (sample, error) {
-	if len(f.samples) >= f.p.MaxEvals {
+	if f.evals() >= f.p.MaxEvals {
 		return sample{}, errStop
 	}
 	if err := ctx.Err(); err != nil {
@@ -221,6 +225,7 @@ func (f *fitter) eval(ctx context.Context, g float64) (sample, error) {
 		if ctx.Err() != nil {
 			return sample{}, ctx.Err()
 		}
+		f.fails++
 		return sample{}, &simError{g, err}
 	}
 	s := sample{g, math.Abs(psp), sp}
@@ -233,7 +238,7 @@ func (f *fitter) done(s sample) bool {
 }
 
 func (f *fitter) result(o Outcome, best sample, msg string) Result {
-	r := Result{G: best.g, PSP: best.psp, Evaluations: len(f.samples), Outcome: o, Message: msg}
+	r := Result{G: best.g, PSP: best.psp, Evaluations: f.evals(), Outcome: o, Message: msg}
 	for _, s := range f.samples {
 		if !s.spike && s.psp > r.Reachable {
 			r.Reachable = s.psp
@@ -331,7 +336,7 @@ func (f *fitter) stoppedJump(err error, fired sample, msg string) (Result, error
 		}
 		return f.result(DSpikeJump, best, msg), nil
 	}
-	return Result{Evaluations: len(f.samples)}, err
+	return Result{Evaluations: f.evals()}, err
 }
 
 func (f *fitter) run(ctx context.Context) (Result, error) {
@@ -342,9 +347,50 @@ func (f *fitter) run(ctx context.Context) (Result, error) {
 		g = math.Sqrt(p.GMin * p.GMax)
 	}
 	var lo, hi *sample // |PSP| below / above target
-	cur, err := f.eval(ctx, g)
-	if err != nil {
+	// A run that fails (it starts from a stable steady state, so the
+	// synapse drove it out of range: an AdEx that fired and ran away, a
+	// step unstable at that g) takes g as too strong, as a PSP above
+	// target would be: the search goes on below the smallest g that
+	// failed, halving g, or halfway to lo once one is below target.
+	var fail *simError
+	try := func(g float64) (sample, error) {
+		for {
+			s, err := f.eval(ctx, g)
+			var se *simError
+			if !errors.As(err, &se) || hi != nil {
+				return s, err
+			}
+			if fail == nil || g < fail.g {
+				fail = se
+			}
+			floor := p.GMin
+			if lo != nil {
+				floor = lo.g
+			}
+			if g-floor <= 1e-6*g {
+				return s, err
+			}
+			if lo != nil {
+				g = (lo.g + g) / 2
+			} else {
+				g = math.Max(g/2, p.GMin)
+			}
+		}
+	}
+	// stop ends the search after err; with a PSP below target and a
+	// failed run above it, the target is out of reach.
+	stop := func(err error) (Result, error) {
+		var se *simError
+		if lo != nil && errors.As(err, &se) {
+			gl, gf := distinct(lo.g*1e9, se.g*1e9)
+			return f.result(SimFailed, *lo, fmt.Sprintf("target %.6g mV is out of reach: the PSP is %.6g mV at g = %s nS, and the simulation fails at g = %s nS, just above: %v",
+				T*1e3, lo.psp*1e3, gl, gf, se.err)), nil
+		}
 		return f.stopped(err)
+	}
+	cur, err := try(g)
+	if err != nil {
+		return stop(err)
 	}
 	// Bracket: step by the proportional estimate g*T/psp, overshooting a
 	// little so that one step usually brackets; fall back to doubling or
@@ -380,13 +426,16 @@ func (f *fitter) run(ctx context.Context) (Result, error) {
 				next = 2 * cur.g
 			}
 			next = math.Min(next, p.GMax)
+			if fail != nil && next >= fail.g {
+				next = (cur.g + fail.g) / 2
+			}
 		default:
 			next = math.Max(cur.g*(T/cur.psp)*0.98, cur.g/16)
 			next = math.Max(next, p.GMin)
 		}
-		cur, err = f.eval(ctx, next)
+		cur, err = try(next)
 		if err != nil {
-			return f.stopped(err)
+			return stop(err)
 		}
 	}
 	if lo.g > hi.g {
@@ -403,7 +452,7 @@ func (f *fitter) stopped(err error) (Result, error) {
 	case errors.As(err, &se):
 		return f.result(SimFailed, f.closest(), fmt.Sprintf("the simulation fails at g = %.6g nS: %v", se.g*1e9, se.err)), nil
 	}
-	return Result{Evaluations: len(f.samples)}, err
+	return Result{Evaluations: f.evals()}, err
 }
 
 // brent refines a bracket [a, b] of h(g) = |PSP(g)| - target with Brent's

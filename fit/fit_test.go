@@ -2,6 +2,7 @@ package fit
 
 import (
 	"context"
+	"errors"
 	"math"
 	"regexp"
 	"slices"
@@ -373,5 +374,38 @@ func TestAmplitudeJumpBest(t *testing.T) {
 		if !(r.G < 27.21094*nS) {
 			t.Errorf("%d evaluations: g %v nS fires a dSpike; want the largest g tried below the threshold", evals, r.G/nS)
 		}
+	}
+}
+
+// TestAmplitudeBelowFailure: a run that fails takes its g as too strong.
+// |PSP| = g (mV per nS) runs up to 5 nS and fails above: a target of 3 mV
+// from G0 = 10 nS halves g to a run and converges to 3 nS; 7 mV from 1 nS
+// steps up, narrows down onto the 5 nS edge and ends SimFailed, out of
+// reach, with the largest PSP found. Failed runs count as evaluations.
+func TestAmplitudeBelowFailure(t *testing.T) {
+	ctx := context.Background()
+	eval := func(_ context.Context, g float64) (float64, bool, error) {
+		if g > 5e-9 {
+			return 0, false, errors.New("ran away")
+		}
+		return g / 1e-9 * 1e-3, false, nil
+	}
+	p := Problem{Eval: eval, Target: 3e-3, G0: 10e-9, GMin: 1e-12, GMax: 1e-6, RTol: 1e-10}
+	r, err := Amplitude(ctx, p)
+	if err != nil || r.Outcome != Converged || math.Abs(r.G-3e-9) > 1e-9*3e-9 {
+		t.Errorf("3 mV from 10 nS: %+v, %v; want converged at 3 nS", r, err)
+	}
+	ok := 0
+	for g := 10e-9; g > 5e-9; g /= 2 {
+		ok++
+	}
+	if r.Evaluations <= ok {
+		t.Errorf("3 mV from 10 nS: %d evaluations, want the %d failed ones counted and more", r.Evaluations, ok)
+	}
+	p.Target, p.G0 = 7e-3, 1e-9
+	r, err = Amplitude(ctx, p)
+	if err != nil || r.Outcome != SimFailed || r.G > 5e-9 || r.G < 5e-9*(1-1e-5) ||
+		!regexp.MustCompile(`^target 7 mV is out of reach: the PSP is 5 mV at g = 4\.9999\d* nS, and the simulation fails at g = 5\.0000\d* nS, just above: ran away$`).MatchString(r.Message) {
+		t.Errorf("7 mV from 1 nS: %+v, %v", r, err)
 	}
 }

@@ -31,11 +31,15 @@ func newFitCmd(g *globals) *cobra.Command {
 equals the target, within the spec's fit.rtol (default 1e-7), between
 fit.g_min and fit.g_max. It brackets from the spec's g using the
 near-proportionality of small PSPs to g, then refines with Brent's method on
-real simulations. Targets out of reach, below g_min, non-monotone PSPs and
-dSpike jumps are reported, never silently fitted. For each fit the PSP at
-dt/10 shows how much the calibration depends on the clock (a warning when
-it moves the PSP by over 1%), and a PSP that peaks at the last sample of
-the window (cut short by simulation.duration) is warned of.
+real simulations. A run that fails on the way (an AdEx cell the synapse
+fires, which runs away as Dendrify's adex has no reset; a step unstable
+at that g) takes its g as too strong: the search goes on below it, and
+says so when the target lies beyond it. Targets out of reach, below g_min,
+non-monotone PSPs and dSpike jumps are reported, never silently fitted.
+For each fit the PSP at dt/10 shows how much the calibration depends on
+the clock (a warning when it moves the PSP by over 1%), and a PSP that
+peaks at the last sample of the window (cut short by simulation.duration)
+is warned of.
 
 A pathway with target_rise, target_half_width or target_time_to_peak also
 fits its first receptor's t_decay (and t_rise when it has one): a
