@@ -439,6 +439,8 @@ func TestShortTimeConstantWarnings(t *testing.T) {
 	}{
 		{"t_rise below dt", short, []string{"l23.yaml:31: pathways[0].receptors[0].t_rise: 0.05 ms is shorter than dt (0.1 ms) under euler"}},
 		{"t_rise at dt", edit(t, short, "t_rise: 0.05 ms", "t_rise: 0.1 ms"), nil},
+		// Dendrify reads a zero t_rise as none: taken so, and said.
+		{"t_rise zero", edit(t, short, "t_rise: 0.05 ms", "t_rise: 0 ms"), []string{"l23.yaml:31: pathways[0].receptors[0].t_rise: t_rise 0 ms: Dendrify reads an exact zero as no t_rise, so the conductance rises at once (as without t_rise)"}},
 		{"rk4", edit(t, short, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: rk4\n"), []string{"under rk4"}},
 		{"exponential_euler", edit(t, short, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: exponential_euler\n"), nil},
 		{"swept t_decay", base + "sweep:\n  t_decay: [2 ms, 0.02 ms]\n", []string{"sweep.t_decay: 0.02 ms is shorter than dt (0.1 ms)"}},
@@ -801,5 +803,28 @@ func TestImplausibleSlopeWarns(t *testing.T) {
 		if g := strings.Join(got, "\n"); g != tc.want {
 			t.Errorf("DeltaT %s: warnings %q, want %q", tc.deltaT, g, tc.want)
 		}
+	}
+}
+
+// TestZeroTRiseIsNone: a t_rise of exactly 0 is read as Dendrify reads it,
+// as no t_rise: the receptor is the one without it (an instant rise, no
+// scale_g normalisation), and a negative one is still refused.
+func TestZeroTRiseIsNone(t *testing.T) {
+	with := edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    t_rise: 0 ms\n    scale_g: true\n")
+	without := edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    scale_g: true\n")
+	a, err := Parse("l23.yaml", []byte(with))
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, err := Parse("l23.yaml", []byte(without))
+	if err != nil {
+		t.Fatal(err)
+	}
+	ra, rb := a.Pathways[0].Receptors[0], b.Pathways[0].Receptors[0]
+	if ra != rb || ra.TauRise != 0 || ra.EffectiveG() != ra.G {
+		t.Errorf("t_rise 0 ms: receptor %+v, want %+v (no t_rise)", ra, rb)
+	}
+	if _, err := Parse("l23.yaml", []byte(edit(t, with, "t_rise: 0 ms", "t_rise: -1 ms"))); err == nil || !strings.Contains(err.Error(), `t_rise: must be positive, got "-1 ms"`) {
+		t.Errorf("t_rise -1 ms: %v", err)
 	}
 }

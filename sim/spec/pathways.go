@@ -245,7 +245,15 @@ func (p *parser) receptor(n *yaml.Node, path string) (Receptor, *mapping) {
 	r.G = p.positive(p.require(m, "g"), m.sub("g"), Conductance)
 	r.TauDecay = p.positive(p.require(m, "t_decay"), m.sub("t_decay"), Time)
 	if v := m.get("t_rise"); v != nil {
-		r.TauRise = p.positive(v, m.sub("t_rise"), Time)
+		// Dendrify reads an exact zero as no t_rise (an instant rise, and
+		// no scale_g normalisation), as it reads one of v_rest or g; unlike
+		// those, a zero rise time means just that, so it is taken, not
+		// refused.
+		if d := p.quantity(v, m.sub("t_rise"), Time); d == 0 && !p.failed() {
+			p.warnf(v, m.sub("t_rise"), "t_rise %s: Dendrify reads an exact zero as no t_rise, so the conductance rises at once (as without t_rise)", v.Value)
+		} else {
+			r.TauRise = p.positive(v, m.sub("t_rise"), Time)
+		}
 	}
 	if v := m.get("scale_g"); v != nil {
 		r.ScaleG = p.boolean(v, m.sub("scale_g"))
