@@ -758,7 +758,7 @@ exactly but slowly (0.3-0.5 ms a point; a filter on run_id skips other
 runs' blocks): for large sweeps use 'dendfit query points' or 'dendfit
 export' instead. The view's JSON columns (receptors, peaks_mV) are exact
 here; an older SQLite (3.40) writes their numbers with 15 digits.`,
-		Example: `  dendfit query sql "SELECT pathway, max(psp_mV) FROM points WHERE run_id = 2 GROUP BY pathway"
+		Example: `  dendfit query sql "SELECT pathway, max(abs(psp_mV)) FROM points WHERE run_id = 2 GROUP BY pathway"
   dendfit query sql "PRAGMA table_info(points)" --format csv`,
 		Args: exactArgs(1),
 		RunE: o.run(g, nil, func(cmd *cobra.Command, args []string, d *db.DB, format string) error {

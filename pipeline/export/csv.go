@@ -56,7 +56,7 @@ func writeCSV(w io.Writer, c *Calibration) error {
 		}
 		row := []string{strconv.Itoa(sy.pathway), sy.p.Pre, sy.p.Post, sy.p.Compartment, sy.p.Tag, sy.r.Channel.String(),
 			num(sy.gNS), strconv.FormatBool(sy.r.ScaleG && sy.r.TauRise > 0), tr, num(sy.r.TauDecay / 1e-3), target, psp, conv,
-			sy.p.Record, hold, cur, run, num(sy.r.EffectiveG() / 1e-9), warn}
+			sy.p.Record, hold, cur, run, num(sy.gEffNS()), warn}
 		if err := cw.Write(row); err != nil {
 			return err
 		}

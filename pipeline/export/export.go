@@ -462,6 +462,16 @@ func (s synapse) dendrifyName(key string) string {
 	}
 }
 
+// gEffNS is the conductance in the equations (after scale_g) in nS, as
+// every format writes it: the nS value Dendrify is given, times its
+// normalisation.
+func (s synapse) gEffNS() float64 {
+	if s.r.ScaleG && s.r.TauRise > 0 {
+		return s.gNS * sim.GNormFactor(s.r.TauRise, s.r.TauDecay)
+	}
+	return s.gNS
+}
+
 // params returns the synaptic parameters of population pop, in spec order,
 // as Dendrify's model.parameters holds them (g after scale_g).
 func (c *Calibration) params(pop string) []param {
@@ -470,12 +480,8 @@ func (c *Calibration) params(pop string) []param {
 		if s.p.Post != pop {
 			continue
 		}
-		g := s.gNS
-		if s.r.ScaleG && s.r.TauRise > 0 {
-			g *= sim.GNormFactor(s.r.TauRise, s.r.TauDecay)
-		}
 		run := c.runOf(s.pathway).ID
-		out = append(out, param{s.dendrifyName("g"), g, "nS", s.fitted, run})
+		out = append(out, param{s.dendrifyName("g"), s.gEffNS(), "nS", s.fitted, run})
 		if s.r.TauRise > 0 {
 			out = append(out, param{s.dendrifyName("t_rise"), s.r.TauRise / 1e-3, "ms", s.tauFit, run})
 		}
