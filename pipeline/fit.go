@@ -74,6 +74,20 @@ func (r *FitResult) doubts(s *spec.Spec) []string {
 	if r.PeakAtEnd {
 		ws = append(ws, WindowWarning(s, what+" at the g found"))
 	}
+	// A kinetics fit clamps its time constants at dt under euler and rk4:
+	// one found there is what the targets ask for only as far as the
+	// method can step.
+	if lim := tauMin(sim.Protocol{Method: s.Simulation.Method, Dt: s.Simulation.Dt}) / 1e-3; lim > 0 {
+		for _, t := range []struct {
+			name string
+			ms   *float64
+		}{{"t_decay", r.TDecayMS}, {"t_rise", r.TRiseMS}} {
+			if t.ms != nil && *t.ms <= lim*(1+1e-9) {
+				ws = append(ws, fmt.Sprintf("%s: its fitted %s (%.4g ms) is the least the search allows, dt under %s: the kinetics targets ask for a faster conductance than this dt steps; with a smaller dt, or exponential_euler, it may be faster",
+					what, t.name, *t.ms, s.Simulation.Method))
+			}
+		}
+	}
 	if !r.Converged {
 		return ws
 	}

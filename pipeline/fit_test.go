@@ -616,3 +616,59 @@ func TestFitFailedAtFirstRun(t *testing.T) {
 		t.Errorf("recorded g %v: want none", f.GFitNS)
 	}
 }
+
+// TestFitKineticsAtDtWarns: a rise target no rise time above dt meets (a
+// 3 ms 10-90 % rise with a 25 ms half width for a GABA synapse on a
+// three-compartment cell, from a new user's trial) ends with t_rise at dt,
+// the least euler allows, and the fit says so: it had looked like any
+// other converged fit.
+func TestFitKineticsAtDtWarns(t *testing.T) {
+	s, err := spec.Parse("kin.yaml", []byte(`dendfit: 1
+experiment: kin
+simulation: {dt: 0.05 ms, method: euler, duration: 120 ms, spike_at: 10 ms}
+cells:
+  pyr:
+    cm: 1 uF/cm2
+    gl: 50 uS/cm2
+    r_axial: 150 ohm*cm
+    v_rest: -68 mV
+    scale_factor: 3
+    spine_factor: 1.5
+    compartments:
+      - {name: soma, type: soma, length: 25 um, diameter: 25 um}
+      - {name: proximal, type: dendrite, length: 100 um, diameter: 2.5 um}
+      - {name: distal, type: dendrite, length: 150 um, diameter: 1.5 um}
+    connections: [[soma, proximal], [proximal, distal]]
+populations: {CA1: pyr, PV: pyr}
+pathways:
+  - pre: PV
+    post: CA1
+    compartment: soma
+    receptors:
+      - {channel: GABA, g: 2 nS, t_rise: 0.4 ms, t_decay: 8 ms}
+    target_psp: 0.9 mV
+    target_rise: 3 ms
+    target_half_width: 25 ms
+fit: {g_min: 0.001 nS, g_max: 1 uS, rtol: 1e-6}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[0]
+	if r.TRiseMS == nil || *r.TRiseMS != 0.05 {
+		t.Fatalf("t_rise %v ms (%s: %s): the case no longer ends at dt", r.TRiseMS, r.Outcome, r.Message)
+	}
+	want := "pathway 0 (PV->CA1 (GABA)): its fitted t_rise (0.05 ms) is the least the search allows, dt under euler"
+	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.HasPrefix(w, want) }) {
+		t.Errorf("warnings %q, want one that starts %q", r.Warnings, want)
+	}
+	for _, w := range r.Warnings {
+		if strings.Contains(w, "its fitted t_decay") {
+			t.Errorf("t_decay %v ms warned of: %q", *r.TDecayMS, w)
+		}
+	}
+}

@@ -135,6 +135,7 @@ func TestErrors(t *testing.T) {
 		{"time to peak past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 95 ms\n"), "l23.yaml:32: pathways[0].target_time_to_peak:", "95 ms does not fit in the 90 ms the simulation runs after the spike"},
 		{"half width past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_half_width: 90 ms\n"), "l23.yaml:32: pathways[0].target_half_width:", "90 ms does not fit in the 90 ms"},
 		{"kinetics without amplitude", edit(t, base, "  target_psp: 0.5 mV\n", "  target_half_width: 20 ms\n"), "l23.yaml:", "give target_psp too"},
+		{"rise past the peak", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_rise: 30 ms\n  target_time_to_peak: 2 ms\n"), "l23.yaml:", "pathways[0].target_rise: 30 ms is not shorter than target_time_to_peak (2 ms): a PSP's 10-90 % rise ends before its peak, so no PSP meets both"},
 		{"spike at the step before last", edit(t, base, "spike_at: 10 ms", "spike_at: 99.8 ms"), "", ""},
 		{"dt above duration", edit(t, base, "dt: 0.1 ms", "dt: 200 ms"), "l23.yaml:4: simulation.dt:", "larger than duration"},
 		// With dt left out, the duration is what was written wrong.

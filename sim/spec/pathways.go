@@ -190,6 +190,12 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 			}
 		}
 	}
+	// The 10-90 % rise ends at or before the peak: a rise target at or
+	// beyond the time to peak meets no PSP, and the search would run to
+	// its limit of candidates.
+	if r, tp := pw.TargetRise, pw.TargetTimeToPeak; r > 0 && tp > 0 && r >= tp && !p.failed() {
+		p.inputRule(m.get("target_rise"), m.sub("target_rise"), "%.6g ms is not shorter than target_time_to_peak (%.6g ms): a PSP's 10-90 %% rise ends before its peak, so no PSP meets both", r/1e-3, tp/1e-3)
+	}
 	rpath := m.sub("receptors")
 	items := p.seq(p.require(m, "receptors"), rpath)
 	if p.failed() {
