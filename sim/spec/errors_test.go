@@ -829,3 +829,47 @@ func TestZeroTRiseIsNone(t *testing.T) {
 		t.Errorf("t_rise -1 ms: %v", err)
 	}
 }
+
+// TestUnitSlipCompartments: a compartment's capacitance or membrane time
+// constant far out of any neuron's range (a size or membrane field in the
+// wrong unit) warns at the compartment, saying what is off; values just
+// inside the bounds (10 nF, tau_m 0.01 ms and 10 s) do not, nor do the
+// specs as written.
+func TestUnitSlipCompartments(t *testing.T) {
+	for _, tc := range []struct {
+		name, y string
+		want    []string
+	}{
+		{"as written", base, nil},
+		{"dimensional, as written", dimBase, nil},
+		{"cm_abs in uF", edit(t, base, "cm_abs: 100 pF", "cm_abs: 100 uF"),
+			[]string{"l23.yaml:11: cells.pyr.compartments[0]: soma has a capacitance of 1e+08 pF (above 10 nF) and a membrane time constant of 1e+07 ms (outside 0.01 ms to 10 s), which no neuron compartment has"}},
+		{"length in mm", edit(t, dimBase, "length: 20 um\n      diameter: 20 um", "length: 20 mm\n      diameter: 20 um"),
+			[]string{"l23.yaml:11: cells.pyr.compartments[0]: soma has a capacitance of 1.257e+04 pF (above 10 nF), which"}},
+		{"gl_abs in mS", edit(t, base, "gl_abs: 5 nS", "gl_abs: 5 mS"),
+			[]string{"cells.pyr.compartments[1]: dend has a membrane time constant of 1e-05 ms (outside 0.01 ms to 10 s)"}},
+		{"10 nF", edit(t, base, "cm_abs: 100 pF", "cm_abs: 10 nF"), nil},
+		{"tau_m 8.3 s", edit(t, base, "gl_abs: 5 nS", "gl_abs: 6 pS"), nil},
+		{"tau_m 0.0125 ms", edit(t, base, "gl_abs: 5 nS", "gl_abs: 4 uS"), nil},
+	} {
+		s, err := Parse("l23.yaml", []byte(tc.y))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []string
+		for _, w := range s.Warnings {
+			if strings.Contains(w, "which no neuron compartment has") {
+				got = append(got, w)
+			}
+		}
+		if len(got) != len(tc.want) {
+			t.Errorf("%s: warnings %q, want %d", tc.name, got, len(tc.want))
+			continue
+		}
+		for i, w := range tc.want {
+			if !strings.Contains(got[i], w) {
+				t.Errorf("%s: warning %q, want it to say %q", tc.name, got[i], w)
+			}
+		}
+	}
+}

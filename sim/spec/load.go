@@ -219,6 +219,7 @@ func (p *parser) top(s *Spec, root *yaml.Node) {
 	if !p.failed() {
 		p.shortTimeConstants(s, pn, m.get("sweep"))
 		p.unstableCells(s, m, cellNodes)
+		p.oddCompartments(s, cellNodes)
 		p.restlessPathways(s, pn)
 	}
 }
@@ -344,6 +345,46 @@ func (p *parser) unstableCells(s *Spec, top *mapping, cn map[string]*cellNodes) 
 		}
 		p.warnf(at, path, "dt %g ms is beyond %s's stability limit of %.4g ms for cell %s (its fastest passive time constant is %.4g ms), the post cell of %s, sweep refuses the spec); use dt below %.4g ms or method exponential_euler",
 			sm.Dt/1e-3, sm.Method, lim/1e-3, sc.Name, tau/1e-3, which, lim/1e-3)
+	}
+}
+
+// Bounds no neuron compartment comes near: a capacitance above maxC (a
+// whole large neuron is under 1 nF) or a membrane time constant outside
+// [minTauM, maxTauM] is a unit slip (cm_abs in uF for pF, a length in mm
+// for um, gl_abs in mS for nS), which no other check catches: the cell
+// just gives no PSP, or needs a dt of nanoseconds.
+const (
+	maxC    = 10e-9
+	minTauM = 1e-5
+	maxTauM = 10.0
+)
+
+// oddCompartments warns, once a compartment, of a capacitance or membrane
+// time constant out of any neuron's range.
+func (p *parser) oddCompartments(s *Spec, cn map[string]*cellNodes) {
+	if p.recorded {
+		return
+	}
+	for _, sc := range s.Cells {
+		c, err := sc.Build()
+		if err != nil || cn[sc.Name] == nil || len(cn[sc.Name].comps) != len(c.Compartments) {
+			continue
+		}
+		for i, cp := range c.Compartments {
+			tau := cp.C / cp.GL
+			var odd []string
+			if cp.C > maxC {
+				odd = append(odd, fmt.Sprintf("a capacitance of %.4g pF (above %g nF)", cp.C/1e-12, maxC/1e-9))
+			}
+			if tau < minTauM || tau > maxTauM {
+				odd = append(odd, fmt.Sprintf("a membrane time constant of %.4g ms (outside %g ms to %g s)", tau/1e-3, minTauM/1e-3, maxTauM))
+			}
+			if len(odd) == 0 {
+				continue
+			}
+			m := cn[sc.Name].comps[i]
+			p.warnf(m.node, m.path, "%s has %s, which no neuron compartment has: check the units of its size and membrane fields (length and diameter in um, cm_abs in pF, gl_abs in nS?)", cp.Name, strings.Join(odd, " and "))
+		}
 	}
 }
 
