@@ -140,28 +140,37 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	} else {
 		tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "#\tpathway\tat\trecord\ttarget_mV\tg_fit_nS\t|psp|_mV\t|psp|_dt/10_mV\tevals\toutcome\t\n")
+		best := false // a g column holds a best g tried
 		for _, r := range res {
-			gs := make([]string, len(r.GFitNS))
-			for i, v := range r.GFitNS {
-				gs[i] = strconv.FormatFloat(v, 'g', 8, 64)
+			// ';' between receptors, as query prints them.
+			gl := func(gs []float64) string {
+				t := make([]string, len(gs))
+				for i, v := range gs {
+					t[i] = strconv.FormatFloat(v, 'g', 8, 64)
+				}
+				return strings.Join(t, ";")
 			}
 			fine := "-"
 			if r.PSPFineDtMV != nil {
 				fine = fmt.Sprintf("%.6f", *r.PSPFineDtMV)
 			}
-			// ';' between receptors, as query prints them.
-			gcol := strings.Join(gs, ";")
-			psp := fmt.Sprintf("%.6f", r.PSPAtFitMV)
-			if r.Evaluations == 0 { // nothing could be simulated
-				psp = "-"
-			}
-			if !r.Converged {
-				gcol = "-"
+			// The PSP is at the fitted g, or at the best g tried: that g
+			// is given beside it, in parentheses, not as a fit.
+			gcol, psp := gl(r.GFitNS), fmt.Sprintf("%.6f", r.PSPAtFitMV)
+			switch {
+			case r.Converged:
+			case len(r.GBestNS) > 0:
+				gcol, best = "("+gl(r.GBestNS)+")", true
+			default: // no g ran to the end
+				gcol, psp = "-", "-"
 			}
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.4g\t%s\t%s\t%s\t%d\t%s\t\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment,
 				r.Record, r.TargetPSPMV, gcol, psp, fine, r.Evaluations, r.Outcome)
 		}
 		tw.Flush()
+		if best {
+			fmt.Fprintln(g.stdout, "(g): not a fit: the best g tried, whose |psp| is given")
+		}
 		for _, r := range res {
 			switch {
 			case !r.Converged:

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -519,10 +520,15 @@ func TestQueryFitsUnconverged(t *testing.T) {
 	dir := t.TempDir()
 	spec := writeSpec(t, dir, "s.yaml", referenceCase(t, "seed-ampa-2comp-dimensional")+"fit:\n  g_max: 0.01 nS\n")
 	path := filepath.Join(dir, "d.db")
-	if _, err := qcli(t, path, "fit", spec); err == nil {
+	out, err := qcli(t, path, "fit", spec)
+	if err == nil {
 		t.Fatal("fit with g_max 0.01 nS: want an error (not converged)")
 	}
-	out, err := qcli(t, path, "query", "fits", "--json")
+	// fit's table gives the best g tried beside its PSP, marked as no fit.
+	if !regexp.MustCompile(`\(0\.01\)\s+0\.00755\d+\s+-\s+1\s+unreachable`).MatchString(out) || !strings.Contains(out, "(g): not a fit: the best g tried, whose |psp| is given") {
+		t.Errorf("fit table of an unreachable target:\n%s", out)
+	}
+	out, err = qcli(t, path, "query", "fits", "--json")
 	if err != nil {
 		t.Fatal(err)
 	}
