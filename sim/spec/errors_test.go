@@ -269,6 +269,9 @@ func TestErrors(t *testing.T) {
 		{"g_min above g_max", base + "fit:\n  g_min: 2 uS\n", "l23.yaml:33: fit.g_min:", "less than g_max"},
 		{"no soma to record", edit(t, base, "type: soma", "type: dendrite"), "l23.yaml:24: pathways[0].record:", "has no soma"},
 		{"yaml syntax", "dendfit: 1\nexperiment: [\n", "l23.yaml:", "invalid YAML"},
+		// A line one space off: the library names the start of its block.
+		{"yaml indentation", edit(t, base, "  post: E\n  compartment: dend\n", "  post: E\n compartment: dend\n"), "l23.yaml:25:",
+			"invalid YAML: did not find expected key in the block that starts at line 25: check the indentation of its lines"},
 		{"empty", "", "l23.yaml:1:", "empty spec"},
 		{"top-level list", "- 1\n", "l23.yaml:1:", "want a mapping"},
 		{"alias", edit(t, base, "cm_abs: 100 pF", "cm_abs: &c 100 pF", "cm_abs: 50 pF", "cm_abs: *c"), "l23.yaml:13: cells.pyr.compartments[0].cm_abs:", "anchors and aliases"},

@@ -153,6 +153,12 @@ func (p *parser) yamlError(err error) *Error {
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		fmt.Sscanf(m[1], "%d", &line)
 		msg = m[2]
+		// The YAML library names the line where the mapping or list it
+		// could not finish starts: the slip (a line indented one space
+		// off) is below it.
+		if strings.HasPrefix(msg, "did not find expected") {
+			msg += fmt.Sprintf(" in the block that starts at line %d: check the indentation of its lines", line)
+		}
 	} else {
 		msg = strings.TrimPrefix(msg, "yaml: ")
 	}
