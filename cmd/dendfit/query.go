@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline/export"
 	"github.com/dendfit/dendfit/pipeline/plot"
 )
 
@@ -40,6 +41,9 @@ type queryOptions struct {
 	command    string
 	gMin, gMax float64
 	limit      int
+	// calibration: query fits lists the fits export hands on
+	// (export.Load), not one run's.
+	calibration bool
 }
 
 func newQueryCmd(g *globals) *cobra.Command {
@@ -469,9 +473,16 @@ when it tried no better), psp_at_fit_mV the PSP there (none when it has
 no g: sim_failed), psp_fine_dt_mV the PSP at the same g with dt/10, with
 its outcome and the reason (the message column of CSV, below the table). --g-min and --g-max select fitted g. Without --experiment
 or --run it takes the database's one experiment; in a database of several,
-every fit of every run.`,
+every fit of every run.
+
+--calibration lists instead the calibration that export hands on: the
+newest fit run's fits and, for each pathway it did not fit (after 'fit
+--pathway'), the newest fit of the same model, target and fit settings
+from an earlier run; the run column says which. With --run, that run's
+fits alone, as 'export --run' takes them.`,
 		Example: `  dendfit query fits --experiment l23-demo
-  dendfit query fits --run 1 --status converged --format csv`,
+  dendfit query fits --run 1 --status converged --format csv
+  dendfit query fits --experiment l23-demo --calibration`,
 		Args: exactArgs(0),
 		RunE: o.run(g, func() error {
 			if o.status != "" && o.status != "converged" && o.status != "failed" {
@@ -499,7 +510,7 @@ every fit of every run.`,
 			var sel struct {
 				Pathways []int `json:"pathways"`
 			}
-			if run != nil && o.runID == 0 && json.Unmarshal(run.Settings, &sel) == nil && sel.Pathways != nil {
+			if run != nil && o.runID == 0 && !o.calibration && json.Unmarshal(run.Settings, &sel) == nil && sel.Pathways != nil {
 				all, err := d.Fits(cmd.Context(), db.FitFilter{Experiment: run.Experiment})
 				if err != nil {
 					return err
@@ -507,7 +518,7 @@ every fit of every run.`,
 				// Earlier fits of the pathways this run left out, not of
 				// those it fitted again.
 				if slices.ContainsFunc(all, func(f db.Fit) bool { return f.RunID != run.ID && !slices.Contains(sel.Pathways, f.Pathway) }) {
-					g.notef("note: fit run %d, the newest, fitted only pathway(s) %s; export and report take the others from earlier fits ('dendfit query runs --command fit' lists them)", run.ID, joinIndexes(sel.Pathways))
+					g.notef("note: fit run %d, the newest, fitted only pathway(s) %s; export and report take the others from earlier fits ('dendfit query fits --calibration' lists them all)", run.ID, joinIndexes(sel.Pathways))
 				} else {
 					g.notef("note: fit run %d fitted only pathway(s) %s, and no other run fitted the others: export and report give them their spec g", run.ID, joinIndexes(sel.Pathways))
 				}
@@ -516,13 +527,25 @@ every fit of every run.`,
 			if o.pathway, hasPathway, err = o.pathwayIndex(cmd.Context(), d, run); err != nil {
 				return err
 			}
-			f := db.FitFilter{RunID: id(run)}
-			if run == nil {
-				f.Experiment = o.experiment
-			}
-			fits, err := d.Fits(cmd.Context(), f)
-			if err != nil {
-				return err
+			var fits []db.Fit
+			switch {
+			case o.calibration:
+				if run == nil {
+					return usageError{errors.New("--calibration needs one experiment: give --experiment NAME or --run ID")}
+				}
+				cal, err := export.Load(cmd.Context(), d, run.Experiment, o.runID)
+				if err != nil {
+					return err
+				}
+				fits = cal.Fits
+			default:
+				f := db.FitFilter{RunID: id(run)}
+				if run == nil {
+					f.Experiment = o.experiment
+				}
+				if fits, err = d.Fits(cmd.Context(), f); err != nil {
+					return err
+				}
 			}
 			type fitJSON struct {
 				RunID       int64     `json:"run_id"`
@@ -622,6 +645,7 @@ every fit of every run.`,
 		}),
 	}
 	o.addSelection(cmd, "fits", "fit run id (default: newest finished fit run of the experiment; neither: every fit)", "converged or failed")
+	cmd.Flags().BoolVar(&o.calibration, "calibration", false, "the fits export hands on: the newest fit run's, and earlier runs' for the pathways it did not fit")
 	o.addFormat(cmd)
 	return cmd
 }

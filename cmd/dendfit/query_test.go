@@ -8,6 +8,7 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -615,8 +616,34 @@ func TestQueryFitsOfASelection(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut, "note: fit run 4, the newest, fitted only pathway(s) 2; export and report take the others from earlier fits") {
+	if !strings.Contains(errOut, "note: fit run 4, the newest, fitted only pathway(s) 2; export and report take the others from earlier fits ('dendfit query fits --calibration' lists them all)") {
 		t.Errorf("stderr %q: want the selection named, and the earlier fits", errOut)
+	}
+	// --calibration lists what export hands on: pathway 2 from run 4, the
+	// others from run 3 (run 4 fitted them not), as the export says.
+	out, err := qcli(t, path, "query", "fits", "--calibration", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var got struct {
+		Fits []struct {
+			RunID   int64 `json:"run_id"`
+			Pathway int   `json:"pathway"`
+		} `json:"fits"`
+	}
+	if err := json.Unmarshal([]byte(out), &got); err != nil {
+		t.Fatal(err)
+	}
+	var runs []string
+	for _, f := range got.Fits {
+		runs = append(runs, fmt.Sprintf("%d:%d", f.Pathway, f.RunID))
+	}
+	if strings.Join(runs, " ") != "0:3 1:3 2:4" {
+		t.Errorf("query fits --calibration: pathway:run %v, want 0:3 1:3 2:4", runs)
+	}
+	// With --run, that run's fits alone, as export --run.
+	if out, err := qcli(t, path, "query", "fits", "--calibration", "--run", "4", "--format", "csv"); err != nil || strings.Count(out, "\n") != 2 {
+		t.Errorf("query fits --calibration --run 4: %v\n%s", err, out)
 	}
 }
 
