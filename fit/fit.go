@@ -127,12 +127,19 @@ func (f *fitter) checkBracket(ctx context.Context, r Result) (Result, error) {
 		}
 	}
 	for _, g := range []float64{lo, hi} {
-		if _, ok := f.sampleAt(g); !ok {
-			if _, err := f.eval(ctx, g); err != nil {
-				if errors.Is(err, errStop) {
-					// The check was cut short: not a converged fit.
-					return f.result(NoProgress, f.closest(), fmt.Sprintf("no convergence in %d evaluations: the dSpike check of the bracket around the root %.6g nS was cut short", f.p.MaxEvals, r.G*1e9)), nil
-				}
+		if _, ok := f.sampleAt(g); ok || f.failed[g] {
+			continue
+		}
+		if _, err := f.eval(ctx, g); err != nil {
+			var se *simError
+			switch {
+			case errors.As(err, &se):
+				// An end whose run fails (too strong, as the search took
+				// it) fires no dSpike to find; the root ran.
+			case errors.Is(err, errStop):
+				// The check was cut short: not a converged fit.
+				return f.result(NoProgress, f.closest(), fmt.Sprintf("no convergence in %d evaluations: the dSpike check of the bracket around the root %.6g nS was cut short", f.p.MaxEvals, r.G*1e9)), nil
+			default:
 				return f.stopped(err)
 			}
 		}
@@ -195,7 +202,8 @@ type sample struct {
 type fitter struct {
 	p       Problem
 	samples []sample
-	fails   int // evaluations whose simulation failed (not in samples)
+	fails   int              // evaluations whose simulation failed (not in samples)
+	failed  map[float64]bool // the g of each
 }
 
 // evals is the number of simulations run, failed ones included.
@@ -226,6 +234,10 @@ func (f *fitter) eval(ctx context.Context, g float64) (sample, error) {
 			return sample{}, ctx.Err()
 		}
 		f.fails++
+		if f.failed == nil {
+			f.failed = map[float64]bool{}
+		}
+		f.failed[g] = true
 		return sample{}, &simError{g, err}
 	}
 	s := sample{g, math.Abs(psp), sp}
@@ -427,6 +439,11 @@ func (f *fitter) run(ctx context.Context) (Result, error) {
 			}
 			next = math.Min(next, p.GMax)
 			if fail != nil && next >= fail.g {
+				// Runs up to just below a g that fails stay under
+				// target: it is out of reach.
+				if fail.g-cur.g <= 1e-6*fail.g {
+					return stop(fail)
+				}
 				next = (cur.g + fail.g) / 2
 			}
 		default:

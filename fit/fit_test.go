@@ -402,10 +402,48 @@ func TestAmplitudeBelowFailure(t *testing.T) {
 	if r.Evaluations <= ok {
 		t.Errorf("3 mV from 10 nS: %d evaluations, want the %d failed ones counted and more", r.Evaluations, ok)
 	}
+	// With dSpikes possible (Jumps), the check of the bracket around the
+	// root does not run the failed G0 again, nor end on it: none fires.
+	var calls []float64
+	p.Eval = func(ctx context.Context, g float64) (float64, bool, error) {
+		calls = append(calls, g)
+		return eval(ctx, g)
+	}
+	p.Target, p.G0, p.Jumps = 4e-3, 6e-9, true
+	r, err = Amplitude(ctx, p)
+	if err != nil || r.Outcome != Converged || math.Abs(r.G-4e-9) > 1e-9*4e-9 || count(calls, 6e-9) != 1 {
+		t.Errorf("4 mV from 6 nS with Jumps: %+v, %v, runs at %v; want converged at 4 nS, 6 nS run once", r, err, calls)
+	}
+	p.Eval, p.Jumps = eval, false
 	p.Target, p.G0 = 7e-3, 1e-9
 	r, err = Amplitude(ctx, p)
 	if err != nil || r.Outcome != SimFailed || r.G > 5e-9 || r.G < 5e-9*(1-1e-5) ||
 		!regexp.MustCompile(`^target 7 mV is out of reach: the PSP is 5 mV at g = 4\.9999\d* nS, and the simulation fails at g = 5\.0000\d* nS, just above: ran away$`).MatchString(r.Message) {
 		t.Errorf("7 mV from 1 nS: %+v, %v", r, err)
 	}
+	// Failing from 5 nS itself, reached exactly by halving from 10 nS:
+	// the runs that close in on it all succeed, and the search stops
+	// within 1e-6 of it (it halved the gap to the last bit, 56 runs).
+	p.Eval = func(_ context.Context, g float64) (float64, bool, error) {
+		if g >= 5e-9 {
+			return 0, false, errors.New("ran away")
+		}
+		return g / 1e-9 * 1e-3, false, nil
+	}
+	p.G0 = 10e-9
+	r, err = Amplitude(ctx, p)
+	if err != nil || r.Outcome != SimFailed || r.Evaluations > 30 || !strings.HasPrefix(r.Message, "target 7 mV is out of reach") {
+		t.Errorf("7 mV from 10 nS, failing from 5 nS: %+v, %v", r, err)
+	}
+}
+
+// count is how many of vs are v.
+func count(vs []float64, v float64) int {
+	n := 0
+	for _, x := range vs {
+		if x == v {
+			n++
+		}
+	}
+	return n
 }

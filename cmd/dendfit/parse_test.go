@@ -541,3 +541,32 @@ func TestEnvDBChecked(t *testing.T) {
 		}
 	}
 }
+
+// TestListFlag: a repeatable flag takes every item of every line of each
+// value, as CSV, and remembers an empty one (which checkFlags refuses):
+// pflag's StringSlice kept the first line alone, and dropped empty items.
+func TestListFlag(t *testing.T) {
+	for _, tc := range []struct {
+		sets  []string
+		want  []string
+		empty bool
+	}{
+		{[]string{"0"}, []string{"0"}, false},
+		{[]string{"0,1", "L23E->L23E"}, []string{"0", "1", "L23E->L23E"}, false},
+		{[]string{"0\n1"}, []string{"0", "1"}, false},
+		{[]string{"0", ""}, []string{"0"}, true},
+		{[]string{"0,"}, []string{"0"}, true},
+		{[]string{" "}, nil, true},
+	} {
+		var vals []string
+		l := newListFlag(&vals)
+		for _, v := range tc.sets {
+			if err := l.Set(v); err != nil {
+				t.Fatalf("%q: %v", tc.sets, err)
+			}
+		}
+		if !slices.Equal(vals, tc.want) || l.empty != tc.empty {
+			t.Errorf("%q: %q (empty %v), want %q (empty %v)", tc.sets, vals, l.empty, tc.want, tc.empty)
+		}
+	}
+}

@@ -437,14 +437,15 @@ type listFlag struct {
 func newListFlag(vals *[]string) *listFlag { return &listFlag{vals: vals} }
 
 func (l *listFlag) Set(v string) error {
-	items, err := csv.NewReader(strings.NewReader(v)).Read()
-	if err == io.EOF { // "" holds no record
-		items, err = []string{""}, nil
-	}
+	// Every line's items: pflag read the first line alone.
+	recs, err := csv.NewReader(strings.NewReader(v)).ReadAll()
 	if err != nil {
 		return err
 	}
-	for _, it := range items {
+	if len(recs) == 0 { // "" holds no record
+		recs = [][]string{{""}}
+	}
+	for _, it := range slices.Concat(recs...) {
 		if strings.TrimSpace(it) == "" {
 			l.empty = true
 			continue

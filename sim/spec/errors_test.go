@@ -272,6 +272,8 @@ func TestErrors(t *testing.T) {
 		// A line one space off: the library names the start of its block.
 		{"yaml indentation", edit(t, base, "  post: E\n  compartment: dend\n", "  post: E\n compartment: dend\n"), "l23.yaml:25:",
 			"invalid YAML: did not find expected key in the block that starts at line 25: check the indentation of its lines"},
+		{"yaml flow comma", edit(t, base, "  spike_at: 10 ms\n", "  spike_at: 10 ms\nsweep: {g: [1 nS, 2 nS 3 nS}\n"), "l23.yaml:",
+			"invalid YAML: did not find expected ',' or ']'"},
 		{"empty", "", "l23.yaml:1:", "empty spec"},
 		{"top-level list", "- 1\n", "l23.yaml:1:", "want a mapping"},
 		{"alias", edit(t, base, "cm_abs: 100 pF", "cm_abs: &c 100 pF", "cm_abs: 50 pF", "cm_abs: *c"), "l23.yaml:13: cells.pyr.compartments[0].cm_abs:", "anchors and aliases"},

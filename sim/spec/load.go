@@ -153,10 +153,11 @@ func (p *parser) yamlError(err error) *Error {
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
 		fmt.Sscanf(m[1], "%d", &line)
 		msg = m[2]
-		// The YAML library names the line where the mapping or list it
-		// could not finish starts: the slip (a line indented one space
-		// off) is below it.
-		if strings.HasPrefix(msg, "did not find expected") {
+		// The YAML library names the line where the block mapping or
+		// list it could not finish starts: the slip (a line indented one
+		// space off) is below it. (A flow one, [..] or {..}, is named
+		// where its slip is.)
+		if msg == "did not find expected key" || msg == "did not find expected '-' indicator" {
 			msg += fmt.Sprintf(" in the block that starts at line %d: check the indentation of its lines", line)
 		}
 	} else {
