@@ -47,6 +47,11 @@ type Problem struct {
 	// one step), so the outcome can depend on G0: a root well below the
 	// threshold is refused from a G0 whose bracket reaches it.
 	Jumps bool
+	// RootBelowJump, with Jumps, accepts a root that fires no dSpike
+	// though a run of that bracket does: Result.BelowJump then says which.
+	// The outcome no longer depends on G0, but departs from the
+	// reference's rule, which gives no fit there.
+	RootBelowJump bool
 }
 
 // Result is the fit's answer and how it got there.
@@ -59,6 +64,9 @@ type Result struct {
 	// Reachable is the largest |PSP| seen without a dSpike: for
 	// Unreachable and DSpikeJump outcomes, the most a calibration can get.
 	Reachable float64
+	// BelowJump, for a root taken under Problem.RootBelowJump, says which
+	// run of its bracket fired a dSpike; "" otherwise.
+	BelowJump string
 }
 
 // check validates what Amplitude and Kinetics are given.
@@ -146,6 +154,12 @@ func (f *fitter) checkBracket(ctx context.Context, r Result) (Result, error) {
 	}
 	for _, s := range f.samples {
 		if s.spike && s.g >= lo && s.g <= hi {
+			if root, ok := f.sampleAt(r.G); ok && !root.spike && p.RootBelowJump {
+				r.Evaluations = f.evals()
+				r.BelowJump = fmt.Sprintf("the root fires no dSpike, but one fires at g = %.6g nS, inside the bracket [%.6g, %.6g] nS that doubling or halving from the spec g reaches: the reference's rule gives no fit here; it was accepted as asked (root_below_jump)",
+					s.g*1e9, lo*1e9, hi*1e9)
+				return r, nil
+			}
 			return f.jump(ctx, s, fmt.Sprintf("a dSpike fires at g = %.6g nS, inside the bracket [%.6g, %.6g] nS around the root %.6g nS", s.g*1e9, lo*1e9, hi*1e9, r.G*1e9), r.G)
 		}
 	}

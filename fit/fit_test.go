@@ -178,6 +178,13 @@ func TestAmplitudeJumpsChecksBracket(t *testing.T) {
 					t.Errorf("from the offered g0 %v nS: %v %s g %v (%s), want converged at 2.5 nS", g0, err, r.Outcome, r.G, r.Message)
 				}
 			}
+			// Asked to (RootBelowJump), the root is taken from the spec
+			// g too, saying which run of its bracket fired.
+			r, err = Amplitude(context.Background(), Problem{Eval: eval, Target: tc.target, G0: 1e-9, GMin: 1e-12, GMax: 1e-6, Jumps: true, RootBelowJump: true})
+			if err != nil || r.Outcome != Converged || math.Abs(r.G/2.5e-9-1) > 1e-6 ||
+				!strings.HasPrefix(r.BelowJump, "the root fires no dSpike, but one fires at g = 4 nS, inside the bracket [2, 4] nS") {
+				t.Errorf("root_below_jump from 1 nS: %v %s g %v (%s), want converged at 2.5 nS, saying so", err, r.Outcome, r.G, r.BelowJump)
+			}
 		})
 	}
 }

@@ -56,6 +56,8 @@ type FitResult struct {
 	Warnings []string `json:"warnings,omitempty"`
 
 	points []db.Point
+	// belowJump is fit.Result.BelowJump, given as a warning (doubts).
+	belowJump string
 }
 
 // FineDtTolerance is how far, relatively, the PSP at dt/10 may be from
@@ -90,6 +92,9 @@ func (r *FitResult) doubts(s *spec.Spec) []string {
 	}
 	if !r.Converged {
 		return ws
+	}
+	if r.belowJump != "" {
+		ws = append(ws, what+": "+r.belowJump)
 	}
 	// An inhibitory pathway whose PSP depolarises sits below E_GABA at
 	// its synapse (a holding below it): physics, but rarely the
@@ -139,6 +144,11 @@ type FitOptions struct {
 	// Pathways, if not nil, are the pathways to fit (each with a
 	// target_psp), in spec order whatever their order here.
 	Pathways []int
+	// RootBelowJump accepts the root of a pathway with dSpikes that fires
+	// none, though a run of the bracket around it does (fit.Problem):
+	// the fit then carries a warning that says so. Off, as the
+	// reference, such a root is no fit.
+	RootBelowJump bool
 	// Progress, if set, is told how many pathways are fitted out of
 	// those with a target, once at the start and after each; calls do not
 	// overlap.
@@ -356,7 +366,7 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 		return out[0].PSP, out[0].DSpikeFired, nil
 	}
 	fr, err := fit.Amplitude(ctx, fit.Problem{Eval: eval, Target: p.TargetPSP, G0: base[0].G,
-		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Jumps: hasDSpikes(setup.Cell)})
+		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Jumps: hasDSpikes(setup.Cell), RootBelowJump: opt.RootBelowJump})
 	if err != nil {
 		return nil, err
 	}
@@ -364,7 +374,7 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	res.PeakAtEnd = atEnd[fr.G]
 	res.Outcome = fr.Outcome
 	res.Converged = fr.Outcome == fit.Converged
-	res.Message = fr.Message
+	res.Message, res.belowJump = fr.Message, fr.BelowJump
 	res.PSPAtFitMV = fr.PSP / 1e-3
 	var g []float64
 	for _, r := range scaled(base, fr.G) {

@@ -672,3 +672,36 @@ fit: {g_min: 0.001 nS, g_max: 1 uS, rtol: 1e-6}
 		}
 	}
 }
+
+// TestFitRootBelowJump: a root that fires no dSpike, in a bracket that
+// reaches one, is no fit by the reference's rule (dspike_jump); asked to
+// (RootBelowJump), the fit takes it, warns, and its PSP is the target with
+// no dSpike.
+func TestFitRootBelowJump(t *testing.T) {
+	s, err := spec.Load("testdata/dspike-root-below-jump.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	res, err := Fit(ctx, s, &FitOptions{NoFine: true})
+	if err != nil || res[0].Outcome != fit.DSpikeJump {
+		t.Fatalf("by the reference's rule: %v %+v; want dspike_jump", err, res)
+	}
+	res, err = Fit(ctx, s, &FitOptions{NoFine: true, RootBelowJump: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[0]
+	if !r.Converged || math.Abs(r.PSPAtFitMV-14) > 1e-6*14 || len(r.Warnings) != 1 ||
+		!strings.Contains(r.Warnings[0], "the reference's rule gives no fit here; it was accepted as asked (root_below_jump)") {
+		t.Fatalf("root_below_jump: %s (%s), PSP %g mV, warnings %q", r.Outcome, r.Message, r.PSPAtFitMV, r.Warnings)
+	}
+	setup, base, err := s.Setup(0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at, err := SimulateOne(ctx, s, 0, setup, scaled(base, r.GFitNS[0]*1e-9), false)
+	if err != nil || at.DSpikeFired || math.Abs(math.Abs(at.PSPMV)-14) > 1e-6*14 {
+		t.Errorf("at the g found: %+v, %v; want a 14 mV PSP and no dSpike", at, err)
+	}
+}

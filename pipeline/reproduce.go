@@ -298,14 +298,15 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 		return err
 	case db.CommandFit:
 		var st struct {
-			NoFine   bool  `json:"no_fine_dt"`
-			Pathways []int `json:"pathways"`
+			NoFine        bool  `json:"no_fine_dt"`
+			Pathways      []int `json:"pathways"`
+			RootBelowJump bool  `json:"root_below_jump"`
 		}
 		if err := json.Unmarshal(settings, &st); err != nil {
 			return fmt.Errorf("settings of run %d: %w", orig.ID, err)
 		}
 		// As fit does: each pathway is recorded as it is fitted.
-		_, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFine, Pathways: st.Pathways,
+		_, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFine, Pathways: st.Pathways, RootBelowJump: st.RootBelowJump,
 			Finished: RecordEach(ctx, d, runID)})
 		return err
 	}

@@ -16,9 +16,10 @@ import (
 func init() { extraCommands = append(extraCommands, newFitCmd) }
 
 type fitOptions struct {
-	workers  int
-	noFine   bool
-	pathways []string
+	workers       int
+	noFine        bool
+	pathways      []string
+	rootBelowJump bool
 }
 
 func newFitCmd(g *globals) *cobra.Command {
@@ -36,6 +37,11 @@ fires, which runs away as Dendrify's adex has no reset; a step unstable
 at that g) takes its g as too strong: the search goes on below it, and
 says so when the target lies beyond it. Targets out of reach, below g_min,
 non-monotone PSPs and dSpike jumps are reported, never silently fitted.
+As the reference, a pathway with dSpikes has no fit when a run of the
+bracket around its root (doubling or halving from the spec g) fires one,
+even if the root does not, so the outcome can depend on the spec g; the
+message gives the spec g that fit it, and --root-below-jump takes such a
+root, with a warning.
 For each fit the PSP at dt/10 shows how much the calibration depends on
 the clock (a warning when it moves the PSP by over 1%), and a PSP that
 peaks at the last sample of the window (cut short by simulation.duration)
@@ -65,6 +71,7 @@ pathway did not converge.`,
 	}
 	cmd.Flags().IntVarP(&o.workers, "workers", "j", 0, "pathways fitted at once (default: all cores; at most 16 a core)")
 	cmd.Flags().BoolVar(&o.noFine, "no-fine-dt", false, "skip the PSP check at dt/10")
+	cmd.Flags().BoolVar(&o.rootBelowJump, "root-below-jump", false, "accept a root that fires no dSpike though a run of the bracket around it does (the reference gives no fit there, and the outcome depends on the spec g); the fit warns")
 	cmd.Flags().VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to fit: index (0-based) or pre->post; repeatable (default: every one with a target_psp)")
 	return cmd
 }
@@ -88,6 +95,9 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	if idx != nil {
 		settings["pathways"] = idx
 	}
+	if o.rootBelowJump {
+		settings["root_below_jump"] = true
+	}
 	rec, err := startRunInfo(ctx, g, s, pipeline.RunInfo{Command: db.CommandFit, Workers: o.workers, Settings: settings})
 	if err != nil {
 		return err
@@ -95,7 +105,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	bar := newProgressBar(g, "pathways")
 	// Each pathway is recorded as it is fitted: those done before Ctrl-C,
 	// another pathway's failure, or a kill are kept.
-	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine, Pathways: idx, Progress: bar.update,
+	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine, Pathways: idx, RootBelowJump: o.rootBelowJump, Progress: bar.update,
 		Finished: pipeline.RecordEach(ctx, rec.db, rec.runID)})
 	bar.done()
 	if err != nil && len(res) > 0 {

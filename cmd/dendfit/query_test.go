@@ -796,3 +796,18 @@ func TestQueryFitsSimFailed(t *testing.T) {
 		}
 	}
 }
+
+// TestFitRootBelowJumpReproduces: fit --root-below-jump records the option
+// with the run, so that reproduce fits as it did (without it, the pathway
+// would end dspike_jump and differ).
+func TestFitRootBelowJumpReproduces(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "j.db")
+	const spec = "../../pipeline/testdata/dspike-root-below-jump.yaml"
+	if out, err := qcli(t, path, "fit", spec, "--root-below-jump", "--no-fine-dt"); err != nil || !strings.Contains(out, "converged") {
+		t.Fatalf("fit --root-below-jump: %v\n%s", err, out)
+	}
+	out, err := qcli(t, path, "reproduce", "1")
+	if err != nil || !strings.Contains(out, "1 fit identical") {
+		t.Errorf("reproduce 1: %v\n%s", err, out)
+	}
+}
