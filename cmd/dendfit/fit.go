@@ -20,6 +20,7 @@ type fitOptions struct {
 	noFine        bool
 	pathways      []string
 	rootBelowJump bool
+	strict        bool
 }
 
 func newFitCmd(g *globals) *cobra.Command {
@@ -62,7 +63,8 @@ The fit's warnings are recorded with it (query fits, export, report). A
 pathway that cannot be simulated at all (dt beyond its cell's stability
 limit, a holding that puts an AdEx compartment above its VT) ends
 sim_failed, and the others are fitted. The exit status is 3 when some
-pathway did not converge.`,
+pathway did not converge; with --strict, 4 when all converged but some fit
+carries a warning.`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
   dendfit fit experiments/cortex-paired-recordings.yaml -p 'L4FS->L4SS' -p 0
   dendfit fit experiments/l23-demo.yaml --json`,
@@ -71,6 +73,7 @@ pathway did not converge.`,
 	}
 	cmd.Flags().IntVarP(&o.workers, "workers", "j", 0, "pathways fitted at once (default: all cores; at most 16 a core)")
 	cmd.Flags().BoolVar(&o.noFine, "no-fine-dt", false, "skip the PSP check at dt/10")
+	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit with status 4 when every pathway converged but some fit carries a warning (3 when one did not converge)")
 	cmd.Flags().BoolVar(&o.rootBelowJump, "root-below-jump", false, "accept a root that fires no dSpike though a run of the bracket around it does (the reference gives no fit there, and the outcome depends on the spec g); the fit warns")
 	cmd.Flags().VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to fit: index (0-based) or pre->post; repeatable (default: every one with a target_psp)")
 	return cmd
@@ -202,10 +205,15 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		}
 		fmt.Fprintf(g.stdout, "run %d recorded in %s\n", rec.runID, g.db)
 	}
+	warned := false
 	for _, r := range res {
 		if !r.Converged {
 			return errNotConverged
 		}
+		warned = warned || len(r.Warnings) > 0
+	}
+	if warned && o.strict {
+		return errWarned
 	}
 	return nil
 }

@@ -25,6 +25,7 @@ const (
 	exitError       = 1
 	exitUsage       = 2
 	exitNotConverge = 3
+	exitWarned      = 4   // fit --strict: every pathway converged, some with warnings
 	exitInterrupted = 130 // 128 + SIGINT; 128 + SIGTERM (143) when that stopped it
 )
 
@@ -50,6 +51,11 @@ func interruptedCode(ctx context.Context) int {
 // errNotConverged marks a fit that ran to the end with some pathway
 // unconverged: everything was printed and recorded, the status says so.
 var errNotConverged = errors.New("some pathways did not converge")
+
+// errWarned marks a fit --strict whose pathways all converged, some with
+// warnings (a PSP cut off by the window, dt sensitivity, ...): a script
+// that checks the status would take such a g as sound.
+var errWarned = errors.New("every pathway converged, some with warnings (above); --strict makes that an exit status of 4")
 
 func main() {
 	ctx, cancel := context.WithCancelCause(context.Background())
@@ -100,6 +106,9 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	case errors.Is(err, errNotConverged):
 		fmt.Fprintln(stderr, "dendfit:", err)
 		return exitNotConverge
+	case errors.Is(err, errWarned):
+		fmt.Fprintln(stderr, "dendfit:", err)
+		return exitWarned
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "dendfit: interrupted; finished work is kept")
 		return interruptedCode(ctx)

@@ -9,6 +9,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -756,6 +757,18 @@ func TestFitWarningsRecorded(t *testing.T) {
 	out, err = qcli(t, path, "export", "--format", "dendrify")
 	if err != nil || !strings.Contains(out, "# WARNING of the fit: pathway 0") {
 		t.Errorf("export: %.600s (%v), want the warning in its header", out, err)
+	}
+	// --strict makes a warned fit an exit status of 4 (a script reads
+	// 0 as a sound g); without warnings it changes nothing.
+	var o, e strings.Builder
+	root := newRootCmdIO(&o, &e)
+	root.SetArgs([]string{"--db", path, "-q", "fit", specPath, "--strict"})
+	err = root.ExecuteContext(context.Background())
+	if !errors.Is(err, errWarned) || exitCode(context.Background(), err, io.Discard) != exitWarned {
+		t.Errorf("fit --strict of a warned fit: %v, want exit status %d", err, exitWarned)
+	}
+	if _, err := qcli(t, path, "fit", qCases+"gaba-point-cell-held.yaml", "--strict"); err != nil {
+		t.Errorf("fit --strict of a fit with no warning: %v", err)
 	}
 }
 
