@@ -51,6 +51,16 @@ func SQL() string { return view(3) }
 // values.
 func SQL4() string { return view(4) }
 
+// rowPoints starts every points view: simulate's and fit's points, a row
+// each, then (after it) the block points with the same columns.
+const rowPoints = `CREATE VIEW points AS
+SELECT id, run_id, pathway, pre, post, compartment, record, tag, point_key,
+	g_nS, t_decay_ms, t_rise_ms, receptors, psp_mV, baseline_mV, time_to_peak_ms,
+	rise_10_90_ms, half_width_ms, peaks_mV, i_hold_pA, dspike_fired, status, error
+FROM point_rows
+UNION ALL
+`
+
 // record is the SQL of one point's record as hex (2 digits a byte): the
 // stored bytes, or under migration 0004's layout, the slots put back
 // together one by one.
@@ -79,13 +89,7 @@ func view(version int) string {
 		layoutCols = " b.first_index, b.layout,"
 	}
 	v := func(s string) string { return "\n\t\t" + f64(s) }
-	return `CREATE VIEW points AS
-SELECT id, run_id, pathway, pre, post, compartment, record, tag, point_key,
-	g_nS, t_decay_ms, t_rise_ms, receptors, psp_mV, baseline_mV, time_to_peak_ms,
-	rise_10_90_ms, half_width_ms, peaks_mV, i_hold_pA, dspike_fired, status, error
-FROM point_rows
-UNION ALL
-SELECT NULL, run_id, pathway, pre, post, compartment, record, tag,
+	return rowPoints + `SELECT NULL, run_id, pathway, pre, post, compartment, record, tag,
 	printf('p%04d/g%s/d%s/r%s', pathway,
 		CASE WHEN n_g = 0 THEN '-' ELSE printf('%06d', idx / (max(n_t_rise, 1) * max(n_t_decay, 1))) END,
 		CASE WHEN n_t_decay = 0 THEN '-' ELSE printf('%06d', idx / max(n_t_rise, 1) % n_t_decay) END,
@@ -147,13 +151,7 @@ func SQL6() string {
 	// Slot k of point r.
 	val := func(r string, k int) string { return dec6(r+".a", fmt.Sprintf("%s.o%d", r, k)) }
 	slot := func(s string) string { return "(" + offset("r.layout", "r.sh + 8*("+s+")", s) + ")" }
-	return `CREATE VIEW points AS
-SELECT id, run_id, pathway, pre, post, compartment, record, tag, point_key,
-	g_nS, t_decay_ms, t_rise_ms, receptors, psp_mV, baseline_mV, time_to_peak_ms,
-	rise_10_90_ms, half_width_ms, peaks_mV, i_hold_pA, dspike_fired, status, error
-FROM point_rows
-UNION ALL
-SELECT NULL, r.run_id, r.pathway, r.pre, r.post, r.compartment, r.record, r.tag,
+	return rowPoints + `SELECT NULL, r.run_id, r.pathway, r.pre, r.post, r.compartment, r.record, r.tag,
 	printf('p%04d/g%s/d%s/r%s', r.pathway,
 		CASE WHEN r.n_g = 0 THEN '-' ELSE printf('%06d', r.idx / (max(r.n_t_rise, 1) * max(r.n_t_decay, 1))) END,
 		CASE WHEN r.n_t_decay = 0 THEN '-' ELSE printf('%06d', r.idx / max(r.n_t_rise, 1) % r.n_t_decay) END,
