@@ -84,3 +84,40 @@ func Describe(s *spec.Spec) ([]CellDescription, error) {
 	}
 	return out, nil
 }
+
+// PathwayDescription is a pathway of a spec as describe --json gives it:
+// what it connects and how it is measured, units in the names.
+type PathwayDescription struct {
+	Pathway     int      `json:"pathway"`
+	Label       string   `json:"label"`
+	Pre         string   `json:"pre"`
+	Post        string   `json:"post"`
+	Compartment string   `json:"compartment"`
+	Record      string   `json:"record"`
+	Tag         string   `json:"tag"`
+	Receptors   []string `json:"receptors"`
+	TargetPSPMV *float64 `json:"target_psp_mV"` // null: no target
+	HoldingMV   *float64 `json:"holding_mV"`    // null: at rest
+}
+
+// DescribePathways returns every pathway of s, in spec order.
+func DescribePathways(s *spec.Spec) []PathwayDescription {
+	pws := make([]PathwayDescription, len(s.Pathways))
+	for i, p := range s.Pathways {
+		pd := PathwayDescription{Pathway: i, Label: p.Label(), Pre: p.Pre, Post: p.Post, Compartment: p.Compartment,
+			Record: p.Record, Tag: p.Tag, Receptors: []string{}}
+		for _, r := range p.Receptors {
+			pd.Receptors = append(pd.Receptors, r.Channel.String())
+		}
+		if p.TargetPSP > 0 {
+			v := p.TargetPSP / 1e-3
+			pd.TargetPSPMV = &v
+		}
+		if p.Hold {
+			v := p.Holding / 1e-3
+			pd.HoldingMV = &v
+		}
+		pws[i] = pd
+	}
+	return pws
+}

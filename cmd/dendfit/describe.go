@@ -37,46 +37,18 @@ it). Nothing is simulated or recorded.`,
 			if g.json {
 				enc := json.NewEncoder(g.stdout)
 				enc.SetIndent("", "  ")
-				type pathwayJSON struct {
-					Pathway     int      `json:"pathway"`
-					Label       string   `json:"label"`
-					Pre         string   `json:"pre"`
-					Post        string   `json:"post"`
-					Compartment string   `json:"compartment"`
-					Record      string   `json:"record"`
-					Tag         string   `json:"tag"`
-					Receptors   []string `json:"receptors"`
-					TargetPSPMV *float64 `json:"target_psp_mV"` // null: no target
-					HoldingMV   *float64 `json:"holding_mV"`    // null: at rest
-				}
-				pws := make([]pathwayJSON, len(s.Pathways))
-				for i, p := range s.Pathways {
-					pj := pathwayJSON{Pathway: i, Label: p.Label(), Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag, Receptors: []string{}}
-					for _, r := range p.Receptors {
-						pj.Receptors = append(pj.Receptors, r.Channel.String())
-					}
-					if p.TargetPSP > 0 {
-						v := p.TargetPSP / 1e-3
-						pj.TargetPSPMV = &v
-					}
-					if p.Hold {
-						v := p.Holding / 1e-3
-						pj.HoldingMV = &v
-					}
-					pws[i] = pj
-				}
 				warnings := s.Warnings
 				if warnings == nil {
 					warnings = []string{}
 				}
 				// The warnings are on stderr too, as for every command.
 				return enc.Encode(struct {
-					Experiment string                     `json:"experiment"`
-					Cells      []pipeline.CellDescription `json:"cells"`
-					Pathways   []pathwayJSON              `json:"pathways"`
-					GridPoints int                        `json:"sweep_grid_points"` // 0 without a sweep block
-					Warnings   []string                   `json:"warnings"`
-				}{s.Name, cells, pws, gridPoints(s), warnings})
+					Experiment string                        `json:"experiment"`
+					Cells      []pipeline.CellDescription    `json:"cells"`
+					Pathways   []pipeline.PathwayDescription `json:"pathways"`
+					GridPoints int                           `json:"sweep_grid_points"` // 0 without a sweep block
+					Warnings   []string                      `json:"warnings"`
+				}{s.Name, cells, pipeline.DescribePathways(s), gridPoints(s), warnings})
 			}
 			for i, c := range cells {
 				if i > 0 {

@@ -225,8 +225,9 @@ func (p *parser) top(s *Spec, root *yaml.Node) {
 	p.fit(s, m.get("fit"))
 	if !p.failed() {
 		p.shortTimeConstants(s, pn, m.get("sweep"))
-		p.unstableCells(s, m, cellNodes)
-		p.oddCompartments(s, cellNodes)
+		built := builtCells(s)
+		p.unstableCells(s, m, cellNodes, built)
+		p.oddCompartments(s, cellNodes, built)
 		p.restlessPathways(s, pn)
 	}
 }
@@ -320,7 +321,7 @@ func (p *parser) restlessPathways(s *Spec, pn []*pathwayNodes) {
 // unstableCells warns of a post cell whose passive part the method cannot
 // step at dt: every run of its pathways fails (fit ends them sim_failed,
 // sweep refuses the spec), so it is said once, here, where the cure is.
-func (p *parser) unstableCells(s *Spec, top *mapping, cn map[string]*cellNodes) {
+func (p *parser) unstableCells(s *Spec, top *mapping, cn map[string]*cellNodes, built map[string]*sim.Cell) {
 	sm := s.Simulation
 	for _, sc := range s.Cells {
 		var pws []string
@@ -332,8 +333,8 @@ func (p *parser) unstableCells(s *Spec, top *mapping, cn map[string]*cellNodes) 
 		if len(pws) == 0 {
 			continue
 		}
-		c, err := sc.Build()
-		if err != nil {
+		c := built[sc.Name]
+		if c == nil {
 			continue // Setup says why, where it matters
 		}
 		lim, tau := sim.StableDt(c, sm.Method)
@@ -355,6 +356,19 @@ func (p *parser) unstableCells(s *Spec, top *mapping, cn map[string]*cellNodes) 
 	}
 }
 
+// builtCells is every cell of s as the simulator builds it, by name (nil
+// for one that does not build: Setup says why), for the parse-time checks
+// of cells to share.
+func builtCells(s *Spec) map[string]*sim.Cell {
+	built := map[string]*sim.Cell{}
+	for _, sc := range s.Cells {
+		if c, err := sc.Build(); err == nil {
+			built[sc.Name] = c
+		}
+	}
+	return built
+}
+
 // Bounds no neuron compartment comes near: a capacitance above maxC (a
 // whole large neuron is under 1 nF) or a membrane time constant outside
 // [minTauM, maxTauM] is a unit slip (cm_abs in uF for pF, a length in mm
@@ -368,13 +382,13 @@ const (
 
 // oddCompartments warns, once a compartment, of a capacitance or membrane
 // time constant out of any neuron's range.
-func (p *parser) oddCompartments(s *Spec, cn map[string]*cellNodes) {
+func (p *parser) oddCompartments(s *Spec, cn map[string]*cellNodes, built map[string]*sim.Cell) {
 	if p.recorded {
 		return
 	}
 	for _, sc := range s.Cells {
-		c, err := sc.Build()
-		if err != nil || cn[sc.Name] == nil || len(cn[sc.Name].comps) != len(c.Compartments) {
+		c := built[sc.Name]
+		if c == nil || cn[sc.Name] == nil || len(cn[sc.Name].comps) != len(c.Compartments) {
 			continue
 		}
 		for i, cp := range c.Compartments {
