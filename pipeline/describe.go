@@ -88,14 +88,8 @@ func Describe(s *spec.Spec) ([]CellDescription, error) {
 // PathwayDescription is a pathway of a spec as describe --json gives it:
 // what it connects and how it is measured, units in the names.
 type PathwayDescription struct {
-	Pathway     int      `json:"pathway"`
+	PathwayID
 	Label       string   `json:"label"`
-	Pre         string   `json:"pre"`
-	Post        string   `json:"post"`
-	Compartment string   `json:"compartment"`
-	Record      string   `json:"record"`
-	Tag         string   `json:"tag"`
-	Receptors   []string `json:"receptors"`
 	TargetPSPMV *float64 `json:"target_psp_mV"` // null: no target
 	HoldingMV   *float64 `json:"holding_mV"`    // null: at rest
 }
@@ -104,11 +98,7 @@ type PathwayDescription struct {
 func DescribePathways(s *spec.Spec) []PathwayDescription {
 	pws := make([]PathwayDescription, len(s.Pathways))
 	for i, p := range s.Pathways {
-		pd := PathwayDescription{Pathway: i, Label: p.Label(), Pre: p.Pre, Post: p.Post, Compartment: p.Compartment,
-			Record: p.Record, Tag: p.Tag, Receptors: []string{}}
-		for _, r := range p.Receptors {
-			pd.Receptors = append(pd.Receptors, r.Channel.String())
-		}
+		pd := PathwayDescription{PathwayID: NewPathwayID(s, i), Label: p.Label()}
 		if p.TargetPSP > 0 {
 			v := p.TargetPSP / 1e-3
 			pd.TargetPSPMV = &v
@@ -120,4 +110,28 @@ func DescribePathways(s *spec.Spec) []PathwayDescription {
 		pws[i] = pd
 	}
 	return pws
+}
+
+// PathwayID is what names a pathway in every result (simulate, fit,
+// describe, query): its index in the spec and what tells it apart from
+// the spec's other pathways.
+type PathwayID struct {
+	Pathway     int      `json:"pathway"`
+	Pre         string   `json:"pre"`
+	Post        string   `json:"post"`
+	Compartment string   `json:"compartment"`
+	Record      string   `json:"record"`
+	Tag         string   `json:"tag"`
+	Receptors   []string `json:"receptors"` // channels, in spec order
+}
+
+// NewPathwayID returns the identity of pathway i of s.
+func NewPathwayID(s *spec.Spec, i int) PathwayID {
+	p := &s.Pathways[i]
+	id := PathwayID{Pathway: i, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag,
+		Receptors: make([]string, len(p.Receptors))}
+	for j, r := range p.Receptors {
+		id.Receptors[j] = r.Channel.String()
+	}
+	return id
 }

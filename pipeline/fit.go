@@ -21,14 +21,8 @@ import (
 // FitResult is one pathway's calibration, with the keys of `dendfit fit
 // --json`.
 type FitResult struct {
-	Pathway     int      `json:"pathway"`
-	Pre         string   `json:"pre"`
-	Post        string   `json:"post"`
-	Compartment string   `json:"compartment"`
-	Record      string   `json:"record"`
-	Tag         string   `json:"tag"`
-	Receptors   []string `json:"receptors"`
-	TargetPSPMV float64  `json:"target_psp_mV"`
+	PathwayID
+	TargetPSPMV float64 `json:"target_psp_mV"`
 	// GFitNS is the fitted g of every receptor; null when the fit did not
 	// converge, with the best g tried in GBestNS.
 	GFitNS     []float64 `json:"g_fit_nS"`
@@ -329,11 +323,7 @@ func scaled(base []sim.Receptor, g1 float64) []sim.Receptor { return ScaleG(nil,
 
 func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*FitResult, error) {
 	p := s.Pathways[i]
-	res := &FitResult{Pathway: i, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag,
-		TargetPSPMV: p.TargetPSP / 1e-3}
-	for _, r := range p.Receptors {
-		res.Receptors = append(res.Receptors, r.Channel.String())
-	}
+	res := &FitResult{PathwayID: NewPathwayID(s, i), TargetPSPMV: p.TargetPSP / 1e-3}
 	setup, base, err := s.Setup(i)
 	var sm *sim.Simulator
 	if err == nil {

@@ -28,13 +28,7 @@ type Trace struct {
 // PathwayResult is one pathway's PSP with the keys, names and units of the
 // reference files (and of `dendfit simulate --json`).
 type PathwayResult struct {
-	Pathway      int                `json:"pathway"`
-	Pre          string             `json:"pre"`
-	Post         string             `json:"post"`
-	Compartment  string             `json:"compartment"`
-	Record       string             `json:"record"`
-	Tag          string             `json:"tag"`
-	Receptors    []string           `json:"receptors"`
+	PathwayID
 	GNS          []float64          `json:"g_nS"`
 	GEffNS       []float64          `json:"g_eff_nS"`
 	TDecayMS     []float64          `json:"t_decay_ms"`
@@ -187,12 +181,11 @@ func failedPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Recepto
 func pathwayHeader(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor) *PathwayResult {
 	p := s.Pathways[i]
 	pr := &PathwayResult{
-		Pathway: i, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag,
+		PathwayID:   NewPathwayID(s, i),
 		SteadyState: map[string]float64{}, PeaksMV: map[string]float64{}, BaselinesMV: map[string]float64{},
 		DSpikeEvents: []DSpikeEvent{},
 	}
 	for _, rc := range rs {
-		pr.Receptors = append(pr.Receptors, rc.Channel.String())
 		pr.GNS = append(pr.GNS, rc.G/1e-9)
 		pr.GEffNS = append(pr.GEffNS, rc.EffectiveG()/1e-9)
 		pr.TDecayMS = append(pr.TDecayMS, rc.TauDecay/1e-3)

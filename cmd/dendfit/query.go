@@ -19,6 +19,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/pipeline/export"
 	"github.com/dendfit/dendfit/pipeline/plot"
 )
@@ -548,14 +549,8 @@ fits alone, as 'export --run' takes them.`,
 				}
 			}
 			type fitJSON struct {
-				RunID       int64     `json:"run_id"`
-				Pathway     int       `json:"pathway"`
-				Pre         string    `json:"pre"`
-				Post        string    `json:"post"`
-				Compartment string    `json:"compartment"`
-				Record      string    `json:"record"`
-				Tag         string    `json:"tag"`
-				Receptors   []string  `json:"receptors"`
+				RunID int64 `json:"run_id"`
+				pipeline.PathwayID
 				TargetPSPMV float64   `json:"target_psp_mV"`
 				GFitNS      []float64 `json:"g_fit_nS"` // null unless converged, as fit --json
 				GBestNS     []float64 `json:"g_best_nS,omitempty"`
@@ -613,7 +608,7 @@ fits alone, as 'export --run' takes them.`,
 				if len(x.GFitNS) > 0 {
 					psp = &x.PSPAtFitMV
 				}
-				out.Fits = append(out.Fits, fitJSON{x.RunID, x.Pathway, x.Pre, x.Post, x.Compartment, x.Record, x.Tag, rec,
+				out.Fits = append(out.Fits, fitJSON{x.RunID, pipeline.PathwayID{Pathway: x.Pathway, Pre: x.Pre, Post: x.Post, Compartment: x.Compartment, Record: x.Record, Tag: x.Tag, Receptors: rec},
 					x.TargetPSPMV, gFit, gBest, x.TDecayMS, x.TRiseMS, psp, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message, warnings})
 				// CSV has room for the text; the table counts them and
 				// gives them below it.
