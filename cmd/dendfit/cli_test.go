@@ -241,13 +241,15 @@ func TestSweepJSON(t *testing.T) {
 }
 
 // TestQueryPointsGOfEveryReceptor: every format of query points gives the
-// g of every receptor of a point (the table gave the first alone).
+// g of every receptor of a point (the table gave the first alone), with
+// the receptors' channels in the same order (the g alone did not say
+// which receptor each was).
 func TestQueryPointsGOfEveryReceptor(t *testing.T) {
 	path := t.TempDir() + "/d.db"
 	if _, err := runCLI(t, "--db", path, "-q", "sweep", "../../experiments/cortex-paired-recordings.yaml"); err != nil {
 		t.Fatal(err)
 	}
-	cells := map[string][]string{}
+	cells, channels := map[string][]string{}, map[string][]string{}
 	for _, format := range []string{"table", "csv"} {
 		out, err := runCLI(t, "--db", path, "query", "points", "--pathway", "0", "--limit", "2", "--format", format)
 		if err != nil {
@@ -255,12 +257,13 @@ func TestQueryPointsGOfEveryReceptor(t *testing.T) {
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		// CSV's columns are named as in JSON and the points view.
-		if format == "csv" && lines[0] != "pathway,pre,post,point_key,g_nS,t_decay_ms,t_rise_ms,psp_mV,time_to_peak_ms,rise_10_90_ms,half_width_ms,dspike_fired,status,baseline_mV,i_hold_pA,compartment,record,error" {
+		if format == "csv" && lines[0] != "pathway,pre,post,point_key,receptors,g_nS,t_decay_ms,t_rise_ms,psp_mV,time_to_peak_ms,rise_10_90_ms,half_width_ms,dspike_fired,status,baseline_mV,i_hold_pA,compartment,record,error" {
 			t.Errorf("CSV header %q", lines[0])
 		}
 		for _, l := range lines[1:] {
 			f := strings.FieldsFunc(l, func(r rune) bool { return r == ',' || r == ' ' })
-			cells[format] = append(cells[format], f[4])
+			channels[format] = append(channels[format], f[4])
+			cells[format] = append(cells[format], f[5])
 		}
 	}
 	// --pathway by name and --g-min with a unit select as an index and a
@@ -273,6 +276,24 @@ func TestQueryPointsGOfEveryReceptor(t *testing.T) {
 	// AMPA + NMDA at half its g: 0.1 nS and 0.05 nS first.
 	if len(cells["table"]) != 2 || cells["table"][0] != "0.1;0.05" || cells["csv"][0] != "0.1;0.05" || !strings.Contains(cells["table"][1], ";") {
 		t.Errorf("g_nS cells: table %q, csv %q", cells["table"], cells["csv"])
+	}
+	if want := []string{"AMPA;NMDA", "AMPA;NMDA"}; !slices.Equal(channels["table"], want) || !slices.Equal(channels["csv"], want) {
+		t.Errorf("receptors cells: table %q, csv %q, want %q", channels["table"], channels["csv"], want)
+	}
+	out, err := runCLI(t, "--db", path, "query", "points", "--pathway", "0", "--limit", "1", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var doc struct {
+		Points []struct {
+			Tag       string    `json:"tag"`
+			Receptors []string  `json:"receptors"`
+			GNS       []float64 `json:"g_nS"`
+		} `json:"points"`
+	}
+	if err := json.Unmarshal([]byte(out), &doc); err != nil || len(doc.Points) != 1 ||
+		!slices.Equal(doc.Points[0].Receptors, []string{"AMPA", "NMDA"}) || len(doc.Points[0].GNS) != 2 || doc.Points[0].Tag == "" {
+		t.Errorf("query points --json: %v\n%s", err, out)
 	}
 }
 

@@ -35,7 +35,27 @@ func appendPointJSON(b []byte, p *pointJSON) ([]byte, error) {
 	str("post", p.Post)
 	str("compartment", p.Compartment)
 	str("record", p.Record)
+	str("tag", p.Tag)
 	str("point_key", p.Key)
+	field("receptors")
+	switch {
+	case p.Receptors == nil:
+		b = append(b, "null"...)
+	case len(p.Receptors) == 0:
+		b = append(b, "[]"...)
+	default:
+		b = append(b, '[')
+		for i, r := range p.Receptors {
+			if i > 0 {
+				b = append(b, ',')
+			}
+			b = append(b, in2...)
+			b = appendJSONText(b, r)
+		}
+		b = append(b, in1...)
+		b = append(b, ']')
+	}
+	b = append(b, ',')
 	field("g_nS")
 	switch {
 	case p.GNS == nil:

@@ -32,9 +32,18 @@ func TestPointJSONMatchesEncodingJSON(t *testing.T) {
 	}
 	s := func() string { return strs[rng.IntN(len(strs))] }
 	for i := range 3000 {
-		p := pointJSON{Pathway: rng.IntN(20) - 2, Pre: s(), Post: s(), Compartment: s(), Record: s(), Key: s(),
+		p := pointJSON{Pathway: rng.IntN(20) - 2, Pre: s(), Post: s(), Compartment: s(), Record: s(), Tag: s(), Key: s(),
 			TDecayMS: opt(), TRiseMS: opt(), PSPMV: opt(), BaselineMV: opt(), TimeToPeakMS: opt(),
 			Rise1090MS: opt(), HalfWidthMS: opt(), IHoldPA: opt(), DSpikeFired: rng.IntN(2) == 0, Status: s(), Error: s()}
+		switch rng.IntN(4) {
+		case 0: // nil
+		case 1:
+			p.Receptors = []string{}
+		default:
+			for range 1 + rng.IntN(3) {
+				p.Receptors = append(p.Receptors, s())
+			}
+		}
 		switch rng.IntN(4) {
 		case 0: // nil
 		case 1:

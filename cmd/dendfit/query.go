@@ -663,7 +663,11 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 		Long: `points lists the points of a run, by pathway and grid order. By default it
 reads the newest finished run of --experiment (or of the database's one
 experiment), and names it on stderr; a run of the whole grid (a sweep, or
-the union run of a merge) is taken before any newer run of one shard.`,
+the union run of a merge) is taken before any newer run of one shard.
+
+Each point gives its receptors' channels and the g of each, in the same
+order (a list in JSON, ';'-separated in the table and CSV: AMPA;NMDA and
+0.1;0.05); t_decay_ms and t_rise_ms are the first receptor's.`,
 		Example: `  dendfit query points --experiment l23-demo --json
   dendfit query points --run 2 --pathway 0 --g-min 0.5 --g-max 2 --format csv
   dendfit query points --run 4 --pathway 'L5MC->L5TTPC' --g-min "500 pS"`,
@@ -704,7 +708,7 @@ the union run of a merge) is taken before any newer run of one shard.`,
 			if o.hasGMax {
 				f.GMaxNS = &o.gMax
 			}
-			cols := []string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV", "peak_ms", "rise_ms", "half_ms", "dSpike", "status"}
+			cols := pointTableCols
 			// Points go out one at a time (a million points took gigabytes
 			// when collected first); an aligned table reads them twice, for
 			// its widths and then its rows.
@@ -717,7 +721,7 @@ the union run of a merge) is taken before any newer run of one shard.`,
 				// For programs: the names JSON and the points view use
 				// (the table keeps its short ones, to stay narrow).
 				cw := csv.NewWriter(g.stdout)
-				cw.Write([]string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV",
+				cw.Write([]string{"pathway", "pre", "post", "point_key", "receptors", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV",
 					"time_to_peak_ms", "rise_10_90_ms", "half_width_ms", "dspike_fired", "status",
 					"baseline_mV", "i_hold_pA", "compartment", "record", "error"})
 				add = func(p *db.Point) error {
@@ -835,7 +839,9 @@ type pointJSON struct {
 	Post         string             `json:"post"`
 	Compartment  string             `json:"compartment"`
 	Record       string             `json:"record"`
+	Tag          string             `json:"tag"`
 	Key          string             `json:"point_key"`
+	Receptors    []string           `json:"receptors"` // channels, the order of g_nS
 	GNS          []float64          `json:"g_nS"`
 	TDecayMS     *float64           `json:"t_decay_ms"`
 	TRiseMS      *float64           `json:"t_rise_ms"`
@@ -851,13 +857,18 @@ type pointJSON struct {
 	Error        string             `json:"error,omitempty"`
 }
 
+// pointTableCols heads the columns of pointCells in the aligned table.
+var pointTableCols = []string{"pathway", "pre", "post", "point_key", "receptors", "g_nS", "t_decay_ms", "t_rise_ms",
+	"psp_mV", "peak_ms", "rise_ms", "half_ms", "dSpike", "status"}
+
 // pointCells is p's row of the points table: numbers in full for CSV,
 // rounded for the aligned table.
 func pointCells(p *db.Point, format string) []string {
 	// g of every receptor, ';'-separated, in every format: the table
 	// showed the first receptor's alone, as if it were the whole synapse.
-	gs := make([]string, len(p.Receptors))
+	gs, chs := make([]string, len(p.Receptors)), make([]string, len(p.Receptors))
 	for i, r := range p.Receptors {
+		chs[i] = r.Channel
 		gs[i] = fnum(r.GNS)
 		if format == "table" {
 			gs[i] = fmt.Sprintf("%.6g", r.GNS)
@@ -875,14 +886,14 @@ func pointCells(p *db.Point, format string) []string {
 		if p.TRiseMS != nil {
 			tr = fmt.Sprintf("%.4g", *p.TRiseMS)
 		}
-		return []string{strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, strings.Join(gs, ";"), fmt.Sprintf("%.4g", p.TDecayMS), tr,
+		return []string{strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, strings.Join(chs, ";"), strings.Join(gs, ";"), fmt.Sprintf("%.4g", p.TDecayMS), tr,
 			psp, peak, optMS(p.Rise1090MS), optMS(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status}
 	}
 	psp, peak := "", "" // CSV's NULL, as for the other absent values
 	if p.Status != db.PointFailed {
 		psp, peak = fnum(p.PSPMV), fnum(p.TimeToPeakMS)
 	}
-	return []string{strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, strings.Join(gs, ";"), fnum(p.TDecayMS), fptr(p.TRiseMS),
+	return []string{strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, strings.Join(chs, ";"), strings.Join(gs, ";"), fnum(p.TDecayMS), fptr(p.TRiseMS),
 		psp, peak, fptr(p.Rise1090MS), fptr(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status}
 }
 
@@ -919,10 +930,12 @@ func jsonPointsWriter(w io.Writer) (add func(*db.Point) error, end func() error)
 }
 
 func newPointJSON(p db.Point) pointJSON {
-	o := pointJSON{Pathway: p.Pathway, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Key: p.PointKey,
-		TRiseMS: p.TRiseMS, Rise1090MS: p.Rise1090MS, HalfWidthMS: p.HalfWidthMS, PeaksMV: p.PeaksMV, IHoldPA: p.IHoldPA,
+	o := pointJSON{Pathway: p.Pathway, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag, Key: p.PointKey,
+		Receptors: make([]string, len(p.Receptors)),
+		TRiseMS:   p.TRiseMS, Rise1090MS: p.Rise1090MS, HalfWidthMS: p.HalfWidthMS, PeaksMV: p.PeaksMV, IHoldPA: p.IHoldPA,
 		DSpikeFired: p.DSpikeFired, Status: p.Status, Error: p.Error}
-	for _, r := range p.Receptors {
+	for i, r := range p.Receptors {
+		o.Receptors[i] = r.Channel
 		o.GNS = append(o.GNS, r.GNS)
 	}
 	if len(p.Receptors) > 0 {

@@ -185,7 +185,7 @@ func TestQueryPointsTableStreamed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		tb := &table{cols: []string{"pathway", "pre", "post", "point_key", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV", "peak_ms", "rise_ms", "half_ms", "dSpike", "status"}}
+		tb := &table{cols: pointTableCols}
 		for i := range pts {
 			tb.add(pointCells(&pts[i], "table")...)
 		}
