@@ -35,14 +35,18 @@ finished fit run of --experiment), and after a kinetics fit the fitted time
 constants, with the spec that run fitted:
 
   dendrify  a Python module: PARAMS = {population: {dendrify_name: quantity}}
-            with Dendrify's names and Brian 2 units, and build_models(), which
+            with Dendrify's names and Brian 2 units; build_models(), which
             builds every population's NeuronModel or PointNeuronModel with
-            Dendrify's API and the calibrated synapses
+            Dendrify's API and the calibrated synapses; and
+            make_neurongroup(models, population, N), which makes a group
+            with the fit's method and ionic constants (the model's own
+            make_neurongroup integrates with euler)
   json      the same parameters per population with value and unit, and the
             run's provenance
   csv       one row per pathway and receptor
   yaml      the spec with every fitted g (and t_decay, t_rise) written in;
-            'dendfit simulate' on it gives the target PSPs
+            'dendfit simulate' on it gives the target PSP of every pathway
+            that converged (the others keep their spec g, with a warning)
 
 --json is --format json. Values are printed round-trip exact. The output goes to stdout, or with -o
 to a file written atomically.`,

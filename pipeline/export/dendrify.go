@@ -98,11 +98,13 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 	for _, d := range synapseParams {
 		p.printf("#   %s (%s): %s\n", d.Pattern, d.Unit, d.Doc)
 	}
-	p.printf("# Ready for model.add_params(PARAMS[population]).\n")
+	p.printf("# Ready for model.add_params(PARAMS[population]); every population has an\n")
+	p.printf("# entry, empty for one that no pathway reaches.\n")
 	p.printf("PARAMS = {\n")
 	for _, pop := range s.Populations {
 		ps := c.params(pop.Name)
 		if len(ps) == 0 {
+			p.printf("    %s: {},  # no pathway onto it\n", pyStr(pop.Name))
 			continue
 		}
 		p.printf("    %s: {\n", pyStr(pop.Name))
@@ -223,7 +225,15 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 	fmt.Fprintf(bw, "PARAMS[population] holds the synaptic parameters with Dendrify's names and\n")
 	fmt.Fprintf(bw, "Brian 2 units, for model.add_params(PARAMS[population]). build_models()\n")
 	fmt.Fprintf(bw, "returns {population: NeuronModel or PointNeuronModel} built with Dendrify's\n")
-	fmt.Fprintf(bw, "API from the experiment spec, with the calibrated synapses.\n\"\"\"\n\n")
+	fmt.Fprintf(bw, "API from the experiment spec, with the calibrated synapses.\n\n")
+	fmt.Fprintf(bw, "Make each population's NeuronGroup with make_neurongroup(models, population, N):\n\n")
+	fmt.Fprintf(bw, "    models = build_models()\n")
+	fmt.Fprintf(bw, "    group = make_neurongroup(models, %s, 100)\n\n", pyStr(firstPopulation(s)))
+	fmt.Fprintf(bw, "It integrates with METHOD, as the PSPs were calibrated (the model's own\n")
+	fmt.Fprintf(bw, "make_neurongroup uses euler unless told), and sets Dendrify's default ionic\n")
+	fmt.Fprintf(bw, "parameters to CONSTANTS first: a PointNeuronModel reads them when its group\n")
+	fmt.Fprintf(bw, "is made, so another calibration's build_models() in the same script would\n")
+	fmt.Fprintf(bw, "change its E_GABA or Mg_con. The calibration holds at the clock DT.\n\"\"\"\n\n")
 	fmt.Fprintf(bw, "from brian2 import defaultclock\n")
 	var us []string
 	for u := range p.units {
@@ -292,6 +302,29 @@ func (p *pyWriter) buildModels(c *Calibration) {
 		p.printf("    models[%s] = model\n", pyStr(pop.Name))
 	}
 	p.printf("    return models\n")
+	p.printf("\n\ndef make_neurongroup(models, population, N, **kwargs):\n")
+	p.printf("    \"\"\"Return models[population].make_neurongroup(N, method=METHOD, **kwargs).\n\n")
+	p.printf("    Sets Dendrify's default ionic parameters to CONSTANTS first, which a\n")
+	p.printf("    PointNeuronModel reads here whatever add_params said (another\n")
+	p.printf("    calibration's build_models() may have changed them since). A method\n")
+	p.printf("    in kwargs replaces METHOD, and the PSPs then differ from the targets.\n")
+	p.printf("    \"\"\"\n")
+	p.printf("    from dendrify import update_default_params\n\n")
+	p.printf("    update_default_params(CONSTANTS)\n")
+	p.printf("    kwargs.setdefault('method', METHOD)\n")
+	p.printf("    return models[population].make_neurongroup(N, **kwargs)\n")
+}
+
+// firstPopulation names a population of s for the module's usage example:
+// the first that a pathway reaches.
+func firstPopulation(s *spec.Spec) string {
+	if len(s.Pathways) > 0 {
+		return s.Pathways[0].Post
+	}
+	if len(s.Populations) > 0 {
+		return s.Populations[0].Name
+	}
+	return "population"
 }
 
 // synapseCall writes the arguments of synapse() for sy.

@@ -443,7 +443,7 @@ type paramDecl struct {
 }
 
 var synapseParams = []paramDecl{
-	{"g", "g_<channel>_<tag>_<compartment>", "nS", "conductance in the equations, after scale_g: give it to model.add_params, not to synapse(scale_g=True), which would scale it again"},
+	{"g", "g_<channel>_<tag>_<compartment>", "nS", "conductance in the equations, after scale_g (Dendrify's own normalisation may differ in the last bit or two): give it to model.add_params, not to synapse(scale_g=True), which would scale it again"},
 	{"t_rise", "t_<channel>_rise_<tag>_<compartment>", "ms", "rise time constant (absent for an instant rise)"},
 	{"t_decay", "t_<channel>_decay_<tag>_<compartment>", "ms", "decay time constant"},
 }

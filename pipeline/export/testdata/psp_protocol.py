@@ -4,6 +4,10 @@ Usage: psp_protocol.py DIR, where DIR holds calibrated.py (the export).
 Each pathway starts from the export's own steady_state and holding
 current. Prints the signed PSP of each pathway in mV as a JSON list. Used
 by TestDendrifyInBrian.
+
+Between build_models() and making a group it changes Dendrify's default
+ionic parameters, as building another calibration in the same script
+would: the module's make_neurongroup must put the export's back.
 """
 import json
 import sys
@@ -20,8 +24,13 @@ import calibrated as cal  # noqa: E402
 
 def psp(pw):
     b.start_scope()
-    model = cal.build_models()[pw['post']]
-    group = model.make_neurongroup(1, method=cal.METHOD)
+    models = cal.build_models()
+    missing = set(models) - set(cal.PARAMS)
+    if missing:
+        sys.exit(f'PARAMS has no entry for {sorted(missing)}')
+    from dendrify import update_default_params
+    update_default_params({'E_AMPA': 7 * mV, 'E_NMDA': 7 * mV, 'E_GABA': -50 * mV, 'Mg_con': 2.5})
+    group = cal.make_neurongroup(models, pw['post'], 1)
     for name, value in pw['steady_state'].items():
         setattr(group, name, value)
     # The holding current as the export gives it, where it says.
