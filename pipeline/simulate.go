@@ -204,9 +204,27 @@ func pathwayHeader(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor) *Pa
 	return pr
 }
 
+// SteadyStateMap returns ss by Dendrify's variable names, as simulate
+// --json gives it: V_<compartment> in mV and, for an adaptive compartment,
+// w_<compartment> in pA (V and w on a one-compartment cell).
+func SteadyStateMap(cell *sim.Cell, ss sim.SteadyState) map[string]float64 {
+	point := len(cell.Compartments) == 1
+	m := make(map[string]float64, len(cell.Compartments))
+	for c, cp := range cell.Compartments {
+		vk, wk := "V_"+cp.Name, "w_"+cp.Name
+		if point {
+			vk, wk = "V", "w"
+		}
+		m[vk] = ss.V[c] / 1e-3
+		if cp.Kind.Adaptive() {
+			m[wk] = ss.W[c] / 1e-12
+		}
+	}
+	return m
+}
+
 func newPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, ss sim.SteadyState, r *sim.Result) *PathwayResult {
 	cell := setup.Cell
-	point := len(cell.Compartments) == 1
 	// The numbers a sweep records, converted once for both, so that a
 	// swept point and its lone simulation are the same bits.
 	var bp db.BlockPoint
@@ -219,15 +237,8 @@ func newPathwayResult(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor, 
 	if setup.Protocol.Hold {
 		pr.IHoldPA = present(bp.IHoldPA)
 	}
+	pr.SteadyState = SteadyStateMap(cell, ss)
 	for c, cp := range cell.Compartments {
-		vk, wk := "V_"+cp.Name, "w_"+cp.Name
-		if point {
-			vk, wk = "V", "w"
-		}
-		pr.SteadyState[vk] = ss.V[c] / 1e-3
-		if cp.Kind.Adaptive() {
-			pr.SteadyState[wk] = ss.W[c] / 1e-12
-		}
 		if r.Peaks != nil {
 			pr.PeaksMV[cp.Name] = bp.PeaksMV[c]
 			pr.BaselinesMV[cp.Name] = r.Baselines[c] / 1e-3

@@ -8,6 +8,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"maps"
 	"math"
 	"os"
 	"os/exec"
@@ -466,7 +467,7 @@ func TestVersionNames(t *testing.T) {
 	}
 }
 
-// TestHoldingInEveryFormat: a pathway measured at a holding potential
+// TestHoldingInEveryFormat (and the JSON's steady states): a pathway measured at a holding potential
 // carries, in the JSON and CSV exports, that potential and the current
 // that holds it, as the PSP protocol recorded it in the run's points
 // (simulate's i_hold_pA); a pathway at rest carries neither. Without them
@@ -491,8 +492,9 @@ func TestHoldingInEveryFormat(t *testing.T) {
 	}
 	var doc struct {
 		Pathways []struct {
-			HoldingMV *float64 `json:"holding_mV"`
-			IHoldPA   *float64 `json:"i_hold_pA"`
+			HoldingMV   *float64           `json:"holding_mV"`
+			IHoldPA     *float64           `json:"i_hold_pA"`
+			SteadyState map[string]float64 `json:"steady_state"`
 		} `json:"pathways"`
 	}
 	if err := json.Unmarshal(jb.Bytes(), &doc); err != nil {
@@ -505,6 +507,10 @@ func TestHoldingInEveryFormat(t *testing.T) {
 	held := 0
 	for i, pw := range c.Spec.Pathways {
 		got := doc.Pathways[i]
+		// The state the PSP is measured from, as simulate gives it.
+		if !maps.Equal(got.SteadyState, sims[i].SteadyState) || len(got.SteadyState) == 0 {
+			t.Errorf("pathway %d: JSON steady_state %v, simulate's %v", i, got.SteadyState, sims[i].SteadyState)
+		}
 		want := sims[i].IHoldPA
 		if !pw.Hold {
 			if got.HoldingMV != nil || got.IHoldPA != nil || want != nil {
@@ -705,13 +711,19 @@ func TestExportOfAPathwayWithNoSteadyState(t *testing.T) {
 	}
 	var doc struct {
 		Pathways []struct {
-			HoldingMV *float64 `json:"holding_mV"`
-			IHoldPA   *float64 `json:"i_hold_pA"`
-			NoState   string   `json:"no_steady_state"`
+			HoldingMV   *float64           `json:"holding_mV"`
+			IHoldPA     *float64           `json:"i_hold_pA"`
+			NoState     string             `json:"no_steady_state"`
+			SteadyState map[string]float64 `json:"steady_state"`
 		} `json:"pathways"`
 	}
 	if err := json.Unmarshal([]byte(out[JSON]), &doc); err != nil {
 		t.Fatal(err)
+	}
+	for i, p := range doc.Pathways {
+		if p.SteadyState != nil {
+			t.Errorf("JSON pathway %d: steady_state %v with no state to measure from", i, p.SteadyState)
+		}
 	}
 	if p := doc.Pathways[0]; p.HoldingMV != nil || p.IHoldPA != nil || !strings.Contains(p.NoState, "did not converge") {
 		t.Errorf("JSON pathway 0: holding %v, i_hold %v, no_steady_state %q", p.HoldingMV, p.IHoldPA, p.NoState)

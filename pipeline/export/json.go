@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"io"
 	"time"
+
+	"github.com/dendfit/dendfit/pipeline"
 )
 
 // jsonExport is the document `--format json` writes.
@@ -57,12 +59,16 @@ type jsonPathway struct {
 	// NoState says why the pathway has no state to measure a PSP from (no
 	// steady state nor, held, holding current; or an unstable one): a fit
 	// ends such a pathway sim_failed.
-	NoState     string         `json:"no_steady_state,omitempty"`
-	Receptors   []jsonReceptor `json:"receptors"`
-	TargetPSPMV *float64       `json:"target_psp_mV"`
-	PSPAtFitMV  *float64       `json:"psp_at_fit_mV"`
-	Converged   *bool          `json:"converged"`
-	Outcome     string         `json:"outcome,omitempty"`
+	NoState string `json:"no_steady_state,omitempty"`
+	// SteadyState is the state the PSP is measured from, as simulate
+	// --json gives it (V_<compartment> in mV, w_<compartment> in pA);
+	// null with NoState.
+	SteadyState map[string]float64 `json:"steady_state"`
+	Receptors   []jsonReceptor     `json:"receptors"`
+	TargetPSPMV *float64           `json:"target_psp_mV"`
+	PSPAtFitMV  *float64           `json:"psp_at_fit_mV"`
+	Converged   *bool              `json:"converged"`
+	Outcome     string             `json:"outcome,omitempty"`
 	// Warnings say what makes the fitted g doubtful (the fit's).
 	Warnings []string `json:"warnings,omitempty"`
 	// FitRunID is the run of this pathway's fit when it is not the
@@ -122,6 +128,8 @@ func writeJSON(w io.Writer, c *Calibration) error {
 		}
 		if st.err != nil {
 			jp.NoState = st.err.Error()
+		} else {
+			jp.SteadyState = pipeline.SteadyStateMap(st.cell, st.ss)
 		}
 		for _, sy := range syns {
 			if sy.pathway != i {
