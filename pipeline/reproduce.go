@@ -75,6 +75,27 @@ type Reproduction struct {
 // Identical reports whether every point is bit-identical.
 func (r *Reproduction) Identical() bool { return len(r.Differences) == 0 }
 
+// OriginalRun returns the run whose work run reran: run itself unless it
+// is a reproduction, else the simulate, sweep or fit at the start of its
+// chain of reproductions (a reproduction of a sweep holds a sweep's grid,
+// and one of a fit its fits).
+func OriginalRun(ctx context.Context, d *db.DB, run *db.Run) (*db.Run, error) {
+	base := run
+	for base.Command == db.CommandReproduce {
+		// A run reproduces an older one: the chain ends, whatever the
+		// database says.
+		if base.ReproducesRunID == nil || *base.ReproducesRunID >= base.ID {
+			return nil, fmt.Errorf("run %d is a reproduction of a deleted run", base.ID)
+		}
+		next, err := d.Run(ctx, *base.ReproducesRunID)
+		if err != nil {
+			return nil, err
+		}
+		base = next
+	}
+	return base, nil
+}
+
 // Reproduce reruns recorded run runID (a simulate, sweep or fit run, or a
 // reproduction of one) from the spec text stored with it and its recorded
 // settings, records the new run as a reproduction (command reproduce,
@@ -88,14 +109,9 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
 	// A reproduction reruns what its original ran.
-	base := orig
-	for base.Command == db.CommandReproduce {
-		if base.ReproducesRunID == nil {
-			return nil, fmt.Errorf("reproduce: run %d is a reproduction of a deleted run", base.ID)
-		}
-		if base, err = d.Run(ctx, *base.ReproducesRunID); err != nil {
-			return nil, fmt.Errorf("reproduce: %w", err)
-		}
+	base, err := OriginalRun(ctx, d, orig)
+	if err != nil {
+		return nil, fmt.Errorf("reproduce: %w", err)
 	}
 	switch base.Command {
 	case db.CommandSimulate, db.CommandSweep, db.CommandFit:

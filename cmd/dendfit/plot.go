@@ -158,17 +158,6 @@ the sweep has, in the order g, t_decay, t_rise.`,
 	return cmd
 }
 
-// sweptGrid reports whether run holds a sweep's grid: a sweep, or the
-// reproduction of one.
-func sweptGrid(ctx context.Context, d *db.DB, run *db.Run) bool {
-	if run.Command == db.CommandReproduce && run.ReproducesRunID != nil {
-		if orig, err := d.Run(ctx, *run.ReproducesRunID); err == nil {
-			return orig.Command == db.CommandSweep
-		}
-	}
-	return run.Command == db.CommandSweep
-}
-
 // size returns the figure size from --width and --height, in cm.
 func (o *plotOptions) size() (w, h vg.Length, err error) {
 	// 0 is the default; below 2 cm no axis fits.
@@ -384,7 +373,12 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 		return err
 	}
 	defer d.Close()
-	if run.Command == db.CommandSweep && !s.Sweep.G.Given() {
+	// A reproduction draws as what it reran.
+	orig, err := pipeline.OriginalRun(ctx, d, run)
+	if err != nil {
+		return err
+	}
+	if orig.Command == db.CommandSweep && !s.Sweep.G.Given() {
 		return usageError{fmt.Errorf("run %d swept no g axis: a PSP-g curve needs one (plot heatmap draws the axes it swept)", run.ID)}
 	}
 	idx, err := selectPathways(s, o.pathways)
@@ -392,7 +386,7 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 		return err
 	}
 	var fits []db.Fit
-	if run.Command == db.CommandFit {
+	if orig.Command == db.CommandFit {
 		fits, err = d.Fits(ctx, db.FitFilter{RunID: run.ID})
 	} else {
 		// The fits that hold for the swept spec's pathways.
@@ -426,8 +420,8 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 	if len(series) == 0 {
 		return fmt.Errorf("run %d has no successful point to draw", run.ID)
 	}
-	logX := run.Command == db.CommandSweep && s.Sweep.G.Log
-	if run.Command == db.CommandFit {
+	logX := orig.Command == db.CommandSweep && s.Sweep.G.Log
+	if orig.Command == db.CommandFit {
 		logX = true // evaluations bracket g geometrically
 	}
 	f, err := plot.Curve(series, &plot.CurveOptions{Title: fmt.Sprintf("%s, %s run %d", s.Name, run.Command, run.ID),
@@ -453,7 +447,11 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 	defer d.Close()
 	// A fit's evaluations lie on no grid: only a sweep, or a reproduction
 	// of one, makes a heat map.
-	if !sweptGrid(ctx, d, run) {
+	orig, err := pipeline.OriginalRun(ctx, d, run)
+	if err != nil {
+		return err
+	}
+	if orig.Command != db.CommandSweep {
 		return usageError{fmt.Errorf("run %d is a %s run: a heat map needs a sweep over two axes", run.ID, run.Command)}
 	}
 	i, err := onePathway(s, o.onePathway(), "this figure shows one pathway")

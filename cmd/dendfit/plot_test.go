@@ -72,6 +72,42 @@ func TestPlotAndReportCommands(t *testing.T) {
 	if err := plotTestCLI(t, "--db", dbp, "plot", "heatmap", "--run", "4", "-o", out("heat-repro.png")); err != nil {
 		t.Errorf("heat map of a reproduced sweep: %v", err)
 	}
+	// And a reproduction of that reproduction (run 5); a reproduction of
+	// the fit (run 6) draws the fit's curve.
+	if err := plotTestCLI(t, "--db", dbp, "reproduce", "4"); err != nil {
+		t.Fatal(err)
+	}
+	if err := plotTestCLI(t, "--db", dbp, "plot", "heatmap", "--run", "5", "-o", out("heat-repro2.png")); err != nil {
+		t.Errorf("heat map of a reproduction of a reproduced sweep: %v", err)
+	}
+	if err := plotTestCLI(t, "--db", dbp, "reproduce", "2"); err != nil {
+		t.Fatal(err)
+	}
+	// Its figure is the fit's (log g axis, the fit's own g marked) but
+	// for the title.
+	for _, run := range []string{"2", "6"} {
+		if err := plotTestCLI(t, "--db", dbp, "plot", "curve", "--run", run, "-o", out("curve-run"+run+".svg")); err != nil {
+			t.Errorf("curve of run %s: %v", run, err)
+		}
+	}
+	fitSVG, _ := os.ReadFile(out("curve-run2.svg"))
+	reproSVG, _ := os.ReadFile(out("curve-run6.svg"))
+	untitled := func(b []byte) string {
+		var keep []string
+		for _, l := range strings.Split(string(b), "\n") {
+			if strings.Contains(l, " run 2") || strings.Contains(l, " run 6") {
+				// The title, and the <text> placing it (centred: its x
+				// follows the title's width).
+				keep = keep[:max(len(keep)-1, 0)]
+				continue
+			}
+			keep = append(keep, l)
+		}
+		return strings.Join(keep, "\n")
+	}
+	if len(fitSVG) == 0 || untitled(fitSVG) != untitled(reproSVG) {
+		t.Errorf("curve of a reproduced fit differs from the fit's beyond the title")
+	}
 	if err := plotTestCLI(t, "--db", dbp, "plot", "heatmap", "-e", "sweep-tdecay-trise-ampa-3comp", "-o", out("heat.svg")); err != nil {
 		t.Error(err)
 	} else if b, _ := os.ReadFile(out("heat.svg")); !strings.Contains(string(b), "τ decay, first receptor (ms)") ||
