@@ -35,6 +35,38 @@ type SimulateSettings struct {
 	Pathways []int `json:"pathways"` // nil: every pathway
 }
 
+// SweepSettings are the settings `dendfit sweep` records to be rerun: the
+// shard it swept (runs recorded before they were kept here have them in
+// the run's shard columns alone, and nil here).
+type SweepSettings struct {
+	ShardK *int `json:"shard_k"`
+	ShardN *int `json:"shard_n"`
+}
+
+// NewSweepSettings returns the settings of a sweep of shard k of n.
+func NewSweepSettings(k, n int) SweepSettings { return SweepSettings{ShardK: &k, ShardN: &n} }
+
+// FitSettings are the settings `dendfit fit` records to be rerun; the
+// fit's own settings (rtol, bounds) are in the spec.
+type FitSettings struct {
+	NoFineDt      bool  `json:"no_fine_dt"`                // no check of the fitted g at dt/10
+	Pathways      []int `json:"pathways,omitempty"`        // nil: every pathway with a target
+	RootBelowJump bool  `json:"root_below_jump,omitempty"` // FitOptions.RootBelowJump
+}
+
+// DecodeSettings reads the settings recorded with run into st (a
+// *SimulateSettings, *SweepSettings or *FitSettings); a run that recorded
+// none leaves st as it is.
+func DecodeSettings(run *db.Run, st any) error {
+	if len(run.Settings) == 0 {
+		return nil
+	}
+	if err := json.Unmarshal(run.Settings, st); err != nil {
+		return fmt.Errorf("settings of run %d: %w", run.ID, err)
+	}
+	return nil
+}
+
 // ReproduceOptions configures Reproduce. A nil *ReproduceOptions means the
 // defaults.
 type ReproduceOptions struct {
@@ -282,15 +314,11 @@ var errStopped = errors.New("stopped")
 // rerun runs command on s as recorded in orig and records its points (and
 // fits) under runID.
 func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db.Run, runID int64, opt *ReproduceOptions) error {
-	settings := orig.Settings
-	if len(settings) == 0 {
-		settings = json.RawMessage("{}")
-	}
 	switch command {
 	case db.CommandSimulate:
 		var st SimulateSettings
-		if err := json.Unmarshal(settings, &st); err != nil {
-			return fmt.Errorf("settings of run %d: %w", orig.ID, err)
+		if err := DecodeSettings(orig, &st); err != nil {
+			return err
 		}
 		// As simulate ran it: a pathway that failed is a failed point.
 		res, err := Simulate(ctx, s, &SimulateOptions{Pathways: st.Pathways, KeepGoing: true})
@@ -299,30 +327,23 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 		}
 		return RecordSimulate(ctx, d, runID, res)
 	case db.CommandSweep:
-		var st struct {
-			K *int `json:"shard_k"`
-			N *int `json:"shard_n"`
-		}
-		if err := json.Unmarshal(settings, &st); err != nil {
-			return fmt.Errorf("settings of run %d: %w", orig.ID, err)
+		var st SweepSettings
+		if err := DecodeSettings(orig, &st); err != nil {
+			return err
 		}
 		k, n := orig.ShardK, orig.ShardN
-		if st.K != nil && st.N != nil {
-			k, n = *st.K, *st.N
+		if st.ShardK != nil && st.ShardN != nil {
+			k, n = *st.ShardK, *st.ShardN
 		}
 		_, err := Sweep(ctx, s, d, runID, &SweepOptions{Workers: opt.Workers, ShardK: k, ShardN: n})
 		return err
 	case db.CommandFit:
-		var st struct {
-			NoFine        bool  `json:"no_fine_dt"`
-			Pathways      []int `json:"pathways"`
-			RootBelowJump bool  `json:"root_below_jump"`
-		}
-		if err := json.Unmarshal(settings, &st); err != nil {
-			return fmt.Errorf("settings of run %d: %w", orig.ID, err)
+		var st FitSettings
+		if err := DecodeSettings(orig, &st); err != nil {
+			return err
 		}
 		// As fit does: each pathway is recorded as it is fitted.
-		_, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFine, Pathways: st.Pathways, RootBelowJump: st.RootBelowJump,
+		_, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFineDt, Pathways: st.Pathways, RootBelowJump: st.RootBelowJump,
 			Finished: RecordEach(ctx, d, runID)})
 		return err
 	}

@@ -94,13 +94,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			return usageError{fmt.Errorf("--pathway %d (%s) has no target_psp: nothing to fit", i, s.Pathways[i].Label())}
 		}
 	}
-	settings := map[string]any{"no_fine_dt": o.noFine}
-	if idx != nil {
-		settings["pathways"] = idx
-	}
-	if o.rootBelowJump {
-		settings["root_below_jump"] = true
-	}
+	settings := pipeline.FitSettings{NoFineDt: o.noFine, Pathways: idx, RootBelowJump: o.rootBelowJump}
 	rec, err := startRunInfo(ctx, g, s, pipeline.RunInfo{Command: db.CommandFit, Workers: o.workers, Settings: settings})
 	if err != nil {
 		return err

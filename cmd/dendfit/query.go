@@ -508,10 +508,8 @@ fits alone, as 'export --run' takes them.`,
 			}
 			// A fit --pathway run holds only those: export and report
 			// combine the others from earlier runs, a listing does not.
-			var sel struct {
-				Pathways []int `json:"pathways"`
-			}
-			if run != nil && o.runID == 0 && !o.calibration && json.Unmarshal(run.Settings, &sel) == nil && sel.Pathways != nil {
+			var sel pipeline.FitSettings
+			if run != nil && o.runID == 0 && !o.calibration && pipeline.DecodeSettings(run, &sel) == nil && sel.Pathways != nil {
 				all, err := d.Fits(cmd.Context(), db.FitFilter{Experiment: run.Experiment})
 				if err != nil {
 					return err

@@ -149,7 +149,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 	var skip *db.Recorded
 	info := pipeline.RunInfo{
 		Command: db.CommandSweep, Argv: cmdArgv(), Workers: o.workers, ShardK: k, ShardN: n,
-		Settings: map[string]any{"shard_k": k, "shard_n": n},
+		Settings: pipeline.NewSweepSettings(k, n),
 	}
 	if resume {
 		var swept *pipeline.SweptError
