@@ -537,3 +537,23 @@ func TestSweepEmptyShardWarns(t *testing.T) {
 		t.Errorf("shard 0/4 of 12 points (one chunk, in shard 0): %v\n%s", err, stderr)
 	}
 }
+
+// TestJSONLabelsUnescaped: every --json output writes a pathway label as
+// pre->post; describe wrote pre-\u003epost (encoding/json's HTML escape)
+// where sweep wrote it plainly.
+func TestJSONLabelsUnescaped(t *testing.T) {
+	const spec = "../../experiments/l23-demo.yaml"
+	path := t.TempDir() + "/d.db"
+	for _, args := range [][]string{
+		{"describe", spec, "--json"},
+		{"sweep", spec, "--json", "--db", path},
+	} {
+		out, err := runCLI(t, append([]string{"-q"}, args...)...)
+		if err != nil {
+			t.Fatalf("%v: %v", args, err)
+		}
+		if strings.Contains(out, `\u003e`) || !strings.Contains(out, "L23E->L23E") {
+			t.Errorf("%v: a label escaped, or none: %.300s", args, out)
+		}
+	}
+}

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strings"
 	"text/tabwriter"
@@ -35,14 +34,12 @@ it). Nothing is simulated or recorded.`,
 				return err
 			}
 			if g.json {
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
 				warnings := s.Warnings
 				if warnings == nil {
 					warnings = []string{}
 				}
 				// The warnings are on stderr too, as for every command.
-				return enc.Encode(struct {
+				return printJSON(g.stdout, struct {
 					Experiment string                        `json:"experiment"`
 					Cells      []pipeline.CellDescription    `json:"cells"`
 					Pathways   []pipeline.PathwayDescription `json:"pathways"`

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"strconv"
 	"strings"
@@ -139,9 +138,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			RunID      int64                `json:"run_id"`
 			Pathways   []pipeline.FitResult `json:"pathways"`
 		}{s.Name, rec.runID, res}
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(out); err != nil {
+		if err := printJSON(g.stdout, out); err != nil {
 			return err
 		}
 	} else {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -170,9 +169,7 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 		us = append(us, j)
 	}
 	if g.json {
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(struct {
+		if err := printJSON(g.stdout, struct {
 			Out    string           `json:"out"`
 			Inputs []mergeInputJSON `json:"inputs"`
 			Unions []unionJSON      `json:"unions"`

@@ -1,16 +1,18 @@
 package main
 
 import (
+	"bytes"
 	"encoding/json"
 	"fmt"
+	"io"
 	"maps"
 	"math"
 	"slices"
 	"strconv"
 )
 
-// appendPointJSON appends p as json.MarshalIndent(p, "    ", "  ") writes
-// it, byte for byte (TestPointJSONMatchesEncodingJSON), without its
+// appendPointJSON appends p as printJSON writes it at an indent of four
+// spaces, byte for byte (TestPointJSONMatchesEncodingJSON), without its
 // reflection: query points --json of a million points spent most of its
 // 15 s there.
 func appendPointJSON(b []byte, p *pointJSON) ([]byte, error) {
@@ -143,17 +145,30 @@ func appendJSONNumber(b []byte, v float64, err error) ([]byte, error) {
 	return b, err
 }
 
-// appendJSONText appends s as a JSON string, as encoding/json writes it:
-// plain printable ASCII as is, anything else through encoding/json itself
-// (its escapes of control characters, <, > and &, U+2028 and bad UTF-8).
+// appendJSONText appends s as a JSON string, as printJSON writes it: plain
+// printable ASCII as is, anything else through encoding/json itself (its
+// escapes of control characters, U+2028 and bad UTF-8).
 func appendJSONText(b []byte, s string) []byte {
 	for i := 0; i < len(s); i++ {
-		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' || c == '<' || c == '>' || c == '&' {
-			q, _ := json.Marshal(s) // a string always marshals
-			return append(b, q...)
+		if c := s[i]; c < 0x20 || c > 0x7e || c == '"' || c == '\\' {
+			var q bytes.Buffer
+			enc := json.NewEncoder(&q)
+			enc.SetEscapeHTML(false)
+			enc.Encode(s) // a string always encodes
+			return append(b, bytes.TrimSuffix(q.Bytes(), []byte("\n"))...)
 		}
 	}
 	b = append(b, '"')
 	b = append(b, s...)
 	return append(b, '"')
+}
+
+// printJSON writes v to w as every --json output is written: indented by
+// two spaces, and with <, > and & as they are (labels are pre->post;
+// encoding/json's HTML escapes made them pre-\u003epost).
+func printJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	enc.SetEscapeHTML(false)
+	return enc.Encode(v)
 }

@@ -146,13 +146,11 @@ func TestQueryPointsJSONStreamed(t *testing.T) {
 			t.Fatalf("%v: %v\n%s", args, err, out)
 		}
 		var want bytes.Buffer
-		enc := json.NewEncoder(&want)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(doc); err != nil {
+		if err := printJSON(&want, doc); err != nil {
 			t.Fatal(err)
 		}
 		if out != want.String() {
-			t.Errorf("%v: streamed JSON differs from json.Encoder's:\n%s\nwant\n%s", args, out, want.String())
+			t.Errorf("%v: streamed JSON differs from printJSON's:\n%s\nwant\n%s", args, out, want.String())
 		}
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -79,9 +78,7 @@ anything differs.`,
 				if r.Differences == nil {
 					r.Differences = []pipeline.Difference{}
 				}
-				enc := json.NewEncoder(g.stdout)
-				enc.SetIndent("", "  ")
-				if err := enc.Encode(out); err != nil {
+				if err := printJSON(g.stdout, out); err != nil {
 					return err
 				}
 			} else {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"encoding/csv"
-	"encoding/json"
 	"fmt"
 	"io"
 	"strconv"
@@ -188,9 +187,7 @@ func printSimulate(g *globals, s *spec.Spec, rec *recorder, res []pipeline.Pathw
 		for i := range out.Pathways {
 			out.Pathways[i].Trace = nil
 		}
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		return enc.Encode(out)
+		return printJSON(g.stdout, out)
 	}
 	printSimulateTable(g.stdout, s, res)
 	return nil

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -131,7 +130,7 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	g.notef("wrote %s and %s (%d tasks)", scripts.Sweep, scripts.Merge, opts.Tasks)
 	if !o.submit {
 		if g.json {
-			return json.NewEncoder(g.stdout).Encode(map[string]string{"sweep_script": scripts.Sweep, "merge_script": scripts.Merge})
+			return printJSON(g.stdout, map[string]string{"sweep_script": scripts.Sweep, "merge_script": scripts.Merge})
 		}
 		fmt.Fprintf(g.stdout, "submit with: %s\n", scripts.SubmitCommand())
 		return nil
@@ -147,7 +146,7 @@ func submitSlurm(cmd *cobra.Command, g *globals, scripts *slurm.Scripts, tasks .
 		return err
 	}
 	if g.json {
-		return json.NewEncoder(g.stdout).Encode(jobs)
+		return printJSON(g.stdout, jobs)
 	}
 	fmt.Fprintf(g.stdout, "array job %s\nmerge job %s\n", jobs.Array, jobs.Merge)
 	if len(jobs.Waits) > 0 {

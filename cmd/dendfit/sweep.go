@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
@@ -276,10 +275,7 @@ func printSweep(g *globals, s *spec.Spec, id int64, stats *pipeline.SweepStats, 
 			}
 			out.Pathways = append(out.Pathways, pj)
 		}
-		enc := json.NewEncoder(g.stdout)
-		enc.SetIndent("", "  ")
-		enc.SetEscapeHTML(false) // labels are pre->post
-		return enc.Encode(out)
+		return printJSON(g.stdout, out)
 	}
 	tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "#\tpathway\tpoints\tfailed\tpsp_min_mV\tpsp_max_mV\t\n")
