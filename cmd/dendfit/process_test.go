@@ -298,7 +298,7 @@ func TestTwoSweepsShareADatabase(t *testing.T) {
 // the same points, the second failing on the unique index and marking the
 // live run failed); both finish with their whole grid.
 func TestResumeLeavesARunningSweepAlone(t *testing.T) {
-	const steps = 50000
+	const steps = 200000 // long enough that it cannot end while it is being stopped
 	spec := bigSweepSpec(t, steps)
 	dbPath := filepath.Join(t.TempDir(), "r.db")
 	a := sweepCmd(dbPath, spec)
