@@ -2,9 +2,11 @@ package plot
 
 import (
 	"fmt"
+	"image"
 	"image/color"
 	"math"
 	"slices"
+	"sort"
 	"strconv"
 
 	gplot "gonum.org/v1/plot"
@@ -82,8 +84,15 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 	hm := plotter.NewHeatMap(g, cm.Palette(255))
 	hm.Min, hm.Max = g.lo, g.hi
 	hm.NaN = color.Gray{Y: 200}
-	hm.Rasterized = rasterize(d)
-	p.Add(hm)
+	switch {
+	case !rasterize(d):
+		p.Add(hm) // a path a cell
+	case evenlySpaced(d):
+		hm.Rasterized = true // a pixel a cell
+		p.Add(hm)
+	default:
+		p.Add(imageCells{resampled(g, hm), hm})
+	}
 	for _, a := range []struct {
 		ax *gplot.Axis
 		h  HeatAxis
@@ -214,12 +223,14 @@ func (g *grid) z(v float64) float64 {
 var rasterCells = 64 * 64 // a var for tests
 
 // rasterize says whether d is drawn as an image: it has rasterCells cells
-// or more, and its values are evenly spaced as drawn (linearly, or
-// logarithmically on a log axis), which an image's equal pixels need.
-func rasterize(d *HeatmapData) bool {
-	if len(d.X.Values)*len(d.Y.Values) < rasterCells {
-		return false
-	}
+// or more. An SVG of a path a cell took 92 MB for a million points.
+func rasterize(d *HeatmapData) bool { return len(d.X.Values)*len(d.Y.Values) >= rasterCells }
+
+// evenlySpaced says whether d's values are evenly spaced as drawn
+// (linearly, or logarithmically on a log axis): then each cell is one
+// pixel of the image (gonum's raster); otherwise, as for a list axis
+// (t_decay: [1 ms, 2 ms, 5 ms]), the image is resampled.
+func evenlySpaced(d *HeatmapData) bool {
 	for _, a := range []HeatAxis{d.X, d.Y} {
 		n := len(a.Values)
 		c0, c1 := coord(a, 0), coord(a, n-1)
@@ -231,6 +242,94 @@ func rasterize(d *HeatmapData) bool {
 		}
 	}
 	return true
+}
+
+// Pixels of a resampled heat map along an axis: at least minPixels, that
+// cells a few pixels wide stay sharp where a viewer smooths the image, at
+// most maxPixels (a cell narrower than the range over maxPixels may then
+// fall between pixels).
+const minPixels, maxPixels = 600, 2048
+
+// resampled draws hm's cells, on an uneven grid, as an image of pixels
+// evenly spaced over its data range, each the colour of the cell it falls
+// in, as the cells drawn one by one show it.
+func resampled(g *grid, hm *plotter.HeatMap) *plotter.Image {
+	xmin, xmax, ymin, ymax := hm.DataRange()
+	nx, ny := g.Dims()
+	xe, ye := cellEdges(g.X, nx, xmin, xmax), cellEdges(g.Y, ny, ymin, ymax)
+	w, h := pixels(xe), pixels(ye)
+	// A pixel's cell, by the pixel's middle.
+	cells := func(e []float64, n int, at func(k int) float64) []int {
+		idx := make([]int, n)
+		for k := range idx {
+			v := at(k)
+			idx[k] = min(sort.Search(len(e)-1, func(i int) bool { return e[i+1] > v }), len(e)-2)
+		}
+		return idx
+	}
+	cx := cells(xe, w, func(k int) float64 { return xmin + (float64(k)+0.5)*(xmax-xmin)/float64(w) })
+	cy := cells(ye, h, func(k int) float64 { return ymax - (float64(k)+0.5)*(ymax-ymin)/float64(h) })
+	img := image.NewNRGBA(image.Rect(0, 0, w, h))
+	pal := hm.Palette.Colors()
+	ps := float64(len(pal)-1) / (hm.Max - hm.Min)
+	// As gonum's HeatMap colours a cell.
+	colour := func(v float64) color.Color {
+		switch {
+		case v < hm.Min:
+			return hm.Underflow
+		case v > hm.Max:
+			return hm.Overflow
+		case math.IsNaN(v), math.IsInf(ps, 0):
+			return hm.NaN
+		}
+		return pal[int((v-hm.Min)*ps+0.5)]
+	}
+	for py, iy := range cy {
+		for px, ix := range cx {
+			if c := colour(g.Z(ix, iy)); c != nil {
+				img.Set(px, py, c)
+			}
+		}
+	}
+	return plotter.NewImage(img, xmin, ymin, xmax, ymax)
+}
+
+// imageCells draws a heat map's image in place of its cells, laid out as
+// the heat map (whose glyph boxes pad the axes).
+type imageCells struct {
+	img *plotter.Image
+	*plotter.HeatMap
+}
+
+// Plot implements plot.Plotter.
+func (ic imageCells) Plot(c draw.Canvas, plt *gplot.Plot) { ic.img.Plot(c, plt) }
+
+// cellEdges returns the n+1 edges of n cells centred on at(0..n-1), from
+// lo to hi: midway between neighbours, as gonum's HeatMap draws them.
+func cellEdges(at func(int) float64, n int, lo, hi float64) []float64 {
+	e := make([]float64, n+1)
+	e[0], e[n] = lo, hi
+	for i := 1; i < n; i++ {
+		e[i] = (at(i-1) + at(i)) / 2
+	}
+	return e
+}
+
+// pixels returns the number of pixels over edges' range: enough that the
+// narrowest cell gets one, times as many as take it to minPixels, at most
+// maxPixels.
+func pixels(edges []float64) int {
+	span := edges[len(edges)-1] - edges[0]
+	narrowest := span
+	for i := 1; i < len(edges); i++ {
+		narrowest = math.Min(narrowest, edges[i]-edges[i-1])
+	}
+	n := len(edges) - 1
+	if narrowest > 0 {
+		n = max(n, int(math.Ceil(span/narrowest)))
+	}
+	n *= max(1, (minPixels+n-1)/n)
+	return min(n, maxPixels)
 }
 
 func (g *grid) Dims() (c, r int)   { return len(g.d.X.Values), len(g.d.Y.Values) }

@@ -9,9 +9,11 @@ import (
 	"testing"
 )
 
-// TestHeatmapRaster: a large heat map on an even grid is drawn as one
-// image, and that image shows what the cells drawn one by one show, pixel
-// for pixel but for the seams between cells; an uneven grid stays cells.
+// TestHeatmapRaster: a large heat map is drawn as one image, a pixel a
+// cell on an even grid and resampled on an uneven one (a list axis), and
+// that image shows what the cells drawn one by one show, pixel for pixel
+// but for the seams between cells. Uneven grids were drawn as cells
+// whatever their size: 92 MB of SVG for a million points.
 func TestHeatmapRaster(t *testing.T) {
 	even := func(n int, lo, hi float64, log bool) HeatAxis {
 		a := HeatAxis{Name: "a", Unit: "u", Log: log}
@@ -33,14 +35,31 @@ func TestHeatmapRaster(t *testing.T) {
 		}
 		d.Z = append(d.Z, row)
 	}
-	if !rasterize(d) {
-		t.Fatal("an even 80 x 70 grid is not rasterized")
+	if !rasterize(d) || !evenlySpaced(d) {
+		t.Fatal("an even 80 x 70 grid is not rasterized a pixel a cell")
 	}
+	// Uneven on both axes: y a list whose steps grow, x log values drawn
+	// on a linear axis.
 	uneven := *d
-	uneven.Y.Values = append([]float64(nil), d.Y.Values...)
-	uneven.Y.Values[3] += 0.01
-	if rasterize(&uneven) {
-		t.Error("an uneven grid is rasterized")
+	uneven.X.Log = false
+	uneven.Y.Values = nil
+	for i := range d.Y.Values {
+		uneven.Y.Values = append(uneven.Y.Values, 1+0.1*float64(i)+0.003*float64(i*i))
+	}
+	if !rasterize(&uneven) || evenlySpaced(&uneven) {
+		t.Fatal("an uneven 80 x 70 grid is not rasterized, resampled")
+	}
+	// As SVG: one image, not a path a cell.
+	f, err := Heatmap(&uneven, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var svg bytes.Buffer
+	if err := f.Write(&svg, "svg"); err != nil {
+		t.Fatal(err)
+	}
+	if n := bytes.Count(svg.Bytes(), []byte("<path")); n > 500 || !bytes.Contains(svg.Bytes(), []byte("<image")) {
+		t.Errorf("uneven grid as SVG: %d paths, %d bytes", n, svg.Len())
 	}
 	draw := func(d *HeatmapData) image.Image { return heatmapPNG(t, d) }
 	// The mean difference of two renderings, a channel a pixel, 0..1.
@@ -62,23 +81,29 @@ func TestHeatmapRaster(t *testing.T) {
 	}
 	// The same data upside down and left to right: what a misplaced image
 	// would show.
-	flipped := *d
-	flipped.Z = nil
-	for iy := len(d.Z) - 1; iy >= 0; iy-- {
-		row := append([]float64(nil), d.Z[iy]...)
-		for i, j := 0, len(row)-1; i < j; i, j = i+1, j-1 {
-			row[i], row[j] = row[j], row[i]
+	flip := func(d *HeatmapData) *HeatmapData {
+		flipped := *d
+		flipped.Z = nil
+		for iy := len(d.Z) - 1; iy >= 0; iy-- {
+			row := append([]float64(nil), d.Z[iy]...)
+			for i, j := 0, len(row)-1; i < j; i, j = i+1, j-1 {
+				row[i], row[j] = row[j], row[i]
+			}
+			flipped.Z = append(flipped.Z, row)
 		}
-		flipped.Z = append(flipped.Z, row)
+		return &flipped
 	}
-	raster, wrong := draw(d), draw(&flipped)
-	defer func(n int) { rasterCells = n }(rasterCells)
-	rasterCells = math.MaxInt
-	cells := draw(d)
-	// The cells' seams make some difference; a misplaced image many times
-	// more.
-	if good, bad := differ(raster, cells), differ(wrong, cells); !(good < 0.03 && good < bad/4) {
-		t.Errorf("raster and cells differ by %.4f a pixel on average; a flipped raster by %.4f", good, bad)
+	for _, d := range []*HeatmapData{d, &uneven} {
+		raster, wrong := draw(d), draw(flip(d))
+		n := rasterCells
+		rasterCells = math.MaxInt
+		cells := draw(d)
+		rasterCells = n
+		// The cells' seams make some difference; a misplaced image many
+		// times more.
+		if good, bad := differ(raster, cells), differ(wrong, cells); !(good < 0.03 && good < bad/4) {
+			t.Errorf("even %v: raster and cells differ by %.4f a pixel on average; a flipped raster by %.4f", evenlySpaced(d), good, bad)
+		}
 	}
 }
 
