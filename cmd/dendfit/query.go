@@ -689,6 +689,11 @@ order (a list in JSON, ';'-separated in the table and CSV: AMPA;NMDA and
 					shard = "; " + n
 				}
 				g.notef("points of run %d, the newest finished run of %s (a %s run%s; --run ID for another, 'dendfit query runs' lists them)", run.ID, o.experiment, run.Command, shard)
+				if shard != "" && g.quiet {
+					// A script (-q) would take part of the grid for
+					// all of it: this one says so all the same.
+					fmt.Fprintf(g.stderr, "warning: points of run %d only, %s\n", run.ID, plot.ShardNote(run))
+				}
 			}
 			f := db.PointFilter{RunID: run.ID, Status: o.status, Limit: o.limit}
 			var hasPathway bool

@@ -567,7 +567,8 @@ func TestQueryFitsUnconverged(t *testing.T) {
 }
 
 // TestQueryPointsOfAShard: when the newest finished run is one shard's,
-// query points says that it holds part of the grid, and how to get all.
+// query points says that it holds part of the grid, and how to get all;
+// with -q too (a script got half the points and no word).
 func TestQueryPointsOfAShard(t *testing.T) {
 	path := filepath.Join(t.TempDir(), "s.db")
 	if _, err := qcli(t, path, "sweep", qSweep, "--shard", "0/2"); err != nil {
@@ -579,6 +580,13 @@ func TestQueryPointsOfAShard(t *testing.T) {
 	}
 	if !strings.Contains(errOut, "(a sweep run; shard 0 of 2, a part of the grid: 'dendfit merge' of the shards makes a run of it all;") {
 		t.Errorf("stderr %q: want the shard named", errOut)
+	}
+	_, errOut, err = runCLIStderr(t, "--db", path, "-q", "query", "points", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if errOut != "warning: points of run 1 only, shard 0 of 2, a part of the grid: 'dendfit merge' of the shards makes a run of it all\n" {
+		t.Errorf("-q: stderr %q: want the shard named", errOut)
 	}
 }
 
