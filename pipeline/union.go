@@ -46,3 +46,42 @@ func UnionShards(ctx context.Context, d *db.DB, argv []string) ([]ShardUnion, er
 	}
 	return out, nil
 }
+
+// LiveShard is a shard run that a process is still recording in a file a
+// merge reads: merged now, it reads as interrupted, and its shard as
+// missing.
+type LiveShard struct {
+	Input      string // the file
+	RunID      int64  // the run in it
+	Experiment string
+	SpecSHA256 string
+	ShardK     int
+	ShardN     int
+}
+
+// LiveShards returns the sharded sweep runs of the files ins that a
+// process still records (claimed, as ClaimRun: a running task, not one
+// killed). A file that cannot be read is skipped: merging it says why.
+func LiveShards(ctx context.Context, ins []string) []LiveShard {
+	var out []LiveShard
+	for _, in := range ins {
+		d, err := db.OpenReadOnly(ctx, in)
+		if err != nil {
+			continue
+		}
+		runs, err := d.Runs(ctx, db.RunFilter{Command: db.CommandSweep, Status: db.StatusRunning})
+		for _, r := range runs {
+			if err != nil || r.ShardN <= 1 {
+				continue
+			}
+			e, eerr := d.Experiment(ctx, r.ExperimentID)
+			if eerr != nil {
+				continue
+			}
+			out = append(out, LiveShard{Input: in, RunID: r.ID, Experiment: e.Name,
+				SpecSHA256: e.SpecSHA256, ShardK: r.ShardK, ShardN: r.ShardN})
+		}
+		d.Close()
+	}
+	return out
+}

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"slices"
+	"strings"
 	"text/tabwriter"
 
 	"github.com/spf13/cobra"
@@ -194,8 +196,22 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 			fmt.Fprintln(g.stdout)
 		}
 	}
-	if incomplete > 0 {
-		return fmt.Errorf("%d sharded sweep(s) in %s do not cover their grid yet; rerun the missing shards and merge again", incomplete, out)
+	if incomplete == 0 {
+		return nil
 	}
-	return nil
+	// A shard still being swept is not to be rerun: its task is alive.
+	var live []string
+	for _, l := range pipeline.LiveShards(ctx, ins) {
+		for _, u := range unions {
+			if u.Set.Experiment == l.Experiment && u.Set.SpecSHA256 == l.SpecSHA256 && u.Set.ShardN == l.ShardN &&
+				slices.Contains(u.Set.Missing(), l.ShardK) {
+				live = append(live, fmt.Sprintf("shard %d of %d (run %d in %s)", l.ShardK, l.ShardN, l.RunID, l.Input))
+			}
+		}
+	}
+	if len(live) > 0 {
+		return fmt.Errorf("%d sharded sweep(s) in %s do not cover their grid yet: %s still being swept; wait for it to end and merge again (merging again adds only what is new)",
+			incomplete, out, strings.Join(live, ", "))
+	}
+	return fmt.Errorf("%d sharded sweep(s) in %s do not cover their grid yet; rerun the missing shards ('dendfit sweep SPEC --shard K/N --resume --db SHARD.db', or 'dendfit slurm SPEC --dir DIR --rerun K --submit') and merge again", incomplete, out)
 }

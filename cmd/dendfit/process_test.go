@@ -498,3 +498,38 @@ func TestResumedSweepSummary(t *testing.T) {
 		}
 	}
 }
+
+// TestMergeOfAShardStillSwept: a merge that finds a shard's run still
+// being recorded (its task alive) says to wait for it, naming the shard,
+// run and file; it said to rerun the shard, which started a second sweep
+// of it. Merged again after the task ends, the grid is whole.
+func TestMergeOfAShardStillSwept(t *testing.T) {
+	const steps = 100000
+	spec := bigSweepSpec(t, steps)
+	dir := t.TempDir()
+	s0, s1, out := filepath.Join(dir, "shard-0.db"), filepath.Join(dir, "shard-1.db"), filepath.Join(dir, "merged.db")
+	if err := sweepCmd(s0, spec, "--shard", "0/2").Run(); err != nil {
+		t.Fatal(err)
+	}
+	a := sweepCmd(s1, spec, "--shard", "1/2")
+	if err := a.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForPoints(t, s1, a)
+	stopOutsideWrite(t, a, s1)
+	b := exec.Command(dendfitBin, "merge", out, s0, s1)
+	msg, errB := b.CombinedOutput()
+	if err := a.Process.Signal(syscall.SIGCONT); err != nil {
+		t.Fatal(err)
+	}
+	if err := a.Wait(); err != nil {
+		t.Fatal(err)
+	}
+	want := "shard 1 of 2 (run 1 in " + s1 + ") still being swept; wait for it to end and merge again"
+	if errB == nil || !strings.Contains(string(msg), want) {
+		t.Errorf("merge while shard 1 is swept: %v\n%s\nwant %q", errB, msg, want)
+	}
+	if msg, err := exec.Command(dendfitBin, "merge", out, s0, s1).CombinedOutput(); err != nil {
+		t.Fatalf("merge after the sweep ended: %v\n%s", err, msg)
+	}
+}

@@ -196,14 +196,20 @@ DIR={{q .Dir}}
 N={{.Tasks}}
 
 # Every shard must be there: a missing one is an error, not a smaller result.
-shards=()
+shards=() missing=()
 for ((k = 0; k < N; k++)); do
-	if [[ ! -e "$DIR/shard-$k.db" ]]; then
-		echo "merge: shard $k has not run yet ($DIR/shard-$k.db is missing); run it with: sbatch --array=$k $DIR/sweep.sbatch" >&2
-		exit 1
+	if [[ -e "$DIR/shard-$k.db" ]]; then
+		shards+=("$DIR/shard-$k.db")
+	else
+		missing+=("$k")
 	fi
-	shards+=("$DIR/shard-$k.db")
 done
+if ((${#missing[@]})); then
+	list=$(IFS=,; echo "${missing[*]}")
+	printf -v rerun '%q slurm %q --dir %q --rerun %s --submit' "$DENDFIT" "$DIR/spec.yaml" "$DIR" "$list"
+	echo "merge: shard(s) $list of $N have not run yet (no $DIR/shard-K.db); rerun them, with a merge after them, with: $rerun" >&2
+	exit 1
+fi
 exec "$DENDFIT" merge "$DIR/merged.db" "${shards[@]}"
 `))
 

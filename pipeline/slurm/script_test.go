@@ -238,6 +238,64 @@ func TestCommandsToPasteAreQuoted(t *testing.T) {
 	}
 }
 
+// TestMergeScriptNamesEveryMissingShard: merge.sbatch run with shards 1
+// and 3 of 4 missing names both and the dendfit slurm command that reruns
+// them with a merge after them, quoted to paste (it named the first gap
+// alone, with an sbatch of the array task that started no merge), and
+// runs no merge.
+func TestMergeScriptNamesEveryMissingShard(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	// A binary whose path the shell would split: the command must be
+	// quoted; and which records whether the merge ran.
+	bin := filepath.Join(dir, "bin dir", "dendfit's")
+	if err := os.MkdirAll(filepath.Dir(bin), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	ran := filepath.Join(dir, "ran")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\ntouch "+ran+"\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	_, merge, err := Render(Options{Binary: bin, Spec: "/s.yaml", Dir: dir, Tasks: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, k := range []int{0, 2} {
+		if err := os.WriteFile(ShardDB(dir, k), nil, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cmd := exec.Command(bash, "-c", string(merge))
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Run(); err == nil {
+		t.Fatal("merge.sbatch with shards missing exited 0")
+	}
+	want := "merge: shard(s) 1,3 of 4 have not run yet (no " + dir + "/shard-K.db); rerun them, with a merge after them, with: " +
+		printfQ(bin) + " slurm " + printfQ(dir+"/spec.yaml") + " --dir " + printfQ(dir) + " --rerun 1,3 --submit\n"
+	if stderr.String() != want {
+		t.Errorf("stderr:\n%s\nwant\n%s", stderr.String(), want)
+	}
+	if _, err := os.Stat(ran); err == nil {
+		t.Error("the merge ran with shards missing")
+	}
+}
+
+// printfQ quotes s as bash's printf %q does for the paths here.
+func printfQ(s string) string {
+	var b strings.Builder
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-+,:=@%", r)) {
+			b.WriteByte('\\')
+		}
+		b.WriteRune(r)
+	}
+	return b.String()
+}
+
 // TestFinishedShard: a shard database holding a finished run of its shard
 // (and none unfinished) is complete, so rerunning its task sweeps it
 // again; a missing database, another shard's run or an unfinished run
