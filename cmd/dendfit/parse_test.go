@@ -372,6 +372,7 @@ func TestGoRunBinary(t *testing.T) {
 // partitions of the grid in one directory), another spec, or a directory
 // with no array. A directory with shards takes no other array either.
 func TestSlurmRerunTakesTheArrayAsWritten(t *testing.T) {
+	t.Run("site options", testSlurmSiteOptions)
 	dir := t.TempDir()
 	src := referenceCase(t, "sweep-tdecay-trise-ampa-3comp")
 	spec := writeSpec(t, dir, "s.yaml", src)
@@ -390,6 +391,8 @@ func TestSlurmRerunTakesTheArrayAsWritten(t *testing.T) {
 	}{
 		{[]string{"slurm", spec, "--dir", job, "--rerun", "1"}, "--rerun needs --submit"},
 		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--time", "02:00:00"}, "--time has no effect with --rerun"},
+		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--sbatch=--account=lab"}, "--sbatch has no effect with --rerun"},
+		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--setup", "module load gcc"}, "--setup has no effect with --rerun"},
 		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--tasks", "4"}, "--tasks 4: the array in " + job + " has 3 tasks"},
 		{[]string{"slurm", spec, "--dir", job, "--rerun", "3", "--submit"}, `--rerun "3": want task indices 0..2`},
 		{[]string{"slurm", edited, "--dir", job, "--rerun", "1", "--submit"}, "is not the spec the array in " + job + " sweeps"},
@@ -568,5 +571,33 @@ func TestListFlag(t *testing.T) {
 		if !slices.Equal(vals, tc.want) || l.empty != tc.empty {
 			t.Errorf("%q: %q (empty %v), want %q (empty %v)", tc.sets, vals, l.empty, tc.want, tc.empty)
 		}
+	}
+}
+
+// testSlurmSiteOptions: --sbatch and --setup (repeatable) reach both
+// scripts, in order, and an option the scripts set themselves is refused
+// naming dendfit's own flag.
+func testSlurmSiteOptions(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "s.yaml", referenceCase(t, "sweep-tdecay-trise-ampa-3comp"))
+	job := filepath.Join(dir, "job")
+	if _, err := runCLI(t, "-q", "slurm", spec, "--tasks", "2", "--dir", job, "--sbatch=--account=lab",
+		"--sbatch", "--constraint=avx2&ib", "--setup", "module load gcc/12", "--setup", "export OMP_NUM_THREADS=1"); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"sweep.sbatch", "merge.sbatch"} {
+		b, err := os.ReadFile(filepath.Join(job, name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		s := string(b)
+		if !strings.Contains(s, "#SBATCH --account=lab\n#SBATCH --constraint=avx2&ib\nset -euo pipefail\n") ||
+			!strings.Contains(s, "\nmodule load gcc/12\nexport OMP_NUM_THREADS=1\n") {
+			t.Errorf("%s:\n%s", name, s)
+		}
+	}
+	_, err := runCLI(t, "slurm", spec, "--tasks", "2", "--dir", filepath.Join(dir, "job2"), "--sbatch=--time=5")
+	if err == nil || !strings.Contains(err.Error(), "the scripts set --time themselves; use dendfit slurm's own flag") {
+		t.Errorf("--sbatch=--time=5: %v", err)
 	}
 }

@@ -38,8 +38,15 @@ commented bash, with this binary's absolute path; edit them as you like (a
 script edited since it was written is not written over: --rerun submits it).
 Logs go to DIR/logs. DIR must be on a file system every node sees; run the
 merge once the tasks have ended (SQLite's WAL is not for sharing between
-hosts at once). A DIR that holds shards of another spec or task count is
-refused: their shards would not merge.
+hosts at once). DIR cannot contain blanks, quotes, backslashes, % or $
+(#SBATCH lines and log names cannot hold them). A DIR that holds shards of
+another spec or task count is refused: their shards would not merge.
+
+A site's own sbatch options (account, QoS, constraints) go in with
+--sbatch, one option each, and its setup lines (module loads) with
+--setup; both scripts get them. The binary runs on the compute nodes: one
+built on a newer system than theirs may need a newer C library than they
+have; the README shows a static build.
 
 --submit submits the array, then the merge with --dependency=afterok on it,
 and prints both job ids. Tasks are requeueable and resume their shard, so a
@@ -48,6 +55,7 @@ done: 'dendfit slurm SPEC --dir DIR --rerun K --submit' submits task K of
 DIR/sweep.sbatch as it is (its resources and edits kept), then a merge that
 waits for it alone: rerun once the array's other tasks have ended.`,
 		Example: `  dendfit slurm experiments/l23-demo.yaml --tasks 3 --dir /scratch/l23 --time 01:00:00 --cpus 4 --submit
+  dendfit slurm experiments/l23-demo.yaml --tasks 3 --dir /scratch/l23 --sbatch=--account=lab --setup 'module load gcc'
   dendfit slurm experiments/l23-demo.yaml --dir /scratch/l23 --rerun 1,2 --submit`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSlurm(cmd, g, o, args[0]) },
@@ -60,10 +68,16 @@ waits for it alone: rerun once the array's other tasks have ended.`,
 	f.StringVarP(&o.Time, "time", "t", "", "time limit per task, e.g. 02:00:00")
 	f.IntVarP(&o.CPUs, "cpus", "c", 1, "CPUs per task, used as sweep workers")
 	f.StringVar(&o.Mem, "mem", "", "memory per task, e.g. 2G")
+	f.StringArrayVar(&o.Sbatch, "sbatch", nil, "one more #SBATCH option for both scripts, e.g. --sbatch=--account=lab (repeatable)")
+	f.StringArrayVar(&o.Setup, "setup", nil, "a shell line both scripts run before dendfit, e.g. --setup 'module load gcc' (repeatable)")
 	f.BoolVar(&o.submit, "submit", false, "submit with sbatch and print the job ids")
 	f.StringVar(&o.rerun, "rerun", "", "with --submit: submit only these tasks (e.g. 3,7 or 0-3,7) of the array in --dir, and a new merge")
 	return cmd
 }
+
+// slurmMaxArraySize is SLURM's default MaxArraySize: array indices stay
+// below it.
+const slurmMaxArraySize = 1001
 
 // maxTasks bounds an array's tasks: the merge job passes every shard's
 // database to one dendfit merge, and 10,000 paths stay well inside the
@@ -93,6 +107,9 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	}
 	if o.CPUs < 1 {
 		return usageError{fmt.Errorf("--cpus %d: want at least 1", o.CPUs)}
+	}
+	if o.Tasks > slurmMaxArraySize {
+		g.notef("note: %d tasks: SLURM's default MaxArraySize takes at most %d; a cluster that keeps it refuses the array (sbatch: Invalid job array specification): ask 'scontrol show config | grep MaxArraySize'", o.Tasks, slurmMaxArraySize-1)
 	}
 	// Every task of the array would fail on it.
 	if err := pipeline.CheckSimulable(s); err != nil {
@@ -163,7 +180,7 @@ func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) e
 	if !o.submit {
 		return usageError{fmt.Errorf("--rerun needs --submit")}
 	}
-	for _, f := range []string{"partition", "time", "cpus", "mem"} {
+	for _, f := range []string{"partition", "time", "cpus", "mem", "sbatch", "setup"} {
 		if cmd.Flags().Changed(f) {
 			return usageError{fmt.Errorf("--%s has no effect with --rerun: the scripts in %s are submitted as they are (edit %s to change them)", f, o.Dir, slurm.SweepScript)}
 		}

@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"text/template"
@@ -45,7 +46,23 @@ type Options struct {
 	Time       string // --time limit per task, if set (e.g. "02:00:00")
 	CPUs       int    // --cpus-per-task and sweep --workers; 0 means 1
 	Mem        string // --mem per task, if set (e.g. "2G")
+	// Sbatch holds more #SBATCH options for both scripts, one option
+	// each, as the site needs them ("--account=lab", "--qos=long").
+	Sbatch []string
+	// Setup holds shell lines both scripts run before dendfit, as the
+	// site needs them ("module load gcc").
+	Setup []string
 }
+
+// ownOptions are the sbatch options the scripts set themselves, or take
+// from Options' own fields: given in Sbatch they would contradict them.
+var ownOptions = []string{"array", "output", "error", "open-mode", "chdir", "ntasks", "cpus-per-task", "requeue",
+	"no-requeue", "dependency", "kill-on-invalid-dep", "job-name", "partition", "time", "mem", "wrap"}
+
+// sbatchOption is one sbatch option as an #SBATCH line takes it: a long
+// option, with a value after = with no blanks (SLURM splits the line at
+// them), or a short one.
+var sbatchOption = regexp.MustCompile(`^(--[a-z][a-z0-9-]*(=[^\s'"\\$` + "`" + `]+)?|-[A-Za-z]( ?[^\s'"\\$` + "`" + `]+)?)$`)
 
 // ShardDB is the database of shard k in dir.
 func ShardDB(dir string, k int) string { return filepath.Join(dir, fmt.Sprintf("shard-%d.db", k)) }
@@ -78,7 +95,7 @@ func (o *Options) Validate() error {
 	case o.Tasks < 1:
 		return fmt.Errorf("slurm: tasks must be at least 1, got %d", o.Tasks)
 	case o.CPUs < 0:
-		return fmt.Errorf("slurm: cpus must be positive, got %d", o.CPUs)
+		return fmt.Errorf("slurm: cpus must not be negative (0 means 1), got %d", o.CPUs)
 	case o.Binary == "" || o.Spec == "" || o.Dir == "":
 		return errors.New("slurm: binary, spec and dir are required")
 	}
@@ -96,6 +113,20 @@ func (o *Options) Validate() error {
 	for _, v := range []struct{ flag, v string }{{"partition", o.Partition}, {"time", o.Time}, {"mem", o.Mem}} {
 		if !safeValue.MatchString(v.v) {
 			return fmt.Errorf("slurm: --%s %q: want letters, digits and . _ : , + = @ / - only", v.flag, v.v)
+		}
+	}
+	for _, opt := range o.Sbatch {
+		if !sbatchOption.MatchString(opt) {
+			return fmt.Errorf("slurm: --sbatch %q: want one sbatch option, such as --account=lab or --qos=long (no blanks or quotes in the value)", opt)
+		}
+		name, _, _ := strings.Cut(strings.TrimPrefix(opt, "--"), "=")
+		if strings.HasPrefix(opt, "--") && slices.Contains(ownOptions, name) {
+			return fmt.Errorf("slurm: --sbatch %q: the scripts set --%s themselves; use dendfit slurm's own flag if it has one (--partition, --time, --mem, --cpus), or edit the script", opt, name)
+		}
+	}
+	for _, line := range o.Setup {
+		if strings.TrimSpace(line) == "" || strings.ContainsAny(line, "\n\r") {
+			return fmt.Errorf("slurm: --setup %q: want one non-empty shell line", line)
 		}
 	}
 	// sbatch would refuse them only at submission, after the scripts
@@ -136,6 +167,17 @@ const resources = `{{define "resources"}}
 {{- if .Mem}}
 #SBATCH --mem={{.Mem}}
 {{- end}}
+{{- range .Sbatch}}
+#SBATCH {{.}}
+{{- end}}
+{{- end}}{{define "setup"}}
+{{- if .Setup}}
+
+# Site setup (dendfit slurm --setup):
+{{- range .Setup}}
+{{.}}
+{{- end}}
+{{- end}}
 {{- end}}`
 
 var sweepTmpl = template.Must(template.Must(template.New(SweepScript).Funcs(funcs).Parse(resources)).Parse(`#!/bin/bash
@@ -159,7 +201,7 @@ var sweepTmpl = template.Must(template.Must(template.New(SweepScript).Funcs(func
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task={{.Workers}}
 #SBATCH --requeue{{template "resources" .}}
-set -euo pipefail
+set -euo pipefail{{template "setup" .}}
 
 DENDFIT={{q .Binary}}
 DIR={{q .Dir}}
@@ -189,7 +231,7 @@ var mergeTmpl = template.Must(template.Must(template.New(MergeScript).Funcs(func
 #SBATCH --ntasks=1
 #SBATCH --cpus-per-task=1
 #SBATCH --kill-on-invalid-dep=yes{{template "resources" .}}
-set -euo pipefail
+set -euo pipefail{{template "setup" .}}
 
 DENDFIT={{q .Binary}}
 DIR={{q .Dir}}

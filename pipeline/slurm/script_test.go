@@ -20,6 +20,8 @@ var update = flag.Bool("update", false, "rewrite the golden files in testdata")
 var goldenOpts = Options{
 	Binary: "/opt/dendfit/bin/dendfit", Spec: "/data/specs/l23 demo.yaml", Experiment: "l23-demo",
 	Dir: "/scratch/l23", Tasks: 64, Partition: "compute", Time: "02:00:00", CPUs: 4, Mem: "2G",
+	Sbatch: []string{"--account=lab42", "--qos=long", "-C", "--constraint=avx2&ib"},
+	Setup:  []string{"module load gcc/12", `export OMP_NUM_THREADS=1`},
 }
 
 func TestRenderGolden(t *testing.T) {
@@ -94,6 +96,15 @@ func TestValidate(t *testing.T) {
 		{"unlimited", func(o *Options) { o.Time = "UNLIMITED" }, ""},
 		{"injected partition", func(o *Options) { o.Partition = "a\n#SBATCH --x" }, "--partition"},
 		{"missing binary", func(o *Options) { o.Binary = "" }, "required"},
+		{"sbatch account", func(o *Options) { o.Sbatch = []string{"--account=lab", "--exclusive", "-A lab"} }, ""},
+		{"sbatch with a blank", func(o *Options) { o.Sbatch = []string{"--comment=two words"} }, `--sbatch "--comment=two words": want one sbatch option`},
+		{"sbatch not an option", func(o *Options) { o.Sbatch = []string{"account=lab"} }, "want one sbatch option"},
+		{"sbatch of the scripts' own", func(o *Options) { o.Sbatch = []string{"--array=0-3"} }, "the scripts set --array themselves"},
+		{"sbatch time", func(o *Options) { o.Sbatch = []string{"--time=1:00:00"} }, "dendfit slurm's own flag"},
+		{"injected sbatch", func(o *Options) { o.Sbatch = []string{"--x=a\nrm -rf /"} }, "want one sbatch option"},
+		{"setup line", func(o *Options) { o.Setup = []string{"module load go"} }, ""},
+		{"setup two lines", func(o *Options) { o.Setup = []string{"a\nb"} }, "want one non-empty shell line"},
+		{"setup empty", func(o *Options) { o.Setup = []string{" "} }, "want one non-empty shell line"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
