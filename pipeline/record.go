@@ -283,6 +283,7 @@ type SweptError struct {
 	Run int64
 }
 
+// Error names the run that swept the spec.
 func (e *SweptError) Error() string {
 	return fmt.Sprintf("run %d swept this spec to the end: nothing to resume", e.Run)
 }

@@ -347,7 +347,7 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 			Finished: RecordEach(ctx, d, runID)})
 		return err
 	}
-	return errors.New("unreachable")
+	return fmt.Errorf("reproduce: cannot rerun command %q", command)
 }
 
 // ComparePoints compares two runs' points by point key, bit for bit, and

@@ -22,6 +22,8 @@ import (
 // *db.DB implements it. The blocks are the caller's again once the call
 // returns: a store copies what it keeps.
 type Store interface {
+	// InsertPointBlocks records blocks as points of run runID, all or
+	// none.
 	InsertPointBlocks(ctx context.Context, runID int64, blocks []*db.PointBlock) error
 }
 

@@ -258,10 +258,6 @@ func flagMessage(err error) string {
 	return strings.TrimSuffix(msg, m[0]) + ": want " + want
 }
 
-// checkOutput refuses an output file that would replace something the
-// user keeps: a directory, the database the command records to, one of
-// its input files, or any SQLite database (a results file given by
-// mistake is lost on replacing). The directory must exist.
 // checkDB refuses a database path that is a directory, a device, a pipe
 // or a socket, naming where it came from (--db or DENDFIT_DB).
 func (g *globals) checkDB() error {
@@ -278,6 +274,10 @@ func (g *globals) checkDB() error {
 	return nil
 }
 
+// checkOutput refuses an output file that would replace something the
+// user keeps: a directory, the database the command records to, one of
+// its input files, or any SQLite database (a results file given by
+// mistake is lost on replacing). The directory must exist.
 func checkOutput(c *cobra.Command, args []string, flag, path string) error {
 	dir := filepath.Dir(path)
 	if fi, err := os.Stat(dir); err != nil || !fi.IsDir() {

@@ -336,10 +336,12 @@ type NoState struct {
 	Err     error
 }
 
+// Error says which pathway has no state, and why.
 func (e *NoState) Error() string {
 	return fmt.Sprintf("pathway %d (%s) has no state to measure a PSP from: %s", e.Pathway, e.Label, strings.TrimPrefix(e.Err.Error(), "sim: "))
 }
 
+// Unwrap returns the simulator's error: why the cell has no such state.
 func (e *NoState) Unwrap() error { return e.Err }
 
 // Stateless returns why each pathway that has no steady state has none,

@@ -54,7 +54,7 @@ const MaxSize = 4 << 20
 // line and the field path.
 func Parse(name string, data []byte) (*Spec, error) {
 	if len(data) > MaxSize {
-		return nil, fmt.Errorf("spec: %s is over %d MB: a spec is a few KB of YAML; is this the right file?", name, MaxSize>>20)
+		return nil, fmt.Errorf("spec: %s is over %d MB: a spec is a few KB of YAML; give the spec file", name, MaxSize>>20)
 	}
 	return parse(&parser{file: name}, data)
 }
