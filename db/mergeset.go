@@ -271,11 +271,18 @@ func joinInts(v []int) string {
 
 // IsUnionRun reports whether r is the union run of a shard set.
 func IsUnionRun(r *Run) bool {
-	if r.Command != CommandSweep || len(r.Settings) == 0 {
-		return false
-	}
+	_, ok := UnionOf(r)
+	return ok
+}
+
+// UnionOf returns what union run r is the union of, and whether it is one.
+func UnionOf(r *Run) (UnionSettings, bool) {
 	var s UnionSettings
-	return json.Unmarshal(r.Settings, &s) == nil && s.UnionOf.ShardN > 1
+	if r.Command != CommandSweep || len(r.Settings) == 0 {
+		return s, false
+	}
+	ok := json.Unmarshal(r.Settings, &s) == nil && s.UnionOf.ShardN > 1
+	return s, ok
 }
 
 // unionBlockPoints bounds the points of one union block, to keep rows (and

@@ -83,6 +83,14 @@ func TestMergedShardsQueryLikeSingleRun(t *testing.T) {
 			if got != want {
 				t.Errorf("query points on the merged db differs from the single-process run:\n got %.400s\nwant %.400s", got, want)
 			}
+			// The union run's shard reads as the whole grid, not 0/1.
+			runsOut, err := mergeTestCLI(t, "query", "runs", "--db", merged, "--format", "csv")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n > 1 && strings.Count(runsOut, fmt.Sprintf(",all/%d,", n)) != 1 || strings.Contains(runsOut, ",0/1,") {
+				t.Errorf("query runs after merging %d shards:\n%s", n, runsOut)
+			}
 			d, err := db.Open(context.Background(), merged)
 			if err != nil {
 				t.Fatal(err)

@@ -395,8 +395,14 @@ others, and 'dendfit sweep SPEC --resume' continues an interrupted sweep.`,
 				if r.VCSModified {
 					rev += "+"
 				}
+				shard := fmt.Sprintf("%d/%d", r.ShardK, max(r.ShardN, 1))
+				if s, ok := db.UnionOf(&r); ok {
+					// A merge's union run holds the whole grid, as a
+					// single sweep's (0/1) does, from its shards' runs.
+					shard = fmt.Sprintf("all/%d", s.UnionOf.ShardN)
+				}
 				t.add(strconv.FormatInt(r.ID, 10), r.Experiment, r.Command, r.Status, r.StartedAt.UTC().Format(time.RFC3339),
-					tstr(r.EndedAt), r.Version, rev, fmt.Sprintf("%d/%d", r.ShardK, max(r.ShardN, 1)), fnum(r.DtMS), r.Method, rep)
+					tstr(r.EndedAt), r.Version, rev, shard, fnum(r.DtMS), r.Method, rep)
 			}
 			return t.write(g.stdout, format, out)
 		}),
