@@ -29,19 +29,19 @@ func init() { extraCommands = append(extraCommands, newQueryCmd) }
 // queryOptions are the filters and the output format of the query
 // subcommands; each subcommand registers the ones it takes.
 type queryOptions struct {
-	format     string
-	experiment string
-	runID      int64
-	pathway    int    // resolved --pathway
-	pathwaySel string // --pathway as given
-	gMinS      string // --g-min, --g-max as given
-	gMaxS      string
-	hasGMin    bool
-	hasGMax    bool
-	status     string
-	command    string
-	gMin, gMax float64
-	limit      int
+	format         string
+	experiment     string
+	runID          int64
+	pathway        int    // resolved --pathway
+	pathwaySel     string // --pathway as given
+	gMinS          string // --g-min, --g-max as given
+	gMaxS          string
+	hasGMin        bool
+	hasGMax        bool
+	status         string
+	command        string
+	gMinNS, gMaxNS float64
+	limit          int
 	// calibration: query fits lists the fits export hands on
 	// (export.Load), not one run's.
 	calibration bool
@@ -86,7 +86,7 @@ func (o *queryOptions) parseBounds(cmd *cobra.Command) error {
 		flag, s string
 		v       *float64
 		set     *bool
-	}{{"--g-min", o.gMinS, &o.gMin, &o.hasGMin}, {"--g-max", o.gMaxS, &o.gMax, &o.hasGMax}} {
+	}{{"--g-min", o.gMinS, &o.gMinNS, &o.hasGMin}, {"--g-max", o.gMaxS, &o.gMaxNS, &o.hasGMax}} {
 		if b.s == "" {
 			continue
 		}
@@ -96,7 +96,7 @@ func (o *queryOptions) parseBounds(cmd *cobra.Command) error {
 		}
 		*b.v, *b.set = v, true
 	}
-	if o.hasGMin && o.hasGMax && o.gMin > o.gMax {
+	if o.hasGMin && o.hasGMax && o.gMinNS > o.gMaxNS {
 		return usageError{fmt.Errorf("--g-min %s is above --g-max %s: nothing can match", o.gMinS, o.gMaxS)}
 	}
 	return nil
@@ -593,7 +593,7 @@ fits alone, as 'export --run' takes them.`,
 					gBest = x.GFitNS
 				}
 				if (o.hasGMin || o.hasGMax) && (len(gFit) == 0 ||
-					o.hasGMin && !(gFit[0] >= o.gMin) || o.hasGMax && !(gFit[0] <= o.gMax)) {
+					o.hasGMin && !(gFit[0] >= o.gMinNS) || o.hasGMax && !(gFit[0] <= o.gMaxNS)) {
 					continue
 				}
 				rec := x.Receptors
@@ -710,10 +710,10 @@ order (a list in JSON, ';'-separated in the table and CSV: AMPA;NMDA and
 				f.Pathway = &o.pathway
 			}
 			if o.hasGMin {
-				f.GMinNS = &o.gMin
+				f.GMinNS = &o.gMinNS
 			}
 			if o.hasGMax {
-				f.GMaxNS = &o.gMax
+				f.GMaxNS = &o.gMaxNS
 			}
 			cols := pointTableCols
 			// Points go out one at a time (a million points took gigabytes
