@@ -120,3 +120,25 @@ func ExampleDB_RecordedPoints() {
 	fmt.Println(done.Len(), done.Has(0, axes, 4), done.Has(0, axes, 5), done.Has(1, axes, 0))
 	// Output: 5 true false false
 }
+
+// QueryReadOnly is query sql: any SQLite tool's view of the points,
+// decoded from the sweep's blocks in SQL; a statement that would write is
+// refused before it runs.
+func ExampleDB_QueryReadOnly() {
+	d, run, remove := exampleSweep()
+	defer remove()
+	ctx := context.Background()
+
+	cols, rows, err := d.QueryReadOnly(ctx, fmt.Sprintf(
+		"SELECT count(*) AS n, max(abs(psp_mV)) AS max_psp_mV, sum(g_nS) AS sum_g_nS FROM points WHERE run_id = %d", run))
+	if err != nil {
+		log.Fatal(err)
+	}
+	fmt.Println(cols, rows)
+
+	_, _, err = d.QueryReadOnly(ctx, "DELETE FROM point_blocks")
+	fmt.Println(err)
+	// Output:
+	// [n max_psp_mV sum_g_nS] [[5 1.25 15]]
+	// query: statement would write; only read-only SQL is allowed
+}
