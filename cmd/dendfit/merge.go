@@ -3,8 +3,6 @@ package main
 import (
 	"errors"
 	"fmt"
-	"os"
-	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -89,84 +87,29 @@ type unionJSON struct {
 	MissingCount int   `json:"missing_shard_count"`
 }
 
-func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.MergeOptions) (err error) {
-	ctx := cmd.Context()
-	// Every input is checked before OUT.db is created, so that a typo in
-	// an input does not leave an empty database behind.
-	for _, in := range ins {
-		if sameFile(in, out) {
-			return usageError{fmt.Errorf("%s is both OUT.db and an input", in)}
-		}
-		empty, err := db.CheckMergeable(ctx, in)
-		if err != nil {
-			return err
-		}
-		// A file with no dendfit schema yet merges as empty: say so, or a
-		// merge of killed tasks' shards alone would pass for one.
-		if empty {
-			g.notef("warning: %s holds no dendfit results yet (a task killed before its first commit?): nothing merged from it", in)
-		}
-	}
-	// 'merge shard-*.db', OUT.db forgotten, would merge into a shard.
-	if shard, err := db.ShardOnly(ctx, out, ins...); err != nil {
-		return err
-	} else if shard {
-		return usageError{fmt.Errorf("%s holds one shard of a sweep: an input, not OUT.db; give the merged database first (dendfit merge merged.db %s and the other shards)", out, out)}
-	}
-	// Shards of different specs are refused before anything is merged:
-	// Merge finds them at the first such input, the inputs before it
-	// already in OUT.db.
-	if !opts.AllowMixed {
-		if err := db.CheckMergeSpecs(ctx, out, ins); err != nil {
-			return fmt.Errorf("%w (--allow-mixed merges them anyway)", err)
-		}
-	}
-	_, statErr := os.Stat(out)
-	created := errors.Is(statErr, os.ErrNotExist)
-	d, err := db.Open(ctx, out)
-	if err != nil {
+func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.MergeOptions) error {
+	rep, err := pipeline.MergeFiles(cmd.Context(), out, ins, &pipeline.MergeFilesOptions{MergeOptions: opts, Argv: cmdArgv(),
+		Warn: func(msg string) { g.notef("warning: %s", msg) }})
+	var argsErr *pipeline.MergeArgsError
+	switch {
+	case errors.As(err, &argsErr):
+		return usageError{err}
+	case errors.Is(err, db.ErrMixedSpecs):
+		return fmt.Errorf("%w (--allow-mixed merges them anyway)", err)
+	case err != nil:
 		return err
 	}
-	// As in sweep: a close that could not finish the file fails the merge.
-	defer func() {
-		if cerr := d.Close(); err == nil {
-			err = cerr
-		}
-	}()
 	var inputs []mergeInputJSON
-	for i, in := range ins {
-		st, err := db.Merge(ctx, d, in, opts)
-		if err != nil && i == 0 && created {
-			// Nothing was merged into the database this merge made: it
-			// goes, rather than stay behind empty.
-			d.Close()
-			for _, suffix := range []string{"", "-wal", "-shm", "-lock"} {
-				os.Remove(out + suffix)
-			}
-		}
-		if errors.Is(err, db.ErrMixedSpecs) {
-			return fmt.Errorf("%w (--allow-mixed merges them anyway)", err)
-		}
-		if err != nil {
-			return err
-		}
-		inputs = append(inputs, mergeInputJSON{Input: in, MergeStats: st})
-	}
-	unions, err := pipeline.UnionShards(ctx, d, cmdArgv())
-	if err != nil {
-		return err
+	for _, in := range rep.Inputs {
+		inputs = append(inputs, mergeInputJSON{Input: in.Path, MergeStats: in.MergeStats})
 	}
 	var us []unionJSON
-	incomplete := 0
-	for _, u := range unions {
+	for _, u := range rep.Unions {
 		j := unionJSON{Experiment: u.Set.Experiment, SpecSHA256: u.Set.SpecSHA256, Shards: u.Set.ShardN,
 			ShardRuns: len(u.Set.Runs), RunID: u.Stats.RunID, Points: u.Stats.Points, Grid: u.Grid,
 			Added: u.Stats.Added, Status: u.Stats.Status, Missing: u.Set.Missing(), MissingCount: u.Set.MissingCount()}
 		if j.Missing == nil {
 			j.Missing = []int{}
-		}
-		if !u.Complete() {
-			incomplete++
 		}
 		us = append(us, j)
 	}
@@ -196,20 +139,16 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 			fmt.Fprintln(g.stdout)
 		}
 	}
+	incomplete := rep.Incomplete()
 	if incomplete == 0 {
 		return nil
 	}
 	// A shard still being swept is not to be rerun: its task is alive.
-	var live []string
-	for _, l := range pipeline.LiveShards(ctx, ins) {
-		for _, u := range unions {
-			if u.Set.Experiment == l.Experiment && u.Set.SpecSHA256 == l.SpecSHA256 && u.Set.ShardN == l.ShardN &&
-				slices.Contains(u.Set.Missing(), l.ShardK) {
-				live = append(live, fmt.Sprintf("shard %d of %d (run %d in %s)", l.ShardK, l.ShardN, l.RunID, l.Input))
-			}
+	if len(rep.Live) > 0 {
+		var live []string
+		for _, l := range rep.Live {
+			live = append(live, fmt.Sprintf("shard %d of %d (run %d in %s)", l.ShardK, l.ShardN, l.RunID, l.Input))
 		}
-	}
-	if len(live) > 0 {
 		return fmt.Errorf("%d sharded sweep(s) in %s do not cover their grid yet: %s still being swept; wait for it to end and merge again (merging again adds only what is new)",
 			incomplete, out, strings.Join(live, ", "))
 	}

@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/pflag"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/sim/spec"
 )
 
@@ -285,20 +286,20 @@ func checkOutput(c *cobra.Command, args []string, flag, path string) error {
 	}
 	noDB := c.Flag("no-db")
 	if f := c.Flag("db"); f != nil && (noDB == nil || noDB.Value.String() != "true") {
-		if sameFile(path, f.Value.String()) {
+		if pipeline.SameFile(path, f.Value.String()) {
 			// The database may not exist yet: the command would create
 			// it and then write over it.
 			return usageError{fmt.Errorf("%s %s: that is the results database (--db); give another file", flag, path)}
 		}
 		// Its write-ahead log and shared memory are part of it.
 		for _, side := range []string{"-wal", "-shm", "-journal", "-lock"} {
-			if sameFile(path, f.Value.String()+side) {
+			if pipeline.SameFile(path, f.Value.String()+side) {
 				return usageError{fmt.Errorf("%s %s: that is a file of the results database (--db %s); give another file", flag, path, f.Value.String())}
 			}
 		}
 	}
 	for _, a := range args {
-		if sameFile(path, a) {
+		if pipeline.SameFile(path, a) {
 			return usageError{fmt.Errorf("%s %s: that is the input %s; give another file", flag, path, a)}
 		}
 	}
@@ -318,19 +319,6 @@ func checkOutput(c *cobra.Command, args []string, flag, path string) error {
 		return usageError{fmt.Errorf("%s %s: is an SQLite database; refusing to replace it", flag, path)}
 	}
 	return nil
-}
-
-// sameFile says whether paths a and b name one file: the same file when
-// both exist, else the same absolute path.
-func sameFile(a, b string) bool {
-	ai, errA := os.Stat(a)
-	bi, errB := os.Stat(b)
-	if errA == nil && errB == nil {
-		return os.SameFile(ai, bi)
-	}
-	absA, errA := filepath.Abs(a)
-	absB, errB := filepath.Abs(b)
-	return errA == nil && errB == nil && absA == absB
 }
 
 // isSQLite says whether the file at path starts with SQLite's header.

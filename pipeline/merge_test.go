@@ -1,0 +1,68 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/sim/spec"
+)
+
+// TestMergeFiles: the shards of a sweep merge into a done union run with
+// every point of the grid; with a shard missing the union is incomplete
+// and names it; an input given as the output is refused before anything
+// is written.
+func TestMergeFiles(t *testing.T) {
+	ctx := context.Background()
+	text, err := os.ReadFile("testdata/reference/cases/sweep-tdecay-trise-ampa-3comp.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// A grid of 240 points, more than one chunk: each shard has some.
+	s, err := spec.Parse("merge.yaml", append(text, "  g: {from: 0.1 nS, to: 10 nS, steps: 20, scale: log}\n"...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	shard := func(k int) string {
+		path := filepath.Join(dir, []string{"s0.db", "s1.db"}[k])
+		d, err := db.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep, ShardK: k, ShardN: 2, Settings: NewSweepSettings(k, 2)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Sweep(ctx, s, d, run.ID, &SweepOptions{ShardK: k, ShardN: 2})
+		if err := run.Finish(err); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	s0, s1 := shard(0), shard(1)
+	grid := NewGrid(s).ShardLen(0, 1)
+
+	half, err := MergeFiles(ctx, filepath.Join(dir, "half.db"), []string{s0}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if half.Incomplete() != 1 || len(half.Unions) != 1 || len(half.Unions[0].Set.Missing()) != 1 || half.Unions[0].Set.Missing()[0] != 1 || len(half.Live) != 0 {
+		t.Errorf("one shard of two: %d incomplete, unions %+v, live %v", half.Incomplete(), half.Unions, half.Live)
+	}
+	whole, err := MergeFiles(ctx, filepath.Join(dir, "whole.db"), []string{s1, s0}, &MergeFilesOptions{Argv: []string{"test"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if whole.Incomplete() != 0 || len(whole.Inputs) != 2 || whole.Unions[0].Stats.Points != int64(grid) {
+		t.Errorf("both shards: %d incomplete, %d inputs, %d of %d points", whole.Incomplete(), len(whole.Inputs), whole.Unions[0].Stats.Points, grid)
+	}
+	var argsErr *MergeArgsError
+	if _, err := MergeFiles(ctx, s0, []string{s1, s0}, nil); !errors.As(err, &argsErr) {
+		t.Errorf("an input as the output: %v, want a MergeArgsError", err)
+	}
+}
