@@ -55,6 +55,10 @@ func (s *ShardSet) Missing() []int {
 // MissingCount is the number of shards with no done run.
 func (s *ShardSet) MissingCount() int { return s.ShardN - len(s.doneShards()) }
 
+// IsMissing says whether shard k of the set has no done run (Missing
+// lists the first 1000 such shards only).
+func (s *ShardSet) IsMissing(k int) bool { return k >= 0 && k < s.ShardN && !s.doneShards()[k] }
+
 // doneShards is the set of shard indices with a done run.
 func (s *ShardSet) doneShards() map[int]bool {
 	done := map[int]bool{}

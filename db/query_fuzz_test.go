@@ -78,37 +78,45 @@ func FuzzQueryReadOnly(f *testing.F) {
 	if d, err = Open(ctx, path); err != nil {
 		f.Fatal(err)
 	}
-	state := func() string {
+	// state is what no query may change: the rows, the schema, the
+	// bytes of the file and of its WAL (commits sit there until a
+	// checkpoint), and the directory's files.
+	state := func() (string, error) {
 		var s strings.Builder
 		for _, q := range []string{
 			"SELECT count(*), group_concat(status) FROM runs", "SELECT count(*), total(g_nS) FROM points",
-			"SELECT count(*), group_concat(sql, ';') FROM sqlite_master", "PRAGMA user_version",
+			"SELECT count(*), group_concat(sql, ';') FROM sqlite_master", "SELECT count(*), group_concat(name) FROM experiments",
+			"SELECT count(*), 0 FROM fits",
 		} {
 			var a, b any
-			row := d.sql.QueryRow(q)
-			if strings.HasPrefix(q, "PRAGMA") {
-				err = row.Scan(&a)
-			} else {
-				err = row.Scan(&a, &b)
-			}
-			if err != nil {
-				f.Fatal(err)
+			if err := d.sql.QueryRow(q).Scan(&a, &b); err != nil {
+				return "", err
 			}
 			fmt.Fprintf(&s, "%v %v|", a, b)
 		}
-		b, err := os.ReadFile(path)
-		if err != nil {
-			f.Fatal(err)
+		var uv any
+		if err := d.sql.QueryRow("PRAGMA user_version").Scan(&uv); err != nil {
+			return "", err
+		}
+		fmt.Fprintf(&s, "%v|", uv)
+		for _, p := range []string{path, path + "-wal"} {
+			b, err := os.ReadFile(p)
+			if err != nil && !os.IsNotExist(err) {
+				return "", err
+			}
+			fmt.Fprintf(&s, "%x|", b)
 		}
 		ents, _ := os.ReadDir(dir)
 		for _, e := range ents {
 			s.WriteString(e.Name() + " ")
 		}
-		fmt.Fprintf(&s, "%x", b)
-		return s.String()
+		return s.String(), nil
 	}
 	defer d.Close()
-	before := state()
+	before, err := state()
+	if err != nil {
+		f.Fatal(err)
+	}
 	f.Fuzz(func(t *testing.T, query string) {
 		// A fuzzed recursive query may not end: it is cut off.
 		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
@@ -123,7 +131,11 @@ func FuzzQueryReadOnly(f *testing.F) {
 		if err != nil && !strings.HasPrefix(err.Error(), "query: ") {
 			t.Errorf("QueryReadOnly(%q): error %q without the query: prefix", query, err)
 		}
-		if after := state(); after != before {
+		after, serr := state()
+		if serr != nil {
+			t.Fatal(serr)
+		}
+		if after != before {
 			i := 0
 			for i < len(after) && i < len(before) && after[i] == before[i] {
 				i++

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
-	"slices"
 
 	"github.com/dendfit/dendfit/db"
 )
@@ -130,7 +129,7 @@ func MergeFiles(ctx context.Context, out string, ins []string, opt *MergeFilesOp
 		for _, l := range LiveShards(ctx, ins) {
 			for _, u := range rep.Unions {
 				if u.Set.Experiment == l.Experiment && u.Set.SpecSHA256 == l.SpecSHA256 && u.Set.ShardN == l.ShardN &&
-					slices.Contains(u.Set.Missing(), l.ShardK) {
+					u.Set.IsMissing(l.ShardK) {
 					rep.Live = append(rep.Live, l)
 				}
 			}

@@ -66,3 +66,33 @@ func TestMergeFiles(t *testing.T) {
 		t.Errorf("an input as the output: %v, want a MergeArgsError", err)
 	}
 }
+
+// TestMergeFilesLiveShardPastAThousand: a shard still being swept is
+// found as live whatever its index; past the thousand shards Missing
+// lists it was taken for one to rerun.
+func TestMergeFilesLiveShardPastAThousand(t *testing.T) {
+	ctx := context.Background()
+	s, err := spec.Load("testdata/reference/cases/sweep-tdecay-trise-ampa-3comp.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in := filepath.Join(dir, "s.db")
+	d, err := db.Open(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep, ShardK: 1200, ShardN: 1500, Settings: NewSweepSettings(1200, 1500)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Finish(nil)
+	rep, err := MergeFiles(ctx, filepath.Join(dir, "out.db"), []string{in}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rep.Live) != 1 || rep.Live[0].ShardK != 1200 || rep.Live[0].ShardN != 1500 {
+		t.Errorf("live shards %+v, want shard 1200 of 1500", rep.Live)
+	}
+}

@@ -1,10 +1,14 @@
 package sim
 
-import "testing"
+import (
+	"strconv"
+	"strings"
+	"testing"
+)
 
 // FuzzParseNames: ParseMethod and ParseChannel accept exactly the names
 // String gives their values, and refuse anything else with an error that
-// quotes it, never with a value.
+// quotes it.
 func FuzzParseNames(f *testing.F) {
 	for _, s := range []string{"euler", "rk4", "exponential_euler", "AMPA", "NMDA", "GABA",
 		"Euler", "ampa", "rk4 ", "", "Method(0)", "Channel(1)", "gaba\x00"} {
@@ -15,15 +19,15 @@ func FuzzParseNames(f *testing.F) {
 			if m.String() != s {
 				t.Errorf("ParseMethod(%q) = %v, which prints as %q", s, m, m.String())
 			}
-		} else if m != 0 {
-			t.Errorf("ParseMethod(%q) failed but gave %v", s, m)
+		} else if !strings.Contains(err.Error(), strconv.Quote(s)) {
+			t.Errorf("ParseMethod(%q): error %q does not quote it", s, err)
 		}
 		if c, err := ParseChannel(s); err == nil {
 			if c.String() != s {
 				t.Errorf("ParseChannel(%q) = %v, which prints as %q", s, c, c.String())
 			}
-		} else if c != 0 {
-			t.Errorf("ParseChannel(%q) failed but gave %v", s, c)
+		} else if !strings.Contains(err.Error(), strconv.Quote(s)) {
+			t.Errorf("ParseChannel(%q): error %q does not quote it", s, err)
 		}
 	})
 	// Every value parses back from its name.

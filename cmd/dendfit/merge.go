@@ -143,14 +143,24 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 	if incomplete == 0 {
 		return nil
 	}
+	const rerun = "rerun the missing shards ('dendfit sweep SPEC --shard K/N --resume --db SHARD.db', or 'dendfit slurm SPEC --dir DIR --rerun K --submit')"
 	// A shard still being swept is not to be rerun: its task is alive.
 	if len(rep.Live) > 0 {
 		var live []string
 		for _, l := range rep.Live {
 			live = append(live, fmt.Sprintf("shard %d of %d (run %d in %s)", l.ShardK, l.ShardN, l.RunID, l.Input))
 		}
-		return fmt.Errorf("%d sharded sweep(s) in %s do not cover their grid yet: %s still being swept; wait for it to end and merge again (merging again adds only what is new)",
-			incomplete, out, strings.Join(live, ", "))
+		msg := fmt.Sprintf("%d sharded sweep(s) in %s do not cover their grid yet: %s still being swept; wait for it to end", incomplete, out, strings.Join(live, ", "))
+		missing := 0
+		for _, u := range rep.Unions {
+			missing += u.Set.MissingCount()
+		}
+		if missing > len(rep.Live) {
+			// The others (listed above) are to rerun now, not after.
+			msg += fmt.Sprintf(", %s: the other %d", rerun, missing-len(rep.Live))
+			return fmt.Errorf("%s, and merge again (merging again adds only what is new)", msg)
+		}
+		return fmt.Errorf("%s and merge again (merging again adds only what is new)", msg)
 	}
-	return fmt.Errorf("%d sharded sweep(s) in %s do not cover their grid yet; rerun the missing shards ('dendfit sweep SPEC --shard K/N --resume --db SHARD.db', or 'dendfit slurm SPEC --dir DIR --rerun K --submit') and merge again", incomplete, out)
+	return fmt.Errorf("%d sharded sweep(s) in %s do not cover their grid yet; %s and merge again", incomplete, out, rerun)
 }

@@ -109,7 +109,7 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 		return usageError{fmt.Errorf("--cpus %d: want at least 1", o.CPUs)}
 	}
 	if o.Tasks > slurmMaxArraySize {
-		g.notef("note: %d tasks: SLURM's default MaxArraySize takes at most %d; a cluster that keeps it refuses the array (sbatch: Invalid job array specification): ask 'scontrol show config | grep MaxArraySize'", o.Tasks, slurmMaxArraySize-1)
+		g.notef("note: %d tasks: SLURM's default MaxArraySize (%d) takes at most %d tasks (indices 0-%d); a cluster that keeps it refuses the array (sbatch: Invalid job array specification): ask 'scontrol show config | grep MaxArraySize'", o.Tasks, slurmMaxArraySize, slurmMaxArraySize, slurmMaxArraySize-1)
 	}
 	// Every task of the array would fail on it.
 	if err := pipeline.CheckSimulable(s); err != nil {

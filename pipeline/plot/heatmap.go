@@ -246,8 +246,8 @@ func evenlySpaced(d *HeatmapData) bool {
 
 // Pixels of a resampled heat map along an axis: at least minPixels, that
 // cells a few pixels wide stay sharp where a viewer smooths the image, at
-// most maxPixels (a cell narrower than the range over maxPixels may then
-// fall between pixels).
+// most maxPixels or the number of cells (a cell narrower than the range
+// over that may then fall between pixels, as on a very uneven axis).
 const minPixels, maxPixels = 600, 2048
 
 // resampled draws hm's cells, on an uneven grid, as an image of pixels
@@ -329,7 +329,9 @@ func pixels(edges []float64) int {
 		n = max(n, int(math.Ceil(span/narrowest)))
 	}
 	n *= max(1, (minPixels+n-1)/n)
-	return min(n, maxPixels)
+	// A pixel a cell at least, however many (an even axis of 3000 g
+	// values beside a list axis).
+	return min(n, max(maxPixels, len(edges)-1))
 }
 
 func (g *grid) Dims() (c, r int)   { return len(g.d.X.Values), len(g.d.Y.Values) }

@@ -301,3 +301,21 @@ func TestHeatmapContourSkipsFailedCells(t *testing.T) {
 			len(got), slices.Max(got), len(want), slices.Max(want))
 	}
 }
+
+// TestPixelsPerCell: a resampled axis gives every cell a pixel, however
+// many cells (3000 g values beside a list axis lost a third of their
+// columns to a 2048-pixel cap), and a few uneven cells at least
+// minPixels, the narrowest one pixel or more.
+func TestPixelsPerCell(t *testing.T) {
+	even := make([]float64, 3001)
+	for i := range even {
+		even[i] = float64(i)
+	}
+	if n := pixels(even); n < 3000 {
+		t.Errorf("3000 even cells: %d pixels", n)
+	}
+	uneven := []float64{0.5, 1.5, 2.5, 4, 6.5, 9.5} // narrowest 1 of 9
+	if n := pixels(uneven); n < minPixels || n > maxPixels || n < 9 {
+		t.Errorf("5 uneven cells: %d pixels", n)
+	}
+}

@@ -60,9 +60,15 @@ var ownOptions = []string{"array", "output", "error", "open-mode", "chdir", "nta
 	"no-requeue", "dependency", "kill-on-invalid-dep", "job-name", "partition", "time", "mem", "wrap"}
 
 // sbatchOption is one sbatch option as an #SBATCH line takes it: a long
-// option, with a value after = with no blanks (SLURM splits the line at
-// them), or a short one.
-var sbatchOption = regexp.MustCompile(`^(--[a-z][a-z0-9-]*(=[^\s'"\\$` + "`" + `]+)?|-[A-Za-z]( ?[^\s'"\\$` + "`" + `]+)?)$`)
+// option with its value after = and no blanks (SLURM splits the line at
+// them). Short options are refused: -a or -c would set what the scripts
+// set without being recognised as such.
+var sbatchOption = regexp.MustCompile(`^--[a-z][a-z0-9-]*(=[^\s'"\\$` + "`" + `]+)?$`)
+
+// flagOptions are the sbatch options that take no value: only these may
+// stand without =value (sbatch would take the next #SBATCH line as the
+// value of one that needs it).
+var flagOptions = []string{"exclusive", "overcommit", "contiguous", "hold", "spread-job", "use-min-nodes", "oversubscribe"}
 
 // ShardDB is the database of shard k in dir.
 func ShardDB(dir string, k int) string { return filepath.Join(dir, fmt.Sprintf("shard-%d.db", k)) }
@@ -117,11 +123,17 @@ func (o *Options) Validate() error {
 	}
 	for _, opt := range o.Sbatch {
 		if !sbatchOption.MatchString(opt) {
-			return fmt.Errorf("slurm: --sbatch %q: want one sbatch option, such as --account=lab or --qos=long (no blanks or quotes in the value)", opt)
+			return fmt.Errorf("slurm: --sbatch %q: want one long sbatch option, such as --account=lab or --qos=long (no short form, no blanks or quotes in the value)", opt)
 		}
-		name, _, _ := strings.Cut(strings.TrimPrefix(opt, "--"), "=")
-		if strings.HasPrefix(opt, "--") && slices.Contains(ownOptions, name) {
-			return fmt.Errorf("slurm: --sbatch %q: the scripts set --%s themselves; use dendfit slurm's own flag if it has one (--partition, --time, --mem, --cpus), or edit the script", opt, name)
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(opt, "--"), "=")
+		// sbatch takes any unambiguous abbreviation: --arr is --array.
+		for _, own := range ownOptions {
+			if strings.HasPrefix(own, name) {
+				return fmt.Errorf("slurm: --sbatch %q: the scripts set --%s themselves; use dendfit slurm's own flag if it has one (--partition, --time, --mem, --cpus), or edit the script", opt, own)
+			}
+		}
+		if !hasValue && !slices.Contains(flagOptions, name) {
+			return fmt.Errorf("slurm: --sbatch %q: give its value after = (--%s=VALUE)", opt, name)
 		}
 	}
 	for _, line := range o.Setup {
@@ -173,10 +185,13 @@ const resources = `{{define "resources"}}
 {{- end}}{{define "setup"}}
 {{- if .Setup}}
 
-# Site setup (dendfit slurm --setup):
+# Site setup (dendfit slurm --setup), without set -u: module and conda
+# scripts read unset variables.
+set +u
 {{- range .Setup}}
 {{.}}
 {{- end}}
+set -u
 {{- end}}
 {{- end}}`
 
