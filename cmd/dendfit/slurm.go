@@ -68,7 +68,7 @@ waits for it alone: rerun once the array's other tasks have ended.`,
 	f.StringVarP(&o.Time, "time", "t", "", "time limit per task, e.g. 02:00:00")
 	f.IntVarP(&o.CPUs, "cpus", "c", 1, "CPUs per task, used as sweep workers")
 	f.StringVar(&o.Mem, "mem", "", "memory per task, e.g. 2G")
-	f.StringArrayVar(&o.Sbatch, "sbatch", nil, "one more #SBATCH option for both scripts, e.g. --sbatch=--account=lab (repeatable)")
+	f.StringArrayVar(&o.Sbatch, "sbatch", nil, "one more #SBATCH option for both scripts, long with its =value, e.g. --sbatch=--account=lab (repeatable)")
 	f.StringArrayVar(&o.Setup, "setup", nil, "a shell line both scripts run before dendfit, e.g. --setup 'module load gcc' (repeatable)")
 	f.BoolVar(&o.submit, "submit", false, "submit with sbatch and print the job ids")
 	f.StringVar(&o.rerun, "rerun", "", "with --submit: submit only these tasks (e.g. 3,7 or 0-3,7) of the array in --dir, and a new merge")
