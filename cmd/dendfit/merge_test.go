@@ -91,6 +91,13 @@ func TestMergedShardsQueryLikeSingleRun(t *testing.T) {
 			if n > 1 && strings.Count(runsOut, fmt.Sprintf(",all/%d,", n)) != 1 || strings.Contains(runsOut, ",0/1,") {
 				t.Errorf("query runs after merging %d shards:\n%s", n, runsOut)
 			}
+			runsJSON, err := mergeTestCLI(t, "query", "runs", "--db", merged, "--json")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if want := fmt.Sprintf(`"union_of_shards": %d,`, n); n > 1 && strings.Count(runsJSON, want) != 1 {
+				t.Errorf("query runs --json after merging %d shards: want one %s\n%s", n, want, runsJSON)
+			}
 			d, err := db.Open(context.Background(), merged)
 			if err != nil {
 				t.Fatal(err)

@@ -342,29 +342,33 @@ others, and 'dendfit sweep SPEC --resume' continues an interrupted sweep.`,
 				return err
 			}
 			type runJSON struct {
-				ID          int64           `json:"id"`
-				Experiment  string          `json:"experiment"`
-				Command     string          `json:"command"`
-				Argv        []string        `json:"argv"`
-				Status      string          `json:"status"`
-				StartedAt   string          `json:"started_at"`
-				EndedAt     *string         `json:"ended_at"`
-				Version     string          `json:"version"`
-				VCSRevision string          `json:"vcs_revision"`
-				VCSModified bool            `json:"vcs_modified"`
-				Host        string          `json:"host"`
-				Workers     int             `json:"workers"`
-				ShardK      int             `json:"shard_k"`
-				ShardN      int             `json:"shard_n"`
-				DtMS        float64         `json:"dt_ms"`
-				Method      string          `json:"method"`
-				Settings    json.RawMessage `json:"settings"`
-				Reproduces  *int64          `json:"reproduces_run_id"`
-				Error       string          `json:"error,omitempty"`
-				GoVersion   string          `json:"go_version"`
-				OS          string          `json:"os"`
-				Arch        string          `json:"arch"`
-				RunUID      string          `json:"run_uid"`
+				ID          int64    `json:"id"`
+				Experiment  string   `json:"experiment"`
+				Command     string   `json:"command"`
+				Argv        []string `json:"argv"`
+				Status      string   `json:"status"`
+				StartedAt   string   `json:"started_at"`
+				EndedAt     *string  `json:"ended_at"`
+				Version     string   `json:"version"`
+				VCSRevision string   `json:"vcs_revision"`
+				VCSModified bool     `json:"vcs_modified"`
+				Host        string   `json:"host"`
+				Workers     int      `json:"workers"`
+				ShardK      int      `json:"shard_k"`
+				ShardN      int      `json:"shard_n"`
+				// UnionOf is the shard count of a merge's union run,
+				// which holds the whole grid (shard 0 of 1); absent
+				// for other runs.
+				UnionOf    int             `json:"union_of_shards,omitempty"`
+				DtMS       float64         `json:"dt_ms"`
+				Method     string          `json:"method"`
+				Settings   json.RawMessage `json:"settings"`
+				Reproduces *int64          `json:"reproduces_run_id"`
+				Error      string          `json:"error,omitempty"`
+				GoVersion  string          `json:"go_version"`
+				OS         string          `json:"os"`
+				Arch       string          `json:"arch"`
+				RunUID     string          `json:"run_uid"`
 			}
 			out := struct {
 				Runs []runJSON `json:"runs"`
@@ -400,6 +404,7 @@ others, and 'dendfit sweep SPEC --resume' continues an interrupted sweep.`,
 					// A merge's union run holds the whole grid, as a
 					// single sweep's (0/1) does, from its shards' runs.
 					shard = fmt.Sprintf("all/%d", s.UnionOf.ShardN)
+					out.Runs[len(out.Runs)-1].UnionOf = s.UnionOf.ShardN
 				}
 				t.add(strconv.FormatInt(r.ID, 10), r.Experiment, r.Command, r.Status, r.StartedAt.UTC().Format(time.RFC3339),
 					tstr(r.EndedAt), r.Version, rev, shard, fnum(r.DtMS), r.Method, rep)
