@@ -40,42 +40,13 @@ func appendPointJSON(b []byte, p *pointJSON) ([]byte, error) {
 	str("tag", p.Tag)
 	str("point_key", p.Key)
 	field("receptors")
-	switch {
-	case p.Receptors == nil:
-		b = append(b, "null"...)
-	case len(p.Receptors) == 0:
-		b = append(b, "[]"...)
-	default:
-		b = append(b, '[')
-		for i, r := range p.Receptors {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, in2...)
-			b = appendJSONText(b, r)
-		}
-		b = append(b, in1...)
-		b = append(b, ']')
-	}
+	b = appendJSONList(b, p.Receptors, in1, in2, appendJSONText)
 	b = append(b, ',')
 	field("g_nS")
-	switch {
-	case p.GNS == nil:
-		b = append(b, "null"...)
-	case len(p.GNS) == 0:
-		b = append(b, "[]"...)
-	default:
-		b = append(b, '[')
-		for i, g := range p.GNS {
-			if i > 0 {
-				b = append(b, ',')
-			}
-			b = append(b, in2...)
-			b, err = appendJSONNumber(b, g, err)
-		}
-		b = append(b, in1...)
-		b = append(b, ']')
-	}
+	b = appendJSONList(b, p.GNS, in1, in2, func(b []byte, g float64) []byte {
+		b, err = appendJSONNumber(b, g, err)
+		return b
+	})
 	b = append(b, ',')
 	num("t_decay_ms", p.TDecayMS)
 	num("t_rise_ms", p.TRiseMS)
@@ -118,6 +89,27 @@ func appendPointJSON(b []byte, p *pointJSON) ([]byte, error) {
 	}
 	b = append(b, "\n    }"...)
 	return b, err
+}
+
+// appendJSONList appends xs as encoding/json indents a slice: null for
+// nil, [] for empty, else an element a line at indent in2, closed at in1.
+func appendJSONList[T any](b []byte, xs []T, in1, in2 string, elem func([]byte, T) []byte) []byte {
+	switch {
+	case xs == nil:
+		return append(b, "null"...)
+	case len(xs) == 0:
+		return append(b, "[]"...)
+	}
+	b = append(b, '[')
+	for i, x := range xs {
+		if i > 0 {
+			b = append(b, ',')
+		}
+		b = append(b, in2...)
+		b = elem(b, x)
+	}
+	b = append(b, in1...)
+	return append(b, ']')
 }
 
 // appendJSONNumber appends v as encoding/json writes a float64: the
