@@ -111,6 +111,26 @@ func (d *DB) PointCount(ctx context.Context, runID int64) (int64, error) {
 	return n, nil
 }
 
+// RunContents counts what a run recorded, by kind: what a reproduction
+// holds says what it reran when its original is gone.
+type RunContents struct {
+	Fits   int64 // fit rows: a fit
+	Blocks int64 // point blocks: a sweep
+	Rows   int64 // single points: a simulate, or a fit's evaluations
+}
+
+// Contents returns what run runID recorded.
+func (d *DB) Contents(ctx context.Context, runID int64) (RunContents, error) {
+	var c RunContents
+	err := d.sql.QueryRowContext(ctx, `SELECT (SELECT count(*) FROM fits WHERE run_id = ?1),
+		(SELECT count(*) FROM point_blocks WHERE run_id = ?1),
+		(SELECT count(*) FROM point_rows WHERE run_id = ?1)`, runID).Scan(&c.Fits, &c.Blocks, &c.Rows)
+	if err != nil {
+		return RunContents{}, fmt.Errorf("db: what run %d recorded: %w", runID, err)
+	}
+	return c, nil
+}
+
 func recordedPoints(ctx context.Context, q rowsQueryer, runID int64) (*Recorded, error) {
 	r := &Recorded{grids: map[recordedGrid][]uint64{}, keys: map[string]struct{}{}}
 	err := eachPointKey(ctx, q, runID, r.addKey, func(b *PointBlock) {

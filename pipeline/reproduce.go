@@ -107,25 +107,57 @@ type Reproduction struct {
 // Identical reports whether every point is bit-identical.
 func (r *Reproduction) Identical() bool { return len(r.Differences) == 0 }
 
-// OriginalRun returns the run whose work run reran: run itself unless it
-// is a reproduction, else the simulate, sweep or fit at the start of its
-// chain of reproductions (a reproduction of a sweep holds a sweep's grid,
-// and one of a fit its fits).
-func OriginalRun(ctx context.Context, d *db.DB, run *db.Run) (*db.Run, error) {
+// RanCommand returns the command whose work run did: its own, or for a
+// reproduction that of the run at the start of its chain of reproductions
+// (a reproduction of a sweep holds a sweep's grid, and one of a fit its
+// fits). Another tool may delete a run, which leaves the link of its
+// reproductions NULL: such a chain is read from the reproduction itself,
+// the command it names in its settings ("reran") or, for one recorded
+// before they named it, what it recorded.
+func RanCommand(ctx context.Context, d *db.DB, run *db.Run) (string, error) {
 	base := run
 	for base.Command == db.CommandReproduce {
 		// A run reproduces an older one: the chain ends, whatever the
 		// database says.
 		if base.ReproducesRunID == nil || *base.ReproducesRunID >= base.ID {
-			return nil, fmt.Errorf("run %d is a reproduction of a deleted run", base.ID)
+			return reranCommand(ctx, d, base)
 		}
 		next, err := d.Run(ctx, *base.ReproducesRunID)
+		if errors.Is(err, db.ErrNotFound) {
+			return reranCommand(ctx, d, base)
+		}
 		if err != nil {
-			return nil, err
+			return "", err
 		}
 		base = next
 	}
-	return base, nil
+	return base.Command, nil
+}
+
+// reranCommand is what reproduction run reran, from the run alone.
+func reranCommand(ctx context.Context, d *db.DB, run *db.Run) (string, error) {
+	var st struct {
+		Reran string `json:"reran"`
+	}
+	if err := DecodeSettings(run, &st); err == nil {
+		switch st.Reran {
+		case db.CommandSimulate, db.CommandSweep, db.CommandFit:
+			return st.Reran, nil
+		}
+	}
+	c, err := d.Contents(ctx, run.ID)
+	if err != nil {
+		return "", err
+	}
+	switch {
+	case c.Fits > 0:
+		return db.CommandFit, nil
+	case c.Blocks > 0:
+		return db.CommandSweep, nil
+	case c.Rows > 0:
+		return db.CommandSimulate, nil
+	}
+	return "", fmt.Errorf("run %d reproduces a deleted run and recorded nothing: what it reran is unknown", run.ID)
 }
 
 // Reproduce reruns recorded run runID (a simulate, sweep or fit run, or a
@@ -141,14 +173,14 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
 	// A reproduction reruns what its original ran.
-	base, err := OriginalRun(ctx, d, orig)
+	command, err := RanCommand(ctx, d, orig)
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
-	switch base.Command {
+	switch command {
 	case db.CommandSimulate, db.CommandSweep, db.CommandFit:
 	default:
-		return nil, fmt.Errorf("reproduce: run %d: cannot rerun command %q (want simulate, sweep or fit)", base.ID, base.Command)
+		return nil, fmt.Errorf("reproduce: run %d: cannot rerun command %q (want simulate, sweep or fit)", orig.ID, command)
 	}
 	exp, err := d.Experiment(ctx, orig.ExperimentID)
 	if err != nil {
@@ -165,6 +197,8 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 		var m map[string]json.RawMessage
 		if json.Unmarshal(orig.Settings, &m) == nil {
 			delete(m, "resumed")
+			// What it reran, should the original be deleted.
+			m["reran"], _ = json.Marshal(command)
 			settings = m
 		} else {
 			settings = orig.Settings
@@ -177,7 +211,7 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
-	err = rerun(ctx, d, s, base.Command, orig, run.ID, opt)
+	err = rerun(ctx, d, s, command, orig, run.ID, opt)
 	if ferr := run.Finish(err); err == nil {
 		err = ferr
 	}
@@ -190,13 +224,13 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	}
 	// An unfinished sweep recorded part of its grid, an unfinished fit the
 	// pathways it finished; the rest is not a difference.
-	partial := (base.Command == db.CommandSweep || base.Command == db.CommandFit) && orig.Status != db.StatusDone
+	partial := (command == db.CommandSweep || command == db.CommandFit) && orig.Status != db.StatusDone
 	n, diffs, extra, err := compareRuns(ctx, d, orig.ID, run.ID, partial)
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
 	nFits, fitsExtra := 0, 0
-	if base.Command == db.CommandFit {
+	if command == db.CommandFit {
 		var fd []Difference
 		nFits, fd, fitsExtra, err = compareFits(ctx, d, orig.ID, run.ID, partial)
 		if err != nil {
@@ -205,7 +239,7 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 		diffs = append(diffs, fd...)
 	}
 	return &Reproduction{
-		Original: orig, New: newRun, Command: base.Command, Points: n, Fits: nFits, Differences: diffs, NotCompared: extra,
+		Original: orig, New: newRun, Command: command, Points: n, Fits: nFits, Differences: diffs, NotCompared: extra,
 		FitsNotCompared: fitsExtra,
 		VersionDiffers:  orig.Version != newRun.Version || orig.VCSRevision != newRun.VCSRevision || orig.VCSModified != newRun.VCSModified,
 	}, nil

@@ -106,6 +106,40 @@ func TestReproduceEveryKindOfRun(t *testing.T) {
 			if !r2.Identical() || r2.Command != tc.command || r2.Points != r.Points {
 				t.Errorf("reproducing the reproduction: %+v", r2)
 			}
+			// Another tool deletes the original: the reproductions still
+			// say what they reran, from their settings, or (recorded before
+			// settings named it) from what they hold, and still reproduce.
+			raw, err := sql.Open("sqlite3", d.Path()+"?_foreign_keys=on")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer raw.Close()
+			if _, err := raw.Exec(`DELETE FROM runs WHERE id = ?`, id); err != nil {
+				t.Fatal(err)
+			}
+			for _, strip := range []bool{false, true} {
+				if strip {
+					if _, err := raw.Exec(`UPDATE runs SET settings = json_remove(settings, '$.reran') WHERE command = 'reproduce'`); err != nil {
+						t.Fatal(err)
+					}
+				}
+				for _, rid := range []int64{r.New.ID, r2.New.ID} {
+					run, err := d.Run(ctx, rid)
+					if err != nil {
+						t.Fatal(err)
+					}
+					if got, err := RanCommand(ctx, d, run); err != nil || got != tc.command {
+						t.Errorf("settings stripped %v: RanCommand(run %d) = %q, %v; want %q", strip, rid, got, err, tc.command)
+					}
+				}
+			}
+			r3, err := Reproduce(ctx, d, r2.New.ID, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !r3.Identical() || r3.Command != tc.command || r3.Points != r.Points {
+				t.Errorf("reproducing a reproduction of a deleted run: %+v", r3)
+			}
 		})
 	}
 }

@@ -374,11 +374,11 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 	}
 	defer d.Close()
 	// A reproduction draws as what it reran.
-	orig, err := pipeline.OriginalRun(ctx, d, run)
+	ran, err := pipeline.RanCommand(ctx, d, run)
 	if err != nil {
 		return err
 	}
-	if orig.Command == db.CommandSweep && !s.Sweep.G.Given() {
+	if ran == db.CommandSweep && !s.Sweep.G.Given() {
 		return usageError{fmt.Errorf("run %d swept no g axis: a PSP-g curve needs one (plot heatmap draws the axes it swept)", run.ID)}
 	}
 	idx, err := selectPathways(s, o.pathways)
@@ -386,7 +386,7 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 		return err
 	}
 	var fits []db.Fit
-	if orig.Command == db.CommandFit {
+	if ran == db.CommandFit {
 		fits, err = d.Fits(ctx, db.FitFilter{RunID: run.ID})
 	} else {
 		// The fits that hold for the swept spec's pathways.
@@ -420,8 +420,8 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 	if len(series) == 0 {
 		return fmt.Errorf("run %d has no successful point to draw", run.ID)
 	}
-	logX := orig.Command == db.CommandSweep && s.Sweep.G.Log
-	if orig.Command == db.CommandFit {
+	logX := ran == db.CommandSweep && s.Sweep.G.Log
+	if ran == db.CommandFit {
 		logX = true // evaluations bracket g geometrically
 	}
 	f, err := plot.Curve(series, &plot.CurveOptions{Title: fmt.Sprintf("%s, %s run %d", s.Name, run.Command, run.ID),
@@ -447,11 +447,11 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 	defer d.Close()
 	// A fit's evaluations lie on no grid: only a sweep, or a reproduction
 	// of one, makes a heat map.
-	orig, err := pipeline.OriginalRun(ctx, d, run)
+	ran, err := pipeline.RanCommand(ctx, d, run)
 	if err != nil {
 		return err
 	}
-	if orig.Command != db.CommandSweep {
+	if ran != db.CommandSweep {
 		return usageError{fmt.Errorf("run %d is a %s run: a heat map needs a sweep over two axes", run.ID, run.Command)}
 	}
 	i, err := onePathway(s, o.onePathway(), "this figure shows one pathway")

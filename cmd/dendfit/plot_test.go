@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"database/sql"
 	"errors"
 	"image/png"
 	"io"
@@ -133,6 +134,25 @@ func TestPlotAndReportCommands(t *testing.T) {
 	}
 	if err := plotTestCLI(t, "--db", dbp, "report", "--experiment", "nope", "-o", out("r.html")); err == nil {
 		t.Error("report of an unknown experiment: no error")
+	}
+	// Another tool deletes the originals (the fit, run 2, and the sweep,
+	// run 3): their reproductions still draw as before.
+	raw, err := sql.Open("sqlite3", dbp+"?_foreign_keys=on")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`DELETE FROM runs WHERE id IN (2, 3)`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if err := plotTestCLI(t, "--db", dbp, "plot", "heatmap", "--run", "5", "-o", out("heat-orphan.png")); err != nil {
+		t.Errorf("heat map of a reproduction of a deleted sweep: %v", err)
+	}
+	if err := plotTestCLI(t, "--db", dbp, "plot", "curve", "--run", "6", "-o", out("curve-orphan.svg")); err != nil {
+		t.Errorf("curve of a reproduction of a deleted fit: %v", err)
+	}
+	if b, _ := os.ReadFile(out("curve-orphan.svg")); untitled(b) != untitled(reproSVG) {
+		t.Errorf("curve of a reproduction of a deleted fit differs from the fit's beyond the title")
 	}
 }
 
