@@ -312,20 +312,37 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 	return o.writeFigure(g, f)
 }
 
-// plotRun opens the database and finds the run to draw and its spec: --run,
-// or the newest finished sweep of --experiment (falling back, when allowFit,
-// to the newest fit's evaluations).
-func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*db.DB, *db.Run, *spec.Spec, error) {
+// runFigure is what a figure of a recorded run is drawn from.
+type runFigure struct {
+	d    *db.DB
+	run  *db.Run
+	s    *spec.Spec
+	ran  string // the command whose work run holds (a reproduction's original's)
+	w, h vg.Length
+}
+
+// plotRun checks the figure's options, opens the database and finds the
+// run to draw and its spec: --run, or the newest finished sweep of
+// --experiment (falling back, when allowFit, to the newest fit's
+// evaluations). The caller closes its d.
+func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*runFigure, error) {
+	if _, err := plot.FormatOf(o.out); err != nil {
+		return nil, usageError{err}
+	}
+	w, h, err := o.size()
+	if err != nil {
+		return nil, err
+	}
 	if o.run != 0 && o.experiment != "" {
-		return nil, nil, nil, usageError{errors.New("give --experiment NAME or --run ID, not both")}
+		return nil, usageError{errors.New("give --experiment NAME or --run ID, not both")}
 	}
 	d, err := g.openRead(ctx)
 	if err != nil {
-		return nil, nil, nil, err
+		return nil, err
 	}
 	if err := defaultExperiment(ctx, d, g.db, &o.experiment, o.run, true); err != nil {
 		d.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
 	var run *db.Run
 	if o.run != 0 {
@@ -348,36 +365,29 @@ func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*d
 			g.notef("note: drawing sweep run %d, %s", run.ID, n)
 		}
 	}
+	var s *spec.Spec
+	var ran string
+	if err == nil {
+		s, err = plot.SpecOf(ctx, d, run)
+	}
+	if err == nil {
+		// A reproduction draws as what it reran.
+		ran, err = pipeline.RanCommand(ctx, d, run)
+	}
 	if err != nil {
 		d.Close()
-		return nil, nil, nil, err
+		return nil, err
 	}
-	s, err := plot.SpecOf(ctx, d, run)
-	if err != nil {
-		d.Close()
-		return nil, nil, nil, err
-	}
-	return d, run, s, nil
+	return &runFigure{d: d, run: run, s: s, ran: ran, w: w, h: h}, nil
 }
 
 func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
-	if _, err := plot.FormatOf(o.out); err != nil {
-		return usageError{err}
-	}
-	w, h, err := o.size()
+	fig, err := plotRun(ctx, g, o, true)
 	if err != nil {
 		return err
 	}
-	d, run, s, err := plotRun(ctx, g, o, true)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	// A reproduction draws as what it reran.
-	ran, err := pipeline.RanCommand(ctx, d, run)
-	if err != nil {
-		return err
-	}
+	defer fig.d.Close()
+	d, run, s, ran := fig.d, fig.run, fig.s, fig.ran
 	if ran == db.CommandSweep && !s.Sweep.G.Given() {
 		return usageError{fmt.Errorf("run %d swept no g axis: a PSP-g curve needs one (plot heatmap draws the axes it swept)", run.ID)}
 	}
@@ -425,7 +435,7 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 		logX = true // evaluations bracket g geometrically
 	}
 	f, err := plot.Curve(series, &plot.CurveOptions{Title: fmt.Sprintf("%s, %s run %d", s.Name, run.Command, run.ID),
-		LogX: logX, YScale: o.yScale, Width: w, Height: h})
+		LogX: logX, YScale: o.yScale, Width: fig.w, Height: fig.h})
 	if err != nil {
 		return usageError{err}
 	}
@@ -433,25 +443,15 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 }
 
 func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
-	if _, err := plot.FormatOf(o.out); err != nil {
-		return usageError{err}
-	}
-	w, h, err := o.size()
+	fig, err := plotRun(ctx, g, o, false)
 	if err != nil {
 		return err
 	}
-	d, run, s, err := plotRun(ctx, g, o, false)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
+	defer fig.d.Close()
+	d, run, s := fig.d, fig.run, fig.s
 	// A fit's evaluations lie on no grid: only a sweep, or a reproduction
 	// of one, makes a heat map.
-	ran, err := pipeline.RanCommand(ctx, d, run)
-	if err != nil {
-		return err
-	}
-	if ran != db.CommandSweep {
+	if fig.ran != db.CommandSweep {
 		return usageError{fmt.Errorf("run %d is a %s run: a heat map needs a sweep over two axes", run.ID, run.Command)}
 	}
 	i, err := onePathway(s, o.onePathway(), "this figure shows one pathway")
@@ -476,7 +476,7 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 		return usageError{err}
 	}
 	hd.Title += fmt.Sprintf(" (run %d)", run.ID)
-	f, err := plot.Heatmap(hd, &plot.HeatmapOptions{Width: w, Height: h})
+	f, err := plot.Heatmap(hd, &plot.HeatmapOptions{Width: fig.w, Height: fig.h})
 	if err != nil {
 		return err
 	}
