@@ -325,21 +325,27 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	p := s.Pathways[i]
 	res := &FitResult{PathwayID: NewPathwayID(s, i), TargetPSPMV: p.TargetPSP / 1e-3}
 	setup, base, err := s.Setup(i)
+	kinetics := p.TargetRise > 0 || p.TargetHalfWidth > 0 || p.TargetTimeToPeak > 0
 	var sm *sim.Simulator
 	if err == nil {
 		sm, err = sim.New(setup, 1)
 	}
+	if err == nil && !kinetics {
+		// A kinetics search keeps its time constants stable (tauMin).
+		err = sim.CheckGating(setup.Protocol, base)
+	}
 	if err != nil {
 		// A pathway that cannot be simulated at all (dt beyond its
-		// cell's stability limit) fails alone, as one whose simulation
-		// fails on the way does: the others are fitted. As an error it
-		// cancelled them, and which got recorded depended on timing.
+		// cell's stability limit, or its receptors') fails alone, as one
+		// whose simulation fails on the way does: the others are fitted.
+		// As an error it cancelled them, and which got recorded depended
+		// on timing.
 		res.Outcome, res.Message = fit.SimFailed, err.Error()
 		return res, nil
 	}
 	out := make([]sim.Result, 1)
 	ropt := &sim.Options{RecordOnly: true}
-	if p.TargetRise > 0 || p.TargetHalfWidth > 0 || p.TargetTimeToPeak > 0 {
+	if kinetics {
 		return fitKinetics(ctx, s, i, setup, base, sm, res, opt)
 	}
 	atEnd := map[float64]bool{} // g: whether its PSP peaks at the window's end

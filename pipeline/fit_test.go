@@ -518,7 +518,8 @@ func TestFitWarnsOfADepolarisingIPSP(t *testing.T) {
 
 // TestUnsimulablePathwayFailsAlone: at a dt beyond the stability limit of
 // one cell (pc, fastest passive time constant 0.46 ms, so 0.93 ms under
-// Euler), that cell's pathways end sim_failed, saying why, and the other
+// Euler) or of a receptor's time constant (dt/2), those pathways end
+// sim_failed, saying why, and the other
 // pathways are fitted, the same whatever the worker count: the error used
 // to cancel the whole fit, and which pathways got recorded was chance.
 func TestUnsimulablePathwayFailsAlone(t *testing.T) {
@@ -539,6 +540,12 @@ func TestUnsimulablePathwayFailsAlone(t *testing.T) {
 		failed := 0
 		for i, r := range res {
 			unstable := s.PopulationCell(s.Pathways[i].Post) == "pc"
+			for _, r := range s.Pathways[i].Receptors {
+				// Euler's limit for a receptor's gating: dt/2.
+				if s.Simulation.Method == sim.Euler && (r.TauDecay < s.Simulation.Dt/2 || r.TauRise > 0 && r.TauRise < s.Simulation.Dt/2) {
+					unstable = true
+				}
+			}
 			if unstable {
 				failed++
 			}

@@ -279,15 +279,29 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 }
 
 // CheckSimulable returns the error of the first pathway of s that cannot
-// be simulated at all (dt beyond its cell's stability limit, a held state
-// the cell leaves on its own), which Sweep would stop at: a command calls
+// be simulated at all (dt beyond its cell's stability limit or that of
+// its receptors' gating at the longest swept time constants, a held state
+// the cell leaves on its own), which Sweep would stop at or fail at every
+// point of: a command calls
 // it before recording a run, so that none is left failed, and slurm
 // before writing an array whose every task would fail.
 func CheckSimulable(s *spec.Spec) error {
 	for p := range s.Pathways {
-		setup, _, err := s.Setup(p)
+		setup, rs, err := s.Setup(p)
 		if err == nil {
 			_, err = sim.New(setup, 1)
+		}
+		if err == nil {
+			// The swept kinetics at their longest, the most stable: when
+			// even those grow step by step, every point would.
+			rs = slices.Clone(rs)
+			if s.Sweep.TDecay.Given() {
+				rs[0].TauDecay = slices.Max(s.Sweep.TDecay.Values())
+			}
+			if s.Sweep.TRise.Given() && rs[0].TauRise > 0 {
+				rs[0].TauRise = slices.Max(s.Sweep.TRise.Values())
+			}
+			err = sim.CheckGating(setup.Protocol, rs)
 		}
 		if err != nil {
 			return fmt.Errorf("pathway %d (%s): %w", p, s.Pathways[p].Label(), err)

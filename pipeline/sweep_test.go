@@ -16,6 +16,7 @@ import (
 	"testing"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/fit"
 	"github.com/dendfit/dendfit/sim"
 	"github.com/dendfit/dendfit/sim/spec"
 )
@@ -762,6 +763,51 @@ func TestUnsimulablePathwayStopsTheSweepFirst(t *testing.T) {
 		}
 		if len(st.pts) != 0 {
 			t.Errorf("%d workers: %d points written before the error", workers, len(st.pts))
+		}
+	}
+}
+
+// TestUnstableGating: a receptor time constant below Euler's stability
+// limit (dt/2) grows step by step whatever g: a fit of g ends sim_failed
+// without a search, a sweep with it refuses the spec before a point is
+// written, and a t_decay axis that also holds stable values keeps those
+// and fails the others, naming the time constant.
+func TestUnstableGating(t *testing.T) {
+	load := func() *spec.Spec {
+		s, err := spec.Load("testdata/reference/cases/seed-ampa-2comp-dimensional.yaml")
+		if err != nil {
+			t.Fatal(err)
+		}
+		s.Pathways[0].Receptors[0].TauDecay = 0.04e-3 // dt 0.1 ms
+		return s
+	}
+	s := load()
+	res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res[0]; r.Outcome != fit.SimFailed || r.Evaluations != 0 || !strings.Contains(r.Message, "t_decay 0.04 ms is below euler's stability limit") {
+		t.Errorf("fit: %s after %d evaluations: %s", r.Outcome, r.Evaluations, r.Message)
+	}
+	s.Sweep.G = spec.Axis{List: []float64{0.5e-9, 1e-9}}
+	if err := CheckSimulable(s); err == nil || !strings.Contains(err.Error(), "t_decay") {
+		t.Errorf("sweep of an unstable t_decay: %v", err)
+	}
+	s.Sweep.TDecay = spec.Axis{List: []float64{0.04e-3, 2e-3}}
+	if err := CheckSimulable(s); err != nil {
+		t.Fatalf("sweep with a stable t_decay too: %v", err)
+	}
+	st := &memStore{}
+	if _, err := Sweep(context.Background(), s, st, 1, nil); err != nil {
+		t.Fatal(err)
+	}
+	if len(st.pts) != 4 {
+		t.Fatalf("%d points, want 4", len(st.pts))
+	}
+	for _, p := range st.sorted() {
+		unstable := p.TDecayMS == 0.04
+		if failed := p.Status == db.PointFailed && strings.Contains(p.Error, "stability limit"); failed != unstable {
+			t.Errorf("point %s (t_decay %g ms): %s %v", p.PointKey, p.TDecayMS, p.Status, p.Error)
 		}
 	}
 }

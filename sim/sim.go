@@ -397,7 +397,11 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 			r.DSpikeEvents = events[l]
 			r.DSpikeFired = len(events[l]) > 0
 		}
-		if err := s.metrics(l, L, r); err != nil {
+		err := CheckGating(s.setup.Protocol, points[l])
+		if err == nil {
+			err = s.metrics(l, L, r)
+		}
+		if err != nil {
 			errs[l] = err
 			r.Baselines, r.Peaks = nil, nil
 			continue

@@ -529,3 +529,71 @@ func TestSteadyAdaptationCancelsLeak(t *testing.T) {
 		}
 	}
 }
+
+// TestGatingBeyondStabilityLimit: a receptor time constant below the
+// method's stability limit on the negative real axis (Euler dt/2, RK4
+// dt/2.7853, the real root of 1 + z/2 + z^2/6 + z^3/24) fails its point
+// with ErrUnstable naming the time constant; at the limit and above it
+// runs, and exponential Euler has no limit. A stable lane of the same
+// batch is untouched.
+func TestGatingBeyondStabilityLimit(t *testing.T) {
+	// The RK4 limit from its cubic by Newton's method.
+	z := -2.8
+	for range 50 {
+		f := 24 + z*(12+z*(4+z))
+		df := 12 + z*(8+3*z)
+		z -= f / df
+	}
+	rk4 := -z
+	if math.Abs(rk4-2.785293563) > 1e-8 {
+		t.Fatalf("RK4 limit %v", rk4)
+	}
+	const dt = 1e-4
+	for _, c := range []struct {
+		m        Method
+		tau      float64
+		rise     bool // the time constant is t_rise (t_decay 2 ms)
+		unstable bool
+	}{
+		{Euler, dt / 2, false, false},
+		{Euler, dt / 2 * (1 - 1e-9), false, true},
+		{Euler, dt / 2 * (1 - 1e-9), true, true},
+		{Euler, dt / 2 * (1 + 1e-9), true, false},
+		{RK4, dt / rk4 * (1 + 1e-6), false, false},
+		{RK4, dt / rk4 * (1 - 1e-6), false, true},
+		{RK4, dt / rk4 * (1 - 1e-6), true, true},
+		{ExponentialEuler, dt / 100, false, false},
+		{ExponentialEuler, dt / 100, true, false},
+	} {
+		s, _ := seed()
+		s.Protocol.Method, s.Protocol.Dt = c.m, dt
+		r := Receptor{Channel: AMPA, G: 1e-9, TauDecay: c.tau}
+		name := "t_decay"
+		if c.rise {
+			r.TauDecay, r.TauRise, name = 2e-3, c.tau, "t_rise"
+		}
+		good := []Receptor{{Channel: AMPA, G: 1e-9, TauDecay: 2e-3, TauRise: r.TauRise}}
+		if c.rise {
+			good[0].TauRise = 0.5e-3
+		}
+		sm, err := New(s, 2)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out, errs := make([]Result, 2), make([]error, 2)
+		if err := sm.RunEach(context.Background(), [][]Receptor{good, {r}}, nil, out, errs); err != nil {
+			t.Fatal(err)
+		}
+		got := errs[1] != nil && errors.Is(errs[1], ErrUnstable) && strings.Contains(errs[1].Error(), name)
+		if got != c.unstable || (errs[1] != nil && !c.unstable) {
+			t.Errorf("%v %s %g s: error %v, want unstable %v", c.m, name, c.tau, errs[1], c.unstable)
+		}
+		if got != (CheckGating(s.Protocol, []Receptor{r}) != nil) {
+			t.Errorf("%v %s %g s: CheckGating disagrees with the run", c.m, name, c.tau)
+		}
+		alone, err := Simulate(s, good, nil)
+		if err != nil || errs[0] != nil || math.Float64bits(alone.PSP) != math.Float64bits(out[0].PSP) {
+			t.Errorf("%v: stable lane %v (%v), alone %v (%v)", c.m, out[0].PSP, errs[0], alone, err)
+		}
+	}
+}

@@ -107,3 +107,47 @@ func FastestRate(c *Cell) float64 {
 	}
 	return mu
 }
+
+// gatingGrowth is the factor by which method m multiplies, each step of
+// dt, a variable that decays with time constant tau: 1 - dt/tau for Euler,
+// RK4's fourth-order polynomial in -dt/tau, exp(-dt/tau) for exponential
+// Euler (exact).
+func gatingGrowth(m Method, dt, tau float64) float64 {
+	z := -dt / tau
+	switch m {
+	case Euler:
+		return 1 + z
+	case RK4:
+		// float64() rounds each product: no fused multiply-add, so that
+		// every architecture refuses the same time constants.
+		return 1 + float64(z*(1+float64(z*(1.0/2+float64(z*(1.0/6+z/24))))))
+	}
+	return math.Exp(z)
+}
+
+// CheckGating returns an error wrapping ErrUnstable when the gating of a
+// receptor in rs grows step by step under p's method and dt: a time
+// constant below Euler's limit (dt/2) or RK4's (dt/2.785). Such a
+// variable oscillates with growing amplitude from the spike on, whatever
+// g, so no run with it means anything; Dendrify would run it all the
+// same. The passive limit is checked by New.
+func CheckGating(p Protocol, rs []Receptor) error {
+	for j, r := range rs {
+		for _, tc := range []struct {
+			name string
+			tau  float64
+		}{{"t_decay", r.TauDecay}, {"t_rise", r.TauRise}} {
+			if !(tc.tau > 0) || math.Abs(gatingGrowth(p.Method, p.Dt, tc.tau)) <= 1 {
+				continue
+			}
+			// The largest stable dt for this tau, for the message.
+			lim := 2.0
+			if p.Method == RK4 {
+				lim = rk4Limit
+			}
+			return fmt.Errorf("sim: receptor %d (%s): %s %.4g ms is below %s's stability limit at dt %.4g ms (%.4g ms), so its gating grows step by step whatever g (exponential_euler has no such limit): %w",
+				j, r.Channel, tc.name, tc.tau*1e3, p.Method, p.Dt*1e3, p.Dt/lim*1e3, ErrUnstable)
+		}
+	}
+	return nil
+}

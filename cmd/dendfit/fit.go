@@ -59,9 +59,9 @@ Every evaluation and one fit row per pathway are recorded in the database,
 each pathway as soon as it is fitted: Ctrl-C stops the fit and keeps the
 pathways already fitted (the run is marked cancelled), and so does a kill.
 The fit's warnings are recorded with it (query fits, export, report). A
-pathway that cannot be simulated at all (dt beyond its cell's stability
-limit, a holding that puts an AdEx compartment above its VT) ends
-sim_failed, and the others are fitted. The exit status is 3 when some
+pathway that cannot be simulated at all (dt beyond the stability limit
+of its cell or of a receptor's time constant, a holding that puts an AdEx
+compartment above its VT) ends sim_failed, and the others are fitted. The exit status is 3 when some
 pathway did not converge; with --strict, 4 when all converged but some fit
 carries a warning.`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml

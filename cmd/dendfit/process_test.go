@@ -504,7 +504,9 @@ func TestResumedSweepSummary(t *testing.T) {
 // run and file; it said to rerun the shard, which started a second sweep
 // of it. Merged again after the task ends, the grid is whole.
 func TestMergeOfAShardStillSwept(t *testing.T) {
-	const steps = 100000
+	// Enough that the shard is still sweeping when the test stops it
+	// (with 100,000 it sometimes had finished under load).
+	const steps = 400000
 	spec := bigSweepSpec(t, steps)
 	dir := t.TempDir()
 	s0, s1, out := filepath.Join(dir, "shard-0.db"), filepath.Join(dir, "shard-1.db"), filepath.Join(dir, "merged.db")

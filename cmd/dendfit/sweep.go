@@ -40,8 +40,9 @@ text (and shard), --resume=ID run ID; when that sweep finished, --resume
 records nothing and shows its summary (with no sweep of it at all, it
 starts one). Any edit of the spec, even of a comment, makes another spec:
 --resume then refuses, naming the unfinished runs of the one before. A
-spec with a pathway that cannot be simulated at all (dt beyond its cell's
-stability limit, a holding that puts an AdEx compartment above its VT) is
+spec with a pathway that cannot be simulated at all (dt beyond the
+stability limit of its cell or of a receptor's time constant, at the
+longest swept, a holding that puts an AdEx compartment above its VT) is
 refused before any run is recorded; a point whose simulation fails on the
 way is recorded failed, with its error.`,
 		Example: `  dendfit sweep experiments/l23-demo.yaml --workers 2
