@@ -129,10 +129,20 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 	if p.MaxOuter <= 0 {
 		p.MaxOuter = 400
 	}
-	k := &kinetics{p: p, g: p.G0, bestObj: math.Inf(1)}
+	// A rise faster than the decay stays so: the double exponential is
+	// symmetric in its two time constants, and an unconstrained search
+	// came back with them swapped (a decay of a few us, and the g that
+	// such a conductance needs).
+	ordered := len(p.Tau0) == 2 && p.Tau0[1] < p.Tau0[0]
+	k := &kinetics{p: p, g: p.G0, bestObj: math.Inf(1), ordered: ordered}
 	x0 := make([]float64, len(p.Tau0))
 	for i, t := range p.Tau0 {
 		x0[i] = math.Log(t)
+	}
+	if ordered {
+		// x1 is the logit of t_rise/t_decay.
+		r := p.Tau0[1] / p.Tau0[0]
+		x0[1] = math.Log(r / (1 - r))
 	}
 	prob := optimize.Problem{Func: func(x []float64) float64 { return k.objective(ctx, x) }}
 	settings := &optimize.Settings{
@@ -192,6 +202,7 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 
 type kinetics struct {
 	p       KineticsProblem
+	ordered bool    // x = (log t_decay, logit(t_rise/t_decay)), else log time constants
 	g       float64 // last fitted g: the next amplitude fit starts there
 	evals   int
 	best    *KineticsResult
@@ -214,10 +225,18 @@ func (k *kinetics) objective(ctx context.Context, x []float64) float64 {
 		// Clamped, not refused, at TauMin: the objective is flat below
 		// it, so that a search whose best lies past the floor settles
 		// on the floor.
-		tau[i] = max(math.Exp(v), k.p.TauMin)
+		t := math.Exp(v)
+		if i == 1 && k.ordered {
+			t = tau[0] / (1 + math.Exp(-v))
+		}
+		tau[i] = max(t, k.p.TauMin)
 		if !(tau[i] > 0) || math.IsInf(tau[i], 0) {
 			return math.Inf(1)
 		}
+	}
+	if k.ordered && !(tau[1] < tau[0]) {
+		// Both at the floor: no longer a rise and a decay.
+		return math.Inf(1)
 	}
 	var last Metrics
 	lastG := math.NaN()

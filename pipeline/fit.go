@@ -70,17 +70,21 @@ func (r *FitResult) doubts(s *spec.Spec) []string {
 	if r.PeakAtEnd {
 		ws = append(ws, WindowWarning(s, what+" at the g found"))
 	}
-	// A kinetics fit clamps its time constants at dt under euler and rk4:
-	// one found there is what the targets ask for only as far as the
-	// method can step.
-	if lim := tauMin(sim.Protocol{Method: s.Simulation.Method, Dt: s.Simulation.Dt}) / 1e-3; lim > 0 {
+	// A kinetics fit clamps its time constants at dt (tauMin): one found
+	// there is what the targets ask for only as far as the method can
+	// step.
+	if lim := tauMin(sim.Protocol{Method: s.Simulation.Method, Dt: s.Simulation.Dt}, r.TRiseMS != nil) / 1e-3; lim > 0 {
 		for _, t := range []struct {
 			name string
 			ms   *float64
 		}{{"t_decay", r.TDecayMS}, {"t_rise", r.TRiseMS}} {
 			if t.ms != nil && *t.ms <= lim*(1+1e-9) {
-				ws = append(ws, fmt.Sprintf("%s: its fitted %s (%.4g ms) is the least the search allows, dt under %s: the kinetics targets ask for a faster conductance than this dt steps; with a smaller dt, or exponential_euler, it may be faster",
-					what, t.name, *t.ms, s.Simulation.Method))
+				alt := "with a smaller dt, or exponential_euler, it may be faster"
+				if s.Simulation.Method == sim.ExponentialEuler {
+					alt = "with a smaller dt it may be faster"
+				}
+				ws = append(ws, fmt.Sprintf("%s: its fitted %s (%.4g ms) is the least the search allows, dt under %s: the kinetics targets ask for a faster conductance than this dt steps; %s",
+					what, t.name, *t.ms, s.Simulation.Method, alt))
 			}
 		}
 	}
@@ -463,7 +467,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 			HasHalfWidth: r.HasHalfWidth, TimeToPeak: r.TimeToPeak, DSpike: r.DSpikeFired}, nil
 	}
 	kr, err := fit.Kinetics(ctx, fit.KineticsProblem{Eval: eval, Target: p.TargetPSP, G0: base[0].G,
-		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Tau0: tau0, TauMin: tauMin(setup.Protocol),
+		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Tau0: tau0, TauMin: tauMin(setup.Protocol, base[0].TauRise > 0),
 		TargetRise: p.TargetRise, TargetHalfWidth: p.TargetHalfWidth, TargetTimeToPeak: p.TargetTimeToPeak,
 		Jumps: hasDSpikes(setup.Cell)})
 	if err != nil {
@@ -516,11 +520,14 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 }
 
 // tauMin is the least time constant a kinetics fit tries under protocol
-// p: dt for the explicit methods, whose step of a gating variable with a
-// shorter time constant overshoots zero and oscillates; none for
-// exponential Euler, which integrates it exactly.
-func tauMin(p sim.Protocol) float64 {
-	if p.Method == sim.ExponentialEuler {
+// p for a receptor with or without a rise: dt for the explicit methods,
+// whose step of a gating variable with a shorter time constant overshoots
+// zero and oscillates; for exponential Euler, which integrates each decay
+// exactly, dt with a rise only: the rise variable, held over a step, drives
+// the decay one, and a rise of a few us then delivered as much as one of
+// a whole step.
+func tauMin(p sim.Protocol, rise bool) float64 {
+	if p.Method == sim.ExponentialEuler && !rise {
 		return 0
 	}
 	return p.Dt
