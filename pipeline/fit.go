@@ -275,6 +275,20 @@ func RecordFit(ctx context.Context, d *db.DB, runID int64, res []FitResult) erro
 	return d.InsertFitResults(ctx, runID, pts, fits)
 }
 
+// MarshalJSON writes psp_at_fit_mV as null when the fit has no g to give
+// (nothing was simulated: sim_failed), as query fits does; 0 read as a
+// measured PSP. (The key then comes last.)
+func (r FitResult) MarshalJSON() ([]byte, error) {
+	type plain FitResult // without this method
+	if len(r.GFitNS) > 0 || len(r.GBestNS) > 0 {
+		return json.Marshal(plain(r))
+	}
+	return json.Marshal(struct {
+		plain
+		PSPAtFitMV *float64 `json:"psp_at_fit_mV"`
+	}{plain: plain(r)})
+}
+
 // Points returns the evaluations of the fit as database points.
 func (r *FitResult) Points() []db.Point { return r.points }
 

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math"
 
@@ -53,8 +54,24 @@ type PathwayResult struct {
 	TargetPSPMV *float64 `json:"target_psp_mV"`
 	Trace       *Trace   `json:"trace,omitempty"`
 	// Error says why the pathway's simulation failed (SimulateOptions
-	// KeepGoing); its metrics are then zero.
+	// KeepGoing); its metrics are then zero, and null in JSON.
 	Error string `json:"error,omitempty"`
+}
+
+// MarshalJSON writes a failed pathway's (Error set) baseline, PSP and time
+// to peak as null, as the database records them: zeros read as a measured
+// 0 mV. (Those keys then come last.)
+func (pr PathwayResult) MarshalJSON() ([]byte, error) {
+	type plain PathwayResult // without this method
+	if pr.Error == "" {
+		return json.Marshal(plain(pr))
+	}
+	return json.Marshal(struct {
+		plain
+		BaselineMV   *float64 `json:"baseline_mV"`
+		PSPMV        *float64 `json:"psp_mV"`
+		TimeToPeakMS *float64 `json:"time_to_peak_ms"`
+	}{plain: plain(pr)})
 }
 
 // WindowWarning is the warning for a pathway of s whose PSP peaks at the

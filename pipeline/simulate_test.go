@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"encoding/json"
 	"math"
 	"os"
 	"regexp"
@@ -9,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/fit"
 	"github.com/dendfit/dendfit/sim/spec"
 )
 
@@ -129,6 +131,67 @@ func TestPeakAtWindowEnd(t *testing.T) {
 		}
 		if n, all := st.Pathways[0].PeakAtEnd, st.Pathways[0].Points; tc.atEnd && n != all || !tc.atEnd && n != 0 {
 			t.Errorf("duration %s: sweep counts %d of %d points peaking at the end", tc.duration, n, all)
+		}
+	}
+}
+
+// TestFailedResultsAreNullInJSON: a failed pathway's baseline, PSP and
+// time to peak, and a sim_failed fit's PSP at fit, are null in JSON, as
+// the database records them (they were 0, a plausible PSP); the keys are
+// those of a good result, and a good result's values are numbers.
+func TestFailedResultsAreNullInJSON(t *testing.T) {
+	s := reproSpec(t, "seed-ampa-2comp-dimensional.yaml")
+	good, err := Simulate(context.Background(), s, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	goodFit, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Pathways[0].Receptors[0].TauDecay = 0.04e-3 // below Euler's limit at dt 0.1 ms
+	bad, err := Simulate(context.Background(), s, &SimulateOptions{KeepGoing: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	badFit, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bad[0].Error == "" || badFit[0].Outcome != fit.SimFailed {
+		t.Fatalf("the unstable case did not fail: %q, %s", bad[0].Error, badFit[0].Outcome)
+	}
+	decode := func(v any) map[string]any {
+		b, err := json.Marshal(v)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var m map[string]any
+		if err := json.Unmarshal(b, &m); err != nil {
+			t.Fatal(err)
+		}
+		return m
+	}
+	for _, c := range []struct {
+		good, bad any
+		keys      []string
+	}{
+		{good[0], bad[0], []string{"baseline_mV", "psp_mV", "time_to_peak_ms"}},
+		{goodFit[0], badFit[0], []string{"psp_at_fit_mV"}},
+	} {
+		g, b := decode(c.good), decode(c.bad)
+		for _, k := range c.keys {
+			if _, ok := g[k].(float64); !ok {
+				t.Errorf("good %s = %v, want a number", k, g[k])
+			}
+			if v, ok := b[k]; !ok || v != nil {
+				t.Errorf("failed %s = %v (present %v), want null", k, v, ok)
+			}
+		}
+		for k := range g {
+			if _, ok := b[k]; !ok && k != "error" && k != "g_fit_nS" && k != "psp_fine_dt_mV" {
+				t.Errorf("failed result lacks key %s", k)
+			}
 		}
 	}
 }
