@@ -652,6 +652,13 @@ func TestQueryFitsOfASelection(t *testing.T) {
 	if out, err := qcli(t, path, "query", "fits", "--calibration", "--run", "4", "--format", "csv"); err != nil || strings.Count(out, "\n") != 2 {
 		t.Errorf("query fits --calibration --run 4: %v\n%s", err, out)
 	}
+	// Every pathway with a target named is the whole fit: no note.
+	if _, err := qcli(t, path, "fit", qFitCase, "-p", "0", "-p", "1", "-p", "2"); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, _ = runCLIStderr(t, "--db", path, "query", "fits"); strings.Contains(errOut, "fitted only") {
+		t.Errorf("stderr %q after a fit of every pathway by name: want no note", errOut)
+	}
 }
 
 // TestExportUnfittedTarget: after a pathway's target is edited and another
