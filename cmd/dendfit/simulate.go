@@ -164,13 +164,23 @@ func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string
 	if err := printSimulate(g, s, rec, res); err != nil {
 		return err
 	}
-	switch {
-	case len(failed) > 0 && len(failed) == len(res):
-		return fmt.Errorf("pathway %s failed (see above)", strings.Join(failed, ", "))
-	case len(failed) > 0:
-		return fmt.Errorf("pathway %s failed (see above); the others are shown", strings.Join(failed, ", "))
+	if len(failed) == 0 {
+		return nil
 	}
-	return nil
+	// With -q the reasons were not shown: the first one is said here.
+	why := "(see above)"
+	if g.quiet {
+		for _, r := range res {
+			if r.Error != "" {
+				why = "(the first: " + r.Error + ")"
+				break
+			}
+		}
+	}
+	if len(failed) == len(res) {
+		return fmt.Errorf("pathway %s failed %s", strings.Join(failed, ", "), why)
+	}
+	return fmt.Errorf("pathway %s failed %s; the others are shown", strings.Join(failed, ", "), why)
 }
 
 // printSimulate prints the results as JSON or as a table.

@@ -145,13 +145,18 @@ func TestSimulateShowsTheOthersWhenOneFails(t *testing.T) {
 	dir := t.TempDir()
 	spec := writeSpec(t, dir, "bad.yaml", strings.Replace(referenceCase(t, "two-populations-three-pathways"), "g: 3 nS", "g: 1e9 nS", 1))
 	path := filepath.Join(dir, "d.db")
+	// With -q, which shows no reason on the way, the error gives it.
 	out, err := runCLI(t, "--db", path, "-q", "simulate", spec)
-	if err == nil || err.Error() != "pathway 1 failed (see above); the others are shown" {
-		t.Fatalf("simulate: %v, want pathway 1 named failed", err)
+	if err == nil || !strings.HasPrefix(err.Error(), "pathway 1 failed (the first: sim: ") || !strings.HasSuffix(err.Error(), "); the others are shown") {
+		t.Fatalf("simulate: %v, want pathway 1 named failed, with its reason", err)
 	}
 	// Alone, it has no others to show.
-	if _, err := runCLI(t, "--no-db", "-q", "simulate", spec, "-p", "1"); err == nil || err.Error() != "pathway 1 failed (see above)" {
+	if _, err := runCLI(t, "--no-db", "-q", "simulate", spec, "-p", "1"); err == nil || !strings.HasPrefix(err.Error(), "pathway 1 failed (the first: sim: ") {
 		t.Errorf("simulate -p 1: %v, want pathway 1 named failed, alone", err)
+	}
+	// Without -q the reason is on stderr above.
+	if _, err := runCLI(t, "simulate", "--no-db", spec, "-p", "1"); err == nil || err.Error() != "pathway 1 failed (see above)" {
+		t.Errorf("simulate -p 1 without -q: %v", err)
 	}
 	lines := strings.Split(strings.TrimSpace(out), "\n")
 	if len(lines) != 4 || !strings.Contains(lines[2], "failed") || strings.Contains(lines[1]+lines[3], "failed") {
