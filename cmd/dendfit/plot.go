@@ -378,6 +378,9 @@ func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*r
 		d.Close()
 		return nil, err
 	}
+	if n := plot.UnfinishedNote(run); n != "" && ran == db.CommandSweep {
+		g.notef("note: %s", n)
+	}
 	return &runFigure{d: d, run: run, s: s, ran: ran, w: w, h: h}, nil
 }
 

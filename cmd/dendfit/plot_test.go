@@ -301,3 +301,40 @@ func TestPlotShardSweepNote(t *testing.T) {
 		t.Error(err)
 	}
 }
+
+// TestPlotOfAnUnfinishedSweepSaysSo: a curve or heat map of a sweep that
+// did not finish notes that it holds a part of the grid (a killed sweep's
+// curve was drawn as if whole); a finished one's has no such note.
+func TestPlotOfAnUnfinishedSweepSaysSo(t *testing.T) {
+	dir := t.TempDir()
+	dbp := filepath.Join(dir, "t.db")
+	if err := plotTestCLI(t, "--db", dbp, "sweep", "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	curve := func() string {
+		_, errOut, err := runCLIStderr(t, "--db", dbp, "plot", "curve", "--run", "1", "-o", filepath.Join(dir, "c.svg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return errOut
+	}
+	if n := curve(); strings.Contains(n, "part of the grid") {
+		t.Errorf("finished sweep: %q", n)
+	}
+	for status, want := range map[string]string{
+		"cancelled": "note: run 1 ended cancelled: it holds the points recorded before it stopped, a part of the grid",
+		"running":   "note: run 1 was interrupted (its process ended before it finished)", // no process holds its claim
+	} {
+		raw, err := sql.Open("sqlite3", dbp)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := raw.Exec(`UPDATE runs SET status = ? WHERE id = 1`, status); err != nil {
+			t.Fatal(err)
+		}
+		raw.Close()
+		if n := curve(); !strings.Contains(n, want) {
+			t.Errorf("%s sweep: stderr %q, want %q", status, n, want)
+		}
+	}
+}
