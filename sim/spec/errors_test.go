@@ -116,7 +116,7 @@ func TestErrors(t *testing.T) {
 		phrase string
 	}{
 		{"wrong dimension", edit(t, base, "gl_abs: 5 nS", "gl_abs: 5 mV"),
-			"l23.yaml:18: cells.pyr.compartments[1].gl_abs:", `want conductance (S), got "5 mV"`},
+			"l23.yaml:18: cells.pyr.compartments[1].gl_abs:", `want conductance (S) in S, mS, uS, nS or pS, got "5 mV", a voltage`},
 		{"wrong specific dimension", "", "", ""}, // filled in below
 		{"unknown top field", base + "colour: red\n", "l23.yaml:32: colour:", "unknown field"},
 		{"signed target", edit(t, base, "target_psp: 0.5 mV", "target_psp: -0.5 mV"),
@@ -282,7 +282,7 @@ func TestErrors(t *testing.T) {
 	}
 	// Fix up the two table rows whose text is simpler to write here.
 	tests[1].yaml = edit(t, dimBase, "      diameter: 2 um\n      cm: 1 uF/cm2\n      gl: 40 uS/cm2\n", "      diameter: 2 um\n      cm: 1 uF/cm2\n      gl: 5 mV\n")
-	tests[1].prefix, tests[1].phrase = "l23.yaml:23: cells.pyr.compartments[1].gl:", `want specific conductance (S/m2), got "5 mV"`
+	tests[1].prefix, tests[1].phrase = "l23.yaml:23: cells.pyr.compartments[1].gl:", `want specific conductance (S/m2) in S/cm2, mS/cm2, S/m2, uS/cm2 or nS/cm2, got "5 mV", a voltage`
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			s, err := Parse("l23.yaml", []byte(tc.yaml))

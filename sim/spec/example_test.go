@@ -48,5 +48,5 @@ pathways:
 	// soma C=1e-10 F gL=1e-08 S EL=-0.07 V
 	// dend C=5e-11 F gL=5e-09 S EL=-0.07 V
 	// 2 receptors, coupling 1.2000000000000002e-08 S
-	// demo.yaml:20: pathways[0].target_psp: want voltage (V), got "5 ms"
+	// demo.yaml:20: pathways[0].target_psp: want voltage (V) in V, mV or uV, got "5 ms", a time
 }

@@ -3,6 +3,7 @@ package spec
 import (
 	"fmt"
 	"math"
+	"sort"
 	"strconv"
 	"strings"
 )
@@ -91,16 +92,40 @@ func buildUnits() map[string]unit {
 		"A":  simple(Current, one), "nA": simple(Current, nano), "pA": simple(Current, pico),
 		"m": simple(Length, one), "cm": simple(Length, centi), "mm": simple(Length, milli), "um": simple(Length, micro),
 		"uF/cm2":  {SpecificCapacitance, micro, 1, cm2},
+		"nF/cm2":  {SpecificCapacitance, nano, 1, cm2},
 		"F/m2":    {SpecificCapacitance, one, 1, m2},
 		"S/cm2":   {SpecificConductance, one, 1, cm2},
 		"mS/cm2":  {SpecificConductance, milli, 1, cm2},
 		"uS/cm2":  {SpecificConductance, micro, 1, cm2},
+		"nS/cm2":  {SpecificConductance, nano, 1, cm2},
 		"S/m2":    {SpecificConductance, one, 1, m2},
 		"ohm*cm":  {AxialResistivity, one, centi, 1},
 		"ohm*m":   {AxialResistivity, one, one, 1},
 		"kohm*cm": {AxialResistivity, kilo, centi, 1},
 	}
 	return u
+}
+
+// acceptedUnits lists the spellings units accepts for d, largest first,
+// as "V, mV or uV" (u may be written µ, cm2 cm^2, ohm Ω).
+func acceptedUnits(d Dimension) string {
+	var names []string
+	for n, u := range units {
+		if u.dim == d {
+			names = append(names, n)
+		}
+	}
+	scale := func(n string) float64 { u := units[n]; return u.mul * u.mul2 / u.div }
+	sort.Slice(names, func(i, j int) bool {
+		if a, b := scale(names[i]), scale(names[j]); a != b {
+			return a > b
+		}
+		return names[i] < names[j]
+	})
+	if len(names) < 2 {
+		return strings.Join(names, "")
+	}
+	return strings.Join(names[:len(names)-1], ", ") + " or " + names[len(names)-1]
 }
 
 // normUnit brings a unit spelling to the keys of units.
@@ -168,7 +193,7 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 	if _, ok := dimNames[d]; !ok {
 		return 0, fmt.Errorf("spec: unknown dimension %d", int(d))
 	}
-	want := func() error { return fmt.Errorf("want %v, got %q", d, s) }
+	want := func() error { return fmt.Errorf("want %v in %s, got %q", d, acceptedUnits(d), s) }
 	num, rest := splitNumber(strings.TrimSpace(s))
 	if num == "" {
 		return 0, want()
@@ -178,7 +203,11 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 		return 0, fmt.Errorf("want %v, got %q (no unit)", d, s)
 	}
 	u, ok := units[normUnit(us)]
-	if !ok || u.dim != d {
+	if ok && u.dim != d {
+		// A slip of dimension (ms for mS): say what was given.
+		return 0, fmt.Errorf("want %v in %s, got %q, a %s", d, acceptedUnits(d), s, dimNames[u.dim][0])
+	}
+	if !ok {
 		return 0, want()
 	}
 	v, err := strconv.ParseFloat(num, 64)

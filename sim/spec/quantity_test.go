@@ -86,15 +86,15 @@ func TestParseQuantityErrors(t *testing.T) {
 		dim  Dimension
 		want string
 	}{
-		{"5 mV", SpecificConductance, `want specific conductance (S/m2), got "5 mV"`},
+		{"5 mV", SpecificConductance, `want specific conductance (S/m2) in S/cm2, mS/cm2, S/m2, uS/cm2 or nS/cm2, got "5 mV", a voltage`},
 		{"5", Voltage, `want voltage (V), got "5" (no unit)`},
-		{"mV", Voltage, `want voltage (V), got "mV"`},
-		{"", Time, `want time (s), got ""`},
-		{"5 ms", Voltage, `want voltage (V), got "5 ms"`},
-		{"5 MV", Voltage, `want voltage (V), got "5 MV"`},
-		{"5 kV", Voltage, `want voltage (V), got "5 kV"`},
-		{"1 uF/cm3", SpecificCapacitance, `want specific capacitance (F/m2), got "1 uF/cm3"`},
-		{"1 kohm*m", AxialResistivity, `want axial resistivity (ohm*m), got "1 kohm*m"`},
+		{"mV", Voltage, `want voltage (V) in V, mV or uV, got "mV"`},
+		{"", Time, `want time (s) in s, ms or us, got ""`},
+		{"5 ms", Voltage, `want voltage (V) in V, mV or uV, got "5 ms", a time`},
+		{"5 MV", Voltage, `want voltage (V) in V, mV or uV, got "5 MV"`},
+		{"5 kV", Voltage, `want voltage (V) in V, mV or uV, got "5 kV"`},
+		{"1 uF/cm3", SpecificCapacitance, `want specific capacitance (F/m2) in F/m2, uF/cm2 or nF/cm2, got "1 uF/cm3"`},
+		{"1 kohm*m", AxialResistivity, `want axial resistivity (ohm*m) in kohm*cm, ohm*m or ohm*cm, got "1 kohm*m"`},
 		{"NaN mV", Voltage, `want voltage (V)`},
 		{"Inf mV", Voltage, `want voltage (V)`},
 		{"1e999 mV", Voltage, `want a finite voltage (V), got "1e999 mV"`},
@@ -151,7 +151,7 @@ func ExampleParseQuantity() {
 	// Output:
 	// -0.07 <nil>
 	// 0.39999999999999997
-	// want specific conductance (S/m2), got "5 mV"
+	// want specific conductance (S/m2) in S/cm2, mS/cm2, S/m2, uS/cm2 or nS/cm2, got "5 mV", a voltage
 }
 
 func FuzzParseQuantity(f *testing.F) {
@@ -197,6 +197,11 @@ func TestQuantityMatchesBrian(t *testing.T) {
 		{"20 um", Length, 1.9999999999999998e-05},
 		{"0.5 ms", Time, 0.0005},
 		{"1.5 nS", Conductance, 1.5000000000000002e-09},
+		{"1000 nF/cm2", SpecificCapacitance, 0.010000000000000002},
+		{"1 nF/cm2", SpecificCapacitance, 1e-05},
+		{"250 nF/cm2", SpecificCapacitance, 0.0025000000000000005},
+		{"40 nS/cm2", SpecificConductance, 0.00039999999999999996},
+		{"7.5 nS/cm2", SpecificConductance, 7.500000000000001e-05},
 	} {
 		got, err := ParseQuantity(c.s, c.d)
 		if err != nil || got != c.want {
