@@ -31,6 +31,12 @@ spike_at and measures the PSP at the record compartment: amplitude, time to
 peak, 10-90 % rise time, half width, the peak at every compartment and any
 dSpikes. The numbers are those Dendrify 2.2 on Brian 2.5 computes.
 
+--json gives each pathway with the keys of the reference files, units in
+their names (mV, ms, nS, pA), but for steady_state: the state the run
+starts from, V_<comp> in mV and w_<comp> (adaptation current) in pA (a
+point cell's are V and w). A pathway that failed has an error, and null
+baseline_mV, psp_mV and time_to_peak_ms.
+
 The run and its results are recorded in the database (--db) unless --no-db.`,
 		Example: `  dendfit simulate experiments/cortex-paired-recordings.yaml
   dendfit simulate experiments/l23-demo.yaml --pathway 0 --json
