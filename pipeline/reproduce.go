@@ -369,7 +369,17 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 		if st.ShardK != nil && st.ShardN != nil {
 			k, n = *st.ShardK, *st.ShardN
 		}
-		_, err := Sweep(ctx, s, d, runID, &SweepOptions{Workers: opt.Workers, ShardK: k, ShardN: n})
+		// What a sweep that did not finish recorded is all there is to
+		// compare: the rest of its grid is not rerun. A reproduction
+		// holds what it reran, so one of such a sweep is read too.
+		var only *db.Recorded
+		if orig.Status != db.StatusDone || orig.Command == db.CommandReproduce {
+			var err error
+			if only, err = d.RecordedPoints(ctx, orig.ID); err != nil {
+				return err
+			}
+		}
+		_, err := Sweep(ctx, s, d, runID, &SweepOptions{Workers: opt.Workers, ShardK: k, ShardN: n, Only: only})
 		return err
 	case db.CommandFit:
 		var st FitSettings

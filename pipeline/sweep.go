@@ -39,6 +39,9 @@ type SweepOptions struct {
 	ShardK, ShardN int
 	// Skip holds the points already recorded (for --resume).
 	Skip *db.Recorded
+	// Only, when not nil, holds the only points to sweep: a reproduction
+	// of a sweep that did not finish reruns what it recorded.
+	Only *db.Recorded
 	// FlushEvery is the number of points per write transaction (default
 	// 16384: fewer commits leave the background checkpoint time to finish,
 	// so the WAL stays short). A killed sweep loses at most that many and
@@ -56,7 +59,7 @@ const MaxShards = 1000000
 // SweepStats summarises a sweep per pathway.
 type SweepStats struct {
 	Pathways []PathwayStats
-	Skipped  int // points already recorded before this run
+	Skipped  int // points not swept: recorded before this run (Skip), or not in Only
 }
 
 // PathwayStats is one pathway's share of a sweep.
@@ -157,7 +160,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 					return err
 				}
 				skipped := wk.skipped
-				res, err := wk.run(gctx, gr.chunkAt(chunks.at(i)), opt.Skip)
+				res, err := wk.run(gctx, gr.chunkAt(chunks.at(i)), opt.Skip, opt.Only)
 				if err != nil {
 					return err
 				}
@@ -372,7 +375,7 @@ func (w *sweepWorker) pathway(p int) (*pathwaySim, error) {
 	return ps, nil
 }
 
-func (w *sweepWorker) run(ctx context.Context, c chunk, skip *db.Recorded) (*chunkResult, error) {
+func (w *sweepWorker) run(ctx context.Context, c chunk, skip, only *db.Recorded) (*chunkResult, error) {
 	p, _ := w.gr.locate(c.lo)
 	ps, err := w.pathway(p)
 	if err != nil {
@@ -387,7 +390,7 @@ func (w *sweepWorker) run(ctx context.Context, c chunk, skip *db.Recorded) (*chu
 	n := 0
 	for i := c.lo; i < c.hi; i++ {
 		_, k := w.gr.locate(i)
-		if skip.Has(p, ps.header.Axes, k) {
+		if skip.Has(p, ps.header.Axes, k) || only != nil && !only.Has(p, ps.header.Axes, k) {
 			w.skipped++
 			continue
 		}

@@ -32,8 +32,9 @@ stored in the database and the run's recorded settings (pathways, shard,
 compares every point by its key, bit for bit, and a fit's fit rows (g,
 PSPs at dt and dt/10, kinetics, outcome) pathway by pathway. It prints that
 all are identical or each difference, and whether the dendfit version or
-revision differs. Of a run that did not finish, what it recorded is
-compared; the rest is counted as not compared. The exit status is 1 when
+revision differs. Of a sweep that did not finish, the points it recorded
+are rerun and compared, not the rest of its grid; of a fit, what it
+recorded is compared, and the rest counted as not compared. The exit status is 1 when
 anything differs.`,
 		Example: `  dendfit reproduce 2
   dendfit reproduce 2 --json`,
