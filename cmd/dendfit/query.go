@@ -180,9 +180,18 @@ func (t *table) write(w io.Writer, format string, v any) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, strings.Join(t.cols, "\t"))
 	for _, r := range t.rows {
-		fmt.Fprintln(tw, strings.Join(r, "\t"))
+		fmt.Fprintln(tw, strings.Join(trimEmpty(r), "\t"))
 	}
 	return tw.Flush()
+}
+
+// trimEmpty drops the empty cells that end a row (but the first): padded
+// to, they would end its line in blanks.
+func trimEmpty(cells []string) []string {
+	for len(cells) > 1 && cells[len(cells)-1] == "" {
+		cells = cells[:len(cells)-1]
+	}
+	return cells
 }
 
 // aligned writes rows as table.write's aligned table does (text/tabwriter
@@ -205,6 +214,8 @@ func (a *aligned) measure(cells []string) {
 }
 
 func (a *aligned) write(w *bufio.Writer, cells []string) {
+	// As table.write: an ok point's empty error ends no line in blanks.
+	cells = trimEmpty(cells)
 	for i, c := range cells {
 		w.WriteString(c)
 		if i < len(cells)-1 {
@@ -871,10 +882,11 @@ type pointJSON struct {
 
 // pointTableCols heads the columns of pointCells in the aligned table.
 var pointTableCols = []string{"pathway", "pre", "post", "point_key", "receptors", "g_nS", "t_decay_ms", "t_rise_ms",
-	"psp_mV", "peak_ms", "rise_ms", "half_ms", "dSpike", "status"}
+	"psp_mV", "peak_ms", "rise_ms", "half_ms", "dSpike", "status", "error"}
 
 // pointCells is p's row of the points table: numbers in full for CSV,
-// rounded for the aligned table.
+// rounded for the aligned table, which ends with the error (CSV gives it
+// after its own further columns).
 func pointCells(p *db.Point, format string) []string {
 	// g of every receptor, ';'-separated, in every format: the table
 	// showed the first receptor's alone, as if it were the whole synapse.
@@ -899,7 +911,7 @@ func pointCells(p *db.Point, format string) []string {
 			tr = fmt.Sprintf("%.4g", *p.TRiseMS)
 		}
 		return []string{strconv.Itoa(p.Pathway), p.Pre, p.Post, p.PointKey, strings.Join(chs, ";"), strings.Join(gs, ";"), fmt.Sprintf("%.4g", p.TDecayMS), tr,
-			psp, peak, optMS(p.Rise1090MS), optMS(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status}
+			psp, peak, optMS(p.Rise1090MS), optMS(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status, p.Error}
 	}
 	psp, peak := "", "" // CSV's NULL, as for the other absent values
 	if p.Status != db.PointFailed {

@@ -169,6 +169,17 @@ func TestSimulateShowsTheOthersWhenOneFails(t *testing.T) {
 	if n := strings.Count(csvOut, ",ok,"); n != 2 || !strings.Contains(csvOut, ",failed,") || !strings.Contains(csvOut, "numerically unstable") {
 		t.Errorf("recorded points:\n%s", csvOut)
 	}
+	// The table gives the failed point's error too, and ends no line in
+	// blanks (an ok point's error is empty).
+	tableOut, err := runCLI(t, "--db", path, "query", "points", "--run", "1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, l := range strings.Split(strings.TrimSuffix(tableOut, "\n"), "\n") {
+		if strings.HasSuffix(l, " ") || i == 0 && !strings.HasSuffix(l, "  error") || strings.Contains(l, " failed ") != strings.Contains(l, "numerically unstable") {
+			t.Errorf("table line %d: %q", i, l)
+		}
+	}
 	if out, err := runCLI(t, "--db", path, "reproduce", "1"); err != nil || !strings.Contains(out, "all 3 points identical") {
 		t.Errorf("reproduce: %v\n%s", err, out)
 	}
