@@ -223,8 +223,13 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 				others = "those are run " + joinIDs(ids)
 			}
 			// A run that is not there at all is said so: a mistyped id.
-			if _, err := d.Run(ctx, id); errors.Is(err, db.ErrNotFound) {
+			r, err := d.Run(ctx, id)
+			if errors.Is(err, db.ErrNotFound) {
 				return nil, nil, fmt.Errorf("there is no run %d in %s ('dendfit query runs' lists them); the unfinished sweeps of this spec and shard: %s", id, d.Path(), strings.TrimPrefix(others, "those are "))
+			}
+			// Nor a run of another command: it is no sweep at all.
+			if err == nil && r.Command != db.CommandSweep {
+				return nil, nil, fmt.Errorf("run %d is a %s run, not a sweep; the unfinished sweeps of this spec and shard: %s", id, r.Command, strings.TrimPrefix(others, "those are "))
 			}
 			return nil, nil, fmt.Errorf("run %d is not an unfinished sweep of this spec (text sha256 %.12s) and shard; %s", id, s.SHA256, others)
 		}

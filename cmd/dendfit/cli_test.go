@@ -174,6 +174,13 @@ func TestSweepResumeWhichRun(t *testing.T) {
 	if _, err := sweep("--resume=99"); err == nil || !strings.Contains(err.Error(), "there is no run 99 in ") {
 		t.Errorf("--resume=99, no such run: %v", err)
 	}
+	// A run of another command is said to be one.
+	if _, err := runCLI(t, "--db", path, "-q", "simulate", specPath); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sweep("--resume=3"); err == nil || !strings.Contains(err.Error(), "run 3 is a simulate run, not a sweep; the unfinished sweeps of this spec and shard: there is none") {
+		t.Errorf("--resume=3, a simulate run: %v", err)
+	}
 	if _, err := sweep("--resume=abc"); err == nil || !strings.Contains(err.Error(), `--resume "abc": want a run id`) {
 		t.Errorf("--resume=abc: %v", err)
 	}
