@@ -389,6 +389,9 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	res.Outcome = fr.Outcome
 	res.Converged = fr.Outcome == fit.Converged
 	res.Message, res.belowJump = fr.Message, fr.BelowJump
+	if v := sm.Steady().V[setup.Protocol.Synapse]; fr.Outcome == fit.Unreachable && atReversal(v, setup.Constants, base) {
+		res.Message += fmt.Sprintf("; the synapse sits at %.4g mV, its receptors' reversal potential: with no driving force no g makes a PSP (hold it elsewhere)", v/1e-3)
+	}
 	res.PSPAtFitMV = fr.PSP / 1e-3
 	var g []float64
 	for _, r := range scaled(base, fr.G) {
@@ -531,6 +534,17 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 		}
 	}
 	return res, nil
+}
+
+// atReversal reports whether v is the reversal potential of every receptor
+// of rs, to 1 uV: a synapse held there drives no current.
+func atReversal(v float64, c sim.Constants, rs []sim.Receptor) bool {
+	for _, r := range rs {
+		if math.Abs(v-c.Reversal(r.Channel)) > 1e-6 {
+			return false
+		}
+	}
+	return len(rs) > 0
 }
 
 // tauMin is the least time constant a kinetics fit tries under protocol

@@ -768,3 +768,37 @@ pathways:
 		}
 	}
 }
+
+// TestFitAtTheReversalPotential: a GABA synapse held at E_GABA drives no
+// current, so no g reaches the target: the message says why (it said only
+// that the PSP at g_max is 0 mV). Held elsewhere, the same pathway fits.
+func TestFitAtTheReversalPotential(t *testing.T) {
+	for _, c := range []struct {
+		holding string
+		why     bool
+	}{{"-80 mV", true}, {"-60 mV", false}} {
+		s, err := spec.Parse("egaba.yaml", []byte(`dendfit: 1
+experiment: egaba
+simulation: {dt: 0.1 ms, method: euler, duration: 100 ms, spike_at: 5 ms}
+cells:
+  pv:
+    compartments:
+      - {name: soma, type: soma, cm_abs: 60 pF, gl_abs: 8 nS, v_rest: -68 mV}
+populations: {PV: pv}
+pathways:
+  - {pre: PV, post: PV, compartment: soma, receptors: [{channel: GABA, g: 1 nS, t_decay: 8 ms}], target_psp: 0.5 mV, holding: `+c.holding+`}
+`))
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+		if err != nil {
+			t.Fatal(err)
+		}
+		r := res[0]
+		said := strings.Contains(r.Message, "the synapse sits at -80 mV, its receptors' reversal potential: with no driving force no g makes a PSP")
+		if said != c.why || c.why && r.Outcome != fit.Unreachable || !c.why && !r.Converged {
+			t.Errorf("held at %s: %s: %s", c.holding, r.Outcome, r.Message)
+		}
+	}
+}

@@ -156,14 +156,7 @@ func (e *engine) setShape(rs []Receptor) {
 			sh.x = v
 			v++
 		}
-		switch r.Channel {
-		case AMPA:
-			sh.e = e.cst.EAMPA
-		case NMDA:
-			sh.e = e.cst.ENMDA
-		case GABA:
-			sh.e = e.cst.EGABA
-		}
+		sh.e = e.cst.Reversal(r.Channel)
 		e.recs = append(e.recs, sh)
 	}
 	e.isLinear = e.computeLinear()

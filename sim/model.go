@@ -120,6 +120,17 @@ type Constants struct {
 	GammaNMDA           float64 // mV
 }
 
+// Reversal returns the reversal potential (V) of channel ch.
+func (c Constants) Reversal(ch Channel) float64 {
+	switch ch {
+	case NMDA:
+		return c.ENMDA
+	case GABA:
+		return c.EGABA
+	}
+	return c.EAMPA
+}
+
 // DefaultConstants returns Dendrify 2.2's defaults.
 func DefaultConstants() Constants {
 	return Constants{EAMPA: 0, ENMDA: 0, EGABA: -80e-3, MgCon: 1, AlphaNMDA: 0.062, BetaNMDA: 3.57, GammaNMDA: 0}
