@@ -113,11 +113,20 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 			return KineticsResult{}, fmt.Errorf("fit: time constants must be positive, got %g", t)
 		}
 	}
+	// A rise faster than the decay stays so: the double exponential is
+	// symmetric in its two time constants, and an unconstrained search
+	// came back with them swapped (a decay of a few us, and the g that
+	// such a conductance needs).
+	ordered := len(p.Tau0) == 2 && p.Tau0[1] < p.Tau0[0]
 	if p.TauMin > 0 {
-		// The search starts within its bounds.
+		// The search starts within its bounds, a decay still above the
+		// rise.
 		p.Tau0 = append([]float64(nil), p.Tau0...)
 		for i := range p.Tau0 {
 			p.Tau0[i] = max(p.Tau0[i], p.TauMin)
+		}
+		if ordered && p.Tau0[0] <= p.Tau0[1] {
+			p.Tau0[0] = 2 * p.Tau0[1]
 		}
 	}
 	if p.TargetRise <= 0 && p.TargetHalfWidth <= 0 && p.TargetTimeToPeak <= 0 {
@@ -129,11 +138,6 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 	if p.MaxOuter <= 0 {
 		p.MaxOuter = 400
 	}
-	// A rise faster than the decay stays so: the double exponential is
-	// symmetric in its two time constants, and an unconstrained search
-	// came back with them swapped (a decay of a few us, and the g that
-	// such a conductance needs).
-	ordered := len(p.Tau0) == 2 && p.Tau0[1] < p.Tau0[0]
 	k := &kinetics{p: p, g: p.G0, bestObj: math.Inf(1), ordered: ordered}
 	x0 := make([]float64, len(p.Tau0))
 	for i, t := range p.Tau0 {

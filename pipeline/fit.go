@@ -348,9 +348,19 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	if err == nil {
 		sm, err = sim.New(setup, 1)
 	}
-	if err == nil && !kinetics {
-		// A kinetics search keeps its time constants stable (tauMin).
-		err = sim.CheckGating(setup.Protocol, base)
+	if err == nil {
+		// A kinetics search keeps its own time constants at tauMin or
+		// above, stable; the other receptors keep the spec's.
+		rs := base
+		if kinetics {
+			rs = slices.Clone(base)
+			tm := tauMin(setup.Protocol, rs[0].TauRise > 0)
+			rs[0].TauDecay = max(rs[0].TauDecay, tm)
+			if rs[0].TauRise > 0 {
+				rs[0].TauRise = max(rs[0].TauRise, tm)
+			}
+		}
+		err = sim.CheckGating(setup.Protocol, rs)
 	}
 	if err != nil {
 		// A pathway that cannot be simulated at all (dt beyond its

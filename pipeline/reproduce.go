@@ -134,6 +134,16 @@ func RanCommand(ctx context.Context, d *db.DB, run *db.Run) (string, error) {
 	return base.Command, nil
 }
 
+// ReranPartial reports whether run is a reproduction of a sweep that did
+// not finish (or of such a reproduction), which reran the points it
+// recorded: a part of the grid.
+func ReranPartial(run *db.Run) bool {
+	var st struct {
+		Partial bool `json:"reran_partial"`
+	}
+	return run.Command == db.CommandReproduce && DecodeSettings(run, &st) == nil && st.Partial
+}
+
 // reranCommand is what reproduction run reran, from the run alone.
 func reranCommand(ctx context.Context, d *db.DB, run *db.Run) (string, error) {
 	var st struct {
@@ -199,6 +209,11 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 			delete(m, "resumed")
 			// What it reran, should the original be deleted.
 			m["reran"], _ = json.Marshal(command)
+			// A sweep that did not finish is rerun where it recorded
+			// (rerun): its reproduction holds a part of the grid too.
+			if command == db.CommandSweep && orig.Status != db.StatusDone {
+				m["reran_partial"] = json.RawMessage("true")
+			}
 			settings = m
 		} else {
 			settings = orig.Settings

@@ -289,28 +289,49 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 // it before recording a run, so that none is left failed, and slurm
 // before writing an array whose every task would fail.
 func CheckSimulable(s *spec.Spec) error {
+	// The swept kinetics at their longest, the most stable: when even
+	// those grow step by step, every point would.
+	tDecay, tRise := axisMax(s.Sweep.TDecay), axisMax(s.Sweep.TRise)
 	for p := range s.Pathways {
 		setup, rs, err := s.Setup(p)
 		if err == nil {
 			_, err = sim.New(setup, 1)
 		}
 		if err == nil {
-			// The swept kinetics at their longest, the most stable: when
-			// even those grow step by step, every point would.
 			rs = slices.Clone(rs)
-			if s.Sweep.TDecay.Given() {
-				rs[0].TauDecay = slices.Max(s.Sweep.TDecay.Values())
+			if tDecay > 0 {
+				rs[0].TauDecay = tDecay
 			}
-			if s.Sweep.TRise.Given() && rs[0].TauRise > 0 {
-				rs[0].TauRise = slices.Max(s.Sweep.TRise.Values())
+			if tRise > 0 && rs[0].TauRise > 0 {
+				rs[0].TauRise = tRise
 			}
 			err = sim.CheckGating(setup.Protocol, rs)
+			// Said of the swept receptor only when it is the one.
+			if others := slices.Clone(rs); err != nil && (tDecay > 0 || tRise > 0) {
+				others[0].TauDecay, others[0].TauRise = 1, min(others[0].TauRise, 0.5)
+				if sim.CheckGating(setup.Protocol, others) == nil {
+					err = fmt.Errorf("with the swept time constants at their longest: %w", err)
+				}
+			}
 		}
 		if err != nil {
 			return fmt.Errorf("pathway %d (%s): %w", p, s.Pathways[p].Label(), err)
 		}
 	}
 	return nil
+}
+
+// axisMax is the largest value of a sweep axis, 0 when none is given: a
+// range's is at one of its ends (ranges are monotonic), with the bits the
+// grid uses, and its values are not all computed.
+func axisMax(a spec.Axis) float64 {
+	switch {
+	case !a.Given():
+		return 0
+	case a.List != nil:
+		return slices.Max(a.List)
+	}
+	return max(a.Value(0), a.Value(a.Len()-1))
 }
 
 // chunkBlocks recycles the blocks of chunks once the writer has copied

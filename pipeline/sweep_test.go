@@ -789,9 +789,29 @@ func TestUnstableGating(t *testing.T) {
 	if r := res[0]; r.Outcome != fit.SimFailed || r.Evaluations != 0 || !strings.Contains(r.Message, "t_decay 0.04 ms is below euler's stability limit") {
 		t.Errorf("fit: %s after %d evaluations: %s", r.Outcome, r.Evaluations, r.Message)
 	}
+	// A kinetics fit moves its first receptor's time constants (kept at
+	// dt or above), not a second one's: with that one unstable it ends
+	// the same way, naming it.
+	k := load()
+	k.Pathways[0].Receptors[0].TauDecay = 2e-3
+	k.Pathways[0].Receptors = append(k.Pathways[0].Receptors, spec.Receptor{Channel: sim.NMDA, G: 0.5e-9, TauDecay: 0.04e-3})
+	k.Pathways[0].TargetTimeToPeak = 2e-3
+	res, err = Fit(context.Background(), k, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r := res[0]; r.Outcome != fit.SimFailed || r.Evaluations != 0 || !strings.Contains(r.Message, "receptor 1 (NMDA): t_decay 0.04 ms is below euler's stability limit") {
+		t.Errorf("kinetics fit: %s after %d evaluations: %s", r.Outcome, r.Evaluations, r.Message)
+	}
 	s.Sweep.G = spec.Axis{List: []float64{0.5e-9, 1e-9}}
 	if err := CheckSimulable(s); err == nil || !strings.Contains(err.Error(), "t_decay") {
 		t.Errorf("sweep of an unstable t_decay: %v", err)
+	}
+	// Swept, it is refused when even the longest value is unstable, and
+	// said so.
+	s.Sweep.TDecay = spec.Axis{From: 0.01e-3, To: 0.04e-3, Steps: 5}
+	if err := CheckSimulable(s); err == nil || !strings.HasPrefix(err.Error(), "pathway 0 (L23E->L23E (AMPA)): with the swept time constants at their longest: sim: receptor 0 (AMPA): t_decay 0.04 ms") {
+		t.Errorf("sweep of unstable t_decay values: %v", err)
 	}
 	s.Sweep.TDecay = spec.Axis{List: []float64{0.04e-3, 2e-3}}
 	if err := CheckSimulable(s); err != nil {

@@ -397,7 +397,10 @@ func (s *Simulator) RunEach(ctx context.Context, points [][]Receptor, opt *Optio
 			r.DSpikeEvents = events[l]
 			r.DSpikeFired = len(events[l]) > 0
 		}
-		err := CheckGating(s.setup.Protocol, points[l])
+		var err error
+		if gatingChecked {
+			err = CheckGating(s.setup.Protocol, points[l])
+		}
 		if err == nil {
 			err = s.metrics(l, L, r)
 		}

@@ -125,6 +125,10 @@ func gatingGrowth(m Method, dt, tau float64) float64 {
 	return math.Exp(z)
 }
 
+// gatingChecked is off only in a test that runs such receptors to see
+// them diverge.
+var gatingChecked = true
+
 // CheckGating returns an error wrapping ErrUnstable when the gating of a
 // receptor in rs grows step by step under p's method and dt: a time
 // constant below Euler's limit (dt/2) or RK4's (dt/2.785). Such a
@@ -140,10 +144,12 @@ func CheckGating(p Protocol, rs []Receptor) error {
 			if !(tc.tau > 0) || math.Abs(gatingGrowth(p.Method, p.Dt, tc.tau)) <= 1 {
 				continue
 			}
-			// The largest stable dt for this tau, for the message.
+			// The least stable tau at this dt, for the message: dt over
+			// 2 (Euler) or over RK4's exact bound, the real root of
+			// 24 + 12z + 4z^2 + z^3.
 			lim := 2.0
 			if p.Method == RK4 {
-				lim = rk4Limit
+				lim = 2.7852935634052813
 			}
 			return fmt.Errorf("sim: receptor %d (%s): %s %.4g ms is below %s's stability limit at dt %.4g ms (%.4g ms), so its gating grows step by step whatever g (exponential_euler has no such limit): %w",
 				j, r.Channel, tc.name, tc.tau*1e3, p.Method, p.Dt*1e3, p.Dt/lim*1e3, ErrUnstable)

@@ -337,4 +337,23 @@ func TestPlotOfAnUnfinishedSweepSaysSo(t *testing.T) {
 			t.Errorf("%s sweep: stderr %q, want %q", status, n, want)
 		}
 	}
+	// Its reproduction (run 2, done) reran the points it recorded, and a
+	// reproduction of that (run 3) holds them too: a part of the grid.
+	for _, id := range []string{"1", "2"} {
+		if err := plotTestCLI(t, "--db", dbp, "reproduce", id); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, id := range []string{"2", "3"} {
+		// A g-only sweep makes no heat map, but the note comes first.
+		_, errOut, _ := runCLIStderr(t, "--db", dbp, "plot", "heatmap", "--run", id, "-o", filepath.Join(dir, "h.svg"))
+		_, errOut2, err := runCLIStderr(t, "--db", dbp, "plot", "curve", "--run", id, "-o", filepath.Join(dir, "c.svg"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := "note: run " + id + " reproduces a sweep that did not finish: it holds the points that one recorded, a part of the grid"
+		if !strings.Contains(errOut2, want) || !strings.Contains(errOut, want) {
+			t.Errorf("reproduction run %s: stderr %q / %q, want %q", id, errOut, errOut2, want)
+		}
+	}
 }

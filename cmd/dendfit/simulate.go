@@ -35,7 +35,7 @@ dSpikes. The numbers are those Dendrify 2.2 on Brian 2.5 computes.
 their names (mV, ms, nS, pA), but for steady_state: the state the run
 starts from, V_<comp> in mV and w_<comp> (adaptation current) in pA (a
 point cell's are V and w). A pathway that failed has an error, and null
-baseline_mV, psp_mV and time_to_peak_ms.
+baseline_mV, psp_mV and time_to_peak_ms; its other measures mean nothing.
 
 The run and its results are recorded in the database (--db) unless --no-db.`,
 		Example: `  dendfit simulate experiments/cortex-paired-recordings.yaml

@@ -83,18 +83,22 @@ func ShardNote(run *db.Run) string {
 	return fmt.Sprintf("shard %d of %d, a part of the grid: 'dendfit merge' of the shards makes a run of it all", run.ShardK, run.ShardN)
 }
 
-// UnfinishedNote says, for a run that did not finish, that it holds only
-// the points recorded before it stopped; "" for a finished run.
+// UnfinishedNote says, for a run that did not finish or a reproduction of
+// such a sweep, that it holds only a part of the grid; "" for any other.
 func UnfinishedNote(run *db.Run) string {
 	switch {
-	case run == nil || run.Status == db.StatusDone:
+	case run == nil:
 		return ""
 	case run.Status == db.StatusRunning:
 		return fmt.Sprintf("run %d is still being recorded: it holds the points recorded so far, a part of the grid", run.ID)
 	case run.Status == db.StatusInterrupted:
 		return fmt.Sprintf("run %d was interrupted (its process ended before it finished): it holds the points recorded before it stopped, a part of the grid", run.ID)
+	case run.Status != db.StatusDone:
+		return fmt.Sprintf("run %d ended %s: it holds the points recorded before it stopped, a part of the grid", run.ID, run.Status)
+	case pipeline.ReranPartial(run):
+		return fmt.Sprintf("run %d reproduces a sweep that did not finish: it holds the points that one recorded, a part of the grid", run.ID)
 	}
-	return fmt.Sprintf("run %d ended %s: it holds the points recorded before it stopped, a part of the grid", run.ID, run.Status)
+	return ""
 }
 
 // SweptAxes returns the axes s's sweep gives, in the order g, t_decay,

@@ -205,7 +205,11 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 	u, ok := units[normUnit(us)]
 	if ok && u.dim != d {
 		// A slip of dimension (ms for mS): say what was given.
-		return 0, fmt.Errorf("want %v in %s, got %q, a %s", d, acceptedUnits(d), s, dimNames[u.dim][0])
+		article := "a"
+		if strings.ContainsRune("aeiou", rune(dimNames[u.dim][0][0])) {
+			article = "an"
+		}
+		return 0, fmt.Errorf("want %v in %s, got %q, %s %s", d, acceptedUnits(d), s, article, dimNames[u.dim][0])
 	}
 	if !ok {
 		return 0, want()
