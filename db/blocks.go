@@ -315,6 +315,13 @@ func (b *PointBlock) point(runID int64, i int) Point {
 // recorded points before simulating.
 func (d *DB) InsertPointBlocks(ctx context.Context, runID int64, blocks []*PointBlock) error {
 	err := d.withTx(ctx, func(tx *sql.Tx) error { return insertPointBlocks(ctx, tx, runID, blocks) })
+	if err == nil {
+		var n int64
+		for _, b := range blocks {
+			n += int64(8 * len(b.vals))
+		}
+		d.committed(n)
+	}
 	if err != nil {
 		return fmt.Errorf("db: insert point blocks of run %d: %w", runID, err)
 	}

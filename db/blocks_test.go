@@ -493,6 +493,33 @@ func TestBackgroundCheckpoint(t *testing.T) {
 	}
 }
 
+// TestSmallCommitsDoNotKickTheCheckpointer: a checkpoint syncs the file
+// twice, which a command of a few small commits (a run row, a simulate's
+// points) waited for at Close: the checkpointer is kicked once the commits
+// since its last kick add up to checkpointAfter (the timer and Close still
+// checkpoint the rest), and a sweep's large commits kick it as before.
+func TestSmallCommitsDoNotKickTheCheckpointer(t *testing.T) {
+	ctx := context.Background()
+	d, run := sweepRunDB(t, filepath.Join(t.TempDir(), "k.db"))
+	// The count is reset when the checkpointer is kicked.
+	before := d.unckpt.Load()
+	for i := range 5 {
+		if _, err := d.PutExperiment(ctx, "e"+strconv.Itoa(i), []byte("dendfit: 1\n")); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := d.unckpt.Load(); got != before+5*(64<<10) {
+		t.Errorf("after five small commits %d bytes counted (%d before): the checkpointer was kicked", got, before)
+	}
+	b, _ := blockFixture(50000) // about 7 MB
+	if err := d.InsertPointBlocks(ctx, run, []*PointBlock{b}); err != nil {
+		t.Fatal(err)
+	}
+	if got := d.unckpt.Load(); got != 0 {
+		t.Errorf("after a 7 MB commit %d bytes counted: the checkpointer was not kicked", got)
+	}
+}
+
 // TestLittleEndianData: a block's data is the same bytes whether it is the
 // floats' own memory (little-endian hosts) or converted one by one (the
 // path big-endian hosts take), NaN payloads, -0 and subnormals included.

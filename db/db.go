@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
@@ -28,7 +29,8 @@ import (
 // WAL (wal_autocheckpoint = 0): a checkpoint syncs the file twice, and
 // in the committing goroutine it stalled a sweep's writer for tens of ms
 // each time. The DB's own checkpointer goroutine does it instead, in the
-// background after each commit, and closing does the last one.
+// background once commits add up to checkpointAfter (and every second),
+// and closing does the last one.
 const rwDriver = "sqlite3_dendfit"
 
 func init() {
@@ -58,9 +60,14 @@ type DB struct {
 	mu sync.Mutex
 	ro *sql.DB // read-only pool for QueryReadOnly, opened on first use
 
-	// The background checkpointer of a read-write DB: kicked after every
-	// commit, closed to stop, and closing ckptDone when it has.
+	// The background checkpointer of a read-write DB: kicked after
+	// checkpointAfter bytes of commits, closed to stop, and closing
+	// ckptDone when it has.
 	kick, stopCkpt, ckptDone chan struct{}
+	// unckpt counts the bytes committed since the last kick (roughly: a
+	// page a small commit), so that small commits do not each pay a
+	// checkpoint's two syncs.
+	unckpt atomic.Int64
 }
 
 // checkpointEvery is how often the checkpointer copies the WAL into the
@@ -69,9 +76,9 @@ type DB struct {
 const checkpointEvery = time.Second
 
 // checkpointer checkpoints the WAL (PASSIVE: it never waits for, nor
-// blocks, a writer) after each commit, one at a time, until Close: the WAL
-// stays short, no commit pays for a checkpoint's syncs, and the checkpoint
-// Close must do covers only what the last commits wrote.
+// blocks, a writer) when kicked and every second, one at a time, until
+// Close: the WAL stays short, no commit pays for a checkpoint's syncs, and
+// the checkpoint Close must do covers only what the last commits wrote.
 func (d *DB) checkpointer() {
 	defer close(d.ckptDone)
 	t := time.NewTicker(checkpointEvery)
@@ -813,8 +820,24 @@ func (d *DB) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 	if err := tx.Commit(); err != nil {
 		return err
 	}
-	d.kickCheckpoint()
+	d.committed(64 << 10)
 	return nil
+}
+
+// checkpointAfter is how many bytes of commits the checkpointer is kicked
+// after: a sweep's few MB of points are copied while it goes on, and a
+// command of a few small commits (a run row, a simulate's points) does
+// not wait at Close for the syncs of a checkpoint a commit (11 ms of a
+// 59 ms sweep of two points on a new database).
+const checkpointAfter = 2 << 20
+
+// committed notes n more bytes in the WAL, and kicks the checkpointer
+// when they add up to checkpointAfter.
+func (d *DB) committed(n int64) {
+	if d.unckpt.Add(n) >= checkpointAfter {
+		d.unckpt.Store(0)
+		d.kickCheckpoint()
+	}
 }
 
 // kickCheckpoint tells the checkpointer that the WAL has grown, without
