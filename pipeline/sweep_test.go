@@ -170,7 +170,9 @@ func TestSweepIdenticalAcrossWorkersAndShards(t *testing.T) {
 // resumes it: every point is recorded exactly once.
 func TestSweepRecordsInDatabase(t *testing.T) {
 	ctx := context.Background()
-	s := bigGridSpec(t, 400)
+	// Large enough that the cancel lands before the workers finish (with
+	// 400 g steps they sometimes had, under load).
+	s := bigGridSpec(t, 2000)
 	d := tempDB(t)
 	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep, Argv: []string{"dendfit", "sweep"}})
 	if err != nil {

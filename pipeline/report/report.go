@@ -13,6 +13,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/dendfit/dendfit/db"
@@ -306,36 +307,39 @@ func (pw *Pathway) drawCurve(series plot.Series, logX bool, source string) {
 //go:embed report.html.tmpl
 var tmplText string
 
-var tmpl = template.Must(template.New("report").Funcs(template.FuncMap{
-	"gs":   formatGs,
-	"mv":   func(v float64) string { return fmt.Sprintf("%.4g", v) },
-	"fine": fineCell,
-	"kin":  kineticsCell,
-	"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
-	"endt": func(t *time.Time) string {
-		if t == nil {
-			return "-"
-		}
-		return t.UTC().Format("2006-01-02 15:04:05 UTC")
-	},
-	"dur": func(r db.Run) string {
-		if r.EndedAt == nil {
-			return "-"
-		}
-		return r.EndedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
-	},
-	"argv": func(a []string) string { return strings.Join(a, " ") },
-	"rev": func(r db.Run) string {
-		s := r.VCSRevision
-		if s == "" {
-			s = "unknown"
-		}
-		if r.VCSModified {
-			s += " (modified)"
-		}
-		return s
-	},
-}).Parse(tmplText))
+// tmpl is parsed on first use, not at every dendfit command's start.
+var tmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("report").Funcs(template.FuncMap{
+		"gs":   formatGs,
+		"mv":   func(v float64) string { return fmt.Sprintf("%.4g", v) },
+		"fine": fineCell,
+		"kin":  kineticsCell,
+		"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },
+		"endt": func(t *time.Time) string {
+			if t == nil {
+				return "-"
+			}
+			return t.UTC().Format("2006-01-02 15:04:05 UTC")
+		},
+		"dur": func(r db.Run) string {
+			if r.EndedAt == nil {
+				return "-"
+			}
+			return r.EndedAt.Sub(r.StartedAt).Round(time.Millisecond).String()
+		},
+		"argv": func(a []string) string { return strings.Join(a, " ") },
+		"rev": func(r db.Run) string {
+			s := r.VCSRevision
+			if s == "" {
+				s = "unknown"
+			}
+			if r.VCSModified {
+				s += " (modified)"
+			}
+			return s
+		},
+	}).Parse(tmplText))
+})
 
 // formatGs writes "AMPA 7.54 nS, NMDA 3.77 nS".
 func formatGs(f *db.Fit) string {
@@ -424,7 +428,7 @@ func (r *Report) Warned() int {
 
 // WriteHTML writes the report as one self-contained HTML document.
 func (r *Report) WriteHTML(w io.Writer) error {
-	if err := tmpl.Execute(w, r); err != nil {
+	if err := tmpl().Execute(w, r); err != nil {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil

@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/template"
 
 	"github.com/dendfit/dendfit/db"
@@ -195,7 +196,10 @@ set -u
 {{- end}}
 {{- end}}`
 
-var sweepTmpl = template.Must(template.Must(template.New(SweepScript).Funcs(funcs).Parse(resources)).Parse(`#!/bin/bash
+// The scripts' templates are parsed on first use, not at every dendfit
+// command's start.
+var sweepTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.Must(template.New(SweepScript).Funcs(funcs).Parse(resources)).Parse(`#!/bin/bash
 # dendfit sweep of {{.Spec}} (copied to {{.Dir}}/spec.yaml)
 # as a SLURM job array of {{.Tasks}} tasks: task K sweeps shard K/{{.Tasks}} of the
 # grid into {{.Dir}}/shard-K.db. Written by 'dendfit slurm'; edit freely.
@@ -230,8 +234,10 @@ K=${SLURM_ARRAY_TASK_ID:?run this script with sbatch as an array task}
 exec "$DENDFIT" sweep "$SPEC" --shard "$K/$N" --db "$DIR/shard-$K.db" --resume -q \
 	--workers "${SLURM_CPUS_PER_TASK:-{{.Workers}}}"
 `))
+})
 
-var mergeTmpl = template.Must(template.Must(template.New(MergeScript).Funcs(funcs).Parse(resources)).Parse(`#!/bin/bash
+var mergeTmpl = sync.OnceValue(func() *template.Template {
+	return template.Must(template.Must(template.New(MergeScript).Funcs(funcs).Parse(resources)).Parse(`#!/bin/bash
 # Merges the {{.Tasks}} shard databases of {{.Dir}}/sweep.sbatch into
 # {{.Dir}}/merged.db. Written by 'dendfit slurm'; edit freely.
 #
@@ -269,6 +275,7 @@ if ((${#missing[@]})); then
 fi
 exec "$DENDFIT" merge "$DIR/merged.db" "${shards[@]}"
 `))
+})
 
 type tmplData struct {
 	Options
@@ -292,10 +299,10 @@ func Render(o Options) (sweep, merge []byte, err error) {
 		return nil, nil, err
 	}
 	var a, b bytes.Buffer
-	if err := sweepTmpl.Execute(&a, o.data()); err != nil {
+	if err := sweepTmpl().Execute(&a, o.data()); err != nil {
 		return nil, nil, fmt.Errorf("slurm: %w", err)
 	}
-	if err := mergeTmpl.Execute(&b, o.data()); err != nil {
+	if err := mergeTmpl().Execute(&b, o.data()); err != nil {
 		return nil, nil, fmt.Errorf("slurm: %w", err)
 	}
 	return a.Bytes(), b.Bytes(), nil
