@@ -242,12 +242,13 @@ func TestSlurmCancelledTaskRerun(t *testing.T) {
 	needSlurm(t)
 	start := time.Now()
 	bin := buildDendfit(t)
-	// rk4 (no early stop), 100 g x 40 t_decay x 3 t_rise = 12000 points: a shard
-	// of ~3000 cannot finish while its database is locked (it stalls at its
-	// first write, at the latest its last).
+	// rk4 (no early stop), 1000 g x 40 t_decay x 3 t_rise = 120000 points: a
+	// shard of ~30000 cannot finish while its database is locked (it stalls
+	// at its first write, at the latest its last), nor before the lock is
+	// taken (one of ~3000 sometimes had, between two polls).
 	spec := writeSpec(t, "sweep-tdecay-trise-ampa-3comp.yaml",
 		"method: euler", "method: rk4",
-		"t_decay: [1 ms, 2 ms, 5 ms, 10 ms]", "g: {from: 0.1 nS, to: 10 nS, steps: 100, scale: log}\n  t_decay: {from: 1 ms, to: 10 ms, steps: 40}")
+		"t_decay: [1 ms, 2 ms, 5 ms, 10 ms]", "g: {from: 0.1 nS, to: 10 nS, steps: 1000, scale: log}\n  t_decay: {from: 1 ms, to: 10 ms, steps: 40}")
 	const experiment = "sweep-tdecay-trise-ampa-3comp"
 	dir := filepath.Join(t.TempDir(), "job")
 	scripts, err := slurm.Write(slurm.Options{Binary: bin, Spec: spec, Dir: dir, Tasks: 4})
@@ -347,8 +348,8 @@ func TestSlurmCancelledTaskRerun(t *testing.T) {
 			total += n
 		}
 	}
-	if total != 12000 {
-		t.Errorf("shards hold %d points, want 12000", total)
+	if total != 120000 {
+		t.Errorf("shards hold %d points, want 120000", total)
 	}
 	merged := filepath.Join(dir, slurm.MergedDB)
 	noDuplicates(t, merged)
