@@ -71,20 +71,18 @@ func (r *FitResult) doubts(s *spec.Spec) []string {
 		ws = append(ws, WindowWarning(s, what+" at the g found"))
 	}
 	// A kinetics fit clamps its time constants at dt (tauMin): one found
-	// there is what the targets ask for only as far as the method can
-	// step.
-	if lim := tauMin(sim.Protocol{Method: s.Simulation.Method, Dt: s.Simulation.Dt}, r.TRiseMS != nil) / 1e-3; lim > 0 {
+	// there is what the targets ask for only as far as the step allows.
+	if lim := tauMin(sim.Protocol{Method: s.Simulation.Method, Dt: s.Simulation.Dt}) / 1e-3; lim > 0 {
 		for _, t := range []struct {
 			name string
 			ms   *float64
 		}{{"t_decay", r.TDecayMS}, {"t_rise", r.TRiseMS}} {
+			// Where the targets lie past the floor, or where the
+			// measures jump at it (a half width in whole steps), is not
+			// told apart: the warning says what is known.
 			if t.ms != nil && *t.ms <= lim*(1+1e-9) {
-				alt := "with a smaller dt, or exponential_euler, it may be faster"
-				if s.Simulation.Method == sim.ExponentialEuler {
-					alt = "with a smaller dt it may be faster"
-				}
-				ws = append(ws, fmt.Sprintf("%s: its fitted %s (%.4g ms) is the least the search allows, dt under %s: the kinetics targets ask for a faster conductance than this dt steps; %s",
-					what, t.name, *t.ms, s.Simulation.Method, alt))
+				ws = append(ws, fmt.Sprintf("%s: its fitted %s (%.4g ms) is the least the search allows, dt: the kinetics there are what this dt can step, not necessarily what the targets ask for; fit with a smaller dt to see whether it moves",
+					what, t.name, *t.ms))
 			}
 		}
 	}
@@ -354,7 +352,7 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 		rs := base
 		if kinetics {
 			rs = slices.Clone(base)
-			tm := tauMin(setup.Protocol, rs[0].TauRise > 0)
+			tm := tauMin(setup.Protocol)
 			rs[0].TauDecay = max(rs[0].TauDecay, tm)
 			if rs[0].TauRise > 0 {
 				rs[0].TauRise = max(rs[0].TauRise, tm)
@@ -494,7 +492,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 			HasHalfWidth: r.HasHalfWidth, TimeToPeak: r.TimeToPeak, DSpike: r.DSpikeFired}, nil
 	}
 	kr, err := fit.Kinetics(ctx, fit.KineticsProblem{Eval: eval, Target: p.TargetPSP, G0: base[0].G,
-		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Tau0: tau0, TauMin: tauMin(setup.Protocol, base[0].TauRise > 0),
+		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Tau0: tau0, TauMin: tauMin(setup.Protocol),
 		TargetRise: p.TargetRise, TargetHalfWidth: p.TargetHalfWidth, TargetTimeToPeak: p.TargetTimeToPeak,
 		Jumps: hasDSpikes(setup.Cell)})
 	if err != nil {
@@ -558,18 +556,14 @@ func atReversal(v float64, c sim.Constants, rs []sim.Receptor) bool {
 }
 
 // tauMin is the least time constant a kinetics fit tries under protocol
-// p for a receptor with or without a rise: dt for the explicit methods,
-// whose step of a gating variable with a shorter time constant overshoots
-// zero and oscillates; for exponential Euler, which integrates each decay
-// exactly, dt with a rise only: the rise variable, held over a step, drives
-// the decay one, and a rise of a few us then delivered as much as one of
-// a whole step.
-func tauMin(p sim.Protocol, rise bool) float64 {
-	if p.Method == sim.ExponentialEuler && !rise {
-		return 0
-	}
-	return p.Dt
-}
+// p: dt. Under euler and rk4 the step of a gating variable with a shorter
+// one overshoots zero and oscillates; under exponential_euler, which
+// integrates each decay exactly, the membrane's step holds the gating of
+// the step's start, so a conductance shorter than a step delivers the
+// same charge whatever its time constant: a fit there lands anywhere on
+// a flat stretch (a user's trial: a t_decay of dt/37, called converged).
+// A receptor's rise is the same.
+func tauMin(p sim.Protocol) float64 { return p.Dt }
 
 // hasDSpikes reports whether the cell can jump.
 func hasDSpikes(c *sim.Cell) bool {

@@ -516,7 +516,7 @@ func TestFitWarnsOfADepolarisingIPSP(t *testing.T) {
 	}
 }
 
-// TestUnsimulablePathwayFailsAlone: at a dt beyond the stability limit of
+// TestUnsimulablePathwayFailsAlone: at a dt (0.95 ms) beyond the stability limit of
 // one cell (pc, fastest passive time constant 0.46 ms, so 0.93 ms under
 // Euler) or of a receptor's time constant (dt/2), those pathways end
 // sim_failed, saying why, and the other
@@ -527,7 +527,7 @@ func TestUnsimulablePathwayFailsAlone(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s.Simulation.Dt = 1e-3
+	s.Simulation.Dt = 0.95e-3
 	var first []FitResult
 	for _, workers := range []int{1, 3} {
 		res, err := Fit(context.Background(), s, &FitOptions{Workers: workers, NoFine: true})
@@ -541,8 +541,8 @@ func TestUnsimulablePathwayFailsAlone(t *testing.T) {
 		for i, r := range res {
 			unstable := s.PopulationCell(s.Pathways[i].Post) == "pc"
 			for _, r := range s.Pathways[i].Receptors {
-				// Euler's limit for a receptor's gating: dt/2.
-				if s.Simulation.Method == sim.Euler && (r.TauDecay < s.Simulation.Dt/2 || r.TauRise > 0 && r.TauRise < s.Simulation.Dt/2) {
+				// Euler's limit for a receptor's gating: dt/2, itself included.
+				if s.Simulation.Method == sim.Euler && (r.TauDecay <= s.Simulation.Dt/2 || r.TauRise > 0 && r.TauRise <= s.Simulation.Dt/2) {
 					unstable = true
 				}
 			}
@@ -669,7 +669,7 @@ fit: {g_min: 0.001 nS, g_max: 1 uS, rtol: 1e-6}
 	if r.TRiseMS == nil || *r.TRiseMS != 0.05 {
 		t.Fatalf("t_rise %v ms (%s: %s): the case no longer ends at dt", r.TRiseMS, r.Outcome, r.Message)
 	}
-	want := "pathway 0 (PV->CA1 (GABA)): its fitted t_rise (0.05 ms) is the least the search allows, dt under euler"
+	want := "pathway 0 (PV->CA1 (GABA)): its fitted t_rise (0.05 ms) is the least the search allows, dt: the kinetics there are what this dt can step"
 	if !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.HasPrefix(w, want) }) {
 		t.Errorf("warnings %q, want one that starts %q", r.Warnings, want)
 	}
@@ -800,5 +800,41 @@ pathways:
 		if said != c.why || c.why && r.Outcome != fit.Unreachable || !c.why && !r.Converged {
 			t.Errorf("held at %s: %s: %s", c.holding, r.Outcome, r.Message)
 		}
+	}
+}
+
+// TestFitKineticsFloorUnderExponentialEuler: under exponential_euler the
+// membrane's step holds the gating of the step's start, so below dt a
+// conductance's time constant hardly changes the PSP; a kinetics fit
+// there wandered down a flat stretch (from a user's trial: t_decay 0.0027
+// ms, a 37th of dt, "converged"). The fit stops at dt, and says so.
+func TestFitKineticsFloorUnderExponentialEuler(t *testing.T) {
+	s, err := spec.Parse("hw.yaml", []byte(`dendfit: 1
+experiment: hw
+simulation: {dt: 0.1 ms, method: exponential_euler, duration: 100 ms, spike_at: 10 ms}
+cells:
+  pv:
+    compartments:
+      - {name: soma, type: soma, model: leakyIF, cm_abs: 50 pF, gl_abs: 10 nS, v_rest: -68 mV}
+populations: {D: pv}
+pathways:
+  - {pre: D, post: D, compartment: soma, receptors: [{channel: AMPA, g: 1 nS, t_decay: 2 ms}], target_psp: 1 mV, target_half_width: 3.55 ms}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := res[0]
+	if r.TDecayMS == nil {
+		t.Fatalf("no t_decay (%s: %s)", r.Outcome, r.Message)
+	}
+	if *r.TDecayMS < 0.1 {
+		t.Fatalf("t_decay %g ms (%s: %s), want 0.1 ms (dt) or more", *r.TDecayMS, r.Outcome, r.Message)
+	}
+	if *r.TDecayMS <= 0.1*(1+1e-9) && !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "is the least the search allows, dt") }) {
+		t.Errorf("t_decay at dt without the warning: %q", r.Warnings)
 	}
 }

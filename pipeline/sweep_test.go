@@ -788,7 +788,7 @@ func TestUnstableGating(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := res[0]; r.Outcome != fit.SimFailed || r.Evaluations != 0 || !strings.Contains(r.Message, "t_decay 0.04 ms is below euler's stability limit") {
+	if r := res[0]; r.Outcome != fit.SimFailed || r.Evaluations != 0 || !strings.Contains(r.Message, "t_decay 0.04 ms is not above euler's stability limit") {
 		t.Errorf("fit: %s after %d evaluations: %s", r.Outcome, r.Evaluations, r.Message)
 	}
 	// A kinetics fit moves its first receptor's time constants (kept at
@@ -802,7 +802,7 @@ func TestUnstableGating(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if r := res[0]; r.Outcome != fit.SimFailed || r.Evaluations != 0 || !strings.Contains(r.Message, "receptor 1 (NMDA): t_decay 0.04 ms is below euler's stability limit") {
+	if r := res[0]; r.Outcome != fit.SimFailed || r.Evaluations != 0 || !strings.Contains(r.Message, "receptor 1 (NMDA): t_decay 0.04 ms is not above euler's stability limit") {
 		t.Errorf("kinetics fit: %s after %d evaluations: %s", r.Outcome, r.Evaluations, r.Message)
 	}
 	s.Sweep.G = spec.Axis{List: []float64{0.5e-9, 1e-9}}

@@ -130,18 +130,20 @@ func gatingGrowth(m Method, dt, tau float64) float64 {
 var gatingChecked = true
 
 // CheckGating returns an error wrapping ErrUnstable when the gating of a
-// receptor in rs grows step by step under p's method and dt: a time
-// constant below Euler's limit (dt/2) or RK4's (dt/2.785). Such a
-// variable oscillates with growing amplitude from the spike on, whatever
-// g, so no run with it means anything; Dendrify would run it all the
-// same. The passive limit is checked by New.
+// receptor in rs does not decay under p's method and dt: a time constant
+// at or below Euler's limit (dt/2) or RK4's (dt/2.785). Such a variable
+// oscillates, undamped or growing, from the spike on, whatever g, so no
+// run with it means anything; Dendrify would run it all the same. The
+// passive limit is checked by New.
 func CheckGating(p Protocol, rs []Receptor) error {
 	for j, r := range rs {
 		for _, tc := range []struct {
 			name string
 			tau  float64
 		}{{"t_decay", r.TauDecay}, {"t_rise", r.TauRise}} {
-			if !(tc.tau > 0) || math.Abs(gatingGrowth(p.Method, p.Dt, tc.tau)) <= 1 {
+			// At the limit itself (|factor| = 1) it oscillates undamped
+			// (1, -1, 1, ... under Euler at dt/2), as wrong as growing.
+			if !(tc.tau > 0) || math.Abs(gatingGrowth(p.Method, p.Dt, tc.tau)) < 1 {
 				continue
 			}
 			// The least stable tau at this dt, for the message: dt over
@@ -151,7 +153,7 @@ func CheckGating(p Protocol, rs []Receptor) error {
 			if p.Method == RK4 {
 				lim = 2.7852935634052813
 			}
-			return fmt.Errorf("sim: receptor %d (%s): %s %.4g ms is below %s's stability limit at dt %.4g ms (%.4g ms), so its gating grows step by step whatever g (exponential_euler has no such limit): %w",
+			return fmt.Errorf("sim: receptor %d (%s): %s %.4g ms is not above %s's stability limit at dt %.4g ms (%.4g ms), so its gating oscillates without decaying whatever g (exponential_euler has no such limit): %w",
 				j, r.Channel, tc.name, tc.tau*1e3, p.Method, p.Dt*1e3, p.Dt/lim*1e3, ErrUnstable)
 		}
 	}

@@ -50,9 +50,9 @@ is warned of.
 
 A pathway with target_rise, target_half_width or target_time_to_peak also
 fits its first receptor's t_decay (and t_rise when it has one): a
-Nelder-Mead search over the time constants (none shorter than dt under
-euler or rk4, nor under exponential_euler with a rise; a t_rise below
-t_decay stays below it), each candidate with its amplitude solved exactly,
+Nelder-Mead search over the time constants (none shorter than dt, under
+any method; a t_rise below t_decay stays below it), each candidate with
+its amplitude solved exactly,
 minimising the relative residuals of the kinetics targets; the residual
 of every target is printed and recorded. A best compromise that misses a
 target by more than 10% ends kinetics_missed, not converged.

@@ -443,7 +443,8 @@ func TestShortTimeConstantWarnings(t *testing.T) {
 		name, y string
 		want    []string
 	}{
-		{"t_rise below dt", short, []string{"l23.yaml:31: pathways[0].receptors[0].t_rise: 0.05 ms is shorter than dt (0.1 ms) under euler"}},
+		{"t_rise below dt", edit(t, short, "t_rise: 0.05 ms", "t_rise: 0.07 ms"), []string{"l23.yaml:31: pathways[0].receptors[0].t_rise: 0.07 ms is shorter than dt (0.1 ms) under euler"}},
+		{"t_rise at the limit", short, []string{"l23.yaml:31: pathways[0].receptors[0].t_rise: 0.05 ms is not above euler's stability limit at dt 0.1 ms"}},
 		{"t_rise at dt", edit(t, short, "t_rise: 0.05 ms", "t_rise: 0.1 ms"), nil},
 		// Dendrify reads a zero t_rise as none: taken so, and said.
 		{"t_rise zero", edit(t, short, "t_rise: 0.05 ms", "t_rise: 0 ms"), []string{"l23.yaml:31: pathways[0].receptors[0].t_rise: t_rise 0 ms: Dendrify reads an exact zero as no t_rise, so the conductance rises at once (as without t_rise)"}},
@@ -452,8 +453,8 @@ func TestShortTimeConstantWarnings(t *testing.T) {
 		{"swept t_decay", base + "sweep:\n  t_decay: [2 ms, 0.07 ms]\n", []string{"sweep.t_decay: 0.07 ms is shorter than dt (0.1 ms)"}},
 		{"swept t_decay range", base + "sweep:\n  t_decay: {from: 0.06 ms, to: 5 ms, steps: 4}\n", []string{"sweep.t_decay: 0.06 ms is shorter"}},
 		// Below the stability limit (dt/2 under Euler): refused when run.
-		{"swept t_decay below the limit", base + "sweep:\n  t_decay: [2 ms, 0.02 ms]\n", []string{"sweep.t_decay: 0.02 ms is below euler's stability limit at dt 0.1 ms: the synaptic gating grows step by step whatever g, and a run with it fails"}},
-		{"t_rise below the limit, rk4", edit(t, edit(t, short, "t_rise: 0.05 ms", "t_rise: 0.035 ms"), "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: rk4\n"), []string{"t_rise: 0.035 ms is below rk4's stability limit"}},
+		{"swept t_decay below the limit", base + "sweep:\n  t_decay: [2 ms, 0.02 ms]\n", []string{"sweep.t_decay: 0.02 ms is not above euler's stability limit at dt 0.1 ms: the synaptic gating oscillates without decaying whatever g, and a run with it fails"}},
+		{"t_rise below the limit, rk4", edit(t, edit(t, short, "t_rise: 0.05 ms", "t_rise: 0.035 ms"), "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: rk4\n"), []string{"t_rise: 0.035 ms is not above rk4's stability limit"}},
 		{"a value twice", base + "sweep:\n  g: [1 nS, 2 nS, 1000 pS]\n", []string{"sweep.g[2]: the same value as sweep.g[0]: every point there is swept twice"}},
 		{"one step", base + "sweep:\n  g: {from: 1 nS, to: 5 nS, steps: 1}\n", []string{"sweep.g.steps: one step sweeps from only (1 nS); to is unused"}},
 		{"one step, to = from", base + "sweep:\n  g: {from: 1 nS, to: 1 nS, steps: 1}\n", nil},

@@ -420,11 +420,11 @@ func (p *parser) shortTimeConstants(s *Spec, pn []*pathwayNodes, sweep *yaml.Nod
 		return
 	}
 	warn := func(n *yaml.Node, path string, tau float64) {
-		// Below the method's stability limit it is worse: the gating
-		// grows step by step, and the simulator refuses it
+		// At or below the method's stability limit it is worse: the
+		// gating does not decay, and the simulator refuses it
 		// (sim.CheckGating).
 		if sim.CheckGating(sim.Protocol{Method: sm.Method, Dt: sm.Dt}, []sim.Receptor{{TauDecay: tau}}) != nil {
-			p.warnf(n, path, "%g ms is below %s's stability limit at dt %g ms: the synaptic gating grows step by step whatever g, and a run with it fails; use a smaller dt or method exponential_euler",
+			p.warnf(n, path, "%g ms is not above %s's stability limit at dt %g ms: the synaptic gating oscillates without decaying whatever g, and a run with it fails; use a smaller dt or method exponential_euler",
 				tau/1e-3, sm.Method, sm.Dt/1e-3)
 			return
 		}
