@@ -41,13 +41,13 @@ type FitResult struct {
 	PeakAtEnd bool `json:"peak_at_window_end,omitempty"`
 	// With kinetics targets: the first receptor's fitted time constants
 	// and the residual of every targeted measure (times in ms).
-	TDecayMS  *float64       `json:"t_decay_ms,omitempty"`
-	TRiseMS   *float64       `json:"t_rise_ms,omitempty"`
-	Residuals []fit.Residual `json:"residuals,omitempty"`
+	TDecayMS  *float64       `json:"t_decay_ms"`
+	TRiseMS   *float64       `json:"t_rise_ms"`
+	Residuals []fit.Residual `json:"residuals"`
 	// Warnings say what makes the g doubtful, one line each: the PSP
 	// peaks at the window's end, it moves by more than FineDtTolerance at
 	// dt/10, an IPSP depolarises. Recorded with the fit.
-	Warnings []string `json:"warnings,omitempty"`
+	Warnings []string `json:"warnings"`
 
 	points []db.Point
 	// belowJump is fit.Result.BelowJump, given as a warning (doubts).
@@ -273,11 +273,15 @@ func RecordFit(ctx context.Context, d *db.DB, runID int64, res []FitResult) erro
 	return d.InsertFitResults(ctx, runID, pts, fits)
 }
 
-// MarshalJSON writes psp_at_fit_mV as null when the fit has no g to give
-// (nothing was simulated: sim_failed), as query fits does; 0 read as a
-// measured PSP. (The key then comes last.)
+// MarshalJSON writes the keys query fits --json gives: warnings as [] when
+// there are none, and psp_at_fit_mV as null when the fit has no g to give
+// (nothing was simulated: sim_failed); 0 read as a measured PSP. (That key
+// then comes last.)
 func (r FitResult) MarshalJSON() ([]byte, error) {
 	type plain FitResult // without this method
+	if r.Warnings == nil {
+		r.Warnings = []string{}
+	}
 	if len(r.GFitNS) > 0 || len(r.GBestNS) > 0 {
 		return json.Marshal(plain(r))
 	}

@@ -227,6 +227,14 @@ func (a *aligned) write(w *bufio.Writer, cells []string) {
 	w.WriteByte('\n')
 }
 
+// residualsOrNull is a fit row's residuals JSON, null when it has none.
+func residualsOrNull(r json.RawMessage) json.RawMessage {
+	if len(r) == 0 {
+		return json.RawMessage("null")
+	}
+	return r
+}
+
 func fnum(v float64) string { return strconv.FormatFloat(v, 'g', -1, 64) }
 
 func fptr(v *float64) string {
@@ -582,6 +590,9 @@ fits alone, as 'export --run' takes them.`,
 				Message     string    `json:"message,omitempty"`
 				// What makes the g doubtful ([] for none).
 				Warnings []string `json:"warnings"`
+				// A kinetics fit's residual of each target, as fit --json
+				// gives them (null for none).
+				Residuals json.RawMessage `json:"residuals"`
 			}
 			out := struct {
 				Fits []fitJSON `json:"fits"`
@@ -627,7 +638,7 @@ fits alone, as 'export --run' takes them.`,
 					psp = &x.PSPAtFitMV
 				}
 				out.Fits = append(out.Fits, fitJSON{x.RunID, pipeline.PathwayID{Pathway: x.Pathway, Pre: x.Pre, Post: x.Post, Compartment: x.Compartment, Record: x.Record, Tag: x.Tag, Receptors: rec},
-					x.TargetPSPMV, gFit, gBest, x.TDecayMS, x.TRiseMS, psp, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message, warnings})
+					x.TargetPSPMV, gFit, gBest, x.TDecayMS, x.TRiseMS, psp, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message, warnings, residualsOrNull(x.Residuals)})
 				// CSV has room for the text; the table counts them and
 				// gives them below it.
 				wcell := strings.Join(warnings, " | ")

@@ -12,6 +12,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"slices"
 	"strings"
@@ -835,5 +836,73 @@ func TestFitRootBelowJumpReproduces(t *testing.T) {
 	out, err := qcli(t, path, "reproduce", "1")
 	if err != nil || !strings.Contains(out, "1 fit identical") {
 		t.Errorf("reproduce 1: %v\n%s", err, out)
+	}
+}
+
+// TestFitJSONMatchesQueryFits: fit --json and query fits --json give each
+// fit the same keys with the same values, for a fit of g, a kinetics fit
+// and a pathway that cannot be simulated (fit --json left out null
+// kinetics and empty warnings, and query fits the residuals).
+func TestFitJSONMatchesQueryFits(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "k.yaml", `dendfit: 1
+experiment: k
+simulation: {dt: 0.1 ms, method: exponential_euler, duration: 100 ms, spike_at: 5 ms}
+cells:
+  pv:
+    compartments:
+      - {name: soma, type: soma, cm_abs: 30 pF, gl_abs: 10 nS, v_rest: -68 mV}
+populations: {E: pv, PV: pv}
+pathways:
+  - {pre: E, post: PV, compartment: soma, receptors: [{channel: AMPA, g: 1 nS, t_decay: 2 ms}], target_psp: 1 mV}
+  - pre: E
+    post: PV
+    compartment: soma
+    tag: kin
+    receptors: [{channel: AMPA, g: 1 nS, t_rise: 0.5 ms, t_decay: 2 ms}]
+    target_psp: 1 mV
+    target_time_to_peak: 1.5 ms
+    target_half_width: 3.5 ms
+  - {pre: PV, post: PV, compartment: soma, receptors: [{channel: GABA, g: 1 nS, t_decay: 8 ms}], target_psp: 0.5 mV, holding: -80 mV}
+`)
+	path := filepath.Join(dir, "k.db")
+	out, err := qcli(t, path, "fit", spec, "--json")
+	if err != nil && !errors.Is(err, errNotConverged) {
+		t.Fatal(err)
+	}
+	var fitOut struct {
+		Pathways []map[string]any `json:"pathways"`
+	}
+	if err := json.Unmarshal([]byte(out), &fitOut); err != nil {
+		t.Fatalf("%v\n%s", err, out)
+	}
+	out, err = qcli(t, path, "query", "fits", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var q struct {
+		Fits []map[string]any `json:"fits"`
+	}
+	if err := json.Unmarshal([]byte(out), &q); err != nil {
+		t.Fatal(err)
+	}
+	if len(q.Fits) != 3 || len(fitOut.Pathways) != 3 {
+		t.Fatalf("%d fits queried, %d fitted", len(q.Fits), len(fitOut.Pathways))
+	}
+	for i, qf := range q.Fits {
+		ff := fitOut.Pathways[i]
+		for k, v := range qf {
+			if k == "run_id" {
+				continue
+			}
+			fv, ok := ff[k]
+			if !ok {
+				t.Errorf("pathway %d (%v): fit --json lacks %s (query fits: %v)", i, qf["outcome"], k, v)
+				continue
+			}
+			if !reflect.DeepEqual(fv, v) {
+				t.Errorf("pathway %d (%v): %s is %v in fit --json, %v in query fits", i, qf["outcome"], k, fv, v)
+			}
+		}
 	}
 }
