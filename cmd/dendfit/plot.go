@@ -319,6 +319,17 @@ type runFigure struct {
 	s    *spec.Spec
 	ran  string // the command whose work run holds (a reproduction's original's)
 	w, h vg.Length
+	// partial: a sweep that did not finish, or a reproduction of one,
+	// holds a part of its grid; the title says so.
+	partial bool
+}
+
+// title is t, marked when the run holds a part of its grid.
+func (f *runFigure) title(t string) string {
+	if f.partial {
+		return t + ", part of the grid"
+	}
+	return t
 }
 
 // plotRun checks the figure's options, opens the database and finds the
@@ -378,10 +389,12 @@ func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*r
 		d.Close()
 		return nil, err
 	}
-	if n := plot.UnfinishedNote(run); n != "" && ran == db.CommandSweep {
+	n := plot.UnfinishedNote(run)
+	partial := n != "" && ran == db.CommandSweep
+	if partial {
 		g.notef("note: %s", n)
 	}
-	return &runFigure{d: d, run: run, s: s, ran: ran, w: w, h: h}, nil
+	return &runFigure{d: d, run: run, s: s, ran: ran, w: w, h: h, partial: partial}, nil
 }
 
 func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
@@ -437,7 +450,7 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 	if ran == db.CommandFit {
 		logX = true // evaluations bracket g geometrically
 	}
-	f, err := plot.Curve(series, &plot.CurveOptions{Title: fmt.Sprintf("%s, %s run %d", s.Name, run.Command, run.ID),
+	f, err := plot.Curve(series, &plot.CurveOptions{Title: fig.title(fmt.Sprintf("%s, %s run %d", s.Name, run.Command, run.ID)),
 		LogX: logX, YScale: o.yScale, Width: fig.w, Height: fig.h})
 	if err != nil {
 		return usageError{err}
@@ -478,7 +491,7 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 	if err != nil {
 		return usageError{err}
 	}
-	hd.Title += fmt.Sprintf(" (run %d)", run.ID)
+	hd.Title = fig.title(hd.Title + fmt.Sprintf(" (run %d)", run.ID))
 	f, err := plot.Heatmap(hd, &plot.HeatmapOptions{Width: fig.w, Height: fig.h})
 	if err != nil {
 		return err

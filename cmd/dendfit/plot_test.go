@@ -321,6 +321,9 @@ func TestPlotOfAnUnfinishedSweepSaysSo(t *testing.T) {
 	if n := curve(); strings.Contains(n, "part of the grid") {
 		t.Errorf("finished sweep: %q", n)
 	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "c.svg")); len(b) == 0 || strings.Contains(string(b), "part of the grid") {
+		t.Errorf("finished sweep's curve: %d bytes, or marked partial", len(b))
+	}
 	for status, want := range map[string]string{
 		"cancelled": "note: run 1 ended cancelled: it holds the points recorded before it stopped, a part of the grid",
 		"running":   "note: run 1 was interrupted (its process ended before it finished)", // no process holds its claim
@@ -354,6 +357,11 @@ func TestPlotOfAnUnfinishedSweepSaysSo(t *testing.T) {
 		want := "note: run " + id + " reproduces a sweep that did not finish: it holds the points that one recorded, a part of the grid"
 		if !strings.Contains(errOut2, want) || !strings.Contains(errOut, want) {
 			t.Errorf("reproduction run %s: stderr %q / %q, want %q", id, errOut, errOut2, want)
+		}
+		// The figure says so too (-q keeps nothing on stderr).
+		if b, _ := os.ReadFile(filepath.Join(dir, "c.svg")); !strings.Contains(string(b), "sweep run "+id+", part of the grid") &&
+			!strings.Contains(string(b), "reproduce run "+id+", part of the grid") {
+			t.Errorf("reproduction run %s: curve title without the partial grid", id)
 		}
 	}
 }
