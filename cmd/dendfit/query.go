@@ -227,6 +227,16 @@ func (a *aligned) write(w *bufio.Writer, cells []string) {
 	w.WriteByte('\n')
 }
 
+// peaksOrNil is a point's peaks, nil (JSON null) when none were recorded:
+// a fit's evaluations measure the record compartment only, and {} read as
+// a cell without compartments.
+func peaksOrNil(p map[string]float64) map[string]float64 {
+	if len(p) == 0 {
+		return nil
+	}
+	return p
+}
+
 // residualsOrNull is a fit row's residuals JSON, null when it has none.
 func residualsOrNull(r json.RawMessage) json.RawMessage {
 	if len(r) == 0 {
@@ -967,7 +977,7 @@ func jsonPointsWriter(w io.Writer) (add func(*db.Point) error, end func() error)
 func newPointJSON(p db.Point) pointJSON {
 	o := pointJSON{Pathway: p.Pathway, Pre: p.Pre, Post: p.Post, Compartment: p.Compartment, Record: p.Record, Tag: p.Tag, Key: p.PointKey,
 		Receptors: make([]string, len(p.Receptors)),
-		TRiseMS:   p.TRiseMS, Rise1090MS: p.Rise1090MS, HalfWidthMS: p.HalfWidthMS, PeaksMV: p.PeaksMV, IHoldPA: p.IHoldPA,
+		TRiseMS:   p.TRiseMS, Rise1090MS: p.Rise1090MS, HalfWidthMS: p.HalfWidthMS, PeaksMV: peaksOrNil(p.PeaksMV), IHoldPA: p.IHoldPA,
 		DSpikeFired: p.DSpikeFired, Status: p.Status, Error: p.Error}
 	for i, r := range p.Receptors {
 		o.Receptors[i] = r.Channel

@@ -905,4 +905,24 @@ pathways:
 			}
 		}
 	}
+	// The evaluations measured the record compartment alone: their
+	// peaks_mV is null, not {}.
+	out, err = qcli(t, path, "query", "points", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var pts struct {
+		Points []map[string]any `json:"points"`
+	}
+	if err := json.Unmarshal([]byte(out), &pts); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range pts.Points {
+		if v, ok := p["peaks_mV"]; !ok || v != nil {
+			t.Fatalf("evaluation %v: peaks_mV %v (present %v), want null", p["point_key"], v, ok)
+		}
+	}
+	if len(pts.Points) == 0 {
+		t.Error("no evaluation points")
+	}
 }
