@@ -2,6 +2,7 @@ package db
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
 	"os"
@@ -9,6 +10,7 @@ import (
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/dendfit/dendfit/migrations"
 )
@@ -73,10 +75,10 @@ func TestBaselineIsTheMigratedSchema(t *testing.T) {
 	if version > latest {
 		t.Fatalf("baseline %04d is newer than the newest migration %04d", version, latest)
 	}
-	open := func(baseline bool) *DB {
+	open := func(baseline, image bool) *DB {
 		t.Helper()
-		useBaseline = baseline
-		defer func() { useBaseline = true }()
+		useBaseline, useImage = baseline, image
+		defer func() { useBaseline, useImage = true, true }()
 		d, err := Open(ctx, filepath.Join(t.TempDir(), "d.db"))
 		if err != nil {
 			t.Fatal(err)
@@ -96,17 +98,41 @@ func TestBaselineIsTheMigratedSchema(t *testing.T) {
 		}
 		t.Fatalf("migrations/baseline/%04d.sql is not what the migrations make; run go test ./db -run TestBaseline -update-baseline", version)
 	}
-	fresh, full := open(true), open(false)
+	// The image is a database made from the snapshot's SQL, closed (its
+	// WAL copied in and removed).
+	if *updateBaseline {
+		writeImage(t, version)
+		t.Logf("wrote migrations/baseline/%04d.img; run again without -update-baseline", version)
+		return
+	}
+	iv, _, _, ok, err := migrations.Image()
+	if err != nil || !ok || iv != version {
+		t.Fatalf("migrations/baseline/%04d.img is missing or not of the newest snapshot (%v); run go test ./db -run TestBaseline -update-baseline", version, err)
+	}
+	// The image is used: a new file is made from it.
+	if !createFromImage(filepath.Join(t.TempDir(), "i.db")) {
+		t.Fatal("a new database is not made from the image (it lacks imageAppliedAt?); run go test ./db -run TestBaseline -update-baseline")
+	}
+	fresh, full, fromImage := open(true, false), open(false, false), open(true, true)
 	for _, q := range []string{
 		`SELECT type, name, tbl_name, coalesce(sql, '') FROM sqlite_master ORDER BY name`,
 		`SELECT version, name FROM schema_migrations ORDER BY version`,
 		`SELECT e, v FROM f64_scale ORDER BY e`,
 		`SELECT hex(b) FROM f64_bytes`,
+		`SELECT * FROM pragma_page_size, pragma_journal_mode, pragma_user_version, pragma_application_id, pragma_freelist_count`,
 	} {
-		a, b := dump(t, fresh, q), dump(t, full, q)
+		a, b, c := dump(t, fresh, q), dump(t, full, q), dump(t, fromImage, q)
 		if !reflect.DeepEqual(a, b) {
 			t.Errorf("%s:\nfrom the baseline %d rows, replayed %d rows, first difference at %v", q, len(a), len(b), firstDiff(a, b))
 		}
+		if !reflect.DeepEqual(c, a) {
+			t.Errorf("%s:\nfrom the image %d rows, from the baseline %d rows, first difference at %v; run go test ./db -run TestBaseline -update-baseline", q, len(c), len(a), firstDiff(c, a))
+		}
+	}
+	// The image's migrations are recorded as applied when the file was
+	// made, not when the image was.
+	if at := str(t, fromImage, `SELECT min(applied_at) FROM schema_migrations`); at < formatTime(time.Now().Add(-time.Minute)) {
+		t.Errorf("a database from the image records its migrations applied at %s", at)
 	}
 	if n := count(t, fresh, `SELECT count(*) FROM f64_scale`); n != 2047 {
 		t.Errorf("f64_scale has %d rows", n)
@@ -146,4 +172,70 @@ func firstDiff(a, b [][]any) any {
 		}
 	}
 	return "the end of the shorter"
+}
+
+// writeImage writes migrations/baseline/NNNN.img: a new database made from
+// the snapshot's SQL, closed, as an image.
+func writeImage(t *testing.T, version int) {
+	t.Helper()
+	useImage = false
+	defer func() { useImage = true }()
+	path := filepath.Join(t.TempDir(), "image.db")
+	d, err := Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(imageAppliedAt) != len(formatTime(time.Now())) {
+		t.Fatalf("imageAppliedAt %q is not as long as a stored time", imageAppliedAt)
+	}
+	if _, err := d.sql.Exec(`UPDATE schema_migrations SET applied_at = ?`, imageAppliedAt); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out := filepath.Join("..", "migrations", "baseline", fmt.Sprintf("%04d.img", version))
+	if err := os.WriteFile(out, migrations.EncodeImage(raw), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestConcurrentOpensOfANewDatabase: commands that make the same new
+// database at once (from the image, renamed into place only where no file
+// is yet) each open the one file that results, and lose nothing.
+func TestConcurrentOpensOfANewDatabase(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "new.db")
+	const n = 8
+	errs := make(chan error, n)
+	for i := range n {
+		go func() {
+			d, err := Open(ctx, path)
+			if err == nil {
+				_, err = d.PutExperiment(ctx, fmt.Sprintf("e%d", i), []byte("dendfit: 1\n"))
+				err = errors.Join(err, d.Close())
+			}
+			errs <- err
+		}()
+	}
+	for range n {
+		if err := <-errs; err != nil {
+			t.Error(err)
+		}
+	}
+	d, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if got := count(t, d, `SELECT count(*) FROM experiments`); got != n {
+		t.Errorf("%d experiments recorded, want %d", got, n)
+	}
+	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".new.db.new-*")); len(left) > 0 {
+		t.Errorf("temporary files left: %v", left)
+	}
 }

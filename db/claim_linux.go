@@ -2,6 +2,7 @@ package db
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 
 	"golang.org/x/sys/unix"
@@ -51,4 +52,15 @@ func linkCount(path string) uint64 {
 		return 0
 	}
 	return uint64(st.Nlink)
+}
+
+// renameNoReplace renames from to to unless to exists (fs.ErrExist), in
+// one step: two commands making the same new database do not overwrite
+// each other's.
+func renameNoReplace(from, to string) error {
+	err := unix.Renameat2(unix.AT_FDCWD, from, unix.AT_FDCWD, to, unix.RENAME_NOREPLACE)
+	if errors.Is(err, unix.EEXIST) {
+		return fs.ErrExist
+	}
+	return err
 }

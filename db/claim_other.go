@@ -2,6 +2,8 @@
 
 package db
 
+import "errors"
+
 // claim claims nothing outside Linux (see ClaimRun).
 func claim(path string, off int64) (release func(), err error) {
 	return func() {}, nil
@@ -12,3 +14,7 @@ func claimed(path string, off int64) (bool, error) { return true, nil }
 
 // linkCount is not checked outside Linux.
 func linkCount(path string) uint64 { return 0 }
+
+// renameNoReplace is not available outside Linux: a new database is made
+// by its SQL (see createFromImage).
+func renameNoReplace(from, to string) error { return errors.ErrUnsupported }

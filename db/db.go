@@ -1,12 +1,16 @@
 package db
 
 import (
+	"bytes"
 	"context"
+	"crypto/rand"
 	"database/sql"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"strings"
@@ -300,6 +304,7 @@ func open(ctx context.Context, path string) (*DB, error) {
 	if err := checkLinks(path); err != nil {
 		return nil, err
 	}
+	createFromImage(path)
 	sdb, err := sql.Open(rwDriver, dsn)
 	if err != nil {
 		return nil, fmt.Errorf("db: open %s: %w", path, err)
@@ -324,6 +329,7 @@ func open(ctx context.Context, path string) (*DB, error) {
 		sdb.Close()
 		return nil, err
 	}
+
 	d.kick, d.stopCkpt, d.ckptDone = make(chan struct{}, 1), make(chan struct{}), make(chan struct{})
 	go d.checkpointer()
 	return d, nil
@@ -717,9 +723,86 @@ func (d *DB) migrate(ctx context.Context) error {
 	return nil
 }
 
+// createFromImage writes a new database at path from the embedded image
+// of an empty one at the newest schema (migrations.Image) and reports
+// whether it did. It does nothing when path exists (or is a link), when
+// there is no image, or when it cannot: the image is written to a file
+// beside path and renamed onto it only if path still does not exist, so a
+// command making the same database at the same moment opens the other's;
+// where that rename is not available (outside Linux, some network file
+// systems) or anything fails, the database is made by its SQL as before.
+func createFromImage(path string) bool {
+	if !useBaseline || !useImage {
+		return false
+	}
+	if _, err := os.Lstat(path); !errors.Is(err, fs.ErrNotExist) {
+		return false
+	}
+	_, size, chunks, ok, err := migrations.Image()
+	if err != nil || !ok {
+		return false
+	}
+	// schema_migrations.applied_at holds imageAppliedAt in the image (a
+	// text of the length of every stored time, which SQLite keeps
+	// byte for byte): it becomes the time this file is made. An image
+	// without it is not used.
+	now, found := []byte(formatTime(time.Now())), 0
+	for i, c := range chunks {
+		if n := bytes.Count(c.Data, []byte(imageAppliedAt)); n > 0 {
+			chunks[i].Data = bytes.ReplaceAll(c.Data, []byte(imageAppliedAt), now)
+			found += n
+		}
+	}
+	if found == 0 {
+		return false
+	}
+	dir := filepath.Dir(path)
+	var rnd [8]byte
+	if _, err := rand.Read(rnd[:]); err != nil {
+		return false
+	}
+	tmp := filepath.Join(dir, "."+filepath.Base(path)+".new-"+hex.EncodeToString(rnd[:]))
+	// 0644 less the umask, as SQLite creates its files.
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	if err != nil {
+		return false
+	}
+	defer os.Remove(tmp) // gone already once renamed
+	// Its zeros are a hole: only the chunks are written, with the time
+	// the migrations are recorded as applied at: now.
+	werr := f.Truncate(size)
+	for _, c := range chunks {
+		if werr == nil {
+			_, werr = f.WriteAt(c.Data, c.Off)
+		}
+	}
+	serr := f.Sync()
+	if errors.Join(werr, serr, f.Close()) != nil {
+		return false
+	}
+	if renameNoReplace(tmp, path) != nil {
+		return false
+	}
+	// The new name is durable too.
+	if d, err := os.Open(dir); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return true
+}
+
+// imageAppliedAt is the applied_at of every migration in a database image
+// (migrations.Image), replaced by the time a database is made from it: a
+// time in TimeFormat's length that no clock gives.
+const imageAppliedAt = "0000-00-00T00:00:00.000000000Z"
+
 // useBaseline lets a new database be made from the newest schema
 // snapshot; tests turn it off to replay the migrations one by one.
 var useBaseline = true
+
+// useImage lets a new database be the snapshot's image copied; tests turn
+// it off to make one from the snapshot's SQL.
+var useImage = true
 
 // applyBaseline makes an empty database's schema in one transaction from
 // the newest snapshot (migrations.Baseline), recording every migration
