@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -306,12 +307,10 @@ func CheckSimulable(s *spec.Spec) error {
 				rs[0].TauRise = tRise
 			}
 			err = sim.CheckGating(setup.Protocol, rs)
-			// Said of the swept receptor only when it is the one.
-			if others := slices.Clone(rs); err != nil && (tDecay > 0 || tRise > 0) {
-				others[0].TauDecay, others[0].TauRise = 1, min(others[0].TauRise, 0.5)
-				if sim.CheckGating(setup.Protocol, others) == nil {
-					err = fmt.Errorf("with the swept time constants at their longest: %w", err)
-				}
+			// Said of the swept time constant when it is the one.
+			var ge *sim.GatingError
+			if errors.As(err, &ge) && ge.Receptor == 0 && (ge.Param == "t_decay" && tDecay > 0 || ge.Param == "t_rise" && tRise > 0) {
+				err = fmt.Errorf("with the swept time constants at their longest: %w", err)
 			}
 		}
 		if err != nil {

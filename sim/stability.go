@@ -129,33 +129,54 @@ func gatingGrowth(m Method, dt, tau float64) float64 {
 // them diverge.
 var gatingChecked = true
 
-// CheckGating returns an error wrapping ErrUnstable when the gating of a
-// receptor in rs does not decay under p's method and dt: a time constant
-// at or below Euler's limit (dt/2) or RK4's (dt/2.785). Such a variable
-// oscillates, undamped or growing, from the spike on, whatever g, so no
-// run with it means anything; Dendrify would run it all the same. The
-// passive limit is checked by New.
+// GatingError is CheckGating's error: which receptor's time constant does
+// not decay at which dt. It wraps ErrUnstable.
+type GatingError struct {
+	Receptor int // index in the receptors checked
+	Channel  Channel
+	Param    string  // "t_decay" or "t_rise"
+	Tau      float64 // s
+	Method   Method
+	Dt       float64 // s
+}
+
+func (e *GatingError) Error() string {
+	// The least stable tau at this dt, for the message: dt over 2
+	// (Euler) or over RK4's exact bound, the real root of
+	// 24 + 12z + 4z^2 + z^3.
+	lim := 2.0
+	if e.Method == RK4 {
+		lim = 2.7852935634052813
+	}
+	return fmt.Sprintf("sim: receptor %d (%s): %s %.4g ms is not above %s's stability limit at dt %.4g ms (%.4g ms), so its gating oscillates without decaying whatever g (exponential_euler has no such limit): %v",
+		e.Receptor, e.Channel, e.Param, e.Tau*1e3, e.Method, e.Dt*1e3, e.Dt/lim*1e3, ErrUnstable)
+}
+
+func (e *GatingError) Unwrap() error { return ErrUnstable }
+
+// CheckGating returns a *GatingError when the gating of a receptor in rs
+// does not decay under p's method and dt: a time constant at or below
+// Euler's limit (dt/2) or RK4's (dt/2.785). Such a variable oscillates,
+// undamped or growing, from the spike on, whatever g, so no run with it
+// means anything; Dendrify would run it all the same. The passive limit
+// is checked by New. Sweeps call it for every point: it allocates only
+// when it fails.
 func CheckGating(p Protocol, rs []Receptor) error {
+	if p.Method == ExponentialEuler {
+		return nil // each decay integrated exactly
+	}
+	// At the limit itself (|factor| = 1) the variable oscillates undamped
+	// (1, -1, 1, ... under Euler at dt/2), as wrong as growing.
+	decays := func(tau float64) bool { return !(tau > 0) || math.Abs(gatingGrowth(p.Method, p.Dt, tau)) < 1 }
 	for j, r := range rs {
-		for _, tc := range []struct {
-			name string
-			tau  float64
-		}{{"t_decay", r.TauDecay}, {"t_rise", r.TauRise}} {
-			// At the limit itself (|factor| = 1) it oscillates undamped
-			// (1, -1, 1, ... under Euler at dt/2), as wrong as growing.
-			if !(tc.tau > 0) || math.Abs(gatingGrowth(p.Method, p.Dt, tc.tau)) < 1 {
+		param, tau := "t_decay", r.TauDecay
+		if decays(tau) {
+			param, tau = "t_rise", r.TauRise
+			if decays(tau) {
 				continue
 			}
-			// The least stable tau at this dt, for the message: dt over
-			// 2 (Euler) or over RK4's exact bound, the real root of
-			// 24 + 12z + 4z^2 + z^3.
-			lim := 2.0
-			if p.Method == RK4 {
-				lim = 2.7852935634052813
-			}
-			return fmt.Errorf("sim: receptor %d (%s): %s %.4g ms is not above %s's stability limit at dt %.4g ms (%.4g ms), so its gating oscillates without decaying whatever g (exponential_euler has no such limit): %w",
-				j, r.Channel, tc.name, tc.tau*1e3, p.Method, p.Dt*1e3, p.Dt/lim*1e3, ErrUnstable)
 		}
+		return &GatingError{Receptor: j, Channel: r.Channel, Param: param, Tau: tau, Method: p.Method, Dt: p.Dt}
 	}
 	return nil
 }
