@@ -9,6 +9,7 @@
 package migrations
 
 import (
+	"bytes"
 	"embed"
 	"encoding/binary"
 	"fmt"
@@ -93,25 +94,34 @@ var Baselines embed.FS
 // Baseline returns the newest schema snapshot: the version it stands for
 // and its statements. ok is false when there is none.
 func Baseline() (version int, sql string, ok bool, err error) {
+	version, err = newestBaseline()
+	if err != nil || version == 0 {
+		return 0, "", false, err
+	}
+	name := fmt.Sprintf("baseline/%04d.sql", version)
+	b, err := Baselines.ReadFile(name)
+	if err != nil {
+		return 0, "", false, fmt.Errorf("migrations: read %s: %w", name, err)
+	}
+	return version, string(b), true, nil
+}
+
+// newestBaseline is the version of the newest snapshot, 0 for none.
+func newestBaseline() (int, error) {
 	entries, err := fs.ReadDir(Baselines, "baseline")
 	if err != nil {
-		return 0, "", false, fmt.Errorf("migrations: read baselines: %w", err)
+		return 0, fmt.Errorf("migrations: read baselines: %w", err)
 	}
+	version := 0
 	for _, e := range entries {
 		num, isSQL := strings.CutSuffix(e.Name(), ".sql")
 		v, err := strconv.Atoi(num)
 		if !isSQL || err != nil || v <= 0 {
-			return 0, "", false, fmt.Errorf("migrations: baseline/%s: name must be NNNN.sql", e.Name())
+			return 0, fmt.Errorf("migrations: baseline/%s: name must be NNNN.sql", e.Name())
 		}
-		if v > version {
-			b, err := Baselines.ReadFile("baseline/" + e.Name())
-			if err != nil {
-				return 0, "", false, fmt.Errorf("migrations: read baseline/%s: %w", e.Name(), err)
-			}
-			version, sql, ok = v, string(b), true
-		}
+		version = max(version, v)
 	}
-	return version, sql, ok, nil
+	return version, nil
 }
 
 // Images holds, beside each schema snapshot, baseline/NNNN.img: a whole
@@ -143,8 +153,8 @@ type Chunk struct {
 // for, the database file's size and its non-zero chunks. ok is false when
 // there is none of the newest snapshot (a new database then runs the SQL).
 func Image() (version int, size int64, chunks []Chunk, ok bool, err error) {
-	v, _, ok, err := Baseline()
-	if err != nil || !ok {
+	v, err := newestBaseline()
+	if err != nil || v == 0 {
 		return 0, 0, nil, false, err
 	}
 	name := fmt.Sprintf("baseline/%04d.img", v)
@@ -155,11 +165,10 @@ func Image() (version int, size int64, chunks []Chunk, ok bool, err error) {
 	bad := func(why string) (int, int64, []Chunk, bool, error) {
 		return 0, 0, nil, false, fmt.Errorf("migrations: %s: %s", name, why)
 	}
-	rest, found := strings.CutPrefix(string(b), imageMagic)
-	if !found || len(rest) < 8 {
+	p, found := bytes.CutPrefix(b, []byte(imageMagic))
+	if !found || len(p) < 8 {
 		return bad("not an image")
 	}
-	p := []byte(rest)
 	size = int64(binary.LittleEndian.Uint64(p))
 	p = p[8:]
 	for len(p) > 0 {

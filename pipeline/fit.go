@@ -72,18 +72,17 @@ func (r *FitResult) doubts(s *spec.Spec) []string {
 	}
 	// A kinetics fit clamps its time constants at dt (tauMin): one found
 	// there is what the targets ask for only as far as the step allows.
-	if lim := tauMin(sim.Protocol{Method: s.Simulation.Method, Dt: s.Simulation.Dt}) / 1e-3; lim > 0 {
-		for _, t := range []struct {
-			name string
-			ms   *float64
-		}{{"t_decay", r.TDecayMS}, {"t_rise", r.TRiseMS}} {
-			// Where the targets lie past the floor, or where the
-			// measures jump at it (a half width in whole steps), is not
-			// told apart: the warning says what is known.
-			if t.ms != nil && *t.ms <= lim*(1+1e-9) {
-				ws = append(ws, fmt.Sprintf("%s: its fitted %s (%.4g ms) is the least the search allows, dt: the kinetics there are what this dt can step, not necessarily what the targets ask for; fit with a smaller dt to see whether it moves",
-					what, t.name, *t.ms))
-			}
+	// Where the targets lie past the floor, or where the measures jump at
+	// it (a half width in whole steps), is not told apart: the warning
+	// says what is known.
+	lim := tauMin(sim.Protocol{Method: s.Simulation.Method, Dt: s.Simulation.Dt}) / 1e-3
+	for _, t := range []struct {
+		name string
+		ms   *float64
+	}{{"t_decay", r.TDecayMS}, {"t_rise", r.TRiseMS}} {
+		if t.ms != nil && *t.ms <= lim*(1+1e-9) {
+			ws = append(ws, fmt.Sprintf("%s: its fitted %s (%.4g ms) is the least the search allows, dt: the kinetics there are what this dt can step, not necessarily what the targets ask for; fit with a smaller dt to see whether it moves",
+				what, t.name, *t.ms))
 		}
 	}
 	if !r.Converged {

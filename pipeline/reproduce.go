@@ -134,21 +134,24 @@ func RanCommand(ctx context.Context, d *db.DB, run *db.Run) (string, error) {
 	return base.Command, nil
 }
 
+// reranSettings are what Reproduce adds to the settings it copies from the
+// run it reruns.
+type reranSettings struct {
+	Reran   string `json:"reran"`         // the command rerun
+	Partial bool   `json:"reran_partial"` // a sweep that did not finish: a part of its grid
+}
+
 // ReranPartial reports whether run is a reproduction of a sweep that did
 // not finish (or of such a reproduction), which reran the points it
 // recorded: a part of the grid.
 func ReranPartial(run *db.Run) bool {
-	var st struct {
-		Partial bool `json:"reran_partial"`
-	}
+	var st reranSettings
 	return run.Command == db.CommandReproduce && DecodeSettings(run, &st) == nil && st.Partial
 }
 
 // reranCommand is what reproduction run reran, from the run alone.
 func reranCommand(ctx context.Context, d *db.DB, run *db.Run) (string, error) {
-	var st struct {
-		Reran string `json:"reran"`
-	}
+	var st reranSettings
 	if err := DecodeSettings(run, &st); err == nil {
 		switch st.Reran {
 		case db.CommandSimulate, db.CommandSweep, db.CommandFit:
