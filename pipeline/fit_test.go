@@ -630,7 +630,7 @@ func TestFitFailedAtFirstRun(t *testing.T) {
 // the least euler allows, and the fit says so: it had looked like any
 // other converged fit.
 func TestFitKineticsAtDtWarns(t *testing.T) {
-	s, err := spec.Parse("kin.yaml", []byte(`dendfit: 1
+	_, r := fitText(t, "kin.yaml", `dendfit: 1
 experiment: kin
 simulation: {dt: 0.05 ms, method: euler, duration: 120 ms, spike_at: 10 ms}
 cells:
@@ -657,15 +657,7 @@ pathways:
     target_rise: 3 ms
     target_half_width: 25 ms
 fit: {g_min: 0.001 nS, g_max: 1 uS, rtol: 1e-6}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := res[0]
+`)
 	if r.TRiseMS == nil || *r.TRiseMS != 0.05 {
 		t.Fatalf("t_rise %v ms (%s: %s): the case no longer ends at dt", r.TRiseMS, r.Outcome, r.Message)
 	}
@@ -720,7 +712,7 @@ func TestFitRootBelowJump(t *testing.T) {
 // t_rise below t_decay, both at dt or above, and meets the targets.
 func TestFitKineticsKeepsRiseBelowDecay(t *testing.T) {
 	for _, method := range []string{"exponential_euler", "euler"} {
-		s, err := spec.Parse("kee.yaml", []byte(`dendfit: 1
+		s, r := fitText(t, "kee.yaml", `dendfit: 1
 experiment: kee
 simulation: {dt: 0.1 ms, method: `+method+`, duration: 100 ms, spike_at: 5 ms}
 cells:
@@ -736,15 +728,7 @@ pathways:
     target_psp: 1 mV
     target_time_to_peak: 1.5 ms
     target_half_width: 3.5 ms
-`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := res[0]
+`)
 		if r.TRiseMS == nil || r.TDecayMS == nil || !r.Converged {
 			t.Fatalf("%s: %s: %s", method, r.Outcome, r.Message)
 		}
@@ -777,7 +761,7 @@ func TestFitAtTheReversalPotential(t *testing.T) {
 		holding string
 		why     bool
 	}{{"-80 mV", true}, {"-60 mV", false}} {
-		s, err := spec.Parse("egaba.yaml", []byte(`dendfit: 1
+		_, r := fitText(t, "egaba.yaml", `dendfit: 1
 experiment: egaba
 simulation: {dt: 0.1 ms, method: euler, duration: 100 ms, spike_at: 5 ms}
 cells:
@@ -787,15 +771,7 @@ cells:
 populations: {PV: pv}
 pathways:
   - {pre: PV, post: PV, compartment: soma, receptors: [{channel: GABA, g: 1 nS, t_decay: 8 ms}], target_psp: 0.5 mV, holding: `+c.holding+`}
-`))
-		if err != nil {
-			t.Fatal(err)
-		}
-		res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
-		if err != nil {
-			t.Fatal(err)
-		}
-		r := res[0]
+`)
 		said := strings.Contains(r.Message, "the synapse sits at -80 mV, its receptors' reversal potential: with no driving force no g makes a PSP")
 		if said != c.why || c.why && r.Outcome != fit.Unreachable || !c.why && !r.Converged {
 			t.Errorf("held at %s: %s: %s", c.holding, r.Outcome, r.Message)
@@ -809,7 +785,7 @@ pathways:
 // there wandered down a flat stretch (from a user's trial: t_decay 0.0027
 // ms, a 37th of dt, "converged"). The fit stops at dt, and says so.
 func TestFitKineticsFloorUnderExponentialEuler(t *testing.T) {
-	s, err := spec.Parse("hw.yaml", []byte(`dendfit: 1
+	_, r := fitText(t, "hw.yaml", `dendfit: 1
 experiment: hw
 simulation: {dt: 0.1 ms, method: exponential_euler, duration: 100 ms, spike_at: 10 ms}
 cells:
@@ -819,15 +795,7 @@ cells:
 populations: {D: pv}
 pathways:
   - {pre: D, post: D, compartment: soma, receptors: [{channel: AMPA, g: 1 nS, t_decay: 2 ms}], target_psp: 1 mV, target_half_width: 3.55 ms}
-`))
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
-	if err != nil {
-		t.Fatal(err)
-	}
-	r := res[0]
+`)
 	if r.TDecayMS == nil {
 		t.Fatalf("no t_decay (%s: %s)", r.Outcome, r.Message)
 	}
@@ -837,4 +805,19 @@ pathways:
 	if *r.TDecayMS <= 0.1*(1+1e-9) && !slices.ContainsFunc(r.Warnings, func(w string) bool { return strings.Contains(w, "is the least the search allows, dt") }) {
 		t.Errorf("t_decay at dt without the warning: %q", r.Warnings)
 	}
+}
+
+// fitText parses a spec from text and fits it (without the dt/10 check),
+// returning the spec and its first pathway's fit.
+func fitText(t *testing.T, name, text string) (*spec.Spec, FitResult) {
+	t.Helper()
+	s, err := spec.Parse(name, []byte(text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s, res[0]
 }
