@@ -10,6 +10,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"unsafe"
 )
 
@@ -207,6 +208,31 @@ func (b *PointBlock) Fits(o *PointBlock) bool {
 	return b.rowBytes(n+m, stored, b.errBytes+o.errBytes) <= MaxRowBytes
 }
 
+// Room bounds how many more points b can take (Fits) before its row
+// passes MaxRowBytes: as many as would fit were they to store only the
+// values b's points store now. Points only widen a row, so more never fit;
+// a sweep grows a new block by that much at once.
+func (b *PointBlock) Room() int {
+	n := b.Len()
+	if n == 0 {
+		return 0
+	}
+	stored := 0
+	for k, v := range b.varies {
+		if v && !(k == slotIndex && b.inOrder) {
+			stored++
+		}
+	}
+	if S := b.stride(); S > maxLayoutSlots {
+		stored = S
+	}
+	free := MaxRowBytes - b.rowBytes(n, stored, b.errBytes)
+	if free <= 0 {
+		return 0
+	}
+	return free / (8 * max(stored, 1))
+}
+
 // rowBytes bounds the bytes of b's row with n points of stored values
 // each: the data, the shared values and layout, the names and the errors,
 // and the record header and integer columns.
@@ -367,10 +393,11 @@ type storedBlock struct {
 // first_index+n-1 (in whatever order the points came) is not stored, the
 // points going in index order; every other slot is stored a point. A
 // block that saves nothing that way keeps 0003's layout, its memory
-// reused as data (buf otherwise).
-func (b *PointBlock) store(first int64, buf []byte) storedBlock {
+// reused as data (sc's otherwise). The result uses sc's memory: it is
+// valid until sc's next use.
+func (b *PointBlock) store(first int64, sc *storeScratch) storedBlock {
 	n, S := b.Len(), b.stride()
-	full := storedBlock{data: littleEndian(b.vals, buf), stride: S}
+	full := storedBlock{data: littleEndian(b.vals, sc.data), stride: S}
 	if n < 2 || S > maxLayoutSlots {
 		return full
 	}
@@ -390,7 +417,8 @@ func (b *PointBlock) store(first int64, buf []byte) storedBlock {
 	}
 	// order[p] is the point stored at p: point i goes to position index-first
 	// when the indexes are first .. first+n-1, each once.
-	order := make([]int, n)
+	sc.order = slices.Grow(sc.order[:0], n)[:n]
+	order := sc.order
 	for p := range order {
 		order[p] = -1
 	}
@@ -428,7 +456,8 @@ func (b *PointBlock) store(first int64, buf []byte) storedBlock {
 		}
 	}
 	if seq {
-		st.pos = make([]int, n)
+		sc.pos = slices.Grow(sc.pos[:0], n)[:n]
+		st.pos = sc.pos
 		for p, i := range order {
 			st.pos[i] = p
 		}
@@ -438,10 +467,8 @@ func (b *PointBlock) store(first int64, buf []byte) storedBlock {
 		}
 	}
 	size := 8 * stride * n
-	if cap(buf) < size {
-		buf = make([]byte, size)
-	}
-	data := buf[:size]
+	sc.data = slices.Grow(sc.data[:0], size)
+	data := sc.data[:size]
 	o := 0
 	for _, i := range order {
 		r := vals[i*S : i*S+S]
@@ -454,6 +481,16 @@ func (b *PointBlock) store(first int64, buf []byte) storedBlock {
 	return st
 }
 
+// storeScratch is the memory store lays a block out in, kept from one
+// write transaction to the next: fresh memory costs a page fault a page,
+// which on virtual machines costs as much as simulating a few points.
+type storeScratch struct {
+	data       []byte
+	order, pos []int
+}
+
+var storeScratches = sync.Pool{New: func() any { return new(storeScratch) }}
+
 func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*PointBlock) error {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO point_blocks (run_id, pathway, first_index, pre, post,
 		compartment, record, tag, channels, compartments, n_receptors, n_g, n_t_decay, n_t_rise,
@@ -463,7 +500,8 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 		return err
 	}
 	defer stmt.Close()
-	var data []byte
+	sc := storeScratches.Get().(*storeScratch)
+	defer storeScratches.Put(sc)
 	for _, b := range blocks {
 		n := b.Len()
 		if n == 0 {
@@ -484,10 +522,7 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 		if len(b.Channels) > 0 {
 			gLo, gHi = gmin, gmax
 		}
-		st := b.store(int64(first), data)
-		if st.layout != "" {
-			data = st.data // the buffer, grown
-		}
+		st := b.store(int64(first), sc)
 		chans, err := json.Marshal(nonNil(b.Channels))
 		if err != nil {
 			return err

@@ -361,7 +361,7 @@ func FuzzDecodeBlock(f *testing.F) {
 	f.Add(`[]`, `[]`, 1, 8, make([]byte, 64), `{}`, 0, 0, 0, int64(0), "", []byte{})
 	f.Add(`["A"]`, `["s"]`, 0, 12, []byte{}, `{"0":"x"}`, 2, 0, 0, int64(0), "", []byte{})
 	seq, _ := seqBlockFixture(5)
-	st := seq.store(10, nil)
+	st := seq.store(10, new(storeScratch))
 	f.Add(`["AMPA"]`, `["soma","dend"]`, 5, st.stride, st.data, `{"2":"x"}`, 100, 0, 0, int64(10), st.layout, st.shared)
 	f.Add(`[]`, `[]`, 2, 1, make([]byte, 16), `{}`, 0, 0, 0, int64(7), "+.A.....", make([]byte, 64))
 	// Every value shared: no data bytes bound the points a row claims.
@@ -377,7 +377,7 @@ func FuzzDecodeBlock(f *testing.F) {
 			t.Fatalf("%d points from a block of %d", got, n)
 		}
 		// What decodes stores again as the same points.
-		st := b.store(first, nil)
+		st := b.store(first, new(storeScratch))
 		var c PointBlock
 		r2 := blockRow{chans: chans, comps: comps, errs: "{}", n: n, stride: st.stride, first: first, data: st.data, shared: st.shared, layout: st.layout}
 		if first2 := minIndex(&b); n > 0 && first2 != first && st.layout != "" && st.layout[0] == '+' {
@@ -699,7 +699,7 @@ func TestStoreLayout(t *testing.T) {
 			for i := range pts {
 				b.Add(&pts[i])
 			}
-			st := b.store(10, nil)
+			st := b.store(10, new(storeScratch))
 			if st.layout != tt.layout {
 				t.Errorf("layout %q, want %q", st.layout, tt.layout)
 			}
@@ -750,7 +750,8 @@ func TestBlockOfEqualPoints(t *testing.T) {
 // from chunks whose slots vary at random places, with failures, gaps and
 // repeated indexes, and checks what Add and AddBlock tracked against a
 // scan of the block and against store: a closed block stays within
-// MaxRowBytes, and with its next chunk it would not have.
+// MaxRowBytes, and with its next chunk it would not have; and Room, read
+// after a block's first chunk, bounds the points it took after it.
 func TestFitsReckonsAsStore(t *testing.T) {
 	rng := rand.New(rand.NewPCG(5, 6))
 	for trial := range 40 {
@@ -772,6 +773,7 @@ func TestFitsReckonsAsStore(t *testing.T) {
 		open := new(PointBlock)
 		open.SetHeader(header)
 		var refused []*PointBlock // the chunk each closed block refused
+		var firstLen, room []int  // each block's: its first chunk's points, Room after it
 		for i := 0; i < len(base); {
 			c := new(PointBlock)
 			c.SetHeader(header)
@@ -805,6 +807,9 @@ func TestFitsReckonsAsStore(t *testing.T) {
 				open.SetHeader(header)
 			}
 			open.AddBlock(c)
+			if open.Len() == c.Len() {
+				firstLen, room = append(firstLen, c.Len()), append(room, open.Room())
+			}
 		}
 		blocks = append(blocks, open)
 		for bi, b := range blocks {
@@ -834,12 +839,15 @@ func TestFitsReckonsAsStore(t *testing.T) {
 			if !inOrder && b.varies[slotIndex] {
 				stored++
 			}
-			st := b.store(minIndex(b), nil)
+			st := b.store(minIndex(b), new(storeScratch))
 			if n > 1 && st.stride != stored {
 				t.Fatalf("trial %d, block %d: store keeps %d values a point, Fits reckons %d", trial, bi, st.stride, stored)
 			}
 			if size := b.rowBytes(n, st.stride, b.errBytes); size > MaxRowBytes {
 				t.Errorf("trial %d, block %d: %d points make a row of %d bytes, over %d", trial, bi, n, size, MaxRowBytes)
+			}
+			if took := n - firstLen[bi]; took > room[bi] {
+				t.Errorf("trial %d, block %d: took %d points after its first chunk, Room said at most %d", trial, bi, took, room[bi])
 			}
 			if bi == len(blocks)-1 {
 				continue
@@ -849,7 +857,7 @@ func TestFitsReckonsAsStore(t *testing.T) {
 			both.SetHeader(header)
 			both.AddBlock(b)
 			both.AddBlock(refused[bi])
-			st = both.store(minIndex(both), nil)
+			st = both.store(minIndex(both), new(storeScratch))
 			if size := both.rowBytes(both.Len(), st.stride, both.errBytes); size <= MaxRowBytes {
 				t.Errorf("trial %d, block %d: closed at %d points, yet its next chunk fit (%d bytes)", trial, bi, n, size)
 			}

@@ -44,8 +44,8 @@ type SweepOptions struct {
 	// of a sweep that did not finish reruns what it recorded.
 	Only *db.Recorded
 	// FlushEvery is the number of points per write transaction (default
-	// 16384: fewer commits leave the background checkpoint time to finish,
-	// so the WAL stays short). A killed sweep loses at most that many and
+	// 4096: a few rows a commit, so that the points held in memory stay
+	// few, while the commits stay cheap, as none waits for the disk). A killed sweep loses at most that many and
 	// the block being filled, or two seconds' worth.
 	FlushEvery int
 	Progress   Progress
@@ -102,7 +102,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	}
 	flush := opt.FlushEvery
 	if flush <= 0 {
-		flush = 16384
+		flush = 4096
 	}
 	if opt.ShardN > 1 && (opt.ShardK < 0 || opt.ShardK >= opt.ShardN || opt.ShardN > MaxShards) {
 		return nil, fmt.Errorf("shard %d/%d: want 0 <= K < N <= %d", opt.ShardK, opt.ShardN, MaxShards)
@@ -129,10 +129,13 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	// The writer must outlive the workers' context so that finished points
 	// are written even after Ctrl-C.
 	wctx := context.WithoutCancel(ctx)
-	// Room for four write transactions of chunks (about 3 KB each), so
-	// that workers keep simulating while the writer commits, or waits for
-	// the disk when SQLite checkpoints (tens of ms for the fsyncs).
-	results := make(chan *chunkResult, 4*flush/BatchSize+2*workers)
+	// Room for a quarter of a write transaction of chunks (about 3 KB
+	// each), so that workers keep simulating while the writer commits
+	// (checkpoints, with their fsyncs, run in the background). More only
+	// holds memory: the writer keeps up, and every page of memory touched
+	// for the first time costs a page fault, which on virtual machines
+	// can cost more than simulating a point.
+	results := make(chan *chunkResult, flush/BatchSize/4+2*workers)
 	// Workers take chunks in order from a shared counter: no feeder
 	// goroutine to wake for every chunk.
 	var next atomic.Int64
@@ -240,8 +243,13 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 					open = new(db.PointBlock)
 				}
 				open.SetHeader(res.block)
+				open.AddBlock(res.block)
+				// Room for a whole row at once: grown by appends, a block
+				// leaves garbage twice its size, all of it fresh memory.
+				open.Grow(min(open.Room(), flush))
+			} else {
+				open.AddBlock(res.block)
 			}
-			open.AddBlock(res.block)
 			chunkBlocks.Put(res.block) // a worker may take it from here on
 			res.block = nil
 			buffered += res.ok + res.failed
