@@ -340,12 +340,12 @@ func (b *PointBlock) point(runID int64, i int) Point {
 // block holds points the run does not have yet: resumed sweeps skip
 // recorded points before simulating.
 func (d *DB) InsertPointBlocks(ctx context.Context, runID int64, blocks []*PointBlock) error {
-	err := d.withTx(ctx, func(tx *sql.Tx) error { return insertPointBlocks(ctx, tx, runID, blocks) })
+	var n int64
+	err := d.withTx(ctx, func(tx *sql.Tx) (err error) {
+		n, err = insertPointBlocks(ctx, tx, runID, blocks)
+		return err
+	})
 	if err == nil {
-		var n int64
-		for _, b := range blocks {
-			n += int64(8 * len(b.vals))
-		}
 		d.committed(n)
 	}
 	if err != nil {
@@ -491,17 +491,20 @@ type storeScratch struct {
 
 var storeScratches = sync.Pool{New: func() any { return new(storeScratch) }}
 
-func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*PointBlock) error {
+// insertPointBlocks inserts blocks as rows of point_blocks and returns the
+// bytes of their data.
+func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*PointBlock) (int64, error) {
 	stmt, err := tx.PrepareContext(ctx, `INSERT INTO point_blocks (run_id, pathway, first_index, pre, post,
 		compartment, record, tag, channels, compartments, n_receptors, n_g, n_t_decay, n_t_rise,
 		n_points, stride, g_min_nS, g_max_nS, data, errors, layout, shared)
 		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	defer stmt.Close()
 	sc := storeScratches.Get().(*storeScratch)
 	defer storeScratches.Put(sc)
+	var bytes int64
 	for _, b := range blocks {
 		n := b.Len()
 		if n == 0 {
@@ -525,11 +528,11 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 		st := b.store(int64(first), sc)
 		chans, err := json.Marshal(nonNil(b.Channels))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		comps, err := json.Marshal(nonNil(b.Compartments))
 		if err != nil {
-			return err
+			return 0, err
 		}
 		errs := map[string]string{}
 		for i, e := range b.errors {
@@ -540,15 +543,16 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 		}
 		errJSON, err := json.Marshal(errs)
 		if err != nil {
-			return err
+			return 0, err
 		}
 		if _, err := stmt.ExecContext(ctx, runID, b.Pathway, int64(first), b.Pre, b.Post, b.Compartment,
 			b.Record, b.Tag, string(chans), string(comps), len(b.Channels), b.Axes[0], b.Axes[1], b.Axes[2],
 			n, st.stride, gLo, gHi, nonNilBytes(st.data), string(errJSON), st.layout, nonNilBytes(st.shared)); err != nil {
-			return fmt.Errorf("pathway %d, block from index %d: %w", b.Pathway, int64(first), err)
+			return 0, fmt.Errorf("pathway %d, block from index %d: %w", b.Pathway, int64(first), err)
 		}
+		bytes += int64(len(st.data) + len(st.shared) + len(errJSON))
 	}
-	return nil
+	return bytes, nil
 }
 
 // nonNilBytes is b, or an empty BLOB for nil (which would bind as NULL).

@@ -511,12 +511,15 @@ func TestSmallCommitsDoNotKickTheCheckpointer(t *testing.T) {
 	if got := d.unckpt.Load(); got != before+5*(64<<10) {
 		t.Errorf("after five small commits %d bytes counted (%d before): the checkpointer was kicked", got, before)
 	}
-	b, _ := blockFixture(50000) // about 7 MB
+	b, _ := blockFixture(150000) // about 21 MB
 	if err := d.InsertPointBlocks(ctx, run, []*PointBlock{b}); err != nil {
 		t.Fatal(err)
 	}
+	if stored := int64(count(t, d, `SELECT sum(length(data)) FROM point_blocks`)); stored < checkpointAfter {
+		t.Fatalf("the large commit stored %d bytes, not over checkpointAfter (%d)", stored, checkpointAfter)
+	}
 	if got := d.unckpt.Load(); got != 0 {
-		t.Errorf("after a 7 MB commit %d bytes counted: the checkpointer was not kicked", got)
+		t.Errorf("after a 21 MB commit %d bytes counted: the checkpointer was not kicked", got)
 	}
 }
 

@@ -912,11 +912,18 @@ func (d *DB) withTx(ctx context.Context, fn func(tx *sql.Tx) error) error {
 }
 
 // checkpointAfter is how many bytes of commits the checkpointer is kicked
-// after: a sweep's few MB of points are copied while it goes on, and a
-// command of a few small commits (a run row, a simulate's points) does
-// not wait at Close for the syncs of a checkpoint a commit (11 ms of a
-// 59 ms sweep of two points on a new database).
-const checkpointAfter = 2 << 20
+// after (besides its timer): a command of a few small commits (a run row,
+// a simulate's points) does not wait at Close for the syncs of a
+// checkpoint a commit (11 ms of a 59 ms sweep of two points on a new
+// database), nor does a short sweep pay for checkpoints while it runs. A
+// checkpoint during a sweep takes a second connection, which parses the
+// schema (its points view is 25 KB of SQL), and syncs two files, while
+// the workers want both cores: kicked every 2 MiB, the checkpoints of a
+// 100,000-point sweep (5.6 MB) cost it more than Close's copying all of
+// it at once (whole command, 15 alternating runs: 170 -> 155 ms). 16 MiB
+// bounds what Close is left to copy from a sweep shorter than the timer's
+// second (about 80 ms on the machine measured).
+const checkpointAfter = 16 << 20
 
 // committed notes n more bytes in the WAL, and kicks the checkpointer
 // when they add up to checkpointAfter.

@@ -337,7 +337,7 @@ func unionBlocks(ctx context.Context, tx *sql.Tx, id int64, memberIDs []string) 
 		if u == nil || u.Len() == 0 {
 			return nil
 		}
-		err := insertPointBlocks(ctx, tx, id, []*PointBlock{u})
+		_, err := insertPointBlocks(ctx, tx, id, []*PointBlock{u})
 		u = nil
 		return err
 	}
