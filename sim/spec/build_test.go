@@ -2,6 +2,7 @@ package spec
 
 import (
 	"math"
+	"math/rand/v2"
 	"path/filepath"
 	"runtime"
 	"testing"
@@ -344,6 +345,50 @@ func TestLongLogAxisSplit(t *testing.T) {
 	}
 }
 
+// TestLogRangeIsPow: a log range's values are From*math.Pow(To/From, t)
+// bit for bit, t = i/(Steps-1), for ranges up and down over few and many
+// decades, of one value, and with odd step counts (t = 0.5 exactly, which
+// math.Pow takes as a square root); a range whose ratio overflows goes
+// through the logarithms of its ends.
+func TestLogRangeIsPow(t *testing.T) {
+	rng := rand.New(rand.NewPCG(11, 12))
+	type rangeCase struct {
+		from, to float64
+		steps    int
+	}
+	cases := []rangeCase{{0.1e-9, 10e-9, 100000}, {10e-9, 0.1e-9, 1001}, {2e-3, 2e-3, 7}, {1e-150, 1e150, 9}, {3, 3.0000000000000004, 5}}
+	for range 300 {
+		from := math.Pow(10, -15+20*rng.Float64())
+		to := from * math.Pow(10, -6+12*rng.Float64())
+		cases = append(cases, rangeCase{from, to, 2 + rng.IntN(2000)})
+	}
+	for _, c := range cases {
+		a := Axis{From: c.from, To: c.to, Steps: c.steps, Log: true}
+		n := float64(c.steps - 1)
+		for i, got := range a.Values() {
+			tt := float64(i) / n
+			want := c.from * math.Pow(c.to/c.from, tt)
+			if got != a.Value(i) {
+				t.Fatalf("%+v: Values()[%d] = %v, Value(%d) = %v", c, i, got, i, a.Value(i))
+			}
+			if math.Float64bits(got) != math.Float64bits(want) {
+				t.Fatalf("%+v: value %d = %v (%x), math.Pow gives %v (%x)", c, i, got, math.Float64bits(got), want, math.Float64bits(want))
+			}
+		}
+	}
+	// 10^-200 to 10^200: the ratio overflows.
+	a := Axis{From: 1e-200, To: 1e200, Steps: 5, Log: true}
+	lf, lt := math.Log(a.From), math.Log(a.To)
+	for i, got := range a.Values() {
+		if want := math.Exp(lf + (lt-lf)*float64(i)/4); got != want {
+			t.Errorf("overflowing ratio: value %d = %v, want %v", i, got, want)
+		}
+	}
+	if v := a.Values(); math.Abs(v[0]/a.From-1) > 1e-12 || math.Abs(v[4]/a.To-1) > 1e-12 || math.Abs(v[2]-1) > 1e-12 {
+		t.Errorf("overflowing ratio: values %v", v)
+	}
+}
+
 // TestAxisValue: Value(i) is Values()[i] bit for bit, for lists, linear
 // and log ranges, one step, an axis made in code and the same axis
 // cached, and Cache leaves a parsed axis's values in place.
@@ -375,5 +420,14 @@ func TestAxisValue(t *testing.T) {
 	g.Cache()
 	if &g.vals[0] != before {
 		t.Error("Cache recomputed a parsed axis's values")
+	}
+}
+
+// BenchmarkLogAxis is the values of the seed sweep's g axis, 100,000 steps
+// from 0.1 to 10 nS, computed as parsing does.
+func BenchmarkLogAxis(b *testing.B) {
+	a := Axis{From: 0.1e-9, To: 10e-9, Steps: 100000, Log: true}
+	for b.Loop() {
+		a.compute()
 	}
 }
