@@ -419,26 +419,30 @@ func (p *parser) shortTimeConstants(s *Spec, pn []*pathwayNodes, sweep *yaml.Nod
 	if sm.Method == sim.ExponentialEuler {
 		return
 	}
-	warn := func(n *yaml.Node, path string, tau float64) {
+	// note says which commands take a first receptor's time constant from
+	// the spec when a sweep axis or a kinetics fit replaces it for the
+	// others ("" when every command takes it).
+	warn := func(n *yaml.Node, path string, tau float64, note string) {
 		// At or below the method's stability limit it is worse: the
 		// gating does not decay, and the simulator refuses it
 		// (sim.CheckGating).
 		if sim.CheckGating(sim.Protocol{Method: sm.Method, Dt: sm.Dt}, []sim.Receptor{{TauDecay: tau}}) != nil {
-			p.warnf(n, path, "%g ms is not above %s's stability limit at dt %g ms: the synaptic gating oscillates without decaying whatever g, and a run with it fails; use a smaller dt or method exponential_euler",
-				tau/1e-3, sm.Method, sm.Dt/1e-3)
+			p.warnf(n, path, "%g ms is not above %s's stability limit at dt %g ms: the synaptic gating oscillates without decaying whatever g, and a run with it fails%s; use a smaller dt or method exponential_euler",
+				tau/1e-3, sm.Method, sm.Dt/1e-3, note)
 			return
 		}
-		p.warnf(n, path, "%g ms is shorter than dt (%g ms) under %s: the step of the synaptic gating overshoots and the PSP is the integrator's; use a smaller dt or method exponential_euler",
-			tau/1e-3, sm.Dt/1e-3, sm.Method)
+		p.warnf(n, path, "%g ms is shorter than dt (%g ms) under %s: the step of the synaptic gating overshoots and the PSP is the integrator's%s; use a smaller dt or method exponential_euler",
+			tau/1e-3, sm.Dt/1e-3, sm.Method, note)
 	}
 	for i, pw := range s.Pathways {
+		kinetics := pw.TargetRise > 0 || pw.TargetHalfWidth > 0 || pw.TargetTimeToPeak > 0
 		for j, r := range pw.Receptors {
 			m := pn[i].receptors[j]
 			if r.TauDecay < sm.Dt {
-				warn(m.get("t_decay"), m.sub("t_decay"), r.TauDecay)
+				warn(m.get("t_decay"), m.sub("t_decay"), r.TauDecay, takenBy(j == 0 && s.Sweep.TDecay.Given(), j == 0 && kinetics, "t_decay"))
 			}
 			if r.TauRise > 0 && r.TauRise < sm.Dt {
-				warn(m.get("t_rise"), m.sub("t_rise"), r.TauRise)
+				warn(m.get("t_rise"), m.sub("t_rise"), r.TauRise, takenBy(j == 0 && s.Sweep.TRise.Given(), j == 0 && kinetics, "t_rise"))
 			}
 		}
 	}
@@ -458,9 +462,24 @@ func (p *parser) shortTimeConstants(s *Spec, pn []*pathwayNodes, sweep *yaml.Nod
 		}
 		if lo < sm.Dt {
 			m := p.mapping(sweep, "sweep", []string{"g", "t_decay", "t_rise"})
-			warn(m.get(a.key), m.sub(a.key), lo)
+			warn(m.get(a.key), m.sub(a.key), lo, "")
 		}
 	}
+}
+
+// takenBy is the note of a warning about a first receptor's time constant
+// param (t_decay or t_rise) that a sweep axis (swept) or a kinetics fit
+// (fitted) replaces: which commands still run with the spec's value.
+func takenBy(swept, fitted bool, param string) string {
+	switch {
+	case swept && fitted:
+		return fmt.Sprintf(" (only simulate runs with it: sweep takes sweep.%s, and fit searches %s from dt up)", param, param)
+	case swept:
+		return fmt.Sprintf(" (simulate and fit run with it; sweep takes sweep.%s)", param)
+	case fitted:
+		return fmt.Sprintf(" (simulate and sweep run with it; fit searches %s from dt up)", param)
+	}
+	return ""
 }
 
 func (p *parser) simulation(s *Spec, top *mapping) {
