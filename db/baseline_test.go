@@ -5,9 +5,11 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -237,5 +239,68 @@ func TestConcurrentOpensOfANewDatabase(t *testing.T) {
 	}
 	if left, _ := filepath.Glob(filepath.Join(filepath.Dir(path), ".new.db.new-*")); len(left) > 0 {
 		t.Errorf("temporary files left: %v", left)
+	}
+}
+
+// TestUnnamedNewFile: the image is written to a file that has no name in
+// the directory until it is complete, so a command killed while writing
+// it leaves nothing behind (a file closed unpublished, as at a kill, is
+// gone); publishing makes the name only where none is, as a rename
+// without replacing would.
+func TestUnnamedNewFile(t *testing.T) {
+	dir := t.TempDir()
+	entries := func() []string {
+		es, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var names []string
+		for _, e := range es {
+			names = append(names, e.Name())
+		}
+		return names
+	}
+	f, publish, err := newUnnamed(dir)
+	if err != nil {
+		t.Skipf("no unnamed files here (%v): new databases are made through a hidden file", err)
+	}
+	if _, err := f.WriteString("first"); err != nil {
+		t.Fatal(err)
+	}
+	if got := entries(); len(got) != 0 {
+		t.Errorf("while written, the directory holds %v", got)
+	}
+	path := filepath.Join(dir, "n.db")
+	if err := publish(path); err != nil {
+		t.Fatal(err)
+	}
+	f.Close()
+	g, publish2, err := newUnnamed(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.WriteString("second")
+	if err := publish2(path); !errors.Is(err, fs.ErrExist) {
+		t.Errorf("publishing over an existing file: %v, want fs.ErrExist", err)
+	}
+	g.Close()
+	// One never published, as a command killed while writing leaves it.
+	h, _, err := newUnnamed(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h.WriteString("killed")
+	h.Close()
+	if got := entries(); !slices.Equal(got, []string{"n.db"}) {
+		t.Errorf("the directory holds %v, want [n.db]", got)
+	}
+	if b, err := os.ReadFile(path); err != nil || string(b) != "first" {
+		t.Errorf("n.db holds %q (%v), want the first file's", b, err)
+	}
+	if !createFromImage(filepath.Join(dir, "i.db")) {
+		t.Fatal("no database made from the image")
+	}
+	if got := entries(); !slices.Equal(got, []string{"i.db", "n.db"}) {
+		t.Errorf("after making a database from the image the directory holds %v", got)
 	}
 }

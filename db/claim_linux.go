@@ -2,6 +2,7 @@ package db
 
 import (
 	"errors"
+	"fmt"
 	"io/fs"
 	"os"
 
@@ -63,4 +64,31 @@ func renameNoReplace(from, to string) error {
 		return fs.ErrExist
 	}
 	return err
+}
+
+// newUnnamed opens a new file in dir that has no name until publish links
+// it as path, which it does only where no file is yet (fs.ErrExist): a
+// process killed before that leaves nothing in dir, as the kernel frees a
+// file without a name with its last descriptor. It fails where the file
+// system cannot make such files (O_TMPFILE), or /proc is not mounted.
+func newUnnamed(dir string) (f *os.File, publish func(path string) error, err error) {
+	fd, err := unix.Open(dir, unix.O_TMPFILE|unix.O_WRONLY|unix.O_CLOEXEC, 0o644)
+	if err != nil {
+		return nil, nil, err
+	}
+	f = os.NewFile(uintptr(fd), dir)
+	self := fmt.Sprintf("/proc/self/fd/%d", fd)
+	if _, err := os.Stat(self); err != nil {
+		f.Close()
+		return nil, nil, err
+	}
+	publish = func(path string) error {
+		// A link never replaces a name, unlike a rename.
+		err := unix.Linkat(unix.AT_FDCWD, self, unix.AT_FDCWD, path, unix.AT_SYMLINK_FOLLOW)
+		if errors.Is(err, unix.EEXIST) {
+			return fs.ErrExist
+		}
+		return err
+	}
+	return f, publish, nil
 }

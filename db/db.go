@@ -731,10 +731,12 @@ func (d *DB) migrate(ctx context.Context) error {
 // of an empty one at the newest schema (migrations.Image) and reports
 // whether it did. It does nothing when path exists (or is a link), when
 // there is no image, or when it cannot: the image is written to a file
-// beside path and renamed onto it only if path still does not exist, so a
-// command making the same database at the same moment opens the other's;
-// where that rename is not available (outside Linux, some network file
-// systems) or anything fails, the database is made by its SQL as before.
+// without a name in path's directory (a hidden file where the file system
+// cannot make those) and linked (renamed) as path only if path still does
+// not exist, so a command making the same database at the same moment
+// opens the other's; where neither is available (outside Linux, some
+// network file systems) or anything fails, the database is made by its
+// SQL as before.
 func createFromImage(path string) bool {
 	if !useBaseline || !useImage {
 		return false
@@ -761,17 +763,24 @@ func createFromImage(path string) bool {
 		return false
 	}
 	dir := filepath.Dir(path)
-	var rnd [8]byte
-	if _, err := rand.Read(rnd[:]); err != nil {
-		return false
-	}
-	tmp := filepath.Join(dir, "."+filepath.Base(path)+".new-"+hex.EncodeToString(rnd[:]))
-	// 0644 less the umask, as SQLite creates its files.
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+	// Written without a name and linked as path once complete; where the
+	// file system cannot, as a hidden file renamed to path (which a
+	// process killed in between leaves behind).
+	f, publish, err := newUnnamed(dir)
 	if err != nil {
-		return false
+		var rnd [8]byte
+		if _, err := rand.Read(rnd[:]); err != nil {
+			return false
+		}
+		tmp := filepath.Join(dir, "."+filepath.Base(path)+".new-"+hex.EncodeToString(rnd[:]))
+		// 0644 less the umask, as SQLite creates its files.
+		f, err = os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL, 0o644)
+		if err != nil {
+			return false
+		}
+		defer os.Remove(tmp) // gone already once renamed
+		publish = func(path string) error { return renameNoReplace(tmp, path) }
 	}
-	defer os.Remove(tmp) // gone already once renamed
 	// Its zeros are a hole: only the chunks are written, with the time
 	// the migrations are recorded as applied at: now.
 	werr := f.Truncate(size)
@@ -781,10 +790,12 @@ func createFromImage(path string) bool {
 		}
 	}
 	serr := f.Sync()
-	if errors.Join(werr, serr, f.Close()) != nil {
+	if werr != nil || serr != nil {
+		f.Close()
 		return false
 	}
-	if renameNoReplace(tmp, path) != nil {
+	perr := publish(path)
+	if errors.Join(perr, f.Close()) != nil {
 		return false
 	}
 	// The new name is durable too.
