@@ -360,17 +360,25 @@ func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*r
 		run, err = d.Run(ctx, o.run)
 	} else {
 		run, err = plot.NewestSweep(ctx, d, o.experiment)
+		// What became of the runs that did not finish, when none did.
+		hint := func(first string) string {
+			h, herr := plot.UnfinishedHint(ctx, d, o.experiment)
+			if herr != nil || h == "" {
+				return " (" + first + ")"
+			}
+			return "; " + h
+		}
 		if err == nil && run == nil && allowFit {
 			run, _, err = plot.NewestFits(ctx, d, o.experiment)
 			if errors.Is(err, plot.ErrNoFit) {
-				err = fmt.Errorf("experiment %q: no finished sweep or fit in %s (run 'dendfit sweep' or 'dendfit fit' first)", o.experiment, g.db)
+				err = fmt.Errorf("experiment %q: no finished sweep or fit in %s%s", o.experiment, g.db, hint("run 'dendfit sweep' or 'dendfit fit' first"))
 			}
 			if err == nil {
 				g.notef("note: experiment %q has no finished sweep; drawing the evaluations of fit run %d", o.experiment, run.ID)
 			}
 		}
 		if err == nil && run == nil {
-			err = fmt.Errorf("experiment %q: no finished sweep in %s (run 'dendfit sweep' first)", o.experiment, g.db)
+			err = fmt.Errorf("experiment %q: no finished sweep in %s%s", o.experiment, g.db, hint("run 'dendfit sweep' first"))
 		}
 		if n := plot.ShardNote(run); err == nil && n != "" {
 			g.notef("note: drawing sweep run %d, %s", run.ID, n)

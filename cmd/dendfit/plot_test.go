@@ -340,6 +340,20 @@ func TestPlotOfAnUnfinishedSweepSaysSo(t *testing.T) {
 			t.Errorf("%s sweep: stderr %q, want %q", status, n, want)
 		}
 	}
+	// Drawn by experiment, the newest finished sweep is wanted: there is
+	// none, and the error says what became of run 1 and how to go on.
+	raw, err := sql.Open("sqlite3", dbp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE runs SET status = 'cancelled' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	_, errOut, err := runCLIStderr(t, "--db", dbp, "plot", "curve", "-o", filepath.Join(dir, "c.svg"))
+	if want := "no finished sweep or fit in " + dbp + "; sweep run 1 was cancelled: 'dendfit sweep --resume' with its spec finishes it, and 'dendfit plot curve --run 1' draws what it recorded"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("curve of the experiment: %v (stderr %q), want it to say %q", err, errOut, want)
+	}
 	// Its reproduction (run 2, done) reran the points it recorded, and a
 	// reproduction of that (run 3) holds them too: a part of the grid.
 	for _, id := range []string{"1", "2"} {

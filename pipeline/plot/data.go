@@ -101,6 +101,36 @@ func UnfinishedNote(run *db.Run) string {
 	return ""
 }
 
+// UnfinishedHint says, for an experiment with no finished sweep or fit,
+// what became of its newest sweep and fit runs and how to go on: "sweep
+// run 4 was cancelled ...". It is "" when the experiment has no such run.
+func UnfinishedHint(ctx context.Context, rd Reader, experiment string) (string, error) {
+	var hints []string
+	for _, c := range []string{db.CommandSweep, db.CommandFit} {
+		runs, err := rd.Runs(ctx, db.RunFilter{Experiment: experiment, Command: c, Limit: 1})
+		if err != nil {
+			return "", err
+		}
+		if len(runs) == 0 || runs[0].Status == db.StatusDone {
+			continue
+		}
+		r := runs[0]
+		what := map[string]string{db.StatusRunning: "is still running", db.StatusInterrupted: "was interrupted", db.StatusCancelled: "was cancelled", db.StatusFailed: "failed"}[r.Status]
+		if what == "" {
+			what = "ended " + r.Status
+		}
+		h := fmt.Sprintf("%s run %d %s", c, r.ID, what)
+		switch {
+		case c == db.CommandSweep && r.Status != db.StatusRunning:
+			h += fmt.Sprintf(": 'dendfit sweep --resume' with its spec finishes it, and 'dendfit plot curve --run %d' draws what it recorded", r.ID)
+		case c == db.CommandFit && r.Status != db.StatusRunning:
+			h += ": 'dendfit fit' with its spec fits again"
+		}
+		hints = append(hints, h)
+	}
+	return strings.Join(hints, "; "), nil
+}
+
 // SweptAxes returns the axes s's sweep gives, in the order g, t_decay,
 // t_rise.
 func SweptAxes(s *spec.Spec) []string {

@@ -96,7 +96,14 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		main = r.Sweep
 	}
 	if main == nil {
-		return nil, fmt.Errorf("report: experiment %q: %w", experiment, ErrNothingRecorded)
+		hint, err := plot.UnfinishedHint(ctx, rd, experiment)
+		if err != nil {
+			return nil, err
+		}
+		if hint != "" {
+			hint = "; " + hint
+		}
+		return nil, fmt.Errorf("report: experiment %q: %w%s", experiment, ErrNothingRecorded, hint)
 	}
 	s, err := plot.SpecOf(ctx, rd, main)
 	if err != nil {

@@ -170,6 +170,42 @@ func TestBuildNothingRecorded(t *testing.T) {
 	}
 }
 
+// TestBuildOnlyUnfinishedRuns: an experiment whose sweep was cancelled
+// and whose fit failed has nothing to report; the error says so of each
+// run, and how to go on, instead of "run dendfit sweep first".
+func TestBuildOnlyUnfinishedRuns(t *testing.T) {
+	ctx := context.Background()
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "u.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	s := plottest.CortexSpec(t)
+	sweep, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithCancel(ctx)
+	cancel()
+	_, serr := pipeline.Sweep(cctx, s, d, sweep.ID, nil)
+	if err := sweep.Finish(serr); err != nil || !errors.Is(serr, context.Canceled) {
+		t.Fatalf("cancelled sweep: %v, finish %v", serr, err)
+	}
+	fitRun, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := fitRun.Finish(errors.New("disk full")); err != nil {
+		t.Fatal(err)
+	}
+	_, err = report.Build(ctx, d, s.Name, nil)
+	want := fmt.Sprintf("no finished fit or sweep recorded; sweep run %d was cancelled: 'dendfit sweep --resume' with its spec finishes it, and 'dendfit plot curve --run %d' draws what it recorded; fit run %d failed: 'dendfit fit' with its spec fits again",
+		sweep.ID, sweep.ID, fitRun.ID)
+	if !errors.Is(err, report.ErrNothingRecorded) || !strings.Contains(err.Error(), want) {
+		t.Errorf("report of unfinished runs: %v\nwant it to say %q", err, want)
+	}
+}
+
 // chromium runs headless Chromium on url with args in a fresh profile
 // under dir and returns its stdout and stderr.
 func chromium(dir, url string, args ...string) (string, string, error) {
