@@ -132,6 +132,49 @@ func (r *FitResult) signedPSPAtFit() (float64, bool) {
 	return 0, false
 }
 
+// FitSelection checks pathways selected for a fit (indexes into
+// s.Pathways, in range) and returns them as FitOptions.Pathways takes
+// them: nil when they are every pathway with a target_psp, which is the
+// whole fit, so that it is recorded as one (query and export would
+// otherwise say it left the others out). A selected pathway without a
+// target_psp is an error.
+func FitSelection(s *spec.Spec, selected []int) ([]int, error) {
+	if selected == nil {
+		return nil, nil
+	}
+	if err := checkFitPathways(s, selected); err != nil {
+		return nil, err
+	}
+	targets := 0
+	for _, p := range s.Pathways {
+		if p.TargetPSP > 0 {
+			targets++
+		}
+	}
+	seen := map[int]bool{}
+	for _, i := range selected {
+		seen[i] = true
+	}
+	if len(seen) == targets {
+		return nil, nil
+	}
+	return selected, nil
+}
+
+// checkFitPathways says why a pathway of selected cannot be fitted: out of
+// range, or without a target_psp.
+func checkFitPathways(s *spec.Spec, selected []int) error {
+	for _, i := range selected {
+		if i < 0 || i >= len(s.Pathways) {
+			return fmt.Errorf("pathway %d: the spec has pathways 0..%d", i, len(s.Pathways)-1)
+		}
+		if !(s.Pathways[i].TargetPSP > 0) {
+			return fmt.Errorf("pathway %d (%s) has no target_psp: nothing to fit", i, s.Pathways[i].Label())
+		}
+	}
+	return nil
+}
+
 // FitOptions configures Fit. A nil *FitOptions means the defaults.
 type FitOptions struct {
 	Workers int  // pathways fitted at once; default all cores
@@ -170,13 +213,8 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 			idx = append(idx, i)
 		}
 	}
-	for _, i := range opt.Pathways {
-		if i < 0 || i >= len(s.Pathways) {
-			return nil, fmt.Errorf("pathway %d: the spec has pathways 0..%d", i, len(s.Pathways)-1)
-		}
-		if !(s.Pathways[i].TargetPSP > 0) {
-			return nil, fmt.Errorf("pathway %d (%s) has no target_psp: nothing to fit", i, s.Pathways[i].Label())
-		}
+	if err := checkFitPathways(s, opt.Pathways); err != nil {
+		return nil, err
 	}
 	out := make([]FitResult, len(idx))
 	done := make([]bool, len(idx))

@@ -374,6 +374,46 @@ func TestFitSelectedPathways(t *testing.T) {
 	}
 }
 
+// TestFitSelection: selecting every pathway with a target_psp (in any
+// order, one twice) is the whole fit (nil, recorded as one); a part stays
+// as selected; a pathway without a target or out of range is refused, as
+// Fit refuses it.
+func TestFitSelection(t *testing.T) {
+	s, err := spec.Load("../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	untargeted := *s
+	untargeted.Pathways = slices.Clone(s.Pathways)
+	untargeted.Pathways[3].TargetPSP = 0
+	for _, tc := range []struct {
+		name    string
+		s       *spec.Spec
+		sel     []int
+		want    []int
+		wantErr string
+	}{
+		{"none selected", s, nil, nil, ""},
+		{"every target", s, []int{0, 1, 2, 3, 4, 5, 6}, nil, ""},
+		{"every target, shuffled, one twice", s, []int{6, 5, 4, 3, 2, 1, 0, 3}, nil, ""},
+		{"a part", s, []int{6, 0}, []int{6, 0}, ""},
+		{"every target of a spec with an untargeted pathway", &untargeted, []int{0, 1, 2, 4, 5, 6}, nil, ""},
+		{"no target", &untargeted, []int{3}, nil, "pathway 3 (L4SS->L5APC (AMPA+NMDA)) has no target_psp: nothing to fit"},
+		{"out of range", s, []int{7}, nil, "pathway 7: the spec has pathways 0..6"},
+		{"negative", s, []int{-1}, nil, "pathway -1: the spec has pathways 0..6"},
+	} {
+		got, err := FitSelection(tc.s, tc.sel)
+		switch {
+		case tc.wantErr != "":
+			if err == nil || err.Error() != tc.wantErr {
+				t.Errorf("%s: %v, %v; want error %q", tc.name, got, err, tc.wantErr)
+			}
+		case err != nil || !slices.Equal(got, tc.want) || (got == nil) != (tc.want == nil):
+			t.Errorf("%s: %v, %v; want %v", tc.name, got, err, tc.want)
+		}
+	}
+}
+
 // TestFitWarnings checks the doubts a fit reports against what causes
 // them: Euler's error grows with dt, so the seed model at dt = 1 ms (half
 // its AMPA decay) moves by more than 1% at dt/10 while at 0.025 ms it does

@@ -10,7 +10,6 @@ import (
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
-	"github.com/dendfit/dendfit/sim/spec"
 )
 
 func init() { extraCommands = append(extraCommands, newFitCmd) }
@@ -90,15 +89,8 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	if err != nil {
 		return err
 	}
-	for _, i := range idx {
-		if !(s.Pathways[i].TargetPSP > 0) {
-			return usageError{fmt.Errorf("--pathway %d (%s) has no target_psp: nothing to fit", i, s.Pathways[i].Label())}
-		}
-	}
-	// Every pathway with a target, selected, is the whole fit: recorded
-	// as one, query and export do not say it left the others out.
-	if len(idx) == countTargets(s) {
-		idx = nil
+	if idx, err = pipeline.FitSelection(s, idx); err != nil {
+		return usageError{fmt.Errorf("--pathway: %w", err)}
 	}
 	settings := pipeline.FitSettings{NoFineDt: o.noFine, Pathways: idx, RootBelowJump: o.rootBelowJump}
 	rec, err := startRunInfo(ctx, g, s, pipeline.RunInfo{Command: db.CommandFit, Workers: o.workers, Settings: settings})
@@ -214,17 +206,6 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		return errWarned
 	}
 	return nil
-}
-
-// countTargets is the number of pathways of s with a target_psp.
-func countTargets(s *spec.Spec) int {
-	n := 0
-	for _, p := range s.Pathways {
-		if p.TargetPSP > 0 {
-			n++
-		}
-	}
-	return n
 }
 
 // fitWarnings tells on stderr what makes a fitted pathway's g doubtful.
