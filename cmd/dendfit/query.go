@@ -67,8 +67,8 @@ func (o *queryOptions) addSelection(cmd *cobra.Command, what, runHelp, statuses 
 	f.Int64Var(&o.runID, "run", 0, runHelp)
 	f.StringVarP(&o.pathwaySel, "pathway", "p", "", "only this pathway: index in the spec, or pre->post")
 	f.StringVar(&o.status, "status", "", "only "+statuses+" "+what)
-	f.StringVar(&o.gMinS, "g-min", "", "only "+what+" whose first receptor's g is at least this (\"0.5 nS\"; a bare number is nS)")
-	f.StringVar(&o.gMaxS, "g-max", "", "only "+what+" whose first receptor's g is at most this (\"2 nS\"; a bare number is nS)")
+	f.StringVar(&o.gMinS, "g-min", "", "only "+what+" whose first receptor's g is at least this (\"0.5 nS\"; a bare number is nS; to one part in 10^12, so a value a grid computed is kept whatever its last bits)")
+	f.StringVar(&o.gMaxS, "g-max", "", "only "+what+" whose first receptor's g is at most this (\"2 nS\", as --g-min)")
 }
 
 // parseBounds reads --g-min and --g-max as parseG reads --g (conductanceNS), but allows 0,
@@ -99,8 +99,18 @@ func (o *queryOptions) parseBounds(cmd *cobra.Command) error {
 	if o.hasGMin && o.hasGMax && o.gMinNS > o.gMaxNS {
 		return usageError{fmt.Errorf("--g-min %s is above --g-max %s: nothing can match", o.gMinS, o.gMaxS)}
 	}
+	// A bound holds the values within one part in 10^12 of it: a range's
+	// values are computed, and 0.1 nS + 6*(0.7 nS - 0.1 nS)/6 is
+	// 0.7000000000000001 nS, which "--g-max 0.7" dropped.
+	o.gMinNS *= 1 - boundSlack
+	o.gMaxNS *= 1 + boundSlack
 	return nil
 }
+
+// boundSlack is how far, relatively, --g-min and --g-max reach past the
+// value given: far more than the rounding of a computed grid value, far
+// less than any two values a grid tells apart.
+const boundSlack = 1e-12
 
 // pathwayIndex resolves --pathway against the spec of run r (nil when no
 // run is chosen): an index (parseBounds refused a negative one), or

@@ -10,6 +10,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -588,6 +589,57 @@ func TestQueryPointsOfAShard(t *testing.T) {
 	}
 	if errOut != "warning: points of run 1 only, shard 0 of 2, a part of the grid: 'dendfit merge' of the shards makes a run of it all\n" {
 		t.Errorf("-q: stderr %q: want the shard named", errOut)
+	}
+}
+
+// TestQueryGBoundsHoldComputedValues: a linear range from 0.1 to 0.7 nS
+// computes 0.39999999999999997 and 0.7000000000000001 nS for its 0.4 and
+// 0.7; --g-min 0.4 --g-max 0.7 keeps them (it dropped both).
+func TestQueryGBoundsHoldComputedValues(t *testing.T) {
+	b, err := os.ReadFile(qSweep)
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(b), "    from: 0.1 nS\n    to: 10 nS\n    steps: 12\n    scale: log\n", "    from: 0.1 nS\n    to: 0.7 nS\n    steps: 7\n    scale: linear\n", 1)
+	if text == string(b) {
+		t.Fatal("the case's sweep changed: no log g range to replace")
+	}
+	dir := t.TempDir()
+	spec, path := filepath.Join(dir, "lin.yaml"), filepath.Join(dir, "l.db")
+	if err := os.WriteFile(spec, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := qcli(t, path, "sweep", spec); err != nil {
+		t.Fatal(err)
+	}
+	var all struct {
+		Points []struct {
+			GNS []float64 `json:"g_nS"`
+		}
+	}
+	out, err := qcli(t, path, "query", "points", "--json")
+	if err != nil || json.Unmarshal([]byte(out), &all) != nil || len(all.Points) != 7 {
+		t.Fatalf("%v: %s", err, out)
+	}
+	// The grid's own values, as the reference computes them.
+	if g := all.Points[6].GNS[0]; g == 0.7 || math.Abs(g/0.7-1) > 1e-15 {
+		t.Fatalf("the grid's last g is %v: not the rounded value this test is about", g)
+	}
+	out, err = qcli(t, path, "query", "points", "--json", "--g-min", "0.4", "--g-max", "700 pS")
+	var sel struct {
+		Points []struct {
+			GNS []float64 `json:"g_nS"`
+		}
+	}
+	if err != nil || json.Unmarshal([]byte(out), &sel) != nil {
+		t.Fatalf("%v: %s", err, out)
+	}
+	var got []float64
+	for _, p := range sel.Points {
+		got = append(got, p.GNS[0])
+	}
+	if want := []float64{all.Points[3].GNS[0], all.Points[4].GNS[0], all.Points[5].GNS[0], all.Points[6].GNS[0]}; !slices.Equal(got, want) {
+		t.Errorf("--g-min 0.4 --g-max 700 pS: g %v, want %v", got, want)
 	}
 }
 
