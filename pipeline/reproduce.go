@@ -185,6 +185,11 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
+	// Compared with a run still being recorded, the points it records
+	// meanwhile would read as differences.
+	if orig.Status == db.StatusRunning {
+		return nil, fmt.Errorf("reproduce: run %d is still being recorded by another command: reproduce it once that has ended", orig.ID)
+	}
 	// A reproduction reruns what its original ran.
 	command, err := RanCommand(ctx, d, orig)
 	if err != nil {

@@ -5,11 +5,13 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"math"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"reflect"
+	"runtime"
 	"strings"
 	"testing"
 
@@ -251,6 +253,14 @@ func TestReproduceACancelledSweep(t *testing.T) {
 	}})
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("sweep: %v, want it cancelled", err)
+	}
+	// Still recorded as running, and claimed: another command may be
+	// adding points, which a comparison would count as differences.
+	if runtime.GOOS == "linux" {
+		_, rerr := Reproduce(ctx, d, run.ID, nil)
+		if want := fmt.Sprintf("reproduce: run %d is still being recorded by another command: reproduce it once that has ended", run.ID); rerr == nil || rerr.Error() != want {
+			t.Errorf("reproduce of a run being recorded: %v, want %q", rerr, want)
+		}
 	}
 	if err := run.Finish(err); err != nil {
 		t.Fatal(err)
