@@ -145,15 +145,15 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 // what --resume can continue; the unfinished ones of the same experiment
 // and shard that read another text of its spec (an edit, even a comment,
 // makes a new spec); and the newest finished sweep of the same (0: none).
-func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished []db.Run, otherText []int64, swept int64, err error) {
+func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished []db.Run, otherText []int64, otherShard []db.Run, swept int64, err error) {
 	n = max(n, 1)
 	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	exps, err := d.Experiments(ctx)
 	if err != nil {
-		return nil, nil, 0, err
+		return nil, nil, nil, 0, err
 	}
 	sameSpec := map[int64]bool{}
 	for _, e := range exps {
@@ -163,6 +163,9 @@ func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished
 	}
 	for _, r := range runs {
 		if r.ShardK != k || max(r.ShardN, 1) != n {
+			if sameSpec[r.ExperimentID] && r.Status != db.StatusDone {
+				otherShard = append(otherShard, r)
+			}
 			continue
 		}
 		switch {
@@ -174,7 +177,25 @@ func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished
 			otherText = append(otherText, r.ID)
 		}
 	}
-	return unfinished, otherText, swept, nil
+	return unfinished, otherText, otherShard, swept, nil
+}
+
+// shardOf says which part of the grid shard k of n is, as --shard takes
+// it.
+func shardOf(k, n int) string {
+	if n <= 1 {
+		return "the whole grid"
+	}
+	return fmt.Sprintf("shard %d/%d", k, n)
+}
+
+// shardFlag is the --shard that sweeps what r swept ("" for the whole
+// grid).
+func shardFlag(r db.Run) string {
+	if r.ShardN <= 1 {
+		return "no --shard"
+	}
+	return fmt.Sprintf("--shard %d/%d", r.ShardK, r.ShardN)
 }
 
 // ErrSpecChanged is wrapped by ResumeRun when the unfinished sweeps of the
@@ -203,7 +224,7 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	if err := d.QuickCheck(ctx); err != nil {
 		return nil, nil, err
 	}
-	all, otherText, swept, err := sweepsOf(ctx, d, s, info.ShardK, info.ShardN)
+	all, otherText, otherShard, swept, err := sweepsOf(ctx, d, s, info.ShardK, info.ShardN)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -230,6 +251,11 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 			// Nor a run of another command: it is no sweep at all.
 			if err == nil && r.Command != db.CommandSweep {
 				return nil, nil, fmt.Errorf("run %d is a %s run, not a sweep; the unfinished sweeps of this spec and shard: %s", id, r.Command, strings.TrimPrefix(others, "those are "))
+			}
+			// Nor one of this spec's sweeps of another part of the grid.
+			if j := slices.IndexFunc(otherShard, func(r db.Run) bool { return r.ID == id }); j >= 0 {
+				o := otherShard[j]
+				return nil, nil, fmt.Errorf("run %d sweeps %s of this spec, and this command %s: resume it with %s", id, shardOf(o.ShardK, o.ShardN), shardOf(info.ShardK, info.ShardN), shardFlag(o))
 			}
 			return nil, nil, fmt.Errorf("run %d is not an unfinished sweep of this spec (text sha256 %.12s) and shard; %s", id, s.SHA256, others)
 		}
@@ -276,6 +302,13 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	}
 	if len(all) == 0 && len(otherText) > 0 {
 		return nil, nil, specChanged(s, otherText)
+	}
+	if len(otherShard) > 0 {
+		var parts []string
+		for _, r := range otherShard {
+			parts = append(parts, fmt.Sprintf("run %d sweeps %s, resumed with %s", r.ID, shardOf(r.ShardK, r.ShardN), shardFlag(r)))
+		}
+		return nil, nil, fmt.Errorf("%w, %s (%s)", ErrNothingToResume, shardOf(info.ShardK, info.ShardN), strings.Join(parts, "; "))
 	}
 	return nil, nil, ErrNothingToResume
 }

@@ -205,6 +205,62 @@ func TestSweepResumeWhichRun(t *testing.T) {
 	}
 }
 
+// TestSweepResumeOtherShard: a run of another shard of the spec is named
+// with the --shard that resumes it, by --resume=ID and by a --resume that
+// finds nothing of its own shard (it said the run was no unfinished sweep
+// of the spec, or nothing).
+func TestSweepResumeOtherShard(t *testing.T) {
+	ctx := context.Background()
+	path := t.TempDir() + "/d.db"
+	const specPath = "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
+	text, err := os.ReadFile(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	eid, err := d.PutExperiment(ctx, "ampa-instant-2comp-dimensionless-gsweep", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := db.NewRun(eid, db.CommandSweep, []string{"dendfit", "sweep", "--shard", "1/3"})
+	r.ShardK, r.ShardN = 1, 3 // stored as running, claimed by no one: interrupted
+	if _, err := d.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	sweep := func(args ...string) (string, error) {
+		return runCLIStderrOnly(t, append(append([]string{"--db", path, "sweep"}, args...), specPath)...)
+	}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"--resume=1"}, "run 1 sweeps shard 1/3 of this spec, and this command the whole grid: resume it with --shard 1/3"},
+		{[]string{"--resume=1", "--shard", "2/3"}, "run 1 sweeps shard 1/3 of this spec, and this command shard 2/3: resume it with --shard 1/3"},
+	} {
+		if _, err := sweep(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	if got, err := sweep("--resume", "--shard", "2/3"); err != nil || !strings.Contains(got, "no unfinished sweep of this spec to resume, shard 2/3 (run 1 sweeps shard 1/3, resumed with --shard 1/3): starting a new run") {
+		t.Errorf("--resume --shard 2/3: %v, said %q", err, got)
+	}
+	if got, err := sweep("--resume", "--shard", "1/3"); err != nil || !strings.Contains(got, "resuming run 1") {
+		t.Errorf("--resume --shard 1/3: %v, said %q", err, got)
+	}
+}
+
+// runCLIStderrOnly runs the CLI with args and returns what it wrote on
+// stderr.
+func runCLIStderrOnly(t *testing.T, args ...string) (string, error) {
+	t.Helper()
+	_, errOut, err := runCLIStderr(t, args...)
+	return errOut, err
+}
+
 // TestSweepJSON: sweep --json prints its summary as JSON (it printed the
 // table); a pathway with no point in its shard has no PSP range.
 func TestSweepJSON(t *testing.T) {
