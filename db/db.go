@@ -16,6 +16,7 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
+	"syscall"
 	"time"
 
 	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
@@ -405,7 +406,8 @@ func openReadOnly(ctx context.Context, path string) (*DB, int, error) {
 // at path, or "" if that is not the trouble: SQLite reports a directory
 // it may not write as "no such file or directory".
 func cannotCreate(path string) string {
-	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+	// ENOTDIR: a file stands where a directory of the path should be.
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) && !errors.Is(err, syscall.ENOTDIR) {
 		return ""
 	}
 	dir := filepath.Dir(path)

@@ -1069,3 +1069,25 @@ func schema4Fit(t *testing.T) *DB {
 	old.sql.Close()
 	return old
 }
+
+// TestOpenWhereItCannotCreate: a database whose directory is missing, or
+// is a file, is refused saying so (under a file it blamed the directory's
+// permissions and said query could still read it).
+func TestOpenWhereItCannotCreate(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "spec.yaml")
+	if err := os.WriteFile(file, []byte("x"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ path, want string }{
+		{filepath.Join(dir, "nodir", "x.db"), "db: cannot create " + filepath.Join(dir, "nodir", "x.db") + ": directory " + filepath.Join(dir, "nodir") + " does not exist"},
+		{filepath.Join(file, "x.db"), "db: cannot create " + filepath.Join(file, "x.db") + ": " + file + " is not a directory"},
+	} {
+		if d, err := Open(context.Background(), tc.path); err == nil || err.Error() != tc.want {
+			if err == nil {
+				d.Close()
+			}
+			t.Errorf("Open(%s): %v, want %q", tc.path, err, tc.want)
+		}
+	}
+}
