@@ -535,8 +535,8 @@ func TestUnsimulableSpecRecordsNoRun(t *testing.T) {
 	dir := t.TempDir()
 	spec := writeSpec(t, dir, "dt1.yaml", strings.Replace(string(b), "  dt: 0.025 ms\n", "  dt: 1 ms\n", 1))
 	path := filepath.Join(dir, "r.db")
-	if _, err := runCLI(t, "--db", path, "sweep", spec); err == nil || !strings.Contains(err.Error(), "stability limit") {
-		t.Fatalf("sweep: %v, want the unstable pathway named", err)
+	if _, err := runCLI(t, "--db", path, "sweep", spec); err == nil || !strings.Contains(err.Error(), "stability limit") || !strings.HasPrefix(err.Error(), spec+": pathway ") {
+		t.Fatalf("sweep: %v, want the spec file and the unstable pathway named", err)
 	}
 	if _, err := os.Stat(path); err == nil {
 		if out, _ := qcli(t, path, "query", "runs", "--json"); strings.Contains(out, `"id"`) {
@@ -544,8 +544,8 @@ func TestUnsimulableSpecRecordsNoRun(t *testing.T) {
 		}
 	}
 	arr := filepath.Join(dir, "array")
-	if _, err := runCLI(t, "slurm", spec, "--tasks", "2", "--dir", arr); err == nil || !strings.Contains(err.Error(), "stability limit") {
-		t.Errorf("slurm: %v, want the unstable pathway named", err)
+	if _, err := runCLI(t, "slurm", spec, "--tasks", "2", "--dir", arr); err == nil || !strings.Contains(err.Error(), "stability limit") || !strings.HasPrefix(err.Error(), spec+": pathway ") {
+		t.Errorf("slurm: %v, want the spec file and the unstable pathway named", err)
 	}
 	if _, err := os.Stat(filepath.Join(arr, "sweep.sbatch")); err == nil {
 		t.Error("slurm wrote its scripts")

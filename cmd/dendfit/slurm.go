@@ -113,7 +113,7 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	}
 	// Every task of the array would fail on it.
 	if err := pipeline.CheckSimulable(s); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", specPath, err)
 	}
 	gr := pipeline.NewGrid(s)
 	if empty := countEmptyShards(gr, o.Tasks); empty > 0 {

@@ -126,7 +126,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 	}
 	// Before a run is recorded: it would be left failed.
 	if err := pipeline.CheckSimulable(s); err != nil {
-		return err
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	// An empty shard (more shards than points) records an empty run: a
 	// task of an array may meet one (slurm warns of it), so it is said,
