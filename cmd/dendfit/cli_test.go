@@ -205,6 +205,22 @@ func TestSweepResumeWhichRun(t *testing.T) {
 	}
 }
 
+// TestSweepWithoutASweepBlock: a spec without a sweep block sweeps one
+// point a pathway, and says so (it did so silently; a user took it for a
+// sweep of nothing), in the singular.
+func TestSweepWithoutASweepBlock(t *testing.T) {
+	const specPath = "../../pipeline/testdata/reference/cases/adaptiveif-soma-ampa-dend.yaml"
+	got, err := runCLIStderrOnly(t, "--db", t.TempDir()+"/d.db", "sweep", specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{"note: " + specPath + " has no sweep block: one point a pathway, at its spec g and kinetics", "sweep adaptiveif-soma-ampa-dend: 1 point over 1 pathway, run 1"} {
+		if !strings.Contains(got, want) {
+			t.Errorf("stderr %q, want %q", got, want)
+		}
+	}
+}
+
 // TestSweepResumeOtherShard: a run of another shard of the spec is named
 // with the --shard that resumes it, by --resume=ID and by a --resume that
 // finds nothing of its own shard (it said the run was no unfinished sweep

@@ -128,6 +128,9 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 	if err := pipeline.CheckSimulable(s); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
+	if !s.Sweep.G.Given() && !s.Sweep.TDecay.Given() && !s.Sweep.TRise.Given() {
+		g.notef("note: %s has no sweep block: one point a pathway, at its spec g and kinetics (a sweep: block with g, t_decay or t_rise gives a grid)", path)
+	}
 	// An empty shard (more shards than points) records an empty run: a
 	// task of an array may meet one (slurm warns of it), so it is said,
 	// not refused.
@@ -189,7 +192,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 	}
 	grid := pipeline.NewGrid(s)
 	total := grid.Len()
-	g.notef("sweep %s: %d points over %d pathway%s, run %d", s.Name, total, len(s.Pathways), plural(len(s.Pathways)), run.ID)
+	g.notef("sweep %s: %d point%s over %d pathway%s, run %d", s.Name, total, plural(total), len(s.Pathways), plural(len(s.Pathways)), run.ID)
 	g.verbosef("database %s, dendfit %s, spec sha256 %.12s", g.db, version(), s.SHA256)
 	bar := newProgressBar(g, "points")
 	if skip != nil {
