@@ -31,9 +31,12 @@ type MergeInput struct {
 type MergeReport struct {
 	Inputs []MergeInput
 	Unions []ShardUnion
-	// Live lists the missing shards of incomplete unions that a process
-	// is still sweeping in an input: to wait for, not to rerun.
-	Live []LiveShard
+	// Recording lists the runs of the inputs that a process was still
+	// recording when the merge began: what they had recorded is merged.
+	Recording []LiveRun
+	// Live lists those of Recording that sweep a missing shard of an
+	// incomplete union: to wait for, not to rerun.
+	Live []LiveRun
 }
 
 // Incomplete counts the union runs whose shards do not cover their grid
@@ -106,7 +109,8 @@ func MergeFiles(ctx context.Context, out string, ins []string, opt *MergeFilesOp
 			rep, err = nil, cerr
 		}
 	}()
-	rep = &MergeReport{}
+	// Before the copy: a run that ends meanwhile was copied unfinished.
+	rep = &MergeReport{Recording: LiveRuns(ctx, ins)}
 	for i, in := range ins {
 		st, err := db.Merge(ctx, d, in, opt.MergeOptions)
 		if err != nil {
@@ -126,7 +130,10 @@ func MergeFiles(ctx context.Context, out string, ins []string, opt *MergeFilesOp
 		return nil, err
 	}
 	if rep.Incomplete() > 0 {
-		for _, l := range LiveShards(ctx, ins) {
+		for _, l := range rep.Recording {
+			if l.Command != db.CommandSweep || l.ShardN <= 1 {
+				continue
+			}
 			for _, u := range rep.Unions {
 				if u.Set.Experiment == l.Experiment && u.Set.SpecSHA256 == l.SpecSHA256 && u.Set.ShardN == l.ShardN &&
 					u.Set.IsMissing(l.ShardK) {

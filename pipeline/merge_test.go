@@ -95,4 +95,59 @@ func TestMergeFilesLiveShardPastAThousand(t *testing.T) {
 	if len(rep.Live) != 1 || rep.Live[0].ShardK != 1200 || rep.Live[0].ShardN != 1500 {
 		t.Errorf("live shards %+v, want shard 1200 of 1500", rep.Live)
 	}
+	if len(rep.Recording) != 1 || rep.Recording[0] != rep.Live[0] {
+		t.Errorf("runs still recorded %+v, want the live shard's", rep.Recording)
+	}
+}
+
+// TestMergeFilesOfARunStillRecorded: a run of the whole grid (no union to
+// complete) that a process still records is reported as such, and one
+// that has finished is not; merging again once it has ended takes its
+// outcome (a user trial merged a sweep while it ran, with no word of it).
+func TestMergeFilesOfARunStillRecorded(t *testing.T) {
+	ctx := context.Background()
+	s, err := spec.Load("testdata/reference/cases/sweep-tdecay-trise-ampa-3comp.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	in, out := filepath.Join(dir, "s.db"), filepath.Join(dir, "out.db")
+	d, err := db.Open(ctx, in)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	done, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSimulate})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := done.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep, Settings: NewSweepSettings(0, 1)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	rep, err := MergeFiles(ctx, out, []string{in}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := LiveRun{Input: in, RunID: run.ID, Command: db.CommandSweep, Experiment: s.Name, SpecSHA256: s.SHA256, ShardN: 1}
+	if len(rep.Recording) != 1 || rep.Recording[0] != want || len(rep.Live) != 0 {
+		t.Errorf("runs still recorded %+v (live shards %+v), want %+v", rep.Recording, rep.Live, want)
+	}
+	if err := run.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	if rep, err = MergeFiles(ctx, out, []string{in}, nil); err != nil || len(rep.Recording) != 0 {
+		t.Errorf("merged again once it ended: %v, still recorded %+v", err, rep.Recording)
+	}
+	m, err := db.OpenReadOnly(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	if runs, err := m.Runs(ctx, db.RunFilter{Command: db.CommandSweep}); err != nil || len(runs) != 1 || runs[0].Status != db.StatusDone {
+		t.Errorf("the merged sweep run: %+v, %v; want it done", runs, err)
+	}
 }

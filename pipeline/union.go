@@ -47,38 +47,39 @@ func UnionShards(ctx context.Context, d *db.DB, argv []string) ([]ShardUnion, er
 	return out, nil
 }
 
-// LiveShard is a shard run that a process is still recording in a file a
-// merge reads: merged now, it reads as interrupted, and its shard as
-// missing.
-type LiveShard struct {
-	Input      string // the file
-	RunID      int64  // the run in it
-	Experiment string
-	SpecSHA256 string
-	ShardK     int
-	ShardN     int
+// LiveRun is a run that a process is still recording in a file a merge
+// reads: merged now, it holds what it had recorded and reads as
+// interrupted (a shard of it as missing) until merged again once it ends.
+type LiveRun struct {
+	Input      string `json:"input"`  // the file
+	RunID      int64  `json:"run_id"` // the run in it
+	Command    string `json:"command"`
+	Experiment string `json:"experiment"`
+	SpecSHA256 string `json:"spec_sha256"`
+	ShardK     int    `json:"shard_k"`
+	ShardN     int    `json:"shard_n"`
 }
 
-// LiveShards returns the sharded sweep runs of the files ins that a
-// process still records (claimed, as ClaimRun: a running task, not one
-// killed). A file that cannot be read is skipped: merging it says why.
-func LiveShards(ctx context.Context, ins []string) []LiveShard {
-	var out []LiveShard
+// LiveRuns returns the runs of the files ins that a process still records
+// (claimed, as ClaimRun: a running command, not one killed). A file that
+// cannot be read is skipped: merging it says why.
+func LiveRuns(ctx context.Context, ins []string) []LiveRun {
+	var out []LiveRun
 	for _, in := range ins {
 		d, err := db.OpenReadOnly(ctx, in)
 		if err != nil {
 			continue
 		}
-		runs, err := d.Runs(ctx, db.RunFilter{Command: db.CommandSweep, Status: db.StatusRunning})
+		runs, err := d.Runs(ctx, db.RunFilter{Status: db.StatusRunning})
 		for _, r := range runs {
-			if err != nil || r.ShardN <= 1 {
+			if err != nil {
 				continue
 			}
 			e, eerr := d.Experiment(ctx, r.ExperimentID)
 			if eerr != nil {
 				continue
 			}
-			out = append(out, LiveShard{Input: in, RunID: r.ID, Experiment: e.Name,
+			out = append(out, LiveRun{Input: in, RunID: r.ID, Command: r.Command, Experiment: e.Name,
 				SpecSHA256: e.SpecSHA256, ShardK: r.ShardK, ShardN: r.ShardN})
 		}
 		d.Close()

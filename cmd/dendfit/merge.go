@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"text/tabwriter"
 
@@ -118,7 +119,9 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 			Out    string           `json:"out"`
 			Inputs []mergeInputJSON `json:"inputs"`
 			Unions []unionJSON      `json:"unions"`
-		}{out, inputs, append([]unionJSON{}, us...)}); err != nil {
+			// Runs of the inputs still being recorded when merged.
+			Recording []pipeline.LiveRun `json:"still_recording"`
+		}{out, inputs, append([]unionJSON{}, us...), append([]pipeline.LiveRun{}, rep.Recording...)}); err != nil {
 			return err
 		}
 	} else {
@@ -137,6 +140,13 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 				fmt.Fprintf(g.stdout, "; no finished run for shards %v", m)
 			}
 			fmt.Fprintln(g.stdout)
+		}
+	}
+	// A run still recorded in an input, outside a missing shard (those
+	// are in the error below), was copied as far as it had got.
+	for _, l := range rep.Recording {
+		if !slices.Contains(rep.Live, l) {
+			g.notef("warning: run %d in %s (a %s of %s) was still being recorded: the points it had are merged, and %s shows it as interrupted until you merge again once it has ended", l.RunID, l.Input, l.Command, l.Experiment, out)
 		}
 	}
 	incomplete := rep.Incomplete()
