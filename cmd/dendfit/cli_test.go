@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -319,6 +320,54 @@ func TestSweepJSON(t *testing.T) {
 	}
 }
 
+// TestQueryPointsCSVHasTagAndPeaks: the CSV of points gives each point's
+// tag and the peak of every compartment, as JSON does (they were only in
+// JSON), the peaks as a JSON object whose numbers are JSON's.
+func TestQueryPointsCSVHasTagAndPeaks(t *testing.T) {
+	path := t.TempDir() + "/d.db"
+	if _, err := runCLI(t, "--db", path, "-q", "sweep", "../../experiments/cortex-paired-recordings.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "--db", path, "query", "points", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	col := map[string]int{}
+	for i, c := range rows[0] {
+		col[c] = i
+	}
+	js, err := runCLI(t, "--db", path, "query", "points", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var all struct {
+		Points []struct {
+			Tag   string             `json:"tag"`
+			Peaks map[string]float64 `json:"peaks_mV"`
+		}
+	}
+	if err := json.Unmarshal([]byte(js), &all); err != nil {
+		t.Fatal(err)
+	}
+	if len(all.Points) != len(rows)-1 || len(all.Points) == 0 {
+		t.Fatalf("%d JSON points, %d CSV rows", len(all.Points), len(rows)-1)
+	}
+	for i, p := range all.Points {
+		r := rows[i+1]
+		var peaks map[string]float64
+		if err := json.Unmarshal([]byte(r[col["peaks_mV"]]), &peaks); err != nil || len(peaks) == 0 {
+			t.Fatalf("row %d: peaks_mV %q (%v), want every compartment's", i, r[col["peaks_mV"]], err)
+		}
+		if r[col["tag"]] != p.Tag || p.Tag == "" || !maps.Equal(peaks, p.Peaks) {
+			t.Fatalf("row %d: tag %q, peaks %v; JSON has %q, %v", i, r[col["tag"]], peaks, p.Tag, p.Peaks)
+		}
+	}
+}
+
 // TestQueryPointsGOfEveryReceptor: every format of query points gives the
 // g of every receptor of a point (the table gave the first alone), with
 // the receptors' channels in the same order (the g alone did not say
@@ -336,7 +385,7 @@ func TestQueryPointsGOfEveryReceptor(t *testing.T) {
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		// CSV's columns are named as in JSON and the points view.
-		if format == "csv" && lines[0] != "pathway,pre,post,point_key,receptors,g_nS,t_decay_ms,t_rise_ms,psp_mV,time_to_peak_ms,rise_10_90_ms,half_width_ms,dspike_fired,status,baseline_mV,i_hold_pA,compartment,record,error" {
+		if format == "csv" && lines[0] != "pathway,pre,post,point_key,receptors,g_nS,t_decay_ms,t_rise_ms,psp_mV,time_to_peak_ms,rise_10_90_ms,half_width_ms,dspike_fired,status,baseline_mV,i_hold_pA,compartment,record,tag,peaks_mV,error" {
 			t.Errorf("CSV header %q", lines[0])
 		}
 		for _, l := range lines[1:] {

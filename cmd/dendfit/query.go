@@ -777,13 +777,22 @@ order (a list in JSON, ';'-separated in the table and CSV: AMPA;NMDA and
 				cw := csv.NewWriter(g.stdout)
 				cw.Write([]string{"pathway", "pre", "post", "point_key", "receptors", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV",
 					"time_to_peak_ms", "rise_10_90_ms", "half_width_ms", "dspike_fired", "status",
-					"baseline_mV", "i_hold_pA", "compartment", "record", "error"})
+					"baseline_mV", "i_hold_pA", "compartment", "record", "tag", "peaks_mV", "error"})
 				add = func(p *db.Point) error {
-					base := ""
+					base, peaks := "", ""
 					if p.Status != db.PointFailed {
 						base = fnum(p.BaselineMV)
 					}
-					return cw.Write(append(pointCells(p, format), base, fptr(p.IHoldPA), p.Compartment, p.Record, p.Error))
+					// The peak of every compartment kept, as a JSON object
+					// (the cells' compartments differ between pathways).
+					if pk := peaksOrNil(p.PeaksMV); pk != nil {
+						b, err := json.Marshal(pk)
+						if err != nil {
+							return err
+						}
+						peaks = string(b)
+					}
+					return cw.Write(append(pointCells(p, format), base, fptr(p.IHoldPA), p.Compartment, p.Record, p.Tag, peaks, p.Error))
 				}
 				end = func() error { cw.Flush(); return cw.Error() }
 			default:
