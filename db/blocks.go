@@ -504,7 +504,7 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 	defer stmt.Close()
 	sc := storeScratches.Get().(*storeScratch)
 	defer storeScratches.Put(sc)
-	var bytes int64
+	var size int64
 	for _, b := range blocks {
 		n := b.Len()
 		if n == 0 {
@@ -550,9 +550,9 @@ func insertPointBlocks(ctx context.Context, tx *sql.Tx, runID int64, blocks []*P
 			n, st.stride, gLo, gHi, nonNilBytes(st.data), string(errJSON), st.layout, nonNilBytes(st.shared)); err != nil {
 			return 0, fmt.Errorf("pathway %d, block from index %d: %w", b.Pathway, int64(first), err)
 		}
-		bytes += int64(len(st.data) + len(st.shared) + len(errJSON))
+		size += int64(len(st.data) + len(st.shared) + len(errJSON))
 	}
-	return bytes, nil
+	return size, nil
 }
 
 // nonNilBytes is b, or an empty BLOB for nil (which would bind as NULL).
