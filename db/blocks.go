@@ -210,27 +210,27 @@ func (b *PointBlock) Fits(o *PointBlock) bool {
 
 // Room bounds how many more points b can take (Fits) before its row
 // passes MaxRowBytes: as many as would fit were they to store only the
-// values b's points store now. Points only widen a row, so more never fit;
-// a sweep grows a new block by that much at once.
+// values b's points store now (points only widen a row, so more never
+// fit). It is 0 when b's points do not tell yet: fewer than two, or all
+// alike, store nothing a point. A sweep grows a new block by Room at once.
 func (b *PointBlock) Room() int {
-	n := b.Len()
-	if n == 0 {
-		return 0
-	}
 	stored := 0
 	for k, v := range b.varies {
 		if v && !(k == slotIndex && b.inOrder) {
 			stored++
 		}
 	}
-	if S := b.stride(); S > maxLayoutSlots {
+	if S := b.stride(); S > maxLayoutSlots && b.Len() > 1 {
 		stored = S
 	}
-	free := MaxRowBytes - b.rowBytes(n, stored, b.errBytes)
+	if stored == 0 {
+		return 0
+	}
+	free := MaxRowBytes - b.rowBytes(b.Len(), stored, b.errBytes)
 	if free <= 0 {
 		return 0
 	}
-	return free / (8 * max(stored, 1))
+	return free / (8 * stored)
 }
 
 // rowBytes bounds the bytes of b's row with n points of stored values

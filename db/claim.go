@@ -45,6 +45,12 @@ func (d *DB) RunClaimed(id int64) (bool, error) {
 	return held, nil
 }
 
+// ClaimsKnown reports whether this system tells a run a process is
+// working on from one whose process died (ClaimRun): on Linux it does;
+// elsewhere a run recorded as running reads as running, whatever became
+// of its process.
+func ClaimsKnown() bool { return claimsKnown }
+
 // lockPath is the claims' lock file: beside the database file itself, not
 // beside a symbolic link to it, so that every path to the database shares
 // one (SQLite too names its WAL after the file a link points to).

@@ -27,3 +27,5 @@ func renameNoReplace(from, to string) error { return errors.ErrUnsupported }
 func newUnnamed(dir string) (f *os.File, publish func(path string) error, err error) {
 	return nil, nil, errors.ErrUnsupported
 }
+
+const claimsKnown = false

@@ -414,6 +414,19 @@ func cannotCreate(path string) string {
 	fi, err := os.Stat(dir)
 	switch {
 	case err != nil:
+		// The nearest part of the path that exists says why: a file
+		// where a directory should be, or the directory to make.
+		for up := filepath.Dir(dir); ; up = filepath.Dir(up) {
+			if ufi, uerr := os.Stat(up); uerr == nil {
+				if !ufi.IsDir() {
+					return fmt.Sprintf("%s is not a directory", up)
+				}
+				break
+			}
+			if up == filepath.Dir(up) {
+				break
+			}
+		}
 		return fmt.Sprintf("directory %s does not exist", dir)
 	case !fi.IsDir():
 		return fmt.Sprintf("%s is not a directory", dir)

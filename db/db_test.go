@@ -1082,6 +1082,8 @@ func TestOpenWhereItCannotCreate(t *testing.T) {
 	for _, tc := range []struct{ path, want string }{
 		{filepath.Join(dir, "nodir", "x.db"), "db: cannot create " + filepath.Join(dir, "nodir", "x.db") + ": directory " + filepath.Join(dir, "nodir") + " does not exist"},
 		{filepath.Join(file, "x.db"), "db: cannot create " + filepath.Join(file, "x.db") + ": " + file + " is not a directory"},
+		{filepath.Join(file, "sub", "x.db"), "db: cannot create " + filepath.Join(file, "sub", "x.db") + ": " + file + " is not a directory"},
+		{filepath.Join(dir, "a", "b", "x.db"), "db: cannot create " + filepath.Join(dir, "a", "b", "x.db") + ": directory " + filepath.Join(dir, "a", "b") + " does not exist"},
 	} {
 		if d, err := Open(context.Background(), tc.path); err == nil || err.Error() != tc.want {
 			if err == nil {

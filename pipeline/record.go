@@ -144,7 +144,9 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 // finish (cancelled, failed, interrupted, or running now), newest first:
 // what --resume can continue; the unfinished ones of the same experiment
 // and shard that read another text of its spec (an edit, even a comment,
-// makes a new spec); and the newest finished sweep of the same (0: none).
+// makes a new spec); the unfinished ones of s's text and another part of
+// the grid (another --shard, or none); and the newest finished sweep of
+// s's text and shard (0: none).
 func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished []db.Run, otherText []int64, otherShard []db.Run, swept int64, err error) {
 	n = max(n, 1)
 	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
@@ -189,8 +191,8 @@ func shardOf(k, n int) string {
 	return fmt.Sprintf("shard %d/%d", k, n)
 }
 
-// shardFlag is the --shard that sweeps what r swept ("" for the whole
-// grid).
+// shardFlag says which --shard sweeps what r sweeps ("no --shard" for
+// the whole grid).
 func shardFlag(r db.Run) string {
 	if r.ShardN <= 1 {
 		return "no --shard"
@@ -255,6 +257,9 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 			// Nor one of this spec's sweeps of another part of the grid.
 			if j := slices.IndexFunc(otherShard, func(r db.Run) bool { return r.ID == id }); j >= 0 {
 				o := otherShard[j]
+				if o.Status == db.StatusRunning {
+					return nil, nil, fmt.Errorf("run %d sweeps %s of this spec, and this command %s; another process is sweeping it now", id, shardOf(o.ShardK, o.ShardN), shardOf(info.ShardK, info.ShardN))
+				}
 				return nil, nil, fmt.Errorf("run %d sweeps %s of this spec, and this command %s: resume it with %s", id, shardOf(o.ShardK, o.ShardN), shardOf(info.ShardK, info.ShardN), shardFlag(o))
 			}
 			return nil, nil, fmt.Errorf("run %d is not an unfinished sweep of this spec (text sha256 %.12s) and shard; %s", id, s.SHA256, others)
@@ -303,11 +308,15 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	if len(all) == 0 && len(otherText) > 0 {
 		return nil, nil, specChanged(s, otherText)
 	}
-	if len(otherShard) > 0 {
-		var parts []string
-		for _, r := range otherShard {
+	// Those another process sweeps now are no more to resume than this
+	// shard's: shards started together each find the others live.
+	var parts []string
+	for _, r := range otherShard {
+		if r.Status != db.StatusRunning {
 			parts = append(parts, fmt.Sprintf("run %d sweeps %s, resumed with %s", r.ID, shardOf(r.ShardK, r.ShardN), shardFlag(r)))
 		}
+	}
+	if len(parts) > 0 {
 		return nil, nil, fmt.Errorf("%w, %s (%s)", ErrNothingToResume, shardOf(info.ShardK, info.ShardN), strings.Join(parts, "; "))
 	}
 	return nil, nil, ErrNothingToResume

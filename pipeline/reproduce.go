@@ -186,8 +186,9 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
 	// Compared with a run still being recorded, the points it records
-	// meanwhile would read as differences.
-	if orig.Status == db.StatusRunning {
+	// meanwhile would read as differences. (Where claims are not known,
+	// a killed run reads as running too: it is not refused.)
+	if orig.Status == db.StatusRunning && db.ClaimsKnown() {
 		return nil, fmt.Errorf("reproduce: run %d is still being recorded by another command: reproduce it once that has ended", orig.ID)
 	}
 	// A reproduction reruns what its original ran.

@@ -45,8 +45,9 @@ type SweepOptions struct {
 	Only *db.Recorded
 	// FlushEvery is the number of points per write transaction (default
 	// 4096: a few rows a commit, so that the points held in memory stay
-	// few, while the commits stay cheap, as none waits for the disk). A killed sweep loses at most that many and
-	// the block being filled, or two seconds' worth.
+	// few, while the commits stay cheap, as none waits for the disk). A
+	// killed sweep loses at most that many and the block being filled, or
+	// two seconds' worth.
 	FlushEvery int
 	Progress   Progress
 }
@@ -246,7 +247,9 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 				open.AddBlock(res.block)
 				// Room for a whole row at once: grown by appends, a block
 				// leaves garbage twice its size, all of it fresh memory.
-				open.Grow(min(open.Room(), flush))
+				if r := open.Room(); r > 0 {
+					open.Grow(min(r, flush))
+				}
 			} else {
 				open.AddBlock(res.block)
 			}

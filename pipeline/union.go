@@ -61,9 +61,13 @@ type LiveRun struct {
 }
 
 // LiveRuns returns the runs of the files ins that a process still records
-// (claimed, as ClaimRun: a running command, not one killed). A file that
-// cannot be read is skipped: merging it says why.
+// (claimed, as ClaimRun: a running command, not one killed); none where
+// claims are not known (db.ClaimsKnown). A file that cannot be read is
+// skipped: merging it says why.
 func LiveRuns(ctx context.Context, ins []string) []LiveRun {
+	if !db.ClaimsKnown() {
+		return nil // a killed run would be listed with the live ones
+	}
 	var out []LiveRun
 	for _, in := range ins {
 		d, err := db.OpenReadOnly(ctx, in)

@@ -11,6 +11,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"runtime"
 	"slices"
 	"strconv"
 	"strings"
@@ -18,6 +19,8 @@ import (
 	"time"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 // runCLI runs dendfit in-process with args and returns what it printed on
@@ -260,6 +263,27 @@ func TestSweepResumeOtherShard(t *testing.T) {
 	} {
 		if _, err := sweep(tc.args...); err == nil || !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("%v: %v, want %q", tc.args, err, tc.want)
+		}
+	}
+	// A run of shard 0/3 another command is sweeping now (this test holds
+	// its claim): not one to resume, and not listed as one.
+	sp, err := spec.Load(specPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err = db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	live, err := pipeline.StartRun(ctx, d, sp, pipeline.RunInfo{Command: db.CommandSweep, ShardK: 0, ShardN: 3, Settings: pipeline.NewSweepSettings(0, 3)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer live.Finish(nil)
+	if runtime.GOOS == "linux" {
+		if _, err := sweep(fmt.Sprintf("--resume=%d", live.ID)); err == nil || !strings.Contains(err.Error(), fmt.Sprintf("run %d sweeps shard 0/3 of this spec, and this command the whole grid; another process is sweeping it now", live.ID)) {
+			t.Errorf("--resume=%d of a live run: %v", live.ID, err)
 		}
 	}
 	if got, err := sweep("--resume", "--shard", "2/3"); err != nil || !strings.Contains(got, "no unfinished sweep of this spec to resume, shard 2/3 (run 1 sweeps shard 1/3, resumed with --shard 1/3): starting a new run") {

@@ -96,7 +96,7 @@ it). Nothing is simulated or recorded.`,
 // gridPoints is the number of points of s's sweep grid over every
 // pathway, 0 without a sweep block.
 func gridPoints(s *spec.Spec) int {
-	if !s.Sweep.G.Given() && !s.Sweep.TDecay.Given() && !s.Sweep.TRise.Given() {
+	if !s.Sweep.Given() {
 		return 0
 	}
 	return pipeline.NewGrid(s).Len()

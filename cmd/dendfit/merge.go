@@ -146,7 +146,7 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 	// are in the error below), was copied as far as it had got.
 	for _, l := range rep.Recording {
 		if !slices.Contains(rep.Live, l) {
-			g.notef("warning: run %d in %s (a %s of %s) was still being recorded: the points it had are merged, and %s shows it as interrupted until you merge again once it has ended", l.RunID, l.Input, l.Command, l.Experiment, out)
+			g.notef("warning: run %d in %s (a %s run of %s) was still being recorded: the points it had are merged, and %s shows it as interrupted until you merge again once it has ended", l.RunID, l.Input, l.Command, l.Experiment, out)
 		}
 	}
 	incomplete := rep.Incomplete()

@@ -351,7 +351,7 @@ func TestPlotOfAnUnfinishedSweepSaysSo(t *testing.T) {
 	}
 	raw.Close()
 	_, errOut, err := runCLIStderr(t, "--db", dbp, "plot", "curve", "-o", filepath.Join(dir, "c.svg"))
-	if want := "no finished sweep or fit in " + dbp + "; sweep run 1 was cancelled: 'dendfit sweep --resume' with its spec finishes it, and 'dendfit plot curve --run 1' draws what it recorded"; err == nil || !strings.Contains(err.Error(), want) {
+	if want := "no finished sweep or fit in " + dbp + "; sweep run 1 was cancelled: 'dendfit sweep --resume=1' with its spec finishes it, and 'dendfit plot curve --run 1' draws what it recorded"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("curve of the experiment: %v (stderr %q), want it to say %q", err, errOut, want)
 	}
 	// Its reproduction (run 2, done) reran the points it recorded, and a

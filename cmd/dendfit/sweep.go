@@ -128,7 +128,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 	if err := pipeline.CheckSimulable(s); err != nil {
 		return fmt.Errorf("%s: %w", path, err)
 	}
-	if !s.Sweep.G.Given() && !s.Sweep.TDecay.Given() && !s.Sweep.TRise.Given() {
+	if !s.Sweep.Given() {
 		g.notef("note: %s has no sweep block: one point a pathway, at its spec g and kinetics (a sweep: block with g, t_decay or t_rise gives a grid)", path)
 	}
 	// An empty shard (more shards than points) records an empty run: a

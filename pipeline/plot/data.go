@@ -103,7 +103,7 @@ func UnfinishedNote(run *db.Run) string {
 
 // UnfinishedHint says, for an experiment with no finished sweep or fit,
 // what became of its newest sweep and fit runs and how to go on: "sweep
-// run 4 was cancelled ...". It is "" when the experiment has no such run.
+// run 4 was cancelled: ...". It is "" when the experiment has no such run.
 func UnfinishedHint(ctx context.Context, rd Reader, experiment string) (string, error) {
 	var hints []string
 	for _, c := range []string{db.CommandSweep, db.CommandFit} {
@@ -115,20 +115,46 @@ func UnfinishedHint(ctx context.Context, rd Reader, experiment string) (string, 
 			continue
 		}
 		r := runs[0]
-		what := map[string]string{db.StatusRunning: "is still running", db.StatusInterrupted: "was interrupted", db.StatusCancelled: "was cancelled", db.StatusFailed: "failed"}[r.Status]
-		if what == "" {
+		what, ok := endedAs[r.Status]
+		switch {
+		case r.Status == db.StatusRunning && !db.ClaimsKnown():
+			what = "is recorded as running (it may have been killed: this system cannot tell)"
+		case !ok:
 			what = "ended " + r.Status
 		}
 		h := fmt.Sprintf("%s run %d %s", c, r.ID, what)
-		switch {
-		case c == db.CommandSweep && r.Status != db.StatusRunning:
-			h += fmt.Sprintf(": 'dendfit sweep --resume' with its spec finishes it, and 'dendfit plot curve --run %d' draws what it recorded", r.ID)
-		case c == db.CommandFit && r.Status != db.StatusRunning:
-			h += ": 'dendfit fit' with its spec fits again"
+		if r.Status == db.StatusRunning && db.ClaimsKnown() {
+			hints = append(hints, h)
+			continue
+		}
+		if c == db.CommandFit {
+			hints = append(hints, h+": 'dendfit fit' with its spec fits again")
+			continue
+		}
+		shard := ""
+		if r.ShardN > 1 {
+			shard = fmt.Sprintf(" --shard %d/%d", r.ShardK, r.ShardN)
+		}
+		h += fmt.Sprintf(": 'dendfit sweep --resume=%d%s' with its spec finishes it", r.ID, shard)
+		// Drawn only if it recorded anything.
+		some := false
+		if err := rd.EachPoint(ctx, db.PointFilter{RunID: r.ID, Limit: 1}, func(*db.Point) error { some = true; return nil }); err != nil {
+			return "", err
+		}
+		if some {
+			h += fmt.Sprintf(", and 'dendfit plot curve --run %d' draws what it recorded", r.ID)
 		}
 		hints = append(hints, h)
 	}
 	return strings.Join(hints, "; "), nil
+}
+
+// endedAs says what became of a run of each status but done.
+var endedAs = map[string]string{
+	db.StatusRunning:     "is still running",
+	db.StatusInterrupted: "was interrupted",
+	db.StatusCancelled:   "was cancelled",
+	db.StatusFailed:      "failed",
 }
 
 // SweptAxes returns the axes s's sweep gives, in the order g, t_decay,

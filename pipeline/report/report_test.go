@@ -172,7 +172,9 @@ func TestBuildNothingRecorded(t *testing.T) {
 
 // TestBuildOnlyUnfinishedRuns: an experiment whose sweep was cancelled
 // and whose fit failed has nothing to report; the error says so of each
-// run, and how to go on, instead of "run dendfit sweep first".
+// run, and how to go on, instead of "run dendfit sweep first": the
+// resume of the run (with its shard), and its curve only when it
+// recorded points.
 func TestBuildOnlyUnfinishedRuns(t *testing.T) {
 	ctx := context.Background()
 	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "u.db"))
@@ -181,16 +183,32 @@ func TestBuildOnlyUnfinishedRuns(t *testing.T) {
 	}
 	defer d.Close()
 	s := plottest.CortexSpec(t)
-	sweep, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep})
-	if err != nil {
-		t.Fatal(err)
+	// cancelledSweep records a sweep of shard 1 of 3 cancelled after
+	// points points (none: before it starts).
+	cancelledSweep := func(points int) int64 {
+		run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep, ShardK: 1, ShardN: 3, Settings: pipeline.NewSweepSettings(1, 3)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		cctx, cancel := context.WithCancel(ctx)
+		if points == 0 {
+			cancel()
+		}
+		_, serr := pipeline.Sweep(cctx, s, d, run.ID, &pipeline.SweepOptions{ShardK: 1, ShardN: 3, Workers: 1, FlushEvery: 1, Progress: func(done, total int) {
+			if done >= points {
+				cancel()
+			}
+		}})
+		cancel()
+		if err := run.Finish(serr); err != nil || !errors.Is(serr, context.Canceled) {
+			t.Fatalf("cancelled sweep: %v, finish %v", serr, err)
+		}
+		if n, err := d.PointCount(ctx, run.ID); err != nil || (n == 0) != (points == 0) {
+			t.Fatalf("cancelled sweep recorded %d points (%v)", n, err)
+		}
+		return run.ID
 	}
-	cctx, cancel := context.WithCancel(ctx)
-	cancel()
-	_, serr := pipeline.Sweep(cctx, s, d, sweep.ID, nil)
-	if err := sweep.Finish(serr); err != nil || !errors.Is(serr, context.Canceled) {
-		t.Fatalf("cancelled sweep: %v, finish %v", serr, err)
-	}
+	sweep := cancelledSweep(0)
 	fitRun, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit})
 	if err != nil {
 		t.Fatal(err)
@@ -199,10 +217,17 @@ func TestBuildOnlyUnfinishedRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = report.Build(ctx, d, s.Name, nil)
-	want := fmt.Sprintf("no finished fit or sweep recorded; sweep run %d was cancelled: 'dendfit sweep --resume' with its spec finishes it, and 'dendfit plot curve --run %d' draws what it recorded; fit run %d failed: 'dendfit fit' with its spec fits again",
-		sweep.ID, sweep.ID, fitRun.ID)
+	want := fmt.Sprintf("no finished fit or sweep recorded; sweep run %d was cancelled: 'dendfit sweep --resume=%d --shard 1/3' with its spec finishes it; fit run %d failed: 'dendfit fit' with its spec fits again",
+		sweep, sweep, fitRun.ID)
 	if !errors.Is(err, report.ErrNothingRecorded) || !strings.Contains(err.Error(), want) {
 		t.Errorf("report of unfinished runs: %v\nwant it to say %q", err, want)
+	}
+	sweep = cancelledSweep(5)
+	_, err = report.Build(ctx, d, s.Name, nil)
+	want = fmt.Sprintf("sweep run %d was cancelled: 'dendfit sweep --resume=%d --shard 1/3' with its spec finishes it, and 'dendfit plot curve --run %d' draws what it recorded; fit run",
+		sweep, sweep, sweep)
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("report after a sweep cancelled midway: %v\nwant it to say %q", err, want)
 	}
 }
 

@@ -431,3 +431,16 @@ func BenchmarkLogAxis(b *testing.B) {
 		a.compute()
 	}
 }
+
+// TestSweepGiven: a sweep is given by any one of its axes.
+func TestSweepGiven(t *testing.T) {
+	ax := Axis{List: []float64{1e-9}}
+	for _, tc := range []struct {
+		w    Sweep
+		want bool
+	}{{Sweep{}, false}, {Sweep{G: ax}, true}, {Sweep{TDecay: ax}, true}, {Sweep{TRise: ax}, true}, {Sweep{G: Axis{Steps: 0}}, false}} {
+		if got := tc.w.Given(); got != tc.want {
+			t.Errorf("%+v: Given %v, want %v", tc.w, got, tc.want)
+		}
+	}
+}

@@ -473,11 +473,11 @@ func (p *parser) shortTimeConstants(s *Spec, pn []*pathwayNodes, sweep *yaml.Nod
 func takenBy(swept, fitted bool, param string) string {
 	switch {
 	case swept && fitted:
-		return fmt.Sprintf(" (only simulate runs with it: sweep takes sweep.%s, and fit searches %s from dt up)", param, param)
+		return fmt.Sprintf(" (only simulate and plot trace run with it: sweep takes sweep.%s, and fit searches %s from dt up)", param, param)
 	case swept:
-		return fmt.Sprintf(" (simulate and fit run with it; sweep takes sweep.%s)", param)
+		return fmt.Sprintf(" (simulate, fit and plot trace run with it; sweep takes sweep.%s)", param)
 	case fitted:
-		return fmt.Sprintf(" (simulate and sweep run with it; fit searches %s from dt up)", param)
+		return fmt.Sprintf(" (simulate, sweep and plot trace run with it; fit searches %s from dt up)", param)
 	}
 	return ""
 }

@@ -200,6 +200,10 @@ type Sweep struct {
 	TRise  Axis // s
 }
 
+// Given reports whether the sweep has any axis: without one, a sweep is a
+// point a pathway, at the spec's g and kinetics.
+func (w Sweep) Given() bool { return w.G.Given() || w.TDecay.Given() || w.TRise.Given() }
+
 // Axis is one sweep axis: an explicit list of values, or Steps values from
 // From to To on a linear or logarithmic scale. All values are SI.
 type Axis struct {
