@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -149,6 +150,13 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 			g.notef("warning: run %d in %s (a %s run of %s) was still being recorded: the points it had are merged, and %s shows it as interrupted until you merge again once it has ended", l.RunID, l.Input, l.Command, l.Experiment, out)
 		}
 	}
+	return incompleteError(rep, out)
+}
+
+// incompleteError says, for a merge into out that left sharded sweeps
+// short of their grid, which shards are still being swept (to wait for)
+// and which to rerun; nil when every union is complete.
+func incompleteError(rep *pipeline.MergeReport, out string) error {
 	incomplete := rep.Incomplete()
 	if incomplete == 0 {
 		return nil
@@ -161,14 +169,27 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 			live = append(live, fmt.Sprintf("shard %d of %d (run %d in %s)", l.ShardK, l.ShardN, l.RunID, l.Input))
 		}
 		msg := fmt.Sprintf("%d sharded sweep(s) in %s do not cover their grid yet: %s still being swept; wait for it to end", incomplete, out, strings.Join(live, ", "))
-		missing := 0
+		// The others are to rerun now, not after: named, as "the other
+		// 2" read as the live ones.
+		var dead []string
+		more := 0
 		for _, u := range rep.Unions {
-			missing += u.Set.MissingCount()
+			for _, k := range u.Set.Missing() {
+				if !slices.ContainsFunc(rep.Live, func(l pipeline.LiveRun) bool {
+					return l.ShardK == k && l.ShardN == u.Set.ShardN && l.Experiment == u.Set.Experiment && l.SpecSHA256 == u.Set.SpecSHA256
+				}) {
+					dead = append(dead, strconv.Itoa(k))
+				}
+			}
+			more += u.Set.MissingCount() - len(u.Set.Missing())
 		}
-		if missing > len(rep.Live) {
-			// The others (listed above) are to rerun now, not after.
-			msg += fmt.Sprintf(", %s: the other %d", rerun, missing-len(rep.Live))
-			return fmt.Errorf("%s, and merge again (merging again adds only what is new)", msg)
+		if len(dead) > 0 || more > 0 {
+			list := strings.Join(dead, ",")
+			if more > 0 {
+				list += fmt.Sprintf(" and %d more", more)
+			}
+			msg += fmt.Sprintf(", and rerun shard(s) %s ('dendfit slurm SPEC --dir DIR --rerun %s --submit', or 'dendfit sweep SPEC --shard K/N --resume --db SHARD.db' each)", list, strings.Join(dead, ","))
+			return fmt.Errorf("%s, then merge again (merging again adds only what is new)", msg)
 		}
 		return fmt.Errorf("%s and merge again (merging again adds only what is new)", msg)
 	}

@@ -10,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
 )
 
 // mergeTestCLI runs dendfit in-process with args and returns its stdout.
@@ -316,5 +317,27 @@ func TestSlurmRefusesDB(t *testing.T) {
 	var ue usageError
 	if !errors.As(err, &ue) || !strings.Contains(err.Error(), "--dir") {
 		t.Errorf("err = %v, want a usage error pointing to --dir", err)
+	}
+}
+
+// TestIncompleteMergeNamesTheShards: a merge short of shards says which
+// are still being swept, to wait for, and names the others to rerun, with
+// the --rerun that does it (it said "the other 2", which read as the live
+// ones, a user trial found).
+func TestIncompleteMergeNamesTheShards(t *testing.T) {
+	set := db.ShardSet{Experiment: "e", SpecSHA256: "abc", ShardN: 4, Runs: []db.Run{
+		{ShardK: 1, Status: db.StatusDone}, {ShardK: 2, Status: db.StatusRunning}, {ShardK: 0, Status: db.StatusCancelled}}}
+	live := pipeline.LiveRun{Input: "shard-2.db", RunID: 1, Command: db.CommandSweep, Experiment: "e", SpecSHA256: "abc", ShardK: 2, ShardN: 4}
+	rep := &pipeline.MergeReport{Unions: []pipeline.ShardUnion{{Set: set}}, Recording: []pipeline.LiveRun{live}, Live: []pipeline.LiveRun{live}}
+	err := incompleteError(rep, "out.db")
+	want := "1 sharded sweep(s) in out.db do not cover their grid yet: shard 2 of 4 (run 1 in shard-2.db) still being swept; wait for it to end, and rerun shard(s) 0,3 ('dendfit slurm SPEC --dir DIR --rerun 0,3 --submit', or 'dendfit sweep SPEC --shard K/N --resume --db SHARD.db' each), then merge again (merging again adds only what is new)"
+	if err == nil || err.Error() != want {
+		t.Errorf("got  %v\nwant %s", err, want)
+	}
+	// All missing shards live: wait only.
+	set.Runs = append(set.Runs, db.Run{ShardK: 0, Status: db.StatusDone}, db.Run{ShardK: 3, Status: db.StatusDone})
+	rep.Unions[0].Set = set
+	if err := incompleteError(rep, "out.db"); err == nil || !strings.HasSuffix(err.Error(), "still being swept; wait for it to end and merge again (merging again adds only what is new)") {
+		t.Errorf("only the live shard missing: %v", err)
 	}
 }

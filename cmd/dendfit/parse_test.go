@@ -411,6 +411,27 @@ func TestSlurmRerunTakesTheArrayAsWritten(t *testing.T) {
 	}
 }
 
+// TestSlurmRerunOfACompleteShard: rerunning a task whose shard is
+// complete says the task will end without sweeping (the script resumes):
+// it warned that the shard would be swept again, into a new run, which a
+// user trial found untrue. (No sbatch here: the note comes before.)
+func TestSlurmRerunOfACompleteShard(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "s.yaml", referenceCase(t, "sweep-tdecay-trise-ampa-3comp"))
+	job := filepath.Join(dir, "job")
+	if _, err := runCLI(t, "-q", "slurm", spec, "--tasks", "2", "--dir", job); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "-q", "--db", filepath.Join(job, "shard-0.db"), "sweep", filepath.Join(job, "spec.yaml"), "--shard", "0/2", "--resume"); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv("PATH", t.TempDir())
+	_, errOut, err := runCLIStderr(t, "slurm", spec, "--dir", job, "--rerun", "0", "--submit")
+	if want := "note: shard 0 is already complete (run 1 in " + filepath.Join(job, "shard-0.db") + "): task 0 finds it so and ends without sweeping"; err == nil || !strings.Contains(errOut, want) {
+		t.Errorf("rerun of a complete shard: %v, stderr %q, want %q", err, errOut, want)
+	}
+}
+
 // TestBusyDatabaseMessage: SQLite's bare "database is locked", after the
 // busy timeout, comes with what it means and what to do.
 func TestBusyDatabaseMessage(t *testing.T) {

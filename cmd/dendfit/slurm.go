@@ -206,7 +206,7 @@ func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) e
 	}
 	for _, k := range tasks {
 		if id, done := slurm.FinishedShard(cmd.Context(), dir, k, scripts.Tasks); done {
-			g.notef("warning: shard %d is already complete (run %d in %s): task %d sweeps it again, into a new run", k, id, slurm.ShardDB(dir, k), k)
+			g.notef("note: shard %d is already complete (run %d in %s): task %d finds it so and ends without sweeping", k, id, slurm.ShardDB(dir, k), k)
 		}
 	}
 	g.notef("resubmitting task(s) %s of %s", slurm.FormatTasks(tasks), scripts.Sweep)

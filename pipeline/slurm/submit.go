@@ -8,6 +8,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -89,6 +90,11 @@ func (c *Client) Submit(ctx context.Context, s *Scripts, tasks ...int) (Jobs, er
 		opts = append(opts, "--array="+FormatTasks(tasks))
 		// Without squeue the merge waits for the rerun alone, as before.
 		j.Waits, _ = c.activeArrays(ctx, s.Dir)
+		if len(j.Waits) > 0 {
+			if err := c.checkNotActive(ctx, j.Waits, tasks); err != nil {
+				return Jobs{}, err
+			}
+		}
 	}
 	var err error
 	if j.Array, err = c.Sbatch(ctx, s.Sweep, opts...); err != nil {
@@ -102,6 +108,34 @@ func (c *Client) Submit(ctx context.Context, s *Scripts, tasks ...int) (Jobs, er
 		return j, err
 	}
 	return j, nil
+}
+
+// ErrTasksActive is wrapped by Submit when a task to rerun is still
+// queued or running in an earlier array of the directory: both would
+// sweep its shard at once, into two runs.
+var ErrTasksActive = errors.New("still queued or running")
+
+// checkNotActive refuses to rerun a task of tasks that one of the arrays
+// (their base ids) still has queued or running.
+func (c *Client) checkNotActive(ctx context.Context, arrays []string, tasks []int) error {
+	states, err := c.States(ctx, arrays...)
+	if err != nil {
+		return nil // squeue failed: the rerun goes, as without the check
+	}
+	var busy []string
+	for _, st := range states {
+		base, k, ok := strings.Cut(st.ID, "_")
+		n, err := strconv.Atoi(k)
+		if !ok || err != nil || st.Terminal() || !slices.Contains(arrays, base) || !slices.Contains(tasks, n) {
+			continue
+		}
+		busy = append(busy, st.ID)
+	}
+	if len(busy) == 0 {
+		return nil
+	}
+	return fmt.Errorf("slurm: task(s) %s %w: a rerun now would sweep the same shard twice at once; wait for them to end (a task that ends unfinished is rerun then), or cancel them first (scancel %s)",
+		strings.Join(busy, ", "), ErrTasksActive, strings.Join(busy, " "))
 }
 
 // activeArrays returns the ids of the array jobs (their base job id, %F)
