@@ -44,10 +44,11 @@ type SweepOptions struct {
 	// of a sweep that did not finish reruns what it recorded.
 	Only *db.Recorded
 	// FlushEvery is the number of points per write transaction (default
-	// 4096: a few rows a commit, so that the points held in memory stay
-	// few, while the commits stay cheap, as none waits for the disk). A
-	// killed sweep loses at most that many and the block being filled, or
-	// two seconds' worth.
+	// 16384, about 14 rows of the seed model: a commit also writes the
+	// b-tree pages above its rows, 64 KiB each, which at 4096 points a
+	// commit made a 1,000,000-point sweep 13% slower; more holds more in
+	// memory for no gain). A killed sweep loses at most that many and the
+	// block being filled, or two seconds' worth.
 	FlushEvery int
 	Progress   Progress
 }
@@ -103,7 +104,7 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	}
 	flush := opt.FlushEvery
 	if flush <= 0 {
-		flush = 4096
+		flush = 16384
 	}
 	if opt.ShardN > 1 && (opt.ShardK < 0 || opt.ShardK >= opt.ShardN || opt.ShardN > MaxShards) {
 		return nil, fmt.Errorf("shard %d/%d: want 0 <= K < N <= %d", opt.ShardK, opt.ShardN, MaxShards)

@@ -602,7 +602,7 @@ func (l *blockLog) InsertPointBlocks(_ context.Context, _ int64, blocks []*db.Po
 // killed sweep lost it, however long ago its pathway had finished).
 func TestSweepWritesAFinishedPathway(t *testing.T) {
 	s := reproSpec(t, "two-populations-three-pathways.yaml")
-	const steps = 20000 // a pathway's points: more than a write's, the default 4096
+	const steps = 20000 // a pathway's points: more than a write's, the default 16384
 	s.Sweep.G = spec.Axis{From: 0.1e-9, To: 10e-9, Steps: steps, Log: true}
 	var log blockLog
 	if _, err := Sweep(context.Background(), s, &log, 1, &SweepOptions{Workers: 2}); err != nil {

@@ -117,7 +117,7 @@ func runStats(t *testing.T, dbPath string, runID int64) (status string, points, 
 // database that opens cleanly; --resume continues the same run and ends
 // with every point exactly once, bit-identical to an uninterrupted sweep.
 func TestKillAndResume(t *testing.T) {
-	// Long enough that the first commit (4096 points) comes well before
+	// Long enough that the first commit (16384 points) comes well before
 	// the end, for a kill between them.
 	const steps = 50000
 	spec := bigSweepSpec(t, steps)
