@@ -133,12 +133,12 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 		}
 		tw.Flush()
 		for _, u := range us {
-			fmt.Fprintf(g.stdout, "experiment %s: %d shards in %d runs -> union run %d: %d of %d points (%d added), %s",
-				u.Experiment, u.Shards, u.ShardRuns, u.RunID, u.Points, u.Grid, u.Added, u.Status)
+			fmt.Fprintf(g.stdout, "experiment %s: %d shard%s in %d run%s -> union run %d: %d of %d points (%d added), %s",
+				u.Experiment, u.Shards, plural(u.Shards), u.ShardRuns, plural(u.ShardRuns), u.RunID, u.Points, u.Grid, u.Added, u.Status)
 			if m := u.Missing; u.MissingCount > 10 {
-				fmt.Fprintf(g.stdout, "; no finished run for %d shards: %v ...", u.MissingCount, m[:10])
+				fmt.Fprintf(g.stdout, "; no finished run for %d shards: %s, ...", u.MissingCount, joinInts(m[:10]))
 			} else if len(m) > 0 {
-				fmt.Fprintf(g.stdout, "; no finished run for shards %v", m)
+				fmt.Fprintf(g.stdout, "; no finished run for shard%s %s", plural(len(m)), joinInts(m))
 			}
 			fmt.Fprintln(g.stdout)
 		}
@@ -194,4 +194,13 @@ func incompleteError(rep *pipeline.MergeReport, out string) error {
 		return fmt.Errorf("%s and merge again (merging again adds only what is new)", msg)
 	}
 	return fmt.Errorf("%d sharded sweep(s) in %s do not cover their grid yet; %s and merge again", incomplete, out, rerun)
+}
+
+// joinInts writes shard indices as "1, 2, 3".
+func joinInts(v []int) string {
+	s := make([]string, len(v))
+	for i, n := range v {
+		s[i] = strconv.Itoa(n)
+	}
+	return strings.Join(s, ", ")
 }

@@ -341,3 +341,18 @@ func TestIncompleteMergeNamesTheShards(t *testing.T) {
 		t.Errorf("only the live shard missing: %v", err)
 	}
 }
+
+// TestMergeOutputOfAPart: the summary of a merge short of shards reads in
+// words ("2 shards in 1 run", "shard 1"; it said "1 runs" and "[1]").
+func TestMergeOutputOfAPart(t *testing.T) {
+	dir := t.TempDir()
+	s0 := filepath.Join(dir, "s0.db")
+	if _, err := runCLI(t, "-q", "--db", s0, "sweep", qSweep, "--shard", "0/2"); err != nil {
+		t.Fatal(err)
+	}
+	// (Shard 1 of this 12-point grid is empty: the union is complete.)
+	out, _, err := runCLIStderr(t, "merge", filepath.Join(dir, "out.db"), s0)
+	if !strings.Contains(out, ": 2 shards in 1 run -> union run ") || !strings.Contains(out, "; no finished run for shard 1\n") {
+		t.Errorf("merge of shard 0 of 2: %v\n%s", err, out)
+	}
+}

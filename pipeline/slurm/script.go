@@ -348,6 +348,18 @@ func Write(o Options) (*Scripts, error) {
 		return nil, err
 	}
 	if err := os.MkdirAll(filepath.Join(o.Dir, LogDir), 0o755); err != nil {
+		// A file where the directory, or one above it, should be.
+		for d := o.Dir; ; d = filepath.Dir(d) {
+			if fi, serr := os.Stat(d); serr == nil {
+				if !fi.IsDir() {
+					return nil, fmt.Errorf("slurm: --dir %s: %s is a file, not a directory: give a directory for the array's scripts and shard databases", o.Dir, d)
+				}
+				break
+			}
+			if d == filepath.Dir(d) {
+				break
+			}
+		}
 		return nil, fmt.Errorf("slurm: %w", err)
 	}
 	if err := writeAtomic(filepath.Join(o.Dir, SpecCopy), spec, 0o644); err != nil {

@@ -128,6 +128,24 @@ func TestValidate(t *testing.T) {
 	}
 }
 
+// TestWriteIntoAFile: a --dir that is a file, or under one, is said to be
+// one (it was mkdir's bare "not a directory", a user trial found).
+func TestWriteIntoAFile(t *testing.T) {
+	o := goldenOpts
+	file := filepath.Join(t.TempDir(), "ctx.yaml")
+	o.Spec = file
+	if err := os.WriteFile(file, []byte("dendfit: 1\nexperiment: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, dir := range []string{file, filepath.Join(file, "run")} {
+		o.Dir = dir
+		_, err := Write(o)
+		if want := "slurm: --dir " + dir + ": " + file + " is a file, not a directory: give a directory"; err == nil || !strings.HasPrefix(err.Error(), want) {
+			t.Errorf("--dir %s: %v, want %q", dir, err, want)
+		}
+	}
+}
+
 func TestWrite(t *testing.T) {
 	o := goldenOpts
 	o.Dir = filepath.Join(t.TempDir(), "run")

@@ -111,12 +111,13 @@ func (c *Client) Submit(ctx context.Context, s *Scripts, tasks ...int) (Jobs, er
 }
 
 // ErrTasksActive is wrapped by Submit when a task to rerun is still
-// queued or running in an earlier array of the directory: both would
-// sweep its shard at once, into two runs.
-var ErrTasksActive = errors.New("still queued or running")
+// running in an earlier array of the directory: both would sweep its
+// shard at once, into two runs. (One still queued is rerun: the rerun
+// sweeps the shard, and the queued task, resuming it, finds it complete.)
+var ErrTasksActive = errors.New("still running")
 
 // checkNotActive refuses to rerun a task of tasks that one of the arrays
-// (their base ids) still has queued or running.
+// (their base ids) is still running.
 func (c *Client) checkNotActive(ctx context.Context, arrays []string, tasks []int) error {
 	states, err := c.States(ctx, arrays...)
 	if err != nil {
@@ -126,7 +127,8 @@ func (c *Client) checkNotActive(ctx context.Context, arrays []string, tasks []in
 	for _, st := range states {
 		base, k, ok := strings.Cut(st.ID, "_")
 		n, err := strconv.Atoi(k)
-		if !ok || err != nil || st.Terminal() || !slices.Contains(arrays, base) || !slices.Contains(tasks, n) {
+		queued := st.State == "PENDING" || strings.HasPrefix(st.State, "REQUEUE")
+		if !ok || err != nil || st.Terminal() || queued || !slices.Contains(arrays, base) || !slices.Contains(tasks, n) {
 			continue
 		}
 		busy = append(busy, st.ID)
@@ -134,7 +136,7 @@ func (c *Client) checkNotActive(ctx context.Context, arrays []string, tasks []in
 	if len(busy) == 0 {
 		return nil
 	}
-	return fmt.Errorf("slurm: task(s) %s %w: a rerun now would sweep the same shard twice at once; wait for them to end (a task that ends unfinished is rerun then), or cancel them first (scancel %s)",
+	return fmt.Errorf("slurm: task(s) %s %w: a rerun now would sweep the same shard twice at once; wait for them to end (rerun one then if it ends unfinished), or cancel them first (scancel %s)",
 		strings.Join(busy, ", "), ErrTasksActive, strings.Join(busy, " "))
 }
 
