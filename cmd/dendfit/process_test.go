@@ -535,3 +535,40 @@ func TestMergeOfAShardStillSwept(t *testing.T) {
 		t.Fatalf("merge after the sweep ended: %v\n%s", err, msg)
 	}
 }
+
+// TestSlurmTaskStoppedSaysHowToRerun: an array task of 'dendfit slurm'
+// (its script passes -q) stopped by SIGTERM, as scancel and a time limit
+// stop it, says in its log how to go on, with the --rerun of its task (a
+// user trial found only "interrupted; finished work is kept" there).
+func TestSlurmTaskStoppedSaysHowToRerun(t *testing.T) {
+	b, err := os.ReadFile(bigSweepSpec(t, 400000))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "spec.yaml", string(b))
+	shard := filepath.Join(dir, "shard-1.db")
+	cmd := sweepCmd(shard, spec, "--shard", "1/2", "--resume")
+	cmd.Env = append(os.Environ(), "SLURM_ARRAY_TASK_ID=1", "SLURM_ARRAY_JOB_ID=77")
+	var stderr strings.Builder
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForPoints(t, shard, cmd)
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Wait(); err == nil {
+		t.Fatalf("sweep ended before SIGTERM; stderr:\n%s", stderr.String())
+	}
+	for _, want := range []string{
+		"run 1 stopped with ",
+		"; continue it with: dendfit --db " + shard + " sweep " + spec + " --shard 1/2 --resume=1, or rerun this task: dendfit slurm " + spec + " --dir " + dir + " --rerun 1 --submit\n",
+		"dendfit: interrupted; finished work is kept\n",
+	} {
+		if !strings.Contains(stderr.String(), want) {
+			t.Errorf("stderr of a stopped task:\n%s\nwant %q", stderr.String(), want)
+		}
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -15,6 +16,7 @@ import (
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/pipeline/slurm"
 	"github.com/dendfit/dendfit/sim/spec"
 )
 
@@ -225,9 +227,17 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 		if n > 1 {
 			shard = fmt.Sprintf(" --shard %d/%d", k, n)
 		}
-		// Always said: the way on matters more than the count.
-		g.notef("run %d stopped with %s; continue it with: dendfit --db %s sweep %s%s --resume=%d",
+		// Always said, -q or not: the way on matters more than the count,
+		// and a SLURM task's log (its script passes -q) had nothing else.
+		hint := fmt.Sprintf("run %d stopped with %s; continue it with: dendfit --db %s sweep %s%s --resume=%d",
 			run.ID, kept, g.db, path, shard, run.ID)
+		// An array task of 'dendfit slurm' (cancelled, or at its time
+		// limit) is rerun from the array's directory.
+		if dir := filepath.Dir(g.db); os.Getenv("SLURM_ARRAY_TASK_ID") != "" && n > 1 &&
+			filepath.Clean(g.db) == slurm.ShardDB(dir, k) && filepath.Clean(path) == filepath.Join(dir, slurm.SpecCopy) {
+			hint += fmt.Sprintf(", or rerun this task: dendfit slurm %s --dir %s --rerun %d --submit", path, dir, k)
+		}
+		fmt.Fprintln(g.stderr, hint)
 	}
 	if err != nil {
 		return err
