@@ -390,7 +390,8 @@ func TestSlurmRerunTakesTheArrayAsWritten(t *testing.T) {
 		want string
 	}{
 		{[]string{"slurm", spec, "--dir", job, "--rerun", "1"}, "--rerun needs --submit"},
-		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--time", "02:00:00"}, "--time has no effect with --rerun"},
+		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--time", "soon"}, `--time "soon": want a SLURM time limit`},
+		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--mem", "lots"}, `--mem "lots": want a size`},
 		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--sbatch=--account=lab"}, "--sbatch has no effect with --rerun"},
 		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--setup", "module load gcc"}, "--setup has no effect with --rerun"},
 		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--tasks", "4"}, "--tasks 4: the array in " + job + " has 3 tasks"},

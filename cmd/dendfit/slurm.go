@@ -52,11 +52,14 @@ have; the README shows a static build.
 and prints both job ids. Tasks are requeueable and resume their shard, so a
 task that failed or was cancelled can be rerun alone, keeping what it had
 done: 'dendfit slurm SPEC --dir DIR --rerun K --submit' submits task K of
-DIR/sweep.sbatch as it is (its resources and edits kept), then a merge that
-waits for it alone: rerun once the array's other tasks have ended.`,
+DIR/sweep.sbatch as it is (its edits kept; --time, --mem, --cpus or
+--partition given with --rerun override the script's for those tasks, as a
+task that hit its time limit needs), then a merge that waits for it and for
+the array's tasks still queued or running. A task still running is not
+rerun: both would sweep its shard at once.`,
 		Example: `  dendfit slurm experiments/l23-demo.yaml --tasks 3 --dir /scratch/l23 --time 01:00:00 --cpus 4 --submit
   dendfit slurm experiments/l23-demo.yaml --tasks 3 --dir /scratch/l23 --sbatch=--account=lab --setup 'module load gcc'
-  dendfit slurm experiments/l23-demo.yaml --dir /scratch/l23 --rerun 1,2 --submit`,
+  dendfit slurm experiments/l23-demo.yaml --dir /scratch/l23 --rerun 1,2 --time 04:00:00 --submit`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runSlurm(cmd, g, o, args[0]) },
 	}
@@ -152,13 +155,13 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 		fmt.Fprintf(g.stdout, "submit with: %s\n", scripts.SubmitCommand())
 		return nil
 	}
-	return submitSlurm(cmd, g, scripts)
+	return submitSlurm(cmd, g, scripts, nil)
 }
 
 // submitSlurm submits scripts (only the given tasks of the array, if any)
 // and the merge after them, and prints the job ids.
-func submitSlurm(cmd *cobra.Command, g *globals, scripts *slurm.Scripts, tasks ...int) error {
-	jobs, err := (&slurm.Client{}).Submit(cmd.Context(), scripts, tasks...)
+func submitSlurm(cmd *cobra.Command, g *globals, scripts *slurm.Scripts, taskOpts []string, tasks ...int) error {
+	jobs, err := (&slurm.Client{}).SubmitRerun(cmd.Context(), scripts, taskOpts, tasks...)
 	if err != nil {
 		return err
 	}
@@ -174,16 +177,34 @@ func submitSlurm(cmd *cobra.Command, g *globals, scripts *slurm.Scripts, tasks .
 }
 
 // rerunSlurm submits tasks of the array already written in --dir, and a
-// merge after them. The scripts go as they are, with the resources they
-// were written with and any edits: rewriting them would drop both.
+// merge after them. The scripts go as they are, with any edits: rewriting
+// them would drop those. --partition, --time, --mem and --cpus override
+// the script's for the rerun's tasks (a task that hit its time limit is
+// rerun with more), as sbatch options.
 func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) error {
 	if !o.submit {
 		return usageError{fmt.Errorf("--rerun needs --submit")}
 	}
-	for _, f := range []string{"partition", "time", "cpus", "mem", "sbatch", "setup"} {
+	for _, f := range []string{"sbatch", "setup"} {
 		if cmd.Flags().Changed(f) {
 			return usageError{fmt.Errorf("--%s has no effect with --rerun: the scripts in %s are submitted as they are (edit %s to change them)", f, o.Dir, slurm.SweepScript)}
 		}
+	}
+	var ov slurm.Overrides
+	for _, f := range []struct {
+		name string
+		set  func()
+	}{
+		{"partition", func() { ov.Partition = o.Partition }}, {"time", func() { ov.Time = o.Time }},
+		{"mem", func() { ov.Mem = o.Mem }}, {"cpus", func() { ov.CPUs = o.CPUs }},
+	} {
+		if cmd.Flags().Changed(f.name) {
+			f.set()
+		}
+	}
+	taskOpts, err := ov.Options()
+	if err != nil {
+		return usageError{err}
 	}
 	dir, err := filepath.Abs(o.Dir)
 	if err != nil {
@@ -210,7 +231,10 @@ func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) e
 		}
 	}
 	g.notef("resubmitting task(s) %s of %s", slurm.FormatTasks(tasks), scripts.Sweep)
-	return submitSlurm(cmd, g, scripts, tasks...)
+	if len(taskOpts) > 0 {
+		g.notef("the rerun's tasks run with %s, in place of the script's", strings.Join(taskOpts, " "))
+	}
+	return submitSlurm(cmd, g, scripts, taskOpts, tasks...)
 }
 
 // countEmptyShards counts the shards of n with no point of gr.

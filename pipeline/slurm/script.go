@@ -117,10 +117,8 @@ func (o *Options) Validate() error {
 	if unsafePath.MatchString(o.Dir) {
 		return fmt.Errorf("slurm: dir %q: blanks, quotes, backslashes, %% and $ cannot appear in #SBATCH paths; choose another directory", o.Dir)
 	}
-	for _, v := range []struct{ flag, v string }{{"partition", o.Partition}, {"time", o.Time}, {"mem", o.Mem}} {
-		if !safeValue.MatchString(v.v) {
-			return fmt.Errorf("slurm: --%s %q: want letters, digits and . _ : , + = @ / - only", v.flag, v.v)
-		}
+	if err := checkResources(o.Partition, o.Time, o.Mem); err != nil {
+		return err
 	}
 	for _, opt := range o.Sbatch {
 		if !sbatchOption.MatchString(opt) {
@@ -142,15 +140,55 @@ func (o *Options) Validate() error {
 			return fmt.Errorf("slurm: --setup %q: want one non-empty shell line", line)
 		}
 	}
-	// sbatch would refuse them only at submission, after the scripts
-	// were written, or a hand submission later.
-	if o.Time != "" && !slurmTime.MatchString(o.Time) {
-		return fmt.Errorf("slurm: --time %q: want a SLURM time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (such as 90, 02:00:00 or 1-12:00:00)", o.Time)
+	return nil
+}
+
+// checkResources checks a partition, time limit and memory as sbatch
+// takes them ("" for one not given). sbatch would refuse a bad one only
+// at submission, after the scripts were written, or a hand submission
+// later.
+func checkResources(partition, time, mem string) error {
+	for _, v := range []struct{ flag, v string }{{"partition", partition}, {"time", time}, {"mem", mem}} {
+		if !safeValue.MatchString(v.v) {
+			return fmt.Errorf("slurm: --%s %q: want letters, digits and . _ : , + = @ / - only", v.flag, v.v)
+		}
 	}
-	if o.Mem != "" && !slurmMem.MatchString(o.Mem) {
-		return fmt.Errorf("slurm: --mem %q: want a size in MB, or with a K, M, G or T suffix (such as 500M or 2G)", o.Mem)
+	if time != "" && !slurmTime.MatchString(time) {
+		return fmt.Errorf("slurm: --time %q: want a SLURM time limit: minutes, MM:SS, HH:MM:SS, D-HH, D-HH:MM or D-HH:MM:SS (such as 90, 02:00:00 or 1-12:00:00)", time)
+	}
+	if mem != "" && !slurmMem.MatchString(mem) {
+		return fmt.Errorf("slurm: --mem %q: want a size in MB, or with a K, M, G or T suffix (such as 500M or 2G)", mem)
 	}
 	return nil
+}
+
+// Overrides are resources for a rerun's tasks that differ from those its
+// script was written with: sbatch options on the command line take
+// precedence over the script's #SBATCH lines, so the script (and any
+// edits made to it) is submitted as it is.
+type Overrides struct {
+	Partition, Time, Mem string // "" keeps the script's
+	CPUs                 int    // 0 keeps the script's; the task's workers follow it
+}
+
+// Options checks the overrides and returns them as sbatch options.
+func (v Overrides) Options() ([]string, error) {
+	if v.CPUs < 0 {
+		return nil, fmt.Errorf("slurm: cpus must not be negative, got %d", v.CPUs)
+	}
+	if err := checkResources(v.Partition, v.Time, v.Mem); err != nil {
+		return nil, err
+	}
+	var opts []string
+	for _, o := range []struct{ name, v string }{{"partition", v.Partition}, {"time", v.Time}, {"mem", v.Mem}} {
+		if o.v != "" {
+			opts = append(opts, "--"+o.name+"="+o.v)
+		}
+	}
+	if v.CPUs > 0 {
+		opts = append(opts, fmt.Sprintf("--cpus-per-task=%d", v.CPUs))
+	}
+	return opts, nil
 }
 
 // slurmTime and slurmMem are the forms sbatch takes for --time and --mem.

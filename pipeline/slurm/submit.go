@@ -79,7 +79,13 @@ type Jobs struct {
 // still has queued or running: it merges every shard, and shards still
 // being swept would make it fail.
 func (c *Client) Submit(ctx context.Context, s *Scripts, tasks ...int) (Jobs, error) {
-	var opts []string
+	return c.SubmitRerun(ctx, s, nil, tasks...)
+}
+
+// SubmitRerun is Submit with sbatch options for the array's tasks (such
+// as Overrides.Options gives) before the script.
+func (c *Client) SubmitRerun(ctx context.Context, s *Scripts, taskOpts []string, tasks ...int) (Jobs, error) {
+	opts := slices.Clone(taskOpts)
 	var j Jobs
 	if len(tasks) > 0 {
 		for _, k := range tasks {

@@ -83,12 +83,30 @@ func TestSubmit(t *testing.T) {
 	if _, err := (&Client{Run: (&fakeSlurm{}).run}).Submit(context.Background(), s, 4); err == nil {
 		t.Error("task 4 of 4 accepted")
 	}
+	// A rerun's overrides go before the script, for its tasks alone.
+	opts, err := Overrides{Time: "04:00:00", CPUs: 8}.Options()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fo := &fakeSlurm{squeue: []string{""}}
+	if _, err := (&Client{Run: fo.run}).SubmitRerun(context.Background(), s, opts, 1); err != nil {
+		t.Fatal(err)
+	}
+	if want := []string{"squeue --noheader --format=%F|%j|%Z", "sbatch --parsable --time=04:00:00 --cpus-per-task=8 --array=1 /d/sweep.sbatch",
+		"sbatch --parsable --dependency=afterok:101 /d/merge.sbatch"}; !reflect.DeepEqual(fo.calls, want) {
+		t.Errorf("rerun with overrides: calls %q, want %q", fo.calls, want)
+	}
+	for _, bad := range []Overrides{{Time: "soon"}, {Mem: "lots"}, {Partition: "a b"}, {CPUs: -1}} {
+		if _, err := bad.Options(); err == nil {
+			t.Errorf("overrides %+v accepted", bad)
+		}
+	}
 	// A task to rerun that the array is still running is refused, before
 	// anything is submitted: both would sweep its shard at once (a user
 	// trial found two runs of 168,000 points). One still queued is not:
 	// it will resume the shard the rerun swept, and find it complete.
 	f0 := &fakeSlurm{squeue: []string{queue, "77_0 RUNNING\n77_1 PENDING\n77_2 COMPLETED\n77_3 CANCELLED+\n"}}
-	_, err := (&Client{Run: f0.run}).Submit(context.Background(), s, 0, 1, 3)
+	_, err = (&Client{Run: f0.run}).Submit(context.Background(), s, 0, 1, 3)
 	if !errors.Is(err, ErrTasksActive) || !strings.Contains(err.Error(), "task(s) 77_0 still running") || !strings.Contains(err.Error(), "(scancel 77_0)") {
 		t.Errorf("rerun of tasks 0, 1 and 3 while 0 runs and 1 waits: %v", err)
 	}
