@@ -709,3 +709,22 @@ func TestJSONLabelsUnescaped(t *testing.T) {
 		}
 	}
 }
+
+// TestSweepShardSaysItsShare: a sweep of one shard says how many of the
+// grid's points it sweeps, as many as it records (it gave the grid's).
+func TestSweepShardSaysItsShare(t *testing.T) {
+	path := t.TempDir() + "/d.db"
+	const spec = "../../experiments/cortex-paired-recordings.yaml"
+	errOut, err := runCLIStderrOnly(t, "--db", path, "sweep", spec, "--shard", "1/4")
+	if err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "--db", path, "query", "points", "--json")
+	var pts struct{ Points []json.RawMessage }
+	if err != nil || json.Unmarshal([]byte(out), &pts) != nil || len(pts.Points) == 0 {
+		t.Fatalf("%v: %.200s", err, out)
+	}
+	if want := fmt.Sprintf("sweep cortex-paired-recordings: %d of the grid's 175 points (shard 1/4) over 7 pathways, run 1", len(pts.Points)); !strings.Contains(errOut, want) {
+		t.Errorf("stderr %q, want %q", errOut, want)
+	}
+}

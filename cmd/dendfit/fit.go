@@ -40,7 +40,7 @@ non-monotone PSPs and dSpike jumps are reported, never silently fitted.
 As the reference, a pathway with dSpikes has no fit when a run of the
 bracket around its root (doubling or halving from the spec g) fires one,
 even if the root does not, so the outcome can depend on the spec g; the
-message gives the spec g that fit it, and --root-below-jump takes such a
+message gives the spec g that would fit it, and --root-below-jump takes such a
 root, with a warning.
 For each fit the PSP at dt/10 shows how much the calibration depends on
 the clock (a warning when it moves the PSP by over 1%), and a PSP that

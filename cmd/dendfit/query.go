@@ -840,8 +840,8 @@ point (units are in the column names). Sweeps store points in blocks
 row up to 64 KiB, 65536 points in a merged union run; layout in
 migrations/0003_point_blocks.sql and 0004_compact_blocks.sql), which the
 points view decodes in SQL,
-exactly but slowly (0.3-0.5 ms a point; a filter on run_id skips other
-runs' blocks): for large sweeps use 'dendfit query points' or 'dendfit
+exactly but slowly (every column: about 0.15 ms a point; a filter on
+run_id skips other runs' blocks): for large sweeps use 'dendfit query points' or 'dendfit
 export' instead. The view's JSON columns (receptors, peaks_mV) are exact
 here; an older SQLite (3.40) writes their numbers with 15 digits.`,
 		Example: `  dendfit query sql "SELECT pathway, max(abs(psp_mV)) FROM points WHERE run_id = 2 GROUP BY pathway"

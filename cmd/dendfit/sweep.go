@@ -194,7 +194,13 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 	}
 	grid := pipeline.NewGrid(s)
 	total := grid.Len()
-	g.notef("sweep %s: %d point%s over %d pathway%s, run %d", s.Name, total, plural(total), len(s.Pathways), plural(len(s.Pathways)), run.ID)
+	if n > 1 {
+		// A shard's share, not the grid's (it said 90 points for 26).
+		mine := grid.ShardLen(k, n)
+		g.notef("sweep %s: %d of the grid's %d point%s (shard %d/%d) over %d pathway%s, run %d", s.Name, mine, total, plural(total), k, n, len(s.Pathways), plural(len(s.Pathways)), run.ID)
+	} else {
+		g.notef("sweep %s: %d point%s over %d pathway%s, run %d", s.Name, total, plural(total), len(s.Pathways), plural(len(s.Pathways)), run.ID)
+	}
 	g.verbosef("database %s, dendfit %s, spec sha256 %.12s", g.db, version(), s.SHA256)
 	bar := newProgressBar(g, "points")
 	if skip != nil {
