@@ -441,16 +441,13 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 			if len(f.GFitNS) > 0 {
 				se.Fit = &FitMark{GNS: f.GFitNS[0], PSPMV: math.Abs(f.PSPAtFitMV), Converged: f.Converged}
 			}
-			// A kinetics fit's g belongs to its own time constants,
-			// which the drawn curve may not have.
+			// A fit's g belongs to its own time constants (a kinetics
+			// fit's, or the spec's for an amplitude fit), which the drawn
+			// curve may not have: both are then named, as "fit τd 3"
+			// alone read as the curve's.
 			// (Within rounding: a linear axis gives 0.19999999999999998.)
 			if fk := fitKinetics(f, want); kinDist(fk, best) > 1e-9 {
-				if f.TDecayMS == nil && f.TRiseMS == nil {
-					// An amplitude fit, made at the spec's time constants.
-					notes = append(notes, "fit at "+fk.String())
-				} else {
-					notes = append(notes, "fit "+fk.String())
-				}
+				notes = []string{"curve " + best.String(), "fit ring " + fk.String()}
 			}
 		}
 		if len(notes) > 0 {

@@ -515,11 +515,13 @@ func TestCurveNamesItsSlice(t *testing.T) {
 	}{
 		{"one kinetics, amplitude fit", oneK, []db.Fit{amp}, ""},
 		{"swept kinetics", swept, nil, "(τd 2 ms)"},
-		{"swept kinetics, kinetics fit", swept, []db.Fit{kin}, "(τd 2 ms; fit τd 3.08 ms)"},
-		{"one kinetics, kinetics fit", oneK, []db.Fit{kin}, "(fit τd 3.08 ms)"},
+		{"swept kinetics, kinetics fit", swept, []db.Fit{kin}, "(curve τd 2 ms; fit ring τd 3.08 ms)"},
+		// The curve is at the spec's kinetics, the ring at the fit's: both
+		// named ("fit τd 3.08 ms" alone read as the curve's).
+		{"one kinetics, kinetics fit", oneK, []db.Fit{kin}, "(curve τd 2 ms; fit ring τd 3.08 ms)"},
 		// The spec's 2 ms is not swept: the amplitude fit, made there, is
 		// off the nearest slice, and is no fit of kinetics.
-		{"spec kinetics not swept, amplitude fit", []db.Point{pt(1, 1), pt(2, 1), pt(1, 5), pt(2, 5)}, []db.Fit{amp}, "(τd 1 ms; fit at τd 2 ms)"},
+		{"spec kinetics not swept, amplitude fit", []db.Point{pt(1, 1), pt(2, 1), pt(1, 5), pt(2, 5)}, []db.Fit{amp}, "(curve τd 1 ms; fit ring τd 2 ms)"},
 	} {
 		se := plot.CurveSeries(s, tc.pts, tc.fits)
 		if len(se) != 1 || se[0].Note != tc.note || len(se[0].GNS) != 2 {
@@ -549,7 +551,7 @@ func TestCurveNamesItsSlice(t *testing.T) {
 	if err := f.Write(&b, "svg"); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "(τd 2 ms; fit τd 3.08 ms)") {
+	if !strings.Contains(b.String(), "(curve τd 2 ms; fit ring τd 3.08 ms)") {
 		t.Error("the legend lacks the note")
 	}
 }
