@@ -74,11 +74,8 @@ func LiveRuns(ctx context.Context, ins []string) []LiveRun {
 		if err != nil {
 			continue
 		}
-		runs, err := d.Runs(ctx, db.RunFilter{Status: db.StatusRunning})
+		runs, _ := d.Runs(ctx, db.RunFilter{Status: db.StatusRunning}) // none on an error
 		for _, r := range runs {
-			if err != nil {
-				continue
-			}
 			e, eerr := d.Experiment(ctx, r.ExperimentID)
 			if eerr != nil {
 				continue

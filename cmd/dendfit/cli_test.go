@@ -130,25 +130,35 @@ func TestSweepResumeNotes(t *testing.T) {
 	}
 }
 
+// gsweepCase is the reference case the resume tests sweep.
+const gsweepCase = "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
+
+// gsweepExperimentDB opens a new database at path with gsweepCase's spec
+// recorded as its experiment eid, for runs to be made in it by hand.
+func gsweepExperimentDB(t *testing.T) (path string, d *db.DB, eid int64) {
+	t.Helper()
+	text, err := os.ReadFile(gsweepCase)
+	if err != nil {
+		t.Fatal(err)
+	}
+	path = t.TempDir() + "/d.db"
+	d, err = db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if eid, err = d.PutExperiment(context.Background(), "ampa-instant-2comp-dimensionless-gsweep", text); err != nil {
+		t.Fatal(err)
+	}
+	return path, d, eid
+}
+
 // TestSweepResumeWhichRun: --resume continues the newest unfinished run
 // and names the others, which --resume=ID continues; a run that is done,
 // or no run id, is refused.
 func TestSweepResumeWhichRun(t *testing.T) {
 	ctx := context.Background()
-	path := t.TempDir() + "/d.db"
-	const specPath = "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
-	text, err := os.ReadFile(specPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := db.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eid, err := d.PutExperiment(ctx, "ampa-instant-2comp-dimensionless-gsweep", text)
-	if err != nil {
-		t.Fatal(err)
-	}
+	const specPath = gsweepCase
+	path, d, eid := gsweepExperimentDB(t)
 	for range 2 { // runs 1 and 2, stored as running and claimed by no one: interrupted
 		r := db.NewRun(eid, db.CommandSweep, []string{"dendfit", "sweep"})
 		r.ShardN = 1
@@ -231,20 +241,8 @@ func TestSweepWithoutASweepBlock(t *testing.T) {
 // of the spec, or nothing).
 func TestSweepResumeOtherShard(t *testing.T) {
 	ctx := context.Background()
-	path := t.TempDir() + "/d.db"
-	const specPath = "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
-	text, err := os.ReadFile(specPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	d, err := db.Open(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	eid, err := d.PutExperiment(ctx, "ampa-instant-2comp-dimensionless-gsweep", text)
-	if err != nil {
-		t.Fatal(err)
-	}
+	const specPath = gsweepCase
+	path, d, eid := gsweepExperimentDB(t)
 	r := db.NewRun(eid, db.CommandSweep, []string{"dendfit", "sweep", "--shard", "1/3"})
 	r.ShardK, r.ShardN = 1, 3 // stored as running, claimed by no one: interrupted
 	if _, err := d.CreateRun(ctx, r); err != nil {
