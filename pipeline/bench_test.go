@@ -18,7 +18,7 @@ func seedGrid(b testing.TB, n int) *spec.Spec {
 	}
 	s.Sweep.G = spec.Axis{From: 0.1e-9, To: 10e-9, Steps: n, Log: true}
 	// As parsing a spec does: the sweep reads the values, computed once.
-	s.Sweep.G.Cache()
+	s.Sweep.G.Prepare()
 	return s
 }
 

@@ -16,8 +16,9 @@ const BatchSize = 32
 // from their index on demand, so a grid of millions costs no memory.
 type Grid struct {
 	s *spec.Spec
-	// The g, t_decay and t_rise axes, read in place (a copy of a
-	// 10-million-point axis was 80 MB); an absent one has length 0.
+	// The g, t_decay and t_rise axes, their values computed where a
+	// point is made (a 10-million-point axis would be 80 MB); an absent
+	// one has length 0.
 	g, tDecay, tRs spec.Axis
 	per            int // points per pathway
 }
@@ -29,7 +30,7 @@ func NewGrid(s *spec.Spec) *Grid {
 	gr := &Grid{s: s, per: 1, g: s.Sweep.G, tDecay: s.Sweep.TDecay, tRs: s.Sweep.TRise}
 	for _, a := range []*spec.Axis{&gr.g, &gr.tDecay, &gr.tRs} {
 		if a.Given() {
-			a.Cache()
+			a.Prepare()
 			gr.per *= a.Len()
 		}
 	}

@@ -185,7 +185,7 @@ func TestBuildOnlyUnfinishedRuns(t *testing.T) {
 	s := plottest.CortexSpec(t)
 	// A grid long enough that the sweep cannot end before it is stopped.
 	s.Sweep.G = spec.Axis{From: 0.1e-9, To: 10e-9, Steps: 30000, Log: true}
-	s.Sweep.G.Cache()
+	s.Sweep.G.Prepare()
 	// cancelledSweep records a sweep of shard 1 of 3 cancelled after
 	// points points (none: before it starts).
 	cancelledSweep := func(points int) int64 {

@@ -390,41 +390,85 @@ func TestLogRangeIsPow(t *testing.T) {
 }
 
 // TestAxisValue: Value(i) is Values()[i] bit for bit, for lists, linear
-// and log ranges, one step, an axis made in code and the same axis
-// cached, and Cache leaves a parsed axis's values in place.
+// and log ranges, one step, an axis made in code, the same axis prepared,
+// a parsed one, and a prepared one whose ends were changed after.
 func TestAxisValue(t *testing.T) {
-	cached := Axis{From: 1e-3, To: 5e-3, Steps: 9}
-	cached.Cache()
+	prepared := Axis{From: 0.3e-9, To: 7e-9, Steps: 33, Log: true}
+	prepared.Prepare()
+	moved := prepared
+	moved.To = 70e-9
+	parsed := load(t, "ampa-instant-2comp-dimensionless-gsweep.yaml").Sweep.G
+	if !parsed.Log || parsed.Steps < 2 {
+		t.Fatalf("the case's g axis is %+v, want a log range", parsed)
+	}
 	for _, a := range []Axis{
 		{List: []float64{3e-3, 1e-3, 2e-3}},
 		{From: 0.1e-9, To: 10e-9, Steps: 101, Log: true},
 		{From: 1e-3, To: 5e-3, Steps: 9},
 		{From: 2e-3, To: 9e-3, Steps: 1, Log: true},
-		cached,
+		prepared, moved, parsed,
 	} {
 		v := a.Values()
 		if len(v) != a.Len() {
 			t.Fatalf("%+v: %d values, Len %d", a, len(v), a.Len())
 		}
+		n := float64(a.Len() - 1)
 		for i, want := range v {
 			if got := a.Value(i); math.Float64bits(got) != math.Float64bits(want) {
 				t.Errorf("%+v: Value(%d) = %v, Values()[%d] = %v", a, i, got, i, want)
 			}
+			if a.Log && a.Len() > 1 {
+				if pow := a.From * math.Pow(a.To/a.From, float64(i)/n); math.Float64bits(want) != math.Float64bits(pow) {
+					t.Errorf("%+v: value %d = %v, math.Pow gives %v", a, i, want, pow)
+				}
+			}
 		}
 	}
-	g := load(t, "ampa-instant-2comp-dimensionless-gsweep.yaml").Sweep.G
-	if !g.Log || g.Steps < 2 {
-		t.Fatalf("the case's g axis is %+v, want a log range", g)
+}
+
+// TestAxisBadValues: firstBad, which tries only the ends of ranges
+// within 10^-290 to 10^290, finds what trying every value finds, for
+// ranges within those bounds and at the ends of the float64s (where a
+// value can overflow).
+func TestAxisBadValues(t *testing.T) {
+	huge := math.MaxFloat64
+	sawBad := false
+	for _, a := range []Axis{
+		{From: 0.1e-9, To: 10e-9, Steps: 1000, Log: true},
+		{From: 10e-9, To: 0.1e-9, Steps: 1000, Log: true},
+		{From: 1e-290, To: 1e290, Steps: 1001, Log: true},
+		{From: 1e290, To: 1e-290, Steps: 1001},
+		{From: 1e-300, To: huge, Steps: 1001, Log: true},
+		{From: huge, To: 1e-300, Steps: 1001, Log: true},
+		{From: 1, To: huge, Steps: 1001, Log: true},
+		{From: 5e-324, To: huge, Steps: 101, Log: true},
+		{From: 5e-324, To: 1e-323, Steps: 5},
+		{From: 1e308, To: huge, Steps: 5},
+	} {
+		a.Prepare()
+		want := -1
+		for i, v := range a.Values() {
+			if !(v > 0) || math.IsInf(v, 0) {
+				want = i
+				break
+			}
+		}
+		got := -1
+		if i, _, bad := a.firstBad(); bad {
+			got = i
+		}
+		if got != want {
+			t.Errorf("%+v: firstBad finds value %d, trying every value finds %d (-1: none)", a, got, want)
+		}
+		sawBad = sawBad || want >= 0
 	}
-	before := &g.vals[0]
-	g.Cache()
-	if &g.vals[0] != before {
-		t.Error("Cache recomputed a parsed axis's values")
+	if !sawBad {
+		t.Error("no case has a bad value: the cases do not test the refusal")
 	}
 }
 
 // BenchmarkLogAxis is the values of the seed sweep's g axis, 100,000 steps
-// from 0.1 to 10 nS, computed as parsing does.
+// from 0.1 to 10 nS, all made at once, as Values makes them.
 func BenchmarkLogAxis(b *testing.B) {
 	a := Axis{From: 0.1e-9, To: 10e-9, Steps: 100000, Log: true}
 	for b.Loop() {

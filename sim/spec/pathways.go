@@ -468,12 +468,34 @@ func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 		p.warnf(sn, m.sub("steps"), "from and to are the same value (%s): all %d steps sweep it, every point %d times", m.get("from").Value, steps, steps)
 	}
 	a.Steps = steps
-	a.vals = a.compute()
-	for i, v := range a.vals {
-		if !(v > 0) || math.IsInf(v, 0) {
-			p.failf(n, path, "value %d (%g) is not positive and finite", i, v)
-			return Axis{}
-		}
+	a.Prepare()
+	if i, v, bad := a.firstBad(); bad {
+		p.failf(n, path, "value %d (%g) is not positive and finite", i, v)
+		return Axis{}
 	}
 	return a
+}
+
+// firstBad returns the first value of a range a that is not positive and
+// finite. Between ends of 10^-290 to 10^290 none can be (a value lies
+// between the ends but for rounding, and a log range's ratio of ends that
+// overflows is taken through their logarithms), so only the ends are
+// tried there, and every value of ranges beyond.
+func (a Axis) firstBad() (i int, v float64, bad bool) {
+	ok := func(v float64) bool { return v > 0 && !math.IsInf(v, 0) }
+	lo, hi := min(a.From, a.To), max(a.From, a.To)
+	if lo >= 1e-290 && hi <= 1e290 {
+		for _, i := range []int{0, a.Steps - 1} {
+			if v := a.Value(i); !ok(v) {
+				return i, v, true
+			}
+		}
+		return 0, 0, false
+	}
+	for i, v := range a.Values() {
+		if !ok(v) {
+			return i, v, true
+		}
+	}
+	return 0, 0, false
 }
