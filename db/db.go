@@ -696,13 +696,9 @@ func notOurs(path string, tables []string) error {
 }
 
 func (d *DB) migrate(ctx context.Context) error {
-	all, err := migrations.All()
+	known, err := migrations.Latest()
 	if err != nil {
 		return fmt.Errorf("db: %w", err)
-	}
-	known := 0
-	if len(all) > 0 {
-		known = all[len(all)-1].Version
 	}
 	// checkOurs left a WAL-mode file to this connection.
 	foreign, err := foreignTables(ctx, d.sql, "main")
@@ -718,6 +714,13 @@ func (d *DB) migrate(ctx context.Context) error {
 	}
 	if have > known {
 		return fmt.Errorf("db: %s has schema version %d, this dendfit knows up to %d: upgrade dendfit", d.path, have, known)
+	}
+	if have == known {
+		return nil
+	}
+	all, err := migrations.All()
+	if err != nil {
+		return fmt.Errorf("db: %w", err)
 	}
 	if _, err := d.sql.ExecContext(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		version    INTEGER PRIMARY KEY,

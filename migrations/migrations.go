@@ -35,6 +35,23 @@ type Migration struct {
 // file name does not start with a positive version number followed by an
 // underscore, or if two files share a version.
 func All() ([]Migration, error) {
+	out, err := list()
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range out {
+		b, err := FS.ReadFile(m.Name)
+		if err != nil {
+			return nil, fmt.Errorf("migrations: read %s: %w", m.Name, err)
+		}
+		out[i].SQL = string(b)
+	}
+	return out, nil
+}
+
+// list is All without the statements: reading them copies 90 KB, which
+// a database already at the newest version does not need.
+func list() ([]Migration, error) {
 	entries, err := fs.ReadDir(FS, ".")
 	if err != nil {
 		return nil, fmt.Errorf("migrations: read embedded files: %w", err)
@@ -58,11 +75,7 @@ func All() ([]Migration, error) {
 			return nil, fmt.Errorf("migrations: %s and %s share version %d", prev, name, v)
 		}
 		seen[v] = name
-		b, err := FS.ReadFile(name)
-		if err != nil {
-			return nil, fmt.Errorf("migrations: read %s: %w", name, err)
-		}
-		out = append(out, Migration{Version: v, Name: name, SQL: string(b)})
+		out = append(out, Migration{Version: v, Name: name})
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Version < out[j].Version })
 	return out, nil
@@ -71,7 +84,7 @@ func All() ([]Migration, error) {
 // Latest returns the highest schema version among the embedded migrations,
 // or 0 if there are none.
 func Latest() (int, error) {
-	all, err := All()
+	all, err := list()
 	if err != nil {
 		return 0, err
 	}
