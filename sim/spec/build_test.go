@@ -476,6 +476,21 @@ func BenchmarkLogAxis(b *testing.B) {
 	}
 }
 
+// BenchmarkAxisValue is a value of the seed sweep's g axis read alone, as
+// a sweep's grid reads each point's.
+func BenchmarkAxisValue(b *testing.B) {
+	a := Axis{From: 0.1e-9, To: 10e-9, Steps: 100000, Log: true}
+	a.Prepare()
+	sum, i := 0.0, 0
+	for b.Loop() {
+		sum += a.Value(i)
+		i = (i + 7919) % a.Steps
+	}
+	if !(sum > 0) {
+		b.Fatal("no values")
+	}
+}
+
 // TestSweepGiven: a sweep is given by any one of its axes.
 func TestSweepGiven(t *testing.T) {
 	ax := Axis{List: []float64{1e-9}}
