@@ -12,6 +12,16 @@ import (
 // AVX2).
 var haveAVX2 = cpu.X86.HasAVX2
 
+// haveAVX512 says whether the kernels of eight lanes an instruction may
+// run (the CPU and the OS support AVX-512F). Where a CPU has full-width
+// 512-bit units (AMD Zen 5 here) they do twice the work an instruction;
+// vec512Off (tests) keeps to the four-lane ones.
+var haveAVX512 = cpu.X86.HasAVX512F
+
+// use512 says whether the eight-lane kernel takes L lanes: its multiple
+// of eight leaves no group of four that the four-lane one would do.
+func use512(L int) bool { return haveAVX512 && !vec512Off && L >= 8 && L%8 < 4 }
+
 // fused2Args is fused2AVX2's argument block; fused_amd64.s knows its
 // layout.
 type fused2Args struct {
@@ -40,12 +50,21 @@ type fused2Args struct {
 //go:noescape
 func fused2AVX2(a *fused2Args)
 
+// fused2AVX512 is fused2AVX2 eight lanes an instruction, for n a multiple
+// of eight; the same operations in the same order, so the same bits.
+//
+//go:noescape
+func fused2AVX512(a *fused2Args)
+
 // fused2Prepare readies the vector loop over the largest multiple of four
 // of the lanes: it returns how many lanes that is and the function that
 // advances them (0 and nil without AVX2, or when vectors are off). The
 // slices must stay where they are while it is used.
 func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, recB bool, c *[12]float64) (int, fused2Steps) {
-	n := len(s) &^ 3
+	n, kernel := len(s)&^3, fused2AVX2
+	if use512(len(s)) {
+		n, kernel = len(s)&^7, fused2AVX512
+	}
 	if !haveAVX2 || vecOff || n == 0 {
 		return 0, nil
 	}
@@ -74,19 +93,22 @@ func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, recB bool, c
 			_ = rec[(m-1)*L+n-1] // every row written is inside rec
 			a.rec = unsafe.Pointer(&rec[0])
 		}
-		fused2AVX2(a)
+		kernel(a)
 	}
 }
 
 // scanRowsVec is scanRowsGo over the largest multiple of four of the
 // lanes, four lanes an instruction; it returns how many lanes it did.
 func scanRowsVec(rec []float64, L, from, to int, st *scanState) int {
-	n := L &^ 3
+	n, kernel := L&^3, scanAVX2
+	if use512(L) {
+		n, kernel = L&^7, scanAVX512
+	}
 	if !haveAVX2 || vecOff || n == 0 {
 		return 0
 	}
 	_ = rec[to*L+L-1] // every row read is inside rec
-	scanAVX2(&rec[0], L, n, from, to, &st.best[0], &st.kbest[0], &st.neg[0], &st.kdown[0], &st.bad[0])
+	kernel(&rec[0], L, n, from, to, &st.best[0], &st.kbest[0], &st.neg[0], &st.kdown[0], &st.bad[0])
 	return n
 }
 
@@ -98,11 +120,20 @@ func scanRowsVec(rec []float64, L, from, to int, st *scanState) int {
 //go:noescape
 func scanAVX2(rec *float64, L, n, from, to int, best *float64, kbest *int64, neg *uint64, kdown *int64, bad *int64)
 
+// scanAVX512 is scanAVX2 eight lanes an instruction, n a multiple of 8,
+// the conditions in mask registers.
+//
+//go:noescape
+func scanAVX512(rec *float64, L, n, from, to int, best *float64, kbest *int64, neg *uint64, kdown *int64, bad *int64)
+
 // riseRowsVec is riseRowsGo over the largest multiple of four of the
 // lanes, four lanes an instruction, row by row up to the largest kbest;
 // it returns how many lanes it did.
 func riseRowsVec(rec []float64, L int, st *scanState) int {
-	n := L &^ 3
+	n, kernel := L&^3, riseAVX2
+	if use512(L) {
+		n, kernel = L&^7, riseAVX512
+	}
 	if !haveAVX2 || vecOff || n == 0 {
 		return 0
 	}
@@ -111,7 +142,7 @@ func riseRowsVec(rec []float64, L int, st *scanState) int {
 		maxk = max(maxk, k)
 	}
 	_ = rec[int(maxk)*L+L-1] // every row read is inside rec
-	riseAVX2(&rec[0], L, n, int(maxk), &st.best[0], &st.kbest[0], &st.neg[0], &st.rise[0][0], &st.rise[1][0], &st.rise[2][0])
+	kernel(&rec[0], L, n, int(maxk), &st.best[0], &st.kbest[0], &st.neg[0], &st.rise[0][0], &st.rise[1][0], &st.rise[2][0])
 	return n
 }
 
@@ -122,3 +153,9 @@ func riseRowsVec(rec []float64, L int, st *scanState) int {
 //
 //go:noescape
 func riseAVX2(rec *float64, L, n, maxk int, best *float64, kbest *int64, neg *uint64, r10, r50, r90 *int64)
+
+// riseAVX512 is riseAVX2 eight lanes an instruction, n a multiple of 8,
+// the conditions in mask registers.
+//
+//go:noescape
+func riseAVX512(rec *float64, L, n, maxk int, best *float64, kbest *int64, neg *uint64, r10, r50, r90 *int64)

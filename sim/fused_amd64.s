@@ -295,3 +295,288 @@ rdone:
 gdone:
 	VZEROUPPER
 	RET
+
+// func fused2AVX512(a *fused2Args)
+//
+// fused2AVX2 eight lanes an instruction (n a multiple of 8), with the
+// loop invariants broadcast into registers once: the same operations in
+// the same order on each lane.
+TEXT ·fused2AVX512(SB), NOSPLIT, $0-8
+	MOVQ a+0(FP), DI
+	MOVQ 0(DI), R8    // va
+	MOVQ 8(DI), R9    // vb
+	MOVQ 16(DI), R10  // s
+	MOVQ 24(DI), R11  // gr
+	MOVQ 32(DI), R12  // itd
+	MOVQ 40(DI), R13  // hi
+	MOVQ 48(DI), R14  // lo
+	MOVQ 56(DI), DX   // n
+	MOVQ 64(DI), AX   // track
+	MOVQ 72(DI), BX   // rec: row of this step's sample, or nil
+	MOVQ 96(DI), SI   // m
+	VBROADCASTSD 104(DI), Z12 // elA
+	VBROADCASTSD 112(DI), Z13 // elB
+	VBROADCASTSD 120(DI), Z11 // E
+	VBROADCASTSD 128(DI), Z16 // glA
+	VBROADCASTSD 160(DI), Z17 // ieA
+	VBROADCASTSD 192(DI), Z18 // gAB
+	VBROADCASTSD 224(DI), Z19 // glB
+	VBROADCASTSD 256(DI), Z20 // ieB
+	VBROADCASTSD 288(DI), Z21 // gBA
+	VBROADCASTSD 320(DI), Z22 // dtcA
+	VBROADCASTSD 352(DI), Z23 // dtcB
+	VBROADCASTSD 384(DI), Z24 // dt
+
+step512:
+	XORQ CX, CX
+
+group512:
+	CMPQ CX, DX
+	JGE  stepdone512
+	VMOVUPD (R8)(CX*8), Z0  // va
+	VMOVUPD (R9)(CX*8), Z1  // vb
+	VMOVUPD (R10)(CX*8), Z2 // sv
+
+	TESTQ BX, BX
+	JZ    extremes512
+	CMPQ  88(DI), $0
+	JNE   recb512
+	VMOVUPD Z0, (BX)(CX*8)
+	JMP     extremes512
+
+recb512:
+	VMOVUPD Z1, (BX)(CX*8)
+
+extremes512:
+	CMPQ AX, $1
+	JNE  trackb512
+	VMOVUPD (R13)(CX*8), Z3
+	VMAXPD  Z3, Z0, Z3
+	VMOVUPD Z3, (R13)(CX*8)
+	VMOVUPD (R14)(CX*8), Z3
+	VMINPD  Z3, Z0, Z3
+	VMOVUPD Z3, (R14)(CX*8)
+	JMP     update512
+
+trackb512:
+	CMPQ AX, $2
+	JNE  update512
+	VMOVUPD (R13)(CX*8), Z3
+	VMAXPD  Z3, Z1, Z3
+	VMOVUPD Z3, (R13)(CX*8)
+	VMOVUPD (R14)(CX*8), Z3
+	VMINPD  Z3, Z1, Z3
+	VMOVUPD Z3, (R14)(CX*8)
+
+update512:
+	// ta := glA*(elA-va) + ieA + gAB*(vb-va) + gr*(E-va)*sv
+	VSUBPD Z0, Z12, Z3
+	VMULPD Z16, Z3, Z3
+	VADDPD Z17, Z3, Z3
+	VSUBPD Z0, Z1, Z4
+	VMULPD Z18, Z4, Z4
+	VADDPD Z4, Z3, Z3
+	VSUBPD Z0, Z11, Z5
+	VMULPD (R11)(CX*8), Z5, Z5
+	VMULPD Z2, Z5, Z5
+	VADDPD Z5, Z3, Z3
+	// tb := glB*(elB-vb) + ieB + gBA*(va-vb)
+	VSUBPD Z1, Z13, Z4
+	VMULPD Z19, Z4, Z4
+	VADDPD Z20, Z4, Z4
+	VSUBPD Z1, Z0, Z5
+	VMULPD Z21, Z5, Z5
+	VADDPD Z5, Z4, Z4
+	// VA = va + ta*dtcA; VB = vb + tb*dtcB
+	VMULPD  Z22, Z3, Z3
+	VADDPD  Z3, Z0, Z0
+	VMOVUPD Z0, (R8)(CX*8)
+	VMULPD  Z23, Z4, Z4
+	VADDPD  Z4, Z1, Z1
+	VMOVUPD Z1, (R9)(CX*8)
+	// S = sv - sv*itd*dt
+	VMULPD  (R12)(CX*8), Z2, Z5
+	VMULPD  Z24, Z5, Z5
+	VSUBPD  Z5, Z2, Z2
+	VMOVUPD Z2, (R10)(CX*8)
+
+	ADDQ $8, CX
+	JMP  group512
+
+stepdone512:
+	TESTQ BX, BX
+	JZ    counted512
+	ADDQ  80(DI), BX
+
+counted512:
+	DECQ SI
+	JNZ  step512
+
+	VZEROUPPER
+	RET
+
+// func scanAVX512(rec *float64, L, n, from, to int, best *float64, kbest *int64, neg *uint64, kdown *int64, bad *int64)
+//
+// scanAVX2 eight lanes an instruction (n a multiple of 8), its
+// conditions in mask registers: the same comparisons (NLE_UQ, GT_OQ,
+// LT_OQ), the same products and the same selections, lane by lane.
+TEXT ·scanAVX512(SB), NOSPLIT, $0-80
+	MOVQ rec+0(FP), SI
+	MOVQ L+8(FP), R8
+	SHLQ $3, R8            // row stride in bytes
+	MOVQ n+16(FP), R9
+	MOVQ from+24(FP), R10
+	MOVQ to+32(FP), R11
+	MOVQ best+40(FP), R12
+	MOVQ kbest+48(FP), R13
+	MOVQ kdown+64(FP), R14
+	MOVQ bad+72(FP), DI
+
+	MOVQ         $0x7fffffffffffffff, AX
+	VPBROADCASTQ AX, Z15   // |x| mask
+	MOVQ         $0x3ff0000000000000, AX
+	VPBROADCASTQ AX, Z14   // maxVoltage = 1.0
+	MOVQ         $0x3fe0000000000000, AX
+	VPBROADCASTQ AX, Z13   // 0.5
+	MOVQ         $1, AX
+	VPBROADCASTQ AX, Z12   // int64 1
+	VPXORQ       Z10, Z10, Z10 // 0
+	MOVQ neg+56(FP), AX
+
+	XORQ CX, CX            // lane group
+
+group512:
+	CMPQ CX, R9
+	JGE  gdone512
+	VMOVUPD (SI)(CX*8), Z0   // baseline: row 0
+	VMOVUPD (R12)(CX*8), Z1  // best
+	VMOVUPD (R13)(CX*8), Z2  // kbest
+	VMOVUPD (R14)(CX*8), Z3  // kdown
+	VMOVUPD (DI)(CX*8), Z4   // bad
+	VMOVUPD (AX)(CX*8), Z11  // neg
+	VPBROADCASTQ R10, Z5     // i
+	// BX = &rec[from*L + CX]
+	MOVQ R10, BX
+	IMULQ R8, BX
+	LEAQ (SI)(BX*1), BX
+	LEAQ (BX)(CX*8), BX
+	MOVQ R10, DX
+
+row512:
+	CMPQ DX, R11
+	JGT  rdone512
+	VMOVUPD   (BX), Z6                // v
+	VPANDQ    Z15, Z6, Z7             // |v|
+	VCMPPD    $0x16, Z14, Z7, K1      // !(|v| <= max), NaN true
+	VPCMPEQQ  Z10, Z4, K1, K2         // and bad == 0
+	VMOVDQU64 Z5, K2, Z4              // bad = that ? i : bad
+	VPCMPEQQ  Z10, Z3, K3             // kdown == 0
+	VSUBPD    Z0, Z6, Z7              // u = v - b
+	VPANDQ    Z15, Z7, Z6             // d = |u|
+	VCMPPD    $0x1e, Z1, Z6, K4       // gt: d > best
+	VMULPD    Z13, Z1, Z9             // best/2 (0.5*best), the old best
+	VMOVUPD   Z6, K4, Z1              // best = gt ? d : best
+	VPXORQ    Z11, Z7, Z6             // u oriented by the old neg
+	VPANDNQ   Z7, Z15, Z8             // u's sign bit
+	VMOVDQU64 Z8, K4, Z11             // neg = gt ? sign(u) : neg
+	VCMPPD    $0x11, Z9, Z6, K3, K5   // oriented u < best/2, and kdown == 0
+	VMOVDQU64 Z5, K5, Z3              // kdown = that ? i : kdown
+	VMOVDQU64 Z5, K4, Z2              // kbest = gt ? i : kbest
+	VMOVDQU64 Z10, K4, Z3             // kdown = gt ? 0 : kdown
+	VPADDQ    Z12, Z5, Z5
+	ADDQ      R8, BX
+	INCQ      DX
+	JMP       row512
+
+rdone512:
+	VMOVUPD Z1, (R12)(CX*8)
+	VMOVUPD Z2, (R13)(CX*8)
+	VMOVUPD Z3, (R14)(CX*8)
+	VMOVUPD Z4, (DI)(CX*8)
+	VMOVUPD Z11, (AX)(CX*8)
+	ADDQ    $8, CX
+	JMP     group512
+
+gdone512:
+	VZEROUPPER
+	RET
+
+// func riseAVX512(rec *float64, L, n, maxk int, best *float64, kbest *int64, neg *uint64, r10, r50, r90 *int64)
+//
+// riseAVX2 eight lanes an instruction (n a multiple of 8), its
+// conditions in mask registers.
+TEXT ·riseAVX512(SB), NOSPLIT, $0-80
+	MOVQ rec+0(FP), SI
+	MOVQ L+8(FP), R8
+	SHLQ $3, R8            // row stride in bytes
+	MOVQ n+16(FP), R9
+	MOVQ maxk+24(FP), R11
+	MOVQ best+32(FP), R12
+	MOVQ kbest+40(FP), R13
+	MOVQ neg+48(FP), R14
+	MOVQ r10+56(FP), AX
+	MOVQ r50+64(FP), BX
+	MOVQ r90+72(FP), DI
+	MOVQ         $1, CX
+	VPBROADCASTQ CX, Z14   // int64 1
+	MOVQ         $0x3fb999999999999a, DX
+	VPBROADCASTQ DX, Z16   // 0.1
+	MOVQ         $0x3fe0000000000000, DX
+	VPBROADCASTQ DX, Z17   // 0.5
+	MOVQ         $0x3feccccccccccccd, DX
+	VPBROADCASTQ DX, Z18   // 0.9
+	VPXORQ       Z13, Z13, Z13 // 0
+
+	XORQ CX, CX            // lane group
+
+group512:
+	CMPQ CX, R9
+	JGE  gdone512
+	VMOVUPD (SI)(CX*8), Z0   // baseline: row 0
+	VMOVUPD (R14)(CX*8), Z1  // neg
+	VMOVUPD (R13)(CX*8), Z2
+	VPADDQ  Z14, Z2, Z2      // kbest + 1
+	VMOVUPD (R12)(CX*8), Z10 // best
+	VMULPD  Z10, Z16, Z3     // 10 %
+	VMULPD  Z10, Z17, Z4     // 50 %
+	VMULPD  Z10, Z18, Z5     // 90 %
+	VPXORQ  Z6, Z6, Z6       // first rows: none yet
+	VPXORQ  Z7, Z7, Z7
+	VPXORQ  Z8, Z8, Z8
+	VMOVDQU64 Z14, Z9        // j = 1
+	// R10 = &rec[1*L + CX]
+	LEAQ (SI)(R8*1), R10
+	LEAQ (R10)(CX*8), R10
+	MOVQ $1, DX
+
+row512:
+	CMPQ DX, R11
+	JGT  rdone512
+	VMOVUPD   (R10), Z10
+	VSUBPD    Z0, Z10, Z10            // v - b
+	VPXORQ    Z1, Z10, Z10            // oriented like the peak
+	VPCMPGTQ  Z9, Z2, K1              // j <= kbest
+	VPCMPEQQ  Z13, Z6, K1, K2         // and none yet
+	VCMPPD    $0x1d, Z3, Z10, K2, K3  // and u >= 10 %
+	VMOVDQU64 Z9, K3, Z6
+	VPCMPEQQ  Z13, Z7, K1, K2
+	VCMPPD    $0x1d, Z4, Z10, K2, K3  // u >= 50 %
+	VMOVDQU64 Z9, K3, Z7
+	VPCMPEQQ  Z13, Z8, K1, K2
+	VCMPPD    $0x1d, Z5, Z10, K2, K3  // u >= 90 %
+	VMOVDQU64 Z9, K3, Z8
+	VPADDQ    Z14, Z9, Z9
+	ADDQ      R8, R10
+	INCQ      DX
+	JMP       row512
+
+rdone512:
+	VMOVUPD Z6, (AX)(CX*8)
+	VMOVUPD Z7, (BX)(CX*8)
+	VMOVUPD Z8, (DI)(CX*8)
+	ADDQ    $8, CX
+	JMP     group512
+
+gdone512:
+	VZEROUPPER
+	RET

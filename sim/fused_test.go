@@ -14,9 +14,10 @@ import (
 // on either compartment, receptors with and without rise, AMPA and GABA,
 // with and without holding, peaks kept or not, and a lane that diverges;
 // with every lane in the vector loop (which then runs many steps a call)
-// and with some in the Go loop.
+// and with some in the Go loop, with the four- and (where the CPU has
+// them) eight-lane kernels.
 func TestFusedMatchesGeneral(t *testing.T) {
-	defer func() { fuseOff, vecOff = false, false }()
+	defer func() { fuseOff, vecOff, vec512Off = false, false, false }()
 	n := 0
 	for _, nc := range []int{1, 2} {
 		for _, syn := range []int{0, 1} {
@@ -35,8 +36,9 @@ func TestFusedMatchesGeneral(t *testing.T) {
 								s.Protocol.Synapse, s.Protocol.Record = syn, rec
 								s.Protocol.Hold, s.Protocol.Holding = hold, -0.06
 								// 8 lanes go through the vector loop alone, 9
-								// through it and the Go loop.
-								for _, L := range []int{8, 9} {
+								// through it and the Go loop, 12 through the
+								// four-lane kernel alone.
+								for _, L := range []int{8, 9, 12} {
 									name := fmt.Sprintf("nc%d syn%d rec%d %v rise%v hold%v all%v L%d", nc, syn, rec, ch, rise, hold, trackAll, L)
 									lanes := make([][]Receptor, L)
 									for l := range lanes {
@@ -61,17 +63,21 @@ func TestFusedMatchesGeneral(t *testing.T) {
 										}
 										return out, errs
 									}
-									fo, fe := run(false)
 									go_, ge := run(true)
-									for l := range fo {
-										if fmt.Sprint(fe[l]) != fmt.Sprint(ge[l]) {
-											t.Errorf("%s lane %d: error %v, general %v", name, l, fe[l], ge[l])
+									for _, narrow := range []bool{false, true} {
+										vec512Off = narrow
+										fo, fe := run(false)
+										vec512Off = false
+										for l := range fo {
+											if fmt.Sprint(fe[l]) != fmt.Sprint(ge[l]) {
+												t.Errorf("%s narrow %v lane %d: error %v, general %v", name, narrow, l, fe[l], ge[l])
+											}
+											a, b := fmt.Sprintf("%#v", resultBits(fo[l])), fmt.Sprintf("%#v", resultBits(go_[l]))
+											if a != b {
+												t.Errorf("%s narrow %v lane %d:\nfused   %s\ngeneral %s", name, narrow, l, a, b)
+											}
+											n++
 										}
-										a, b := fmt.Sprintf("%#v", resultBits(fo[l])), fmt.Sprintf("%#v", resultBits(go_[l]))
-										if a != b {
-											t.Errorf("%s lane %d:\nfused   %s\ngeneral %s", name, l, a, b)
-										}
-										n++
 									}
 								}
 							}
@@ -95,13 +101,13 @@ func resultBits(r Result) []any {
 	return out
 }
 
-// TestVectorScanStopsWhereGoDoes: the AVX2 scan of the record samples
-// leaves every lane's scan state exactly as the Go scan does, so a batch
-// stops early at the same sample (results alone cannot show this: an
-// early stop never changes them).
+// TestVectorScanStopsWhereGoDoes: the vector scans (four and eight lanes
+// an instruction) of the record samples leave every lane's scan state
+// exactly as the Go scan does, so a batch stops early at the same sample
+// (results alone cannot show this: an early stop never changes them).
 func TestVectorScanStopsWhereGoDoes(t *testing.T) {
-	defer func() { vecOff = false }()
-	for _, L := range []int{4, 9, 32} {
+	defer func() { vecOff, vec512Off = false, false }()
+	for _, L := range []int{4, 9, 12, 32} {
 		s, _ := seed()
 		lanes := make([][]Receptor, L)
 		for l := range lanes {
@@ -125,8 +131,11 @@ func TestVectorScanStopsWhereGoDoes(t *testing.T) {
 			return state{sm.filled, sm.scanned, fmt.Sprint(st.best[:L], st.kbest[:L], st.neg[:L], st.kdown[:L], st.bad[:L])}
 		}
 		vec, scalar := run(false), run(true)
-		if vec != scalar {
-			t.Errorf("%d lanes: vector scan %+v, Go scan %+v", L, vec, scalar)
+		vec512Off = true
+		narrow := run(false)
+		vec512Off = false
+		if vec != scalar || narrow != scalar {
+			t.Errorf("%d lanes: vector scan %+v, four-lane %+v, Go scan %+v", L, vec, narrow, scalar)
 		}
 		if vec.filled >= 900 {
 			t.Errorf("%d lanes: no early stop (%d samples)", L, vec.filled)
@@ -144,10 +153,10 @@ func TestVectorScanStopsWhereGoDoes(t *testing.T) {
 // both sides of the baseline, dip before they peak and carry NaN and
 // out-of-range samples, which no PSP of the reference cases does.
 func TestScanMatchesDefinition(t *testing.T) {
-	defer func() { vecOff = false }()
+	defer func() { vecOff, vec512Off = false, false }()
 	rng := rand.New(rand.NewPCG(1, 2))
 	for trial := range 300 {
-		L := 1 + rng.IntN(13)
+		L := 1 + rng.IntN(26)
 		rows := 2 + rng.IntN(60)
 		rec := make([]float64, rows*L)
 		for l := range L {
@@ -191,8 +200,8 @@ func TestScanMatchesDefinition(t *testing.T) {
 				}
 			}
 		}
-		for _, off := range []bool{false, true} {
-			vecOff = off
+		for _, mode := range []string{"wide", "narrow", "off"} {
+			vecOff, vec512Off = mode == "off", mode == "narrow"
 			st := newScanState(L)
 			for from := 1; from < rows; {
 				to := min(rows-1, from+rng.IntN(8))
@@ -238,7 +247,7 @@ func TestScanMatchesDefinition(t *testing.T) {
 					float64(st.rise[0][l]), float64(st.rise[1][l]), float64(st.rise[2][l])}
 				want := [7]float64{best, float64(kbest), float64(kdown), float64(bad), float64(rise[0]), float64(rise[1]), float64(rise[2])}
 				if math.Float64bits(got[0]) != math.Float64bits(want[0]) || [6]float64(got[1:]) != [6]float64(want[1:]) {
-					t.Fatalf("trial %d, lane %d of %d, vector off %v: scan (best, kbest, kdown, bad, rise 10/50/90) %v, definition %v", trial, l, L, off, got, want)
+					t.Fatalf("trial %d, lane %d of %d, vectors %s: scan (best, kbest, kdown, bad, rise 10/50/90) %v, definition %v", trial, l, L, mode, got, want)
 				}
 			}
 		}

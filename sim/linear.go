@@ -266,9 +266,10 @@ func first(x []float64) *float64 {
 // step t's into rec[t*L : t*L+n], L the batch's lanes.
 type fused2Steps func(m int, rec []float64)
 
-// fuseOff disables fusedEuler, and vecOff its vector loop, for tests and
-// benchmarks that compare them with the general path.
-var fuseOff, vecOff bool
+// fuseOff disables fusedEuler, vecOff its vector loops and vec512Off
+// their eight-lane kernels, for tests and benchmarks that compare them
+// with the general path and each other.
+var fuseOff, vecOff, vec512Off bool
 
 // canFuse reports whether fusedEuler applies: Euler, linear, one
 // receptor and one or two compartments (a point cell, or soma and
@@ -316,7 +317,7 @@ func (s *Simulator) prepareVec(track bool) {
 	// for the last is reused.
 	key := vecKey{c: c, slot: sh.s, L: L, mode: mode, recB: rec == b,
 		mem: [5]*float64{first(y), first(e.geff), first(e.invTd), first(hi), first(lo)}}
-	if s.vecs.run != nil && s.vecs.key == key && !vecOff {
+	if s.vecs.run != nil && s.vecs.key == key && !vecOff && !vec512Off {
 		s.vec = s.vecs
 		return
 	}
