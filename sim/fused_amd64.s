@@ -417,9 +417,13 @@ counted512:
 
 // func scanAVX512(rec *float64, L, n, from, to int, best *float64, kbest *int64, neg *uint64, kdown *int64, bad *int64)
 //
-// scanAVX2 eight lanes an instruction (n a multiple of 8), its
-// conditions in mask registers: the same comparisons (NLE_UQ, GT_OQ,
-// LT_OQ), the same products and the same selections, lane by lane.
+// scanAVX2 eight lanes an instruction (n a multiple of 8): the same
+// comparisons (NLE_UQ, GT_OQ, LT_OQ), the same product and the same
+// selections, lane by lane. What carries from a row to the next is kept
+// short, as a row waits on it: best by VMAXPD(d, best), which is exactly
+// d > best ? d : best; "kdown == 0" and "bad == 0" as masks (K6, K7)
+// updated by mask operations (kdown is 0 again after a new best, else
+// stays 0 until set; bad stays 0 until set; a row index is never 0).
 TEXT ·scanAVX512(SB), NOSPLIT, $0-80
 	MOVQ rec+0(FP), SI
 	MOVQ L+8(FP), R8
@@ -454,6 +458,8 @@ group512:
 	VMOVUPD (R14)(CX*8), Z3  // kdown
 	VMOVUPD (DI)(CX*8), Z4   // bad
 	VMOVUPD (AX)(CX*8), Z11  // neg
+	VPCMPEQQ Z10, Z3, K6     // kdown == 0
+	VPCMPEQQ Z10, Z4, K7     // bad == 0
 	VPBROADCASTQ R10, Z5     // i
 	// BX = &rec[from*L + CX]
 	MOVQ R10, BX
@@ -467,22 +473,24 @@ row512:
 	JGT  rdone512
 	VMOVUPD   (BX), Z6                // v
 	VPANDQ    Z15, Z6, Z7             // |v|
-	VCMPPD    $0x16, Z14, Z7, K1      // !(|v| <= max), NaN true
-	VPCMPEQQ  Z10, Z4, K1, K2         // and bad == 0
-	VMOVDQU64 Z5, K2, Z4              // bad = that ? i : bad
-	VPCMPEQQ  Z10, Z3, K3             // kdown == 0
+	VCMPPD    $0x16, Z14, Z7, K7, K1  // !(|v| <= max), NaN true, and bad == 0
+	VMOVDQU64 Z5, K1, Z4              // bad = that ? i : bad
+	KANDNW    K7, K1, K7              // bad == 0 still
 	VSUBPD    Z0, Z6, Z7              // u = v - b
 	VPANDQ    Z15, Z7, Z6             // d = |u|
 	VCMPPD    $0x1e, Z1, Z6, K4       // gt: d > best
 	VMULPD    Z13, Z1, Z9             // best/2 (0.5*best), the old best
-	VMOVUPD   Z6, K4, Z1              // best = gt ? d : best
-	VPXORQ    Z11, Z7, Z6             // u oriented by the old neg
-	VPANDNQ   Z7, Z15, Z8             // u's sign bit
-	VMOVDQU64 Z8, K4, Z11             // neg = gt ? sign(u) : neg
-	VCMPPD    $0x11, Z9, Z6, K3, K5   // oriented u < best/2, and kdown == 0
+	VMAXPD    Z1, Z6, Z1              // best = d > best ? d : best
+	VPXORQ    Z11, Z7, Z8             // u oriented by the old neg
+	VPANDNQ   Z7, Z15, Z7             // u's sign bit
+	VMOVDQU64 Z7, K4, Z11             // neg = gt ? sign(u) : neg
+	VCMPPD    $0x11, Z9, Z8, K2       // oriented u < best/2
+	KANDW     K2, K6, K5              // and kdown == 0
 	VMOVDQU64 Z5, K5, Z3              // kdown = that ? i : kdown
 	VMOVDQU64 Z5, K4, Z2              // kbest = gt ? i : kbest
 	VMOVDQU64 Z10, K4, Z3             // kdown = gt ? 0 : kdown
+	KANDNW    K6, K2, K6              // kdown == 0 still, unless set
+	KORW      K4, K6, K6              // or reset by a new best
 	VPADDQ    Z12, Z5, Z5
 	ADDQ      R8, BX
 	INCQ      DX
@@ -503,8 +511,9 @@ gdone512:
 
 // func riseAVX512(rec *float64, L, n, maxk int, best *float64, kbest *int64, neg *uint64, r10, r50, r90 *int64)
 //
-// riseAVX2 eight lanes an instruction (n a multiple of 8), its
-// conditions in mask registers.
+// riseAVX2 eight lanes an instruction (n a multiple of 8), with "no row
+// found yet" for each level kept as a mask (K5, K6, K7) that a row found
+// clears.
 TEXT ·riseAVX512(SB), NOSPLIT, $0-80
 	MOVQ rec+0(FP), SI
 	MOVQ L+8(FP), R8
@@ -525,7 +534,6 @@ TEXT ·riseAVX512(SB), NOSPLIT, $0-80
 	VPBROADCASTQ DX, Z17   // 0.5
 	MOVQ         $0x3feccccccccccccd, DX
 	VPBROADCASTQ DX, Z18   // 0.9
-	VPXORQ       Z13, Z13, Z13 // 0
 
 	XORQ CX, CX            // lane group
 
@@ -543,6 +551,9 @@ group512:
 	VPXORQ  Z6, Z6, Z6       // first rows: none yet
 	VPXORQ  Z7, Z7, Z7
 	VPXORQ  Z8, Z8, Z8
+	KXNORW  K5, K5, K5
+	KXNORW  K6, K6, K6
+	KXNORW  K7, K7, K7
 	VMOVDQU64 Z14, Z9        // j = 1
 	// R10 = &rec[1*L + CX]
 	LEAQ (SI)(R8*1), R10
@@ -556,15 +567,18 @@ row512:
 	VSUBPD    Z0, Z10, Z10            // v - b
 	VPXORQ    Z1, Z10, Z10            // oriented like the peak
 	VPCMPGTQ  Z9, Z2, K1              // j <= kbest
-	VPCMPEQQ  Z13, Z6, K1, K2         // and none yet
-	VCMPPD    $0x1d, Z3, Z10, K2, K3  // and u >= 10 %
+	VCMPPD    $0x1d, Z3, Z10, K1, K2  // and u >= 10 %
+	KANDW     K2, K5, K3              // and none yet
 	VMOVDQU64 Z9, K3, Z6
-	VPCMPEQQ  Z13, Z7, K1, K2
-	VCMPPD    $0x1d, Z4, Z10, K2, K3  // u >= 50 %
+	KANDNW    K5, K2, K5
+	VCMPPD    $0x1d, Z4, Z10, K1, K2  // u >= 50 %
+	KANDW     K2, K6, K3
 	VMOVDQU64 Z9, K3, Z7
-	VPCMPEQQ  Z13, Z8, K1, K2
-	VCMPPD    $0x1d, Z5, Z10, K2, K3  // u >= 90 %
+	KANDNW    K6, K2, K6
+	VCMPPD    $0x1d, Z5, Z10, K1, K2  // u >= 90 %
+	KANDW     K2, K7, K3
 	VMOVDQU64 Z9, K3, Z8
+	KANDNW    K7, K2, K7
 	VPADDQ    Z14, Z9, Z9
 	ADDQ      R8, R10
 	INCQ      DX
