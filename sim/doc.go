@@ -19,15 +19,15 @@
 // spike delivery and dSpike events within a step, and the time grid k dt),
 // and the results match real Dendrify to 1e-12 mV a sample or better over the
 // reference cases. A batched run gives bit-identical numbers to a run of
-// one lane: the fast paths (a fused step for small linear cells, AVX2
-// assembly on amd64, stopping once no later sample can change a metric)
-// keep the same IEEE operations in the same order.
+// one lane: the fast paths (a fused step for small linear cells, AVX2 and
+// AVX-512 assembly on amd64, stopping once no later sample can change a
+// metric) keep the same IEEE operations in the same order.
 //
 // Every product that is added to something is written float64(x*y): Go
 // may otherwise fuse a multiply and an add into one FMA instruction, which
 // rounds once instead of twice. The arm64 compiler always fuses, and amd64
 // does under GOAMD64=v3, so results would depend on the machine and, where
-// the AVX2 lanes and the Go loop differ, on a point's place in its batch;
+// the vector lanes and the Go loop differ, on a point's place in its batch;
 // Brian 2's numpy code never fuses. TestNoFusedMultiplyAdd keeps it so.
 //
 // The package imports nothing of dendfit's: the spec parser (sim/spec)
