@@ -1,5 +1,54 @@
 #include "textflag.h"
 
+// FUSED2ARGS loads a fused2Args (at a+0(FP)) into the registers both
+// fused2 kernels use: DI the block, R8 va, R9 vb, R10 s, R11 gr, R12 itd,
+// R13 hi, R14 lo, DX n, AX track, BX rec (the row of this step's sample,
+// or nil), SI m.
+#define FUSED2ARGS \
+	MOVQ a+0(FP), DI; \
+	MOVQ 0(DI), R8;   \
+	MOVQ 8(DI), R9;   \
+	MOVQ 16(DI), R10; \
+	MOVQ 24(DI), R11; \
+	MOVQ 32(DI), R12; \
+	MOVQ 40(DI), R13; \
+	MOVQ 48(DI), R14; \
+	MOVQ 56(DI), DX;  \
+	MOVQ 64(DI), AX;  \
+	MOVQ 72(DI), BX;  \
+	MOVQ 96(DI), SI
+
+// SCANARGS loads the scan kernels' arguments: SI rec, R8 the row stride
+// in bytes, R9 n, R10 from, R11 to, R12 best, R13 kbest, R14 kdown, DI
+// bad (neg is loaded where AX is free).
+#define SCANARGS \
+	MOVQ rec+0(FP), SI;    \
+	MOVQ L+8(FP), R8;      \
+	SHLQ $3, R8;           \
+	MOVQ n+16(FP), R9;     \
+	MOVQ from+24(FP), R10; \
+	MOVQ to+32(FP), R11;   \
+	MOVQ best+40(FP), R12; \
+	MOVQ kbest+48(FP), R13; \
+	MOVQ kdown+64(FP), R14; \
+	MOVQ bad+72(FP), DI
+
+// RISEARGS loads the rise kernels' arguments: SI rec, R8 the row stride
+// in bytes, R9 n, R11 maxk, R12 best, R13 kbest, R14 neg, AX r10, BX r50,
+// DI r90.
+#define RISEARGS \
+	MOVQ rec+0(FP), SI;    \
+	MOVQ L+8(FP), R8;      \
+	SHLQ $3, R8;           \
+	MOVQ n+16(FP), R9;     \
+	MOVQ maxk+24(FP), R11; \
+	MOVQ best+32(FP), R12; \
+	MOVQ kbest+40(FP), R13; \
+	MOVQ neg+48(FP), R14;  \
+	MOVQ r10+56(FP), AX;   \
+	MOVQ r50+64(FP), BX;   \
+	MOVQ r90+72(FP), DI
+
 // func fused2AVX2(a *fused2Args)
 //
 // m steps; in each, every group of four lanes is loaded, stores the step's
@@ -10,18 +59,7 @@
 // Loop invariants that are only multiplied or added are memory operands
 // (the pre-broadcast k table).
 TEXT ·fused2AVX2(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), DI
-	MOVQ 0(DI), R8    // va
-	MOVQ 8(DI), R9    // vb
-	MOVQ 16(DI), R10  // s
-	MOVQ 24(DI), R11  // gr
-	MOVQ 32(DI), R12  // itd
-	MOVQ 40(DI), R13  // hi
-	MOVQ 48(DI), R14  // lo
-	MOVQ 56(DI), DX   // n
-	MOVQ 64(DI), AX   // track
-	MOVQ 72(DI), BX   // rec: row of this step's sample, or nil
-	MOVQ 96(DI), SI   // m
+	FUSED2ARGS
 	VBROADCASTSD 104(DI), Y12 // elA
 	VBROADCASTSD 112(DI), Y13 // elB
 	VBROADCASTSD 120(DI), Y11 // E
@@ -122,16 +160,7 @@ counted:
 
 // func scanAVX2(rec *float64, L, n, from, to int, best *float64, kbest *int64, neg *uint64, kdown *int64, bad *int64)
 TEXT ·scanAVX2(SB), NOSPLIT, $0-80
-	MOVQ rec+0(FP), SI
-	MOVQ L+8(FP), R8
-	SHLQ $3, R8            // row stride in bytes
-	MOVQ n+16(FP), R9
-	MOVQ from+24(FP), R10
-	MOVQ to+32(FP), R11
-	MOVQ best+40(FP), R12
-	MOVQ kbest+48(FP), R13
-	MOVQ kdown+64(FP), R14
-	MOVQ bad+72(FP), DI
+	SCANARGS
 
 	MOVQ         $0x7fffffffffffffff, AX
 	VMOVQ        AX, X15
@@ -211,17 +240,7 @@ gdone:
 
 // func riseAVX2(rec *float64, L, n, maxk int, best *float64, kbest *int64, neg *uint64, r10, r50, r90 *int64)
 TEXT ·riseAVX2(SB), NOSPLIT, $0-80
-	MOVQ rec+0(FP), SI
-	MOVQ L+8(FP), R8
-	SHLQ $3, R8            // row stride in bytes
-	MOVQ n+16(FP), R9
-	MOVQ maxk+24(FP), R11
-	MOVQ best+32(FP), R12
-	MOVQ kbest+40(FP), R13
-	MOVQ neg+48(FP), R14
-	MOVQ r10+56(FP), AX
-	MOVQ r50+64(FP), BX
-	MOVQ r90+72(FP), DI
+	RISEARGS
 	MOVQ         $1, CX
 	VMOVQ        CX, X14
 	VPBROADCASTQ X14, Y14  // int64 1
@@ -302,18 +321,7 @@ gdone:
 // loop invariants broadcast into registers once: the same operations in
 // the same order on each lane.
 TEXT ·fused2AVX512(SB), NOSPLIT, $0-8
-	MOVQ a+0(FP), DI
-	MOVQ 0(DI), R8    // va
-	MOVQ 8(DI), R9    // vb
-	MOVQ 16(DI), R10  // s
-	MOVQ 24(DI), R11  // gr
-	MOVQ 32(DI), R12  // itd
-	MOVQ 40(DI), R13  // hi
-	MOVQ 48(DI), R14  // lo
-	MOVQ 56(DI), DX   // n
-	MOVQ 64(DI), AX   // track
-	MOVQ 72(DI), BX   // rec: row of this step's sample, or nil
-	MOVQ 96(DI), SI   // m
+	FUSED2ARGS
 	VBROADCASTSD 104(DI), Z12 // elA
 	VBROADCASTSD 112(DI), Z13 // elB
 	VBROADCASTSD 120(DI), Z11 // E
@@ -425,16 +433,7 @@ counted512:
 // updated by mask operations (kdown is 0 again after a new best, else
 // stays 0 until set; bad stays 0 until set; a row index is never 0).
 TEXT ·scanAVX512(SB), NOSPLIT, $0-80
-	MOVQ rec+0(FP), SI
-	MOVQ L+8(FP), R8
-	SHLQ $3, R8            // row stride in bytes
-	MOVQ n+16(FP), R9
-	MOVQ from+24(FP), R10
-	MOVQ to+32(FP), R11
-	MOVQ best+40(FP), R12
-	MOVQ kbest+48(FP), R13
-	MOVQ kdown+64(FP), R14
-	MOVQ bad+72(FP), DI
+	SCANARGS
 
 	MOVQ         $0x7fffffffffffffff, AX
 	VPBROADCASTQ AX, Z15   // |x| mask
@@ -515,17 +514,7 @@ gdone512:
 // found yet" for each level kept as a mask (K5, K6, K7) that a row found
 // clears.
 TEXT ·riseAVX512(SB), NOSPLIT, $0-80
-	MOVQ rec+0(FP), SI
-	MOVQ L+8(FP), R8
-	SHLQ $3, R8            // row stride in bytes
-	MOVQ n+16(FP), R9
-	MOVQ maxk+24(FP), R11
-	MOVQ best+32(FP), R12
-	MOVQ kbest+40(FP), R13
-	MOVQ neg+48(FP), R14
-	MOVQ r10+56(FP), AX
-	MOVQ r50+64(FP), BX
-	MOVQ r90+72(FP), DI
+	RISEARGS
 	MOVQ         $1, CX
 	VPBROADCASTQ CX, Z14   // int64 1
 	MOVQ         $0x3fb999999999999a, DX
