@@ -11,6 +11,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -118,7 +119,10 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "dendfit: interrupted:", errorMessage(err))
 		return interruptedCode(ctx)
 	}
-	fmt.Fprintln(stderr, "dendfit:", errorMessage(err))
+	// One line a message: a spec's several errors each get theirs.
+	for _, line := range strings.Split(errorMessage(err), "\n") {
+		fmt.Fprintln(stderr, "dendfit:", line)
+	}
 	var ue usageError
 	if errors.As(err, &ue) {
 		return exitUsage

@@ -19,6 +19,7 @@ import (
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 // The flag parsers of the commands: each either refuses its input with a
@@ -505,6 +506,9 @@ func TestExitCode(t *testing.T) {
 		{"ok", context.Background(), nil, exitOK, ""},
 		{"error", context.Background(), errors.New("spec: x.yaml: bad"), exitError, "dendfit: spec: x.yaml: bad\n"},
 		{"usage", context.Background(), usageError{errors.New("--shard: want K/N")}, exitUsage, "dendfit: --shard: want K/N\n"},
+		// A spec's several errors: a line each, each a whole message.
+		{"spec errors", context.Background(), spec.Errors{{File: "x.yaml", Line: 3, Path: "simulation.dt", Msg: "bad"}, {File: "x.yaml", Line: 9, Path: "cells.pyr.gl", Msg: "worse"}},
+			exitError, "dendfit: x.yaml:3: simulation.dt: bad\ndendfit: x.yaml:9: cells.pyr.gl: worse\n"},
 		{"not converged", context.Background(), fmt.Errorf("fit: %w", errNotConverged), exitNotConverge, "dendfit: fit: "},
 		{"interrupted", stopped, fmt.Errorf("sweep: %w", context.Canceled), exitInterrupted, "dendfit: interrupted; finished work is kept\n"},
 		{"error after interrupt", stopped, errors.New("record points: disk I/O error"), exitInterrupted, "dendfit: interrupted: record points: disk I/O error\n"},

@@ -39,15 +39,20 @@ func (p *parser) cells(s *Spec, top *mapping) map[string]*cellNodes {
 	if !p.failed() && len(m.order) == 0 {
 		p.failf(n, "cells", "want at least one cell")
 	}
+	if p.failed() {
+		return out
+	}
+	// Each cell on its own: a mistake in one does not hide another's.
 	for _, k := range m.order {
-		if p.failed() {
-			break
-		}
 		path := m.sub(k)
-		name := p.identKey(m.keys[k], path, "cell name")
-		c, cn := p.cell(s, name, m.vals[k], path)
-		if p.failed() {
-			break
+		var name string
+		var c Cell
+		var cn *cellNodes
+		if p.section(func() {
+			name = p.identKey(m.keys[k], path, "cell name")
+			c, cn = p.cell(s, name, m.vals[k], path)
+		}) {
+			continue
 		}
 		s.Cells = append(s.Cells, c)
 		out[name] = cn
@@ -90,8 +95,10 @@ func (p *parser) cell(s *Spec, name string, n *yaml.Node, path string) (Cell, *c
 			c.SpineFactor = x
 		}
 	}
-	items := p.seq(p.require(m, "compartments"), m.sub("compartments"))
-	if p.failed() {
+	// The compartments are read whatever the cell's own fields gave, and
+	// each on its own: a mistake in one does not hide another's.
+	var items []*yaml.Node
+	if p.section(func() { items = p.seq(p.require(m, "compartments"), m.sub("compartments")) }) {
 		return c, cn
 	}
 	if len(items) == 0 {
@@ -101,9 +108,10 @@ func (p *parser) cell(s *Spec, name string, n *yaml.Node, path string) (Cell, *c
 	seen := map[string]int{}
 	for i, it := range items {
 		ipath := index(m.sub("compartments"), i)
-		k, km := p.compartment(s, it, ipath)
-		if p.failed() {
-			return c, cn
+		var k Compartment
+		var km *mapping
+		if p.section(func() { k, km = p.compartment(s, it, ipath) }) {
+			continue
 		}
 		if j, dup := seen[k.Name]; dup {
 			p.failf(km.get("name"), join(ipath, "name"), "duplicate compartment name %q (also compartments[%d])", k.Name, j)
@@ -119,6 +127,9 @@ func (p *parser) cell(s *Spec, name string, n *yaml.Node, path string) (Cell, *c
 		}
 		c.Compartments = append(c.Compartments, k)
 		cn.comps = append(cn.comps, km)
+	}
+	if p.failed() {
+		return c, cn
 	}
 	p.cellRules(&c, cn)
 	if p.failed() {

@@ -20,11 +20,20 @@ func FuzzParse(f *testing.F) {
 	f.Fuzz(func(t *testing.T, data []byte) {
 		s, err := Parse("fuzz.yaml", data)
 		if err != nil {
-			if _, ok := err.(*Error); !ok {
-				t.Fatalf("error %T is not an *Error: %v", err, err)
+			if !isSpecError(err) {
+				t.Fatalf("error %T is not an *Error or Errors: %v", err, err)
 			}
-			if strings.Contains(err.Error(), "\n") {
-				t.Fatalf("error of more than one line: %q", err)
+			es, ok := err.(Errors)
+			if !ok {
+				es = Errors{err.(*Error)}
+			}
+			for _, e := range es {
+				if strings.Contains(e.Error(), "\n") {
+					t.Fatalf("error of more than one line: %q", e)
+				}
+			}
+			if n := strings.Count(err.Error(), "\n") + 1; n != min(len(es), maxShown+1) {
+				t.Fatalf("%d errors in %d lines: %q", len(es), n, err)
 			}
 			return
 		}
@@ -76,8 +85,19 @@ func FuzzParse(f *testing.F) {
 	})
 }
 
-// Extreme magnitudes in every numeric field give an *Error or finite
-// values, never a panic or an Inf.
+// isSpecError reports whether err is an *Error, or Errors of them.
+func isSpecError(err error) bool {
+	switch e := err.(type) {
+	case *Error:
+		return true
+	case Errors:
+		return len(e) > 1
+	}
+	return false
+}
+
+// Extreme magnitudes in every numeric field give an *Error (Errors where
+// several fields have them) or finite values, never a panic or an Inf.
 func TestExtremeValues(t *testing.T) {
 	fields := []struct{ old, unit string }{
 		{"length: 20 um\n      diameter: 2 um", "um"},
@@ -101,7 +121,7 @@ func TestExtremeValues(t *testing.T) {
 				}
 				s, err := Parse("x.yaml", []byte(y+extra))
 				if err != nil {
-					if _, ok := err.(*Error); !ok {
+					if !isSpecError(err) {
 						t.Errorf("%s %s: error %T", key, v, err)
 					}
 					continue

@@ -51,7 +51,10 @@ const MaxSize = 4 << 20
 
 // Parse parses and validates a spec. name is used in error messages (and
 // kept in Spec.File). Every error about the content is an *Error with the
-// line and the field path.
+// line and the field path, or Errors when there are several: the parts of
+// a spec that do not build on each other (the simulation, each cell and
+// compartment, each pathway and receptor, the sweep and fit blocks) are
+// all checked, and what builds on a part that failed is not.
 func Parse(name string, data []byte) (*Spec, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("spec: %s is over %d MB: a spec is a few KB of YAML; give the spec file", name, MaxSize>>20)
@@ -85,15 +88,15 @@ func parse(p *parser, data []byte) (*Spec, error) {
 	}
 	if doc.Kind != yaml.DocumentNode || len(doc.Content) == 0 {
 		p.failf(&yaml.Node{Line: 1}, "", "empty spec")
-		return nil, p.err
+		return nil, p.error()
 	}
 	if line := secondDocument(data); line > 0 {
 		p.failf(&yaml.Node{Line: line}, "", "a second YAML document (after ---): a spec is one document")
-		return nil, p.err
+		return nil, p.error()
 	}
 	p.top(s, doc.Content[0])
-	if p.err != nil {
-		return nil, p.err
+	if err := p.error(); err != nil {
+		return nil, err
 	}
 	s.Warnings = p.warn
 	return s, nil
@@ -204,12 +207,13 @@ func (p *parser) top(s *Spec, root *yaml.Node) {
 			s.Description = n.Value
 		}
 	}
-	p.simulation(s, m)
-	p.constants(s, m.get("constants"))
-	if p.failed() {
-		return
-	}
-	cellNodes := p.cells(s, m)
+	// Simulation, constants and cells do not build on each other, nor
+	// the sweep and fit blocks: their errors are reported together. What
+	// follows a failed part that it builds on is not parsed.
+	p.section(func() { p.simulation(s, m) })
+	p.section(func() { p.constants(s, m.get("constants")) })
+	var cellNodes map[string]*cellNodes
+	p.section(func() { cellNodes = p.cells(s, m) })
 	if p.failed() {
 		return
 	}
@@ -221,8 +225,8 @@ func (p *parser) top(s *Spec, root *yaml.Node) {
 	if p.failed() {
 		return
 	}
-	p.sweep(s, m.get("sweep"), pn)
-	p.fit(s, m.get("fit"))
+	p.section(func() { p.sweep(s, m.get("sweep"), pn) })
+	p.section(func() { p.fit(s, m.get("fit")) })
 	if !p.failed() {
 		p.shortTimeConstants(s, pn, m.get("sweep"))
 		built := builtCells(s)

@@ -43,11 +43,16 @@ func (p *parser) pathways(s *Spec, top *mapping, cells map[string]*cellNodes) []
 		channel sim.Channel
 	}
 	used := map[synKey][]synUse{}
+	// Each pathway is parsed on its own, so that a mistake in one does not
+	// hide another's; the checks across pathways need all before it.
+	failed := false
 	for i, it := range items {
 		path := index("pathways", i)
-		pw, pn := p.pathway(s, it, path)
-		if p.failed() {
-			return nil
+		var pw Pathway
+		var pn *pathwayNodes
+		if p.section(func() { pw, pn = p.pathway(s, it, path) }) || failed {
+			failed = true
+			continue
 		}
 		// (tag, compartment, channel) is unique within one post population.
 		key := synKey{pw.Post, pw.Tag, pw.Compartment}
@@ -72,6 +77,9 @@ func (p *parser) pathways(s *Spec, top *mapping, cells map[string]*cellNodes) []
 		}
 		s.Pathways = append(s.Pathways, pw)
 		out = append(out, pn)
+	}
+	if failed {
+		return nil
 	}
 	return out
 }
@@ -196,9 +204,11 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	if r, tp := pw.TargetRise, pw.TargetTimeToPeak; r > 0 && tp > 0 && r >= tp && !p.failed() {
 		p.inputRule(m.get("target_rise"), m.sub("target_rise"), "%.6g ms is not shorter than target_time_to_peak (%.6g ms): a PSP's 10-90 %% rise ends before its peak, so no PSP meets both", r/1e-3, tp/1e-3)
 	}
+	// The receptors are read whatever the pathway's own fields gave, and
+	// each on its own.
 	rpath := m.sub("receptors")
-	items := p.seq(p.require(m, "receptors"), rpath)
-	if p.failed() {
+	var items []*yaml.Node
+	if p.section(func() { items = p.seq(p.require(m, "receptors"), rpath) }) {
 		return pw, pn
 	}
 	if len(items) == 0 {
@@ -206,12 +216,16 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 		return pw, pn
 	}
 	for i, it := range items {
-		r, rm := p.receptor(it, index(rpath, i))
-		if p.failed() {
-			return pw, pn
+		var r Receptor
+		var rm *mapping
+		if p.section(func() { r, rm = p.receptor(it, index(rpath, i)) }) {
+			continue
 		}
 		pw.Receptors = append(pw.Receptors, r)
 		pn.receptors = append(pn.receptors, rm)
+	}
+	if p.failed() {
+		return pw, pn
 	}
 	// The kinetics fit frees the first receptor's t_decay, and its t_rise
 	// when it has one: one target for two time constants is met by a

@@ -416,6 +416,39 @@ func (e *Error) Error() string {
 	return fmt.Sprintf("%s:%d: %s: %s", e.File, e.Line, e.Path, e.Msg)
 }
 
+// Errors is what Parse returns for a spec with several errors: each an
+// *Error, in line order (errors.As finds the first).
+type Errors []*Error
+
+// maxShown is how many of a spec's errors Errors.Error lists.
+const maxShown = 10
+
+// Error returns the errors one a line, as *Error writes them, the first
+// maxShown of them and then how many more there are.
+func (es Errors) Error() string {
+	var b strings.Builder
+	for i, e := range es {
+		if i == maxShown {
+			fmt.Fprintf(&b, "\n%s: %d more errors", e.File, len(es)-maxShown)
+			break
+		}
+		if i > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(e.Error())
+	}
+	return b.String()
+}
+
+// Unwrap returns the errors, for errors.As and errors.Is.
+func (es Errors) Unwrap() []error {
+	out := make([]error, len(es))
+	for i, e := range es {
+		out[i] = e
+	}
+	return out
+}
+
 // CellByName returns the cell with the given name, or nil.
 func (s *Spec) CellByName(name string) *Cell {
 	for i := range s.Cells {

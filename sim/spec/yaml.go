@@ -1,10 +1,12 @@
 package spec
 
 import (
+	"cmp"
 	"errors"
 	"fmt"
 	"math"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"unicode"
@@ -17,7 +19,8 @@ import (
 // and Parse returns that first error.
 type parser struct {
 	file string
-	err  *Error
+	err  *Error   // the first error; later steps that build on what failed are skipped
+	errs []*Error // every error, one a line and field, for one report
 	warn []string
 	// recorded: the text of a recorded run (ParseRecorded), which keeps
 	// being read as it was recorded; refusals added for new input since
@@ -25,15 +28,54 @@ type parser struct {
 	recorded bool
 }
 
+// failf records an error at n's line. Parsing goes on after one, as far
+// as what follows does not build on what failed (checks that do are
+// guarded by failed), so that a spec's independent mistakes are reported
+// together; a second error on the same line and field is dropped.
 func (p *parser) failf(n *yaml.Node, path, format string, a ...any) {
-	if p.err != nil {
-		return
-	}
 	line := 0
 	if n != nil {
 		line = n.Line
 	}
-	p.err = &Error{File: p.file, Line: line, Path: oneLine(path), Msg: oneLine(fmt.Sprintf(format, a...))}
+	e := &Error{File: p.file, Line: line, Path: oneLine(path), Msg: oneLine(fmt.Sprintf(format, a...))}
+	for _, o := range p.errs {
+		if o.Line == e.Line && o.Path == e.Path {
+			return
+		}
+	}
+	if p.err == nil {
+		p.err = e
+	}
+	p.errs = append(p.errs, e)
+}
+
+// section runs f, a part of the spec that does not build on the parts
+// parsed before it: an error before does not stop it (within f, failed
+// reports f's own), so that its errors are reported with theirs. It
+// reports whether f failed.
+func (p *parser) section(f func()) (failed bool) {
+	before := p.err
+	p.err = nil
+	f()
+	failed = p.err != nil
+	if before != nil {
+		p.err = before
+	}
+	return failed
+}
+
+// error returns what parsing found: nil, the one *Error, or Errors in
+// line order.
+func (p *parser) error() error {
+	switch len(p.errs) {
+	case 0:
+		return nil
+	case 1:
+		return p.errs[0]
+	}
+	es := Errors(slices.Clone(p.errs))
+	slices.SortStableFunc(es, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+	return es
 }
 
 // oneLine escapes control characters, as Go quotes them, so that a message

@@ -1,0 +1,136 @@
+package spec
+
+import (
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// specErrors parses y and returns its errors one a line, as Error writes
+// them.
+func specErrors(t *testing.T, y string) []string {
+	t.Helper()
+	_, err := Parse("l23.yaml", []byte(y))
+	if err == nil {
+		return nil
+	}
+	var es Errors
+	if !errors.As(err, &es) {
+		var e *Error
+		if !errors.As(err, &e) {
+			t.Fatalf("error %T is not a spec error: %v", err, err)
+		}
+		es = Errors{e}
+	}
+	var out []string
+	for _, e := range es {
+		out = append(out, e.Error())
+	}
+	return out
+}
+
+// mistakes are one-line edits of base, each a single error in a part of
+// the spec: the simulation, the experiment, a cell's own fields, each of
+// its compartments and couplings, the populations, a pathway's fields and
+// its receptor.
+var mistakes = []struct{ name, old, new string }{
+	{"dt", "dt: 0.1 ms", "dt: 0.1 parsec"},
+	{"duration", "duration: 100 ms", "duration: 100 kg"},
+	{"experiment", "experiment: t", "experiment: a b"},
+	{"v_rest", "v_rest: -70 mV", "v_rest: -70 nS"},
+	{"soma cm", "cm_abs: 100 pF", "cm_abs: 100 pV"},
+	{"dend gl", "gl_abs: 5 nS", "gl_abs: 5 mV"},
+	{"coupling", "[soma, dend, 12 nS]", "[soma, dend, 12 mV]"},
+	{"population", "E: pyr", "E: pv"},
+	{"pre", "pre: E", "pre: I"},
+	{"target", "target_psp: 0.5 mV", "target_psp: 0.5 nS"},
+	{"channel", "channel: AMPA", "channel: GABAB"},
+	{"g", "g: 1 nS", "g: 1 nF"},
+}
+
+// TestSeveralErrorsNoCascade: a spec with two mistakes reports nothing
+// that neither mistake reports alone (no error follows from another), in
+// line order, and at least the first of them. Each mistake alone is one
+// error.
+func TestSeveralErrorsNoCascade(t *testing.T) {
+	alone := map[string][]string{}
+	for _, m := range mistakes {
+		errs := specErrors(t, edit(t, base, m.old, m.new))
+		if len(errs) != 1 {
+			t.Fatalf("%s alone: %d errors %q, want 1", m.name, len(errs), errs)
+		}
+		alone[m.name] = errs
+	}
+	for i, a := range mistakes {
+		for _, b := range mistakes[i+1:] {
+			both := specErrors(t, edit(t, base, a.old, a.new, b.old, b.new))
+			union := append(slices.Clone(alone[a.name]), alone[b.name]...)
+			for _, e := range both {
+				if !slices.Contains(union, e) {
+					t.Errorf("%s and %s: %q is neither's own error (%q)", a.name, b.name, e, union)
+				}
+			}
+			if len(both) == 0 {
+				t.Errorf("%s and %s: no error", a.name, b.name)
+			}
+			line := func(e string) (n int) { fmt.Sscanf(strings.SplitN(e, ":", 3)[1], "%d", &n); return n }
+			if !slices.IsSortedFunc(both, func(x, y string) int { return line(x) - line(y) }) {
+				t.Errorf("%s and %s: errors out of line order: %q", a.name, b.name, both)
+			}
+		}
+	}
+}
+
+// TestSeveralErrorsTogether: mistakes in parts that do not build on each
+// other are reported together: the simulation with every compartment and
+// a cell's own field; each receptor of a pathway; and then one line a
+// message through Error. A mistake in what others build on (a cell)
+// hides theirs (a pathway's).
+func TestSeveralErrorsTogether(t *testing.T) {
+	two := edit(t, base, "    g: 1 nS\n    t_decay: 2 ms\n", "    g: 1 nF\n    t_decay: 2 ms\n  - channel: NMDA\n    g: 1 nS\n    t_decay: 2 kg\n")
+	tests := []struct {
+		name string
+		yaml string
+		want []string // the errors' fields, in order
+	}{
+		{"simulation and cells", edit(t, base, "dt: 0.1 ms", "dt: 0.1 parsec", "v_rest: -70 mV", "v_rest: -70 nS",
+			"cm_abs: 100 pF", "cm_abs: 100 pV", "gl_abs: 5 nS", "gl_abs: 5 mV"),
+			[]string{"simulation.dt", "cells.pyr.v_rest", "cells.pyr.compartments[0].cm_abs", "cells.pyr.compartments[1].gl_abs"}},
+		{"receptors", two, []string{"pathways[0].receptors[0].g", "pathways[0].receptors[1].t_decay"}},
+		{"a cell hides the pathways", edit(t, base, "gl_abs: 5 nS", "gl_abs: 5 mV", "g: 1 nS", "g: 1 nF"),
+			[]string{"cells.pyr.compartments[1].gl_abs"}},
+	}
+	for _, tc := range tests {
+		errs := specErrors(t, tc.yaml)
+		var got []string
+		for _, e := range errs {
+			got = append(got, strings.SplitN(e, ": ", 3)[1])
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: errors at %q, want %q (%q)", tc.name, got, tc.want, errs)
+		}
+		_, err := Parse("l23.yaml", []byte(tc.yaml))
+		if n := strings.Count(err.Error(), "\n") + 1; n != len(tc.want) {
+			t.Errorf("%s: Error() has %d lines for %d errors: %q", tc.name, n, len(tc.want), err)
+		}
+	}
+}
+
+// TestManyErrorsShortened: past maxShown errors, Error lists the first
+// and counts the rest.
+func TestManyErrorsShortened(t *testing.T) {
+	var es Errors
+	for i := range maxShown + 3 {
+		es = append(es, &Error{File: "a.yaml", Line: i + 1, Path: "x", Msg: "bad"})
+	}
+	lines := strings.Split(es.Error(), "\n")
+	if len(lines) != maxShown+1 || lines[maxShown] != "a.yaml: 3 more errors" || lines[0] != "a.yaml:1: x: bad" {
+		t.Errorf("Error() = %q", lines)
+	}
+	var first *Error
+	if !errors.As(error(es), &first) || first != es[0] {
+		t.Errorf("errors.As gives %v, want the first", first)
+	}
+}
