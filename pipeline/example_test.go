@@ -89,3 +89,13 @@ func ExampleSweep() {
 	// p0000/g000000/d-/r-: g 0.1000 nS, PSP 0.0302 mV
 	// p0000/g000001/d-/r-: g 0.1520 nS, PSP 0.0459 mV
 }
+
+// A hint that gives the command to go on with a shard's sweep appends its
+// --shard; a sweep of the whole grid has none.
+func ExampleShardArg() {
+	fmt.Println("dendfit sweep spec.yaml --resume=7" + pipeline.ShardArg(2, 4))
+	fmt.Println("dendfit sweep spec.yaml --resume=8" + pipeline.ShardArg(1, 1))
+	// Output:
+	// dendfit sweep spec.yaml --resume=7 --shard 2/4
+	// dendfit sweep spec.yaml --resume=8
+}

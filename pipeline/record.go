@@ -197,7 +197,17 @@ func shardFlag(r db.Run) string {
 	if r.ShardN <= 1 {
 		return "no --shard"
 	}
-	return fmt.Sprintf("--shard %d/%d", r.ShardK, r.ShardN)
+	return strings.TrimSpace(ShardArg(r.ShardK, r.ShardN))
+}
+
+// ShardArg is the argument that sweeps shard k of n, " --shard K/N" with
+// its leading space, or "" for the whole grid: what a hint appends to the
+// sweep command it writes out.
+func ShardArg(k, n int) string {
+	if n <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(" --shard %d/%d", k, n)
 }
 
 // ErrSpecChanged is wrapped by ResumeRun when the unfinished sweeps of the

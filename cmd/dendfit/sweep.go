@@ -229,10 +229,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 		if rerr != nil {
 			kept = "its finished points recorded"
 		}
-		shard := ""
-		if n > 1 {
-			shard = fmt.Sprintf(" --shard %d/%d", k, n)
-		}
+		shard := pipeline.ShardArg(k, n)
 		// Always said, -q or not: the way on matters more than the count,
 		// and a SLURM task's log (its script passes -q) had nothing else.
 		hint := fmt.Sprintf("run %d stopped with %s; continue it with: dendfit --db %s sweep %s%s --resume=%d",

@@ -131,11 +131,7 @@ func UnfinishedHint(ctx context.Context, rd Reader, experiment string) (string, 
 			hints = append(hints, h+": 'dendfit fit' with its spec fits again")
 			continue
 		}
-		shard := ""
-		if r.ShardN > 1 {
-			shard = fmt.Sprintf(" --shard %d/%d", r.ShardK, r.ShardN)
-		}
-		h += fmt.Sprintf(": 'dendfit sweep --resume=%d%s' with its spec finishes it", r.ID, shard)
+		h += fmt.Sprintf(": 'dendfit sweep --resume=%d%s' with its spec finishes it", r.ID, pipeline.ShardArg(r.ShardK, r.ShardN))
 		// Drawn only if it recorded anything.
 		some := false
 		if err := rd.EachPoint(ctx, db.PointFilter{RunID: r.ID, Limit: 1}, func(*db.Point) error { some = true; return nil }); err != nil {
