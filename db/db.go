@@ -21,6 +21,7 @@ import (
 
 	"github.com/mattn/go-sqlite3" // also registers the "sqlite3" driver
 
+	"github.com/dendfit/dendfit/internal/fsx"
 	"github.com/dendfit/dendfit/migrations"
 )
 
@@ -416,16 +417,8 @@ func cannotCreate(path string) string {
 	case err != nil:
 		// The nearest part of the path that exists says why: a file
 		// where a directory should be, or the directory to make.
-		for up := filepath.Dir(dir); ; up = filepath.Dir(up) {
-			if ufi, uerr := os.Stat(up); uerr == nil {
-				if !ufi.IsDir() {
-					return fmt.Sprintf("%s is not a directory", up)
-				}
-				break
-			}
-			if up == filepath.Dir(up) {
-				break
-			}
+		if f := fsx.FileInPath(dir); f != "" {
+			return fmt.Sprintf("%s is not a directory", f)
 		}
 		return fmt.Sprintf("directory %s does not exist", dir)
 	case !fi.IsDir():

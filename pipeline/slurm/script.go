@@ -17,6 +17,7 @@ import (
 	"text/template"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/internal/fsx"
 	"github.com/dendfit/dendfit/pipeline"
 )
 
@@ -387,16 +388,8 @@ func Write(o Options) (*Scripts, error) {
 	}
 	if err := os.MkdirAll(filepath.Join(o.Dir, LogDir), 0o755); err != nil {
 		// A file where the directory, or one above it, should be.
-		for d := o.Dir; ; d = filepath.Dir(d) {
-			if fi, serr := os.Stat(d); serr == nil {
-				if !fi.IsDir() {
-					return nil, fmt.Errorf("slurm: --dir %s: %s is a file, not a directory: give a directory for the array's scripts and shard databases", o.Dir, d)
-				}
-				break
-			}
-			if d == filepath.Dir(d) {
-				break
-			}
+		if f := fsx.FileInPath(o.Dir); f != "" {
+			return nil, fmt.Errorf("slurm: --dir %s: %s is a file, not a directory: give a directory for the array's scripts and shard databases", o.Dir, f)
 		}
 		return nil, fmt.Errorf("slurm: %w", err)
 	}
