@@ -716,7 +716,11 @@ the union run of a merge) is taken before any newer run of one shard.
 
 Each point gives its receptors' channels and the g of each, in the same
 order (a list in JSON, ';'-separated in the table and CSV: AMPA;NMDA and
-0.1;0.05); t_decay_ms and t_rise_ms are the first receptor's.`,
+0.1;0.05); t_decay_ms and t_rise_ms are the first receptor's. The table
+is for reading: it shortens time_to_peak_ms, rise_10_90_ms, half_width_ms
+and dspike_fired to peak_ms, rise_ms, half_ms and dSpike, and leaves out
+baseline_mV, i_hold_pA, compartment, record, tag and peaks_mV; CSV and
+JSON give every field under its full name.`,
 		Example: `  dendfit query points --experiment l23-demo --json
   dendfit query points --run 2 --pathway 0 --g-min 0.5 --g-max 2 --format csv
   dendfit query points --run 4 --pathway 'L5MC->L5TTPC' --g-min "500 pS"`,
