@@ -139,7 +139,9 @@ func (p *parser) cell(s *Spec, name string, n *yaml.Node, path string) (Cell, *c
 	if p.failed() {
 		return c, cn
 	}
-	p.dspikeReversals(&c, cn)
+	if !p.constantsFailed {
+		p.dspikeReversals(&c, cn)
+	}
 	if p.failed() {
 		return c, cn
 	}
@@ -160,11 +162,12 @@ func (p *parser) compartment(s *Spec, n *yaml.Node, path string) (Compartment, *
 		return k, m
 	}
 	k.Name = p.ident(p.require(m, "name"), m.sub("name"), "compartment name")
+	typed := false // the type is known: what depends on it can be checked
 	switch p.oneOf(p.require(m, "type"), m.sub("type"), "soma", "dendrite") {
 	case "soma":
-		k.Type, k.Model = Soma, sim.LeakyIF
+		k.Type, k.Model, typed = Soma, sim.LeakyIF, true
 	case "dendrite":
-		k.Type, k.Model = Dendrite, sim.Passive
+		k.Type, k.Model, typed = Dendrite, sim.Passive, true
 	}
 	if v := m.get("model"); v != nil {
 		switch p.oneOf(v, m.sub("model"), "passive", "leakyIF", "adaptiveIF", "adex") {
@@ -196,7 +199,7 @@ func (p *parser) compartment(s *Spec, n *yaml.Node, path string) (Compartment, *
 		p.plausiblePotential(v, m.sub("v_rest"), k.VRest)
 	}
 	p.params(&k, m)
-	if v := m.get("dspikes"); v != nil {
+	if v := m.get("dspikes"); v != nil && typed {
 		if k.Type != Dendrite {
 			p.failf(m.keys["dspikes"], m.sub("dspikes"), "dspikes are for dendrites only")
 			return k, m

@@ -52,9 +52,12 @@ const MaxSize = 4 << 20
 // Parse parses and validates a spec. name is used in error messages (and
 // kept in Spec.File). Every error about the content is an *Error with the
 // line and the field path, or Errors when there are several: the parts of
-// a spec that do not build on each other (the simulation, each cell and
-// compartment, each pathway and receptor, the sweep and fit blocks) are
-// all checked, and what builds on a part that failed is not.
+// a spec that do not build on each other (the top-level fields, the
+// simulation, the constants, each cell and compartment, each pathway and
+// receptor, the sweep and fit blocks) are all checked, and what builds
+// on a part that failed is not (the pathways build on the simulation,
+// the constants, the cells and the populations; the sweep on the
+// pathways).
 func Parse(name string, data []byte) (*Spec, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("spec: %s is over %d MB: a spec is a few KB of YAML; give the spec file", name, MaxSize>>20)
@@ -207,26 +210,28 @@ func (p *parser) top(s *Spec, root *yaml.Node) {
 			s.Description = n.Value
 		}
 	}
-	// Simulation, constants and cells do not build on each other, nor
-	// the sweep and fit blocks: their errors are reported together. What
-	// follows a failed part that it builds on is not parsed.
-	p.section(func() { p.simulation(s, m) })
-	p.section(func() { p.constants(s, m.get("constants")) })
+	// The parts of a spec are each checked, and their errors reported
+	// together, but for what builds on a part that failed: the
+	// populations name cells; the pathways build on the populations, on
+	// the simulation's window and on the constants (their reversals); the
+	// sweep on the pathways. Cells read the constants (dSpike reversals)
+	// but are checked without them: p.constantsFailed turns off the one
+	// check that compares them.
+	simFailed := p.section(func() { p.simulation(s, m) })
+	p.constantsFailed = p.section(func() { p.constants(s, m.get("constants")) })
+	p.section(func() { p.fit(s, m.get("fit")) })
 	var cellNodes map[string]*cellNodes
-	p.section(func() { cellNodes = p.cells(s, m) })
-	if p.failed() {
+	if p.section(func() { cellNodes = p.cells(s, m) }) {
 		return
 	}
-	p.populations(s, m)
-	if p.failed() {
+	if p.section(func() { p.populations(s, m) }) || simFailed || p.constantsFailed {
 		return
 	}
-	pn := p.pathways(s, m, cellNodes)
-	if p.failed() {
+	var pn []*pathwayNodes
+	if p.section(func() { pn = p.pathways(s, m, cellNodes) }) {
 		return
 	}
 	p.section(func() { p.sweep(s, m.get("sweep"), pn) })
-	p.section(func() { p.fit(s, m.get("fit")) })
 	if !p.failed() {
 		p.shortTimeConstants(s, pn, m.get("sweep"))
 		built := builtCells(s)
@@ -678,8 +683,9 @@ func (p *parser) fit(s *Spec, n *yaml.Node) {
 		f.GMax = p.positive(v, "fit.g_max", Conductance)
 	}
 	if v := m.get("rtol"); v != nil {
+		before := len(p.errs)
 		f.RTol = p.number(v, "fit.rtol")
-		if !p.failed() && !(f.RTol > 0 && f.RTol <= 0.1) {
+		if len(p.errs) == before && !(f.RTol > 0 && f.RTol <= 0.1) {
 			p.failf(v, "fit.rtol", "want a number in (0, 0.1], got %s", describe(v))
 		}
 	}

@@ -101,6 +101,18 @@ func TestSeveralErrorsTogether(t *testing.T) {
 		{"receptors", two, []string{"pathways[0].receptors[0].g", "pathways[0].receptors[1].t_decay"}},
 		{"a cell hides the pathways", edit(t, base, "gl_abs: 5 nS", "gl_abs: 5 mV", "g: 1 nS", "g: 1 nF"),
 			[]string{"cells.pyr.compartments[1].gl_abs"}},
+		// A range check is the field's own: an earlier field's error
+		// does not turn it off.
+		{"unit, then sign, in one compartment", edit(t, base, "cm_abs: 100 pF", "cm_abs: 100 pV", "gl_abs: 10 nS", "gl_abs: -10 nS"),
+			[]string{"cells.pyr.compartments[0].cm_abs", "cells.pyr.compartments[0].gl_abs"}},
+		// Nothing builds on the experiment's name or the fit block.
+		{"name and receptor", edit(t, base, "experiment: t", "experiment: a b", "g: 1 nS", "g: 1 nF"),
+			[]string{"experiment", "pathways[0].receptors[0].g"}},
+		{"simulation and fit", edit(t, base, "dt: 0.1 ms", "dt: 0.1 mV") + "fit: {g_min: 1 mV, rtol: 2}\n",
+			[]string{"simulation.dt", "fit.g_min", "fit.rtol"}},
+		// The pathways build on the simulation's window.
+		{"simulation hides the pathways", edit(t, base, "dt: 0.1 ms", "dt: 0.1 mV", "g: 1 nS", "g: 1 nF"),
+			[]string{"simulation.dt"}},
 	}
 	for _, tc := range tests {
 		errs := specErrors(t, tc.yaml)
@@ -129,8 +141,66 @@ func TestManyErrorsShortened(t *testing.T) {
 	if len(lines) != maxShown+1 || lines[maxShown] != "a.yaml: 3 more errors" || lines[0] != "a.yaml:1: x: bad" {
 		t.Errorf("Error() = %q", lines)
 	}
+	if last := strings.Split(es[:maxShown+1].Error(), "\n")[maxShown]; last != "a.yaml: 1 more error" {
+		t.Errorf("one more: %q", last)
+	}
 	var first *Error
 	if !errors.As(error(es), &first) || first != es[0] {
 		t.Errorf("errors.As gives %v, want the first", first)
+	}
+}
+
+// dspikeCell is a cell whose dendrites have a dSpike with the same name,
+// one with its rise reversal by a constant's name and one in mV: the
+// values agree only where E_Na is 70 mV.
+const dspikeCell = `dendfit: 1
+experiment: c
+constants:
+  E_Na: 70 mV
+cells:
+  pyr:
+    compartments:
+      - {name: soma, type: soma, cm_abs: 50 pF, gl_abs: 2.5 nS, v_rest: -70 mV}
+      - name: dend
+        type: dendrite
+        cm_abs: 50 pF
+        gl_abs: 2.5 nS
+        v_rest: -70 mV
+        dspikes:
+          - {name: Na, threshold: -35 mV, g_rise: 30 nS, g_fall: 14 nS, duration_rise: 1.2 ms, duration_fall: 2.4 ms, offset_fall: 0.2 ms, refractory: 5 ms, reversal_rise: E_Na, reversal_fall: E_K}
+      - name: dend2
+        type: dendrite
+        cm_abs: 50 pF
+        gl_abs: 2.5 nS
+        v_rest: -70 mV
+        dspikes:
+          - {name: Na, threshold: -35 mV, g_rise: 30 nS, g_fall: 14 nS, duration_rise: 1.2 ms, duration_fall: 2.4 ms, offset_fall: 0.2 ms, refractory: 5 ms, reversal_rise: 70 mV, reversal_fall: E_K}
+    connections:
+      - [soma, dend, 12 nS]
+      - [soma, dend2, 12 nS]
+populations: {P: pyr}
+pathways:
+  - {pre: P, post: P, compartment: dend, receptors: [{channel: AMPA, g: 1 nS, t_decay: 2 ms}]}
+`
+
+// TestNoCascadeFromWhatCellsRead: one mistake that a cell's later checks
+// read gives one error, not one more for each check (a user trial found
+// both): a compartment type that failed does not make its dSpikes "for
+// dendrites only", and a constant that failed (read as 0 V) does not set
+// two dSpike reversals at odds.
+func TestNoCascadeFromWhatCellsRead(t *testing.T) {
+	if errs := specErrors(t, dspikeCell); errs != nil {
+		t.Fatalf("the valid spec: %q", errs)
+	}
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"type", edit(t, dspikeCell, "type: dendrite\n        cm_abs: 50 pF\n        gl_abs: 2.5 nS\n        v_rest: -70 mV\n        dspikes:\n          - {name: Na, threshold: -35 mV, g_rise: 30 nS, g_fall: 14 nS, duration_rise: 1.2 ms, duration_fall: 2.4 ms, offset_fall: 0.2 ms, refractory: 5 ms, reversal_rise: 70 mV",
+			"type: dendrit\n        cm_abs: 50 pF\n        gl_abs: 2.5 nS\n        v_rest: -70 mV\n        dspikes:\n          - {name: Na, threshold: -35 mV, g_rise: 30 nS, g_fall: 14 nS, duration_rise: 1.2 ms, duration_fall: 2.4 ms, offset_fall: 0.2 ms, refractory: 5 ms, reversal_rise: 70 mV"),
+			"cells.pyr.compartments[2].type"},
+		{"constant", edit(t, dspikeCell, "E_Na: 70 mV", "E_Na: 70 mv"), "constants.E_Na"},
+	} {
+		errs := specErrors(t, tc.yaml)
+		if len(errs) != 1 || !strings.Contains(errs[0], ": "+tc.want+": ") {
+			t.Errorf("%s: errors %q, want the one at %s", tc.name, errs, tc.want)
+		}
 	}
 }

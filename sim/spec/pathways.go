@@ -204,8 +204,8 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	if r, tp := pw.TargetRise, pw.TargetTimeToPeak; r > 0 && tp > 0 && r >= tp && !p.failed() {
 		p.inputRule(m.get("target_rise"), m.sub("target_rise"), "%.6g ms is not shorter than target_time_to_peak (%.6g ms): a PSP's 10-90 %% rise ends before its peak, so no PSP meets both", r/1e-3, tp/1e-3)
 	}
-	// The receptors are read whatever the pathway's own fields gave, and
-	// each on its own.
+	// Each receptor is read on its own: a mistake in one does not hide
+	// another's.
 	rpath := m.sub("receptors")
 	var items []*yaml.Node
 	if p.section(func() { items = p.seq(p.require(m, "receptors"), rpath) }) {

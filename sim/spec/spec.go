@@ -406,6 +406,8 @@ type Error struct {
 	Line int
 	Path string
 	Msg  string
+
+	col int // the column, to order a line's errors
 }
 
 // Error returns "file:line: path: msg".
@@ -429,7 +431,11 @@ func (es Errors) Error() string {
 	var b strings.Builder
 	for i, e := range es {
 		if i == maxShown {
-			fmt.Fprintf(&b, "\n%s: %d more errors", e.File, len(es)-maxShown)
+			more, noun := len(es)-maxShown, "errors"
+			if more == 1 {
+				noun = "error"
+			}
+			fmt.Fprintf(&b, "\n%s: %d more %s", e.File, more, noun)
 			break
 		}
 		if i > 0 {

@@ -22,6 +22,9 @@ type parser struct {
 	err  *Error   // the first error; later steps that build on what failed are skipped
 	errs []*Error // every error, one a line and field, for one report
 	warn []string
+	// constantsFailed: the constants block failed, so the values cells
+	// read for its names may not be what the spec means.
+	constantsFailed bool
 	// recorded: the text of a recorded run (ParseRecorded), which keeps
 	// being read as it was recorded; refusals added for new input since
 	// (the conductance cap, the size limit) do not apply to it.
@@ -33,11 +36,11 @@ type parser struct {
 // guarded by failed), so that a spec's independent mistakes are reported
 // together; a second error on the same line and field is dropped.
 func (p *parser) failf(n *yaml.Node, path, format string, a ...any) {
-	line := 0
+	line, col := 0, 0
 	if n != nil {
-		line = n.Line
+		line, col = n.Line, n.Column
 	}
-	e := &Error{File: p.file, Line: line, Path: oneLine(path), Msg: oneLine(fmt.Sprintf(format, a...))}
+	e := &Error{File: oneLine(p.file), Line: line, Path: oneLine(path), Msg: oneLine(fmt.Sprintf(format, a...)), col: col}
 	for _, o := range p.errs {
 		if o.Line == e.Line && o.Path == e.Path {
 			return
@@ -74,7 +77,7 @@ func (p *parser) error() error {
 		return p.errs[0]
 	}
 	es := Errors(slices.Clone(p.errs))
-	slices.SortStableFunc(es, func(a, b *Error) int { return cmp.Compare(a.Line, b.Line) })
+	slices.SortStableFunc(es, func(a, b *Error) int { return cmp.Or(cmp.Compare(a.Line, b.Line), cmp.Compare(a.col, b.col)) })
 	return es
 }
 
@@ -101,7 +104,7 @@ func (p *parser) warnf(n *yaml.Node, path, format string, a ...any) {
 	if n != nil {
 		line = n.Line
 	}
-	e := &Error{File: p.file, Line: line, Path: oneLine(path), Msg: oneLine(fmt.Sprintf(format, a...))}
+	e := &Error{File: oneLine(p.file), Line: line, Path: oneLine(path), Msg: oneLine(fmt.Sprintf(format, a...))}
 	p.warn = append(p.warn, e.Error())
 }
 
@@ -304,8 +307,9 @@ const maxConductance = 1.0
 // positive parses a quantity that must be > 0 (and a conductance at most
 // maxConductance, as capped says).
 func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
+	before := len(p.errs)
 	v := p.quantity(n, path, d)
-	if n != nil && !p.failed() && !(v > 0) {
+	if n != nil && len(p.errs) == before && !(v > 0) {
 		if v == 0 {
 			p.failf(n, path, "must be positive, got %q (Dendrify treats an exact zero as not given)", n.Value)
 		} else {
@@ -332,7 +336,8 @@ func (p *parser) inputRule(n *yaml.Node, path, format string, a ...any) bool {
 // capped refuses a conductance above maxConductance in magnitude (an
 // inputRule), and returns v.
 func (p *parser) capped(n *yaml.Node, path string, d Dimension, v float64) float64 {
-	if n == nil || p.failed() || d != Conductance || !(math.Abs(v) > maxConductance) {
+	// A value that failed to parse is 0, below the cap.
+	if n == nil || d != Conductance || !(math.Abs(v) > maxConductance) {
 		return v
 	}
 	what := "above 1 S"
@@ -347,8 +352,9 @@ func (p *parser) capped(n *yaml.Node, path string, d Dimension, v float64) float
 
 // nonNegative parses a quantity that may be zero but not negative.
 func (p *parser) nonNegative(n *yaml.Node, path string, d Dimension) float64 {
+	before := len(p.errs)
 	v := p.quantity(n, path, d)
-	if n != nil && !p.failed() && !(v >= 0) {
+	if n != nil && len(p.errs) == before && !(v >= 0) {
 		p.failf(n, path, "must not be negative, got %q", n.Value)
 		return 0
 	}
@@ -418,8 +424,9 @@ func (p *parser) potential(n *yaml.Node, path string) float64 {
 // nonzero parses a quantity for which an exact zero means "not given" in
 // Dendrify.
 func (p *parser) nonzero(n *yaml.Node, path string, d Dimension) float64 {
+	before := len(p.errs)
 	v := p.quantity(n, path, d)
-	if n != nil && !p.failed() && v == 0 {
+	if n != nil && len(p.errs) == before && v == 0 {
 		p.failf(n, path, "must not be zero: Dendrify treats an exact zero as not given, got %q", n.Value)
 	}
 	return v
