@@ -638,19 +638,22 @@ func (p *parser) populations(s *Spec, top *mapping) {
 	if !p.failed() && len(m.order) == 0 {
 		p.failf(n, "populations", "want at least one population")
 	}
+	// Each population on its own: a mistake in one does not hide another's.
 	for _, k := range m.order {
-		path := m.sub(k)
-		name := p.identKey(m.keys[k], path, "population name")
-		v := m.vals[k]
-		c, ok := p.scalar(v, path, "a cell name")
-		if p.failed() {
-			return
-		}
-		if !ok || s.CellByName(c) == nil {
-			p.failf(v, path, "unknown cell %q (cells: %s)", c, strings.Join(cellNames(s), ", "))
-			return
-		}
-		s.Populations = append(s.Populations, Population{Name: name, Cell: c})
+		p.section(func() {
+			path := m.sub(k)
+			name := p.identKey(m.keys[k], path, "population name")
+			v := m.vals[k]
+			c, ok := p.scalar(v, path, "a cell name")
+			if p.failed() {
+				return
+			}
+			if !ok || s.CellByName(c) == nil {
+				p.failf(v, path, "unknown cell %q (cells: %s)", c, strings.Join(cellNames(s), ", "))
+				return
+			}
+			s.Populations = append(s.Populations, Population{Name: name, Cell: c})
+		})
 	}
 }
 

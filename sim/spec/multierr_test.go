@@ -110,6 +110,15 @@ func TestSeveralErrorsTogether(t *testing.T) {
 			[]string{"experiment", "pathways[0].receptors[0].g"}},
 		{"simulation and fit", edit(t, base, "dt: 0.1 ms", "dt: 0.1 mV") + "fit: {g_min: 1 mV, rtol: 2}\n",
 			[]string{"simulation.dt", "fit.g_min", "fit.rtol"}},
+		// A pathway's fields on their own, and its receptors.
+		{"pre, post and receptor", edit(t, base, "pre: E", "pre: I", "post: E", "post: J", "g: 1 nS", "g: 1 nF"),
+			[]string{"pathways[0].pre", "pathways[0].post", "pathways[0].receptors[0].g"}},
+		{"populations", edit(t, base, "  E: pyr\n", "  E: pyr\n  F: pv\n  G: px\n"),
+			[]string{"populations.F", "populations.G"}},
+		// A synapse made twice does not hide a later pathway's mistake.
+		{"synapse twice, then a pathway", base + "- pre: E\n  post: E\n  compartment: dend\n  receptors:\n  - channel: AMPA\n    g: 2 nS\n    t_decay: 2 ms\n" +
+			"- pre: E\n  post: E\n  compartment: soma\n  receptors:\n  - channel: GABA\n    g: 1 mV\n    t_decay: 5 ms\n",
+			[]string{"pathways[1].receptors[0].channel", "pathways[2].receptors[0].g"}},
 		// The pathways build on the simulation's window.
 		{"simulation hides the pathways", edit(t, base, "dt: 0.1 ms", "dt: 0.1 mV", "g: 1 nS", "g: 1 nF"),
 			[]string{"simulation.dt"}},

@@ -46,6 +46,7 @@ func (p *parser) pathways(s *Spec, top *mapping, cells map[string]*cellNodes) []
 	// Each pathway is parsed on its own, so that a mistake in one does not
 	// hide another's; the checks across pathways need all before it.
 	failed := false
+pathways:
 	for i, it := range items {
 		path := index("pathways", i)
 		var pw Pathway
@@ -71,7 +72,8 @@ func (p *parser) pathways(s *Spec, top *mapping, cells map[string]*cellNodes) []
 						"synapse %v with tag %s on %s of population %s is also made by pathways[%d] (%s); give one of them a distinct tag",
 						r.Channel, pw.Tag, pw.Compartment, pw.Post, u.pathway, s.Pathways[u.pathway].Label())
 				}
-				return nil
+				failed = true
+				continue pathways
 			}
 			used[key] = append(used[key], synUse{i, r.Channel})
 		}
@@ -95,10 +97,14 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 		p.failf(n, path, "want a mapping, got %s", describe(n))
 		return pw, pn
 	}
+	// Each field is checked on its own: pre's mistake does not hide
+	// post's, nor the receptors' (read before what builds on the post
+	// population's cell).
 	pop := func(f string) string {
+		before := len(p.errs)
 		v := p.require(m, f)
 		name, ok := p.scalar(v, m.sub(f), "a population name")
-		if !ok || p.failed() {
+		if !ok || len(p.errs) != before {
 			return ""
 		}
 		if s.PopulationCell(name) == "" {
@@ -108,14 +114,16 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	}
 	pw.Pre = pop("pre")
 	pw.Post = pop("post")
+	p.receptors(&pw, pn, m)
 	if p.failed() {
 		return pw, pn
 	}
 	cell := s.CellByName(s.PopulationCell(pw.Post))
 	comp := func(f string) string {
+		before := len(p.errs)
 		v := m.get(f)
 		name, ok := p.scalar(v, m.sub(f), "a compartment name")
-		if !ok || p.failed() {
+		if !ok || len(p.errs) != before {
 			return ""
 		}
 		if cell.CompartmentIndex(name) < 0 {
@@ -204,29 +212,7 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	if r, tp := pw.TargetRise, pw.TargetTimeToPeak; r > 0 && tp > 0 && r >= tp && !p.failed() {
 		p.inputRule(m.get("target_rise"), m.sub("target_rise"), "%.6g ms is not shorter than target_time_to_peak (%.6g ms): a PSP's 10-90 %% rise ends before its peak, so no PSP meets both", r/1e-3, tp/1e-3)
 	}
-	// Each receptor is read on its own: a mistake in one does not hide
-	// another's.
-	rpath := m.sub("receptors")
-	var items []*yaml.Node
-	if p.section(func() { items = p.seq(p.require(m, "receptors"), rpath) }) {
-		return pw, pn
-	}
-	if len(items) == 0 {
-		p.failf(m.get("receptors"), rpath, "want at least one receptor")
-		return pw, pn
-	}
-	for i, it := range items {
-		var r Receptor
-		var rm *mapping
-		if p.section(func() { r, rm = p.receptor(it, index(rpath, i)) }) {
-			continue
-		}
-		pw.Receptors = append(pw.Receptors, r)
-		pn.receptors = append(pn.receptors, rm)
-	}
-	if p.failed() {
-		return pw, pn
-	}
+
 	// The kinetics fit frees the first receptor's t_decay, and its t_rise
 	// when it has one: one target for two time constants is met by a
 	// whole curve of pairs, and the fit returns whichever its start and
@@ -241,6 +227,29 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 		p.warnf(m.get(targets[0]), m.sub(targets[0]), "one kinetics target for two time constants (the first receptor's t_decay and t_rise): many pairs meet it, and the fit returns one that depends on its start and the method; give a second target, or drop t_rise")
 	}
 	return pw, pn
+}
+
+// receptors reads a pathway's receptors into pw and pn, each on its own:
+// a mistake in one does not hide another's.
+func (p *parser) receptors(pw *Pathway, pn *pathwayNodes, m *mapping) {
+	rpath := m.sub("receptors")
+	var items []*yaml.Node
+	if p.section(func() { items = p.seq(p.require(m, "receptors"), rpath) }) {
+		return
+	}
+	if len(items) == 0 {
+		p.failf(m.get("receptors"), rpath, "want at least one receptor")
+		return
+	}
+	for i, it := range items {
+		var r Receptor
+		var rm *mapping
+		if p.section(func() { r, rm = p.receptor(it, index(rpath, i)) }) {
+			continue
+		}
+		pw.Receptors = append(pw.Receptors, r)
+		pn.receptors = append(pn.receptors, rm)
+	}
 }
 
 func (p *parser) receptor(n *yaml.Node, path string) (Receptor, *mapping) {
