@@ -115,6 +115,8 @@ func TestSeveralErrorsTogether(t *testing.T) {
 			[]string{"pathways[0].pre", "pathways[0].post", "pathways[0].receptors[0].g"}},
 		{"populations", edit(t, base, "  E: pyr\n", "  E: pyr\n  F: pv\n  G: px\n"),
 			[]string{"populations.F", "populations.G"}},
+		{"connections", edit(t, base, "    - [soma, dend, 12 nS]\n", "    - [soma, dend, 12 mV]\n    - [dend, dend, 1 nS]\n"),
+			[]string{"cells.pyr.connections[0][2]", "cells.pyr.connections[1]"}},
 		// A synapse made twice does not hide a later pathway's mistake.
 		{"synapse twice, then a pathway", base + "- pre: E\n  post: E\n  compartment: dend\n  receptors:\n  - channel: AMPA\n    g: 2 nS\n    t_decay: 2 ms\n" +
 			"- pre: E\n  post: E\n  compartment: soma\n  receptors:\n  - channel: GABA\n    g: 1 mV\n    t_decay: 5 ms\n",
