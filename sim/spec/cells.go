@@ -85,8 +85,9 @@ func (p *parser) cell(s *Spec, name string, n *yaml.Node, path string) (Cell, *c
 		if v == nil {
 			continue
 		}
+		before := len(p.errs)
 		x := p.number(v, m.sub(f))
-		if !p.failed() && !(x > 0) {
+		if len(p.errs) == before && !(x > 0) {
 			p.failf(v, m.sub(f), "must be positive, got %s", describe(v))
 		}
 		if f == "scale_factor" {

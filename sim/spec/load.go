@@ -499,10 +499,11 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 	m := p.mapping(n, "simulation", []string{"dt", "method", "duration", "spike_at"})
 	sm := &s.Simulation
 	if v := m.get("dt"); v != nil {
+		before := len(p.errs)
 		sm.Dt = p.positive(v, "simulation.dt", Time)
 		// Dendrify's models run at 0.01 to 0.1 ms; below 1 us a run is
 		// a thousand times the work, most likely us written for ms.
-		if !p.failed() && sm.Dt < 1e-6 {
+		if len(p.errs) == before && sm.Dt < 1e-6 {
 			hint := ""
 			if meant := sm.Dt / 1e-6; unitOf(v.Value) == "us" && meant >= 0.001 && meant <= 1 {
 				hint = fmt.Sprintf("; did you mean %.6g ms?", meant)
@@ -514,8 +515,9 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 		sm.Duration = p.positive(v, "simulation.duration", Time)
 	}
 	if v := m.get("spike_at"); v != nil {
+		before := len(p.errs)
 		sm.SpikeAt = p.quantity(v, "simulation.spike_at", Time)
-		if !p.failed() && sm.SpikeAt < 0 {
+		if len(p.errs) == before && sm.SpikeAt < 0 {
 			p.failf(v, "simulation.spike_at", "must not be negative, got %q", v.Value)
 		}
 	}
@@ -591,15 +593,17 @@ func (p *parser) constants(s *Spec, n *yaml.Node) {
 		case "E_Ca":
 			s.Ions.ECa = p.potential(v, path)
 		case "Mg_con":
+			before := len(p.errs)
 			c.MgCon = p.number(v, path)
-			if !p.failed() && c.MgCon < 0 {
+			if len(p.errs) == before && c.MgCon < 0 {
 				p.failf(v, path, "must not be negative")
 			}
 		case "Alpha_NMDA":
 			c.AlphaNMDA = p.number(v, path)
 		case "Beta_NMDA":
+			before := len(p.errs)
 			c.BetaNMDA = p.number(v, path)
-			if !p.failed() && !(c.BetaNMDA > 0) {
+			if len(p.errs) == before && !(c.BetaNMDA > 0) {
 				p.failf(v, path, "must be positive")
 			}
 		case "Gamma_NMDA":

@@ -105,6 +105,8 @@ func TestSeveralErrorsTogether(t *testing.T) {
 		// does not turn it off.
 		{"unit, then sign, in one compartment", edit(t, base, "cm_abs: 100 pF", "cm_abs: 100 pV", "gl_abs: 10 nS", "gl_abs: -10 nS"),
 			[]string{"cells.pyr.compartments[0].cm_abs", "cells.pyr.compartments[0].gl_abs"}},
+		{"dt, then spike_at's sign", edit(t, base, "dt: 0.1 ms", "dt: 0.1 mV", "spike_at: 10 ms", "spike_at: -1 ms"),
+			[]string{"simulation.dt", "simulation.spike_at"}},
 		// Nothing builds on the experiment's name or the fit block.
 		{"name and receptor", edit(t, base, "experiment: t", "experiment: a b", "g: 1 nS", "g: 1 nF"),
 			[]string{"experiment", "pathways[0].receptors[0].g"}},
@@ -193,6 +195,24 @@ populations: {P: pyr}
 pathways:
   - {pre: P, post: P, compartment: dend, receptors: [{channel: AMPA, g: 1 nS, t_decay: 2 ms}]}
 `
+
+// TestNoCascadeFromAFieldBefore: a field's own check does not change with
+// an earlier field's mistake (a second trial found both): a t_rise of 0
+// ms, which only warns, stays a warning after a mistake in the receptor's
+// g; and an unknown key in a sweep range, which ends the reading of the
+// range, does not make the keys after it missing.
+func TestNoCascadeFromAFieldBefore(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"t_rise after g", edit(t, base, "    g: 1 nS\n", "    g: 1 nF\n    t_rise: 0 ms\n"), "pathways[0].receptors[0].g"},
+		{"unknown key in a range", base + "sweep:\n  g: {from: 0.1 nS, tox: 10 nS, steps: 30}\n", "sweep.g.tox"},
+		{"repeated key in a range", base + "sweep:\n  g: {from: 0.1 nS, from: 0.2 nS, to: 10 nS, steps: 30}\n", "sweep.g.from"},
+	} {
+		errs := specErrors(t, tc.yaml)
+		if len(errs) != 1 || !strings.Contains(errs[0], ": "+tc.want+": ") {
+			t.Errorf("%s: errors %q, want the one at %s", tc.name, errs, tc.want)
+		}
+	}
+}
 
 // TestNoCascadeFromWhatCellsRead: one mistake that a cell's later checks
 // read gives one error, not one more for each check (a user trial found

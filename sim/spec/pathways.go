@@ -190,13 +190,14 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 		pw.TargetTimeToPeak = p.positive(v, m.sub("target_time_to_peak"), Time)
 	}
 	for _, k := range []string{"target_rise", "target_half_width", "target_time_to_peak"} {
-		if v := m.get(k); v != nil && m.get("target_psp") == nil && !p.failed() {
+		if v := m.get(k); v != nil && m.get("target_psp") == nil {
 			p.failf(v, m.sub(k), "kinetics targets are fitted together with the amplitude: give target_psp too")
 		}
 	}
 	// A measure the window after the spike cannot hold cannot be fitted:
 	// the search would stop at the window's edge and call that converged.
-	if window := s.Simulation.Duration - s.Simulation.SpikeAt; window > 0 && !p.failed() {
+	// (A target that failed to parse is 0, and meets neither rule.)
+	if window := s.Simulation.Duration - s.Simulation.SpikeAt; window > 0 {
 		for _, t := range []struct {
 			key string
 			v   float64
@@ -209,7 +210,7 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	// The 10-90 % rise ends at or before the peak: a rise target at or
 	// beyond the time to peak meets no PSP, and the search would run to
 	// its limit of candidates.
-	if r, tp := pw.TargetRise, pw.TargetTimeToPeak; r > 0 && tp > 0 && r >= tp && !p.failed() {
+	if r, tp := pw.TargetRise, pw.TargetTimeToPeak; r > 0 && tp > 0 && r >= tp {
 		p.inputRule(m.get("target_rise"), m.sub("target_rise"), "%.6g ms is not shorter than target_time_to_peak (%.6g ms): a PSP's 10-90 %% rise ends before its peak, so no PSP meets both", r/1e-3, tp/1e-3)
 	}
 
@@ -278,7 +279,8 @@ func (p *parser) receptor(n *yaml.Node, path string) (Receptor, *mapping) {
 		// no scale_g normalisation), as it reads one of v_rest or g; unlike
 		// those, a zero rise time means just that, so it is taken, not
 		// refused.
-		if d := p.quantity(v, m.sub("t_rise"), Time); d == 0 && !p.failed() {
+		before := len(p.errs)
+		if d := p.quantity(v, m.sub("t_rise"), Time); d == 0 && len(p.errs) == before {
 			p.warnf(v, m.sub("t_rise"), "t_rise %s: Dendrify reads an exact zero as no t_rise, so the conductance rises at once (as without t_rise)", v.Value)
 		} else {
 			r.TauRise = p.positive(v, m.sub("t_rise"), Time)
@@ -447,6 +449,9 @@ func longerRise(tds, trs []float64) (n int, td, tr float64) {
 // axis parses a list of quantities or {from, to, steps, scale}.
 func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 	var a Axis
+	// The axis's own errors (the sweep's other axes are checked too).
+	mark := len(p.errs)
+	failed := func() bool { return len(p.errs) != mark }
 	if n.Kind == yaml.SequenceNode {
 		items := p.seq(n, path)
 		if len(items) == 0 {
@@ -456,8 +461,9 @@ func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 		a.List = make([]float64, 0, len(items))
 		first := map[float64]int{}
 		for i, it := range items {
+			before := len(p.errs)
 			v := p.positive(it, index(path, i), d)
-			if j, dup := first[v]; dup && !p.failed() {
+			if j, dup := first[v]; dup && len(p.errs) == before {
 				p.warnf(it, index(path, i), "the same value as %s: every point there is swept twice", index(path, j))
 			} else {
 				first[v] = i
@@ -471,17 +477,23 @@ func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 		return a
 	}
 	m := p.mapping(n, path, []string{"from", "to", "steps", "scale"})
+	if failed() {
+		// An unknown or repeated key ends the reading of the mapping:
+		// the keys after it would read as missing.
+		return Axis{}
+	}
 	a.From = p.positive(p.require(m, "from"), m.sub("from"), d)
 	a.To = p.positive(p.require(m, "to"), m.sub("to"), d)
 	sn := p.require(m, "steps")
+	before := len(p.errs)
 	steps := p.integer(sn, m.sub("steps"))
-	if !p.failed() && (steps < 1 || steps > maxAxisSteps) {
+	if sn != nil && len(p.errs) == before && (steps < 1 || steps > maxAxisSteps) {
 		p.failf(sn, m.sub("steps"), "want 1 to %d steps, got %d", maxAxisSteps, steps)
 	}
 	if v := m.get("scale"); v != nil {
 		a.Log = p.oneOf(v, m.sub("scale"), "linear", "log") == "log"
 	}
-	if p.failed() {
+	if failed() {
 		return Axis{}
 	}
 	if steps == 1 && a.From != a.To {
