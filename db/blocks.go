@@ -101,8 +101,15 @@ func (b *PointBlock) Reset() {
 	b.varies, b.inOrder, b.errBytes = b.varies[:0], false, 0
 }
 
-// Grow makes room for n more points without reallocating.
-func (b *PointBlock) Grow(n int) { b.vals = slices.Grow(b.vals, n*b.stride()) }
+// Grow makes room for n more points without reallocating. New memory of
+// a page or more is filled in at once (prefault), not a fault a page.
+func (b *PointBlock) Grow(n int) {
+	c := cap(b.vals)
+	b.vals = slices.Grow(b.vals, n*b.stride())
+	if cap(b.vals) != c {
+		prefault(b.vals)
+	}
+}
 
 // Add appends p. Its slices must have one value per channel and per
 // compartment.
