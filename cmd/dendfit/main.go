@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 // Exit codes, decided in one place.
@@ -119,8 +120,7 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 		fmt.Fprintln(stderr, "dendfit: interrupted:", errorMessage(err))
 		return interruptedCode(ctx)
 	}
-	// One line a message: a spec's several errors each get theirs.
-	for _, line := range strings.Split(errorMessage(err), "\n") {
+	for _, line := range messageLines(err) {
 		fmt.Fprintln(stderr, "dendfit:", line)
 	}
 	var ue usageError
@@ -128,6 +128,22 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 		return exitUsage
 	}
 	return exitError
+}
+
+// messageLines is err as the user reads it, one line a message: a spec's
+// several errors each get theirs, and each the context that wraps the
+// first ("reproduce: stored spec: ").
+func messageLines(err error) []string {
+	lines := strings.Split(errorMessage(err), "\n")
+	var es spec.Errors
+	if len(lines) > 1 && errors.As(err, &es) && len(es) > 0 {
+		if i := strings.Index(lines[0], es[0].Error()); i > 0 {
+			for j := range lines[1:] {
+				lines[j+1] = lines[0][:i] + lines[j+1]
+			}
+		}
+	}
+	return lines
 }
 
 // errorMessage is err as the user reads it.

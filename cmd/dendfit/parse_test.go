@@ -509,6 +509,9 @@ func TestExitCode(t *testing.T) {
 		// A spec's several errors: a line each, each a whole message.
 		{"spec errors", context.Background(), spec.Errors{{File: "x.yaml", Line: 3, Path: "simulation.dt", Msg: "bad"}, {File: "x.yaml", Line: 9, Path: "cells.pyr.gl", Msg: "worse"}},
 			exitError, "dendfit: x.yaml:3: simulation.dt: bad\ndendfit: x.yaml:9: cells.pyr.gl: worse\n"},
+		// Wrapped, each line keeps the context.
+		{"wrapped spec errors", context.Background(), fmt.Errorf("reproduce: stored spec: %w", spec.Errors{{File: "run 1", Line: 3, Path: "simulation.dt", Msg: "bad"}, {File: "run 1", Line: 9, Path: "cells.pyr.gl", Msg: "worse"}}),
+			exitError, "dendfit: reproduce: stored spec: run 1:3: simulation.dt: bad\ndendfit: reproduce: stored spec: run 1:9: cells.pyr.gl: worse\n"},
 		{"not converged", context.Background(), fmt.Errorf("fit: %w", errNotConverged), exitNotConverge, "dendfit: fit: "},
 		{"interrupted", stopped, fmt.Errorf("sweep: %w", context.Canceled), exitInterrupted, "dendfit: interrupted; finished work is kept\n"},
 		{"error after interrupt", stopped, errors.New("record points: disk I/O error"), exitInterrupted, "dendfit: interrupted: record points: disk I/O error\n"},
