@@ -426,7 +426,6 @@ func (p *parser) connections(c *Cell, cn *cellNodes) {
 	if p.failed() {
 		return
 	}
-	type pair struct{ a, b string }
 	seen := map[pair]int{}
 	// Each connection on its own: a mistake in one does not hide
 	// another's; the graph is checked once they are all right.
@@ -434,100 +433,7 @@ func (p *parser) connections(c *Cell, cn *cellNodes) {
 	for i, it := range items {
 		ipath := index(path, i)
 		cn.conns = append(cn.conns, it)
-		failed = p.section(func() {
-			if it.Kind != yaml.SequenceNode || len(it.Content) < 2 || len(it.Content) > 3 {
-				p.failf(it, ipath, "want [a, b], [a, b, half_cylinders], [a, b, cylinder_<a or b>] or [a, b, <conductance>], got %s", describeConn(it))
-				return
-			}
-			var names [2]string
-			for j := 0; j < 2; j++ {
-				e := it.Content[j]
-				name, ok := p.scalar(e, index(ipath, j), "a compartment name")
-				if !ok {
-					return
-				}
-				if c.CompartmentIndex(name) < 0 {
-					p.failf(e, index(ipath, j), "unknown compartment %q in cell %s", name, c.Name)
-					return
-				}
-				names[j] = name
-			}
-			if names[0] == names[1] {
-				p.failf(it, ipath, "connects %s to itself", names[0])
-				return
-			}
-			key := pair{names[0], names[1]}
-			if key.b < key.a {
-				key = pair{key.b, key.a}
-			}
-			if j, dup := seen[key]; dup {
-				p.failf(it, ipath, "duplicate connection %s-%s (also connections[%d])", names[0], names[1], j)
-				return
-			}
-			seen[key] = i
-			conn := Connection{A: names[0], B: names[1], Rule: HalfCylinders}
-			if len(it.Content) == 3 {
-				e, epath := it.Content[2], index(ipath, 2)
-				want := fmt.Sprintf("half_cylinders, cylinder_%s, cylinder_%s or a conductance (S)", names[0], names[1])
-				v, ok := p.scalar(e, epath, want)
-				if !ok {
-					return
-				}
-				switch {
-				case v == "half_cylinders":
-				case strings.HasPrefix(v, "cylinder_"):
-					x := strings.TrimPrefix(v, "cylinder_")
-					if x != names[0] && x != names[1] {
-						p.failf(e, epath, "%s names neither %s nor %s", v, names[0], names[1])
-						return
-					}
-					conn.Rule, conn.Cylinder = Cylinder, x
-				default:
-					g, err := ParseQuantity(v, Conductance)
-					if err != nil {
-						// A conductance out of range says so; anything else
-						// gets the choices.
-						if msg := err.Error(); strings.Contains(msg, "flows") || strings.Contains(msg, "finite") {
-							p.failf(e, epath, "%s", msg)
-						} else {
-							p.failf(e, epath, "want %s, got %q", want, v)
-						}
-						return
-					}
-					if !(g > 0) {
-						p.failf(e, epath, "coupling conductance must be positive, got %q", v)
-						return
-					}
-					if p.capped(e, epath, Conductance, g); p.failed() {
-						return
-					}
-					conn.Rule, conn.G = Explicit, g
-				}
-			}
-			if conn.Rule != Explicit {
-				ia, ib := c.CompartmentIndex(names[0]), c.CompartmentIndex(names[1])
-				ra, rb := c.resolve(ia), c.resolve(ib)
-				if ra.dimensionless || rb.dimensionless {
-					p.failf(it, ipath, "dimensionless compartments need an explicit coupling conductance, e.g. [%s, %s, 10 nS]", names[0], names[1])
-					return
-				}
-				need := []string{names[0], names[1]}
-				if conn.Rule == Cylinder {
-					need = []string{conn.Cylinder}
-				}
-				for _, nm := range need {
-					if c.resolve(c.CompartmentIndex(nm)).rAxial == 0 {
-						rule := "half_cylinders"
-						if conn.Rule == Cylinder {
-							rule = "cylinder_" + conn.Cylinder
-						}
-						p.failf(it, ipath, "%s needs r_axial of %s (give it on the compartment or the cell)", rule, nm)
-						return
-					}
-				}
-			}
-			c.Connections = append(c.Connections, conn)
-		}) || failed
+		failed = p.section(func() { p.connection(c, it, ipath, i, seen) }) || failed
 	}
 	if failed {
 		return
@@ -564,6 +470,106 @@ func (p *parser) connections(c *Cell, cn *cellNodes) {
 			return
 		}
 	}
+}
+
+// pair is two compartments a connection joins, in name order.
+type pair struct{ a, b string }
+
+// connection reads item i of a cell's connections into c, where seen
+// holds the pairs of those before it.
+func (p *parser) connection(c *Cell, it *yaml.Node, ipath string, i int, seen map[pair]int) {
+	if it.Kind != yaml.SequenceNode || len(it.Content) < 2 || len(it.Content) > 3 {
+		p.failf(it, ipath, "want [a, b], [a, b, half_cylinders], [a, b, cylinder_<a or b>] or [a, b, <conductance>], got %s", describeConn(it))
+		return
+	}
+	var names [2]string
+	for j := 0; j < 2; j++ {
+		e := it.Content[j]
+		name, ok := p.scalar(e, index(ipath, j), "a compartment name")
+		if !ok {
+			return
+		}
+		if c.CompartmentIndex(name) < 0 {
+			p.failf(e, index(ipath, j), "unknown compartment %q in cell %s", name, c.Name)
+			return
+		}
+		names[j] = name
+	}
+	if names[0] == names[1] {
+		p.failf(it, ipath, "connects %s to itself", names[0])
+		return
+	}
+	key := pair{names[0], names[1]}
+	if key.b < key.a {
+		key = pair{key.b, key.a}
+	}
+	if j, dup := seen[key]; dup {
+		p.failf(it, ipath, "duplicate connection %s-%s (also connections[%d])", names[0], names[1], j)
+		return
+	}
+	seen[key] = i
+	conn := Connection{A: names[0], B: names[1], Rule: HalfCylinders}
+	if len(it.Content) == 3 {
+		e, epath := it.Content[2], index(ipath, 2)
+		want := fmt.Sprintf("half_cylinders, cylinder_%s, cylinder_%s or a conductance (S)", names[0], names[1])
+		v, ok := p.scalar(e, epath, want)
+		if !ok {
+			return
+		}
+		switch {
+		case v == "half_cylinders":
+		case strings.HasPrefix(v, "cylinder_"):
+			x := strings.TrimPrefix(v, "cylinder_")
+			if x != names[0] && x != names[1] {
+				p.failf(e, epath, "%s names neither %s nor %s", v, names[0], names[1])
+				return
+			}
+			conn.Rule, conn.Cylinder = Cylinder, x
+		default:
+			g, err := ParseQuantity(v, Conductance)
+			if err != nil {
+				// A conductance out of range says so; anything else
+				// gets the choices.
+				if msg := err.Error(); strings.Contains(msg, "flows") || strings.Contains(msg, "finite") {
+					p.failf(e, epath, "%s", msg)
+				} else {
+					p.failf(e, epath, "want %s, got %q", want, v)
+				}
+				return
+			}
+			if !(g > 0) {
+				p.failf(e, epath, "coupling conductance must be positive, got %q", v)
+				return
+			}
+			if p.capped(e, epath, Conductance, g); p.failed() {
+				return
+			}
+			conn.Rule, conn.G = Explicit, g
+		}
+	}
+	if conn.Rule != Explicit {
+		ia, ib := c.CompartmentIndex(names[0]), c.CompartmentIndex(names[1])
+		ra, rb := c.resolve(ia), c.resolve(ib)
+		if ra.dimensionless || rb.dimensionless {
+			p.failf(it, ipath, "dimensionless compartments need an explicit coupling conductance, e.g. [%s, %s, 10 nS]", names[0], names[1])
+			return
+		}
+		need := []string{names[0], names[1]}
+		if conn.Rule == Cylinder {
+			need = []string{conn.Cylinder}
+		}
+		for _, nm := range need {
+			if c.resolve(c.CompartmentIndex(nm)).rAxial == 0 {
+				rule := "half_cylinders"
+				if conn.Rule == Cylinder {
+					rule = "cylinder_" + conn.Cylinder
+				}
+				p.failf(it, ipath, "%s needs r_axial of %s (give it on the compartment or the cell)", rule, nm)
+				return
+			}
+		}
+	}
+	c.Connections = append(c.Connections, conn)
 }
 
 func describeConn(n *yaml.Node) string {
