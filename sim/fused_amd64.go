@@ -22,6 +22,18 @@ var haveAVX512 = cpu.X86.HasAVX512F
 // of eight leaves no group of four that the four-lane one would do.
 func use512(L int) bool { return haveAVX512 && !vec512Off && L >= 8 && L%8 < 4 }
 
+// vecKernel returns how many of L lanes a vector kernel does (0 when it
+// cannot run) and which of its two widths does them.
+func vecKernel[F any](L int, four, eight F) (n int, kernel F) {
+	switch {
+	case !haveAVX2 || vecOff:
+		return 0, kernel
+	case use512(L):
+		return L &^ 7, eight
+	}
+	return L &^ 3, four
+}
+
 // fused2Args is fused2AVX2's argument block; fused_amd64.s knows its
 // layout.
 type fused2Args struct {
@@ -61,11 +73,8 @@ func fused2AVX512(a *fused2Args)
 // advances them (0 and nil without AVX2, or when vectors are off). The
 // slices must stay where they are while it is used.
 func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, recB bool, c *[12]float64) (int, fused2Steps) {
-	n, kernel := len(s)&^3, fused2AVX2
-	if use512(len(s)) {
-		n, kernel = len(s)&^7, fused2AVX512
-	}
-	if !haveAVX2 || vecOff || n == 0 {
+	n, kernel := vecKernel(len(s), fused2AVX2, fused2AVX512)
+	if n == 0 {
 		return 0, nil
 	}
 	L := len(s)
@@ -100,11 +109,8 @@ func fused2Prepare(va, vb, s, gr, itd, hi, lo []float64, track int, recB bool, c
 // scanRowsVec is scanRowsGo over the largest multiple of four of the
 // lanes, four lanes an instruction; it returns how many lanes it did.
 func scanRowsVec(rec []float64, L, from, to int, st *scanState) int {
-	n, kernel := L&^3, scanAVX2
-	if use512(L) {
-		n, kernel = L&^7, scanAVX512
-	}
-	if !haveAVX2 || vecOff || n == 0 {
+	n, kernel := vecKernel(L, scanAVX2, scanAVX512)
+	if n == 0 {
 		return 0
 	}
 	_ = rec[to*L+L-1] // every row read is inside rec
@@ -130,11 +136,8 @@ func scanAVX512(rec *float64, L, n, from, to int, best *float64, kbest *int64, n
 // lanes, four lanes an instruction, row by row up to the largest kbest;
 // it returns how many lanes it did.
 func riseRowsVec(rec []float64, L int, st *scanState) int {
-	n, kernel := L&^3, riseAVX2
-	if use512(L) {
-		n, kernel = L&^7, riseAVX512
-	}
-	if !haveAVX2 || vecOff || n == 0 {
+	n, kernel := vecKernel(L, riseAVX2, riseAVX512)
+	if n == 0 {
 		return 0
 	}
 	maxk := int64(0)
