@@ -174,12 +174,13 @@ func TestFutureSchemaRefused(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := d.sql.Exec(`INSERT INTO schema_migrations VALUES (7, '0007_future.sql', '2030-01-01T00:00:00Z')`); err != nil {
+	latest, _ := migrations.Latest()
+	future := latest + 1
+	if _, err := d.sql.Exec(`INSERT INTO schema_migrations VALUES (?, ?, '2030-01-01T00:00:00Z')`, future, fmt.Sprintf("%04d_future.sql", future)); err != nil {
 		t.Fatal(err)
 	}
 	d.Close()
-	latest, _ := migrations.Latest()
-	want := fmt.Sprintf("has schema version 7, this dendfit knows up to %d: upgrade dendfit", latest)
+	want := fmt.Sprintf("has schema version %d, this dendfit knows up to %d: upgrade dendfit", future, latest)
 	// Read-only too: query, export, plot and report open it so.
 	for name, open := range map[string]func(context.Context, string) (*DB, error){"Open": Open, "OpenReadOnly": OpenReadOnly} {
 		_, err = open(ctx, path)
@@ -1092,4 +1093,51 @@ func TestOpenWhereItCannotCreate(t *testing.T) {
 			t.Errorf("Open(%s): %v, want %q", tc.path, err, tc.want)
 		}
 	}
+}
+
+// TestSignedFitPSPMigration: a database of schema 0006, whose fits hold
+// |PSP|, opens migrated (0007) with each fit's PSP signed as its
+// evaluation nearest its g: an IPSP's negative (and its PSP at dt/10), an
+// EPSP's and a fit that ran nothing as they were.
+func TestSignedFitPSPMigration(t *testing.T) {
+	ctx := context.Background()
+	old := replayedTo(t, 6)
+	if _, err := old.sql.Exec(`INSERT INTO experiments (name, spec_text, spec_sha256, created_at) VALUES ('ca1', 's', 'h', '2026-01-01T00:00:00.000000000Z');
+		INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'fit', 'done', '2026-01-01T00:00:00.000000000Z', 'u1');
+		INSERT INTO fits (run_id, pathway, target_psp_mV, g_fit_nS, psp_at_fit_mV, psp_fine_dt_mV, converged, outcome) VALUES
+			(1, 0, 1, '[2.0]', 1.0, 0.99, 1, 'converged'),
+			(1, 1, 0.5, '[1.5]', 0.5, 0.49, 1, 'converged'),
+			(1, 2, 0.5, '[]', 0, NULL, 0, 'sim_failed');
+		INSERT INTO point_rows (run_id, pathway, point_key, g_nS, t_decay_ms, psp_mV, status) VALUES
+			(1, 0, 'e0', 1.0, 5, -0.6, 'ok'), (1, 0, 'e1', 2.0, 5, -1.0, 'ok'), (1, 0, 'e2', 2.01, 5, NULL, 'failed'),
+			(1, 1, 'e3', 1.5, 2, 0.5, 'ok'), (1, 1, 'e4', 1.49, 2, -0.01, 'ok')`); err != nil {
+		t.Fatal(err)
+	}
+	old.sql.Close()
+	d, err := Open(ctx, old.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	fits, err := d.Fits(ctx, FitFilter{RunID: 1})
+	if err != nil || len(fits) != 3 {
+		t.Fatalf("fits: %+v, %v", fits, err)
+	}
+	for i, want := range []struct {
+		psp  float64
+		fine *float64
+	}{{-1.0, ptr(-0.99)}, {0.5, ptr(0.49)}, {0, nil}} {
+		f := fits[i]
+		if f.PSPAtFitMV != want.psp || (f.PSPFineDtMV == nil) != (want.fine == nil) || (f.PSPFineDtMV != nil && *f.PSPFineDtMV != *want.fine) {
+			t.Errorf("fit of pathway %d: psp %v, at dt/10 %v; want %v, %v", f.Pathway, f.PSPAtFitMV, fmtPtr(f.PSPFineDtMV), want.psp, fmtPtr(want.fine))
+		}
+	}
+}
+
+// fmtPtr writes *p, or null.
+func fmtPtr(p *float64) string {
+	if p == nil {
+		return "null"
+	}
+	return fmt.Sprint(*p)
 }

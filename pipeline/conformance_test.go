@@ -39,6 +39,7 @@ type refPathway struct {
 	TargetPSPMV *float64 `json:"target_psp_mV"`
 	GFitNS      *float64 `json:"g_fit_nS"`
 	GFitReason  *string  `json:"g_fit_reason"`
+	PSPAtFitMV  *float64 `json:"psp_at_fit_mV"`
 }
 
 type refSweepRow struct {

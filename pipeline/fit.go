@@ -25,11 +25,15 @@ type FitResult struct {
 	TargetPSPMV float64 `json:"target_psp_mV"`
 	// GFitNS is the fitted g of every receptor; null when the fit did not
 	// converge, with the best g tried in GBestNS.
-	GFitNS     []float64 `json:"g_fit_nS"`
-	GBestNS    []float64 `json:"g_best_nS,omitempty"`
-	PSPAtFitMV float64   `json:"psp_at_fit_mV"`
+	GFitNS  []float64 `json:"g_fit_nS"`
+	GBestNS []float64 `json:"g_best_nS,omitempty"`
+	// PSPAtFitMV is the PSP at the fitted g (at the best g tried when
+	// the fit did not converge), signed as every PSP is: negative for a
+	// hyperpolarising one, whose target is its magnitude. It is the
+	// shared reference's psp_at_fit_mV.
+	PSPAtFitMV float64 `json:"psp_at_fit_mV"`
 	// PSPFineDtMV is the PSP at the fitted g with dt/10 and the same
-	// method: how much the calibration depends on the clock.
+	// method, signed: how much the calibration depends on the clock.
 	PSPFineDtMV *float64    `json:"psp_fine_dt_mV"`
 	Evaluations int         `json:"evaluations"`
 	Converged   bool        `json:"converged"`
@@ -97,7 +101,7 @@ func (r *FitResult) doubts(s *spec.Spec) []string {
 	// Its mirror: an excitatory pathway whose PSP hyperpolarises, held
 	// above the glutamate reversal (a lost minus sign on a holding).
 	gaba := func(c string) bool { return c == sim.GABA.String() }
-	if psp, ok := r.signedPSPAtFit(); ok {
+	if psp := r.PSPAtFitMV; len(r.GFitNS) > 0 {
 		switch {
 		case psp > 0 && !slices.ContainsFunc(r.Receptors, func(c string) bool { return !gaba(c) }):
 			ws = append(ws, fmt.Sprintf("%s: its GABA PSP at the g found depolarises (%+.4g mV): the membrane at the synapse sits below E_GABA (%.4g mV), as a holding potential below it makes it", what, psp, s.Constants.EGABA/1e-3))
@@ -109,27 +113,12 @@ func (r *FitResult) doubts(s *spec.Spec) []string {
 	if r.PSPFineDtMV == nil {
 		return ws
 	}
-	at, fine := math.Abs(r.PSPAtFitMV), *r.PSPFineDtMV
+	at, fine := math.Abs(r.PSPAtFitMV), math.Abs(*r.PSPFineDtMV)
 	if math.Abs(fine-at) > FineDtTolerance*at {
 		ws = append(ws, fmt.Sprintf("%s: at the g found the PSP is %.4g mV with dt and %.4g mV with dt/10 (%+.1f%%): the calibration depends on dt; it holds for models run at this dt and method",
 			what, at, fine, 100*(fine/at-1)))
 	}
 	return ws
-}
-
-// signedPSPAtFit is the PSP (mV, with its sign) of the evaluation at the
-// fitted g, if one was recorded.
-func (r *FitResult) signedPSPAtFit() (float64, bool) {
-	if len(r.GFitNS) == 0 {
-		return 0, false
-	}
-	for i := len(r.points) - 1; i >= 0; i-- {
-		p := &r.points[i]
-		if p.Status != db.PointFailed && len(p.Receptors) > 0 && p.Receptors[0].GNS == r.GFitNS[0] {
-			return p.PSPMV, true
-		}
-	}
-	return 0, false
 }
 
 // FitSelection checks pathways selected for a fit (indexes into
@@ -415,14 +404,15 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	if kinetics {
 		return fitKinetics(ctx, s, i, setup, base, sm, res, opt)
 	}
-	atEnd := map[float64]bool{} // g: whether its PSP peaks at the window's end
+	atEnd := map[float64]bool{}   // g: whether its PSP peaks at the window's end
+	sign := map[float64]float64{} // g: its PSP, signed (the fit sees |PSP|)
 	eval := func(ctx context.Context, g float64) (float64, bool, error) {
 		rs := scaled(base, g)
 		err := sm.Run(ctx, [][]sim.Receptor{rs}, ropt, out)
 		if err != nil {
 			return 0, false, err
 		}
-		atEnd[g] = out[0].PeakAtEnd()
+		atEnd[g], sign[g] = out[0].PeakAtEnd(), out[0].PSP
 		pr := newPathwayResult(s, i, setup, rs, sm.Steady(), &out[0])
 		// fit.Amplitude evaluates one g at a time.
 		res.points = append(res.points, PointOf(fmt.Sprintf("fit/p%04d/e%03d", i, len(res.points)), pr))
@@ -441,7 +431,7 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	if v := sm.Steady().V[setup.Protocol.Synapse]; fr.Outcome == fit.Unreachable && atReversal(v, setup.Constants, base) {
 		res.Message += fmt.Sprintf("; the synapse sits at %.4g mV, its receptors' reversal potential: with no driving force no g makes a PSP (hold it elsewhere)", v/1e-3)
 	}
-	res.PSPAtFitMV = fr.PSP / 1e-3
+	res.PSPAtFitMV = math.Copysign(fr.PSP, sign[fr.G]) / 1e-3
 	var g []float64
 	for _, r := range scaled(base, fr.G) {
 		g = append(g, r.G/1e-9)
@@ -469,9 +459,9 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	return res, nil
 }
 
-// fineDtPSP is |PSP| in mV with dt/10 and the same method, or nil when
-// that run fails. Its run is ten times the fit's, so it stops, with ctx's
-// error, on cancellation.
+// fineDtPSP is the PSP (signed) in mV with dt/10 and the same method, or
+// nil when that run fails. Its run is ten times the fit's, so it stops,
+// with ctx's error, on cancellation.
 func fineDtPSP(ctx context.Context, setup *sim.Setup, rs []sim.Receptor) (*float64, error) {
 	fine := *setup
 	fine.Protocol.Dt = setup.Protocol.Dt / 10
@@ -486,7 +476,7 @@ func fineDtPSP(ctx context.Context, setup *sim.Setup, rs []sim.Receptor) (*float
 		}
 		return nil, nil
 	}
-	return ptr(math.Abs(out[0].PSP) / 1e-3), nil
+	return ptr(out[0].PSP / 1e-3), nil
 }
 
 // withKinetics returns the receptors at conductance g with the first
@@ -520,13 +510,14 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 		return k
 	}
 	atEnd := map[params]bool{}
+	sign := map[params]float64{} // its PSP, signed (the fit sees |PSP|)
 	eval := func(ctx context.Context, g float64, tau []float64) (fit.Metrics, error) {
 		rs := withKinetics(base, g, tau)
 		if err := sm.Run(ctx, [][]sim.Receptor{rs}, ropt, out); err != nil {
 			return fit.Metrics{}, err
 		}
 		r := &out[0]
-		atEnd[key(g, tau)] = r.PeakAtEnd()
+		atEnd[key(g, tau)], sign[key(g, tau)] = r.PeakAtEnd(), r.PSP
 		pr := newPathwayResult(s, i, setup, rs, sm.Steady(), r)
 		res.points = append(res.points, PointOf(fmt.Sprintf("fit/p%04d/e%04d", i, len(res.points)), pr))
 		return fit.Metrics{PSP: math.Abs(r.PSP), Rise1090: r.Rise1090, HasRise: r.HasRise, HalfWidth: r.HalfWidth,
@@ -558,7 +549,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 			for _, r := range withKinetics(base, kr.G, kr.Tau) {
 				res.GBestNS = append(res.GBestNS, r.G/1e-9)
 			}
-			res.PSPAtFitMV = kr.Metrics.PSP / 1e-3
+			res.PSPAtFitMV = math.Copysign(kr.Metrics.PSP, sign[key(kr.G, kr.Tau)]) / 1e-3
 			// Its time constants go with its g, for whatever draws it.
 			res.TDecayMS = ptr(kr.Tau[0] / 1e-3)
 			if len(kr.Tau) > 1 {
@@ -568,7 +559,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 		return res, nil
 	}
 	rs := withKinetics(base, kr.G, kr.Tau)
-	res.PSPAtFitMV = kr.Metrics.PSP / 1e-3
+	res.PSPAtFitMV = math.Copysign(kr.Metrics.PSP, sign[key(kr.G, kr.Tau)]) / 1e-3
 	for _, r := range rs {
 		res.GFitNS = append(res.GFitNS, r.G/1e-9)
 	}

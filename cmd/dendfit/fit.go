@@ -2,6 +2,7 @@ package main
 
 import (
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -64,7 +65,12 @@ pathway that cannot be simulated at all (dt beyond the stability limit
 of its cell or of a receptor's time constant, a holding that puts an AdEx
 compartment above its VT) ends sim_failed, and the others are fitted. The exit status is 3 when some
 pathway did not converge; with --strict, 4 when all converged but some fit
-carries a warning.`,
+carries a warning.
+
+The table gives amplitudes (|PSP|), as targets are. With --json,
+psp_at_fit_mV and psp_fine_dt_mV are the PSP with its sign, as a point's
+psp_mV and the reference output's psp_at_fit_mV are: an IPSP's is
+negative, its target_psp_mV the magnitude.`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
   dendfit fit experiments/cortex-paired-recordings.yaml -p 'L4FS->L4SS' -p 0
   dendfit fit experiments/l23-demo.yaml --json`,
@@ -155,11 +161,12 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			}
 			fine := "-"
 			if r.PSPFineDtMV != nil {
-				fine = fmt.Sprintf("%.6f", *r.PSPFineDtMV)
+				fine = fmt.Sprintf("%.6f", math.Abs(*r.PSPFineDtMV))
 			}
 			// The PSP is at the fitted g, or at the best g tried: that g
 			// is given beside it, in parentheses, not as a fit.
-			gcol, psp := gl(r.GFitNS), fmt.Sprintf("%.6f", r.PSPAtFitMV)
+			// The table's columns are magnitudes, as the targets are.
+			gcol, psp := gl(r.GFitNS), fmt.Sprintf("%.6f", math.Abs(r.PSPAtFitMV))
 			switch {
 			case r.Converged:
 			case len(r.GBestNS) > 0:

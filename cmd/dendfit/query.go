@@ -515,8 +515,10 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 		Long: `fits lists each pathway's fit: the g of every receptor, the kinetics a
 kinetics fit found, the PSP at the fit and at dt/10, evaluations and outcome.
 
-target_psp_mV and psp_at_fit_mV are amplitudes, |PSP| (a target is one);
-the psp_mV of points is signed, negative for an IPSP. A fit that did not
+target_psp_mV is an amplitude, |PSP|; psp_at_fit_mV and psp_fine_dt_mV
+are signed, as the psp_mV of points is: negative for an IPSP (fits
+recorded before dendfit signed them take the sign of their evaluation
+nearest their g when the database is opened). A fit that did not
 converge has no g_fit_nS: g_best_nS is the best g it tried (the spec's g
 when it tried no better), psp_at_fit_mV the PSP there (none when it has
 no g: sim_failed), psp_fine_dt_mV the PSP at the same g with dt/10, with

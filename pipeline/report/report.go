@@ -392,12 +392,13 @@ func fineCell(f *db.Fit) string {
 	if f.PSPFineDtMV == nil {
 		return "-"
 	}
-	at := math.Abs(f.PSPAtFitMV)
+	// Amplitudes, as the table's target and achieved PSP are.
+	at, fine := math.Abs(f.PSPAtFitMV), math.Abs(*f.PSPFineDtMV)
 	rel := 0.0
 	if at > 0 {
-		rel = (*f.PSPFineDtMV - at) / at * 100
+		rel = (fine - at) / at * 100
 	}
-	return fmt.Sprintf("%.4g mV (%+.2g %%)", *f.PSPFineDtMV, rel)
+	return fmt.Sprintf("%.4g mV (%+.2g %%)", fine, rel)
 }
 
 // Unfitted counts the pathways with a target_psp and no fit to it.
