@@ -140,22 +140,38 @@ func PointOf(key string, pr *PathwayResult) db.Point {
 	return p
 }
 
-// sweepsOf returns the sweeps of s's text and shard k of n that did not
-// finish (cancelled, failed, interrupted, or running now), newest first:
-// what --resume can continue; the unfinished ones of the same experiment
-// and shard that read another text of its spec (an edit, even a comment,
-// makes a new spec); the unfinished ones of s's text and another part of
-// the grid (another --shard, or none); and the newest finished sweep of
-// s's text and shard (0: none).
-func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished []db.Run, otherText []int64, otherShard []db.Run, swept int64, err error) {
+// sweeps are the sweeps of a spec's experiment that bear on a resume of
+// its text and shard (sweepsOf).
+type sweeps struct {
+	// unfinished are the sweeps of the text and shard that did not finish
+	// (cancelled, failed, interrupted, or running now), newest first:
+	// what --resume can continue.
+	unfinished []db.Run
+	// otherText are the unfinished sweeps of the same experiment and
+	// shard that read another text of its spec (an edit, even of a
+	// comment, makes a new spec).
+	otherText []int64
+	// otherShard are the unfinished sweeps of the text and another part
+	// of the grid (another --shard, or none).
+	otherShard []db.Run
+	// finished are the sweeps of the text and shard that finished, newest
+	// first; finishedNewest says whether the first is newer than every
+	// unfinished one.
+	finished       []int64
+	finishedNewest bool
+}
+
+// sweepsOf returns the sweeps of s's experiment that bear on resuming
+// shard k of n of s's text.
+func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (*sweeps, error) {
 	n = max(n, 1)
 	runs, err := d.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandSweep})
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return nil, err
 	}
 	exps, err := d.Experiments(ctx)
 	if err != nil {
-		return nil, nil, nil, 0, err
+		return nil, err
 	}
 	sameSpec := map[int64]bool{}
 	for _, e := range exps {
@@ -163,23 +179,27 @@ func sweepsOf(ctx context.Context, d *db.DB, s *spec.Spec, k, n int) (unfinished
 			sameSpec[e.ID] = true
 		}
 	}
-	for _, r := range runs {
+	sw := &sweeps{}
+	for _, r := range runs { // newest first
 		if r.ShardK != k || max(r.ShardN, 1) != n {
 			if sameSpec[r.ExperimentID] && r.Status != db.StatusDone {
-				otherShard = append(otherShard, r)
+				sw.otherShard = append(sw.otherShard, r)
 			}
 			continue
 		}
 		switch {
 		case sameSpec[r.ExperimentID] && r.Status != db.StatusDone:
-			unfinished = append(unfinished, r)
-		case sameSpec[r.ExperimentID] && swept == 0: // runs come newest first
-			swept = r.ID
+			sw.unfinished = append(sw.unfinished, r)
+		case sameSpec[r.ExperimentID]:
+			if len(sw.finished) == 0 && len(sw.unfinished) == 0 {
+				sw.finishedNewest = true
+			}
+			sw.finished = append(sw.finished, r.ID)
 		case r.Status != db.StatusDone:
-			otherText = append(otherText, r.ID)
+			sw.otherText = append(sw.otherText, r.ID)
 		}
 	}
-	return unfinished, otherText, otherShard, swept, nil
+	return sw, nil
 }
 
 // shardOf says which part of the grid shard k of n is, as --shard takes
@@ -223,24 +243,35 @@ func specChanged(s *spec.Spec, ids []int64) error {
 
 // ResumeRun continues an unfinished sweep of the same spec text and shard
 // (info.ShardK of info.ShardN): run id, or with id 0 the newest that no
-// other process is sweeping. With none, it returns a *SweptError when a
-// sweep of the same finished, ErrSpecChanged when unfinished sweeps of
-// another text of the spec exist, else ErrNothingToResume. It claims and
-// reopens the run, recording
-// this session (info's argv and workers, and the provenance db.NewRun
-// collects), and returns the points it already holds. It refuses a
-// damaged database file (DB.QuickCheck).
+// other process is sweeping, unless the newest sweep of them finished. It
+// returns a *SweptError when that sweep (or run id) finished; with nothing
+// to continue, ErrSpecChanged when unfinished sweeps of another text of
+// the spec exist, else ErrNothingToResume. It claims and reopens the run,
+// recording this session (info's argv and workers, and the provenance
+// db.NewRun collects), and returns the points it already holds. It
+// refuses a damaged database file (DB.QuickCheck).
 func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int64) (*Run, *db.Recorded, error) {
 	// A run stopped by a crash, a full disk or a cut copy may sit in a
 	// damaged file: writing more into it would bury what can be saved.
 	if err := d.QuickCheck(ctx); err != nil {
 		return nil, nil, err
 	}
-	all, otherText, otherShard, swept, err := sweepsOf(ctx, d, s, info.ShardK, info.ShardN)
+	sw, err := sweepsOf(ctx, d, s, info.ShardK, info.ShardN)
 	if err != nil {
 		return nil, nil, err
 	}
+	all, otherText, otherShard := sw.unfinished, sw.otherText, sw.otherShard
 	runs := all
+	switch {
+	case id != 0 && slices.Contains(sw.finished, id):
+		// A run of this text and shard that finished has nothing left.
+		return nil, nil, &SweptError{Run: id}
+	case id == 0 && sw.finishedNewest:
+		// The newest sweep of this text and shard finished: what ran
+		// before it is not what a requeued task would continue (the
+		// README's rule), though it can be named.
+		return nil, nil, &SweptError{Run: sw.finished[0], Unfinished: runIDs(all)}
+	}
 	if id != 0 {
 		i := slices.IndexFunc(runs, func(r db.Run) bool { return r.ID == id })
 		if i < 0 && slices.Contains(otherText, id) {
@@ -312,8 +343,8 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	}
 	// This text swept to the end is done, whatever runs of other texts
 	// left unfinished.
-	if swept != 0 {
-		return nil, nil, &SweptError{Run: swept}
+	if len(sw.finished) > 0 {
+		return nil, nil, &SweptError{Run: sw.finished[0]}
 	}
 	if len(all) == 0 && len(otherText) > 0 {
 		return nil, nil, specChanged(s, otherText)
@@ -332,12 +363,16 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	return nil, nil, ErrNothingToResume
 }
 
-// SweptError is returned by ResumeRun when the sweeps of the spec and shard
-// all finished: Run, the newest, holds every point, and sweeping again
-// would only record them twice (a SLURM task requeued after it finished
-// would sweep its whole shard again). It wraps ErrNothingToResume.
+// SweptError is returned by ResumeRun when the newest sweep of the spec
+// and shard finished, or the run it was given did: Run holds every point,
+// and sweeping again would only record them twice (a SLURM task requeued
+// after it finished would sweep its whole shard again). It wraps
+// ErrNothingToResume.
 type SweptError struct {
 	Run int64
+	// Unfinished are older sweeps of the spec and shard that did not
+	// finish, newest first: --resume=ID continues one.
+	Unfinished []int64
 }
 
 // Error names the run that swept the spec.
@@ -347,6 +382,15 @@ func (e *SweptError) Error() string {
 
 // Unwrap makes a SweptError an ErrNothingToResume.
 func (e *SweptError) Unwrap() error { return ErrNothingToResume }
+
+// runIDs returns the ids of runs, in order.
+func runIDs(runs []db.Run) []int64 {
+	var ids []int64
+	for _, r := range runs {
+		ids = append(ids, r.ID)
+	}
+	return ids
+}
 
 // joinIDs writes run ids as "3" or "3, 5".
 func joinIDs(ids []int64) string {

@@ -153,8 +153,9 @@ func gsweepExperimentDB(t *testing.T) (path string, d *db.DB, eid int64) {
 }
 
 // TestSweepResumeWhichRun: --resume continues the newest unfinished run
-// and names the others, which --resume=ID continues; a run that is done,
-// or no run id, is refused.
+// and names the others, which --resume=ID continues; once the newest
+// finished it continues none, naming the older unfinished ones; a run that
+// is done is said to be, and one that is no sweep of the spec is refused.
 func TestSweepResumeWhichRun(t *testing.T) {
 	ctx := context.Background()
 	const specPath = gsweepCase
@@ -178,12 +179,18 @@ func TestSweepResumeWhichRun(t *testing.T) {
 		!strings.Contains(got, "note: run 1 of this spec is unfinished too (interrupted); --resume=1 continues it instead") {
 		t.Errorf("--resume: %v, said %q", err, got)
 	}
+	// The newest sweep, run 2, finished: --resume leaves the older run 1
+	// as it is (what a requeued task that finished does), naming it.
+	if got, err := sweep("--resume"); err != nil || !strings.Contains(got, "run 2 swept this spec to the end: nothing to resume") ||
+		!strings.Contains(got, "note: run 1 of this spec, older, is unfinished; --resume=1 continues it") || strings.Contains(got, "resuming") {
+		t.Errorf("--resume after run 2 finished: %v, said %q", err, got)
+	}
 	if got, err := sweep("--resume=1"); err != nil || !strings.Contains(got, "resuming run 1") || strings.Contains(got, "unfinished too") {
 		t.Errorf("--resume=1: %v, said %q", err, got)
 	}
-	if _, err := sweep("--resume=1"); err == nil || !strings.Contains(err.Error(), "run 1 is not an unfinished sweep of this spec") ||
-		!strings.HasSuffix(err.Error(), "and shard; there is none") {
-		t.Errorf("--resume=1 once done: %v", err)
+	// A run that finished is said to be done, not to be of another spec.
+	if got, err := sweep("--resume=1"); err != nil || !strings.Contains(got, "run 1 swept this spec to the end: nothing to resume") || strings.Contains(got, "note:") {
+		t.Errorf("--resume=1 once done: %v, said %q", err, got)
 	}
 	if _, err := sweep("--resume=99"); err == nil || !strings.Contains(err.Error(), "there is no run 99 in ") {
 		t.Errorf("--resume=99, no such run: %v", err)

@@ -38,9 +38,9 @@ or log ranges) over every pathway and records each point's PSP metrics in
 the database as one run. Results are bit-identical whatever --workers or
 --shard. Ctrl-C stops promptly, keeps every finished point and marks the run
 cancelled; --resume continues the newest unfinished sweep of the same spec
-text (and shard), --resume=ID run ID; when that sweep finished, --resume
-records nothing and shows its summary (with no sweep of it at all, it
-starts one). Any edit of the spec, even of a comment, makes another spec:
+text (and shard), --resume=ID run ID; when the newest sweep of them
+finished (or run ID did), --resume records nothing and shows its summary,
+naming older unfinished ones (with no sweep of it at all, it starts one). Any edit of the spec, even of a comment, makes another spec:
 --resume then refuses, naming the unfinished runs of the one before. A
 spec with a pathway that cannot be simulated at all (dt beyond the
 stability limit of its cell or of a receptor's time constant, at the
@@ -160,7 +160,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 		var swept *pipeline.SweptError
 		run, skip, err = pipeline.ResumeRun(ctx, d, s, info, resumeID)
 		switch {
-		case errors.As(err, &swept) && resumeID == 0:
+		case errors.As(err, &swept):
 			// Done already: a requeued array task that had finished
 			// leaves its shard as it is.
 			shard := ""
@@ -168,6 +168,9 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 				shard = fmt.Sprintf(" (shard %d/%d)", k, n)
 			}
 			g.notef("run %d swept this spec%s to the end: nothing to resume (sweep without --resume for a new run)", swept.Run, shard)
+			for _, id := range swept.Unfinished {
+				g.notef("note: run %d of this spec, older, is unfinished; --resume=%d continues it", id, id)
+			}
 			stats, err := pipeline.RunStats(ctx, d, s, swept.Run)
 			if err != nil {
 				return err
