@@ -480,6 +480,11 @@ func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, comman
 		if o.experiment != "" && r.Experiment != o.experiment {
 			return nil, usageError{fmt.Errorf("--run %d is of experiment %q, not %q: give one of --run and --experiment", o.runID, r.Experiment, o.experiment)}
 		}
+		// A run that did not finish holds part of what it set out to do;
+		// a script (-q) would take it for the whole: said all the same.
+		if w := unfinishedWarning(r); w != "" {
+			fmt.Fprintln(g.stderr, w)
+		}
 		return r, nil
 	}
 	if o.experiment == "" {
@@ -497,6 +502,22 @@ func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, comman
 		return nil, err
 	}
 	return r, nil
+}
+
+// unfinishedWarning says what the rows of run r are when it did not
+// finish, "" when it did.
+func unfinishedWarning(r *db.Run) string {
+	switch r.Status {
+	case db.StatusDone:
+		return ""
+	case db.StatusRunning:
+		return fmt.Sprintf("warning: run %d is still running: this is what it has recorded so far", r.ID)
+	}
+	hint := ""
+	if r.Command == db.CommandSweep {
+		hint = fmt.Sprintf(" ('dendfit sweep --resume=%d SPEC%s' completes it)", r.ID, pipeline.ShardArg(r.ShardK, r.ShardN))
+	}
+	return fmt.Sprintf("warning: run %d is %s: this is what it recorded before it stopped%s", r.ID, r.Status, hint)
 }
 
 // id is r's id, or 0 (every run) for nil.
@@ -714,7 +735,9 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 		Long: `points lists the points of a run, by pathway and grid order. By default it
 reads the newest finished run of --experiment (or of the database's one
 experiment), and names it on stderr; a run of the whole grid (a sweep, or
-the union run of a merge) is taken before any newer run of one shard.
+the union run of a merge) is taken before any newer run of one shard. A
+run given by --run that did not finish (running, interrupted, cancelled,
+failed) gives what it recorded, with a warning on stderr, even under -q.
 
 Each point gives its receptors' channels and the g of each, in the same
 order (a list in JSON, ';'-separated in the table and CSV: AMPA;NMDA and

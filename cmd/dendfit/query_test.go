@@ -978,3 +978,36 @@ pathways:
 		t.Error("no evaluation points")
 	}
 }
+
+// TestQueryOfAnUnfinishedRun: the points of a run given by --run that did
+// not finish come with a warning, under -q too (a script took such a run's
+// part of the grid for all of it); a finished run's come without.
+func TestQueryOfAnUnfinishedRun(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "u.db")
+	if _, err := qcli(t, path, "sweep", qSweep); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Run 2, stored as running and claimed by no process: interrupted.
+	r := db.NewRun(1, db.CommandSweep, []string{"dendfit", "sweep"})
+	r.ShardK, r.ShardN = 1, 2
+	if _, err := d.CreateRun(ctx, r); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	for _, tc := range []struct {
+		run, want string
+	}{
+		{"1", ""},
+		{"2", "warning: run 2 is interrupted: this is what it recorded before it stopped ('dendfit sweep --resume=2 SPEC --shard 1/2' completes it)\n"},
+	} {
+		_, errOut, err := runCLIStderr(t, "--db", path, "-q", "query", "points", "--run", tc.run, "--format", "csv")
+		if err != nil || errOut != tc.want {
+			t.Errorf("query points --run %s: %v, stderr %q, want %q", tc.run, err, errOut, tc.want)
+		}
+	}
+}
