@@ -225,6 +225,47 @@ func TestCtrlCStopsAndKeeps(t *testing.T) {
 	}
 }
 
+// TestCtrlCJSONSummary: sweep --json stopped by Ctrl-C still prints its
+// summary, saying the run was cancelled and what it kept (stdout was
+// empty: a script had only the exit status).
+func TestCtrlCJSONSummary(t *testing.T) {
+	spec := bigSweepSpec(t, 200000)
+	dbPath := filepath.Join(t.TempDir(), "j.db")
+	cmd := exec.Command(dendfitBin, "--db", dbPath, "--json", "sweep", spec, "--workers", "2")
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	waitForPoints(t, dbPath, cmd)
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("exit after Ctrl-C: %v, want status %d", err, exitInterrupted)
+	}
+	_, n, _ := runStats(t, dbPath, 1)
+	var got struct {
+		RunID    int64  `json:"run_id"`
+		Status   string `json:"status"`
+		Recorded int    `json:"points_recorded"`
+		Pathways []struct {
+			Points int `json:"points"`
+		} `json:"pathways"`
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &got); err != nil {
+		t.Fatalf("stdout after Ctrl-C is no JSON summary (%v):\n%s", err, stdout.String())
+	}
+	sum := 0
+	for _, p := range got.Pathways {
+		sum += p.Points
+	}
+	if got.RunID != 1 || got.Status != db.StatusCancelled || got.Recorded != n || sum != n {
+		t.Errorf("summary after Ctrl-C: run %d, %s, %d recorded, %d in its pathways; want run 1, cancelled, %d", got.RunID, got.Status, got.Recorded, sum, n)
+	}
+}
+
 // TestSecondSignalEnds: a command stuck where it cannot watch for Ctrl-C
 // (here reading a spec from a named pipe no one writes) ends at the second
 // Ctrl-C; it ignored every one after the first.

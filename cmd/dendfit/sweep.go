@@ -46,7 +46,8 @@ spec with a pathway that cannot be simulated at all (dt beyond the
 stability limit of its cell or of a receptor's time constant, at the
 longest swept, a holding that puts an AdEx compartment above its VT) is
 refused before any run is recorded; a point whose simulation fails on the
-way is recorded failed, with its error.`,
+way is recorded failed, with its error. With --json the summary is JSON
+with the run's status: done, or cancelled after Ctrl-C (what was kept).`,
 		Example: `  dendfit sweep experiments/l23-demo.yaml --workers 2
   dendfit sweep experiments/l23-demo.yaml --shard 0/4 --db shard-0.db --resume`,
 		Args: func(cmd *cobra.Command, args []string) error {
@@ -175,7 +176,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 			if err != nil {
 				return err
 			}
-			return printSweep(g, s, swept.Run, stats, 0, sumPoints(stats))
+			return printSweep(g, s, swept.Run, db.StatusDone, stats, 0, sumPoints(stats))
 		case errors.Is(err, pipeline.ErrNothingToResume) && resumeID == 0:
 			g.notef("%v: starting a new run", err)
 		case err != nil:
@@ -244,6 +245,19 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 			hint += fmt.Sprintf(", or rerun this task: dendfit slurm %s --dir %s --rerun %d --submit", path, dir, k)
 		}
 		fmt.Fprintln(g.stderr, hint)
+		// A script reading --json gets what was kept, and that the run
+		// was cancelled, as well as the exit status.
+		if g.json && rerr == nil {
+			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+			defer cancel()
+			if all, serr := pipeline.RunStats(cctx, d, s, run.ID); serr == nil {
+				resumed := 0
+				if stats != nil {
+					resumed = stats.Skipped
+				}
+				printSweep(g, s, run.ID, db.StatusCancelled, all, int(done)-resumed, resumed)
+			}
+		}
 	}
 	if err != nil {
 		return err
@@ -255,13 +269,13 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 			return err
 		}
 	}
-	return printSweep(g, s, run.ID, stats, session, resumed)
+	return printSweep(g, s, run.ID, db.StatusDone, stats, session, resumed)
 }
 
-// printSweep writes the summary of sweep run id of s, whose stats are of
-// the whole run: a table per pathway (or JSON), with session points
-// recorded by this command and resumed ones before it.
-func printSweep(g *globals, s *spec.Spec, id int64, stats *pipeline.SweepStats, session, resumed int) error {
+// printSweep writes the summary of sweep run id of s, which ended with
+// status, whose stats are of the whole run: a table per pathway (or JSON),
+// with session points recorded by this command and resumed ones before it.
+func printSweep(g *globals, s *spec.Spec, id int64, status string, stats *pipeline.SweepStats, session, resumed int) error {
 	// A pathway without a good point (all failed, or none in this shard)
 	// has no PSP range.
 	good := func(ps pipeline.PathwayStats) bool { return ps.Points > ps.Failed }
@@ -284,10 +298,11 @@ func printSweep(g *globals, s *spec.Spec, id int64, stats *pipeline.SweepStats, 
 		out := struct {
 			RunID      int64         `json:"run_id"`
 			Experiment string        `json:"experiment"`
+			Status     string        `json:"status"` // done, or cancelled (Ctrl-C)
 			Recorded   int           `json:"points_recorded"`
 			Resumed    int           `json:"points_resumed"`
 			Pathways   []pathwayJSON `json:"pathways"`
-		}{id, s.Name, session, resumed, []pathwayJSON{}}
+		}{id, s.Name, status, session, resumed, []pathwayJSON{}}
 		for i, ps := range stats.Pathways {
 			pj := pathwayJSON{Pathway: i, Label: s.Pathways[i].Label(), Points: ps.Points, Failed: ps.Failed, PeakAtEnd: ps.PeakAtEnd}
 			if good(ps) {
@@ -307,7 +322,7 @@ func printSweep(g *globals, s *spec.Spec, id int64, stats *pipeline.SweepStats, 
 		fmt.Fprintf(tw, "%d\t%s\t%d\t%d\t%s\t%s\t\n", i, s.Pathways[i].Label(), ps.Points, ps.Failed, lo, hi)
 	}
 	tw.Flush()
-	fmt.Fprintf(g.stdout, "run %d: done (%d points recorded this time, %d resumed)\n", id, session, resumed)
+	fmt.Fprintf(g.stdout, "run %d: %s (%d point%s recorded this time, %d resumed)\n", id, status, session, plural(session), resumed)
 	return nil
 }
 
