@@ -275,7 +275,7 @@ func checkMixed(ctx context.Context, tx *sql.Tx) error {
 		return err
 	}
 	if len(msgs) > 0 {
-		return fmt.Errorf("%w: %s; the shards were run with different specs", ErrMixedSpecs, strings.Join(msgs, "; "))
+		return fmt.Errorf("%w: %s; the databases hold different specs under one experiment name", ErrMixedSpecs, strings.Join(msgs, "; "))
 	}
 	return nil
 }
@@ -458,7 +458,7 @@ func CheckMergeSpecs(ctx context.Context, dstPath string, srcPaths []string) err
 			}
 		}
 		if len(msgs) > 0 {
-			return fmt.Errorf("db: merge: %w: %s; the shards were run with different specs (nothing was merged)", ErrMixedSpecs, strings.Join(msgs, "; "))
+			return fmt.Errorf("db: merge: %w: %s; the databases hold different specs under one experiment name (nothing was merged)", ErrMixedSpecs, strings.Join(msgs, "; "))
 		}
 		for _, e := range exps {
 			if seen[e.Name] == nil {

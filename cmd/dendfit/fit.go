@@ -77,7 +77,7 @@ negative, its target_psp_mV the magnitude.`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runFit(cmd, g, o, args[0]) },
 	}
-	cmd.Flags().IntVarP(&o.workers, "workers", "j", 0, "pathways fitted at once (default: all cores; at most 16 a core)")
+	cmd.Flags().IntVarP(&o.workers, "workers", "j", 0, "pathways fitted at once (default, or 0: all cores; at most 16 a core)")
 	cmd.Flags().BoolVar(&o.noFine, "no-fine-dt", false, "skip the PSP check at dt/10")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit with status 4 when every pathway converged but some fit carries a warning (3 when one did not converge)")
 	cmd.Flags().BoolVar(&o.rootBelowJump, "root-below-jump", false, "accept a root that fires no dSpike though a run of the bracket around it does (the reference gives no fit there, and the outcome depends on the spec g); the fit warns")

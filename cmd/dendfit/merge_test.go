@@ -176,7 +176,7 @@ func TestMergeRefusesInputsFirst(t *testing.T) {
 	for _, tc := range []struct{ in, want string }{
 		{filepath.Join(dir, "missing.db"), "missing.db read-only: no such database"},
 		{notDB, "notes.txt read-only: file is not a database"},
-		{edited, "the shards were run with different specs (nothing was merged)"},
+		{edited, "the databases hold different specs under one experiment name (nothing was merged)"},
 	} {
 		out := filepath.Join(dir, "out.db")
 		_, err := mergeTestCLI(t, "merge", out, good, tc.in)

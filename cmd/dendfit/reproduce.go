@@ -123,7 +123,7 @@ anything differs.`,
 			return nil
 		},
 	}
-	cmd.Flags().IntVarP(&workers, "workers", "j", 0, "parallel workers for sweeps and fits (default: all cores, at most 16 a core; results do not depend on it)")
+	cmd.Flags().IntVarP(&workers, "workers", "j", 0, "parallel workers for sweeps and fits (default, or 0: all cores, at most 16 a core; results do not depend on it)")
 	return cmd
 }
 

@@ -66,7 +66,7 @@ with the run's status: done, or cancelled after Ctrl-C (what was kept).`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runSweep(cmd, g, o, args[0]) },
 	}
 	f := cmd.Flags()
-	f.IntVarP(&o.workers, "workers", "j", 0, "parallel workers (default: all cores; at most 16 a core)")
+	f.IntVarP(&o.workers, "workers", "j", 0, "parallel workers (default, or 0: all cores; at most 16 a core)")
 	f.StringVar(&o.shard, "shard", "", "run only part K of N of the grid, as K/N with 0 <= K < N (parts are dealt in chunks of 32 points of a pathway, so a grid of few chunks leaves some parts empty)")
 	f.StringVar(&o.resume, "resume", "", "continue the newest unfinished sweep of this spec (--resume=ID: run ID), skipping recorded points")
 	f.Lookup("resume").NoOptDefVal = resumeNewest
