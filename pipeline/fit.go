@@ -150,6 +150,27 @@ func FitSelection(s *spec.Spec, selected []int) ([]int, error) {
 	return selected, nil
 }
 
+// CheckFitTargets returns the FitErrors of the pathways a fit of selected
+// (nil: every pathway with a target_psp) would fit: kinetics targets no
+// PSP of the window can meet, which the spec only warns of, as a sweep
+// or a simulation does not use them. It is nil when there are none, a
+// *spec.Error for one, else spec.Errors.
+func CheckFitTargets(s *spec.Spec, selected []int) error {
+	var errs spec.Errors
+	for i, p := range s.Pathways {
+		if p.TargetPSP > 0 && (selected == nil || slices.Contains(selected, i)) {
+			errs = append(errs, p.FitErrors...)
+		}
+	}
+	switch len(errs) {
+	case 0:
+		return nil
+	case 1:
+		return errs[0]
+	}
+	return errs
+}
+
 // checkFitPathways says why a pathway of selected cannot be fitted: out of
 // range, or without a target_psp.
 func checkFitPathways(s *spec.Spec, selected []int) error {
@@ -203,6 +224,9 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 		}
 	}
 	if err := checkFitPathways(s, opt.Pathways); err != nil {
+		return nil, err
+	}
+	if err := CheckFitTargets(s, opt.Pathways); err != nil {
 		return nil, err
 	}
 	out := make([]FitResult, len(idx))

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"os"
 	"reflect"
 	"slices"
 	"strings"
@@ -872,4 +873,31 @@ func fmtPtr(p *float64) string {
 		return "null"
 	}
 	return fmt.Sprint(*p)
+}
+
+// TestFitRefusesImpossibleKineticsTargets: Fit refuses a pathway whose
+// kinetics target no PSP of the window can meet (spec.Pathway.FitErrors),
+// before any run, and fits the others when that pathway is not selected.
+func TestFitRefusesImpossibleKineticsTargets(t *testing.T) {
+	b, err := os.ReadFile("testdata/reference/cases/two-populations-three-pathways.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Parse("t.yaml", b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	window := s.Simulation.Duration - s.Simulation.SpikeAt
+	s.Pathways[1].FitErrors = spec.Errors{{File: "t.yaml", Line: 9, Path: "pathways[1].target_half_width", Msg: "too long"}}
+	s.Pathways[1].TargetHalfWidth = 2 * window
+	if _, err := Fit(context.Background(), s, &FitOptions{NoFine: true}); err == nil || err.Error() != "t.yaml:9: pathways[1].target_half_width: too long" {
+		t.Errorf("Fit of every pathway: %v", err)
+	}
+	if err := CheckFitTargets(s, []int{0, 2}); err != nil {
+		t.Errorf("CheckFitTargets(0, 2): %v", err)
+	}
+	res, err := Fit(context.Background(), s, &FitOptions{NoFine: true, Pathways: []int{0, 2}})
+	if err != nil || len(res) != 2 || !res[0].Converged || !res[1].Converged {
+		t.Errorf("Fit of pathways 0 and 2: %v, %+v", err, res)
+	}
 }

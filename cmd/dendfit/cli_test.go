@@ -733,3 +733,39 @@ func TestSweepShardSaysItsShare(t *testing.T) {
 		t.Errorf("stderr %q, want %q", errOut, want)
 	}
 }
+
+// TestFitOnlyTargetRules: a kinetics target longer than the window after
+// the spike stops a fit before any run is recorded, but not a sweep, which
+// uses no target and warns (a sweep of a shortened window was refused).
+func TestFitOnlyTargetRules(t *testing.T) {
+	b, err := os.ReadFile("../../experiments/l23-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	text := strings.Replace(string(b), "duration: 100 ms", "duration: 20 ms", 1)
+	if text == string(b) {
+		t.Fatal("l23-demo changed: no duration to shorten")
+	}
+	dir := t.TempDir()
+	specPath, path := filepath.Join(dir, "short.yaml"), filepath.Join(dir, "s.db")
+	if err := os.WriteFile(specPath, []byte(text), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	const problem = "pathways[0].target_time_to_peak: 20 ms does not fit in the 10 ms the simulation runs after the spike: lengthen simulation.duration"
+	errOut, err := runCLIStderrOnly(t, "--db", path, "sweep", specPath)
+	if err != nil || !strings.Contains(errOut, "warning: "+specPath+":26: "+problem+" (fit refuses it)") {
+		t.Errorf("sweep: %v, stderr %q", err, errOut)
+	}
+	errOut, err = runCLIStderrOnly(t, "--db", path, "fit", specPath)
+	if err == nil || err.Error() != specPath+":26: "+problem || strings.Contains(errOut, "warning") {
+		t.Errorf("fit: %v, stderr %q", err, errOut)
+	}
+	d, err := db.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if runs, err := d.Runs(context.Background(), db.RunFilter{}); err != nil || len(runs) != 1 || runs[0].Command != db.CommandSweep {
+		t.Errorf("runs: %v, %v; want the sweep's alone", runs, err)
+	}
+}

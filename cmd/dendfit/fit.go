@@ -87,7 +87,7 @@ negative, its target_psp_mV the magnitude.`,
 
 func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	ctx := cmd.Context()
-	s, err := g.loadSpec(path)
+	s, err := readSpec(path)
 	if err != nil {
 		return err
 	}
@@ -98,6 +98,12 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	if idx, err = pipeline.FitSelection(s, idx); err != nil {
 		return usageError{fmt.Errorf("--pathway: %w", err)}
 	}
+	// Targets no PSP can meet stop the fit before any run; the warnings
+	// that say the same for other commands would only repeat them.
+	if err := pipeline.CheckFitTargets(s, idx); err != nil {
+		return err
+	}
+	g.tellWarnings(s)
 	settings := pipeline.FitSettings{NoFineDt: o.noFine, Pathways: idx, RootBelowJump: o.rootBelowJump}
 	rec, err := startRunInfo(ctx, g, s, pipeline.RunInfo{Command: db.CommandFit, Workers: o.workers, Settings: settings})
 	if err != nil {

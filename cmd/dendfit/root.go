@@ -390,19 +390,29 @@ const minAnnotation = "dendfit_min"
 
 // loadSpec loads the spec at path and tells its warnings on stderr.
 func (g *globals) loadSpec(path string) (*spec.Spec, error) {
+	s, err := readSpec(path)
+	if err != nil {
+		return nil, err
+	}
+	g.tellWarnings(s)
+	return s, nil
+}
+
+// tellWarnings writes the warnings of s on stderr (not with -q).
+func (g *globals) tellWarnings(s *spec.Spec) {
+	for _, w := range s.Warnings {
+		g.notef("warning: %s", w)
+	}
+}
+
+// readSpec loads the spec at path.
+func readSpec(path string) (*spec.Spec, error) {
 	if path == "-" {
 		// Runs record the spec's text, but their hints (resume,
 		// reproduce) name its file.
 		return nil, usageError{fmt.Errorf("spec -: a spec is read from its file, not standard input; save it to a file and give that")}
 	}
-	s, err := spec.Load(path)
-	if err != nil {
-		return nil, err
-	}
-	for _, w := range s.Warnings {
-		g.notef("warning: %s", w)
-	}
-	return s, nil
+	return spec.Load(path)
 }
 
 // verbosef writes a detail on stderr with -v (and not -q).

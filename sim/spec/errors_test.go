@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
@@ -132,10 +133,7 @@ func TestErrors(t *testing.T) {
 		{"spike after end", edit(t, base, "spike_at: 10 ms", "spike_at: 100 ms"), "l23.yaml:6: simulation.spike_at:", "spike_at (100 ms) is not before the end of the run (duration 100 ms): the spike would never arrive"},
 		// The spike at the last step leaves no sample after it to measure.
 		{"spike at last step", edit(t, base, "spike_at: 10 ms", "spike_at: 99.9 ms"), "l23.yaml:6: simulation.spike_at:", "spike_at (99.9 ms) falls on the last sample of the run (step 999 of 0..999): no sample follows it"},
-		{"time to peak past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 95 ms\n"), "l23.yaml:32: pathways[0].target_time_to_peak:", "95 ms does not fit in the 90 ms the simulation runs after the spike"},
-		{"half width past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_half_width: 90 ms\n"), "l23.yaml:32: pathways[0].target_half_width:", "90 ms does not fit in the 90 ms"},
 		{"kinetics without amplitude", edit(t, base, "  target_psp: 0.5 mV\n", "  target_half_width: 20 ms\n"), "l23.yaml:", "give target_psp too"},
-		{"rise past the peak", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_rise: 30 ms\n  target_time_to_peak: 2 ms\n"), "l23.yaml:", "pathways[0].target_rise: 30 ms is not shorter than target_time_to_peak (2 ms): a PSP's 10-90 % rise ends before its peak, so no PSP meets both"},
 		{"spike at the step before last", edit(t, base, "spike_at: 10 ms", "spike_at: 99.8 ms"), "", ""},
 		{"dt above duration", edit(t, base, "dt: 0.1 ms", "dt: 200 ms"), "l23.yaml:4: simulation.dt:", "larger than duration"},
 		// With dt left out, the duration is what was written wrong.
@@ -697,22 +695,67 @@ func TestOversizedSpecRefused(t *testing.T) {
 	}
 }
 
+// TestFitOnlyRules: kinetics targets that no PSP of the window can meet
+// are no error of the spec, which a sweep or a simulation (that use no
+// targets) take with a warning, but the pathway's FitErrors, which a fit
+// refuses (a sweep was refused for a fit's target).
+func TestFitOnlyRules(t *testing.T) {
+	for _, tc := range []struct{ name, yaml, want string }{
+		{"time to peak past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 95 ms\n"),
+			"l23.yaml:32: pathways[0].target_time_to_peak: 95 ms does not fit in the 90 ms the simulation runs after the spike: lengthen simulation.duration"},
+		{"half width past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_half_width: 90 ms\n"),
+			"l23.yaml:32: pathways[0].target_half_width: 90 ms does not fit in the 90 ms the simulation runs after the spike: lengthen simulation.duration"},
+		{"rise past the peak", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_rise: 30 ms\n  target_time_to_peak: 2 ms\n"),
+			"l23.yaml:32: pathways[0].target_rise: 30 ms is not shorter than target_time_to_peak (2 ms): a PSP's 10-90 % rise ends before its peak, so no PSP meets both"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s, err := Parse("l23.yaml", []byte(tc.yaml))
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fe := s.Pathways[0].FitErrors; len(fe) != 1 || fe.Error() != tc.want {
+				t.Errorf("FitErrors %q, want %q", fe, tc.want)
+			}
+			if !slices.Contains(s.Warnings, tc.want+" (fit refuses it)") {
+				t.Errorf("warnings %q, want %q", s.Warnings, tc.want+" (fit refuses it)")
+			}
+		})
+	}
+	s, err := Parse("l23.yaml", []byte(base))
+	if err != nil || s.Pathways[0].FitErrors != nil {
+		t.Errorf("the base spec: FitErrors %v, %v", s.Pathways[0].FitErrors, err)
+	}
+}
+
 // TestParseRecordedKeepsOlderRules: the text of a run recorded before an
 // input rule (a conductance above 1 S, a kinetics target longer than the
 // window) parses with ParseRecorded, the rule a warning, while Parse
-// refuses it as new input.
+// refuses it as new input (the kinetics target as its fit does:
+// FitErrors).
 func TestParseRecordedKeepsOlderRules(t *testing.T) {
+	// refusal is what Parse refuses y with: its error, or the FitErrors
+	// of its first pathway.
+	refusal := func(y string) string {
+		s, err := Parse("l23.yaml", []byte(y))
+		if err != nil {
+			return err.Error()
+		}
+		return s.Pathways[0].FitErrors.Error()
+	}
 	for _, tc := range []struct{ name, y, want string }{
 		{"conductance", edit(t, base, "    g: 1 nS\n", "    g: 2 S\n"), `"2 S" is above 1 S`},
 		{"kinetics window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 95 ms\n"), "95 ms does not fit in the 90 ms"},
 	} {
-		if _, err := Parse("l23.yaml", []byte(tc.y)); err == nil || !strings.Contains(err.Error(), tc.want) {
-			t.Errorf("%s: Parse: %v, want %q", tc.name, err, tc.want)
+		if got := refusal(tc.y); !strings.Contains(got, tc.want) {
+			t.Errorf("%s: Parse refuses it with %q, want %q", tc.name, got, tc.want)
 		}
 		s, err := ParseRecorded("l23.yaml", []byte(tc.y))
 		if err != nil {
 			t.Errorf("%s: ParseRecorded: %v", tc.name, err)
 			continue
+		}
+		if s.Pathways[0].FitErrors != nil {
+			t.Errorf("%s: ParseRecorded: FitErrors %v", tc.name, s.Pathways[0].FitErrors)
 		}
 		if got := strings.Join(s.Warnings, "\n"); !strings.Contains(got, tc.want) {
 			t.Errorf("%s: ParseRecorded warnings %q, want %q", tc.name, got, tc.want)

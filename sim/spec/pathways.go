@@ -203,7 +203,9 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 			v   float64
 		}{{"target_rise", pw.TargetRise}, {"target_half_width", pw.TargetHalfWidth}, {"target_time_to_peak", pw.TargetTimeToPeak}} {
 			if t.v >= window*(1-1e-9) { // 100 ms - 10 ms is 90.00000000000001 ms
-				p.inputRule(m.get(t.key), m.sub(t.key), "%.6g ms does not fit in the %.6g ms the simulation runs after the spike: lengthen simulation.duration", t.v/1e-3, window/1e-3)
+				if e := p.fitRule(m.get(t.key), m.sub(t.key), "%.6g ms does not fit in the %.6g ms the simulation runs after the spike: lengthen simulation.duration", t.v/1e-3, window/1e-3); e != nil {
+					pw.FitErrors = append(pw.FitErrors, e)
+				}
 			}
 		}
 	}
@@ -211,7 +213,9 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	// beyond the time to peak meets no PSP, and the search would run to
 	// its limit of candidates.
 	if r, tp := pw.TargetRise, pw.TargetTimeToPeak; r > 0 && tp > 0 && r >= tp {
-		p.inputRule(m.get("target_rise"), m.sub("target_rise"), "%.6g ms is not shorter than target_time_to_peak (%.6g ms): a PSP's 10-90 %% rise ends before its peak, so no PSP meets both", r/1e-3, tp/1e-3)
+		if e := p.fitRule(m.get("target_rise"), m.sub("target_rise"), "%.6g ms is not shorter than target_time_to_peak (%.6g ms): a PSP's 10-90 %% rise ends before its peak, so no PSP meets both", r/1e-3, tp/1e-3); e != nil {
+			pw.FitErrors = append(pw.FitErrors, e)
+		}
 	}
 
 	// The kinetics fit frees the first receptor's t_decay, and its t_rise

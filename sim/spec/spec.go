@@ -180,6 +180,12 @@ type Pathway struct {
 	TargetRise       float64 // 10-90 % rise time
 	TargetHalfWidth  float64
 	TargetTimeToPeak float64
+	// FitErrors say why no PSP can meet the pathway's kinetics targets
+	// (one longer than the window after the spike, a rise not shorter
+	// than the time to peak), each also among the spec's Warnings: a fit
+	// of the pathway refuses it, while a sweep or a simulation, which do
+	// not use targets, go on. Nil when there is none.
+	FitErrors Errors
 }
 
 // Label returns "pre->post (AMPA+NMDA)", for legends and tables.

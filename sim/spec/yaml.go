@@ -14,9 +14,9 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// parser walks the YAML node tree. It keeps the first error only: after a
-// failure the walk may go on with zero values, but nothing more is recorded
-// and Parse returns that first error.
+// parser walks the YAML node tree. After an error the walk goes on, with
+// zero values, through the parts that do not build on what failed, and
+// Parse returns every error it recorded (failf, section).
 type parser struct {
 	file string
 	err  *Error   // the first error; later steps that build on what failed are skipped
@@ -97,6 +97,24 @@ func oneLine(s string) string {
 		}
 	}
 	return b.String()
+}
+
+// fitRule records what only a fit cannot take (a kinetics target that no
+// PSP of the window can meet) as a warning for every command, and returns
+// it as the error a fit gives before any run (Pathway.FitErrors): a sweep
+// or a simulation of the spec does not use its targets. A recorded run's
+// text, taken when it ran, only warns (nil): its fit stays reproducible.
+func (p *parser) fitRule(n *yaml.Node, path, format string, a ...any) *Error {
+	if p.recorded {
+		p.warnf(n, path, format, a...)
+		return nil
+	}
+	p.warnf(n, path, format+" (fit refuses it)", a...)
+	line := 0
+	if n != nil {
+		line = n.Line
+	}
+	return &Error{File: oneLine(p.file), Line: line, Path: oneLine(path), Msg: oneLine(fmt.Sprintf(format, a...))}
 }
 
 func (p *parser) warnf(n *yaml.Node, path, format string, a ...any) {
