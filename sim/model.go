@@ -207,9 +207,11 @@ func GNormFactor(tRise, tDecay float64) float64 {
 	if math.Abs(tDecay-tRise) < 1e-3*max(tDecay, tRise) {
 		// The difference of exponentials cancels (by 1e3 here, 1e7 with
 		// t_rise within 1e-7 of t_decay), enough for an ulp of exp to show
-		// in g: round them correctly, as numpy's are (crmath.go). Elsewhere
-		// math's are as good and a thousand times faster; a sweep calls
-		// this for every point.
+		// in g: round them correctly, as glibc's are, and numpy's where it
+		// calls them (crmath.go; numpy's own AVX-512 exp is off by an ulp
+		// at times, so the reference itself depends on the CPU there).
+		// Elsewhere math's are as good and a thousand times faster; a
+		// sweep calls this for every point.
 		exp, log = crExp, crLog
 	}
 	tPeak := (tDecay * tRise / (tDecay - tRise)) * log(tDecay/tRise)
