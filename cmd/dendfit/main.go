@@ -169,8 +169,15 @@ func damagedHint(c *cobra.Command, err error) error {
 		return err
 	}
 	path := db.DefaultPath()
+	fromEnv := os.Getenv(db.EnvPath) != ""
 	if f := c.Flag("db"); f != nil {
 		path = f.Value.String()
+		fromEnv = fromEnv && !f.Changed
+	}
+	// A path the user did not type on this command line is named as
+	// where it came from, where the error names it.
+	if fromEnv && err != nil && strings.Contains(err.Error(), path) && !strings.Contains(err.Error(), db.EnvPath+"=") {
+		err = fmt.Errorf("%w (the database is %s=%s)", err, db.EnvPath, path)
 	}
 	switch {
 	case db.IsDamaged(err) && notSQLite(path):

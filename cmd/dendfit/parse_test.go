@@ -630,3 +630,30 @@ func testSlurmSiteOptions(t *testing.T) {
 		t.Errorf("--sbatch=--time=5: %v", err)
 	}
 }
+
+// TestDatabaseFromEnvNamed: an error naming a database the path of which
+// came from DENDFIT_DB says so (a user saw a path they never typed); one
+// given by --db, or an error that does not name the path, is left alone.
+func TestDatabaseFromEnvNamed(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "none", "x.db")
+	t.Setenv(db.EnvPath, path)
+	cannot := fmt.Errorf("db: cannot create %s: directory %s does not exist", path, filepath.Dir(path))
+	root := newRootCmd()
+	c, _, err := root.Find([]string{"sweep"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := damagedHint(c, cannot).Error(), cannot.Error()+" (the database is "+db.EnvPath+"="+path+")"; got != want {
+		t.Errorf("from %s: %q, want %q", db.EnvPath, got, want)
+	}
+	other := errors.New("spec: x.yaml: bad")
+	if got := damagedHint(c, other); got != other {
+		t.Errorf("an error not naming the database changed: %v", got)
+	}
+	if err := root.PersistentFlags().Set("db", path); err != nil {
+		t.Fatal(err)
+	}
+	if got := damagedHint(c, cannot); got != cannot {
+		t.Errorf("with --db: %v", got)
+	}
+}

@@ -439,6 +439,10 @@ others, and 'dendfit sweep SPEC --resume' continues an interrupted sweep.`,
 					rev += "+"
 				}
 				shard := fmt.Sprintf("%d/%d", r.ShardK, max(r.ShardN, 1))
+				if r.Command != db.CommandSweep {
+					// Only sweeps split a grid (JSON keeps 0 and 1).
+					shard = "-"
+				}
 				if s, ok := db.UnionOf(&r); ok {
 					// A merge's union run holds the whole grid, as a
 					// single sweep's (0/1) does, from its shards' runs.

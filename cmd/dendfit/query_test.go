@@ -1011,3 +1011,31 @@ func TestQueryOfAnUnfinishedRun(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryRunsShardOfSweepsOnly: the runs table gives a shard to sweeps
+// alone; a simulate or fit run, which splits no grid, reads "-" (it read
+// 0/1).
+func TestQueryRunsShardOfSweepsOnly(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "r.db")
+	if _, err := qcli(t, path, "simulate", qSweep); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := qcli(t, path, "sweep", qSweep, "--shard", "1/2"); err != nil {
+		t.Fatal(err)
+	}
+	out, err := qcli(t, path, "query", "runs", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) != 3 {
+		t.Fatalf("%v: %q", err, out)
+	}
+	col := slices.Index(rows[0], "shard")
+	for _, r := range rows[1:] {
+		want := map[string]string{"simulate": "-", "sweep": "1/2"}[r[2]]
+		if col < 0 || r[col] != want {
+			t.Errorf("%s run: shard %q, want %q", r[2], r[col], want)
+		}
+	}
+}
