@@ -867,7 +867,8 @@ func newQuerySQLCmd(g *globals) *cobra.Command {
 		Short: "Run one read-only SQL statement on the database",
 		Long: `sql runs one SELECT, WITH, VALUES, EXPLAIN or reading PRAGMA on a read-only
 connection. A statement that would write is refused before it runs and
-changes nothing. Tables: experiments, runs, fits, and points, a view of every
+changes nothing, and so is its EXPLAIN (SQLite reads EXPLAIN DELETE as a
+write). Tables: experiments, runs, fits, and points, a view of every
 point (units are in the column names). Sweeps store points in blocks
 (point_blocks, one BLOB of float64 records per block of points, a block
 row up to 64 KiB, 65536 points in a merged union run; layout in
