@@ -1141,3 +1141,48 @@ func fmtPtr(p *float64) string {
 	}
 	return fmt.Sprint(*p)
 }
+
+// TestMarkSweptElsewhere: a merge's mark of a run still being swept in
+// another file keeps its settings and is read back while the run is
+// stored running (it reads as interrupted here); a finished run takes no
+// mark, and one without reads none.
+func TestMarkSweptElsewhere(t *testing.T) {
+	ctx := context.Background()
+	d := openTemp(t, "m.db")
+	eid, err := d.PutExperiment(ctx, "ca1", []byte("spec"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	running := NewRun(eid, CommandSweep, []string{"dendfit", "sweep"})
+	running.Settings = json.RawMessage(`{"shard":"1/2"}`)
+	done := NewRun(eid, CommandSweep, []string{"dendfit", "sweep"})
+	for _, r := range []*Run{running, done} {
+		if _, err := d.CreateRun(ctx, r); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := d.FinishRun(ctx, done.ID, StatusDone, ""); err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range []*Run{running, done} {
+		if err := d.MarkSweptElsewhere(ctx, r.RunUID, "shard-1.db", 7); err != nil {
+			t.Fatal(err)
+		}
+	}
+	r, err := d.Run(ctx, running.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var settings map[string]any
+	if json.Unmarshal(r.Settings, &settings) != nil || settings["shard"] != "1/2" {
+		t.Errorf("settings after the mark: %s", r.Settings)
+	}
+	if e, ok := r.SweptElsewhere(); !ok || r.Status != StatusInterrupted || e.File != "shard-1.db" || e.RunID != 7 || e.At == "" {
+		t.Errorf("run %s: swept elsewhere %+v, %v", r.Status, e, ok)
+	}
+	if r, err := d.Run(ctx, done.ID); err != nil || string(r.Settings) != "{}" {
+		t.Errorf("the finished run: settings %s, %v", r.Settings, err)
+	} else if _, ok := r.SweptElsewhere(); ok {
+		t.Error("the finished run reads as swept elsewhere")
+	}
+}

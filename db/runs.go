@@ -234,6 +234,48 @@ func (d *DB) FinishRun(ctx context.Context, id int64, status, errText string) er
 	return nil
 }
 
+// SweptElsewhere is where a merge found a run still being swept: the file
+// and the run's id there, and when (TimeFormat). A merge records it in the
+// copy's settings under "swept_elsewhere"; a later merge of the finished
+// run replaces the settings, and it with them.
+type SweptElsewhere struct {
+	File  string `json:"file"`
+	RunID int64  `json:"run_id"`
+	At    string `json:"at"`
+}
+
+// MarkSweptElsewhere records in the settings of the run with run_uid uid,
+// while it is stored running, that it was being swept in file (run id
+// there) when merged into d: no process claims it in d, where it reads as
+// interrupted, and --resume here would sweep its points a second time.
+func (d *DB) MarkSweptElsewhere(ctx context.Context, uid, file string, id int64) error {
+	mark, err := json.Marshal(SweptElsewhere{File: file, RunID: id, At: formatTime(time.Now())})
+	if err != nil {
+		return err
+	}
+	err = d.withTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `UPDATE runs SET settings = json_set(CASE WHEN json_valid(settings) AND json_type(settings) = 'object' THEN settings ELSE '{}' END, '$.swept_elsewhere', json(?))
+			WHERE run_uid = ? AND status = 'running'`, string(mark), uid)
+		return err
+	})
+	if err != nil {
+		return fmt.Errorf("db: mark run %s swept in %s: %w", uid, file, err)
+	}
+	return nil
+}
+
+// SweptElsewhere returns where a merge found r being swept, if it did
+// (MarkSweptElsewhere) and r is still stored running.
+func (r *Run) SweptElsewhere() (SweptElsewhere, bool) {
+	var s struct {
+		M *SweptElsewhere `json:"swept_elsewhere"`
+	}
+	if r.Status != StatusRunning && r.Status != StatusInterrupted || json.Unmarshal(r.Settings, &s) != nil || s.M == nil {
+		return SweptElsewhere{}, false
+	}
+	return *s.M, true
+}
+
 // ReopenRun marks a finished or interrupted run as running again,
 // clearing ended_at and error, for the caller holding its claim
 // (ClaimRun) to resume it; points it already has are kept. The run's

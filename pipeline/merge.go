@@ -126,6 +126,16 @@ func MergeFiles(ctx context.Context, out string, ins []string, opt *MergeFilesOp
 		}
 		rep.Inputs = append(rep.Inputs, MergeInput{Path: in, MergeStats: st})
 	}
+	// A copy of a sweep another process still records reads as
+	// interrupted here, where no process claims it: it says where it was
+	// swept, so that --resume here does not sweep its points twice.
+	for _, l := range rep.Recording {
+		if l.Command == db.CommandSweep {
+			if err := d.MarkSweptElsewhere(ctx, l.RunUID, l.Input, l.RunID); err != nil {
+				return nil, err
+			}
+		}
+	}
 	if rep.Unions, err = UnionShards(ctx, d, opt.Argv); err != nil {
 		return nil, err
 	}

@@ -132,15 +132,39 @@ func TestMergeFilesOfARunStillRecorded(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := LiveRun{Input: in, RunID: run.ID, Command: db.CommandSweep, Experiment: s.Name, SpecSHA256: s.SHA256, ShardN: 1}
+	r, err := d.Run(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := LiveRun{Input: in, RunID: run.ID, Command: db.CommandSweep, Experiment: s.Name, SpecSHA256: s.SHA256, ShardN: 1, RunUID: r.RunUID}
 	if len(rep.Recording) != 1 || rep.Recording[0] != want || len(rep.Live) != 0 {
 		t.Errorf("runs still recorded %+v (live shards %+v), want %+v", rep.Recording, rep.Live, want)
+	}
+	// Its copy says where it is swept, until it is merged again ended.
+	sweptIn := func() (db.SweptElsewhere, bool) {
+		t.Helper()
+		m, err := db.OpenReadOnly(ctx, out)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		runs, err := m.Runs(ctx, db.RunFilter{Command: db.CommandSweep})
+		if err != nil || len(runs) != 1 {
+			t.Fatalf("the merged sweep runs: %+v, %v", runs, err)
+		}
+		return runs[0].SweptElsewhere()
+	}
+	if e, ok := sweptIn(); !ok || e.File != in || e.RunID != run.ID {
+		t.Errorf("the copy of the running sweep: swept elsewhere %+v, %v", e, ok)
 	}
 	if err := run.Finish(nil); err != nil {
 		t.Fatal(err)
 	}
 	if rep, err = MergeFiles(ctx, out, []string{in}, nil); err != nil || len(rep.Recording) != 0 {
 		t.Errorf("merged again once it ended: %v, still recorded %+v", err, rep.Recording)
+	}
+	if e, ok := sweptIn(); ok {
+		t.Errorf("merged again once it ended, the copy still reads as swept in %+v", e)
 	}
 	m, err := db.OpenReadOnly(ctx, out)
 	if err != nil {

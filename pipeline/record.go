@@ -308,7 +308,14 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 		runs = runs[i : i+1]
 	}
 	var busy []int64
+	var elsewhere []db.Run
 	for _, r := range runs {
+		// A copy merged while its sweep went on elsewhere is taken only
+		// when named: its points may be being swept there still.
+		if _, ok := r.SweptElsewhere(); ok && id == 0 {
+			elsewhere = append(elsewhere, r)
+			continue
+		}
 		release, err := d.ClaimRun(r.ID)
 		if errors.Is(err, db.ErrRunBusy) {
 			busy = append(busy, r.ID)
@@ -340,6 +347,13 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	}
 	if len(busy) > 0 {
 		return nil, nil, fmt.Errorf("%w: another process is still sweeping run %s", ErrNothingToResume, joinIDs(busy))
+	}
+	if len(elsewhere) > 0 {
+		// Not ErrNothingToResume: a new run would sweep it all again.
+		r := elsewhere[0]
+		e, _ := r.SweptElsewhere()
+		return nil, nil, fmt.Errorf("run %d was still being swept in %s (its run %d) when merged into %s: resume it there if it stopped (dendfit --db %s sweep SPEC%s --resume=%d) and merge again, or take it over here with --resume=%d",
+			r.ID, e.File, e.RunID, d.Path(), e.File, ShardArg(r.ShardK, r.ShardN), e.RunID, r.ID)
 	}
 	// This text swept to the end is done, whatever runs of other texts
 	// left unfinished.

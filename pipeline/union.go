@@ -58,6 +58,7 @@ type LiveRun struct {
 	SpecSHA256 string `json:"spec_sha256"`
 	ShardK     int    `json:"shard_k"`
 	ShardN     int    `json:"shard_n"`
+	RunUID     string `json:"-"` // the run's run_uid, the same in every copy
 }
 
 // LiveRuns returns the runs of the files ins that a process still records
@@ -81,7 +82,7 @@ func LiveRuns(ctx context.Context, ins []string) []LiveRun {
 				continue
 			}
 			out = append(out, LiveRun{Input: in, RunID: r.ID, Command: r.Command, Experiment: e.Name,
-				SpecSHA256: e.SpecSHA256, ShardK: r.ShardK, ShardN: r.ShardN})
+				SpecSHA256: e.SpecSHA256, ShardK: r.ShardK, ShardN: r.ShardN, RunUID: r.RunUID})
 		}
 		d.Close()
 	}

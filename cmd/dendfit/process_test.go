@@ -572,8 +572,27 @@ func TestMergeOfAShardStillSwept(t *testing.T) {
 	if errB == nil || !strings.Contains(string(msg), want) {
 		t.Errorf("merge while shard 1 is swept: %v\n%s\nwant %q", errB, msg, want)
 	}
+	// Its copy in the merged file reads as interrupted there, but
+	// --resume leaves it to where it was swept (it swept its points a
+	// second time), and starts no run of its own.
+	resume := func() (string, error) {
+		msg, err := exec.Command(dendfitBin, "--db", out, "sweep", spec, "--shard", "1/2", "--resume", "-q").CombinedOutput()
+		return string(msg), err
+	}
+	want = "run 2 was still being swept in " + s1 + " (its run 1) when merged into " + out + ": resume it there if it stopped"
+	if msg, err := resume(); err == nil || !strings.Contains(msg, want) {
+		t.Errorf("--resume in the merged file: %v\n%s\nwant %q", err, msg, want)
+	}
 	if msg, err := exec.Command(dendfitBin, "merge", out, s0, s1).CombinedOutput(); err != nil {
 		t.Fatalf("merge after the sweep ended: %v\n%s", err, msg)
+	}
+	// Merged again, the run is done there too: nothing to resume.
+	if msg, err := resume(); err != nil || !strings.Contains(msg, fmt.Sprintf("run 2: done (0 points recorded this time, %d resumed)", 3*steps/2)) {
+		t.Errorf("--resume after the second merge: %v\n%s", err, msg)
+	}
+	status, n, distinct := runStats(t, out, 2)
+	if status != db.StatusDone || n != distinct || n != 3*steps/2 {
+		t.Errorf("shard 1's run in the merged file: %s, %d points (%d distinct), want done with %d", status, n, distinct, 3*steps/2)
 	}
 }
 
