@@ -90,6 +90,21 @@ func BenchmarkStoreBlock(b *testing.B) {
 	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*1024), "ns/point")
 }
 
+// BenchmarkBlockAdd is PointBlock.Add as a sweep's worker calls it: 32
+// points into a block from a pool, per point.
+func BenchmarkBlockAdd(b *testing.B) {
+	src, pts := seqBlockFixture(32)
+	blk := &PointBlock{}
+	for b.Loop() {
+		blk.SetHeader(src)
+		blk.Grow(len(pts))
+		for i := range pts {
+			blk.Add(&pts[i])
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(pts)), "ns/point")
+}
+
 // BenchmarkOpenNew is the fixed cost a command pays for a new database:
 // creating it from the baseline schema and closing it.
 func BenchmarkOpenNew(b *testing.B) {

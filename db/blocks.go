@@ -123,7 +123,11 @@ func (b *PointBlock) Add(p *BlockPoint) {
 	if p.DSpikeFired {
 		flags += flagDSpike
 	}
-	n := b.Len()
+	// The record is written in place, a slot at a time: a sweep adds
+	// every point here, and appends and copies of one or two values each
+	// cost more than the values.
+	S, off := slotReceptors+3*nr+nc, len(b.vals)
+	n := off / S
 	if p.Error != "" {
 		flags += flagFailed
 		if b.errors == nil {
@@ -132,21 +136,26 @@ func (b *PointBlock) Add(p *BlockPoint) {
 		b.errors[n] = p.Error
 		b.errBytes += errorBytes(n, p.Error)
 	}
-	b.vals = append(b.vals, float64(p.Index), flags, p.PSPMV, p.BaselineMV, p.TimeToPeakMS,
-		p.Rise1090MS, p.HalfWidthMS, p.IHoldPA)
-	b.vals = append(b.vals, p.GNS...)
-	b.vals = append(b.vals, p.TDecayMS...)
-	b.vals = append(b.vals, p.TRiseMS...)
-	b.vals = append(b.vals, p.PeaksMV...)
+	b.vals = slices.Grow(b.vals, S)[:off+S]
+	r := b.vals[off : off+S : off+S]
+	r[slotIndex], r[slotFlags], r[slotPSP], r[slotBaseline] = float64(p.Index), flags, p.PSPMV, p.BaselineMV
+	r[slotTimeToPeak], r[slotRise], r[slotHalfWidth], r[slotIHold] = p.TimeToPeakMS, p.Rise1090MS, p.HalfWidthMS, p.IHoldPA
+	rest := r[slotReceptors:]
+	for j := range nr {
+		rest[j], rest[nr+j], rest[2*nr+j] = p.GNS[j], p.TDecayMS[j], p.TRiseMS[j]
+	}
+	for j, v := range p.PeaksMV {
+		rest[3*nr+j] = v
+	}
 	if n == 0 {
-		b.varies, b.inOrder = slices.Grow(b.varies[:0], b.stride())[:b.stride()], true
+		b.varies, b.inOrder = slices.Grow(b.varies[:0], S)[:S], true
 		clear(b.varies)
 		return
 	}
-	first, r := b.rec(0), b.rec(n)
+	first, varies := b.vals[:S], b.varies[:S]
 	for k, v := range r {
 		if math.Float64bits(v) != math.Float64bits(first[k]) {
-			b.varies[k] = true
+			varies[k] = true
 		}
 	}
 	b.inOrder = b.inOrder && r[slotIndex] == first[slotIndex]+float64(n)
