@@ -317,8 +317,11 @@ var tmplText string
 // tmpl is parsed on first use, not at every dendfit command's start.
 var tmpl = sync.OnceValue(func() *template.Template {
 	return template.Must(template.New("report").Funcs(template.FuncMap{
-		"gs":   formatGs,
-		"mv":   func(v float64) string { return fmt.Sprintf("%.4g", v) },
+		"gs": formatGs,
+		"mv": func(v float64) string { return fmt.Sprintf("%.4g", v) },
+		// The table gives amplitudes, as targets are: a fit's PSP is
+		// recorded with its sign (an IPSP's negative).
+		"amp":  func(v float64) string { return fmt.Sprintf("%.4g", math.Abs(v)) },
 		"fine": fineCell,
 		"kin":  kineticsCell,
 		"time": func(t time.Time) string { return t.UTC().Format("2006-01-02 15:04:05 UTC") },

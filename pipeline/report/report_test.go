@@ -104,6 +104,11 @@ func TestReportCortex(t *testing.T) {
 	if strings.Contains(html, "did not converge") {
 		t.Error("a converged report says 'did not converge'")
 	}
+	// Its IPSPs' fits are recorded negative; the table's |PSP| columns
+	// give their magnitude, as the targets beside them.
+	if neg := regexp.MustCompile(`<td class="num">-\d[^<]*</td>`).FindAllString(html, -1); len(neg) > 0 {
+		t.Errorf("calibration cells with a sign: %q", neg)
+	}
 	if t.Failed() {
 		os.WriteFile(filepath.Join(t.TempDir(), "report.html"), []byte(html), 0o644)
 	}
