@@ -769,3 +769,18 @@ func TestFitOnlyTargetRules(t *testing.T) {
 		t.Errorf("runs: %v, %v; want the sweep's alone", runs, err)
 	}
 }
+
+// TestFitWithoutTargetsRecordsNothing: fit on a spec with no target_psp
+// says so and records no run (an empty fit run became the newest, and
+// export then refused it as recording no fits).
+func TestFitWithoutTargetsRecordsNothing(t *testing.T) {
+	const specPath = "../../pipeline/testdata/reference/cases/dspike-na-2comp-triggered.yaml"
+	path := filepath.Join(t.TempDir(), "n.db")
+	errOut, err := runCLIStderrOnly(t, "--db", path, "fit", specPath)
+	if err != nil || !strings.Contains(errOut, "note: no pathway of "+specPath+" has a target_psp: nothing to fit, nothing recorded") {
+		t.Errorf("fit: %v, stderr %q", err, errOut)
+	}
+	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("the database: %v, want none made", err)
+	}
+}

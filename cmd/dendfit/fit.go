@@ -3,6 +3,7 @@ package main
 import (
 	"fmt"
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 func init() { extraCommands = append(extraCommands, newFitCmd) }
@@ -104,6 +106,12 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		return err
 	}
 	g.tellWarnings(s)
+	if !slices.ContainsFunc(s.Pathways, func(p spec.Pathway) bool { return p.TargetPSP > 0 }) {
+		// A run of no fit would be the newest fit run, which export and
+		// report would then find empty.
+		g.notef("note: no pathway of %s has a target_psp: nothing to fit, nothing recorded", path)
+		return nil
+	}
 	settings := pipeline.FitSettings{NoFineDt: o.noFine, Pathways: idx, RootBelowJump: o.rootBelowJump}
 	rec, err := startRunInfo(ctx, g, s, pipeline.RunInfo{Command: db.CommandFit, Workers: o.workers, Settings: settings})
 	if err != nil {
@@ -123,9 +131,6 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	}
 	if err != nil {
 		return err
-	}
-	if len(res) == 0 {
-		g.notef("note: no pathway of %s has a target_psp; nothing to fit", path)
 	}
 	var fitted []int
 	for _, r := range res {

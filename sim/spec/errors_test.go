@@ -932,3 +932,24 @@ func TestUnitSlipCompartments(t *testing.T) {
 		}
 	}
 }
+
+// TestZeroRefusedSaysWhy: a zero where a positive value is wanted is
+// refused; for a field given to Dendrify the error says Dendrify reads an
+// exact zero as not given, for one of dendfit's own (targets, the fit
+// and sweep blocks) it does not claim so.
+func TestZeroRefusedSaysWhy(t *testing.T) {
+	const why = "(Dendrify treats an exact zero as not given)"
+	for _, tc := range []struct {
+		name, from, to string
+		dendrify       bool
+	}{
+		{"receptor t_decay", "    t_decay: 2 ms\n", "    t_decay: 0 ms\n", true},
+		{"target_half_width", "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_half_width: 0 ms\n", false},
+		{"fit g_min", "dendfit: 1\n", "dendfit: 1\nfit: {g_min: 0 nS}\n", false},
+	} {
+		_, err := Parse("l23.yaml", []byte(edit(t, base, tc.from, tc.to)))
+		if err == nil || !strings.Contains(err.Error(), `must be positive, got "0 `) || strings.Contains(err.Error(), why) != tc.dendrify {
+			t.Errorf("%s: %v (Dendrify's reason given: want %v)", tc.name, err, tc.dendrify)
+		}
+	}
+}

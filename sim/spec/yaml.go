@@ -328,7 +328,7 @@ func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
 	before := len(p.errs)
 	v := p.quantity(n, path, d)
 	if n != nil && len(p.errs) == before && !(v > 0) {
-		if v == 0 {
+		if v == 0 && dendrifyParam(path) {
 			p.failf(n, path, "must be positive, got %q (Dendrify treats an exact zero as not given)", n.Value)
 		} else {
 			p.failf(n, path, "must be positive, got %q", n.Value)
@@ -336,6 +336,17 @@ func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
 		return 0
 	}
 	return p.capped(n, path, d, v)
+}
+
+// dendrifyParam says whether the field at path is given to Dendrify (a
+// compartment's, a receptor's, a dSpike's), not one of dendfit's own (the
+// protocol, targets, the sweep and fit blocks): why a zero is refused
+// differs.
+func dendrifyParam(path string) bool {
+	if strings.HasPrefix(path, "simulation.") || strings.HasPrefix(path, "sweep.") || strings.HasPrefix(path, "fit.") {
+		return false
+	}
+	return !strings.HasPrefix(path[strings.LastIndexByte(path, '.')+1:], "target_")
 }
 
 // inputRule fails the parse for a rule that new input must follow, and
