@@ -14,12 +14,12 @@ type Outcome string
 // Fit outcomes. Only Converged carries a usable g.
 const (
 	Converged   Outcome = "converged"
-	Unreachable Outcome = "unreachable"  // target above the PSP at GMax
+	Unreachable Outcome = "unreachable"  // target above the PSP at GMax, or below a g whose simulation fails
 	BelowMin    Outcome = "below_g_min"  // target below the PSP at GMin
 	NonMonotone Outcome = "non_monotone" // |PSP| decreased as g grew
 	DSpikeJump  Outcome = "dspike_jump"  // a dSpike fired inside the bracket
 	NoProgress  Outcome = "max_evaluations"
-	SimFailed   Outcome = "sim_failed" // a simulation on the way failed (numerically unstable)
+	SimFailed   Outcome = "sim_failed" // a simulation failed, with no PSP below the target under it
 	// KineticsMissed: the amplitude is met, but at the kinetics search's
 	// best a kinetics target is missed by more than MissedAt.
 	KineticsMissed Outcome = "kinetics_missed"
@@ -404,12 +404,14 @@ func (f *fitter) run(ctx context.Context) (Result, error) {
 		}
 	}
 	// stop ends the search after err; with a PSP below target and a
-	// failed run above it, the target is out of reach.
+	// failed run above it, the target is out of reach: the pathway was
+	// simulated (it is no sim_failed pathway), its response runs away
+	// (an AdEx cell fires) before it gets there.
 	stop := func(err error) (Result, error) {
 		var se *simError
 		if lo != nil && errors.As(err, &se) {
 			gl, gf := distinct(lo.g*1e9, se.g*1e9)
-			return f.result(SimFailed, *lo, fmt.Sprintf("target %.6g mV is out of reach: the PSP is %.6g mV at g = %s nS, and the simulation fails at g = %s nS, just above: %v",
+			return f.result(Unreachable, *lo, fmt.Sprintf("target %.6g mV is out of reach: the PSP is %.6g mV at g = %s nS, and the simulation fails at g = %s nS, just above: %v",
 				T*1e3, lo.psp*1e3, gl, gf, se.err)), nil
 		}
 		return f.stopped(err)

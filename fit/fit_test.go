@@ -387,8 +387,8 @@ func TestAmplitudeJumpBest(t *testing.T) {
 // TestAmplitudeBelowFailure: a run that fails takes its g as too strong.
 // |PSP| = g (mV per nS) runs up to 5 nS and fails above: a target of 3 mV
 // from G0 = 10 nS halves g to a run and converges to 3 nS; 7 mV from 1 nS
-// steps up, narrows down onto the 5 nS edge and ends SimFailed, out of
-// reach, with the largest PSP found. Failed runs count as evaluations.
+// steps up, narrows down onto the 5 nS edge and ends Unreachable, with
+// the largest PSP found. Failed runs count as evaluations.
 func TestAmplitudeBelowFailure(t *testing.T) {
 	ctx := context.Background()
 	eval := func(_ context.Context, g float64) (float64, bool, error) {
@@ -424,7 +424,7 @@ func TestAmplitudeBelowFailure(t *testing.T) {
 	p.Eval, p.Jumps = eval, false
 	p.Target, p.G0 = 7e-3, 1e-9
 	r, err = Amplitude(ctx, p)
-	if err != nil || r.Outcome != SimFailed || r.G > 5e-9 || r.G < 5e-9*(1-1e-5) ||
+	if err != nil || r.Outcome != Unreachable || r.G > 5e-9 || r.G < 5e-9*(1-1e-5) || r.Reachable != r.PSP ||
 		!regexp.MustCompile(`^target 7 mV is out of reach: the PSP is 5 mV at g = 4\.9999\d* nS, and the simulation fails at g = 5\.0000\d* nS, just above: ran away$`).MatchString(r.Message) {
 		t.Errorf("7 mV from 1 nS: %+v, %v", r, err)
 	}
@@ -439,7 +439,7 @@ func TestAmplitudeBelowFailure(t *testing.T) {
 	}
 	p.G0 = 10e-9
 	r, err = Amplitude(ctx, p)
-	if err != nil || r.Outcome != SimFailed || r.Evaluations > 30 || !strings.HasPrefix(r.Message, "target 7 mV is out of reach") {
+	if err != nil || r.Outcome != Unreachable || r.Evaluations > 30 || !strings.HasPrefix(r.Message, "target 7 mV is out of reach") {
 		t.Errorf("7 mV from 10 nS, failing from 5 nS: %+v, %v", r, err)
 	}
 }

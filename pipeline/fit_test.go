@@ -252,7 +252,7 @@ func TestFitSimFailureIsAnOutcome(t *testing.T) {
 			}
 			continue
 		}
-		if r.Converged || r.Outcome != fit.SimFailed || r.Evaluations == 0 || len(r.GBestNS) == 0 ||
+		if r.Converged || r.Outcome != fit.Unreachable || r.Evaluations == 0 || len(r.GBestNS) == 0 || r.ReachableMV == nil ||
 			!strings.Contains(r.Message, "target 2000 mV is out of reach: the PSP is ") || !strings.Contains(r.Message, "numerically unstable") {
 			t.Errorf("target %g mV: outcome %s (%s), %d evaluations, best g %v", tc.targetMV, r.Outcome, r.Message, r.Evaluations, r.GBestNS)
 		}

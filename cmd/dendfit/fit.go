@@ -38,7 +38,8 @@ near-proportionality of small PSPs to g, then refines with Brent's method on
 real simulations. A run that fails on the way (an AdEx cell the synapse
 fires, which runs away as Dendrify's adex has no reset; a step unstable
 at that g) takes its g as too strong: the search goes on below it, and
-says so when the target lies beyond it. Targets out of reach, below g_min,
+a target beyond it ends unreachable, saying so, with the largest PSP
+reached. Targets out of reach, below g_min,
 non-monotone PSPs and dSpike jumps are reported, never silently fitted.
 As the reference, a pathway with dSpikes has no fit when a run of the
 bracket around its root (doubling or halving from the spec g) fires one,
