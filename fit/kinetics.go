@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"strings"
 
 	"gonum.org/v1/gonum/optimize"
@@ -225,6 +226,7 @@ type kinetics struct {
 	first    *Result
 	firstErr error
 	tried    int
+	scanning bool // in scan
 }
 
 // scanSteps is how many values of each time constant scan tries: a
@@ -234,8 +236,11 @@ const scanSteps = 8
 // scan evaluates the objective over a grid of time constants: log-spaced
 // from TauMin (or a hundredth of the start) to 30 times tau0, t_rise
 // below t_decay when the search keeps them so. Its candidates count as
-// the search's, and the best of them is kept as the search's best is.
+// the search's, and the best of them is kept as the search's best is,
+// unless a measure of it is undefined.
 func (k *kinetics) scan(ctx context.Context, tau0 []float64) {
+	k.scanning = true
+	defer func() { k.scanning = false }()
 	axis := func(t0 float64) []float64 {
 		lo, hi := max(k.p.TauMin, t0/100), 30*t0
 		vs := make([]float64, scanSteps)
@@ -343,7 +348,10 @@ func (k *kinetics) objective(ctx context.Context, x []float64) float64 {
 	for _, r := range res {
 		obj += float64(r.Relative * r.Relative)
 	}
-	if obj < k.bestObj {
+	// The scan's far corners hold PSPs too slow to measure in the window,
+	// whose undefined measure counts only as a zero one: as a start for
+	// the search they would be a step back from any measured compromise.
+	if obj < k.bestObj && !(k.scanning && slices.ContainsFunc(res, func(r Residual) bool { return r.Undefined })) {
 		k.bestObj = obj
 		k.best = &KineticsResult{G: amp.G, Tau: tau, Metrics: last, Residuals: res, Outcome: Converged}
 	}
