@@ -209,6 +209,13 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 			}
 		}
 	}
+	// The spike's step updates V before the synapse gets its spike, so V
+	// first moves at the second sample after it: no PSP peaks sooner.
+	if tp, dt := pw.TargetTimeToPeak, s.Simulation.Dt; tp > 0 && tp < 2*dt*(1-1e-9) {
+		if e := p.fitRule(m.get("target_time_to_peak"), m.sub("target_time_to_peak"), "%.6g ms is shorter than two steps (%.6g ms at dt %.6g ms): no PSP peaks sooner, as V first moves at the second sample after the spike", tp/1e-3, 2*dt/1e-3, dt/1e-3); e != nil {
+			pw.FitErrors = append(pw.FitErrors, e)
+		}
+	}
 	// The 10-90 % rise ends at or before the peak: a rise target at or
 	// beyond the time to peak meets no PSP, and the search would run to
 	// its limit of candidates.
