@@ -162,6 +162,11 @@ func TestKineticsWarning(t *testing.T) {
 				strings.Contains(string(b), "kinetics targets missed by up to") != tc.warn {
 				t.Errorf("report: kinetics cell or miss mark wrong (miss %v)", tc.warn)
 			}
+			// A miss's trace is at the best g and time constants tried,
+			// and says which.
+			if tc.warn && !regexp.MustCompile(`at the best g and kinetics \(t_decay [0-9.]+ ms\) tried by run 1, which did NOT converge \(kinetics_missed\)`).Match(b) {
+				t.Error("report: the missed fit's trace does not say its g and kinetics")
+			}
 		})
 	}
 }

@@ -230,7 +230,13 @@ func (pw *Pathway) drawTrace(ctx context.Context, s *spec.Spec, fitRun *db.Run) 
 			note = fmt.Sprintf("at the fitted g and kinetics (%s) of run %d", k, fitRun.ID)
 		}
 		if !f.Converged {
-			note = fmt.Sprintf("at the last g of run %d, which did NOT converge (%s)", fitRun.ID, f.Outcome)
+			// The best g it tried (and time constants, for a kinetics
+			// fit), as plot trace --fitted draws it.
+			k := ""
+			if kn := plot.KineticsNote(f); kn != "" {
+				k = " and kinetics (" + kn + ")"
+			}
+			note = fmt.Sprintf("at the best g%s tried by run %d, which did NOT converge (%s)", k, fitRun.ID, f.Outcome)
 		}
 	}
 	pr, err := plot.SimulateFitted(ctx, s, pw.Index, pw.Fit)

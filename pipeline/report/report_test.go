@@ -133,6 +133,11 @@ func TestReportUnconverged(t *testing.T) {
 		if !strings.Contains(p.CurveNote, "evaluations of fit run") || p.CurveSVG == "" {
 			t.Errorf("pathway %d: curve %q", p.Index, p.CurveNote)
 		}
+		// The trace of one that did not converge is at the best g it
+		// tried, said as plot trace --fitted says it.
+		if !p.Converged && p.TraceSVG != "" && !strings.HasPrefix(p.TraceNote, "at the best g tried by run ") {
+			t.Errorf("pathway %d: trace note %q", p.Index, p.TraceNote)
+		}
 	}
 	for _, want := range []string{`id="unconverged"`, "2 pathway(s) did not converge", `<tr class="failed">`,
 		`<section class="pathway failed" id="pathway-0">`, `<section class="pathway failed" id="pathway-5">`,
