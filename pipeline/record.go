@@ -246,10 +246,13 @@ func specChanged(s *spec.Spec, ids []int64) error {
 // other process is sweeping, unless the newest sweep of them finished. It
 // returns a *SweptError when that sweep (or run id) finished; with nothing
 // to continue, ErrSpecChanged when unfinished sweeps of another text of
-// the spec exist, else ErrNothingToResume. It claims and reopens the run,
-// recording this session (info's argv and workers, and the provenance
-// db.NewRun collects), and returns the points it already holds. It
-// refuses a damaged database file (DB.QuickCheck).
+// the spec exist, else ErrNothingToResume. A run a merge copied while it
+// was swept elsewhere (db.Run.SweptElsewhere) is continued only as run
+// id; with id 0 and no other, the error says where it is swept (and is
+// no ErrNothingToResume: a new run would sweep it all again). It claims
+// and reopens the run, recording this session (info's argv and workers,
+// and the provenance db.NewRun collects), and returns the points it
+// already holds. It refuses a damaged database file (DB.QuickCheck).
 func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int64) (*Run, *db.Recorded, error) {
 	// A run stopped by a crash, a full disk or a cut copy may sit in a
 	// damaged file: writing more into it would bury what can be saved.
