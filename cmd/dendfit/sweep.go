@@ -40,8 +40,9 @@ the database as one run. Results are bit-identical whatever --workers or
 cancelled; --resume continues the newest unfinished sweep of the same spec
 text (and shard), --resume=ID run ID; when the newest sweep of them
 finished (or run ID did), --resume records nothing and shows its summary,
-naming older unfinished ones (with no sweep of it at all, it starts one). Any edit of the spec, even of a comment, makes another spec:
---resume then refuses, naming the unfinished runs of the one before. A
+naming older unfinished ones (with no sweep of it at all, it starts one).
+Any edit of the spec, even of a comment, makes another spec: --resume
+then refuses, naming the unfinished runs of the one before. A
 spec with a pathway that cannot be simulated at all (dt beyond the
 stability limit of its cell or of a receptor's time constant, at the
 longest swept, a holding that puts an AdEx compartment above its VT) is
@@ -251,9 +252,11 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 			cctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 			defer cancel()
 			if all, serr := pipeline.RunStats(cctx, d, s, run.ID); serr == nil {
+				// What the run held when this session took it over (the
+				// session stopped before passing them all).
 				resumed := 0
-				if stats != nil {
-					resumed = stats.Skipped
+				if skip != nil {
+					resumed = skip.Len()
 				}
 				printSweep(g, s, run.ID, db.StatusCancelled, all, int(done)-resumed, resumed)
 			}
