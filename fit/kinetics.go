@@ -229,8 +229,9 @@ type kinetics struct {
 	scanning bool // in scan
 }
 
-// scanSteps is how many values of each time constant scan tries: a
-// decade in three or four steps from the floor to 30 times the start.
+// scanSteps is how many values of each time constant scan tries: two a
+// decade over the three and a half from a hundredth of the start (or the
+// floor, if higher) to 30 times it.
 const scanSteps = 8
 
 // scan evaluates the objective over a grid of time constants: log-spaced
