@@ -1098,7 +1098,8 @@ func TestOpenWhereItCannotCreate(t *testing.T) {
 // TestSignedFitPSPMigration: a database of schema 0006, whose fits hold
 // |PSP|, opens migrated (0007) with each fit's PSP signed as its
 // evaluation nearest its g: an IPSP's negative (and its PSP at dt/10), an
-// EPSP's and a fit that ran nothing as they were.
+// EPSP's and a fit that ran nothing as they were; opened read-only (not
+// migrated) its fits read signed the same.
 func TestSignedFitPSPMigration(t *testing.T) {
 	ctx := context.Background()
 	old := replayedTo(t, 6)
@@ -1114,24 +1115,35 @@ func TestSignedFitPSPMigration(t *testing.T) {
 		t.Fatal(err)
 	}
 	old.sql.Close()
+	check := func(d *DB, how string) {
+		t.Helper()
+		fits, err := d.Fits(ctx, FitFilter{RunID: 1})
+		if err != nil || len(fits) != 3 {
+			t.Fatalf("%s: fits: %+v, %v", how, fits, err)
+		}
+		for i, want := range []struct {
+			psp  float64
+			fine *float64
+		}{{-1.0, ptr(-0.99)}, {0.5, ptr(0.49)}, {0, nil}} {
+			f := fits[i]
+			if f.PSPAtFitMV != want.psp || (f.PSPFineDtMV == nil) != (want.fine == nil) || (f.PSPFineDtMV != nil && *f.PSPFineDtMV != *want.fine) {
+				t.Errorf("%s: fit of pathway %d: psp %v, at dt/10 %v; want %v, %v", how, f.Pathway, f.PSPAtFitMV, fmtPtr(f.PSPFineDtMV), want.psp, fmtPtr(want.fine))
+			}
+		}
+	}
+	// Read-only, the file is not migrated: its fits are signed as read.
+	ro, err := OpenReadOnly(ctx, old.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check(ro, "read-only at 0006")
+	ro.Close()
 	d, err := Open(ctx, old.path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	fits, err := d.Fits(ctx, FitFilter{RunID: 1})
-	if err != nil || len(fits) != 3 {
-		t.Fatalf("fits: %+v, %v", fits, err)
-	}
-	for i, want := range []struct {
-		psp  float64
-		fine *float64
-	}{{-1.0, ptr(-0.99)}, {0.5, ptr(0.49)}, {0, nil}} {
-		f := fits[i]
-		if f.PSPAtFitMV != want.psp || (f.PSPFineDtMV == nil) != (want.fine == nil) || (f.PSPFineDtMV != nil && *f.PSPFineDtMV != *want.fine) {
-			t.Errorf("fit of pathway %d: psp %v, at dt/10 %v; want %v, %v", f.Pathway, f.PSPAtFitMV, fmtPtr(f.PSPFineDtMV), want.psp, fmtPtr(want.fine))
-		}
-	}
+	check(d, "migrated")
 }
 
 // fmtPtr writes *p, or null.

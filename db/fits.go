@@ -77,6 +77,25 @@ func insertFit(ctx context.Context, tx *sql.Tx, runID int64, f *Fit) (int64, err
 	return id, err
 }
 
+// signedFitPSP returns the columns of a fit's PSP and PSP at dt/10 (alias
+// f), signed: as stored from migration 0007 on; before it (a database
+// opened read-only is not migrated) stored as |PSP| and signed here as
+// the migration signs them, by the run's evaluation nearest the fit's g.
+func signedFitPSP(ctx context.Context, q queryer) (psp, fine string, err error) {
+	v, err := schemaVersion(ctx, q, "main")
+	if err != nil || v >= 7 {
+		return "f.psp_at_fit_mV", "f.psp_fine_dt_mV", err
+	}
+	points := "point_rows"
+	if v < 3 { // 0003 renamed the table
+		points = "points"
+	}
+	sign := `(CASE WHEN f.psp_at_fit_mV > 0 AND (SELECT p.psp_mV FROM ` + points + ` p
+		WHERE p.run_id = f.run_id AND p.pathway = f.pathway AND p.status = 'ok' AND p.psp_mV IS NOT NULL
+		ORDER BY abs(p.g_nS - json_extract(f.g_fit_nS, '$[0]')), p.id DESC LIMIT 1) < 0 THEN -1 ELSE 1 END)`
+	return "f.psp_at_fit_mV * " + sign, "f.psp_fine_dt_mV * " + sign, nil
+}
+
 // Fits returns the fits matching f, ordered by run then pathway.
 func (d *DB) Fits(ctx context.Context, f FitFilter) ([]Fit, error) {
 	// Before migration 0005 (a database opened read-only is not
@@ -85,8 +104,12 @@ func (d *DB) Fits(ctx context.Context, f FitFilter) ([]Fit, error) {
 	if err != nil {
 		return nil, fmt.Errorf("db: list fits: %w", err)
 	}
+	psp, fine, err := signedFitPSP(ctx, d.sql)
+	if err != nil {
+		return nil, fmt.Errorf("db: list fits: %w", err)
+	}
 	q := `SELECT f.id, f.run_id, f.pathway, f.pre, f.post, f.compartment, f.record, f.tag, f.receptors,
-		f.target_psp_mV, f.g_fit_nS, f.t_decay_ms, f.t_rise_ms, f.psp_at_fit_mV, f.psp_fine_dt_mV,
+		f.target_psp_mV, f.g_fit_nS, f.t_decay_ms, f.t_rise_ms, ` + psp + `, ` + fine + `,
 		f.evaluations, f.converged, f.outcome, f.message, f.residuals, ` + wcol + `
 		FROM fits f`
 	var where []string

@@ -543,7 +543,7 @@ kinetics fit found, the PSP at the fit and at dt/10, evaluations and outcome.
 target_psp_mV is an amplitude, |PSP|; psp_at_fit_mV and psp_fine_dt_mV
 are signed, as the psp_mV of points is: negative for an IPSP (fits
 recorded before dendfit signed them take the sign of their evaluation
-nearest their g when the database is opened). A fit that did not
+nearest their g). A fit that did not
 converge has no g_fit_nS: g_best_nS is the best g it tried (the spec's g
 when it tried no better), psp_at_fit_mV the PSP there (none when it has
 no g: sim_failed), psp_fine_dt_mV the PSP at the same g with dt/10, with
