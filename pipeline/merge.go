@@ -131,7 +131,13 @@ func MergeFiles(ctx context.Context, out string, ins []string, opt *MergeFilesOp
 	// swept, so that --resume here does not sweep its points twice.
 	for _, l := range rep.Recording {
 		if l.Command == db.CommandSweep {
-			if err := d.MarkSweptElsewhere(ctx, l.RunUID, l.Input, l.RunID); err != nil {
+			// Named so from anywhere: the hints that name it are read
+			// from other directories.
+			file := l.Input
+			if abs, err := filepath.Abs(file); err == nil {
+				file = abs
+			}
+			if err := d.MarkSweptElsewhere(ctx, l.RunUID, file, l.RunID); err != nil {
 				return nil, err
 			}
 		}

@@ -247,9 +247,10 @@ func specChanged(s *spec.Spec, ids []int64) error {
 // returns a *SweptError when that sweep (or run id) finished; with nothing
 // to continue, ErrSpecChanged when unfinished sweeps of another text of
 // the spec exist, else ErrNothingToResume. A run a merge copied while it
-// was swept elsewhere (db.Run.SweptElsewhere) is continued only as run
-// id; with id 0 and no other, the error says where it is swept (and is
-// no ErrNothingToResume: a new run would sweep it all again). It claims
+// was swept elsewhere (db.Run.SweptElsewhere), or a merge's union of
+// shards (db.IsUnionRun), is continued only as run id; with id 0 and no
+// other, the error says where it is swept, or how its shards complete it
+// (and is no ErrNothingToResume: a new run would sweep it all again). It claims
 // and reopens the run, recording this session (info's argv and workers,
 // and the provenance db.NewRun collects), and returns the points it
 // already holds. It refuses a damaged database file (DB.QuickCheck).
@@ -311,12 +312,18 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 		runs = runs[i : i+1]
 	}
 	var busy []int64
-	var elsewhere []db.Run
+	var elsewhere, unions []db.Run
 	for _, r := range runs {
 		// A copy merged while its sweep went on elsewhere is taken only
-		// when named: its points may be being swept there still.
+		// when named: its points may be being swept there still. So is a
+		// merge's union of shards that lacks some: the shards' own runs,
+		// resumed where they are and merged again, complete it.
 		if _, ok := r.SweptElsewhere(); ok && id == 0 {
 			elsewhere = append(elsewhere, r)
+			continue
+		}
+		if db.IsUnionRun(&r) && id == 0 {
+			unions = append(unions, r)
 			continue
 		}
 		release, err := d.ClaimRun(r.ID)
@@ -351,12 +358,18 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	if len(busy) > 0 {
 		return nil, nil, fmt.Errorf("%w: another process is still sweeping run %s", ErrNothingToResume, joinIDs(busy))
 	}
+	// Not ErrNothingToResume: a new run would sweep it all again.
 	if len(elsewhere) > 0 {
-		// Not ErrNothingToResume: a new run would sweep it all again.
 		r := elsewhere[0]
 		e, _ := r.SweptElsewhere()
 		return nil, nil, fmt.Errorf("run %d was still being swept in %s (its run %d) when merged into %s: resume it there if it stopped (dendfit --db %s sweep SPEC%s --resume=%d) and merge again, or take it over here with --resume=%d",
 			r.ID, e.File, e.RunID, d.Path(), e.File, ShardArg(r.ShardK, r.ShardN), e.RunID, r.ID)
+	}
+	if len(unions) > 0 {
+		r := unions[0]
+		u, _ := db.UnionOf(&r)
+		return nil, nil, fmt.Errorf("run %d is the union 'dendfit merge' made of the %d shards of this spec, and lacks some: resume the missing shards where they are swept (dendfit --db SHARD.db sweep SPEC --shard K/%d --resume) and merge again, or sweep what it lacks here with --resume=%d",
+			r.ID, u.UnionOf.ShardN, u.UnionOf.ShardN, r.ID)
 	}
 	// This text swept to the end is done, whatever runs of other texts
 	// left unfinished.

@@ -583,6 +583,17 @@ func TestMergeOfAShardStillSwept(t *testing.T) {
 	if msg, err := resume(); err == nil || !strings.Contains(msg, want) {
 		t.Errorf("--resume in the merged file: %v\n%s\nwant %q", err, msg, want)
 	}
+	// Its points read back say so, and not how to take it over.
+	if msg, err := exec.Command(dendfitBin, "--db", out, "-q", "query", "points", "--run", "2", "--format", "csv").CombinedOutput(); err != nil ||
+		!strings.Contains(string(msg), "warning: run 2 was still being swept in "+s1+" (its run 1) when merged here: this is what it held then; merge again once it ends") {
+		t.Errorf("query points --run 2 in the merged file: %v\n%.300s", err, msg)
+	}
+	// Nor is the union of the shards, which lacks that one, taken over by
+	// a --resume of the whole grid.
+	msg, err := exec.Command(dendfitBin, "--db", out, "sweep", spec, "--resume", "-q").CombinedOutput()
+	if want := "run 3 is the union 'dendfit merge' made of the 2 shards of this spec, and lacks some"; err == nil || !strings.Contains(string(msg), want) {
+		t.Errorf("--resume of the whole grid in the merged file: %v\n%s\nwant %q", err, msg, want)
+	}
 	if msg, err := exec.Command(dendfitBin, "merge", out, s0, s1).CombinedOutput(); err != nil {
 		t.Fatalf("merge after the sweep ended: %v\n%s", err, msg)
 	}

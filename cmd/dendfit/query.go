@@ -486,7 +486,7 @@ func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, comman
 		}
 		// A run that did not finish holds part of what it set out to do;
 		// a script (-q) would take it for the whole: said all the same.
-		if w := unfinishedWarning(r); w != "" {
+		if w := unfinishedWarning(r, g.db); w != "" {
 			fmt.Fprintln(g.stderr, w)
 		}
 		return r, nil
@@ -508,18 +508,24 @@ func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, comman
 	return r, nil
 }
 
-// unfinishedWarning says what the rows of run r are when it did not
-// finish, "" when it did.
-func unfinishedWarning(r *db.Run) string {
-	switch r.Status {
-	case db.StatusDone:
+// unfinishedWarning says what the rows of run r of database path are
+// when it did not finish, "" when it did.
+func unfinishedWarning(r *db.Run, path string) string {
+	if r.Status == db.StatusDone {
 		return ""
-	case db.StatusRunning:
+	}
+	if e, ok := r.SweptElsewhere(); ok {
+		return fmt.Sprintf("warning: run %d was still being swept in %s (its run %d) when merged here: this is what it held then; merge again once it ends", r.ID, e.File, e.RunID)
+	}
+	if u, ok := db.UnionOf(r); ok {
+		return fmt.Sprintf("warning: run %d is the union of the %d shards merged here, and lacks some: this is what they held; merge the missing shards to complete it", r.ID, u.UnionOf.ShardN)
+	}
+	if r.Status == db.StatusRunning {
 		return fmt.Sprintf("warning: run %d is still running: this is what it has recorded so far", r.ID)
 	}
 	hint := ""
 	if r.Command == db.CommandSweep {
-		hint = fmt.Sprintf(" ('dendfit sweep --resume=%d SPEC%s' completes it)", r.ID, pipeline.ShardArg(r.ShardK, r.ShardN))
+		hint = fmt.Sprintf(" ('dendfit --db %s sweep SPEC%s --resume=%d' completes it)", path, pipeline.ShardArg(r.ShardK, r.ShardN), r.ID)
 	}
 	return fmt.Sprintf("warning: run %d is %s: this is what it recorded before it stopped%s", r.ID, r.Status, hint)
 }

@@ -1003,7 +1003,7 @@ func TestQueryOfAnUnfinishedRun(t *testing.T) {
 		run, want string
 	}{
 		{"1", ""},
-		{"2", "warning: run 2 is interrupted: this is what it recorded before it stopped ('dendfit sweep --resume=2 SPEC --shard 1/2' completes it)\n"},
+		{"2", "warning: run 2 is interrupted: this is what it recorded before it stopped ('dendfit --db " + path + " sweep SPEC --shard 1/2 --resume=2' completes it)\n"},
 	} {
 		_, errOut, err := runCLIStderr(t, "--db", path, "-q", "query", "points", "--run", tc.run, "--format", "csv")
 		if err != nil || errOut != tc.want {
