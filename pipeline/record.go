@@ -269,7 +269,7 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	switch {
 	case id != 0 && slices.Contains(sw.finished, id):
 		// A run of this text and shard that finished has nothing left.
-		return nil, nil, &SweptError{Run: id}
+		return nil, nil, &SweptError{Run: id, Unfinished: runIDs(all)}
 	case id == 0 && sw.finishedNewest:
 		// The newest sweep of this text and shard finished: what ran
 		// before it is not what a requeued task would continue (the
@@ -400,7 +400,7 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 // ErrNothingToResume.
 type SweptError struct {
 	Run int64
-	// Unfinished are older sweeps of the spec and shard that did not
+	// Unfinished are the sweeps of the spec and shard that did not
 	// finish, newest first: --resume=ID continues one.
 	Unfinished []int64
 }

@@ -182,8 +182,13 @@ func TestSweepResumeWhichRun(t *testing.T) {
 	// The newest sweep, run 2, finished: --resume leaves the older run 1
 	// as it is (what a requeued task that finished does), naming it.
 	if got, err := sweep("--resume"); err != nil || !strings.Contains(got, "run 2 swept this spec to the end: nothing to resume") ||
-		!strings.Contains(got, "note: run 1 of this spec, older, is unfinished; --resume=1 continues it") || strings.Contains(got, "resuming") {
+		!strings.Contains(got, "note: run 1 of this spec is unfinished; --resume=1 continues it") || strings.Contains(got, "resuming") {
 		t.Errorf("--resume after run 2 finished: %v, said %q", err, got)
+	}
+	// Named, the finished run 2 says so, and names run 1 too.
+	if got, err := sweep("--resume=2"); err != nil || !strings.Contains(got, "run 2 swept this spec to the end: nothing to resume") ||
+		!strings.Contains(got, "note: run 1 of this spec is unfinished; --resume=1 continues it") {
+		t.Errorf("--resume=2 once done: %v, said %q", err, got)
 	}
 	if got, err := sweep("--resume=1"); err != nil || !strings.Contains(got, "resuming run 1") || strings.Contains(got, "unfinished too") {
 		t.Errorf("--resume=1: %v, said %q", err, got)
@@ -782,5 +787,15 @@ func TestFitWithoutTargetsRecordsNothing(t *testing.T) {
 	}
 	if _, err := os.Stat(path); !errors.Is(err, os.ErrNotExist) {
 		t.Errorf("the database: %v, want none made", err)
+	}
+	// With --json, still a document: no run, no pathway.
+	out, err := runCLI(t, "--db", path, "--json", "fit", specPath)
+	var doc struct {
+		Experiment string            `json:"experiment"`
+		RunID      *int64            `json:"run_id"`
+		Pathways   []json.RawMessage `json:"pathways"`
+	}
+	if err != nil || json.Unmarshal([]byte(out), &doc) != nil || doc.Experiment == "" || doc.RunID != nil || doc.Pathways == nil || len(doc.Pathways) != 0 {
+		t.Errorf("fit --json: %v, %q", err, out)
 	}
 }

@@ -66,6 +66,9 @@ func (g *globals) openRead(ctx context.Context) (*db.DB, error) {
 		return nil, err
 	}
 	if _, err := os.Stat(g.db); errors.Is(err, os.ErrNotExist) {
+		if !g.dbFlag && os.Getenv(db.EnvPath) != "" {
+			return nil, fmt.Errorf("no database %s (%s): set %s to a dendfit database, or give --db FILE, or record results there first with 'dendfit fit' or 'dendfit sweep'", g.db, db.EnvPath, db.EnvPath)
+		}
 		return nil, fmt.Errorf("no database %s: give --db FILE (or set DENDFIT_DB), or record results there first with 'dendfit fit' or 'dendfit sweep'", g.db)
 	}
 	return db.OpenReadOnly(ctx, g.db)

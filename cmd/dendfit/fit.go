@@ -111,6 +111,14 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		// A run of no fit would be the newest fit run, which export and
 		// report would then find empty.
 		g.notef("note: no pathway of %s has a target_psp: nothing to fit, nothing recorded", path)
+		if g.json {
+			// Still a document for a script: no run, no pathway.
+			return printJSON(g.stdout, struct {
+				Experiment string               `json:"experiment"`
+				RunID      *int64               `json:"run_id"`
+				Pathways   []pipeline.FitResult `json:"pathways"`
+			}{s.Name, nil, []pipeline.FitResult{}})
+		}
 		return nil
 	}
 	settings := pipeline.FitSettings{NoFineDt: o.noFine, Pathways: idx, RootBelowJump: o.rootBelowJump}

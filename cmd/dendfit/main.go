@@ -176,10 +176,12 @@ func damagedHint(c *cobra.Command, err error) error {
 	}
 	// A path the user did not type on this command line is named as
 	// where it came from, where the error names it.
-	if fromEnv && err != nil && strings.Contains(err.Error(), path) && !strings.Contains(err.Error(), db.EnvPath+"=") {
+	if fromEnv && err != nil && strings.Contains(err.Error(), path) && !strings.Contains(err.Error(), db.EnvPath) {
 		err = fmt.Errorf("%w (the database is %s=%s)", err, db.EnvPath, path)
 	}
 	switch {
+	case db.IsDamaged(err) && notSQLite(path) && fromEnv:
+		return fmt.Errorf("%s is not a SQLite database (%s=%s): set %s to a dendfit database (or a new file's name), or give --db", path, db.EnvPath, path, db.EnvPath)
 	case db.IsDamaged(err) && notSQLite(path):
 		// A spec or CSV given as --db: nothing to recover.
 		return fmt.Errorf("%s is not a SQLite database: give --db a dendfit database (or a new file's name)", path)

@@ -650,6 +650,27 @@ func TestDatabaseFromEnvNamed(t *testing.T) {
 	if got := damagedHint(c, other); got != other {
 		t.Errorf("an error not naming the database changed: %v", got)
 	}
+	// A reading command finds no database there.
+	if _, _, err := runCLIStderr(t, "query", "runs"); err == nil || !strings.HasPrefix(err.Error(), "no database "+path+" ("+db.EnvPath+"): set "+db.EnvPath+" to a dendfit database") {
+		t.Errorf("query runs, no database at %s: %v", db.EnvPath, err)
+	}
+	// A file that is no database, from DENDFIT_DB.
+	spec := filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(spec, []byte("dendfit: 1\nexperiment: x\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	t.Setenv(db.EnvPath, spec)
+	_, _, notDB := runCLIStderr(t, "query", "runs")
+	if !db.IsDamaged(notDB) {
+		t.Fatalf("%s a spec: %v, want SQLite's not a database", db.EnvPath, notDB)
+	}
+	root = newRootCmd()
+	if c, _, err = root.Find([]string{"query", "runs"}); err != nil {
+		t.Fatal(err)
+	}
+	if got, want := damagedHint(c, notDB).Error(), spec+" is not a SQLite database ("+db.EnvPath+"="+spec+"): set "+db.EnvPath+" to a dendfit database (or a new file's name), or give --db"; got != want {
+		t.Errorf("%s a spec: %q, want %q", db.EnvPath, got, want)
+	}
 	if err := root.PersistentFlags().Set("db", path); err != nil {
 		t.Fatal(err)
 	}

@@ -171,7 +171,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 			}
 			g.notef("run %d swept this spec%s to the end: nothing to resume (sweep without --resume for a new run)", swept.Run, shard)
 			for _, id := range swept.Unfinished {
-				g.notef("note: run %d of this spec, older, is unfinished; --resume=%d continues it", id, id)
+				g.notef("note: run %d of this spec is unfinished; --resume=%d continues it", id, id)
 			}
 			stats, err := pipeline.RunStats(ctx, d, s, swept.Run)
 			if err != nil {
