@@ -227,6 +227,9 @@ type kinetics struct {
 	firstErr error
 	tried    int
 	scanning bool // in scan
+	// seen holds the objective of each candidate's time constants (t_rise
+	// 0 when there is one): a candidate asked for again is not rerun.
+	seen map[[2]float64]float64
 }
 
 // scanSteps is how many values of each time constant scan tries: two a
@@ -303,6 +306,25 @@ func (k *kinetics) objective(ctx context.Context, x []float64) float64 {
 		// Both at the floor: no longer a rise and a decay.
 		return math.Inf(1)
 	}
+	// Below the floor every candidate is the floor's: the simplex, flat
+	// there, asks for it again and again (240 of 305 evaluations of one
+	// search), each an amplitude fit recorded as points.
+	var key [2]float64
+	copy(key[:], tau)
+	if obj, ok := k.seen[key]; ok {
+		return obj
+	}
+	if k.seen == nil {
+		k.seen = map[[2]float64]float64{}
+	}
+	obj := k.evaluate(ctx, tau)
+	k.seen[key] = obj
+	return obj
+}
+
+// evaluate is objective at time constants tau: the amplitude fitted,
+// then the kinetics residuals.
+func (k *kinetics) evaluate(ctx context.Context, tau []float64) float64 {
 	var last Metrics
 	lastG := math.NaN()
 	amp, err := Amplitude(ctx, Problem{
