@@ -92,9 +92,12 @@ func Worst(rs []Residual) (worst Residual, missed bool) {
 
 // KineticsResult is a kinetics fit's answer.
 type KineticsResult struct {
-	G           float64
-	Tau         []float64
-	Metrics     Metrics
+	G       float64
+	Tau     []float64
+	Metrics Metrics
+	// Reachable is, when no time constants let the amplitude reach its
+	// target, the largest |PSP| found at the spec's (as Result's).
+	Reachable   float64
 	Residuals   []Residual
 	Evaluations int // simulations
 	Outcome     Outcome
@@ -142,6 +145,7 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 	k := &kinetics{p: p, g: p.G0, bestObj: math.Inf(1), ordered: ordered}
 	// x1 is the logit of t_rise/t_decay when ordered.
 	x0 := k.x(p.Tau0)
+	k.x0 = x0
 	prob := optimize.Problem{Func: func(x []float64) float64 { return k.objective(ctx, x) }}
 	settings := &optimize.Settings{
 		FuncEvaluations: p.MaxOuter,
@@ -176,6 +180,10 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 		case k.first != nil:
 			r.Outcome = k.first.Outcome
 			r.Message += "; at the spec's: " + k.first.Message
+			// Its best g and PSP, as a fit of g alone gives them.
+			if k.first.G > 0 {
+				r.G, r.Tau, r.Metrics.PSP, r.Reachable = k.first.G, k.firstTau, k.first.PSP, k.first.Reachable
+			}
 		case k.firstErr != nil:
 			r.Message += "; at the spec's: " + k.firstErr.Error()
 		case err != nil:
@@ -224,12 +232,14 @@ type kinetics struct {
 	// The first candidate's (the spec's time constants) amplitude fit
 	// when it did not converge, or its error: what a failed search reports.
 	first    *Result
+	firstTau []float64 // first's time constants
 	firstErr error
 	tried    int
 	scanning bool // in scan
 	// seen holds the objective of each candidate's time constants (t_rise
 	// 0 when there is one): a candidate asked for again is not rerun.
 	seen map[[2]float64]float64
+	x0   []float64 // the start, at p.Tau0
 }
 
 // scanSteps is how many values of each time constant scan tries: two a
@@ -306,6 +316,11 @@ func (k *kinetics) objective(ctx context.Context, x []float64) float64 {
 		// Both at the floor: no longer a rise and a decay.
 		return math.Inf(1)
 	}
+	// The start is the spec's time constants themselves (exp of their
+	// log may be an ulp off): what a failed search reports is at them.
+	if slices.Equal(x, k.x0) {
+		tau = slices.Clone(k.p.Tau0)
+	}
 	// Below the floor every candidate is the floor's: the simplex, flat
 	// there, asks for it again and again (240 of 305 evaluations of one
 	// search), each an amplitude fit recorded as points.
@@ -353,7 +368,7 @@ func (k *kinetics) evaluate(ctx context.Context, tau []float64) float64 {
 	}
 	if amp.Outcome != Converged {
 		if k.tried == 1 {
-			k.first = &amp
+			k.first, k.firstTau = &amp, slices.Clone(tau)
 		}
 		return 1e6 + math.Abs(amp.PSP-k.p.Target)/k.p.Target
 	}

@@ -566,6 +566,9 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 		r.Achieved /= 1e-3
 		res.Residuals = append(res.Residuals, r)
 	}
+	if (kr.Outcome == fit.Unreachable || kr.Outcome == fit.DSpikeJump) && kr.Reachable > 0 {
+		res.ReachableMV = ptr(kr.Reachable / 1e-3)
+	}
 	if !res.Converged {
 		// A search stopped at its limit, or whose best misses a target,
 		// still has a best candidate.

@@ -920,3 +920,23 @@ func TestKineticsFitOffTheStaircase(t *testing.T) {
 		t.Errorf("outcome %s (%s), t_decay %v ms", r.Outcome, r.Message, r.TDecayMS)
 	}
 }
+
+// TestKineticsFitOutOfReachKeepsItsBest: a kinetics fit whose amplitude
+// no time constants reach (the simulation fails above 2000 mV's g) gives,
+// as a fit of g alone does, the best g tried at the spec's time constants
+// (exactly them), its PSP and the largest PSP reached: it gave none.
+func TestKineticsFitOutOfReachKeepsItsBest(t *testing.T) {
+	s := loadCase(t, "seed-ampa-2comp-dimensional")
+	s.Pathways[0].TargetPSP = 2
+	s.Pathways[0].TargetTimeToPeak = 5e-3
+	s.Fit.GMax = 10e-6
+	res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+	if err != nil || len(res) != 1 {
+		t.Fatalf("%v, %d results", err, len(res))
+	}
+	r := res[0]
+	if r.Converged || r.Outcome != fit.Unreachable || len(r.GBestNS) == 0 || !(r.PSPAtFitMV > 0) || r.ReachableMV == nil ||
+		*r.ReachableMV < r.PSPAtFitMV || r.TDecayMS == nil || *r.TDecayMS != s.Pathways[0].Receptors[0].TauDecay/1e-3 {
+		t.Errorf("outcome %s (%s): best g %v nS, PSP %v mV, reachable %v, t_decay %v ms", r.Outcome, r.Message, r.GBestNS, r.PSPAtFitMV, fmtPtr(r.ReachableMV), fmtPtr(r.TDecayMS))
+	}
+}
