@@ -1,6 +1,7 @@
 package fit
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -157,13 +158,27 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 	// settle far from a candidate that meets every target (a 0.5 ms time
 	// to peak at dt 0.1 ms, met by a t_decay of 0.15 ms, missed from
 	// 2 ms). A search that misses looks again: a coarse scan of the time
-	// constants, and a second simplex from the best candidate yet.
-	if k.best != nil && k.err == nil && ctx.Err() == nil {
-		if _, missed := Worst(k.best.Residuals); missed {
-			k.scan(ctx, p.Tau0)
-			if k.err == nil && ctx.Err() == nil {
-				opt, err = optimize.Minimize(prob, k.x(k.best.Tau), settings, &optimize.NelderMead{SimplexSize: 0.3})
+	// constants, and a simplex from the best candidate yet, then from the
+	// scan's best others (a target between two of them, on the far side
+	// of a worse one, is found from the nearer), until one meets every
+	// target.
+	missed := func() bool {
+		_, m := Worst(k.best.Residuals)
+		return m && k.err == nil && ctx.Err() == nil
+	}
+	if k.best != nil && missed() {
+		k.scan(ctx, p.Tau0)
+		starts := [][]float64{k.x(k.best.Tau)}
+		for _, c := range k.scanBest(scanRestarts) {
+			if !slices.Equal(c, starts[0]) {
+				starts = append(starts, c)
 			}
+		}
+		for _, x := range starts {
+			if !missed() {
+				break
+			}
+			opt, err = optimize.Minimize(prob, x, settings, &optimize.NelderMead{SimplexSize: 0.3})
 		}
 	}
 	if ctx.Err() != nil {
@@ -240,6 +255,30 @@ type kinetics struct {
 	// 0 when there is one): a candidate asked for again is not rerun.
 	seen map[[2]float64]float64
 	x0   []float64 // the start, at p.Tau0
+	// scanned are the scan's candidates with every measure defined.
+	scanned []scanned
+}
+
+// scanRestarts is how many of the scan's best candidates a search that
+// still misses starts again from.
+const scanRestarts = 3
+
+// scanned is a candidate of the scan whose measures are all defined.
+type scanned struct {
+	obj float64
+	x   []float64
+}
+
+// scanBest returns the points of the scan's n best candidates, best
+// first.
+func (k *kinetics) scanBest(n int) [][]float64 {
+	c := slices.Clone(k.scanned)
+	slices.SortStableFunc(c, func(a, b scanned) int { return cmp.Compare(a.obj, b.obj) })
+	var out [][]float64
+	for _, s := range c[:min(n, len(c))] {
+		out = append(out, s.x)
+	}
+	return out
 }
 
 // scanSteps is how many values of each time constant scan tries: two a
@@ -389,7 +428,11 @@ func (k *kinetics) evaluate(ctx context.Context, tau []float64) float64 {
 	// The scan's far corners hold PSPs too slow to measure in the window,
 	// whose undefined measure counts only as a zero one: as a start for
 	// the search they would be a step back from any measured compromise.
-	if obj < k.bestObj && !(k.scanning && slices.ContainsFunc(res, func(r Residual) bool { return r.Undefined })) {
+	undefined := slices.ContainsFunc(res, func(r Residual) bool { return r.Undefined })
+	if k.scanning && !undefined {
+		k.scanned = append(k.scanned, scanned{obj, k.x(tau)})
+	}
+	if obj < k.bestObj && !(k.scanning && undefined) {
 		k.bestObj = obj
 		k.best = &KineticsResult{G: amp.G, Tau: tau, Metrics: last, Residuals: res, Outcome: Converged}
 	}
