@@ -705,6 +705,9 @@ func TestFitOnlyRules(t *testing.T) {
 			"l23.yaml:32: pathways[0].target_time_to_peak: 95 ms does not fit in the 90 ms the simulation runs after the spike: lengthen simulation.duration"},
 		{"half width past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_half_width: 90 ms\n"),
 			"l23.yaml:32: pathways[0].target_half_width: 90 ms does not fit in the 90 ms the simulation runs after the spike: lengthen simulation.duration"},
+		// Told apart, not "90 ms does not fit in the 90 ms".
+		{"half width just past the window", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_half_width: 90.0000001 ms\n"),
+			"l23.yaml:32: pathways[0].target_half_width: 90.0000001 ms does not fit in the 90 ms the simulation runs after the spike: lengthen simulation.duration"},
 		{"time to peak within two steps", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_time_to_peak: 0.15 ms\n"),
 			"l23.yaml:32: pathways[0].target_time_to_peak: 0.15 ms is shorter than two steps (0.2 ms at dt 0.1 ms): no PSP peaks sooner, as V first moves at the second sample after the spike"},
 		{"rise past the peak", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  target_rise: 30 ms\n  target_time_to_peak: 2 ms\n"),

@@ -203,7 +203,8 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 			v   float64
 		}{{"target_rise", pw.TargetRise}, {"target_half_width", pw.TargetHalfWidth}, {"target_time_to_peak", pw.TargetTimeToPeak}} {
 			if t.v >= window*(1-1e-9) { // 100 ms - 10 ms is 90.00000000000001 ms
-				if e := p.fitRule(m.get(t.key), m.sub(t.key), "%.6g ms does not fit in the %.6g ms the simulation runs after the spike: lengthen simulation.duration", t.v/1e-3, window/1e-3); e != nil {
+				v, w := distinctMS(t.v, window)
+				if e := p.fitRule(m.get(t.key), m.sub(t.key), "%s ms does not fit in the %s ms the simulation runs after the spike: lengthen simulation.duration", v, w); e != nil {
 					pw.FitErrors = append(pw.FitErrors, e)
 				}
 			}
@@ -212,7 +213,8 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	// The spike's step updates V before the synapse gets its spike, so V
 	// first moves at the second sample after it: no PSP peaks sooner.
 	if tp, dt := pw.TargetTimeToPeak, s.Simulation.Dt; tp > 0 && tp < 2*dt*(1-1e-9) {
-		if e := p.fitRule(m.get("target_time_to_peak"), m.sub("target_time_to_peak"), "%.6g ms is shorter than two steps (%.6g ms at dt %.6g ms): no PSP peaks sooner, as V first moves at the second sample after the spike", tp/1e-3, 2*dt/1e-3, dt/1e-3); e != nil {
+		v, two := distinctMS(tp, 2*dt)
+		if e := p.fitRule(m.get("target_time_to_peak"), m.sub("target_time_to_peak"), "%s ms is shorter than two steps (%s ms at dt %.6g ms): no PSP peaks sooner, as V first moves at the second sample after the spike", v, two, dt/1e-3); e != nil {
 			pw.FitErrors = append(pw.FitErrors, e)
 		}
 	}
@@ -544,4 +546,18 @@ func (a Axis) firstBad() (i int, v float64, bad bool) {
 		}
 	}
 	return 0, 0, false
+}
+
+// distinctMS writes times a and b (s) in ms with 6 significant digits, or
+// as many more as tell them apart, up to 10 (the rules compare to 1e-9,
+// below which a difference is the arithmetic's, as 100 ms - 10 ms is
+// 90.00000000000001 ms): a message comparing them must not say "90 ms
+// does not fit in the 90 ms" of 90.0000001 ms.
+func distinctMS(a, b float64) (string, string) {
+	for prec := 6; ; prec++ {
+		sa, sb := strconv.FormatFloat(a/1e-3, 'g', prec, 64), strconv.FormatFloat(b/1e-3, 'g', prec, 64)
+		if sa != sb || prec >= 10 {
+			return sa, sb
+		}
+	}
 }
