@@ -73,7 +73,8 @@ carries a warning.
 The table gives amplitudes (|PSP|), as targets are. With --json,
 psp_at_fit_mV and psp_fine_dt_mV are the PSP with its sign, as a point's
 psp_mV and the reference output's psp_at_fit_mV are: an IPSP's is
-negative, its target_psp_mV the magnitude.`,
+negative, its target_psp_mV the magnitude, and so is reachable_psp_mV
+(the largest PSP a target out of reach met).`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
   dendfit fit experiments/cortex-paired-recordings.yaml -p 'L4FS->L4SS' -p 0
   dendfit fit experiments/l23-demo.yaml --json`,
