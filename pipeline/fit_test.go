@@ -911,6 +911,8 @@ func TestKineticsFitOffTheStaircase(t *testing.T) {
 		"testdata/kinetics-near-dt.yaml",
 		// Met only from the scan's second best start.
 		"testdata/kinetics-far.yaml",
+		// Met only just above the floor.
+		"testdata/kinetics-three-steps.yaml",
 	} {
 		s, err := spec.Load(f)
 		if err != nil {
