@@ -77,14 +77,19 @@ func insertFit(ctx context.Context, tx *sql.Tx, runID int64, f *Fit) (int64, err
 	return id, err
 }
 
-// signedFitPSP returns the columns of a fit's PSP and PSP at dt/10 (alias
-// f), signed: as stored from migration 0007 on; before it (a database
-// opened read-only is not migrated) stored as |PSP| and signed here as
-// the migration signs them, by the run's evaluation nearest the fit's g.
-func signedFitPSP(ctx context.Context, q queryer) (psp, fine string, err error) {
-	v, err := schemaVersion(ctx, q, "main")
-	if err != nil || v >= 7 {
-		return "f.psp_at_fit_mV", "f.psp_fine_dt_mV", err
+// fitColumns returns the columns of a fit's PSP, PSP at dt/10 and
+// warnings (alias f) for a database of schema version v, which a database
+// opened read-only may not be migrated to: before 0007 the PSPs were
+// stored as |PSP| and are signed here as that migration signs them (by
+// the run's evaluation nearest the fit's g); before 0005 fits had no
+// warnings.
+func fitColumns(v int) (psp, fine, warnings string) {
+	psp, fine, warnings = "f.psp_at_fit_mV", "f.psp_fine_dt_mV", "f.warnings"
+	if v < 5 {
+		warnings = "'[]'"
+	}
+	if v >= 7 {
+		return psp, fine, warnings
 	}
 	points := "point_rows"
 	if v < 3 { // 0003 renamed the table
@@ -93,21 +98,16 @@ func signedFitPSP(ctx context.Context, q queryer) (psp, fine string, err error) 
 	sign := `(CASE WHEN f.psp_at_fit_mV > 0 AND (SELECT p.psp_mV FROM ` + points + ` p
 		WHERE p.run_id = f.run_id AND p.pathway = f.pathway AND p.status = 'ok' AND p.psp_mV IS NOT NULL
 		ORDER BY abs(p.g_nS - json_extract(f.g_fit_nS, '$[0]')), p.id DESC LIMIT 1) < 0 THEN -1 ELSE 1 END)`
-	return "f.psp_at_fit_mV * " + sign, "f.psp_fine_dt_mV * " + sign, nil
+	return psp + " * " + sign, fine + " * " + sign, warnings
 }
 
 // Fits returns the fits matching f, ordered by run then pathway.
 func (d *DB) Fits(ctx context.Context, f FitFilter) ([]Fit, error) {
-	// Before migration 0005 (a database opened read-only is not
-	// migrated) fits had no warnings.
-	wcol, err := columnOr(ctx, d.sql, "fits", "f", "warnings", "'[]'")
+	v, err := schemaVersion(ctx, d.sql, "main")
 	if err != nil {
 		return nil, fmt.Errorf("db: list fits: %w", err)
 	}
-	psp, fine, err := signedFitPSP(ctx, d.sql)
-	if err != nil {
-		return nil, fmt.Errorf("db: list fits: %w", err)
-	}
+	psp, fine, wcol := fitColumns(v)
 	q := `SELECT f.id, f.run_id, f.pathway, f.pre, f.post, f.compartment, f.record, f.tag, f.receptors,
 		f.target_psp_mV, f.g_fit_nS, f.t_decay_ms, f.t_rise_ms, ` + psp + `, ` + fine + `,
 		f.evaluations, f.converged, f.outcome, f.message, f.residuals, ` + wcol + `

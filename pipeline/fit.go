@@ -428,15 +428,14 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	if kinetics {
 		return fitKinetics(ctx, s, i, setup, base, sm, res, opt)
 	}
-	atEnd := map[float64]bool{}   // g: whether its PSP peaks at the window's end
-	sign := map[float64]float64{} // g: its PSP, signed (the fit sees |PSP|)
+	ran := map[float64]evaluated{} // by g
 	eval := func(ctx context.Context, g float64) (float64, bool, error) {
 		rs := scaled(base, g)
 		err := sm.Run(ctx, [][]sim.Receptor{rs}, ropt, out)
 		if err != nil {
 			return 0, false, err
 		}
-		atEnd[g], sign[g] = out[0].PeakAtEnd(), out[0].PSP
+		ran[g] = evaluated{psp: out[0].PSP, atEnd: out[0].PeakAtEnd()}
 		pr := newPathwayResult(s, i, setup, rs, sm.Steady(), &out[0])
 		// fit.Amplitude evaluates one g at a time.
 		res.points = append(res.points, PointOf(fmt.Sprintf("fit/p%04d/e%03d", i, len(res.points)), pr))
@@ -448,14 +447,14 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 		return nil, err
 	}
 	res.Evaluations = fr.Evaluations
-	res.PeakAtEnd = atEnd[fr.G]
+	res.PeakAtEnd = ran[fr.G].atEnd
 	res.Outcome = fr.Outcome
 	res.Converged = fr.Outcome == fit.Converged
 	res.Message, res.belowJump = fr.Message, fr.BelowJump
 	if v := sm.Steady().V[setup.Protocol.Synapse]; fr.Outcome == fit.Unreachable && atReversal(v, setup.Constants, base) {
 		res.Message += fmt.Sprintf("; the synapse sits at %.4g mV, its receptors' reversal potential: with no driving force no g makes a PSP (hold it elsewhere)", v/1e-3)
 	}
-	res.PSPAtFitMV = math.Copysign(fr.PSP, sign[fr.G]) / 1e-3
+	res.PSPAtFitMV = math.Copysign(fr.PSP, ran[fr.G].psp) / 1e-3
 	var g []float64
 	for _, r := range scaled(base, fr.G) {
 		g = append(g, r.G/1e-9)
@@ -481,6 +480,14 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 		}
 	}
 	return res, nil
+}
+
+// evaluated is what a fit's run at a g (and time constants) left: its PSP
+// with the sign the fit, which sees |PSP|, drops, and whether it peaks at
+// the window's last sample.
+type evaluated struct {
+	psp   float64
+	atEnd bool
 }
 
 // fineDtPSP is the PSP (signed) in mV with dt/10 and the same method, or
@@ -524,7 +531,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 	}
 	out := make([]sim.Result, 1)
 	ropt := &sim.Options{RecordOnly: true}
-	// Whether the PSP peaks at the window's end, by g and time constants.
+	// What each run left, by g and time constants.
 	type params struct{ g, tDecay, tRise float64 }
 	key := func(g float64, tau []float64) params {
 		k := params{g: g, tDecay: tau[0]}
@@ -533,15 +540,14 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 		}
 		return k
 	}
-	atEnd := map[params]bool{}
-	sign := map[params]float64{} // its PSP, signed (the fit sees |PSP|)
+	ran := map[params]evaluated{}
 	eval := func(ctx context.Context, g float64, tau []float64) (fit.Metrics, error) {
 		rs := withKinetics(base, g, tau)
 		if err := sm.Run(ctx, [][]sim.Receptor{rs}, ropt, out); err != nil {
 			return fit.Metrics{}, err
 		}
 		r := &out[0]
-		atEnd[key(g, tau)], sign[key(g, tau)] = r.PeakAtEnd(), r.PSP
+		ran[key(g, tau)] = evaluated{psp: r.PSP, atEnd: r.PeakAtEnd()}
 		pr := newPathwayResult(s, i, setup, rs, sm.Steady(), r)
 		res.points = append(res.points, PointOf(fmt.Sprintf("fit/p%04d/e%04d", i, len(res.points)), pr))
 		return fit.Metrics{PSP: math.Abs(r.PSP), Rise1090: r.Rise1090, HasRise: r.HasRise, HalfWidth: r.HalfWidth,
@@ -556,7 +562,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 	}
 	res.Evaluations = kr.Evaluations
 	if kr.G > 0 {
-		res.PeakAtEnd = atEnd[key(kr.G, kr.Tau)]
+		res.PeakAtEnd = ran[key(kr.G, kr.Tau)].atEnd
 	}
 	res.Outcome = kr.Outcome
 	res.Converged = kr.Outcome == fit.Converged
@@ -576,7 +582,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 			for _, r := range withKinetics(base, kr.G, kr.Tau) {
 				res.GBestNS = append(res.GBestNS, r.G/1e-9)
 			}
-			res.PSPAtFitMV = math.Copysign(kr.Metrics.PSP, sign[key(kr.G, kr.Tau)]) / 1e-3
+			res.PSPAtFitMV = math.Copysign(kr.Metrics.PSP, ran[key(kr.G, kr.Tau)].psp) / 1e-3
 			// Its time constants go with its g, for whatever draws it.
 			res.TDecayMS = ptr(kr.Tau[0] / 1e-3)
 			if len(kr.Tau) > 1 {
@@ -586,7 +592,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 		return res, nil
 	}
 	rs := withKinetics(base, kr.G, kr.Tau)
-	res.PSPAtFitMV = math.Copysign(kr.Metrics.PSP, sign[key(kr.G, kr.Tau)]) / 1e-3
+	res.PSPAtFitMV = math.Copysign(kr.Metrics.PSP, ran[key(kr.G, kr.Tau)].psp) / 1e-3
 	for _, r := range rs {
 		res.GFitNS = append(res.GFitNS, r.G/1e-9)
 	}
