@@ -12,6 +12,7 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -247,6 +248,24 @@ func TestBuildOnlyUnfinishedRuns(t *testing.T) {
 // chromium runs headless Chromium on url with args in a fresh profile
 // under dir and returns its stdout and stderr.
 func chromium(dir, url string, args ...string) (string, string, error) {
+	// The browser itself crashes now and then on this machine (a
+	// segmentation fault while it starts, once in some tens of runs):
+	// killed by a signal, it is run again, with a fresh profile.
+	for attempt := 1; ; attempt++ {
+		out, logs, err := chromiumOnce(dir, url, args...)
+		var ee *exec.ExitError
+		if err == nil || attempt == 3 || !errors.As(err, &ee) || !ee.Sys().(syscall.WaitStatus).Signaled() {
+			if err != nil {
+				return "", "", fmt.Errorf("chromium: %w\n%s", err, logs)
+			}
+			return out, logs, nil
+		}
+	}
+}
+
+// chromiumOnce runs headless Chromium once on url with args, and returns
+// its standard output and its log.
+func chromiumOnce(dir, url string, args ...string) (string, string, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	profile, err := os.MkdirTemp(dir, "profile-")
@@ -259,10 +278,8 @@ func chromium(dir, url string, args ...string) (string, string, error) {
 	cmd := exec.CommandContext(ctx, "chromium", append(append(base, args...), url)...)
 	var out, errb bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &errb
-	if err := cmd.Run(); err != nil {
-		return "", "", fmt.Errorf("chromium: %v\n%s", err, errb.String())
-	}
-	return out.String(), errb.String(), nil
+	err = cmd.Run()
+	return out.String(), errb.String(), err
 }
 
 // TestReportInChromium opens the report of an unconverged fit in headless
