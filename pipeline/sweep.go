@@ -95,6 +95,86 @@ func (ps *PathwayStats) add(ok, failed int, lo, hi float64, atEnd int) {
 // count, the batching or the sharding. On cancellation it stops promptly,
 // writes every finished point and returns the context's error.
 func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *SweepOptions) (*SweepStats, error) {
+	k := &sink{ready: make(chan struct{}), store: store, runID: runID}
+	close(k.ready)
+	return sweep(ctx, s, k, nil, opt)
+}
+
+// SweepNew records a new run of s in the database at path, as StartRun
+// does with info, and sweeps s into it, as Sweep does. The workers start
+// at once: creating a database file and recording a run take as long as
+// simulating thousands of points (a new file is synced four times before
+// it holds a run), and are done meanwhile, the finished points held in
+// memory (up to four write transactions' worth) until the run is
+// recorded. started, when not nil, is called with the run once it is
+// recorded and before any point is written, from the goroutine that calls
+// opt.Progress. On success the caller finishes the run (Run.Finish) and
+// closes run.DB. When the database cannot be opened or the run cannot be
+// recorded (Ctrl-C meanwhile among the reasons), the run is nil, nothing
+// is recorded, and err says why. opt.Skip and opt.Only must be nil: a new
+// run has nothing to skip.
+func SweepNew(ctx context.Context, s *spec.Spec, path string, info RunInfo, opt *SweepOptions, started func(*Run)) (*Run, *SweepStats, error) {
+	if opt != nil && (opt.Skip != nil || opt.Only != nil) {
+		return nil, nil, errors.New("sweep a new run: Skip and Only must be nil")
+	}
+	var run *Run
+	k := &sink{ready: make(chan struct{})}
+	if started != nil {
+		k.started = func() { started(run) }
+	}
+	open := func(ctx context.Context) (Store, int64, error) {
+		d, err := db.Open(ctx, path)
+		if err != nil {
+			return nil, 0, err
+		}
+		if run, err = StartRun(ctx, d, s, info); err != nil {
+			d.Close()
+			return nil, 0, err
+		}
+		return d, run.ID, nil
+	}
+	stats, err := sweep(ctx, s, k, open, opt)
+	if k.err != nil {
+		return nil, stats, k.err
+	}
+	return run, stats, err
+}
+
+// sink is where a sweep's writer sends its blocks: a store and a run
+// known from the start (Sweep), or being opened while the workers
+// simulate (SweepNew).
+type sink struct {
+	ready   chan struct{} // closed once store and runID, or err, are set
+	store   Store
+	runID   int64
+	err     error
+	started func() // called once, by the writer, when ready without err
+}
+
+// isReady says whether the writer can write without waiting.
+func (k *sink) isReady() bool {
+	select {
+	case <-k.ready:
+		return true
+	default:
+		return false
+	}
+}
+
+// wait waits until the sink is ready and says whether it can be written
+// to, telling started the first time it can.
+func (k *sink) wait() bool {
+	<-k.ready
+	if k.err == nil && k.started != nil {
+		k.started()
+		k.started = nil
+	}
+	return k.err == nil
+}
+
+// sweep is Sweep into k; when open is not nil, it is called, concurrently
+// with the workers, to set k's store and run.
+func sweep(ctx context.Context, s *spec.Spec, k *sink, open func(context.Context) (Store, int64, error), opt *SweepOptions) (*SweepStats, error) {
 	if opt == nil {
 		opt = &SweepOptions{}
 	}
@@ -145,6 +225,15 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 	// A failed write stops the workers: nothing they do can be kept.
 	wkctx, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
+	if open != nil {
+		// Waited for by the writer, which the sweep waits for.
+		go func() {
+			defer close(k.ready)
+			if k.store, k.runID, k.err = open(ctx); k.err != nil {
+				stopWorkers() // nothing they do can be kept
+			}
+		}()
+	}
 	g, gctx := errgroup.WithContext(wkctx)
 	for w := 0; w < workers; w++ {
 		wk := first
@@ -197,15 +286,22 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 		var ready, spare []*db.PointBlock // spare: written blocks, for reuse
 		buffered, n := 0, 0               // buffered: points not yet written
 		last := time.Now()                // of the last write of the open block
+		// While the run is being recorded (SweepNew), points are held,
+		// up to hold of them.
+		hold := 4 * flush
 		write := func(all bool) {
-			if buffered == 0 || werr != nil {
+			if buffered == 0 || werr != nil || !all && buffered < hold && !k.isReady() {
 				return
+			}
+			if !k.wait() {
+				werr = k.err
+				return // the opener stopped the workers
 			}
 			if (all || len(ready) == 0) && open != nil {
 				ready, open = append(ready, open), nil
 				last = time.Now()
 			}
-			if err := store.InsertPointBlocks(wctx, runID, ready); err != nil {
+			if err := k.store.InsertPointBlocks(wctx, k.runID, ready); err != nil {
 				werr = err
 				stopWorkers()
 			}
@@ -277,11 +373,17 @@ func Sweep(ctx context.Context, s *spec.Spec, store Store, runID int64, opt *Swe
 		for _, seq := range slices.Sorted(maps.Keys(pending)) {
 			take(pending[seq])
 		}
-		write(true)
+		// A run is recorded (SweepNew) even without a point to write.
+		if k.wait() {
+			write(true)
+		}
 	}()
 	err := g.Wait()
 	close(results)
 	<-done
+	if k.err != nil {
+		return stats, k.err
+	}
 	if werr != nil {
 		return stats, fmt.Errorf("record points: %w", werr)
 	}

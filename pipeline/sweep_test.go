@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -13,7 +14,9 @@ import (
 	"sort"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/fit"
@@ -830,6 +833,172 @@ func TestUnstableGating(t *testing.T) {
 		unstable := p.TDecayMS == 0.04
 		if failed := p.Status == db.PointFailed && strings.Contains(p.Error, "stability limit"); failed != unstable {
 			t.Errorf("point %s (t_decay %g ms): %s %v", p.PointKey, p.TDecayMS, p.Status, p.Error)
+		}
+	}
+}
+
+// TestSweepNewMatchesStartRunThenSweep: a new run swept while its database
+// opens holds the same points, bit for bit, as one recorded first and
+// swept after; the run is told to started once, before any point of it
+// is written, and finishes as any other.
+func TestSweepNewMatchesStartRunThenSweep(t *testing.T) {
+	ctx := context.Background()
+	s := bigGridSpec(t, 300)
+	info := RunInfo{Command: db.CommandSweep, Argv: []string{"dendfit", "sweep"}}
+	// As the command did before: the run first.
+	d := tempDB(t)
+	r0, err := StartRun(ctx, d, s, info)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Sweep(ctx, s, d, r0.ID, &SweepOptions{Workers: 2, FlushEvery: 100}); err != nil {
+		t.Fatal(err)
+	}
+	if err := r0.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	want, err := d.Points(ctx, db.PointFilter{RunID: r0.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	path := filepath.Join(t.TempDir(), "new.db")
+	var told []int64
+	run, st, err := SweepNew(ctx, s, path, info, &SweepOptions{Workers: 2, FlushEvery: 100}, func(r *Run) {
+		n, err := r.DB.PointCount(ctx, r.ID)
+		if err != nil || n != 0 {
+			t.Errorf("started: %d points already written (%v), want none", n, err)
+		}
+		told = append(told, r.ID)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.DB.Close()
+	if len(told) != 1 || told[0] != run.ID {
+		t.Errorf("started told %v, want run %d once", told, run.ID)
+	}
+	if sumPts(st) != len(want) {
+		t.Errorf("stats count %d points, want %d", sumPts(st), len(want))
+	}
+	if err := run.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	got, err := run.DB.Points(ctx, db.PointFilter{RunID: run.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(want) != NewGrid(s).Len() {
+		t.Fatalf("%d points, want %d (grid %d)", len(got), len(want), NewGrid(s).Len())
+	}
+	for i := range want {
+		if !reflect.DeepEqual(bits(got[i]), bits(want[i])) {
+			t.Fatalf("point %s: %v, want %v", want[i].PointKey, bits(got[i]), bits(want[i]))
+		}
+	}
+	rr, err := run.DB.Run(ctx, run.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rr.Status != db.StatusDone || rr.Command != db.CommandSweep || rr.Workers != 2 {
+		t.Errorf("run recorded as %+v", rr)
+	}
+}
+
+func sumPts(st *SweepStats) int {
+	n := 0
+	for _, p := range st.Pathways {
+		n += p.Points
+	}
+	return n
+}
+
+// TestSweepNewEmptyShardRecordsARun: a shard without a point still
+// records its (empty) run.
+func TestSweepNewEmptyShardRecordsARun(t *testing.T) {
+	ctx := context.Background()
+	s := bigGridSpec(t, 1)
+	n := NewGrid(s).Len() + 5 // more shards than chunks
+	started := 0
+	run, _, err := SweepNew(ctx, s, filepath.Join(t.TempDir(), "e.db"), RunInfo{Command: db.CommandSweep, ShardK: n - 1, ShardN: n},
+		&SweepOptions{ShardK: n - 1, ShardN: n}, func(*Run) { started++ })
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.DB.Close()
+	if started != 1 {
+		t.Errorf("started called %d times, want 1", started)
+	}
+	if c, err := run.DB.PointCount(ctx, run.ID); err != nil || c != 0 {
+		t.Errorf("%d points (%v), want none", c, err)
+	}
+}
+
+// TestSweepNewUnopenableRecordsNothing: a file that is not a database
+// stops the sweep with the open's error, and is left as it was.
+func TestSweepNewUnopenableRecordsNothing(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "notes.db")
+	text := []byte("not a database, and long enough to be read as one: " + strings.Repeat("x", 200))
+	if err := os.WriteFile(path, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	called := false
+	run, _, err := SweepNew(context.Background(), bigGridSpec(t, 2000), path, RunInfo{Command: db.CommandSweep},
+		&SweepOptions{Workers: 2}, func(*Run) { called = true })
+	if err == nil || run != nil || called {
+		t.Fatalf("run %v, started called %v, err %v: want an error and no run", run, called, err)
+	}
+	if b, _ := os.ReadFile(path); !bytes.Equal(b, text) {
+		t.Errorf("the file changed")
+	}
+}
+
+// TestSweepHoldsBoundedPointsWhileOpening: while the run is being
+// recorded the writer holds at most four write transactions of points
+// (and the chunk that took it there): the workers wait, memory stays
+// bounded. Once recorded, every point is written.
+func TestSweepHoldsBoundedPointsWhileOpening(t *testing.T) {
+	s := bigGridSpec(t, 2000)
+	const flush = 500
+	hold := 4 * flush
+	st := &memStore{}
+	release := make(chan struct{})
+	var taken atomic.Int64
+	var held atomic.Bool
+	held.Store(true)
+	go func() {
+		// Once the writer has taken what it may hold (it reports a chunk
+		// after holding it), give the workers time to run past it,
+		// should they be able to.
+		for taken.Load() < int64(hold-BatchSize) {
+			time.Sleep(time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond)
+		held.Store(false)
+		close(release)
+	}()
+	k := &sink{ready: make(chan struct{})}
+	open := func(context.Context) (Store, int64, error) {
+		<-release
+		return st, 7, nil
+	}
+	over := false // told once
+	_, err := sweep(context.Background(), s, k, open, &SweepOptions{Workers: 2, FlushEvery: flush, Progress: func(done, total int) {
+		taken.Store(int64(done))
+		if held.Load() && done >= hold+BatchSize && !over {
+			over = true
+			t.Errorf("%d points taken while the run was being recorded, want under %d", done, hold+BatchSize)
+		}
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(st.pts) != NewGrid(s).Len() {
+		t.Errorf("%d points written, want %d", len(st.pts), NewGrid(s).Len())
+	}
+	for _, p := range st.pts {
+		if p.RunID != 7 {
+			t.Fatalf("point written to run %d, want 7", p.RunID)
 		}
 	}
 }

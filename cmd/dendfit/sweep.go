@@ -141,13 +141,13 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 	if gr := pipeline.NewGrid(s); n > 1 && gr.ShardLen(k, n) == 0 {
 		g.notef("warning: shard %d/%d of this grid of %d points holds none: the run records nothing", k, n, gr.Len())
 	}
-	d, err := db.Open(ctx, g.db)
-	if err != nil {
-		return err
-	}
+	var d *db.DB
 	// A close that could not finish writing the file (a full disk) fails
 	// the command: the points are safe only with the WAL beside it.
 	defer func() {
+		if d == nil {
+			return
+		}
 		if cerr := d.Close(); err == nil {
 			err = cerr
 		}
@@ -159,6 +159,9 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 		Settings: pipeline.NewSweepSettings(k, n),
 	}
 	if resume {
+		if d, err = db.Open(ctx, g.db); err != nil {
+			return err
+		}
 		var swept *pipeline.SweptError
 		run, skip, err = pipeline.ResumeRun(ctx, d, s, info, resumeID)
 		switch {
@@ -191,31 +194,47 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 			}
 		}
 	}
-	if run == nil {
-		run, err = pipeline.StartRun(ctx, d, s, info)
-		if err != nil {
+	grid := pipeline.NewGrid(s)
+	bar := newProgressBar(g, "points")
+	announce := func(run *pipeline.Run) {
+		total := grid.Len()
+		if n > 1 {
+			// A shard's share, not the grid's (it said 90 points for 26).
+			mine := grid.ShardLen(k, n)
+			g.notef("sweep %s: %d of the grid's %d point%s (shard %d/%d) over %d pathway%s, run %d", s.Name, mine, total, plural(total), k, n, len(s.Pathways), plural(len(s.Pathways)), run.ID)
+		} else {
+			g.notef("sweep %s: %d point%s over %d pathway%s, run %d", s.Name, total, plural(total), len(s.Pathways), plural(len(s.Pathways)), run.ID)
+		}
+		g.verbosef("database %s, dendfit %s, spec sha256 %.12s", g.db, version(), s.SHA256)
+		bar.held = false
+	}
+	opt := &pipeline.SweepOptions{Workers: o.workers, ShardK: k, ShardN: n, Skip: skip, Progress: bar.update}
+	var stats *pipeline.SweepStats
+	switch {
+	case d == nil:
+		// A new run: the database opens while the first points are
+		// simulated, and the bar waits for the run's note.
+		bar.held = true
+		run, stats, err = pipeline.SweepNew(ctx, s, g.db, info, opt, announce)
+		if run == nil {
+			bar.done()
 			return err
 		}
+		d = run.DB
+	default:
+		if run == nil {
+			if run, err = pipeline.StartRun(ctx, d, s, info); err != nil {
+				return err
+			}
+		}
+		announce(run)
+		if skip != nil {
+			// Points recorded before are counted as passed, at once: the
+			// rate is this session's.
+			bar.base = skip.Len()
+		}
+		stats, err = pipeline.Sweep(ctx, s, d, run.ID, opt)
 	}
-	grid := pipeline.NewGrid(s)
-	total := grid.Len()
-	if n > 1 {
-		// A shard's share, not the grid's (it said 90 points for 26).
-		mine := grid.ShardLen(k, n)
-		g.notef("sweep %s: %d of the grid's %d point%s (shard %d/%d) over %d pathway%s, run %d", s.Name, mine, total, plural(total), k, n, len(s.Pathways), plural(len(s.Pathways)), run.ID)
-	} else {
-		g.notef("sweep %s: %d point%s over %d pathway%s, run %d", s.Name, total, plural(total), len(s.Pathways), plural(len(s.Pathways)), run.ID)
-	}
-	g.verbosef("database %s, dendfit %s, spec sha256 %.12s", g.db, version(), s.SHA256)
-	bar := newProgressBar(g, "points")
-	if skip != nil {
-		// Points recorded before are counted as passed, at once: the
-		// rate is this session's.
-		bar.base = skip.Len()
-	}
-	stats, err := pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{
-		Workers: o.workers, ShardK: k, ShardN: n, Skip: skip, Progress: bar.update,
-	})
 	bar.done()
 	if stats != nil {
 		el := time.Since(bar.start)
@@ -345,6 +364,9 @@ type progressBar struct {
 	on    bool
 	start time.Time
 	last  time.Time
+	// held keeps the bar off the line until what is said before it has
+	// been (a new sweep's run, recorded while it simulates).
+	held bool
 	// base is how many of the units counted were done before this
 	// session (a resumed sweep's recorded points): not part of the rate.
 	base int
@@ -359,7 +381,7 @@ func newProgressBar(g *globals, unit string) *progressBar {
 }
 
 func (p *progressBar) update(done, total int) {
-	if !p.on || (time.Since(p.last) < 100*time.Millisecond && done < total) {
+	if !p.on || p.held || (time.Since(p.last) < 100*time.Millisecond && done < total) {
 		return
 	}
 	p.last = time.Now()
@@ -379,7 +401,7 @@ func (p *progressBar) update(done, total int) {
 }
 
 func (p *progressBar) done() {
-	if p.on {
+	if p.on && !p.last.IsZero() { // drawn
 		fmt.Fprintln(p.g.stderr)
 	}
 }
