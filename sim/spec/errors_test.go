@@ -140,9 +140,9 @@ func TestErrors(t *testing.T) {
 		{"duration below default dt", edit(t, base, "  dt: 0.1 ms\n", "", "duration: 100 ms", "duration: 0.05 ms", "spike_at: 10 ms", "spike_at: 0 ms"),
 			"l23.yaml:4: simulation.duration:", "duration (0.05 ms) is shorter than dt (0.1 ms, the default)"},
 		// What follows a --- is not silently ignored.
-		{"second document", base + "---\nthis: [is, ignored\n", "l23.yaml:", "a second YAML document"},
-		{"second document that parses", base + "---\nexperiment: other\n", "l23.yaml:", "a second YAML document"},
-		{"document after an empty one", base + "---\n---\nexperiment: other\n", "l23.yaml:", "a second YAML document"},
+		{"second document", base + "---\nthis: [is, ignored\n", "l23.yaml:33:", "a second YAML document"},
+		{"second document that parses", base + "---\nexperiment: other\n", "l23.yaml:32:", "a second YAML document"},
+		{"document after an empty one", base + "---\n---\nexperiment: other\n", "l23.yaml:33:", "a second YAML document"},
 		// A quoted key or value holding a newline stays on one line.
 		{"newline in a key", edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    \"tau\\nx\": 3 ms\n"),
 			"l23.yaml:31: pathways[0].receptors[0].tau\\nx:", "unknown field"},
@@ -266,12 +266,26 @@ func TestErrors(t *testing.T) {
 		{"rtol range", base + "fit:\n  rtol: 0.5\n", "l23.yaml:33: fit.rtol:", "(0, 0.1]"},
 		{"g_min above g_max", base + "fit:\n  g_min: 2 uS\n", "l23.yaml:33: fit.g_min:", "less than g_max"},
 		{"no soma to record", edit(t, base, "type: soma", "type: dendrite"), "l23.yaml:24: pathways[0].record:", "has no soma"},
-		{"yaml syntax", "dendfit: 1\nexperiment: [\n", "l23.yaml:", "invalid YAML"},
-		// A line one space off: the library names the start of its block.
-		{"yaml indentation", edit(t, base, "  post: E\n  compartment: dend\n", "  post: E\n compartment: dend\n"), "l23.yaml:25:",
-			"invalid YAML: did not find expected key in the block that starts at line 25: check the indentation of its lines"},
-		{"yaml flow comma", edit(t, base, "  spike_at: 10 ms\n", "  spike_at: 10 ms\nsweep: {g: [1 nS, 2 nS 3 nS}\n"), "l23.yaml:",
+		// At the end of the text, where the value was missed (as PyYAML).
+		{"yaml syntax", "dendfit: 1\nexperiment: [\n", "l23.yaml:3:", "invalid YAML: did not find expected node content"},
+		// A line one space off: the library names the start of its
+		// block, here the line itself (PyYAML names it too).
+		{"yaml indentation", edit(t, base, "  post: E\n  compartment: dend\n", "  post: E\n compartment: dend\n"), "l23.yaml:26:",
+			"invalid YAML: did not find expected key in the block that starts at line 26: check the indentation of its lines"},
+		// Below its block's first line (PyYAML: "while parsing a block
+		// mapping in line 4").
+		{"yaml indentation below", "dendfit: 1\nexperiment: x\ncells:\n  a:\n    model: b\n    x: 1\n   y: 2\n", "l23.yaml:4:",
+			"in the block that starts at line 4"},
+		// Named where the flow collection opens, as PyYAML does (the
+		// library counts its parser's lines from 0).
+		{"yaml flow comma", edit(t, base, "  spike_at: 10 ms\n", "  spike_at: 10 ms\nsweep: {g: [1 nS, 2 nS 3 nS}\n"), "l23.yaml:7:",
 			"invalid YAML: did not find expected ',' or ']'"},
+		{"yaml flow mapping", "dendfit: 1\nexperiment: x\ncells: {a: 1\npopulations: {}\n", "l23.yaml:3:", "did not find expected ',' or '}'"},
+		{"yaml flow on line 1", "{dendfit: 1, experiment: [x}\n", "l23.yaml:1:", "did not find expected ',' or ']'"},
+		// The library names the scalar before the tab, on line 2.
+		{"yaml tab", "dendfit: 1\nexperiment: x\n\tcells: {}\n", "l23.yaml:3:", "invalid YAML"},
+		{"not utf-8", "dendfit: 1\nexperiment: caf\xe9\n", "l23.yaml:2:", "byte 0xE9 is not UTF-8 text"},
+		{"nul", "dendfit: 1\n\nexperiment: a\x00b\n", "l23.yaml:3:", "control character U+0000"},
 		{"empty", "", "l23.yaml:1:", "empty spec"},
 		{"top-level list", "- 1\n", "l23.yaml:1:", "want a mapping"},
 		{"alias", edit(t, base, "cm_abs: 100 pF", "cm_abs: &c 100 pF", "cm_abs: 50 pF", "cm_abs: *c"), "l23.yaml:13: cells.pyr.compartments[0].cm_abs:", "anchors and aliases"},

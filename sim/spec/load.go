@@ -13,6 +13,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"go.yaml.in/yaml/v3"
 
@@ -77,7 +78,7 @@ func parse(p *parser, data []byte) (*Spec, error) {
 	name := p.file
 	var doc yaml.Node
 	if err := unmarshal(data, &doc); err != nil {
-		return nil, p.yamlError(err)
+		return nil, p.yamlError(err, data)
 	}
 	sum := sha256.Sum256(data)
 	s := &Spec{
@@ -130,10 +131,8 @@ func secondDocument(data []byte) (line int) {
 		case err == nil:
 			return max(next.Line, 1)
 		}
-		if m := yamlLineRE.FindStringSubmatch(err.Error()); m != nil {
-			if n, _ := strconv.Atoi(m[1]); n > 0 {
-				return n
-			}
+		if n, _ := yamlLine(err, data); n > 0 {
+			return n
 		}
 		return 1
 	}
@@ -152,24 +151,87 @@ func unmarshal(data []byte, n *yaml.Node) (err error) {
 
 var yamlLineRE = regexp.MustCompile(`^yaml: line (\d+): (.*)$`)
 
-// yamlError turns a YAML syntax error into an *Error.
-func (p *parser) yamlError(err error) *Error {
+// yamlParserProblems are the YAML library's parser errors (not its
+// scanner's or reader's). The line it gives them counts from 0: it adds 1
+// to its scanner's only. They name the line where the collection they
+// could not finish starts ([, {, a block mapping or list).
+var yamlParserProblems = map[string]bool{
+	"did not find expected <stream-start>":   true,
+	"did not find expected <document start>": true,
+	"found undefined tag handle":             true,
+	"did not find expected node content":     true,
+	"did not find expected '-' indicator":    true,
+	"did not find expected key":              true,
+	"did not find expected ',' or ']'":       true,
+	"did not find expected ',' or '}'":       true,
+	"found duplicate %YAML directive":        true,
+	"found incompatible YAML document":       true,
+	"found duplicate %TAG directive":         true,
+}
+
+// yamlLine returns the line (from 1; 0 when unknown) and the message of a
+// YAML syntax error in data. The library gives no line for what its
+// reader refuses (bytes that are not UTF-8 text, control characters): it
+// is found here.
+func yamlLine(err error, data []byte) (int, string) {
 	msg := err.Error()
-	line := 1
 	if m := yamlLineRE.FindStringSubmatch(msg); m != nil {
-		fmt.Sscanf(m[1], "%d", &line)
-		msg = m[2]
-		// The YAML library names the line where the block mapping or
-		// list it could not finish starts: the slip (a line indented one
-		// space off) is below it. (A flow one, [..] or {..}, is named
-		// where its slip is.)
-		if msg == "did not find expected key" || msg == "did not find expected '-' indicator" {
-			msg += fmt.Sprintf(" in the block that starts at line %d: check the indentation of its lines", line)
+		line, _ := strconv.Atoi(m[1])
+		if yamlParserProblems[m[2]] {
+			line++
 		}
-	} else {
-		msg = strings.TrimPrefix(msg, "yaml: ")
+		// A tab is named at the start of the scalar it follows (its
+		// line may go on below): the tab's line is more use.
+		if strings.Contains(m[2], "tab character") {
+			line = tabLine(data, line)
+		}
+		return line, m[2]
 	}
-	return &Error{File: p.file, Line: line, Msg: "invalid YAML: " + msg}
+	msg = strings.TrimPrefix(msg, "yaml: ")
+	if at, what := badText(data); at >= 0 {
+		return 1 + bytes.Count(data[:at], []byte("\n")), what
+	}
+	return 0, msg
+}
+
+// tabLine returns the first line of data from line on (from 1) whose
+// indentation holds a tab, or line when none does.
+func tabLine(data []byte, line int) int {
+	for i, l := range strings.Split(string(data), "\n") {
+		if i+1 >= line && strings.Contains(l[:len(l)-len(strings.TrimLeft(l, " \t"))], "\t") {
+			return i + 1
+		}
+	}
+	return line
+}
+
+// badText returns the offset of the first character of data that the
+// YAML library's reader refuses (a byte that is not UTF-8, a control
+// character), and what it is; -1 when there is none.
+func badText(data []byte) (int, string) {
+	for i := 0; i < len(data); {
+		r, n := utf8.DecodeRune(data[i:])
+		switch {
+		case r == utf8.RuneError && n == 1:
+			return i, fmt.Sprintf("byte 0x%02X is not UTF-8 text: save the spec as UTF-8", data[i])
+		case !(r == '\t' || r == '\n' || r == '\r' || r >= 0x20 && r <= 0x7E || r == 0x85 ||
+			r >= 0xA0 && r <= 0xD7FF || r >= 0xE000 && r <= 0xFFFD || r >= 0x10000):
+			return i, fmt.Sprintf("control character %U: a spec is text", r)
+		}
+		i += n
+	}
+	return -1, ""
+}
+
+// yamlError turns a YAML syntax error into an *Error.
+func (p *parser) yamlError(err error, data []byte) *Error {
+	line, msg := yamlLine(err, data)
+	// The slip (a line indented one space off) is in or below the block
+	// named. (A flow collection, [..] or {..}, is named where it opens.)
+	if msg == "did not find expected key" || msg == "did not find expected '-' indicator" {
+		msg += fmt.Sprintf(" in the block that starts at line %d: check the indentation of its lines", line)
+	}
+	return &Error{File: p.file, Line: max(line, 1), Msg: "invalid YAML: " + msg}
 }
 
 var experimentRE = regexp.MustCompile(`^[A-Za-z0-9_.-]+$`)
