@@ -22,8 +22,9 @@ of it: each compartment's capacitance, leak, leak reversal, membrane time
 constant and resting potential, the axial coupling conductances, and the
 cell's fastest passive time constant (explicit methods need dt well below
 it). Nothing is simulated or recorded.`,
-		Example: `  dendfit describe experiments/cortex-paired-recordings.yaml`,
-		Args:    exactArgs(1),
+		Example:     `  dendfit describe experiments/cortex-paired-recordings.yaml`,
+		Annotations: opensNoDB,
+		Args:        exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			s, err := g.loadSpec(args[0])
 			if err != nil {

@@ -678,3 +678,17 @@ func TestDatabaseFromEnvNamed(t *testing.T) {
 		t.Errorf("with --db: %v", got)
 	}
 }
+
+// TestDescribeLeavesTheDatabaseAlone: describe never opens the database,
+// so a --db it could not use (a device) is not refused; sweep, which
+// opens it, still refuses it.
+func TestDescribeLeavesTheDatabaseAlone(t *testing.T) {
+	spec := "../../experiments/l23-demo.yaml"
+	out, err := runCLI(t, "describe", spec, "--db", "/dev/null")
+	if err != nil || !strings.Contains(out, "pyr") {
+		t.Errorf("describe --db /dev/null: %v\n%s", err, out)
+	}
+	if _, err := runCLI(t, "sweep", spec, "--db", "/dev/null"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
+		t.Errorf("sweep --db /dev/null: %v, want the refusal", err)
+	}
+}

@@ -177,8 +177,14 @@ func TestReportNote(t *testing.T) {
 		t.Errorf("report after a sweep said %q", got)
 	}
 	note("-q", "fit", spec)
-	if got := note("report", "-o", r); !strings.Contains(got, "1 pathway from fit run 2, 0 not converged") {
+	if got := note("report", "-o", r); !strings.Contains(got, "1 pathway from fit run 2, 0 not converged\n") {
 		t.Errorf("report after a fit said %q", got)
+	}
+	// A fit of one pathway of three, each with a target: the note says
+	// the other two were not fitted, not only that none failed.
+	note("-q", "fit", "../../pipeline/testdata/reference/cases/two-populations-three-pathways.yaml", "-p", "2")
+	if got := note("report", "-e", "two-populations-three-pathways", "-o", r); !strings.Contains(got, "3 pathways from fit run 3, 0 not converged, 2 with a target that run did not fit") {
+		t.Errorf("report after a fit of one pathway of three said %q", got)
 	}
 }
 

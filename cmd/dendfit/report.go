@@ -57,7 +57,11 @@ are marked.`,
 			if r.Fit == nil {
 				g.notef("wrote %s: %d pathway%s, no fit recorded (the figures use the spec's g)", o.out, len(r.Pathways), plural(len(r.Pathways)))
 			} else {
-				g.notef("wrote %s: %d pathway%s from fit run %d, %d not converged", o.out, len(r.Pathways), plural(len(r.Pathways)), r.Fit.ID, r.Unconverged())
+				unfitted := ""
+				if n := r.Unfitted(); n > 0 {
+					unfitted = fmt.Sprintf(", %d with a target that run did not fit", n)
+				}
+				g.notef("wrote %s: %d pathway%s from fit run %d, %d not converged%s", o.out, len(r.Pathways), plural(len(r.Pathways)), r.Fit.ID, r.Unconverged(), unfitted)
 			}
 			return nil
 		},

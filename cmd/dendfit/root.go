@@ -134,6 +134,10 @@ func maxWorkers() int { return 16 * runtime.NumCPU() }
 // nothing.
 var writesFileOnly = map[string]string{"dendfit/writes-file-only": "true"}
 
+// opensNoDB annotates a command that never opens the database
+// (describe): a --db it cannot use is not checked.
+var opensNoDB = map[string]string{"dendfit/opens-no-db": "true"}
+
 // noJSON says whether c, or a command above it, is annotated
 // writesFileOnly.
 func noJSON(c *cobra.Command) bool {
@@ -188,7 +192,8 @@ func checkFlags(g *globals, c *cobra.Command, args []string) error {
 	}
 	// As given; DENDFIT_DB (--db's default) is checked by the commands
 	// that open the database (checkDB), as not every command does.
-	if f, noDB := c.Flag("db"), c.Flag("no-db"); f != nil && (noDB == nil || noDB.Value.String() != "true") && f.Changed {
+	_, unused := c.Annotations["dendfit/opens-no-db"]
+	if f, noDB := c.Flag("db"), c.Flag("no-db"); f != nil && !unused && (noDB == nil || noDB.Value.String() != "true") && f.Changed {
 		g.dbFlag = true
 		if err := g.checkDB(); err != nil {
 			return err
