@@ -176,7 +176,7 @@ func CheckFitTargets(s *spec.Spec, selected []int) error {
 func checkFitPathways(s *spec.Spec, selected []int) error {
 	for _, i := range selected {
 		if i < 0 || i >= len(s.Pathways) {
-			return fmt.Errorf("pathway %d: the spec has pathways 0..%d", i, len(s.Pathways)-1)
+			return fmt.Errorf("pathway %d: the spec has %s", i, s.PathwayIndexes())
 		}
 		if !(s.Pathways[i].TargetPSP > 0) {
 			return fmt.Errorf("pathway %d (%s) has no target_psp: nothing to fit", i, s.Pathways[i].Label())

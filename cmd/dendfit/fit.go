@@ -195,7 +195,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			default: // no g ran to the end
 				gcol, psp = "-", "-"
 			}
-			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.4g\t%s\t%s\t%s\t%d\t%s\t\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment,
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%.6g\t%s\t%s\t%s\t%d\t%s\t\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment,
 				r.Record, r.TargetPSPMV, gcol, psp, fine, r.Evaluations, r.Outcome)
 		}
 		tw.Flush()

@@ -227,6 +227,10 @@ func parseG(s string) (float64, error) {
 	if !ok || v == 0 {
 		return 0, usageError{fmt.Errorf("--g %q: want a positive conductance such as \"2.5 nS\"", s)}
 	}
+	// As in a spec: it ran, and failed as numerically unstable.
+	if v*1e-9 > spec.MaxConductance {
+		return 0, usageError{fmt.Errorf("--g %q is %.6g nS, above %g S, far beyond any conductance of these models: check the unit (a bare number is nS)", s, v, spec.MaxConductance)}
+	}
 	return v, nil
 }
 

@@ -129,7 +129,7 @@ func (o *queryOptions) pathwayIndex(ctx context.Context, d *db.DB, r *db.Run) (i
 			return 0, false, err
 		}
 		if i >= len(s.Pathways) {
-			return 0, false, usageError{fmt.Errorf("--pathway %d: the spec of run %d has pathways 0..%d", i, r.ID, len(s.Pathways)-1)}
+			return 0, false, usageError{fmt.Errorf("--pathway %d: the spec of run %d has %s", i, r.ID, s.PathwayIndexes())}
 		}
 		return i, true, nil
 	}

@@ -71,7 +71,7 @@ func selectPathways(s *spec.Spec, sel []string) ([]int, error) {
 	for _, v := range sel {
 		if i, err := strconv.Atoi(strings.TrimSpace(v)); err == nil {
 			if i < 0 || i >= len(s.Pathways) {
-				return nil, usageError{fmt.Errorf("--pathway %d: the spec has pathways 0..%d", i, len(s.Pathways)-1)}
+				return nil, usageError{fmt.Errorf("--pathway %d: the spec has %s", i, s.PathwayIndexes())}
 			}
 			out = append(out, i)
 			continue

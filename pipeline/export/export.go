@@ -156,7 +156,7 @@ func (c *Calibration) check() error {
 	c.fitted = map[int][]sim.Receptor{}
 	for _, f := range c.Fits {
 		if f.Pathway < 0 || f.Pathway >= len(c.Spec.Pathways) {
-			return fmt.Errorf("export: fit of pathway %d: the spec has pathways 0..%d", f.Pathway, len(c.Spec.Pathways)-1)
+			return fmt.Errorf("export: fit of pathway %d: the spec has %s", f.Pathway, c.Spec.PathwayIndexes())
 		}
 		if seen[f.Pathway] {
 			return fmt.Errorf("export: two fits of pathway %d", f.Pathway)

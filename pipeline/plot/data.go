@@ -277,7 +277,7 @@ func KineticsNote(f *db.Fit) string {
 // changed by set.
 func simulateWith(ctx context.Context, s *spec.Spec, i int, set func([]sim.Receptor) ([]sim.Receptor, error)) (*pipeline.PathwayResult, error) {
 	if i < 0 || i >= len(s.Pathways) {
-		return nil, fmt.Errorf("plot: pathway %d: the spec has pathways 0..%d", i, len(s.Pathways)-1)
+		return nil, fmt.Errorf("plot: pathway %d: the spec has %s", i, s.PathwayIndexes())
 	}
 	fail := func(err error) (*pipeline.PathwayResult, error) {
 		return nil, fmt.Errorf("plot: pathway %d (%s): %w", i, s.Pathways[i].Label(), err)

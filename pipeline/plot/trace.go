@@ -5,6 +5,7 @@ import (
 	"image/color"
 	"math"
 	"slices"
+	"strings"
 
 	gplot "gonum.org/v1/plot"
 	"gonum.org/v1/plot/font"
@@ -51,7 +52,7 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 	}
 	for _, c := range comps {
 		if _, ok := t.VMV[c]; !ok {
-			return nil, fmt.Errorf("plot: pathway %d: no compartment %q (the cell has %v)", pr.Pathway, c, t.Compartments)
+			return nil, fmt.Errorf("plot: pathway %d: no compartment %q (the cell has %s)", pr.Pathway, c, strings.Join(t.Compartments, ", "))
 		}
 	}
 	label := opt.Label

@@ -197,7 +197,7 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		case inFit:
 			pw.drawCurve(fs, true, fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", fs.Recorded, fr.ID))
 		default:
-			pw.CurveNote = "no sweep or fit evaluations recorded for this pathway"
+			pw.CurveNote = ": no sweep or fit evaluations recorded for this pathway"
 		}
 		if r.Sweep != nil && pipeline.SameModel(sweepSpec, i, s, i) && len(plot.SweptAxes(sweepSpec)) >= 2 {
 			if err := pw.drawHeatmap(ctx, rd, r.Sweep, sweepSpec); err != nil {
@@ -310,11 +310,11 @@ func (pw *Pathway) drawCurve(series plot.Series, logX bool, source string) {
 		svg, err = f.SVG()
 	}
 	if err != nil {
-		pw.CurveNote = "could not draw the curve: " + err.Error()
+		pw.CurveNote = ": could not draw the curve: " + err.Error()
 		return
 	}
 	pw.CurveSVG = template.HTML(svg) // gonum escapes every text
-	pw.CurveNote = "from " + source
+	pw.CurveNote = " from " + source
 }
 
 //go:embed report.html.tmpl

@@ -441,7 +441,7 @@ func TestReportShardSweep(t *testing.T) {
 		t.Fatal(err)
 	}
 	if len(r.Pathways) != 1 || r.Pathways[0].CurveSVG == "" ||
-		r.Pathways[0].CurveNote != "from sweep run 1 (shard 0 of 2, a part of the grid: 'dendfit merge' of the shards makes a run of it all)" {
+		r.Pathways[0].CurveNote != " from sweep run 1 (shard 0 of 2, a part of the grid: 'dendfit merge' of the shards makes a run of it all)" {
 		t.Errorf("curve of a shard's sweep: %d pathways, %q", len(r.Pathways), r.Pathways[0].CurveNote)
 	}
 }

@@ -256,6 +256,9 @@ func TestErrors(t *testing.T) {
 			"    - [soma, dend, 12 nS]\n", "    - [soma, dend, 12 nS]\n    - [soma, dend2, 12 nS]\n"),
 			"l23.yaml:35: cells.pyr.compartments[2].dspikes[0]:", "one E_rise_Na"},
 		{"t_rise axis without t_rise", base + "sweep:\n  t_rise: [1 ms]\n", "l23.yaml:33: sweep.t_rise:", "has no t_rise"},
+		// The slip is dt's: named there, not at duration.
+		{"dt far too small", edit(t, base, "dt: 0.1 ms", "dt: 1e-9 ms"), "l23.yaml:4: simulation.dt:", "duration/dt (100 ms / 1e-09 ms) is more than 1e+09 steps: give a larger dt"},
+		{"duration far too long", edit(t, base, "duration: 100 ms", "duration: 1e9 s"), "l23.yaml:5: simulation.duration:", "is more than 1e+09 steps"},
 		{"axis steps", base + "sweep:\n  g: {from: 1 nS, to: 2 nS, steps: 0}\n", "l23.yaml:33: sweep.g.steps:", "want 1 to 10000000 steps"},
 		{"grid size", base + "sweep:\n  g: {from: 1 nS, to: 2 nS, steps: 2000000}\n  t_decay: {from: 1 ms, to: 2 ms, steps: 1000000}\n", "l23.yaml:33: sweep:", "the grid has 2e+12 points, counting every pathway, more than 1e+12"},
 		{"axis scale", base + "sweep:\n  g: {from: 1 nS, to: 2 nS, steps: 3, scale: cubic}\n", "l23.yaml:33: sweep.g.scale:", "want linear | log"},
@@ -381,7 +384,7 @@ func TestSweptKineticsSwappedWarn(t *testing.T) {
 		name, sweep, want string
 	}{
 		{"t_rise axis", "  t_rise: [0.5 ms, 3 ms]\n",
-			"l23.yaml:34: sweep.t_rise: pathways[0] (E->E (AMPA)): 1 of its 2 (t_decay, t_rise) pairs have t_rise longer than t_decay (such as 2 ms and 3 ms): the conductance then rises with t_decay and decays with t_rise"},
+			"l23.yaml:34: sweep.t_rise: pathways[0] (E->E (AMPA)): 1 of its 2 (t_decay, t_rise) pairs has t_rise longer than t_decay (such as 2 ms and 3 ms): the conductance then rises with t_decay and decays with t_rise"},
 		{"both axes", "  t_decay: [1 ms, 2 ms]\n  t_rise: [1.5 ms, 3 ms, 2 ms]\n",
 			"l23.yaml:35: sweep.t_rise: pathways[0] (E->E (AMPA)): 4 of its 6 (t_decay, t_rise) pairs have t_rise longer than t_decay (such as 1 ms and 3 ms): the conductance then rises with t_decay and decays with t_rise"},
 		// 35 of the 100 decays (0.1 to 10 ms, log) are under 0.5 ms.
@@ -390,7 +393,7 @@ func TestSweptKineticsSwappedWarn(t *testing.T) {
 		{"never longer", "  t_decay: [1 ms, 2 ms]\n  t_rise: [0.2 ms, 1 ms]\n", ""},
 		// Every offending pathway is named, once: here all three.
 		{"three pathways", "  t_rise: [0.5 ms, 3 ms]\n",
-			"l23.yaml:45: sweep.t_rise: pathways[0] (E->E (AMPA)): 1 of its 2 (t_decay, t_rise) pairs have t_rise longer than t_decay (such as 2 ms and 3 ms); so have pathways 1, 2: the conductance then rises with t_decay and decays with t_rise"},
+			"l23.yaml:45: sweep.t_rise: pathways[0] (E->E (AMPA)): 1 of its 2 (t_decay, t_rise) pairs has t_rise longer than t_decay (such as 2 ms and 3 ms); so have pathways 1, 2: the conductance then rises with t_decay and decays with t_rise"},
 		{"g axis only", "  g: [1 nS, 2 nS]\n", ""},
 	} {
 		y := rise
@@ -625,6 +628,12 @@ func TestImplausiblePotentialsWarn(t *testing.T) {
 		// Not written in us: no value meant.
 		{"dt tiny in ms", edit(t, base, "dt: 0.1 ms", "dt: 0.0005 ms"),
 			`l23.yaml:4: simulation.dt: dt "0.0005 ms" is 0.0005 ms, far below the 0.01 to 0.1 ms Dendrify's models run at: every run takes that much longer`},
+		// A slip by 1000 would not make it plausible either: no value
+		// meant (it said "did you mean 1e+06 mV?").
+		{"reversal far beyond", edit(t, base, "cells:\n", "constants:\n  E_AMPA: 1e6 V\ncells:\n"),
+			`l23.yaml:8: constants.E_AMPA: "1e6 V" is 1e+09 mV, beyond any membrane or reversal potential`},
+		{"holding far below", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: -0.003 uV\n"),
+			`l23.yaml:32: pathways[0].holding: "-0.003 uV" is -3e-06 mV, closer to 0 mV than any membrane or reversal potential`},
 		{"plausible", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: -55 mV\n"), ""},
 		{"zero reversal", edit(t, base, "cells:\n", "constants:\n  E_AMPA: 0 mV\ncells:\n"), ""},
 	} {
@@ -969,6 +978,16 @@ func TestZeroRefusedSaysWhy(t *testing.T) {
 		_, err := Parse("l23.yaml", []byte(edit(t, base, tc.from, tc.to)))
 		if err == nil || !strings.Contains(err.Error(), `must be positive, got "0 `) || strings.Contains(err.Error(), why) != tc.dendrify {
 			t.Errorf("%s: %v (Dendrify's reason given: want %v)", tc.name, err, tc.dendrify)
+		}
+	}
+}
+
+// TestPathwayIndexes: messages name the indexes a spec has, in words for
+// one ("pathways 0..0" read as a typo).
+func TestPathwayIndexes(t *testing.T) {
+	for n, want := range []string{"no pathway", "one pathway, 0", "pathways 0..1", "pathways 0..2"} {
+		if got := (&Spec{Pathways: make([]Pathway, n)}).PathwayIndexes(); got != want {
+			t.Errorf("%d pathways: %q, want %q", n, got, want)
 		}
 	}
 }

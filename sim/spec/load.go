@@ -28,6 +28,10 @@ const (
 	// than a cluster sweeps (10^12 points at 1 us each is 11 core-days),
 	// and far from overflowing an int.
 	maxGridPoints = 1e12
+	// minDt (s) is far below any dt Dendrify's models run at (0.01 to
+	// 0.1 ms): a run is a thousand times the work, most likely us
+	// written for ms.
+	minDt = 1e-6
 )
 
 // Load reads and parses the spec file at path. Errors about the content are
@@ -563,9 +567,7 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 	if v := m.get("dt"); v != nil {
 		before := len(p.errs)
 		sm.Dt = p.positive(v, "simulation.dt", Time)
-		// Dendrify's models run at 0.01 to 0.1 ms; below 1 us a run is
-		// a thousand times the work, most likely us written for ms.
-		if len(p.errs) == before && sm.Dt < 1e-6 {
+		if len(p.errs) == before && sm.Dt < minDt {
 			hint := ""
 			if meant := sm.Dt / 1e-6; unitOf(v.Value) == "us" && meant >= 0.001 && meant <= 1 {
 				hint = fmt.Sprintf("; did you mean %.6g ms?", meant)
@@ -604,7 +606,16 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 		return
 	}
 	if sm.Duration/sm.Dt > maxSteps {
-		p.failf(m.node, "simulation.duration", "duration/dt is more than %g steps", float64(maxSteps))
+		// Named at dt when dt is below what any model runs at (the
+		// slip is there), at duration otherwise.
+		what, at := "duration", m.get("duration")
+		if sm.Dt < minDt || at == nil {
+			what, at = "dt", m.get("dt")
+		}
+		if at == nil {
+			at = m.node
+		}
+		p.failf(at, "simulation."+what, "duration/dt (%g ms / %g ms) is more than %g steps: give a larger dt or a shorter duration", sm.Duration/1e-3, sm.Dt/1e-3, float64(maxSteps))
 		return
 	}
 	if sm.SpikeAt >= sm.Duration {

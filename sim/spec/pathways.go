@@ -420,8 +420,12 @@ func (p *parser) sweptKineticsSwapped(s *Spec, m *mapping) {
 			others = append(others, strconv.Itoa(i))
 			continue
 		}
-		msg = fmt.Sprintf("pathways[%d] (%s): %d of its %d (t_decay, t_rise) pairs have t_rise longer than t_decay (such as %g ms and %g ms)",
-			i, pw.Label(), n, len(tds)*len(trs), td/1e-3, tr/1e-3)
+		have := "have"
+		if n == 1 {
+			have = "has"
+		}
+		msg = fmt.Sprintf("pathways[%d] (%s): %d of its %d (t_decay, t_rise) pairs %s t_rise longer than t_decay (such as %g ms and %g ms)",
+			i, pw.Label(), n, len(tds)*len(trs), have, td/1e-3, tr/1e-3)
 	}
 	if msg == "" {
 		return
@@ -486,7 +490,7 @@ func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 		return a
 	}
 	if n.Kind != yaml.MappingNode {
-		p.failf(n, path, "want a list of %v or {from, to, steps, scale}, got %s", d, describe(n))
+		p.failf(n, path, "want a list of %v values or {from, to, steps, scale}, got %s", d, describe(n))
 		return a
 	}
 	m := p.mapping(n, path, []string{"from", "to", "steps", "scale"})

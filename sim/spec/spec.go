@@ -490,3 +490,16 @@ func (c *Cell) CompartmentIndex(name string) int {
 	}
 	return -1
 }
+
+// PathwayIndexes says which pathway indexes s has, for messages: "one
+// pathway, 0", or "pathways 0..4".
+func (s *Spec) PathwayIndexes() string {
+	switch n := len(s.Pathways); n {
+	case 0:
+		return "no pathway"
+	case 1:
+		return "one pathway, 0"
+	default:
+		return fmt.Sprintf("pathways 0..%d", n-1)
+	}
+}

@@ -278,14 +278,14 @@ func (p *parser) scalar(n *yaml.Node, path, want string) (string, bool) {
 
 var identRE = regexp.MustCompile(`^[A-Za-z0-9]+$`)
 
-// ident returns a name of letters and digits only.
+// ident returns a name of ASCII letters and digits only.
 func (p *parser) ident(n *yaml.Node, path, what string) string {
 	s, ok := p.scalar(n, path, what)
 	if !ok {
 		return ""
 	}
 	if !identRE.MatchString(s) {
-		p.failf(n, path, "%s %q: want letters and digits only (Dendrify splits names on _)", what, s)
+		p.failf(n, path, "%s %q: want ASCII letters and digits only (Dendrify splits names on _)", what, s)
 		return ""
 	}
 	return s
@@ -294,7 +294,7 @@ func (p *parser) ident(n *yaml.Node, path, what string) string {
 // identKey checks a mapping key used as a name.
 func (p *parser) identKey(k *yaml.Node, path, what string) string {
 	if !identRE.MatchString(k.Value) {
-		p.failf(k, path, "%s %q: want letters and digits only (Dendrify splits names on _)", what, k.Value)
+		p.failf(k, path, "%s %q: want ASCII letters and digits only (Dendrify splits names on _)", what, k.Value)
 		return ""
 	}
 	return k.Value
@@ -317,13 +317,13 @@ func (p *parser) quantity(n *yaml.Node, path string, d Dimension) float64 {
 	return v
 }
 
-// maxConductance bounds a conductance (S): synapses and couplings are nS
-// to uS. 1e300 S parsed, and became +Inf in nS in the output and the
-// database.
-const maxConductance = 1.0
+// MaxConductance bounds a conductance (S) wherever one is given:
+// synapses and couplings are nS to uS. 1e300 S parsed, and became +Inf in
+// nS in the output and the database.
+const MaxConductance = 1.0
 
 // positive parses a quantity that must be > 0 (and a conductance at most
-// maxConductance, as capped says).
+// MaxConductance, as capped says).
 func (p *parser) positive(n *yaml.Node, path string, d Dimension) float64 {
 	before := len(p.errs)
 	v := p.quantity(n, path, d)
@@ -362,11 +362,11 @@ func (p *parser) inputRule(n *yaml.Node, path, format string, a ...any) bool {
 	return true
 }
 
-// capped refuses a conductance above maxConductance in magnitude (an
+// capped refuses a conductance above MaxConductance in magnitude (an
 // inputRule), and returns v.
 func (p *parser) capped(n *yaml.Node, path string, d Dimension, v float64) float64 {
 	// A value that failed to parse is 0, below the cap.
-	if n == nil || d != Conductance || !(math.Abs(v) > maxConductance) {
+	if n == nil || d != Conductance || !(math.Abs(v) > MaxConductance) {
 		return v
 	}
 	what := "above 1 S"
@@ -407,11 +407,20 @@ func (p *parser) plausiblePotential(n *yaml.Node, path string, v float64) bool {
 	case n == nil || p.failed() || v == 0 || (a >= minPotential && a <= maxPotential):
 		return true
 	case a < minPotential:
-		p.warnf(n, path, "%q is %.6g mV, closer to 0 mV than any membrane or reversal potential; did you mean %.6g mV?", n.Value, v/1e-3, v/1e-6)
+		p.warnf(n, path, "%q is %.6g mV, closer to 0 mV than any membrane or reversal potential%s", n.Value, v/1e-3, meantMV(v*1e3))
 	default:
-		p.warnf(n, path, "%q is %.6g mV, beyond any membrane or reversal potential; did you mean %.6g mV?", n.Value, v/1e-3, v)
+		p.warnf(n, path, "%q is %.6g mV, beyond any membrane or reversal potential%s", n.Value, v/1e-3, meantMV(v*1e-3))
 	}
 	return false
+}
+
+// meantMV suggests v (V), the value a unit slip by a factor of 1000 gives,
+// when it is a plausible potential: "; did you mean -65 mV?".
+func meantMV(v float64) string {
+	if a := math.Abs(v); a < minPotential || a > maxPotential {
+		return ""
+	}
+	return fmt.Sprintf("; did you mean %.6g mV?", v/1e-3)
 }
 
 // An AdEx slope factor DeltaT is a fraction of a mV to a few mV (2 mV in
