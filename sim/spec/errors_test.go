@@ -119,7 +119,11 @@ func TestErrors(t *testing.T) {
 		{"wrong dimension", edit(t, base, "gl_abs: 5 nS", "gl_abs: 5 mV"),
 			"l23.yaml:18: cells.pyr.compartments[1].gl_abs:", `want conductance (S) in S, mS, uS, nS or pS, got "5 mV", a voltage`},
 		{"wrong specific dimension", "", "", ""}, // filled in below
-		{"unknown top field", base + "colour: red\n", "l23.yaml:32: colour:", "unknown field"},
+		{"unknown top field", base + "colour: red\n", "l23.yaml:32: colour:", "unknown field (want one of"},
+		// A misspelling of a field gets it named.
+		{"misspelt field", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holdin: -55 mV\n"), "l23.yaml:32: pathways[0].holdin:", "unknown field; did you mean holding? (want one of"},
+		{"misspelt case", edit(t, base, "  spike_at: 10 ms\n", "  Spike_At: 10 ms\n"), "l23.yaml:6: simulation.Spike_At:", "unknown field; did you mean spike_at?"},
+		{"misspelt short", edit(t, base, "    g: 1 nS\n", "    g: 1 nS\n    gg: 2 nS\n"), "l23.yaml:30: pathways[0].receptors[0].gg:", "unknown field; did you mean g?"},
 		{"signed target", edit(t, base, "target_psp: 0.5 mV", "target_psp: -0.5 mV"),
 			"l23.yaml:31: pathways[0].target_psp:", "give the amplitude, 0.5 mV: a target is |PSP|, the sign comes from the receptors"},
 		{"unknown compartment field", edit(t, base, "      gl_abs: 5 nS\n", "      gl_abs: 5 nS\n      colour: red\n"),

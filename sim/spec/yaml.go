@@ -211,7 +211,11 @@ func (p *parser) mapping(n *yaml.Node, path string, allowed []string) *mapping {
 			return m
 		}
 		if allowed != nil && !contains(allowed, k.Value) {
-			p.failf(k, kp, "unknown field (want one of %s)", strings.Join(allowed, ", "))
+			hint := ""
+			if near := nearest(k.Value, allowed); near != "" {
+				hint = fmt.Sprintf("; did you mean %s?", near)
+			}
+			p.failf(k, kp, "unknown field%s (want one of %s)", hint, strings.Join(allowed, ", "))
 			return m
 		}
 		if !p.checkNode(v, kp) {
@@ -544,4 +548,41 @@ func (p *parser) oneOf(n *yaml.Node, path string, words ...string) string {
 func unitOf(q string) string {
 	_, rest := splitNumber(strings.TrimSpace(q))
 	return normUnit(strings.TrimSpace(rest))
+}
+
+// nearest returns the name of names that key most likely misspells (at
+// most two edits away, one for a key of up to 4 bytes, case aside), or
+// "".
+func nearest(key string, names []string) string {
+	best, bestD := "", 3
+	if len(key) <= 4 {
+		bestD = 2
+	}
+	for _, n := range names {
+		if d := editDistance(strings.ToLower(key), strings.ToLower(n)); d < bestD {
+			best, bestD = n, d
+		}
+	}
+	return best
+}
+
+// editDistance is the Levenshtein distance between a and b, in bytes.
+func editDistance(a, b string) int {
+	prev := make([]int, len(b)+1)
+	cur := make([]int, len(b)+1)
+	for j := range prev {
+		prev[j] = j
+	}
+	for i := 1; i <= len(a); i++ {
+		cur[0] = i
+		for j := 1; j <= len(b); j++ {
+			sub := prev[j-1]
+			if a[i-1] != b[j-1] {
+				sub++
+			}
+			cur[j] = min(sub, prev[j]+1, cur[j-1]+1)
+		}
+		prev, cur = cur, prev
+	}
+	return prev[len(b)]
 }
