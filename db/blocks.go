@@ -58,6 +58,11 @@ type PointBlock struct {
 	varies   []bool
 	inOrder  bool
 	errBytes int
+	// pspPeak says whether every point's PSP has the bits of its peak at
+	// the record compartment, slot peakSlot (-1: no such compartment):
+	// store keeps the two as one value (migration 0008).
+	pspPeak  bool
+	peakSlot int
 }
 
 // BlockPoint is one point as PointBlock.Add takes it. Units are in the
@@ -99,6 +104,7 @@ func (b *PointBlock) Reset() {
 	b.vals = b.vals[:0]
 	clear(b.errors)
 	b.varies, b.inOrder, b.errBytes = b.varies[:0], false, 0
+	b.pspPeak, b.peakSlot = false, -1
 }
 
 // Grow makes room for n more points without reallocating. New memory of
@@ -150,6 +156,11 @@ func (b *PointBlock) Add(p *BlockPoint) {
 	if n == 0 {
 		b.varies, b.inOrder = slices.Grow(b.varies[:0], S)[:S], true
 		clear(b.varies)
+		b.peakSlot = -1
+		if c := slices.Index(b.Compartments, b.Record); c >= 0 {
+			b.peakSlot = slotReceptors + 3*nr + c
+		}
+		b.pspPeak = b.peakSlot >= 0 && math.Float64bits(r[slotPSP]) == math.Float64bits(r[b.peakSlot])
 		return
 	}
 	first, varies := b.vals[:S], b.varies[:S]
@@ -159,6 +170,7 @@ func (b *PointBlock) Add(p *BlockPoint) {
 		}
 	}
 	b.inOrder = b.inOrder && r[slotIndex] == first[slotIndex]+float64(n)
+	b.pspPeak = b.pspPeak && math.Float64bits(r[slotPSP]) == math.Float64bits(r[b.peakSlot])
 }
 
 // errorBytes bounds what point i's error adds to a row's errors JSON.
@@ -169,8 +181,10 @@ func (b *PointBlock) AddBlock(o *PointBlock) {
 	n := b.Len()
 	if n == 0 {
 		b.varies, b.inOrder = append(b.varies[:0], o.varies...), o.inOrder
+		b.pspPeak, b.peakSlot = o.pspPeak, o.peakSlot
 	} else if o.Len() > 0 {
 		b.inOrder, _ = b.join(o, true)
+		b.pspPeak = b.pspPeak && o.pspPeak
 	}
 	b.vals = append(b.vals, o.vals...)
 	for i, e := range o.errors {
@@ -197,6 +211,12 @@ func (b *PointBlock) join(o *PointBlock, update bool) (inOrder bool, stored int)
 		if v && !(k == slotIndex && inOrder) {
 			stored++
 		}
+	}
+	// The record's peak, when it is the PSP throughout, is not stored
+	// again (it varies when the PSP does).
+	if b.pspPeak && o.pspPeak && (b.varies[slotPSP] || o.varies[slotPSP] ||
+		math.Float64bits(ofirst[slotPSP]) != math.Float64bits(first[slotPSP])) {
+		stored--
 	}
 	return inOrder, stored
 }
@@ -235,6 +255,9 @@ func (b *PointBlock) Room() int {
 		if v && !(k == slotIndex && b.inOrder) {
 			stored++
 		}
+	}
+	if b.pspPeak && b.Len() > 1 && b.varies[slotPSP] {
+		stored--
 	}
 	if S := b.stride(); S > maxLayoutSlots && b.Len() > 1 {
 		stored = S
@@ -447,6 +470,16 @@ func (b *PointBlock) store(first int64, sc *storeScratch) storedBlock {
 		}
 		order[int(j)] = i
 	}
+	peak := -1 // the record's peak slot, when it is the PSP throughout
+	if c := slices.Index(b.Compartments, b.Record); c >= 0 {
+		peak = slotReceptors + 3*len(b.Channels) + c
+		for i := 0; i < len(vals); i += S {
+			if math.Float64bits(vals[i+peak]) != math.Float64bits(vals[i+slotPSP]) {
+				peak = -1
+				break
+			}
+		}
+	}
 	var layout [maxLayoutSlots]byte
 	var cols [maxLayoutSlots]int // the stored slots, in order
 	stride := 0
@@ -456,6 +489,10 @@ func (b *PointBlock) store(first int64, sc *storeScratch) storedBlock {
 			layout[k] = '+'
 		case same[k]:
 			layout[k] = '.'
+		case k == peak && layout[slotPSP] >= 'A':
+			// The record compartment's peak, the PSP in every point, is
+			// read from the PSP's value (Fits reckons with the same).
+			layout[k] = layout[slotPSP]
 		default:
 			layout[k] = byte('A' + stride)
 			cols[stride] = k
@@ -650,6 +687,7 @@ func decodeBlock(b *PointBlock, r *blockRow) error {
 			case c == '+' && k == slotIndex, c == '.':
 			case c == byte('A'+stride):
 				stride++
+			case c >= 'A' && c < byte('A'+stride): // a value stored for a slot before (0008)
 			default:
 				return fmt.Errorf("layout %q: slot %d is %q", r.layout, k, c)
 			}
@@ -668,7 +706,6 @@ func decodeBlock(b *PointBlock, r *blockRow) error {
 	at := func(data []byte, j int) float64 { return math.Float64frombits(binary.LittleEndian.Uint64(data[8*j:])) }
 	for i := range n {
 		rec := b.vals[i*S : (i+1)*S]
-		q := 0
 		for k := range rec {
 			switch {
 			case r.layout == "":
@@ -678,8 +715,7 @@ func decodeBlock(b *PointBlock, r *blockRow) error {
 			case r.layout[k] == '.':
 				rec[k] = at(r.shared, k)
 			default:
-				rec[k] = at(r.data, i*stride+q)
-				q++
+				rec[k] = at(r.data, i*stride+int(r.layout[k]-'A'))
 			}
 		}
 	}

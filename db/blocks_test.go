@@ -567,9 +567,10 @@ func TestCompactBlocksRoundTrip(t *testing.T) {
 		t.Fatal(err)
 	}
 	// index, flags (one failed point), psp, baseline, time to peak, rise,
-	// half width, i_hold, g, t_decay, t_rise, two peaks.
-	if layout != "+AB.C.D.E..FG" || stride != 7 || bytes != 8*7*n || first != 10 {
-		t.Errorf("stored layout %q, stride %d, %d bytes from index %d; want +AB.C.D.E..FG, 7, %d from 10", layout, stride, bytes, first, 8*7*n)
+	// half width, i_hold, g, t_decay, t_rise, two peaks: the record's
+	// (soma's) the PSP's value (0008), read from it by Go and the view.
+	if layout != "+AB.C.D.E..BF" || stride != 6 || bytes != 8*6*n || first != 10 {
+		t.Errorf("stored layout %q, stride %d, %d bytes from index %d; want +AB.C.D.E..BF, 6, %d from 10", layout, stride, bytes, first, 8*6*n)
 	}
 	got, err := d.Points(ctx, PointFilter{RunID: run})
 	if err != nil {
@@ -899,6 +900,19 @@ func TestFitsReckonsAsStore(t *testing.T) {
 			if !inOrder && b.varies[slotIndex] {
 				stored++
 			}
+			// The record's (soma's) peak, the PSP in every point, is
+			// stored once with it (0008).
+			peak := slotReceptors + 3 + 0
+			samePeak := true
+			for i := range n {
+				samePeak = samePeak && math.Float64bits(b.rec(i)[peak]) == math.Float64bits(b.rec(i)[slotPSP])
+			}
+			if samePeak != b.pspPeak {
+				t.Fatalf("trial %d, block %d: PSP is the record's peak %v, tracked %v", trial, bi, samePeak, b.pspPeak)
+			}
+			if samePeak && b.varies[slotPSP] {
+				stored--
+			}
 			st := b.store(minIndex(b), new(storeScratch))
 			if n > 1 && st.stride != stored {
 				t.Fatalf("trial %d, block %d: store keeps %d values a point, Fits reckons %d", trial, bi, st.stride, stored)
@@ -922,5 +936,27 @@ func TestFitsReckonsAsStore(t *testing.T) {
 				t.Errorf("trial %d, block %d: closed at %d points, yet its next chunk fit (%d bytes)", trial, bi, n, size)
 			}
 		}
+	}
+}
+
+// TestLayoutRepeats: a layout may name a stored value again for a later
+// slot (0008), which then reads that value; a letter past the values
+// stored so far is refused.
+func TestLayoutRepeats(t *testing.T) {
+	data := binary.LittleEndian.AppendUint64(nil, math.Float64bits(1.5))
+	data = binary.LittleEndian.AppendUint64(data, math.Float64bits(-2.25))
+	var b PointBlock
+	r := blockRow{chans: `[]`, comps: `[]`, errs: `{}`, n: 2, stride: 1, first: 4, data: data, shared: make([]byte, 64), layout: "+.A..A.."}
+	if err := decodeBlock(&b, &r); err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []float64{1.5, -2.25} {
+		if rec := b.rec(i); rec[slotPSP] != want || rec[5] != want || rec[slotIndex] != float64(4+i) {
+			t.Errorf("point %d: %v, want PSP and slot 5 %v", i, rec, want)
+		}
+	}
+	r.layout = "+.B..A.."
+	if err := decodeBlock(&b, &r); err == nil || !strings.Contains(err.Error(), `slot 2 is 'B'`) {
+		t.Errorf("layout %q: err %v, want it refused", r.layout, err)
 	}
 }

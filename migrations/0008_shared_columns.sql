@@ -1,0 +1,11 @@
+-- 0008: a block's slots may share a stored value.
+-- Under 0004's layout, a slot marked 'A'+j reads the point's j-th stored
+-- value. A layout may now name a stored value again: a slot whose value
+-- has the bits of an earlier stored slot's in every point of the block is
+-- marked with that slot's letter, and nothing more is stored for it.
+-- Sweeps store a point's PSP and its peak at the record compartment, the
+-- same number, once (48 bytes a point of the seed model become 40). The
+-- points view and the numpy recipe of 0004 read such layouts as they are
+-- (slot k is v[:, ord(layout[k]) - 65]); the version marks databases that
+-- a dendfit reading layouts in 0004's stricter way must not open.
+SELECT 1; -- nothing in the schema changes
