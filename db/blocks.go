@@ -272,6 +272,61 @@ func (b *PointBlock) Room() int {
 	return free / (8 * stored)
 }
 
+// appendFitting appends point rec (a record of b's stride) with its error
+// ("" for none), tracking what Add tracks, when b's row then still stores
+// within MaxRowBytes (Fits), and reports whether it did; an empty block
+// always takes it. A merge fills its union blocks so: blocks of thousands
+// of pages each, read back slot by slot by the points view, made it
+// reread the whole row's overflow pages for every value.
+func (b *PointBlock) appendFitting(rec []float64, e string) bool {
+	S, n := b.stride(), b.Len()
+	errBytes := b.errBytes
+	if e != "" {
+		errBytes += errorBytes(n, e)
+	}
+	if n == 0 {
+		b.varies, b.inOrder = slices.Grow(b.varies[:0], S)[:S], true
+		clear(b.varies)
+		b.peakSlot = -1
+		if c := slices.Index(b.Compartments, b.Record); c >= 0 {
+			b.peakSlot = slotReceptors + 3*len(b.Channels) + c
+		}
+		b.pspPeak = b.peakSlot >= 0 && math.Float64bits(rec[slotPSP]) == math.Float64bits(rec[b.peakSlot])
+	} else {
+		first := b.vals[:S]
+		inOrder := b.inOrder && rec[slotIndex] == first[slotIndex]+float64(n)
+		pspPeak := b.pspPeak && math.Float64bits(rec[slotPSP]) == math.Float64bits(rec[b.peakSlot])
+		stored := 0
+		for k, v := range b.varies {
+			if (v || math.Float64bits(rec[k]) != math.Float64bits(first[k])) && !(k == slotIndex && inOrder) {
+				stored++
+			}
+		}
+		if pspPeak && (b.varies[slotPSP] || math.Float64bits(rec[slotPSP]) != math.Float64bits(first[slotPSP])) {
+			stored--
+		}
+		if S > maxLayoutSlots {
+			stored = S
+		}
+		if b.rowBytes(n+1, stored, errBytes) > MaxRowBytes {
+			return false
+		}
+		for k := range b.varies {
+			b.varies[k] = b.varies[k] || math.Float64bits(rec[k]) != math.Float64bits(first[k])
+		}
+		b.inOrder, b.pspPeak = inOrder, pspPeak
+	}
+	if e != "" {
+		if b.errors == nil {
+			b.errors = map[int]string{}
+		}
+		b.errors[n] = e
+	}
+	b.errBytes = errBytes
+	b.vals = append(b.vals, rec...)
+	return true
+}
+
 // rowBytes bounds the bytes of b's row with n points of stored values
 // each: the data, the shared values and layout, the names and the errors,
 // and the record header and integer columns.

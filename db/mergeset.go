@@ -289,8 +289,8 @@ func UnionOf(r *Run) (UnionSettings, bool) {
 	return s, ok
 }
 
-// unionBlockPoints bounds the points of one union block, to keep rows (and
-// the memory of reading one) moderate. Tests make it small.
+// unionBlockPoints bounds the points of one union block (besides the
+// page its row fills, appendFitting). Tests make it small.
 var unionBlockPoints = 1 << 16
 
 // unionBlocks adds to union run id the block points of the member runs it
@@ -352,17 +352,17 @@ func unionBlocks(ctx context.Context, tx *sql.Tx, id int64, memberIDs []string) 
 				return err
 			}
 		}
+		// A union block is a row of a page, as a sweep's are.
+		if u != nil && !u.appendFitting(b.rec(i), b.errors[i]) {
+			if err := flush(); err != nil {
+				return err
+			}
+		}
 		if u == nil {
 			u = &PointBlock{Pathway: b.Pathway, Pre: b.Pre, Post: b.Post, Compartment: b.Compartment,
 				Record: b.Record, Tag: b.Tag, Channels: b.Channels, Compartments: b.Compartments, Axes: b.Axes}
+			u.appendFitting(b.rec(i), b.errors[i])
 		}
-		if e, ok := b.errors[i]; ok {
-			if u.errors == nil {
-				u.errors = map[int]string{}
-			}
-			u.errors[u.Len()] = e
-		}
-		u.vals = append(u.vals, b.rec(i)...)
 		added++
 		if u.Len() >= unionBlockPoints {
 			return flush()

@@ -3,8 +3,10 @@ package pipeline
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
 
 	"github.com/dendfit/dendfit/db"
@@ -173,5 +175,87 @@ func TestMergeFilesOfARunStillRecorded(t *testing.T) {
 	defer m.Close()
 	if runs, err := m.Runs(ctx, db.RunFilter{Command: db.CommandSweep}); err != nil || len(runs) != 1 || runs[0].Status != db.StatusDone {
 		t.Errorf("the merged sweep run: %+v, %v; want it done", runs, err)
+	}
+}
+
+// TestMergedUnionBlocksFillPages: a union of shards is stored in blocks
+// of one database page, as a sweep's are (blocks of 65,536 points, held on
+// overflow pages, made the points view reread each row's pages for every
+// value it decoded: 0.5 ms a point), and holds the points one sweep of
+// the whole grid records, bit for bit.
+func TestMergedUnionBlocksFillPages(t *testing.T) {
+	ctx := context.Background()
+	// 3 pathways x 2000 g x 3 t_decay, in the spec's text (a merge reads
+	// the grid from it).
+	text, err := os.ReadFile("testdata/reference/cases/two-populations-three-pathways.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Parse("big.yaml", append(text, "sweep:\n  g: {from: 0.1 nS, to: 10 nS, steps: 2000, scale: log}\n  t_decay: [1 ms, 3 ms, 7 ms]\n"...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sweepTo := func(name string, k, n int) string {
+		path := filepath.Join(dir, name)
+		d, err := db.Open(ctx, path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer d.Close()
+		run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep, ShardK: k, ShardN: n, Settings: NewSweepSettings(k, n)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = Sweep(ctx, s, d, run.ID, &SweepOptions{ShardK: k, ShardN: n})
+		if err := run.Finish(err); err != nil {
+			t.Fatal(err)
+		}
+		return path
+	}
+	whole := sweepTo("whole.db", 0, 1)
+	out := filepath.Join(dir, "merged.db")
+	res, err := MergeFiles(ctx, out, []string{sweepTo("s0.db", 0, 2), sweepTo("s1.db", 1, 2)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(res.Unions) != 1 || res.Incomplete() != 0 {
+		t.Fatalf("merge: %d unions, %d incomplete: %+v, live %v", len(res.Unions), res.Incomplete(), res.Unions, res.Live)
+	}
+	union := res.Unions[0].Stats.RunID
+	m, err := db.OpenReadOnly(ctx, out)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	_, rows, err := m.QueryReadOnly(ctx, fmt.Sprintf(`SELECT count(*), max(length(data) + length(shared) + length(layout) + length(errors)) FROM point_blocks WHERE run_id = %d`, union))
+	if err != nil || len(rows) != 1 {
+		t.Fatalf("%v rows: %v", rows, err)
+	}
+	blocks, most := int(rows[0][0].(int64)), int(rows[0][1].(int64))
+	if want := NewGrid(s).Len() / 2000; blocks < want || most > db.MaxRowBytes {
+		t.Errorf("union of %d points in %d blocks, the largest of %d bytes; want at least %d blocks within %d bytes", NewGrid(s).Len(), blocks, most, want, db.MaxRowBytes)
+	}
+	w, err := db.OpenReadOnly(ctx, whole)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer w.Close()
+	want, err := w.Points(ctx, db.PointFilter{RunID: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, err := m.Points(ctx, db.PointFilter{RunID: union})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(got) != len(want) || len(want) != NewGrid(s).Len() {
+		t.Fatalf("union holds %d points, the whole sweep %d, the grid %d", len(got), len(want), NewGrid(s).Len())
+	}
+	for i := range want {
+		got[i].RunID, want[i].RunID = 0, 0
+		if !reflect.DeepEqual(bits(got[i]), bits(want[i])) {
+			t.Fatalf("point %s: union %v, sweep %v", want[i].PointKey, bits(got[i]), bits(want[i]))
+		}
 	}
 }
