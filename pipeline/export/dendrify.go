@@ -184,7 +184,10 @@ func writeDendrify(w io.Writer, c *Calibration) error {
 			if point {
 				suffix = ""
 			}
-			st = append(st, pyStr("V"+suffix)+": "+p.q(ss.V[k], spec.Voltage))
+			// Computed, not written by the user: the number the JSON
+			// export gives, round-trip exact in mV (quantity would print
+			// the fewest digits within two ulp of it).
+			st = append(st, pyStr("V"+suffix)+": "+p.unit(num(ss.V[k]/1e-3), "mV"))
 			if cp.Kind.Adaptive() {
 				st = append(st, pyStr("w"+suffix)+": "+p.unit(num(ss.W[k]/1e-12), "pA"))
 			}

@@ -14,6 +14,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -473,8 +474,14 @@ func TestVersionNames(t *testing.T) {
 // (simulate's i_hold_pA); a pathway at rest carries neither. Without them
 // a fitted g did not reproduce its PSP from the export alone.
 func TestHoldingInEveryFormat(t *testing.T) {
+	testHoldingInEveryFormat(t, "testdata/demo.yaml")
+	// Its steady states need 16 and 17 digits.
+	testHoldingInEveryFormat(t, "../../experiments/cortex-paired-recordings.yaml")
+}
+
+func testHoldingInEveryFormat(t *testing.T, path string) {
 	ctx := context.Background()
-	d, runID, _ := fitDemo(t, "testdata/demo.yaml")
+	d, runID, _ := fitDemo(t, path)
 	c, err := Load(ctx, d, "", runID)
 	if err != nil {
 		t.Fatal(err)
@@ -483,12 +490,32 @@ func TestHoldingInEveryFormat(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	var jb, cb bytes.Buffer
+	var jb, cb, pb bytes.Buffer
 	if err := Write(&jb, c, JSON); err != nil {
 		t.Fatal(err)
 	}
 	if err := Write(&cb, c, CSV); err != nil {
 		t.Fatal(err)
+	}
+	if err := Write(&pb, c, Dendrify); err != nil {
+		t.Fatal(err)
+	}
+	// The module's steady states, pathway by pathway: the same numbers as
+	// the JSON's (15 digits of them were 1 ulp off).
+	var pyStates []map[string]float64
+	for _, m := range regexp.MustCompile(`'steady_state': \{([^}]*)\}`).FindAllStringSubmatch(pb.String(), -1) {
+		st := map[string]float64{}
+		for _, kv := range regexp.MustCompile(`'(\w+)': ([-+0-9.e]+)\*(mV|pA)`).FindAllStringSubmatch(m[1], -1) {
+			v, err := strconv.ParseFloat(kv[2], 64)
+			if err != nil {
+				t.Fatal(err)
+			}
+			st[kv[1]] = v
+		}
+		pyStates = append(pyStates, st)
+	}
+	if len(pyStates) != len(c.Spec.Pathways) {
+		t.Fatalf("module: %d steady states for %d pathways", len(pyStates), len(c.Spec.Pathways))
 	}
 	var doc struct {
 		Pathways []struct {
@@ -510,6 +537,9 @@ func TestHoldingInEveryFormat(t *testing.T) {
 		// The state the PSP is measured from, as simulate gives it.
 		if !maps.Equal(got.SteadyState, sims[i].SteadyState) || len(got.SteadyState) == 0 {
 			t.Errorf("pathway %d: JSON steady_state %v, simulate's %v", i, got.SteadyState, sims[i].SteadyState)
+		}
+		if !maps.Equal(pyStates[i], got.SteadyState) {
+			t.Errorf("pathway %d: module's steady_state %v, JSON's %v", i, pyStates[i], got.SteadyState)
 		}
 		want := sims[i].IHoldPA
 		if !pw.Hold {
