@@ -325,6 +325,25 @@ func TestKineticsTauMin(t *testing.T) {
 	}
 }
 
+// TestKineticsTauMax: a target that only an ever longer time constant
+// comes closer to (a half width that grows towards 9 ms as t_decay grows
+// without end) stops the search at TauMax, kinetics_missed; without the
+// bound it tried t_decay = 3e30 s.
+func TestKineticsTauMax(t *testing.T) {
+	var longest float64
+	p := KineticsProblem{Eval: func(_ context.Context, g float64, tau []float64) (Metrics, error) {
+		longest = max(longest, tau[0])
+		return Metrics{PSP: g / 1e-9, HalfWidth: 9e-3 * tau[0] / (tau[0] + 0.1), HasHalfWidth: true, TimeToPeak: 1e-3}, nil
+	}, Target: 2e-3, G0: 1e-9, GMin: 1e-12, GMax: 1e-6, RTol: 1e-9, Tau0: []float64{2e-3}, TargetHalfWidth: 9e-3, TauMin: 1e-4, TauMax: 0.5}
+	r, err := Kinetics(context.Background(), p)
+	if err != nil || r.Outcome != KineticsMissed || r.Tau[0] != 0.5 {
+		t.Errorf("%v, outcome %s, tau %v (%s); want kinetics_missed at 0.5 s", err, r.Outcome, r.Tau, r.Message)
+	}
+	if longest > 0.5 {
+		t.Errorf("tried t_decay %g s, past TauMax", longest)
+	}
+}
+
 // TestKineticsUndefinedMeasure: a half width the PSP never reaches within
 // the window is reported as undefined, not as a half width of 0 ms.
 func TestKineticsUndefinedMeasure(t *testing.T) {

@@ -43,6 +43,10 @@ type KineticsProblem struct {
 	// overshoots and oscillates, and the PSP is the integrator's, not
 	// the model's.
 	TauMin float64
+	// TauMax, if positive, is the greatest: a search whose best lies
+	// ever longer (a kinetics target no time constant meets) went on to
+	// t_decay = 1.8e13 ms, and recorded it.
+	TauMax float64
 
 	TargetRise, TargetHalfWidth, TargetTimeToPeak float64 // 0: not targeted
 
@@ -52,6 +56,15 @@ type KineticsProblem struct {
 	// MaxOuter bounds the kinetics iterations (simplex evaluations);
 	// default 400.
 	MaxOuter int
+}
+
+// clamp puts t within [TauMin, TauMax], where they are given.
+func (p *KineticsProblem) clamp(t float64) float64 {
+	t = max(t, p.TauMin)
+	if p.TauMax > 0 {
+		t = min(t, p.TauMax)
+	}
+	return t
 }
 
 // Residual is one targeted measure at the fit.
@@ -123,16 +136,19 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 	// came back with them swapped (a decay of a few us, and the g that
 	// such a conductance needs).
 	ordered := len(p.Tau0) == 2 && p.Tau0[1] < p.Tau0[0]
-	if p.TauMin > 0 {
+	if p.TauMin > 0 || p.TauMax > 0 {
 		// The search starts within its bounds, a decay still above the
 		// rise.
 		p.Tau0 = append([]float64(nil), p.Tau0...)
 		for i := range p.Tau0 {
-			p.Tau0[i] = max(p.Tau0[i], p.TauMin)
+			p.Tau0[i] = p.clamp(p.Tau0[i])
 		}
 		if ordered && p.Tau0[0] <= p.Tau0[1] {
 			p.Tau0[0] = 2 * p.Tau0[1]
 		}
+	}
+	if p.TauMax > 0 && p.TauMax < p.TauMin {
+		return KineticsResult{}, fmt.Errorf("fit: TauMax %g is below TauMin %g", p.TauMax, p.TauMin)
 	}
 	if p.TargetRise <= 0 && p.TargetHalfWidth <= 0 && p.TargetTimeToPeak <= 0 {
 		return KineticsResult{}, errors.New("fit: no kinetics target given")
@@ -296,6 +312,9 @@ func (k *kinetics) scan(ctx context.Context, tau0 []float64) {
 	defer func() { k.scanning = false }()
 	axis := func(t0 float64) []float64 {
 		lo, hi := max(k.p.TauMin, t0/100), 30*t0
+		if k.p.TauMax > 0 {
+			hi = min(hi, k.p.TauMax)
+		}
 		vs := make([]float64, scanSteps)
 		for i := range vs {
 			vs[i] = lo * math.Pow(hi/lo, float64(i)/float64(scanSteps-1))
@@ -339,14 +358,14 @@ func (k *kinetics) objective(ctx context.Context, x []float64) float64 {
 	}
 	tau := make([]float64, len(x))
 	for i, v := range x {
-		// Clamped, not refused, at TauMin: the objective is flat below
-		// it, so that a search whose best lies past the floor settles
-		// on the floor.
+		// Clamped, not refused, at TauMin and TauMax: the objective is
+		// flat beyond them, so that a search whose best lies past a
+		// bound settles on it.
 		t := math.Exp(v)
 		if i == 1 && k.ordered {
 			t = tau[0] / (1 + math.Exp(-v))
 		}
-		tau[i] = max(t, k.p.TauMin)
+		tau[i] = k.p.clamp(t)
 		if !(tau[i] > 0) || math.IsInf(tau[i], 0) {
 			return math.Inf(1)
 		}

@@ -554,7 +554,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 			HasHalfWidth: r.HasHalfWidth, TimeToPeak: r.TimeToPeak, DSpike: r.DSpikeFired}, nil
 	}
 	kr, err := fit.Kinetics(ctx, fit.KineticsProblem{Eval: eval, Target: p.TargetPSP, G0: base[0].G,
-		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Tau0: tau0, TauMin: tauMin(setup.Protocol),
+		GMin: s.Fit.GMin, GMax: s.Fit.GMax, RTol: s.Fit.RTol, Tau0: tau0, TauMin: tauMin(setup.Protocol), TauMax: tauMax(setup.Protocol, tau0),
 		TargetRise: p.TargetRise, TargetHalfWidth: p.TargetHalfWidth, TargetTimeToPeak: p.TargetTimeToPeak,
 		Jumps: hasDSpikes(setup.Cell)})
 	if err != nil {
@@ -629,6 +629,13 @@ func atReversal(v float64, c sim.Constants, rs []sim.Receptor) bool {
 // a flat stretch (a user's trial: a t_decay of dt/37, called converged).
 // A receptor's rise is the same.
 func tauMin(p sim.Protocol) float64 { return p.Dt }
+
+// tauMax is the longest time constant a kinetics fit tries: a hundred
+// times the window (a conductance that slow is a step within it, and its
+// PSP tells no longer ones apart), or 30 times the spec's, if more.
+func tauMax(p sim.Protocol, tau0 []float64) float64 {
+	return max(100*p.Duration, 30*slices.Max(tau0))
+}
 
 // hasDSpikes reports whether the cell can jump.
 func hasDSpikes(c *sim.Cell) bool {
