@@ -605,6 +605,26 @@ func TestUnstableCellWarns(t *testing.T) {
 			}
 		}
 	}
+	// Exponential Euler is stable, but past the fastest time constant
+	// (0.4628 ms) steps the coupling coarsely: warned, at dt; not below.
+	coarse := func(dt string) []string {
+		var w []string
+		for _, s := range parse(dt, "exponential_euler").Warnings {
+			if strings.Contains(s, "fastest passive time constant") {
+				w = append(w, s)
+			}
+		}
+		return w
+	}
+	if w := coarse("1 ms"); len(w) != 3 || !strings.HasPrefix(w[1], "cortex.yaml:12: simulation.dt: dt 1 ms is 2.16 times cell pc's fastest passive time constant (0.4628 ms): exponential_euler stays stable") {
+		t.Errorf("exponential_euler at 1 ms: %q, want one warning for each of its three cells, pc's among them", w)
+	}
+	if w := coarse("0.6 ms"); len(w) != 1 || !strings.Contains(w[0], "cell pc's") {
+		t.Errorf("exponential_euler at 0.6 ms: %q, want one for pc only", w)
+	}
+	if w := coarse("0.4 ms"); len(w) != 0 {
+		t.Errorf("exponential_euler at 0.4 ms: %q", w)
+	}
 }
 
 // TestImplausiblePotentialsWarn: a potential of the right dimension but a
