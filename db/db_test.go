@@ -471,7 +471,7 @@ func TestFits(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := f
-	want.ID, want.RunID = id, r.ID
+	want.ID, want.RunID, want.Experiment = id, r.ID, "ca1" // its run's
 	if len(fits) != 1 || !reflect.DeepEqual(fits[0], want) {
 		t.Fatalf("Fits =\n%+v\nwant\n%+v", fits, want)
 	}

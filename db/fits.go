@@ -110,12 +110,11 @@ func (d *DB) Fits(ctx context.Context, f FitFilter) ([]Fit, error) {
 	psp, fine, wcol := fitColumns(v)
 	q := `SELECT f.id, f.run_id, f.pathway, f.pre, f.post, f.compartment, f.record, f.tag, f.receptors,
 		f.target_psp_mV, f.g_fit_nS, f.t_decay_ms, f.t_rise_ms, ` + psp + `, ` + fine + `,
-		f.evaluations, f.converged, f.outcome, f.message, f.residuals, ` + wcol + `
-		FROM fits f`
+		f.evaluations, f.converged, f.outcome, f.message, f.residuals, ` + wcol + `, coalesce(e.name, '')
+		FROM fits f LEFT JOIN runs r ON r.id = f.run_id LEFT JOIN experiments e ON e.id = r.experiment_id`
 	var where []string
 	var args []any
 	if f.Experiment != "" {
-		q += ` JOIN runs r ON r.id = f.run_id JOIN experiments e ON e.id = r.experiment_id`
 		where, args = append(where, "e.name = ?"), append(args, f.Experiment)
 	}
 	if f.RunID != 0 {
@@ -137,7 +136,7 @@ func (d *DB) Fits(ctx context.Context, f FitFilter) ([]Fit, error) {
 		var tDecay, tRise, fine sql.NullFloat64
 		if err := rows.Scan(&x.ID, &x.RunID, &x.Pathway, &x.Pre, &x.Post, &x.Compartment, &x.Record, &x.Tag, &rec,
 			&x.TargetPSPMV, &g, &tDecay, &tRise, &x.PSPAtFitMV, &fine,
-			&x.Evaluations, &x.Converged, &x.Outcome, &x.Message, &residuals, &warnings); err != nil {
+			&x.Evaluations, &x.Converged, &x.Outcome, &x.Message, &residuals, &warnings, &x.Experiment); err != nil {
 			return nil, fmt.Errorf("db: list fits: %w", err)
 		}
 		if err := json.Unmarshal([]byte(rec), &x.Receptors); err != nil {

@@ -116,6 +116,7 @@ type Point struct {
 type Fit struct {
 	ID          int64
 	RunID       int64
+	Experiment  string // its run's experiment, as Fits reads it
 	Pathway     int
 	Pre         string
 	Post        string

@@ -555,7 +555,7 @@ when it tried no better), psp_at_fit_mV the PSP there (none when it has
 no g: sim_failed), psp_fine_dt_mV the PSP at the same g with dt/10, with
 its outcome and the reason (the message column of CSV, below the table). --g-min and --g-max select fitted g. Without --experiment
 or --run it takes the database's one experiment; in a database of several,
-every fit of every run.
+every fit of every run, with an experiment column.
 
 --calibration lists instead the calibration that export hands on: the
 newest fit run's fits and, for each pathway it did not fit (after 'fit
@@ -628,7 +628,8 @@ fits alone, as 'export --run' takes them.`,
 				}
 			}
 			type fitJSON struct {
-				RunID int64 `json:"run_id"`
+				RunID      int64  `json:"run_id"`
+				Experiment string `json:"experiment"`
 				pipeline.PathwayID
 				TargetPSPMV float64   `json:"target_psp_mV"`
 				GFitNS      []float64 `json:"g_fit_nS"` // null unless converged, as fit --json
@@ -658,6 +659,16 @@ fits alone, as 'export --run' takes them.`,
 			t := &table{cols: []string{"run", "pathway", "pre", "post", "compartment", "receptors", "target_psp_mV", "g_fit_nS", "g_best_nS", "t_decay_ms", "t_rise_ms", "psp_at_fit_mV", "psp_fine_dt_mV", "evaluations", "outcome", "warnings"}}
 			if format == "csv" {
 				t.cols = append(t.cols, "message")
+			}
+			// Fits of several experiments (every fit of a database of
+			// several) say whose they are; JSON always does.
+			exps := map[string]bool{}
+			for _, x := range fits {
+				exps[x.Experiment] = true
+			}
+			several := len(exps) > 1
+			if several {
+				t.cols = slices.Insert(t.cols, 1, "experiment")
 			}
 			for _, x := range fits {
 				if hasPathway && x.Pathway != o.pathway ||
@@ -690,7 +701,7 @@ fits alone, as 'export --run' takes them.`,
 				if len(x.GFitNS) > 0 {
 					psp = &x.PSPAtFitMV
 				}
-				out.Fits = append(out.Fits, fitJSON{x.RunID, pipeline.PathwayID{Pathway: x.Pathway, Pre: x.Pre, Post: x.Post, Compartment: x.Compartment, Record: x.Record, Tag: x.Tag, Receptors: rec},
+				out.Fits = append(out.Fits, fitJSON{x.RunID, x.Experiment, pipeline.PathwayID{Pathway: x.Pathway, Pre: x.Pre, Post: x.Post, Compartment: x.Compartment, Record: x.Record, Tag: x.Tag, Receptors: rec},
 					x.TargetPSPMV, gFit, gBest, x.TDecayMS, x.TRiseMS, psp, x.PSPFineDtMV, x.Evaluations, x.Converged, x.Outcome, x.Message, warnings, residualsOrNull(x.Residuals)})
 				// CSV has room for the text; the table counts them and
 				// gives them below it.
@@ -709,6 +720,9 @@ fits alone, as 'export --run' takes them.`,
 					fnum(x.TargetPSPMV), gf, gb, fptr(x.TDecayMS), fptr(x.TRiseMS), fptr(psp), fptr(x.PSPFineDtMV), strconv.Itoa(x.Evaluations), x.Outcome, wcell}
 				if format == "csv" {
 					row = append(row, x.Message)
+				}
+				if several {
+					row = slices.Insert(row, 1, x.Experiment)
 				}
 				t.add(row...)
 			}

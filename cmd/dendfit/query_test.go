@@ -944,7 +944,7 @@ pathways:
 	for i, qf := range q.Fits {
 		ff := fitOut.Pathways[i]
 		for k, v := range qf {
-			if k == "run_id" {
+			if k == "run_id" || k == "experiment" { // fit --json gives them once, at the top
 				continue
 			}
 			fv, ok := ff[k]
@@ -1037,5 +1037,46 @@ func TestQueryRunsShardOfSweepsOnly(t *testing.T) {
 		if col < 0 || r[col] != want {
 			t.Errorf("%s run: shard %q, want %q", r[2], r[col], want)
 		}
+	}
+}
+
+// TestQueryFitsOfSeveralExperiments: every fit of a database of several
+// experiments says whose it is (it listed them with no experiment
+// column); one experiment's listing keeps its columns; JSON always names
+// it.
+func TestQueryFitsOfSeveralExperiments(t *testing.T) {
+	dbp := filepath.Join(t.TempDir(), "t.db")
+	for _, spec := range []string{"../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml", "../../experiments/l23-demo.yaml"} {
+		if _, err := runCLI(t, "--db", dbp, "-q", "fit", spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	all, err := runCLI(t, "--db", dbp, "query", "fits", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(all)).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]bool{}
+	for _, r := range rows[1:] {
+		seen[r[1]] = true
+	}
+	if rows[0][1] != "experiment" || !seen["l23-demo"] || len(seen) != 2 {
+		t.Errorf("every fit: columns %v, experiments %v; want an experiment column naming both", rows[0], seen)
+	}
+	one, err := runCLI(t, "--db", dbp, "query", "fits", "-e", "l23-demo", "--format", "csv")
+	if err != nil || strings.Contains(strings.SplitN(one, "\n", 2)[0], "experiment") {
+		t.Errorf("one experiment's fits: %v, header %q", err, strings.SplitN(one, "\n", 2)[0])
+	}
+	js, err := runCLI(t, "--db", dbp, "query", "fits", "-e", "l23-demo", "--json")
+	var doc struct {
+		Fits []struct {
+			Experiment string `json:"experiment"`
+		} `json:"fits"`
+	}
+	if err != nil || json.Unmarshal([]byte(js), &doc) != nil || len(doc.Fits) == 0 || doc.Fits[0].Experiment != "l23-demo" {
+		t.Errorf("JSON: %v, %+v", err, doc)
 	}
 }
