@@ -180,6 +180,10 @@ func TestReportNote(t *testing.T) {
 	if got := note("report", "-o", r); !strings.Contains(got, "1 pathway from fit run 2, 0 not converged\n") {
 		t.Errorf("report after a fit said %q", got)
 	}
+	// Its pathway is measured at rest, and its row says so.
+	if b, _ := os.ReadFile(r); !strings.Contains(string(b), "<td>soma, at rest</td>") {
+		t.Error("the calibration table does not say the PSP was measured at rest")
+	}
 	// A fit of one pathway of three, each with a target: the note says
 	// the other two were not fitted, not only that none failed.
 	note("-q", "fit", "../../pipeline/testdata/reference/cases/two-populations-three-pathways.yaml", "-p", "2")

@@ -50,6 +50,10 @@ type Pathway struct {
 	// HasTarget is true when the spec gives the pathway a target_psp,
 	// fitted or not.
 	HasTarget bool
+	// Held says whether the PSP is measured at a holding potential,
+	// HoldingMV, rather than at rest.
+	Held      bool
+	HoldingMV float64
 	// TraceSVG and CurveSVG are inline SVG; empty with a note when the
 	// figure could not be drawn.
 	TraceSVG, CurveSVG   template.HTML
@@ -174,7 +178,8 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		fitOf[fits[i].Pathway] = &fits[i]
 	}
 	for i, p := range s.Pathways {
-		pw := Pathway{Index: i, Label: p.Label(), Fit: fitOf[i], Converged: true, HasTarget: p.TargetPSP > 0}
+		pw := Pathway{Index: i, Label: p.Label(), Fit: fitOf[i], Converged: true, HasTarget: p.TargetPSP > 0,
+			Held: p.Hold, HoldingMV: p.Holding / 1e-3}
 		if pw.Fit != nil {
 			pw.Converged = pw.Fit.Converged
 		}

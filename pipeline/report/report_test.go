@@ -11,6 +11,7 @@ import (
 	"path/filepath"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -104,6 +105,22 @@ func TestReportCortex(t *testing.T) {
 	}
 	if strings.Contains(html, "did not converge") {
 		t.Error("a converged report says 'did not converge'")
+	}
+	// Each row says where the PSP was measured: held (paired recordings
+	// under voltage clamp) or at rest.
+	held := 0
+	for i, pw := range s.Pathways {
+		cell := fmt.Sprintf(`<td>%s, at rest</td>`, pw.Record)
+		if pw.Hold {
+			held++
+			cell = fmt.Sprintf(`<td>%s, held at %.4g mV</td>`, pw.Record, pw.Holding/1e-3)
+		}
+		if !strings.Contains(html, `<a href="#pathway-`+strconv.Itoa(i)+`">`) || !strings.Contains(html, cell) {
+			t.Errorf("pathway %d: no cell %q", i, cell)
+		}
+	}
+	if held == 0 {
+		t.Errorf("none of %d pathways held: the example's are", len(s.Pathways))
 	}
 	// Its IPSPs' fits are recorded negative; the table's |PSP| columns
 	// give their magnitude, as the targets beside them.
