@@ -890,14 +890,25 @@ connection. A statement that would write is refused before it runs and
 changes nothing, and so is its EXPLAIN (SQLite reads EXPLAIN DELETE as a
 write). Tables: experiments, runs, fits, and points, a view of every
 point (units are in the column names). Sweeps store points in blocks
-(point_blocks, one BLOB of float64 records per block of points, a block
-row up to 64 KiB, 65536 points in a merged union run; layout in
-migrations/0003_point_blocks.sql and 0004_compact_blocks.sql), which the
-points view decodes in SQL,
-exactly but slowly (every column: about 0.15 ms a point; a filter on
-run_id skips other runs' blocks): for large sweeps use 'dendfit query points' or 'dendfit
-export' instead. The view's JSON columns (receptors, peaks_mV) are exact
-here; an older SQLite (3.40) writes their numbers with 15 digits.`,
+(point_blocks, a row of up to a 64 KiB page each; an older dendfit's
+merge wrote union runs in blocks of up to 65536 points), which the points
+view decodes in SQL, exactly but slowly (every column: about 0.15 ms a
+point, count(*) included; a filter on run_id skips other runs' blocks):
+for large sweeps use 'dendfit query points' or 'dendfit export' instead.
+The view's JSON columns (receptors, peaks_mV) are exact here; an older
+SQLite (3.40) writes their numbers with 15 digits.
+
+A block's record has these slots: 0 grid index, 1 flags (1 dSpike
+fired, 2 failed: slots 2-4 then hold no measure), 2 psp_mV, 3 baseline_mV,
+4 time_to_peak_ms, 5 rise_10_90_ms, 6 half_width_ms, 7 i_hold_pA, then
+g_nS, t_decay_ms and t_rise_ms of each receptor (all g first), then the
+peak (mV) of each compartment (compartments column); NaN is NULL. Its
+layout has a character a slot: '.' the same value in every point (the
+8 bytes at 8*slot of shared), '+' first_index plus the point's position,
+a letter the point's (letter - 'A')-th value in data, stride values a
+point (a letter may repeat: the PSP is also the record compartment's
+peak); an empty layout stores every slot. With numpy:
+v = frombuffer(data, '<f8').reshape(-1, stride).`,
 		Example: `  dendfit query sql "SELECT pathway, max(abs(psp_mV)) FROM points WHERE run_id = 2 GROUP BY pathway"
   dendfit query sql "PRAGMA table_info(points)" --format csv`,
 		Args: exactArgs(1),
