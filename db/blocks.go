@@ -154,13 +154,7 @@ func (b *PointBlock) Add(p *BlockPoint) {
 		rest[3*nr+j] = v
 	}
 	if n == 0 {
-		b.varies, b.inOrder = slices.Grow(b.varies[:0], S)[:S], true
-		clear(b.varies)
-		b.peakSlot = -1
-		if c := slices.Index(b.Compartments, b.Record); c >= 0 {
-			b.peakSlot = slotReceptors + 3*nr + c
-		}
-		b.pspPeak = b.peakSlot >= 0 && math.Float64bits(r[slotPSP]) == math.Float64bits(r[b.peakSlot])
+		b.track(r)
 		return
 	}
 	first, varies := b.vals[:S], b.varies[:S]
@@ -171,6 +165,17 @@ func (b *PointBlock) Add(p *BlockPoint) {
 	}
 	b.inOrder = b.inOrder && r[slotIndex] == first[slotIndex]+float64(n)
 	b.pspPeak = b.pspPeak && math.Float64bits(r[slotPSP]) == math.Float64bits(r[b.peakSlot])
+}
+
+// track starts what Add tracks at a block's first point, rec.
+func (b *PointBlock) track(rec []float64) {
+	b.varies, b.inOrder = slices.Grow(b.varies[:0], len(rec))[:len(rec)], true
+	clear(b.varies)
+	b.peakSlot = -1
+	if c := slices.Index(b.Compartments, b.Record); c >= 0 {
+		b.peakSlot = slotReceptors + 3*len(b.Channels) + c
+	}
+	b.pspPeak = b.peakSlot >= 0 && math.Float64bits(rec[slotPSP]) == math.Float64bits(rec[b.peakSlot])
 }
 
 // errorBytes bounds what point i's error adds to a row's errors JSON.
@@ -285,13 +290,7 @@ func (b *PointBlock) appendFitting(rec []float64, e string) bool {
 		errBytes += errorBytes(n, e)
 	}
 	if n == 0 {
-		b.varies, b.inOrder = slices.Grow(b.varies[:0], S)[:S], true
-		clear(b.varies)
-		b.peakSlot = -1
-		if c := slices.Index(b.Compartments, b.Record); c >= 0 {
-			b.peakSlot = slotReceptors + 3*len(b.Channels) + c
-		}
-		b.pspPeak = b.peakSlot >= 0 && math.Float64bits(rec[slotPSP]) == math.Float64bits(rec[b.peakSlot])
+		b.track(rec)
 	} else {
 		first := b.vals[:S]
 		inOrder := b.inOrder && rec[slotIndex] == first[slotIndex]+float64(n)
