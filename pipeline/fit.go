@@ -110,6 +110,9 @@ func (r *FitResult) doubts(s *spec.Spec) []string {
 				what, psp, s.Constants.EAMPA/1e-3, s.Constants.ENMDA/1e-3))
 		}
 	}
+	if w := r.pastReversal(s); w != "" {
+		ws = append(ws, what+": "+w)
+	}
 	if r.PSPFineDtMV == nil {
 		return ws
 	}
@@ -119,6 +122,52 @@ func (r *FitResult) doubts(s *spec.Spec) []string {
 			what, at, fine, 100*(fine/at-1)))
 	}
 	return ws
+}
+
+// pastReversal says, when r's PSP carries V past every reversal of its
+// receptors in its direction, in a cell without active currents, that
+// the PSP is the integrator's: V in a passive cell stays between its
+// resting level and the reversals of its conductances, and only a coarse
+// step (Euler oscillating) overshoots them; the g found gives the target
+// only through that artefact. "" otherwise.
+func (r *FitResult) pastReversal(s *spec.Spec) string {
+	if len(r.GFitNS) == 0 || len(r.points) == 0 || r.PSPAtFitMV == 0 {
+		return ""
+	}
+	setup, _, err := s.Setup(r.Pathway)
+	if err != nil || hasDSpikes(setup.Cell) {
+		return ""
+	}
+	for _, cp := range setup.Cell.Compartments {
+		if cp.Kind != sim.Passive && cp.Kind != sim.LeakyIF {
+			return ""
+		}
+	}
+	base := r.points[0].BaselineMV // every evaluation's: the state before the spike
+	peak := base + r.PSPAtFitMV
+	bound := math.Inf(-1) // the farthest reversal in the PSP's direction
+	if r.PSPAtFitMV < 0 {
+		bound = math.Inf(1)
+	}
+	for _, name := range r.Receptors {
+		ch, err := sim.ParseChannel(name)
+		if err != nil {
+			return ""
+		}
+		e := s.Constants.Reversal(ch) / 1e-3
+		if r.PSPAtFitMV > 0 {
+			bound = max(bound, e)
+		} else {
+			bound = min(bound, e)
+		}
+	}
+	// Only a PSP towards its reversals: one away from them (a GABA PSP
+	// below E_GABA) is warned of above.
+	if r.PSPAtFitMV > 0 && !(base < bound && peak > bound) || r.PSPAtFitMV < 0 && !(base > bound && peak < bound) {
+		return ""
+	}
+	return fmt.Sprintf("its PSP at the g found carries V from %.4g mV to %.4g mV, past the reversal of its receptors (%.4g mV), which no cell without active currents can reach: it is the integration's, at dt %g ms with %s (a step that overshoots and oscillates), and the g holds only through it; use a smaller dt",
+		base, peak, bound, s.Simulation.Dt/1e-3, s.Simulation.Method)
 }
 
 // FitSelection checks pathways selected for a fit (indexes into

@@ -948,3 +948,41 @@ func TestKineticsFitOutOfReachKeepsItsBest(t *testing.T) {
 		t.Errorf("outcome %s (%s): best g %v nS, PSP %v mV, reachable %v, t_decay %v ms", r.Outcome, r.Message, r.GBestNS, r.PSPAtFitMV, fmtPtr(r.ReachableMV), fmtPtr(r.TDecayMS))
 	}
 }
+
+// TestFitWarnsOfAPSPPastItsReversal: an IPSP of 19 mV from -70 mV with
+// E_GABA at -80 mV is Euler's (dt 0.2 ms: the step overshoots and
+// oscillates); a fit to it converges, and its warnings say so. A 5 mV
+// IPSP, and an EPSP, say nothing of it.
+func TestFitWarnsOfAPSPPastItsReversal(t *testing.T) {
+	s, err := spec.Parse("past.yaml", []byte(`dendfit: 1
+experiment: past
+simulation: {dt: 0.2 ms, method: euler, duration: 100 ms, spike_at: 10 ms}
+cells:
+  pyr:
+    scale_factor: 5
+    compartments:
+      - {name: soma, type: soma, length: 20 um, diameter: 20 um, cm: 1 uF/cm2, gl: 40 uS/cm2, r_axial: 150 ohm*cm, v_rest: -70 mV}
+      - {name: dend, type: dendrite, length: 20 um, diameter: 20 um, cm: 1 uF/cm2, gl: 40 uS/cm2, r_axial: 150 ohm*cm, v_rest: -70 mV}
+    connections:
+      - [soma, dend, 12 nS]
+populations: {A: pyr, B: pyr}
+pathways:
+  - {pre: B, post: A, compartment: soma, receptors: [{channel: GABA, g: 1 nS, t_decay: 10 ms}], target_psp: 19 mV}
+  - {pre: A, post: B, compartment: soma, receptors: [{channel: GABA, g: 1 nS, t_decay: 10 ms}], target_psp: 5 mV}
+  - {pre: B, post: B, compartment: dend, receptors: [{channel: AMPA, g: 1 nS, t_decay: 2 ms}], target_psp: 1 mV}
+fit: {g_min: 0.001 nS, g_max: 1 uS}
+`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []bool{true, false, false} {
+		ws := strings.Join(res[i].Warnings, "\n")
+		if !res[i].Converged || strings.Contains(ws, "past the reversal of its receptors (-80 mV)") != want {
+			t.Errorf("pathway %d: converged %v, warnings %q; want the reversal passed named: %v", i, res[i].Converged, ws, want)
+		}
+	}
+}
