@@ -366,7 +366,11 @@ func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*r
 		run, err = plot.NewestSweep(ctx, d, o.experiment)
 		// What became of the runs that did not finish, when none did.
 		hint := func(first string) string {
-			h, herr := plot.UnfinishedHint(ctx, d, o.experiment)
+			figure := "heatmap"
+			if allowFit {
+				figure = "curve"
+			}
+			h, herr := plot.UnfinishedHint(ctx, d, o.experiment, figure)
 			if herr != nil || h == "" {
 				return " (" + first + ")"
 			}

@@ -364,6 +364,10 @@ func TestPlotOfAnUnfinishedSweepSaysSo(t *testing.T) {
 	if want := "no finished sweep or fit in " + dbp + "; sweep run 1 was cancelled: 'dendfit sweep --resume=1' with its spec finishes it, and 'dendfit plot curve --run 1' draws what it recorded"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("curve of the experiment: %v (stderr %q), want it to say %q", err, errOut, want)
 	}
+	// A heat map's names its own command (it named plot curve).
+	if _, _, err := runCLIStderr(t, "--db", dbp, "plot", "heatmap", "-o", filepath.Join(dir, "h.svg")); err == nil || !strings.Contains(err.Error(), "'dendfit plot heatmap --run 1' draws what it recorded") {
+		t.Errorf("heatmap of the experiment: %v", err)
+	}
 	// Its reproduction (run 2, done) reran the points it recorded, and a
 	// reproduction of that (run 3) holds them too: a part of the grid.
 	for _, id := range []string{"1", "2"} {
@@ -387,5 +391,11 @@ func TestPlotOfAnUnfinishedSweepSaysSo(t *testing.T) {
 			!strings.Contains(string(b), "reproduce run "+id+", part of the grid") {
 			t.Errorf("reproduction run %s: curve title without the partial grid", id)
 		}
+	}
+	// query points takes the newest finished run, run 3, by default: it
+	// says, even under -q, that it is a part of the grid (it said nothing).
+	_, errOut, err = runCLIStderr(t, "--db", dbp, "-q", "query", "points", "--format", "csv")
+	if want := "warning: run 3 reproduces a sweep that did not finish: it holds the points that one recorded, a part of the grid"; err != nil || !strings.Contains(errOut, want) {
+		t.Errorf("query points: %v, stderr %q, want %q", err, errOut, want)
 	}
 }

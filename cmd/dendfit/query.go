@@ -505,13 +505,22 @@ func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, comman
 		}
 		return nil, err
 	}
+	// The newest finished run may be a reproduction of part of a grid.
+	if w := unfinishedWarning(r, g.db); w != "" {
+		fmt.Fprintln(g.stderr, w)
+	}
 	return r, nil
 }
 
 // unfinishedWarning says what the rows of run r of database path are
-// when it did not finish, "" when it did.
+// when it did not finish, or reproduces one that did not, "" otherwise.
 func unfinishedWarning(r *db.Run, path string) string {
 	if r.Status == db.StatusDone {
+		if pipeline.ReranPartial(r) {
+			// Finished, but of part of a grid: the sweep it reproduces
+			// stopped before the end.
+			return fmt.Sprintf("warning: run %d reproduces a sweep that did not finish: it holds the points that one recorded, a part of the grid", r.ID)
+		}
 		return ""
 	}
 	if e, ok := r.SweptElsewhere(); ok {

@@ -353,7 +353,7 @@ func TestReproduceCommand(t *testing.T) {
 		want string
 	}{
 		{"1", "all 12 points and 3 fits identical"},
-		{"2", "all 1 points identical"},
+		{"2", "the one point identical"},
 		{"3", "all 12 points identical"},
 	}
 	for _, tc := range tests {

@@ -90,9 +90,9 @@ anything differs.`,
 					// (The original recorded nothing: a run stopped at once.)
 					fmt.Fprintf(w, "nothing to compare: run %d recorded no points\n", id)
 				case r.Identical() && r.Command == db.CommandFit:
-					fmt.Fprintf(w, "all %d points and %d fit%s identical\n", r.Points, r.Fits, plural(r.Fits))
+					fmt.Fprintf(w, "%s and %d fit%s identical\n", allPoints(r.Points), r.Fits, plural(r.Fits))
 				case r.Identical():
-					fmt.Fprintf(w, "all %d points identical\n", r.Points)
+					fmt.Fprintf(w, "%s identical\n", allPoints(r.Points))
 				}
 				switch {
 				case r.FitsNotCompared > 0:
@@ -144,4 +144,12 @@ func describeBuild(r *db.Run) string {
 		rev += ", modified"
 	}
 	return fmt.Sprintf("%s (revision %s)", v, rev)
+}
+
+// allPoints is "all 12 points", or "the one point".
+func allPoints(n int) string {
+	if n == 1 {
+		return "the one point"
+	}
+	return fmt.Sprintf("all %d points", n)
 }

@@ -103,8 +103,10 @@ func UnfinishedNote(run *db.Run) string {
 
 // UnfinishedHint says, for an experiment with no finished sweep or fit,
 // what became of its newest sweep and fit runs and how to go on: "sweep
-// run 4 was cancelled: ...". It is "" when the experiment has no such run.
-func UnfinishedHint(ctx context.Context, rd Reader, experiment string) (string, error) {
+// run 4 was cancelled: ...", with the plot command of figure (curve,
+// heatmap) that draws what a sweep recorded. It is "" when the
+// experiment has no such run.
+func UnfinishedHint(ctx context.Context, rd Reader, experiment, figure string) (string, error) {
 	var hints []string
 	for _, c := range []string{db.CommandSweep, db.CommandFit} {
 		runs, err := rd.Runs(ctx, db.RunFilter{Experiment: experiment, Command: c, Limit: 1})
@@ -138,7 +140,7 @@ func UnfinishedHint(ctx context.Context, rd Reader, experiment string) (string, 
 			return "", err
 		}
 		if some {
-			h += fmt.Sprintf(", and 'dendfit plot curve --run %d' draws what it recorded", r.ID)
+			h += fmt.Sprintf(", and 'dendfit plot %s --run %d' draws what it recorded", figure, r.ID)
 		}
 		hints = append(hints, h)
 	}

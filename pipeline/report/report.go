@@ -100,7 +100,7 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		main = r.Sweep
 	}
 	if main == nil {
-		hint, err := plot.UnfinishedHint(ctx, rd, experiment)
+		hint, err := plot.UnfinishedHint(ctx, rd, experiment, "curve")
 		if err != nil {
 			return nil, err
 		}
