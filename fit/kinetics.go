@@ -233,11 +233,17 @@ func Kinetics(ctx context.Context, p KineticsProblem) (KineticsResult, error) {
 		parts = append(parts, fmt.Sprintf("%s %+.3g%%", res.Name, 100*res.Relative))
 	}
 	r.Message = "kinetics residuals: " + strings.Join(parts, ", ")
+	limit := opt != nil && (opt.Status == optimize.FunctionEvaluationLimit || opt.Status == optimize.IterationLimit)
 	switch worst, missed := Worst(r.Residuals); {
-	case opt != nil && (opt.Status == optimize.FunctionEvaluationLimit || opt.Status == optimize.IterationLimit):
+	case limit && missed:
 		// The search ran out before it settled: its best is not a fit.
 		r.Outcome = NoProgress
 		r.Message = fmt.Sprintf("the kinetics search stopped at its limit of %d candidates before it settled; best %s", p.MaxOuter, r.Message)
+	case limit:
+		// Its best meets every target as a converged fit must (within
+		// MissedAt, the amplitude within RTol): a calibration, which a
+		// longer search might only bring closer.
+		r.Message = fmt.Sprintf("%s (the search stopped at its limit of %d candidates, its best within %.0f%% of every target)", r.Message, p.MaxOuter, 100*MissedAt)
 	case missed:
 		// The best compromise of these time constants is no calibration.
 		r.Outcome = KineticsMissed

@@ -58,7 +58,10 @@ any method; a t_rise below t_decay stays below it), each candidate with
 its amplitude solved exactly,
 minimising the relative residuals of the kinetics targets; the residual
 of every target is printed and recorded. A best compromise that misses a
-target by more than 10% ends kinetics_missed, not converged.
+target by more than 10% ends kinetics_missed, not converged; one within
+10% of every target is converged, even when the search stopped at its
+limit of candidates (it says so); a search stopped there with a miss
+ends max_evaluations.
 
 Every evaluation and one fit row per pathway are recorded in the database,
 each pathway as soon as it is fitted: Ctrl-C stops the fit and keeps the
