@@ -1,6 +1,8 @@
 package main
 
 import (
+	"context"
+	"errors"
 	"fmt"
 	"math"
 	"slices"
@@ -77,7 +79,8 @@ The table gives amplitudes (|PSP|), as targets are. With --json,
 psp_at_fit_mV and psp_fine_dt_mV are the PSP with its sign, as a point's
 psp_mV and the reference output's psp_at_fit_mV are: an IPSP's is
 negative, its target_psp_mV the magnitude, and so is reachable_psp_mV
-(the largest PSP a target out of reach met).`,
+(the largest PSP a target out of reach met). The JSON's status is done,
+or cancelled after Ctrl-C, with the pathways fitted before it.`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
   dendfit fit experiments/cortex-paired-recordings.yaml -p 'L4FS->L4SS' -p 0
   dendfit fit experiments/l23-demo.yaml --json`,
@@ -117,11 +120,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		g.notef("note: no pathway of %s has a target_psp: nothing to fit, nothing recorded", path)
 		if g.json {
 			// Still a document for a script: no run, no pathway.
-			return printJSON(g.stdout, struct {
-				Experiment string               `json:"experiment"`
-				RunID      *int64               `json:"run_id"`
-				Pathways   []pipeline.FitResult `json:"pathways"`
-			}{s.Name, nil, []pipeline.FitResult{}})
+			return printJSON(g.stdout, fitDoc{s.Name, nil, db.StatusDone, []pipeline.FitResult{}})
 		}
 		return nil
 	}
@@ -143,6 +142,11 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		err = ferr
 	}
 	if err != nil {
+		// A script reading --json gets what was kept, and that the run
+		// was cancelled, as well as the exit status (stdout was empty).
+		if g.json && errors.Is(err, context.Canceled) {
+			printJSON(g.stdout, fitDoc{s.Name, &rec.runID, db.StatusCancelled, nonNil(res)})
+		}
 		return err
 	}
 	var fitted []int
@@ -162,12 +166,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	}
 	fitWarnings(g, res)
 	if g.json {
-		out := struct {
-			Experiment string               `json:"experiment"`
-			RunID      int64                `json:"run_id"`
-			Pathways   []pipeline.FitResult `json:"pathways"`
-		}{s.Name, rec.runID, res}
-		if err := printJSON(g.stdout, out); err != nil {
+		if err := printJSON(g.stdout, fitDoc{s.Name, &rec.runID, db.StatusDone, res}); err != nil {
 			return err
 		}
 	} else {
@@ -246,4 +245,21 @@ func fitWarnings(g *globals, res []pipeline.FitResult) {
 			g.notef("warning: %s", w)
 		}
 	}
+}
+
+// fitDoc is fit --json's document: the run (null when nothing was to
+// fit), done or cancelled (Ctrl-C: the pathways fitted before it).
+type fitDoc struct {
+	Experiment string               `json:"experiment"`
+	RunID      *int64               `json:"run_id"`
+	Status     string               `json:"status"`
+	Pathways   []pipeline.FitResult `json:"pathways"`
+}
+
+// nonNil is rs, or an empty list for JSON's [].
+func nonNil(rs []pipeline.FitResult) []pipeline.FitResult {
+	if rs == nil {
+		return []pipeline.FitResult{}
+	}
+	return rs
 }

@@ -643,3 +643,59 @@ func TestSlurmTaskStoppedSaysHowToRerun(t *testing.T) {
 		}
 	}
 }
+
+// TestFitCtrlCJSON: fit --json stopped by Ctrl-C prints its document,
+// status cancelled, with the pathways fitted before it, those recorded
+// (stdout was empty, as sweep's was).
+func TestFitCtrlCJSON(t *testing.T) {
+	y, err := os.ReadFile("../../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Fine steps: a pathway's fit takes long enough to stop between two.
+	spec := writeSpec(t, t.TempDir(), "slow.yaml", strings.Replace(string(y), "dt: 0.025 ms", "dt: 0.0001 ms", 1))
+	dbPath := filepath.Join(t.TempDir(), "f.db")
+	cmd := exec.Command(dendfitBin, "--db", dbPath, "--json", "fit", spec, "--workers", "1", "--no-fine-dt")
+	var stdout strings.Builder
+	cmd.Stdout = &stdout
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	fits := func() int {
+		d, err := db.OpenReadOnly(context.Background(), dbPath)
+		if err != nil {
+			return 0
+		}
+		defer d.Close()
+		fs, err := d.Fits(context.Background(), db.FitFilter{RunID: 1})
+		if err != nil {
+			return 0
+		}
+		return len(fs)
+	}
+	for deadline := time.Now().Add(60 * time.Second); fits() == 0; time.Sleep(10 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("no pathway fitted within 60 s")
+		}
+	}
+	if err := cmd.Process.Signal(os.Interrupt); err != nil {
+		t.Fatal(err)
+	}
+	var ee *exec.ExitError
+	if err := cmd.Wait(); !errors.As(err, &ee) || ee.ExitCode() != exitInterrupted {
+		t.Fatalf("exit after Ctrl-C: %v, want status %d", err, exitInterrupted)
+	}
+	var got struct {
+		RunID    *int64 `json:"run_id"`
+		Status   string `json:"status"`
+		Pathways []struct {
+			Pathway int `json:"pathway"`
+		} `json:"pathways"`
+	}
+	if err := json.Unmarshal([]byte(stdout.String()), &got); err != nil {
+		t.Fatalf("stdout after Ctrl-C is no JSON document (%v):\n%s", err, stdout.String())
+	}
+	if n := fits(); got.RunID == nil || *got.RunID != 1 || got.Status != db.StatusCancelled || len(got.Pathways) != n || n == 0 || n == 7 {
+		t.Errorf("after Ctrl-C: run %v, %s, %d pathways; want run 1, cancelled, the %d of 7 recorded", got.RunID, got.Status, len(got.Pathways), n)
+	}
+}
