@@ -430,7 +430,9 @@ func (f *fitter) run(ctx context.Context) (Result, error) {
 		c := cur
 		if cur.psp < T {
 			if lo != nil && c.g > lo.g && c.psp < lo.psp {
-				return f.result(NonMonotone, c, fmt.Sprintf("|PSP| falls from %.6g mV to %.6g mV as g grows from %.6g to %.6g nS", lo.psp*1e3, c.psp*1e3, lo.g*1e9, c.g*1e9)), nil
+				// Below the target all the way: say so, not only the fall.
+				return f.result(NonMonotone, c, fmt.Sprintf("|PSP| falls from %.6g mV to %.6g mV as g grows from %.6g to %.6g nS, never having reached the target %.6g mV: most likely out of reach (the largest |PSP| met is %.6g mV)",
+					lo.psp*1e3, c.psp*1e3, lo.g*1e9, c.g*1e9, T*1e3, lo.psp*1e3)), nil
 			}
 			lo = &c
 		} else {

@@ -79,6 +79,11 @@ func TestAmplitudeNonMonotone(t *testing.T) {
 	if r.Outcome == Converged {
 		t.Fatalf("converged to g %g for an unreachable target of a non-monotone PSP", r.G)
 	}
+	// Its peak, 0.7358 mV at 2 nS, is below the target: the message says
+	// the target was never reached, not only that |PSP| fell.
+	if r.Outcome != NonMonotone || !strings.Contains(r.Message, "never having reached the target 0.8 mV: most likely out of reach") {
+		t.Errorf("outcome %s, message %q", r.Outcome, r.Message)
+	}
 }
 
 // TestKineticsRecoversTimeConstants: on a synthetic PSP whose amplitude is
