@@ -271,7 +271,7 @@ func thin(xy plotter.XYs, bins int, drawnX func(float64) float64) plotter.XYs {
 
 // logTicks marks every decade (labelled) and the 2..9 multiples between
 // them (unlabelled), and labels 2 and 5 multiples when the range spans
-// less than two decades.
+// less than two decades; less than a factor of 3 gets linear ticks.
 type logTicks struct{}
 
 // Ticks implements plot.Ticker.
@@ -298,9 +298,11 @@ func (logTicks) Ticks(lo, hi float64) []gplot.Tick {
 			ts = append(ts, t)
 		}
 	}
-	// Within one multiple (1.01..1.09): the linear ticks, which a log axis
-	// shows just as well over so short a range.
-	if labelled < 2 {
+	// Within less than a factor of 3 (or one multiple, 1.01..1.09): the
+	// linear ticks, which a log axis shows just as well over so short a
+	// range, and which label its whole width (0.68..1.36 had labels from
+	// 0.7 to 1 only, the fitted g at 1.34 unreadable).
+	if narrow || labelled < 2 {
 		return linTicks{}.Ticks(lo, hi)
 	}
 	return ts

@@ -25,6 +25,7 @@ func TestTickLabels(t *testing.T) {
 		{-73.52, -73.37, false}, {-74.01, -73.49, false}, {0, 150, false}, {-0.2, 0.2, false},
 		{1e-6, 3e-6, false}, {1234, 1290, false},
 		{0.38, 0.72, true}, {0.1, 10, true}, {1.01, 1.09, true}, {0.5, 200, true}, {0.5, 0.95, true},
+		{0.68, 1.36, true}, {0.9, 2.5, true}, {3, 40, true},
 		// A range narrow for its magnitude (it looped forever), and one
 		// whose top is negative (its top tick was lost).
 		{70, math.Nextafter(70, 100), false}, {-75, -74, false},
@@ -62,6 +63,24 @@ func TestTickLabels(t *testing.T) {
 		}
 		if len(labels) < 2 || len(labels) > 12 {
 			t.Errorf("[%g, %g] (log %v): %d labels %q", tc.lo, tc.hi, tc.log, len(labels), labels)
+		}
+		// No end of the axis left without a label over more than a third
+		// of its width, in its scale (0.68..1.36 on a log axis had none
+		// from 1 to 1.36, 44%).
+		pos := func(v float64) float64 {
+			if tc.log {
+				return math.Log(v/tc.lo) / math.Log(tc.hi/tc.lo)
+			}
+			return (v - tc.lo) / (tc.hi - tc.lo)
+		}
+		first, last := math.Inf(1), math.Inf(-1)
+		for _, tk := range ticks {
+			if tk.Label != "" {
+				first, last = min(first, pos(tk.Value)), max(last, pos(tk.Value))
+			}
+		}
+		if tc.hi-tc.lo > 1e-9 && (first > 1.0/3 || last < 2.0/3) {
+			t.Errorf("[%g, %g] (log %v): labels %q leave an end unlabelled (from %.2f to %.2f of the axis)", tc.lo, tc.hi, tc.log, labels, first, last)
 		}
 	}
 }
