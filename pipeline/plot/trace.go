@@ -201,7 +201,7 @@ func hline(y, x0, x1 float64) *plotter.Line {
 	return l
 }
 
-// textBox writes text on a white box just right of a point (above it, or
+// textBox writes text on a translucent white box just right of a point (above it, or
 // below it when below is set).
 type textBox struct {
 	at    plotter.XY
@@ -227,7 +227,9 @@ func (b textBox) Plot(c draw.Canvas, plt *gplot.Plot) {
 	if b.below {
 		r.Min.Y, r.Max.Y = pt.Y-h-pad, pt.Y+pad
 	}
-	c.SetColor(color.NRGBA{255, 255, 255, 230})
+	// Translucent: a trace behind it shows through, lighter (at 230
+	// it hid a stretch of the dendrite's trace), and the text reads.
+	c.SetColor(color.NRGBA{255, 255, 255, 170})
 	c.Fill(r.Path())
 	c.FillText(sty, pt, b.text)
 }
