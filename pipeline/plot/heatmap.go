@@ -85,12 +85,12 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 	hm.Min, hm.Max = g.lo, g.hi
 	hm.NaN = color.Gray{Y: 200}
 	switch {
-	case !rasterize(d):
-		p.Add(hm) // a path a cell
-	case evenlySpaced(d):
+	case rasterize(d) && evenlySpaced(d):
 		hm.Rasterized = true // a pixel a cell
 		p.Add(hm)
 	default:
+		// An image of at least minPixels a side: a path a cell, as
+		// gonum draws a small grid, left white seams between the cells.
 		p.Add(imageCells{resampled(g, hm), hm})
 	}
 	for _, a := range []struct {
