@@ -410,8 +410,29 @@ func rerun(ctx context.Context, d *db.DB, s *spec.Spec, command string, orig *db
 		if err := DecodeSettings(orig, &st); err != nil {
 			return err
 		}
+		pathways := st.Pathways
+		// A fit that did not finish recorded the pathways it fitted (each
+		// alone, as a whole fit fits it): those are rerun, not the rest,
+		// which it never recorded (a trial's reproduce of a fit of one
+		// pathway fitted eleven, 28-44 s). So are a reproduction's.
+		if orig.Status != db.StatusDone || orig.Command == db.CommandReproduce {
+			fits, err := d.Fits(ctx, db.FitFilter{RunID: orig.ID})
+			if err != nil {
+				return err
+			}
+			pathways = nil
+			for _, f := range fits {
+				if !slices.Contains(pathways, f.Pathway) {
+					pathways = append(pathways, f.Pathway)
+				}
+			}
+			if len(pathways) == 0 {
+				return nil // nothing recorded: nothing to compare
+			}
+			slices.Sort(pathways)
+		}
 		// As fit does: each pathway is recorded as it is fitted.
-		_, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFineDt, Pathways: st.Pathways, RootBelowJump: st.RootBelowJump,
+		_, err := Fit(ctx, s, &FitOptions{Workers: opt.Workers, NoFine: st.NoFineDt, Pathways: pathways, RootBelowJump: st.RootBelowJump,
 			Finished: RecordEach(ctx, d, runID)})
 		return err
 	}

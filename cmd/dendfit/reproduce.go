@@ -33,9 +33,9 @@ compares every point by its key, bit for bit, and a fit's fit rows (g,
 PSPs at dt and dt/10, kinetics, outcome) pathway by pathway. It prints that
 all are identical or each difference, and whether the dendfit version or
 revision differs. Of a sweep that did not finish, the points it recorded
-are rerun and compared, not the rest of its grid; of a fit, what it
-recorded is compared, and the rest counted as not compared. The exit status is 1 when
-anything differs.`,
+are rerun and compared, not the rest of its grid; of a fit, the pathways
+it recorded (each is fitted alone, as in a whole fit). The exit status is
+1 when anything differs.`,
 		Example: `  dendfit reproduce 2
   dendfit reproduce 2 --json`,
 		Args: exactArgs(1),
