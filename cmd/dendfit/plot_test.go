@@ -187,8 +187,13 @@ func TestReportNote(t *testing.T) {
 	// A fit of one pathway of three, each with a target: the note says
 	// the other two were not fitted, not only that none failed.
 	note("-q", "fit", "../../pipeline/testdata/reference/cases/two-populations-three-pathways.yaml", "-p", "2")
-	if got := note("report", "-e", "two-populations-three-pathways", "-o", r); !strings.Contains(got, "3 pathways from fit run 3, 0 not converged, 2 with a target that run did not fit") {
+	if got := note("report", "-e", "two-populations-three-pathways", "-o", r); !strings.Contains(got, "3 pathways from fit run 3, 0 not converged, 2 with a target and no fit") {
 		t.Errorf("report after a fit of one pathway of three said %q", got)
+	}
+	// A fit of the other two: the calibration takes pathway 2's from run 3.
+	note("-q", "fit", "../../pipeline/testdata/reference/cases/two-populations-three-pathways.yaml", "-p", "0", "-p", "1")
+	if got := note("report", "-e", "two-populations-three-pathways", "-o", r); !strings.Contains(got, "3 pathways from fit run 4 (1 of them from earlier fit runs), 0 not converged\n") {
+		t.Errorf("report after a fit of the other two said %q", got)
 	}
 }
 

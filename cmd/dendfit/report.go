@@ -57,11 +57,23 @@ are marked.`,
 			if r.Fit == nil {
 				g.notef("wrote %s: %d pathway%s, no fit recorded (the figures use the spec's g)", o.out, len(r.Pathways), plural(len(r.Pathways)))
 			} else {
+				// The calibration takes pathways the newest fit run left
+				// out from earlier runs (after fit --pathway).
+				earlier := 0
+				for _, p := range r.Pathways {
+					if p.Fit != nil && p.Fit.RunID != r.Fit.ID {
+						earlier++
+					}
+				}
+				from := fmt.Sprintf("from fit run %d", r.Fit.ID)
+				if earlier > 0 {
+					from = fmt.Sprintf("from fit run %d (%d of them from earlier fit runs)", r.Fit.ID, earlier)
+				}
 				unfitted := ""
 				if n := r.Unfitted(); n > 0 {
-					unfitted = fmt.Sprintf(", %d with a target that run did not fit", n)
+					unfitted = fmt.Sprintf(", %d with a target and no fit", n)
 				}
-				g.notef("wrote %s: %d pathway%s from fit run %d, %d not converged%s", o.out, len(r.Pathways), plural(len(r.Pathways)), r.Fit.ID, r.Unconverged(), unfitted)
+				g.notef("wrote %s: %d pathway%s %s, %d not converged%s", o.out, len(r.Pathways), plural(len(r.Pathways)), from, r.Unconverged(), unfitted)
 			}
 			return nil
 		},
