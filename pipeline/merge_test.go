@@ -29,24 +29,7 @@ func TestMergeFiles(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	shard := func(k int) string {
-		path := filepath.Join(dir, []string{"s0.db", "s1.db"}[k])
-		d, err := db.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
-		run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep, ShardK: k, ShardN: 2, Settings: NewSweepSettings(k, 2)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = Sweep(ctx, s, d, run.ID, &SweepOptions{ShardK: k, ShardN: 2})
-		if err := run.Finish(err); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	s0, s1 := shard(0), shard(1)
+	s0, s1 := sweepShard(t, s, filepath.Join(dir, "s0.db"), 0, 2), sweepShard(t, s, filepath.Join(dir, "s1.db"), 1, 2)
 	grid := NewGrid(s).ShardLen(0, 1)
 
 	half, err := MergeFiles(ctx, filepath.Join(dir, "half.db"), []string{s0}, nil)
@@ -196,26 +179,9 @@ func TestMergedUnionBlocksFillPages(t *testing.T) {
 		t.Fatal(err)
 	}
 	dir := t.TempDir()
-	sweepTo := func(name string, k, n int) string {
-		path := filepath.Join(dir, name)
-		d, err := db.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
-		run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep, ShardK: k, ShardN: n, Settings: NewSweepSettings(k, n)})
-		if err != nil {
-			t.Fatal(err)
-		}
-		_, err = Sweep(ctx, s, d, run.ID, &SweepOptions{ShardK: k, ShardN: n})
-		if err := run.Finish(err); err != nil {
-			t.Fatal(err)
-		}
-		return path
-	}
-	whole := sweepTo("whole.db", 0, 1)
+	whole := sweepShard(t, s, filepath.Join(dir, "whole.db"), 0, 1)
 	out := filepath.Join(dir, "merged.db")
-	res, err := MergeFiles(ctx, out, []string{sweepTo("s0.db", 0, 2), sweepTo("s1.db", 1, 2)}, nil)
+	res, err := MergeFiles(ctx, out, []string{sweepShard(t, s, filepath.Join(dir, "s0.db"), 0, 2), sweepShard(t, s, filepath.Join(dir, "s1.db"), 1, 2)}, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -258,4 +224,25 @@ func TestMergedUnionBlocksFillPages(t *testing.T) {
 			t.Fatalf("point %s: union %v, sweep %v", want[i].PointKey, bits(got[i]), bits(want[i]))
 		}
 	}
+}
+
+// sweepShard sweeps shard k of n of s into a new database at path, as a
+// finished run, and returns path.
+func sweepShard(t *testing.T, s *spec.Spec, path string, k, n int) string {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	run, err := StartRun(ctx, d, s, RunInfo{Command: db.CommandSweep, ShardK: k, ShardN: n, Settings: NewSweepSettings(k, n)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = Sweep(ctx, s, d, run.ID, &SweepOptions{ShardK: k, ShardN: n})
+	if err := run.Finish(err); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
