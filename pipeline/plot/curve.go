@@ -25,8 +25,10 @@ type Series struct {
 	// Recorded is the number of good points the pathway has in the run, of
 	// every kinetics (GNS holds those of one).
 	Recorded int
-	GNS      []float64 // first receptor's g, nS
-	PSPMV    []float64 // |PSP| at the record compartment, mV
+	// Failed is the number of its failed points (no PSP), not drawn.
+	Failed int
+	GNS    []float64 // first receptor's g, nS
+	PSPMV  []float64 // |PSP| at the record compartment, mV
 	// TargetMV is the pathway's target |PSP|, mV; 0 for none.
 	TargetMV float64
 	// Fit is the fitted point, nil if the pathway was not fitted.

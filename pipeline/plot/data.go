@@ -331,7 +331,7 @@ func kineticsOf(p *db.Point) kinetics {
 }
 
 // CurveSeries turns the good points of a sweep or fit run into one series
-// per pathway, in pathway order. When the run swept kinetics too, each
+// per pathway, in pathway order, counting its failed ones (Series.Failed). When the run swept kinetics too, each
 // series is the slice nearest the pathway's own kinetics in s (nil s: the
 // first slice). Fits, if given, add each pathway's target and fitted
 // point; s, if given, supplies labels and targets.
@@ -343,12 +343,13 @@ func CurveSeries(s *spec.Spec, points []db.Point, fits []db.Fit) []Series {
 	return c.series(s, fits)
 }
 
-// RunCurveSeries is CurveSeries of the good points of run runID, read one
-// at a time: it keeps of each point its g, |PSP| and kinetics (a sweep of
-// a million points takes tens of MB, not the gigabytes of its Points).
+// RunCurveSeries is CurveSeries of the points of run runID, read one at a
+// time: it keeps of each good point its g, |PSP| and kinetics (a sweep of
+// a million points takes tens of MB, not the gigabytes of its Points),
+// and counts the failed ones.
 func RunCurveSeries(ctx context.Context, rd Reader, runID int64, s *spec.Spec, fits []db.Fit) ([]Series, error) {
 	var c curveGather
-	err := rd.EachPoint(ctx, db.PointFilter{RunID: runID, Status: db.PointOK}, func(p *db.Point) error {
+	err := rd.EachPoint(ctx, db.PointFilter{RunID: runID}, func(p *db.Point) error {
 		c.add(p)
 		return nil
 	})
@@ -361,6 +362,7 @@ func RunCurveSeries(ctx context.Context, rd Reader, runID int64, s *spec.Spec, f
 // curveGather keeps what CurveSeries needs of each good point.
 type curveGather struct {
 	byPath map[int]*pathCurve
+	failed map[int]int // failed points by pathway, not drawn
 }
 
 // pathCurve is a pathway's label (from its first point) and its points.
@@ -376,6 +378,10 @@ type curvePoint struct {
 
 func (c *curveGather) add(p *db.Point) {
 	if p.Status == db.PointFailed {
+		if c.failed == nil {
+			c.failed = map[int]int{}
+		}
+		c.failed[p.Pathway]++
 		return
 	}
 	if c.byPath == nil {
@@ -447,6 +453,12 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 			if fk := fitKinetics(f, want); kinDist(fk, best) > 1e-9 {
 				notes = []string{"curve " + best.String(), "fit ring " + fk.String()}
 			}
+		}
+		// Failed points have no PSP: the curve stops where they begin
+		// (an AdEx cell that fires), which the legend says.
+		if n := c.failed[i]; n > 0 {
+			se.Failed = n
+			notes = append(notes, fmt.Sprintf("%d failed point%s not drawn", n, map[bool]string{true: "", false: "s"}[n == 1]))
 		}
 		if len(notes) > 0 {
 			se.Note = "(" + strings.Join(notes, "; ") + ")"

@@ -16,6 +16,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"regexp"
+	"slices"
 	"sort"
 	"strings"
 	"testing"
@@ -502,6 +503,11 @@ func TestCurveNamesItsSlice(t *testing.T) {
 			Receptors: []db.Receptor{{Channel: "AMPA", GNS: g, TDecayMS: decay}}}
 	}
 	oneK := []db.Point{pt(1, 2), pt(2, 2)}
+	failedPt := func(g, decay float64) db.Point {
+		p := pt(g, decay)
+		p.PSPMV, p.Status, p.Error = 0, db.PointFailed, "sim: unstable"
+		return p
+	}
 	swept := []db.Point{pt(1, 1), pt(2, 1), pt(1, 2), pt(2, 2), pt(1, 5), pt(2, 5)}
 	amp := db.Fit{Pathway: 0, GFitNS: []float64{1.5}, PSPAtFitMV: 0.5, TargetPSPMV: 0.5, Converged: true}
 	decay := 3.081
@@ -522,6 +528,9 @@ func TestCurveNamesItsSlice(t *testing.T) {
 		// The spec's 2 ms is not swept: the amplitude fit, made there, is
 		// off the nearest slice, and is no fit of kinetics.
 		{"spec kinetics not swept, amplitude fit", []db.Point{pt(1, 1), pt(2, 1), pt(1, 5), pt(2, 5)}, []db.Fit{amp}, "(curve τd 1 ms; fit ring τd 2 ms)"},
+		// Failed points have no PSP: counted in the legend, the curve
+		// stopping where they begin said (it stopped without a word).
+		{"failed points", append(slices.Clone(oneK), failedPt(3, 2), failedPt(4, 2)), nil, "(2 failed points not drawn)"},
 	} {
 		se := plot.CurveSeries(s, tc.pts, tc.fits)
 		if len(se) != 1 || se[0].Note != tc.note || len(se[0].GNS) != 2 {
