@@ -171,11 +171,18 @@ func (b *PointBlock) Add(p *BlockPoint) {
 func (b *PointBlock) track(rec []float64) {
 	b.varies, b.inOrder = slices.Grow(b.varies[:0], len(rec))[:len(rec)], true
 	clear(b.varies)
-	b.peakSlot = -1
-	if c := slices.Index(b.Compartments, b.Record); c >= 0 {
-		b.peakSlot = slotReceptors + 3*len(b.Channels) + c
-	}
+	b.peakSlot = b.recordPeakSlot()
 	b.pspPeak = b.peakSlot >= 0 && math.Float64bits(rec[slotPSP]) == math.Float64bits(rec[b.peakSlot])
+}
+
+// recordPeakSlot is the slot of the peak at the record compartment, -1
+// when the record is none of b's compartments.
+func (b *PointBlock) recordPeakSlot() int {
+	c := slices.Index(b.Compartments, b.Record)
+	if c < 0 {
+		return -1
+	}
+	return slotReceptors + 3*len(b.Channels) + c
 }
 
 // errorBytes bounds what point i's error adds to a row's errors JSON.
@@ -275,55 +282,6 @@ func (b *PointBlock) Room() int {
 		return 0
 	}
 	return free / (8 * stored)
-}
-
-// appendFitting appends point rec (a record of b's stride) with its error
-// ("" for none), tracking what Add tracks, when b's row then still stores
-// within MaxRowBytes (Fits), and reports whether it did; an empty block
-// always takes it. A merge fills its union blocks so: blocks of thousands
-// of pages each, read back slot by slot by the points view, made it
-// reread the whole row's overflow pages for every value.
-func (b *PointBlock) appendFitting(rec []float64, e string) bool {
-	S, n := b.stride(), b.Len()
-	errBytes := b.errBytes
-	if e != "" {
-		errBytes += errorBytes(n, e)
-	}
-	if n == 0 {
-		b.track(rec)
-	} else {
-		first := b.vals[:S]
-		inOrder := b.inOrder && rec[slotIndex] == first[slotIndex]+float64(n)
-		pspPeak := b.pspPeak && math.Float64bits(rec[slotPSP]) == math.Float64bits(rec[b.peakSlot])
-		stored := 0
-		for k, v := range b.varies {
-			if (v || math.Float64bits(rec[k]) != math.Float64bits(first[k])) && !(k == slotIndex && inOrder) {
-				stored++
-			}
-		}
-		if pspPeak && (b.varies[slotPSP] || math.Float64bits(rec[slotPSP]) != math.Float64bits(first[slotPSP])) {
-			stored--
-		}
-		if S > maxLayoutSlots {
-			stored = S
-		}
-		if b.rowBytes(n+1, stored, errBytes) > MaxRowBytes {
-			return false
-		}
-		for k := range b.varies {
-			b.varies[k] = b.varies[k] || math.Float64bits(rec[k]) != math.Float64bits(first[k])
-		}
-		b.inOrder, b.pspPeak = inOrder, pspPeak
-	}
-	if e != "" {
-		if b.errors == nil {
-			b.errors = map[int]string{}
-		}
-		b.errors[n] = e
-	}
-	b.errBytes = errBytes
-	b.vals = append(b.vals, rec...)
-	return true
 }
 
 // rowBytes bounds the bytes of b's row with n points of stored values
@@ -524,9 +482,8 @@ func (b *PointBlock) store(first int64, sc *storeScratch) storedBlock {
 		}
 		order[int(j)] = i
 	}
-	peak := -1 // the record's peak slot, when it is the PSP throughout
-	if c := slices.Index(b.Compartments, b.Record); c >= 0 {
-		peak = slotReceptors + 3*len(b.Channels) + c
+	peak := b.recordPeakSlot() // kept when it is the PSP throughout
+	if peak >= 0 {
 		for i := 0; i < len(vals); i += S {
 			if math.Float64bits(vals[i+peak]) != math.Float64bits(vals[i+slotPSP]) {
 				peak = -1

@@ -290,7 +290,7 @@ func UnionOf(r *Run) (UnionSettings, bool) {
 }
 
 // unionBlockPoints bounds the points of one union block (besides the
-// page its row fills, appendFitting). Tests make it small.
+// page its row fills, Fits). Tests make it small.
 var unionBlockPoints = 1 << 16
 
 // unionBlocks adds to union run id the block points of the member runs it
@@ -332,7 +332,8 @@ func unionBlocks(ctx context.Context, tx *sql.Tx, id int64, memberIDs []string) 
 	}
 	m := pointMerge{ctx: ctx, q: tx, f: &PointFilter{}, metas: metas}
 	var added int64
-	var u *PointBlock // the union block being filled
+	var u *PointBlock  // the union block being filled
+	var one PointBlock // the point being added
 	flush := func() error {
 		if u == nil || u.Len() == 0 {
 			return nil
@@ -352,17 +353,30 @@ func unionBlocks(ctx context.Context, tx *sql.Tx, id int64, memberIDs []string) 
 				return err
 			}
 		}
-		// A union block is a row of a page, as a sweep's are.
-		if u != nil && !u.appendFitting(b.rec(i), b.errors[i]) {
+		// The point as a block of its own, so that a union block is
+		// reckoned (Fits) and filled (AddBlock) as a sweep's writer does
+		// it: a row of a page.
+		one.SetHeader(b)
+		one.vals = append(one.vals, b.rec(i)...)
+		one.track(one.vals)
+		if e, ok := b.errors[i]; ok {
+			one.errors = map[int]string{0: e}
+			at := 0 // its position in u
+			if u != nil {
+				at = u.Len()
+			}
+			one.errBytes = errorBytes(at, e)
+		}
+		if u != nil && !u.Fits(&one) {
 			if err := flush(); err != nil {
 				return err
 			}
 		}
 		if u == nil {
-			u = &PointBlock{Pathway: b.Pathway, Pre: b.Pre, Post: b.Post, Compartment: b.Compartment,
-				Record: b.Record, Tag: b.Tag, Channels: b.Channels, Compartments: b.Compartments, Axes: b.Axes}
-			u.appendFitting(b.rec(i), b.errors[i])
+			u = new(PointBlock)
+			u.SetHeader(b)
 		}
+		u.AddBlock(&one)
 		added++
 		if u.Len() >= unionBlockPoints {
 			return flush()
