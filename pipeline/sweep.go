@@ -122,7 +122,7 @@ func SweepNew(ctx context.Context, s *spec.Spec, path string, info RunInfo, opt 
 	if started != nil {
 		k.started = func() { started(run) }
 	}
-	open := func(ctx context.Context) (Store, int64, error) {
+	opener := func(ctx context.Context) (Store, int64, error) {
 		d, err := db.Open(ctx, path)
 		if err != nil {
 			return nil, 0, err
@@ -133,7 +133,7 @@ func SweepNew(ctx context.Context, s *spec.Spec, path string, info RunInfo, opt 
 		}
 		return d, run.ID, nil
 	}
-	stats, err := sweep(ctx, s, k, open, opt)
+	stats, err := sweep(ctx, s, k, opener, opt)
 	if k.err != nil {
 		return nil, stats, k.err
 	}
@@ -172,9 +172,9 @@ func (k *sink) wait() bool {
 	return k.err == nil
 }
 
-// sweep is Sweep into k; when open is not nil, it is called, concurrently
-// with the workers, to set k's store and run.
-func sweep(ctx context.Context, s *spec.Spec, k *sink, open func(context.Context) (Store, int64, error), opt *SweepOptions) (*SweepStats, error) {
+// sweep is Sweep into k; when opener is not nil, it is called,
+// concurrently with the workers, to set k's store and run.
+func sweep(ctx context.Context, s *spec.Spec, k *sink, opener func(context.Context) (Store, int64, error), opt *SweepOptions) (*SweepStats, error) {
 	if opt == nil {
 		opt = &SweepOptions{}
 	}
@@ -225,11 +225,11 @@ func sweep(ctx context.Context, s *spec.Spec, k *sink, open func(context.Context
 	// A failed write stops the workers: nothing they do can be kept.
 	wkctx, stopWorkers := context.WithCancel(ctx)
 	defer stopWorkers()
-	if open != nil {
+	if opener != nil {
 		// Waited for by the writer, which the sweep waits for.
 		go func() {
 			defer close(k.ready)
-			if k.store, k.runID, k.err = open(ctx); k.err != nil {
+			if k.store, k.runID, k.err = opener(ctx); k.err != nil {
 				stopWorkers() // nothing they do can be kept
 			}
 		}()
