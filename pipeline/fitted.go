@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"math"
@@ -115,12 +116,41 @@ type AppliedFit struct {
 	Fit  db.Fit
 }
 
+// ErrNoFit is wrapped by NewestFitRun when an experiment has no recorded
+// fit.
+var ErrNoFit = errors.New("no recorded fit")
+
+// NewestFitRun returns the newest fit run of experiment that recorded
+// fits, whatever its status, and its fits in pathway order. A fit run
+// records each pathway's fit whole, as soon as it is made, so the fits
+// of a run stopped by Ctrl-C, a kill or a failure on another pathway are
+// as sound as a finished run's: one stopped after eight of twelve
+// pathways is worth what a run of those eight with --pathway is. The
+// error wraps ErrNoFit if there is none.
+func NewestFitRun(ctx context.Context, rd FitReader, experiment string) (*db.Run, []db.Fit, error) {
+	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: experiment, Command: db.CommandFit})
+	if err != nil {
+		return nil, nil, err
+	}
+	for i := range runs {
+		fits, err := rd.Fits(ctx, db.FitFilter{RunID: runs[i].ID})
+		if err != nil {
+			return nil, nil, err
+		}
+		if len(fits) > 0 {
+			return &runs[i], fits, nil
+		}
+	}
+	return nil, nil, fmt.Errorf("experiment %q: %w", experiment, ErrNoFit)
+}
+
 // FitsFor returns, for each pathway of s that has one, the newest fit
-// recorded by a finished fit run of s's experiment name whose spec defines
-// the pathway as s does (SameModel): a spec edited since its fit
-// (another cell, dt, synapse, receptor kinetics) gets none from it, and
-// may get an older one. newest is the newest fit run with fits, nil if
-// there is none, so that a caller can say when it was passed over.
+// recorded by a fit run of s's experiment name, finished or not
+// (NewestFitRun says why), whose spec defines the pathway as s does
+// (SameModel): a spec edited since its fit (another cell, dt, synapse,
+// receptor kinetics) gets none from it, and may get an older one. newest
+// is the newest fit run with fits, nil if there is none, so that a caller
+// can say when it was passed over.
 func FitsFor(ctx context.Context, rd FitReader, s *spec.Spec) (fits map[int]AppliedFit, newest *db.Run, err error) {
 	return fitsMatching(ctx, rd, s, SameModel)
 }
@@ -149,7 +179,7 @@ func SameFit(a *spec.Spec, i int, b *spec.Spec, j int) bool {
 // fitsMatching is FitsFor with match deciding whether a run's fit of a
 // pathway holds for s's.
 func fitsMatching(ctx context.Context, rd FitReader, s *spec.Spec, match func(a *spec.Spec, i int, b *spec.Spec, j int) bool) (fits map[int]AppliedFit, newest *db.Run, err error) {
-	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandFit, Status: db.StatusDone})
+	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: s.Name, Command: db.CommandFit})
 	if err != nil {
 		return nil, nil, err
 	}

@@ -31,8 +31,11 @@ func newExportCmd(g *globals) *cobra.Command {
 		Use:   "export",
 		Short: "Write a calibration for Dendrify, as JSON, CSV or as a spec",
 		Long: `export writes the fitted conductances of a fit run (default: the newest
-finished fit run of --experiment), and after a kinetics fit the fitted time
-constants, with the spec that run fitted:
+fit run of --experiment that recorded fits, with each pathway it did not fit
+at its newest fit to the same target), and after a kinetics fit the fitted
+time constants, with the spec that run fitted. A fit stopped by Ctrl-C or a
+kill counts: each pathway's fit is recorded whole, and the export notes the
+run that did not finish:
 
   dendrify  a Python module: PARAMS = {population: {dendrify_name: quantity}}
             with Dendrify's names and Brian 2 units; build_models(), which
@@ -108,7 +111,7 @@ to a file written atomically.`,
 	}
 	fl := cmd.Flags()
 	fl.StringVarP(&o.experiment, "experiment", "e", "", "experiment name (default: the database's one experiment)")
-	fl.Int64Var(&o.runID, "run", 0, "fit run id (default: the newest finished fit run of the experiment)")
+	fl.Int64Var(&o.runID, "run", 0, "fit run id (default: the newest fit run of the experiment that recorded fits)")
 	fl.StringVarP(&o.format, "format", "f", "dendrify", "output format: "+strings.Join(names, ", "))
 	fl.StringVarP(&o.output, "output", "o", "", "write to this file instead of stdout")
 	return cmd

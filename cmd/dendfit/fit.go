@@ -67,7 +67,9 @@ ends max_evaluations.
 
 Every evaluation and one fit row per pathway are recorded in the database,
 each pathway as soon as it is fitted: Ctrl-C stops the fit and keeps the
-pathways already fitted (the run is marked cancelled), and so does a kill.
+pathways already fitted (the run is marked cancelled), and so does a kill;
+export, report and plot --fitted use them as a finished run's, so
+'fit -p' of the others completes the calibration.
 The fit's warnings are recorded with it (query fits, export, report). A
 pathway that cannot be simulated at all (dt beyond the stability limit
 of its cell or of a receptor's time constant, a holding that puts an AdEx

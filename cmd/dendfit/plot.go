@@ -285,7 +285,7 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 		fp, err := plot.FittedFor(ctx, d, s, i)
 		switch {
 		case errors.Is(err, plot.ErrNoFit):
-			return fmt.Errorf("--fitted: experiment %q has no finished fit run in %s (run 'dendfit fit %s'; the fits of a run that was stopped or failed are not applied)", s.Name, g.db, path)
+			return fmt.Errorf("--fitted: experiment %q has no recorded fit in %s: run 'dendfit fit %s' first", s.Name, g.db, path)
 		case errors.Is(err, plot.ErrNoFitOfPathway):
 			return fmt.Errorf("--fitted: no fit in %s is of pathway %d (%s) as %s defines it (any fit of it is of a spec whose cell, protocol or receptors differ); run 'dendfit fit %s' first",
 				g.db, i, s.Pathways[i].Label(), path, path)
@@ -379,7 +379,7 @@ func plotRun(ctx context.Context, g *globals, o *plotOptions, allowFit bool) (*r
 		if err == nil && run == nil && allowFit {
 			run, _, err = plot.NewestFits(ctx, d, o.experiment)
 			if errors.Is(err, plot.ErrNoFit) {
-				err = fmt.Errorf("experiment %q: no finished sweep or fit in %s%s", o.experiment, g.db, hint("run 'dendfit sweep' or 'dendfit fit' first"))
+				err = fmt.Errorf("experiment %q: no finished sweep nor recorded fit in %s%s", o.experiment, g.db, hint("run 'dendfit sweep' or 'dendfit fit' first"))
 			}
 			if err == nil {
 				g.notef("note: experiment %q has no finished sweep; drawing the evaluations of fit run %d", o.experiment, run.ID)

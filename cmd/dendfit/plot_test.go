@@ -177,7 +177,7 @@ func TestReportNote(t *testing.T) {
 		t.Errorf("report after a sweep said %q", got)
 	}
 	note("-q", "fit", spec)
-	if got := note("report", "-o", r); !strings.Contains(got, "1 pathway from fit run 2, 0 not converged\n") {
+	if got := note("report", "-o", r); !strings.Contains(got, "1 pathway, 1 fitted by fit run 2, 0 not converged\n") {
 		t.Errorf("report after a fit said %q", got)
 	}
 	// Its pathway is measured at rest, and its row says so.
@@ -187,12 +187,12 @@ func TestReportNote(t *testing.T) {
 	// A fit of one pathway of three, each with a target: the note says
 	// the other two were not fitted, not only that none failed.
 	note("-q", "fit", "../../pipeline/testdata/reference/cases/two-populations-three-pathways.yaml", "-p", "2")
-	if got := note("report", "-e", "two-populations-three-pathways", "-o", r); !strings.Contains(got, "3 pathways from fit run 3, 0 not converged, 2 with a target and no fit") {
+	if got := note("report", "-e", "two-populations-three-pathways", "-o", r); !strings.Contains(got, "3 pathways, 1 fitted by fit run 3, 0 not converged, 2 with a target and no fit") {
 		t.Errorf("report after a fit of one pathway of three said %q", got)
 	}
 	// A fit of the other two: the calibration takes pathway 2's from run 3.
 	note("-q", "fit", "../../pipeline/testdata/reference/cases/two-populations-three-pathways.yaml", "-p", "0", "-p", "1")
-	if got := note("report", "-e", "two-populations-three-pathways", "-o", r); !strings.Contains(got, "3 pathways from fit run 4 (1 of them from earlier fit runs), 0 not converged\n") {
+	if got := note("report", "-e", "two-populations-three-pathways", "-o", r); !strings.Contains(got, "3 pathways, 2 fitted by fit run 4 and 1 by earlier fit runs, 0 not converged\n") {
 		t.Errorf("report after a fit of the other two said %q", got)
 	}
 }
@@ -267,13 +267,12 @@ func TestPlotFittedOfAnEditedSpec(t *testing.T) {
 	}
 }
 
-// TestTraceFittedWithoutAFinishedFit: --fitted with no finished fit run
-// says so, and that a stopped run's fits are not applied (it said "no
-// recorded fit" of a run that had recorded some before Ctrl-C).
-func TestTraceFittedWithoutAFinishedFit(t *testing.T) {
+// TestTraceFittedWithoutAFit: --fitted with no recorded fit says so, and
+// what to run (a stopped run's fits are applied: TestFitCtrlCJSON).
+func TestTraceFittedWithoutAFit(t *testing.T) {
 	path := qDB(t) // the sweep experiment has no fit run
 	_, err := qcli(t, path, "plot", "trace", qSweep, "--fitted", "-o", filepath.Join(t.TempDir(), "t.png"))
-	if err == nil || !strings.Contains(err.Error(), "has no finished fit run in") || !strings.Contains(err.Error(), "stopped or failed are not applied") {
+	if err == nil || !strings.Contains(err.Error(), "has no recorded fit in") || !strings.Contains(err.Error(), "run 'dendfit fit "+qSweep+"' first") {
 		t.Errorf("plot trace --fitted: %v", err)
 	}
 }
@@ -366,7 +365,7 @@ func TestPlotOfAnUnfinishedSweepSaysSo(t *testing.T) {
 	}
 	raw.Close()
 	_, errOut, err := runCLIStderr(t, "--db", dbp, "plot", "curve", "-o", filepath.Join(dir, "c.svg"))
-	if want := "no finished sweep or fit in " + dbp + "; sweep run 1 was cancelled: 'dendfit sweep --resume=1' with its spec finishes it, and 'dendfit plot curve --run 1' draws what it recorded"; err == nil || !strings.Contains(err.Error(), want) {
+	if want := "no finished sweep nor recorded fit in " + dbp + "; sweep run 1 was cancelled: 'dendfit sweep --resume=1' with its spec finishes it, and 'dendfit plot curve --run 1' draws what it recorded"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("curve of the experiment: %v (stderr %q), want it to say %q", err, errOut, want)
 	}
 	// A heat map's names its own command (it named plot curve).

@@ -3,12 +3,15 @@ package main
 import (
 	"context"
 	"database/sql"
+	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -646,7 +649,8 @@ func TestSlurmTaskStoppedSaysHowToRerun(t *testing.T) {
 
 // TestFitCtrlCJSON: fit --json stopped by Ctrl-C prints its document,
 // status cancelled, with the pathways fitted before it, those recorded
-// (stdout was empty, as sweep's was).
+// (stdout was empty, as sweep's was); export and plot --fitted use them,
+// as the help says.
 func TestFitCtrlCJSON(t *testing.T) {
 	y, err := os.ReadFile("../../experiments/cortex-paired-recordings.yaml")
 	if err != nil {
@@ -697,5 +701,35 @@ func TestFitCtrlCJSON(t *testing.T) {
 	}
 	if n := fits(); got.RunID == nil || *got.RunID != 1 || got.Status != db.StatusCancelled || len(got.Pathways) != n || n == 0 || n == 7 {
 		t.Errorf("after Ctrl-C: run %v, %s, %d pathways; want run 1, cancelled, the %d of 7 recorded", got.RunID, got.Status, len(got.Pathways), n)
+	}
+	out, err := runCLI(t, "--db", dbPath, "-q", "export", "--format", "csv")
+	if err != nil {
+		t.Fatalf("export after Ctrl-C: %v", err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(out)).ReadAll()
+	if err != nil || len(rows) < 2 {
+		t.Fatalf("export csv after Ctrl-C: %v\n%s", err, out)
+	}
+	col := slices.Index(rows[0], "fit_run_id")
+	if col < 0 {
+		t.Fatalf("export csv has no fit_run_id column: %q", rows[0])
+	}
+	fitted := map[string]bool{}
+	for _, p := range got.Pathways {
+		fitted[strconv.Itoa(p.Pathway)] = true
+	}
+	for _, row := range rows[1:] {
+		if want := map[bool]string{true: "1"}[fitted[row[0]]]; row[col] != want {
+			t.Errorf("export after Ctrl-C: pathway %s's row has fit_run_id %q, want %q", row[0], row[col], want)
+		}
+	}
+	_, stderr, err := runCLIStderr(t, "--db", dbPath, "report", "-o", filepath.Join(t.TempDir(), "r.html"))
+	n := len(got.Pathways)
+	if want := fmt.Sprintf("7 pathways, %d fitted by fit run 1 (cancelled), 0 not converged, %d with a target and no fit", n, 7-n); err != nil || !strings.Contains(stderr, want) {
+		t.Errorf("report after Ctrl-C: %v, %q; want %q", err, stderr, want)
+	}
+	first := strconv.Itoa(got.Pathways[0].Pathway)
+	if _, err := runCLI(t, "--db", dbPath, "-q", "plot", "trace", spec, "--fitted", "-p", first, "-o", filepath.Join(t.TempDir(), "t.png")); err != nil {
+		t.Errorf("plot trace --fitted -p %s after Ctrl-C: %v", first, err)
 	}
 }

@@ -465,7 +465,8 @@ others, and 'dendfit sweep SPEC --resume' continues an interrupted sweep.`,
 }
 
 // newestRun resolves --run, or the newest finished run of --experiment with
-// the given command ("" for any); nil when neither is given.
+// the given command ("" for any), for fits the newest fit run with fits
+// (pipeline.NewestFitRun); nil when neither is given.
 func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, command string) (*db.Run, error) {
 	if o.runID != 0 {
 		// An empty listing would not tell a mistyped id from an empty run.
@@ -494,7 +495,17 @@ func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, comman
 	if o.experiment == "" {
 		return nil, nil
 	}
-	r, err := d.NewestRun(cmd.Context(), o.experiment, command, db.StatusDone)
+	var r *db.Run
+	var err error
+	if command == db.CommandFit {
+		// As export and report take it: a fit stopped after some
+		// pathways holds them whole (the warning below says it stopped).
+		if r, _, err = pipeline.NewestFitRun(cmd.Context(), d, o.experiment); errors.Is(err, pipeline.ErrNoFit) {
+			return nil, fmt.Errorf("experiment %q: no recorded fit in %s", o.experiment, g.db)
+		}
+	} else {
+		r, err = d.NewestRun(cmd.Context(), o.experiment, command, db.StatusDone)
+	}
 	if err != nil {
 		if errors.Is(err, db.ErrNotFound) {
 			what := "finished run"
@@ -551,7 +562,7 @@ func newQueryFitsCmd(g *globals) *cobra.Command {
 	o := &queryOptions{}
 	cmd := &cobra.Command{
 		Use:   "fits",
-		Short: "List fitted conductances (default: the newest finished fit run of --experiment, or of the database's one experiment)",
+		Short: "List fitted conductances (default: the newest fit run of --experiment that recorded fits, or of the database's one experiment)",
 		Long: `fits lists each pathway's fit: the g of every receptor, the kinetics a
 kinetics fit found, the PSP at the fit and at dt/10, evaluations and outcome.
 
@@ -744,7 +755,7 @@ fits alone, as 'export --run' takes them.`,
 			return nil
 		}),
 	}
-	o.addSelection(cmd, "fits", "fit run id (default: newest finished fit run of the experiment; neither: every fit)", "converged or failed")
+	o.addSelection(cmd, "fits", "fit run id (default: the newest fit run of the experiment that recorded fits; neither: every fit)", "converged or failed")
 	cmd.Flags().BoolVar(&o.calibration, "calibration", false, "the fits export hands on: the newest fit run's, and earlier runs' for the pathways it did not fit")
 	o.addFormat(cmd)
 	return cmd

@@ -6,6 +6,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline/report"
 )
 
@@ -59,21 +60,29 @@ are marked.`,
 			} else {
 				// The calibration takes pathways the newest fit run left
 				// out from earlier runs (after fit --pathway).
-				earlier := 0
+				own, earlier := 0, 0
 				for _, p := range r.Pathways {
-					if p.Fit != nil && p.Fit.RunID != r.Fit.ID {
+					switch {
+					case p.Fit == nil:
+					case p.Fit.RunID == r.Fit.ID:
+						own++
+					default:
 						earlier++
 					}
 				}
-				from := fmt.Sprintf("from fit run %d", r.Fit.ID)
+				stopped := ""
+				if r.Fit.Status != db.StatusDone {
+					stopped = " (" + r.Fit.Status + ")"
+				}
+				from := fmt.Sprintf("%d fitted by fit run %d%s", own, r.Fit.ID, stopped)
 				if earlier > 0 {
-					from = fmt.Sprintf("from fit run %d (%d of them from earlier fit runs)", r.Fit.ID, earlier)
+					from += fmt.Sprintf(" and %d by earlier fit runs", earlier)
 				}
 				unfitted := ""
 				if n := r.Unfitted(); n > 0 {
 					unfitted = fmt.Sprintf(", %d with a target and no fit", n)
 				}
-				g.notef("wrote %s: %d pathway%s %s, %d not converged%s", o.out, len(r.Pathways), plural(len(r.Pathways)), from, r.Unconverged(), unfitted)
+				g.notef("wrote %s: %d pathway%s, %s, %d not converged%s", o.out, len(r.Pathways), plural(len(r.Pathways)), from, r.Unconverged(), unfitted)
 			}
 			return nil
 		},

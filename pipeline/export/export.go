@@ -80,11 +80,12 @@ type pathState struct {
 	err  error
 }
 
-// ErrNoFit is wrapped by Load when there is no finished fit run to export.
-var ErrNoFit = errors.New("no finished fit run")
+// ErrNoFit is wrapped by Load when no fit run recorded a fit to export.
+var ErrNoFit = errors.New("no recorded fit")
 
 // Load reads the calibration of fit run runID, or, when runID is 0, of the
-// newest finished fit run of experiment, with the newest fit of each
+// newest fit run of experiment that recorded fits, finished or not
+// (pipeline.NewestFitRun), with the newest fit of each
 // pathway that run did not fit, made to the same targets
 // (pipeline.CalibrationsFor). A run given by id must belong to experiment
 // when experiment is not empty.
@@ -95,8 +96,8 @@ func Load(ctx context.Context, d *db.DB, experiment string, runID int64) (*Calib
 		if experiment == "" {
 			return nil, errors.New("export: want an experiment name or a run id")
 		}
-		run, err = d.NewestRun(ctx, experiment, db.CommandFit, db.StatusDone)
-		if errors.Is(err, db.ErrNotFound) {
+		run, _, err = pipeline.NewestFitRun(ctx, d, experiment)
+		if errors.Is(err, pipeline.ErrNoFit) {
 			return nil, fmt.Errorf("export: experiment %q: %w in %s", experiment, ErrNoFit, d.Path())
 		}
 	} else {
@@ -202,6 +203,9 @@ func Write(w io.Writer, c *Calibration, f Format) error {
 // and what makes a fitted g doubtful.
 func (c *Calibration) notes() []string {
 	var out []string
+	if u := c.unfinished(); u != "" {
+		out = append(out, u)
+	}
 	if u := c.Unfitted(); len(u) > 0 {
 		out = append(out, fmt.Sprintf("NOT FITTED to their present target, so at their spec g: pathway(s) %s.", joinInts(u)))
 	}
@@ -213,6 +217,36 @@ func (c *Calibration) notes() []string {
 		}
 	}
 	return out
+}
+
+// unfinished says which fit runs whose fits c holds did not finish, and
+// which pathways they fitted; "" when all finished. Their fits are whole
+// (pipeline.NewestFitRun), but a reader of the export should know that
+// such a run stopped before the pathways it did not reach.
+func (c *Calibration) unfinished() string {
+	byRun := map[int64][]int{}
+	runs := map[int64]*db.Run{}
+	for _, f := range c.Fits {
+		if r := c.runOf(f.Pathway); r.Status != db.StatusDone {
+			byRun[r.ID] = append(byRun[r.ID], f.Pathway)
+			runs[r.ID] = r
+		}
+	}
+	var parts []string
+	for _, id := range slices.Sorted(maps.Keys(byRun)) {
+		how := runs[id].Status
+		switch how {
+		case db.StatusRunning:
+			how = "still running"
+		case db.StatusInterrupted:
+			how = "interrupted"
+		}
+		parts = append(parts, fmt.Sprintf("fit run %d (%s) for pathway(s) %s", id, how, joinInts(byRun[id])))
+	}
+	if len(parts) == 0 {
+		return ""
+	}
+	return fmt.Sprintf("FROM A FIT RUN THAT DID NOT FINISH (each pathway's fit is recorded whole): %s.", strings.Join(parts, "; "))
 }
 
 // unconverged returns the pathways whose fit did not converge.

@@ -343,7 +343,7 @@ func TestLoad(t *testing.T) {
 		{"by id", "", runID, runID, ""},
 		{"by id and name", "export-demo", runID, runID, ""},
 		{"wrong experiment", "other", runID, 0, `export: run 1 is of experiment "export-demo", not "other"`},
-		{"no fit run", "other", 0, 0, `export: experiment "other": no finished fit run in`},
+		{"no fit run", "other", 0, 0, `export: experiment "other": no recorded fit in`},
 		{"not a fit run", "", sim.ID, 0, "export: run 2 (simulate) recorded no fits: want a fit run"},
 		{"no such run", "", 99, 0, "export: db: run 99: not found"},
 		{"nothing given", "", 0, 0, "export: want an experiment name or a run id"},
@@ -834,5 +834,89 @@ func TestGEffAgreesAcrossFormats(t *testing.T) {
 	}
 	if n == 0 {
 		t.Fatal("no synapse compared")
+	}
+}
+
+// TestExportAfterAStoppedFit: a fit stopped after some pathways (Ctrl-C,
+// a kill) keeps their fits whole, and the export uses them as a finished
+// run's: alone, and after 'fit -p' of the others, which completes the
+// calibration. The export says which run did not finish. A stopped run's
+// fits were passed over, so a calibration finished with -p exported the
+// stopped run's pathways at their spec g.
+func TestExportAfterAStoppedFit(t *testing.T) {
+	ctx := context.Background()
+	s, err := spec.Load("../../experiments/cortex-paired-recordings.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "dendfit.db")
+	d, err := db.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	// fit records a fit run of pathways, finished with err.
+	fit := func(pathways []int, finish error) (int64, []pipeline.FitResult) {
+		t.Helper()
+		run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit})
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{NoFine: true, Pathways: pathways})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := pipeline.RecordFit(ctx, d, run.ID, res); err != nil {
+			t.Fatal(err)
+		}
+		if err := run.Finish(finish); err != nil {
+			t.Fatal(err)
+		}
+		return run.ID, res
+	}
+	stopped, first := fit([]int{0, 1, 2, 3}, context.Canceled)
+	if r, err := d.Run(ctx, stopped); err != nil || r.Status != db.StatusCancelled {
+		t.Fatalf("run %d: %v, status %q; want cancelled", stopped, err, r.Status)
+	}
+	g := func(c *Calibration, p int) []float64 {
+		if f := c.fitOf(p); f != nil {
+			return f.GFitNS
+		}
+		return nil
+	}
+	c, err := Load(ctx, d, s.Name, 0)
+	if err != nil {
+		t.Fatalf("export after a stopped fit: %v", err)
+	}
+	if c.Run.ID != stopped || len(c.Fits) != 4 || !reflect.DeepEqual(c.Unfitted(), []int{4, 5, 6}) {
+		t.Fatalf("run %d with %d fits, unfitted %v; want run %d with 4, unfitted 4, 5, 6", c.Run.ID, len(c.Fits), c.Unfitted(), stopped)
+	}
+	note := fmt.Sprintf("FROM A FIT RUN THAT DID NOT FINISH (each pathway's fit is recorded whole): fit run %d (cancelled) for pathway(s) 0, 1, 2, 3.", stopped)
+	if !slices.Contains(c.notes(), note) {
+		t.Errorf("notes %q\nwant %q", c.notes(), note)
+	}
+	second, rest := fit([]int{4, 5, 6}, nil)
+	if c, err = Load(ctx, d, s.Name, 0); err != nil {
+		t.Fatal(err)
+	}
+	if c.Run.ID != second || len(c.Fits) != 7 || len(c.Unfitted()) != 0 {
+		t.Fatalf("run %d with %d fits, unfitted %v; want run %d with 7, none unfitted", c.Run.ID, len(c.Fits), c.Unfitted(), second)
+	}
+	for p := range 7 {
+		want, wantRun := rest, second
+		if p < 4 {
+			want, wantRun = first, stopped
+		}
+		i := slices.IndexFunc(want, func(r pipeline.FitResult) bool { return r.Pathway == p })
+		if got := g(c, p); i < 0 || !reflect.DeepEqual(got, want[i].DBFit().GFitNS) || c.runOf(p).ID != wantRun {
+			t.Errorf("pathway %d: g %v of run %d, want run %d's", p, got, c.runOf(p).ID, wantRun)
+		}
+	}
+	var py bytes.Buffer
+	if err := Write(&py, c, Dendrify); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(py.String(), "# "+note+"\n") || !strings.Contains(py.String(), "# Fits: 7 of 7 pathways converged.") {
+		t.Errorf("the module does not say that run %d was stopped, or not that all 7 converged:\n%s", stopped, py.String()[:min(py.Len(), 1500)])
 	}
 }

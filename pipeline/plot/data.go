@@ -35,26 +35,17 @@ func SpecOf(ctx context.Context, rd Reader, r *db.Run) (*spec.Spec, error) {
 }
 
 // ErrNoFit is returned by NewestFits when an experiment has no recorded fit.
-var ErrNoFit = errors.New("no recorded fit")
+var ErrNoFit = pipeline.ErrNoFit
 
-// NewestFits returns the newest finished fit run of the named experiment
-// that recorded fits, and its fits in pathway order. The error wraps
-// ErrNoFit if there is none.
+// NewestFits returns the newest fit run of the named experiment that
+// recorded fits, finished or not (pipeline.NewestFitRun), and its fits in
+// pathway order. The error wraps ErrNoFit if there is none.
 func NewestFits(ctx context.Context, rd Reader, experiment string) (*db.Run, []db.Fit, error) {
-	runs, err := rd.Runs(ctx, db.RunFilter{Experiment: experiment, Command: db.CommandFit, Status: db.StatusDone})
+	run, fits, err := pipeline.NewestFitRun(ctx, rd, experiment)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, fmt.Errorf("plot: %w", err)
 	}
-	for i := range runs {
-		fits, err := rd.Fits(ctx, db.FitFilter{RunID: runs[i].ID})
-		if err != nil {
-			return nil, nil, err
-		}
-		if len(fits) > 0 {
-			return &runs[i], fits, nil
-		}
-	}
-	return nil, nil, fmt.Errorf("plot: experiment %q: %w", experiment, ErrNoFit)
+	return run, fits, nil
 }
 
 // FitsFor is pipeline.FitsFor: the newest fit of each pathway of s.
@@ -101,7 +92,7 @@ func UnfinishedNote(run *db.Run) string {
 	return ""
 }
 
-// UnfinishedHint says, for an experiment with no finished sweep or fit,
+// UnfinishedHint says, for an experiment with no finished sweep nor fit,
 // what became of its newest sweep and fit runs and how to go on: "sweep
 // run 4 was cancelled: ...", with the plot command of figure (curve,
 // heatmap) that draws what a sweep recorded. It is "" when the

@@ -30,7 +30,8 @@ type Report struct {
 	SpecText    string
 	SpecSHA256  string
 	Generated   time.Time
-	// Fit is the newest finished fit run with fits; nil if none.
+	// Fit is the newest fit run with fits, finished or not
+	// (pipeline.NewestFitRun); nil if none.
 	Fit *db.Run
 	// Sweep is the newest finished sweep run; nil if none.
 	Sweep    *db.Run
@@ -72,8 +73,9 @@ type Options struct {
 }
 
 // ErrNothingRecorded is wrapped by Build when the experiment has neither a
-// finished fit nor a finished sweep in the database.
-var ErrNothingRecorded = errors.New("no finished fit or sweep recorded")
+// recorded fit (pipeline.NewestFitRun) nor a finished sweep in the
+// database.
+var ErrNothingRecorded = errors.New("no fit or finished sweep recorded")
 
 // Build reads the newest fit and sweep of the named experiment from rd,
 // simulates every pathway's trace at its fitted g (the spec's g when it has

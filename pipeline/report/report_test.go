@@ -193,7 +193,7 @@ func TestBuildNothingRecorded(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	if _, err := report.Build(ctx, d, "nope", nil); err == nil || !strings.Contains(err.Error(), "no finished fit or sweep") {
+	if _, err := report.Build(ctx, d, "nope", nil); err == nil || !strings.Contains(err.Error(), "no fit or finished sweep") {
 		t.Errorf("empty database: %v", err)
 	}
 }
@@ -248,7 +248,7 @@ func TestBuildOnlyUnfinishedRuns(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = report.Build(ctx, d, s.Name, nil)
-	want := fmt.Sprintf("no finished fit or sweep recorded; sweep run %d was cancelled: 'dendfit sweep --resume=%d --shard 1/3' with its spec finishes it; fit run %d failed: 'dendfit fit' with its spec fits again",
+	want := fmt.Sprintf("no fit or finished sweep recorded; sweep run %d was cancelled: 'dendfit sweep --resume=%d --shard 1/3' with its spec finishes it; fit run %d failed: 'dendfit fit' with its spec fits again",
 		sweep, sweep, fitRun.ID)
 	if !errors.Is(err, report.ErrNothingRecorded) || !strings.Contains(err.Error(), want) {
 		t.Errorf("report of unfinished runs: %v\nwant it to say %q", err, want)
