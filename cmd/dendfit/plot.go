@@ -456,11 +456,19 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 		}
 		series = sel
 	}
-	if len(series) == 0 && idx != nil {
-		return fmt.Errorf("run %d has no successful point of pathway %s to draw", run.ID, joinIndexes(idx))
+	good, failed := 0, 0
+	for _, se := range series {
+		good, failed = good+len(se.GNS), failed+se.Failed
 	}
-	if len(series) == 0 {
-		return fmt.Errorf("run %d has no successful point to draw", run.ID)
+	why := ""
+	if failed > 0 {
+		why = fmt.Sprintf(": its %d point%s failed ('dendfit query points --run %d --status failed' shows why)", failed, plural(failed), run.ID)
+	}
+	if good == 0 && idx != nil {
+		return fmt.Errorf("run %d has no successful point of pathway %s to draw%s", run.ID, joinIndexes(idx), why)
+	}
+	if good == 0 {
+		return fmt.Errorf("run %d has no successful point to draw%s", run.ID, why)
 	}
 	logX := ran == db.CommandSweep && s.Sweep.G.Log
 	if ran == db.CommandFit {

@@ -403,3 +403,45 @@ func TestPlotOfAnUnfinishedSweepSaysSo(t *testing.T) {
 		t.Errorf("query points: %v, stderr %q, want %q", err, errOut, want)
 	}
 }
+
+// TestPathwayWhoseEveryPointFailed: an AdEx cell the synapse fires at
+// every g swept (Dendrify's adex has no reset, so it runs away) has failed
+// points only. plot curve keys it in the legend, plot curve of it alone
+// says why there is nothing to draw, and the report's curve says so; it
+// was "no sweep or fit evaluations recorded for this pathway".
+func TestPathwayWhoseEveryPointFailed(t *testing.T) {
+	text := strings.Replace(referenceCase(t, "adaptiveif-soma-ampa-dend"), "  target_psp: 2 mV\n",
+		"  target_psp: 2 mV\n- pre: E\n  post: E\n  compartment: soma\n  receptors:\n  - {channel: AMPA, g: 5 nS, t_decay: 3 ms}\nsweep:\n  g: [2 uS, 5 uS, 20 uS]\n", 1)
+	dir := t.TempDir()
+	spec, dbp := writeSpec(t, dir, "adex.yaml", text), filepath.Join(dir, "d.db")
+	if _, err := qcli(t, dbp, "sweep", spec); err != nil {
+		t.Fatal(err)
+	}
+	pts, err := qcli(t, dbp, "query", "points", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The premise: pathway 0 (at the dendrite) fails at every g, pathway
+	// 1 (at the soma) does not.
+	if n := strings.Count(pts, `"status": "failed"`); n != 4 || !strings.Contains(pts, `"pathway": 1`) {
+		t.Fatalf("%d failed points (want 4: pathway 0's three, one of pathway 1's):\n%s", n, pts)
+	}
+	if _, err := qcli(t, dbp, "plot", "curve", "-o", filepath.Join(dir, "c.svg")); err != nil {
+		t.Fatal(err)
+	}
+	svg, err := os.ReadFile(filepath.Join(dir, "c.svg"))
+	if err != nil || !strings.Contains(string(svg), "(all 3 points failed: no curve)") || !strings.Contains(string(svg), "(1 failed point not drawn)") {
+		t.Errorf("the legend does not count each pathway's failed points (%v)", err)
+	}
+	_, err = qcli(t, dbp, "plot", "curve", "-p", "0", "-o", filepath.Join(dir, "c0.svg"))
+	if want := "run 1 has no successful point of pathway 0 to draw: its 3 points failed ('dendfit query points --run 1 --status failed' shows why)"; err == nil || err.Error() != want {
+		t.Errorf("plot curve -p 0: %v, want %q", err, want)
+	}
+	if _, err := qcli(t, dbp, "report", "-o", filepath.Join(dir, "r.html")); err != nil {
+		t.Fatal(err)
+	}
+	html, err := os.ReadFile(filepath.Join(dir, "r.html"))
+	if want := "|PSP| against g: none, as every point of sweep run 1 failed (3, no PSP)."; err != nil || !strings.Contains(string(html), want) {
+		t.Errorf("the report does not say %q (%v)", want, err)
+	}
+}

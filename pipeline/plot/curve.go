@@ -2,6 +2,7 @@ package plot
 
 import (
 	"fmt"
+	"image/color"
 	"math"
 	"slices"
 	"sort"
@@ -102,6 +103,13 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 		}
 	}
 	if math.IsInf(xmin, 1) {
+		failed := 0
+		for _, s := range series {
+			failed += s.Failed
+		}
+		if failed > 0 {
+			return nil, fmt.Errorf("plot: curve: every point failed (%d, no PSP): no point to draw", failed)
+		}
 		return nil, fmt.Errorf("plot: curve: no point to draw")
 	}
 	if math.IsInf(ymin, 1) {
@@ -129,6 +137,15 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 		}
 		return true
 	}
+	// A target is a dashed line in its pathway's colour.
+	addTarget := func(s Series, col color.Color) {
+		if s.TargetMV > 0 {
+			tl := hline(s.TargetMV, xmin, xmax)
+			tl.Color, tl.Width = col, vg.Points(0.8)
+			tl.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
+			p.Add(tl)
+		}
+	}
 	for _, s := range series {
 		col := seriesColor(s.Pathway) // a pathway's colour whatever else is drawn
 		xy := make(plotter.XYs, 0, len(s.GNS))
@@ -137,6 +154,14 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 				continue
 			}
 			xy = append(xy, plotter.XY{X: g, Y: s.PSPMV[j]})
+		}
+		if len(s.GNS) == 0 && s.Failed > 0 {
+			// Every point failed: no curve, but a key that says so.
+			key := plotter.NewFunction(func(float64) float64 { return 0 })
+			key.Color, key.Width, key.Dashes = col, vg.Points(1.3), []vg.Length{vg.Points(1), vg.Points(3)}
+			p.Legend.Add(s.Label+"\n"+s.Note, key)
+			addTarget(s, col)
+			continue
 		}
 		sort.Slice(xy, func(a, b int) bool { return xy[a].X < xy[b].X })
 		dense := len(xy) > 4*thinBins
@@ -176,12 +201,7 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 			p.Add(l, pts)
 			p.Legend.Add(name, l, pts)
 		}
-		if s.TargetMV > 0 {
-			tl := hline(s.TargetMV, xmin, xmax)
-			tl.Color, tl.Width = col, vg.Points(0.8)
-			tl.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
-			p.Add(tl)
-		}
+		addTarget(s, col)
 		// A fit's mark where a log axis cannot put it (an unfittable
 		// pathway's PSP of 0 mV, a g of 0) is left out: gonum panics on it.
 		if s.Fit != nil && !(opt.LogX && !(s.Fit.GNS > 0)) && !(logY && !(s.Fit.PSPMV > 0)) && !math.IsNaN(s.Fit.PSPMV) {

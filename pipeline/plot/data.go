@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"math"
 	"slices"
 	"sort"
@@ -368,13 +369,6 @@ type curvePoint struct {
 }
 
 func (c *curveGather) add(p *db.Point) {
-	if p.Status == db.PointFailed {
-		if c.failed == nil {
-			c.failed = map[int]int{}
-		}
-		c.failed[p.Pathway]++
-		return
-	}
 	if c.byPath == nil {
 		c.byPath = map[int]*pathCurve{}
 	}
@@ -383,15 +377,21 @@ func (c *curveGather) add(p *db.Point) {
 		pc = &pathCurve{label: pointLabel(p)}
 		c.byPath[p.Pathway] = pc
 	}
+	if p.Status == db.PointFailed {
+		if c.failed == nil {
+			c.failed = map[int]int{}
+		}
+		c.failed[p.Pathway]++
+		return
+	}
 	pc.pts = append(pc.pts, curvePoint{g: p.GNS, psp: math.Abs(p.PSPMV), k: kineticsOf(p)})
 }
 
+// series has a Series for every pathway with a point, good or failed: one
+// whose every point failed (an AdEx cell the synapse fires at every g
+// swept) has no curve, but its legend says so.
 func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
-	order := make([]int, 0, len(c.byPath))
-	for i := range c.byPath {
-		order = append(order, i)
-	}
-	sort.Ints(order)
+	order := slices.Sorted(maps.Keys(c.byPath))
 	fitOf := map[int]*db.Fit{}
 	for i := range fits {
 		fitOf[fits[i].Pathway] = &fits[i]
@@ -399,6 +399,19 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 	var out []Series
 	for _, i := range order {
 		pc := c.byPath[i]
+		if len(pc.pts) == 0 {
+			se := Series{Pathway: i, Label: pc.label, Failed: c.failed[i]}
+			if s != nil && i < len(s.Pathways) {
+				se.Label = s.Pathways[i].Label()
+				se.TargetMV = s.Pathways[i].TargetPSP / 1e-3
+			}
+			if f := fitOf[i]; f != nil {
+				se.TargetMV = f.TargetPSPMV
+			}
+			se.Note = fmt.Sprintf("(all %d point%s failed: no curve)", se.Failed, map[bool]string{true: "", false: "s"}[se.Failed == 1])
+			out = append(out, se)
+			continue
+		}
 		want := pc.pts[0].k
 		if s != nil && i < len(s.Pathways) && len(s.Pathways[i].Receptors) > 0 {
 			r := s.Pathways[i].Receptors[0]

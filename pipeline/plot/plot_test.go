@@ -565,6 +565,46 @@ func TestCurveNamesItsSlice(t *testing.T) {
 	}
 }
 
+// TestCurveOfAPathwayWhoseEveryPointFailed: a pathway with failed points
+// only (an AdEx cell fired at every g swept) has a series with no points,
+// whose legend says so; the other pathway's curve is drawn, and a figure
+// of that pathway alone says why there is none. The pathway was left out
+// without a word: its failed count was nowhere.
+func TestCurveOfAPathwayWhoseEveryPointFailed(t *testing.T) {
+	s, err := spec.Load("../testdata/reference/cases/two-populations-three-pathways.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	pt := func(path int, pre string, g float64, failed bool) db.Point {
+		p := db.Point{Pathway: path, Pre: pre, Post: "E", GNS: g, TDecayMS: 2, PSPMV: g, Status: db.PointOK,
+			Receptors: []db.Receptor{{Channel: "AMPA", GNS: g, TDecayMS: 2}}}
+		if failed {
+			p.PSPMV, p.Status, p.Error = 0, db.PointFailed, "sim: unstable"
+		}
+		return p
+	}
+	pts := []db.Point{pt(0, "E", 1, false), pt(0, "E", 2, false), pt(1, "PV", 1, true), pt(1, "PV", 2, true), pt(1, "PV", 3, true)}
+	se := plot.CurveSeries(s, pts, nil)
+	if len(se) != 2 || se[1].Pathway != 1 || len(se[1].GNS) != 0 || se[1].Failed != 3 || se[1].Note != "(all 3 points failed: no curve)" ||
+		se[1].Label != s.Pathways[1].Label() || len(se[0].GNS) != 2 || se[0].Failed != 0 {
+		t.Fatalf("series %+v\nwant pathway 0's 2 points, and pathway 1 with none, 3 failed", se)
+	}
+	f, err := plot.Curve(se, &plot.CurveOptions{LogX: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := f.Write(&b, "svg"); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(b.String(), "(all 3 points failed: no curve)") {
+		t.Error("the legend does not say that pathway 1's every point failed")
+	}
+	if _, err := plot.Curve(se[1:], nil); err == nil || !strings.Contains(err.Error(), "every point failed (3, no PSP)") {
+		t.Errorf("a figure of the failed pathway alone: %v", err)
+	}
+}
+
 // TestFitsFor: a spec gets the newest fit of each pathway that its own
 // definition of the pathway matches; a fit of an edited cell is passed
 // over, for an older one or none, and an edited target does not matter.

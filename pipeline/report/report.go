@@ -202,7 +202,11 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		case inSweep && pipeline.SameModel(sweepSpec, i, s, i):
 			pw.drawCurve(sw, sweepSpec.Sweep.G.Log, sweepSource(r.Sweep))
 		case inFit:
-			pw.drawCurve(fs, true, fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", fs.Recorded, fr.ID))
+			src := fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", fs.Recorded, fr.ID)
+			if fs.Recorded == 0 {
+				src = fmt.Sprintf("the evaluations of fit run %d (no sweep recorded)", fr.ID)
+			}
+			pw.drawCurve(fs, true, src)
 		default:
 			pw.CurveNote = ": no sweep or fit evaluations recorded for this pathway"
 		}
@@ -311,6 +315,10 @@ func sweepSource(run *db.Run) string {
 }
 
 func (pw *Pathway) drawCurve(series plot.Series, logX bool, source string) {
+	if len(series.GNS) == 0 && series.Failed > 0 {
+		pw.CurveNote = fmt.Sprintf(": none, as every point of %s failed (%d, no PSP)", source, series.Failed)
+		return
+	}
 	f, err := plot.Curve([]plot.Series{series}, &plot.CurveOptions{LogX: logX, Width: plot.DefaultWidth})
 	var svg string
 	if err == nil {
