@@ -529,10 +529,39 @@ func (d *DB) Close() error {
 		}
 	}
 	errs = append(errs, d.sql.Close())
+	if d.readOnly {
+		tidyWAL(d.path)
+	}
 	if err := errors.Join(append(errs, ckptErr)...); err != nil {
 		return fmt.Errorf("db: close %s: %w", d.path, err)
 	}
 	return nil
+}
+
+// tidyWAL removes the empty -wal and the -shm that reading a WAL database
+// leaves beside it: a read-only connection may not, so every query left
+// two files where the command that wrote the database had left none. It
+// opens a read-write connection, reads the schema and closes it: SQLite
+// deletes them when that is the last connection to the database, which
+// it knows from its locks (another process's connection keeps them, as
+// it needs them). Only an empty WAL is tidied, so that a query never
+// copies into the file what a writer left in the WAL. Errors (a file or
+// directory that is not writable) leave the files, as before.
+func tidyWAL(path string) {
+	if fi, err := os.Stat(path + "-wal"); err != nil || fi.Size() != 0 {
+		return
+	}
+	u, err := fileURI(path)
+	if err != nil {
+		return
+	}
+	c, err := sql.Open("sqlite3", u+"?mode=rw&_busy_timeout=0")
+	if err != nil {
+		return
+	}
+	defer c.Close()
+	var n int
+	_ = c.QueryRow("SELECT count(*) FROM sqlite_schema").Scan(&n)
 }
 
 // readOnlyPool returns the read-only connection pool, opening it on first

@@ -1198,3 +1198,75 @@ func TestMarkSweptElsewhere(t *testing.T) {
 		t.Error("the finished run reads as swept elsewhere")
 	}
 }
+
+// TestReadOnlyCloseTidiesTheWAL: reading a database leaves no -wal or
+// -shm beside it (every query left an empty WAL and a 32 KB -shm where
+// the command that wrote it had left none), unless another connection
+// still has it open, which needs them; and a WAL that holds frames (as a
+// kill -9 leaves it) is left for a writer, not copied into the file by a
+// query.
+func TestReadOnlyCloseTidiesTheWAL(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	path := filepath.Join(dir, "r.db")
+	exists := func(p string) bool { _, err := os.Stat(p); return err == nil }
+	read := func(p string) {
+		t.Helper()
+		r, err := OpenReadOnly(ctx, p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if runs, err := r.Runs(ctx, RunFilter{}); err != nil || len(runs) == 0 {
+			t.Fatalf("read %s: %d runs, %v", p, len(runs), err)
+		}
+		if err := r.Close(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	w, err := Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	newRun(t, w, "ca1", "spec", CommandSweep)
+	// A writer still open: the reader leaves the files it shares.
+	read(path)
+	if !exists(path+"-wal") || !exists(path+"-shm") {
+		t.Fatal("a query removed the WAL files of a database another connection has open")
+	}
+	// A copy of the files as a kill -9 of the writer leaves them.
+	crashed := filepath.Join(dir, "crashed.db")
+	for _, ext := range []string{"", "-wal"} {
+		b, err := os.ReadFile(path + ext)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := os.WriteFile(crashed+ext, b, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	newRun(t, w, "ca1", "spec", CommandSweep) // the writer works on
+	if err := w.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if exists(path+"-wal") || exists(path+"-shm") {
+		t.Fatal("the writer's close left its WAL files")
+	}
+	read(path)
+	for _, ext := range []string{"-wal", "-shm"} {
+		if exists(path + ext) {
+			t.Errorf("a query left %s%s", filepath.Base(path), ext)
+		}
+	}
+	fi, err := os.Stat(crashed + "-wal")
+	if err != nil || fi.Size() == 0 {
+		t.Fatalf("the crashed copy's WAL holds no frames (%v): the premise fails", err)
+	}
+	before, _ := os.ReadFile(crashed)
+	read(crashed)
+	if after, _ := os.ReadFile(crashed); !bytes.Equal(after, before) {
+		t.Error("a query copied a crashed writer's WAL into the database file")
+	}
+	if fi, err := os.Stat(crashed + "-wal"); err != nil || fi.Size() == 0 {
+		t.Errorf("a query took a crashed writer's WAL (%v)", err)
+	}
+}
