@@ -138,7 +138,8 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		Finished: pipeline.RecordEach(ctx, rec.db, rec.runID)})
 	bar.done()
 	if err != nil && len(res) > 0 {
-		g.notef("%d pathway(s) fitted before it stopped are recorded in run %d", len(res), rec.runID)
+		// Always said, -q or not, as sweep's: the way on matters more.
+		fmt.Fprintln(g.stderr, stoppedFitNote(g, s, path, idx, res, rec.runID))
 	}
 	if ferr := rec.finish(err); err == nil {
 		err = ferr
@@ -264,4 +265,29 @@ func nonNil(rs []pipeline.FitResult) []pipeline.FitResult {
 		return []pipeline.FitResult{}
 	}
 	return rs
+}
+
+// stoppedFitNote says, for a fit of selected (nil: every pathway with a
+// target) stopped after fitting res, what it recorded, that export,
+// report and plot use it, and the command that fits the rest.
+func stoppedFitNote(g *globals, s *spec.Spec, path string, selected []int, res []pipeline.FitResult, runID int64) string {
+	done := map[int]bool{}
+	for _, r := range res {
+		done[r.Pathway] = true
+	}
+	var rest []string
+	total := 0
+	for i, p := range s.Pathways {
+		if p.TargetPSP > 0 && (selected == nil || slices.Contains(selected, i)) {
+			total++
+			if !done[i] {
+				rest = append(rest, fmt.Sprintf("-p %d", i))
+			}
+		}
+	}
+	note := fmt.Sprintf("%d of %d pathways fitted before it stopped are recorded in run %d; export, report and plot --fitted use them", len(res), total, runID)
+	if len(rest) > 0 {
+		note += fmt.Sprintf("; fit the rest with: dendfit --db %s fit %s %s", g.db, path, strings.Join(rest, " "))
+	}
+	return note
 }

@@ -660,8 +660,8 @@ func TestFitCtrlCJSON(t *testing.T) {
 	spec := writeSpec(t, t.TempDir(), "slow.yaml", strings.Replace(string(y), "dt: 0.025 ms", "dt: 0.0001 ms", 1))
 	dbPath := filepath.Join(t.TempDir(), "f.db")
 	cmd := exec.Command(dendfitBin, "--db", dbPath, "--json", "fit", spec, "--workers", "1", "--no-fine-dt")
-	var stdout strings.Builder
-	cmd.Stdout = &stdout
+	var stdout, fitErr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &fitErr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
@@ -731,5 +731,29 @@ func TestFitCtrlCJSON(t *testing.T) {
 	first := strconv.Itoa(got.Pathways[0].Pathway)
 	if _, err := runCLI(t, "--db", dbPath, "-q", "plot", "trace", spec, "--fitted", "-p", first, "-o", filepath.Join(t.TempDir(), "t.png")); err != nil {
 		t.Errorf("plot trace --fitted -p %s after Ctrl-C: %v", first, err)
+	}
+	// The note names the command that fits the rest, which completes the
+	// calibration: every pathway exported from run 1 or its own run 2.
+	_, rest, ok := strings.Cut(fitErr.String(), "; fit the rest with: dendfit ")
+	if !strings.Contains(fitErr.String(), fmt.Sprintf("%d of 7 pathways fitted before it stopped are recorded in run 1; export, report and plot --fitted use them", n)) || !ok {
+		t.Fatalf("stderr after Ctrl-C does not say what was kept and how to fit the rest:\n%s", fitErr.String())
+	}
+	args := strings.Fields(strings.SplitN(rest, "\n", 2)[0])
+	if out, err := exec.Command(dendfitBin, append(args, "-q", "--no-fine-dt", "-j", "2")...).CombinedOutput(); err != nil {
+		t.Fatalf("dendfit %s: %v\n%s", strings.Join(args, " "), err, out)
+	}
+	if out, stderr, err = runCLIStderr(t, "--db", dbPath, "export", "--format", "csv"); err != nil {
+		t.Fatalf("export after the rest: %v", err)
+	}
+	if rows, err = csv.NewReader(strings.NewReader(out)).ReadAll(); err != nil || len(rows) != 1+2*5+2 {
+		t.Fatalf("export after the rest: %v, %d rows\n%s", err, len(rows), out)
+	}
+	for _, row := range rows[1:] {
+		if want := map[bool]string{true: "1", false: "2"}[fitted[row[0]]]; row[col] != want {
+			t.Errorf("export after the rest: pathway %s's row has fit_run_id %q, want %q", row[0], row[col], want)
+		}
+	}
+	if strings.Contains(stderr, "no fit") {
+		t.Errorf("export after the rest warns of a pathway with no fit:\n%s", stderr)
 	}
 }
