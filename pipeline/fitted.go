@@ -113,7 +113,13 @@ func parseRunSpec(e *db.Experiment, r *db.Run) (*spec.Spec, error) {
 type AppliedFit struct {
 	Run  *db.Run
 	Spec *spec.Spec
-	Fit  db.Fit
+	// Fit is the fit as recorded, but for its Pathway: the pathway's index
+	// in the spec it was found for.
+	Fit db.Fit
+	// RunPathway is the pathway's index in Spec, the run's own: another
+	// than Fit.Pathway when pathways were inserted, removed or reordered
+	// since.
+	RunPathway int
 }
 
 // ErrNoFit is wrapped by NewestFitRun when an experiment has no recorded
@@ -235,12 +241,56 @@ func fitsMatching(ctx context.Context, rd FitReader, s *spec.Spec, match func(a 
 			return nil, nil, err
 		}
 		for _, f := range rf {
-			if _, done := fits[f.Pathway]; !done && match(s, f.Pathway, fs, f.Pathway) {
-				fits[f.Pathway] = AppliedFit{Run: &runs[i], Spec: fs, Fit: f}
+			if k := matchingPathway(s, fs, f.Pathway, match, fits); k >= 0 {
+				j := f.Pathway
+				f.Pathway = k
+				fits[k] = AppliedFit{Run: &runs[i], Spec: fs, Fit: f, RunPathway: j}
 			}
 		}
 	}
 	return fits, newest, nil
+}
+
+// PathwayIn returns the index in b of pathway i of a: i itself when b's
+// pathway there is the same model (SameModel), else the one with the same
+// tag that is, or -1. A spec edited by inserting, removing or reordering
+// pathways keeps a pathway's sweeps and fits recorded under its old index.
+func PathwayIn(a *spec.Spec, i int, b *spec.Spec) int {
+	if SameModel(b, i, a, i) {
+		return i
+	}
+	if i < 0 || i >= len(a.Pathways) {
+		return -1
+	}
+	for k := range b.Pathways {
+		if b.Pathways[k].Tag == a.Pathways[i].Tag && SameModel(b, k, a, i) {
+			return k
+		}
+	}
+	return -1
+}
+
+// matchingPathway is the pathway of s that pathway j of fs is (match),
+// with no fit in fits yet, or -1. The pathway at j in s comes first; a
+// pathway of s with the same tag elsewhere is the same pathway moved (one
+// inserted or removed before it, two swapped): matching by index alone,
+// such an edit lost the fits of every pathway after it.
+func matchingPathway(s, fs *spec.Spec, j int, match func(a *spec.Spec, i int, b *spec.Spec, j int) bool, fits map[int]AppliedFit) int {
+	if match(s, j, fs, j) {
+		if _, done := fits[j]; done {
+			return -1
+		}
+		return j
+	}
+	if j < 0 || j >= len(fs.Pathways) {
+		return -1
+	}
+	for k := range s.Pathways {
+		if _, done := fits[k]; !done && s.Pathways[k].Tag == fs.Pathways[j].Tag && match(s, k, fs, j) {
+			return k
+		}
+	}
+	return -1
 }
 
 // FitRows returns the fits of fits in pathway order.

@@ -920,3 +920,60 @@ func TestExportAfterAStoppedFit(t *testing.T) {
 		t.Errorf("the module does not say that run %d was stopped, or not that all 7 converged:\n%s", stopped, py.String()[:min(py.Len(), 1500)])
 	}
 }
+
+// TestExportAfterPathwaysMoved: a spec edited by inserting a pathway at
+// the top and swapping two keeps the earlier fit of every pathway it did
+// not change, now at its new index, and a fit of the new one completes
+// the calibration. Fits were matched by index: every pathway after the
+// inserted one lost its fit, and the export blamed "an edited target".
+func TestExportAfterPathwaysMoved(t *testing.T) {
+	ctx := context.Background()
+	orig, edited, was := plottest.MovedCortex(t)
+	path := filepath.Join(t.TempDir(), "dendfit.db")
+	parse := func(name, y string) *spec.Spec {
+		s, err := spec.Parse(name, []byte(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	first, all := plottest.AddFit(t, path, parse("cortex.yaml", orig), &pipeline.FitOptions{NoFine: true})
+	s := parse("moved.yaml", edited)
+	second, fresh := plottest.AddFit(t, path, s, &pipeline.FitOptions{NoFine: true, Pathways: []int{0}})
+	d, err := db.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	c, err := Load(ctx, d, s.Name, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Run.ID != second || len(c.Fits) != 8 || len(c.Unfitted()) != 0 {
+		t.Fatalf("run %d with %d fits, unfitted %v; want run %d with 8, none unfitted", c.Run.ID, len(c.Fits), c.Unfitted(), second)
+	}
+	for i, j := range was {
+		want, wantRun := fresh[0].DBFit(), second
+		if j >= 0 {
+			want, wantRun = all[j].DBFit(), first
+		}
+		f := c.fitOf(i)
+		if f == nil || !reflect.DeepEqual(f.GFitNS, want.GFitNS) || c.runOf(i).ID != wantRun {
+			t.Errorf("pathway %d (was %d): fit %+v of run %d, want g %v of run %d", i, j, f, c.runOf(i).ID, want.GFitNS, wantRun)
+		}
+	}
+	// The exported spec simulates to every target.
+	var b bytes.Buffer
+	if err := Write(&b, c, YAML); err != nil {
+		t.Fatal(err)
+	}
+	sims, err := pipeline.Simulate(ctx, parse("exported.yaml", b.String()), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, r := range sims {
+		if rel := math.Abs(math.Abs(r.PSPMV)/(s.Pathways[i].TargetPSP/1e-3) - 1); !(rel <= 1e-6) {
+			t.Errorf("pathway %d: |PSP| %.9g mV, target %g mV", i, r.PSPMV, s.Pathways[i].TargetPSP/1e-3)
+		}
+	}
+}

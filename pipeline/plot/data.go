@@ -231,7 +231,7 @@ func FittedFor(ctx context.Context, rd Reader, s *spec.Spec, i int) (*FittedPath
 		}
 		fp.Notes = append(fp.Notes, fmt.Sprintf("drawing fit run %d: %s", af.Run.ID, why))
 	}
-	if ft, st := af.Spec.Pathways[i].TargetPSP, s.Pathways[i].TargetPSP; ft != st {
+	if ft, st := af.Spec.Pathways[af.RunPathway].TargetPSP, s.Pathways[i].TargetPSP; ft != st {
 		fp.Warnings = append(fp.Warnings, fmt.Sprintf("%s: fit run %d targeted a PSP of %.4g mV; the spec targets %.4g mV", label, af.Run.ID, ft/1e-3, st/1e-3))
 	}
 	fp.Title = fmt.Sprintf("fitted, run %d", af.Run.ID)

@@ -125,6 +125,9 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 	// others are shown with their earlier fits, and those runs listed.
 	fitRunOf := map[int]*db.Run{}
 	fitSpecOf := map[int64]*spec.Spec{}
+	// A pathway's index in the spec of the run that fitted it, when the
+	// spec has moved it since (pipeline.AppliedFit.RunPathway).
+	runIndex := map[int]int{}
 	if r.Fit != nil {
 		fitSpecOf[r.Fit.ID] = s
 		applied, err := pipeline.CalibrationsFor(ctx, rd, s)
@@ -140,6 +143,7 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 			if af := applied[p]; !have[p] {
 				fits = append(fits, af.Fit)
 				fitRunOf[p] = af.Run
+				runIndex[p] = af.RunPathway
 				if fitSpecOf[af.Run.ID] == nil {
 					fitSpecOf[af.Run.ID] = af.Spec
 					r.Runs = append(r.Runs, *af.Run)
@@ -156,10 +160,11 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 			return nil, err
 		}
 		// The fits marked on the sweep's curves: those of pathways the two
-		// specs define alike.
+		// specs define alike, at the sweep's index of each.
 		var onSweep []db.Fit
 		for _, f := range fits {
-			if pipeline.SameModel(sweepSpec, f.Pathway, s, f.Pathway) {
+			if k := pipeline.PathwayIn(s, f.Pathway, sweepSpec); k >= 0 {
+				f.Pathway = k
 				onSweep = append(onSweep, f)
 			}
 		}
@@ -171,7 +176,17 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 	slices.SortFunc(r.Runs, func(a, b db.Run) int { return cmp.Compare(a.ID, b.ID) })
 	fitSeries := map[int64]map[int]plot.Series{}
 	for id, fs := range fitSpecOf {
-		if fitSeries[id], err = runSeries(ctx, rd, id, fs, fits); err != nil {
+		// Each run's fits at its own index of their pathways.
+		var own []db.Fit
+		for _, f := range fits {
+			if fitRunOf[f.Pathway].ID == id {
+				if k, moved := runIndex[f.Pathway]; moved {
+					f.Pathway = k
+				}
+				own = append(own, f)
+			}
+		}
+		if fitSeries[id], err = runSeries(ctx, rd, id, fs, own); err != nil {
 			return nil, err
 		}
 	}
@@ -192,14 +207,24 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		if err := pw.drawTrace(ctx, s, fr); err != nil {
 			return nil, err
 		}
-		sw, inSweep := sweepSeries[i]
+		inSweep, sweepIndex := false, -1
+		var sw plot.Series
+		if r.Sweep != nil {
+			if sweepIndex = pipeline.PathwayIn(s, i, sweepSpec); sweepIndex >= 0 {
+				sw, inSweep = sweepSeries[sweepIndex]
+			}
+		}
 		var fs plot.Series
 		inFit := false
 		if fr != nil {
-			fs, inFit = fitSeries[fr.ID][i]
+			k, moved := runIndex[i]
+			if !moved {
+				k = i
+			}
+			fs, inFit = fitSeries[fr.ID][k]
 		}
 		switch {
-		case inSweep && pipeline.SameModel(sweepSpec, i, s, i):
+		case inSweep:
 			pw.drawCurve(sw, sweepSpec.Sweep.G.Log, sweepSource(r.Sweep))
 		case inFit:
 			src := fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", fs.Recorded, fr.ID)
@@ -210,8 +235,8 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		default:
 			pw.CurveNote = ": no sweep or fit evaluations recorded for this pathway"
 		}
-		if r.Sweep != nil && pipeline.SameModel(sweepSpec, i, s, i) && len(plot.SweptAxes(sweepSpec)) >= 2 {
-			if err := pw.drawHeatmap(ctx, rd, r.Sweep, sweepSpec); err != nil {
+		if sweepIndex >= 0 && len(plot.SweptAxes(sweepSpec)) >= 2 {
+			if err := pw.drawHeatmap(ctx, rd, r.Sweep, sweepSpec, sweepIndex); err != nil {
 				return nil, err
 			}
 		}
@@ -281,13 +306,15 @@ func (pw *Pathway) drawTrace(ctx context.Context, s *spec.Spec, fitRun *db.Run) 
 // drawHeatmap draws the pathway's |PSP| over the first two axes of sweep
 // run, whose spec is s (a third axis is sliced at the pathway's own value,
 // as plot heatmap does).
-func (pw *Pathway) drawHeatmap(ctx context.Context, rd plot.Reader, run *db.Run, s *spec.Spec) error {
-	hp, err := plot.ReadHeatPoints(ctx, rd, run.ID, pw.Index)
+// drawHeatmap draws the heat map of pathway k of sweep run run (of spec
+// s), which is pw's.
+func (pw *Pathway) drawHeatmap(ctx context.Context, rd plot.Reader, run *db.Run, s *spec.Spec, k int) error {
+	hp, err := plot.ReadHeatPoints(ctx, rd, run.ID, k)
 	if err != nil || hp.Len() == 0 { // none: a shard without this pathway
 		return err
 	}
 	x, y := plot.HeatAxes(s, "", "")
-	hd, err := hp.Heatmap(s, pw.Index, x, y)
+	hd, err := hp.Heatmap(s, k, x, y)
 	var svg string
 	if err == nil {
 		var f *plot.Figure

@@ -486,3 +486,70 @@ func TestReportHeatmap(t *testing.T) {
 		t.Errorf("%d inline SVGs, want a trace, a curve and a heat map for each of %d pathways", n, len(s.Pathways))
 	}
 }
+
+// TestReportAfterPathwaysMoved: after a pathway is inserted at the top of
+// the spec and two are swapped, the report shows each unchanged pathway
+// with its earlier fit, and the curve of that fit's own evaluations
+// (recorded under its old index); with a sweep of the original spec, the
+// sweep's curve of the pathway. Fits and curves were matched by index.
+func TestReportAfterPathwaysMoved(t *testing.T) {
+	ctx := context.Background()
+	orig, edited, was := plottest.MovedCortex(t)
+	parse := func(name, y string) *spec.Spec {
+		s, err := spec.Parse(name, []byte(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	path := filepath.Join(t.TempDir(), "dendfit.db")
+	first, all := plottest.AddFit(t, path, parse("cortex.yaml", orig), &pipeline.FitOptions{NoFine: true})
+	second, _ := plottest.AddFit(t, path, parse("moved.yaml", edited), &pipeline.FitOptions{NoFine: true, Pathways: []int{0}})
+	d, err := db.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r, err := report.Build(ctx, d, "cortex-paired-recordings", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Fit == nil || r.Fit.ID != second || len(r.Pathways) != 8 {
+		t.Fatalf("report of fit run %v with %d pathways; want run %d with 8", r.Fit, len(r.Pathways), second)
+	}
+	for i, j := range was[1:] {
+		pw, f := r.Pathways[i+1], all[j]
+		if pw.Fit == nil || !slices.Equal(pw.Fit.GFitNS, f.DBFit().GFitNS) || pw.Fit.RunID != first {
+			t.Errorf("pathway %d (was %d): fit %+v; want run %d's g %v", i+1, j, pw.Fit, first, f.DBFit().GFitNS)
+			continue
+		}
+		// No sweep: the curve is the fit's evaluations, as many as it made.
+		if want := fmt.Sprintf(" from the %d evaluations of fit run %d", f.Evaluations, first); !strings.HasPrefix(pw.CurveNote, want) {
+			t.Errorf("pathway %d (was %d): curve note %q, want %q", i+1, j, pw.CurveNote, want)
+		}
+	}
+	// With a sweep of the original spec, each moved pathway's curve is
+	// the sweep's of that pathway (its legend names it), the new one's its
+	// fit's evaluations.
+	path = plottest.DB(t, parse("cortex.yaml", orig), true, false)
+	plottest.AddFit(t, path, parse("moved.yaml", edited), &pipeline.FitOptions{NoFine: true, Pathways: []int{0}})
+	d2, err := db.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d2.Close()
+	if r, err = report.Build(ctx, d2, "cortex-paired-recordings", nil); err != nil {
+		t.Fatal(err)
+	}
+	moved := parse("moved.yaml", edited)
+	for i, pw := range r.Pathways {
+		want := " from sweep run 1"
+		if was[i] < 0 {
+			want = " from the "
+		}
+		label := strings.ReplaceAll(moved.Pathways[i].Label(), ">", "&gt;")
+		if !strings.HasPrefix(pw.CurveNote, want) || !strings.Contains(string(pw.CurveSVG), label) {
+			t.Errorf("pathway %d (was %d): curve note %q, want %q, and a curve of %s", i, was[i], pw.CurveNote, want, label)
+		}
+	}
+}

@@ -109,3 +109,35 @@ func AddFit(t testing.TB, path string, s *spec.Spec, opt *pipeline.FitOptions) (
 	}
 	return run.ID, res
 }
+
+// MovedCortex returns the text of the shipped cortical example, and the
+// text edited as a modeller might: a new pathway (tag extra) inserted at
+// the top and the last two pathways swapped. was gives, for each pathway
+// of the edited text, its index in the original (-1: the new one).
+func MovedCortex(t testing.TB) (orig, edited string, was []int) {
+	t.Helper()
+	text, err := os.ReadFile(filepath.Join(Root(), "experiments", "cortex-paired-recordings.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	orig = string(text)
+	// The pathway blocks, each with the comment lines above it.
+	head, rest, _ := strings.Cut(orig, "pathways:\n")
+	body, tail, _ := strings.Cut(rest, "sweep:\n")
+	var blocks []string
+	inComment := false
+	for _, line := range strings.SplitAfter(body, "\n") {
+		comment := strings.HasPrefix(line, "  # ")
+		if comment && !inComment || len(blocks) == 0 {
+			blocks = append(blocks, "")
+		}
+		inComment = comment
+		blocks[len(blocks)-1] += line
+	}
+	if len(blocks) != 7 {
+		t.Fatalf("the example has %d pathway blocks, want 7", len(blocks))
+	}
+	added := "  - pre: L23PC\n    post: L23PC\n    compartment: basal\n    tag: extra\n    receptors:\n      - {channel: AMPA, g: 1 nS, t_decay: 3 ms}\n    target_psp: 0.5 mV\n    holding: -73.4 mV\n"
+	moved := []string{added, blocks[0], blocks[1], blocks[2], blocks[3], blocks[4], blocks[6], blocks[5]}
+	return orig, head + "pathways:\n" + strings.Join(moved, "") + "sweep:\n" + tail, []int{-1, 0, 1, 2, 3, 4, 6, 5}
+}
