@@ -312,6 +312,21 @@ func (f *fitter) jump(ctx context.Context, fired sample, msg string, root float6
 		}
 		lo, hi = &b, a
 	}
+	// A root the search passed by: the PSP meets the target below the
+	// threshold too, though the root found (if any) fires a dSpike (a PSP
+	// that falls as a dSpike takes over, and rises again above).
+	var below *sample
+	if lo != nil && lo.psp > f.p.Target && !(root > 0 && root < lo.g) {
+		var err error
+		if below, err = f.rootBelow(ctx, *lo); err != nil {
+			return f.stoppedJump(err, fired, msg)
+		}
+	}
+	if below != nil && f.p.RootBelowJump {
+		r := f.result(Converged, *below, "")
+		r.BelowJump = fmt.Sprintf("the root taken is below the dSpike threshold and fires none: %s; the reference's rule gives no fit here; it was accepted as asked (root_below_jump)", msg)
+		return r, nil
+	}
 	// The g given with the outcome is the best one tried: the root the
 	// bracket rule refused, else the largest PSP below the threshold.
 	best := fired
@@ -325,16 +340,79 @@ func (f *fitter) jump(ctx context.Context, fired sample, msg string, root float6
 		gl, gh := distinct(lo.g*1e9, hi.g*1e9)
 		msg += fmt.Sprintf("; the PSP jumps from %.6g mV to %.6g mV between g = %s and %s nS, so the largest PSP below the dSpike threshold is %.6g mV",
 			lo.psp*1e3, hi.psp*1e3, gl, gh, lo.psp*1e3)
-		if root > 0 && root < lo.g {
+		switch {
+		case root > 0 && root < lo.g:
 			// Any start in (root, lo.g] halves down to a bracket below
 			// the threshold.
-			msg += fmt.Sprintf("; the root fires no dSpike, but the reference's rule refuses any bracket that reaches one, so the outcome depends on the starting g: a spec g between %.6g and %.6g nS brackets the root below the threshold",
+			msg += fmt.Sprintf("; the root fires no dSpike, but the reference's rule refuses any bracket that reaches one, so the outcome depends on the starting g: a spec g between %.6g and %.6g nS brackets the root below the threshold, and root_below_jump (fit --root-below-jump) takes it from any",
 				root*1e9, lo.g*1e9)
+		case below != nil:
+			msg += fmt.Sprintf("; below the threshold the PSP meets the target too, at g = %.6g nS with no dSpike, but the search from the spec g bracketed another root, so the outcome depends on the starting g: a spec g between %.6g and %.6g nS brackets the root below the threshold, and root_below_jump (fit --root-below-jump) takes it from any",
+				below.g*1e9, below.g*1e9, lo.g*1e9)
+		case lo.psp < f.p.Target:
+			msg += fmt.Sprintf(": the target %.6g mV is met only by a PSP with a dSpike", f.p.Target*1e3)
 		}
 	} else {
 		msg += fmt.Sprintf("; a dSpike fires even at g_min = %.6g nS", f.p.GMin*1e9)
 	}
 	return f.result(DSpikeJump, best, msg), nil
+}
+
+// rootBelow finds, below top (a sample under the dSpike threshold whose
+// PSP is above the target), the g where the PSP meets the target with no
+// dSpike: from the largest sample below target under top (halving g from
+// top when there is none), by Brent's method over the samples under the
+// threshold, whose PSP rises with g. It returns nil when there is none
+// (g_min reached above the target, a dSpike on the way down, a search
+// that does not converge); the error is errStop, a simError or ctx's.
+func (f *fitter) rootBelow(ctx context.Context, top sample) (*sample, error) {
+	T := f.p.Target
+	var a *sample
+	for _, s := range f.samples {
+		if !s.spike && s.psp < T && s.g < top.g && (a == nil || s.g > a.g) {
+			c := s
+			a = &c
+		}
+	}
+	for g := top.g; a == nil; {
+		if g <= f.p.GMin {
+			return nil, nil
+		}
+		g = math.Max(g/2, f.p.GMin)
+		s, err := f.eval(ctx, g)
+		if err != nil {
+			return nil, err
+		}
+		switch {
+		case s.spike:
+			return nil, nil
+		case s.psp < T:
+			a = &s
+		}
+	}
+	// Brent's monotonicity check looks at every sample: it is given those
+	// under the threshold in [a, top] only, and the budget left.
+	sub := &fitter{p: f.p, fails: f.fails, failed: f.failed}
+	for _, s := range f.samples {
+		if !s.spike && s.g >= a.g && s.g <= top.g {
+			sub.samples = append(sub.samples, s)
+		}
+	}
+	sub.p.MaxEvals = f.p.MaxEvals - f.evals() + sub.evals()
+	n, fails := len(sub.samples), sub.fails
+	r, err := sub.brent(ctx, *a, top)
+	f.samples = append(f.samples, sub.samples[n:]...)
+	f.fails += sub.fails - fails
+	if f.failed == nil {
+		f.failed = sub.failed
+	}
+	if err != nil {
+		return nil, err
+	}
+	if s, ok := f.sampleAt(r.G); ok && r.Outcome == Converged && !s.spike {
+		return &s, nil
+	}
+	return nil, nil
 }
 
 // distinct formats a and b with the fewest significant digits, six or

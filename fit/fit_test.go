@@ -501,3 +501,57 @@ func TestKineticsStoppedAtItsLimit(t *testing.T) {
 		}
 	}
 }
+
+// TestAmplitudeRootBelowAFallingJump: a PSP that falls where a dSpike
+// takes over and rises again above (as a dendritic Na spike shunts the
+// synapse) meets the target twice. From a spec g above the threshold the
+// search brackets the root that fires; the message then names the root
+// below the threshold and the spec g that bracket it, and RootBelowJump
+// takes it. A trial's fit from 5, 6 or 11 nS said neither, and
+// --root-below-jump changed nothing. A target above every PSP below the
+// threshold says that only a dSpike meets it.
+func TestAmplitudeRootBelowAFallingJump(t *testing.T) {
+	const nS, mV = 1e-9, 1e-3
+	// |PSP| = g (mV per nS) below 3.5 nS; a dSpike above, 1 mV lower.
+	eval := func(_ context.Context, g float64) (float64, bool, error) {
+		if g >= 3.5*nS {
+			return (g/nS - 1) * mV, true, nil
+		}
+		return g / nS * mV, false, nil
+	}
+	ctx := context.Background()
+	p := Problem{Eval: eval, Target: 3 * mV, G0: 3.8 * nS, GMin: 0.01 * nS, GMax: 1000 * nS, Jumps: true}
+	r, err := Amplitude(ctx, p)
+	if err != nil || r.Outcome != DSpikeJump {
+		t.Fatalf("from 3.8 nS: %v %s (%s), want %s", err, r.Outcome, r.Message, DSpikeJump)
+	}
+	m := regexp.MustCompile(`below the threshold the PSP meets the target too, at g = ([0-9.e+-]+) nS with no dSpike.* a spec g between ([0-9.e+-]+) and ([0-9.e+-]+) nS brackets the root below the threshold`).FindStringSubmatch(r.Message)
+	if m == nil {
+		t.Fatalf("message %q names no root below the threshold", r.Message)
+	}
+	root, _ := strconv.ParseFloat(m[1], 64)
+	lo, _ := strconv.ParseFloat(m[2], 64)
+	hi, _ := strconv.ParseFloat(m[3], 64)
+	if math.Abs(root-3) > 1e-5 || lo != root || !(hi > 3.49 && hi < 3.5) {
+		t.Errorf("root %v nS, spec g %v to %v nS offered; want 3, and 3 to just under 3.5", root, lo, hi)
+	}
+	// A start the message offers converges there, as the rule allows.
+	q := p
+	q.G0 = (lo + hi) / 2 * nS
+	if r, err := Amplitude(ctx, q); err != nil || r.Outcome != Converged || math.Abs(r.G/(3*nS)-1) > 1e-6 {
+		t.Errorf("from the offered %v nS: %v %s g %v (%s)", q.G0/nS, err, r.Outcome, r.G/nS, r.Message)
+	}
+	q = p
+	q.RootBelowJump = true
+	r, err = Amplitude(ctx, q)
+	if err != nil || r.Outcome != Converged || math.Abs(r.G/(3*nS)-1) > 1e-6 || math.Abs(r.PSP/(3*mV)-1) > 1e-7 ||
+		!strings.HasPrefix(r.BelowJump, "the root taken is below the dSpike threshold and fires none: a dSpike fires at g = ") || r.Evaluations > 100 {
+		t.Errorf("root_below_jump from 3.8 nS: %v %s g %v nS (%s), want converged at 3 nS, saying so", err, r.Outcome, r.G/nS, r.BelowJump)
+	}
+	// 5 mV: every PSP below the threshold (up to 3.5 mV) is smaller.
+	q = p
+	q.Target, q.G0 = 5*mV, 5*nS
+	if r, err := Amplitude(ctx, q); err != nil || r.Outcome != DSpikeJump || !strings.HasSuffix(r.Message, ": the target 5 mV is met only by a PSP with a dSpike") {
+		t.Errorf("5 mV from 5 nS: %v %s (%s)", err, r.Outcome, r.Message)
+	}
+}

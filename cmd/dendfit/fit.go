@@ -47,7 +47,9 @@ As the reference, a pathway with dSpikes has no fit when a run of the
 bracket around its root (doubling or halving from the spec g) fires one,
 even if the root does not, so the outcome can depend on the spec g; the
 message gives the spec g that would fit it, and --root-below-jump takes such a
-root, with a warning.
+root, with a warning. So too where the PSP falls as a dSpike takes over and
+meets the target twice: a search from a spec g above the threshold finds
+the root that fires; the message names the one below, which the flag takes.
 For each fit the PSP at dt/10 shows how much the calibration depends on
 the clock (a warning when it moves the PSP by over 1%), and a PSP that
 peaks at the last sample of the window (cut short by simulation.duration)
