@@ -44,8 +44,9 @@ run that did not finish:
             make_neurongroup(models, population, N), which makes a group
             with the fit's method and ionic constants (the model's own
             make_neurongroup integrates with euler)
-  json      the same parameters per population with value and unit, and the
-            run's provenance
+  json      the same parameters per population with value and unit, the
+            protocol (dt, method, duration, spike_at), the ionic constants,
+            each pathway's holding and steady state, and the run's provenance
   csv       one row per pathway and receptor
   yaml      the spec with every fitted g (and t_decay, t_rise) written in;
             'dendfit simulate' on it gives the target PSP of every pathway

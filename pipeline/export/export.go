@@ -202,19 +202,26 @@ func Write(w io.Writer, c *Calibration, f Format) error {
 // pathways left at their spec g because no fit was made to their target,
 // and what makes a fitted g doubtful.
 func (c *Calibration) notes() []string {
-	var out []string
-	if u := c.unfinished(); u != "" {
-		out = append(out, u)
-	}
-	if u := c.Unfitted(); len(u) > 0 {
-		out = append(out, fmt.Sprintf("NOT FITTED to their present target, so at their spec g: pathway(s) %s.", joinInts(u)))
-	}
+	out := c.runNotes()
 	for i := range c.Spec.Pathways {
 		if f := c.fitOf(i); f != nil {
 			for _, w := range f.Warnings {
 				out = append(out, "WARNING of the fit: "+strings.ReplaceAll(w, "\n", " "))
 			}
 		}
+	}
+	return out
+}
+
+// runNotes are the notes on where the fits come from: a run that did not
+// finish, pathways with none.
+func (c *Calibration) runNotes() []string {
+	var out []string
+	if u := c.unfinished(); u != "" {
+		out = append(out, u)
+	}
+	if u := c.Unfitted(); len(u) > 0 {
+		out = append(out, fmt.Sprintf("NOT FITTED to their present target, so at their spec g: pathway(s) %s.", joinInts(u)))
 	}
 	return out
 }

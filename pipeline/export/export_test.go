@@ -919,6 +919,14 @@ func TestExportAfterAStoppedFit(t *testing.T) {
 	if !strings.Contains(py.String(), "# "+note+"\n") || !strings.Contains(py.String(), "# Fits: 7 of 7 pathways converged.") {
 		t.Errorf("the module does not say that run %d was stopped, or not that all 7 converged:\n%s", stopped, py.String()[:min(py.Len(), 1500)])
 	}
+	var js bytes.Buffer
+	if err := Write(&js, c, JSON); err != nil {
+		t.Fatal(err)
+	}
+	var doc struct{ Notes []string }
+	if err := json.Unmarshal(js.Bytes(), &doc); err != nil || !slices.Equal(doc.Notes, []string{note}) {
+		t.Errorf("JSON notes %q (%v), want %q", doc.Notes, err, note)
+	}
 }
 
 // TestExportAfterPathwaysMoved: a spec edited by inserting a pathway at

@@ -10,12 +10,29 @@ import (
 
 // jsonExport is the document `--format json` writes.
 type jsonExport struct {
-	Format      string                    `json:"format"` // "dendfit-export"
-	Version     int                       `json:"format_version"`
-	Experiment  string                    `json:"experiment"`
-	Provenance  jsonProvenance            `json:"provenance"`
+	Format     string         `json:"format"` // "dendfit-export"
+	Version    int            `json:"format_version"`
+	Experiment string         `json:"experiment"`
+	Provenance jsonProvenance `json:"provenance"`
+	// Notes say what the other formats' headers do of where the fits
+	// come from: pathways left at their spec g, fits from a run that did
+	// not finish (each pathway's fit warnings are its own).
+	Notes []string `json:"notes,omitempty"`
+	// Simulation is the PSP protocol the g were calibrated with, and
+	// Constants Dendrify's ionic constants as the experiment sets them:
+	// a GABA or NMDA g holds only with its reversal, Mg_con and
+	// Gamma_NMDA.
+	Simulation  jsonSimulation            `json:"simulation"`
+	Constants   map[string]jsonValue      `json:"constants"`
 	Populations map[string]jsonPopulation `json:"populations"`
 	Pathways    []jsonPathway             `json:"pathways"`
+}
+
+type jsonSimulation struct {
+	DtMS       float64 `json:"dt_ms"`
+	Method     string  `json:"method"`
+	DurationMS float64 `json:"duration_ms"`
+	SpikeAtMS  float64 `json:"spike_at_ms"`
 }
 
 type jsonProvenance struct {
@@ -96,8 +113,20 @@ func writeJSON(w io.Writer, c *Calibration) error {
 			FitRTol:        s.Fit.RTol,
 			ParamsGivenAre: "params use Dendrify's names; g is the conductance in the equations (after scale_g); receptors[].g_nS is the spec g",
 		},
+		Notes: c.runNotes(),
+		Simulation: jsonSimulation{DtMS: s.Simulation.Dt / 1e-3, Method: s.Simulation.Method.String(),
+			DurationMS: s.Simulation.Duration / 1e-3, SpikeAtMS: s.Simulation.SpikeAt / 1e-3},
+		Constants:   map[string]jsonValue{},
 		Populations: map[string]jsonPopulation{},
 		Pathways:    []jsonPathway{},
+	}
+	// The names and units of the Dendrify module's CONSTANTS.
+	k := s.Constants
+	for name, v := range map[string]float64{"E_AMPA": k.EAMPA, "E_NMDA": k.ENMDA, "E_GABA": k.EGABA, "E_Na": s.Ions.ENa, "E_K": s.Ions.EK, "E_Ca": s.Ions.ECa} {
+		out.Constants[name] = jsonValue{Value: v / 1e-3, Unit: "mV"}
+	}
+	for name, v := range map[string]float64{"Mg_con": k.MgCon, "Alpha_NMDA": k.AlphaNMDA, "Beta_NMDA": k.BetaNMDA, "Gamma_NMDA": k.GammaNMDA} {
+		out.Constants[name] = jsonValue{Value: v, Unit: "1"}
 	}
 	if out.Provenance.RunArgv == nil {
 		out.Provenance.RunArgv = []string{}
