@@ -27,6 +27,10 @@ type FitResult struct {
 	// converge, with the best g tried in GBestNS.
 	GFitNS  []float64 `json:"g_fit_nS"`
 	GBestNS []float64 `json:"g_best_nS,omitempty"`
+	// GEffNS is the fitted conductance in Dendrify's equations, what
+	// add_params takes (export writes it): GFitNS after scale_g, so the
+	// same unless a receptor has scale_g. Null when not converged.
+	GEffNS []float64 `json:"g_eff_nS"`
 	// PSPAtFitMV is the PSP at the fitted g (at the best g tried when
 	// the fit did not converge), signed as every PSP is: negative for a
 	// hyperpolarising one, whose target is its magnitude. It is the
@@ -510,7 +514,7 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	}
 	switch {
 	case res.Converged:
-		res.GFitNS = g
+		res.GFitNS, res.GEffNS = g, effectiveNS(scaled(base, fr.G))
 	case fr.Evaluations > 0 && fr.G > 0:
 		res.GBestNS = g
 	default:
@@ -645,6 +649,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 	for _, r := range rs {
 		res.GFitNS = append(res.GFitNS, r.G/1e-9)
 	}
+	res.GEffNS = effectiveNS(rs)
 	res.TDecayMS = ptr(kr.Tau[0] / 1e-3)
 	if len(kr.Tau) > 1 {
 		res.TRiseMS = ptr(kr.Tau[1] / 1e-3)
@@ -694,4 +699,13 @@ func hasDSpikes(c *sim.Cell) bool {
 		}
 	}
 	return false
+}
+
+// effectiveNS is the conductance in the equations of each of rs, nS.
+func effectiveNS(rs []sim.Receptor) []float64 {
+	out := make([]float64, len(rs))
+	for i, r := range rs {
+		out[i] = r.EffectiveG() / 1e-9
+	}
+	return out
 }

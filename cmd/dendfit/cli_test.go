@@ -799,3 +799,59 @@ func TestFitWithoutTargetsRecordsNothing(t *testing.T) {
 		t.Errorf("fit --json: %v, %q", err, out)
 	}
 }
+
+// TestGEffInTables: with scale_g the spec's g is the conductance's peak,
+// and Dendrify's equations (add_params) take g_eff, several times larger:
+// simulate's table gives a g_eff_nS column (only then) and fit's a line
+// per such pathway, with the numbers export writes. A trial's modeller
+// would have copied the table's g, off by 4-7x.
+func TestGEffInTables(t *testing.T) {
+	dir := t.TempDir()
+	dbp := filepath.Join(dir, "d.db")
+	spec := "../../pipeline/testdata/reference/cases/ampa-rise-decay-scaleg-2comp.yaml"
+	out, err := runCLI(t, "--db", dbp, "-q", "simulate", spec, "--no-db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	js, err := runCLI(t, "--db", dbp, "-q", "--json", "simulate", spec, "--no-db")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sim struct {
+		Pathways []struct {
+			GNS    []float64 `json:"g_nS"`
+			GEffNS []float64 `json:"g_eff_nS"`
+		} `json:"pathways"`
+	}
+	if err := json.Unmarshal([]byte(js), &sim); err != nil || len(sim.Pathways) != 1 {
+		t.Fatalf("simulate --json: %v\n%s", err, js)
+	}
+	p := sim.Pathways[0]
+	if p.GEffNS[0] < 1.5*p.GNS[0] {
+		t.Fatalf("the premise: scale_g makes g_eff %v nS, not much more than g %v nS", p.GEffNS, p.GNS)
+	}
+	lines := strings.Split(out, "\n")
+	if !strings.Contains(lines[0], "g_eff_nS") || !strings.Contains(lines[1], strconv.FormatFloat(p.GEffNS[0], 'g', 6, 64)) {
+		t.Errorf("simulate's table has no g_eff_nS of %v:\n%s", p.GEffNS, out)
+	}
+	if out, err := runCLI(t, "--db", dbp, "-q", "simulate", qFitCase, "--no-db"); err != nil || strings.Contains(out, "g_eff_nS") {
+		t.Errorf("a spec without scale_g has a g_eff_nS column (%v):\n%s", err, out)
+	}
+	out, err = runCLI(t, "--db", dbp, "-q", "fit", spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	csvOut, err := runCLI(t, "--db", dbp, "-q", "export", "--format", "csv")
+	if err != nil {
+		t.Fatal(err)
+	}
+	rows, err := csv.NewReader(strings.NewReader(csvOut)).ReadAll()
+	if err != nil || len(rows) != 2 {
+		t.Fatalf("export csv: %v\n%s", err, csvOut)
+	}
+	geff := rows[1][slices.Index(rows[0], "g_eff_nS")]
+	v, _ := strconv.ParseFloat(geff, 64)
+	if want := fmt.Sprintf("pathway 0 (%s): g_eff %s nS in Dendrify's equations (scale_g), as export writes it", "E->E (AMPA)", strconv.FormatFloat(v, 'g', 8, 64)); !strings.Contains(out, want) {
+		t.Errorf("fit's output does not say %q:\n%s", want, out)
+	}
+}

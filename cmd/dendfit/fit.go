@@ -178,15 +178,15 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "#\tpathway\tat\trecord\ttarget_mV\tg_fit_nS\t|psp|_mV\t|psp|_dt/10_mV\tevals\toutcome\t\n")
 		best := false // a g column holds a best g tried
-		for _, r := range res {
-			// ';' between receptors, as query prints them.
-			gl := func(gs []float64) string {
-				t := make([]string, len(gs))
-				for i, v := range gs {
-					t[i] = strconv.FormatFloat(v, 'g', 8, 64)
-				}
-				return strings.Join(t, ";")
+		// ';' between receptors, as query prints them.
+		gl := func(gs []float64) string {
+			t := make([]string, len(gs))
+			for i, v := range gs {
+				t[i] = strconv.FormatFloat(v, 'g', 8, 64)
 			}
+			return strings.Join(t, ";")
+		}
+		for _, r := range res {
 			fine := "-"
 			if r.PSPFineDtMV != nil {
 				fine = fmt.Sprintf("%.6f", math.Abs(*r.PSPFineDtMV))
@@ -210,6 +210,11 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			fmt.Fprintln(g.stdout, "(g): not a fit: the best g tried, whose |psp| is given")
 		}
 		for _, r := range res {
+			switch {
+			case r.Converged && !slices.Equal(r.GEffNS, r.GFitNS):
+				// scale_g: the table's g is the peak; add_params takes this.
+				fmt.Fprintf(g.stdout, "pathway %d (%s): g_eff %s nS in Dendrify's equations (scale_g), as export writes it\n", r.Pathway, s.Pathways[r.Pathway].Label(), gl(r.GEffNS))
+			}
 			switch {
 			case !r.Converged:
 				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Message)

@@ -4,6 +4,7 @@ import (
 	"encoding/csv"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -210,24 +211,38 @@ func printSimulate(g *globals, s *spec.Spec, rec *recorder, res []pipeline.Pathw
 }
 
 func printSimulateTable(w io.Writer, s *spec.Spec, res []pipeline.PathwayResult) {
+	gl := func(gs []float64) string {
+		t := make([]string, len(gs))
+		for i, v := range gs {
+			t[i] = strconv.FormatFloat(v, 'g', 6, 64)
+		}
+		return strings.Join(t, ";")
+	}
+	// The conductance in Dendrify's equations, where scale_g makes it
+	// another than the spec's g: the number add_params takes.
+	eff := slices.ContainsFunc(res, func(r pipeline.PathwayResult) bool { return !slices.Equal(r.GNS, r.GEffNS) })
+	effHead := ""
+	if eff {
+		effHead = "g_eff_nS\t"
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintf(tw, "#\tpathway\tat\trecord\tg_nS\thold_mV\tbaseline_mV\tpsp_mV\tpeak_ms\trise_ms\thalf_ms\tdSpike\t\n")
+	fmt.Fprintf(tw, "#\tpathway\tat\trecord\tg_nS\t%shold_mV\tbaseline_mV\tpsp_mV\tpeak_ms\trise_ms\thalf_ms\tdSpike\t\n", effHead)
 	for _, r := range res {
 		hold := "-"
 		if r.HoldingMV != nil {
 			hold = fmt.Sprintf("%.2f", *r.HoldingMV)
 		}
-		gs := make([]string, len(r.GNS))
-		for i, v := range r.GNS {
-			gs[i] = strconv.FormatFloat(v, 'g', 6, 64)
+		gs := gl(r.GNS)
+		if eff {
+			gs += "\t" + gl(r.GEffNS)
 		}
 		if r.Error != "" {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t-\tfailed\t-\t-\t-\t-\t\n",
-				r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment, r.Record, strings.Join(gs, ";"), hold)
+				r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment, r.Record, gs, hold)
 			continue
 		}
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%.4f\t%.6f\t%.3f\t%s\t%s\t%v\t\n",
-			r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment, r.Record, strings.Join(gs, ";"), hold,
+			r.Pathway, s.Pathways[r.Pathway].Label(), r.Compartment, r.Record, gs, hold,
 			r.BaselineMV, r.PSPMV, r.TimeToPeakMS, optMS(r.Rise1090MS), optMS(r.HalfWidthMS), r.DSpikeFired)
 	}
 	tw.Flush()
