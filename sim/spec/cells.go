@@ -129,6 +129,11 @@ func (p *parser) cell(s *Spec, name string, n *yaml.Node, path string) (Cell, *c
 		c.Compartments = append(c.Compartments, k)
 		cn.comps = append(cn.comps, km)
 	}
+	if len(items) == 1 {
+		// The cell's own fields a point cell refuses need only the
+		// count: said with its compartment's mistakes, not after them.
+		p.pointCellFields(cn.m)
+	}
 	if p.failed() {
 		return c, cn
 	}
@@ -321,16 +326,25 @@ func (p *parser) reversalValue(s *Spec, n *yaml.Node, path string) (float64, str
 	return v, ""
 }
 
+// pointCellFields refuses the cell-level fields of m, a one-compartment
+// cell's, that PointNeuronModel does not take, and says whether it did.
+func (p *parser) pointCellFields(m *mapping) bool {
+	for _, f := range []string{"r_axial", "scale_factor", "spine_factor"} {
+		if m.has(f) {
+			p.failf(m.keys[f], m.sub(f), "a one-compartment cell (a PointNeuronModel) takes no %s", f)
+			return true
+		}
+	}
+	return false
+}
+
 // cellRules checks the compartments against each other and the cell-level
 // options, as NeuronModel and PointNeuronModel do.
 func (p *parser) cellRules(c *Cell, cn *cellNodes) {
 	m := cn.m
 	if c.point() {
-		for _, f := range []string{"r_axial", "scale_factor", "spine_factor"} {
-			if m.has(f) {
-				p.failf(m.keys[f], m.sub(f), "a one-compartment cell (a PointNeuronModel) takes no %s", f)
-				return
-			}
+		if p.pointCellFields(m) {
+			return
 		}
 		km := cn.comps[0]
 		if km.has("r_axial") {

@@ -260,6 +260,14 @@ func TestErrors(t *testing.T) {
 			"    - [soma, dend, 12 nS]\n", "    - [soma, dend, 12 nS]\n    - [soma, dend2, 12 nS]\n"),
 			"l23.yaml:35: cells.pyr.compartments[2].dspikes[0]:", "one E_rise_Na"},
 		{"t_rise axis without t_rise", base + "sweep:\n  t_rise: [1 ms]\n", "l23.yaml:33: sweep.t_rise:", "has no t_rise"},
+		// Every pathway it cannot apply to, at once (a trial mended one
+		// a run).
+		{"t_rise axis without t_rise, twice", base + "- pre: E\n  post: E\n  compartment: soma\n  receptors:\n  - channel: AMPA\n    g: 1 nS\n    t_decay: 2 ms\nsweep:\n  t_rise: [1 ms]\n",
+			"l23.yaml:40: sweep.t_rise:", "pathways[0] (E->E (AMPA)), pathways[1] (E->E (AMPA)): their first receptors have no t_rise"},
+		// A one-compartment cell's own field is refused with its
+		// compartment's mistake, not after it is mended.
+		{"point cell field and compartment", edit(t, base, "    v_rest: -70 mV\n", "    v_rest: -70 mV\n    scale_factor: 2\n", soma0+"    - name: dend\n      type: dendrite\n      cm_abs: 50 pF\n      gl_abs: 5 nS\n", strings.Replace(soma0, "10 nS", "10 mV", 1), "    connections:\n    - [soma, dend, 12 nS]\n", ""),
+			"l23.yaml:10: cells.pyr.scale_factor:", "takes no scale_factor"},
 		// The slip is dt's: named there, not at duration.
 		{"dt far too small", edit(t, base, "dt: 0.1 ms", "dt: 1e-9 ms"), "l23.yaml:4: simulation.dt:", "duration/dt (100 ms / 1e-09 ms) is more than 1e+09 steps: give a larger dt"},
 		{"duration far too long", edit(t, base, "duration: 100 ms", "duration: 1e9 s"), "l23.yaml:5: simulation.duration:", "is more than 1e+09 steps"},

@@ -123,6 +123,20 @@ func TestSeveralErrorsTogether(t *testing.T) {
 		{"synapse twice, then a pathway", base + "- pre: E\n  post: E\n  compartment: dend\n  receptors:\n  - channel: AMPA\n    g: 2 nS\n    t_decay: 2 ms\n" +
 			"- pre: E\n  post: E\n  compartment: soma\n  receptors:\n  - channel: GABA\n    g: 1 mV\n    t_decay: 5 ms\n",
 			[]string{"pathways[1].receptors[0].channel", "pathways[2].receptors[0].g"}},
+		// An unknown field is reported with the mapping's other
+		// mistakes (a trial's misspelt target_PSP hid its receptor's
+		// unit); a misspelt required field is not also "missing", and
+		// what needs it is not checked.
+		{"unknown field and receptor", edit(t, base, "target_psp: 0.5 mV", "target_PSP: 0.5 mV", "t_decay: 2 ms", "t_decay: 2 mV"),
+			[]string{"pathways[0].receptors[0].t_decay", "pathways[0].target_PSP"}},
+		{"misspelt required field and receptor", edit(t, base, "compartment: dend", "compartmnt: dend", "g: 1 nS", "g: 1 nF"),
+			[]string{"pathways[0].compartmnt", "pathways[0].receptors[0].g"}},
+		{"unknown cell field and compartment", edit(t, base, "v_rest: -70 mV", "v_rst: -70 mV", "gl_abs: 5 nS", "gl_abs: 5 mV"),
+			[]string{"cells.pyr.v_rst", "cells.pyr.compartments[1].gl_abs"}},
+		// A one-compartment cell's own field is refused with its
+		// compartment's mistake (it was only once that was mended).
+		{"point cell field and compartment", edit(t, base, "    v_rest: -70 mV\n", "    v_rest: -70 mV\n    spine_factor: 2\n", "      gl_abs: 10 nS\n    - name: dend\n      type: dendrite\n      cm_abs: 50 pF\n      gl_abs: 5 nS\n    connections:\n    - [soma, dend, 12 nS]\n", "      gl_abs: 10 mV\n"),
+			[]string{"cells.pyr.spine_factor", "cells.pyr.compartments[0].gl_abs"}},
 		// The pathways build on the simulation's window.
 		{"simulation hides the pathways", edit(t, base, "dt: 0.1 ms", "dt: 0.1 mV", "g: 1 nS", "g: 1 nF"),
 			[]string{"simulation.dt"}},

@@ -349,11 +349,20 @@ func (p *parser) sweep(s *Spec, n *yaml.Node, pn []*pathwayNodes) {
 		return
 	}
 	if s.Sweep.TRise.Given() {
+		// Every such pathway at once: one error at the axis.
+		var bad []string
 		for i, pw := range s.Pathways {
 			if pw.Receptors[0].TauRise == 0 {
-				p.failf(m.get("t_rise"), "sweep.t_rise", "pathways[%d] (%s): its first receptor has no t_rise, so a t_rise axis cannot apply to it", i, pw.Label())
-				return
+				bad = append(bad, fmt.Sprintf("pathways[%d] (%s)", i, pw.Label()))
 			}
+		}
+		switch {
+		case len(bad) == 1:
+			p.failf(m.get("t_rise"), "sweep.t_rise", "%s: its first receptor has no t_rise, so a t_rise axis cannot apply to it", bad[0])
+			return
+		case len(bad) > 1:
+			p.failf(m.get("t_rise"), "sweep.t_rise", "%s: their first receptors have no t_rise, so a t_rise axis cannot apply to them", strings.Join(bad, ", "))
+			return
 		}
 	}
 	p.sweptKineticsSwapped(s, m)

@@ -52,6 +52,28 @@ func (p *parser) failf(n *yaml.Node, path, format string, a ...any) {
 	p.errs = append(p.errs, e)
 }
 
+// reportf records an error that does not fail the part being parsed:
+// what follows it is read and checked as if the node were not there.
+func (p *parser) reportf(n *yaml.Node, path, format string, a ...any) {
+	before := p.err
+	p.failf(n, path, format, a...)
+	p.err = before
+}
+
+// failKnown fails the part being parsed with the error already reported
+// at node n and path, and says whether there is one.
+func (p *parser) failKnown(n *yaml.Node, path string) bool {
+	for _, e := range p.errs {
+		if e.Line == n.Line && e.Path == oneLine(path) {
+			if p.err == nil {
+				p.err = e
+			}
+			return true
+		}
+	}
+	return false
+}
+
 // section runs f, a part of the spec that does not build on the parts
 // parsed before it: an error before does not stop it (within f, failed
 // reports f's own), so that its errors are reported with theirs. It
@@ -145,6 +167,10 @@ type mapping struct {
 	vals  map[string]*yaml.Node
 	keys  map[string]*yaml.Node
 	order []string
+	// misspelt holds the unknown keys, by the allowed key each most likely
+	// misspells ("did you mean"): require then fails without saying the
+	// field is missing, which would repeat the unknown field's error.
+	misspelt map[string]*yaml.Node
 }
 
 func (m *mapping) get(key string) *yaml.Node { return m.vals[key] }
@@ -212,11 +238,19 @@ func (p *parser) mapping(n *yaml.Node, path string, allowed []string) *mapping {
 		}
 		if allowed != nil && !contains(allowed, k.Value) {
 			hint := ""
-			if near := nearest(k.Value, allowed); near != "" {
+			near := nearest(k.Value, allowed)
+			if near != "" {
 				hint = fmt.Sprintf("; did you mean %s?", near)
+				if m.misspelt == nil {
+					m.misspelt = map[string]*yaml.Node{}
+				}
+				m.misspelt[near] = k
 			}
-			p.failf(k, kp, "unknown field%s (want one of %s)", hint, strings.Join(allowed, ", "))
-			return m
+			// Reported, but the mapping's other fields are read and
+			// checked: a misspelt key hid every other mistake of its
+			// pathway (a receptor's unit) until it was mended.
+			p.reportf(k, kp, "unknown field%s (want one of %s)", hint, strings.Join(allowed, ", "))
+			continue
 		}
 		if !p.checkNode(v, kp) {
 			return m
@@ -248,7 +282,11 @@ func (p *parser) seq(n *yaml.Node, path string) []*yaml.Node {
 // require returns m's value for key, failing when it is absent.
 func (p *parser) require(m *mapping, key string) *yaml.Node {
 	n := m.get(key)
-	if n == nil {
+	switch {
+	case n == nil && m.misspelt[key] != nil && p.failKnown(m.misspelt[key], join(m.path, m.misspelt[key].Value)):
+		// Said already, as an unknown field that may be it; what needs
+		// the field is not checked.
+	case n == nil:
 		p.failf(m.node, m.sub(key), "missing required field")
 	}
 	return n
