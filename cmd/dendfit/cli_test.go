@@ -855,3 +855,17 @@ func TestGEffInTables(t *testing.T) {
 		t.Errorf("fit's output does not say %q:\n%s", want, out)
 	}
 }
+
+// TestDescribeUnusedCell: a cell no population uses says so; its header
+// read "populations )".
+func TestDescribeUnusedCell(t *testing.T) {
+	text := strings.Replace(referenceCase(t, "seed-ampa-2comp-dimensional"), "populations:\n",
+		"  spare:\n    compartments:\n    - {name: soma, type: soma, cm_abs: 100 pF, gl_abs: 10 nS, v_rest: -70 mV}\npopulations:\n", 1)
+	out, err := runCLI(t, "describe", writeSpec(t, t.TempDir(), "spare.yaml", text))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out, "cell spare (PointNeuronModel; no population uses it)") || strings.Contains(out, "populations )") {
+		t.Errorf("describe of a cell no population uses:\n%s", out)
+	}
+}

@@ -56,8 +56,12 @@ it). Nothing is simulated or recorded.`,
 				if c.Point {
 					kind = "PointNeuronModel"
 				}
-				fmt.Fprintf(g.stdout, "cell %s (%s; populations %s); fastest passive time constant %.4g ms\n",
-					c.Cell, kind, strings.Join(c.Populations, ", "), c.FastestTauMS)
+				pops := "populations " + strings.Join(c.Populations, ", ")
+				if len(c.Populations) == 0 {
+					pops = "no population uses it"
+				}
+				fmt.Fprintf(g.stdout, "cell %s (%s; %s); fastest passive time constant %.4g ms\n",
+					c.Cell, kind, pops, c.FastestTauMS)
 				tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 				fmt.Fprintf(tw, "compartment\tmodel\tC_pF\tgL_nS\tEL_mV\ttau_m_ms\trest_mV\tdSpikes\t\n")
 				for _, cp := range c.Compartments {

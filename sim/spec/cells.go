@@ -614,8 +614,8 @@ func (p *parser) dspikeReversals(c *Cell, cn *cellNodes) {
 				if at != nil && j < len(at.Content) {
 					at = at.Content[j]
 				}
-				p.failf(at, path, "dspike %s has reversals %g/%g V here but %g/%g V on %s: Dendrify keeps one E_rise_%s and E_fall_%s per cell",
-					d.Name, d.ERise, d.EFall, f.rise, f.fal, f.comp, d.Name, d.Name)
+				p.failf(at, path, "dspike %s has reversals %.6g/%.6g mV here but %.6g/%.6g mV on %s: Dendrify keeps one E_rise_%s and E_fall_%s per cell",
+					d.Name, d.ERise/1e-3, d.EFall/1e-3, f.rise/1e-3, f.fal/1e-3, f.comp, d.Name, d.Name)
 				return
 			}
 		}

@@ -264,6 +264,9 @@ func TestErrors(t *testing.T) {
 		// a run).
 		{"t_rise axis without t_rise, twice", base + "- pre: E\n  post: E\n  compartment: soma\n  receptors:\n  - channel: AMPA\n    g: 1 nS\n    t_decay: 2 ms\nsweep:\n  t_rise: [1 ms]\n",
 			"l23.yaml:40: sweep.t_rise:", "pathways[0] (E->E (AMPA)), pathways[1] (E->E (AMPA)): their first receptors have no t_rise"},
+		// In mV, as every voltage a message gives (it gave 0.07/-0.089 V).
+		{"dspike reversals at odds", edit(t, dspikeCell, "reversal_rise: 70 mV, reversal_fall: E_K", "reversal_rise: 60 mV, reversal_fall: E_K"),
+			"l23.yaml:22: cells.pyr.compartments[2].dspikes[0]:", "dspike Na has reversals 60/-89 mV here but 70/-89 mV on dend"},
 		// A one-compartment cell's own field is refused with its
 		// compartment's mistake, not after it is mended.
 		{"point cell field and compartment", edit(t, base, "    v_rest: -70 mV\n", "    v_rest: -70 mV\n    scale_factor: 2\n", soma0+"    - name: dend\n      type: dendrite\n      cm_abs: 50 pF\n      gl_abs: 5 nS\n", strings.Replace(soma0, "10 nS", "10 mV", 1), "    connections:\n    - [soma, dend, 12 nS]\n", ""),
