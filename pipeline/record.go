@@ -244,9 +244,10 @@ func specChanged(s *spec.Spec, ids []int64) error {
 // ResumeRun continues an unfinished sweep of the same spec text and shard
 // (info.ShardK of info.ShardN): run id, or with id 0 the newest that no
 // other process is sweeping, unless the newest sweep of them finished. It
-// returns a *SweptError when that sweep (or run id) finished; with nothing
-// to continue, ErrSpecChanged when unfinished sweeps of another text of
-// the spec exist, else ErrNothingToResume. A run a merge copied while it
+// returns a *SweptError when that sweep (or run id) finished; an error
+// wrapping ErrBeingSwept when other processes are sweeping every unfinished
+// run of it now; with nothing to continue, ErrSpecChanged when unfinished
+// sweeps of another text of the spec exist, else ErrNothingToResume. A run a merge copied while it
 // was swept elsewhere (db.Run.SweptElsewhere), or a merge's union of
 // shards (db.IsUnionRun), is continued only as run id; with id 0 and no
 // other, the error says where it is swept, or how its shards complete it
@@ -356,7 +357,11 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 		return run, done, nil
 	}
 	if len(busy) > 0 {
-		return nil, nil, fmt.Errorf("%w: another process is still sweeping run %s", ErrNothingToResume, joinIDs(busy))
+		// Not ErrNothingToResume either: a new run beside it would sweep
+		// the grid a second time (a SLURM task submitted twice, or one
+		// requeued while its rerun sweeps).
+		return nil, nil, fmt.Errorf("run %s of this spec%s %w now: a new run would sweep it all a second time beside it; let it finish (--resume then finds it done), or sweep without --resume for a run of its own",
+			joinIDs(busy), shardSuffix(info.ShardK, info.ShardN), ErrBeingSwept)
 	}
 	// Not ErrNothingToResume: a new run would sweep it all again.
 	if len(elsewhere) > 0 {
@@ -432,6 +437,18 @@ func joinIDs(ids []int64) string {
 		s += fmt.Sprint(id)
 	}
 	return s
+}
+
+// ErrBeingSwept is wrapped by ResumeRun when every unfinished sweep of
+// the spec and shard is being swept by another process.
+var ErrBeingSwept = errors.New("is being swept by another process")
+
+// shardSuffix is ", shard K/N" for a shard of several, else "".
+func shardSuffix(k, n int) string {
+	if n <= 1 {
+		return ""
+	}
+	return fmt.Sprintf(", shard %d/%d,", k, n)
 }
 
 // ErrNothingToResume is returned by ResumeRun when no unfinished run of the

@@ -3,6 +3,7 @@ package main
 import (
 	"errors"
 	"fmt"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
+	"github.com/dendfit/dendfit/pipeline/slurm"
 )
 
 func init() { extraCommands = append(extraCommands, newMergeCmd) }
@@ -161,7 +163,15 @@ func incompleteError(rep *pipeline.MergeReport, out string) error {
 	if incomplete == 0 {
 		return nil
 	}
-	const rerun = "rerun the missing shards ('dendfit sweep SPEC --shard K/N --resume --db SHARD.db', or 'dendfit slurm SPEC --dir DIR --rerun K --submit')"
+	rerun := "rerun the missing shards ('dendfit sweep SPEC --shard K/N --resume --db SHARD.db', or 'dendfit slurm SPEC --dir DIR --rerun K --submit')"
+	var missing []int
+	for _, u := range rep.Unions {
+		missing = append(missing, u.Set.Missing()...)
+	}
+	if c := slurmRerun(out, missing); c != "" && len(rep.Live) == 0 {
+		// The merge of a 'dendfit slurm' directory: the command itself.
+		rerun = fmt.Sprintf("rerun the missing shards: %s", c)
+	}
 	// A shard still being swept is not to be rerun: its task is alive.
 	if len(rep.Live) > 0 {
 		var live []string
@@ -194,6 +204,22 @@ func incompleteError(rep *pipeline.MergeReport, out string) error {
 		return fmt.Errorf("%s and merge again (merging again adds only what is new)", msg)
 	}
 	return fmt.Errorf("%d sharded sweep(s) in %s do not cover their grid yet; %s and merge again", incomplete, out, rerun)
+}
+
+// slurmRerun is the command that reruns tasks ks of the 'dendfit slurm'
+// array whose merged database is out, or "" when out is no such array's
+// (or ks is empty).
+func slurmRerun(out string, ks []int) string {
+	dir := filepath.Dir(out)
+	if len(ks) == 0 || filepath.Base(out) != slurm.MergedDB {
+		return ""
+	}
+	if _, err := slurm.Existing(dir); err != nil {
+		return ""
+	}
+	ks = slices.Clone(ks)
+	slices.Sort(ks)
+	return fmt.Sprintf("dendfit slurm %s --dir %s --rerun %s --submit", filepath.Join(dir, slurm.SpecCopy), dir, slurm.FormatTasks(slices.Compact(ks)))
 }
 
 // joinInts writes shard indices as "1, 2, 3".

@@ -356,3 +356,23 @@ func TestMergeOutputOfAPart(t *testing.T) {
 		t.Errorf("merge of shard 0 of 2: %v\n%s", err, out)
 	}
 }
+
+// TestMergeOfASlurmDirNamesTheRerun: the merge of a 'dendfit slurm'
+// directory that lacks a shard gives the rerun command itself (its merge
+// job's log read "'dendfit slurm SPEC --dir DIR --rerun K --submit'").
+func TestMergeOfASlurmDirNamesTheRerun(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "s.yaml", referenceCase(t, "sweep-tdecay-trise-ampa-3comp"))
+	job := filepath.Join(dir, "job")
+	if _, err := runCLI(t, "-q", "slurm", spec, "--tasks", "3", "--dir", job); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := runCLI(t, "-q", "--db", filepath.Join(job, "shard-1.db"), "sweep", filepath.Join(job, "spec.yaml"), "--shard", "1/3", "--resume"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runCLI(t, "-q", "merge", filepath.Join(job, "merged.db"), filepath.Join(job, "shard-1.db"))
+	want := "rerun the missing shards: dendfit slurm " + filepath.Join(job, "spec.yaml") + " --dir " + job + " --rerun 0,2 --submit and merge again"
+	if err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("merge of shard 1 of 3: %v\nwant %q", err, want)
+	}
+}

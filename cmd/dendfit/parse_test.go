@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"slices"
 	"strconv"
@@ -690,5 +691,41 @@ func TestDescribeLeavesTheDatabaseAlone(t *testing.T) {
 	}
 	if _, err := runCLI(t, "sweep", spec, "--db", "/dev/null"); err == nil || !strings.Contains(err.Error(), "not a regular file") {
 		t.Errorf("sweep --db /dev/null: %v, want the refusal", err)
+	}
+}
+
+// TestSlurmMergeSubmitFails: when sbatch takes the array but refuses its
+// merge (a queue limit), the array's job id is printed and the error says
+// how to submit the merge (a trial saw only the error, with the array
+// running, and submitted it again).
+func TestSlurmMergeSubmitFails(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "s.yaml", referenceCase(t, "sweep-tdecay-trise-ampa-3comp"))
+	bin := t.TempDir()
+	count := filepath.Join(bin, "count")
+	fake := map[string]string{
+		"squeue": "#!/bin/sh\nexit 0\n",
+		// The first submission (the array) is taken, the second refused.
+		"sbatch": "#!/bin/sh\nif [ -e " + count + " ]; then echo 'sbatch: error: QOSMaxSubmitJobPerUserLimit' >&2; exit 1; fi\ntouch " + count + "\necho 4242\n",
+	}
+	for name, text := range fake {
+		if err := os.WriteFile(filepath.Join(bin, name), []byte(text), 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	job := filepath.Join(dir, "job")
+	// The built binary: the scripts refuse to run a test binary.
+	cmd := exec.Command(dendfitBin, "-q", "slurm", spec, "--tasks", "2", "--dir", job, "--submit")
+	cmd.Env = append(os.Environ(), "PATH="+bin+string(os.PathListSeparator)+os.Getenv("PATH"))
+	var stdout, stderr strings.Builder
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	if stdout.String() != "array job 4242\n" {
+		t.Errorf("stdout %q, want the array's job id", stdout.String())
+	}
+	msg := strings.TrimSpace(stderr.String())
+	if want := "array job 4242 was submitted, but its merge was not: "; err == nil || !strings.Contains(msg, want) ||
+		!strings.Contains(msg, "QOSMaxSubmitJobPerUserLimit") || !strings.HasSuffix(msg, "sbatch --dependency=afterok:4242 "+filepath.Join(job, "merge.sbatch")) {
+		t.Errorf("exit %v, stderr %q; want %q, sbatch's reason and the merge's command", err, msg, want)
 	}
 }

@@ -337,10 +337,12 @@ func TestTwoSweepsShareADatabase(t *testing.T) {
 }
 
 // TestResumeLeavesARunningSweepAlone: `sweep --resume` while another
-// process is still sweeping the spec's unfinished run starts a run of its
-// own instead of taking that one over (it used to, and both then wrote
-// the same points, the second failing on the unique index and marking the
-// live run failed); both finish with their whole grid.
+// process is still sweeping the spec's unfinished run leaves it alone and
+// ends with an error that says so. It used to take that run over (both
+// then wrote the same points, the second failing on the unique index and
+// marking the live run failed), then to start a run of its own, which
+// swept the whole grid again beside it (a SLURM task submitted twice, or
+// requeued while its rerun ran). The live run finishes whole.
 func TestResumeLeavesARunningSweepAlone(t *testing.T) {
 	const steps = 200000 // long enough that it cannot end while it is being stopped
 	spec := bigSweepSpec(t, steps)
@@ -361,17 +363,24 @@ func TestResumeLeavesARunningSweepAlone(t *testing.T) {
 		t.Fatal(err)
 	}
 	errA := a.Wait()
-	if errA != nil || errB != nil {
-		t.Fatalf("sweeps: %v (%s), %v (%s)", errA, outA.String(), errB, outB)
+	var ee *exec.ExitError
+	if errA != nil || !errors.As(errB, &ee) || ee.ExitCode() != 1 {
+		t.Fatalf("sweeps: %v (%s), %v (%s); want the first done, the resume to fail", errA, outA.String(), errB, outB)
 	}
-	if !strings.Contains(string(outB), "another process is still sweeping run 1: starting a new run") {
-		t.Errorf("resume while run 1 is swept said:\n%s", outB)
+	if want := "run 1 of this spec is being swept by another process now: a new run would sweep it all a second time beside it"; !strings.Contains(string(outB), want) {
+		t.Errorf("resume while run 1 is swept said:\n%s\nwant %q", outB, want)
 	}
-	for run := int64(1); run <= 2; run++ {
-		status, n, distinct := runStats(t, dbPath, run)
-		if status != db.StatusDone || n != 3*steps || distinct != n {
-			t.Errorf("run %d: %s with %d points (%d distinct), want done with %d", run, status, n, distinct, 3*steps)
-		}
+	status, n, distinct := runStats(t, dbPath, 1)
+	if status != db.StatusDone || n != 3*steps || distinct != n {
+		t.Errorf("run 1: %s with %d points (%d distinct), want done with %d", status, n, distinct, 3*steps)
+	}
+	d, err := db.OpenReadOnly(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	if runs, err := d.Runs(context.Background(), db.RunFilter{}); err != nil || len(runs) != 1 {
+		t.Errorf("%d runs (%v), want the one", len(runs), err)
 	}
 }
 
@@ -638,7 +647,7 @@ func TestSlurmTaskStoppedSaysHowToRerun(t *testing.T) {
 	}
 	for _, want := range []string{
 		"run 1 stopped with ",
-		"; continue it with: dendfit --db " + shard + " sweep " + spec + " --shard 1/2 --resume=1, or rerun this task: dendfit slurm " + spec + " --dir " + dir + " --rerun 1 --submit\n",
+		"; continue it with: dendfit --db " + shard + " sweep " + spec + " --shard 1/2 --resume=1, or rerun this task: dendfit slurm " + spec + " --dir " + dir + " --rerun 1 --submit (with a longer --time if it ran out of time)\n",
 		"dendfit: interrupted; finished work is kept\n",
 	} {
 		if !strings.Contains(stderr.String(), want) {

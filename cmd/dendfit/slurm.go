@@ -147,7 +147,7 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	if err != nil {
 		return err
 	}
-	g.notef("wrote %s and %s (%d tasks)", scripts.Sweep, scripts.Merge, opts.Tasks)
+	g.notef("wrote %s and %s (%d task%s)", scripts.Sweep, scripts.Merge, opts.Tasks, plural(opts.Tasks))
 	if !o.submit {
 		if g.json {
 			return printJSON(g.stdout, map[string]string{"sweep_script": scripts.Sweep, "merge_script": scripts.Merge})
@@ -162,6 +162,12 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 // and the merge after them, and prints the job ids.
 func submitSlurm(cmd *cobra.Command, g *globals, scripts *slurm.Scripts, taskOpts []string, tasks ...int) error {
 	jobs, err := (&slurm.Client{}).SubmitRerun(cmd.Context(), scripts, taskOpts, tasks...)
+	if err != nil && jobs.Array != "" {
+		// The array is in the queue: its id must not be lost with the
+		// error (a trial, seeing none, submitted the array again).
+		fmt.Fprintf(g.stdout, "array job %s\n", jobs.Array)
+		return fmt.Errorf("array job %s was submitted, but its merge was not: %w; submit the merge once the array is queued: sbatch --dependency=afterok:%s %s", jobs.Array, err, jobs.Array, scripts.Merge)
+	}
 	if err != nil {
 		return err
 	}
@@ -230,11 +236,16 @@ func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) e
 			g.notef("note: shard %d is already complete (run %d in %s): task %d finds it so and ends without sweeping", k, id, slurm.ShardDB(dir, k), k)
 		}
 	}
-	g.notef("resubmitting task(s) %s of %s", slurm.FormatTasks(tasks), scripts.Sweep)
+	if err := submitSlurm(cmd, g, scripts, taskOpts, tasks...); err != nil {
+		return err
+	}
+	// Said once submitted: before, it read as done when the rerun was
+	// then refused.
+	g.notef("resubmitted task(s) %s of %s", slurm.FormatTasks(tasks), scripts.Sweep)
 	if len(taskOpts) > 0 {
 		g.notef("the rerun's tasks run with %s, in place of the script's", strings.Join(taskOpts, " "))
 	}
-	return submitSlurm(cmd, g, scripts, taskOpts, tasks...)
+	return nil
 }
 
 // countEmptyShards counts the shards of n with no point of gr.

@@ -40,7 +40,9 @@ the database as one run. Results are bit-identical whatever --workers or
 cancelled; --resume continues the newest unfinished sweep of the same spec
 text (and shard), --resume=ID run ID; when the newest sweep of them
 finished (or run ID did), --resume records nothing and shows its summary,
-naming older unfinished ones (with no sweep of it at all, it starts one).
+naming older unfinished ones (with no sweep of it at all, it starts one);
+while another process sweeps the run, --resume leaves it alone and fails,
+saying so, rather than sweep the grid a second time beside it.
 Any edit of the spec, even of a comment, makes another spec: --resume
 then refuses, naming the unfinished runs of the one before. A
 spec with a pathway that cannot be simulated at all (dt beyond the
@@ -260,9 +262,10 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 			run.ID, kept, g.db, path, shard, run.ID)
 		// An array task of 'dendfit slurm' (cancelled, or at its time
 		// limit) is rerun from the array's directory.
-		if dir := filepath.Dir(g.db); os.Getenv("SLURM_ARRAY_TASK_ID") != "" && n > 1 &&
+		if dir := filepath.Dir(g.db); os.Getenv("SLURM_ARRAY_TASK_ID") != "" &&
 			filepath.Clean(g.db) == slurm.ShardDB(dir, k) && filepath.Clean(path) == filepath.Join(dir, slurm.SpecCopy) {
-			hint += fmt.Sprintf(", or rerun this task: dendfit slurm %s --dir %s --rerun %d --submit", path, dir, k)
+			// A task at its time limit would meet it again as it was.
+			hint += fmt.Sprintf(", or rerun this task: dendfit slurm %s --dir %s --rerun %d --submit (with a longer --time if it ran out of time)", path, dir, k)
 		}
 		fmt.Fprintln(g.stderr, hint)
 		// A script reading --json gets what was kept, and that the run

@@ -27,9 +27,14 @@ func ExampleRender() {
 }
 
 func ExampleClient_Submit() {
-	// A Runner that stands in for sbatch; the zero Client runs the real one.
+	// A Runner that stands in for squeue (an empty queue: no array of the
+	// directory is queued or running) and sbatch; the zero Client runs the
+	// real ones.
 	fake := func(_ context.Context, name string, args ...string) ([]byte, error) {
 		fmt.Println(name, strings.Join(args, " "))
+		if name == "squeue" {
+			return nil, nil
+		}
 		return []byte("4242\n"), nil
 	}
 	scripts := &slurm.Scripts{Sweep: "/scratch/l23/sweep.sbatch", Merge: "/scratch/l23/merge.sbatch", Tasks: 16}
@@ -39,6 +44,7 @@ func ExampleClient_Submit() {
 	}
 	fmt.Println(jobs.Array, jobs.Merge)
 	// Output:
+	// squeue --noheader --format=%F|%j|%Z
 	// sbatch --parsable /scratch/l23/sweep.sbatch
 	// sbatch --parsable --dependency=afterok:4242 /scratch/l23/merge.sbatch
 	// 4242 4242

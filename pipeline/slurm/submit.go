@@ -87,6 +87,14 @@ func (c *Client) Submit(ctx context.Context, s *Scripts, tasks ...int) (Jobs, er
 func (c *Client) SubmitRerun(ctx context.Context, s *Scripts, taskOpts []string, tasks ...int) (Jobs, error) {
 	opts := slices.Clone(taskOpts)
 	var j Jobs
+	if len(tasks) == 0 {
+		// The whole array again while SLURM has it queued or running
+		// would sweep every shard twice (without squeue, it goes).
+		if active, _ := c.activeArrays(ctx, s.Dir); len(active) > 0 {
+			return Jobs{}, fmt.Errorf("slurm: array job(s) %s of %s %w: submitting it again would sweep every shard a second time; wait for it (squeue -j %s), rerun single tasks with --rerun, or cancel it first (scancel %s)",
+				strings.Join(active, ", "), s.Dir, ErrArrayActive, strings.Join(active, ","), strings.Join(active, " "))
+		}
+	}
 	if len(tasks) > 0 {
 		for _, k := range tasks {
 			if k < 0 || k >= s.Tasks {
@@ -119,8 +127,14 @@ func (c *Client) SubmitRerun(ctx context.Context, s *Scripts, taskOpts []string,
 // ErrTasksActive is wrapped by Submit when a task to rerun is still
 // running in an earlier array of the directory: both would sweep its
 // shard at once, into two runs. (One still queued is rerun: the rerun
-// sweeps the shard, and the queued task, resuming it, finds it complete.)
+// sweeps the shard, and the queued task, resuming it, finds it complete,
+// or, started while the rerun sweeps, finds it being swept and ends
+// without sweeping: pipeline.ErrBeingSwept.)
 var ErrTasksActive = errors.New("still running")
+
+// ErrArrayActive is wrapped by Submit when the whole array is submitted
+// while an earlier array of the directory is queued or running.
+var ErrArrayActive = errors.New("still queued or running")
 
 // checkNotActive refuses to rerun a task of tasks that one of the arrays
 // (their base ids) is still running.

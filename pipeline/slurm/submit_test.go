@@ -52,7 +52,13 @@ func TestSubmit(t *testing.T) {
 		squeue []string
 		want   []string
 	}{
-		{"all", nil, nil, []string{
+		{"all", nil, []string{"90|dendfit-x-sweep|/e\n"}, []string{
+			"squeue --noheader --format=%F|%j|%Z",
+			"sbatch --parsable /d/sweep.sbatch",
+			"sbatch --parsable --dependency=afterok:101 /d/merge.sbatch"}},
+		// Without squeue (it failed), the array goes, as before.
+		{"all, no squeue", nil, nil, []string{
+			"squeue --noheader --format=%F|%j|%Z",
 			"sbatch --parsable /d/sweep.sbatch",
 			"sbatch --parsable --dependency=afterok:101 /d/merge.sbatch"}},
 		{"rerun 1 and 3", []int{1, 3}, []string{""}, []string{
@@ -112,6 +118,17 @@ func TestSubmit(t *testing.T) {
 	}
 	if slices.ContainsFunc(f0.calls, func(c string) bool { return strings.HasPrefix(c, "sbatch") }) {
 		t.Errorf("submitted anyway: %q", f0.calls)
+	}
+	// The whole array again while an array of the directory is queued or
+	// running is refused, before anything is submitted: every shard would
+	// be swept twice (a trial submitted one twice).
+	fa := &fakeSlurm{squeue: []string{queue}}
+	_, err = (&Client{Run: fa.run}).Submit(context.Background(), s)
+	if !errors.Is(err, ErrArrayActive) || !strings.Contains(err.Error(), "array job(s) 77 of /d still queued or running") || !strings.Contains(err.Error(), "(scancel 77)") {
+		t.Errorf("the array again while 77 runs: %v", err)
+	}
+	if slices.ContainsFunc(fa.calls, func(c string) bool { return strings.HasPrefix(c, "sbatch") }) {
+		t.Errorf("submitted anyway: %q", fa.calls)
 	}
 	// The directory named through a symbolic link is the one squeue names.
 	real := filepath.Join(t.TempDir(), "real")
