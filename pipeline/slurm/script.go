@@ -382,6 +382,9 @@ func Write(o Options) (*Scripts, error) {
 			return nil, fmt.Errorf("slurm: %s holds the shards of another spec (%s); give another --dir", o.Dir, filepath.Join(o.Dir, SpecCopy))
 		}
 	}
+	if err := checkMerged(o.Dir, o.Experiment, spec); err != nil {
+		return nil, err
+	}
 	s := &Scripts{Dir: o.Dir, Sweep: filepath.Join(o.Dir, SweepScript), Merge: filepath.Join(o.Dir, MergeScript), Tasks: o.Tasks}
 	if err := checkUnedited(o.Dir, s.Sweep, s.Merge); err != nil {
 		return nil, err
@@ -408,6 +411,35 @@ func Write(o Options) (*Scripts, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// checkMerged refuses an array whose merge would be refused: dir's merged
+// database holds another text of the experiment's spec (the shard files
+// of that array may be gone, so their check above passes), and merge
+// refuses specs that differ under one name. The whole array would run
+// first (a trial saw it twice).
+func checkMerged(dir, experiment string, spec []byte) error {
+	path := filepath.Join(dir, MergedDB)
+	if _, err := os.Stat(path); err != nil || experiment == "" {
+		return nil
+	}
+	d, err := db.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		return nil // merge says what is wrong with it
+	}
+	defer d.Close()
+	exps, err := d.Experiments(context.Background())
+	if err != nil {
+		return nil
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256(spec))
+	for _, e := range exps {
+		if e.Name == experiment && e.SpecSHA256 != sum {
+			return fmt.Errorf("slurm: %s holds experiment %s merged from another text of its spec, and the merge job would refuse this array's shards (%v): move %s away, or give another --dir",
+				path, experiment, db.ErrMixedSpecs, path)
+		}
+	}
+	return nil
 }
 
 // checkUnedited refuses to write over a script of dir that differs from

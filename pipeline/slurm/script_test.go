@@ -401,3 +401,47 @@ func FuzzValidate(f *testing.F) {
 		}
 	})
 }
+
+// TestWriteOverAMergeOfAnotherSpec: a directory whose merged.db holds
+// another text of the experiment's spec (its shard files deleted) takes no
+// array of the new text: its merge job would refuse the shards after the
+// whole array ran (a trial saw it twice). The same text is taken.
+func TestWriteOverAMergeOfAnotherSpec(t *testing.T) {
+	ctx := context.Background()
+	text, err := os.ReadFile("../testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := filepath.Join(t.TempDir(), "run")
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Parse("s.yaml", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, filepath.Join(dir, MergedDB))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep}); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	o := goldenOpts
+	o.Dir, o.Experiment, o.Spec = dir, s.Name, filepath.Join(t.TempDir(), "s.yaml")
+	if err := os.WriteFile(o.Spec, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(o); err != nil {
+		t.Fatalf("the merged text itself: %v", err)
+	}
+	if err := os.WriteFile(o.Spec, append(text, "# edited\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(o); err == nil || !strings.Contains(err.Error(), "merged.db holds experiment "+s.Name+" merged from another text of its spec") {
+		t.Errorf("another text over its merge: %v", err)
+	}
+}
