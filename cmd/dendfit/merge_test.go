@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -374,5 +376,25 @@ func TestMergeOfASlurmDirNamesTheRerun(t *testing.T) {
 	want := "rerun the missing shards: dendfit slurm " + filepath.Join(job, "spec.yaml") + " --dir " + job + " --rerun 0,2 --submit and merge again"
 	if err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("merge of shard 1 of 3: %v\nwant %q", err, want)
+	}
+	// A figure of the union run says what it is, not that it "stopped".
+	merged := filepath.Join(job, "merged.db")
+	d, err := db.OpenReadOnly(context.Background(), merged)
+	if err != nil {
+		t.Fatal(err)
+	}
+	runs, err := d.Runs(context.Background(), db.RunFilter{})
+	d.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	i := slices.IndexFunc(runs, func(r db.Run) bool { return db.IsUnionRun(&r) })
+	if i < 0 {
+		t.Fatalf("no union run in %v", runs)
+	}
+	// (Its pathway 0 may have no point in shard 1: the note comes first.)
+	_, stderr, _ := runCLIStderr(t, "--db", merged, "plot", "heatmap", "--run", strconv.FormatInt(runs[i].ID, 10), "-o", filepath.Join(dir, "c.png"))
+	if want := fmt.Sprintf("run %d is the union 'dendfit merge' made of the shards of a sweep in 3, and lacks some", runs[i].ID); !strings.Contains(stderr, want) {
+		t.Errorf("plot of the union: %q; want %q", stderr, want)
 	}
 }

@@ -81,6 +81,11 @@ func UnfinishedNote(run *db.Run) string {
 	switch {
 	case run == nil:
 		return ""
+	case run.Status != db.StatusDone && db.IsUnionRun(run):
+		// A merge's union of shards never ran: it lacks the shards not
+		// merged yet.
+		u, _ := db.UnionOf(run)
+		return fmt.Sprintf("run %d is the union 'dendfit merge' made of the shards of a sweep in %d, and lacks some: it holds what the shards merged hold, a part of the grid; merge the missing shards to complete it", run.ID, u.UnionOf.ShardN)
 	case run.Status == db.StatusRunning:
 		return fmt.Sprintf("run %d is still being recorded: it holds the points recorded so far, a part of the grid", run.ID)
 	case run.Status == db.StatusInterrupted:

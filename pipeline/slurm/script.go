@@ -128,7 +128,12 @@ func (o *Options) Validate() error {
 		name, _, hasValue := strings.Cut(strings.TrimPrefix(opt, "--"), "=")
 		// sbatch takes any unambiguous abbreviation: --arr is --array.
 		for _, own := range ownOptions {
-			if strings.HasPrefix(own, name) {
+			switch {
+			case strings.HasPrefix(own, name) && own == "error":
+				// No --error line: SLURM writes stderr to the --output
+				// file, which is what the scripts want.
+				return fmt.Errorf("slurm: --sbatch %q: the scripts keep each job's stderr with its stdout, in its --output log under %s (one log a task, where dendfit's messages go); edit the script to split them", opt, filepath.Join(o.Dir, LogDir))
+			case strings.HasPrefix(own, name):
 				return fmt.Errorf("slurm: --sbatch %q: the scripts set --%s themselves; use dendfit slurm's own flag if it has one (--partition, --time, --mem, --cpus), or edit the script", opt, own)
 			}
 		}

@@ -105,6 +105,8 @@ func TestValidate(t *testing.T) {
 		{"sbatch with a blank", func(o *Options) { o.Sbatch = []string{"--comment=two words"} }, `--sbatch "--comment=two words": want one long sbatch option`},
 		{"sbatch not an option", func(o *Options) { o.Sbatch = []string{"account=lab"} }, "want one long sbatch option"},
 		{"sbatch of the scripts' own", func(o *Options) { o.Sbatch = []string{"--array=0-3"} }, "the scripts set --array themselves"},
+		// The scripts have no --error line: stderr goes to --output's log.
+		{"sbatch error", func(o *Options) { o.Sbatch = []string{"--error=x.err"} }, "the scripts keep each job's stderr with its stdout, in its --output log under"},
 		{"sbatch time", func(o *Options) { o.Sbatch = []string{"--time=1:00:00"} }, "dendfit slurm's own flag"},
 		{"injected sbatch", func(o *Options) { o.Sbatch = []string{"--x=a\nrm -rf /"} }, "want one long sbatch option"},
 		{"setup line", func(o *Options) { o.Setup = []string{"module load go"} }, ""},
