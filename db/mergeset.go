@@ -59,6 +59,37 @@ func (s *ShardSet) MissingCount() int { return s.ShardN - len(s.doneShards()) }
 // lists the first 1000 such shards only).
 func (s *ShardSet) IsMissing(k int) bool { return k >= 0 && k < s.ShardN && !s.doneShards()[k] }
 
+// MixedBuilds says, for each shard with done runs from different dendfit
+// builds (version, VCS revision or modified tree), which runs and builds
+// those are; nil when there are none. A union keeps one copy of each
+// point, the first it took: copies from one build are identical, but two
+// builds may compute a point differently, and which copy the union holds
+// would then depend on the order of the merges.
+func (s *ShardSet) MixedBuilds() []string {
+	build := func(r Run) string {
+		b := r.Version + " (revision " + r.VCSRevision
+		if r.VCSModified {
+			b += ", modified"
+		}
+		return b + ")"
+	}
+	var out []string
+	for k := 0; k < s.ShardN; k++ {
+		var runs []string
+		builds := map[string]bool{}
+		for _, r := range s.Runs {
+			if r.ShardK == k && r.Status == StatusDone {
+				runs = append(runs, fmt.Sprintf("run %d by dendfit %s", r.ID, build(r)))
+				builds[build(r)] = true
+			}
+		}
+		if len(builds) > 1 {
+			out = append(out, fmt.Sprintf("shard %d/%d has finished runs of different builds (%s)", k, s.ShardN, strings.Join(runs, ", ")))
+		}
+	}
+	return out
+}
+
 // doneShards is the set of shard indices with a done run.
 func (s *ShardSet) doneShards() map[int]bool {
 	done := map[int]bool{}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 )
@@ -268,5 +269,31 @@ func TestMissingOfAHugeShardCount(t *testing.T) {
 	m := s.Missing()
 	if len(m) != 1000 || m[0] != 0 || m[1] != 2 || m[999] != 1000 || s.MissingCount() != math.MaxInt-1 {
 		t.Errorf("missing %v... (%d listed), count %d", m[:min(3, len(m))], len(m), s.MissingCount())
+	}
+}
+
+// TestMixedBuilds: a shard with finished runs of two dendfit builds is
+// named (which copy of a point a union holds would then depend on the
+// merge order: a trial got other numbers by merging the other way); runs
+// of one build, an unfinished one of another, or other shards' are not.
+func TestMixedBuilds(t *testing.T) {
+	run := func(id int64, k int, status, version, rev string, modified bool) Run {
+		return Run{ID: id, ShardK: k, ShardN: 2, Status: status, Version: version, VCSRevision: rev, VCSModified: modified}
+	}
+	for _, tc := range []struct {
+		name string
+		runs []Run
+		want []string
+	}{
+		{"one build", []Run{run(1, 0, StatusDone, "v1", "a", false), run(2, 0, StatusDone, "v1", "a", false), run(3, 1, StatusDone, "v1", "a", false)}, nil},
+		{"another build unfinished", []Run{run(1, 0, StatusDone, "v1", "a", false), run(2, 0, StatusCancelled, "v2", "b", false)}, nil},
+		{"other shards", []Run{run(1, 0, StatusDone, "v1", "a", false), run(2, 1, StatusDone, "v2", "b", false)}, nil},
+		{"two builds", []Run{run(1, 0, StatusDone, "v1", "a", false), run(3, 1, StatusDone, "v1", "a", false), run(5, 1, StatusDone, "v1", "a", true)},
+			[]string{"shard 1/2 has finished runs of different builds (run 3 by dendfit v1 (revision a), run 5 by dendfit v1 (revision a, modified))"}},
+	} {
+		set := ShardSet{ShardN: 2, Runs: tc.runs}
+		if got := set.MixedBuilds(); !slices.Equal(got, tc.want) {
+			t.Errorf("%s: %q, want %q", tc.name, got, tc.want)
+		}
 	}
 }

@@ -145,6 +145,11 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 			fmt.Fprintln(g.stdout)
 		}
 	}
+	for _, u := range rep.Unions {
+		for _, m := range u.Set.MixedBuilds() {
+			g.notef("warning: experiment %s: %s: union run %d holds one copy of each point, the first merged, so if those builds compute differently, merges in another order give other numbers; keep one run a shard, or compare with 'dendfit reproduce %d'", u.Set.Experiment, m, u.Stats.RunID, u.Stats.RunID)
+		}
+	}
 	// A run still recorded in an input, outside a missing shard (those
 	// are in the error below), was copied as far as it had got.
 	for _, l := range rep.Recording {

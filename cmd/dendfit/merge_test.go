@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"fmt"
 	"os"
@@ -396,5 +397,36 @@ func TestMergeOfASlurmDirNamesTheRerun(t *testing.T) {
 	_, stderr, _ := runCLIStderr(t, "--db", merged, "plot", "heatmap", "--run", strconv.FormatInt(runs[i].ID, 10), "-o", filepath.Join(dir, "c.png"))
 	if want := fmt.Sprintf("run %d is the union 'dendfit merge' made of the shards of a sweep in 3, and lacks some", runs[i].ID); !strings.Contains(stderr, want) {
 		t.Errorf("plot of the union: %q; want %q", stderr, want)
+	}
+}
+
+// TestMergeWarnsOfMixedBuilds: a shard with finished runs of two dendfit
+// builds (swept again after an upgrade) gets a warning naming them, as
+// the union holds the first copy of each point merged, and two builds may
+// compute one differently.
+func TestMergeWarnsOfMixedBuilds(t *testing.T) {
+	dir := t.TempDir()
+	spec := writeSpec(t, dir, "s.yaml", referenceCase(t, "sweep-tdecay-trise-ampa-3comp"))
+	a, b := filepath.Join(dir, "a.db"), filepath.Join(dir, "b.db")
+	for _, args := range [][]string{{"--db", a, "sweep", spec, "--shard", "0/2"}, {"--db", b, "sweep", spec, "--shard", "1/2"}} {
+		if _, err := runCLI(t, append([]string{"-q"}, args...)...); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Shard 0 as an older build swept it, then swept again by this one.
+	raw, err := sql.Open("sqlite3", a)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE runs SET version = 'v0.9.0', vcs_revision = 'old' WHERE id = 1`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if _, err := runCLI(t, "-q", "--db", a, "sweep", spec, "--shard", "0/2"); err != nil {
+		t.Fatal(err)
+	}
+	_, stderr, err := runCLIStderr(t, "merge", filepath.Join(dir, "out.db"), a, b)
+	if want := "shard 0/2 has finished runs of different builds (run 1 by dendfit v0.9.0 (revision old), run 2 by dendfit "; err != nil || !strings.Contains(stderr, want) {
+		t.Errorf("merge: %v, stderr %q; want %q", err, stderr, want)
 	}
 }
