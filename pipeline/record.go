@@ -308,6 +308,13 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 				}
 				return nil, nil, fmt.Errorf("run %d sweeps %s of this spec, and this command %s: resume it with %s", id, shardOf(o.ShardK, o.ShardN), shardOf(info.ShardK, info.ShardN), shardFlag(o))
 			}
+			// Nor a finished sweep of this text, of another part of it.
+			if err == nil && r.Status == db.StatusDone && (r.ShardK != info.ShardK || r.ShardN != info.ShardN) {
+				if e, eerr := d.Experiment(ctx, r.ExperimentID); eerr == nil && e.SpecSHA256 == s.SHA256 {
+					return nil, nil, fmt.Errorf("run %d swept %s of this spec to the end (this command %s): nothing to resume there; the unfinished sweeps of this spec and shard: %s",
+						id, shardOf(r.ShardK, r.ShardN), shardOf(info.ShardK, info.ShardN), strings.TrimPrefix(others, "those are "))
+				}
+			}
 			return nil, nil, fmt.Errorf("run %d is not an unfinished sweep of this spec (text sha256 %.12s) and shard; %s", id, s.SHA256, others)
 		}
 		runs = runs[i : i+1]

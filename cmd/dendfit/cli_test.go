@@ -869,3 +869,18 @@ func TestDescribeUnusedCell(t *testing.T) {
 		t.Errorf("describe of a cell no population uses:\n%s", out)
 	}
 }
+
+// TestResumeOfAFinishedRunOfAnotherShard: --resume=ID of a finished run of
+// another shard of the spec says so (it said the run was "not an
+// unfinished sweep of this spec", which it is, of another shard).
+func TestResumeOfAFinishedRunOfAnotherShard(t *testing.T) {
+	dbp := filepath.Join(t.TempDir(), "d.db")
+	spec := "../../pipeline/testdata/reference/cases/sweep-tdecay-trise-ampa-3comp.yaml"
+	if _, err := runCLI(t, "-q", "--db", dbp, "sweep", spec, "--shard", "0/2"); err != nil {
+		t.Fatal(err)
+	}
+	_, err := runCLI(t, "-q", "--db", dbp, "sweep", spec, "--shard", "1/2", "--resume=1")
+	if want := "run 1 swept shard 0/2 of this spec to the end (this command shard 1/2): nothing to resume there"; err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("--resume=1 --shard 1/2: %v, want %q", err, want)
+	}
+}
