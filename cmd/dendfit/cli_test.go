@@ -42,6 +42,21 @@ func runCLIStderr(t *testing.T, args ...string) (stdout, stderr string, err erro
 	return out.String(), errOut.String(), err
 }
 
+// recordedRuns returns every run of the database at path, read-only.
+func recordedRuns(t *testing.T, path string) []db.Run {
+	t.Helper()
+	d, err := db.OpenReadOnly(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	runs, err := d.Runs(context.Background(), db.RunFilter{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return runs
+}
+
 // referenceCase returns the text of the shared reference case name.
 func referenceCase(t testing.TB, name string) string {
 	t.Helper()
@@ -95,14 +110,8 @@ func TestSweepResumeNotes(t *testing.T) {
 	if wantSummary == first || stdout != wantSummary {
 		t.Errorf("second sweep printed\n%s\nwant run 1's summary\n%s", stdout, wantSummary)
 	}
-	if d, err := db.Open(context.Background(), path); err != nil {
-		t.Fatal(err)
-	} else {
-		runs, err := d.Runs(context.Background(), db.RunFilter{})
-		d.Close()
-		if err != nil || len(runs) != 1 {
-			t.Errorf("runs after resuming a finished sweep: %d (%v), want 1", len(runs), err)
-		}
+	if runs := recordedRuns(t, path); len(runs) != 1 {
+		t.Errorf("runs after resuming a finished sweep: %d, want 1", len(runs))
 	}
 	// An unfinished run of another text of the spec (an edit, here a
 	// comment) is not resumed, and named, when this text has no sweep.

@@ -233,16 +233,7 @@ func TestMergeDBFlag(t *testing.T) {
 		t.Errorf("merged.db has %d points, want 150", n)
 	}
 	for _, s := range shards {
-		d, err := db.OpenReadOnly(context.Background(), s)
-		if err != nil {
-			t.Fatal(err)
-		}
-		runs, err := d.Runs(context.Background(), db.RunFilter{})
-		d.Close()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if len(runs) != 1 {
+		if runs := recordedRuns(t, s); len(runs) != 1 {
 			t.Errorf("%s: %d runs after the merge, want its own 1", filepath.Base(s), len(runs))
 		}
 	}
@@ -380,15 +371,7 @@ func TestMergeOfASlurmDirNamesTheRerun(t *testing.T) {
 	}
 	// A figure of the union run says what it is, not that it "stopped".
 	merged := filepath.Join(job, "merged.db")
-	d, err := db.OpenReadOnly(context.Background(), merged)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runs, err := d.Runs(context.Background(), db.RunFilter{})
-	d.Close()
-	if err != nil {
-		t.Fatal(err)
-	}
+	runs := recordedRuns(t, merged)
 	i := slices.IndexFunc(runs, func(r db.Run) bool { return db.IsUnionRun(&r) })
 	if i < 0 {
 		t.Fatalf("no union run in %v", runs)

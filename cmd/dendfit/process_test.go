@@ -374,13 +374,8 @@ func TestResumeLeavesARunningSweepAlone(t *testing.T) {
 	if status != db.StatusDone || n != 3*steps || distinct != n {
 		t.Errorf("run 1: %s with %d points (%d distinct), want done with %d", status, n, distinct, 3*steps)
 	}
-	d, err := db.OpenReadOnly(context.Background(), dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
-	if runs, err := d.Runs(context.Background(), db.RunFilter{}); err != nil || len(runs) != 1 {
-		t.Errorf("%d runs (%v), want the one", len(runs), err)
+	if runs := recordedRuns(t, dbPath); len(runs) != 1 {
+		t.Errorf("%d runs, want the one", len(runs))
 	}
 }
 
