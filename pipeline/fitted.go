@@ -241,7 +241,8 @@ func fitsMatching(ctx context.Context, rd FitReader, s *spec.Spec, match func(a 
 			return nil, nil, err
 		}
 		for _, f := range rf {
-			if k := matchingPathway(s, fs, f.Pathway, match, fits); k >= 0 {
+			taken := func(k int) bool { _, ok := fits[k]; return ok }
+			if k := pathwayIn(fs, f.Pathway, s, match, taken); k >= 0 {
 				j := f.Pathway
 				f.Pathway = k
 				fits[k] = AppliedFit{Run: &runs[i], Spec: fs, Fit: f, RunPathway: j}
@@ -256,37 +257,25 @@ func fitsMatching(ctx context.Context, rd FitReader, s *spec.Spec, match func(a 
 // tag that is, or -1. A spec edited by inserting, removing or reordering
 // pathways keeps a pathway's sweeps and fits recorded under its old index.
 func PathwayIn(a *spec.Spec, i int, b *spec.Spec) int {
-	if SameModel(b, i, a, i) {
+	return pathwayIn(a, i, b, SameModel, func(int) bool { return false })
+}
+
+// pathwayIn is PathwayIn with match deciding whether pathway k of b is
+// pathway i of a, passing over the pathways of b that taken says are
+// taken. Matching by index alone, an edit that moved pathways lost the
+// fits of every pathway after the one inserted.
+func pathwayIn(a *spec.Spec, i int, b *spec.Spec, match func(b *spec.Spec, k int, a *spec.Spec, i int) bool, taken func(k int) bool) int {
+	if match(b, i, a, i) {
+		if taken(i) {
+			return -1
+		}
 		return i
 	}
 	if i < 0 || i >= len(a.Pathways) {
 		return -1
 	}
 	for k := range b.Pathways {
-		if b.Pathways[k].Tag == a.Pathways[i].Tag && SameModel(b, k, a, i) {
-			return k
-		}
-	}
-	return -1
-}
-
-// matchingPathway is the pathway of s that pathway j of fs is (match),
-// with no fit in fits yet, or -1. The pathway at j in s comes first; a
-// pathway of s with the same tag elsewhere is the same pathway moved (one
-// inserted or removed before it, two swapped): matching by index alone,
-// such an edit lost the fits of every pathway after it.
-func matchingPathway(s, fs *spec.Spec, j int, match func(a *spec.Spec, i int, b *spec.Spec, j int) bool, fits map[int]AppliedFit) int {
-	if match(s, j, fs, j) {
-		if _, done := fits[j]; done {
-			return -1
-		}
-		return j
-	}
-	if j < 0 || j >= len(fs.Pathways) {
-		return -1
-	}
-	for k := range s.Pathways {
-		if _, done := fits[k]; !done && s.Pathways[k].Tag == fs.Pathways[j].Tag && match(s, k, fs, j) {
+		if !taken(k) && b.Pathways[k].Tag == a.Pathways[i].Tag && match(b, k, a, i) {
 			return k
 		}
 	}
