@@ -10,6 +10,7 @@ import (
 	"maps"
 	"os"
 	"path/filepath"
+	"reflect"
 	"regexp"
 	"runtime"
 	"slices"
@@ -891,5 +892,43 @@ func TestResumeOfAFinishedRunOfAnotherShard(t *testing.T) {
 	_, err := runCLI(t, "-q", "--db", dbp, "sweep", spec, "--shard", "1/2", "--resume=1")
 	if want := "run 1 swept shard 0/2 of this spec to the end (this command shard 1/2): nothing to resume there"; err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("--resume=1 --shard 1/2: %v, want %q", err, want)
+	}
+}
+
+// TestFitNoDB: fit --no-db fits as fit does, the same g to the bit, and
+// creates no database (a trial looked for it, as simulate has one).
+func TestFitNoDB(t *testing.T) {
+	dir := t.TempDir()
+	dbp := filepath.Join(dir, "d.db")
+	fitJSON := func(args ...string) (g [][]float64, runID *int64) {
+		t.Helper()
+		out, err := runCLI(t, append([]string{"-q", "--json", "--db", dbp, "fit", qFitCase, "--no-fine-dt"}, args...)...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var doc struct {
+			RunID    *int64 `json:"run_id"`
+			Pathways []struct {
+				G []float64 `json:"g_fit_nS"`
+			} `json:"pathways"`
+		}
+		if err := json.Unmarshal([]byte(out), &doc); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range doc.Pathways {
+			g = append(g, p.G)
+		}
+		return g, doc.RunID
+	}
+	noDB, id := fitJSON("--no-db")
+	if id != nil {
+		t.Errorf("--no-db: run_id %d, want null", *id)
+	}
+	if _, err := os.Stat(dbp); !errors.Is(err, os.ErrNotExist) {
+		t.Errorf("--no-db made %s (%v)", dbp, err)
+	}
+	recorded, id := fitJSON()
+	if id == nil || !reflect.DeepEqual(noDB, recorded) || len(noDB) == 0 {
+		t.Errorf("--no-db fitted %v, a recorded fit (run %v) %v", noDB, id, recorded)
 	}
 }

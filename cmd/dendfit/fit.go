@@ -25,6 +25,7 @@ type fitOptions struct {
 	pathways      []string
 	rootBelowJump bool
 	strict        bool
+	noDB          bool
 }
 
 func newFitCmd(g *globals) *cobra.Command {
@@ -67,8 +68,8 @@ target by more than 10% ends kinetics_missed, not converged; one within
 limit of candidates (it says so); a search stopped there with a miss
 ends max_evaluations.
 
-Every evaluation and one fit row per pathway are recorded in the database,
-each pathway as soon as it is fitted: Ctrl-C stops the fit and keeps the
+Every evaluation and one fit row per pathway are recorded in the database
+(unless --no-db), each pathway as soon as it is fitted: Ctrl-C stops the fit and keeps the
 pathways already fitted (the run is marked cancelled), and so does a kill;
 export, report and plot --fitted use them as a finished run's, so
 'fit -p' of the others completes the calibration.
@@ -93,6 +94,7 @@ or cancelled after Ctrl-C, with the pathways fitted before it.`,
 	}
 	cmd.Flags().IntVarP(&o.workers, "workers", "j", 0, "pathways fitted at once (default, or 0: all cores; at most 16 a core)")
 	cmd.Flags().BoolVar(&o.noFine, "no-fine-dt", false, "skip the PSP check at dt/10")
+	cmd.Flags().BoolVar(&o.noDB, "no-db", false, "do not record the fit (export, report and plot --fitted then have nothing of it to use)")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit with status 4 when every pathway converged but some fit carries a warning (3 when one did not converge)")
 	cmd.Flags().BoolVar(&o.rootBelowJump, "root-below-jump", false, "accept a root that fires no dSpike though a run of the bracket around it does (the reference gives no fit there, and the outcome depends on the spec g); the fit warns")
 	cmd.Flags().VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to fit: index (0-based) or pre->post; repeatable (default: every one with a target_psp)")
@@ -128,29 +130,38 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		}
 		return nil
 	}
-	settings := pipeline.FitSettings{NoFineDt: o.noFine, Pathways: idx, RootBelowJump: o.rootBelowJump}
-	rec, err := startRunInfo(ctx, g, s, pipeline.RunInfo{Command: db.CommandFit, Workers: o.workers, Settings: settings})
-	if err != nil {
-		return err
+	fopt := &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine, Pathways: idx, RootBelowJump: o.rootBelowJump}
+	var rec *recorder
+	var runID *int64 // null in the JSON with --no-db
+	if !o.noDB {
+		settings := pipeline.FitSettings{NoFineDt: o.noFine, Pathways: idx, RootBelowJump: o.rootBelowJump}
+		rec, err = startRunInfo(ctx, g, s, pipeline.RunInfo{Command: db.CommandFit, Workers: o.workers, Settings: settings})
+		if err != nil {
+			return err
+		}
+		runID = &rec.runID
+		// Each pathway is recorded as it is fitted: those done before
+		// Ctrl-C, another pathway's failure, or a kill are kept.
+		fopt.Finished = pipeline.RecordEach(ctx, rec.db, rec.runID)
 	}
 	bar := newProgressBar(g, "pathways")
-	// Each pathway is recorded as it is fitted: those done before Ctrl-C,
-	// another pathway's failure, or a kill are kept.
-	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{Workers: o.workers, NoFine: o.noFine, Pathways: idx, RootBelowJump: o.rootBelowJump, Progress: bar.update,
-		Finished: pipeline.RecordEach(ctx, rec.db, rec.runID)})
+	fopt.Progress = bar.update
+	res, err := pipeline.Fit(ctx, s, fopt)
 	bar.done()
 	if err != nil && len(res) > 0 {
 		// Always said, -q or not, as sweep's: the way on matters more.
-		fmt.Fprintln(g.stderr, stoppedFitNote(g, s, path, idx, res, rec.runID))
+		fmt.Fprintln(g.stderr, stoppedFitNote(g, s, path, idx, res, rec))
 	}
-	if ferr := rec.finish(err); err == nil {
-		err = ferr
+	if rec != nil {
+		if ferr := rec.finish(err); err == nil {
+			err = ferr
+		}
 	}
 	if err != nil {
 		// A script reading --json gets what was kept, and that the run
 		// was cancelled, as well as the exit status (stdout was empty).
 		if g.json && errors.Is(err, context.Canceled) {
-			printJSON(g.stdout, fitDoc{s.Name, &rec.runID, db.StatusCancelled, nonNil(res)})
+			printJSON(g.stdout, fitDoc{s.Name, runID, db.StatusCancelled, nonNil(res)})
 		}
 		return err
 	}
@@ -171,7 +182,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 	}
 	fitWarnings(g, res)
 	if g.json {
-		if err := printJSON(g.stdout, fitDoc{s.Name, &rec.runID, db.StatusDone, res}); err != nil {
+		if err := printJSON(g.stdout, fitDoc{s.Name, runID, db.StatusDone, res}); err != nil {
 			return err
 		}
 	} else {
@@ -233,7 +244,11 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), kin)
 			}
 		}
-		fmt.Fprintf(g.stdout, "run %d recorded in %s\n", rec.runID, g.db)
+		if rec != nil {
+			fmt.Fprintf(g.stdout, "run %d recorded in %s\n", rec.runID, g.db)
+		} else {
+			fmt.Fprintln(g.stdout, "not recorded (--no-db)")
+		}
 	}
 	warned := false
 	for _, r := range res {
@@ -275,9 +290,10 @@ func nonNil(rs []pipeline.FitResult) []pipeline.FitResult {
 }
 
 // stoppedFitNote says, for a fit of selected (nil: every pathway with a
-// target) stopped after fitting res, what it recorded, that export,
-// report and plot use it, and the command that fits the rest.
-func stoppedFitNote(g *globals, s *spec.Spec, path string, selected []int, res []pipeline.FitResult, runID int64) string {
+// target) stopped after fitting res, what it recorded (in rec's run; nil
+// with --no-db), that export, report and plot use it, and the command that
+// fits the rest.
+func stoppedFitNote(g *globals, s *spec.Spec, path string, selected []int, res []pipeline.FitResult, rec *recorder) string {
 	done := map[int]bool{}
 	for _, r := range res {
 		done[r.Pathway] = true
@@ -292,7 +308,10 @@ func stoppedFitNote(g *globals, s *spec.Spec, path string, selected []int, res [
 			}
 		}
 	}
-	note := fmt.Sprintf("%d of %d pathways fitted before it stopped are recorded in run %d; export, report and plot --fitted use them", len(res), total, runID)
+	if rec == nil {
+		return fmt.Sprintf("%d of %d pathways fitted before it stopped (not recorded: --no-db)", len(res), total)
+	}
+	note := fmt.Sprintf("%d of %d pathways fitted before it stopped are recorded in run %d; export, report and plot --fitted use them", len(res), total, rec.runID)
 	if len(rest) > 0 {
 		note += fmt.Sprintf("; fit the rest with: dendfit --db %s fit %s %s", g.db, path, strings.Join(rest, " "))
 	}
