@@ -553,3 +553,38 @@ func TestReportAfterPathwaysMoved(t *testing.T) {
 		}
 	}
 }
+
+// TestReportOfAFitStillRunning: the report of a fit run another process
+// is still recording says so, not that it stopped.
+func TestReportOfAFitStillRunning(t *testing.T) {
+	ctx := context.Background()
+	s := plottest.CortexSpec(t)
+	d, err := db.Open(ctx, filepath.Join(t.TempDir(), "r.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandFit})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer run.Finish(nil)
+	res, err := pipeline.Fit(ctx, s, &pipeline.FitOptions{NoFine: true, Pathways: []int{0}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := pipeline.RecordFit(ctx, d, run.ID, res); err != nil {
+		t.Fatal(err)
+	}
+	r, err := report.Build(ctx, d, s.Name, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var b bytes.Buffer
+	if err := r.WriteHTML(&b); err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf("Fit run %d (still running: the pathways it has fitted so far).", run.ID); !strings.Contains(b.String(), want) {
+		t.Errorf("the report does not say %q", want)
+	}
+}
