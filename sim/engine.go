@@ -18,6 +18,12 @@ func steps(d, dt float64) int {
 
 // timestep is Brian 2's conversion of a time to a step index
 // (brian2.core.functions.timestep): floor((t + 1e-3 dt)/dt).
+// Timestep is the number of whole steps of dt in t, as Brian 2 and
+// Dendrify count them (a time a thousandth of a step short of a whole
+// number of steps counts as that many): the step a time falls on, and a
+// dSpike's durations, offset and refractory period in steps.
+func Timestep(t, dt float64) int { return timestep(t, dt) }
+
 func timestep(t, dt float64) int {
 	return int(math.Floor((t + float64(1e-3*dt)) / dt))
 }

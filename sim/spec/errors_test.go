@@ -594,6 +594,11 @@ func TestUnstableCellWarns(t *testing.T) {
 	if len(warned) != 1 || !strings.Contains(warned[0], "cortex.yaml:12: simulation.dt: dt 1 ms is beyond euler's stability limit of 0.9255 ms for cell pc") {
 		t.Fatalf("warnings %q, want one for cell pc at simulation.dt", warned)
 	}
+	// Past the fastest time constant (0.4628 ms) exponential_euler would
+	// be far off too: it is not offered as the way out.
+	if !strings.HasSuffix(warned[0], "use dt below 0.9255 ms (exponential_euler would run at this dt, but its PSPs would be far off the cell's: it needs dt below 0.4628 ms too)") {
+		t.Errorf("warning %q offers exponential_euler at a dt where it is far off", warned[0])
+	}
 	// The pathways named are those sim.New refuses.
 	s := parse("1 ms", "euler")
 	var refused []string
@@ -671,6 +676,11 @@ func TestImplausiblePotentialsWarn(t *testing.T) {
 			`l23.yaml:32: pathways[0].holding: "-0.003 uV" is -3e-06 mV, closer to 0 mV than any membrane or reversal potential`},
 		{"plausible", edit(t, base, "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n  holding: -55 mV\n"), ""},
 		{"zero reversal", edit(t, base, "cells:\n", "constants:\n  E_AMPA: 0 mV\ncells:\n"), ""},
+		// Dendrify's papers take E_NMDA = 0.35 mV (a bound of 1 mV called
+		// it a slip); a potential in V written as mV is below 0.2 mV.
+		{"reversal near zero", edit(t, base, "cells:\n", "constants:\n  E_NMDA: 0.35 mV\ncells:\n"), ""},
+		{"reversal in V written as mV", edit(t, base, "cells:\n", "constants:\n  E_GABA: -0.08 mV\ncells:\n"),
+			`l23.yaml:8: constants.E_GABA: "-0.08 mV" is -0.08 mV, closer to 0 mV than any membrane or reversal potential; did you mean -80 mV?`},
 	} {
 		s, err := Parse("l23.yaml", []byte(tc.y))
 		if err != nil {
@@ -1023,6 +1033,43 @@ func TestPathwayIndexes(t *testing.T) {
 	for n, want := range []string{"no pathway", "one pathway, 0", "pathways 0..1", "pathways 0..2"} {
 		if got := (&Spec{Pathways: make([]Pathway, n)}).PathwayIndexes(); got != want {
 			t.Errorf("%d pathways: %q, want %q", n, got, want)
+		}
+	}
+}
+
+// TestStepWarnings: times the simulator counts in whole steps of dt warn
+// when they are not whole: a dSpike time under dt lasts no step (a
+// trial's dSpikes fired with no current, without a word), another is cut
+// to the step below; and a run that ends one sample after the spike
+// measures no PSP (a trial's fit called every target out of reach). The
+// spec's own whole times (dt 0.1 ms), and a longer window, do not warn.
+func TestStepWarnings(t *testing.T) {
+	// dspikeCell's simulation is the default: dt 0.1 ms, spike at 10 ms.
+	for _, tc := range []struct {
+		name, y string
+		want    []string
+	}{
+		{"whole steps", dspikeCell, nil},
+		{"under dt", edit(t, dspikeCell, "offset_fall: 0.2 ms, refractory: 5 ms, reversal_rise: E_Na", "offset_fall: 0.05 ms, refractory: 5 ms, reversal_rise: E_Na"),
+			[]string{"c.yaml:15: cells.pyr.compartments[1].dspikes[0].offset_fall: 0.05 ms is under dt (0.1 ms): dSpike Na counts whole steps, as Dendrify does, so it lasts none"}},
+		{"not whole", edit(t, dspikeCell, "duration_rise: 1.2 ms, duration_fall: 2.4 ms, offset_fall: 0.2 ms, refractory: 5 ms, reversal_rise: 70 mV", "duration_rise: 1.25 ms, duration_fall: 2.4 ms, offset_fall: 0.2 ms, refractory: 5 ms, reversal_rise: 70 mV"),
+			[]string{"c.yaml:22: cells.pyr.compartments[2].dspikes[0].duration_rise: 1.25 ms is not a whole number of steps of dt (0.1 ms): dSpike Na counts whole steps, as Dendrify does, so it lasts 12, 1.2 ms"}},
+		{"one sample after the spike", edit(t, dspikeCell, "experiment: c\n", "experiment: c\nsimulation: {dt: 0.1 ms, duration: 10.2 ms, spike_at: 10 ms}\n"),
+			[]string{"c.yaml:3: simulation.duration: the run ends one sample after spike_at (step 100 of 0..101), and a spike moves V from the step after that one: every PSP is 0; give a duration longer than spike_at by the PSP's time course"}},
+		{"two samples after the spike", edit(t, dspikeCell, "experiment: c\n", "experiment: c\nsimulation: {dt: 0.1 ms, duration: 10.3 ms, spike_at: 10 ms}\n"), nil},
+	} {
+		s, err := Parse("c.yaml", []byte(tc.y))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []string
+		for _, w := range s.Warnings {
+			if strings.Contains(w, "whole steps") || strings.Contains(w, "one sample after") {
+				got = append(got, w)
+			}
+		}
+		if !slices.Equal(got, tc.want) {
+			t.Errorf("%s: warnings %q, want %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -303,6 +303,7 @@ func (p *parser) top(s *Spec, root *yaml.Node) {
 		built := builtCells(s)
 		p.unstableCells(s, m, cellNodes, built)
 		p.oddCompartments(s, cellNodes, built)
+		p.dspikeSteps(s, cellNodes)
 		p.restlessPathways(s, pn)
 	}
 }
@@ -436,8 +437,15 @@ func (p *parser) unstableCells(s *Spec, top *mapping, cn map[string]*cellNodes, 
 		if len(pws) > 1 {
 			which = "pathways " + strings.Join(pws, ", ") + ": they cannot be simulated (fit ends them sim_failed"
 		}
-		p.warnf(at, path, "dt %g ms is beyond %s's stability limit of %.4g ms for cell %s (its fastest passive time constant is %.4g ms), the post cell of %s, sweep refuses the spec); use dt below %.4g ms or method exponential_euler",
-			sm.Dt/1e-3, sm.Method, lim/1e-3, sc.Name, tau/1e-3, which, lim/1e-3)
+		// exponential_euler is offered only where it would be accurate:
+		// at a dt past the coupling's time constant its PSPs are far off
+		// (a trial took the advice and fitted a g 25 times too strong).
+		alt := " or method exponential_euler"
+		if len(c.Compartments) > 1 && sm.Dt > tau {
+			alt = fmt.Sprintf(" (exponential_euler would run at this dt, but its PSPs would be far off the cell's: it needs dt below %.4g ms too)", tau/1e-3)
+		}
+		p.warnf(at, path, "dt %g ms is beyond %s's stability limit of %.4g ms for cell %s (its fastest passive time constant is %.4g ms), the post cell of %s, sweep refuses the spec); use dt below %.4g ms%s",
+			sm.Dt/1e-3, sm.Method, lim/1e-3, sc.Name, tau/1e-3, which, lim/1e-3, alt)
 	}
 }
 
@@ -490,6 +498,44 @@ func (p *parser) oddCompartments(s *Spec, cn map[string]*cellNodes, built map[st
 			}
 			m := cn[sc.Name].comps[i]
 			p.warnf(m.node, m.path, "%s has %s, which no neuron compartment has: check the units of its size and membrane fields (length and diameter in um, cm_abs in pF, gl_abs in nS?)", cp.Name, strings.Join(odd, " and "))
+		}
+	}
+}
+
+// dspikeSteps warns of a dSpike time that is not a whole number of steps
+// of dt: the mechanism counts whole steps, as Dendrify does, so one under
+// dt lasts none (a rise of 0 steps passes no current, though the dSpike
+// is counted as fired) and another is cut to the step below. A trial's
+// dSpikes fired 77 times with no effect on any PSP, without a word.
+func (p *parser) dspikeSteps(s *Spec, cn map[string]*cellNodes) {
+	dt := s.Simulation.Dt
+	for _, sc := range s.Cells {
+		nodes := cn[sc.Name]
+		if nodes == nil || len(nodes.comps) != len(sc.Compartments) {
+			continue
+		}
+		for i, cp := range sc.Compartments {
+			list := nodes.comps[i].get("dspikes")
+			for j, d := range cp.DSpikes {
+				if list == nil || j >= len(list.Content) {
+					continue
+				}
+				at := list.Content[j]
+				path := index(nodes.comps[i].sub("dspikes"), j)
+				for _, f := range []struct {
+					name string
+					v    float64
+				}{{"duration_rise", d.DurationRise}, {"duration_fall", d.DurationFall}, {"offset_fall", d.OffsetFall}, {"refractory", d.Refractory}} {
+					n := sim.Timestep(f.v, dt)
+					on := float64(float64(n) * dt) // no fused multiply-add: the same on every architecture
+					switch {
+					case n == 0:
+						p.warnf(at, join(path, f.name), "%g ms is under dt (%g ms): dSpike %s counts whole steps, as Dendrify does, so it lasts none", f.v/1e-3, dt/1e-3, d.Name)
+					case math.Abs(f.v-on) > 1e-6*dt:
+						p.warnf(at, join(path, f.name), "%g ms is not a whole number of steps of dt (%g ms): dSpike %s counts whole steps, as Dendrify does, so it lasts %d, %.6g ms", f.v/1e-3, dt/1e-3, d.Name, n, on/1e-3)
+					}
+				}
+			}
 		}
 	}
 }
@@ -643,6 +689,15 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 		}
 		p.failf(at, "simulation.spike_at", "spike_at (%g ms) falls on the last sample of the run (step %d of 0..%d): no sample follows it to measure a PSP; give a duration longer than spike_at by the PSP's time course", sm.SpikeAt/1e-3, k, n-1)
 		return
+	}
+	// The spike reaches V a step after it arrives (the sample after it is
+	// still the steady state): one sample after it measures no PSP.
+	if k, n := sm.SpikeStep(), sm.Steps(); k == n-2 {
+		at := m.get("duration")
+		if at == nil {
+			at = m.node
+		}
+		p.warnf(at, "simulation.duration", "the run ends one sample after spike_at (step %d of 0..%d), and a spike moves V from the step after that one: every PSP is 0; give a duration longer than spike_at by the PSP's time course", k, n-1)
 	}
 	// Brian 2 delivers the spike on the step its time falls in; one off
 	// the grid moves, silently, to the step before.

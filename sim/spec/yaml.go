@@ -434,9 +434,12 @@ func (p *parser) nonNegative(n *yaml.Node, path string, d Dimension) float64 {
 
 // Membrane potentials, reversal potentials and thresholds lie between
 // these magnitudes (V); a value outside is most often a unit slip (uV or V
-// written for mV), which the dimension check cannot see.
+// written for mV), which the dimension check cannot see. The least is
+// below any potential given in V by mistake for mV (none reaches 0.2 V),
+// and above the reversals near 0 mV that models use (Dendrify's papers
+// take E_NMDA = 0.35 mV, which a bound of 1 mV called a slip).
 const (
-	minPotential = 1e-3
+	minPotential = 0.2e-3
 	maxPotential = 0.2
 )
 
