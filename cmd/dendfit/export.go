@@ -42,8 +42,9 @@ run that did not finish:
             builds every population's NeuronModel or PointNeuronModel with
             Dendrify's API and the calibrated synapses; and
             make_neurongroup(models, population, N), which makes a group
-            with the fit's method and ionic constants (the model's own
-            make_neurongroup integrates with euler)
+            with the fit's method, ionic constants and dt, its own clock
+            (the model's own make_neurongroup integrates with euler on
+            defaultclock, which another calibration may have changed)
   json      the same parameters per population with value and unit, the
             protocol (dt, method, duration, spike_at), the ionic constants,
             each pathway's holding and steady state, and the run's provenance

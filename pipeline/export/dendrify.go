@@ -306,15 +306,19 @@ func (p *pyWriter) buildModels(c *Calibration) {
 	}
 	p.printf("    return models\n")
 	p.printf("\n\ndef make_neurongroup(models, population, N, **kwargs):\n")
-	p.printf("    \"\"\"Return models[population].make_neurongroup(N, method=METHOD, **kwargs).\n\n")
+	p.printf("    \"\"\"Return models[population].make_neurongroup(N, method=METHOD, dt=DT, **kwargs).\n\n")
 	p.printf("    Sets Dendrify's default ionic parameters to CONSTANTS first, which a\n")
 	p.printf("    PointNeuronModel reads here whatever add_params said (another\n")
-	p.printf("    calibration's build_models() may have changed them since). A method\n")
-	p.printf("    in kwargs replaces METHOD, and the PSPs then differ from the targets.\n")
+	p.printf("    calibration's build_models() may have changed them since), and gives\n")
+	p.printf("    the group its own clock at DT, whatever defaultclock.dt another\n")
+	p.printf("    calibration's build_models() set. Run the synapses and monitors that\n")
+	p.printf("    measure its PSPs at DT too (dt=DT). A method or dt in kwargs replaces\n")
+	p.printf("    METHOD or DT, and the PSPs then differ from the targets.\n")
 	p.printf("    \"\"\"\n")
 	p.printf("    from dendrify import update_default_params\n\n")
 	p.printf("    update_default_params(CONSTANTS)\n")
 	p.printf("    kwargs.setdefault('method', METHOD)\n")
+	p.printf("    kwargs.setdefault('dt', DT)\n")
 	p.printf("    return models[population].make_neurongroup(N, **kwargs)\n")
 }
 

@@ -6,8 +6,10 @@ current. Prints the signed PSP of each pathway in mV as a JSON list. Used
 by TestDendrifyInBrian.
 
 Between build_models() and making a group it changes Dendrify's default
-ionic parameters, as building another calibration in the same script
-would: the module's make_neurongroup must put the export's back.
+ionic parameters and defaultclock.dt, as building another calibration in
+the same script would: the module's make_neurongroup must put the
+export's back and run the group at DT (the spike, synapse and monitor
+here run at DT, as the module's docstring asks).
 """
 import json
 import sys
@@ -30,20 +32,21 @@ def psp(pw):
         sys.exit(f'PARAMS has no entry for {sorted(missing)}')
     from dendrify import update_default_params
     update_default_params({'E_AMPA': 7 * mV, 'E_NMDA': 7 * mV, 'E_GABA': -50 * mV, 'Mg_con': 2.5})
+    b.defaultclock.dt = cal.DT * 3
     group = cal.make_neurongroup(models, pw['post'], 1)
     for name, value in pw['steady_state'].items():
         setattr(group, name, value)
     # The holding current as the export gives it, where it says.
     if pw['i_hold'] is not None:
         setattr(group, pw['i_ext'], pw['i_hold'])
-    spike = b.SpikeGeneratorGroup(1, [0], [cal.SPIKE_AT])
-    syn = b.Synapses(spike, group, on_pre=pw['on_pre'])
+    spike = b.SpikeGeneratorGroup(1, [0], [cal.SPIKE_AT], dt=cal.DT)
+    syn = b.Synapses(spike, group, on_pre=pw['on_pre'], dt=cal.DT)
     syn.connect()
-    mon = b.StateMonitor(group, pw['record'], record=0)
+    mon = b.StateMonitor(group, pw['record'], record=0, dt=cal.DT)
     net = b.Network(group, spike, syn, mon)
     net.run(cal.DURATION)
     v = np.asarray(getattr(mon, pw['record'])[0] / mV)
-    dt = float(b.defaultclock.dt)
+    dt = float(cal.DT)
     k0 = int(np.floor((float(cal.SPIKE_AT) + 1e-3 * dt) / dt))
     d = v[k0 + 1:] - v[k0]
     return float(d[int(np.argmax(np.abs(d)))])
