@@ -52,7 +52,7 @@ func Describe(s *spec.Spec) ([]CellDescription, error) {
 		if err != nil {
 			return nil, fmt.Errorf("cell %s: %w", sc.Name, err)
 		}
-		d := CellDescription{Cell: sc.Name, Point: len(c.Compartments) == 1, Populations: []string{}}
+		d := CellDescription{Cell: sc.Name, Point: len(c.Compartments) == 1, Populations: []string{}, Couplings: []CouplingDescription{}}
 		// A cell with no resting state is described all the same: what
 		// describe is for is finding out why.
 		ss, err := sim.Steady(c, false, 0, 0)

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"encoding/json"
 	"math"
 	"strings"
 	"testing"
@@ -38,6 +39,14 @@ func TestDescribe(t *testing.T) {
 	want := 2 / (r(30e-6, 15e-6) + r(150e-6, 3e-6)) / 1e-9
 	if got := cells[0].Couplings[0].GNS; math.Abs(got/want-1) > 1e-12 {
 		t.Errorf("half-cylinder coupling %g nS, want %g", got, want)
+	}
+	// A point cell's couplings are an empty list, not null, in the JSON.
+	pt := loadCase(t, "ampa-instant-point-cell-dimensionless")
+	if cells, err = Describe(pt); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := json.Marshal(cells[0]); err != nil || !strings.Contains(string(b), `"couplings":[]`) {
+		t.Errorf("point cell: %s (%v), want \"couplings\":[]", b, err)
 	}
 }
 
