@@ -84,6 +84,9 @@ func Merge(ctx context.Context, dst *DB, srcPath string, opts MergeOptions) (Mer
 	if err != nil {
 		return fail(err)
 	}
+	// Once detached, the source is left as it was found: no -wal or -shm
+	// that attaching it made (run last: deferred first).
+	defer tidyWAL(srcPath)
 	defer conn.ExecContext(context.WithoutCancel(ctx), `DETACH DATABASE src`)
 
 	known, err := migrations.Latest()

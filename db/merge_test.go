@@ -92,6 +92,13 @@ func TestMerge(t *testing.T) {
 		if st != (MergeStats{}) {
 			t.Errorf("re-merging %s added %+v", filepath.Base(p), st)
 		}
+		// A source is left as found: no -wal or -shm beside it (a
+		// trial's merge left them beside every shard).
+		for _, ext := range []string{"-wal", "-shm"} {
+			if _, err := os.Stat(p + ext); err == nil {
+				t.Errorf("merging %s left %s%s", filepath.Base(p), filepath.Base(p), ext)
+			}
+		}
 	}
 	if n := count(t, dst, `SELECT count(*) FROM runs`); n != 7 {
 		t.Errorf("%d runs, want 7", n)
