@@ -67,6 +67,7 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 	p.Legend.Top = true
 
 	lo, hi := math.Inf(1), math.Inf(-1)
+	var traces []plotter.XYs // for the PSP's label to keep clear of
 	for i, c := range comps {
 		v := t.VMV[c]
 		// At most about maxSamples vertices a line: finer than any screen,
@@ -83,6 +84,7 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 		if err != nil {
 			return nil, fmt.Errorf("plot: trace %s: %w", c, err)
 		}
+		traces = append(traces, xy)
 		l.Color = seriesColor(i)
 		l.Width = vg.Points(1.3)
 		p.Add(l)
@@ -141,7 +143,7 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 		p.Add(sc)
 		// The PSP's value on a white box, so that no trace crossing it
 		// strikes it through.
-		psp := textBox{at: plotter.XY{X: tPeak, Y: peak}, text: fmt.Sprintf("PSP %+.3g mV at %s", pr.PSPMV, pr.Record), below: pr.PSPMV < 0}
+		psp := textBox{at: plotter.XY{X: tPeak, Y: peak}, text: fmt.Sprintf("PSP %+.3g mV at %s", pr.PSPMV, pr.Record), below: pr.PSPMV < 0, avoid: traces}
 		psp.style.Font = font.From(sans, 9)
 		p.Add(psp)
 		lab, err := plotter.NewLabels(plotter.XYLabels{
@@ -201,13 +203,15 @@ func hline(y, x0, x1 float64) *plotter.Line {
 	return l
 }
 
-// textBox writes text on a translucent white box just right of a point (above it, or
-// below it when below is set).
+// textBox writes text on a translucent white box beside a point: right of
+// it and above (below when below is set), or in the corner around it that
+// the fewest samples of the avoid traces fall in (labelBox).
 type textBox struct {
 	at    plotter.XY
 	text  string
 	below bool
 	style text.Style
+	avoid []plotter.XYs
 }
 
 // Plot implements plot.Plotter.
@@ -215,21 +219,57 @@ func (b textBox) Plot(c draw.Canvas, plt *gplot.Plot) {
 	trX, trY := plt.Transforms(&c)
 	sty := b.style
 	sty.Handler = plt.TextHandler
-	sty.XAlign, sty.YAlign = draw.XLeft, draw.YBottom
+	var avoid []vg.Point
+	for _, xy := range b.avoid {
+		for _, p := range xy {
+			avoid = append(avoid, vg.Point{X: trX(p.X), Y: trY(p.Y)})
+		}
+	}
 	pad := vg.Points(2)
-	pt := vg.Point{X: trX(b.at.X) + vg.Points(5), Y: trY(b.at.Y) + vg.Points(3)}
-	if b.below {
-		sty.YAlign = draw.YTop
-		pt.Y = trY(b.at.Y) - vg.Points(3)
-	}
-	w, h := sty.Width(b.text), sty.Height(b.text)
-	r := vg.Rectangle{Min: vg.Point{X: pt.X - pad, Y: pt.Y - pad}, Max: vg.Point{X: pt.X + w + pad, Y: pt.Y + h + pad}}
-	if b.below {
-		r.Min.Y, r.Max.Y = pt.Y-h-pad, pt.Y+pad
-	}
+	r := labelBox(vg.Point{X: trX(b.at.X), Y: trY(b.at.Y)}, sty.Width(b.text)+2*pad, sty.Height(b.text)+2*pad, b.below, avoid, c.Rectangle)
 	// Translucent: a trace behind it shows through, lighter (at 230
 	// it hid a stretch of the dendrite's trace), and the text reads.
 	c.SetColor(color.NRGBA{255, 255, 255, 170})
 	c.Fill(r.Path())
-	c.FillText(sty, pt, b.text)
+	sty.XAlign, sty.YAlign = draw.XLeft, draw.YBottom
+	c.FillText(sty, vg.Point{X: r.Min.X + pad, Y: r.Min.Y + pad}, b.text)
+}
+
+// labelBox places a w x h box a few points off at, in one of the four
+// corners around it: right and above (below when below is set) unless
+// fewer of the avoid points fall in another, inside bounds. A box over a
+// trace hid a stretch of it (a trial's dendrite under the PSP's label).
+func labelBox(at vg.Point, w, h vg.Length, below bool, avoid []vg.Point, bounds vg.Rectangle) vg.Rectangle {
+	const dx, dy = 3, 1 // points between the point and the box
+	corner := func(right, above bool) vg.Rectangle {
+		r := vg.Rectangle{Min: vg.Point{X: at.X + vg.Points(dx), Y: at.Y + vg.Points(dy)}}
+		if !right {
+			r.Min.X = at.X - vg.Points(dx) - w
+		}
+		if !above {
+			r.Min.Y = at.Y - vg.Points(dy) - h
+		}
+		r.Max = vg.Point{X: r.Min.X + w, Y: r.Min.Y + h}
+		return r
+	}
+	in := func(r vg.Rectangle) int {
+		if r.Min.X < bounds.Min.X || r.Max.X > bounds.Max.X || r.Min.Y < bounds.Min.Y || r.Max.Y > bounds.Max.Y {
+			return math.MaxInt
+		}
+		n := 0
+		for _, p := range avoid {
+			if p.X >= r.Min.X && p.X <= r.Max.X && p.Y >= r.Min.Y && p.Y <= r.Max.Y {
+				n++
+			}
+		}
+		return n
+	}
+	best := corner(true, !below)
+	least := in(best)
+	for _, c := range [][2]bool{{true, below}, {false, !below}, {false, below}} {
+		if r := corner(c[0], c[1]); in(r) < least {
+			best, least = r, in(r)
+		}
+	}
+	return best
 }
