@@ -33,7 +33,14 @@ func build(t *testing.T, s *spec.Spec, sweep bool) (*report.Report, string) {
 		t.Fatal(err)
 	}
 	defer d.Close()
-	r, err := report.Build(ctx, d, s.Name, &report.Options{Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
+	return buildHTML(t, d, s.Name)
+}
+
+// buildHTML builds the report of experiment from d and returns it and its
+// HTML.
+func buildHTML(t *testing.T, d *db.DB, experiment string) (*report.Report, string) {
+	t.Helper()
+	r, err := report.Build(context.Background(), d, experiment, &report.Options{Now: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -419,15 +426,7 @@ func withLastFit(t *testing.T, edit func(*db.Fit)) (*report.Report, string) {
 	if _, err := d.InsertFit(ctx, f.RunID, f); err != nil {
 		t.Fatal(err)
 	}
-	r, err := report.Build(ctx, d, s.Name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := r.WriteHTML(&b); err != nil {
-		t.Fatal(err)
-	}
-	return r, b.String()
+	return buildHTML(t, d, s.Name)
 }
 
 // TestReportShardSweep: with only one shard's sweep recorded (a merge with
@@ -576,15 +575,8 @@ func TestReportOfAFitStillRunning(t *testing.T) {
 	if err := pipeline.RecordFit(ctx, d, run.ID, res); err != nil {
 		t.Fatal(err)
 	}
-	r, err := report.Build(ctx, d, s.Name, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var b bytes.Buffer
-	if err := r.WriteHTML(&b); err != nil {
-		t.Fatal(err)
-	}
-	if want := fmt.Sprintf("Fit run %d (still running: the pathways it has fitted so far).", run.ID); !strings.Contains(b.String(), want) {
+	_, html := buildHTML(t, d, s.Name)
+	if want := fmt.Sprintf("Fit run %d (still running: the pathways it has fitted so far).", run.ID); !strings.Contains(html, want) {
 		t.Errorf("the report does not say %q", want)
 	}
 }
