@@ -231,29 +231,50 @@ func (c *Calibration) runNotes() []string {
 // (pipeline.NewestFitRun), but a reader of the export should know that
 // such a run stopped before the pathways it did not reach.
 func (c *Calibration) unfinished() string {
-	byRun := map[int64][]int{}
-	runs := map[int64]*db.Run{}
-	for _, f := range c.Fits {
-		if r := c.runOf(f.Pathway); r.Status != db.StatusDone {
-			byRun[r.ID] = append(byRun[r.ID], f.Pathway)
-			runs[r.ID] = r
-		}
-	}
 	var parts []string
-	for _, id := range slices.Sorted(maps.Keys(byRun)) {
-		how := runs[id].Status
+	for _, rp := range c.pathwaysByRun(func(r *db.Run) bool { return r.Status != db.StatusDone }) {
+		how := rp.run.Status
 		switch how {
 		case db.StatusRunning:
 			how = "still running"
 		case db.StatusInterrupted:
 			how = "interrupted"
 		}
-		parts = append(parts, fmt.Sprintf("fit run %d (%s) for pathway(s) %s", id, how, joinInts(byRun[id])))
+		parts = append(parts, fmt.Sprintf("fit run %d (%s) for pathway(s) %s", rp.run.ID, how, joinInts(rp.pathways)))
 	}
 	if len(parts) == 0 {
 		return ""
 	}
 	return fmt.Sprintf("FROM A FIT RUN THAT DID NOT FINISH (each pathway's fit is recorded whole): %s.", strings.Join(parts, "; "))
+}
+
+// runPathways is a run whose fits c holds, and the pathways they are of.
+type runPathways struct {
+	run      *db.Run
+	pathways []int // in order
+}
+
+// pathwaysByRun groups c's fits by the run that made them (runOf), of
+// the runs keep takes, in run order.
+func (c *Calibration) pathwaysByRun(keep func(*db.Run) bool) []runPathways {
+	byID := map[int64]*runPathways{}
+	for _, f := range c.Fits {
+		r := c.runOf(f.Pathway)
+		if !keep(r) {
+			continue
+		}
+		if byID[r.ID] == nil {
+			byID[r.ID] = &runPathways{run: r}
+		}
+		byID[r.ID].pathways = append(byID[r.ID].pathways, f.Pathway)
+	}
+	out := make([]runPathways, 0, len(byID))
+	for _, id := range slices.Sorted(maps.Keys(byID)) {
+		rp := byID[id]
+		slices.Sort(rp.pathways)
+		out = append(out, *rp)
+	}
+	return out
 }
 
 // unconverged returns the pathways whose fit did not converge.
@@ -279,23 +300,13 @@ func (c *Calibration) runOf(i int) *db.Run {
 // OtherRuns describes the fits that are not Run's, for a provenance
 // line: "pathways 0, 2 by run 1; pathway 3 by run 4", or "".
 func (c *Calibration) OtherRuns() string {
-	byRun := map[int64][]int{}
-	for p, r := range c.FitRun {
-		byRun[r.ID] = append(byRun[r.ID], p)
-	}
 	var parts []string
-	for _, id := range slices.Sorted(maps.Keys(byRun)) {
-		ps := byRun[id]
-		slices.Sort(ps)
-		s := make([]string, len(ps))
-		for k, p := range ps {
-			s[k] = strconv.Itoa(p)
-		}
+	for _, rp := range c.pathwaysByRun(func(r *db.Run) bool { return r.ID != c.Run.ID }) {
 		word := "pathway"
-		if len(ps) > 1 {
+		if len(rp.pathways) > 1 {
 			word = "pathways"
 		}
-		parts = append(parts, fmt.Sprintf("%s %s by run %d", word, strings.Join(s, ", "), id))
+		parts = append(parts, fmt.Sprintf("%s %s by run %d", word, joinInts(rp.pathways), rp.run.ID))
 	}
 	return strings.Join(parts, "; ")
 }
