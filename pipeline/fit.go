@@ -203,6 +203,18 @@ func FitSelection(s *spec.Spec, selected []int) ([]int, error) {
 	return selected, nil
 }
 
+// FitPathways returns, in order, the pathways a fit of selected (nil:
+// every pathway) fits: those of them with a target_psp.
+func FitPathways(s *spec.Spec, selected []int) []int {
+	var idx []int
+	for i, p := range s.Pathways {
+		if p.TargetPSP > 0 && (selected == nil || slices.Contains(selected, i)) {
+			idx = append(idx, i)
+		}
+	}
+	return idx
+}
+
 // CheckFitTargets returns the FitErrors of the pathways a fit of selected
 // (nil: every pathway with a target_psp) would fit: kinetics targets no
 // PSP of the window can meet, which the spec only warns of, as a sweep
@@ -210,10 +222,8 @@ func FitSelection(s *spec.Spec, selected []int) ([]int, error) {
 // *spec.Error for one, else spec.Errors.
 func CheckFitTargets(s *spec.Spec, selected []int) error {
 	var errs spec.Errors
-	for i, p := range s.Pathways {
-		if p.TargetPSP > 0 && (selected == nil || slices.Contains(selected, i)) {
-			errs = append(errs, p.FitErrors...)
-		}
+	for _, i := range FitPathways(s, selected) {
+		errs = append(errs, s.Pathways[i].FitErrors...)
 	}
 	switch len(errs) {
 	case 0:
@@ -270,12 +280,7 @@ func Fit(ctx context.Context, s *spec.Spec, opt *FitOptions) ([]FitResult, error
 	if opt == nil {
 		opt = &FitOptions{}
 	}
-	var idx []int
-	for i, p := range s.Pathways {
-		if p.TargetPSP > 0 && (opt.Pathways == nil || slices.Contains(opt.Pathways, i)) {
-			idx = append(idx, i)
-		}
-	}
+	idx := FitPathways(s, opt.Pathways)
 	if err := checkFitPathways(s, opt.Pathways); err != nil {
 		return nil, err
 	}

@@ -299,15 +299,13 @@ func stoppedFitNote(g *globals, s *spec.Spec, path string, selected []int, res [
 		done[r.Pathway] = true
 	}
 	var rest []string
-	total := 0
-	for i, p := range s.Pathways {
-		if p.TargetPSP > 0 && (selected == nil || slices.Contains(selected, i)) {
-			total++
-			if !done[i] {
-				rest = append(rest, fmt.Sprintf("-p %d", i))
-			}
+	all := pipeline.FitPathways(s, selected)
+	for _, i := range all {
+		if !done[i] {
+			rest = append(rest, fmt.Sprintf("-p %d", i))
 		}
 	}
+	total := len(all)
 	if rec == nil {
 		return fmt.Sprintf("%d of %d pathways fitted before it stopped (not recorded: --no-db)", len(res), total)
 	}
