@@ -404,16 +404,18 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 	var out []Series
 	for _, i := range order {
 		pc := c.byPath[i]
+		se := Series{Pathway: i, Label: pc.label, Recorded: len(pc.pts), Failed: c.failed[i]}
+		if s != nil && i < len(s.Pathways) {
+			se.Label = s.Pathways[i].Label()
+			se.TargetMV = s.Pathways[i].TargetPSP / 1e-3
+		}
+		f := fitOf[i]
+		if f != nil {
+			se.TargetMV = f.TargetPSPMV
+		}
+		plural := map[bool]string{true: "", false: "s"}[se.Failed == 1]
 		if len(pc.pts) == 0 {
-			se := Series{Pathway: i, Label: pc.label, Failed: c.failed[i]}
-			if s != nil && i < len(s.Pathways) {
-				se.Label = s.Pathways[i].Label()
-				se.TargetMV = s.Pathways[i].TargetPSP / 1e-3
-			}
-			if f := fitOf[i]; f != nil {
-				se.TargetMV = f.TargetPSPMV
-			}
-			se.Note = fmt.Sprintf("(all %d point%s failed: no curve)", se.Failed, map[bool]string{true: "", false: "s"}[se.Failed == 1])
+			se.Note = fmt.Sprintf("(all %d point%s failed: no curve)", se.Failed, plural)
 			out = append(out, se)
 			continue
 		}
@@ -433,11 +435,6 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 			}
 			sliced = sliced || kinDist(p.k, pc.pts[0].k) > 1e-9
 		}
-		se := Series{Pathway: i, Label: pc.label, Recorded: len(pc.pts)}
-		if s != nil && i < len(s.Pathways) {
-			se.Label = s.Pathways[i].Label()
-			se.TargetMV = s.Pathways[i].TargetPSP / 1e-3
-		}
 		for _, p := range pc.pts {
 			if p.k == best {
 				se.GNS = append(se.GNS, p.g)
@@ -449,8 +446,7 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 		if sliced {
 			notes = append(notes, best.String())
 		}
-		if f := fitOf[i]; f != nil {
-			se.TargetMV = f.TargetPSPMV
+		if f != nil {
 			if len(f.GFitNS) > 0 {
 				se.Fit = &FitMark{GNS: f.GFitNS[0], PSPMV: math.Abs(f.PSPAtFitMV), Converged: f.Converged}
 			}
@@ -465,9 +461,8 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 		}
 		// Failed points have no PSP: the curve stops where they begin
 		// (an AdEx cell that fires), which the legend says.
-		if n := c.failed[i]; n > 0 {
-			se.Failed = n
-			notes = append(notes, fmt.Sprintf("%d failed point%s not drawn", n, map[bool]string{true: "", false: "s"}[n == 1]))
+		if se.Failed > 0 {
+			notes = append(notes, fmt.Sprintf("%d failed point%s not drawn", se.Failed, plural))
 		}
 		if len(notes) > 0 {
 			se.Note = "(" + strings.Join(notes, "; ") + ")"
