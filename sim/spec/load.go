@@ -502,6 +502,15 @@ func (p *parser) oddCompartments(s *Spec, cn map[string]*cellNodes, built map[st
 	}
 }
 
+// steps is the whole steps of dt in t as the simulator counts them
+// (sim.Timestep), the time they come to, and whether that is t (to a
+// millionth of a step).
+func steps(t, dt float64) (n int, on float64, whole bool) {
+	n = sim.Timestep(t, dt)
+	on = float64(float64(n) * dt) // no fused multiply-add: the same on every architecture
+	return n, on, math.Abs(t-on) <= 1e-6*dt
+}
+
 // dspikeSteps warns of a dSpike time that is not a whole number of steps
 // of dt: the mechanism counts whole steps, as Dendrify does, so one under
 // dt lasts none (a rise of 0 steps passes no current, though the dSpike
@@ -526,12 +535,11 @@ func (p *parser) dspikeSteps(s *Spec, cn map[string]*cellNodes) {
 					name string
 					v    float64
 				}{{"duration_rise", d.DurationRise}, {"duration_fall", d.DurationFall}, {"offset_fall", d.OffsetFall}, {"refractory", d.Refractory}} {
-					n := sim.Timestep(f.v, dt)
-					on := float64(float64(n) * dt) // no fused multiply-add: the same on every architecture
+					n, on, whole := steps(f.v, dt)
 					switch {
 					case n == 0:
 						p.warnf(at, join(path, f.name), "%g ms is under dt (%g ms): dSpike %s counts whole steps, as Dendrify does, so it lasts none", f.v/1e-3, dt/1e-3, d.Name)
-					case math.Abs(f.v-on) > 1e-6*dt:
+					case !whole:
 						p.warnf(at, join(path, f.name), "%g ms is not a whole number of steps of dt (%g ms): dSpike %s counts whole steps, as Dendrify does, so it lasts %d, %.6g ms", f.v/1e-3, dt/1e-3, d.Name, n, on/1e-3)
 					}
 				}
@@ -702,8 +710,7 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 	// Brian 2 delivers the spike on the step its time falls in; one off
 	// the grid moves, silently, to the step before.
 	if at := m.get("spike_at"); at != nil {
-		k := sm.SpikeStep()
-		if on := float64(float64(k) * sm.Dt); math.Abs(sm.SpikeAt-on) > 1e-6*sm.Dt {
+		if k, on, whole := steps(sm.SpikeAt, sm.Dt); !whole {
 			p.warnf(at, "simulation.spike_at", "%g ms is not a whole number of steps of dt (%g ms): Brian 2 delivers the spike at step %d, %.6g ms", sm.SpikeAt/1e-3, sm.Dt/1e-3, k, on/1e-3)
 		}
 	}
