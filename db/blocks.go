@@ -110,11 +110,17 @@ func (b *PointBlock) Reset() {
 // Grow makes room for n more points without reallocating. New memory of
 // a page or more is filled in at once (prefault), not a fault a page.
 func (b *PointBlock) Grow(n int) {
-	c := cap(b.vals)
-	b.vals = slices.Grow(b.vals, n*b.stride())
-	if cap(b.vals) != c {
-		prefault(b.vals)
+	n *= b.stride()
+	if cap(b.vals)-len(b.vals) >= n {
+		return
 	}
+	// Not slices.Grow: it clears the new capacity itself, touching every
+	// page (a fault each) before prefault could fill them in at once;
+	// make leaves fresh memory from the OS as it is, known to be zero.
+	vals := make([]float64, len(b.vals), len(b.vals)+n)
+	prefault(vals)
+	copy(vals, b.vals)
+	b.vals = vals
 }
 
 // Add appends p. Its slices must have one value per channel and per
