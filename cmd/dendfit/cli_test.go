@@ -710,6 +710,26 @@ func TestSweepEmptyShardWarns(t *testing.T) {
 	}
 }
 
+// TestQuietKeepsWarnings: -q drops progress and notes, not warnings. An
+// array task's script passes -q, and its log is the only place a
+// warning about what it recorded could be read.
+func TestQuietKeepsWarnings(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "e.db")
+	_, stderr, err := runCLIStderr(t, "--db", path, "-q", "sweep", qSweep, "--shard", "50/100")
+	if want := "warning: shard 50/100 of this grid of 12 points holds none: the run records nothing\n"; err != nil || stderr != want {
+		t.Errorf("-q sweep of an empty shard: %v, stderr %q, want only %q", err, stderr, want)
+	}
+	// A spec's own warnings too, and nothing else.
+	_, stderr, err = runCLIStderr(t, "--db", path, "-q", "simulate", "--no-db", "testdata/window-warning.yaml")
+	if err != nil || !strings.HasPrefix(stderr, "warning: ") || strings.Contains(stderr, "\nnote") {
+		t.Errorf("-q simulate of a spec with a warning: %v, stderr %q", err, stderr)
+	}
+	_, stderr, err = runCLIStderr(t, "--db", path, "-q", "simulate", "--no-db", qSweep)
+	if err != nil || stderr != "" {
+		t.Errorf("-q simulate of a spec without warnings: %v, stderr %q", err, stderr)
+	}
+}
+
 // TestJSONLabelsUnescaped: every --json output writes a pathway label as
 // pre->post; describe wrote pre-\u003epost (encoding/json's HTML escape)
 // where sweep wrote it plainly.

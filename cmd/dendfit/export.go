@@ -83,7 +83,7 @@ to a file written atomically.`,
 			}
 			c.Version, c.Date = version(), time.Now().UTC()
 			if bad := unconverged(c.Fits); len(bad) > 0 {
-				g.notef("warning: %d of %d fitted pathways did not converge (%s): the export keeps their spec g", len(bad), len(c.Fits), strings.Join(bad, ", "))
+				g.warnf("%d of %d fitted pathways did not converge (%s): the export keeps their spec g", len(bad), len(c.Fits), strings.Join(bad, ", "))
 			}
 			// (A spec export has no state to leave out.)
 			if f != export.YAML {
@@ -92,11 +92,11 @@ to a file written atomically.`,
 					return err
 				}
 				for _, ns := range stateless {
-					g.notef("warning: %v; the export gives it no i_hold and no steady_state", ns)
+					g.warnf("%v; the export gives it no i_hold and no steady_state", ns)
 				}
 			}
 			for _, i := range c.Unfitted() {
-				g.notef("warning: pathway %d (%s) has a target_psp but no fit to it and its model (an edited target, or never fitted): the export keeps its spec g; fit it with 'dendfit fit SPEC -p %d'", i, c.Spec.Pathways[i].Label(), i)
+				g.warnf("pathway %d (%s) has a target_psp but no fit to it and its model (an edited target, or never fitted): the export keeps its spec g; fit it with 'dendfit fit SPEC -p %d'", i, c.Spec.Pathways[i].Label(), i)
 			}
 			if o.output == "" || o.output == "-" {
 				return export.Write(g.stdout, c, f)

@@ -176,7 +176,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		// (A pathway that fails at its spec g is skipped, not the others.)
 		if err == nil {
 			for _, w := range ws {
-				g.notef("warning: %s", w)
+				g.warnf("%s", w)
 			}
 		}
 	}
@@ -267,7 +267,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 func fitWarnings(g *globals, res []pipeline.FitResult) {
 	for i := range res {
 		for _, w := range res[i].Warnings {
-			g.notef("warning: %s", w)
+			g.warnf("%s", w)
 		}
 	}
 }

@@ -93,7 +93,7 @@ type unionJSON struct {
 
 func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.MergeOptions) error {
 	rep, err := pipeline.MergeFiles(cmd.Context(), out, ins, &pipeline.MergeFilesOptions{MergeOptions: opts, Argv: cmdArgv(),
-		Warn: func(msg string) { g.notef("warning: %s", msg) }})
+		Warn: func(msg string) { g.warnf("%s", msg) }})
 	var argsErr *pipeline.MergeArgsError
 	switch {
 	case errors.As(err, &argsErr):
@@ -147,14 +147,14 @@ func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.
 	}
 	for _, u := range rep.Unions {
 		for _, m := range u.Set.MixedBuilds() {
-			g.notef("warning: experiment %s: %s: union run %d holds one copy of each point, the first merged, so if those builds compute differently, merges in another order give other numbers; keep one run a shard, or compare with 'dendfit reproduce %d'", u.Set.Experiment, m, u.Stats.RunID, u.Stats.RunID)
+			g.warnf("experiment %s: %s: union run %d holds one copy of each point, the first merged, so if those builds compute differently, merges in another order give other numbers; keep one run a shard, or compare with 'dendfit reproduce %d'", u.Set.Experiment, m, u.Stats.RunID, u.Stats.RunID)
 		}
 	}
 	// A run still recorded in an input, outside a missing shard (those
 	// are in the error below), was copied as far as it had got.
 	for _, l := range rep.Recording {
 		if !slices.Contains(rep.Live, l) {
-			g.notef("warning: run %d in %s (a %s run of %s) was still being recorded: the points it had are merged, and %s shows it as interrupted until you merge again once it has ended", l.RunID, l.Input, l.Command, l.Experiment, out)
+			g.warnf("run %d in %s (a %s run of %s) was still being recorded: the points it had are merged, and %s shows it as interrupted until you merge again once it has ended", l.RunID, l.Input, l.Command, l.Experiment, out)
 		}
 	}
 	return incompleteError(rep, out)

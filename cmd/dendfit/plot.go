@@ -296,7 +296,7 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 			g.notef("note: %s", n)
 		}
 		for _, w := range fp.Warnings {
-			g.notef("warning: %s", w)
+			g.warnf("%s", w)
 		}
 		note, fitted = fp.Title, fp.Fit
 	}

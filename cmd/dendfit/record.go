@@ -42,7 +42,7 @@ func startRunInfo(ctx context.Context, g *globals, s *spec.Spec, info pipeline.R
 		return nil, err
 	}
 	if err := run.Unclaimed(); err != nil {
-		g.notef("warning: run %d is not locked as running (%v): other processes read it as interrupted until it ends", run.ID, err)
+		g.warnf("run %d is not locked as running (%v): other processes read it as interrupted until it ends", run.ID, err)
 	}
 	g.verbosef("%s %s: run %d in %s (spec sha256 %.12s, dendfit %s)", info.Command, s.Name, run.ID, g.db, s.SHA256, version())
 	return &recorder{db: d, run: run, runID: run.ID, g: g, start: time.Now()}, nil

@@ -61,7 +61,7 @@ provenance, in a SQLite database.`,
 	pf := root.PersistentFlags()
 	pf.StringVar(&g.db, "db", db.DefaultPath(), "SQLite database for results (env "+db.EnvPath+")")
 	pf.BoolVar(&g.json, "json", false, "print JSON instead of a table")
-	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress or notes on stderr")
+	pf.BoolVarP(&g.quiet, "quiet", "q", false, "no progress or notes on stderr (warnings and errors still print)")
 	pf.BoolVarP(&g.verbose, "verbose", "v", false, "more detail on stderr")
 	root.AddCommand(newSimulateCmd(g))
 	for _, f := range extraCommands {
@@ -384,10 +384,18 @@ func buildInfo() (ver, rev string, modified bool) {
 	return
 }
 
+// notef writes a note on stderr (not with -q).
 func (g *globals) notef(format string, a ...any) {
 	if !g.quiet {
 		fmt.Fprintf(g.stderr, format+"\n", a...)
 	}
+}
+
+// warnf writes a warning on stderr, with -q too: -q is for scripts and
+// array jobs, whose logs are where a warning about their results (a
+// window too short for the PSP, a fit that did not converge) must be.
+func (g *globals) warnf(format string, a ...any) {
+	fmt.Fprintf(g.stderr, "warning: "+format+"\n", a...)
 }
 
 // minAnnotation on an integer flag gives its least value, when not 0.
@@ -403,10 +411,10 @@ func (g *globals) loadSpec(path string) (*spec.Spec, error) {
 	return s, nil
 }
 
-// tellWarnings writes the warnings of s on stderr (not with -q).
+// tellWarnings writes the warnings of s on stderr.
 func (g *globals) tellWarnings(s *spec.Spec) {
 	for _, w := range s.Warnings {
-		g.notef("warning: %s", w)
+		g.warnf("%s", w)
 	}
 }
 

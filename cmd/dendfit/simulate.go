@@ -157,10 +157,10 @@ func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string
 		}
 		traced = append(traced, res[i])
 		if w := res[i].EarlyDSpike(s.Simulation.SpikeAt / 1e-3); w != "" {
-			g.notef("warning: %s", w)
+			g.warnf("%s", w)
 		}
 		if res[i].PeakAtEnd {
-			g.notef("warning: %s", pipeline.WindowWarning(s, fmt.Sprintf("pathway %d (%s)", res[i].Pathway, s.Pathways[res[i].Pathway].Label())))
+			g.warnf("%s", pipeline.WindowWarning(s, fmt.Sprintf("pathway %d (%s)", res[i].Pathway, s.Pathways[res[i].Pathway].Label())))
 		}
 	}
 	if o.trace != "" && len(traced) > 0 {

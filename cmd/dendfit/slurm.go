@@ -121,7 +121,7 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	gr := pipeline.NewGrid(s)
 	if empty := countEmptyShards(gr, o.Tasks); empty > 0 {
 		// With more tasks than chunks, each chunk is a task's.
-		g.notef("warning: %d of the %d tasks have no point to sweep: the grid's %d points make %d chunks of up to %d, a task's least share; --tasks %d does the same work",
+		g.warnf("%d of the %d tasks have no point to sweep: the grid's %d points make %d chunks of up to %d, a task's least share; --tasks %d does the same work",
 			empty, o.Tasks, gr.ShardLen(0, 1), o.Tasks-empty, pipeline.BatchSize, o.Tasks-empty)
 	}
 	bin, err := os.Executable()
@@ -133,7 +133,7 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 		if o.submit {
 			return errors.New(msg)
 		}
-		g.notef("warning: %s", msg)
+		g.warnf("%s", msg)
 	}
 	opts := o.Options
 	opts.Binary, opts.Spec, opts.Experiment = bin, specPath, s.Name

@@ -141,7 +141,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 	// task of an array may meet one (slurm warns of it), so it is said,
 	// not refused.
 	if gr := pipeline.NewGrid(s); n > 1 && gr.ShardLen(k, n) == 0 {
-		g.notef("warning: shard %d/%d of this grid of %d points holds none: the run records nothing", k, n, gr.Len())
+		g.warnf("shard %d/%d of this grid of %d points holds none: the run records nothing", k, n, gr.Len())
 	}
 	var d *db.DB
 	// A close that could not finish writing the file (a full disk) fails
@@ -306,7 +306,7 @@ func printSweep(g *globals, s *spec.Spec, id int64, status string, stats *pipeli
 	good := func(ps pipeline.PathwayStats) bool { return ps.Points > ps.Failed }
 	for i, ps := range stats.Pathways {
 		if ps.PeakAtEnd > 0 {
-			g.notef("warning: %s", pipeline.WindowWarning(s, fmt.Sprintf("pathway %d (%s), %d of its %d points", i, s.Pathways[i].Label(), ps.PeakAtEnd, ps.Points-ps.Failed)))
+			g.warnf("%s", pipeline.WindowWarning(s, fmt.Sprintf("pathway %d (%s), %d of its %d points", i, s.Pathways[i].Label(), ps.PeakAtEnd, ps.Points-ps.Failed)))
 		}
 	}
 	if g.json {
