@@ -123,11 +123,8 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 	}
 	// After 'fit --pathway' the newest fit run holds some pathways; the
 	// others are shown with their earlier fits, and those runs listed.
-	fitRunOf := map[int]*db.Run{}
+	fittedBy := map[int]fitSource{}
 	fitSpecOf := map[int64]*spec.Spec{}
-	// A pathway's index in the spec of the run that fitted it, when the
-	// spec has moved it since (pipeline.AppliedFit.RunPathway).
-	runIndex := map[int]int{}
 	if r.Fit != nil {
 		fitSpecOf[r.Fit.ID] = s
 		applied, err := pipeline.CalibrationsFor(ctx, rd, s)
@@ -137,13 +134,12 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		have := map[int]bool{}
 		for _, f := range fits {
 			have[f.Pathway] = true
-			fitRunOf[f.Pathway] = r.Fit
+			fittedBy[f.Pathway] = fitSource{r.Fit, f.Pathway}
 		}
 		for _, p := range slices.Sorted(maps.Keys(applied)) {
 			if af := applied[p]; !have[p] {
 				fits = append(fits, af.Fit)
-				fitRunOf[p] = af.Run
-				runIndex[p] = af.RunPathway
+				fittedBy[p] = fitSource{af.Run, af.RunPathway}
 				if fitSpecOf[af.Run.ID] == nil {
 					fitSpecOf[af.Run.ID] = af.Spec
 					r.Runs = append(r.Runs, *af.Run)
@@ -179,10 +175,8 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		// Each run's fits at its own index of their pathways.
 		var own []db.Fit
 		for _, f := range fits {
-			if fitRunOf[f.Pathway].ID == id {
-				if k, moved := runIndex[f.Pathway]; moved {
-					f.Pathway = k
-				}
+			if src := fittedBy[f.Pathway]; src.run.ID == id {
+				f.Pathway = src.index
 				own = append(own, f)
 			}
 		}
@@ -200,10 +194,11 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		if pw.Fit != nil {
 			pw.Converged = pw.Fit.Converged
 		}
-		fr := fitRunOf[i]
-		if fr == nil {
-			fr = r.Fit
+		src, fitted := fittedBy[i]
+		if !fitted {
+			src = fitSource{r.Fit, i}
 		}
+		fr := src.run
 		if err := pw.drawTrace(ctx, s, fr); err != nil {
 			return nil, err
 		}
@@ -217,11 +212,7 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		var fs plot.Series
 		inFit := false
 		if fr != nil {
-			k, moved := runIndex[i]
-			if !moved {
-				k = i
-			}
-			fs, inFit = fitSeries[fr.ID][k]
+			fs, inFit = fitSeries[fr.ID][src.index]
 		}
 		switch {
 		case inSweep:
@@ -491,4 +482,12 @@ func (r *Report) WriteHTML(w io.Writer) error {
 		return fmt.Errorf("report: %w", err)
 	}
 	return nil
+}
+
+// fitSource is the fit run a pathway's fit comes from, and the
+// pathway's index in that run's spec (pipeline.AppliedFit.RunPathway):
+// another than in the report's spec when the spec has moved it since.
+type fitSource struct {
+	run   *db.Run
+	index int
 }
