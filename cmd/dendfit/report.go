@@ -15,12 +15,13 @@ func init() { extraCommands = append(extraCommands, newReportCmd) }
 type reportOptions struct {
 	experiment string
 	out        string
+	runID      int64
 }
 
 func newReportCmd(g *globals) *cobra.Command {
 	o := &reportOptions{}
 	cmd := &cobra.Command{
-		Use:         "report [--experiment NAME] -o report.html",
+		Use:         "report [--experiment NAME | --run ID] -o report.html",
 		Annotations: writesFileOnly,
 		Short:       "Write an experiment's calibration report as one HTML file",
 		Long: `report writes one self-contained HTML file (inline SVG and CSS, no script,
@@ -31,9 +32,13 @@ curve for every pathway (the curve from the newest sweep, or else from the
 fit's evaluations), a heat map of |PSP| over the sweep's first two axes
 with the target's line when it swept two or more (as plot heatmap draws
 it), and the provenance of the runs shown. Pathways that did not converge
-are marked.`,
+are marked. With --run, the report is of that fit run: its spec and its
+fits alone, as export --run writes them (after fitting a variant of the
+spec under the same experiment name, --run of the main spec's fit run
+reports that one).`,
 		Example: `  dendfit fit experiments/cortex-paired-recordings.yaml
-  dendfit report --experiment cortex-paired-recordings -o report.html`,
+  dendfit report --experiment cortex-paired-recordings -o report.html
+  dendfit report --run 1 -o run1.html`,
 		Args: exactArgs(0),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			if !strings.HasSuffix(strings.ToLower(o.out), ".html") && !strings.HasSuffix(strings.ToLower(o.out), ".htm") {
@@ -45,10 +50,10 @@ are marked.`,
 				return err
 			}
 			defer d.Close()
-			if err := defaultExperiment(ctx, d, g.db, &o.experiment, 0, false); err != nil {
+			if err := defaultExperiment(ctx, d, g.db, &o.experiment, o.runID, o.runID != 0); err != nil {
 				return err
 			}
-			r, err := report.Build(ctx, d, o.experiment, nil)
+			r, err := report.Build(ctx, d, o.experiment, &report.Options{FitRun: o.runID})
 			if err != nil {
 				return err
 			}
@@ -89,6 +94,7 @@ are marked.`,
 	}
 	cmd.Flags().StringVarP(&o.experiment, "experiment", "e", "", "experiment name (default: the database's one experiment)")
 	cmd.Flags().StringVarP(&o.out, "output", "o", "", "HTML file to write (required)")
+	cmd.Flags().Int64Var(&o.runID, "run", 0, "fit run id to report, with its spec and its fits alone (default: the newest fit run, with earlier fits of the pathways it left out)")
 	_ = cmd.MarkFlagRequired("output")
 	return cmd
 }

@@ -70,6 +70,11 @@ type Pathway struct {
 type Options struct {
 	// Now stamps the report; zero means time.Now.
 	Now time.Time
+	// FitRun, when not 0, is the fit run to report: its spec and its
+	// fits alone (a pathway it did not fit is shown unfitted), as export
+	// --run writes them. 0 means the newest fit run, with each pathway it
+	// did not fit taken from the newest earlier fit of it.
+	FitRun int64
 }
 
 // ErrNothingRecorded is wrapped by Build when the experiment has neither a
@@ -77,7 +82,8 @@ type Options struct {
 // database.
 var ErrNothingRecorded = errors.New("no fit or finished sweep recorded")
 
-// Build reads the newest fit and sweep of the named experiment from rd,
+// Build reads the newest fit (opt.FitRun: that one) and sweep of the
+// named experiment from rd,
 // simulates every pathway's trace at its fitted g (the spec's g when it has
 // none) and draws the figures.
 func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options) (*Report, error) {
@@ -89,11 +95,21 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		r.Generated = time.Now()
 	}
 	var fits []db.Fit
-	fitRun, fits, err := plot.NewestFits(ctx, rd, experiment)
-	if err != nil && !errors.Is(err, plot.ErrNoFit) {
+	var err error
+	if opt.FitRun != 0 {
+		// The run names its experiment when the caller did not.
+		if r.Fit, fits, err = fitRun(ctx, rd, experiment, opt.FitRun); err == nil {
+			experiment, r.Experiment = r.Fit.Experiment, r.Fit.Experiment
+		}
+	} else {
+		r.Fit, fits, err = plot.NewestFits(ctx, rd, experiment)
+		if errors.Is(err, plot.ErrNoFit) {
+			err = nil
+		}
+	}
+	if err != nil {
 		return nil, err
 	}
-	r.Fit = fitRun
 	if r.Sweep, err = plot.NewestSweep(ctx, rd, experiment); err != nil {
 		return nil, err
 	}
@@ -127,17 +143,17 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 	fitSpecOf := map[int64]*spec.Spec{}
 	if r.Fit != nil {
 		fitSpecOf[r.Fit.ID] = s
+		for _, f := range fits {
+			fittedBy[f.Pathway] = fitSource{r.Fit, f.Pathway}
+		}
+	}
+	if r.Fit != nil && opt.FitRun == 0 {
 		applied, err := pipeline.CalibrationsFor(ctx, rd, s)
 		if err != nil {
 			return nil, err
 		}
-		have := map[int]bool{}
-		for _, f := range fits {
-			have[f.Pathway] = true
-			fittedBy[f.Pathway] = fitSource{r.Fit, f.Pathway}
-		}
 		for _, p := range slices.Sorted(maps.Keys(applied)) {
-			if af := applied[p]; !have[p] {
+			if af := applied[p]; fittedBy[p].run == nil {
 				fits = append(fits, af.Fit)
 				fittedBy[p] = fitSource{af.Run, af.RunPathway}
 				if fitSpecOf[af.Run.ID] == nil {
@@ -490,4 +506,24 @@ func (r *Report) WriteHTML(w io.Writer) error {
 type fitSource struct {
 	run   *db.Run
 	index int
+}
+
+// fitRun reads fit run id of experiment and its fits, refusing a run of
+// another experiment or one that recorded no fit (a sweep).
+func fitRun(ctx context.Context, rd plot.Reader, experiment string, id int64) (*db.Run, []db.Fit, error) {
+	run, err := rd.Run(ctx, id)
+	if err != nil {
+		return nil, nil, fmt.Errorf("report: %w", err)
+	}
+	if experiment != "" && run.Experiment != experiment {
+		return nil, nil, fmt.Errorf("report: run %d is of experiment %q, not %q", id, run.Experiment, experiment)
+	}
+	fits, err := rd.Fits(ctx, db.FitFilter{RunID: id})
+	if err != nil {
+		return nil, nil, fmt.Errorf("report: %w", err)
+	}
+	if len(fits) == 0 {
+		return nil, nil, fmt.Errorf("report: run %d (%s) recorded no fits: give a fit run to --run (the report draws the experiment's newest sweep itself)", id, run.Command)
+	}
+	return run, fits, nil
 }

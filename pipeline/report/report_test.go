@@ -580,3 +580,61 @@ func TestReportOfAFitStillRunning(t *testing.T) {
 		t.Errorf("the report does not say %q", want)
 	}
 }
+
+// TestReportOfRun: Options.FitRun reports that fit run with its own spec
+// and fits alone, whatever fit runs came after it (a variant of the spec
+// fitted under the same experiment name), and names the experiment
+// itself.
+func TestReportOfRun(t *testing.T) {
+	ctx := context.Background()
+	orig, edited, _ := plottest.MovedCortex(t)
+	parse := func(name, y string) *spec.Spec {
+		s, err := spec.Parse(name, []byte(y))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	path := filepath.Join(t.TempDir(), "dendfit.db")
+	first, all := plottest.AddFit(t, path, parse("cortex.yaml", orig), &pipeline.FitOptions{NoFine: true})
+	second, _ := plottest.AddFit(t, path, parse("moved.yaml", edited), &pipeline.FitOptions{NoFine: true, Pathways: []int{0}})
+	d, err := db.OpenReadOnly(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r, err := report.Build(ctx, d, "", &report.Options{FitRun: first})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Fit == nil || r.Fit.ID != first || r.Experiment != "cortex-paired-recordings" || r.SpecText != orig || len(r.Pathways) != len(all) {
+		t.Fatalf("report of run %d: fit run %v, experiment %q, %d pathways, its spec: %v", first, r.Fit, r.Experiment, len(r.Pathways), r.SpecText == orig)
+	}
+	for i, pw := range r.Pathways {
+		if pw.Fit == nil || pw.Fit.RunID != first || !slices.Equal(pw.Fit.GFitNS, all[i].DBFit().GFitNS) {
+			t.Errorf("pathway %d: fit %+v, want run %d's g %v", i, pw.Fit, first, all[i].DBFit().GFitNS)
+		}
+	}
+	// The newer run alone: the pathway it fitted, and no earlier fit of
+	// the others (the default report takes those from run 1).
+	r, err = report.Build(ctx, d, "cortex-paired-recordings", &report.Options{FitRun: second})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.Fit.ID != second || r.SpecText != edited || r.Unfitted() != len(r.Pathways)-1 || r.Pathways[0].Fit == nil {
+		t.Errorf("report of run %d: fit run %d, its spec %v, %d of %d pathways unfitted, want all but pathway 0",
+			second, r.Fit.ID, r.SpecText == edited, r.Unfitted(), len(r.Pathways))
+	}
+	for _, tc := range []struct {
+		experiment string
+		run        int64
+		want       string
+	}{
+		{"", 99, "run 99: not found"},
+		{"other", first, fmt.Sprintf("run %d is of experiment \"cortex-paired-recordings\", not \"other\"", first)},
+	} {
+		if _, err := report.Build(ctx, d, tc.experiment, &report.Options{FitRun: tc.run}); err == nil || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("report of run %d of %q: %v, want %q", tc.run, tc.experiment, err, tc.want)
+		}
+	}
+}
