@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"maps"
 	"os"
 	"path/filepath"
@@ -522,7 +523,19 @@ func TestExportWarnsOfUnconverged(t *testing.T) {
 	if !strings.Contains(errOut.String(), "warning: 1 of 1 fitted pathways did not converge (0 L23E->L23E): the export keeps their spec g") {
 		t.Errorf("export of an unconverged fit said %q", errOut.String())
 	}
-	_, err := runCLI(t, "--db", path, "simulate", spec, "-p", "L23E->PV", "--no-db")
+	// --strict: the same file, and exit status 3.
+	plain := out.String()
+	js := filepath.Join(dir, "strict.yaml")
+	_, err := runCLI(t, "--db", path, "-q", "export", "--format", "yaml", "--strict", "-o", js)
+	got, rerr := os.ReadFile(js)
+	if !errors.Is(err, errNotConverged) || exitCode(context.Background(), err, io.Discard) != exitNotConverge ||
+		!strings.Contains(err.Error(), "1 pathway with a target_psp is written at the spec g") || rerr != nil || !sameExport(string(got), plain) {
+		t.Errorf("export --strict of an unconverged fit: %v; file read %v, same as without --strict: %v", err, rerr, sameExport(string(got), plain))
+	}
+	if _, err := runCLI(t, "--db", path, "-q", "export", "--format", "yaml", "--strict", "--run", "99"); err == nil || errors.Is(err, errNotConverged) {
+		t.Errorf("export --strict of no such run: %v", err)
+	}
+	_, err = runCLI(t, "--db", path, "simulate", spec, "-p", "L23E->PV", "--no-db")
 	if err == nil || !strings.Contains(err.Error(), `no such pathway (want an index or pre->post: 0 L23E->L23E)`) {
 		t.Errorf("unknown pathway: %v", err)
 	}
@@ -951,4 +964,13 @@ func TestFitNoDB(t *testing.T) {
 	if id == nil || !reflect.DeepEqual(noDB, recorded) || len(noDB) == 0 {
 		t.Errorf("--no-db fitted %v, a recorded fit (run %v) %v", noDB, id, recorded)
 	}
+}
+
+// exportDate is the time an export's header says it was written.
+var exportDate = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
+
+// sameExport says whether two exports are the same but for the time they
+// were written.
+func sameExport(a, b string) bool {
+	return a != "" && exportDate.ReplaceAllString(a, "") == exportDate.ReplaceAllString(b, "")
 }

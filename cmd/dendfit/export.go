@@ -19,6 +19,7 @@ type exportOptions struct {
 	runID      int64
 	format     string
 	output     string
+	strict     bool
 }
 
 func newExportCmd(g *globals) *cobra.Command {
@@ -54,7 +55,9 @@ run that did not finish:
             that converged (the others keep their spec g, with a warning)
 
 --json is --format json. Values are printed round-trip exact. The output goes to stdout, or with -o
-to a file written atomically.`,
+to a file written atomically. A pathway with a target_psp that has no
+converged fit is written at its spec g, with a warning; --strict makes
+that an exit status of 3 too (the export is still written), for scripts.`,
 		Example: `  dendfit export --experiment cortex-paired-recordings --format dendrify -o calibrated.py
   dendfit export --run 3 --format csv`,
 		Args: exactArgs(0),
@@ -82,7 +85,8 @@ to a file written atomically.`,
 				return err
 			}
 			c.Version, c.Date = version(), time.Now().UTC()
-			if bad := unconverged(c.Fits); len(bad) > 0 {
+			bad := unconverged(c.Fits)
+			if len(bad) > 0 {
 				g.warnf("%d of %d fitted pathways did not converge (%s): the export keeps their spec g", len(bad), len(c.Fits), strings.Join(bad, ", "))
 			}
 			// (A spec export has no state to leave out.)
@@ -98,8 +102,18 @@ to a file written atomically.`,
 			for _, i := range c.Unfitted() {
 				g.warnf("pathway %d (%s) has a target_psp but no fit to it and its model (an edited target, or never fitted): the export keeps its spec g; fit it with 'dendfit fit SPEC -p %d'", i, c.Spec.Pathways[i].Label(), i)
 			}
+			// --strict fails after writing: the file is as without it.
+			strict := func() error {
+				if n := len(bad) + len(c.Unfitted()); o.strict && n > 0 {
+					return fmt.Errorf("export --strict: %d pathway%s with a target_psp %s written at the spec g (above): %w", n, plural(n), map[bool]string{true: "is", false: "are"}[n == 1], errNotConverged)
+				}
+				return nil
+			}
 			if o.output == "" || o.output == "-" {
-				return export.Write(g.stdout, c, f)
+				if err := export.Write(g.stdout, c, f); err != nil {
+					return err
+				}
+				return strict()
 			}
 			if err := writeFileAtomic(o.output, func(w io.Writer) error { return export.Write(w, c, f) }); err != nil {
 				return err
@@ -108,7 +122,7 @@ to a file written atomically.`,
 			if others := c.OtherRuns(); others != "" {
 				g.notef("note: run %d did not fit every pathway; %s", c.Run.ID, others)
 			}
-			return nil
+			return strict()
 		},
 	}
 	fl := cmd.Flags()
@@ -116,6 +130,7 @@ to a file written atomically.`,
 	fl.Int64Var(&o.runID, "run", 0, "fit run id (default: the newest fit run of the experiment that recorded fits)")
 	fl.StringVarP(&o.format, "format", "f", "dendrify", "output format: "+strings.Join(names, ", "))
 	fl.StringVarP(&o.output, "output", "o", "", "write to this file instead of stdout")
+	fl.BoolVar(&o.strict, "strict", false, "exit with status 3 when a pathway with a target_psp is written at its spec g (not fitted, or not converged)")
 	return cmd
 }
 
