@@ -209,10 +209,10 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 		if strings.ContainsRune("aeiou", rune(dimNames[u.dim][0][0])) {
 			article = "an"
 		}
-		return 0, fmt.Errorf("want %v in %s, got %q, %s %s", d, acceptedUnits(d), s, article, dimNames[u.dim][0])
+		return 0, fmt.Errorf("want %v in %s, got %q, %s %s%s", d, acceptedUnits(d), s, article, dimNames[u.dim][0], caseHint(us, d))
 	}
 	if !ok {
-		return 0, want()
+		return 0, fmt.Errorf("%w%s", want(), caseHint(us, d))
 	}
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil && !isRange(err) {
@@ -233,6 +233,19 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 		return 0, fmt.Errorf("want %v, got %q, which underflows double precision", d, s)
 	}
 	return q, nil
+}
+
+// caseHint is ": did you mean "mV"? (units are case-sensitive)" when
+// the unit us differs from one of d's units in case alone ("mv", "ns",
+// "MS" for a time), and "" otherwise.
+func caseHint(us string, d Dimension) string {
+	lower := strings.ToLower(normUnit(us))
+	for name, u := range units {
+		if u.dim == d && strings.ToLower(name) == lower {
+			return fmt.Sprintf(": did you mean %q? (units are case-sensitive)", name)
+		}
+	}
+	return ""
 }
 
 // nonzeroMantissa reports whether a number's digits before its exponent

@@ -107,6 +107,13 @@ func TestParseQuantityErrors(t *testing.T) {
 		{"1e-330 mV", Voltage, `underflows to zero`}, // ParseFloat gives 0
 		{"-0.0001e-400 mV", Voltage, `underflows to zero`},
 		{"1e-310 nS", Conductance, `underflows double precision`}, // 1e-319 S: subnormal
+		// A unit of the wanted dimension in another case is named.
+		{"-70 mv", Voltage, `want voltage (V) in V, mV or uV, got "-70 mv": did you mean "mV"? (units are case-sensitive)`},
+		{"1 ns", Conductance, `got "1 ns": did you mean "nS"? (units are case-sensitive)`},
+		{"2 MS", Time, `want time (s) in s, ms or us, got "2 MS": did you mean "ms"? (units are case-sensitive)`},
+		{"2 mS", Time, `got "2 mS", a conductance: did you mean "ms"? (units are case-sensitive)`},
+		{"1 UF/CM2", SpecificCapacitance, `got "1 UF/CM2": did you mean "uF/cm2"?`},
+		{"1 NS", Time, `want time (s) in s, ms or us, got "1 NS"`},
 	}
 	for _, tc := range tests {
 		v, err := ParseQuantity(tc.in, tc.dim)
@@ -116,6 +123,12 @@ func TestParseQuantityErrors(t *testing.T) {
 		}
 		if !strings.Contains(err.Error(), tc.want) {
 			t.Errorf("ParseQuantity(%q, %v) error %q, want it to contain %q", tc.in, tc.dim, err, tc.want)
+		}
+	}
+	// No hint where no unit of the dimension matches in another case.
+	for _, in := range []string{"1 NS", "5 kV", "5 ms"} {
+		if _, err := ParseQuantity(in, Time); err != nil && strings.Contains(err.Error(), "did you mean") {
+			t.Errorf("ParseQuantity(%q, time): %v, want no hint", in, err)
 		}
 	}
 	if _, err := ParseQuantity("1 V", Dimension(0)); err == nil {
