@@ -479,7 +479,10 @@ func TestShortTimeConstantWarnings(t *testing.T) {
 		// Dendrify reads a zero t_rise as none: taken so, and said.
 		{"t_rise zero", edit(t, short, "t_rise: 0.05 ms", "t_rise: 0 ms"), []string{"l23.yaml:31: pathways[0].receptors[0].t_rise: t_rise 0 ms: Dendrify reads an exact zero as no t_rise, so the conductance rises at once (as without t_rise)"}},
 		{"rk4", edit(t, short, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: rk4\n"), []string{"under rk4"}},
-		{"exponential_euler", edit(t, short, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: exponential_euler\n"), nil},
+		// Stable, but the rise falls within a step: the PSP depends on dt.
+		{"exponential_euler", edit(t, short, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: exponential_euler\n"), []string{"l23.yaml:32: pathways[0].receptors[0].t_rise: 0.05 ms is shorter than dt (0.1 ms): exponential_euler keeps the synaptic gating stable, but its time course falls within a step, so the PSP depends on dt (fit's dt/10 check measures by how much); use a smaller dt"}},
+		{"exponential_euler, t_rise at dt", edit(t, edit(t, short, "t_rise: 0.05 ms", "t_rise: 0.1 ms"), "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: exponential_euler\n"), nil},
+		{"exponential_euler, swept", edit(t, base, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: exponential_euler\n") + "sweep:\n  t_decay: [2 ms, 0.02 ms]\n", []string{"sweep.t_decay: 0.02 ms is shorter than dt (0.1 ms): exponential_euler keeps"}},
 		{"swept t_decay", base + "sweep:\n  t_decay: [2 ms, 0.07 ms]\n", []string{"sweep.t_decay: 0.07 ms is shorter than dt (0.1 ms)"}},
 		{"swept t_decay range", base + "sweep:\n  t_decay: {from: 0.06 ms, to: 5 ms, steps: 4}\n", []string{"sweep.t_decay: 0.06 ms is shorter"}},
 		// Below the stability limit (dt/2 under Euler): refused when run.
