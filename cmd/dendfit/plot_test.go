@@ -402,6 +402,15 @@ func TestPlotOfAnUnfinishedSweepSaysSo(t *testing.T) {
 	if want := "warning: run 3 reproduces a sweep that did not finish: it holds the points that one recorded, a part of the grid"; err != nil || !strings.Contains(errOut, want) {
 		t.Errorf("query points: %v, stderr %q, want %q", err, errOut, want)
 	}
+	// Once run 1 is swept to the end, it is taken before its newer
+	// partial reproductions (a trial's query points still took run 3).
+	if err := plotTestCLI(t, "--db", dbp, "sweep", "--resume=1", "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err = runCLIStderr(t, "--db", dbp, "query", "points", "--format", "csv")
+	if want := "points of run 1, the newest finished run of "; err != nil || !strings.HasPrefix(errOut, want) || strings.Contains(errOut, "warning") {
+		t.Errorf("query points after run 1 finished: %v, stderr %q, want %q and no warning", err, errOut, want)
+	}
 }
 
 // TestPathwayWhoseEveryPointFailed: an AdEx cell the synapse fires at

@@ -504,7 +504,7 @@ func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, comman
 			return nil, fmt.Errorf("experiment %q: no recorded fit in %s", o.experiment, g.db)
 		}
 	} else {
-		r, err = d.NewestRun(cmd.Context(), o.experiment, command, db.StatusDone)
+		r, err = newestWhole(cmd.Context(), d, o.experiment, command)
 	}
 	if err != nil {
 		if errors.Is(err, db.ErrNotFound) {
@@ -521,6 +521,28 @@ func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, comman
 		fmt.Fprintln(g.stderr, w)
 	}
 	return r, nil
+}
+
+// newestWhole is the newest finished run of experiment and command (""
+// for any) that holds what it set out to, when there is one: not a run
+// of one shard, nor a reproduction of a sweep that had stopped (which
+// holds the part of the grid that one recorded; a trial's default points
+// were such a run, newer than the sweep it reran, resumed since to the
+// end). Otherwise the newest of those.
+func newestWhole(ctx context.Context, d *db.DB, experiment, command string) (*db.Run, error) {
+	runs, err := d.Runs(ctx, db.RunFilter{Experiment: experiment, Command: command, Status: db.StatusDone, WholeGridFirst: true})
+	if err != nil {
+		return nil, err
+	}
+	if len(runs) == 0 {
+		return d.NewestRun(ctx, experiment, command, db.StatusDone) // its not-found error
+	}
+	for i := range runs {
+		if runs[i].ShardN <= 1 && !pipeline.ReranPartial(&runs[i]) {
+			return &runs[i], nil
+		}
+	}
+	return &runs[0], nil
 }
 
 // unfinishedWarning says what the rows of run r of database path are
@@ -779,7 +801,8 @@ func newQueryPointsCmd(g *globals) *cobra.Command {
 		Long: `points lists the points of a run, by pathway and grid order. By default it
 reads the newest finished run of --experiment (or of the database's one
 experiment), and names it on stderr; a run of the whole grid (a sweep, or
-the union run of a merge) is taken before any newer run of one shard. A
+the union run of a merge) is taken before any newer run of one shard or
+reproduction of a sweep that had stopped (both hold a part of it). A
 run given by --run that did not finish (running, interrupted, cancelled,
 failed) gives what it recorded, with a warning on stderr, even under -q.
 
