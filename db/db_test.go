@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -1269,4 +1270,56 @@ func TestReadOnlyCloseTidiesTheWAL(t *testing.T) {
 	if fi, err := os.Stat(crashed + "-wal"); err != nil || fi.Size() == 0 {
 		t.Errorf("a query took a crashed writer's WAL (%v)", err)
 	}
+}
+
+// TestPointsOfSchema2ReadOnly: a database from before point_blocks
+// (0003), opened read-only and so not migrated, lists its points from its
+// points table; it failed with "no such table: point_blocks" until a
+// command wrote to it. Migrated, it lists the same.
+func TestPointsOfSchema2ReadOnly(t *testing.T) {
+	ctx := context.Background()
+	old := replayedTo(t, 2)
+	if _, err := old.sql.Exec(`INSERT INTO experiments (name, spec_text, spec_sha256, created_at) VALUES ('ca1', 's', 'h', '2026-01-01T00:00:00.000000000Z');
+		INSERT INTO runs (experiment_id, command, status, started_at, run_uid) VALUES (1, 'simulate', 'done', '2026-01-01T00:00:00.000000000Z', 'u1');
+		INSERT INTO points (run_id, pathway, point_key, g_nS, t_decay_ms, psp_mV, peaks_mV, status)
+			VALUES (1, 0, 'p0', 1.5, 2, 0.25, '{"soma":-69.75}', 'ok'), (1, 1, 'p1', 3, 2, NULL, '{}', 'failed')`); err != nil {
+		t.Fatal(err)
+	}
+	old.sql.Close()
+	check := func(name string, d *DB) {
+		t.Helper()
+		one := 1
+		for _, tc := range []struct {
+			f    PointFilter
+			want []string
+		}{
+			{PointFilter{Experiment: "ca1"}, []string{"p0", "p1"}},
+			{PointFilter{RunID: 1, Pathway: &one}, []string{"p1"}},
+			{PointFilter{Status: PointOK}, []string{"p0"}},
+		} {
+			pts, err := d.Points(ctx, tc.f)
+			var keys []string
+			for _, p := range pts {
+				keys = append(keys, p.PointKey)
+			}
+			if err != nil || !slices.Equal(keys, tc.want) {
+				t.Errorf("%s: points %+v: %q, %v; want %q", name, tc.f, keys, err, tc.want)
+			}
+			if len(pts) > 0 && pts[0].PointKey == "p0" && (pts[0].GNS != 1.5 || pts[0].PSPMV != 0.25 || pts[0].PeaksMV["soma"] != -69.75) {
+				t.Errorf("%s: point p0 read as %+v", name, pts[0])
+			}
+		}
+	}
+	ro, err := OpenReadOnly(ctx, old.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	check("read-only", ro)
+	ro.Close()
+	d, err := Open(ctx, old.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	check("migrated", d)
 }

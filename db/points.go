@@ -199,8 +199,16 @@ func eachPoint(ctx context.Context, q rowsQueryer, f PointFilter, fn func(*Point
 	if len(bwhere) > 0 {
 		bq += ` WHERE ` + strings.Join(bwhere, " AND ")
 	}
-	metas, err := blockMetas(ctx, q, bq, bargs)
+	// A database opened read-only is not migrated: before 0003 it has no
+	// blocks, and its points table has point_rows' columns.
+	v, err := schemaVersion(ctx, q, "main")
 	if err != nil {
+		return err
+	}
+	var metas []blockMeta
+	if v < 3 {
+		rq = strings.Replace(rq, "FROM point_rows p", "FROM points p", 1)
+	} else if metas, err = blockMetas(ctx, q, bq, bargs); err != nil {
 		return err
 	}
 	rows, err := q.QueryContext(ctx, rq+` ORDER BY p.pathway, p.point_key, p.run_id`, args...)
