@@ -1,7 +1,10 @@
 package db
 
 import (
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
+	"fmt"
 	"time"
 )
 
@@ -39,6 +42,16 @@ type Experiment struct {
 	SpecText   []byte // exactly as read
 	SpecSHA256 string // lowercase hex
 	CreatedAt  time.Time
+}
+
+// CheckText verifies the spec text against its recorded SHA-256: a text
+// edited in the database since (by SQL) is not the spec its runs ran,
+// and rerunning or exporting it would pass it off as theirs.
+func (e *Experiment) CheckText() error {
+	if sum := sha256.Sum256(e.SpecText); hex.EncodeToString(sum[:]) != e.SpecSHA256 {
+		return fmt.Errorf("experiment %q (id %d): its stored spec text does not match the SHA-256 recorded with it (%.12s): the database was edited since, and the text is not the spec its runs ran", e.Name, e.ID, e.SpecSHA256)
+	}
+	return nil
 }
 
 // Run is one invocation of a dendfit command, with its provenance.

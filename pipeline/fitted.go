@@ -101,6 +101,9 @@ func RunSpec(ctx context.Context, rd FitReader, r *db.Run) (*spec.Spec, error) {
 
 // parseRunSpec parses experiment e's spec text as run r's.
 func parseRunSpec(e *db.Experiment, r *db.Run) (*spec.Spec, error) {
+	if err := e.CheckText(); err != nil {
+		return nil, fmt.Errorf("spec of run %d: %w", r.ID, err)
+	}
 	s, err := spec.ParseRecorded(fmt.Sprintf("%s (run %d)", e.Name, r.ID), e.SpecText)
 	if err != nil {
 		return nil, fmt.Errorf("spec of run %d: %w", r.ID, err)

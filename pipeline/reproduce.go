@@ -205,6 +205,9 @@ func Reproduce(ctx context.Context, d *db.DB, runID int64, opt *ReproduceOptions
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: %w", err)
 	}
+	if err := exp.CheckText(); err != nil {
+		return nil, fmt.Errorf("reproduce: run %d: %w", orig.ID, err)
+	}
 	s, err := spec.ParseRecorded(fmt.Sprintf("%s (spec of run %d)", exp.Name, orig.ID), exp.SpecText)
 	if err != nil {
 		return nil, fmt.Errorf("reproduce: stored spec: %w", err)

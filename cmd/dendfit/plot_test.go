@@ -454,3 +454,36 @@ func TestPathwayWhoseEveryPointFailed(t *testing.T) {
 		t.Errorf("the report does not say %q (%v)", want, err)
 	}
 }
+
+// TestEditedSpecTextRefused: a spec text edited in the database (by SQL)
+// no longer matches its recorded SHA-256, and the commands that rerun,
+// export or draw from it refuse it, saying so; reproduce reran the edited
+// text as the run's and reported the differences as if the code had
+// changed.
+func TestEditedSpecTextRefused(t *testing.T) {
+	dir := t.TempDir()
+	dbp := filepath.Join(dir, "t.db")
+	spec := "../../pipeline/testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml"
+	if err := plotTestCLI(t, "--db", dbp, "fit", spec); err != nil {
+		t.Fatal(err)
+	}
+	raw, err := sql.Open("sqlite3", dbp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE experiments SET spec_text = replace(spec_text, 'duration: 100 ms', 'duration: 90 ms')`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	const want = "its stored spec text does not match the SHA-256 recorded with it"
+	for _, args := range [][]string{
+		{"reproduce", "1"},
+		{"export", "--format", "csv"},
+		{"plot", "curve", "-o", filepath.Join(dir, "c.svg")},
+		{"report", "-o", filepath.Join(dir, "r.html")},
+	} {
+		if err := plotTestCLI(t, append([]string{"--db", dbp}, args...)...); err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s of an edited spec text: %v, want %q", args[0], err, want)
+		}
+	}
+}

@@ -120,6 +120,9 @@ func Load(ctx context.Context, d *db.DB, experiment string, runID int64) (*Calib
 	if err != nil {
 		return nil, fmt.Errorf("export: %w", err)
 	}
+	if err := exp.CheckText(); err != nil {
+		return nil, fmt.Errorf("export: run %d: %w", run.ID, err)
+	}
 	s, err := spec.ParseRecorded(fmt.Sprintf("%s (spec of run %d)", exp.Name, run.ID), exp.SpecText)
 	if err != nil {
 		return nil, fmt.Errorf("export: stored spec: %w", err)
