@@ -238,7 +238,7 @@ var ErrSpecChanged = errors.New("the spec changed")
 // specChanged is ErrSpecChanged for the unfinished runs ids of s's
 // experiment.
 func specChanged(s *spec.Spec, ids []int64) error {
-	return fmt.Errorf("%w: run %s of %s is unfinished, but read another text of the spec (any edit, even of a comment or the description, makes a new spec): restore that text to resume it ('dendfit query sql' shows it in experiments.spec_text), or sweep without --resume to start a new run", ErrSpecChanged, joinIDs(ids), s.Name)
+	return fmt.Errorf("%w: %s of %s %s unfinished, but read another text of the spec (any edit, even of a comment or the description, makes a new spec): restore that text to resume it ('dendfit query sql' shows it in experiments.spec_text), or sweep without --resume to start a new run", ErrSpecChanged, runsNamed(ids), s.Name, isAre(len(ids)))
 }
 
 // ResumeRun continues an unfinished sweep of the same spec text and shard
@@ -289,7 +289,7 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 			}
 			others := "there is none"
 			if len(ids) > 0 {
-				others = "those are run " + joinIDs(ids)
+				others = "those are " + runsNamed(ids)
 			}
 			// A run that is not there at all is said so: a mistyped id.
 			r, err := d.Run(ctx, id)
@@ -367,8 +367,8 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 		// Not ErrNothingToResume either: a new run beside it would sweep
 		// the grid a second time (a SLURM task submitted twice, or one
 		// requeued while its rerun sweeps).
-		return nil, nil, fmt.Errorf("run %s of this spec%s %w now: a new run would sweep it all a second time beside it; let it finish (--resume then finds it done), or sweep without --resume for a run of its own",
-			joinIDs(busy), shardSuffix(info.ShardK, info.ShardN), ErrBeingSwept)
+		return nil, nil, fmt.Errorf("%s of this spec%s %s %w now: a new run would sweep it all a second time beside it; let it finish (--resume then finds it done), or sweep without --resume for a run of its own",
+			runsNamed(busy), shardSuffix(info.ShardK, info.ShardN), isAre(len(busy)), ErrBeingSwept)
 	}
 	// Not ErrNothingToResume: a new run would sweep it all again.
 	if len(elsewhere) > 0 {
@@ -434,11 +434,17 @@ func runIDs(runs []db.Run) []int64 {
 	return ids
 }
 
-// joinIDs writes run ids as "3" or "3, 5".
-func joinIDs(ids []int64) string {
-	s := ""
+// runsNamed is "run 3", "runs 3 and 1" or "runs 4, 3 and 1".
+func runsNamed(ids []int64) string {
+	if len(ids) == 1 {
+		return fmt.Sprintf("run %d", ids[0])
+	}
+	s := "runs "
 	for i, id := range ids {
-		if i > 0 {
+		switch {
+		case i == len(ids)-1:
+			s += " and "
+		case i > 0:
 			s += ", "
 		}
 		s += fmt.Sprint(id)
@@ -446,9 +452,17 @@ func joinIDs(ids []int64) string {
 	return s
 }
 
+// isAre is the verb for n things.
+func isAre(n int) string {
+	if n == 1 {
+		return "is"
+	}
+	return "are"
+}
+
 // ErrBeingSwept is wrapped by ResumeRun when every unfinished sweep of
 // the spec and shard is being swept by another process.
-var ErrBeingSwept = errors.New("is being swept by another process")
+var ErrBeingSwept = errors.New("being swept by another process")
 
 // shardSuffix is ", shard K/N" for a shard of several, else "".
 func shardSuffix(k, n int) string {

@@ -1002,3 +1002,18 @@ func TestSweepHoldsBoundedPointsWhileOpening(t *testing.T) {
 		}
 	}
 }
+
+func TestRunsNamed(t *testing.T) {
+	for _, tc := range []struct {
+		ids  []int64
+		want string
+	}{
+		{[]int64{3}, "run 3"},
+		{[]int64{3, 1}, "runs 3 and 1"},
+		{[]int64{4, 3, 1}, "runs 4, 3 and 1"},
+	} {
+		if got := runsNamed(tc.ids); got != tc.want {
+			t.Errorf("runsNamed(%v) = %q, want %q", tc.ids, got, tc.want)
+		}
+	}
+}
