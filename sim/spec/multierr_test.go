@@ -129,6 +129,10 @@ func TestSeveralErrorsTogether(t *testing.T) {
 		// what needs it is not checked.
 		{"unknown field and receptor", edit(t, base, "target_psp: 0.5 mV", "target_PSP: 0.5 mV", "t_decay: 2 ms", "t_decay: 2 mV"),
 			[]string{"pathways[0].receptors[0].t_decay", "pathways[0].target_PSP"}},
+		// The targets build on neither the receptors nor the cell (a
+		// trial's misspelt channel hid its unitless target_psp).
+		{"channel and target", edit(t, base, "channel: AMPA", "channel: NDMA", "target_psp: 0.5 mV", "target_psp: 0.5"),
+			[]string{"pathways[0].receptors[0].channel", "pathways[0].target_psp"}},
 		{"misspelt required field and receptor", edit(t, base, "compartment: dend", "compartmnt: dend", "g: 1 nS", "g: 1 nF"),
 			[]string{"pathways[0].compartmnt", "pathways[0].receptors[0].g"}},
 		{"unknown cell field and compartment", edit(t, base, "v_rest: -70 mV", "v_rst: -70 mV", "gl_abs: 5 nS", "gl_abs: 5 mV"),

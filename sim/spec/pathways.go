@@ -116,6 +116,10 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 	pw.Post = pop("post")
 	p.receptors(&pw, pn, m)
 	if p.failed() {
+		// The holding and targets build on neither the post cell nor the
+		// receptors: their mistakes are listed with those (a trial mended
+		// a misspelt channel, then met a unitless target_psp).
+		p.targets(&pw, m)
 		return pw, pn
 	}
 	cell := s.CellByName(s.PopulationCell(pw.Post))
@@ -159,41 +163,7 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 			p.failf(m.node, m.sub("record"), "cell %s has several somas (%s): give record", cell.Name, strings.Join(somas, ", "))
 		}
 	}
-	if v := m.get("holding"); v != nil {
-		pw.Hold = true
-		pw.Holding = p.quantity(v, m.sub("holding"), Voltage)
-		if p.plausiblePotential(v, m.sub("holding"), pw.Holding) && pw.Holding > 0 && !p.failed() {
-			// Paired recordings hold below rest or near it: a positive
-			// holding is most often a lost minus sign.
-			p.warnf(v, m.sub("holding"), "holding at %+g mV, above 0 mV; did you mean %g mV?", pw.Holding/1e-3, -pw.Holding/1e-3)
-		}
-	}
-	if v := m.get("target_psp"); v != nil {
-		// A hyperpolarising target is written as its magnitude: the sign
-		// is the receptors'.
-		if q, err := ParseQuantity(v.Value, Voltage); err == nil && q < 0 && v.Kind == yaml.ScalarNode {
-			p.failf(v, m.sub("target_psp"), "give the amplitude, %g mV: a target is |PSP|, the sign comes from the receptors (an IPSP's is negative)", -q/1e-3)
-		}
-		pw.TargetPSP = p.positive(v, m.sub("target_psp"), Voltage)
-		if !p.failed() && (pw.TargetPSP < 1e-6 || pw.TargetPSP > 0.1) {
-			// Paired recordings report PSPs of tens of uV to tens of mV.
-			p.warnf(v, m.sub("target_psp"), "a PSP of %.6g mV is outside what one synaptic connection gives (1 uV to 100 mV); check the unit", pw.TargetPSP/1e-3)
-		}
-	}
-	if v := m.get("target_rise"); v != nil {
-		pw.TargetRise = p.positive(v, m.sub("target_rise"), Time)
-	}
-	if v := m.get("target_half_width"); v != nil {
-		pw.TargetHalfWidth = p.positive(v, m.sub("target_half_width"), Time)
-	}
-	if v := m.get("target_time_to_peak"); v != nil {
-		pw.TargetTimeToPeak = p.positive(v, m.sub("target_time_to_peak"), Time)
-	}
-	for _, k := range []string{"target_rise", "target_half_width", "target_time_to_peak"} {
-		if v := m.get(k); v != nil && m.get("target_psp") == nil {
-			p.failf(v, m.sub(k), "kinetics targets are fitted together with the amplitude: give target_psp too")
-		}
-	}
+	p.targets(&pw, m)
 	// A measure the window after the spike cannot hold cannot be fitted:
 	// the search would stop at the window's edge and call that converged.
 	// (A target that failed to parse is 0, and meets neither rule.)
@@ -241,6 +211,46 @@ func (p *parser) pathway(s *Spec, n *yaml.Node, path string) (Pathway, *pathwayN
 		p.warnf(m.get(targets[0]), m.sub(targets[0]), "one kinetics target for two time constants (the first receptor's t_decay and t_rise): many pairs meet it, and the fit returns one that depends on its start and the method; give a second target, or drop t_rise")
 	}
 	return pw, pn
+}
+
+// targets reads a pathway's holding and target fields, which need
+// nothing else of it.
+func (p *parser) targets(pw *Pathway, m *mapping) {
+	if v := m.get("holding"); v != nil {
+		pw.Hold = true
+		pw.Holding = p.quantity(v, m.sub("holding"), Voltage)
+		if p.plausiblePotential(v, m.sub("holding"), pw.Holding) && pw.Holding > 0 && !p.failed() {
+			// Paired recordings hold below rest or near it: a positive
+			// holding is most often a lost minus sign.
+			p.warnf(v, m.sub("holding"), "holding at %+g mV, above 0 mV; did you mean %g mV?", pw.Holding/1e-3, -pw.Holding/1e-3)
+		}
+	}
+	if v := m.get("target_psp"); v != nil {
+		// A hyperpolarising target is written as its magnitude: the sign
+		// is the receptors'.
+		if q, err := ParseQuantity(v.Value, Voltage); err == nil && q < 0 && v.Kind == yaml.ScalarNode {
+			p.failf(v, m.sub("target_psp"), "give the amplitude, %g mV: a target is |PSP|, the sign comes from the receptors (an IPSP's is negative)", -q/1e-3)
+		}
+		pw.TargetPSP = p.positive(v, m.sub("target_psp"), Voltage)
+		if !p.failed() && (pw.TargetPSP < 1e-6 || pw.TargetPSP > 0.1) {
+			// Paired recordings report PSPs of tens of uV to tens of mV.
+			p.warnf(v, m.sub("target_psp"), "a PSP of %.6g mV is outside what one synaptic connection gives (1 uV to 100 mV); check the unit", pw.TargetPSP/1e-3)
+		}
+	}
+	if v := m.get("target_rise"); v != nil {
+		pw.TargetRise = p.positive(v, m.sub("target_rise"), Time)
+	}
+	if v := m.get("target_half_width"); v != nil {
+		pw.TargetHalfWidth = p.positive(v, m.sub("target_half_width"), Time)
+	}
+	if v := m.get("target_time_to_peak"); v != nil {
+		pw.TargetTimeToPeak = p.positive(v, m.sub("target_time_to_peak"), Time)
+	}
+	for _, k := range []string{"target_rise", "target_half_width", "target_time_to_peak"} {
+		if v := m.get(k); v != nil && m.get("target_psp") == nil {
+			p.failf(v, m.sub(k), "kinetics targets are fitted together with the amplitude: give target_psp too")
+		}
+	}
 }
 
 // receptors reads a pathway's receptors into pw and pn, each on its own:
