@@ -27,13 +27,17 @@ type CellDescription struct {
 
 // CompartmentDescription is one resolved compartment.
 type CompartmentDescription struct {
-	Name    string   `json:"name"`
-	Model   string   `json:"model"`
-	CPF     float64  `json:"C_pF"`
-	GLNS    float64  `json:"gL_nS"`
-	ELMV    float64  `json:"EL_mV"`
-	TauMS   float64  `json:"tau_m_ms"` // C / gL
-	RestMV  *float64 `json:"rest_mV"`  // steady state of the whole cell; null without one
+	Name   string   `json:"name"`
+	Model  string   `json:"model"`
+	CPF    float64  `json:"C_pF"`
+	GLNS   float64  `json:"gL_nS"`
+	ELMV   float64  `json:"EL_mV"`
+	TauMS  float64  `json:"tau_m_ms"` // C / gL
+	RestMV *float64 `json:"rest_mV"`  // steady state of the whole cell; null without one
+	// RInMOhm is the input resistance at rest: the steady-state change of
+	// this compartment's V per current injected into it, the first number
+	// a model is compared with recordings by (null without a rest).
+	RInMOhm *float64 `json:"R_in_MOhm"`
 	DSpikes []string `json:"dspikes"`
 }
 
@@ -70,6 +74,10 @@ func Describe(s *spec.Spec) ([]CellDescription, error) {
 			if d.NoRest == "" {
 				v := ss.V[i] / 1e-3
 				cd.RestMV = &v
+				if r, err := inputResistance(c, i, ss.V[i]); err == nil {
+					rMOhm := r / 1e6
+					cd.RInMOhm = &rMOhm
+				}
 			}
 			for _, m := range cp.DSpikes {
 				cd.DSpikes = append(cd.DSpikes, m.Name)
@@ -83,6 +91,23 @@ func Describe(s *spec.Spec) ([]CellDescription, error) {
 		out = append(out, d)
 	}
 	return out, nil
+}
+
+// inputResistance is compartment i's steady-state input resistance at
+// its rest vRest, in ohm: the step of V the held steady state (sim.Steady,
+// the state a holding potential starts from, adaptation included) needs
+// per ampere injected, over a step of 0.1 mV (the slope, to 1e-4 of it
+// near an AdEx's exponential; exact for the passive rest).
+func inputResistance(c *sim.Cell, i int, vRest float64) (float64, error) {
+	const step = 1e-4
+	ss, err := sim.Steady(c, true, i, vRest+step)
+	if err != nil {
+		return 0, err
+	}
+	if ss.IHold <= 0 {
+		return 0, fmt.Errorf("no positive input resistance")
+	}
+	return step / ss.IHold, nil
 }
 
 // PathwayDescription is a pathway of a spec as describe --json gives it:

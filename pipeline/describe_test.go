@@ -72,3 +72,39 @@ func TestDescribeCellWithNoRest(t *testing.T) {
 		}
 	}
 }
+
+// TestDescribeInputResistance checks R_in against the inverse of the
+// two-compartment conductance matrix: at compartment a of conductances
+// ga (leak, plus adaptiveIF's a at steady state) and gb coupled by gc,
+// R_a = (gb + gc) / (ga gb + ga gc + gb gc); a point cell's is 1/gL.
+func TestDescribeInputResistance(t *testing.T) {
+	two := func(ga, gb, gc float64) float64 { return (gb + gc) / (ga*gb + ga*gc + gb*gc) }
+	area := math.Pi * 20e-6 * 20e-6 * 5
+	gL := area * 0.4
+	for _, tc := range []struct {
+		name string
+		want []float64 // ohm, per compartment
+	}{
+		{"seed-ampa-2comp-dimensional", []float64{two(gL, gL, 12e-9), two(gL, gL, 12e-9)}},
+		// The adaptation current at steady state, a (V - EL), adds a to
+		// the soma's leak.
+		{"adaptiveif-soma-ampa-dend", []float64{two(12e-9, 2.5e-9, 15e-9), two(2.5e-9, 12e-9, 15e-9)}},
+		{"ampa-instant-point-cell-dimensionless", nil},
+	} {
+		s := loadCase(t, tc.name)
+		cells, err := Describe(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		cps := cells[0].Compartments
+		want := tc.want
+		if want == nil { // a point cell
+			want = []float64{1 / (cps[0].GLNS * 1e-9)}
+		}
+		for i, cp := range cps {
+			if cp.RInMOhm == nil || math.Abs(*cp.RInMOhm*1e6/want[i]-1) > 1e-9 {
+				t.Errorf("%s: %s: R_in %v MOhm, want %.10g", tc.name, cp.Name, cp.RInMOhm, want[i]/1e6)
+			}
+		}
+	}
+}

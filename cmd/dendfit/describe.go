@@ -19,7 +19,9 @@ func newDescribeCmd(g *globals) *cobra.Command {
 		Short: "Check a spec and show its cells as the simulator builds them",
 		Long: `describe validates a spec and prints every cell with what Dendrify's rules make
 of it: each compartment's capacitance, leak, leak reversal, membrane time
-constant and resting potential, the axial coupling conductances, and the
+constant, resting potential and input resistance at rest (R_in: the
+steady-state change of its V per current injected into it, adaptation
+included), the axial coupling conductances, and the
 cell's fastest passive time constant (explicit methods need dt well below
 it). Nothing is simulated or recorded.`,
 		Example:     `  dendfit describe experiments/cortex-paired-recordings.yaml`,
@@ -63,17 +65,20 @@ it). Nothing is simulated or recorded.`,
 				fmt.Fprintf(g.stdout, "cell %s (%s; %s); fastest passive time constant %.4g ms\n",
 					c.Cell, kind, pops, c.FastestTauMS)
 				tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
-				fmt.Fprintf(tw, "compartment\tmodel\tC_pF\tgL_nS\tEL_mV\ttau_m_ms\trest_mV\tdSpikes\t\n")
+				fmt.Fprintf(tw, "compartment\tmodel\tC_pF\tgL_nS\tEL_mV\ttau_m_ms\trest_mV\tR_in_MOhm\tdSpikes\t\n")
 				for _, cp := range c.Compartments {
 					ds := strings.Join(cp.DSpikes, ",")
 					if ds == "" {
 						ds = "-"
 					}
-					rest := "-"
+					rest, rIn := "-", "-"
 					if cp.RestMV != nil {
 						rest = fmt.Sprintf("%.6g", *cp.RestMV)
 					}
-					fmt.Fprintf(tw, "%s\t%s\t%.6g\t%.6g\t%.6g\t%.4g\t%s\t%s\t\n", cp.Name, cp.Model, cp.CPF, cp.GLNS, cp.ELMV, cp.TauMS, rest, ds)
+					if cp.RInMOhm != nil {
+						rIn = fmt.Sprintf("%.4g", *cp.RInMOhm)
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%.6g\t%.6g\t%.6g\t%.4g\t%s\t%s\t%s\t\n", cp.Name, cp.Model, cp.CPF, cp.GLNS, cp.ELMV, cp.TauMS, rest, rIn, ds)
 				}
 				tw.Flush()
 				if c.NoRest != "" {
