@@ -430,7 +430,7 @@ func TestQueryPointsGOfEveryReceptor(t *testing.T) {
 		}
 		lines := strings.Split(strings.TrimSpace(out), "\n")
 		// CSV's columns are named as in JSON and the points view.
-		if format == "csv" && lines[0] != "pathway,pre,post,point_key,receptors,g_nS,t_decay_ms,t_rise_ms,psp_mV,time_to_peak_ms,rise_10_90_ms,half_width_ms,dspike_fired,status,baseline_mV,i_hold_pA,compartment,record,tag,peaks_mV,error" {
+		if format == "csv" && lines[0] != "pathway,pre,post,point_key,receptors,g_nS,t_decay_ms,t_rise_ms,psp_mV,time_to_peak_ms,rise_10_90_ms,half_width_ms,dspike_fired,status,baseline_mV,i_hold_pA,compartment,record,tag,peaks_mV,error,run_id" {
 			t.Errorf("CSV header %q", lines[0])
 		}
 		for _, l := range lines[1:] {

@@ -812,7 +812,10 @@ order (a list in JSON, ';'-separated in the table and CSV: AMPA;NMDA and
 is for reading: it shortens time_to_peak_ms, rise_10_90_ms, half_width_ms
 and dspike_fired to peak_ms, rise_ms, half_ms and dSpike, and leaves out
 baseline_mV, i_hold_pA, compartment, record, tag and peaks_mV; CSV and
-JSON give every field under its full name.`,
+JSON give every field under its full name, and the run the points are of
+(a saved file keeps it): CSV as a run_id column, JSON as {"points": [...],
+"run": {id, experiment, command, status, spec_sha256, version,
+vcs_revision, vcs_modified, shard_k, shard_n}}.`,
 		Example: `  dendfit query points --experiment l23-demo --json
   dendfit query points --run 2 --pathway 0 --g-min 0.5 --g-max 2 --format csv
   dendfit query points --run 4 --pathway 'L5MC->L5TTPC' --g-min "500 pS"`,
@@ -866,14 +869,21 @@ JSON give every field under its full name.`,
 			var end func() error
 			switch format {
 			case "json":
-				add, end = jsonPointsWriter(g.stdout)
+				// The run the points are of goes with them: a saved file
+				// keeps its provenance (stderr named it only).
+				exp, err := d.Experiment(cmd.Context(), run.ExperimentID)
+				if err != nil {
+					return err
+				}
+				add, end = jsonPointsWriter(g.stdout, newPointsRunJSON(run, exp))
 			case "csv":
 				// For programs: the names JSON and the points view use
 				// (the table keeps its short ones, to stay narrow).
 				cw := csv.NewWriter(g.stdout)
 				cw.Write([]string{"pathway", "pre", "post", "point_key", "receptors", "g_nS", "t_decay_ms", "t_rise_ms", "psp_mV",
 					"time_to_peak_ms", "rise_10_90_ms", "half_width_ms", "dspike_fired", "status",
-					"baseline_mV", "i_hold_pA", "compartment", "record", "tag", "peaks_mV", "error"})
+					"baseline_mV", "i_hold_pA", "compartment", "record", "tag", "peaks_mV", "error", "run_id"})
+				runID := strconv.FormatInt(run.ID, 10)
 				add = func(p *db.Point) error {
 					base, peaks := "", ""
 					if p.Status != db.PointFailed {
@@ -888,7 +898,7 @@ JSON give every field under its full name.`,
 						}
 						peaks = string(b)
 					}
-					return cw.Write(append(pointCells(p, format), base, fptr(p.IHoldPA), p.Compartment, p.Record, p.Tag, peaks, p.Error))
+					return cw.Write(append(pointCells(p, format), base, fptr(p.IHoldPA), p.Compartment, p.Record, p.Tag, peaks, p.Error, runID))
 				}
 				end = func() error { cw.Flush(); return cw.Error() }
 			default:
@@ -1069,9 +1079,29 @@ func pointCells(p *db.Point, format string) []string {
 		psp, peak, fptr(p.Rise1090MS), fptr(p.HalfWidthMS), strconv.FormatBool(p.DSpikeFired), p.Status}
 }
 
-// jsonPointsWriter writes {"points": [...]} to w a point at a time, byte
-// for byte as a json.Encoder indenting by two spaces writes it whole.
-func jsonPointsWriter(w io.Writer) (add func(*db.Point) error, end func() error) {
+// pointsRunJSON is the run `query points --json` gives with its points.
+type pointsRunJSON struct {
+	ID          int64  `json:"id"`
+	Experiment  string `json:"experiment"`
+	Command     string `json:"command"`
+	Status      string `json:"status"`
+	SpecSHA256  string `json:"spec_sha256"`
+	Version     string `json:"version"`
+	VCSRevision string `json:"vcs_revision"`
+	VCSModified bool   `json:"vcs_modified"`
+	ShardK      int    `json:"shard_k"`
+	ShardN      int    `json:"shard_n"`
+}
+
+func newPointsRunJSON(r *db.Run, e *db.Experiment) pointsRunJSON {
+	return pointsRunJSON{ID: r.ID, Experiment: r.Experiment, Command: r.Command, Status: r.Status, SpecSHA256: e.SpecSHA256,
+		Version: r.Version, VCSRevision: r.VCSRevision, VCSModified: r.VCSModified, ShardK: r.ShardK, ShardN: max(r.ShardN, 1)}
+}
+
+// jsonPointsWriter writes {"points": [...], "run": run} to w a point at a
+// time, byte for byte as a json.Encoder indenting by two spaces writes it
+// whole.
+func jsonPointsWriter(w io.Writer, run pointsRunJSON) (add func(*db.Point) error, end func() error) {
 	bw := bufio.NewWriter(w)
 	n := 0
 	var b []byte
@@ -1092,10 +1122,16 @@ func jsonPointsWriter(w io.Writer) (add func(*db.Point) error, end func() error)
 	}
 	end = func() error {
 		if n == 0 {
-			bw.WriteString("{\n  \"points\": []\n}\n")
+			bw.WriteString("{\n  \"points\": [],\n  \"run\": ")
 		} else {
-			bw.WriteString("\n  ]\n}\n")
+			bw.WriteString("\n  ],\n  \"run\": ")
 		}
+		rb, err := json.MarshalIndent(run, "  ", "  ")
+		if err != nil {
+			return err
+		}
+		bw.Write(rb)
+		bw.WriteString("\n}\n")
 		return bw.Flush()
 	}
 	return add, end

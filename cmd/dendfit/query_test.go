@@ -16,6 +16,7 @@ import (
 	"reflect"
 	"regexp"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -92,12 +93,16 @@ func TestQueryForms(t *testing.T) {
 				if err != nil {
 					t.Fatal(err)
 				}
-				var doc map[string][]json.RawMessage
+				var doc map[string]json.RawMessage
+				var list []json.RawMessage
 				if err := json.Unmarshal([]byte(out), &doc); err != nil {
 					t.Fatalf("json: %v\n%s", err, out)
 				}
-				if len(doc[tc.key]) != tc.rows {
-					t.Errorf("json %s has %d entries, want %d", tc.key, len(doc[tc.key]), tc.rows)
+				if err := json.Unmarshal(doc[tc.key], &list); err != nil {
+					t.Fatalf("json %s: %v\n%s", tc.key, err, out)
+				}
+				if len(list) != tc.rows {
+					t.Errorf("json %s has %d entries, want %d", tc.key, len(list), tc.rows)
 				}
 			}
 		})
@@ -142,10 +147,15 @@ func TestQueryPointsJSONStreamed(t *testing.T) {
 			t.Fatal(err)
 		}
 		var doc struct {
-			Points []pointJSON `json:"points"`
+			Points []pointJSON   `json:"points"`
+			Run    pointsRunJSON `json:"run"`
 		}
 		if err := json.Unmarshal([]byte(out), &doc); err != nil {
 			t.Fatalf("%v: %v\n%s", args, err, out)
+		}
+		// The run goes with its points, for a saved file's provenance.
+		if id, _ := strconv.ParseInt(args[1], 10, 64); doc.Run.ID != id || len(doc.Run.SpecSHA256) != 64 || doc.Run.Experiment == "" || doc.Run.Command == "" {
+			t.Errorf("%v: run %+v", args, doc.Run)
 		}
 		var want bytes.Buffer
 		if err := printJSON(&want, doc); err != nil {
