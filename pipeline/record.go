@@ -238,7 +238,7 @@ var ErrSpecChanged = errors.New("the spec changed")
 // specChanged is ErrSpecChanged for the unfinished runs ids of s's
 // experiment.
 func specChanged(s *spec.Spec, ids []int64) error {
-	return fmt.Errorf("%w: %s of %s %s unfinished, but read another text of the spec (any edit, even of a comment or the description, makes a new spec): restore that text to resume it ('dendfit query sql' shows it in experiments.spec_text), or sweep without --resume to start a new run", ErrSpecChanged, runsNamed(ids), s.Name, isAre(len(ids)))
+	return fmt.Errorf("%w: %s of %s %s unfinished, but read another text of the spec (any edit, even of a comment or the description, makes a new spec): restore that text to resume it ('dendfit query spec %d' writes it), or sweep without --resume to start a new run", ErrSpecChanged, runsNamed(ids), s.Name, isAre(len(ids)), ids[0])
 }
 
 // ResumeRun continues an unfinished sweep of the same spec text and shard

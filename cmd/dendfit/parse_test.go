@@ -331,8 +331,8 @@ func TestUnknownAndMissingCommands(t *testing.T) {
 	}{
 		{[]string{"frob"}, `unknown command "frob" for "dendfit" (want `},
 		{[]string{"quer"}, `unknown command "quer" for "dendfit"; did you mean query?`},
-		{[]string{"query", "fit"}, `unknown command "fit" for "dendfit query"; did you mean fits? (want experiments, fits, points, runs, sql; see 'dendfit query --help')`},
-		{[]string{"query"}, "dendfit query needs a command: experiments, fits, points, runs, sql"},
+		{[]string{"query", "fit"}, `unknown command "fit" for "dendfit query"; did you mean fits? (want experiments, fits, points, runs, spec, sql; see 'dendfit query --help')`},
+		{[]string{"query"}, "dendfit query needs a command: experiments, fits, points, runs, spec, sql"},
 		{[]string{"plot"}, "dendfit plot needs a command: curve, heatmap, trace"},
 		{[]string{"plot", "curve"}, "--output is required (see 'dendfit plot curve --help')"},
 		{[]string{"report"}, "--output is required (see 'dendfit report --help')"},

@@ -52,10 +52,11 @@ func newQueryCmd(g *globals) *cobra.Command {
 		Use:   "query",
 		Short: "Read results back from the database",
 		Long: `query lists experiments, runs, fits and points with filters, as a table,
-CSV or JSON (--format; --json is short for --format json), and runs any
-read-only SQL with 'query sql'.`,
+CSV or JSON (--format; --json is short for --format json), writes the
+spec a run ran with 'query spec', and runs any read-only SQL with 'query
+sql'.`,
 	}
-	cmd.AddCommand(newQueryExperimentsCmd(g), newQueryRunsCmd(g), newQueryFitsCmd(g), newQueryPointsCmd(g), newQuerySQLCmd(g))
+	cmd.AddCommand(newQueryExperimentsCmd(g), newQueryRunsCmd(g), newQueryFitsCmd(g), newQueryPointsCmd(g), newQuerySpecCmd(g), newQuerySQLCmd(g))
 	return cmd
 }
 

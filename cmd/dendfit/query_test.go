@@ -1090,3 +1090,41 @@ func TestQueryFitsOfSeveralExperiments(t *testing.T) {
 		t.Errorf("JSON: %v, %+v", err, doc)
 	}
 }
+
+// TestQuerySpec: query spec writes a run's spec text byte for byte as
+// read, to stdout or a file, and refuses a text edited since it was
+// recorded and a run that is not there.
+func TestQuerySpec(t *testing.T) {
+	dir := t.TempDir()
+	dbp := filepath.Join(dir, "s.db")
+	text := referenceCase(t, "seed-ampa-2comp-dimensional") + "# a comment, kept\n"
+	spec := writeSpec(t, dir, "seed.yaml", text)
+	if _, err := runCLI(t, "--db", dbp, "-q", "simulate", spec); err != nil {
+		t.Fatal(err)
+	}
+	out, err := runCLI(t, "--db", dbp, "query", "spec", "1")
+	if err != nil || out != text {
+		t.Errorf("query spec 1: %v, %d bytes; want the spec's %d", err, len(out), len(text))
+	}
+	file := filepath.Join(dir, "back.yaml")
+	if _, err := runCLI(t, "--db", dbp, "-q", "query", "spec", "1", "-o", file); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(file); err != nil || string(b) != text {
+		t.Errorf("query spec -o: %v, %q", err, b)
+	}
+	if _, err := runCLI(t, "--db", dbp, "query", "spec", "2"); err == nil || !strings.Contains(err.Error(), "run 2: no such run") {
+		t.Errorf("query spec of no such run: %v", err)
+	}
+	raw, err := sql.Open("sqlite3", dbp)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := raw.Exec(`UPDATE experiments SET spec_text = spec_text || 'x'`); err != nil {
+		t.Fatal(err)
+	}
+	raw.Close()
+	if _, err := runCLI(t, "--db", dbp, "query", "spec", "1"); err == nil || !strings.Contains(err.Error(), "does not match the SHA-256 recorded with it") {
+		t.Errorf("query spec of an edited text: %v", err)
+	}
+}
