@@ -36,7 +36,31 @@ const (
 // convention has it.
 type stopSignal struct{ sig os.Signal }
 
-func (s stopSignal) Error() string { return "stopped by " + s.sig.String() }
+func (s stopSignal) Error() string {
+	switch s.sig {
+	case os.Interrupt:
+		return "stopped by SIGINT (Ctrl-C)"
+	case syscall.SIGTERM:
+		return "stopped by SIGTERM"
+	}
+	return "stopped by " + s.sig.String()
+}
+
+// stoppedErr is a context error with what stopped the command, which is
+// what a run records as its error (runs.error read "context canceled").
+type stoppedErr struct{ err, cause error }
+
+func (e stoppedErr) Error() string { return e.cause.Error() }
+func (e stoppedErr) Unwrap() error { return e.err }
+
+// withStopCause gives a cancellation err the cause ctx was cancelled with
+// (a signal), and returns any other err as it is.
+func withStopCause(ctx context.Context, err error) error {
+	if c := context.Cause(ctx); errors.Is(err, context.Canceled) && c != nil && !errors.Is(c, context.Canceled) {
+		return stoppedErr{err, c}
+	}
+	return err
+}
 
 // interruptedCode is the exit status of a command stopped through ctx:
 // 128 + the signal's number (130 for Ctrl-C, 143 for SIGTERM).

@@ -116,6 +116,21 @@ func runStats(t *testing.T, dbPath string, runID int64) (status string, points, 
 	return r.Status, int(rows[0][0].(int64)), int(rows[0][1].(int64))
 }
 
+// runError is the error run runID of dbPath recorded.
+func runError(t *testing.T, dbPath string, runID int64) string {
+	t.Helper()
+	d, err := db.OpenReadOnly(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r, err := d.Run(context.Background(), runID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return r.Error
+}
+
 // TestKillAndResume: a sweep killed with SIGKILL while writing leaves a
 // database that opens cleanly; --resume continues the same run and ends
 // with every point exactly once, bit-identical to an uninterrupted sweep.
@@ -217,6 +232,10 @@ func TestCtrlCStopsAndKeeps(t *testing.T) {
 			status, n, distinct := runStats(t, dbPath, 1)
 			if status != db.StatusCancelled || n == 0 || n != distinct {
 				t.Fatalf("after Ctrl-C: run %s with %d points (%d distinct)", status, n, distinct)
+			}
+			// The run records what stopped it ("context canceled" before).
+			if e := runError(t, dbPath, 1); e != "stopped by SIGINT (Ctrl-C)" {
+				t.Errorf("after Ctrl-C: runs.error %q", e)
 			}
 			// It says what it kept and how to go on.
 			want := fmt.Sprintf("run 1 stopped with %d of %d points recorded; continue it with: dendfit --db %s sweep %s --resume=1", n, 3*200000, dbPath, spec)

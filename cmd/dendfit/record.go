@@ -12,6 +12,7 @@ import (
 
 // recorder is an open database with a run in progress.
 type recorder struct {
+	ctx   context.Context // the command's: its cause says what stopped it
 	db    *db.DB
 	run   *pipeline.Run
 	runID int64
@@ -45,12 +46,12 @@ func startRunInfo(ctx context.Context, g *globals, s *spec.Spec, info pipeline.R
 		g.warnf("run %d is not locked as running (%v): other processes read it as interrupted until it ends", run.ID, err)
 	}
 	g.verbosef("%s %s: run %d in %s (spec sha256 %.12s, dendfit %s)", info.Command, s.Name, run.ID, g.db, s.SHA256, version())
-	return &recorder{db: d, run: run, runID: run.ID, g: g, start: time.Now()}, nil
+	return &recorder{ctx: ctx, db: d, run: run, runID: run.ID, g: g, start: time.Now()}, nil
 }
 
 // finish marks the run and closes the database.
 func (r *recorder) finish(err error) error {
-	ferr := r.run.Finish(err)
+	ferr := r.run.Finish(withStopCause(r.ctx, err))
 	r.g.verbosef("run %d finished in %v", r.runID, time.Since(r.start).Round(time.Millisecond))
 	if cerr := r.db.Close(); ferr == nil {
 		ferr = cerr

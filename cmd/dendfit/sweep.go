@@ -242,7 +242,7 @@ func runSweep(cmd *cobra.Command, g *globals, o *sweepOptions, path string) (err
 		el := time.Since(bar.start)
 		g.verbosef("%d points in %v (%.0f points/s)", sumPoints(stats), el.Round(time.Millisecond), float64(sumPoints(stats))/el.Seconds())
 	}
-	if ferr := run.Finish(err); err == nil {
+	if ferr := run.Finish(withStopCause(ctx, err)); err == nil {
 		err = ferr
 	}
 	if errors.Is(err, context.Canceled) {
