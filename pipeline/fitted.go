@@ -8,6 +8,7 @@ import (
 	"math"
 	"reflect"
 	"slices"
+	"strings"
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/sim"
@@ -292,4 +293,71 @@ func FitRows(fits map[int]AppliedFit) []db.Fit {
 		out = append(out, fits[p].Fit)
 	}
 	return out
+}
+
+// WhyUnfitted says, for each pathway of s in unfitted (those no recorded
+// fit holds for, CalibrationsFor), why: what changed since the newest fit
+// of a pathway of the same label, or that no such pathway was fitted. A
+// trial's export blamed "an edited target" where the post cell had been
+// edited.
+func WhyUnfitted(ctx context.Context, rd FitReader, s *spec.Spec, unfitted []int) (map[int]string, error) {
+	if len(unfitted) == 0 {
+		return nil, nil
+	}
+	sameLabel := func(a *spec.Spec, i int, b *spec.Spec, j int) bool {
+		return i >= 0 && i < len(a.Pathways) && j >= 0 && j < len(b.Pathways) && a.Pathways[i].Label() == b.Pathways[j].Label()
+	}
+	last, _, err := fitsMatching(ctx, rd, s, sameLabel)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int]string{}
+	for _, i := range unfitted {
+		af, ok := last[i]
+		if !ok {
+			out[i] = "it was never fitted"
+			continue
+		}
+		out[i] = fmt.Sprintf("fit run %d fitted it before %s changed", af.Run.ID, fitChange(s, i, af.Spec, af.RunPathway))
+	}
+	return out, nil
+}
+
+// fitChange names what differs between pathway i of s and pathway j of
+// fs that makes a fit of the one not hold for the other (SameFit).
+func fitChange(s *spec.Spec, i int, fs *spec.Spec, j int) string {
+	a, _, err1 := s.Setup(i)
+	b, _, err2 := fs.Setup(j)
+	var what []string
+	switch {
+	case err1 != nil || err2 != nil:
+		what = append(what, "its model")
+	default:
+		if !reflect.DeepEqual(a.Cell, b.Cell) {
+			what = append(what, "its post cell")
+		}
+		if a.Constants != b.Constants {
+			what = append(what, "the constants")
+		}
+		if !reflect.DeepEqual(a.Protocol, b.Protocol) {
+			what = append(what, "the protocol (dt, method, duration, spike_at, holding)")
+		}
+		if !SameModel(s, i, fs, j) && len(what) == 0 {
+			what = append(what, "its receptors")
+		}
+	}
+	p, q := s.Pathways[i], fs.Pathways[j]
+	if p.TargetPSP != q.TargetPSP || p.TargetRise != q.TargetRise || p.TargetHalfWidth != q.TargetHalfWidth || p.TargetTimeToPeak != q.TargetTimeToPeak {
+		what = append(what, "its targets")
+	}
+	if s.Fit != fs.Fit {
+		what = append(what, "the fit settings")
+	}
+	if len(what) == 0 {
+		return "its definition" // SameFit holds: not reached from WhyUnfitted
+	}
+	if len(what) == 1 {
+		return what[0]
+	}
+	return strings.Join(what[:len(what)-1], ", ") + " and " + what[len(what)-1]
 }

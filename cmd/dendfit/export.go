@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/pipeline/export"
 )
 
@@ -99,8 +100,18 @@ that an exit status of 3 too (the export is still written), for scripts.`,
 					g.warnf("%v; the export gives it no i_hold and no steady_state", ns)
 				}
 			}
+			why := map[int]string{}
+			if o.runID == 0 {
+				if why, err = pipeline.WhyUnfitted(cmd.Context(), d, c.Spec, c.Unfitted()); err != nil {
+					return err
+				}
+			}
 			for _, i := range c.Unfitted() {
-				g.warnf("pathway %d (%s) has a target_psp but no fit to it and its model (an edited target, or never fitted): the export keeps its spec g; fit it with 'dendfit fit SPEC -p %d'", i, c.Spec.Pathways[i].Label(), i)
+				reason := why[i]
+				if o.runID != 0 {
+					reason = fmt.Sprintf("run %d did not fit it", o.runID)
+				}
+				g.warnf("pathway %d (%s) has a target_psp but no fit that holds for it (%s): the export keeps its spec g; fit it with 'dendfit fit SPEC -p %d'", i, c.Spec.Pathways[i].Label(), reason, i)
 			}
 			// --strict fails after writing: the file is as without it.
 			strict := func() error {

@@ -743,10 +743,10 @@ func TestExportUnfittedTarget(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(errOut, "warning: pathway 0 (") || !strings.Contains(errOut, "has a target_psp but no fit to it") {
-		t.Errorf("export stderr %q: want pathway 0 named unfitted", errOut)
+	if !strings.Contains(errOut, "warning: pathway 0 (E->E (AMPA)) has a target_psp but no fit that holds for it (fit run 1 fitted it before its targets changed)") {
+		t.Errorf("export stderr %q: want pathway 0 named unfitted, and why", errOut)
 	}
-	if !strings.Contains(out, "# NOT FITTED to their present target, so at their spec g: pathway(s) 0.") {
+	if !strings.Contains(out, "# NOT FITTED as they are now (target, model or fit settings changed since their fit, or never fitted), so at their spec g: pathway(s) 0.") {
 		t.Errorf("export header:\n%.1200s", out)
 	}
 	html := filepath.Join(dir, "r.html")
@@ -1126,5 +1126,43 @@ func TestQuerySpec(t *testing.T) {
 	raw.Close()
 	if _, err := runCLI(t, "--db", dbp, "query", "spec", "1"); err == nil || !strings.Contains(err.Error(), "does not match the SHA-256 recorded with it") {
 		t.Errorf("query spec of an edited text: %v", err)
+	}
+}
+
+// TestExportSaysWhyUnfitted: export's warning of a pathway no fit holds
+// for says what changed since its last fit, or that it never was (a
+// trial's edited cell was blamed on "an edited target"); with --run, that
+// the run did not fit it.
+func TestExportSaysWhyUnfitted(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "e.db")
+	if _, err := qcli(t, path, "fit", qFitCase); err != nil {
+		t.Fatal(err)
+	}
+	text := referenceCase(t, "two-populations-three-pathways")
+	// PV's leak edited, and a pathway added: fit run 2 fits pathway 0.
+	edited := strings.Replace(text, "gl_abs: 8 nS", "gl_abs: 9 nS", 1) +
+		"- pre: PV\n  post: PV\n  compartment: soma\n  receptors:\n  - channel: GABA\n    g: 1 nS\n    t_decay: 5 ms\n  target_psp: 0.5 mV\n  holding: -50 mV\n"
+	if _, err := qcli(t, path, "fit", writeSpec(t, dir, "edited.yaml", edited), "-p", "0"); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, err := runCLIStderr(t, "--db", path, "export")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		"warning: pathway 2 (E->PV (AMPA)) has a target_psp but no fit that holds for it (fit run 1 fitted it before its post cell changed)",
+		"warning: pathway 3 (PV->PV (GABA)) has a target_psp but no fit that holds for it (it was never fitted)",
+	} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("export stderr %q: want %q", errOut, want)
+		}
+	}
+	if strings.Contains(errOut, "pathway 1 ") {
+		t.Errorf("export stderr %q: pathway 1 (its fit of run 1 holds) named", errOut)
+	}
+	_, errOut, err = runCLIStderr(t, "--db", path, "export", "--run", "2")
+	if err != nil || !strings.Contains(errOut, "warning: pathway 1 (PV->E (GABA)) has a target_psp but no fit that holds for it (run 2 did not fit it)") {
+		t.Errorf("export --run 2: %v, stderr %q", err, errOut)
 	}
 }

@@ -224,7 +224,7 @@ func (c *Calibration) runNotes() []string {
 		out = append(out, u)
 	}
 	if u := c.Unfitted(); len(u) > 0 {
-		out = append(out, fmt.Sprintf("NOT FITTED to their present target, so at their spec g: pathway(s) %s.", joinInts(u)))
+		out = append(out, fmt.Sprintf("NOT FITTED as they are now (target, model or fit settings changed since their fit, or never fitted), so at their spec g: pathway(s) %s.", joinInts(u)))
 	}
 	return out
 }
@@ -315,9 +315,9 @@ func (c *Calibration) OtherRuns() string {
 }
 
 // Unfitted returns the pathways that have a target_psp but no fit in c:
-// none of their fits was made to their present target and model (an
-// edited target, a pathway never fitted). An export gives them their
-// spec g.
+// none of their fits was made to their present target, model and fit
+// settings (pipeline.WhyUnfitted says which changed), or they were never
+// fitted. An export gives them their spec g.
 func (c *Calibration) Unfitted() []int {
 	var out []int
 	for i, p := range c.Spec.Pathways {
