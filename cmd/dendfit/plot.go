@@ -24,6 +24,7 @@ func init() { extraCommands = append(extraCommands, newPlotCmd) }
 type plotOptions struct {
 	out           string
 	width, height float64 // cm
+	title         string
 	experiment    string
 	run           int64
 	pathways      []string
@@ -32,6 +33,7 @@ type plotOptions struct {
 	g            string
 	fitted       bool
 	compartments []string
+	tMin, tMax   string // time window
 	// curve
 	yScale string
 	// heatmap
@@ -65,6 +67,7 @@ func (o *plotOptions) addCommon(cmd *cobra.Command, defaultWidthCM float64) {
 	f.StringVarP(&o.out, "output", "o", "", "figure file; .png or .svg (required)")
 	f.Float64Var(&o.width, "width", 0, fmt.Sprintf("figure width in cm (default %g)", defaultWidthCM))
 	f.Float64Var(&o.height, "height", 0, "figure height in cm (default 10)")
+	f.StringVar(&o.title, "title", "", "the figure's title instead of the one it makes (the run, the pathway, g)")
 	_ = cmd.MarkFlagRequired("output")
 }
 
@@ -97,9 +100,11 @@ draws them against time, with the presynaptic spike marked and the PSP at
 the record compartment annotated. The conductance is the spec's, --g (the
 first receptor's; the others keep their ratio), or with --fitted the newest
 recorded fit of the experiment in the database (its g, and its time
-constants after a kinetics fit).`,
+constants after a kinetics fit). --t-min and --t-max zoom the time axis
+(the voltage axis fits what is shown), for a fast PSP in a long run.`,
 		Example: `  dendfit plot trace experiments/cortex-paired-recordings.yaml -p 'L5TTPC->L5TTPC' --fitted -o ttpc.png
-  dendfit plot trace experiments/l23-demo.yaml --g '2.5 nS' --compartment soma --compartment dend -o trace.svg`,
+  dendfit plot trace experiments/l23-demo.yaml --g '2.5 nS' --compartment soma --compartment dend -o trace.svg
+  dendfit plot trace experiments/l23-demo.yaml --t-min 8 --t-max '60 ms' --title 'L2/3 EPSP' -o zoom.png`,
 		Args: exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error { return runPlotTrace(cmd.Context(), g, o, args[0]) },
 	}
@@ -109,7 +114,29 @@ constants after a kinetics fit).`,
 	f.StringVar(&o.g, "g", "", `first receptor's conductance, e.g. "2.5 nS" (a bare number is nS)`)
 	f.BoolVar(&o.fitted, "fitted", false, "use the newest recorded fit of the experiment (--db)")
 	f.Var(newListFlag(&o.compartments), "compartment", "compartments to draw (default all); repeatable")
+	f.StringVar(&o.tMin, "t-min", "", `start of the time axis, e.g. "8 ms" (a bare number is ms; default 0)`)
+	f.StringVar(&o.tMax, "t-max", "", `end of the time axis, e.g. "40 ms" (a bare number is ms; default the run's end); the voltage axis fits what is shown`)
 	return cmd
+}
+
+// timeMS reads a time flag, with its unit or as a bare number of ms; ""
+// is 0.
+func timeMS(flag, s string) (float64, error) {
+	if s == "" {
+		return 0, nil
+	}
+	v, err := strconv.ParseFloat(strings.TrimSpace(s), 64)
+	if err != nil {
+		var si float64
+		if si, err = spec.ParseQuantity(s, spec.Time); err != nil {
+			return 0, usageError{fmt.Errorf("--%s %q: want a time such as \"20 ms\" (a bare number is ms)", flag, s)}
+		}
+		v = si / 1e-3
+	}
+	if v < 0 || math.IsInf(v, 0) || math.IsNaN(v) {
+		return 0, usageError{fmt.Errorf("--%s %q: want a time of 0 or more", flag, s)}
+	}
+	return v, nil
 }
 
 func newPlotCurveCmd(g *globals) *cobra.Command {
@@ -261,6 +288,17 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 	if err != nil {
 		return err
 	}
+	tMin, err := timeMS("t-min", o.tMin)
+	if err != nil {
+		return err
+	}
+	tMax, err := timeMS("t-max", o.tMax)
+	if err != nil {
+		return err
+	}
+	if tMax > 0 && tMax <= tMin {
+		return usageError{fmt.Errorf("--t-max %s is not after --t-min %s", o.tMax, o.tMin)}
+	}
 	s, err := spec.Load(path)
 	if err != nil {
 		return err
@@ -309,7 +347,8 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 	if err != nil {
 		return err
 	}
-	f, err := plot.Trace(pr, &plot.TraceOptions{Compartments: o.compartments, Label: s.Pathways[i].Label(), Note: note, Width: w, Height: h})
+	f, err := plot.Trace(pr, &plot.TraceOptions{Compartments: o.compartments, Label: s.Pathways[i].Label(), Note: note, Title: o.title,
+		TMinMS: tMin, TMaxMS: tMax, Width: w, Height: h})
 	if err != nil {
 		return usageError{err}
 	}
@@ -474,7 +513,11 @@ func runPlotCurve(ctx context.Context, g *globals, o *plotOptions) error {
 	if ran == db.CommandFit {
 		logX = true // evaluations bracket g geometrically
 	}
-	f, err := plot.Curve(series, &plot.CurveOptions{Title: fig.title(fmt.Sprintf("%s, %s run %d", s.Name, run.Command, run.ID)),
+	title := fmt.Sprintf("%s, %s run %d", s.Name, run.Command, run.ID)
+	if o.title != "" {
+		title = o.title
+	}
+	f, err := plot.Curve(series, &plot.CurveOptions{Title: fig.title(title),
 		LogX: logX, YScale: o.yScale, Width: fig.w, Height: fig.h})
 	if err != nil {
 		return usageError{err}
@@ -516,6 +559,9 @@ func runPlotHeatmap(ctx context.Context, g *globals, o *plotOptions) error {
 		return usageError{err}
 	}
 	hd.Title = fig.title(hd.Title + fmt.Sprintf(" (run %d)", run.ID))
+	if o.title != "" {
+		hd.Title = fig.title(o.title)
+	}
 	f, err := plot.Heatmap(hd, &plot.HeatmapOptions{Width: fig.w, Height: fig.h})
 	if err != nil {
 		return err

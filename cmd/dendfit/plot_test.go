@@ -50,6 +50,28 @@ func TestPlotAndReportCommands(t *testing.T) {
 	if b, err := os.ReadFile(out("g.svg")); err != nil || !strings.Contains(string(b), `width="340.16pt" height="226.77pt"`) {
 		t.Errorf("--width 12 --height 8: %v %.200s", err, b)
 	}
+	// --title replaces a figure's title; --t-min and --t-max bound a
+	// trace's time axis.
+	for _, c := range [][]string{
+		{"plot", "trace", spec, "--t-min", "8", "--t-max", "30 ms", "--title", "Fig. 2A", "-o", out("t.svg")},
+		{"plot", "curve", "--run", "1", "--title", "Fig. 2A", "-o", out("t.svg")},
+	} {
+		if err := plotTestCLI(t, append([]string{"--db", dbp}, c...)...); err != nil {
+			t.Errorf("%v: %v", c, err)
+		} else if b, _ := os.ReadFile(out("t.svg")); !strings.Contains(string(b), ">Fig. 2A<") || strings.Contains(string(b), "run 1<") {
+			t.Errorf("%v: the title is not Fig. 2A alone", c)
+		}
+	}
+	for _, tc := range []struct{ args []string }{
+		{[]string{"--t-min", "30", "--t-max", "20"}},
+		{[]string{"--t-max", "5 mV"}},
+		{[]string{"--t-min", "-1"}},
+		{[]string{"--t-min", "5 s"}},
+	} {
+		if err := plotTestCLI(t, append([]string{"--db", dbp, "plot", "trace", spec, "-o", out("t.svg")}, tc.args...)...); err == nil {
+			t.Errorf("plot trace %v: no error", tc.args)
+		}
+	}
 	if pf, err := os.Open(out("trace.png")); err != nil {
 		t.Error(err)
 	} else {

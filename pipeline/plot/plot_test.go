@@ -227,7 +227,7 @@ func TestTrace(t *testing.T) {
 	sum := render(t, "trace", f)
 	for _, want := range []string{"soma (recorded)", "basal (synapse)", "apical", "presynaptic spike",
 		"time (ms)", "membrane potential (mV)", fmt.Sprintf("PSP %+.3g mV at soma", pr.PSPMV),
-		"L5TTPC->L5TTPC (AMPA+NMDA), g = AMPA 1 nS + NMDA 0.5 nS"} {
+		"L5TTPC->L5TTPC (AMPA+NMDA), g = AMPA 1 nS + NMDA 0.5 nS, held at -74 mV"} {
 		if !sum.has(want) {
 			t.Errorf("trace has no text %q; texts %q", want, sum.texts)
 		}
@@ -257,6 +257,43 @@ func TestTrace(t *testing.T) {
 	}
 	if _, err := plot.Trace(pr, &plot.TraceOptions{Compartments: []string{"axon"}}); err == nil || !strings.Contains(err.Error(), `"axon"`) {
 		t.Errorf("unknown compartment: %v", err)
+	}
+	// A time window: its ticks, its title, and the PSP marked only when
+	// its peak (at spike + time to peak) is in it.
+	peakMS := float64(pr.SpikeSample)*pr.Trace.DtMS + pr.TimeToPeakMS
+	for _, tc := range []struct {
+		t0, t1   float64
+		psp      bool
+		in, out  []string // tick labels
+		spikeToo bool
+	}{
+		{8, peakMS + 5, true, []string{"10", "20", "30"}, []string{"100", "0"}, true},
+		{8, peakMS - 5, false, []string{"10"}, []string{"100"}, true},
+		{peakMS - 2, 0, true, []string{"100"}, []string{"0"}, false},
+	} {
+		f, err := plot.Trace(pr, &plot.TraceOptions{TMinMS: tc.t0, TMaxMS: tc.t1, Title: "a window"})
+		if err != nil {
+			t.Fatal(err)
+		}
+		sum := render(t, "trace-window", f)
+		if sum.has(fmt.Sprintf("PSP %+.3g mV at soma", pr.PSPMV)) != tc.psp || sum.has("presynaptic spike") != tc.spikeToo || !sum.has("a window") || sum.has("L5TTPC->L5TTPC (AMPA+NMDA), g = AMPA 1 nS + NMDA 0.5 nS, held at -74 mV") {
+			t.Errorf("window %g to %g ms (peak at %g): texts %q", tc.t0, tc.t1, peakMS, sum.texts)
+		}
+		for _, tick := range tc.in {
+			if !sum.has(tick) {
+				t.Errorf("window %g to %g ms: no tick %q in %q", tc.t0, tc.t1, tick, sum.texts)
+			}
+		}
+		for _, tick := range tc.out {
+			if sum.has(tick) {
+				t.Errorf("window %g to %g ms: tick %q in %q", tc.t0, tc.t1, tick, sum.texts)
+			}
+		}
+	}
+	for _, w := range [][2]float64{{500, 0}, {30, 20}} {
+		if _, err := plot.Trace(pr, &plot.TraceOptions{TMinMS: w[0], TMaxMS: w[1]}); err == nil {
+			t.Errorf("window %g to %g ms: no error", w[0], w[1])
+		}
 	}
 	pr.Trace = nil
 	if _, err := plot.Trace(pr, nil); err == nil {

@@ -30,6 +30,13 @@ type TraceOptions struct {
 	Label string
 	// Note is appended to the title, e.g. "fitted" or "not converged".
 	Note string
+	// Title, when not empty, is the figure's title instead of the one
+	// made of Label, the conductances, the holding and Note.
+	Title string
+	// TMinMS and TMaxMS bound the time axis (0 and 0: the whole run; a
+	// TMaxMS of 0 is the run's end). The voltage axis fits what is in
+	// the window, so that a fast PSP in a long run can be seen.
+	TMinMS, TMaxMS float64
 	// Width and Height default to DefaultWidth and DefaultHeight.
 	Width, Height vg.Length
 }
@@ -60,8 +67,25 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 		label = pr.Pre + "->" + pr.Post
 	}
 	title := fmt.Sprintf("%s, g = %s", label, formatG(pr.Receptors, pr.GNS))
+	if pr.HoldingMV != nil {
+		title += fmt.Sprintf(", held at %.4g mV", *pr.HoldingMV)
+	}
 	if opt.Note != "" {
 		title += " (" + opt.Note + ")"
+	}
+	if opt.Title != "" {
+		title = opt.Title
+	}
+	end := float64(len(t.VMV[comps[0]])-1) * t.DtMS
+	t0, t1 := max(opt.TMinMS, 0), end
+	if opt.TMaxMS > 0 {
+		t1 = min(opt.TMaxMS, end)
+	}
+	switch {
+	case t0 >= end:
+		return nil, fmt.Errorf("plot: a time axis from %g ms: the run ends at %g ms", t0, end)
+	case t1 <= t0:
+		return nil, fmt.Errorf("plot: a time axis from %g to %g ms holds nothing: want its end after its start", t0, t1)
 	}
 	p := newPlot("", "time (ms)", "membrane potential (mV)")
 	p.Legend.Top = true
@@ -69,16 +93,24 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 	lo, hi := math.Inf(1), math.Inf(-1)
 	var traces []plotter.XYs // for the PSP's label to keep clear of
 	for i, c := range comps {
-		v := t.VMV[c]
+		// The samples in the window, and one either side so that the
+		// line reaches its edges.
+		all := t.VMV[c]
+		k0 := max(int(math.Floor(t0/t.DtMS))-1, 0)
+		k1 := min(int(math.Ceil(t1/t.DtMS))+1, len(all)-1)
+		v := all[k0 : k1+1]
 		// At most about maxSamples vertices a line: finer than any screen,
 		// and an SVG of kilobytes rather than megabytes.
 		stride := (len(v) + maxSamples - 1) / maxSamples
 		xy := make(plotter.XYs, 0, len(v)/stride+1)
-		for k, x := range v {
-			if k%stride == 0 || k == len(v)-1 {
-				xy = append(xy, plotter.XY{X: float64(k) * t.DtMS, Y: x})
+		for j, x := range v {
+			tk := float64(k0+j) * t.DtMS
+			if j%stride == 0 || j == len(v)-1 {
+				xy = append(xy, plotter.XY{X: tk, Y: x})
 			}
-			lo, hi = math.Min(lo, x), math.Max(hi, x)
+			if tk >= t0 && tk <= t1 {
+				lo, hi = math.Min(lo, x), math.Max(hi, x)
+			}
 		}
 		l, err := plotter.NewLine(xy)
 		if err != nil {
@@ -114,8 +146,11 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 	spike := vline(tSpike, p.Y.Min, p.Y.Max)
 	spike.Color = grey
 	spike.Dashes = []vg.Length{vg.Points(4), vg.Points(3)}
-	p.Add(spike)
-	p.Legend.Add("presynaptic spike", spike)
+	inWindow := tSpike >= t0 && tSpike <= t1
+	if inWindow {
+		p.Add(spike)
+		p.Legend.Add("presynaptic spike", spike)
+	}
 
 	// The PSP at the record compartment, when it is drawn: baseline, peak
 	// and amplitude.
@@ -125,45 +160,52 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 		tPeak := float64(kPeak) * t.DtMS
 		base := pr.BaselineMV
 		peak := base + pr.PSPMV
-		bl := hline(base, 0, float64(len(v)-1)*t.DtMS)
+		bl := hline(base, t0, t1)
 		bl.Color = grey
 		bl.Width = vg.Points(0.6)
 		bl.Dashes = []vg.Length{vg.Points(1), vg.Points(2)}
-		amp := vline(tPeak, base, peak)
-		amp.Color = black
-		amp.Width = vg.Points(1)
-		p.Add(bl, amp)
-		sc, err := plotter.NewScatter(plotter.XYs{{X: tPeak, Y: peak}})
-		if err != nil {
-			return nil, fmt.Errorf("plot: %w", err)
+		p.Add(bl)
+		// The peak, when the time axis shows it (--t-max before it left
+		// its label over the legend).
+		if tPeak >= t0 && tPeak <= t1 {
+			amp := vline(tPeak, base, peak)
+			amp.Color = black
+			amp.Width = vg.Points(1)
+			p.Add(amp)
+			sc, err := plotter.NewScatter(plotter.XYs{{X: tPeak, Y: peak}})
+			if err != nil {
+				return nil, fmt.Errorf("plot: %w", err)
+			}
+			sc.GlyphStyle.Shape = draw.CircleGlyph{}
+			sc.GlyphStyle.Radius = vg.Points(2.5)
+			sc.GlyphStyle.Color = black
+			p.Add(sc)
+			// The PSP's value on a white box, so that no trace crossing
+			// it strikes it through.
+			psp := textBox{at: plotter.XY{X: tPeak, Y: peak}, text: fmt.Sprintf("PSP %+.3g mV at %s", pr.PSPMV, pr.Record), below: pr.PSPMV < 0, avoid: traces}
+			psp.style.Font = font.From(sans, 9)
+			p.Add(psp)
 		}
-		sc.GlyphStyle.Shape = draw.CircleGlyph{}
-		sc.GlyphStyle.Radius = vg.Points(2.5)
-		sc.GlyphStyle.Color = black
-		p.Add(sc)
-		// The PSP's value on a white box, so that no trace crossing it
-		// strikes it through.
-		psp := textBox{at: plotter.XY{X: tPeak, Y: peak}, text: fmt.Sprintf("PSP %+.3g mV at %s", pr.PSPMV, pr.Record), below: pr.PSPMV < 0, avoid: traces}
-		psp.style.Font = font.From(sans, 9)
-		p.Add(psp)
-		lab, err := plotter.NewLabels(plotter.XYLabels{
-			XYs:    []plotter.XY{{X: tSpike, Y: p.Y.Max}},
-			Labels: []string{" spike"},
-		})
-		if err != nil {
-			return nil, fmt.Errorf("plot: %w", err)
+		if inWindow {
+			lab, err := plotter.NewLabels(plotter.XYLabels{
+				XYs:    []plotter.XY{{X: tSpike, Y: p.Y.Max}},
+				Labels: []string{" spike"},
+			})
+			if err != nil {
+				return nil, fmt.Errorf("plot: %w", err)
+			}
+			for i := range lab.TextStyle {
+				lab.TextStyle[i].Font.Size = vg.Points(9)
+				lab.TextStyle[i].Font.Typeface, lab.TextStyle[i].Font.Variant = sans.Typeface, sans.Variant
+				lab.TextStyle[i].XAlign = draw.XLeft
+			}
+			lab.Offset = vg.Point{X: vg.Points(3)}
+			lab.TextStyle[0].YAlign = draw.YTop
+			lab.TextStyle[0].Color = grey
+			p.Add(lab)
 		}
-		for i := range lab.TextStyle {
-			lab.TextStyle[i].Font.Size = vg.Points(9)
-			lab.TextStyle[i].Font.Typeface, lab.TextStyle[i].Font.Variant = sans.Typeface, sans.Variant
-			lab.TextStyle[i].XAlign = draw.XLeft
-		}
-		lab.Offset = vg.Point{X: vg.Points(3)}
-		lab.TextStyle[0].YAlign = draw.YTop
-		lab.TextStyle[0].Color = grey
-		p.Add(lab)
 	}
-	p.X.Min, p.X.Max = 0, float64(len(t.VMV[comps[0]])-1)*t.DtMS
+	p.X.Min, p.X.Max = t0, t1
 	w, h := size(opt.Width, opt.Height)
 	return &Figure{Width: w, Height: h, draw: func(c draw.Canvas) { drawWithLegend(c, p, title) }}, nil
 }
