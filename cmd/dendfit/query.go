@@ -962,7 +962,12 @@ layout has a character a slot: '.' the same value in every point (the
 a letter the point's (letter - 'A')-th value in data, stride values a
 point (a letter may repeat: the PSP is also the record compartment's
 peak); an empty layout stores every slot. With numpy:
-v = frombuffer(data, '<f8').reshape(-1, stride).`,
+v = frombuffer(data, '<f8').reshape(-1, stride).
+
+In raw SQL: points.id is NULL for a sweep's (block) points; runs.status
+stays 'running' for a run whose process died (dendfit shows it as
+interrupted); after merge a sweep's points are in its shards' runs and
+in the union run too, so select one run_id before counting.`,
 		Example: `  dendfit query sql "SELECT pathway, max(abs(psp_mV)) FROM points WHERE run_id = 2 GROUP BY pathway"
   dendfit query sql "PRAGMA table_info(points)" --format csv`,
 		Args: exactArgs(1),
