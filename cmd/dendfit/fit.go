@@ -226,11 +226,9 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 				// scale_g: the table's g is the peak; add_params takes this.
 				fmt.Fprintf(g.stdout, "pathway %d (%s): g_eff %s nS in Dendrify's equations (scale_g), as export writes it\n", r.Pathway, s.Pathways[r.Pathway].Label(), gl(r.GEffNS))
 			}
-			switch {
-			case !r.Converged:
-				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Message)
-			case r.TDecayMS != nil:
-				kin := fmt.Sprintf("t_decay %.6g ms", *r.TDecayMS)
+			kin := ""
+			if r.TDecayMS != nil {
+				kin = fmt.Sprintf("t_decay %.6g ms", *r.TDecayMS)
 				if r.TRiseMS != nil {
 					kin += fmt.Sprintf(", t_rise %.6g ms", *r.TRiseMS)
 				}
@@ -241,6 +239,15 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 					}
 					kin += fmt.Sprintf("; %s %.4g ms (target %.4g, %s)", res.Name, res.Achieved, res.Target, res.Percent())
 				}
+			}
+			switch {
+			case !r.Converged:
+				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), r.Message)
+				if kin != "" {
+					// The compromise it stopped at (it was in --json only).
+					fmt.Fprintf(g.stdout, "pathway %d (%s): best found: %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), kin)
+				}
+			case kin != "":
 				fmt.Fprintf(g.stdout, "pathway %d (%s): %s\n", r.Pathway, s.Pathways[r.Pathway].Label(), kin)
 			}
 		}

@@ -148,6 +148,12 @@ func TestKineticsWarning(t *testing.T) {
 			if warned != tc.warn || outcome == nil || (outcome[1] == "kinetics_missed") != tc.warn {
 				t.Errorf("stdout %q: miss said %v, outcome %q; want %v", out.String(), warned, outcome, tc.warn)
 			}
+			// A miss's table gives the compromise it stopped at and its
+			// residuals too (they were in --json only).
+			best := regexp.MustCompile(`pathway 0 \(L23E->L23E \(AMPA\)\): best found: t_decay [0-9.]+ ms; half_width [0-9.]+ ms \(target 5, \+[0-9.]+%\)`).MatchString(out.String())
+			if best != tc.warn {
+				t.Errorf("stdout %q: the best found said %v, want %v", out.String(), best, tc.warn)
+			}
 			// The report's calibration table gives the fitted t_decay and
 			// the residual, and marks a miss as fit's warning does.
 			html := filepath.Join(dir, "r.html")
