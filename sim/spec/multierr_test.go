@@ -253,3 +253,13 @@ func TestNoCascadeFromWhatCellsRead(t *testing.T) {
 		}
 	}
 }
+
+// TestMgBlockFieldExplained: a receptor field for the Mg block (a trial
+// wrote mg_block: true) says that NMDA always has it and what sets it.
+func TestMgBlockFieldExplained(t *testing.T) {
+	y := edit(t, base, "    g: 1 nS\n", "    g: 1 nS\n    mg_block: true\n")
+	_, err := Parse("l23.yaml", []byte(y))
+	if err == nil || !strings.Contains(err.Error(), "receptors[0].mg_block: unknown field; NMDA always carries Dendrify's Mg block, set by constants Mg_con") {
+		t.Errorf("mg_block: %v", err)
+	}
+}

@@ -239,6 +239,12 @@ func (p *parser) mapping(n *yaml.Node, path string, allowed []string) *mapping {
 		if allowed != nil && !contains(allowed, k.Value) {
 			hint := ""
 			near := nearest(k.Value, allowed)
+			if strings.Contains(strings.ToLower(k.Value), "mg") && contains(allowed, "channel") {
+				// A receptor's Mg block is not a switch: it is the
+				// NMDA channel's own (a trial wrote mg_block: true).
+				hint = "; NMDA always carries Dendrify's Mg block, set by constants Mg_con, Alpha_NMDA, Beta_NMDA and Gamma_NMDA (Mg_con: 0 lifts it); AMPA and GABA have none"
+				near = ""
+			}
 			if near != "" {
 				hint = fmt.Sprintf("; did you mean %s?", near)
 				if m.misspelt == nil {
