@@ -536,7 +536,7 @@ func TestExportWarnsOfUnconverged(t *testing.T) {
 		t.Errorf("export --strict of no such run: %v", err)
 	}
 	_, err = runCLI(t, "--db", path, "simulate", spec, "-p", "L23E->PV", "--no-db")
-	if err == nil || !strings.Contains(err.Error(), `no such pathway (want an index or pre->post: 0 L23E->L23E)`) {
+	if err == nil || !strings.Contains(err.Error(), `no such pathway (want an index, pre->post or pre->post@compartment: 0 L23E->L23E)`) {
 		t.Errorf("unknown pathway: %v", err)
 	}
 }

@@ -97,7 +97,7 @@ or cancelled after Ctrl-C, with the pathways fitted before it.`,
 	cmd.Flags().BoolVar(&o.noDB, "no-db", false, "do not record the fit (export, report and plot --fitted then have nothing of it to use)")
 	cmd.Flags().BoolVar(&o.strict, "strict", false, "exit with status 4 when every pathway converged but some fit carries a warning (3 when one did not converge)")
 	cmd.Flags().BoolVar(&o.rootBelowJump, "root-below-jump", false, "accept a root that fires no dSpike though a run of the bracket around it does (the reference gives no fit there, and the outcome depends on the spec g); the fit warns")
-	cmd.Flags().VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to fit: index (0-based) or pre->post; repeatable (default: every one with a target_psp)")
+	cmd.Flags().VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to fit: index (0-based), pre->post or pre->post@compartment; repeatable (default: every one with a target_psp)")
 	return cmd
 }
 

@@ -110,7 +110,7 @@ constants after a kinetics fit). --t-min and --t-max zoom the time axis
 	}
 	o.addCommon(cmd, float64(plot.DefaultWidth/vg.Centimeter))
 	f := cmd.Flags()
-	f.VarP((*oneString)(&o.pathway), "pathway", "p", "the pathway: index (0-based) or pre->post (default 0)")
+	f.VarP((*oneString)(&o.pathway), "pathway", "p", "the pathway: index (0-based), pre->post or pre->post@compartment (default 0)")
 	f.StringVar(&o.g, "g", "", `first receptor's conductance, e.g. "2.5 nS" (a bare number is nS)`)
 	f.BoolVar(&o.fitted, "fitted", false, "use the newest recorded fit of the experiment (--db)")
 	f.Var(newListFlag(&o.compartments), "compartment", "compartments to draw (default all); repeatable")
@@ -157,7 +157,7 @@ makes |PSP| logarithmic with it.`,
 	}
 	o.addCommon(cmd, float64(plot.CurveWidth/vg.Centimeter))
 	o.addRun(cmd)
-	cmd.Flags().VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to draw (default all): index or pre->post; repeatable")
+	cmd.Flags().VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to draw (default all): index, pre->post or pre->post@compartment; repeatable")
 	cmd.Flags().StringVar(&o.yScale, "y-scale", "auto", "auto, linear or log")
 	return cmd
 }
@@ -179,7 +179,7 @@ the sweep has, in the order g, t_decay, t_rise.`,
 	o.addCommon(cmd, float64(plot.DefaultWidth/vg.Centimeter))
 	o.addRun(cmd)
 	f := cmd.Flags()
-	f.VarP((*oneString)(&o.pathway), "pathway", "p", "the pathway: index (0-based) or pre->post (default 0)")
+	f.VarP((*oneString)(&o.pathway), "pathway", "p", "the pathway: index (0-based), pre->post or pre->post@compartment (default 0)")
 	f.StringVar(&o.x, "x", "", "x axis: g, t_decay or t_rise")
 	f.StringVar(&o.y, "y", "", "y axis: g, t_decay or t_rise")
 	return cmd
@@ -234,7 +234,7 @@ func onePathway(s *spec.Spec, sel []string, why string) (int, error) {
 			}
 			which = append(which, d+")")
 		}
-		return 0, usageError{fmt.Errorf("--pathway: %s; %s name %s: give one index", why, strings.Join(sel, ", "), strings.Join(which, ", "))}
+		return 0, usageError{fmt.Errorf("--pathway: %s; %s name %s: give one index, or pre->post@compartment where their compartments differ", why, strings.Join(sel, ", "), strings.Join(which, ", "))}
 	}
 	return idx[0], nil
 }

@@ -66,7 +66,7 @@ func (o *queryOptions) addSelection(cmd *cobra.Command, what, runHelp, statuses 
 	f := cmd.Flags()
 	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment name")
 	f.Int64Var(&o.runID, "run", 0, runHelp)
-	f.StringVarP(&o.pathwaySel, "pathway", "p", "", "only this pathway: index in the spec, or pre->post")
+	f.StringVarP(&o.pathwaySel, "pathway", "p", "", "only this pathway: index in the spec, pre->post or pre->post@compartment")
 	f.StringVar(&o.status, "status", "", "only "+statuses+" "+what)
 	f.StringVar(&o.gMinS, "g-min", "", "only "+what+" whose first receptor's g is at least this (\"0.5 nS\"; a bare number is nS; to one part in 10^12, so a value a grid computed is kept whatever its last bits)")
 	f.StringVar(&o.gMaxS, "g-max", "", "only "+what+" whose first receptor's g is at most this (\"2 nS\", as --g-min)")

@@ -48,7 +48,7 @@ The run and its results are recorded in the database (--db) unless --no-db.`,
 		},
 	}
 	f := cmd.Flags()
-	f.VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to run: index (0-based) or pre->post; repeatable")
+	f.VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to run: index (0-based), pre->post or pre->post@compartment; repeatable")
 	f.StringVar(&o.trace, "trace", "", "write every compartment's voltage to this CSV file: time_ms, V_<comp>_mV, ... (p<i>_V_<comp>_mV with several pathways)")
 	f.BoolVar(&o.noDB, "no-db", false, "do not record the run in the database")
 	return cmd
@@ -77,18 +77,24 @@ func selectPathways(s *spec.Spec, sel []string) ([]int, error) {
 			out = append(out, i)
 			continue
 		}
-		// "L4SS -> L23PC" names what "L4SS->L23PC" does.
-		pre, post, arrow := strings.Cut(v, "->")
+		// "L4SS -> L23PC" names what "L4SS->L23PC" does, and
+		// "PC->PC@basal" the one at that compartment.
+		named, comp, at := strings.Cut(v, "@")
+		comp = strings.TrimSpace(comp)
+		pre, post, arrow := strings.Cut(named, "->")
 		name := strings.TrimSpace(pre) + "->" + strings.TrimSpace(post)
 		found := false
 		for i, p := range s.Pathways {
-			if arrow && name == p.Pre+"->"+p.Post || v == p.Label() {
+			if at && p.Compartment != comp {
+				continue
+			}
+			if arrow && name == p.Pre+"->"+p.Post || strings.TrimSpace(named) == p.Label() {
 				out = append(out, i)
 				found = true
 			}
 		}
 		if !found {
-			return nil, usageError{fmt.Errorf("--pathway %q: no such pathway (want an index or pre->post: %s)", v, pathwayList(s))}
+			return nil, usageError{fmt.Errorf("--pathway %q: no such pathway (want an index, pre->post or pre->post@compartment: %s)", v, pathwayList(s))}
 		}
 	}
 	// A pathway named twice would be simulated, and recorded, twice.
