@@ -75,6 +75,9 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 		title += fmt.Sprintf("; red line: target %.3g mV", d.TargetMV)
 	}
 	p := newPlot("", axisLabel(d.X), axisLabel(d.Y))
+	// The axes along the image's edges, as a map's are (gonum's padding
+	// left them a gap apart, which a trial took for a misdrawn axis).
+	p.X.Padding, p.Y.Padding = 0, 0
 	cm, err := moreland.NewLuminance(viridis)
 	if err != nil {
 		return nil, fmt.Errorf("plot: heatmap: %w", err)
