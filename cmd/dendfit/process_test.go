@@ -100,15 +100,8 @@ func sweepCmd(dbPath, spec string, extra ...string) *exec.Cmd {
 // distinct point keys.
 func runStats(t *testing.T, dbPath string, runID int64) (status string, points, distinct int) {
 	t.Helper()
-	d, err := db.OpenReadOnly(context.Background(), dbPath)
-	if err != nil {
-		t.Fatal(err)
-	}
+	d, r := openRun(t, dbPath, runID)
 	defer d.Close()
-	r, err := d.Run(context.Background(), runID)
-	if err != nil {
-		t.Fatal(err)
-	}
 	_, rows, err := d.QueryReadOnly(context.Background(), fmt.Sprintf("SELECT count(*), count(DISTINCT point_key) FROM points WHERE run_id = %d", runID))
 	if err != nil {
 		t.Fatal(err)
@@ -119,16 +112,25 @@ func runStats(t *testing.T, dbPath string, runID int64) (status string, points, 
 // runError is the error run runID of dbPath recorded.
 func runError(t *testing.T, dbPath string, runID int64) string {
 	t.Helper()
+	d, r := openRun(t, dbPath, runID)
+	d.Close()
+	return r.Error
+}
+
+// openRun opens dbPath read-only and reads run runID; the caller closes
+// the database.
+func openRun(t *testing.T, dbPath string, runID int64) (*db.DB, *db.Run) {
+	t.Helper()
 	d, err := db.OpenReadOnly(context.Background(), dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
 	r, err := d.Run(context.Background(), runID)
 	if err != nil {
+		d.Close()
 		t.Fatal(err)
 	}
-	return r.Error
+	return d, r
 }
 
 // TestKillAndResume: a sweep killed with SIGKILL while writing leaves a

@@ -491,24 +491,44 @@ func TestReportHeatmap(t *testing.T) {
 // with its earlier fit, and the curve of that fit's own evaluations
 // (recorded under its old index); with a sweep of the original spec, the
 // sweep's curve of the pathway. Fits and curves were matched by index.
-func TestReportAfterPathwaysMoved(t *testing.T) {
-	ctx := context.Background()
-	orig, edited, was := plottest.MovedCortex(t)
-	parse := func(name, y string) *spec.Spec {
+// movedFits fits the cortical example (run first, every pathway), then
+// its edit with pathways moved and one inserted (plottest.MovedCortex;
+// run second, the inserted pathway 0 alone), into a new database, and
+// opens it read-only.
+type movedFits struct {
+	path, orig, edited string
+	was                []int
+	first, second      int64
+	all                []pipeline.FitResult
+	parse              func(name, y string) *spec.Spec
+	d                  *db.DB
+}
+
+func newMovedFits(t *testing.T) *movedFits {
+	t.Helper()
+	m := &movedFits{path: filepath.Join(t.TempDir(), "dendfit.db")}
+	m.orig, m.edited, m.was = plottest.MovedCortex(t)
+	m.parse = func(name, y string) *spec.Spec {
 		s, err := spec.Parse(name, []byte(y))
 		if err != nil {
 			t.Fatal(err)
 		}
 		return s
 	}
-	path := filepath.Join(t.TempDir(), "dendfit.db")
-	first, all := plottest.AddFit(t, path, parse("cortex.yaml", orig), &pipeline.FitOptions{NoFine: true})
-	second, _ := plottest.AddFit(t, path, parse("moved.yaml", edited), &pipeline.FitOptions{NoFine: true, Pathways: []int{0}})
-	d, err := db.OpenReadOnly(ctx, path)
-	if err != nil {
+	m.first, m.all = plottest.AddFit(t, m.path, m.parse("cortex.yaml", m.orig), &pipeline.FitOptions{NoFine: true})
+	m.second, _ = plottest.AddFit(t, m.path, m.parse("moved.yaml", m.edited), &pipeline.FitOptions{NoFine: true, Pathways: []int{0}})
+	var err error
+	if m.d, err = db.OpenReadOnly(context.Background(), m.path); err != nil {
 		t.Fatal(err)
 	}
-	defer d.Close()
+	t.Cleanup(func() { m.d.Close() })
+	return m
+}
+
+func TestReportAfterPathwaysMoved(t *testing.T) {
+	ctx := context.Background()
+	m := newMovedFits(t)
+	orig, edited, was, parse, first, second, all, d, path := m.orig, m.edited, m.was, m.parse, m.first, m.second, m.all, m.d, m.path
 	r, err := report.Build(ctx, d, "cortex-paired-recordings", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -587,22 +607,8 @@ func TestReportOfAFitStillRunning(t *testing.T) {
 // itself.
 func TestReportOfRun(t *testing.T) {
 	ctx := context.Background()
-	orig, edited, _ := plottest.MovedCortex(t)
-	parse := func(name, y string) *spec.Spec {
-		s, err := spec.Parse(name, []byte(y))
-		if err != nil {
-			t.Fatal(err)
-		}
-		return s
-	}
-	path := filepath.Join(t.TempDir(), "dendfit.db")
-	first, all := plottest.AddFit(t, path, parse("cortex.yaml", orig), &pipeline.FitOptions{NoFine: true})
-	second, _ := plottest.AddFit(t, path, parse("moved.yaml", edited), &pipeline.FitOptions{NoFine: true, Pathways: []int{0}})
-	d, err := db.OpenReadOnly(ctx, path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer d.Close()
+	m := newMovedFits(t)
+	orig, edited, first, second, all, d := m.orig, m.edited, m.first, m.second, m.all, m.d
 	r, err := report.Build(ctx, d, "", &report.Options{FitRun: first})
 	if err != nil {
 		t.Fatal(err)
