@@ -528,7 +528,7 @@ func newMovedFits(t *testing.T) *movedFits {
 func TestReportAfterPathwaysMoved(t *testing.T) {
 	ctx := context.Background()
 	m := newMovedFits(t)
-	orig, edited, was, parse, first, second, all, d, path := m.orig, m.edited, m.was, m.parse, m.first, m.second, m.all, m.d, m.path
+	orig, edited, was, parse, first, second, all, d := m.orig, m.edited, m.was, m.parse, m.first, m.second, m.all, m.d
 	r, err := report.Build(ctx, d, "cortex-paired-recordings", nil)
 	if err != nil {
 		t.Fatal(err)
@@ -550,7 +550,7 @@ func TestReportAfterPathwaysMoved(t *testing.T) {
 	// With a sweep of the original spec, each moved pathway's curve is
 	// the sweep's of that pathway (its legend names it), the new one's its
 	// fit's evaluations.
-	path = plottest.DB(t, parse("cortex.yaml", orig), true, false)
+	path := plottest.DB(t, parse("cortex.yaml", orig), true, false)
 	plottest.AddFit(t, path, parse("moved.yaml", edited), &pipeline.FitOptions{NoFine: true, Pathways: []int{0}})
 	d2, err := db.OpenReadOnly(ctx, path)
 	if err != nil {
