@@ -1,6 +1,7 @@
 package plot
 
 import (
+	"bytes"
 	"fmt"
 	"image/color"
 	"io"
@@ -65,10 +66,31 @@ func (f *Figure) Write(w io.Writer, format string) error {
 	dc.SetColor(color.White)
 	dc.Fill(dc.Rectangle.Path())
 	f.draw(dc)
+	if format == "svg" {
+		var b bytes.Buffer
+		if _, err := c.WriteTo(&b); err != nil {
+			return fmt.Errorf("plot: write %s: %w", format, err)
+		}
+		if _, err := w.Write(fixSVGImages(b.Bytes())); err != nil {
+			return fmt.Errorf("plot: write %s: %w", format, err)
+		}
+		return nil
+	}
 	if _, err := c.WriteTo(w); err != nil {
 		return fmt.Errorf("plot: write %s: %w", format, err)
 	}
 	return nil
+}
+
+// fixSVGImages makes gonum's SVG images (a heat map's cells) fill the
+// rectangle they are drawn in, a cell's pixels sharp: an SVG image keeps
+// its aspect ratio by default, so a map of 5 x 3 cells drawn in a wide
+// plot came out narrower than its axes, and its target line crossed the
+// wrong cells (a trial, in a browser). gonum labels the PNG it embeds
+// image/jpg.
+func fixSVGImages(svg []byte) []byte {
+	svg = bytes.ReplaceAll(svg, []byte("<image x="), []byte(`<image preserveAspectRatio="none" style="image-rendering:pixelated;image-rendering:crisp-edges" x=`))
+	return bytes.ReplaceAll(svg, []byte(`xlink:href="data:image/jpg;base64,`), []byte(`xlink:href="data:image/png;base64,`))
 }
 
 // SVG returns the figure as an SVG element without the XML prologue, for

@@ -3,6 +3,7 @@ package plot_test
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/xml"
 	"errors"
 	"flag"
@@ -78,7 +79,31 @@ func render(t *testing.T, name string, f *plot.Figure) *svgSummary {
 		os.WriteFile(filepath.Join(*saveDir, name+".png"), pb.Bytes(), 0o644)
 		os.WriteFile(filepath.Join(*saveDir, name+".svg"), sb.Bytes(), 0o644)
 	}
+	checkSVGImages(t, name, sb.String())
 	return sum
+}
+
+// svgImage is an SVG image element's opening tag and its data URI.
+var svgImage = regexp.MustCompile(`<image ([^>]*)xlink:href="data:([^;]+);base64,([^"]*)"`)
+
+// checkSVGImages checks that every image of an SVG (a heat map's cells)
+// fills its rectangle, as its axes assume (an SVG image keeps its aspect
+// ratio by default: a 5 x 3 map came out narrower than its axes in a
+// browser), and is the PNG its type says.
+func checkSVGImages(t *testing.T, name, svg string) {
+	t.Helper()
+	for _, m := range svgImage.FindAllStringSubmatch(svg, -1) {
+		if !strings.Contains(m[1], `preserveAspectRatio="none"`) || m[2] != "image/png" {
+			t.Errorf("%s: svg image %q of type %s: want preserveAspectRatio=\"none\", image/png", name, m[1], m[2])
+		}
+		b, err := base64.StdEncoding.DecodeString(m[3])
+		if err == nil {
+			_, err = png.DecodeConfig(bytes.NewReader(b))
+		}
+		if err != nil {
+			t.Errorf("%s: svg image: %v", name, err)
+		}
+	}
 }
 
 // svgSummary is what a figure shows, read back from its SVG: the count of
