@@ -239,6 +239,7 @@ func TestNumberFlagsRefused(t *testing.T) {
 		// They printed nothing at all with --json.
 		{[]string{"--json", "plot", "curve", "-o", "OUT"}, "--json: 'dendfit plot curve' writes a file (-o) and prints no JSON"},
 		{[]string{"report", "--json", "-o", "OUT"}, "--json: 'dendfit report' writes a file (-o) and prints no JSON"},
+		{[]string{"query", "spec", "1", "--json"}, "--json: 'dendfit query spec' writes the spec's text byte for byte as it was read, not JSON"},
 		{[]string{"fit", spec, "-p", "0", "-p", "nope"}, `--pathway "nope": no such pathway`},
 		// A file to write in a missing directory is refused before the
 		// run is simulated and recorded.

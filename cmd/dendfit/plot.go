@@ -67,14 +67,14 @@ func (o *plotOptions) addCommon(cmd *cobra.Command, defaultWidthCM float64) {
 	f.StringVarP(&o.out, "output", "o", "", "figure file; .png or .svg (required)")
 	f.Float64Var(&o.width, "width", 0, fmt.Sprintf("figure width in cm (default %g)", defaultWidthCM))
 	f.Float64Var(&o.height, "height", 0, "figure height in cm (default 10)")
-	f.StringVar(&o.title, "title", "", "the figure's title instead of the one it makes (the run, the pathway, g)")
+	f.StringVar(&o.title, "title", "", "the figure's title instead of the one it makes")
 	_ = cmd.MarkFlagRequired("output")
 }
 
-func (o *plotOptions) addRun(cmd *cobra.Command) {
+func (o *plotOptions) addRun(cmd *cobra.Command, runHelp string) {
 	f := cmd.Flags()
 	f.StringVarP(&o.experiment, "experiment", "e", "", "experiment name: its newest finished sweep (default: the database's one experiment)")
-	f.Int64Var(&o.run, "run", 0, "run id (a sweep, or a fit's evaluations)")
+	f.Int64Var(&o.run, "run", 0, runHelp)
 }
 
 func newPlotCmd(g *globals) *cobra.Command {
@@ -156,7 +156,7 @@ makes |PSP| logarithmic with it.`,
 		RunE: func(cmd *cobra.Command, args []string) error { return runPlotCurve(cmd.Context(), g, o) },
 	}
 	o.addCommon(cmd, float64(plot.CurveWidth/vg.Centimeter))
-	o.addRun(cmd)
+	o.addRun(cmd, "run id (a sweep, or a fit's evaluations)")
 	cmd.Flags().VarP(newListFlag(&o.pathways), "pathway", "p", "pathways to draw (default all): index, pre->post or pre->post@compartment; repeatable")
 	cmd.Flags().StringVar(&o.yScale, "y-scale", "auto", "auto, linear or log")
 	return cmd
@@ -177,7 +177,7 @@ the sweep has, in the order g, t_decay, t_rise.`,
 		RunE:    func(cmd *cobra.Command, args []string) error { return runPlotHeatmap(cmd.Context(), g, o) },
 	}
 	o.addCommon(cmd, float64(plot.DefaultWidth/vg.Centimeter))
-	o.addRun(cmd)
+	o.addRun(cmd, "run id (a sweep over two axes or more)")
 	f := cmd.Flags()
 	f.VarP((*oneString)(&o.pathway), "pathway", "p", "the pathway: index (0-based), pre->post or pre->post@compartment (default 0)")
 	f.StringVar(&o.x, "x", "", "x axis: g, t_decay or t_rise")

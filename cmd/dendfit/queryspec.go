@@ -23,7 +23,7 @@ spec from when the original is gone or has changed since. To stdout, or
 with -o to a file written atomically.`,
 		Example: `  dendfit query spec 1
   dendfit query spec 1 -o run1.yaml`,
-		Annotations: writesFileOnly,
+		Annotations: map[string]string{textOnly: "writes the spec's text byte for byte as it was read, not JSON ('dendfit query experiments --json' lists the specs)"},
 		Args:        exactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			id, err := strconv.ParseInt(args[0], 10, 64)

@@ -134,6 +134,10 @@ func maxWorkers() int { return 16 * runtime.NumCPU() }
 // nothing.
 var writesFileOnly = map[string]string{"dendfit/writes-file-only": "true"}
 
+// textOnly annotates a command that prints a text as it is, with why
+// --json does not apply to it.
+const textOnly = "dendfit/text-only"
+
 // opensNoDB annotates a command that never opens the database
 // (describe): a --db it cannot use is not checked.
 var opensNoDB = map[string]string{"dendfit/opens-no-db": "true"}
@@ -169,8 +173,13 @@ func checkFlags(g *globals, c *cobra.Command, args []string) error {
 	if err != nil {
 		return err
 	}
-	if f := c.Flag("json"); f != nil && f.Changed && f.Value.String() == "true" && noJSON(c) {
-		return usageError{fmt.Errorf("--json: '%s' writes a file (-o) and prints no JSON; 'dendfit query' gives the data as JSON", c.CommandPath())}
+	if f := c.Flag("json"); f != nil && f.Changed && f.Value.String() == "true" {
+		switch {
+		case c.Annotations[textOnly] != "":
+			return usageError{fmt.Errorf("--json: '%s' %s", c.CommandPath(), c.Annotations[textOnly])}
+		case noJSON(c):
+			return usageError{fmt.Errorf("--json: '%s' writes a file (-o) and prints no JSON; 'dendfit query' gives the data as JSON", c.CommandPath())}
+		}
 	}
 	// Workers past a few a core only cost memory (each holds its own
 	// simulators); -j 1000000000 took 23 GB.
