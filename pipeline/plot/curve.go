@@ -225,10 +225,15 @@ func Curve(series []Series, opt *CurveOptions) (*Figure, error) {
 		tkey.Dashes = []vg.Length{vg.Points(5), vg.Points(3)}
 		p.Legend.Add("target PSP", tkey)
 	}
-	if slices.ContainsFunc(series, func(s Series) bool { return s.Fit != nil }) {
+	if slices.ContainsFunc(series, func(s Series) bool { return s.Fit != nil && s.Fit.Converged }) {
 		ring, _ := plotter.NewScatter(plotter.XYs{{}})
 		ring.Shape, ring.Radius, ring.Color = draw.RingGlyph{}, vg.Points(4.5), grey
 		p.Legend.Add("fitted g", ring)
+	}
+	if slices.ContainsFunc(series, func(s Series) bool { return s.Fit != nil && !s.Fit.Converged }) {
+		cross, _ := plotter.NewScatter(plotter.XYs{{}})
+		cross.Shape, cross.Radius, cross.Color = draw.CrossGlyph{}, vg.Points(4.5), grey
+		p.Legend.Add("best g of a fit that did not converge", cross)
 	}
 	p.Y.Min, p.Y.Max = 0, ymax*1.08
 	if logY {

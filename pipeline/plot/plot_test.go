@@ -404,7 +404,10 @@ func TestCurve(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if sum := render(t, "curve-fit", f); !sum.has(s.Pathways[1].Label()+" - NOT CONVERGED") || sum.has(s.Pathways[2].Label()) {
+	// Both marks keyed: pathway 0's ring and pathway 1's cross (only the
+	// ring was).
+	if sum := render(t, "curve-fit", f); !sum.has(s.Pathways[1].Label()+" - NOT CONVERGED") || sum.has(s.Pathways[2].Label()) ||
+		!sum.has("fitted g") || !sum.has("best g of a fit that did not converge") {
 		t.Errorf("fit curve texts %q", sum.texts)
 	}
 	// Without fits nor targets, their keys are not in the legend (it
