@@ -741,6 +741,12 @@ func TestQuietKeepsWarnings(t *testing.T) {
 	if err != nil || stderr != "" {
 		t.Errorf("-q simulate of a spec without warnings: %v, stderr %q", err, stderr)
 	}
+	// A recorded simulation names its run, as fit does (a note: not
+	// under -q).
+	_, stderr, err = runCLIStderr(t, "--db", path, "simulate", qSweep)
+	if err != nil || stderr != "run 2 recorded in "+path+"\n" {
+		t.Errorf("simulate: %v, stderr %q", err, stderr)
+	}
 }
 
 // TestJSONLabelsUnescaped: every --json output writes a pathway label as

@@ -149,6 +149,10 @@ func runSimulate(cmd *cobra.Command, g *globals, o *simulateOptions, path string
 		if ferr := rec.finish(err); err == nil {
 			err = ferr
 		}
+		if err == nil {
+			// As fit says it (on stdout there; here the table is all).
+			g.notef("run %d recorded in %s", rec.runID, g.db)
+		}
 	}
 	if err != nil {
 		return err
