@@ -595,8 +595,12 @@ recorded before dendfit signed them take the sign of their evaluation
 nearest their g). A fit that did not
 converge has no g_fit_nS: g_best_nS is the best g it tried (the spec's g
 when it tried no better), psp_at_fit_mV the PSP there (none when it has
-no g: sim_failed), psp_fine_dt_mV the PSP at the same g with dt/10, with
-its outcome and the reason (the message column of CSV, below the table). --g-min and --g-max select fitted g. Without --experiment
+no g: sim_failed), psp_fine_dt_mV the PSP at the same g with dt/10 (none
+where the fit ran no such check: sim_failed, unreachable), with its
+outcome and the reason (the message column of CSV, below the table); in
+JSON g_best_nS is left out when there is none. The table counts each
+fit's warnings and gives them below it; CSV and JSON give their text.
+--g-min and --g-max select fitted g. Without --experiment
 or --run it takes the database's one experiment; in a database of several,
 every fit of every run, with an experiment column.
 
