@@ -8,6 +8,7 @@ import (
 	"bytes"
 	"context"
 	"database/sql"
+	"encoding/json"
 	"errors"
 	"os"
 	"os/exec"
@@ -115,13 +116,23 @@ func dumpLogs(t *testing.T, dir string) {
 }
 
 // sameAsSingleRun checks that `query points --experiment --json` prints the
-// same on merged.db as on a single-process sweep of spec.
+// same points, byte for byte, on merged.db as on a single-process sweep of
+// spec (the run they name differs).
 func sameAsSingleRun(t *testing.T, bin, spec, experiment, merged string) {
 	t.Helper()
 	single := filepath.Join(t.TempDir(), "single.db")
 	dendfit(t, bin, "sweep", spec, "--db", single, "-q")
-	want := dendfit(t, bin, "query", "points", "--experiment", experiment, "--json", "--db", single)
-	got := dendfit(t, bin, "query", "points", "--experiment", experiment, "--json", "--db", merged)
+	points := func(db string) []byte {
+		out := dendfit(t, bin, "query", "points", "--experiment", experiment, "--json", "--db", db)
+		var doc struct {
+			Points json.RawMessage `json:"points"`
+		}
+		if err := json.Unmarshal(out, &doc); err != nil || doc.Points == nil {
+			t.Fatalf("query points --json of %s: %v\n%.300s", db, err, out)
+		}
+		return doc.Points
+	}
+	want, got := points(single), points(merged)
 	if !bytes.Equal(got, want) {
 		t.Errorf("merged points differ from the single-process sweep (%d vs %d bytes of JSON)", len(got), len(want))
 	}
