@@ -315,6 +315,11 @@ func TestTrace(t *testing.T) {
 			}
 		}
 	}
+	// A window narrower than dt, between two samples (it panicked).
+	dt := pr.Trace.DtMS
+	if _, err := plot.Trace(pr, &plot.TraceOptions{TMinMS: 10 + 0.2*dt, TMaxMS: 10 + 0.8*dt}); err != nil {
+		t.Errorf("a window between two samples: %v", err)
+	}
 	for _, w := range [][2]float64{{500, 0}, {30, 20}} {
 		if _, err := plot.Trace(pr, &plot.TraceOptions{TMinMS: w[0], TMaxMS: w[1]}); err == nil {
 			t.Errorf("window %g to %g ms: no error", w[0], w[1])

@@ -91,6 +91,9 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 	p.Legend.Top = true
 
 	lo, hi := math.Inf(1), math.Inf(-1)
+	// The samples either side of the window: its range when it is
+	// narrower than dt and holds none (it panicked).
+	loNear, hiNear := math.Inf(1), math.Inf(-1)
 	var traces []plotter.XYs // for the PSP's label to keep clear of
 	for i, c := range comps {
 		// The samples in the window, and one either side so that the
@@ -111,6 +114,7 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 			if tk >= t0 && tk <= t1 {
 				lo, hi = math.Min(lo, x), math.Max(hi, x)
 			}
+			loNear, hiNear = math.Min(loNear, x), math.Max(hiNear, x)
 		}
 		l, err := plotter.NewLine(xy)
 		if err != nil {
@@ -130,6 +134,9 @@ func Trace(pr *pipeline.PathwayResult, opt *TraceOptions) (*Figure, error) {
 			name += " (synapse)"
 		}
 		p.Legend.Add(name, l)
+	}
+	if lo > hi {
+		lo, hi = loNear, hiNear
 	}
 	span := hi - lo
 	if span < 1e-9 {
