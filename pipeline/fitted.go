@@ -339,8 +339,19 @@ func fitChange(s *spec.Spec, i int, fs *spec.Spec, j int) string {
 		if a.Constants != b.Constants {
 			what = append(what, "the constants")
 		}
-		if !reflect.DeepEqual(a.Protocol, b.Protocol) {
-			what = append(what, "the protocol (dt, method, duration, spike_at, holding)")
+		pa, pb := a.Protocol, b.Protocol
+		if pa.Synapse != pb.Synapse {
+			what = append(what, "its compartment")
+		}
+		if pa.Record != pb.Record {
+			what = append(what, "its record compartment")
+		}
+		if pa.Hold != pb.Hold || pa.Holding != pb.Holding {
+			what = append(what, "its holding")
+		}
+		pa.Synapse, pa.Record, pa.Hold, pa.Holding = pb.Synapse, pb.Record, pb.Hold, pb.Holding
+		if pa != pb {
+			what = append(what, "the protocol (dt, method, duration, spike_at)")
 		}
 		if !SameModel(s, i, fs, j) && len(what) == 0 {
 			what = append(what, "its receptors")

@@ -529,14 +529,14 @@ func TestExportWarnsOfUnconverged(t *testing.T) {
 	_, err := runCLI(t, "--db", path, "-q", "export", "--format", "yaml", "--strict", "-o", js)
 	got, rerr := os.ReadFile(js)
 	if !errors.Is(err, errNotConverged) || exitCode(context.Background(), err, io.Discard) != exitNotConverge ||
-		!strings.Contains(err.Error(), "1 pathway with a target_psp is written at the spec g") || rerr != nil || !sameExport(string(got), plain) {
+		err.Error() != "export --strict: 1 pathway with a target_psp is written at the spec g (above)" || rerr != nil || !sameExport(string(got), plain) {
 		t.Errorf("export --strict of an unconverged fit: %v; file read %v, same as without --strict: %v", err, rerr, sameExport(string(got), plain))
 	}
 	if _, err := runCLI(t, "--db", path, "-q", "export", "--format", "yaml", "--strict", "--run", "99"); err == nil || errors.Is(err, errNotConverged) {
 		t.Errorf("export --strict of no such run: %v", err)
 	}
 	_, err = runCLI(t, "--db", path, "simulate", spec, "-p", "L23E->PV", "--no-db")
-	if err == nil || !strings.Contains(err.Error(), `no such pathway (want an index, pre->post or pre->post@compartment: 0 L23E->L23E)`) {
+	if err == nil || !strings.Contains(err.Error(), `no such pathway (want an index, pre->post or pre->post@compartment: 0 L23E->L23E@dend)`) {
 		t.Errorf("unknown pathway: %v", err)
 	}
 }

@@ -116,7 +116,7 @@ that an exit status of 3 too (the export is still written), for scripts.`,
 			// --strict fails after writing: the file is as without it.
 			strict := func() error {
 				if n := len(bad) + len(c.Unfitted()); o.strict && n > 0 {
-					return fmt.Errorf("export --strict: %d pathway%s with a target_psp %s written at the spec g (above): %w", n, plural(n), map[bool]string{true: "is", false: "are"}[n == 1], errNotConverged)
+					return strictError{fmt.Sprintf("export --strict: %d pathway%s with a target_psp %s written at the spec g (above)", n, plural(n), map[bool]string{true: "is", false: "are"}[n == 1])}
 				}
 				return nil
 			}
@@ -155,3 +155,11 @@ func unconverged(fits []db.Fit) []string {
 	}
 	return out
 }
+
+// strictError is export --strict's failure: an exit status of 3, as for a
+// fit that did not converge, with its own message (it said "some
+// pathways did not converge" of pathways never fitted).
+type strictError struct{ msg string }
+
+func (e strictError) Error() string        { return e.msg }
+func (e strictError) Is(target error) bool { return target == errNotConverged }

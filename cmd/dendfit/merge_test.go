@@ -85,9 +85,13 @@ func TestMergedShardsQueryLikeSingleRun(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			// The same points; the run they are of differs.
+			// The same points; the run they are of differs, a union of
+			// the n shards.
 			if pointsOf(t, got) != pointsOf(t, want) {
 				t.Errorf("query points on the merged db differs from the single-process run:\n got %.400s\nwant %.400s", got, want)
+			}
+			if u := fmt.Sprintf(`"union_of_shards": %d`, n); strings.Contains(got, u) != (n > 1) || strings.Contains(want, "union_of_shards") {
+				t.Errorf("query points' run: union_of_shards of %d shards %v; single run %v", n, strings.Contains(got, u), strings.Contains(want, "union_of_shards"))
 			}
 			// The union run's shard reads as the whole grid, not 0/1.
 			runsOut, err := mergeTestCLI(t, "query", "runs", "--db", merged, "--format", "csv")

@@ -820,7 +820,7 @@ baseline_mV, i_hold_pA, compartment, record, tag and peaks_mV; CSV and
 JSON give every field under its full name, and the run the points are of
 (a saved file keeps it): CSV as a run_id column, JSON as {"points": [...],
 "run": {id, experiment, command, status, spec_sha256, version,
-vcs_revision, vcs_modified, shard_k, shard_n}}.`,
+vcs_revision, vcs_modified, shard_k, shard_n, union_of_shards}}.`,
 		Example: `  dendfit query points --experiment l23-demo --json
   dendfit query points --run 2 --pathway 0 --g-min 0.5 --g-max 2 --format csv
   dendfit query points --run 4 --pathway 'L5MC->L5TTPC' --g-min "500 pS"`,
@@ -1101,11 +1101,18 @@ type pointsRunJSON struct {
 	VCSModified bool   `json:"vcs_modified"`
 	ShardK      int    `json:"shard_k"`
 	ShardN      int    `json:"shard_n"`
+	// UnionOf is the shard count of a merge's union run, as query runs
+	// gives it; absent for other runs.
+	UnionOf int `json:"union_of_shards,omitempty"`
 }
 
 func newPointsRunJSON(r *db.Run, e *db.Experiment) pointsRunJSON {
-	return pointsRunJSON{ID: r.ID, Experiment: r.Experiment, Command: r.Command, Status: r.Status, SpecSHA256: e.SpecSHA256,
+	j := pointsRunJSON{ID: r.ID, Experiment: r.Experiment, Command: r.Command, Status: r.Status, SpecSHA256: e.SpecSHA256,
 		Version: r.Version, VCSRevision: r.VCSRevision, VCSModified: r.VCSModified, ShardK: r.ShardK, ShardN: max(r.ShardN, 1)}
+	if u, ok := db.UnionOf(r); ok {
+		j.UnionOf = u.UnionOf.ShardN
+	}
+	return j
 }
 
 // jsonPointsWriter writes {"points": [...], "run": run} to w a point at a

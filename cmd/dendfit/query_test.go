@@ -1161,6 +1161,19 @@ func TestExportSaysWhyUnfitted(t *testing.T) {
 	if strings.Contains(errOut, "pathway 1 ") {
 		t.Errorf("export stderr %q: pathway 1 (its fit of run 1 holds) named", errOut)
 	}
+	// A pathway moved to another compartment: that is what changed.
+	path2 := filepath.Join(dir, "e2.db")
+	if _, err := qcli(t, path2, "fit", qFitCase); err != nil {
+		t.Fatal(err)
+	}
+	moved := strings.Replace(text, "compartment: dend", "compartment: soma", 1)
+	if _, err := qcli(t, path2, "fit", writeSpec(t, dir, "moved.yaml", moved), "-p", "1"); err != nil {
+		t.Fatal(err)
+	}
+	if _, errOut, err := runCLIStderr(t, "--db", path2, "export"); err != nil ||
+		!strings.Contains(errOut, "warning: pathway 0 (E->E (AMPA)) has a target_psp but no fit that holds for it (fit run 1 fitted it before its compartment changed)") {
+		t.Errorf("export after moving pathway 0: %v, stderr %q", err, errOut)
+	}
 	_, errOut, err = runCLIStderr(t, "--db", path, "export", "--run", "2")
 	if err != nil || !strings.Contains(errOut, "warning: pathway 1 (PV->E (GABA)) has a target_psp but no fit that holds for it (run 2 did not fit it)") {
 		t.Errorf("export --run 2: %v, stderr %q", err, errOut)

@@ -117,7 +117,7 @@ func pathwayList(s *spec.Spec) string {
 			parts = append(parts, fmt.Sprintf("... (%d in all)", len(s.Pathways)))
 			break
 		}
-		parts = append(parts, fmt.Sprintf("%d %s->%s", i, p.Pre, p.Post))
+		parts = append(parts, fmt.Sprintf("%d %s->%s@%s", i, p.Pre, p.Post, p.Compartment))
 	}
 	return strings.Join(parts, ", ")
 }

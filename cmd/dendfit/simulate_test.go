@@ -120,7 +120,7 @@ func TestSelectPathways(t *testing.T) {
 		{[]string{"0", "0", "L5TTPC->L5TTPC"}, []int{0}, ""},
 		{[]string{"L4SS -> L23PC", " 5 "}, []int{2, 5}, ""},
 		{[]string{"7"}, nil, "--pathway 7: the spec has pathways 0..6"},
-		{[]string{"L4SS->L4SS"}, nil, `--pathway "L4SS->L4SS": no such pathway (want an index, pre->post or pre->post@compartment: 0 L5TTPC->L5TTPC`},
+		{[]string{"L4SS->L4SS"}, nil, `--pathway "L4SS->L4SS": no such pathway (want an index, pre->post or pre->post@compartment: 0 L5TTPC->L5TTPC@basal`},
 		// @compartment picks among pathways of one pre and post.
 		{[]string{"L4SS->L23PC@basal", "L5TTPC->L5TTPC (AMPA+NMDA)@basal"}, []int{2, 0}, ""},
 		{[]string{"L4SS -> L5APC @ apical"}, []int{3}, ""},
