@@ -1161,6 +1161,26 @@ func TestExportSaysWhyUnfitted(t *testing.T) {
 	if strings.Contains(errOut, "pathway 1 ") {
 		t.Errorf("export stderr %q: pathway 1 (its fit of run 1 holds) named", errOut)
 	}
+	// The report gives the same reasons, and with --run that the run did
+	// not fit them.
+	for _, tc := range []struct {
+		args []string
+		want []string
+	}{
+		{nil, []string{"no fit that holds for it (fit run 1 fitted it before its post cell changed)", "no fit that holds for it (it was never fitted)"}},
+		{[]string{"--run", "2"}, []string{"no fit that holds for it (fit run 2 did not fit it)"}},
+	} {
+		html := filepath.Join(dir, "r.html")
+		if _, err := qcli(t, path, append([]string{"report", "-o", html}, tc.args...)...); err != nil {
+			t.Fatal(err)
+		}
+		b, _ := os.ReadFile(html)
+		for _, w := range tc.want {
+			if !strings.Contains(string(b), w) {
+				t.Errorf("report %v: no %q", tc.args, w)
+			}
+		}
+	}
 	// A pathway moved to another compartment: that is what changed.
 	path2 := filepath.Join(dir, "e2.db")
 	if _, err := qcli(t, path2, "fit", qFitCase); err != nil {

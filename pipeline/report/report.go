@@ -51,6 +51,9 @@ type Pathway struct {
 	// HasTarget is true when the spec gives the pathway a target_psp,
 	// fitted or not.
 	HasTarget bool
+	// Unfitted says why a pathway with a target has no fit
+	// (pipeline.WhyUnfitted, or that the run reported did not fit it).
+	Unfitted string
 	// Held says whether the PSP is measured at a holding potential,
 	// HoldingMV, rather than at rest.
 	Held      bool
@@ -204,9 +207,29 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 	for i := range fits {
 		fitOf[fits[i].Pathway] = &fits[i]
 	}
+	var unfitted []int
+	for i, p := range s.Pathways {
+		if p.TargetPSP > 0 && fitOf[i] == nil {
+			unfitted = append(unfitted, i)
+		}
+	}
+	why := map[int]string{}
+	switch {
+	case opt.FitRun != 0:
+		for _, i := range unfitted {
+			why[i] = fmt.Sprintf("fit run %d did not fit it", opt.FitRun)
+		}
+	case r.Fit != nil:
+		if why, err = pipeline.WhyUnfitted(ctx, rd, s, unfitted); err != nil {
+			return nil, err
+		}
+	}
 	for i, p := range s.Pathways {
 		pw := Pathway{Index: i, Label: p.Label(), Fit: fitOf[i], Converged: true, HasTarget: p.TargetPSP > 0,
-			Held: p.Hold, HoldingMV: p.Holding / 1e-3}
+			Held: p.Hold, HoldingMV: p.Holding / 1e-3, Unfitted: why[i]}
+		if pw.HasTarget && pw.Fit == nil && pw.Unfitted == "" {
+			pw.Unfitted = "it was never fitted"
+		}
 		if pw.Fit != nil {
 			pw.Converged = pw.Fit.Converged
 		}
