@@ -482,11 +482,13 @@ func TestShortTimeConstantWarnings(t *testing.T) {
 		// Stable, but the rise falls within a step: the PSP depends on dt.
 		{"exponential_euler", edit(t, short, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: exponential_euler\n"), []string{"l23.yaml:32: pathways[0].receptors[0].t_rise: 0.05 ms is shorter than dt (0.1 ms): exponential_euler keeps the synaptic gating stable, but its time course falls within a step, so the PSP depends on dt (fit's dt/10 check measures by how much); use a smaller dt"}},
 		{"exponential_euler, t_rise at dt", edit(t, edit(t, short, "t_rise: 0.05 ms", "t_rise: 0.1 ms"), "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: exponential_euler\n"), nil},
-		{"exponential_euler, swept", edit(t, base, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: exponential_euler\n") + "sweep:\n  t_decay: [2 ms, 0.02 ms]\n", []string{"sweep.t_decay: 0.02 ms is shorter than dt (0.1 ms): exponential_euler keeps"}},
-		{"swept t_decay", base + "sweep:\n  t_decay: [2 ms, 0.07 ms]\n", []string{"sweep.t_decay: 0.07 ms is shorter than dt (0.1 ms)"}},
+		{"exponential_euler, swept", edit(t, base, "  dt: 0.1 ms\n", "  dt: 0.1 ms\n  method: exponential_euler\n") + "sweep:\n  t_decay: [2 ms, 0.02 ms]\n", []string{"sweep.t_decay[1]: 0.02 ms is shorter than dt (0.1 ms): exponential_euler keeps"}},
+		{"swept t_decay", base + "sweep:\n  t_decay: [2 ms, 0.07 ms]\n", []string{"sweep.t_decay[1]: 0.07 ms is shorter than dt (0.1 ms)"}},
 		{"swept t_decay range", base + "sweep:\n  t_decay: {from: 0.06 ms, to: 5 ms, steps: 4}\n", []string{"sweep.t_decay: 0.06 ms is shorter"}},
+		// Every value of a list under dt, not its least alone.
+		{"swept t_decay, two under dt", base + "sweep:\n  t_decay: [0.01 ms, 0.07 ms, 1 ms]\n", []string{"sweep.t_decay[0]: 0.01 ms is not above euler's stability limit", "sweep.t_decay[1]: 0.07 ms is shorter than dt (0.1 ms)"}},
 		// Below the stability limit (dt/2 under Euler): refused when run.
-		{"swept t_decay below the limit", base + "sweep:\n  t_decay: [2 ms, 0.02 ms]\n", []string{"sweep.t_decay: 0.02 ms is not above euler's stability limit at dt 0.1 ms: the synaptic gating oscillates without decaying whatever g, and a run with it fails"}},
+		{"swept t_decay below the limit", base + "sweep:\n  t_decay: [2 ms, 0.02 ms]\n", []string{"sweep.t_decay[1]: 0.02 ms is not above euler's stability limit at dt 0.1 ms: the synaptic gating oscillates without decaying whatever g, and a run with it fails"}},
 		// The first receptor's time constant a sweep axis or a kinetics
 		// fit replaces: the warning says which commands still take it.
 		{"t_rise at the limit, swept", short + "sweep:\n  t_rise: [0.2 ms, 0.5 ms]\n", []string{"t_rise: 0.05 ms is not above euler's stability limit at dt 0.1 ms: the synaptic gating oscillates without decaying whatever g, and a run with it fails (simulate, fit and plot trace run with it; sweep takes sweep.t_rise); use"}},

@@ -10,7 +10,6 @@ import (
 	"math"
 	"os"
 	"regexp"
-	"slices"
 	"strconv"
 	"strings"
 	"unicode/utf8"
@@ -599,12 +598,23 @@ func (p *parser) shortTimeConstants(s *Spec, pn []*pathwayNodes, sweep *yaml.Nod
 		if !a.axis.Given() {
 			continue
 		}
-		lo := min(a.axis.From, a.axis.To) // a range's least value
+		m := p.mapping(sweep, "sweep", []string{"g", "t_decay", "t_rise"})
 		if a.axis.List != nil {
-			lo = slices.Min(a.axis.List)
+			// Each value of a list under dt (a trial's second one went
+			// unsaid, and its points failed too).
+			n := m.get(a.key)
+			for i, v := range a.axis.List {
+				if v < sm.Dt {
+					at := n
+					if n != nil && n.Kind == yaml.SequenceNode && i < len(n.Content) {
+						at = n.Content[i]
+					}
+					warn(at, index(m.sub(a.key), i), v, "")
+				}
+			}
+			continue
 		}
-		if lo < sm.Dt {
-			m := p.mapping(sweep, "sweep", []string{"g", "t_decay", "t_rise"})
+		if lo := min(a.axis.From, a.axis.To); lo < sm.Dt { // a range's least value
 			warn(m.get(a.key), m.sub(a.key), lo, "")
 		}
 	}
