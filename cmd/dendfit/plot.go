@@ -67,7 +67,7 @@ func (o *plotOptions) addCommon(cmd *cobra.Command, defaultWidthCM float64) {
 	f.StringVarP(&o.out, "output", "o", "", "figure file; .png or .svg (required)")
 	f.Float64Var(&o.width, "width", 0, fmt.Sprintf("figure width in cm (default %g)", defaultWidthCM))
 	f.Float64Var(&o.height, "height", 0, "figure height in cm (default 10)")
-	f.StringVar(&o.title, "title", "", "the figure's title instead of the one it makes")
+	f.StringVar(&o.title, "title", "", "the figure's title instead of the one it makes (a heat map adds its notes: the red line's target, grey cells)")
 	_ = cmd.MarkFlagRequired("output")
 }
 
