@@ -834,7 +834,13 @@ vcs_revision, vcs_modified, shard_k, shard_n, union_of_shards}}.`,
 			if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, o.runID, true); err != nil {
 				return err
 			}
-			run, err := newestRun(cmd, g, d, o, "")
+			if o.command != "" && !slices.Contains([]string{db.CommandSimulate, db.CommandSweep, db.CommandFit, db.CommandReproduce}, o.command) {
+				return usageError{fmt.Errorf("--command %q: want simulate, sweep, fit or reproduce", o.command)}
+			}
+			if o.command != "" && o.runID != 0 {
+				return usageError{fmt.Errorf("--command picks the newest run of a command; --run names one: give one")}
+			}
+			run, err := newestRun(cmd, g, d, o, o.command)
 			if err != nil {
 				return err
 			}
@@ -845,7 +851,7 @@ vcs_revision, vcs_modified, shard_k, shard_n, union_of_shards}}.`,
 				if n := plot.ShardNote(run); n != "" {
 					shard = "; " + n
 				}
-				g.notef("points of run %d, the newest finished run of %s (a %s run%s; --run ID for another, 'dendfit query runs' lists them)", run.ID, o.experiment, run.Command, shard)
+				g.notef("points of run %d, the newest finished run of %s (a %s run%s; --command sweep or --run ID for another, 'dendfit query runs' lists them)", run.ID, o.experiment, run.Command, shard)
 				if shard != "" && g.quiet {
 					// A script (-q) would take part of the grid for
 					// all of it: this one says so all the same.
@@ -934,6 +940,7 @@ vcs_revision, vcs_modified, shard_k, shard_n, union_of_shards}}.`,
 	}
 	o.addSelection(cmd, "points", "run id (default: newest finished run of the experiment)", "ok or failed")
 	cmd.Flags().IntVar(&o.limit, "limit", 0, "at most this many points (0: all)")
+	cmd.Flags().StringVar(&o.command, "command", "", "the newest finished run of this command: sweep, fit, simulate or reproduce (default any; after a fit, the newest is its evaluations)")
 	o.addFormat(cmd)
 	return cmd
 }

@@ -1199,3 +1199,38 @@ func TestExportSaysWhyUnfitted(t *testing.T) {
 		t.Errorf("export --run 2: %v, stderr %q", err, errOut)
 	}
 }
+
+// TestQueryPointsCommand: after a sweep and a fit, query points takes the
+// newest run, the fit's evaluations; --command sweep takes the sweep (a
+// trial's tutorial expected it).
+func TestQueryPointsCommand(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "c.db")
+	spec := "../../experiments/l23-demo.yaml"
+	for _, c := range []string{"sweep", "fit"} {
+		if _, err := qcli(t, path, c, spec); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, tc := range []struct {
+		args []string
+		key  string // the first point's key, "" for an error
+	}{
+		{nil, "fit/p0000/e0000"},
+		{[]string{"--command", "sweep"}, "p0000/g000000/d000000/r-"},
+		{[]string{"--command", "fit"}, "fit/p0000/e0000"},
+		{[]string{"--command", "swep"}, ""},
+		{[]string{"--command", "sweep", "--run", "2"}, ""},
+	} {
+		out, err := qcli(t, path, append([]string{"query", "points", "--format", "csv", "--limit", "1"}, tc.args...)...)
+		if tc.key == "" {
+			var u usageError
+			if !errors.As(err, &u) {
+				t.Errorf("%v: %v, want a usage error", tc.args, err)
+			}
+			continue
+		}
+		if err != nil || !strings.Contains(out, "\n0,L23E,L23E,"+tc.key+",") {
+			t.Errorf("%v: %v\n%s", tc.args, err, out)
+		}
+	}
+}
