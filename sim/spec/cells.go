@@ -547,7 +547,8 @@ func (p *parser) connection(c *Cell, it *yaml.Node, ipath string, i int, seen ma
 				if msg := err.Error(); strings.Contains(msg, "flows") || strings.Contains(msg, "finite") {
 					p.failf(e, epath, "%s", msg)
 				} else {
-					p.failf(e, epath, "want %s, got %q", want, v)
+					_, unit := splitNumber(strings.TrimSpace(v))
+					p.failf(e, epath, "want %s, got %q%s", want, v, caseHint(strings.TrimSpace(unit), Conductance))
 				}
 				return
 			}

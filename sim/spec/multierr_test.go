@@ -263,3 +263,13 @@ func TestMgBlockFieldExplained(t *testing.T) {
 		t.Errorf("mg_block: %v", err)
 	}
 }
+
+// TestConnectionUnitCaseHint: a coupling conductance whose unit differs
+// in case alone names the right one, as other fields' do.
+func TestConnectionUnitCaseHint(t *testing.T) {
+	y := edit(t, base, "[soma, dend, 12 nS]", "[soma, dend, 12 ns]")
+	_, err := Parse("l23.yaml", []byte(y))
+	if err == nil || !strings.Contains(err.Error(), `got "12 ns": did you mean "nS"? (units are case-sensitive)`) {
+		t.Errorf("connection 12 ns: %v", err)
+	}
+}

@@ -2,7 +2,9 @@ package spec
 
 import (
 	"fmt"
+	"maps"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -212,7 +214,11 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 		return 0, fmt.Errorf("want %v in %s, got %q, %s %s%s", d, acceptedUnits(d), s, article, dimNames[u.dim][0], caseHint(us, d))
 	}
 	if !ok {
-		return 0, fmt.Errorf("%w%s", want(), caseHint(us, d))
+		hint := caseHint(us, d)
+		if hint == "" {
+			hint = otherDimHint(us, d)
+		}
+		return 0, fmt.Errorf("%w%s", want(), hint)
 	}
 	v, err := strconv.ParseFloat(num, 64)
 	if err != nil && !isRange(err) {
@@ -240,9 +246,25 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 // "MS" for a time), and "" otherwise.
 func caseHint(us string, d Dimension) string {
 	lower := strings.ToLower(normUnit(us))
-	for name, u := range units {
-		if u.dim == d && strings.ToLower(name) == lower {
+	if lower == "" {
+		return ""
+	}
+	for _, name := range slices.Sorted(maps.Keys(units)) {
+		if u := units[name]; u.dim == d && strings.ToLower(name) == lower {
 			return fmt.Sprintf(": did you mean %q? (units are case-sensitive)", name)
+		}
+	}
+	return ""
+}
+
+// otherDimHint is, for a unit us that is none, " (as "mV" it would be
+// a voltage, not time (s); ...)" when it is one of another dimension but
+// for its case ("3 mv" for a time), and "" otherwise.
+func otherDimHint(us string, d Dimension) string {
+	lower := strings.ToLower(normUnit(us))
+	for _, name := range slices.Sorted(maps.Keys(units)) {
+		if u := units[name]; lower != "" && u.dim != d && strings.ToLower(name) == lower {
+			return fmt.Sprintf(" (as %q it would be a %s, not %v; units are case-sensitive)", name, dimNames[u.dim][0], d)
 		}
 	}
 	return ""

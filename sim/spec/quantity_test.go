@@ -114,6 +114,8 @@ func TestParseQuantityErrors(t *testing.T) {
 		{"2 mS", Time, `got "2 mS", a conductance: did you mean "ms"? (units are case-sensitive)`},
 		{"1 UF/CM2", SpecificCapacitance, `got "1 UF/CM2": did you mean "uF/cm2"?`},
 		{"1 NS", Time, `want time (s) in s, ms or us, got "1 NS"`},
+		// A unit of another dimension in another case: what it would be.
+		{"3 mv", Time, `want time (s) in s, ms or us, got "3 mv" (as "mV" it would be a voltage, not time (s); units are case-sensitive)`},
 	}
 	for _, tc := range tests {
 		v, err := ParseQuantity(tc.in, tc.dim)
@@ -126,7 +128,7 @@ func TestParseQuantityErrors(t *testing.T) {
 		}
 	}
 	// No hint where no unit of the dimension matches in another case.
-	for _, in := range []string{"1 NS", "5 kV", "5 ms"} {
+	for _, in := range []string{"5 kV", "5 ms"} {
 		if _, err := ParseQuantity(in, Time); err != nil && strings.Contains(err.Error(), "did you mean") {
 			t.Errorf("ParseQuantity(%q, time): %v, want no hint", in, err)
 		}
