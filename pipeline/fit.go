@@ -31,6 +31,10 @@ type FitResult struct {
 	// add_params takes (export writes it): GFitNS after scale_g, so the
 	// same unless a receptor has scale_g. Null when not converged.
 	GEffNS []float64 `json:"g_eff_nS"`
+	// GPeakNS is each receptor's peak conductance at the fitted g and
+	// kinetics (sim.Receptor.PeakG): another than GFitNS for a rise-decay
+	// receptor without scale_g. Null when not converged.
+	GPeakNS []float64 `json:"g_peak_nS"`
 	// PSPAtFitMV is the PSP at the fitted g (at the best g tried when
 	// the fit did not converge), signed as every PSP is: negative for a
 	// hyperpolarising one, whose target is its magnitude. It is the
@@ -519,7 +523,7 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	}
 	switch {
 	case res.Converged:
-		res.GFitNS, res.GEffNS = g, effectiveNS(scaled(base, fr.G))
+		res.GFitNS, res.GEffNS, res.GPeakNS = g, effectiveNS(scaled(base, fr.G)), peakNS(scaled(base, fr.G))
 	case fr.Evaluations > 0 && fr.G > 0:
 		res.GBestNS = g
 	default:
@@ -654,7 +658,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 	for _, r := range rs {
 		res.GFitNS = append(res.GFitNS, r.G/1e-9)
 	}
-	res.GEffNS = effectiveNS(rs)
+	res.GEffNS, res.GPeakNS = effectiveNS(rs), peakNS(rs)
 	res.TDecayMS = ptr(kr.Tau[0] / 1e-3)
 	if len(kr.Tau) > 1 {
 		res.TRiseMS = ptr(kr.Tau[1] / 1e-3)
@@ -711,6 +715,15 @@ func effectiveNS(rs []sim.Receptor) []float64 {
 	out := make([]float64, len(rs))
 	for i, r := range rs {
 		out[i] = r.EffectiveG() / 1e-9
+	}
+	return out
+}
+
+// peakNS is each receptor's peak conductance (sim.Receptor.PeakG) in nS.
+func peakNS(rs []sim.Receptor) []float64 {
+	out := make([]float64, len(rs))
+	for i, r := range rs {
+		out[i] = r.PeakG() / 1e-9
 	}
 	return out
 }

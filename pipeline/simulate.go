@@ -30,8 +30,12 @@ type Trace struct {
 // reference files (and of `dendfit simulate --json`).
 type PathwayResult struct {
 	PathwayID
-	GNS          []float64          `json:"g_nS"`
-	GEffNS       []float64          `json:"g_eff_nS"`
+	GNS    []float64 `json:"g_nS"`
+	GEffNS []float64 `json:"g_eff_nS"`
+	// GPeakNS is each receptor's peak conductance after the spike
+	// (sim.Receptor.PeakG): another than g for a rise-decay receptor
+	// without scale_g.
+	GPeakNS      []float64          `json:"g_peak_nS"`
 	TDecayMS     []float64          `json:"t_decay_ms"`
 	TRiseMS      []*float64         `json:"t_rise_ms"`
 	HoldingMV    *float64           `json:"holding_mV"`
@@ -205,6 +209,7 @@ func pathwayHeader(s *spec.Spec, i int, setup *sim.Setup, rs []sim.Receptor) *Pa
 	for _, rc := range rs {
 		pr.GNS = append(pr.GNS, rc.G/1e-9)
 		pr.GEffNS = append(pr.GEffNS, rc.EffectiveG()/1e-9)
+		pr.GPeakNS = append(pr.GPeakNS, rc.PeakG()/1e-9)
 		pr.TDecayMS = append(pr.TDecayMS, rc.TauDecay/1e-3)
 		var tr *float64
 		if rc.TauRise > 0 {

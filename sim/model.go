@@ -198,6 +198,30 @@ func (r Receptor) EffectiveG() float64 {
 	return r.G
 }
 
+// PeakG returns the peak of the receptor's conductance after one spike,
+// of its time course in continuous time and before NMDA's Mg block: with
+// an instant rise, EffectiveG; with t_rise, EffectiveG times the peak of
+// Dendrify's rise-decay gating for a unit kick (x' = -x/t_decay + s/ms,
+// s' = -s/t_rise), which is 1/GNormFactor, so g itself under scale_g.
+// Without scale_g that peak differs from g, as Dendrify's literal 1 ms
+// makes it: far below g with a short t_rise, above it with a slow one (an
+// NMDA's 5 ms rise and 60 ms decay: 4 g). A modeller comparing g with a
+// recorded peak conductance needs this number.
+func (r Receptor) PeakG() float64 {
+	if r.TauRise <= 0 || r.TauDecay <= 0 {
+		return r.EffectiveG()
+	}
+	if r.ScaleG && r.TauRise != r.TauDecay {
+		return r.G
+	}
+	const ms = 1e-3
+	if r.TauRise == r.TauDecay {
+		// The limit: x = (t/ms) exp(-t/tau), at its peak t = tau.
+		return r.EffectiveG() * r.TauDecay / (math.E * ms)
+	}
+	return r.EffectiveG() / GNormFactor(r.TauRise, r.TauDecay)
+}
+
 // GNormFactor is Dendrify's scale_g normalisation: the factor that makes the
 // peak of a difference-of-exponentials conductance (with its literal 1 ms)
 // equal to g.

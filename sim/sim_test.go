@@ -626,3 +626,38 @@ func TestGatingLimitIsWhereRunsDiverge(t *testing.T) {
 		}
 	}
 }
+
+// TestPeakG checks the peak conductance against the gating equations
+// themselves, integrated by RK4 in 1e-7 s steps: x' = -x/t_decay + s/ms,
+// s' = -s/t_rise, s(0) = 1.
+func TestPeakG(t *testing.T) {
+	peakX := func(tRise, tDecay float64) float64 {
+		const h, ms = 1e-7, 1e-3
+		f := func(x, s float64) (float64, float64) { return -x/tDecay + s/ms, -s / tRise }
+		x, s, best := 0.0, 1.0, 0.0
+		for k := 0; k < int(10*tDecay/h); k++ {
+			k1x, k1s := f(x, s)
+			k2x, k2s := f(x+h/2*k1x, s+h/2*k1s)
+			k3x, k3s := f(x+h/2*k2x, s+h/2*k2s)
+			k4x, k4s := f(x+h*k3x, s+h*k3s)
+			x += h / 6 * (k1x + 2*k2x + 2*k3x + k4x)
+			s += h / 6 * (k1s + 2*k2s + 2*k3s + k4s)
+			best = math.Max(best, x)
+		}
+		return best
+	}
+	for _, tc := range []struct {
+		r    Receptor
+		want float64
+	}{
+		{Receptor{G: 2e-9, TauDecay: 2e-3}, 2e-9}, // instant rise: g
+		{Receptor{G: 2e-9, TauRise: 0.1e-3, TauDecay: 2e-3}, 2e-9 * peakX(0.1e-3, 2e-3)},
+		{Receptor{G: 2e-9, TauRise: 5e-3, TauDecay: 60e-3}, 2e-9 * peakX(5e-3, 60e-3)},
+		{Receptor{G: 2e-9, TauRise: 3e-3, TauDecay: 3e-3}, 2e-9 * peakX(3e-3, 3e-3)},
+		{Receptor{G: 2e-9, TauRise: 0.1e-3, TauDecay: 2e-3, ScaleG: true}, 2e-9}, // scale_g: g is the peak
+	} {
+		if got := tc.r.PeakG(); math.Abs(got/tc.want-1) > 1e-6 {
+			t.Errorf("%+v: PeakG %g, want %g", tc.r, got, tc.want)
+		}
+	}
+}

@@ -225,6 +225,13 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			case r.Converged && !slices.Equal(r.GEffNS, r.GFitNS):
 				// scale_g: the table's g is the peak; add_params takes this.
 				fmt.Fprintf(g.stdout, "pathway %d (%s): g_eff %s nS in Dendrify's equations (scale_g), as export writes it\n", r.Pathway, s.Pathways[r.Pathway].Label(), gl(r.GEffNS))
+			case r.Converged && slices.ContainsFunc(r.GPeakNS, func(p float64) bool { return !slices.Contains(r.GFitNS, p) }):
+				// t_rise without scale_g: g is not the peak.
+				ps := make([]string, len(r.GPeakNS))
+				for i, p := range r.GPeakNS {
+					ps[i] = fmt.Sprintf("%.4g", p)
+				}
+				fmt.Fprintf(g.stdout, "pathway %d (%s): peak conductance %s nS after the spike (t_rise without scale_g: its g scales a time course that does not peak at 1)\n", r.Pathway, s.Pathways[r.Pathway].Label(), strings.Join(ps, ";"))
 			}
 			kin := ""
 			if r.TDecayMS != nil {

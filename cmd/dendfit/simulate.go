@@ -235,6 +235,16 @@ func printSimulateTable(w io.Writer, s *spec.Spec, res []pipeline.PathwayResult)
 	if eff {
 		effHead = "g_eff_nS\t"
 	}
+	// The peak conductance, where a rise-decay receptor without scale_g
+	// peaks at another value than its g (far below it with a short
+	// t_rise, above with a slow one): what a recorded peak conductance
+	// compares with. To 4 digits: JSON has it round-trip.
+	peak := slices.ContainsFunc(res, func(r pipeline.PathwayResult) bool {
+		return slices.ContainsFunc(r.GPeakNS, func(p float64) bool { return !slices.Contains(r.GNS, p) })
+	})
+	if peak {
+		effHead += "g_peak_nS\t"
+	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintf(tw, "#\tpathway\tat\trecord\tg_nS\t%shold_mV\tbaseline_mV\tpsp_mV\tpeak_ms\trise_ms\thalf_ms\tdSpike\t\n", effHead)
 	for _, r := range res {
@@ -245,6 +255,13 @@ func printSimulateTable(w io.Writer, s *spec.Spec, res []pipeline.PathwayResult)
 		gs := gl(r.GNS)
 		if eff {
 			gs += "\t" + gl(r.GEffNS)
+		}
+		if peak {
+			ps := make([]string, len(r.GPeakNS))
+			for i, p := range r.GPeakNS {
+				ps[i] = fmt.Sprintf("%.4g", p)
+			}
+			gs += "\t" + strings.Join(ps, ";")
 		}
 		if r.Error != "" {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t-\tfailed\t-\t-\t-\t-\t\n",

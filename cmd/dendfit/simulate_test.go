@@ -7,6 +7,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -217,4 +218,37 @@ func FuzzSelectPathways(f *testing.F) {
 			seen[i] = true
 		}
 	})
+}
+
+// TestPeakConductanceShown: where a rise-decay receptor without scale_g
+// peaks at another value than its g, simulate's table has a g_peak_nS
+// column and fit prints each pathway's peak conductance; JSON always has
+// g_peak_nS. The values are checked in sim (TestPeakG); here, that they
+// reach the user.
+func TestPeakConductanceShown(t *testing.T) {
+	out, err := runCLI(t, "-q", "simulate", "--no-db", "../../experiments/l23-demo.yaml")
+	if err != nil || !strings.Contains(out, "g_peak_nS") || !strings.Contains(out, "1;1.994") {
+		t.Errorf("simulate l23-demo (AMPA instant, NMDA 5/60 ms): %v\n%s", err, out)
+	}
+	js, err := runCLI(t, "-q", "--json", "simulate", "--no-db", "../../experiments/l23-demo.yaml")
+	var doc struct {
+		Pathways []struct {
+			GNS     []float64 `json:"g_nS"`
+			GPeakNS []float64 `json:"g_peak_nS"`
+		} `json:"pathways"`
+	}
+	if err == nil {
+		err = json.Unmarshal([]byte(js), &doc)
+	}
+	if err != nil || len(doc.Pathways) != 1 || len(doc.Pathways[0].GPeakNS) != 2 || doc.Pathways[0].GPeakNS[0] != doc.Pathways[0].GNS[0] || !(doc.Pathways[0].GPeakNS[1] > 3.9*doc.Pathways[0].GNS[1]) {
+		t.Errorf("simulate --json: %v, %+v", err, doc.Pathways)
+	}
+	// An instant rise alone: g is the peak, no column.
+	if out, err := runCLI(t, "-q", "simulate", "--no-db", qSweep); err != nil || strings.Contains(out, "g_peak_nS") {
+		t.Errorf("simulate of an instant rise: %v\n%s", err, out)
+	}
+	out, err = runCLI(t, "-q", "fit", "--no-db", "../../experiments/l23-demo.yaml")
+	if err != nil || !regexp.MustCompile(`pathway 0 \(L23E->L23E \(AMPA\+NMDA\)\): peak conductance [0-9.]+;[0-9.]+ nS after the spike`).MatchString(out) {
+		t.Errorf("fit l23-demo: %v\n%s", err, out)
+	}
 }
