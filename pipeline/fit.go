@@ -26,7 +26,7 @@ type FitResult struct {
 	// GFitNS is the fitted g of every receptor; null when the fit did not
 	// converge, with the best g tried in GBestNS.
 	GFitNS  []float64 `json:"g_fit_nS"`
-	GBestNS []float64 `json:"g_best_nS,omitempty"`
+	GBestNS []float64 `json:"g_best_nS"`
 	// GEffNS is the fitted conductance in Dendrify's equations, what
 	// add_params takes (export writes it): GFitNS after scale_g, so the
 	// same unless a receptor has scale_g. Null when not converged.

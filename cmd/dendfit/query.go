@@ -598,7 +598,7 @@ when it tried no better), psp_at_fit_mV the PSP there (none when it has
 no g: sim_failed), psp_fine_dt_mV the PSP at the same g with dt/10 (none
 where the fit ran no such check: sim_failed, unreachable), with its
 outcome and the reason (the message column of CSV, below the table); in
-JSON g_best_nS is left out when there is none. The table counts each
+JSON g_fit_nS and g_best_nS are null where there is none. The table counts each
 fit's warnings and gives them below it; CSV and JSON give their text.
 --g-min and --g-max select fitted g. Without --experiment
 or --run it takes the database's one experiment; in a database of several,
@@ -680,7 +680,7 @@ fits alone, as 'export --run' takes them.`,
 				pipeline.PathwayID
 				TargetPSPMV float64   `json:"target_psp_mV"`
 				GFitNS      []float64 `json:"g_fit_nS"` // null unless converged, as fit --json
-				GBestNS     []float64 `json:"g_best_nS,omitempty"`
+				GBestNS     []float64 `json:"g_best_nS"`
 				TDecayMS    *float64  `json:"t_decay_ms"` // fitted kinetics of the first receptor
 				TRiseMS     *float64  `json:"t_rise_ms"`
 				PSPAtFitMV  *float64  `json:"psp_at_fit_mV"` // null when nothing was simulated (sim_failed)

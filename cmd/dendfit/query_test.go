@@ -1234,3 +1234,41 @@ func TestQueryPointsCommand(t *testing.T) {
 		}
 	}
 }
+
+// TestFitJSONKeysAlwaysThere: fit --json and query fits --json give
+// g_fit_nS and g_best_nS for every fit, null where there is none (a
+// converged fit's g_best_nS; a trial's script met no key at all).
+func TestFitJSONKeysAlwaysThere(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "k.db")
+	out, err := qcli(t, path, "--json", "fit", "../../experiments/l23-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	q, err := qcli(t, path, "query", "fits", "--json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, js := range map[string]string{"fit --json": out, "query fits --json": q} {
+		var doc struct {
+			Fits     []map[string]json.RawMessage `json:"fits"`
+			Pathways []map[string]json.RawMessage `json:"pathways"`
+		}
+		if err := json.Unmarshal([]byte(js), &doc); err != nil {
+			t.Fatalf("%s: %v", name, err)
+		}
+		list := doc.Fits
+		if list == nil {
+			list = doc.Pathways
+		}
+		if len(list) != 1 {
+			t.Fatalf("%s: %d fits in %s", name, len(list), js)
+		}
+		f := list[0]
+		if b, ok := f["g_best_nS"]; !ok || string(b) != "null" {
+			t.Errorf("%s: g_best_nS %q (present %v), want null", name, b, ok)
+		}
+		if b, ok := f["g_fit_nS"]; !ok || string(b) == "null" {
+			t.Errorf("%s: g_fit_nS %q (present %v), want the fitted g", name, b, ok)
+		}
+	}
+}
