@@ -62,7 +62,14 @@ func SameModel(a *spec.Spec, i int, b *spec.Spec, j int) bool {
 		return false
 	}
 	sb, rb, err := b.Setup(j)
-	if err != nil || !reflect.DeepEqual(sa, sb) || len(ra) != len(rb) {
+	return err == nil && reflect.DeepEqual(sa, sb) && sameReceptors(ra, rb)
+}
+
+// sameReceptors says whether two pathways' receptors are the same but for
+// the scale of their g: the same kinetics and channels, and the same
+// ratios of g, which a fit keeps.
+func sameReceptors(ra, rb []sim.Receptor) bool {
+	if len(ra) != len(rb) {
 		return false
 	}
 	for k := range ra {
@@ -181,7 +188,12 @@ func SameFit(a *spec.Spec, i int, b *spec.Spec, j int) bool {
 	if !SameModel(a, i, b, j) || a.Fit != b.Fit {
 		return false
 	}
-	p, q := a.Pathways[i], b.Pathways[j]
+	return sameTargets(a.Pathways[i], b.Pathways[j])
+}
+
+// sameTargets says whether two pathways have the same target PSP and
+// kinetics targets.
+func sameTargets(p, q spec.Pathway) bool {
 	return p.TargetPSP == q.TargetPSP && p.TargetRise == q.TargetRise && p.TargetHalfWidth == q.TargetHalfWidth &&
 		p.TargetTimeToPeak == q.TargetTimeToPeak
 }
@@ -326,8 +338,8 @@ func WhyUnfitted(ctx context.Context, rd FitReader, s *spec.Spec, unfitted []int
 // fitChange names what differs between pathway i of s and pathway j of
 // fs that makes a fit of the one not hold for the other (SameFit).
 func fitChange(s *spec.Spec, i int, fs *spec.Spec, j int) string {
-	a, _, err1 := s.Setup(i)
-	b, _, err2 := fs.Setup(j)
+	a, ra, err1 := s.Setup(i)
+	b, rb, err2 := fs.Setup(j)
 	var what []string
 	switch {
 	case err1 != nil || err2 != nil:
@@ -353,12 +365,11 @@ func fitChange(s *spec.Spec, i int, fs *spec.Spec, j int) string {
 		if pa != pb {
 			what = append(what, "the protocol (dt, method, duration, spike_at)")
 		}
-		if !SameModel(s, i, fs, j) && len(what) == 0 {
+		if !sameReceptors(ra, rb) {
 			what = append(what, "its receptors")
 		}
 	}
-	p, q := s.Pathways[i], fs.Pathways[j]
-	if p.TargetPSP != q.TargetPSP || p.TargetRise != q.TargetRise || p.TargetHalfWidth != q.TargetHalfWidth || p.TargetTimeToPeak != q.TargetTimeToPeak {
+	if !sameTargets(s.Pathways[i], fs.Pathways[j]) {
 		what = append(what, "its targets")
 	}
 	if s.Fit != fs.Fit {
@@ -367,8 +378,13 @@ func fitChange(s *spec.Spec, i int, fs *spec.Spec, j int) string {
 	if len(what) == 0 {
 		return "its definition" // SameFit holds: not reached from WhyUnfitted
 	}
-	if len(what) == 1 {
-		return what[0]
+	return andList(what)
+}
+
+// andList joins items as "a", "a and b" or "a, b and c".
+func andList(items []string) string {
+	if len(items) <= 1 {
+		return strings.Join(items, "")
 	}
-	return strings.Join(what[:len(what)-1], ", ") + " and " + what[len(what)-1]
+	return strings.Join(items[:len(items)-1], ", ") + " and " + items[len(items)-1]
 }

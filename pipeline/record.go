@@ -439,17 +439,11 @@ func runsNamed(ids []int64) string {
 	if len(ids) == 1 {
 		return fmt.Sprintf("run %d", ids[0])
 	}
-	s := "runs "
+	items := make([]string, len(ids))
 	for i, id := range ids {
-		switch {
-		case i == len(ids)-1:
-			s += " and "
-		case i > 0:
-			s += ", "
-		}
-		s += fmt.Sprint(id)
+		items[i] = fmt.Sprint(id)
 	}
-	return s
+	return "runs " + andList(items)
 }
 
 // isAre is the verb for n things.
