@@ -100,13 +100,14 @@ that an exit status of 3 too (the export is still written), for scripts.`,
 					g.warnf("%v; the export gives it no i_hold and no steady_state", ns)
 				}
 			}
+			unfitted := c.Unfitted()
 			why := map[int]string{}
 			if o.runID == 0 {
-				if why, err = pipeline.WhyUnfitted(cmd.Context(), d, c.Spec, c.Unfitted()); err != nil {
+				if why, err = pipeline.WhyUnfitted(cmd.Context(), d, c.Spec, unfitted); err != nil {
 					return err
 				}
 			}
-			for _, i := range c.Unfitted() {
+			for _, i := range unfitted {
 				reason := why[i]
 				if o.runID != 0 {
 					reason = fmt.Sprintf("run %d did not fit it", o.runID)
@@ -115,7 +116,7 @@ that an exit status of 3 too (the export is still written), for scripts.`,
 			}
 			// --strict fails after writing: the file is as without it.
 			strict := func() error {
-				if n := len(bad) + len(c.Unfitted()); o.strict && n > 0 {
+				if n := len(bad) + len(unfitted); o.strict && n > 0 {
 					return strictError{fmt.Sprintf("export --strict: %d pathway%s with a target_psp %s written at the spec g (above)", n, plural(n), map[bool]string{true: "is", false: "are"}[n == 1])}
 				}
 				return nil

@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"math"
 	"slices"
-	"strconv"
 	"strings"
 	"text/tabwriter"
 
@@ -189,14 +188,7 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 		tw := tabwriter.NewWriter(g.stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 		fmt.Fprintf(tw, "#\tpathway\tat\trecord\ttarget_mV\tg_fit_nS\t|psp|_mV\t|psp|_dt/10_mV\tevals\toutcome\t\n")
 		best := false // a g column holds a best g tried
-		// ';' between receptors, as query prints them.
-		gl := func(gs []float64) string {
-			t := make([]string, len(gs))
-			for i, v := range gs {
-				t[i] = strconv.FormatFloat(v, 'g', 8, 64)
-			}
-			return strings.Join(t, ";")
-		}
+		gl := func(gs []float64) string { return joinG(gs, 8) }
 		for _, r := range res {
 			fine := "-"
 			if r.PSPFineDtMV != nil {
@@ -225,13 +217,9 @@ func runFit(cmd *cobra.Command, g *globals, o *fitOptions, path string) error {
 			case r.Converged && !slices.Equal(r.GEffNS, r.GFitNS):
 				// scale_g: the table's g is the peak; add_params takes this.
 				fmt.Fprintf(g.stdout, "pathway %d (%s): g_eff %s nS in Dendrify's equations (scale_g), as export writes it\n", r.Pathway, s.Pathways[r.Pathway].Label(), gl(r.GEffNS))
-			case r.Converged && slices.ContainsFunc(r.GPeakNS, func(p float64) bool { return !slices.Contains(r.GFitNS, p) }):
+			case r.Converged && peakIsNotG(r.GFitNS, r.GPeakNS):
 				// t_rise without scale_g: g is not the peak.
-				ps := make([]string, len(r.GPeakNS))
-				for i, p := range r.GPeakNS {
-					ps[i] = fmt.Sprintf("%.4g", p)
-				}
-				fmt.Fprintf(g.stdout, "pathway %d (%s): peak conductance %s nS after the spike (t_rise without scale_g: its g scales a time course that does not peak at 1)\n", r.Pathway, s.Pathways[r.Pathway].Label(), strings.Join(ps, ";"))
+				fmt.Fprintf(g.stdout, "pathway %d (%s): peak conductance %s nS after the spike (t_rise without scale_g: its g scales a time course that does not peak at 1)\n", r.Pathway, s.Pathways[r.Pathway].Label(), joinG(r.GPeakNS, 4))
 			}
 			kin := ""
 			if r.TDecayMS != nil {

@@ -363,9 +363,8 @@ others, and 'dendfit sweep SPEC --resume' continues an interrupted sweep.`,
   dendfit query runs --command fit --status done --format csv`,
 		Args: exactArgs(0),
 		RunE: o.run(g, func() error {
-			// An unknown value would match nothing, silently.
-			if o.command != "" && !slices.Contains([]string{db.CommandSimulate, db.CommandSweep, db.CommandFit, db.CommandReproduce}, o.command) {
-				return usageError{fmt.Errorf("--command %q: want simulate, sweep, fit or reproduce", o.command)}
+			if err := checkCommand(o.command); err != nil {
+				return err
 			}
 			if o.status != "" && !slices.Contains([]string{db.StatusRunning, db.StatusInterrupted, db.StatusDone, db.StatusFailed, db.StatusCancelled}, o.status) {
 				return usageError{fmt.Errorf("--status %q: want running, interrupted, done, failed or cancelled", o.status)}
@@ -524,6 +523,15 @@ func newestRun(cmd *cobra.Command, g *globals, d *db.DB, o *queryOptions, comman
 	return r, nil
 }
 
+// checkCommand refuses a --command no run has: it would match nothing,
+// silently.
+func checkCommand(command string) error {
+	if command != "" && !slices.Contains([]string{db.CommandSimulate, db.CommandSweep, db.CommandFit, db.CommandReproduce}, command) {
+		return usageError{fmt.Errorf("--command %q: want simulate, sweep, fit or reproduce", command)}
+	}
+	return nil
+}
+
 // newestWhole is the newest finished run of experiment and command (""
 // for any) that holds what it set out to, when there is one: not a run
 // of one shard, nor a reproduction of a sweep that had stopped (which
@@ -536,7 +544,7 @@ func newestWhole(ctx context.Context, d *db.DB, experiment, command string) (*db
 		return nil, err
 	}
 	if len(runs) == 0 {
-		return d.NewestRun(ctx, experiment, command, db.StatusDone) // its not-found error
+		return nil, fmt.Errorf("db: newest run: %w", db.ErrNotFound)
 	}
 	for i := range runs {
 		if runs[i].ShardN <= 1 && !pipeline.ReranPartial(&runs[i]) {
@@ -834,8 +842,8 @@ vcs_revision, vcs_modified, shard_k, shard_n, union_of_shards}}.`,
 			if err := defaultExperiment(cmd.Context(), d, g.db, &o.experiment, o.runID, true); err != nil {
 				return err
 			}
-			if o.command != "" && !slices.Contains([]string{db.CommandSimulate, db.CommandSweep, db.CommandFit, db.CommandReproduce}, o.command) {
-				return usageError{fmt.Errorf("--command %q: want simulate, sweep, fit or reproduce", o.command)}
+			if err := checkCommand(o.command); err != nil {
+				return err
 			}
 			if o.command != "" && o.runID != 0 {
 				return usageError{fmt.Errorf("--command picks the newest run of a command; --run names one: give one")}

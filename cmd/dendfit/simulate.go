@@ -220,14 +220,24 @@ func printSimulate(g *globals, s *spec.Spec, rec *recorder, res []pipeline.Pathw
 	return nil
 }
 
-func printSimulateTable(w io.Writer, s *spec.Spec, res []pipeline.PathwayResult) {
-	gl := func(gs []float64) string {
-		t := make([]string, len(gs))
-		for i, v := range gs {
-			t[i] = strconv.FormatFloat(v, 'g', 6, 64)
-		}
-		return strings.Join(t, ";")
+// joinG writes conductances to digits significant digits, ';' between
+// receptors, as query prints them.
+func joinG(gs []float64, digits int) string {
+	t := make([]string, len(gs))
+	for i, v := range gs {
+		t[i] = strconv.FormatFloat(v, 'g', digits, 64)
 	}
+	return strings.Join(t, ";")
+}
+
+// peakIsNotG says whether a receptor of a pathway peaks at another
+// conductance than its g (a rise-decay receptor without scale_g).
+func peakIsNotG(g, peak []float64) bool {
+	return slices.ContainsFunc(peak, func(p float64) bool { return !slices.Contains(g, p) })
+}
+
+func printSimulateTable(w io.Writer, s *spec.Spec, res []pipeline.PathwayResult) {
+	gl := func(gs []float64) string { return joinG(gs, 6) }
 	// The conductance in Dendrify's equations, where scale_g makes it
 	// another than the spec's g: the number add_params takes.
 	eff := slices.ContainsFunc(res, func(r pipeline.PathwayResult) bool { return !slices.Equal(r.GNS, r.GEffNS) })
@@ -239,9 +249,7 @@ func printSimulateTable(w io.Writer, s *spec.Spec, res []pipeline.PathwayResult)
 	// peaks at another value than its g (far below it with a short
 	// t_rise, above with a slow one): what a recorded peak conductance
 	// compares with. To 4 digits: JSON has it round-trip.
-	peak := slices.ContainsFunc(res, func(r pipeline.PathwayResult) bool {
-		return slices.ContainsFunc(r.GPeakNS, func(p float64) bool { return !slices.Contains(r.GNS, p) })
-	})
+	peak := slices.ContainsFunc(res, func(r pipeline.PathwayResult) bool { return peakIsNotG(r.GNS, r.GPeakNS) })
 	if peak {
 		effHead += "g_peak_nS\t"
 	}
@@ -257,11 +265,7 @@ func printSimulateTable(w io.Writer, s *spec.Spec, res []pipeline.PathwayResult)
 			gs += "\t" + gl(r.GEffNS)
 		}
 		if peak {
-			ps := make([]string, len(r.GPeakNS))
-			for i, p := range r.GPeakNS {
-				ps[i] = fmt.Sprintf("%.4g", p)
-			}
-			gs += "\t" + strings.Join(ps, ";")
+			gs += "\t" + joinG(r.GPeakNS, 4)
 		}
 		if r.Error != "" {
 			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t-\tfailed\t-\t-\t-\t-\t\n",
