@@ -151,10 +151,20 @@ func (d *DB) EachPoint(ctx context.Context, f PointFilter, fn func(*Point) error
 }
 
 func eachPoint(ctx context.Context, q rowsQueryer, f PointFilter, fn func(*Point) error) error {
+	// A database opened read-only is not migrated: before 0003 it has no
+	// blocks, and its points table has point_rows' columns.
+	v, err := schemaVersion(ctx, q, "main")
+	if err != nil {
+		return err
+	}
+	rowTable := "point_rows"
+	if v < 3 {
+		rowTable = "points"
+	}
 	rq := `SELECT p.id, p.run_id, p.pathway, p.pre, p.post, p.compartment, p.record, p.tag, p.point_key,
 		p.g_nS, p.t_decay_ms, p.t_rise_ms, p.receptors, p.psp_mV, p.baseline_mV, p.time_to_peak_ms,
 		p.rise_10_90_ms, p.half_width_ms, p.peaks_mV, p.i_hold_pA, p.dspike_fired, p.status, p.error
-		FROM point_rows p`
+		FROM ` + rowTable + ` p`
 	bq := `SELECT b.id, b.run_id, b.pathway, b.n_g, b.n_t_decay, b.n_t_rise, b.first_index
 		FROM point_blocks b`
 	// Each filter as a condition on the rows and on the blocks (block
@@ -199,17 +209,11 @@ func eachPoint(ctx context.Context, q rowsQueryer, f PointFilter, fn func(*Point
 	if len(bwhere) > 0 {
 		bq += ` WHERE ` + strings.Join(bwhere, " AND ")
 	}
-	// A database opened read-only is not migrated: before 0003 it has no
-	// blocks, and its points table has point_rows' columns.
-	v, err := schemaVersion(ctx, q, "main")
-	if err != nil {
-		return err
-	}
 	var metas []blockMeta
-	if v < 3 {
-		rq = strings.Replace(rq, "FROM point_rows p", "FROM points p", 1)
-	} else if metas, err = blockMetas(ctx, q, bq, bargs); err != nil {
-		return err
+	if v >= 3 {
+		if metas, err = blockMetas(ctx, q, bq, bargs); err != nil {
+			return err
+		}
 	}
 	rows, err := q.QueryContext(ctx, rq+` ORDER BY p.pathway, p.point_key, p.run_id`, args...)
 	if err != nil {
