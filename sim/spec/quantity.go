@@ -245,12 +245,8 @@ func ParseQuantity(s string, d Dimension) (float64, error) {
 // the unit us differs from one of d's units in case alone ("mv", "ns",
 // "MS" for a time), and "" otherwise.
 func caseHint(us string, d Dimension) string {
-	lower := strings.ToLower(normUnit(us))
-	if lower == "" {
-		return ""
-	}
-	for _, name := range slices.Sorted(maps.Keys(units)) {
-		if u := units[name]; u.dim == d && strings.ToLower(name) == lower {
+	for _, name := range unitsByCase(us) {
+		if units[name].dim == d {
 			return fmt.Sprintf(": did you mean %q? (units are case-sensitive)", name)
 		}
 	}
@@ -261,13 +257,24 @@ func caseHint(us string, d Dimension) string {
 // a voltage, not time (s); ...)" when it is one of another dimension but
 // for its case ("3 mv" for a time), and "" otherwise.
 func otherDimHint(us string, d Dimension) string {
-	lower := strings.ToLower(normUnit(us))
-	for _, name := range slices.Sorted(maps.Keys(units)) {
-		if u := units[name]; lower != "" && u.dim != d && strings.ToLower(name) == lower {
+	for _, name := range unitsByCase(us) {
+		if u := units[name]; u.dim != d {
 			return fmt.Sprintf(" (as %q it would be a %s, not %v; units are case-sensitive)", name, dimNames[u.dim][0], d)
 		}
 	}
 	return ""
+}
+
+// unitsByCase returns the units spelt as us but for case, in order.
+func unitsByCase(us string) []string {
+	lower := strings.ToLower(normUnit(us))
+	var out []string
+	for _, name := range slices.Sorted(maps.Keys(units)) {
+		if lower != "" && strings.ToLower(name) == lower {
+			out = append(out, name)
+		}
+	}
+	return out
 }
 
 // nonzeroMantissa reports whether a number's digits before its exponent
