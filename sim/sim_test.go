@@ -86,6 +86,37 @@ func TestHoldingCurrentAnalytic(t *testing.T) {
 	}
 }
 
+// TestStartBeyondAnyMembraneRefused: a holding potential or a rest given
+// in V for mV starts every run beyond maxVoltage, where a run is taken as
+// diverged; New refuses it naming the potential, not dt (a trial held at
+// -55 V was told to shorten dt). Within the range the setup runs.
+func TestStartBeyondAnyMembraneRefused(t *testing.T) {
+	mk := func(el float64, hold bool, vh float64) *Setup {
+		return &Setup{Cell: &Cell{Compartments: []Compartment{{Name: "soma", C: 1e-10, GL: 1e-8, EL: -0.07}, {Name: "dend", C: 5e-11, GL: 2.5e-9, EL: el}},
+			Couplings: []Coupling{{0, 1, 1.5e-8}}}, Constants: DefaultConstants(),
+			Protocol: Protocol{Method: Euler, Dt: 0.025e-3, Duration: 0.05, SpikeAt: 0.005, Hold: hold, Holding: vh}}
+	}
+	for _, tc := range []struct {
+		name string
+		s    *Setup
+		want string // "" when it must run
+	}{
+		{"held at -55 V", mk(-0.07, true, -55), "the holding potential -55000 mV is beyond ±1 V"},
+		{"held at +2 V", mk(-0.07, true, 2), "the holding potential 2000 mV is beyond ±1 V"},
+		{"held at -0.99 V", mk(-0.07, true, -0.99), ""},
+		{"dendrite resting at -70 V", mk(-70, false, 0), "the resting state puts"},
+		{"dendrite at -70 V, soma held", mk(-70, true, -0.06), "the state held at -60 mV in soma puts dend at"},
+	} {
+		_, err := New(tc.s, 1)
+		switch {
+		case tc.want == "" && err != nil:
+			t.Errorf("%s: %v", tc.name, err)
+		case tc.want != "" && (err == nil || !strings.Contains(err.Error(), tc.want) || errors.Is(err, ErrUnstable)):
+			t.Errorf("%s: err %v, want one containing %q that does not blame dt", tc.name, err, tc.want)
+		}
+	}
+}
+
 // TestZeroPSPPeaksAtTheFirstSample: a GABA synapse onto a point cell held
 // at E_GABA moves no sample (no driving force, and the held state is
 // exact), so every d_k is 0 and the peak, the first largest |d_k| for

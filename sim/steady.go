@@ -265,10 +265,34 @@ func StartState(c *Cell, p *Protocol) (SteadyState, error) {
 	if err != nil {
 		return SteadyState{}, err
 	}
+	if err := checkInRange(c, ss, p); err != nil {
+		return SteadyState{}, err
+	}
 	if err := checkFixedPoint(c, ss, p); err != nil {
 		return SteadyState{}, err
 	}
 	return ss, nil
+}
+
+// checkInRange returns an error when ss puts a compartment beyond
+// maxVoltage: every run from it would stop at its first sample as
+// diverged, and say to shorten dt, when what is wrong is a potential
+// given in V for mV (a trial held a cell at -55 V).
+func checkInRange(c *Cell, ss SteadyState, p *Protocol) error {
+	for i, v := range ss.V {
+		if math.Abs(v) <= maxVoltage {
+			continue
+		}
+		if p.Hold && i == p.Record {
+			return fmt.Errorf("sim: the holding potential %.6g mV is beyond ±%g V, which no membrane reaches (a run from there stops at once as diverged); check its unit", v/1e-3, maxVoltage)
+		}
+		state := "the resting state"
+		if p.Hold {
+			state = fmt.Sprintf("the state held at %.4g mV in %s", p.Holding/1e-3, c.Compartments[p.Record].Name)
+		}
+		return fmt.Errorf("sim: %s puts %s at %.6g mV, beyond ±%g V, which no membrane reaches (a run from there stops at once as diverged); check the units of the cell's potentials", state, c.Compartments[i].Name, v/1e-3, maxVoltage)
+	}
+	return nil
 }
 
 // checkFixedPoint returns an error when ss is a state c leaves on its own
