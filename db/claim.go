@@ -1,9 +1,11 @@
 package db
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"path/filepath"
+	"time"
 )
 
 // ErrRunBusy is returned by ClaimRun when another process is working on
@@ -50,6 +52,43 @@ func (d *DB) RunClaimed(id int64) (bool, error) {
 // elsewhere a run recorded as running reads as running, whatever became
 // of its process.
 func ClaimsKnown() bool { return claimsKnown }
+
+// mergeByte is the byte of the claims' lock file that a merge into the
+// database holds (run ids, the other bytes, start at 1).
+const mergeByte = 0
+
+// LockMerges takes, for the caller, the right to merge into the database
+// at path, waiting while another process (or goroutine) holds it, and
+// returns its release. A merge reads the whole database after copying its
+// inputs, to make the union runs: one beside it would find the other's
+// shards half copied and call a union incomplete (a trial's two merges
+// into one file failed so). waiting, if set, is called once when the
+// lock is busy. Outside Linux it locks nothing, as ClaimRun.
+func LockMerges(ctx context.Context, path string, waiting func()) (release func(), err error) {
+	lock := path + "-lock"
+	if real, err := filepath.EvalSymlinks(path); err == nil {
+		lock = real + "-lock"
+	}
+	told := false
+	for {
+		release, err := claim(lock, mergeByte)
+		if !errors.Is(err, ErrRunBusy) {
+			if err != nil {
+				return nil, fmt.Errorf("db: lock %s for merging: %w", path, err)
+			}
+			return release, nil
+		}
+		if !told && waiting != nil {
+			waiting()
+			told = true
+		}
+		select {
+		case <-ctx.Done():
+			return nil, fmt.Errorf("db: waiting to merge into %s: %w", path, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
 
 // lockPath is the claims' lock file: beside the database file itself, not
 // beside a symbolic link to it, so that every path to the database shares

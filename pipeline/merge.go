@@ -19,6 +19,9 @@ type MergeFilesOptions struct {
 	// yet (a task killed before its first commit): it adds nothing, and a
 	// merge of such inputs alone would pass for a merge of shards.
 	Warn func(msg string)
+	// Waiting, if set, is told once that another merge into the output
+	// is under way, which this one waits for.
+	Waiting func(msg string)
 }
 
 // MergeInput is what MergeFiles took from one input.
@@ -84,6 +87,18 @@ func MergeFiles(ctx context.Context, out string, ins []string, opt *MergeFilesOp
 			opt.Warn(fmt.Sprintf("%s holds no dendfit results yet (a task killed before its first commit?): nothing merged from it", in))
 		}
 	}
+	// Merges into one output go one after the other: each makes the
+	// union runs from all the output holds, and would take another's
+	// half-copied shards for a union's missing ones.
+	release, err := db.LockMerges(ctx, out, func() {
+		if opt.Waiting != nil {
+			opt.Waiting(fmt.Sprintf("another merge into %s is under way: waiting for it to end", out))
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	defer release()
 	// 'merge shard-*.db', OUT.db forgotten, would merge into a shard.
 	if shard, err := db.ShardOnly(ctx, out, ins...); err != nil {
 		return nil, err

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"reflect"
 	"testing"
+	"time"
 
 	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/sim/spec"
@@ -245,4 +246,70 @@ func sweepShard(t *testing.T, s *spec.Spec, path string, k, n int) string {
 		t.Fatal(err)
 	}
 	return path
+}
+
+// TestMergesIntoOneFileWaitForEachOther: a merge into a file another
+// merge holds waits for it, saying so once, and then merges: each makes
+// the union runs from all the file holds, and beside another it took
+// the other's half-copied shards for missing ones (a trial's two merges
+// into one file failed so). Two merges of two sweeps' shards into one
+// file at once then both find their unions complete.
+func TestMergesIntoOneFileWaitForEachOther(t *testing.T) {
+	if !db.ClaimsKnown() {
+		t.Skip("no locks on this system")
+	}
+	ctx := context.Background()
+	dir := t.TempDir()
+	var shards [2][]string
+	for i, c := range []string{"sweep-tdecay-trise-ampa-3comp.yaml", "ampa-instant-2comp-dimensionless-gsweep.yaml"} {
+		s, err := spec.Load("testdata/reference/cases/" + c)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for k := range 2 {
+			shards[i] = append(shards[i], sweepShard(t, s, filepath.Join(dir, fmt.Sprintf("s%d-%d.db", i, k)), k, 2))
+		}
+	}
+	out := filepath.Join(dir, "out.db")
+	release, err := db.LockMerges(ctx, out, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	waiting := make(chan string, 2)
+	done := make(chan error, 2)
+	for i := range 2 {
+		go func() {
+			rep, err := MergeFiles(ctx, out, shards[i], &MergeFilesOptions{Waiting: func(m string) { waiting <- m }})
+			if err == nil && rep.Incomplete() != 0 {
+				err = fmt.Errorf("%d incomplete unions: %+v", rep.Incomplete(), rep.Unions)
+			}
+			done <- err
+		}()
+	}
+	for range 2 {
+		select {
+		case m := <-waiting:
+			if m != "another merge into "+out+" is under way: waiting for it to end" {
+				t.Errorf("waiting note %q", m)
+			}
+		case err := <-done:
+			t.Fatalf("a merge ended while another held the file, without waiting: %v", err)
+		case <-time.After(10 * time.Second):
+			t.Fatal("no merge said it waits")
+		}
+	}
+	select {
+	case err := <-done:
+		t.Fatalf("a merge ended while another held the file: %v", err)
+	case <-time.After(300 * time.Millisecond):
+	}
+	release()
+	for range 2 {
+		if err := <-done; err != nil {
+			t.Error(err)
+		}
+	}
+	if len(waiting) != 0 {
+		t.Errorf("told more than once: %q", <-waiting)
+	}
 }

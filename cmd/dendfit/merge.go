@@ -93,7 +93,7 @@ type unionJSON struct {
 
 func runMerge(cmd *cobra.Command, g *globals, out string, ins []string, opts db.MergeOptions) error {
 	rep, err := pipeline.MergeFiles(cmd.Context(), out, ins, &pipeline.MergeFilesOptions{MergeOptions: opts, Argv: cmdArgv(),
-		Warn: func(msg string) { g.warnf("%s", msg) }})
+		Warn: func(msg string) { g.warnf("%s", msg) }, Waiting: func(msg string) { g.notef("%s", msg) }})
 	var argsErr *pipeline.MergeArgsError
 	switch {
 	case errors.As(err, &argsErr):
