@@ -227,6 +227,9 @@ func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) e
 	if have, err := os.ReadFile(swept); err == nil && !bytes.Equal(have, s.Text) {
 		return fmt.Errorf("--rerun: %s is not the spec the array in %s sweeps (%s): its shards would not merge", s.File, dir, swept)
 	}
+	if _, err := slurm.CheckShards(cmd.Context(), dir, s.Name, s.Text); err != nil {
+		return fmt.Errorf("--rerun: %w", err)
+	}
 	tasks, err := parseTasks(o.rerun, scripts.Tasks)
 	if err != nil {
 		return err

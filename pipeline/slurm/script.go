@@ -383,7 +383,13 @@ func Write(o Options) (*Scripts, error) {
 		if old, err := Existing(o.Dir); err == nil && old.Tasks != o.Tasks {
 			return nil, fmt.Errorf("slurm: %s holds the shards of a %d-task array; give --tasks %d, or another --dir", o.Dir, old.Tasks, old.Tasks)
 		}
-		if old, err := os.ReadFile(filepath.Join(o.Dir, SpecCopy)); err == nil && !bytes.Equal(old, spec) {
+		same, err := CheckShards(context.Background(), o.Dir, o.Experiment, spec)
+		if err != nil {
+			return nil, err
+		}
+		// Shards that swept this very text make a differing copy an edit
+		// of it, which writing the copy again undoes.
+		if old, err := os.ReadFile(filepath.Join(o.Dir, SpecCopy)); err == nil && !bytes.Equal(old, spec) && same == 0 {
 			return nil, fmt.Errorf("slurm: %s holds the shards of another spec (%s); give another --dir", o.Dir, filepath.Join(o.Dir, SpecCopy))
 		}
 	}
@@ -416,6 +422,48 @@ func Write(o Options) (*Scripts, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// CheckShards refuses an array of spec whose shard databases in dir
+// hold sweeps of another text of experiment: the spec copy in dir was
+// edited since they ran (so comparing with it passes), and each task would
+// sweep its whole shard again beside the old one, which the merge then
+// mixes under one name (a trial did so by submitting dir's edited copy).
+// It returns how many sweeps of spec's own text the shards hold.
+func CheckShards(ctx context.Context, dir, experiment string, spec []byte) (int, error) {
+	shards, _ := filepath.Glob(filepath.Join(dir, "shard-*.db"))
+	if experiment == "" {
+		return 0, nil
+	}
+	sum := fmt.Sprintf("%x", sha256.Sum256(spec))
+	same := 0
+	for _, path := range shards {
+		d, err := db.OpenReadOnly(ctx, path)
+		if err != nil {
+			continue // the task or the merge says what is wrong with it
+		}
+		exps, err := d.Experiments(ctx)
+		var runs []db.Run
+		if err == nil {
+			runs, err = d.Runs(ctx, db.RunFilter{Experiment: experiment, Command: db.CommandSweep})
+		}
+		d.Close()
+		if err != nil {
+			continue
+		}
+		other := map[int64]bool{}
+		for _, e := range exps {
+			other[e.ID] = e.Name == experiment && e.SpecSHA256 != sum
+		}
+		for _, r := range runs {
+			if other[r.ExperimentID] {
+				return 0, fmt.Errorf("slurm: %s holds sweep run %d of another text of experiment %s's spec, and this array's shards would not merge with it: restore that text (dendfit query spec %d --db %s -o FILE writes it), or give another --dir",
+					path, r.ID, experiment, r.ID, shellQuote(path))
+			}
+			same++
+		}
+	}
+	return same, nil
 }
 
 // checkMerged refuses an array whose merge would be refused: dir's merged

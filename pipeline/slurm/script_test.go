@@ -4,9 +4,11 @@ import (
 	"bytes"
 	"context"
 	"flag"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 
@@ -445,5 +447,69 @@ func TestWriteOverAMergeOfAnotherSpec(t *testing.T) {
 	}
 	if _, err := Write(o); err == nil || !strings.Contains(err.Error(), "merged.db holds experiment "+s.Name+" merged from another text of its spec") {
 		t.Errorf("another text over its merge: %v", err)
+	}
+}
+
+// TestWriteOverShardsOfAnotherText: shard databases that swept one text
+// of the spec take no array of another, even when the directory's spec
+// copy was edited to it (a trial submitted the edited copy, and every
+// task swept its shard again beside the old run, mixed by the merge). The
+// text the shards swept is taken, and restores an edited copy.
+func TestWriteOverShardsOfAnotherText(t *testing.T) {
+	ctx := context.Background()
+	text, err := os.ReadFile("../testdata/reference/cases/ampa-instant-2comp-dimensionless-gsweep.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Parse("s.yaml", text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := goldenOpts
+	o.Dir, o.Experiment, o.Spec, o.Tasks = filepath.Join(t.TempDir(), "run"), s.Name, filepath.Join(t.TempDir(), "s.yaml"), 2
+	if err := os.WriteFile(o.Spec, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Write(o); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, ShardDB(o.Dir, 1))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep, ShardK: 1, ShardN: 2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := run.Finish(nil); err != nil {
+		t.Fatal(err)
+	}
+	if err := d.Close(); err != nil {
+		t.Fatal(err)
+	}
+	edited := append(slices.Clone(text), "# edited\n"...)
+	copyPath := filepath.Join(o.Dir, SpecCopy)
+	if err := os.WriteFile(copyPath, edited, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	// The edited copy, given as the spec: refused, naming the run.
+	o2 := o
+	o2.Spec = copyPath
+	want := fmt.Sprintf("shard-1.db holds sweep run %d of another text of experiment %s's spec", run.ID, s.Name)
+	if _, err := Write(o2); err == nil || !strings.Contains(err.Error(), want) {
+		t.Errorf("the edited copy over shards of the text: %v, want %q", err, want)
+	}
+	if n, err := CheckShards(ctx, o.Dir, s.Name, edited); err == nil || n != 0 {
+		t.Errorf("CheckShards of the edited text: %d, %v", n, err)
+	}
+	// The text the shards swept: taken, and the copy is that text again.
+	if _, err := Write(o); err != nil {
+		t.Fatalf("the shards' own text: %v", err)
+	}
+	if got, _ := os.ReadFile(copyPath); !bytes.Equal(got, text) {
+		t.Error("the edited copy was not written back to the shards' text")
+	}
+	if n, err := CheckShards(ctx, o.Dir, s.Name, text); err != nil || n != 1 {
+		t.Errorf("CheckShards of the shards' text: %d, %v; want 1 sweep", n, err)
 	}
 }
