@@ -18,6 +18,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/dendfit/dendfit/db"
+	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/sim/spec"
 )
 
@@ -28,6 +29,7 @@ const (
 	exitUsage       = 2
 	exitNotConverge = 3
 	exitWarned      = 4   // fit --strict: every pathway converged, some with warnings
+	exitBeingSwept  = 5   // sweep --resume: another process sweeps the run now
 	exitInterrupted = 130 // 128 + SIGINT; 128 + SIGTERM (143) when that stopped it
 )
 
@@ -135,6 +137,14 @@ func exitCode(ctx context.Context, err error, stderr io.Writer) int {
 	case errors.Is(err, errWarned):
 		fmt.Fprintln(stderr, "dendfit:", err)
 		return exitWarned
+	case errors.Is(err, pipeline.ErrBeingSwept):
+		// A status of its own: a SLURM task finds its shard swept by
+		// another copy of itself (a rerun beside a queued task), which
+		// finishes it, and must not fail its array for that.
+		for _, line := range messageLines(err) {
+			fmt.Fprintln(stderr, "dendfit:", line)
+		}
+		return exitBeingSwept
 	case errors.Is(err, context.Canceled):
 		fmt.Fprintln(stderr, "dendfit: interrupted; finished work is kept")
 		return interruptedCode(ctx)

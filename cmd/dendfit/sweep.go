@@ -42,7 +42,8 @@ text (and shard), --resume=ID run ID; when the newest sweep of them
 finished (or run ID did), --resume records nothing and shows its summary,
 naming older unfinished ones (with no sweep of it at all, it starts one);
 while another process sweeps the run, --resume leaves it alone and fails,
-saying so, rather than sweep the grid a second time beside it.
+saying so, with exit status 5, rather than sweep the grid a second time
+beside it.
 Any edit of the spec, even of a comment, makes another spec: --resume
 then refuses, naming the unfinished runs of the one before. A
 spec with a pathway that cannot be simulated at all (dt beyond the

@@ -17,13 +17,13 @@ func ExampleRender() {
 		log.Fatal(err)
 	}
 	for _, line := range strings.Split(string(sweep), "\n") {
-		if strings.HasPrefix(line, "#SBATCH --array") || strings.HasPrefix(line, "exec ") {
+		if strings.HasPrefix(line, "#SBATCH --array") || strings.HasPrefix(line, `"$DENDFIT" sweep`) {
 			fmt.Println(line)
 		}
 	}
 	// Output:
 	// #SBATCH --array=0-15
-	// exec "$DENDFIT" sweep "$SPEC" --shard "$K/$N" --db "$DIR/shard-$K.db" --resume -q \
+	// "$DENDFIT" sweep "$SPEC" --shard "$K/$N" --db "$DIR/shard-$K.db" --resume -q \
 }
 
 func ExampleClient_Submit() {

@@ -513,3 +513,54 @@ func TestWriteOverShardsOfAnotherText(t *testing.T) {
 		t.Errorf("CheckShards of the shards' text: %d, %v; want 1 sweep", n, err)
 	}
 }
+
+// TestSweepScriptEndsWellWhenAnotherTaskSweeps: a task whose sweep finds
+// its shard swept by another copy of the task now (dendfit's exit status
+// 5, a rerun beside a queued task) ends with status 0, saying so: that
+// copy finishes the shard, and a failure would cancel the merge waiting
+// on this array (a trial's rerun left its merge cancelled). Any other
+// status is the task's, and the sweep gets its shard's arguments.
+func TestSweepScriptEndsWellWhenAnotherTaskSweeps(t *testing.T) {
+	bash, err := exec.LookPath("bash")
+	if err != nil {
+		t.Skip("no bash")
+	}
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "dendfit")
+	args := filepath.Join(dir, "args")
+	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho \"$@\" > "+args+"\nexit $STATUS\n"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	sweep, _, err := Render(Options{Binary: bin, Spec: "/s.yaml", Dir: dir, Tasks: 4})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		status, want int
+		stderr       string
+	}{
+		{0, 0, ""},
+		{5, 0, "task 2: another task is sweeping shard 2 now and finishes it; this one ends without sweeping\n"},
+		{1, 1, ""},
+		{143, 143, ""},
+	} {
+		cmd := exec.Command(bash, "-c", string(sweep))
+		cmd.Env = append(os.Environ(), "SLURM_ARRAY_TASK_ID=2", "SLURM_CPUS_PER_TASK=3", fmt.Sprintf("STATUS=%d", tc.status))
+		var stderr strings.Builder
+		cmd.Stderr = &stderr
+		err := cmd.Run()
+		got := 0
+		if ee, ok := err.(*exec.ExitError); ok {
+			got = ee.ExitCode()
+		} else if err != nil {
+			t.Fatal(err)
+		}
+		if got != tc.want || stderr.String() != tc.stderr {
+			t.Errorf("sweep exits %d: the task exits %d with stderr %q; want %d, %q", tc.status, got, stderr.String(), tc.want, tc.stderr)
+		}
+		want := fmt.Sprintf("sweep %s/spec.yaml --shard 2/4 --db %s/shard-2.db --resume -q --workers 3\n", dir, dir)
+		if b, _ := os.ReadFile(args); string(b) != want {
+			t.Errorf("the sweep ran with %q, want %q", b, want)
+		}
+	}
+}
