@@ -23,6 +23,7 @@ type slurmOptions struct {
 	slurm.Options
 	submit bool
 	rerun  string
+	status bool
 }
 
 func newSlurmCmd(g *globals) *cobra.Command {
@@ -56,12 +57,27 @@ DIR/sweep.sbatch as it is (its edits kept; --time, --mem, --cpus or
 --partition given with --rerun override the script's for those tasks, as a
 task that hit its time limit needs), then a merge that waits for it and for
 the array's tasks still queued or running. A task still running is not
-rerun: both would sweep its shard at once.`,
+rerun: both would sweep its shard at once.
+
+--status --dir DIR (no SPEC) shows how far each task has swept its shard:
+its SLURM state, its run and the points it has recorded of its share,
+and the merged database's run. A task's log is quiet while it sweeps.`,
 		Example: `  dendfit slurm experiments/l23-demo.yaml --tasks 3 --dir /scratch/l23 --time 01:00:00 --cpus 4 --submit
   dendfit slurm experiments/l23-demo.yaml --tasks 3 --dir /scratch/l23 --sbatch=--account=lab --setup 'module load gcc'
-  dendfit slurm experiments/l23-demo.yaml --dir /scratch/l23 --rerun 1,2 --time 04:00:00 --submit`,
-		Args: exactArgs(1),
-		RunE: func(cmd *cobra.Command, args []string) error { return runSlurm(cmd, g, o, args[0]) },
+  dendfit slurm experiments/l23-demo.yaml --dir /scratch/l23 --rerun 1,2 --time 04:00:00 --submit
+  dendfit slurm --status --dir /scratch/l23`,
+		Args: func(cmd *cobra.Command, args []string) error {
+			if o.status {
+				return exactArgs(0)(cmd, args)
+			}
+			return exactArgs(1)(cmd, args)
+		},
+		RunE: func(cmd *cobra.Command, args []string) error {
+			if o.status {
+				return slurmStatus(cmd, g, o)
+			}
+			return runSlurm(cmd, g, o, args[0])
+		},
 	}
 	f := cmd.Flags()
 	f.IntVarP(&o.Tasks, "tasks", "n", 0, "array tasks, one shard each (required)")
@@ -75,6 +91,7 @@ rerun: both would sweep its shard at once.`,
 	f.StringArrayVar(&o.Setup, "setup", nil, "a shell line both scripts run before dendfit, e.g. --setup 'module load gcc' (repeatable)")
 	f.BoolVar(&o.submit, "submit", false, "submit with sbatch and print the job ids")
 	f.StringVar(&o.rerun, "rerun", "", "with --submit: submit only these tasks (e.g. 3,7 or 0-3,7) of the array in --dir, and a new merge")
+	f.BoolVar(&o.status, "status", false, "show how far each task of the array in --dir has swept its shard (no SPEC)")
 	return cmd
 }
 
@@ -308,4 +325,63 @@ func parseTasks(s string, n int) ([]int, error) {
 	}
 	slices.Sort(out)
 	return slices.Compact(out), nil
+}
+
+// slurmStatus prints how far the array in --dir has come.
+func slurmStatus(cmd *cobra.Command, g *globals, o *slurmOptions) error {
+	if o.Dir == "" {
+		return usageError{fmt.Errorf("--status needs --dir DIR")}
+	}
+	for _, f := range []string{"tasks", "submit", "rerun", "sbatch", "setup", "partition", "time", "mem", "cpus"} {
+		if cmd.Flags().Changed(f) {
+			return usageError{fmt.Errorf("--%s has no effect with --status", f)}
+		}
+	}
+	dir, err := filepath.Abs(o.Dir)
+	if err != nil {
+		return err
+	}
+	st, err := slurm.ReadStatus(cmd.Context(), &slurm.Client{}, dir)
+	if err != nil {
+		return fmt.Errorf("--status: %w; write the array first ('dendfit slurm SPEC --tasks N --dir DIR')", err)
+	}
+	if g.json {
+		return printJSON(g.stdout, st)
+	}
+	dash := func(s string) string {
+		if s == "" {
+			return "-"
+		}
+		return s
+	}
+	row := func(name string, t *slurm.TaskStatus) []string {
+		run := "-"
+		if t.Run != 0 {
+			run = strconv.FormatInt(t.Run, 10)
+		}
+		return []string{name, dash(t.Job), run, dash(t.Status), strconv.FormatInt(t.Points, 10), strconv.FormatInt(t.Total, 10), percent(t.Points, t.Total)}
+	}
+	t := &table{cols: []string{"task", "slurm", "run", "status", "points", "of", "swept"}}
+	for i := range st.Tasks {
+		t.add(row(strconv.Itoa(st.Tasks[i].Task), &st.Tasks[i])...)
+	}
+	if err := t.write(g.stdout, "", nil); err != nil {
+		return err
+	}
+	fmt.Fprintf(g.stdout, "%s: %d of %d points swept (%s)\n", st.Experiment, st.Points, st.Total, percent(st.Points, st.Total))
+	if st.Merged == nil {
+		fmt.Fprintf(g.stdout, "%s: no merge yet\n", filepath.Join(dir, slurm.MergedDB))
+	} else {
+		fmt.Fprintf(g.stdout, "%s: run %d, %s, %d of %d points\n", filepath.Join(dir, slurm.MergedDB), st.Merged.Run, st.Merged.Status, st.Merged.Points, st.Merged.Total)
+	}
+	return nil
+}
+
+// percent is n of total as a whole percentage, rounded down so that
+// 100% means all.
+func percent(n, total int64) string {
+	if total == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%d%%", n*100/total)
 }
