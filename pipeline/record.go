@@ -236,9 +236,15 @@ func ShardArg(k, n int) string {
 var ErrSpecChanged = errors.New("the spec changed")
 
 // specChanged is ErrSpecChanged for the unfinished runs ids of s's
-// experiment.
-func specChanged(s *spec.Spec, ids []int64) error {
-	return fmt.Errorf("%w: %s of %s %s unfinished, but read another text of the spec (any edit, even of a comment or the description, makes a new spec): restore that text to resume it ('dendfit query spec %d' writes it), or sweep without --resume to start a new run", ErrSpecChanged, runsNamed(ids), s.Name, isAre(len(ids)), ids[0])
+// experiment in the database at path (named in the command it gives
+// unless it is the default: a SLURM task's log read in another directory
+// gave a command that found no database).
+func specChanged(s *spec.Spec, ids []int64, path string) error {
+	dbFlag := ""
+	if path != db.DefaultPath() {
+		dbFlag = " --db " + path
+	}
+	return fmt.Errorf("%w: %s of %s %s unfinished, but read another text of the spec (any edit, even of a comment or the description, makes a new spec): restore that text to resume it ('dendfit query spec %d%s' writes it), or sweep without --resume to start a new run", ErrSpecChanged, runsNamed(ids), s.Name, isAre(len(ids)), ids[0], dbFlag)
 }
 
 // ResumeRun continues an unfinished sweep of the same spec text and shard
@@ -280,7 +286,7 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 	if id != 0 {
 		i := slices.IndexFunc(runs, func(r db.Run) bool { return r.ID == id })
 		if i < 0 && slices.Contains(otherText, id) {
-			return nil, nil, specChanged(s, []int64{id})
+			return nil, nil, specChanged(s, []int64{id}, d.Path())
 		}
 		if i < 0 {
 			var ids []int64
@@ -389,7 +395,7 @@ func ResumeRun(ctx context.Context, d *db.DB, s *spec.Spec, info RunInfo, id int
 		return nil, nil, &SweptError{Run: sw.finished[0]}
 	}
 	if len(all) == 0 && len(otherText) > 0 {
-		return nil, nil, specChanged(s, otherText)
+		return nil, nil, specChanged(s, otherText, d.Path())
 	}
 	// Those another process sweeps now are no more to resume than this
 	// shard's: shards started together each find the others live.

@@ -719,7 +719,7 @@ func TestResumeRefusesADamagedFile(t *testing.T) {
 
 // TestResumeRunOfAnotherText: a resume whose only unfinished sweeps read
 // another text of the spec is refused with ErrSpecChanged, by id or not,
-// naming them.
+// naming them, and the command that writes their text from this database.
 func TestResumeRunOfAnotherText(t *testing.T) {
 	ctx := context.Background()
 	d := tempDB(t)
@@ -738,8 +738,10 @@ func TestResumeRunOfAnotherText(t *testing.T) {
 	edited.Sweep = old.Sweep
 	for _, id := range []int64{0, run.ID} {
 		if _, _, err := ResumeRun(ctx, d, edited, RunInfo{Command: db.CommandSweep}, id); !errors.Is(err, ErrSpecChanged) ||
-			!strings.Contains(err.Error(), fmt.Sprintf("run %d of %s is unfinished, but read another text", run.ID, old.Name)) {
-			t.Errorf("resume %d of the edited spec: %v, want ErrSpecChanged naming run %d", id, err, run.ID)
+			!strings.Contains(err.Error(), fmt.Sprintf("run %d of %s is unfinished, but read another text", run.ID, old.Name)) ||
+			// The command to get the text back names this database.
+			!strings.Contains(err.Error(), fmt.Sprintf("('dendfit query spec %d --db %s' writes it)", run.ID, d.Path())) {
+			t.Errorf("resume %d of the edited spec: %v, want ErrSpecChanged naming run %d and how to get its text from %s", id, err, run.ID, d.Path())
 		}
 	}
 	if r, _, err := ResumeRun(ctx, d, old, RunInfo{Command: db.CommandSweep}, 0); err != nil || r.ID != run.ID {

@@ -231,6 +231,11 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"sweep", spec, "-j", "1000000000"}, "--workers 1000000000: at most "},
 		{[]string{"slurm", spec, "--tasks", "-4", "--dir", "d"}, "--tasks -4: want 1 or more"},
 		{[]string{"slurm", spec, "--tasks", "0", "--dir", "d"}, "--tasks 0: want 1 or more"},
+		// Bash expands no ~ after "--dir=": a directory "~" was made here.
+		{[]string{"slurm", spec, "--tasks", "2", "--dir=~/scratch/v1"}, "--dir ~/scratch/v1: the shell did not expand ~ (bash does not after --dir=); write --dir ~/scratch/v1, with a space, or $HOME for ~"},
+		{[]string{"slurm", "--status", "--dir=~"}, "--dir ~: the shell did not expand ~"},
+		{[]string{"slurm", "--status", "--dir", "d", "--tasks", "3"}, "--tasks has no effect with --status"},
+		{[]string{"slurm", "--status", spec, "--dir", "d"}, "slurm needs 0 argument(s), got 1"},
 		{[]string{"plot", "trace"}, "trace needs 1 argument(s), got 0 (see 'dendfit plot trace --help')"},
 		{[]string{"query", "runs", "--status", "bogus"}, `--status "bogus": want running, interrupted, done, failed or cancelled`},
 		{[]string{"query", "runs", "--command", "sweeps"}, `--command "sweeps": want simulate, sweep, fit or reproduce`},

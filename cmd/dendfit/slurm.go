@@ -113,6 +113,9 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	if o.Dir == "" {
 		return usageError{fmt.Errorf("slurm needs --dir DIR (see 'dendfit slurm --help')")}
 	}
+	if err := checkTilde(o.Dir); err != nil {
+		return err
+	}
 	if cmd.Flags().Changed("db") {
 		return usageError{fmt.Errorf("--db is not used by slurm: the shards and merged.db go in --dir")}
 	}
@@ -134,6 +137,9 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 	// Every task of the array would fail on it.
 	if err := pipeline.CheckSimulable(s); err != nil {
 		return fmt.Errorf("%s: %w", specPath, err)
+	}
+	if !s.Sweep.Given() {
+		g.notef("note: %s has no sweep block: one point a pathway, at its spec g and kinetics (a sweep: block with g, t_decay or t_rise gives a grid)", specPath)
 	}
 	gr := pipeline.NewGrid(s)
 	if empty := countEmptyShards(gr, o.Tasks); empty > 0 {
@@ -195,7 +201,9 @@ func submitSlurm(cmd *cobra.Command, g *globals, scripts *slurm.Scripts, taskOpt
 	if len(jobs.Waits) > 0 {
 		g.notef("the merge also waits for array job(s) %s of %s, still queued or running", strings.Join(jobs.Waits, ", "), scripts.Dir)
 	}
-	g.notef("watch with: squeue -j %s,%s; the merged database will be %s", jobs.Array, jobs.Merge, filepath.Join(scripts.Dir, slurm.MergedDB))
+	g.notef("watch with: squeue -j %s,%s, or dendfit slurm --status --dir %s; the merged database will be %s", jobs.Array, jobs.Merge, scripts.Dir, filepath.Join(scripts.Dir, slurm.MergedDB))
+	// SLURM cancels the merge, with no log, when a task fails.
+	g.notef("if a task fails, SLURM cancels this merge: rerun the task with --dir %s --rerun K --submit (it resumes its shard), which submits a merge after it", scripts.Dir)
 	return nil
 }
 
@@ -332,6 +340,9 @@ func slurmStatus(cmd *cobra.Command, g *globals, o *slurmOptions) error {
 	if o.Dir == "" {
 		return usageError{fmt.Errorf("--status needs --dir DIR")}
 	}
+	if err := checkTilde(o.Dir); err != nil {
+		return err
+	}
 	for _, f := range []string{"tasks", "submit", "rerun", "sbatch", "setup", "partition", "time", "mem", "cpus"} {
 		if cmd.Flags().Changed(f) {
 			return usageError{fmt.Errorf("--%s has no effect with --status", f)}
@@ -384,4 +395,14 @@ func percent(n, total int64) string {
 		return "-"
 	}
 	return fmt.Sprintf("%d%%", n*100/total)
+}
+
+// checkTilde refuses a --dir that begins with a ~ the shell left as it
+// is (bash expands none after "--dir="): the array would go to a
+// directory named "~" below this one (a trial's did).
+func checkTilde(dir string) error {
+	if dir == "~" || strings.HasPrefix(dir, "~/") || strings.HasPrefix(dir, "~") && !strings.Contains(dir, "/") {
+		return usageError{fmt.Errorf("--dir %s: the shell did not expand ~ (bash does not after --dir=); write --dir %s, with a space, or $HOME for ~", dir, dir)}
+	}
+	return nil
 }
