@@ -87,13 +87,15 @@ func Heatmap(d *HeatmapData, opt *HeatmapOptions) (*Figure, error) {
 	hm := plotter.NewHeatMap(g, cm.Palette(255))
 	hm.Min, hm.Max = g.lo, g.hi
 	hm.NaN = color.Gray{Y: 200}
-	switch {
-	case rasterize(d) && evenlySpaced(d):
-		hm.Rasterized = true // a pixel a cell
+	if drawCells {
 		p.Add(hm)
-	default:
-		// An image of at least minPixels a side: a path a cell, as
-		// gonum draws a small grid, left white seams between the cells.
+	} else {
+		// An image of at least minPixels a side, a cell a block of
+		// pixels. A path a cell, as gonum draws a small grid, left white
+		// seams between the cells (and an SVG of a million points took
+		// 92 MB); its image of a pixel a cell, scaled up with smoothing,
+		// blended a missing (grey) cell into its neighbours in colours
+		// the colour bar does not have.
 		p.Add(imageCells{resampled(g, hm), hm})
 	}
 	for _, a := range []struct {
@@ -220,32 +222,9 @@ func (g *grid) z(v float64) float64 {
 	return v
 }
 
-// rasterCells is the number of cells from which a heat map on an evenly
-// spaced grid is drawn as one image: a rectangle a cell left seams between
-// the cells of a 300 x 300 sweep, and a million of them in an SVG.
-var rasterCells = 64 * 64 // a var for tests
-
-// rasterize says whether d is drawn as an image: it has rasterCells cells
-// or more. An SVG of a path a cell took 92 MB for a million points.
-func rasterize(d *HeatmapData) bool { return len(d.X.Values)*len(d.Y.Values) >= rasterCells }
-
-// evenlySpaced says whether d's values are evenly spaced as drawn
-// (linearly, or logarithmically on a log axis): then each cell is one
-// pixel of the image (gonum's raster); otherwise, as for a list axis
-// (t_decay: [1 ms, 2 ms, 5 ms]), the image is resampled.
-func evenlySpaced(d *HeatmapData) bool {
-	for _, a := range []HeatAxis{d.X, d.Y} {
-		n := len(a.Values)
-		c0, c1 := coord(a, 0), coord(a, n-1)
-		step := (c1 - c0) / float64(n-1)
-		for i := range n {
-			if math.Abs(coord(a, i)-(c0+float64(i)*step)) > 1e-6*math.Abs(c1-c0) {
-				return false
-			}
-		}
-	}
-	return true
-}
+// drawCells has tests draw a heat map as gonum does, a path a cell: the
+// truth its image is checked against.
+var drawCells = false
 
 // Pixels of a resampled heat map along an axis: at least minPixels, that
 // cells a few pixels wide stay sharp where a viewer smooths the image, at
@@ -253,14 +232,19 @@ func evenlySpaced(d *HeatmapData) bool {
 // over that may then fall between pixels, as on a very uneven axis).
 const minPixels, maxPixels = 600, 2048
 
-// resampled draws hm's cells, on an uneven grid, as an image of pixels
-// evenly spaced over its data range, each the colour of the cell it falls
-// in, as the cells drawn one by one show it.
+// maxImagePixels bounds a heat map's image: an axis of many cells keeps
+// a pixel a cell, and the other then gets fewer than minPixels, not an
+// image of hundreds of MB (100,000 g values by 40 t_decay ones).
+const maxImagePixels = 4 << 20
+
+// resampled draws hm's cells as an image of pixels evenly spaced over its
+// data range, each the colour of the cell it falls in, as the cells drawn
+// one by one show it (on an uneven grid, a list axis, too).
 func resampled(g *grid, hm *plotter.HeatMap) *plotter.Image {
 	xmin, xmax, ymin, ymax := hm.DataRange()
 	nx, ny := g.Dims()
 	xe, ye := cellEdges(g.X, nx, xmin, xmax), cellEdges(g.Y, ny, ymin, ymax)
-	w, h := pixels(xe), pixels(ye)
+	w, h := imageSize(xe, ye)
 	// A pixel's cell, by the pixel's middle.
 	cells := func(e []float64, n int, at func(k int) float64) []int {
 		idx := make([]int, n)
@@ -316,6 +300,24 @@ func cellEdges(at func(int) float64, n int, lo, hi float64) []float64 {
 		e[i] = (at(i-1) + at(i)) / 2
 	}
 	return e
+}
+
+// imageSize is the size of the image of the cells between edges xe and
+// ye: pixels of each axis, within maxImagePixels unless that is less than
+// a pixel a cell.
+func imageSize(xe, ye []float64) (w, h int) {
+	nx, ny := len(xe)-1, len(ye)-1
+	w, h = pixels(xe), pixels(ye)
+	for w*h > maxImagePixels && (w > nx || h > ny) {
+		// Halve the axis with more pixels a cell, to whole pixels a
+		// cell, down to one.
+		if h > ny && (w <= nx || h/ny >= w/nx) {
+			h = max(ny, h/2/ny*ny)
+		} else {
+			w = max(nx, w/2/nx*nx)
+		}
+	}
+	return w, h
 }
 
 // pixels returns the number of pixels over edges' range: enough that the

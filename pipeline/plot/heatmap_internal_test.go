@@ -9,11 +9,11 @@ import (
 	"testing"
 )
 
-// TestHeatmapRaster: a large heat map is drawn as one image, a pixel a
-// cell on an even grid and resampled on an uneven one (a list axis), and
-// that image shows what the cells drawn one by one show, pixel for pixel
-// but for the seams between cells. Uneven grids were drawn as cells
-// whatever their size: 92 MB of SVG for a million points.
+// TestHeatmapRaster: a heat map is drawn as one image, on an even grid
+// and on an uneven one (a list axis), and that image shows what the cells
+// drawn one by one show, pixel for pixel but for the seams between cells.
+// Uneven grids were drawn as cells whatever their size: 92 MB of SVG for
+// a million points.
 func TestHeatmapRaster(t *testing.T) {
 	even := func(n int, lo, hi float64, log bool) HeatAxis {
 		a := HeatAxis{Name: "a", Unit: "u", Log: log}
@@ -35,19 +35,14 @@ func TestHeatmapRaster(t *testing.T) {
 		}
 		d.Z = append(d.Z, row)
 	}
-	if !rasterize(d) || !evenlySpaced(d) {
-		t.Fatal("an even 80 x 70 grid is not rasterized a pixel a cell")
-	}
 	// Uneven on both axes: y a list whose steps grow, x log values drawn
 	// on a linear axis.
 	uneven := *d
+	uneven.Y.Name = "uneven"
 	uneven.X.Log = false
 	uneven.Y.Values = nil
 	for i := range d.Y.Values {
 		uneven.Y.Values = append(uneven.Y.Values, 1+0.1*float64(i)+0.003*float64(i*i))
-	}
-	if !rasterize(&uneven) || evenlySpaced(&uneven) {
-		t.Fatal("an uneven 80 x 70 grid is not rasterized, resampled")
 	}
 	// As SVG: one image, not a path a cell.
 	f, err := Heatmap(&uneven, nil)
@@ -95,14 +90,13 @@ func TestHeatmapRaster(t *testing.T) {
 	}
 	for _, d := range []*HeatmapData{d, &uneven} {
 		raster, wrong := draw(d), draw(flip(d))
-		n := rasterCells
-		rasterCells = math.MaxInt
+		drawCells = true
 		cells := draw(d)
-		rasterCells = n
+		drawCells = false
 		// The cells' seams make some difference; a misplaced image many
 		// times more.
 		if good, bad := differ(raster, cells), differ(wrong, cells); !(good < 0.03 && good < bad/4) {
-			t.Errorf("even %v: raster and cells differ by %.4f a pixel on average; a flipped raster by %.4f", evenlySpaced(d), good, bad)
+			t.Errorf("%s: image and cells differ by %.4f a pixel on average; a flipped image by %.4f", d.Y.Name, good, bad)
 		}
 	}
 }
@@ -317,5 +311,41 @@ func TestPixelsPerCell(t *testing.T) {
 	uneven := []float64{0.5, 1.5, 2.5, 4, 6.5, 9.5} // narrowest 1 of 9
 	if n := pixels(uneven); n < minPixels || n > maxPixels || n < 9 {
 		t.Errorf("5 uneven cells: %d pixels", n)
+	}
+}
+
+// TestHeatmapImageSize: a heat map's image gives each cell a block of
+// pixels, minPixels a side at least, so that scaling it to the figure
+// blends cells only at their edges (an even 200 x 40 grid was an image of
+// a pixel a cell, smoothed into colours the colour bar does not have); an
+// axis of many cells keeps a pixel a cell within maxImagePixels.
+func TestHeatmapImageSize(t *testing.T) {
+	edges := func(n int) []float64 {
+		e := make([]float64, n+1)
+		for i := range e {
+			e[i] = float64(i)
+		}
+		return e
+	}
+	for _, tc := range []struct {
+		nx, ny int
+		w, h   int
+	}{
+		{200, 40, 600, 600},
+		{80, 70, 640, 630},
+		{3, 5, 600, 600},
+		{1000, 1000, 1000, 1000},
+		// The image stays within maxImagePixels: 100,000 x 40 pixels.
+		{100000, 40, 100000, 40},
+		{3000, 10, 3000, 600},
+		{20000, 40, 20000, 120},
+	} {
+		w, h := imageSize(edges(tc.nx), edges(tc.ny))
+		if w != tc.w || h != tc.h || w < tc.nx || h < tc.ny || w%tc.nx != 0 || h%tc.ny != 0 {
+			t.Errorf("%d x %d cells: image %d x %d, want %d x %d, whole pixels a cell", tc.nx, tc.ny, w, h, tc.w, tc.h)
+		}
+		if w*h > maxImagePixels && (w > tc.nx || h > tc.ny) {
+			t.Errorf("%d x %d cells: image of %d pixels, over %d", tc.nx, tc.ny, w*h, maxImagePixels)
+		}
 	}
 }
