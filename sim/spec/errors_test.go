@@ -970,7 +970,7 @@ func TestZeroTRiseIsNone(t *testing.T) {
 // TestUnitSlipCompartments: a compartment's capacitance or membrane time
 // constant far out of any neuron's range (a size or membrane field in the
 // wrong unit) warns at the compartment, saying what is off; values just
-// inside the bounds (10 nF, tau_m 0.01 ms and 10 s) do not, nor do the
+// inside the bounds (10 nF, tau_m 0.1 ms and 10 s) do not, nor do the
 // specs as written.
 func TestUnitSlipCompartments(t *testing.T) {
 	for _, tc := range []struct {
@@ -980,14 +980,17 @@ func TestUnitSlipCompartments(t *testing.T) {
 		{"as written", base, nil},
 		{"dimensional, as written", dimBase, nil},
 		{"cm_abs in uF", edit(t, base, "cm_abs: 100 pF", "cm_abs: 100 uF"),
-			[]string{"l23.yaml:11: cells.pyr.compartments[0]: soma has a capacitance of 1e+08 pF (above 10 nF) and a membrane time constant of 1e+07 ms (outside 0.01 ms to 10 s), which no neuron compartment has"}},
+			[]string{"l23.yaml:11: cells.pyr.compartments[0]: soma has a capacitance of 1e+08 pF (above 10 nF) and a membrane time constant of 1e+07 ms (outside 0.1 ms to 10 s), which no neuron compartment has"}},
 		{"length in mm", edit(t, dimBase, "length: 20 um\n      diameter: 20 um", "length: 20 mm\n      diameter: 20 um"),
 			[]string{"l23.yaml:11: cells.pyr.compartments[0]: soma has a capacitance of 1.257e+04 pF (above 10 nF), which"}},
 		{"gl_abs in mS", edit(t, base, "gl_abs: 5 nS", "gl_abs: 5 mS"),
-			[]string{"cells.pyr.compartments[1]: dend has a membrane time constant of 1e-05 ms (outside 0.01 ms to 10 s)"}},
+			[]string{"cells.pyr.compartments[1]: dend has a membrane time constant of 1e-05 ms (outside 0.1 ms to 10 s)"}},
 		{"10 nF", edit(t, base, "cm_abs: 100 pF", "cm_abs: 10 nF"), nil},
 		{"tau_m 8.3 s", edit(t, base, "gl_abs: 5 nS", "gl_abs: 6 pS"), nil},
-		{"tau_m 0.0125 ms", edit(t, base, "gl_abs: 5 nS", "gl_abs: 4 uS"), nil},
+		{"tau_m 0.125 ms", edit(t, base, "gl_abs: 5 nS", "gl_abs: 400 nS"), nil},
+		// A trial's: 0.0125 ms passed the bound of 0.01 ms.
+		{"tau_m 0.0125 ms", edit(t, base, "gl_abs: 5 nS", "gl_abs: 4 uS"),
+			[]string{"cells.pyr.compartments[1]: dend has a membrane time constant of 0.0125 ms (outside 0.1 ms to 10 s)"}},
 	} {
 		s, err := Parse("l23.yaml", []byte(tc.y))
 		if err != nil {
@@ -1075,6 +1078,56 @@ func TestStepWarnings(t *testing.T) {
 		}
 		if !slices.Equal(got, tc.want) {
 			t.Errorf("%s: warnings %q, want %q", tc.name, got, tc.want)
+		}
+	}
+}
+
+// TestUnitSlipTimesWarn: a synaptic time constant, swept or not, above
+// 1 s, a dt above 1 ms, a duration above 10 s and a positive E_GABA warn
+// where they are written, with the value the unit most likely meant
+// (a trial's t_decay of 8 s fitted, as converged, a PSP of tens of
+// seconds, without a word); values just inside do not.
+func TestUnitSlipTimesWarn(t *testing.T) {
+	rise := edit(t, base, "    t_decay: 2 ms\n", "    t_decay: 2 ms\n    t_rise: 0.5 ms\n")
+	for _, tc := range []struct {
+		name, y string
+		want    string // "" for none of these warnings
+	}{
+		{"t_decay in s", edit(t, base, "t_decay: 2 ms", "t_decay: 8 s"),
+			`l23.yaml:30: pathways[0].receptors[0].t_decay: "8 s" is 8000 ms, longer than any synaptic time constant (NMDA's decay is about 100 ms, GABA_B's a few hundred); did you mean 8 ms?`},
+		{"t_rise in s", edit(t, rise, "t_rise: 0.5 ms", "t_rise: 1.5 s"),
+			`pathways[0].receptors[0].t_rise: "1.5 s" is 1500 ms, longer than any synaptic time constant (NMDA's decay is about 100 ms, GABA_B's a few hundred); did you mean 1.5 ms?`},
+		{"t_decay of 1 s", edit(t, base, "t_decay: 2 ms", "t_decay: 1 s"), ""},
+		{"t_decay far beyond, in ms", edit(t, base, "t_decay: 2 ms", "t_decay: 5000 ms"),
+			`pathways[0].receptors[0].t_decay: "5000 ms" is 5000 ms, longer than any synaptic time constant (NMDA's decay is about 100 ms, GABA_B's a few hundred)`},
+		{"swept list", base + "sweep:\n  t_decay: [2 ms, 20 s]\n", `sweep.t_decay[1]: "20 s" is 20000 ms, longer than any synaptic time constant`},
+		{"swept range", base + "sweep:\n  t_decay: {from: 1 ms, to: 3 s, steps: 3}\n", `sweep.t_decay.to: "3 s" is 3000 ms, longer than any synaptic time constant (NMDA's decay is about 100 ms, GABA_B's a few hundred); did you mean 3 ms?`},
+		{"dt in s", edit(t, base, "dt: 0.1 ms", "dt: 0.025 s"),
+			`l23.yaml:4: simulation.dt: dt "0.025 s" is 25 ms, far above the 0.01 to 0.1 ms Dendrify's models run at: no PSP is resolved, and most cells are unstable; did you mean 0.025 ms?`},
+		{"dt of 1 ms", edit(t, base, "dt: 0.1 ms", "dt: 1 ms"), ""},
+		{"duration in s", edit(t, base, "duration: 100 ms", "duration: 150 s"),
+			`l23.yaml:5: simulation.duration: duration "150 s" is 150 s, far beyond a PSP's window (tens to hundreds of ms): every run takes that much longer; did you mean 150 ms?`},
+		{"duration of 10 s", edit(t, base, "duration: 100 ms", "duration: 10 s"), ""},
+		{"E_GABA positive", edit(t, base, "cells:\n", "constants:\n  E_GABA: 75 mV\ncells:\n"),
+			`l23.yaml:8: constants.E_GABA: "75 mV" is above 0 mV: GABA_A currents reverse near -70 mV (chloride), so this inhibition would excite; did you mean -75 mV?`},
+		{"E_GABA depolarised", edit(t, base, "cells:\n", "constants:\n  E_GABA: -40 mV\ncells:\n"), ""},
+	} {
+		s, err := Parse("l23.yaml", []byte(tc.y))
+		if err != nil {
+			t.Fatalf("%s: %v", tc.name, err)
+		}
+		var got []string
+		for _, w := range s.Warnings {
+			if strings.Contains(w, "synaptic time constant") || strings.Contains(w, "far above the 0.01") ||
+				strings.Contains(w, "a PSP's window") || strings.Contains(w, "GABA_A currents") {
+				got = append(got, w)
+			}
+		}
+		switch {
+		case tc.want == "" && len(got) > 0:
+			t.Errorf("%s: warnings %q, want none", tc.name, got)
+		case tc.want != "" && (len(got) != 1 || !strings.Contains(got[0], tc.want)):
+			t.Errorf("%s: warnings %q, want one with %q", tc.name, got, tc.want)
 		}
 	}
 }

@@ -464,12 +464,21 @@ func builtCells(s *Spec) map[string]*sim.Cell {
 // Bounds no neuron compartment comes near: a capacitance above maxC (a
 // whole large neuron is under 1 nF) or a membrane time constant outside
 // [minTauM, maxTauM] is a unit slip (cm_abs in uF for pF, a length in mm
-// for um, gl_abs in mS for nS), which no other check catches: the cell
+// for um, gl_abs in mS for nS, gl in mS/cm2 for uS/cm2: a trial's 0.02 ms
+// passed the bound of 0.01 ms), which no other check catches: the cell
 // just gives no PSP, or needs a dt of nanoseconds.
 const (
 	maxC    = 10e-9
-	minTauM = 1e-5
+	minTauM = 1e-4
 	maxTauM = 10.0
+)
+
+// Above maxDt no PSP is resolved (Dendrify's examples run at 0.025 to
+// 0.1 ms), and above maxDuration a run is no PSP's window: both are most
+// likely in s for ms.
+const (
+	maxDt       = 1e-3
+	maxDuration = 10.0
 )
 
 // oddCompartments warns, once a compartment, of a capacitance or membrane
@@ -652,9 +661,24 @@ func (p *parser) simulation(s *Spec, top *mapping) {
 			}
 			p.warnf(v, "simulation.dt", "dt %q is %.6g ms, far below the 0.01 to 0.1 ms Dendrify's models run at: every run takes that much longer%s", v.Value, sm.Dt/1e-3, hint)
 		}
+		if len(p.errs) == before && sm.Dt > maxDt {
+			hint := ""
+			if unitOf(v.Value) == "s" && sm.Dt <= 1 {
+				hint = fmt.Sprintf("; did you mean %.6g ms?", sm.Dt)
+			}
+			p.warnf(v, "simulation.dt", "dt %q is %.6g ms, far above the 0.01 to 0.1 ms Dendrify's models run at: no PSP is resolved, and most cells are unstable%s", v.Value, sm.Dt/1e-3, hint)
+		}
 	}
 	if v := m.get("duration"); v != nil {
+		before := len(p.errs)
 		sm.Duration = p.positive(v, "simulation.duration", Time)
+		if len(p.errs) == before && sm.Duration > maxDuration {
+			hint := ""
+			if unitOf(v.Value) == "s" && sm.Duration <= 10000 {
+				hint = fmt.Sprintf("; did you mean %.6g ms?", sm.Duration)
+			}
+			p.warnf(v, "simulation.duration", "duration %q is %.6g s, far beyond a PSP's window (tens to hundreds of ms): every run takes that much longer%s", v.Value, sm.Duration, hint)
+		}
 	}
 	if v := m.get("spike_at"); v != nil {
 		before := len(p.errs)
@@ -745,6 +769,10 @@ func (p *parser) constants(s *Spec, n *yaml.Node) {
 			c.ENMDA = p.potential(v, path)
 		case "E_GABA":
 			c.EGABA = p.potential(v, path)
+			// A sign slip: the fit then blamed the holding potential.
+			if !p.failed() && c.EGABA > 0 {
+				p.warnf(v, path, "%q is above 0 mV: GABA_A currents reverse near -70 mV (chloride), so this inhibition would excite; did you mean %.6g mV?", v.Value, -c.EGABA/1e-3)
+			}
 		case "E_Na":
 			s.Ions.ENa = p.potential(v, path)
 		case "E_K":

@@ -296,7 +296,11 @@ func (p *parser) receptor(n *yaml.Node, path string) (Receptor, *mapping) {
 		}
 	}
 	r.G = p.positive(p.require(m, "g"), m.sub("g"), Conductance)
+	before := len(p.errs)
 	r.TauDecay = p.positive(p.require(m, "t_decay"), m.sub("t_decay"), Time)
+	if len(p.errs) == before {
+		p.synapticTau(m.get("t_decay"), m.sub("t_decay"), r.TauDecay)
+	}
 	if v := m.get("t_rise"); v != nil {
 		// Dendrify reads an exact zero as no t_rise (an instant rise, and
 		// no scale_g normalisation), as it reads one of v_rest or g; unlike
@@ -305,8 +309,8 @@ func (p *parser) receptor(n *yaml.Node, path string) (Receptor, *mapping) {
 		before := len(p.errs)
 		if d := p.quantity(v, m.sub("t_rise"), Time); d == 0 && len(p.errs) == before {
 			p.warnf(v, m.sub("t_rise"), "t_rise %s: Dendrify reads an exact zero as no t_rise, so the conductance rises at once (as without t_rise)", v.Value)
-		} else {
-			r.TauRise = p.positive(v, m.sub("t_rise"), Time)
+		} else if r.TauRise = p.positive(v, m.sub("t_rise"), Time); len(p.errs) == before {
+			p.synapticTau(v, m.sub("t_rise"), r.TauRise)
 		}
 	}
 	if v := m.get("scale_g"); v != nil {
@@ -499,6 +503,9 @@ func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 		for i, it := range items {
 			before := len(p.errs)
 			v := p.positive(it, index(path, i), d)
+			if d == Time && len(p.errs) == before {
+				p.synapticTau(it, index(path, i), v)
+			}
 			if j, dup := first[v]; dup && len(p.errs) == before {
 				p.warnf(it, index(path, i), "the same value as %s: every point there is swept twice", index(path, j))
 			} else {
@@ -532,6 +539,10 @@ func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 	if failed() {
 		return Axis{}
 	}
+	if d == Time {
+		p.synapticTau(m.get("from"), m.sub("from"), a.From)
+		p.synapticTau(m.get("to"), m.sub("to"), a.To)
+	}
 	if steps == 1 && a.From != a.To {
 		p.warnf(sn, m.sub("steps"), "one step sweeps from only (%s); to is unused", m.get("from").Value)
 	}
@@ -545,6 +556,25 @@ func (p *parser) axis(n *yaml.Node, path string, d Dimension) Axis {
 		return Axis{}
 	}
 	return a
+}
+
+// maxSynapticTau bounds the time constants of the synapses dendfit
+// calibrates: NMDA's decay is about 100 ms and GABA_B's a few hundred. One
+// above is most likely in s for ms (a trial's "t_decay: 8 s" fitted, as
+// converged, a PSP that lasted tens of seconds).
+const maxSynapticTau = 1.0
+
+// synapticTau warns of a receptor time constant (s) above maxSynapticTau,
+// with the value the unit most likely meant.
+func (p *parser) synapticTau(n *yaml.Node, path string, v float64) {
+	if n == nil || v <= maxSynapticTau {
+		return
+	}
+	hint := ""
+	if unitOf(n.Value) == "s" && v <= 1000 {
+		hint = fmt.Sprintf("; did you mean %.6g ms?", v)
+	}
+	p.warnf(n, path, "%q is %.6g ms, longer than any synaptic time constant (NMDA's decay is about 100 ms, GABA_B's a few hundred)%s", n.Value, v/1e-3, hint)
 }
 
 // firstBad returns the first value of a range a that is not positive and
