@@ -46,7 +46,7 @@ func FittedReceptors(rs []sim.Receptor, f *db.Fit) ([]sim.Receptor, error) {
 
 // SameModel says whether pathway i of a and pathway j of b are one model
 // up to the scale of their conductances: the same name (pre, post,
-// receptors), cell, constants and protocol (method, dt, window, synapse
+// receptors), cell, constants their receptors read and protocol (method, dt, window, synapse
 // and recording site, holding), and the same receptors and kinetics with
 // conductances in the same ratios. A fit or sweep recorded for one then
 // holds for the other, whatever else their specs change (targets, grids,
@@ -62,7 +62,14 @@ func SameModel(a *spec.Spec, i int, b *spec.Spec, j int) bool {
 		return false
 	}
 	sb, rb, err := b.Setup(j)
-	return err == nil && reflect.DeepEqual(sa, sb) && sameReceptors(ra, rb)
+	if err != nil {
+		return false
+	}
+	// Only the constants its receptors read: an edit of E_GABA holds
+	// for an AMPA pathway's fit (a trial's AMPA fits were dropped so).
+	ca, cb := *sa, *sb
+	ca.Constants, cb.Constants = sa.Constants.Used(ra), sb.Constants.Used(rb)
+	return reflect.DeepEqual(ca, cb) && sameReceptors(ra, rb)
 }
 
 // sameReceptors says whether two pathways' receptors are the same but for
@@ -348,7 +355,7 @@ func fitChange(s *spec.Spec, i int, fs *spec.Spec, j int) string {
 		if !reflect.DeepEqual(a.Cell, b.Cell) {
 			what = append(what, "its post cell")
 		}
-		if a.Constants != b.Constants {
+		if a.Constants.Used(ra) != b.Constants.Used(rb) {
 			what = append(what, "the constants")
 		}
 		pa, pb := a.Protocol, b.Protocol

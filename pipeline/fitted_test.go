@@ -94,6 +94,11 @@ func TestSameModel(t *testing.T) {
 		{"synapse", "compartment: dend", "compartment: soma", false},
 		{"kinetics", "t_rise: 5 ms", "t_rise: 4 ms", false},
 		{"channel", "channel: NMDA", "channel: GABA", false},
+		// Only the constants its receptors (AMPA, NMDA) read count.
+		{"E_GABA", "\ncells:\n", "\nconstants:\n  E_GABA: -75 mV\ncells:\n", true},
+		{"E_AMPA", "\ncells:\n", "\nconstants:\n  E_AMPA: 5 mV\ncells:\n", false},
+		{"Mg_con", "\ncells:\n", "\nconstants:\n  Mg_con: 2\ncells:\n", false},
+		{"Gamma_NMDA", "\ncells:\n", "\nconstants:\n  Gamma_NMDA: 1\ncells:\n", false},
 	} {
 		edited := strings.Replace(string(text), tc.old, tc.new, 1)
 		if tc.old != "" && edited == string(text) {

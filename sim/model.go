@@ -131,6 +131,26 @@ func (c Constants) Reversal(ch Channel) float64 {
 	return c.EAMPA
 }
 
+// Used returns the constants a simulation with receptors rs reads, the
+// others zero: E_AMPA for AMPA, E_NMDA and the Mg block's for NMDA,
+// E_GABA for GABA. Two setups whose used constants are equal give the
+// same PSPs, so that an edit of E_GABA leaves an AMPA pathway's results
+// as they were.
+func (c Constants) Used(rs []Receptor) Constants {
+	var u Constants
+	for _, r := range rs {
+		switch r.Channel {
+		case AMPA:
+			u.EAMPA = c.EAMPA
+		case NMDA:
+			u.ENMDA, u.MgCon, u.AlphaNMDA, u.BetaNMDA, u.GammaNMDA = c.ENMDA, c.MgCon, c.AlphaNMDA, c.BetaNMDA, c.GammaNMDA
+		case GABA:
+			u.EGABA = c.EGABA
+		}
+	}
+	return u
+}
+
 // DefaultConstants returns Dendrify 2.2's defaults.
 func DefaultConstants() Constants {
 	return Constants{EAMPA: 0, ENMDA: 0, EGABA: -80e-3, MgCon: 1, AlphaNMDA: 0.062, BetaNMDA: 3.57, GammaNMDA: 0}

@@ -692,3 +692,44 @@ func TestPeakG(t *testing.T) {
 		}
 	}
 }
+
+// TestConstantsUsed: constants that Used leaves out change no PSP of the
+// receptors given (every one is perturbed), and each that it keeps
+// changes it: a fit holds across an edit of the first kind only.
+func TestConstantsUsed(t *testing.T) {
+	base := DefaultConstants()
+	perturb := []func(*Constants){
+		func(c *Constants) { c.EAMPA = 0.01 },
+		func(c *Constants) { c.ENMDA = 0.01 },
+		func(c *Constants) { c.EGABA = -0.07 },
+		func(c *Constants) { c.MgCon = 2 },
+		func(c *Constants) { c.AlphaNMDA = 0.07 },
+		func(c *Constants) { c.BetaNMDA = 3 },
+		func(c *Constants) { c.GammaNMDA = 1 },
+	}
+	psp := func(c Constants, rs []Receptor) float64 {
+		s := &Setup{Cell: &Cell{Compartments: []Compartment{{Name: "soma", C: 1e-10, GL: 1e-8, EL: -0.065}}}, Constants: c,
+			Protocol: Protocol{Method: Euler, Dt: 2.5e-5, Duration: 0.05, SpikeAt: 0.005}}
+		r, err := Simulate(s, rs, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return r.PSP
+	}
+	for _, rs := range [][]Receptor{
+		{{Channel: AMPA, G: 1e-9, TauDecay: 2e-3}},
+		{{Channel: NMDA, G: 1e-9, TauRise: 2e-3, TauDecay: 50e-3}},
+		{{Channel: GABA, G: 1e-9, TauDecay: 8e-3}},
+		{{Channel: AMPA, G: 1e-9, TauDecay: 2e-3}, {Channel: NMDA, G: 1e-9, TauDecay: 50e-3}},
+	} {
+		want := psp(base, rs)
+		for k, f := range perturb {
+			c := base
+			f(&c)
+			used := c.Used(rs) != base.Used(rs)
+			if got := psp(c, rs); (got != want) != used {
+				t.Errorf("%v, constant %d changed (used: %v): PSP %g, was %g", rs[0].Channel, k, used, got, want)
+			}
+		}
+	}
+}
