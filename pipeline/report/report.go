@@ -253,8 +253,12 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		if fr != nil {
 			fs, inFit = fitSeries[fr.ID][src.index]
 		}
+		// The sweep may be of an earlier text of the spec (the same model,
+		// another target): the lines mark the target this report gives.
+		targetMV := p.TargetPSP / 1e-3
 		switch {
 		case inSweep:
+			sw.TargetMV = targetMV
 			pw.drawCurve(sw, sweepSpec.Sweep.G.Log, sweepSource(r.Sweep))
 		case inFit:
 			src := fmt.Sprintf("the %d evaluations of fit run %d (no sweep recorded)", fs.Recorded, fr.ID)
@@ -266,7 +270,7 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 			pw.CurveNote = ": no sweep or fit evaluations recorded for this pathway"
 		}
 		if sweepIndex >= 0 && len(plot.SweptAxes(sweepSpec)) >= 2 {
-			if err := pw.drawHeatmap(ctx, rd, r.Sweep, sweepSpec, sweepIndex); err != nil {
+			if err := pw.drawHeatmap(ctx, rd, r.Sweep, sweepSpec, sweepIndex, targetMV); err != nil {
 				return nil, err
 			}
 		}
@@ -333,12 +337,11 @@ func (pw *Pathway) drawTrace(ctx context.Context, s *spec.Spec, fitRun *db.Run) 
 	return nil
 }
 
-// drawHeatmap draws the pathway's |PSP| over the first two axes of sweep
-// run, whose spec is s (a third axis is sliced at the pathway's own value,
-// as plot heatmap does).
 // drawHeatmap draws the heat map of pathway k of sweep run run (of spec
-// s), which is pw's.
-func (pw *Pathway) drawHeatmap(ctx context.Context, rd plot.Reader, run *db.Run, s *spec.Spec, k int) error {
+// s), which is pw's, with its target line at targetMV (0: none): |PSP|
+// over the first two axes, a third sliced at the pathway's own value, as
+// plot heatmap does.
+func (pw *Pathway) drawHeatmap(ctx context.Context, rd plot.Reader, run *db.Run, s *spec.Spec, k int, targetMV float64) error {
 	hp, err := plot.ReadHeatPoints(ctx, rd, run.ID, k)
 	if err != nil || hp.Len() == 0 { // none: a shard without this pathway
 		return err
@@ -347,6 +350,7 @@ func (pw *Pathway) drawHeatmap(ctx context.Context, rd plot.Reader, run *db.Run,
 	hd, err := hp.Heatmap(s, k, x, y)
 	var svg string
 	if err == nil {
+		hd.TargetMV = targetMV
 		var f *plot.Figure
 		if f, err = plot.Heatmap(hd, &plot.HeatmapOptions{Width: plot.DefaultWidth}); err == nil {
 			svg, err = f.SVG()

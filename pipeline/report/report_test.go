@@ -644,3 +644,34 @@ func TestReportOfRun(t *testing.T) {
 		}
 	}
 }
+
+// TestReportMarksTheSpecsTarget: a sweep of an earlier text of the spec
+// (the same model, another target) draws its heat map with the target
+// this report gives, as its table does; the line was the sweep's own
+// target (a trial saw 0.56 mV under a table of 0.6 mV).
+func TestReportMarksTheSpecsTarget(t *testing.T) {
+	path := filepath.Join(plottest.Root(), "experiments", "l23-demo.yaml")
+	s, err := spec.Load(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	dbPath := plottest.DB(t, s, true, false)
+	edited, err := spec.Parse(path, []byte(strings.Replace(string(s.Text), "target_psp: 0.5 mV", "target_psp: 0.9 mV", 1)))
+	if err != nil || edited.Pathways[0].TargetPSP == s.Pathways[0].TargetPSP {
+		t.Fatalf("edit: %v", err)
+	}
+	plottest.AddFit(t, dbPath, edited, &pipeline.FitOptions{NoFine: true})
+	d, err := db.OpenReadOnly(context.Background(), dbPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
+	r, _ := buildHTML(t, d, s.Name)
+	pw := r.Pathways[0]
+	if !strings.Contains(pw.CurveNote, "sweep run") || pw.HeatmapSVG == "" {
+		t.Fatalf("pathway 0: curve %q, heat map %d bytes: not from the sweep", pw.CurveNote, len(pw.HeatmapSVG))
+	}
+	if svg := string(pw.HeatmapSVG); !strings.Contains(svg, "red line: target 0.9 mV") || strings.Contains(svg, "0.5 mV") {
+		t.Errorf("heat map of the earlier text's sweep: its target line is not the report's 0.9 mV")
+	}
+}
