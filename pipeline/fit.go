@@ -491,6 +491,7 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 		return fitKinetics(ctx, s, i, setup, base, sm, res, opt)
 	}
 	ran := map[float64]evaluated{} // by g
+	early := false                 // a dSpike fired before the presynaptic spike
 	eval := func(ctx context.Context, g float64) (float64, bool, error) {
 		rs := scaled(base, g)
 		err := sm.Run(ctx, [][]sim.Receptor{rs}, ropt, out)
@@ -498,6 +499,7 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 			return 0, false, err
 		}
 		ran[g] = evaluated{psp: out[0].PSP, atEnd: out[0].PeakAtEnd()}
+		early = early || firesEarly(&out[0])
 		pr := newPathwayResult(s, i, setup, rs, sm.Steady(), &out[0])
 		// fit.Amplitude evaluates one g at a time.
 		res.points = append(res.points, PointOf(fmt.Sprintf("fit/p%04d/e%03d", i, len(res.points)), pr))
@@ -513,6 +515,16 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	res.Outcome = fr.Outcome
 	res.Converged = fr.Outcome == fit.Converged
 	res.Message, res.belowJump = fr.Message, fr.BelowJump
+	if fr.Outcome == fit.DSpikeJump && early {
+		// No synapse acts before the spike: the jump is the start
+		// state's, the same at every g (a trial's IPSPs, held above the
+		// threshold, ended "dspike_jump" as if inhibition fired it).
+		state := "the resting state"
+		if setup.Protocol.Hold {
+			state = fmt.Sprintf("the state held at %.4g mV in %s", setup.Protocol.Holding/1e-3, setup.Cell.Compartments[setup.Protocol.Record].Name)
+		}
+		res.Message += fmt.Sprintf("; a dSpike fires before the presynaptic spike, with no synaptic input: %s is above its threshold, so every g's PSP measures that dSpike, not the synapse (hold lower)", state)
+	}
 	if v := sm.Steady().V[setup.Protocol.Synapse]; fr.Outcome == fit.Unreachable && atReversal(v, setup.Constants, base) {
 		res.Message += fmt.Sprintf("; the synapse sits at %.4g mV, its receptors' reversal potential: with no driving force no g makes a PSP (hold it elsewhere)", v/1e-3)
 	}
@@ -547,6 +559,12 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 // evaluated is what a fit's run at a g (and time constants) left: its PSP
 // with the sign the fit, which sees |PSP|, drops, and whether it peaks at
 // the window's last sample.
+// firesEarly says whether a dSpike of r fired before the presynaptic
+// spike, where no synapse acts.
+func firesEarly(r *sim.Result) bool {
+	return slices.ContainsFunc(r.DSpikeEvents, func(e sim.DSpikeEvent) bool { return e.Step < r.SpikeStep })
+}
+
 type evaluated struct {
 	psp   float64
 	atEnd bool

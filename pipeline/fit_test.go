@@ -750,6 +750,32 @@ func TestFitRootBelowJump(t *testing.T) {
 	}
 }
 
+// TestFitDSpikeBeforeTheSpike: a pathway whose held state fires a dSpike
+// before the presynaptic spike ends dspike_jump saying so, naming the
+// holding: every g's PSP is that dSpike's (a trial's IPSPs read as if
+// inhibition fired it). A jump the synapse makes says nothing of it.
+func TestFitDSpikeBeforeTheSpike(t *testing.T) {
+	const said = "a dSpike fires before the presynaptic spike, with no synaptic input"
+	for _, tc := range []struct {
+		file, want string
+	}{
+		{"testdata/hold-above-dspike.yaml", said + ": the state held at -38 mV in oblique is above its threshold, so every g's PSP measures that dSpike, not the synapse (hold lower)"},
+		{"testdata/dspike-root-below-jump.yaml", ""},
+	} {
+		s, err := spec.Load(tc.file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
+		if err != nil || res[0].Outcome != fit.DSpikeJump {
+			t.Fatalf("%s: %v %+v; want dspike_jump", tc.file, err, res)
+		}
+		if msg := res[0].Message; tc.want == "" && strings.Contains(msg, said) || tc.want != "" && !strings.Contains(msg, tc.want) {
+			t.Errorf("%s: message %q, want %q", tc.file, msg, tc.want)
+		}
+	}
+}
+
 // TestFitKineticsKeepsRiseBelowDecay: the double exponential is symmetric
 // in its two time constants, and a search free in both came back with
 // them swapped (from a user's trial: exponential_euler, t_decay 0.009 ms,
