@@ -112,7 +112,7 @@ func Amplitude(ctx context.Context, p Problem) (Result, error) {
 			}
 		}
 		if fired != nil {
-			return f.jump(ctx, *fired, fmt.Sprintf("a dSpike fires at g = %.6g nS (%s)", fired.g*1e9, r.Message), 0)
+			return f.jump(ctx, *fired, fmt.Sprintf("the search met a dSpike at g = %.6g nS (%s)", fired.g*1e9, r.Message), 0)
 		}
 	}
 	return r, nil
@@ -160,7 +160,7 @@ func (f *fitter) checkBracket(ctx context.Context, r Result) (Result, error) {
 					s.g*1e9, lo*1e9, hi*1e9)
 				return r, nil
 			}
-			return f.jump(ctx, s, fmt.Sprintf("a dSpike fires at g = %.6g nS, inside the bracket [%.6g, %.6g] nS around the root %.6g nS", s.g*1e9, lo*1e9, hi*1e9, r.G*1e9), r.G)
+			return f.jump(ctx, s, fmt.Sprintf("the search met a dSpike at g = %.6g nS, inside the bracket [%.6g, %.6g] nS around the root %.6g nS", s.g*1e9, lo*1e9, hi*1e9, r.G*1e9), r.G)
 		}
 	}
 	r.Evaluations = f.evals()

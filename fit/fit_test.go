@@ -386,7 +386,7 @@ func TestAmplitudeJumpBest(t *testing.T) {
 	if err != nil || r.Outcome != DSpikeJump {
 		t.Fatalf("%v %s (%s)", err, r.Outcome, r.Message)
 	}
-	m := regexp.MustCompile(`a dSpike fires at g = ([0-9.e+-]+) nS .* between g = ([0-9.e+-]+) and ([0-9.e+-]+) nS`).FindStringSubmatch(r.Message)
+	m := regexp.MustCompile(`the search met a dSpike at g = ([0-9.e+-]+) nS .* between g = ([0-9.e+-]+) and ([0-9.e+-]+) nS`).FindStringSubmatch(r.Message)
 	if m == nil {
 		t.Fatalf("message %q", r.Message)
 	}
@@ -545,7 +545,7 @@ func TestAmplitudeRootBelowAFallingJump(t *testing.T) {
 	q.RootBelowJump = true
 	r, err = Amplitude(ctx, q)
 	if err != nil || r.Outcome != Converged || math.Abs(r.G/(3*nS)-1) > 1e-6 || math.Abs(r.PSP/(3*mV)-1) > 1e-7 ||
-		!strings.HasPrefix(r.BelowJump, "the root taken is below the dSpike threshold and fires none: a dSpike fires at g = ") || r.Evaluations > 100 {
+		!strings.HasPrefix(r.BelowJump, "the root taken is below the dSpike threshold and fires none: the search met a dSpike at g = ") || r.Evaluations > 100 {
 		t.Errorf("root_below_jump from 3.8 nS: %v %s g %v nS (%s), want converged at 3 nS, saying so", err, r.Outcome, r.G/nS, r.BelowJump)
 	}
 	// 5 mV: every PSP below the threshold (up to 3.5 mV) is smaller.
