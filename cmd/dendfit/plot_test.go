@@ -221,7 +221,8 @@ func TestReportNote(t *testing.T) {
 
 // TestPlotCurveSelectsByIndex: --pathway selects a pathway by its index,
 // not by its label, which two pathways may share (they then carry their
-// index in the legend).
+// compartment in the legend, as --pathway pre->post@compartment names
+// them).
 func TestPlotCurveSelectsByIndex(t *testing.T) {
 	dir := t.TempDir()
 	dbp := filepath.Join(dir, "t.db")
@@ -232,8 +233,8 @@ func TestPlotCurveSelectsByIndex(t *testing.T) {
 		args []string
 		want []string
 	}{
-		{[]string{"-p", "1"}, []string{"E-&gt;E (AMPA) #1"}},
-		{nil, []string{"E-&gt;E (AMPA) #0", "E-&gt;E (AMPA) #1"}},
+		{[]string{"-p", "1"}, []string{"E-&gt;E (AMPA) @dend"}},
+		{nil, []string{"E-&gt;E (AMPA) @soma", "E-&gt;E (AMPA) @dend"}},
 	} {
 		out := filepath.Join(dir, "c.svg")
 		if err := plotTestCLI(t, append([]string{"--db", dbp, "plot", "curve", "-o", out}, tc.args...)...); err != nil {

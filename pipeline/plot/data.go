@@ -470,17 +470,39 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 		out = append(out, se)
 	}
 	// Pathways that differ only by compartment or tag share a label; the
-	// legend tells them apart by their index.
+	// legend tells them apart by their compartment, as --pathway names
+	// them (pre->post@compartment), and by index where that is shared too.
 	seen := map[string]int{}
 	for _, se := range out {
 		seen[se.Label]++
 	}
 	for k := range out {
 		if seen[out[k].Label] > 1 {
-			out[k].Label += fmt.Sprintf(" #%d", out[k].Pathway)
+			out[k].Label += apart(s, out[k].Pathway)
 		}
 	}
 	return out
+}
+
+// apart tells pathway i of s from others of its label: " @compartment",
+// and its index too when another such pathway has that compartment (" #i"
+// alone when s does not define it).
+func apart(s *spec.Spec, i int) string {
+	idx := fmt.Sprintf(" #%d", i)
+	if s == nil || i < 0 || i >= len(s.Pathways) {
+		return idx
+	}
+	p := s.Pathways[i]
+	n := 0
+	for _, q := range s.Pathways {
+		if q.Label() == p.Label() && q.Compartment == p.Compartment {
+			n++
+		}
+	}
+	if n > 1 {
+		return " @" + p.Compartment + idx
+	}
+	return " @" + p.Compartment
 }
 
 // String names the time constants as a legend does, short (a long note

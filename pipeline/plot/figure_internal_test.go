@@ -11,6 +11,9 @@ import (
 	"gonum.org/v1/plot/text"
 	"gonum.org/v1/plot/vg"
 	"gonum.org/v1/plot/vg/draw"
+
+	"github.com/dendfit/dendfit/sim"
+	"github.com/dendfit/dendfit/sim/spec"
 )
 
 // TestTickLabels: every axis, however narrow its range, gets at least two
@@ -151,5 +154,24 @@ func TestSameCurveDashed(t *testing.T) {
 		if n := strings.Count(svg, "stroke-dasharray:6,6"); n != tc.dashed {
 			t.Errorf("%d curves dashed 6,6, want %d", n, tc.dashed)
 		}
+	}
+}
+
+// TestApart: pathways that share a label are told apart by compartment,
+// and by index too where two share the compartment (another tag).
+func TestApart(t *testing.T) {
+	ampa := []spec.Receptor{{Channel: sim.AMPA, G: 1e-9, TauDecay: 2e-3}}
+	s := &spec.Spec{Pathways: []spec.Pathway{
+		{Pre: "E", Post: "E", Compartment: "soma", Receptors: ampa},
+		{Pre: "E", Post: "E", Compartment: "dend", Receptors: ampa},
+		{Pre: "E", Post: "E", Compartment: "dend", Tag: "b", Receptors: ampa},
+	}}
+	for i, want := range []string{" @soma", " @dend #1", " @dend #2"} {
+		if got := apart(s, i); got != want {
+			t.Errorf("pathway %d: %q, want %q", i, got, want)
+		}
+	}
+	if got := apart(nil, 4); got != " #4" {
+		t.Errorf("no spec: %q", got)
 	}
 }
