@@ -588,6 +588,38 @@ func (h *heatPoint) axisValue(name string) (float64, bool) {
 	return h.axes[i], true
 }
 
+// gridValues adds to have, the values of axis name that a sweep's points
+// hold, every value of s's grid on that axis, as the points record it,
+// when they are all of it (the points are of that grid).
+func gridValues(s *spec.Spec, name string, have map[float64]bool) {
+	if s == nil {
+		return
+	}
+	var a spec.Axis
+	unit := 1e-3 // ms
+	switch name {
+	case AxisG:
+		a, unit = s.Sweep.G, 1e-9 // nS
+	case AxisTDecay:
+		a = s.Sweep.TDecay
+	case AxisTRise:
+		a = s.Sweep.TRise
+	}
+	if !a.Given() {
+		return
+	}
+	grid := map[float64]bool{}
+	for _, v := range a.Values() {
+		grid[v/unit] = true // as a sweep records it
+	}
+	for v := range have {
+		if !grid[v] {
+			return
+		}
+	}
+	maps.Copy(have, grid)
+}
+
 func heatAxis(s *spec.Spec, name string) HeatAxis {
 	switch name {
 	case AxisG:
@@ -718,12 +750,18 @@ func heatmap(s *spec.Spec, pts []heatPoint, label string, i int, x, y string) (*
 			ys[yv] = true
 		}
 	}
+	if len(xs) < 2 || len(ys) < 2 {
+		return nil, fmt.Errorf("plot: heatmap: pathway %d was swept over %d %s and %d %s values; a heat map needs two axes with at least 2 values (run a sweep with both)",
+			i, len(xs), x, len(ys), y)
+	}
+	// A part of the grid (a shard, a stopped sweep) lacks whole rows or
+	// columns: from the spec's grid they are drawn, grey, rather than
+	// left out (a shard's map, a quarter of the points, looked most of
+	// the grid).
+	gridValues(s, x, xs)
+	gridValues(s, y, ys)
 	d := &HeatmapData{X: heatAxis(s, x), Y: heatAxis(s, y)}
 	d.X.Values, d.Y.Values = sortedKeys(xs), sortedKeys(ys)
-	if len(d.X.Values) < 2 || len(d.Y.Values) < 2 {
-		return nil, fmt.Errorf("plot: heatmap: pathway %d was swept over %d %s and %d %s values; a heat map needs two axes with at least 2 values (run a sweep with both)",
-			i, len(d.X.Values), x, len(d.Y.Values), y)
-	}
 	ix, iy := index(d.X.Values), index(d.Y.Values)
 	d.Z = make([][]float64, len(d.Y.Values))
 	for r := range d.Z {

@@ -821,3 +821,57 @@ func TestCurveUnplaceableFit(t *testing.T) {
 		}
 	}
 }
+
+// TestHeatmapOfAPartOfTheGrid: a heat map of a part of the grid (a shard,
+// a stopped sweep) keeps the grid's every row and column, those with no
+// point grey (NaN); they were left out, and a quarter of the points drew
+// a map that looked most of the grid. Points not of the spec's grid keep
+// the axes they have.
+func TestHeatmapOfAPartOfTheGrid(t *testing.T) {
+	ctx := context.Background()
+	k := plottest.KineticsSpec(t)
+	d := openDB(t, plottest.DB(t, k, true, false))
+	sw, err := plot.NewestSweep(ctx, d, k.Name)
+	if err != nil || sw == nil {
+		t.Fatalf("no sweep: %v", err)
+	}
+	all, err := d.Points(ctx, db.PointFilter{RunID: sw.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	whole, err := plot.HeatmapFromPoints(k, all, 0, plot.AxisG, plot.AxisTDecay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	gs := whole.X.Values
+	// Drop the second and fifth g values' points, and the third t_decay's.
+	var part []db.Point
+	for _, p := range all {
+		if p.GNS != gs[1] && p.GNS != gs[4] && p.TDecayMS != whole.Y.Values[2] {
+			part = append(part, p)
+		}
+	}
+	hd, err := plot.HeatmapFromPoints(k, part, 0, plot.AxisG, plot.AxisTDecay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !slices.Equal(hd.X.Values, whole.X.Values) || !slices.Equal(hd.Y.Values, whole.Y.Values) {
+		t.Fatalf("axes of a part: %v x %v, want the grid's %v x %v", hd.X.Values, hd.Y.Values, whole.X.Values, whole.Y.Values)
+	}
+	for iy := range hd.Z {
+		for ix, z := range hd.Z[iy] {
+			gone := ix == 1 || ix == 4 || iy == 2
+			if gone != math.IsNaN(z) || !gone && z != whole.Z[iy][ix] {
+				t.Errorf("cell (%d, %d): %v, whole grid's %v", ix, iy, z, whole.Z[iy][ix])
+			}
+		}
+	}
+	// Points of another grid: the spec's values are not added.
+	other := slices.Clone(part)
+	for j := range other {
+		other[j].GNS *= 1.5
+	}
+	if hd, err := plot.HeatmapFromPoints(k, other, 0, plot.AxisG, plot.AxisTDecay); err != nil || len(hd.X.Values) != len(gs)-2 {
+		t.Errorf("points of another grid: %v, %v; want their own %d g values", hd, err, len(gs)-2)
+	}
+}
