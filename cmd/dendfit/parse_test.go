@@ -296,7 +296,7 @@ func TestOutputsThatWouldReplaceWhatIsKept(t *testing.T) {
 		want string
 	}{
 		{[]string{"--db", fresh, "simulate", spec, "--trace", fifo}, "is not a regular file (a device, pipe or socket)"},
-		{[]string{"--db", kept, "export", "--run", "1", "-o", fifo}, "is not a regular file"},
+		{[]string{"--db", kept, "export", "--run", "1", "-o", fifo}, "is not a regular file (a device, pipe or socket); give a file name; without it the output goes to standard output, to redirect"},
 		{[]string{"--db", kept, "simulate", spec, "--trace", kept}, "that is the results database (--db)"},
 		{[]string{"--db", fresh, "simulate", spec, "--trace", fresh}, "that is the results database (--db)"},
 		{[]string{"--db", fresh, "simulate", spec, "--trace", dir + "/./s.yaml"}, "that is the input " + spec},

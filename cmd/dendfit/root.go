@@ -327,7 +327,12 @@ func checkOutput(c *cobra.Command, args []string, flag, path string) error {
 	if !fi.Mode().IsRegular() {
 		// A device or pipe would be replaced by a file (or, opened,
 		// block).
-		return usageError{fmt.Errorf("%s %s: is not a regular file (a device, pipe or socket); give a file name", flag, path)}
+		hint := ""
+		if o := c.Flag("output"); o != nil && strings.Contains(o.Usage, "instead of stdout") {
+			// A trial gave -o /dev/null to discard what export wrote.
+			hint = "; without it the output goes to standard output, to redirect"
+		}
+		return usageError{fmt.Errorf("%s %s: is not a regular file (a device, pipe or socket); give a file name%s", flag, path, hint)}
 	}
 	if isSQLite(path) {
 		return usageError{fmt.Errorf("%s %s: is an SQLite database; refusing to replace it", flag, path)}
