@@ -516,14 +516,7 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 	res.Converged = fr.Outcome == fit.Converged
 	res.Message, res.belowJump = fr.Message, fr.BelowJump
 	if fr.Outcome == fit.DSpikeJump && early {
-		// No synapse acts before the spike: the jump is the start
-		// state's, the same at every g (a trial's IPSPs, held above the
-		// threshold, ended "dspike_jump" as if inhibition fired it).
-		state := "the resting state"
-		if setup.Protocol.Hold {
-			state = fmt.Sprintf("the state held at %.4g mV in %s", setup.Protocol.Holding/1e-3, setup.Cell.Compartments[setup.Protocol.Record].Name)
-		}
-		res.Message += fmt.Sprintf("; a dSpike fires before the presynaptic spike, with no synaptic input: %s is above its threshold, so every g's PSP measures that dSpike, not the synapse (hold lower)", state)
+		res.Message += earlyDSpikeNote(setup)
 	}
 	if v := sm.Steady().V[setup.Protocol.Synapse]; fr.Outcome == fit.Unreachable && atReversal(v, setup.Constants, base) {
 		res.Message += fmt.Sprintf("; the synapse sits at %.4g mV, its receptors' reversal potential: with no driving force no g makes a PSP (hold it elsewhere)", v/1e-3)
@@ -559,6 +552,18 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 // evaluated is what a fit's run at a g (and time constants) left: its PSP
 // with the sign the fit, which sees |PSP|, drops, and whether it peaks at
 // the window's last sample.
+// earlyDSpikeNote tells, after a dSpike jump, that a dSpike fired before
+// the presynaptic spike: no synapse acts then, so the jump is the start
+// state's, the same at every g (a trial's IPSPs, held above the
+// threshold, ended "dspike_jump" as if inhibition fired it).
+func earlyDSpikeNote(setup *sim.Setup) string {
+	state := "the resting state"
+	if setup.Protocol.Hold {
+		state = fmt.Sprintf("the state held at %.4g mV in %s", setup.Protocol.Holding/1e-3, setup.Cell.Compartments[setup.Protocol.Record].Name)
+	}
+	return fmt.Sprintf("; a dSpike fires before the presynaptic spike, with no synaptic input: %s is above its threshold, so every g's PSP measures that dSpike, not the synapse (hold lower)", state)
+}
+
 // firesEarly says whether a dSpike of r fired before the presynaptic
 // spike, where no synapse acts.
 func firesEarly(r *sim.Result) bool {
@@ -621,6 +626,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 		return k
 	}
 	ran := map[params]evaluated{}
+	early := false // a dSpike fired before the presynaptic spike
 	eval := func(ctx context.Context, g float64, tau []float64) (fit.Metrics, error) {
 		rs := withKinetics(base, g, tau)
 		if err := sm.Run(ctx, [][]sim.Receptor{rs}, ropt, out); err != nil {
@@ -628,6 +634,7 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 		}
 		r := &out[0]
 		ran[key(g, tau)] = evaluated{psp: r.PSP, atEnd: r.PeakAtEnd()}
+		early = early || firesEarly(r)
 		pr := newPathwayResult(s, i, setup, rs, sm.Steady(), r)
 		res.points = append(res.points, PointOf(fmt.Sprintf("fit/p%04d/e%04d", i, len(res.points)), pr))
 		return fit.Metrics{PSP: math.Abs(r.PSP), Rise1090: r.Rise1090, HasRise: r.HasRise, HalfWidth: r.HalfWidth,
@@ -647,6 +654,9 @@ func fitKinetics(ctx context.Context, s *spec.Spec, i int, setup *sim.Setup, bas
 	res.Outcome = kr.Outcome
 	res.Converged = kr.Outcome == fit.Converged
 	res.Message = kr.Message
+	if kr.Outcome == fit.DSpikeJump && early {
+		res.Message += earlyDSpikeNote(setup)
+	}
 	for _, r := range kr.Residuals {
 		r.Target /= 1e-3
 		r.Achieved /= 1e-3

@@ -757,14 +757,26 @@ func TestFitRootBelowJump(t *testing.T) {
 func TestFitDSpikeBeforeTheSpike(t *testing.T) {
 	const said = "a dSpike fires before the presynaptic spike, with no synaptic input"
 	for _, tc := range []struct {
-		file, want string
+		file, edit, want string
 	}{
-		{"testdata/hold-above-dspike.yaml", said + ": the state held at -38 mV in oblique is above its threshold, so every g's PSP measures that dSpike, not the synapse (hold lower)"},
-		{"testdata/dspike-root-below-jump.yaml", ""},
+		{"testdata/hold-above-dspike.yaml", "", said + ": the state held at -38 mV in oblique is above its threshold, so every g's PSP measures that dSpike, not the synapse (hold lower)"},
+		// A kinetics fit's too.
+		{"testdata/hold-above-dspike.yaml", "  target_half_width: 20 ms\n", said + ": the state held at -38 mV in oblique"},
+		{"testdata/dspike-root-below-jump.yaml", "", ""},
 	} {
-		s, err := spec.Load(tc.file)
+		text, err := os.ReadFile(tc.file)
 		if err != nil {
 			t.Fatal(err)
+		}
+		if tc.edit != "" {
+			text = []byte(strings.Replace(string(text), "  target_psp: 0.5 mV\n", "  target_psp: 0.5 mV\n"+tc.edit, 1))
+		}
+		s, err := spec.Parse(tc.file, text)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if tc.edit != "" && s.Pathways[0].TargetHalfWidth == 0 {
+			t.Fatal("no kinetics target added")
 		}
 		res, err := Fit(context.Background(), s, &FitOptions{NoFine: true})
 		if err != nil || res[0].Outcome != fit.DSpikeJump {
