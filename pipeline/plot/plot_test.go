@@ -474,16 +474,7 @@ func TestCurveThinsDenseSeries(t *testing.T) {
 
 func TestHeatmap(t *testing.T) {
 	ctx := context.Background()
-	k := plottest.KineticsSpec(t)
-	d := openDB(t, plottest.DB(t, k, true, false))
-	sw, err := plot.NewestSweep(ctx, d, k.Name)
-	if err != nil || sw == nil {
-		t.Fatalf("no sweep: %v", err)
-	}
-	pts, err := d.Points(ctx, db.PointFilter{RunID: sw.ID})
-	if err != nil {
-		t.Fatal(err)
-	}
+	k, d, sw, pts := kineticsSweep(t)
 	if len(pts) != 72 {
 		t.Fatalf("%d points, want 6 g x 4 t_decay x 3 t_rise", len(pts))
 	}
@@ -822,12 +813,10 @@ func TestCurveUnplaceableFit(t *testing.T) {
 	}
 }
 
-// TestHeatmapOfAPartOfTheGrid: a heat map of a part of the grid (a shard,
-// a stopped sweep) keeps the grid's every row and column, those with no
-// point grey (NaN); they were left out, and a quarter of the points drew
-// a map that looked most of the grid. Points not of the spec's grid keep
-// the axes they have.
-func TestHeatmapOfAPartOfTheGrid(t *testing.T) {
+// kineticsSweep records the kinetics example's sweep in a new database
+// and returns the spec, the database, the run and its points.
+func kineticsSweep(t *testing.T) (*spec.Spec, *db.DB, *db.Run, []db.Point) {
+	t.Helper()
 	ctx := context.Background()
 	k := plottest.KineticsSpec(t)
 	d := openDB(t, plottest.DB(t, k, true, false))
@@ -835,10 +824,20 @@ func TestHeatmapOfAPartOfTheGrid(t *testing.T) {
 	if err != nil || sw == nil {
 		t.Fatalf("no sweep: %v", err)
 	}
-	all, err := d.Points(ctx, db.PointFilter{RunID: sw.ID})
+	pts, err := d.Points(ctx, db.PointFilter{RunID: sw.ID})
 	if err != nil {
 		t.Fatal(err)
 	}
+	return k, d, sw, pts
+}
+
+// TestHeatmapOfAPartOfTheGrid: a heat map of a part of the grid (a shard,
+// a stopped sweep) keeps the grid's every row and column, those with no
+// point grey (NaN); they were left out, and a quarter of the points drew
+// a map that looked most of the grid. Points not of the spec's grid keep
+// the axes they have.
+func TestHeatmapOfAPartOfTheGrid(t *testing.T) {
+	k, _, _, all := kineticsSweep(t)
 	whole, err := plot.HeatmapFromPoints(k, all, 0, plot.AxisG, plot.AxisTDecay)
 	if err != nil {
 		t.Fatal(err)
