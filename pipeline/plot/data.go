@@ -588,9 +588,9 @@ func (h *heatPoint) axisValue(name string) (float64, bool) {
 	return h.axes[i], true
 }
 
-// gridValues adds to have, the values of axis name that a sweep's points
-// hold, every value of s's grid on that axis, as the points record it,
-// when they are all of it (the points are of that grid).
+// gridValues adds to have (the values a sweep's points hold on axis
+// name) every value of s's grid on that axis, as a sweep records it, when
+// have's are all the grid's: the points are then of that grid.
 func gridValues(s *spec.Spec, name string, have map[float64]bool) {
 	if s == nil {
 		return

@@ -38,8 +38,8 @@ type Status struct {
 	Tasks      []TaskStatus `json:"tasks"`
 	Points     int64        `json:"points"` // recorded by the tasks' runs
 	Total      int64        `json:"total"`  // in the grid
-	// Merged is the newest whole sweep of the spec text in merged.db,
-	// nil before the first merge.
+	// Merged is the newest whole sweep of the spec text in merged.db
+	// (Task -1, no Job), nil before the first merge.
 	Merged *TaskStatus `json:"merged"`
 }
 
