@@ -2,6 +2,7 @@ package main
 
 import (
 	"bytes"
+	"cmp"
 	"errors"
 	"fmt"
 	"os"
@@ -365,25 +366,51 @@ func slurmStatus(cmd *cobra.Command, g *globals, o *slurmOptions) error {
 		}
 		return s
 	}
+	other := false
 	row := func(name string, t *slurm.TaskStatus) []string {
-		run := "-"
+		run, status := "-", dash(t.Status)
 		if t.Run != 0 {
 			run = strconv.FormatInt(t.Run, 10)
 		}
-		return []string{name, dash(t.Job), run, dash(t.Status), strconv.FormatInt(t.Points, 10), strconv.FormatInt(t.Total, 10), percent(t.Points, t.Total)}
+		if t.OtherText {
+			status += "*"
+			other = true
+		}
+		if t.Error != "" {
+			status = "unreadable"
+		}
+		return []string{name, dash(t.State), run, status, strconv.FormatInt(t.Points, 10), strconv.FormatInt(t.Total, 10), percent(t.Points, t.Total)}
 	}
 	t := &table{cols: []string{"task", "slurm", "run", "status", "points", "of", "swept"}}
 	for i := range st.Tasks {
 		t.add(row(strconv.Itoa(st.Tasks[i].Task), &st.Tasks[i])...)
 	}
+	merged := filepath.Join(dir, slurm.MergedDB)
+	if m := st.Merged; m != nil {
+		t.add(row("merged", m)...)
+	}
 	if err := t.write(g.stdout, "", nil); err != nil {
 		return err
 	}
-	fmt.Fprintf(g.stdout, "%s: %d of %d points swept (%s)\n", st.Experiment, st.Points, st.Total, percent(st.Points, st.Total))
+	fmt.Fprintf(g.stdout, "%s: %d of %d points swept (%s)", st.Experiment, st.Points, st.Total, percent(st.Points, st.Total))
 	if st.Merged == nil {
-		fmt.Fprintf(g.stdout, "%s: no merge yet\n", filepath.Join(dir, slurm.MergedDB))
-	} else {
-		fmt.Fprintf(g.stdout, "%s: run %d, %s, %d of %d points\n", filepath.Join(dir, slurm.MergedDB), st.Merged.Run, st.Merged.Status, st.Merged.Points, st.Merged.Total)
+		fmt.Fprintf(g.stdout, "; no merge yet (%s)", merged)
+	}
+	fmt.Fprintln(g.stdout)
+	for _, ts := range append(slices.Clone(st.Tasks), *cmp.Or(st.Merged, &slurm.TaskStatus{})) {
+		if ts.Error != "" {
+			file := merged
+			if ts.Task >= 0 {
+				file = slurm.ShardDB(dir, ts.Task)
+			}
+			g.warnf("%s cannot be read: %s", file, ts.Error)
+		}
+	}
+	if other {
+		g.warnf("runs marked * read another text of the spec than %s, edited since they ran: their shards do not merge with a sweep of the copy; 'dendfit query spec RUN --db DB -o FILE' writes theirs", filepath.Join(dir, slurm.SpecCopy))
+	}
+	if st.SlurmErr != "" {
+		g.warnf("SLURM could not be asked for the tasks' states (%s): the slurm column is empty", st.SlurmErr)
 	}
 	return nil
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	"github.com/dendfit/dendfit/db"
@@ -61,7 +62,7 @@ func TestReadStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	sweep(ShardDB(o.Dir, 0), other, 0)
+	run0 := sweep(ShardDB(o.Dir, 0), other, 0)
 	// SLURM lists two arrays of the directory: the newer one's states win.
 	dir := o.Dir
 	f := &fakeSlurm{squeue: []string{
@@ -74,9 +75,9 @@ func TestReadStatus(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := []TaskStatus{
-		{Task: 0, Job: "PENDING", Total: int64(gr.ShardLen(0, 3))},
-		{Task: 1, Job: "RUNNING", Total: int64(gr.ShardLen(1, 3))},
-		{Task: 2, Job: "COMPLETED", Run: run2, Status: db.StatusDone, Points: int64(gr.ShardLen(2, 3)), Total: int64(gr.ShardLen(2, 3))},
+		{Task: 0, State: "PENDING", Run: run0, Status: db.StatusDone, OtherText: true, Points: int64(gr.ShardLen(0, 3)), Total: int64(gr.ShardLen(0, 3))},
+		{Task: 1, State: "RUNNING", Total: int64(gr.ShardLen(1, 3))},
+		{Task: 2, State: "COMPLETED", Run: run2, Status: db.StatusDone, Points: int64(gr.ShardLen(2, 3)), Total: int64(gr.ShardLen(2, 3))},
 	}
 	if len(st.Tasks) != 3 {
 		t.Fatalf("%d tasks, want 3", len(st.Tasks))
@@ -86,8 +87,8 @@ func TestReadStatus(t *testing.T) {
 			t.Errorf("task %d: %+v, want %+v", i, st.Tasks[i], want[i])
 		}
 	}
-	if st.Points != want[2].Points || st.Total != int64(gr.ShardLen(0, 1)) || st.Merged != nil || st.Experiment != s.Name {
-		t.Errorf("status %+v: want %d of %d points, no merge", st, want[2].Points, gr.ShardLen(0, 1))
+	if st.Points != want[0].Points+want[2].Points || st.Total != int64(gr.ShardLen(0, 1)) || st.Merged != nil || st.Experiment != s.Name || st.SlurmErr != "" {
+		t.Errorf("status %+v: want %d of %d points, no merge", st, want[0].Points+want[2].Points, gr.ShardLen(0, 1))
 	}
 	if want[0].Total+want[1].Total+want[2].Total != st.Total || want[2].Total == 0 {
 		t.Errorf("shares %d, %d, %d of %d", want[0].Total, want[1].Total, want[2].Total, st.Total)
@@ -100,7 +101,66 @@ func TestReadStatus(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if m := st.Merged; m == nil || m.Run == 0 || m.Points != want[2].Points || m.Total != st.Total || st.Tasks[2].Job != "" {
+	if m := st.Merged; m == nil || m.Run == 0 || m.Points != want[2].Points || m.Total != st.Total || st.Tasks[2].State != "" {
 		t.Errorf("after merging shard 2: merged %+v, task 2 %+v", st.Merged, st.Tasks[2])
+	}
+	// A database that cannot be read is its task's error; squeue's failure
+	// is said, in its last words.
+	if err := os.WriteFile(ShardDB(dir, 1), []byte("garbage, not SQLite"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	fail := &fakeSlurm{}
+	st, err = ReadStatus(ctx, &Client{Run: fail.run}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if e := st.Tasks[1].Error; !strings.Contains(e, "shard-1.db") || st.Tasks[2].Run != run2 || st.Tasks[0].Error != "" {
+		t.Errorf("a damaged shard 1: tasks %+v", st.Tasks)
+	}
+	if st.SlurmErr != "squeue: exit status 1: slurm_load_jobs error: Invalid job id specified" {
+		t.Errorf("squeue failed: %q", st.SlurmErr)
+	}
+}
+
+// TestReadStatusOneTask: the shard of a 1-task array is the whole grid
+// (0/1), found as the task's (it read as not started).
+func TestReadStatusOneTask(t *testing.T) {
+	ctx := context.Background()
+	text, err := os.ReadFile("../testdata/reference/cases/sweep-tdecay-trise-ampa-3comp.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	o := goldenOpts
+	o.Dir, o.Spec, o.Tasks = filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "s.yaml"), 1
+	if err := os.WriteFile(o.Spec, text, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	s, err := spec.Parse(o.Spec, text)
+	if err != nil {
+		t.Fatal(err)
+	}
+	o.Experiment = s.Name
+	if _, err := Write(o); err != nil {
+		t.Fatal(err)
+	}
+	d, err := db.Open(ctx, ShardDB(o.Dir, 0))
+	if err != nil {
+		t.Fatal(err)
+	}
+	run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep, ShardK: 0, ShardN: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{ShardK: 0, ShardN: 1}); err != nil {
+		t.Fatal(err)
+	}
+	run.Finish(nil)
+	d.Close()
+	st, err := ReadStatus(ctx, nil, o.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := int64(pipeline.NewGrid(s).ShardLen(0, 1)); len(st.Tasks) != 1 || st.Tasks[0].Run != run.ID || st.Tasks[0].Points != n || st.Points != n || st.Total != n {
+		t.Errorf("1-task array: %+v", st)
 	}
 }
