@@ -17,8 +17,8 @@ func ExampleRender() {
 		log.Fatal(err)
 	}
 	for _, line := range strings.Split(string(sweep), "\n") {
-		if strings.HasPrefix(line, "#SBATCH --array") || strings.HasPrefix(line, `"$DENDFIT" sweep`) {
-			fmt.Println(line)
+		if strings.HasPrefix(line, "#SBATCH --array") || strings.HasPrefix(strings.TrimSpace(line), `"$DENDFIT" sweep`) {
+			fmt.Println(strings.TrimSpace(line))
 		}
 	}
 	// Output:

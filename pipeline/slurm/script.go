@@ -275,16 +275,22 @@ K=${SLURM_ARRAY_TASK_ID:?run this script with sbatch as an array task}
 # --resume continues this shard's unfinished run if the task was requeued or
 # is rerun; points already recorded are skipped, never recorded twice, and a
 # shard swept to the end is left as it is. Exit status 5: another copy of
-# this task (a rerun beside a queued one) is sweeping the shard now and
-# finishes it, so this one ends well, without sweeping.
-status=0
-"$DENDFIT" sweep "$SPEC" --shard "$K/$N" --db "$DIR/shard-$K.db" --resume -q \
-	--workers "${SLURM_CPUS_PER_TASK:-{{.Workers}}}" || status=$?
-if ((status == 5)); then
-	echo "task $K: another task is sweeping shard $K now and finishes it; this one ends without sweeping" >&2
-	exit 0
-fi
-exit "$status"
+# this task (a rerun beside a queued one) is sweeping the shard now; this
+# one waits for it and ends as the shard does, so that a merge after this
+# array does not start before the shard is complete.
+WAIT=${DENDFIT_BUSY_WAIT:-30}    # seconds between looks at the other copy
+said=
+while :; do
+	status=0
+	"$DENDFIT" sweep "$SPEC" --shard "$K/$N" --db "$DIR/shard-$K.db" --resume -q \
+		--workers "${SLURM_CPUS_PER_TASK:-{{.Workers}}}" || status=$?
+	((status == 5)) || exit "$status"
+	if [[ -z $said ]]; then
+		echo "task $K: another task is sweeping shard $K now; waiting for it to finish (a look every $WAIT s)" >&2
+		said=1
+	fi
+	sleep "$WAIT"
+done
 `))
 })
 

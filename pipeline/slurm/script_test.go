@@ -514,38 +514,45 @@ func TestWriteOverShardsOfAnotherText(t *testing.T) {
 	}
 }
 
-// TestSweepScriptEndsWellWhenAnotherTaskSweeps: a task whose sweep finds
+// TestSweepScriptWaitsWhileAnotherTaskSweeps: a task whose sweep finds
 // its shard swept by another copy of the task now (dendfit's exit status
-// 5, a rerun beside a queued task) ends with status 0, saying so: that
-// copy finishes the shard, and a failure would cancel the merge waiting
-// on this array (a trial's rerun left its merge cancelled). Any other
-// status is the task's, and the sweep gets its shard's arguments.
-func TestSweepScriptEndsWellWhenAnotherTaskSweeps(t *testing.T) {
+// 5, a rerun beside a queued task) waits, saying so once, and looks
+// again until the shard is done, then ends as that sweep does. Ending at
+// once let the merge after its array start before the shard was complete
+// (a trial's failed), and failing had cancelled it. The sweep gets its
+// shard's arguments.
+func TestSweepScriptWaitsWhileAnotherTaskSweeps(t *testing.T) {
 	bash, err := exec.LookPath("bash")
 	if err != nil {
 		t.Skip("no bash")
 	}
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "dendfit")
-	args := filepath.Join(dir, "args")
-	if err := os.WriteFile(bin, []byte("#!/bin/sh\necho \"$@\" > "+args+"\nexit $STATUS\n"), 0o755); err != nil {
+	args, calls := filepath.Join(dir, "args"), filepath.Join(dir, "calls")
+	// Exit statuses in turn from $STATUSES, one a call.
+	script := "#!/bin/bash\necho \"$@\" > " + args + "\necho x >> " + calls + "\nn=$(wc -l < " + calls + ")\nset -- $STATUSES\nexit ${!n}\n"
+	if err := os.WriteFile(bin, []byte(script), 0o755); err != nil {
 		t.Fatal(err)
 	}
 	sweep, _, err := Render(Options{Binary: bin, Spec: "/s.yaml", Dir: dir, Tasks: 4})
 	if err != nil {
 		t.Fatal(err)
 	}
+	const waiting = "task 2: another task is sweeping shard 2 now; waiting for it to finish (a look every 0 s)\n"
 	for _, tc := range []struct {
-		status, want int
-		stderr       string
+		statuses    string
+		calls, want int
+		stderr      string
 	}{
-		{0, 0, ""},
-		{5, 0, "task 2: another task is sweeping shard 2 now and finishes it; this one ends without sweeping\n"},
-		{1, 1, ""},
-		{143, 143, ""},
+		{"0", 1, 0, ""},
+		{"5 5 5 0", 4, 0, waiting},
+		{"5 1", 2, 1, waiting},
+		{"1", 1, 1, ""},
+		{"143", 1, 143, ""},
 	} {
+		os.Remove(calls)
 		cmd := exec.Command(bash, "-c", string(sweep))
-		cmd.Env = append(os.Environ(), "SLURM_ARRAY_TASK_ID=2", "SLURM_CPUS_PER_TASK=3", fmt.Sprintf("STATUS=%d", tc.status))
+		cmd.Env = append(os.Environ(), "SLURM_ARRAY_TASK_ID=2", "SLURM_CPUS_PER_TASK=3", "DENDFIT_BUSY_WAIT=0", "STATUSES="+tc.statuses)
 		var stderr strings.Builder
 		cmd.Stderr = &stderr
 		err := cmd.Run()
@@ -555,8 +562,9 @@ func TestSweepScriptEndsWellWhenAnotherTaskSweeps(t *testing.T) {
 		} else if err != nil {
 			t.Fatal(err)
 		}
-		if got != tc.want || stderr.String() != tc.stderr {
-			t.Errorf("sweep exits %d: the task exits %d with stderr %q; want %d, %q", tc.status, got, stderr.String(), tc.want, tc.stderr)
+		b, _ := os.ReadFile(calls)
+		if n := strings.Count(string(b), "x"); got != tc.want || n != tc.calls || stderr.String() != tc.stderr {
+			t.Errorf("sweeps exiting %s: the task exits %d after %d sweeps, stderr %q; want %d after %d, %q", tc.statuses, got, n, stderr.String(), tc.want, tc.calls, tc.stderr)
 		}
 		want := fmt.Sprintf("sweep %s/spec.yaml --shard 2/4 --db %s/shard-2.db --resume -q --workers 3\n", dir, dir)
 		if b, _ := os.ReadFile(args); string(b) != want {
