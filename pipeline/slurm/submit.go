@@ -128,10 +128,9 @@ func (c *Client) SubmitRerun(ctx context.Context, s *Scripts, taskOpts []string,
 // running in an earlier array of the directory: both would sweep its
 // shard at once, into two runs. (One still queued is rerun: the rerun
 // sweeps the shard, and the queued task, resuming it, finds it complete,
-// or, started while the rerun sweeps, finds it being swept and ends
-// without sweeping: pipeline.ErrBeingSwept, on which its script waits
-// for the shard to be done, as a rerun that finds the queued task
-// sweeping does.)
+// or, started while the rerun sweeps, finds it being swept
+// (pipeline.ErrBeingSwept) and waits, without sweeping, for the shard to
+// be done, as a rerun that finds the queued task sweeping does.)
 var ErrTasksActive = errors.New("still running")
 
 // ErrArrayActive is wrapped by Submit when the whole array is submitted
