@@ -439,6 +439,21 @@ func TestSlurmRerunOfACompleteShard(t *testing.T) {
 	if want := "note: shard 0 is already complete (run 1 in " + filepath.Join(job, "shard-0.db") + "): task 0 finds it so and ends without sweeping"; err == nil || !strings.Contains(errOut, want) {
 		t.Errorf("rerun of a complete shard: %v, stderr %q, want %q", err, errOut, want)
 	}
+	// The directory's copy edited since: the rerun of the spec its shards
+	// swept writes the copy back, saying so (it was refused, the message
+	// blaming the spec the shards hold).
+	text, _ := os.ReadFile(spec)
+	copyPath := filepath.Join(job, "spec.yaml")
+	if err := os.WriteFile(copyPath, append(slices.Clone(text), "# edited\n"...), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, errOut, _ = runCLIStderr(t, "slurm", spec, "--dir", job, "--rerun", "0", "--submit")
+	if want := "note: " + copyPath + " was edited since its shards were swept; it is written back to " + spec + ", the text they swept"; !strings.Contains(errOut, want) {
+		t.Errorf("rerun over an edited copy: stderr %q, want %q", errOut, want)
+	}
+	if now, _ := os.ReadFile(copyPath); !bytes.Equal(now, text) {
+		t.Error("the edited copy was not written back")
+	}
 }
 
 // TestBusyDatabaseMessage: SQLite's bare "database is locked", after the

@@ -172,6 +172,9 @@ func runSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, specPath string) 
 		return err
 	}
 	g.notef("wrote %s and %s (%d task%s)", scripts.Sweep, scripts.Merge, opts.Tasks, plural(opts.Tasks))
+	if scripts.CopyRestored {
+		g.notef("note: %s was edited since its shards were swept; it is written back to %s, the text they swept", filepath.Join(scripts.Dir, slurm.SpecCopy), specPath)
+	}
 	if !o.submit {
 		if g.json {
 			return printJSON(g.stdout, map[string]string{"sweep_script": scripts.Sweep, "merge_script": scripts.Merge})
@@ -249,12 +252,22 @@ func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) e
 	if cmd.Flags().Changed("tasks") && o.Tasks != scripts.Tasks {
 		return usageError{fmt.Errorf("--tasks %d: the array in %s has %d tasks", o.Tasks, dir, scripts.Tasks)}
 	}
+	same, err := slurm.CheckShards(cmd.Context(), dir, s.Name, s.Text)
+	if err != nil {
+		return fmt.Errorf("--rerun: %w", err)
+	}
 	swept := filepath.Join(dir, slurm.SpecCopy)
 	if have, err := os.ReadFile(swept); err == nil && !bytes.Equal(have, s.Text) {
-		return fmt.Errorf("--rerun: %s is not the spec the array in %s sweeps (%s): its shards would not merge", s.File, dir, swept)
-	}
-	if _, err := slurm.CheckShards(cmd.Context(), dir, s.Name, s.Text); err != nil {
-		return fmt.Errorf("--rerun: %w", err)
+		if same == 0 {
+			return fmt.Errorf("--rerun: %s is not the spec the array in %s sweeps (%s): its shards would not merge", s.File, dir, swept)
+		}
+		// The shards swept s: the copy was edited since, and the tasks
+		// rerun would sweep the edit (a trial's rerun was refused, the
+		// message blaming the spec the shards hold).
+		if err := slurm.WriteSpecCopy(dir, s.Text); err != nil {
+			return err
+		}
+		g.notef("note: %s was edited since its shards were swept; it is written back to %s, the text they swept", swept, s.File)
 	}
 	tasks, err := parseTasks(o.rerun, scripts.Tasks)
 	if err != nil {

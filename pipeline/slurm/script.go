@@ -370,6 +370,9 @@ func Render(o Options) (sweep, merge []byte, err error) {
 type Scripts struct {
 	Dir, Sweep, Merge string
 	Tasks             int
+	// CopyRestored says that Write wrote the spec copy back over an edit
+	// of it (to the text the shards swept).
+	CopyRestored bool
 }
 
 // SubmitCommand is the shell command that submits the array, then the
@@ -393,6 +396,7 @@ func Write(o Options) (*Scripts, error) {
 	if err != nil {
 		return nil, fmt.Errorf("slurm: %w", err)
 	}
+	restored := false
 	if shards, _ := filepath.Glob(filepath.Join(o.Dir, "shard-*.db")); len(shards) > 0 {
 		if old, err := Existing(o.Dir); err == nil && old.Tasks != o.Tasks {
 			return nil, fmt.Errorf("slurm: %s holds the shards of a %d-task array; give --tasks %d, or another --dir", o.Dir, old.Tasks, old.Tasks)
@@ -403,8 +407,11 @@ func Write(o Options) (*Scripts, error) {
 		}
 		// Shards that swept this very text make a differing copy an edit
 		// of it, which writing the copy again undoes.
-		if old, err := os.ReadFile(filepath.Join(o.Dir, SpecCopy)); err == nil && !bytes.Equal(old, spec) && same == 0 {
-			return nil, fmt.Errorf("slurm: %s holds the shards of another spec (%s); give another --dir", o.Dir, filepath.Join(o.Dir, SpecCopy))
+		if old, err := os.ReadFile(filepath.Join(o.Dir, SpecCopy)); err == nil && !bytes.Equal(old, spec) {
+			if same == 0 {
+				return nil, fmt.Errorf("slurm: %s holds the shards of another spec (%s); give another --dir", o.Dir, filepath.Join(o.Dir, SpecCopy))
+			}
+			restored = true
 		}
 	}
 	if err := checkMerged(o.Dir, o.Experiment, spec); err != nil {
@@ -421,7 +428,8 @@ func Write(o Options) (*Scripts, error) {
 		}
 		return nil, fmt.Errorf("slurm: %w", err)
 	}
-	if err := writeAtomic(filepath.Join(o.Dir, SpecCopy), spec, 0o644); err != nil {
+	s.CopyRestored = restored
+	if err := WriteSpecCopy(o.Dir, spec); err != nil {
 		return nil, err
 	}
 	if err := writeAtomic(s.Sweep, sweep, 0o755); err != nil {
@@ -478,6 +486,12 @@ func CheckShards(ctx context.Context, dir, experiment string, spec []byte) (int,
 		}
 	}
 	return same, nil
+}
+
+// WriteSpecCopy writes text as the spec copy of the array in dir
+// (SpecCopy), atomically.
+func WriteSpecCopy(dir string, text []byte) error {
+	return writeAtomic(filepath.Join(dir, SpecCopy), text, 0o644)
 }
 
 // checkMerged refuses an array whose merge would be refused: dir's merged

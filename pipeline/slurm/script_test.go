@@ -503,8 +503,8 @@ func TestWriteOverShardsOfAnotherText(t *testing.T) {
 		t.Errorf("CheckShards of the edited text: %d, %v", n, err)
 	}
 	// The text the shards swept: taken, and the copy is that text again.
-	if _, err := Write(o); err != nil {
-		t.Fatalf("the shards' own text: %v", err)
+	if sc, err := Write(o); err != nil || !sc.CopyRestored {
+		t.Fatalf("the shards' own text: %v (copy restored: %v)", err, err == nil && sc.CopyRestored)
 	}
 	if got, _ := os.ReadFile(copyPath); !bytes.Equal(got, text) {
 		t.Error("the edited copy was not written back to the shards' text")
