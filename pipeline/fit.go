@@ -557,11 +557,11 @@ func fitPathway(ctx context.Context, s *spec.Spec, i int, opt *FitOptions) (*Fit
 // state's, the same at every g (a trial's IPSPs, held above the
 // threshold, ended "dspike_jump" as if inhibition fired it).
 func earlyDSpikeNote(setup *sim.Setup) string {
-	state := "the resting state"
-	if setup.Protocol.Hold {
-		state = fmt.Sprintf("the state held at %.4g mV in %s", setup.Protocol.Holding/1e-3, setup.Cell.Compartments[setup.Protocol.Record].Name)
+	if p := setup.Protocol; p.Hold {
+		return fmt.Sprintf("; a dSpike fires before the presynaptic spike, with no synaptic input: holding %s at %.4g mV puts a dendrite above its dSpike threshold, so every g's PSP measures that dSpike, not the synapse (hold lower)",
+			setup.Cell.Compartments[p.Record].Name, p.Holding/1e-3)
 	}
-	return fmt.Sprintf("; a dSpike fires before the presynaptic spike, with no synaptic input: %s is above its threshold, so every g's PSP measures that dSpike, not the synapse (hold lower)", state)
+	return "; a dSpike fires before the presynaptic spike, with no synaptic input: at rest a dendrite is above its dSpike threshold, so every g's PSP measures that dSpike, not the synapse (check the dSpike thresholds and the rest potentials)"
 }
 
 // firesEarly says whether a dSpike of r fired before the presynaptic

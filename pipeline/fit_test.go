@@ -759,9 +759,9 @@ func TestFitDSpikeBeforeTheSpike(t *testing.T) {
 	for _, tc := range []struct {
 		file, edit, want string
 	}{
-		{"testdata/hold-above-dspike.yaml", "", said + ": the state held at -38 mV in oblique is above its threshold, so every g's PSP measures that dSpike, not the synapse (hold lower)"},
+		{"testdata/hold-above-dspike.yaml", "", said + ": holding oblique at -38 mV puts a dendrite above its dSpike threshold, so every g's PSP measures that dSpike, not the synapse (hold lower)"},
 		// A kinetics fit's too.
-		{"testdata/hold-above-dspike.yaml", "  target_half_width: 20 ms\n", said + ": the state held at -38 mV in oblique"},
+		{"testdata/hold-above-dspike.yaml", "  target_half_width: 20 ms\n", said + ": holding oblique at -38 mV"},
 		{"testdata/dspike-root-below-jump.yaml", "", ""},
 	} {
 		text, err := os.ReadFile(tc.file)

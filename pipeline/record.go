@@ -243,6 +243,9 @@ func specChanged(s *spec.Spec, ids []int64, path string) error {
 	dbFlag := ""
 	if path != db.DefaultPath() {
 		dbFlag = " --db " + path
+		if strings.ContainsAny(path, " \t'\"\\$`;&|()<>*?[]{}!#~") {
+			dbFlag = " --db '" + strings.ReplaceAll(path, "'", `'\''`) + "'"
+		}
 	}
 	return fmt.Errorf("%w: %s of %s %s unfinished, but read another text of the spec (any edit, even of a comment or the description, makes a new spec): restore that text to resume it ('dendfit query spec %d%s' writes it), or sweep without --resume to start a new run", ErrSpecChanged, runsNamed(ids), s.Name, isAre(len(ids)), ids[0], dbFlag)
 }

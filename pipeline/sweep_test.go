@@ -1019,3 +1019,20 @@ func TestRunsNamed(t *testing.T) {
 		}
 	}
 }
+
+// TestSpecChangedQuotesTheDatabase: the command that writes an edited
+// spec's old text names a database path with blanks or quotes quoted for
+// the shell, and the default database not at all.
+func TestSpecChangedQuotesTheDatabase(t *testing.T) {
+	s := &spec.Spec{Name: "x"}
+	for path, want := range map[string]string{
+		"/tmp/r.db":        "('dendfit query spec 3 --db /tmp/r.db' writes it)",
+		"/tmp/sp ace/r.db": "('dendfit query spec 3 --db '/tmp/sp ace/r.db'' writes it)",
+		"/tmp/it's/r.db":   `('dendfit query spec 3 --db '/tmp/it'\''s/r.db'' writes it)`,
+		db.DefaultPath():   "('dendfit query spec 3' writes it)",
+	} {
+		if got := specChanged(s, []int64{3}, path).Error(); !strings.Contains(got, want) {
+			t.Errorf("%s: %q, want %q", path, got, want)
+		}
+	}
+}

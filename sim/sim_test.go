@@ -96,6 +96,11 @@ func TestStartBeyondAnyMembraneRefused(t *testing.T) {
 			Couplings: []Coupling{{0, 1, 1.5e-8}}}, Constants: DefaultConstants(),
 			Protocol: Protocol{Method: Euler, Dt: 0.025e-3, Duration: 0.05, SpikeAt: 0.005, Hold: hold, Holding: vh}}
 	}
+	adex := func(vh float64) *Setup {
+		return &Setup{Cell: &Cell{Compartments: []Compartment{{Name: "soma", Kind: AdEx, C: 100e-12, GL: 5e-9, EL: -0.07,
+			A: 2e-9, TauW: 0.08, DeltaT: 2e-3, VT: -0.05}}}, Constants: DefaultConstants(),
+			Protocol: Protocol{Method: Euler, Dt: 0.025e-3, Duration: 0.05, SpikeAt: 0.005, Hold: true, Holding: vh}}
+	}
 	for _, tc := range []struct {
 		name string
 		s    *Setup
@@ -106,6 +111,9 @@ func TestStartBeyondAnyMembraneRefused(t *testing.T) {
 		{"held at -0.99 V", mk(-0.07, true, -0.99), ""},
 		{"dendrite resting at -70 V", mk(-70, false, 0), "the resting state puts"},
 		{"dendrite at -70 V, soma held", mk(-70, true, -0.06), "the state held at -60 mV in soma puts dend at"},
+		// An AdEx cell held there has no steady state: the error named
+		// v_rest and VT.
+		{"AdEx held at 1.5 V", adex(1.5), "the holding potential 1500 mV is beyond ±1 V"},
 	} {
 		_, err := New(tc.s, 1)
 		switch {

@@ -261,6 +261,11 @@ func eigenRate(c *Cell, ss SteadyState, adaptive []int) float64 {
 // AdEx above its VT, a negative adaptation): a PSP measured from it
 // would be the runaway, not the synapse's. New refuses such a setup.
 func StartState(c *Cell, p *Protocol) (SteadyState, error) {
+	// Before the steady state is sought: an AdEx cell held there has none
+	// (Newton diverged, and the error named v_rest and VT).
+	if p.Hold && !(math.Abs(p.Holding) <= maxVoltage) {
+		return SteadyState{}, holdingBeyond(p.Holding)
+	}
 	ss, err := Steady(c, p.Hold, p.Record, p.Holding)
 	if err != nil {
 		return SteadyState{}, err
@@ -274,6 +279,11 @@ func StartState(c *Cell, p *Protocol) (SteadyState, error) {
 	return ss, nil
 }
 
+// holdingBeyond is the error of a holding potential v beyond maxVoltage.
+func holdingBeyond(v float64) error {
+	return fmt.Errorf("sim: the holding potential %.6g mV is beyond ±%g V, which no membrane reaches (a run from there stops at once as diverged); check its unit", v/1e-3, maxVoltage)
+}
+
 // checkInRange returns an error when ss puts a compartment beyond
 // maxVoltage: every run from it would stop at its first sample as
 // diverged, and say to shorten dt, when what is wrong is a potential
@@ -284,7 +294,7 @@ func checkInRange(c *Cell, ss SteadyState, p *Protocol) error {
 			continue
 		}
 		if p.Hold && i == p.Record {
-			return fmt.Errorf("sim: the holding potential %.6g mV is beyond ±%g V, which no membrane reaches (a run from there stops at once as diverged); check its unit", v/1e-3, maxVoltage)
+			return holdingBeyond(v)
 		}
 		state := "the resting state"
 		if p.Hold {

@@ -232,7 +232,8 @@ func TestNumberFlagsRefused(t *testing.T) {
 		{[]string{"slurm", spec, "--tasks", "-4", "--dir", "d"}, "--tasks -4: want 1 or more"},
 		{[]string{"slurm", spec, "--tasks", "0", "--dir", "d"}, "--tasks 0: want 1 or more"},
 		// Bash expands no ~ after "--dir=": a directory "~" was made here.
-		{[]string{"slurm", spec, "--tasks", "2", "--dir=~/scratch/v1"}, "--dir ~/scratch/v1: the shell did not expand ~ (bash does not after --dir=); write --dir ~/scratch/v1, with a space, or $HOME for ~"},
+		{[]string{"slurm", spec, "--tasks", "2", "--dir=~/scratch/v1"}, "--dir ~/scratch/v1: the shell did not expand ~ (bash does not after --dir=): give --dir and the directory as two words, or its full path ($HOME/...)"},
+		{[]string{"slurm", spec, "--tasks", "2", "--dir=~root/x"}, "--dir ~root/x: the shell did not expand ~"},
 		{[]string{"slurm", "--status", "--dir=~"}, "--dir ~: the shell did not expand ~"},
 		{[]string{"slurm", "--status", "--dir", "d", "--tasks", "3"}, "--tasks has no effect with --status"},
 		{[]string{"slurm", "--status", spec, "--dir", "d"}, "slurm needs 0 argument(s), got 1"},

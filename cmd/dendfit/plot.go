@@ -325,7 +325,7 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 		case errors.Is(err, plot.ErrNoFit):
 			return fmt.Errorf("--fitted: experiment %q has no recorded fit in %s: run 'dendfit fit %s' first", s.Name, g.db, path)
 		case errors.Is(err, plot.ErrNoFitOfPathway):
-			return fmt.Errorf("--fitted: no fit in %s is of pathway %d (%s) as %s defines it (any fit of it is of a spec whose cell, protocol or receptors differ); run 'dendfit fit %s' first",
+			return fmt.Errorf("--fitted: no fit in %s is of pathway %d (%s) as %s defines it (any fit of it is of a spec whose cell, constants, protocol or receptors differ); run 'dendfit fit %s' first",
 				g.db, i, s.Pathways[i].Label(), path, path)
 		case err != nil:
 			return err

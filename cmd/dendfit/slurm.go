@@ -207,7 +207,7 @@ func submitSlurm(cmd *cobra.Command, g *globals, scripts *slurm.Scripts, taskOpt
 	}
 	g.notef("watch with: squeue -j %s,%s, or dendfit slurm --status --dir %s; the merged database will be %s", jobs.Array, jobs.Merge, scripts.Dir, filepath.Join(scripts.Dir, slurm.MergedDB))
 	// SLURM cancels the merge, with no log, when a task fails.
-	g.notef("if a task fails, SLURM cancels this merge: rerun the task with --dir %s --rerun K --submit (it resumes its shard), which submits a merge after it", scripts.Dir)
+	g.notef("if a task fails, SLURM cancels this merge: 'dendfit slurm SPEC --dir %s --rerun K --submit' reruns task K (it resumes its shard) with a merge after it", scripts.Dir)
 	return nil
 }
 
@@ -441,8 +441,8 @@ func percent(n, total int64) string {
 // is (bash expands none after "--dir="): the array would go to a
 // directory named "~" below this one (a trial's did).
 func checkTilde(dir string) error {
-	if dir == "~" || strings.HasPrefix(dir, "~/") || strings.HasPrefix(dir, "~") && !strings.Contains(dir, "/") {
-		return usageError{fmt.Errorf("--dir %s: the shell did not expand ~ (bash does not after --dir=); write --dir %s, with a space, or $HOME for ~", dir, dir)}
+	if strings.HasPrefix(dir, "~") {
+		return usageError{fmt.Errorf("--dir %s: the shell did not expand ~ (bash does not after --dir=): give --dir and the directory as two words, or its full path ($HOME/...)", dir)}
 	}
 	return nil
 }

@@ -224,7 +224,7 @@ func FittedFor(ctx context.Context, rd Reader, s *spec.Spec, i int) (*FittedPath
 	case newest == nil:
 		return nil, fmt.Errorf("experiment %q: %w", s.Name, ErrNoFit)
 	case !ok || len(af.Fit.GFitNS) == 0:
-		return nil, fmt.Errorf("%s: %w (any fit of it is of a spec whose cell, protocol or receptors differ)", label, ErrNoFitOfPathway)
+		return nil, fmt.Errorf("%s: %w (any fit of it is of a spec whose cell, constants, protocol or receptors differ)", label, ErrNoFitOfPathway)
 	}
 	fp := &FittedPathway{Run: af.Run, Fit: &af.Fit}
 	if af.Run.ID != newest.ID {
@@ -232,7 +232,7 @@ func FittedFor(ctx context.Context, rd Reader, s *spec.Spec, i int) (*FittedPath
 		// --pathway), or fitted another version of it.
 		why := fmt.Sprintf("the newest fit run, %d, did not fit pathway %d", newest.ID, i)
 		if nf, err := rd.Fits(ctx, db.FitFilter{RunID: newest.ID}); err == nil && slices.ContainsFunc(nf, func(f db.Fit) bool { return f.Pathway == i }) {
-			why = fmt.Sprintf("the newest fit run, %d, is of a spec whose cell, protocol or receptors differ", newest.ID)
+			why = fmt.Sprintf("the newest fit run, %d, is of a spec whose cell, constants, protocol or receptors differ", newest.ID)
 		}
 		fp.Notes = append(fp.Notes, fmt.Sprintf("drawing fit run %d: %s", af.Run.ID, why))
 	}
