@@ -980,3 +980,18 @@ var exportDate = regexp.MustCompile(`\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ`)
 func sameExport(a, b string) bool {
 	return a != "" && exportDate.ReplaceAllString(a, "") == exportDate.ReplaceAllString(b, "")
 }
+
+// TestWarningsBeforeSpecErrors: a spec refused for its errors still tells
+// its warnings, first: a dt of 0.1 s made only an error about spike_at,
+// where the warning says the dt was meant in ms.
+func TestWarningsBeforeSpecErrors(t *testing.T) {
+	text, err := os.ReadFile("../../experiments/l23-demo.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := writeSpec(t, t.TempDir(), "dt.yaml", strings.Replace(string(text), "dt: 0.1 ms", "dt: 0.1 s", 1))
+	_, stderr, err := runCLIStderr(t, "describe", path)
+	if err == nil || !strings.Contains(err.Error(), "simulation.spike_at") || !strings.Contains(stderr, `simulation.dt: dt "0.1 s" is 100 ms`) || !strings.Contains(stderr, "did you mean 0.1 ms?") {
+		t.Errorf("dt 0.1 s: error %v, stderr %q", err, stderr)
+	}
+}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"encoding/csv"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -418,6 +419,13 @@ const minAnnotation = "dendfit_min"
 // loadSpec loads the spec at path and tells its warnings on stderr.
 func (g *globals) loadSpec(path string) (*spec.Spec, error) {
 	s, err := readSpec(path)
+	var we *spec.WarnedError
+	if errors.As(err, &we) {
+		// Before the errors: a warning may say what caused them.
+		for _, w := range we.Warnings {
+			g.warnf("%s", w)
+		}
+	}
 	if err != nil {
 		return nil, err
 	}

@@ -1131,3 +1131,21 @@ func TestUnitSlipTimesWarn(t *testing.T) {
 		}
 	}
 }
+
+// TestWarningsBesideErrors: a spec with errors keeps its warnings beside
+// them (WarnedError), as one may say what caused them: a dt of 0.1 s ends
+// the run at the spike, an error, where the warning says it was meant in
+// ms. Without warnings the errors come as they are.
+func TestWarningsBesideErrors(t *testing.T) {
+	_, err := Parse("l23.yaml", []byte(edit(t, base, "dt: 0.1 ms", "dt: 0.1 s")))
+	var we *WarnedError
+	var e *Error
+	if !errors.As(err, &we) || !errors.As(err, &e) || len(we.Warnings) != 1 ||
+		!strings.Contains(we.Warnings[0], `did you mean 0.1 ms?`) || !strings.Contains(err.Error(), "simulation.spike_at") {
+		t.Errorf("dt 0.1 s: %v (%#v)", err, we)
+	}
+	_, err = Parse("l23.yaml", []byte(edit(t, base, "dt: 0.1 ms", "dt: -0.1 ms")))
+	if err == nil || errors.As(err, &we) {
+		t.Errorf("no warnings: %v, want the errors alone", err)
+	}
+}

@@ -92,6 +92,8 @@ func isSpecError(err error) bool {
 		return true
 	case Errors:
 		return len(e) > 1
+	case *WarnedError:
+		return len(e.Warnings) > 0 && isSpecError(e.Err)
 	}
 	return false
 }

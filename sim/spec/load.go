@@ -61,7 +61,8 @@ const MaxSize = 4 << 20
 // receptor, the sweep and fit blocks) are all checked, and what builds
 // on a part that failed is not (the pathways build on the simulation,
 // the constants, the cells and the populations; the sweep on the
-// pathways).
+// pathways). When warnings were found beside them, the *Error or Errors
+// come wrapped in a *WarnedError that holds them too.
 func Parse(name string, data []byte) (*Spec, error) {
 	if len(data) > MaxSize {
 		return nil, fmt.Errorf("spec: %s is over %d MB: a spec is a few KB of YAML; give the spec file", name, MaxSize>>20)
@@ -103,11 +104,28 @@ func parse(p *parser, data []byte) (*Spec, error) {
 	}
 	p.top(s, doc.Content[0])
 	if err := p.error(); err != nil {
+		if len(p.warn) > 0 {
+			return nil, &WarnedError{Err: err, Warnings: p.warn}
+		}
 		return nil, err
 	}
 	s.Warnings = p.warn
 	return s, nil
 }
+
+// WarnedError is a spec's errors with the warnings found beside them,
+// which may say what caused them: a dt of 0.1 s ends the run at the
+// spike, an error, where the warning says the dt was meant in ms.
+type WarnedError struct {
+	Err      error
+	Warnings []string
+}
+
+// Error returns the errors' message alone.
+func (e *WarnedError) Error() string { return e.Err.Error() }
+
+// Unwrap returns the errors.
+func (e *WarnedError) Unwrap() error { return e.Err }
 
 // secondDocument returns the line of a second YAML document in data (one
 // with content, or one that does not parse), or 0. yaml.Unmarshal reads
