@@ -328,8 +328,11 @@ func TestSlurmCancelledTaskRerun(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	text = bytes.Replace(text, []byte("exec "), []byte("echo edited by hand >&2\nexec "), 1)
-	if err := os.WriteFile(scripts.Sweep, text, 0o755); err != nil {
+	edited := bytes.Replace(text, []byte("\nWAIT="), []byte("\necho edited by hand >&2\nWAIT="), 1)
+	if bytes.Equal(edited, text) {
+		t.Fatal("no WAIT= line in the array script to edit before")
+	}
+	if err := os.WriteFile(scripts.Sweep, edited, 0o755); err != nil {
 		t.Fatal(err)
 	}
 	existing, err := slurm.Existing(dir)
