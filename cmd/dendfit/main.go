@@ -199,7 +199,8 @@ func (u usageError) Unwrap() error { return u.error }
 // or could not write it, which file that is (SQLite does not say) and what
 // to do. merge names the file it read in its own errors.
 func damagedHint(c *cobra.Command, err error) error {
-	if c == nil || c.Name() == "merge" {
+	// merge and slurm use no --db: the files their errors name are theirs.
+	if c == nil || c.Name() == "merge" || c.Name() == "slurm" {
 		return err
 	}
 	path := db.DefaultPath()

@@ -394,10 +394,17 @@ func TestSlurmRerunTakesTheArrayAsWritten(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(job, "shard-0.db"), nil, 0o644); err != nil {
 		t.Fatal(err)
 	}
+	// A shard that is no database: its task would fail on it after its
+	// wait in the queue (a trial's was submitted), and the message named
+	// the default database as damaged.
+	if err := os.WriteFile(filepath.Join(job, "shard-2.db"), []byte("garbage, not SQLite at all"), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		args []string
 		want string
 	}{
+		{[]string{"slurm", spec, "--dir", job, "--rerun", "2", "--submit"}, "--rerun: task 2 would fail on " + filepath.Join(job, "shard-2.db") + ": db: open " + filepath.Join(job, "shard-2.db") + " read-only: file is not a database; move it away to sweep the shard anew"},
 		{[]string{"slurm", spec, "--dir", job, "--rerun", "1"}, "--rerun needs --submit"},
 		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--time", "soon"}, `--time "soon": want a SLURM time limit`},
 		{[]string{"slurm", spec, "--dir", job, "--rerun", "1", "--submit", "--mem", "lots"}, `--mem "lots": want a size`},
@@ -493,6 +500,14 @@ func TestDamagedHint(t *testing.T) {
 	other := errors.New("spec: x.yaml: bad")
 	if got := damagedHint(c, other); got != other {
 		t.Errorf("another error changed: %v", got)
+	}
+	// slurm uses no --db: a damaged shard is not the default database.
+	sc, _, err := root.Find([]string{"slurm"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := damagedHint(sc, corrupt); got != corrupt {
+		t.Errorf("slurm: %v, want the error as it is", got)
 	}
 	// A spec given as --db: not a database to recover.
 	spec := filepath.Join(t.TempDir(), "s.yaml")

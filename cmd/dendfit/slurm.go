@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"cmp"
+	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/pipeline/slurm"
 	"github.com/dendfit/dendfit/sim/spec"
@@ -274,6 +276,11 @@ func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) e
 		return err
 	}
 	for _, k := range tasks {
+		if err := checkShardReadable(cmd.Context(), slurm.ShardDB(dir, k)); err != nil {
+			return fmt.Errorf("--rerun: task %d would fail on %w; move it away to sweep the shard anew", k, err)
+		}
+	}
+	for _, k := range tasks {
 		if id, done := slurm.FinishedShard(cmd.Context(), dir, k, scripts.Tasks); done {
 			g.notef("note: shard %d is already complete (run %d in %s): task %d finds it so and ends without sweeping", k, id, slurm.ShardDB(dir, k), k)
 		}
@@ -286,6 +293,24 @@ func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) e
 	g.notef("resubmitted task(s) %s of %s", slurm.FormatTasks(tasks), scripts.Sweep)
 	if len(taskOpts) > 0 {
 		g.notef("the rerun's tasks run with %s, in place of the script's", strings.Join(taskOpts, " "))
+	}
+	return nil
+}
+
+// checkShardReadable returns why the shard database at path cannot be
+// resumed (not a database, damaged), or nil, also when it does not exist:
+// a rerun of its task would fail on it, after its wait in the queue.
+func checkShardReadable(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	d, err := db.OpenReadOnly(ctx, path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer d.Close()
+	if err := d.QuickCheck(ctx); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }
