@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"time"
 )
@@ -65,10 +66,7 @@ const mergeByte = 0
 // into one file failed so). waiting, if set, is called once when the
 // lock is busy. Outside Linux it locks nothing, as ClaimRun.
 func LockMerges(ctx context.Context, path string, waiting func()) (release func(), err error) {
-	lock := path + "-lock"
-	if real, err := filepath.EvalSymlinks(path); err == nil {
-		lock = real + "-lock"
-	}
+	lock := linkTarget(path) + "-lock"
 	told := false
 	for {
 		release, err := claim(lock, mergeByte)
@@ -88,6 +86,31 @@ func LockMerges(ctx context.Context, path string, waiting func()) (release func(
 		case <-time.After(100 * time.Millisecond):
 		}
 	}
+}
+
+// linkTarget is the file path names through symbolic links, also one
+// that does not exist yet (a dangling link, which SQLite creates the file
+// of): the lock of a merge into it, named after the link, would not be
+// the lock of a merge into the file (a trial's two merges took two).
+func linkTarget(path string) string {
+	for range 40 { // as the kernel's limit on links followed
+		if real, err := filepath.EvalSymlinks(path); err == nil {
+			return real
+		}
+		fi, err := os.Lstat(path)
+		if err != nil || fi.Mode()&os.ModeSymlink == 0 {
+			return path
+		}
+		to, err := os.Readlink(path)
+		if err != nil {
+			return path
+		}
+		if !filepath.IsAbs(to) {
+			to = filepath.Join(filepath.Dir(path), to)
+		}
+		path = to
+	}
+	return path
 }
 
 // lockPath is the claims' lock file: beside the database file itself, not

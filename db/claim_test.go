@@ -9,6 +9,7 @@ import (
 	"slices"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestClaimRun(t *testing.T) {
@@ -231,5 +232,38 @@ func TestDotDotAfterALink(t *testing.T) {
 	}
 	if _, err := os.Stat(filepath.Join(dir, "a")); err == nil {
 		t.Error("a database was made at the textual path a/r.db")
+	}
+}
+
+// TestLockMergesThroughADanglingLink: a merge into a dangling symbolic
+// link (SQLite creates the file it names) takes the lock of a merge into
+// that file, so that the two wait for each other.
+func TestLockMergesThroughADanglingLink(t *testing.T) {
+	if !ClaimsKnown() {
+		t.Skip("no locks on this system")
+	}
+	dir := t.TempDir()
+	target := filepath.Join(dir, "sub", "out.db")
+	if err := os.MkdirAll(filepath.Dir(target), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	link := filepath.Join(dir, "link.db")
+	if err := os.Symlink(filepath.Join("sub", "out.db"), link); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	release, err := LockMerges(ctx, target, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer release()
+	short, cancel := context.WithTimeout(ctx, 300*time.Millisecond)
+	defer cancel()
+	waited := false
+	if r, err := LockMerges(short, link, func() { waited = true }); err == nil || !waited {
+		if r != nil {
+			r()
+		}
+		t.Errorf("a merge through the dangling link took its own lock: %v (waited %v)", err, waited)
 	}
 }
