@@ -347,7 +347,7 @@ func runPlotTrace(ctx context.Context, g *globals, o *plotOptions, path string) 
 	if err != nil {
 		return err
 	}
-	f, err := plot.Trace(pr, &plot.TraceOptions{Compartments: o.compartments, Label: s.Pathways[i].Label(), Note: note, Title: o.title,
+	f, err := plot.Trace(pr, &plot.TraceOptions{Compartments: o.compartments, Label: plot.PathwayTitle(s, i), Note: note, Title: o.title,
 		TMinMS: tMin, TMaxMS: tMax, Width: w, Height: h})
 	if err != nil {
 		return usageError{err}

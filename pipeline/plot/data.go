@@ -484,6 +484,19 @@ func (c *curveGather) series(s *spec.Spec, fits []db.Fit) []Series {
 	return out
 }
 
+// PathwayTitle is pathway i of s as figures and reports title it: its
+// label (pre->post (receptors)), told apart from pathways of s that share
+// it by its compartment (and index where that is shared too).
+func PathwayTitle(s *spec.Spec, i int) string {
+	l := s.Pathways[i].Label()
+	for j, q := range s.Pathways {
+		if j != i && q.Label() == l {
+			return l + apart(s, i)
+		}
+	}
+	return l
+}
+
 // apart tells pathway i of s from others of its label: " @compartment",
 // and its index too when another such pathway has that compartment (" #i"
 // alone when s does not define it).
@@ -786,7 +799,7 @@ func heatmap(s *spec.Spec, pts []heatPoint, label string, i int, x, y string) (*
 	}
 	d.Title = label
 	if s != nil && i < len(s.Pathways) {
-		d.Title = s.Pathways[i].Label()
+		d.Title = PathwayTitle(s, i)
 		d.TargetMV = s.Pathways[i].TargetPSP / 1e-3
 	}
 	if at != nil {

@@ -225,7 +225,7 @@ func Build(ctx context.Context, rd plot.Reader, experiment string, opt *Options)
 		}
 	}
 	for i, p := range s.Pathways {
-		pw := Pathway{Index: i, Label: p.Label(), Fit: fitOf[i], Converged: true, HasTarget: p.TargetPSP > 0,
+		pw := Pathway{Index: i, Label: plot.PathwayTitle(s, i), Fit: fitOf[i], Converged: true, HasTarget: p.TargetPSP > 0,
 			Held: p.Hold, HoldingMV: p.Holding / 1e-3, Unfitted: why[i]}
 		if pw.HasTarget && pw.Fit == nil && pw.Unfitted == "" {
 			pw.Unfitted = "it was never fitted"
