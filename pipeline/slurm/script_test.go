@@ -461,32 +461,8 @@ func TestWriteOverShardsOfAnotherText(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := spec.Parse("s.yaml", text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := goldenOpts
-	o.Dir, o.Experiment, o.Spec, o.Tasks = filepath.Join(t.TempDir(), "run"), s.Name, filepath.Join(t.TempDir(), "s.yaml"), 2
-	if err := os.WriteFile(o.Spec, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := Write(o); err != nil {
-		t.Fatal(err)
-	}
-	d, err := db.Open(ctx, ShardDB(o.Dir, 1))
-	if err != nil {
-		t.Fatal(err)
-	}
-	run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep, ShardK: 1, ShardN: 2})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := run.Finish(nil); err != nil {
-		t.Fatal(err)
-	}
-	if err := d.Close(); err != nil {
-		t.Fatal(err)
-	}
+	o, s := writeArray(t, text, 2)
+	runID := recordShard(t, ShardDB(o.Dir, 1), s, 1, 2, false)
 	edited := append(slices.Clone(text), "# edited\n"...)
 	copyPath := filepath.Join(o.Dir, SpecCopy)
 	if err := os.WriteFile(copyPath, edited, 0o644); err != nil {
@@ -495,7 +471,7 @@ func TestWriteOverShardsOfAnotherText(t *testing.T) {
 	// The edited copy, given as the spec: refused, naming the run.
 	o2 := o
 	o2.Spec = copyPath
-	want := fmt.Sprintf("shard-1.db holds sweep run %d of another text of experiment %s's spec", run.ID, s.Name)
+	want := fmt.Sprintf("shard-1.db holds sweep run %d of another text of experiment %s's spec", runID, s.Name)
 	if _, err := Write(o2); err == nil || !strings.Contains(err.Error(), want) {
 		t.Errorf("the edited copy over shards of the text: %v, want %q", err, want)
 	}

@@ -24,38 +24,9 @@ func TestReadStatus(t *testing.T) {
 	}
 	// 240 points, more than one chunk a shard.
 	text = append(text, "  g: {from: 0.1 nS, to: 10 nS, steps: 20, scale: log}\n"...)
-	o := goldenOpts
-	o.Dir, o.Spec, o.Tasks = filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "s.yaml"), 3
-	if err := os.WriteFile(o.Spec, text, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	s, err := spec.Parse(o.Spec, text)
-	if err != nil {
-		t.Fatal(err)
-	}
-	o.Experiment = s.Name
-	if _, err := Write(o); err != nil {
-		t.Fatal(err)
-	}
+	o, s := writeArray(t, text, 3)
 	gr := pipeline.NewGrid(s)
-	sweep := func(path string, s *spec.Spec, k int) int64 {
-		d, err := db.Open(ctx, path)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer d.Close()
-		run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep, ShardK: k, ShardN: 3})
-		if err != nil {
-			t.Fatal(err)
-		}
-		if _, err := pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{ShardK: k, ShardN: 3}); err != nil {
-			t.Fatal(err)
-		}
-		if err := run.Finish(nil); err != nil {
-			t.Fatal(err)
-		}
-		return run.ID
-	}
+	sweep := func(path string, s *spec.Spec, k int) int64 { return recordShard(t, path, s, k, 3, true) }
 	// Shard 2 swept, shard 0 swept from another text only.
 	run2 := sweep(ShardDB(o.Dir, 2), s, 2)
 	other, err := spec.Parse(o.Spec, append(text, "# another text\n"...))
@@ -130,8 +101,23 @@ func TestReadStatusOneTask(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	o, s := writeArray(t, text, 1)
+	run := recordShard(t, ShardDB(o.Dir, 0), s, 0, 1, true)
+	st, err := ReadStatus(ctx, nil, o.Dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n := int64(pipeline.NewGrid(s).ShardLen(0, 1)); len(st.Tasks) != 1 || st.Tasks[0].Run != run || st.Tasks[0].Points != n || st.Points != n || st.Total != n {
+		t.Errorf("1-task array: %+v", st)
+	}
+}
+
+// writeArray writes the array of spec text, in tasks tasks, into a new
+// directory, and returns its options and the parsed spec.
+func writeArray(t *testing.T, text []byte, tasks int) (Options, *spec.Spec) {
+	t.Helper()
 	o := goldenOpts
-	o.Dir, o.Spec, o.Tasks = filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "s.yaml"), 1
+	o.Dir, o.Spec, o.Tasks = filepath.Join(t.TempDir(), "run"), filepath.Join(t.TempDir(), "s.yaml"), tasks
 	if err := os.WriteFile(o.Spec, text, 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -143,24 +129,32 @@ func TestReadStatusOneTask(t *testing.T) {
 	if _, err := Write(o); err != nil {
 		t.Fatal(err)
 	}
-	d, err := db.Open(ctx, ShardDB(o.Dir, 0))
+	return o, s
+}
+
+// recordShard records a finished sweep run of shard k of n of s in the
+// database at path (its points too, with sweep) and returns its id.
+func recordShard(t *testing.T, path string, s *spec.Spec, k, n int, sweep bool) int64 {
+	t.Helper()
+	ctx := context.Background()
+	d, err := db.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep, ShardK: 0, ShardN: 1})
+	run, err := pipeline.StartRun(ctx, d, s, pipeline.RunInfo{Command: db.CommandSweep, ShardK: k, ShardN: n})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{ShardK: 0, ShardN: 1}); err != nil {
+	if sweep {
+		if _, err := pipeline.Sweep(ctx, s, d, run.ID, &pipeline.SweepOptions{ShardK: k, ShardN: n}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := run.Finish(nil); err != nil {
 		t.Fatal(err)
 	}
-	run.Finish(nil)
-	d.Close()
-	st, err := ReadStatus(ctx, nil, o.Dir)
-	if err != nil {
+	if err := d.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if n := int64(pipeline.NewGrid(s).ShardLen(0, 1)); len(st.Tasks) != 1 || st.Tasks[0].Run != run.ID || st.Tasks[0].Points != n || st.Points != n || st.Total != n {
-		t.Errorf("1-task array: %+v", st)
-	}
+	return run.ID
 }
