@@ -287,14 +287,12 @@ func holdingBeyond(v float64) error {
 // checkInRange returns an error when ss puts a compartment beyond
 // maxVoltage: every run from it would stop at its first sample as
 // diverged, and say to shorten dt, when what is wrong is a potential
-// given in V for mV (a trial held a cell at -55 V).
+// given in V for mV. (A holding beyond it, a trial's -55 V, is refused
+// before: StartState.)
 func checkInRange(c *Cell, ss SteadyState, p *Protocol) error {
 	for i, v := range ss.V {
 		if math.Abs(v) <= maxVoltage {
 			continue
-		}
-		if p.Hold && i == p.Record {
-			return holdingBeyond(v)
 		}
 		state := "the resting state"
 		if p.Hold {
