@@ -116,12 +116,7 @@ func linkTarget(path string) string {
 // lockPath is the claims' lock file: beside the database file itself, not
 // beside a symbolic link to it, so that every path to the database shares
 // one (SQLite too names its WAL after the file a link points to).
-func (d *DB) lockPath() string {
-	if real, err := filepath.EvalSymlinks(d.path); err == nil {
-		return real + "-lock"
-	}
-	return d.path + "-lock"
-}
+func (d *DB) lockPath() string { return linkTarget(d.path) + "-lock" }
 
 // checkLinks refuses a database file with several hard links: SQLite names
 // its WAL and shared memory after the path opened, so writers through two
