@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -435,14 +434,13 @@ func slurmStatus(cmd *cobra.Command, g *globals, o *slurmOptions) error {
 		fmt.Fprintf(g.stdout, "; no merge yet (%s)", merged)
 	}
 	fmt.Fprintln(g.stdout)
-	for _, ts := range append(slices.Clone(st.Tasks), *cmp.Or(st.Merged, &slurm.TaskStatus{})) {
+	for _, ts := range st.Tasks {
 		if ts.Error != "" {
-			file := merged
-			if ts.Task >= 0 {
-				file = slurm.ShardDB(dir, ts.Task)
-			}
-			g.warnf("%s cannot be read: %s", file, ts.Error)
+			g.warnf("%s cannot be read: %s", slurm.ShardDB(dir, ts.Task), ts.Error)
 		}
+	}
+	if m := st.Merged; m != nil && m.Error != "" {
+		g.warnf("%s cannot be read: %s", merged, m.Error)
 	}
 	if other {
 		g.warnf("runs marked * read another text of the spec than %s, edited since they ran: their shards do not merge with a sweep of the copy; 'dendfit query spec RUN --db DB -o FILE' writes theirs", filepath.Join(dir, slurm.SpecCopy))

@@ -464,21 +464,13 @@ func CheckShards(ctx context.Context, dir, experiment string, spec []byte) (int,
 		if err != nil {
 			continue // the task or the merge says what is wrong with it
 		}
-		exps, err := d.Experiments(ctx)
-		var runs []db.Run
-		if err == nil {
-			runs, err = d.Runs(ctx, db.RunFilter{Experiment: experiment, Command: db.CommandSweep})
-		}
+		runs, texts, err := sweepsIn(ctx, d, experiment)
 		d.Close()
 		if err != nil {
 			continue
 		}
-		other := map[int64]bool{}
-		for _, e := range exps {
-			other[e.ID] = e.Name == experiment && e.SpecSHA256 != sum
-		}
 		for _, r := range runs {
-			if other[r.ExperimentID] {
+			if texts[r.ExperimentID] != sum {
 				return 0, fmt.Errorf("slurm: %s holds sweep run %d of another text of experiment %s's spec, and this array's shards would not merge with it: restore that text (dendfit query spec %d --db %s -o FILE writes it), or give another --dir",
 					path, r.ID, experiment, r.ID, shellQuote(path))
 			}
@@ -492,6 +484,24 @@ func CheckShards(ctx context.Context, dir, experiment string, spec []byte) (int,
 // (SpecCopy), atomically.
 func WriteSpecCopy(dir string, text []byte) error {
 	return writeAtomic(filepath.Join(dir, SpecCopy), text, 0o644)
+}
+
+// sweepsIn returns the sweep runs of experiment in d, newest first, and
+// the SHA-256 of each experiment's spec text by id.
+func sweepsIn(ctx context.Context, d *db.DB, experiment string) ([]db.Run, map[int64]string, error) {
+	exps, err := d.Experiments(ctx)
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", d.Path(), err)
+	}
+	texts := map[int64]string{}
+	for _, e := range exps {
+		texts[e.ID] = e.SpecSHA256
+	}
+	runs, err := d.Runs(ctx, db.RunFilter{Experiment: experiment, Command: db.CommandSweep})
+	if err != nil {
+		return nil, nil, fmt.Errorf("%s: %w", d.Path(), err)
+	}
+	return runs, texts, nil
 }
 
 // checkMerged refuses an array whose merge would be refused: dir's merged

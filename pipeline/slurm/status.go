@@ -112,17 +112,9 @@ func newestSweep(ctx context.Context, path, experiment, sum string, k, n int, ts
 		return err
 	}
 	defer d.Close()
-	exps, err := d.Experiments(ctx)
+	runs, texts, err := sweepsIn(ctx, d, experiment)
 	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	other := map[int64]bool{}
-	for _, e := range exps {
-		other[e.ID] = e.SpecSHA256 != sum
-	}
-	runs, err := d.Runs(ctx, db.RunFilter{Experiment: experiment, Command: db.CommandSweep})
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
+		return err
 	}
 	for _, r := range runs {
 		// A 1-task array's shard is the whole grid: 0/1.
@@ -130,7 +122,7 @@ func newestSweep(ctx context.Context, path, experiment, sum string, k, n int, ts
 		if n == 0 && rn != 1 || n > 0 && (rk != k || rn != n) {
 			continue
 		}
-		ts.Run, ts.Status, ts.OtherText = r.ID, r.Status, other[r.ExperimentID]
+		ts.Run, ts.Status, ts.OtherText = r.ID, r.Status, texts[r.ExperimentID] != sum
 		if ts.Points, err = d.PointCount(ctx, r.ID); err != nil {
 			return fmt.Errorf("%s: %w", path, err)
 		}
