@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"context"
 	"errors"
 	"fmt"
 	"os"
@@ -13,7 +12,6 @@ import (
 
 	"github.com/spf13/cobra"
 
-	"github.com/dendfit/dendfit/db"
 	"github.com/dendfit/dendfit/pipeline"
 	"github.com/dendfit/dendfit/pipeline/slurm"
 	"github.com/dendfit/dendfit/sim/spec"
@@ -275,7 +273,7 @@ func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) e
 		return err
 	}
 	for _, k := range tasks {
-		if err := checkShardReadable(cmd.Context(), slurm.ShardDB(dir, k)); err != nil {
+		if err := slurm.CheckResumable(cmd.Context(), slurm.ShardDB(dir, k)); err != nil {
 			return fmt.Errorf("--rerun: task %d would fail on %w; move it away to sweep the shard anew", k, err)
 		}
 	}
@@ -292,24 +290,6 @@ func rerunSlurm(cmd *cobra.Command, g *globals, o *slurmOptions, s *spec.Spec) e
 	g.notef("resubmitted task(s) %s of %s", slurm.FormatTasks(tasks), scripts.Sweep)
 	if len(taskOpts) > 0 {
 		g.notef("the rerun's tasks run with %s, in place of the script's", strings.Join(taskOpts, " "))
-	}
-	return nil
-}
-
-// checkShardReadable returns why the shard database at path cannot be
-// resumed (not a database, damaged), or nil, also when it does not exist:
-// a rerun of its task would fail on it, after its wait in the queue.
-func checkShardReadable(ctx context.Context, path string) error {
-	if _, err := os.Stat(path); err != nil {
-		return nil
-	}
-	d, err := db.OpenReadOnly(ctx, path)
-	if err != nil {
-		return fmt.Errorf("%s: %w", path, err)
-	}
-	defer d.Close()
-	if err := d.QuickCheck(ctx); err != nil {
-		return fmt.Errorf("%s: %w", path, err)
 	}
 	return nil
 }

@@ -504,6 +504,24 @@ func sweepsIn(ctx context.Context, d *db.DB, experiment string) ([]db.Run, map[i
 	return runs, texts, nil
 }
 
+// CheckResumable returns why the shard database at path cannot be
+// resumed (not a database, damaged), or nil, also when it does not exist:
+// a rerun of its task would fail on it, after its wait in the queue.
+func CheckResumable(ctx context.Context, path string) error {
+	if _, err := os.Stat(path); err != nil {
+		return nil
+	}
+	d, err := db.OpenReadOnly(ctx, path)
+	if err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	defer d.Close()
+	if err := d.QuickCheck(ctx); err != nil {
+		return fmt.Errorf("%s: %w", path, err)
+	}
+	return nil
+}
+
 // checkMerged refuses an array whose merge would be refused: dir's merged
 // database holds another text of the experiment's spec (the shard files
 // of that array may be gone, so their check above passes), and merge
